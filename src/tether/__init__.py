@@ -1,0 +1,56 @@
+"""tether: durable workflows whose activities may run for indefinite time."""
+
+import contextlib
+
+from tether import errors, testing
+from tether.client.client import Client, WorkflowHandle
+from tether.model.options import RetryPolicy
+from tether.model.records import (
+    ActivityDescription,
+    ActivityState,
+    HeartbeatResponse,
+    HistoryEvent,
+    WorkflowDescription,
+    WorkflowStatus,
+    WorkflowSummary,
+)
+from tether.runtime.activity_context import ActivityContext, context, heartbeat, make_async
+from tether.runtime.definitions import Activity, Workflow, activity, workflow
+from tether.runtime.workflow_api import now, sleep, start_activity, uuid4
+from tether.runtime.workflow_instance import ActivityHandle
+from tether.worker.worker import Worker
+
+__all__ = [
+    "Activity",
+    "ActivityContext",
+    "ActivityDescription",
+    "ActivityHandle",
+    "ActivityState",
+    "Client",
+    "HeartbeatResponse",
+    "HistoryEvent",
+    "RetryPolicy",
+    "Worker",
+    "Workflow",
+    "WorkflowDescription",
+    "WorkflowHandle",
+    "WorkflowStatus",
+    "WorkflowSummary",
+    "activity",
+    "context",
+    "errors",
+    "heartbeat",
+    "make_async",
+    "now",
+    "sleep",
+    "start_activity",
+    "testing",
+    "uuid4",
+    "workflow",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if hasattr(_obj, "__module__") and not isinstance(_obj, type(errors)):
+        with contextlib.suppress(AttributeError, TypeError):
+            _obj.__module__ = "tether"

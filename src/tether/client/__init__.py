@@ -1,0 +1,1 @@
+"""The Client and its transports."""

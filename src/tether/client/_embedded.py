@@ -1,0 +1,71 @@
+"""The embedded transport: the engine over a store in this process."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tether.engine.engine import Engine
+from tether.model.clock import Clock, SystemClock
+from tether.model.records import HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowSummary
+from tether.store.sqlite import SQLiteStore
+
+
+class EmbeddedTransport:
+    """Runs every client call as an engine transition in this process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @classmethod
+    async def open(cls, url: str, clock: Clock | None) -> EmbeddedTransport:
+        """Open the store a URL names."""
+        store = await SQLiteStore.open(url)
+        return cls(Engine(store, clock or SystemClock()))
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    async def start_workflow(self, execution_id: str, workflow: str, args: str) -> bool:
+        return await self._engine.start_workflow(execution_id, workflow, args)
+
+    async def is_known_workflow(self, name: str) -> bool:
+        return await self._engine.is_known_workflow(name)
+
+    async def wait_for_result(
+        self, execution_id: str, timeout: float | None
+    ) -> tuple[str, str | None, dict[str, Any] | None, str]:
+        row = await self._engine.wait_for_close(execution_id, timeout)
+        return row.status, row.result, json.loads(row.error) if row.error else None, row.workflow
+
+    async def cancel_workflow(self, execution_id: str) -> None:
+        await self._engine.cancel_workflow(execution_id)
+
+    async def describe(self, execution_id: str) -> WorkflowDescription:
+        return await self._engine.describe(execution_id)
+
+    async def history(self, execution_id: str) -> list[HistoryEvent]:
+        return await self._engine.history(execution_id)
+
+    async def list_workflows(
+        self, *, status: str | None, workflow: str | None, limit: int, offset: int
+    ) -> list[WorkflowSummary]:
+        return await self._engine.list_workflows(status=status, workflow=workflow, limit=limit, offset=offset)
+
+    async def complete_activity(self, token: str, result: str) -> None:
+        await self._engine.complete_activity(token, result)
+
+    async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> None:
+        await self._engine.fail_activity(
+            token, error=error, message=message, details=details, non_retryable=non_retryable
+        )
+
+    async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
+        return await self._engine.heartbeat_activity(token, details)
+
+    async def report_activity_cancelled(self, token: str, details: str | None) -> None:
+        await self._engine.report_activity_cancelled(token, details)
+
+    async def close(self) -> None:
+        await self._engine.store.close()

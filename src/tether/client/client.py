@@ -1,0 +1,291 @@
+"""The Client: one interface over the embedded store (and, later, other transports)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from tether import errors
+from tether.client import _embedded
+from tether.client._transport import Transport
+from tether.engine.engine import Engine
+from tether.errors import UsageError
+from tether.model import payloads
+from tether.model.clock import Clock
+from tether.model.payloads import JSONValue
+from tether.model.records import (
+    HeartbeatResponse,
+    HistoryEvent,
+    WorkflowDescription,
+    WorkflowStatus,
+    WorkflowSummary,
+)
+from tether.runtime.definitions import Workflow, positional_args, registered_workflow
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class WorkflowHandle(Generic[R]):
+    """A started execution: wait for its result, describe it, cancel it."""
+
+    def __init__(self, client: Client, execution_id: str, workflow: Workflow[..., R] | None) -> None:
+        self._client = client
+        self.id = execution_id
+        self._workflow = workflow
+
+    async def result(self, *, timeout: float | None = None) -> R:
+        """Wait for the execution to close and return its result.
+
+        Raises:
+            WorkflowFailed: the workflow raised; ``error`` names the failure.
+            WorkflowCancelled: the workflow was cancelled.
+            TimeoutError: ``timeout`` seconds passed first (the execution goes on).
+            ExecutionNotFound: no execution has this id.
+        """
+        return await self._client._result(self, timeout)  # type: ignore[no-any-return]  # typed by the handle
+
+    async def describe(self) -> WorkflowDescription:
+        """The execution's status, outcome and pending activities."""
+        return await self._client.describe(self.id)
+
+    async def history(self) -> list[HistoryEvent]:
+        """Every event of the execution."""
+        return await self._client.history(self.id)
+
+    async def cancel(self) -> None:
+        """Request cancellation of the execution."""
+        await self._client.cancel_workflow(self.id)
+
+    def __repr__(self) -> str:
+        return f"<WorkflowHandle {self.id!r}>"
+
+
+class Client:
+    """Starts and inspects workflows and closes activities by token.
+
+    Connect with :meth:`connect`; the URL chooses the transport (``sqlite:///path`` for the
+    embedded store). Close it with ``await client.close()`` or ``async with``.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._result_waiters = 0
+        self._waiters_changed = asyncio.Event()
+
+    @classmethod
+    async def connect(cls, url: str, *, clock: Clock | None = None) -> Client:
+        """Connect to a store or server.
+
+        Args:
+            url: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``
+                (``?synchronous=NORMAL`` relaxes durability for speed).
+            clock: the clock of the embedded engine (tests pass a VirtualClock).
+
+        Raises:
+            UsageError: the URL's scheme is not supported.
+            StoreUnavailable: the store cannot be opened.
+        """
+        if url.startswith("sqlite:"):
+            return cls(await _embedded.EmbeddedTransport.open(url, clock))
+        scheme = url.split(":", 1)[0]
+        raise UsageError(f"unsupported store URL scheme {scheme!r}; use sqlite:///path/to/tether.db")
+
+    async def close(self) -> None:
+        """Release the store or connection."""
+        await self._transport.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of an embedded client, which workers run on."""
+        return self._transport.engine
+
+    # workflows
+
+    @overload
+    async def start_workflow(
+        self, workflow: Workflow[P, R], *args: P.args, **kwargs: P.kwargs
+    ) -> WorkflowHandle[R]: ...
+    @overload
+    async def start_workflow(self, workflow: str, *args: Any, **kwargs: Any) -> WorkflowHandle[Any]: ...
+    async def start_workflow(self, workflow: Workflow[P, R] | str, *args: Any, **kwargs: Any) -> WorkflowHandle[Any]:
+        """Start an execution of ``workflow`` with positional arguments.
+
+        Pass ``id=`` (keyword) to choose the execution id; starting the same id again
+        returns the existing execution instead of starting a second one.
+
+        Raises:
+            UnknownWorkflow: ``workflow`` is a name no worker or module registered.
+            InvalidPayload: an argument cannot be serialised.
+        """
+        execution_id = kwargs.pop("id", None)
+        if execution_id is not None and not isinstance(execution_id, str):
+            raise UsageError("id must be a string")
+        execution_id = execution_id or uuid.uuid4().hex
+        if isinstance(workflow, Workflow):
+            definition: Workflow[..., Any] | None = workflow
+            name = workflow.name
+            values = positional_args(workflow.fn, args, kwargs)
+        elif isinstance(workflow, str):
+            name = workflow
+            definition = registered_workflow(name)
+            if definition is None and not await self._transport.is_known_workflow(name):
+                raise errors.UnknownWorkflow(name)
+            values = list(args)
+        else:
+            raise UsageError(f"{workflow!r} is not a workflow; decorate it with @tether.workflow")
+        text = payloads.encode_args(values, what="workflow arguments")
+        await self._transport.start_workflow(execution_id, name, text)
+        return WorkflowHandle(self, execution_id, definition)
+
+    def get_handle(self, execution_id: str) -> WorkflowHandle[Any]:
+        """A handle on an existing execution (its result comes back as plain JSON values)."""
+        return WorkflowHandle(self, execution_id, None)
+
+    async def _result(self, handle: WorkflowHandle[Any], timeout: float | None) -> Any:
+        self._result_waiters += 1
+        self._waiters_changed.set()
+        try:
+            status, result, error, workflow = await self._transport.wait_for_result(handle.id, timeout)
+        finally:
+            self._result_waiters -= 1
+            self._waiters_changed.set()
+        if status == WorkflowStatus.RUNNING:
+            raise TimeoutError(f"execution {handle.id!r} is still running")
+        if status == WorkflowStatus.CANCELLED:
+            raise errors.WorkflowCancelled(f"execution {handle.id!r} was cancelled")
+        if status == WorkflowStatus.FAILED:
+            fault = error or {}
+            raise errors.WorkflowFailed(
+                fault.get("message", ""), error=fault.get("error", "WorkflowFailed"), details=fault.get("details")
+            )
+        definition = handle._workflow or registered_workflow(workflow)
+        annotation = definition.return_type if definition is not None else Any
+        return payloads.decode(result, annotation, what=f"result of {handle.id}")
+
+    async def wait_for_result_waiters(self) -> None:
+        """Return once some caller waits in ``handle.result()`` (used by test environments)."""
+        while self._result_waiters == 0:
+            self._waiters_changed.clear()
+            await self._waiters_changed.wait()
+
+    @property
+    def has_result_waiters(self) -> bool:
+        """Whether some caller waits in ``handle.result()`` now."""
+        return self._result_waiters > 0
+
+    async def cancel_workflow(self, execution_id: str) -> None:
+        """Request cancellation: open activities and timers are cancelled and the workflow ends as cancelled.
+
+        Raises:
+            ExecutionNotFound: no execution has this id.
+        """
+        await self._transport.cancel_workflow(execution_id)
+
+    async def describe(self, execution_id: str) -> WorkflowDescription:
+        """Status, result or error, and pending activities of an execution.
+
+        Raises:
+            ExecutionNotFound: no execution has this id.
+        """
+        return await self._transport.describe(execution_id)
+
+    async def history(self, execution_id: str) -> list[HistoryEvent]:
+        """Every event of an execution, every attempt included.
+
+        Raises:
+            ExecutionNotFound: no execution has this id.
+        """
+        return await self._transport.history(execution_id)
+
+    async def list_workflows(
+        self,
+        *,
+        status: WorkflowStatus | str | None = None,
+        workflow: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[WorkflowSummary]:
+        """Executions, newest first, optionally of one status or workflow name."""
+        if status is not None:
+            try:
+                status = WorkflowStatus(status)
+            except ValueError:
+                raise UsageError(f"status must be one of {[s.value for s in WorkflowStatus]}") from None
+        if limit < 1 or offset < 0:
+            raise UsageError("limit must be positive and offset not negative")
+        return await self._transport.list_workflows(
+            status=None if status is None else status.value, workflow=workflow, limit=limit, offset=offset
+        )
+
+    # activities, by token
+
+    async def complete_activity(self, token: str, result: JSONValue = None) -> None:
+        """Complete the activity a token names with its result.
+
+        Repeating the same completion with the same token is acknowledged without change.
+
+        Raises:
+            InvalidToken: the token is forged, altered or truncated.
+            StaleToken: the token's attempt is no longer current.
+            ActivityAlreadyClosed: the activity closed otherwise before.
+            InvalidPayload: the result cannot be serialised or does not match the declared type.
+        """
+        text = payloads.encode(result, what="result")
+        await self._transport.complete_activity(token, text)
+
+    async def fail_activity(
+        self,
+        token: str,
+        *,
+        error: str,
+        message: str = "",
+        details: JSONValue = None,
+        non_retryable: bool = False,
+    ) -> None:
+        """Fail the attempt a token names; it is retried by policy unless ``non_retryable``.
+
+        Raises:
+            InvalidToken: the token is forged, altered or truncated.
+            StaleToken: the token's attempt is no longer current.
+            ActivityAlreadyClosed: the activity is closed.
+            InvalidPayload: the details cannot be serialised.
+        """
+        given: object = error
+        if not isinstance(given, str) or not given:
+            raise errors.InvalidPayload(
+                "error must be a non-empty string", errors=[{"loc": ["error"], "msg": "required"}]
+            )
+        plain = payloads.to_jsonable(details, what="details")
+        await self._transport.fail_activity(
+            token, error=error, message=message, details=plain, non_retryable=non_retryable
+        )
+
+    async def heartbeat_activity(self, token: str, details: JSONValue = None) -> HeartbeatResponse:
+        """Record a heartbeat (with details, kept as the checkpoint) for the attempt a token names.
+
+        Raises:
+            InvalidToken: the token is forged, altered or truncated.
+            StaleToken: the token's attempt is no longer current.
+            ActivityAlreadyClosed: the activity is closed.
+        """
+        text = None if details is None else payloads.encode(details, what="details")
+        return await self._transport.heartbeat_activity(token, text)
+
+    async def report_activity_cancelled(self, token: str, details: JSONValue = None) -> None:
+        """Acknowledge a requested cancellation; the workflow sees ActivityCancelled.
+
+        Raises:
+            InvalidToken: the token is forged, altered or truncated.
+            StaleToken: the token's attempt is no longer current.
+            ActivityAlreadyClosed: the activity closed otherwise before.
+        """
+        text = None if details is None else payloads.encode(details, what="details")
+        await self._transport.report_activity_cancelled(token, text)

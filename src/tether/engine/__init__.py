@@ -1,0 +1,1 @@
+"""State machines of executions, activities and timers; one transaction per transition."""

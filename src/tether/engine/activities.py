@@ -1,0 +1,285 @@
+"""The activity lifecycle: schedule, start an attempt, heartbeat, close, retry, cancel.
+
+Every function here is a transition body: it runs inside one store transaction, checks
+the current state first and raises before writing anything when it refuses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tether.errors import ActivityAlreadyClosed, ExecutionNotFound, StaleToken
+from tether.model import payloads
+from tether.model.events import EventType, failure
+from tether.model.options import ActivityOptions
+from tether.model.records import ActivityState
+from tether.model.tokens import TokenClaims
+from tether.store.base import ActivityRow, ActivityTaskRow, TimerRow, Transaction
+
+_OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)
+_CLOSED = frozenset(s.value for s in ActivityState if s.is_closed)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptStart:
+    """What a worker needs to run one attempt."""
+
+    execution_id: str
+    activity_id: int
+    attempt: int
+    name: str
+    args: str
+    checkpoint: str | None
+    token: str
+    heartbeat_ms: int | None
+
+
+def _data(**fields: Any) -> str:
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def _options(row: ActivityRow) -> ActivityOptions:
+    return ActivityOptions.from_json(json.loads(row.options))
+
+
+def schedule(
+    tx: Transaction, execution_id: str, activity_id: int, name: str, args: str, options: ActivityOptions, now_ms: int
+) -> None:
+    """Create an activity and queue its first attempt."""
+    tx.insert_activity(
+        ActivityRow(
+            execution_id=execution_id, activity_id=activity_id, name=name, state=ActivityState.SCHEDULED.value,
+            attempt=1, args=args, options=json.dumps(options.to_json()), scheduled_at_ms=now_ms,
+            attempt_started_at_ms=None, last_heartbeat_at_ms=None, heartbeat_details=None, checkpoint=None,
+            last_failure=None, cancel_requested=False, watch_heartbeats=False, result=None, closed_at_ms=None,
+        )
+    )  # fmt: skip
+    tx.enqueue_activity_task(ActivityTaskRow(execution_id, activity_id, 1, name))
+    if options.timeout_ms is not None:
+        tx.arm_timer(TimerRow(execution_id, "total", activity_id, 0, now_ms + options.timeout_ms))
+
+
+def start_attempts(tx: Transaction, names: list[str], limit: int, now_ms: int, sign: Any) -> list[AttemptStart]:
+    """Claim queued attempts for a worker and mark them running."""
+    started: list[AttemptStart] = []
+    for task in tx.claim_activity_tasks(activities=names, limit=limit):
+        row = tx.get_activity(task.execution_id, task.activity_id)
+        if row is None or row.state != ActivityState.SCHEDULED.value or row.attempt != task.attempt:
+            continue
+        options = _options(row)
+        tx.update_activity(
+            row.execution_id, row.activity_id, state=ActivityState.RUNNING.value, attempt_started_at_ms=now_ms,
+            last_heartbeat_at_ms=None, checkpoint=row.heartbeat_details,
+        )  # fmt: skip
+        if options.attempt_timeout_ms is not None:
+            tx.arm_timer(
+                TimerRow(row.execution_id, "attempt", row.activity_id, row.attempt, now_ms + options.attempt_timeout_ms)
+            )
+        if options.heartbeat_ms is not None:
+            tx.arm_timer(
+                TimerRow(row.execution_id, "heartbeat", row.activity_id, row.attempt, now_ms + options.heartbeat_ms)
+            )
+        tx.append_events(
+            row.execution_id,
+            [(EventType.ACTIVITY_ATTEMPT_STARTED, _data(activity_id=row.activity_id, attempt=row.attempt))],
+            now_ms,
+        )
+        token = sign(tx, TokenClaims(row.execution_id, row.activity_id, row.attempt), now_ms)
+        started.append(
+            AttemptStart(
+                row.execution_id,
+                row.activity_id,
+                row.attempt,
+                row.name,
+                row.args,
+                row.heartbeat_details,
+                token,
+                options.heartbeat_ms,
+            )
+        )
+    return started
+
+
+def _load(tx: Transaction, claims: TokenClaims) -> ActivityRow:
+    row = tx.get_activity(claims.execution_id, claims.activity_id)
+    if row is None:
+        raise ExecutionNotFound(claims.execution_id)
+    return row
+
+
+def _closed_error(row: ActivityRow) -> ActivityAlreadyClosed:
+    return ActivityAlreadyClosed(row.state, execution_id=row.execution_id, activity_id=row.activity_id)
+
+
+def _require_current(row: ActivityRow, claims: TokenClaims) -> None:
+    if row.state in _CLOSED:
+        raise _closed_error(row)
+    if row.state not in _OPEN_ATTEMPT or row.attempt != claims.attempt:
+        current = row.attempt + 1 if row.state == ActivityState.BACKOFF.value else row.attempt
+        if row.attempt == claims.attempt:
+            message = f"attempt {claims.attempt} has already ended; attempt {current} is next"
+        else:
+            message = f"the token is of attempt {claims.attempt}, but the current attempt is {current}"
+        raise StaleToken(message, token_attempt=claims.attempt, current_attempt=current)
+
+
+def _close(
+    tx: Transaction, row: ActivityRow, state: ActivityState, event: EventType, data: str, now_ms: int, **fields: Any
+) -> None:
+    tx.update_activity(row.execution_id, row.activity_id, state=state.value, closed_at_ms=now_ms, **fields)
+    tx.delete_activity_timers(row.execution_id, row.activity_id)
+    tx.delete_activity_task(row.execution_id, row.activity_id)
+    tx.append_events(row.execution_id, [(event, data)], now_ms)
+    tx.enqueue_workflow_task(row.execution_id, now_ms)
+
+
+def complete(tx: Transaction, claims: TokenClaims, result: str, now_ms: int, *, check_type: bool) -> bool:
+    """Close the activity with a result; False when the same completion was already recorded.
+
+    Raises:
+        ActivityAlreadyClosed: it closed otherwise before.
+        StaleToken: the token's attempt is over.
+        InvalidPayload: the result does not match the activity's declared type.
+    """
+    row = _load(tx, claims)
+    if row.state == ActivityState.COMPLETED.value and row.attempt == claims.attempt and _same_json(row.result, result):
+        return False
+    _require_current(row, claims)
+    if check_type:
+        payloads.check_schema(result, _options(row).result_schema)
+    data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"result":{result}}}'
+    _close(tx, row, ActivityState.COMPLETED, EventType.ACTIVITY_COMPLETED, data, now_ms, result=result)
+    return True
+
+
+def _same_json(stored: str | None, given: str) -> bool:
+    if stored is None:
+        return False
+    return stored == given or json.loads(stored) == json.loads(given)
+
+
+def fail(tx: Transaction, claims: TokenClaims, fault: dict[str, Any], now_ms: int) -> None:
+    """Fail the current attempt; it is retried by policy or the activity fails.
+
+    Raises:
+        ActivityAlreadyClosed: it closed before.
+        StaleToken: the token's attempt is over.
+    """
+    row = _load(tx, claims)
+    _require_current(row, claims)
+    fail_attempt(tx, row, {**fault, "attempt": row.attempt}, now_ms)
+
+
+def fail_attempt(tx: Transaction, row: ActivityRow, fault: dict[str, Any], now_ms: int) -> None:
+    """End the open attempt with ``fault``; schedule a retry if the policy and deadlines allow."""
+    options = _options(row)
+    policy = options.retry
+    retryable = (
+        not fault.get("non_retryable")
+        and fault["error"] not in policy.non_retryable
+        and not row.cancel_requested
+        and (policy.max_attempts == 0 or row.attempt < policy.max_attempts)
+    )
+    retry_at = now_ms + policy.interval_ms(row.attempt)
+    total_deadline = row.scheduled_at_ms + options.timeout_ms if options.timeout_ms is not None else None
+    fault_text = json.dumps(fault)
+    if retryable and (total_deadline is None or retry_at < total_deadline):
+        tx.update_activity(
+            row.execution_id, row.activity_id, state=ActivityState.BACKOFF.value, last_failure=fault_text
+        )
+        tx.delete_timer(row.execution_id, "attempt", row.activity_id)
+        tx.delete_timer(row.execution_id, "heartbeat", row.activity_id)
+        tx.arm_timer(TimerRow(row.execution_id, "retry", row.activity_id, row.attempt, retry_at))
+        data = _data(activity_id=row.activity_id, attempt=row.attempt, failure=fault, retry_at_ms=retry_at)
+        tx.append_events(row.execution_id, [(EventType.ACTIVITY_ATTEMPT_FAILED, data)], now_ms)
+        return
+    timed_out = "kind" in fault
+    state = ActivityState.TIMED_OUT if timed_out else ActivityState.FAILED
+    event = EventType.ACTIVITY_TIMED_OUT if timed_out else EventType.ACTIVITY_FAILED
+    data = _data(activity_id=row.activity_id, attempt=row.attempt, failure=fault)
+    _close(tx, row, state, event, data, now_ms, last_failure=fault_text)
+
+
+def time_out(tx: Transaction, row: ActivityRow, kind: str, now_ms: int) -> None:
+    """An attempt (kind attempt/heartbeat) or the whole activity (kind total) ran out of time."""
+    last = json.loads(row.last_failure) if row.last_failure else None
+    fault = failure(
+        "ActivityTimeout", f"activity timed out ({kind})", attempt=row.attempt, kind=kind,
+        details={"last_failure": last} if kind == "total" and last else None,
+    )  # fmt: skip
+    if kind == "total":
+        data = _data(activity_id=row.activity_id, attempt=row.attempt, failure=fault)
+        _close(
+            tx, row, ActivityState.TIMED_OUT, EventType.ACTIVITY_TIMED_OUT, data, now_ms, last_failure=json.dumps(fault)
+        )
+    else:
+        fail_attempt(tx, row, fault, now_ms)
+
+
+def heartbeat(tx: Transaction, claims: TokenClaims, details: str | None, now_ms: int) -> bool:
+    """Record a heartbeat (and its details, if given); returns whether cancellation was requested.
+
+    Raises:
+        ActivityAlreadyClosed: the activity closed.
+        StaleToken: the token's attempt is over.
+    """
+    row = _load(tx, claims)
+    _require_current(row, claims)
+    if details is None:
+        tx.update_activity(row.execution_id, row.activity_id, last_heartbeat_at_ms=now_ms)
+    else:
+        tx.update_activity(row.execution_id, row.activity_id, last_heartbeat_at_ms=now_ms, heartbeat_details=details)
+    if row.watch_heartbeats:
+        shown = details if details is not None else (row.heartbeat_details or "null")
+        data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"details":{shown}}}'
+        tx.append_events(row.execution_id, [(EventType.ACTIVITY_HEARTBEAT, data)], now_ms)
+        tx.enqueue_workflow_task(row.execution_id, now_ms)
+    return row.cancel_requested
+
+
+def went_async(tx: Transaction, claims: TokenClaims, now_ms: int) -> None:
+    """The running attempt returned make_async(); nothing if it already closed."""
+    row = tx.get_activity(claims.execution_id, claims.activity_id)
+    if row is None or row.state != ActivityState.RUNNING.value or row.attempt != claims.attempt:
+        return
+    tx.update_activity(row.execution_id, row.activity_id, state=ActivityState.ASYNC.value)
+    data = _data(activity_id=row.activity_id, attempt=row.attempt)
+    tx.append_events(row.execution_id, [(EventType.ACTIVITY_WENT_ASYNC, data)], now_ms)
+
+
+def report_cancelled(tx: Transaction, claims: TokenClaims, details: str | None, now_ms: int) -> bool:
+    """Close the activity as cancelled; False when that was already recorded for this attempt.
+
+    Raises:
+        ActivityAlreadyClosed: it closed otherwise before.
+        StaleToken: the token's attempt is over.
+    """
+    row = _load(tx, claims)
+    if row.state == ActivityState.CANCELLED.value and row.attempt == claims.attempt:
+        return False
+    _require_current(row, claims)
+    _cancel(tx, row, details, now_ms)
+    return True
+
+
+def _cancel(tx: Transaction, row: ActivityRow, details: str | None, now_ms: int) -> None:
+    data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"details":{details or "null"}}}'
+    _close(tx, row, ActivityState.CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms)
+
+
+def request_cancel(tx: Transaction, execution_id: str, activity_id: int, now_ms: int) -> None:
+    """Ask an activity to stop: closed at once if no attempt runs, else flagged for its holder."""
+    row = tx.get_activity(execution_id, activity_id)
+    if row is None or row.state in _CLOSED or row.cancel_requested:
+        return
+    if row.state in (ActivityState.SCHEDULED.value, ActivityState.BACKOFF.value):
+        _cancel(tx, row, None, now_ms)
+    else:
+        tx.update_activity(execution_id, activity_id, cancel_requested=True)
+
+
+def watch_heartbeats(tx: Transaction, execution_id: str, activity_id: int) -> None:
+    """Deliver this activity's heartbeats to its workflow from now on."""
+    tx.update_activity(execution_id, activity_id, watch_heartbeats=True)

@@ -1,0 +1,274 @@
+"""The engine: async entry points that run one transition each against the store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from tether.engine import activities, keys, notifier, queries, timers, workflows
+from tether.engine.activities import AttemptStart
+from tether.engine.workflows import WorkflowTask
+from tether.errors import ExecutionNotFound
+from tether.model.clock import Clock
+from tether.model.events import Command, Event, failure
+from tether.model.records import HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowStatus, WorkflowSummary
+from tether.model.tokens import TokenClaims
+from tether.store.base import ExecutionRow, Store, Transaction
+
+logger = logging.getLogger(__name__)
+
+
+class Engine:
+    """Runs transitions for clients and workers over one store and one clock.
+
+    Every public method is one transition (one transaction). The engine also owns the
+    in-process wake-ups: workers park on :attr:`notifier` instead of polling.
+    """
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self.notifier = notifier.Notifier()
+        self._keys = keys.SigningKeys()
+        self._checking: asyncio.Future[None] | None = None
+        store.set_listener(self._on_change)
+
+    def _on_change(self, changes: set[str]) -> None:
+        for key in changes:
+            if key not in ("*", "external"):
+                self.notifier.closed(key)
+        if "*" in changes:
+            self.notifier.changed()
+        if "external" in changes and self.notifier.awaited_executions() and self._checking is None:
+            self._checking = asyncio.ensure_future(self._check_awaited())
+            self._checking.add_done_callback(self._checked)
+
+    def _checked(self, task: asyncio.Future[None]) -> None:
+        self._checking = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("could not look up awaited executions", exc_info=task.exception())
+
+    async def _check_awaited(self) -> None:
+        ids = self.notifier.awaited_executions()
+
+        def statuses(tx: Transaction) -> list[str]:
+            closed = []
+            for execution_id in ids:
+                row = tx.get_execution(execution_id)
+                if row is not None and row.status != WorkflowStatus.RUNNING.value:
+                    closed.append(execution_id)
+            return closed
+
+        for execution_id in await self.store.read(statuses):
+            self.notifier.closed(execution_id)
+
+    # executions
+
+    async def start_workflow(self, execution_id: str, workflow: str, args: str) -> bool:
+        """Start an execution; False if it existed already."""
+        now = self.clock.now_ms()
+        return await self.store.run(lambda tx: workflows.start(tx, execution_id, workflow, args, now))
+
+    async def is_known_workflow(self, name: str) -> bool:
+        """Whether a worker ever registered a workflow of this name with the store."""
+        return await self.store.read(lambda tx: tx.is_known_workflow(name))
+
+    async def cancel_workflow(self, execution_id: str) -> None:
+        """Request cancellation of an execution."""
+        now = self.clock.now_ms()
+        await self.store.run(lambda tx: workflows.request_cancel(tx, execution_id, now))
+
+    async def get_execution(self, execution_id: str) -> ExecutionRow:
+        """The stored row of an execution.
+
+        Raises:
+            ExecutionNotFound: no execution has this id.
+        """
+        row = await self.store.read(lambda tx: tx.get_execution(execution_id))
+        if row is None:
+            raise ExecutionNotFound(execution_id)
+        return row
+
+    async def wait_for_close(self, execution_id: str, timeout: float | None = None) -> ExecutionRow:
+        """Wait until an execution closes and return its row (or the running row on timeout)."""
+        while True:
+            waiter = self.notifier.close_waiter(execution_id)
+            try:
+                row = await self.get_execution(execution_id)
+                if row.status != WorkflowStatus.RUNNING.value:
+                    return row
+                try:
+                    await asyncio.wait_for(asyncio.shield(waiter), timeout)
+                except TimeoutError:
+                    return await self.get_execution(execution_id)
+            finally:
+                self.notifier.drop_close_waiter(execution_id, waiter)
+
+    async def load_events(self, execution_id: str) -> list[Event]:
+        """The whole history of an execution, as the runtime replays it."""
+        return await self.store.read(lambda tx: tx.load_events(execution_id))
+
+    async def describe(self, execution_id: str) -> WorkflowDescription:
+        """Describe an execution."""
+        return await self.store.read(lambda tx: queries.describe(tx, execution_id))
+
+    async def history(self, execution_id: str) -> list[HistoryEvent]:
+        """Every event of an execution."""
+        return await self.store.read(lambda tx: queries.history(tx, execution_id))
+
+    async def list_workflows(
+        self, *, status: str | None, workflow: str | None, limit: int, offset: int
+    ) -> list[WorkflowSummary]:
+        """A page of executions, newest first."""
+        rows = await self.store.read(
+            lambda tx: tx.list_executions(status=status, workflow=workflow, limit=limit, offset=offset)
+        )
+        return [queries.summary(r) for r in rows]
+
+    # activities, by token
+
+    def _verify(self, tx: Transaction, token: str, now: int) -> TokenClaims:
+        return self._keys.verify(tx, token, now)
+
+    async def complete_activity(self, token: str, result: str) -> bool:
+        """Complete an activity by token; False if this same completion was already recorded."""
+        now = self.clock.now_ms()
+        return await self.store.run(
+            lambda tx: activities.complete(tx, self._verify(tx, token, now), result, now, check_type=True)
+        )
+
+    async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> None:
+        """Fail the attempt a token names."""
+        now = self.clock.now_ms()
+        fault = failure(error, message, details=details, non_retryable=non_retryable)
+        await self.store.run(lambda tx: activities.fail(tx, self._verify(tx, token, now), fault, now))
+
+    async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
+        """Record a heartbeat by token."""
+        now = self.clock.now_ms()
+        cancel = await self.store.run(lambda tx: activities.heartbeat(tx, self._verify(tx, token, now), details, now))
+        return HeartbeatResponse(cancel_requested=cancel)
+
+    async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
+        """Acknowledge cancellation by token; False if already acknowledged."""
+        now = self.clock.now_ms()
+        return await self.store.run(
+            lambda tx: activities.report_cancelled(tx, self._verify(tx, token, now), details, now)
+        )
+
+    async def rotate_signing_key(self) -> int:
+        """Start signing new tokens with a new key; tokens of older keys still verify."""
+        now = self.clock.now_ms()
+        return await self.store.run(lambda tx: self._keys.rotate(tx, now))
+
+    # activities, from the worker running them
+
+    async def start_attempts(self, names: list[str], limit: int) -> list[AttemptStart]:
+        """Claim queued attempts of the named activities."""
+        now = self.clock.now_ms()
+        return await self.store.run(lambda tx: activities.start_attempts(tx, names, limit, now, self._keys.sign))
+
+    async def attempt_completed(self, claims: TokenClaims, result: str) -> None:
+        """The attempt returned a value."""
+        now = self.clock.now_ms()
+        await self.store.run(lambda tx: activities.complete(tx, claims, result, now, check_type=False))
+
+    async def attempt_failed(self, claims: TokenClaims, fault: dict[str, Any]) -> None:
+        """The attempt raised."""
+        now = self.clock.now_ms()
+        await self.store.run(lambda tx: activities.fail(tx, claims, fault, now))
+
+    async def attempt_went_async(self, claims: TokenClaims) -> None:
+        """The attempt returned make_async()."""
+        now = self.clock.now_ms()
+        await self.store.run(lambda tx: activities.went_async(tx, claims, now))
+
+    async def attempt_heartbeat(self, claims: TokenClaims, details: str | None) -> bool:
+        """An in-process heartbeat; returns whether cancellation was requested."""
+        now = self.clock.now_ms()
+        return await self.store.run(lambda tx: activities.heartbeat(tx, claims, details, now))
+
+    async def attempt_cancelled(self, claims: TokenClaims, details: str | None) -> None:
+        """The attempt stopped because it was cancelled."""
+        now = self.clock.now_ms()
+        await self.store.run(lambda tx: activities.report_cancelled(tx, claims, details, now))
+
+    # workflow tasks
+
+    async def claim_workflow_tasks(
+        self, *, owner: str, workflows_: list[str], limit: int, lease_ms: int, cached_seq: dict[str, int]
+    ) -> list[WorkflowTask]:
+        """Lease ready workflow tasks with the events the worker needs."""
+        now = self.clock.now_ms()
+        return await self.store.run(
+            lambda tx: workflows.claim_tasks(
+                tx, owner=owner, workflows=workflows_, limit=limit, now_ms=now, lease_ms=lease_ms,
+                cached_seq=cached_seq,
+            )
+        )  # fmt: skip
+
+    async def complete_workflow_task(
+        self, *, execution_id: str, owner: str, seen_seq: int, task_now_ms: int, commands: list[Command]
+    ) -> int | None:
+        """Commit a workflow task's commands; None if the lease was lost."""
+        now = self.clock.now_ms()
+        return await self.store.run(
+            lambda tx: workflows.complete_task(
+                tx, execution_id=execution_id, owner=owner, seen_seq=seen_seq, task_now_ms=task_now_ms,
+                commands=commands, now_ms=now,
+            )
+        )  # fmt: skip
+
+    async def fail_workflow_task(self, *, execution_id: str, owner: str, error: dict[str, Any]) -> None:
+        """Record a failed workflow task."""
+        now = self.clock.now_ms()
+        await self.store.run(
+            lambda tx: workflows.fail_task(tx, execution_id=execution_id, owner=owner, error=error, now_ms=now)
+        )
+
+    async def release_workflow_tasks(self, owner: str) -> None:
+        """Give back every workflow task lease ``owner`` holds."""
+        await self.store.run(lambda tx: tx.release_workflow_tasks(owner))
+
+    async def register_worker(self, workflow_names: list[str]) -> None:
+        """Record the workflows a worker runs and retry tasks that failed before it started."""
+        now = self.clock.now_ms()
+
+        def register(tx: Transaction) -> None:
+            tx.register_workflows(workflow_names)
+            workflows.retry_failed_tasks(tx, now)
+
+        await self.store.run(register)
+
+    # timers
+
+    async def fire_due_timers(self, limit: int = 500) -> int:
+        """Fire due timers; returns how many fired."""
+        now = self.clock.now_ms()
+        return await self.store.run(lambda tx: timers.fire_due(tx, now, limit))
+
+    async def next_wakeup_ms(self) -> int | None:
+        """The earliest time a timer falls due or a workflow task lease expires."""
+        now = self.clock.now_ms()
+
+        def earliest(tx: Transaction) -> int | None:
+            times = [t for t in (tx.next_timer_due_ms(), tx.next_lease_expiry_ms(now)) if t is not None]
+            return min(times) if times else None
+
+        return await self.store.read(earliest)
+
+    async def next_timer_due_ms(self) -> int | None:
+        """The earliest due time of any timer."""
+        return await self.store.read(lambda tx: tx.next_timer_due_ms())
+
+    async def has_ready_work(self) -> bool:
+        """Whether a workflow or activity task is waiting for a worker now."""
+        now = self.clock.now_ms()
+        return await self.store.read(lambda tx: tx.has_ready_work(now))
+
+
+def decode_failure(text: str | None) -> dict[str, Any]:
+    """A stored failure as a dict (empty if none)."""
+    return json.loads(text) if text else {}

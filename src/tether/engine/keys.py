@@ -1,0 +1,59 @@
+"""Signing keys for activity tokens, kept in the store and cached in memory."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+
+from tether.errors import InvalidToken
+from tether.model import tokens
+from tether.model.tokens import TokenClaims
+from tether.store.base import Transaction
+
+
+class SigningKeys:
+    """Signs and verifies tokens with the store's keys; the newest key signs.
+
+    The first use creates a key in the store; a token naming a key this process has not
+    seen yet (rotated by another process) reloads the keys once before it is refused.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[int, bytes] = {}
+        self._lock = threading.Lock()
+
+    def _load(self, tx: Transaction, now_ms: int) -> None:
+        keys = tx.signing_keys()
+        if not keys:
+            tx.insert_signing_key(1, secrets.token_bytes(32), now_ms)
+            keys = tx.signing_keys()
+        with self._lock:
+            self._keys = keys
+
+    def sign(self, tx: Transaction, claims: TokenClaims, now_ms: int) -> str:
+        """The token of one attempt."""
+        if not self._keys:
+            self._load(tx, now_ms)
+        key_id = max(self._keys)
+        return tokens.sign(claims, key_id, self._keys[key_id])
+
+    def verify(self, tx: Transaction, token: str, now_ms: int) -> TokenClaims:
+        """Check a token before anything else is read.
+
+        Raises:
+            InvalidToken: forged, altered, truncated or signed by an unknown key.
+        """
+        key_id = tokens.key_id_of(token)
+        if key_id not in self._keys:
+            self._load(tx, now_ms)
+            if key_id not in self._keys:
+                raise InvalidToken("the token is signed by an unknown key")
+        return tokens.verify(token, self._keys)
+
+    def rotate(self, tx: Transaction, now_ms: int) -> int:
+        """Add a new key that signs from now on; older keys still verify. Returns its id."""
+        self._load(tx, now_ms)
+        key_id = max(self._keys) + 1
+        tx.insert_signing_key(key_id, secrets.token_bytes(32), now_ms)
+        self._load(tx, now_ms)
+        return key_id

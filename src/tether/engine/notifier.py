@@ -1,0 +1,74 @@
+"""In-process wake-ups: a change counter for workers and waiters for closing executions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+
+from tether.model.clock import Clock
+
+
+class Notifier:
+    """Wakes parked loops when the store changed, and result waiters when executions close.
+
+    Changes are coalesced: a loop that was busy sees one bump however many commits
+    happened meanwhile, and then reads the store for all of them at once.
+    """
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._waiters: set[asyncio.Future[None]] = set()
+        self._close_waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
+
+    def changed(self) -> None:
+        """Record a change and wake every parked loop."""
+        self.version += 1
+        waiters, self._waiters = self._waiters, set()
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+    def closed(self, execution_id: str) -> None:
+        """Wake everyone waiting for ``execution_id`` to close."""
+        for future in self._close_waiters.pop(execution_id, ()):
+            if not future.done():
+                future.set_result(None)
+
+    def awaited_executions(self) -> list[str]:
+        """Ids someone waits on, to look up after changes made by other processes."""
+        return list(self._close_waiters)
+
+    async def wait_for_change(self, since: int, clock: Clock | None = None, deadline_ms: int | None = None) -> None:
+        """Return when the version moves past ``since`` or the clock reaches ``deadline_ms``."""
+        if self.version != since:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.add(future)
+        try:
+            if deadline_ms is None or clock is None:
+                await future
+                return
+            sleeper = asyncio.ensure_future(clock.sleep_until(deadline_ms))
+            try:
+                await asyncio.wait({future, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sleeper
+        finally:
+            self._waiters.discard(future)
+
+    def close_waiter(self, execution_id: str) -> asyncio.Future[None]:
+        """A future resolved when ``execution_id`` closes; register before checking the status."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._close_waiters[execution_id].add(future)
+        return future
+
+    def drop_close_waiter(self, execution_id: str, future: asyncio.Future[None]) -> None:
+        """Forget a waiter that is no longer needed."""
+        waiters = self._close_waiters.get(execution_id)
+        if waiters is not None:
+            waiters.discard(future)
+            if not waiters:
+                del self._close_waiters[execution_id]

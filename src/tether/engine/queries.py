@@ -1,0 +1,87 @@
+"""Read-only views of executions: describe, history and listings."""
+
+from __future__ import annotations
+
+import json
+
+from tether.errors import ExecutionNotFound
+from tether.model.clock import from_ms
+from tether.model.records import (
+    ActivityDescription,
+    ActivityState,
+    HistoryEvent,
+    WorkflowDescription,
+    WorkflowStatus,
+    WorkflowSummary,
+)
+from tether.store.base import ExecutionRow, Transaction
+
+
+def _json(text: str | None) -> object:
+    return json.loads(text) if text is not None else None
+
+
+def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
+    """An execution with its pending activities and their deadlines.
+
+    Raises:
+        ExecutionNotFound: no execution has this id.
+    """
+    execution = tx.get_execution(execution_id)
+    if execution is None:
+        raise ExecutionNotFound(execution_id)
+    deadlines: dict[int, dict[str, object]] = {}
+    for timer in tx.timers_of(execution_id):
+        if timer.kind != "sleep":
+            deadlines.setdefault(timer.ref, {})[timer.kind] = from_ms(timer.due_at_ms)
+    pending = [
+        ActivityDescription(
+            activity_id=row.activity_id,
+            name=row.name,
+            state=ActivityState(row.state),
+            attempt=row.attempt,
+            scheduled_at=from_ms(row.scheduled_at_ms),
+            attempt_started_at=from_ms(row.attempt_started_at_ms) if row.attempt_started_at_ms else None,
+            last_heartbeat_at=from_ms(row.last_heartbeat_at_ms) if row.last_heartbeat_at_ms else None,
+            heartbeat_details=_json(row.heartbeat_details),
+            last_failure=_json(row.last_failure),  # type: ignore[arg-type]  # stored as a JSON object
+            cancel_requested=row.cancel_requested,
+            deadlines=deadlines.get(row.activity_id, {}),  # type: ignore[arg-type]  # values are datetimes
+        )
+        for row in tx.open_activities(execution_id)
+    ]
+    return WorkflowDescription(
+        id=execution.id,
+        workflow=execution.workflow,
+        status=WorkflowStatus(execution.status),
+        input=json.loads(execution.input),
+        result=_json(execution.result),
+        error=_json(execution.error),  # type: ignore[arg-type]  # stored as a JSON object
+        started_at=from_ms(execution.created_at_ms),
+        closed_at=from_ms(execution.closed_at_ms) if execution.closed_at_ms else None,
+        cancel_requested=execution.cancel_requested,
+        task_error=_json(execution.task_error),  # type: ignore[arg-type]  # stored as a JSON object
+        pending_activities=pending,
+    )
+
+
+def history(tx: Transaction, execution_id: str) -> list[HistoryEvent]:
+    """Every event of an execution, in order.
+
+    Raises:
+        ExecutionNotFound: no execution has this id.
+    """
+    if tx.get_execution(execution_id) is None:
+        raise ExecutionNotFound(execution_id)
+    return [HistoryEvent(e.seq, str(e.type), from_ms(e.at_ms), e.data) for e in tx.load_events(execution_id)]
+
+
+def summary(row: ExecutionRow) -> WorkflowSummary:
+    """The listing row of an execution."""
+    return WorkflowSummary(
+        id=row.id,
+        workflow=row.workflow,
+        status=WorkflowStatus(row.status),
+        started_at=from_ms(row.created_at_ms),
+        closed_at=from_ms(row.closed_at_ms) if row.closed_at_ms else None,
+    )

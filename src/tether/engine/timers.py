@@ -1,0 +1,67 @@
+"""Durable timers: user sleeps, activity deadlines and retry times firing when due."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from tether.engine import activities
+from tether.model.events import EventType
+from tether.model.options import ActivityOptions
+from tether.model.records import ActivityState
+from tether.store.base import ActivityTaskRow, TimerRow, Transaction
+
+logger = logging.getLogger(__name__)
+
+_OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)
+
+
+def fire_due(tx: Transaction, now_ms: int, limit: int) -> int:
+    """Fire up to ``limit`` due timers, each in its own savepoint; returns how many fired."""
+    due = tx.due_timers(now_ms, limit)
+    for timer in due:
+        try:
+            with tx.savepoint():
+                _fire(tx, timer, now_ms)
+        except Exception:
+            # A timer whose transition keeps failing would otherwise fire forever.
+            logger.exception("timer failed; dropped", extra={"execution_id": timer.execution_id, "kind": timer.kind})
+            tx.delete_timer(timer.execution_id, timer.kind, timer.ref)
+    if due:
+        tx.notify()
+    return len(due)
+
+
+def _fire(tx: Transaction, timer: TimerRow, now_ms: int) -> None:
+    tx.delete_timer(timer.execution_id, timer.kind, timer.ref)
+    if timer.kind == "sleep":
+        execution = tx.get_execution(timer.execution_id)
+        if execution is not None and execution.status == "running":
+            data = json.dumps({"timer_id": timer.ref})
+            tx.append_events(timer.execution_id, [(EventType.TIMER_FIRED, data)], now_ms)
+            tx.enqueue_workflow_task(timer.execution_id, now_ms)
+        return
+    row = tx.get_activity(timer.execution_id, timer.ref)
+    if row is None or row.closed_at_ms is not None:
+        return
+    if timer.kind == "total":
+        activities.time_out(tx, row, "total", now_ms)
+    elif timer.kind == "retry":
+        if row.state == ActivityState.BACKOFF.value and row.attempt == timer.attempt:
+            tx.update_activity(
+                row.execution_id, row.activity_id, state=ActivityState.SCHEDULED.value, attempt=row.attempt + 1
+            )
+            tx.enqueue_activity_task(ActivityTaskRow(row.execution_id, row.activity_id, row.attempt + 1, row.name))
+    elif row.state in _OPEN_ATTEMPT and row.attempt == timer.attempt:
+        if timer.kind == "attempt":
+            activities.time_out(tx, row, "attempt", now_ms)
+        elif timer.kind == "heartbeat":
+            options = ActivityOptions.from_json(json.loads(row.options))
+            assert options.heartbeat_ms is not None
+            base = row.last_heartbeat_at_ms or row.attempt_started_at_ms or now_ms
+            deadline = base + options.heartbeat_ms
+            if now_ms < deadline:
+                # Heartbeats only move last_heartbeat_at; the timer re-arms itself here.
+                tx.arm_timer(TimerRow(row.execution_id, "heartbeat", row.activity_id, row.attempt, deadline))
+            else:
+                activities.time_out(tx, row, "heartbeat", now_ms)

@@ -1,0 +1,181 @@
+"""The execution lifecycle: start, workflow tasks and their commands, cancel, close."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tether.engine import activities
+from tether.errors import ExecutionNotFound, UsageError
+from tether.model.events import Command, Event, EventType
+from tether.model.options import ActivityOptions
+from tether.model.records import WorkflowStatus
+from tether.store.base import ExecutionRow, TimerRow, Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowTask:
+    """A claimed workflow task: the execution and the events its worker has not seen."""
+
+    execution_id: str
+    workflow: str
+    events: list[Event]
+    """Events after the worker's cached position (the whole history when it has none)."""
+    from_seq: int
+    """The sequence number after which ``events`` start."""
+
+
+def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: int) -> bool:
+    """Create an execution; False if one with this id exists already (it is left as it is).
+
+    Raises:
+        UsageError: the id is taken by an execution of another workflow.
+    """
+    existing = tx.get_execution(execution_id)
+    if existing is not None:
+        if existing.workflow != workflow:
+            raise UsageError(
+                f"execution {execution_id!r} already exists and runs workflow {existing.workflow!r}, not {workflow!r}"
+            )
+        return False
+    tx.insert_execution(
+        ExecutionRow(
+            id=execution_id, workflow=workflow, status=WorkflowStatus.RUNNING.value, input=args, result=None,
+            error=None, created_at_ms=now_ms, closed_at_ms=None, cancel_requested=False, task_error=None, last_seq=0,
+        )
+    )  # fmt: skip
+    data = f'{{"workflow":{json.dumps(workflow)},"args":{args}}}'
+    tx.append_events(execution_id, [(EventType.WORKFLOW_STARTED, data)], now_ms)
+    tx.enqueue_workflow_task(execution_id, now_ms)
+    return True
+
+
+def request_cancel(tx: Transaction, execution_id: str, now_ms: int) -> None:
+    """Deliver a cancellation request to the workflow; nothing if it closed or was asked already.
+
+    Raises:
+        ExecutionNotFound: no execution has this id.
+    """
+    execution = tx.get_execution(execution_id)
+    if execution is None:
+        raise ExecutionNotFound(execution_id)
+    if execution.status != WorkflowStatus.RUNNING.value or execution.cancel_requested:
+        return
+    tx.update_execution(execution_id, cancel_requested=True)
+    tx.append_events(execution_id, [(EventType.WORKFLOW_CANCEL_REQUESTED, "{}")], now_ms)
+    tx.enqueue_workflow_task(execution_id, now_ms)
+
+
+def claim_tasks(
+    tx: Transaction,
+    *,
+    owner: str,
+    workflows: list[str],
+    limit: int,
+    now_ms: int,
+    lease_ms: int,
+    cached_seq: dict[str, int],
+) -> list[WorkflowTask]:
+    """Lease ready workflow tasks and load the events each worker still needs."""
+    ids = tx.claim_workflow_tasks(
+        now_ms=now_ms, owner=owner, lease_until_ms=now_ms + lease_ms, workflows=workflows, limit=limit
+    )
+    tasks = []
+    for execution_id in ids:
+        execution = tx.get_execution(execution_id)
+        if execution is None or execution.status != WorkflowStatus.RUNNING.value:
+            tx.finish_workflow_task(execution_id, owner)
+            continue
+        from_seq = cached_seq.get(execution_id, 0)
+        if from_seq > execution.last_seq:
+            from_seq = 0
+        tasks.append(WorkflowTask(execution_id, execution.workflow, tx.load_events(execution_id, from_seq), from_seq))
+    return tasks
+
+
+def complete_task(
+    tx: Transaction,
+    *,
+    execution_id: str,
+    owner: str,
+    seen_seq: int,
+    task_now_ms: int,
+    commands: list[Command],
+    now_ms: int,
+) -> int | None:
+    """Record a workflow task's commands and carry them out; None if the lease was lost.
+
+    Returns the sequence number of the last event written.
+    """
+    if not tx.holds_workflow_task(execution_id, owner):
+        return None
+    execution = tx.get_execution(execution_id)
+    if execution is None or execution.status != WorkflowStatus.RUNNING.value:
+        tx.finish_workflow_task(execution_id, owner)
+        return None
+    marker = json.dumps({"seen": seen_seq, "now_ms": task_now_ms, "commands": len(commands)})
+    records = [(EventType.WORKFLOW_TASK_COMPLETED, marker)]
+    records.extend((c.type, json.dumps(c.data, separators=(",", ":"))) for c in commands)
+    last_seq = tx.append_events(execution_id, records, now_ms)
+    if execution.task_error is not None:
+        tx.update_execution(execution_id, task_error=None)
+    for command in commands:
+        _apply(tx, execution_id, command, now_ms)
+    tx.finish_workflow_task(execution_id, owner)
+    return last_seq
+
+
+def _apply(tx: Transaction, execution_id: str, command: Command, now_ms: int) -> None:
+    data = command.data
+    match command.type:
+        case EventType.ACTIVITY_SCHEDULED:
+            options = ActivityOptions.from_json(data["options"])
+            args = json.dumps(data["args"], separators=(",", ":"))
+            activities.schedule(tx, execution_id, data["activity_id"], data["name"], args, options, now_ms)
+        case EventType.TIMER_STARTED:
+            tx.arm_timer(TimerRow(execution_id, "sleep", data["timer_id"], 0, data["due_at_ms"]))
+        case EventType.TIMER_CANCELLED:
+            tx.delete_timer(execution_id, "sleep", data["timer_id"])
+        case EventType.ACTIVITY_CANCEL_REQUESTED:
+            activities.request_cancel(tx, execution_id, data["activity_id"], now_ms)
+        case EventType.HEARTBEAT_WATCH_STARTED:
+            activities.watch_heartbeats(tx, execution_id, data["activity_id"])
+        case EventType.WORKFLOW_COMPLETED:
+            result = json.dumps(data["result"], separators=(",", ":"))
+            _close(tx, execution_id, WorkflowStatus.COMPLETED, now_ms, result=result)
+        case EventType.WORKFLOW_FAILED:
+            _close(tx, execution_id, WorkflowStatus.FAILED, now_ms, error=json.dumps(data["failure"]))
+        case EventType.WORKFLOW_CANCELLED:
+            _close(tx, execution_id, WorkflowStatus.CANCELLED, now_ms)
+        case _:
+            raise UsageError(f"a workflow task cannot emit {command.type}")
+
+
+def _close(tx: Transaction, execution_id: str, status: WorkflowStatus, now_ms: int, **fields: Any) -> None:
+    tx.update_execution(execution_id, status=status.value, closed_at_ms=now_ms, **fields)
+    tx.delete_execution_timers(execution_id)
+    # Activities without a running attempt close now; holders of running ones learn of the
+    # cancellation from their next heartbeat and acknowledge it (or time out).
+    for row in tx.open_activities(execution_id):
+        activities.request_cancel(tx, execution_id, row.activity_id, now_ms)
+    tx.closed(execution_id)
+    tx.notify()
+
+
+def fail_task(tx: Transaction, *, execution_id: str, owner: str, error: dict[str, Any], now_ms: int) -> None:
+    """Record why a workflow task failed; it runs again when new events arrive or a worker restarts."""
+    if not tx.holds_workflow_task(execution_id, owner):
+        return
+    execution = tx.get_execution(execution_id)
+    text = json.dumps(error)
+    if execution is not None and execution.task_error != text:
+        tx.update_execution(execution_id, task_error=text)
+        tx.append_events(execution_id, [(EventType.WORKFLOW_TASK_FAILED, text)], now_ms)
+    tx.finish_workflow_task(execution_id, owner)
+
+
+def retry_failed_tasks(tx: Transaction, now_ms: int) -> None:
+    """Offer every running execution whose last workflow task failed to workers again."""
+    for execution_id in tx.executions_with_failed_task():
+        tx.enqueue_workflow_task(execution_id, now_ms)

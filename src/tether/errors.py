@@ -1,0 +1,299 @@
+"""The public error hierarchy of tether.
+
+Every error tether raises descends from :class:`TetherError`. Each class has a stable
+``code`` (used on the wire) and carries its facts as attributes, not only in the text::
+
+    TetherError
+    ├── UsageError              the program used tether wrongly; fix the code
+    │   ├── NotInActivity       tether.context()/heartbeat()/make_async() outside an activity
+    │   ├── NotInWorkflow       a workflow primitive outside a workflow
+    │   ├── NonDeterminism      replayed workflow code diverged from its history
+    │   ├── UnknownWorkflow     no workflow of that name is registered
+    │   └── UnknownActivity     no activity of that name is registered
+    ├── Refused                 a request was refused and nothing changed
+    │   ├── InvalidToken        forged, truncated or altered task token
+    │   ├── StaleToken          the token's attempt is no longer the current one
+    │   ├── PermissionDenied    the caller may not do this
+    │   ├── InvalidPayload      a value could not be serialised or has the wrong type
+    │   ├── ExecutionNotFound   no execution has that id
+    │   └── ActivityAlreadyClosed   the activity already closed (see final_state)
+    ├── StoreUnavailable        the store could not be reached or failed
+    └── ExecutionFailure        what workflows and handles observe
+        ├── ActivityFailed      error type, message, details, attempt
+        │   ├── ActivityTimeout     kind: total | attempt | heartbeat
+        │   └── ActivityCancelled
+        ├── WorkflowFailed
+        └── WorkflowCancelled
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+__all__ = [
+    "ActivityAlreadyClosed",
+    "ActivityCancelled",
+    "ActivityFailed",
+    "ActivityTimeout",
+    "ExecutionFailure",
+    "ExecutionNotFound",
+    "InvalidPayload",
+    "InvalidToken",
+    "NonDeterminism",
+    "NotInActivity",
+    "NotInWorkflow",
+    "PermissionDenied",
+    "Refused",
+    "StaleToken",
+    "StoreUnavailable",
+    "TetherError",
+    "UnknownActivity",
+    "UnknownWorkflow",
+    "UsageError",
+    "WorkflowCancelled",
+    "WorkflowFailed",
+]
+
+TimeoutKind = Literal["total", "attempt", "heartbeat"]
+
+
+class TetherError(Exception):
+    """A tether operation failed."""
+
+    code: ClassVar[str] = "tether_error"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or (type(self).__doc__ or type(self).__name__).strip()
+        super().__init__(self.message)
+
+    def to_details(self) -> dict[str, Any]:
+        """The structured facts of this error, as JSON-ready values."""
+        return {}
+
+
+class UsageError(TetherError):
+    """tether was used in a way it does not support."""
+
+    code = "usage_error"
+
+
+class NotInActivity(UsageError):
+    """Called outside an activity; it is only available while an activity runs."""
+
+    code = "not_in_activity"
+
+
+class NotInWorkflow(UsageError):
+    """Called outside a workflow; it is only available inside workflow code."""
+
+    code = "not_in_workflow"
+
+
+class NonDeterminism(UsageError):
+    """Workflow code diverged from its recorded history."""
+
+    code = "non_determinism"
+
+    def __init__(self, message: str, *, execution_id: str = "", event_seq: int | None = None) -> None:
+        super().__init__(message)
+        self.execution_id = execution_id
+        self.event_seq = event_seq
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id, "event_seq": self.event_seq}
+
+
+class UnknownWorkflow(UsageError):
+    """No workflow of that name is registered."""
+
+    code = "unknown_workflow"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"no workflow named {name!r} is registered; decorate it with @tether.workflow and pass it to a Worker"
+        )
+        self.name = name
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"name": self.name}
+
+
+class UnknownActivity(UsageError):
+    """No activity of that name is registered."""
+
+    code = "unknown_activity"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"no activity named {name!r} is registered; decorate it with @tether.activity and pass it to a Worker"
+        )
+        self.name = name
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"name": self.name}
+
+
+class Refused(TetherError):
+    """The request was refused and nothing changed."""
+
+    code = "refused"
+
+
+class InvalidToken(Refused):
+    """The activity token is forged, truncated or altered."""
+
+    code = "invalid_token"
+
+
+class StaleToken(Refused):
+    """The token belongs to an attempt that is no longer the current one."""
+
+    code = "stale_token"
+
+    def __init__(self, message: str | None = None, *, token_attempt: int = 0, current_attempt: int = 0) -> None:
+        super().__init__(
+            message or f"the token is of attempt {token_attempt}, but the current attempt is {current_attempt}"
+        )
+        self.token_attempt = token_attempt
+        self.current_attempt = current_attempt
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"token_attempt": self.token_attempt, "current_attempt": self.current_attempt}
+
+
+class PermissionDenied(Refused):
+    """The caller is not allowed to do this."""
+
+    code = "permission_denied"
+
+
+class InvalidPayload(Refused):
+    """A value could not be serialised or does not match its declared type."""
+
+    code = "invalid_payload"
+
+    def __init__(self, message: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"errors": self.errors}
+
+
+class ExecutionNotFound(Refused):
+    """No workflow execution has that id."""
+
+    code = "execution_not_found"
+
+    def __init__(self, execution_id: str) -> None:
+        super().__init__(f"no workflow execution has id {execution_id!r}")
+        self.execution_id = execution_id
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id}
+
+
+class ActivityAlreadyClosed(Refused):
+    """The activity is already closed."""
+
+    code = "activity_already_closed"
+
+    def __init__(self, final_state: str, *, execution_id: str = "", activity_id: int = 0) -> None:
+        super().__init__(f"activity {activity_id} of {execution_id!r} is already closed: {final_state}")
+        self.final_state = final_state
+        self.execution_id = execution_id
+        self.activity_id = activity_id
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            "final_state": self.final_state,
+            "execution_id": self.execution_id,
+            "activity_id": self.activity_id,
+        }
+
+
+class StoreUnavailable(TetherError):
+    """The store could not be reached or failed."""
+
+    code = "store_unavailable"
+
+
+class ExecutionFailure(TetherError):
+    """A workflow or activity ended without a result."""
+
+    code = "execution_failure"
+
+
+class ActivityFailed(ExecutionFailure):
+    """An activity failed.
+
+    ``error`` is the type name of the failure (the exception class name, or what
+    ``fail_activity`` named), ``attempt`` the attempt that failed last.
+    """
+
+    code = "activity_failed"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        error: str = "ActivityFailed",
+        details: Any = None,
+        attempt: int = 0,
+        non_retryable: bool = False,
+    ) -> None:
+        super().__init__(message or f"activity failed: {error}")
+        self.error = error
+        self.details = details
+        self.attempt = attempt
+        self.non_retryable = non_retryable
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            "error": self.error,
+            "details": self.details,
+            "attempt": self.attempt,
+            "non_retryable": self.non_retryable,
+        }
+
+
+class ActivityTimeout(ActivityFailed):
+    """An activity timed out: in total, in one attempt, or between heartbeats."""
+
+    code = "activity_timeout"
+
+    def __init__(self, kind: TimeoutKind, *, attempt: int = 0, details: Any = None) -> None:
+        super().__init__(f"activity timed out ({kind})", error="ActivityTimeout", attempt=attempt, details=details)
+        self.kind: TimeoutKind = kind
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {**super().to_details(), "kind": self.kind}
+
+
+class ActivityCancelled(ActivityFailed):
+    """The activity was cancelled."""
+
+    code = "activity_cancelled"
+
+    def __init__(self, message: str = "activity cancelled", *, attempt: int = 0, details: Any = None) -> None:
+        super().__init__(message, error="ActivityCancelled", attempt=attempt, details=details)
+
+
+class WorkflowFailed(ExecutionFailure):
+    """A workflow failed; ``error`` names the failure type."""
+
+    code = "workflow_failed"
+
+    def __init__(self, message: str = "", *, error: str = "WorkflowFailed", details: Any = None) -> None:
+        super().__init__(message or f"workflow failed: {error}")
+        self.error = error
+        self.details = details
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"error": self.error, "details": self.details}
+
+
+class WorkflowCancelled(ExecutionFailure):
+    """The workflow was cancelled."""
+
+    code = "workflow_cancelled"

@@ -1,0 +1,107 @@
+"""Options users give activities: retry policy and timeouts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from tether.errors import UsageError
+from tether.model.clock import duration_ms
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a failed activity attempt is retried.
+
+    The n-th retry waits ``initial_interval * backoff ** (n - 1)``, capped at
+    ``max_interval``. Errors whose type name is in ``non_retryable`` fail at once.
+    """
+
+    max_attempts: int = 3
+    """Attempts in all, the first included; 0 means no limit (the total timeout still applies)."""
+    initial_interval: timedelta = timedelta(seconds=1)
+    """Wait before the first retry."""
+    backoff: float = 2.0
+    """Factor by which each further wait grows."""
+    max_interval: timedelta = timedelta(seconds=100)
+    """Longest wait between attempts."""
+    non_retryable: tuple[str, ...] | list[str] = field(default_factory=tuple)
+    """Error type names that fail the activity without retrying."""
+
+    def __post_init__(self) -> None:
+        self._validate()
+
+    def _validate(self) -> None:
+        if self.max_attempts < 0:
+            raise UsageError("RetryPolicy.max_attempts must be 0 (unlimited) or more")
+        if self.initial_interval <= timedelta(0):
+            raise UsageError("RetryPolicy.initial_interval must be positive")
+        if self.backoff < 1.0:
+            raise UsageError("RetryPolicy.backoff must be at least 1.0")
+        if self.max_interval < self.initial_interval:
+            raise UsageError("RetryPolicy.max_interval must be at least initial_interval")
+        object.__setattr__(self, "non_retryable", tuple(self.non_retryable))
+
+    def interval_ms(self, failed_attempt: int) -> int:
+        """Milliseconds to wait after attempt ``failed_attempt`` (1-based) failed."""
+        wait = duration_ms(self.initial_interval) * self.backoff ** (failed_attempt - 1)
+        return int(min(wait, duration_ms(self.max_interval)))
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form, stored with each scheduled activity."""
+        return {
+            "max_attempts": self.max_attempts,
+            "initial_interval_ms": duration_ms(self.initial_interval),
+            "backoff": self.backoff,
+            "max_interval_ms": duration_ms(self.max_interval),
+            "non_retryable": list(self.non_retryable),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RetryPolicy:
+        """Rebuild a policy stored by :meth:`to_json`."""
+        return cls(
+            max_attempts=data["max_attempts"],
+            initial_interval=timedelta(milliseconds=data["initial_interval_ms"]),
+            backoff=data["backoff"],
+            max_interval=timedelta(milliseconds=data["max_interval_ms"]),
+            non_retryable=tuple(data["non_retryable"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityOptions:
+    """Timeouts and retries of one scheduled activity, as the engine stores them."""
+
+    timeout_ms: int | None = None
+    """Total time from first schedule to close, across all attempts."""
+    attempt_timeout_ms: int | None = None
+    """Time one attempt may stay open, from its start."""
+    heartbeat_ms: int | None = None
+    """Longest gap between heartbeats while an attempt is open, async waiting included."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """How failed attempts are retried."""
+    result_schema: dict[str, Any] | None = None
+    """JSON schema of the declared result type, checked when a result arrives by token."""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for the store."""
+        return {
+            "timeout_ms": self.timeout_ms,
+            "attempt_timeout_ms": self.attempt_timeout_ms,
+            "heartbeat_ms": self.heartbeat_ms,
+            "retry": self.retry.to_json(),
+            "result_schema": self.result_schema,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ActivityOptions:
+        """Rebuild options stored by :meth:`to_json`."""
+        return cls(
+            timeout_ms=data["timeout_ms"],
+            attempt_timeout_ms=data["attempt_timeout_ms"],
+            heartbeat_ms=data["heartbeat_ms"],
+            retry=RetryPolicy.from_json(data["retry"]),
+            result_schema=data.get("result_schema"),
+        )

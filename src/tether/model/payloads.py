@@ -1,0 +1,135 @@
+"""JSON payloads: encoding user values, decoding them to declared types, checking schemas."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jsonschema
+import pydantic
+import pydantic_core
+
+from tether.errors import InvalidPayload
+
+JSONValue = Any
+"""Any JSON value: what user payloads are on the wire and in the store."""
+
+
+def encode(value: object, *, what: str = "value") -> str:
+    """Serialise a user value (pydantic models, dataclasses and JSON types) to JSON text.
+
+    Raises:
+        InvalidPayload: the value cannot be represented as JSON.
+    """
+    try:
+        return pydantic_core.to_json(value).decode()
+    except (pydantic_core.PydanticSerializationError, TypeError, ValueError) as exc:
+        raise InvalidPayload(
+            f"{what} cannot be serialised to JSON: {exc}",
+            errors=[{"loc": [what], "msg": str(exc)}],
+        ) from exc
+
+
+def to_jsonable(value: object, *, what: str = "value") -> JSONValue:
+    """The plain JSON form (dicts, lists, scalars) of a user value."""
+    return json.loads(encode(value, what=what))
+
+
+@functools.lru_cache(maxsize=1024)
+def _adapter(annotation: Any) -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(annotation)
+
+
+def decode(text: str | None, annotation: Any = Any, *, what: str = "value") -> Any:
+    """Parse JSON text and validate it as ``annotation`` (``Any`` keeps plain JSON).
+
+    Raises:
+        InvalidPayload: the text is not JSON or does not match the type.
+    """
+    if text is None:
+        return None
+    if annotation is Any or annotation is inspect.Parameter.empty:
+        return json.loads(text)
+    try:
+        return _adapter(annotation).validate_json(text)
+    except pydantic.ValidationError as exc:
+        raise InvalidPayload(f"{what} does not match {_type_name(annotation)}: {exc}", errors=_errors(exc)) from exc
+
+
+def _errors(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
+    return [{"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or repr(annotation)
+
+
+def schema_of(annotation: Any) -> dict[str, Any] | None:
+    """The JSON schema a value must match to be decoded as ``annotation``, if it constrains anything."""
+    if annotation is Any or annotation is inspect.Parameter.empty or annotation is None or annotation is type(None):
+        return None if annotation is not None and annotation is not type(None) else {"type": "null"}
+    try:
+        return _adapter(annotation).json_schema()
+    except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticInvalidForJsonSchema, TypeError):
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _validator(schema_text: str) -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_text)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(schema)
+
+
+def check_schema(value_text: str, schema: dict[str, Any] | None, *, what: str = "result") -> None:
+    """Check JSON text against a stored schema.
+
+    Raises:
+        InvalidPayload: naming each field that does not match.
+    """
+    if schema is None:
+        return
+    value = json.loads(value_text)
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    problems = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    if problems:
+        errors = [{"loc": [what, *e.absolute_path], "msg": e.message} for e in problems]
+        first = errors[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidPayload(f"{what} does not match the declared type at {where}: {first['msg']}", errors=errors)
+
+
+def type_hints(fn: Callable[..., Any]) -> tuple[list[Any], Any]:
+    """The annotated parameter types (positional order) and return type of ``fn``.
+
+    Unannotated parameters and returns come back as ``Any``.
+    """
+    try:
+        hints = typing.get_type_hints(fn)
+    except (NameError, TypeError):
+        hints = {}
+    params = [
+        hints.get(p.name, Any)
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    return params, hints.get("return", Any)
+
+
+def encode_args(args: Sequence[object], *, what: str = "arguments") -> str:
+    """Serialise positional arguments as a JSON list."""
+    return encode(list(args), what=what)
+
+
+def decode_args(text: str, param_types: list[Any], *, what: str = "arguments") -> list[Any]:
+    """Decode a JSON argument list, validating each one against its parameter's type."""
+    raw = json.loads(text)
+    out: list[Any] = []
+    for index, item in enumerate(raw):
+        annotation = param_types[index] if index < len(param_types) else Any
+        out.append(decode(json.dumps(item), annotation, what=f"{what}[{index}]"))
+    return out

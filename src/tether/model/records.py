@@ -1,0 +1,108 @@
+"""Read-only views users get back: execution descriptions, history entries, heartbeat replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class WorkflowStatus(StrEnum):
+    """Where an execution stands."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ActivityState(StrEnum):
+    """Where an activity stands; the last four are final."""
+
+    SCHEDULED = "scheduled"
+    """Waiting for a worker to start its attempt."""
+    RUNNING = "running"
+    """An attempt is running in a worker."""
+    ASYNC = "async"
+    """An attempt went async and waits for its token to be used."""
+    BACKOFF = "backoff"
+    """An attempt failed; the next waits for its retry time."""
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether this state is final."""
+        return self in _CLOSED
+
+
+_CLOSED = {ActivityState.COMPLETED, ActivityState.FAILED, ActivityState.TIMED_OUT, ActivityState.CANCELLED}
+OPEN_ATTEMPT_STATES = (ActivityState.RUNNING, ActivityState.ASYNC)
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatResponse:
+    """The reply to a heartbeat."""
+
+    cancel_requested: bool
+    """Whether cancellation of the activity was requested; acknowledge with report_activity_cancelled."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityDescription:
+    """One activity of an execution as it stands now."""
+
+    activity_id: int
+    name: str
+    state: ActivityState
+    attempt: int
+    scheduled_at: datetime
+    attempt_started_at: datetime | None
+    last_heartbeat_at: datetime | None
+    heartbeat_details: Any
+    last_failure: dict[str, Any] | None
+    cancel_requested: bool
+    deadlines: dict[str, datetime]
+    """Due times of the armed timers: total, attempt, heartbeat, retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowDescription:
+    """An execution: its status, outcome and pending activities."""
+
+    id: str
+    workflow: str
+    status: WorkflowStatus
+    input: list[Any]
+    result: Any
+    error: dict[str, Any] | None
+    started_at: datetime
+    closed_at: datetime | None
+    cancel_requested: bool
+    task_error: dict[str, Any] | None
+    """Why the latest workflow task failed (for example NonDeterminism), while it stays failed."""
+    pending_activities: list[ActivityDescription]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowSummary:
+    """One row of a workflow listing."""
+
+    id: str
+    workflow: str
+    status: WorkflowStatus
+    started_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """One history event as users read it."""
+
+    seq: int
+    type: str
+    at: datetime
+    data: dict[str, Any]

@@ -1,0 +1,97 @@
+"""Activity task tokens: opaque, URL-safe, HMAC-SHA256 signed names of one attempt."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tether.errors import InvalidToken
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a verified token names."""
+
+    execution_id: str
+    activity_id: int
+    attempt: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(claims: TokenClaims, key_id: int, secret: bytes) -> str:
+    """Make the token of one attempt under signing key ``key_id``."""
+    body = _b64(
+        json.dumps([key_id, claims.execution_id, claims.activity_id, claims.attempt], separators=(",", ":")).encode()
+    )
+    mac = hmac.new(secret, body.encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(mac)}"
+
+
+def key_id_of(token: str) -> int:
+    """The signing key id a token claims, read before verification.
+
+    Raises:
+        InvalidToken: the token is not of tether's form.
+    """
+    body, _ = _split(token)
+    parts = _parse(body)
+    return parts[0]
+
+
+def verify(token: str, secrets: Mapping[int, bytes]) -> TokenClaims:
+    """Check a token's signature and return what it names.
+
+    Raises:
+        InvalidToken: forged, truncated, altered, or signed by an unknown key.
+    """
+    body, mac_text = _split(token)
+    parts = _parse(body)
+    secret = secrets.get(parts[0])
+    if secret is None:
+        raise InvalidToken("the token is signed by an unknown key")
+    try:
+        mac = _unb64(mac_text)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidToken("the token's signature is malformed") from exc
+    expected = hmac.new(secret, body.encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(mac, expected):
+        raise InvalidToken("the token's signature does not match; it was forged or altered")
+    return TokenClaims(execution_id=parts[1], activity_id=parts[2], attempt=parts[3])
+
+
+def _split(token: object) -> tuple[str, str]:
+    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
+        raise InvalidToken("the token is malformed")
+    body, mac = token.split(".")
+    if not body or not mac:
+        raise InvalidToken("the token is truncated")
+    return body, mac
+
+
+def _parse(body: str) -> tuple[int, str, int, int]:
+    try:
+        parts = json.loads(_unb64(body))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidToken("the token is malformed") from exc
+    if (
+        not isinstance(parts, list)
+        or len(parts) != 4
+        or not isinstance(parts[0], int)
+        or not isinstance(parts[1], str)
+        or not isinstance(parts[2], int)
+        or not isinstance(parts[3], int)
+    ):
+        raise InvalidToken("the token is malformed")
+    return parts[0], parts[1], parts[2], parts[3]

@@ -1,0 +1,1 @@
+"""Deterministic workflow execution and the activity context: what user code calls."""

@@ -1,0 +1,125 @@
+"""What activity code calls: its context, heartbeats, and going async."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from tether.errors import ActivityCancelled, NotInActivity
+from tether.model.payloads import JSONValue
+
+
+class _CompleteAsync(BaseException):  # a control-flow signal, not an error
+    """Raised by make_async(); the worker records that the result will come by token."""
+
+
+@dataclass
+class ActivityContext:
+    """Facts about the running attempt, from ``tether.context()``."""
+
+    token: str
+    """Signed token of this attempt: give it to whoever completes, fails or heartbeats the activity."""
+    attempt: int
+    """1 for the first attempt."""
+    checkpoint: JSONValue
+    """Details of the last heartbeat of an earlier attempt, or None."""
+    execution_id: str
+    activity_id: int
+    idempotency_key: str
+    """The same on every attempt of this activity: pass it to services that deduplicate."""
+    activity: str
+    """The activity's name."""
+    cancel_requested: bool = False
+    """Set once a heartbeat learned that cancellation was requested."""
+    _heartbeat: Callable[[Any], Awaitable[bool]] | None = field(default=None, repr=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+    _in_thread: bool = field(default=False, repr=False)
+
+
+_current: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar("tether_activity")
+
+
+def set_current(ctx: ActivityContext) -> contextvars.Token[ActivityContext]:
+    """Install the context of the attempt about to run (the worker calls this)."""
+    return _current.set(ctx)
+
+
+def context() -> ActivityContext:
+    """The context of the running activity attempt.
+
+    Raises:
+        NotInActivity: called outside an activity.
+    """
+    try:
+        return _current.get()
+    except LookupError:
+        raise NotInActivity(
+            "tether.context() called outside an activity; it is only available while an activity runs"
+        ) from None
+
+
+class HeartbeatCall:
+    """The result of ``tether.heartbeat()``: await it in async activities.
+
+    In a sync activity (run in a thread) the heartbeat has already been recorded when
+    the call returns, and cancellation is raised right there; awaiting is not needed.
+    """
+
+    def __init__(self, future: asyncio.Future[bool] | None) -> None:
+        self._future = future
+
+    def __await__(self) -> Generator[Any, None, None]:
+        if self._future is None:
+            return
+        cancel = yield from self._future.__await__()
+        if cancel:
+            _cancelled()
+
+
+def _cancelled() -> NoReturn:
+    ctx = context()
+    ctx.cancel_requested = True
+    raise ActivityCancelled("cancellation of this activity was requested", attempt=ctx.attempt)
+
+
+def heartbeat(details: JSONValue = None) -> HeartbeatCall:
+    """Record that the activity is alive, with optional progress details (its checkpoint).
+
+    Details are stored durably; the next attempt receives the last ones as
+    ``context().checkpoint``. Raises ActivityCancelled (when awaited, or at once in a
+    sync activity) once cancellation of the activity was requested.
+
+    Raises:
+        NotInActivity: called outside an activity.
+        ActivityCancelled: cancellation was requested.
+    """
+    ctx = context()
+    assert ctx._heartbeat is not None
+    assert ctx._loop is not None
+    if ctx._in_thread:
+        cancel = asyncio.run_coroutine_threadsafe(_as_coroutine(ctx._heartbeat(details)), ctx._loop).result()
+        if cancel:
+            _cancelled()
+        return HeartbeatCall(None)
+    return HeartbeatCall(asyncio.ensure_future(ctx._heartbeat(details)))
+
+
+async def _as_coroutine(awaitable: Awaitable[bool]) -> bool:
+    return await awaitable
+
+
+def make_async() -> NoReturn:
+    """Declare that this attempt's result will come later, by token.
+
+    Use as ``return tether.make_async()``; the worker frees the slot at once and the
+    activity waits (bounded by its heartbeat and total timeouts) for
+    ``complete_activity``, ``fail_activity`` or ``report_activity_cancelled``.
+
+    Raises:
+        NotInActivity: called outside an activity.
+    """
+    context()
+    raise _CompleteAsync()

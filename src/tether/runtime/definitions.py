@@ -1,0 +1,179 @@
+"""The @tether.activity and @tether.workflow decorators and what they return."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from tether.errors import NotInWorkflow, UsageError
+from tether.model import payloads
+from tether.model.clock import duration_ms
+from tether.model.options import ActivityOptions, RetryPolicy
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_activities: dict[str, Activity[..., Any]] = {}
+_workflows: dict[str, Workflow[..., Any]] = {}
+
+
+def positional_args(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """The arguments of a call as a positional list (keywords folded in by the signature)."""
+    if not kwargs:
+        return list(args)
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise UsageError(f"bad arguments for {fn.__qualname__}: {exc}") from exc
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise UsageError(f"{fn.__qualname__} has keyword-only parameters; tether passes arguments by position")
+    return list(bound.args)
+
+
+class Activity(Generic[P, R]):
+    """An activity: a function a workflow schedules, run by a worker, retried and timed out by policy.
+
+    Inside a workflow, calling it (``await charge(order)``) schedules it and waits for its
+    result; :func:`tether.start_activity` returns a handle instead.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[P, R] | Callable[P, Coroutine[Any, Any, R]],
+        *,
+        name: str | None,
+        timeout: timedelta | None,
+        attempt_timeout: timedelta | None,
+        heartbeat: timedelta | None,
+        retry: RetryPolicy | None,
+    ) -> None:
+        self.fn = fn
+        self.name = name or fn.__qualname__
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.param_types, self.return_type = payloads.type_hints(fn)
+        for label, value in (("timeout", timeout), ("attempt_timeout", attempt_timeout), ("heartbeat", heartbeat)):
+            if value is not None and value <= timedelta(0):
+                raise UsageError(f"activity {self.name!r}: {label} must be positive")
+        self.options = ActivityOptions(
+            timeout_ms=duration_ms(timeout) if timeout is not None else None,
+            attempt_timeout_ms=duration_ms(attempt_timeout) if attempt_timeout is not None else None,
+            heartbeat_ms=duration_ms(heartbeat) if heartbeat is not None else None,
+            retry=retry or RetryPolicy(),
+            result_schema=payloads.schema_of(self.return_type),
+        )
+        functools.update_wrapper(self, fn)
+        _activities[self.name] = self
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
+        """Schedule this activity from a workflow and wait for its result."""
+        from tether.runtime import workflow_api
+
+        handle = workflow_api.start_activity(self, *args, **kwargs)
+        return _await(handle)
+
+    def __repr__(self) -> str:
+        return f"<tether activity {self.name!r}>"
+
+
+async def _await(handle: Any) -> Any:
+    return await handle
+
+
+class Workflow(Generic[P, R]):
+    """A workflow: an ``async def`` whose progress is durable; start it with a Client."""
+
+    def __init__(self, fn: Callable[P, Coroutine[Any, Any, R]], *, name: str | None) -> None:
+        if not inspect.iscoroutinefunction(fn):
+            raise UsageError(f"workflow {fn.__qualname__} must be an async def function")
+        self.fn = fn
+        self.name = name or fn.__qualname__
+        self.param_types, self.return_type = payloads.type_hints(fn)
+        functools.update_wrapper(self, fn)
+        _workflows[self.name] = self
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
+        """Workflows are started through a client, not called."""
+        raise NotInWorkflow(f"workflow {self.name!r} cannot be called directly; start it with client.start_workflow")
+
+    def __repr__(self) -> str:
+        return f"<tether workflow {self.name!r}>"
+
+
+class _ActivityDecorator:
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+
+    @overload
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Activity[P, R]: ...
+    @overload
+    def __call__(self, fn: Callable[P, R], /) -> Activity[P, R]: ...
+    def __call__(self, fn: Callable[P, Any], /) -> Activity[P, Any]:
+        return Activity(fn, **self._options)
+
+
+@overload
+def activity(fn: Callable[P, Coroutine[Any, Any, R]], /) -> Activity[P, R]: ...
+@overload
+def activity(fn: Callable[P, R], /) -> Activity[P, R]: ...
+@overload
+def activity(
+    *,
+    name: str | None = None,
+    timeout: timedelta | None = None,
+    attempt_timeout: timedelta | None = None,
+    heartbeat: timedelta | None = None,
+    retry: RetryPolicy | None = None,
+) -> _ActivityDecorator: ...
+def activity(
+    fn: Callable[P, Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    timeout: timedelta | None = None,
+    attempt_timeout: timedelta | None = None,
+    heartbeat: timedelta | None = None,
+    retry: RetryPolicy | None = None,
+) -> Activity[P, Any] | _ActivityDecorator:
+    """Declare an activity, bare (``@tether.activity``) or with options.
+
+    Args:
+        fn: the function, sync (run in a thread pool) or async.
+        name: the registered name; defaults to the function's qualified name.
+        timeout: total time from first schedule to close, across all attempts.
+        attempt_timeout: time one attempt may stay open.
+        heartbeat: longest gap between heartbeats while an attempt is open, async waiting included.
+        retry: how failed attempts are retried (default: :class:`RetryPolicy`).
+    """
+    decorator = _ActivityDecorator(
+        name=name, timeout=timeout, attempt_timeout=attempt_timeout, heartbeat=heartbeat, retry=retry
+    )
+    return decorator if fn is None else decorator(fn)
+
+
+class _WorkflowDecorator:
+    def __init__(self, name: str | None) -> None:
+        self._name = name
+
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Workflow[P, R]:
+        return Workflow(fn, name=self._name)
+
+
+@overload
+def workflow(fn: Callable[P, Coroutine[Any, Any, R]], /) -> Workflow[P, R]: ...
+@overload
+def workflow(*, name: str | None = None) -> _WorkflowDecorator: ...
+def workflow(
+    fn: Callable[P, Coroutine[Any, Any, R]] | None = None, /, *, name: str | None = None
+) -> Workflow[P, R] | _WorkflowDecorator:
+    """Declare a workflow, bare (``@tether.workflow``) or named (``@tether.workflow(name=...)``)."""
+    decorator = _WorkflowDecorator(name)
+    return decorator if fn is None else decorator(fn)
+
+
+def registered_workflow(name: str) -> Workflow[..., Any] | None:
+    """The workflow of this name declared in this process, if any."""
+    return _workflows.get(name)

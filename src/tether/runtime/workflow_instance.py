@@ -1,0 +1,303 @@
+"""One workflow execution in memory: replays history, runs new events, emits commands.
+
+History is read in workflow tasks. Each completed task left a ``WorkflowTaskCompleted``
+marker naming the last event it had seen, followed by the commands it emitted. Replaying
+a marker delivers the input events up to that point, runs the workflow until it blocks and
+checks that it emits the same commands; a difference is a :class:`NonDeterminism`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from tether import errors
+from tether.errors import NonDeterminism
+from tether.model import payloads
+from tether.model.events import INPUT_EVENTS, Command, Event, EventType, failure, key_of
+from tether.runtime.definitions import Activity, Workflow
+from tether.runtime.workflow_loop import WorkflowLoop
+
+logger = logging.getLogger(__name__)
+
+
+class ActivityHandle(asyncio.Future[Any]):
+    """A scheduled activity, awaitable for its result.
+
+    ``cancel()`` asks the activity to stop; the handle then resolves with
+    :class:`~tether.errors.ActivityCancelled` once the activity acknowledges (or with its
+    result, if it finished first).
+    """
+
+    def __init__(self, instance: WorkflowInstance, activity: Activity[..., Any], activity_id: int) -> None:
+        super().__init__(loop=instance.loop)
+        self._instance = instance
+        self.activity = activity
+        self.activity_id = activity_id
+        self._cancel_sent = False
+        self._heartbeat_callbacks: list[Callable[[Any], object]] = []
+
+    def cancel(self, msg: Any = None) -> bool:
+        """Request cancellation of the activity; True if the request was sent now."""
+        if self.done():
+            return False
+        if not self._cancel_sent:
+            self._cancel_sent = True
+            self._instance.emit(EventType.ACTIVITY_CANCEL_REQUESTED, activity_id=self.activity_id)
+        if self._instance.cancelling:
+            # The workflow itself is being cancelled: unwind it now rather than waiting.
+            return super().cancel(msg)
+        return True
+
+    def on_heartbeat(self, callback: Callable[[Any], object]) -> None:
+        """Call ``callback(details)`` with heartbeat details, in order; coalesced when they come fast."""
+        if not self._heartbeat_callbacks:
+            self._instance.emit(EventType.HEARTBEAT_WATCH_STARTED, activity_id=self.activity_id)
+        self._heartbeat_callbacks.append(callback)
+
+    def _heartbeat(self, details: Any) -> None:
+        for callback in self._heartbeat_callbacks:
+            outcome = callback(details)
+            if asyncio.iscoroutine(outcome):
+                self._instance.loop.create_task(outcome)
+
+    def _resolve(self, event: Event) -> None:
+        if self.done():
+            return
+        data = event.data
+        if event.type == EventType.ACTIVITY_COMPLETED:
+            try:
+                value = payloads.decode(
+                    json.dumps(data["result"]), self.activity.return_type, what=f"result of {self.activity.name}"
+                )
+            except errors.InvalidPayload as invalid:
+                self.set_exception(invalid)
+            else:
+                self.set_result(value)
+            return
+        fault = data.get("failure") or {}
+        exc: errors.ActivityFailed
+        if event.type == EventType.ACTIVITY_TIMED_OUT:
+            exc = errors.ActivityTimeout(
+                fault.get("kind", "total"), attempt=data["attempt"], details=fault.get("details")
+            )
+        elif event.type == EventType.ACTIVITY_CANCELLED:
+            exc = errors.ActivityCancelled(attempt=data["attempt"], details=data.get("details"))
+        else:
+            exc = errors.ActivityFailed(
+                fault.get("message", ""),
+                error=fault.get("error", "ActivityFailed"),
+                details=fault.get("details"),
+                attempt=data["attempt"],
+                non_retryable=bool(fault.get("non_retryable")),
+            )
+        self.set_exception(exc)
+
+
+class WorkflowInstance:
+    """The live state of one execution, cached by a worker between tasks."""
+
+    def __init__(self, execution_id: str, workflow: Workflow[..., Any]) -> None:
+        self.execution_id = execution_id
+        self.workflow = workflow
+        self.loop = WorkflowLoop(self)  # type: ignore[abstract]  # the I/O half of the loop API is refused
+        self.now_ms = 0
+        self.loaded_seq = 0
+        """The last history event this instance has read."""
+        self.committed_seq = 0
+        """The last event this instance wrote itself; its own markers up to here are skipped."""
+        self.cancelling = False
+        self.finished = False
+        self.last_timer_id = 0
+        self._next_id = 0
+        self._commands: list[Command] = []
+        self._activities: dict[int, ActivityHandle] = {}
+        self._timers: dict[int, asyncio.Future[None]] = {}
+        self._main: asyncio.Task[Any] | None = None
+
+    # feeding history
+
+    def activate(self, events: list[Event], now_ms: int) -> list[Command]:
+        """Read ``events`` (history after :attr:`loaded_seq`), then run the new part; return its commands.
+
+        Raises:
+            NonDeterminism: the replayed code emitted other commands than its history records.
+        """
+        pending: list[Event] = []
+        index = 0
+        while index < len(events):
+            event = events[index]
+            if event.type == EventType.WORKFLOW_TASK_COMPLETED:
+                count = int(event.data["commands"])
+                recorded = events[index + 1 : index + 1 + count]
+                if event.seq > self.committed_seq:
+                    seen = int(event.data["seen"])
+                    pending = self._deliver([e for e in pending if e.seq <= seen], pending)
+                    self.now_ms = int(event.data["now_ms"])
+                    self._check_replay(self._run(), recorded, event)
+                index += 1 + count
+                continue
+            if event.type in INPUT_EVENTS:
+                pending.append(event)
+            index += 1
+        if events:
+            self.loaded_seq = events[-1].seq
+        self.now_ms = max(now_ms, self.now_ms)
+        self._deliver(pending, pending)
+        return self._run()
+
+    def _deliver(self, batch: list[Event], pending: list[Event]) -> list[Event]:
+        # Heartbeats of one activity in one batch are coalesced: only the latest is shown.
+        last_heartbeat = {e.data["activity_id"]: e.seq for e in batch if e.type == EventType.ACTIVITY_HEARTBEAT}
+        for event in batch:
+            if event.type == EventType.ACTIVITY_HEARTBEAT and last_heartbeat[event.data["activity_id"]] != event.seq:
+                continue
+            self._apply(event)
+        delivered = {e.seq for e in batch}
+        return [e for e in pending if e.seq not in delivered]
+
+    def _apply(self, event: Event) -> None:
+        data = event.data
+        match event.type:
+            case EventType.WORKFLOW_STARTED:
+                self._main = self.loop.create_task(self._run_main(data["args"]))
+            case EventType.WORKFLOW_CANCEL_REQUESTED:
+                self.cancelling = True
+                if self._main is not None and not self._main.done():
+                    self._main.cancel()
+            case EventType.TIMER_FIRED:
+                timer = self._timers.pop(data["timer_id"], None)
+                if timer is not None and not timer.done():
+                    timer.set_result(None)
+            case EventType.ACTIVITY_HEARTBEAT:
+                handle = self._activities.get(data["activity_id"])
+                if handle is not None and not handle.done():
+                    self.loop.call_soon(handle._heartbeat, data.get("details"))
+            case (
+                EventType.ACTIVITY_COMPLETED
+                | EventType.ACTIVITY_FAILED
+                | EventType.ACTIVITY_TIMED_OUT
+                | EventType.ACTIVITY_CANCELLED
+            ):
+                handle = self._activities.pop(data["activity_id"], None)
+                if handle is not None:
+                    handle._resolve(event)
+            case _:
+                pass
+
+    def _run(self) -> list[Command]:
+        self.loop.run_until_blocked()
+        commands, self._commands = self._commands, []
+        return commands
+
+    def _check_replay(self, produced: list[Command], recorded: list[Event], marker: Event) -> None:
+        for index in range(max(len(produced), len(recorded))):
+            mine = produced[index] if index < len(produced) else None
+            theirs = recorded[index] if index < len(recorded) else None
+            if mine is not None and theirs is not None and mine.key == key_of(theirs.type, theirs.data):
+                continue
+            if theirs is None:
+                assert mine is not None
+                message = f"the workflow now emits {_describe(mine.type, mine.data)}, which its history does not record"
+                seq = marker.seq
+            elif mine is None:
+                message = f"history event {theirs.seq} ({_describe(theirs.type, theirs.data)}) is no longer emitted"
+                seq = theirs.seq
+            else:
+                message = (
+                    f"history event {theirs.seq} is {_describe(theirs.type, theirs.data)}, "
+                    f"but the workflow now emits {_describe(mine.type, mine.data)}"
+                )
+                seq = theirs.seq
+            raise NonDeterminism(
+                f"workflow {self.workflow.name!r} ({self.execution_id}) diverged from its history: {message}",
+                execution_id=self.execution_id,
+                event_seq=seq,
+            )
+
+    # the main coroutine
+
+    async def _run_main(self, args: list[Any]) -> None:
+        try:
+            values = payloads.decode_args(json.dumps(args), self.workflow.param_types, what="workflow arguments")
+            result = await self.workflow.fn(*values)
+            text = payloads.encode(result, what=f"result of workflow {self.workflow.name}")
+            payloads.decode(text, self.workflow.return_type, what=f"result of workflow {self.workflow.name}")
+        except asyncio.CancelledError:
+            if self.cancelling:
+                self.emit(EventType.WORKFLOW_CANCELLED)
+                self.finished = True
+                return
+            self._fail(errors.WorkflowCancelled("the workflow was cancelled"))
+        except Exception as exc:
+            self._fail(exc)
+        else:
+            self.emit(EventType.WORKFLOW_COMPLETED, result=json.loads(text))
+            self.finished = True
+
+    def _fail(self, exc: BaseException) -> None:
+        error = getattr(exc, "error", None) if isinstance(exc, errors.ExecutionFailure) else None
+        details = exc.to_details() if isinstance(exc, errors.TetherError) else None
+        fault = failure(str(error or type(exc).__name__), str(exc), details=payloads.to_jsonable(details))
+        self.emit(EventType.WORKFLOW_FAILED, failure=fault)
+        self.finished = True
+
+    # commands, called by the workflow API
+
+    def next_id(self) -> int:
+        """The next id for an activity or timer; deterministic across replays."""
+        self._next_id += 1
+        return self._next_id
+
+    def emit(self, kind: EventType, **data: Any) -> None:
+        """Add a command to the current task."""
+        self._commands.append(Command(kind, data))
+
+    def start_activity(self, activity: Activity[..., Any], args: list[Any]) -> ActivityHandle:
+        """Schedule an activity and return its handle."""
+        text = payloads.encode_args(args, what=f"arguments of {activity.name}")
+        activity_id = self.next_id()
+        self.emit(
+            EventType.ACTIVITY_SCHEDULED,
+            activity_id=activity_id,
+            name=activity.name,
+            args=json.loads(text),
+            options=activity.options.to_json(),
+        )
+        handle = ActivityHandle(self, activity, activity_id)
+        self._activities[activity_id] = handle
+        return handle
+
+    def start_timer(self, delay_ms: int) -> asyncio.Future[None]:
+        """Start a durable timer; the future resolves when it fires, cancelling it cancels the timer."""
+        timer_id = self.next_id()
+        self.last_timer_id = timer_id
+        self.emit(EventType.TIMER_STARTED, timer_id=timer_id, due_at_ms=self.now_ms + delay_ms)
+        future: asyncio.Future[None] = self.loop.create_future()
+        self._timers[timer_id] = future
+
+        def on_done(done: asyncio.Future[None]) -> None:
+            if done.cancelled():
+                self.cancel_timer(timer_id)
+
+        future.add_done_callback(on_done)
+        return future
+
+    def cancel_timer(self, timer_id: int) -> None:
+        """Cancel a timer that has not fired."""
+        if self._timers.pop(timer_id, None) is not None and not self.finished:
+            self.emit(EventType.TIMER_CANCELLED, timer_id=timer_id)
+
+
+def _describe(kind: EventType, data: dict[str, Any]) -> str:
+    name = data.get("name")
+    ident = data.get("activity_id", data.get("timer_id"))
+    parts = [str(kind)]
+    if name:
+        parts.append(repr(name))
+    if ident is not None:
+        parts.append(f"#{ident}")
+    return " ".join(parts)

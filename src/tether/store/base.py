@@ -1,0 +1,181 @@
+"""The Store and Transaction protocols the engine runs its transitions against.
+
+The engine decides; the store executes. A transition is a plain function of a
+:class:`Transaction`; the store runs it inside a transaction of its own (sharing one
+commit with concurrent transitions) and rolls back just that function if it raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from tether.model.events import Event, EventType
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class ExecutionRow:
+    """One workflow execution."""
+
+    id: str
+    workflow: str
+    status: str
+    input: str
+    result: str | None
+    error: str | None
+    created_at_ms: int
+    closed_at_ms: int | None
+    cancel_requested: bool
+    task_error: str | None
+    last_seq: int
+
+
+@dataclass(slots=True)
+class ActivityRow:
+    """One scheduled activity and its current attempt."""
+
+    execution_id: str
+    activity_id: int
+    name: str
+    state: str
+    attempt: int
+    args: str
+    options: str
+    scheduled_at_ms: int
+    attempt_started_at_ms: int | None
+    last_heartbeat_at_ms: int | None
+    heartbeat_details: str | None
+    checkpoint: str | None
+    last_failure: str | None
+    cancel_requested: bool
+    watch_heartbeats: bool
+    result: str | None
+    closed_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRow:
+    """A durable timer: a user sleep, or an activity's deadline or retry time."""
+
+    execution_id: str
+    kind: str
+    ref: int
+    attempt: int
+    due_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityTaskRow:
+    """An attempt waiting for a worker."""
+
+    execution_id: str
+    activity_id: int
+    attempt: int
+    name: str
+
+
+class Transaction(Protocol):
+    """Narrow reads and writes used by engine transitions; all synchronous."""
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested scope that is rolled back alone if its body raises."""
+        ...
+
+    def notify(self) -> None:
+        """Mark that this transition changed something workers may act on."""
+        ...
+
+    def closed(self, execution_id: str) -> None:
+        """Mark that this transition closed an execution (wakes its result waiters)."""
+        ...
+
+    # executions and history
+    def get_execution(self, execution_id: str) -> ExecutionRow | None: ...
+    def insert_execution(self, row: ExecutionRow) -> None: ...
+    def update_execution(self, execution_id: str, **fields: object) -> None: ...
+    def append_events(self, execution_id: str, events: Sequence[tuple[EventType, str]], at_ms: int) -> int:
+        """Append events (type, JSON data) and return the last sequence number."""
+        ...
+
+    def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]: ...
+    def list_executions(
+        self, *, status: str | None, workflow: str | None, limit: int, offset: int
+    ) -> list[ExecutionRow]: ...
+
+    def executions_with_failed_task(self) -> list[str]:
+        """Ids of running executions whose latest workflow task failed."""
+        ...
+
+    # activities
+    def get_activity(self, execution_id: str, activity_id: int) -> ActivityRow | None: ...
+    def insert_activity(self, row: ActivityRow) -> None: ...
+    def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None: ...
+    def open_activities(self, execution_id: str) -> list[ActivityRow]: ...
+
+    # timers
+    def arm_timer(self, timer: TimerRow) -> None: ...
+    def delete_timer(self, execution_id: str, kind: str, ref: int) -> None: ...
+    def delete_activity_timers(self, execution_id: str, activity_id: int) -> None: ...
+    def delete_execution_timers(self, execution_id: str) -> None: ...
+    def timers_of(self, execution_id: str) -> list[TimerRow]: ...
+    def due_timers(self, now_ms: int, limit: int) -> list[TimerRow]: ...
+    def next_timer_due_ms(self) -> int | None: ...
+
+    # workflow tasks
+    def enqueue_workflow_task(self, execution_id: str, ready_at_ms: int) -> None:
+        """Offer the execution to workflow workers, if it is still running."""
+        ...
+
+    def claim_workflow_tasks(
+        self, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str], limit: int
+    ) -> list[str]: ...
+    def finish_workflow_task(self, execution_id: str, owner: str) -> bool:
+        """Drop or re-queue the task; False if ``owner`` no longer holds its lease."""
+        ...
+
+    def holds_workflow_task(self, execution_id: str, owner: str) -> bool: ...
+    def release_workflow_tasks(self, owner: str) -> None: ...
+    def next_lease_expiry_ms(self, now_ms: int) -> int | None: ...
+    def has_ready_work(self, now_ms: int) -> bool: ...
+
+    # activity tasks
+    def enqueue_activity_task(self, task: ActivityTaskRow) -> None: ...
+    def delete_activity_task(self, execution_id: str, activity_id: int) -> None: ...
+    def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]: ...
+
+    # registry and keys
+    def register_workflows(self, names: Iterable[str]) -> None: ...
+    def is_known_workflow(self, name: str) -> bool: ...
+    def signing_keys(self) -> dict[int, bytes]: ...
+    def insert_signing_key(self, key_id: int, secret: bytes, created_at_ms: int) -> None: ...
+
+
+class Store(Protocol):
+    """A durable store; chosen by URL."""
+
+    url: str
+
+    async def run(self, transition: Callable[[Transaction], T]) -> T:
+        """Run a writing transition in its own (possibly shared) transaction and commit it."""
+        ...
+
+    async def read(self, query: Callable[[Transaction], T]) -> T:
+        """Run a read-only query."""
+        ...
+
+    def set_listener(self, on_change: Callable[[set[str]], None]) -> None:
+        """Call ``on_change`` on the event loop after each commit that notified.
+
+        The set holds ``"*"`` for general changes and the ids of executions that closed.
+        Commits by other processes are detected by the store and reported as
+        ``{"*", "external"}``: closed ids are then unknown and must be looked up.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Finish pending work and release the database."""
+        ...

@@ -1,0 +1,87 @@
+"""Numbered, forward-only migrations of the SQLite schema."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE executions (
+            id TEXT PRIMARY KEY,
+            workflow TEXT NOT NULL,
+            status TEXT NOT NULL,
+            input TEXT NOT NULL,
+            result TEXT,
+            error TEXT,
+            created_at_ms INTEGER NOT NULL,
+            closed_at_ms INTEGER,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            task_error TEXT,
+            last_seq INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX executions_by_status ON executions (status, created_at_ms);
+        CREATE INDEX executions_by_created ON executions (created_at_ms);
+        CREATE INDEX executions_with_task_error ON executions (id) WHERE task_error IS NOT NULL;
+        CREATE TABLE events (
+            execution_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            at_ms INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (execution_id, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE activities (
+            execution_id TEXT NOT NULL,
+            activity_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            args TEXT NOT NULL,
+            options TEXT NOT NULL,
+            scheduled_at_ms INTEGER NOT NULL,
+            attempt_started_at_ms INTEGER,
+            last_heartbeat_at_ms INTEGER,
+            heartbeat_details TEXT,
+            checkpoint TEXT,
+            last_failure TEXT,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            watch_heartbeats INTEGER NOT NULL DEFAULT 0,
+            result TEXT,
+            closed_at_ms INTEGER,
+            PRIMARY KEY (execution_id, activity_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE timers (
+            execution_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            ref INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            due_at_ms INTEGER NOT NULL,
+            PRIMARY KEY (execution_id, kind, ref)
+        ) WITHOUT ROWID;
+        CREATE INDEX timers_by_due ON timers (due_at_ms);
+        CREATE TABLE workflow_tasks (
+            execution_id TEXT PRIMARY KEY,
+            workflow TEXT NOT NULL,
+            ready_at_ms INTEGER NOT NULL,
+            leased_until_ms INTEGER NOT NULL DEFAULT 0,
+            owner TEXT,
+            dirty INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE INDEX workflow_tasks_by_lease ON workflow_tasks (leased_until_ms, ready_at_ms);
+        CREATE TABLE activity_tasks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            execution_id TEXT NOT NULL,
+            activity_id INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            UNIQUE (execution_id, activity_id)
+        );
+        CREATE TABLE known_workflows (name TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TABLE signing_keys (
+            key_id INTEGER PRIMARY KEY,
+            secret BLOB NOT NULL,
+            created_at_ms INTEGER NOT NULL
+        );
+        """,
+    ),
+]

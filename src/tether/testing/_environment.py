@@ -1,0 +1,165 @@
+"""TestEnvironment: a worker, a client and a virtual clock over a fresh SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from tether.client.client import Client
+from tether.model.clock import VirtualClock
+from tether.runtime.definitions import Activity, Workflow
+from tether.worker.worker import Worker
+
+
+class TestEnvironment:
+    """Runs workflows against a real SQLite file with time under the test's control.
+
+    Time skips ahead by itself while a caller awaits ``handle.result()`` and the worker is
+    idle: the clock jumps to the next due timer (a sleep, a deadline, a retry), so a
+    day-long timeout is tested in milliseconds. ``advance`` moves time explicitly, and
+    ``restart`` drops the worker and store as a crash would and opens them again.
+
+    Args:
+        path: the database file; a temporary one by default.
+        start: the virtual clock's starting time.
+        max_cached_workflows: passed to the Worker (0 replays every workflow task).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        *,
+        workflows: Sequence[Workflow[..., Any]] = (),
+        activities: Sequence[Activity[..., Any]] = (),
+        path: str | Path | None = None,
+        start: datetime | None = None,
+        max_cached_workflows: int = 2000,
+        max_concurrent_activities: int = 100,
+    ) -> None:
+        self._workflows = list(workflows)
+        self._activities = list(activities)
+        self._given_path = Path(path) if path is not None else None
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        self.clock = VirtualClock(start)
+        self._worker_options: dict[str, Any] = {
+            "max_cached_workflows": max_cached_workflows,
+            "max_concurrent_activities": max_concurrent_activities,
+        }
+        self._client: Client | None = None
+        self._worker: Worker | None = None
+        self._skipper: asyncio.Task[None] | None = None
+        self._group: asyncio.TaskGroup | None = None
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file the environment runs on."""
+        if self._given_path is not None:
+            return self._given_path
+        assert self._tempdir is not None
+        return Path(self._tempdir.name) / "tether.db"
+
+    @property
+    def url(self) -> str:
+        """The store URL, for clients in other processes."""
+        return f"sqlite:///{self.path}"
+
+    @property
+    def client(self) -> Client:
+        """The client; the same object across restarts."""
+        assert self._client is not None, "use TestEnvironment with async with"
+        return self._client
+
+    @property
+    def worker(self) -> Worker:
+        """The running worker (a new one after each restart)."""
+        assert self._worker is not None, "use TestEnvironment with async with"
+        return self._worker
+
+    async def __aenter__(self) -> TestEnvironment:
+        if self._given_path is None:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="tether-test-")
+        self._client = await Client.connect(self.url, clock=self.clock)
+        await self._start_worker()
+        self._group = asyncio.TaskGroup()
+        await self._group.__aenter__()
+        self._skipper = self._group.create_task(self._skip_time())
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self._skipper is not None:
+                self._skipper.cancel()
+            if self._group is not None:
+                await self._group.__aexit__(exc_type, exc, tb)
+            if self._worker is not None:
+                await self._worker.__aexit__(None, None, None)
+            if self._client is not None:
+                await self._client.close()
+        finally:
+            if self._tempdir is not None:
+                self._tempdir.cleanup()
+
+    async def _start_worker(self) -> None:
+        self._worker = Worker(
+            self.client, workflows=self._workflows, activities=self._activities, **self._worker_options
+        )
+        await self._worker.__aenter__()
+
+    async def advance(self, delta: timedelta | float) -> None:
+        """Move the clock forward by ``delta`` and wait until the worker has acted on it."""
+        self.clock.advance(delta)
+        await asyncio.sleep(0)
+        await self.wait_for_idle()
+
+    async def wait_for_idle(self) -> None:
+        """Wait until the worker has nothing left to do at the current time."""
+        while True:
+            await self.worker.wait_for_idle()
+            version = self.client.engine.notifier.version
+            busy = await self.client.engine.has_ready_work()
+            if not busy and self.worker.is_idle() and self.client.engine.notifier.version == version:
+                return
+            await asyncio.sleep(0)
+
+    async def restart(self) -> None:
+        """Crash the worker and store mid-flight and open them again over the same file.
+
+        Nothing is released or reported: attempts that were running are left to their
+        heartbeat or attempt timeouts, workflow-task leases to expire. The client object
+        stays the same, so handles taken before the restart keep working.
+        """
+        await self.worker.crash()
+        old = self.client._transport
+        await old.close()
+        fresh = await Client.connect(self.url, clock=self.clock)
+        self.client._transport = fresh._transport
+        await self._start_worker()
+
+    async def _skip_time(self) -> None:
+        client = self.client
+        while True:
+            await client.wait_for_result_waiters()
+            await self.worker.wait_for_idle()
+            engine = client.engine
+            version = engine.notifier.version
+            wake = await engine.next_wakeup_ms()
+            if not (self.worker.is_idle() and client.has_result_waiters) or engine.notifier.version != version:
+                await asyncio.sleep(0)
+                continue
+            if wake is not None and wake > self.clock.now_ms():
+                self.clock.advance_to(wake)
+            with contextlib.suppress(TimeoutError):
+                await engine.notifier.wait_for_change(version) if wake is not None else await self._wait_change(version)
+
+    async def _wait_change(self, version: int) -> None:
+        # Nothing is due: wait for something to change (a token used, a workflow started).
+        await self.client.engine.notifier.wait_for_change(version)

@@ -1,0 +1,1 @@
+"""The worker: claims and runs workflow tasks, activity attempts and timers."""

@@ -1,0 +1,101 @@
+"""Runs one activity attempt in the worker and reports how it ended."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tether import errors
+from tether.engine.activities import AttemptStart
+from tether.engine.engine import Engine
+from tether.model import payloads
+from tether.model.events import failure
+from tether.model.tokens import TokenClaims
+from tether.runtime import activity_context
+from tether.runtime.definitions import Activity
+
+logger = logging.getLogger(__name__)
+
+
+async def run_attempt(
+    engine: Engine, activity: Activity[..., Any], start: AttemptStart, executor: ThreadPoolExecutor
+) -> None:
+    """Run the attempt and record its outcome: a result, a failure, async, or cancelled.
+
+    A report refused because the attempt is already over (it timed out, or its token was
+    used meanwhile) is dropped: the engine has already decided.
+    """
+    claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
+    log = {"execution_id": start.execution_id, "activity_id": start.activity_id, "attempt": start.attempt}
+    loop = asyncio.get_running_loop()
+
+    async def beat(details: Any) -> bool:
+        text = None if details is None else payloads.encode(details, what="heartbeat details")
+        return await engine.attempt_heartbeat(claims, text)
+
+    ctx = activity_context.ActivityContext(
+        token=start.token,
+        attempt=start.attempt,
+        checkpoint=json.loads(start.checkpoint) if start.checkpoint is not None else None,
+        execution_id=start.execution_id,
+        activity_id=start.activity_id,
+        idempotency_key=f"{start.execution_id}/{start.activity_id}",
+        activity=activity.name,
+        _heartbeat=beat,
+        _loop=loop,
+        _in_thread=not activity.is_async,
+    )
+    try:
+        try:
+            args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
+            result = await _call(activity, ctx, args, executor)
+            text = payloads.encode(result, what=f"result of {activity.name}")
+            payloads.decode(text, activity.return_type, what=f"result of {activity.name}")
+        except activity_context._CompleteAsync:
+            await engine.attempt_went_async(claims)
+        except errors.ActivityCancelled as exc:
+            details = payloads.encode(exc.details) if exc.details is not None else None
+            await engine.attempt_cancelled(claims, details)
+        except errors.Refused as exc:
+            if isinstance(exc, errors.InvalidPayload):
+                await engine.attempt_failed(claims, _fault(exc, non_retryable=True))
+            else:
+                logger.info("attempt ended while running: %s", exc, extra=log)
+        except Exception as exc:
+            await engine.attempt_failed(claims, _fault(exc))
+        else:
+            await engine.attempt_completed(claims, text)
+    except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
+        logger.info("attempt outcome dropped: %s", exc, extra=log)
+    except errors.StoreUnavailable:
+        logger.exception("could not record the attempt's outcome; it will time out", extra=log)
+
+
+async def _call(
+    activity: Activity[..., Any],
+    ctx: activity_context.ActivityContext,
+    args: list[Any],
+    executor: ThreadPoolExecutor,
+) -> Any:
+    if activity.is_async:
+        token = activity_context.set_current(ctx)
+        try:
+            return await activity.fn(*args)
+        finally:
+            activity_context._current.reset(token)
+    context = contextvars.copy_context()
+    context.run(activity_context.set_current, ctx)
+    return await asyncio.get_running_loop().run_in_executor(executor, context.run, activity.fn, *args)
+
+
+def _fault(exc: Exception, *, non_retryable: bool = False) -> dict[str, Any]:
+    if isinstance(exc, errors.ActivityFailed):
+        return failure(
+            exc.error, exc.message, details=payloads.to_jsonable(exc.details), non_retryable=exc.non_retryable
+        )
+    details = exc.to_details() if isinstance(exc, errors.TetherError) else None
+    return failure(type(exc).__name__, str(exc), details=details, non_retryable=non_retryable)

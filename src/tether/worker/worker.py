@@ -1,0 +1,276 @@
+"""The worker: claims workflow tasks, activity attempts and due timers, and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Protocol
+
+from tether import errors
+from tether.engine.engine import Engine
+from tether.engine.workflows import WorkflowTask
+from tether.errors import UsageError
+from tether.model.clock import duration_ms
+from tether.runtime.definitions import Activity, Workflow
+from tether.runtime.workflow_instance import WorkflowInstance
+from tether.worker import activity_runner
+
+logger = logging.getLogger(__name__)
+
+_LOOPS = ("workflows", "activities", "timers")
+
+
+class EngineOwner(Protocol):
+    """What a worker needs from its client: the engine over a store it can reach."""
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of an embedded or database client."""
+        ...
+
+
+class Worker:
+    """Runs workflows and activities from the store a client is connected to.
+
+    Use as ``async with Worker(client, workflows=[...], activities=[...]):`` or
+    ``await worker.run()`` until cancelled. Leaving stops claiming work, finishes the
+    workflow tasks under way, cancels running activity attempts (they are retried by
+    their timeouts) and gives back the worker's workflow-task leases.
+
+    Args:
+        client: an embedded (``sqlite://``) client; the worker shares its store.
+        max_concurrent_activities: attempts running at once; async ones free their slot.
+        max_cached_workflows: executions kept in memory between tasks (0 replays every task).
+        workflow_task_lease: how long a claimed workflow task is held before another worker may take it.
+    """
+
+    def __init__(
+        self,
+        client: EngineOwner,
+        *,
+        workflows: Sequence[Workflow[..., Any]] = (),
+        activities: Sequence[Activity[..., Any]] = (),
+        max_concurrent_activities: int = 100,
+        max_cached_workflows: int = 2000,
+        workflow_task_lease: timedelta = timedelta(seconds=30),
+        identity: str | None = None,
+    ) -> None:
+        for item in workflows:
+            if not isinstance(item, Workflow):
+                raise UsageError(f"{item!r} is not a workflow; decorate it with @tether.workflow")
+        for act in activities:
+            if not isinstance(act, Activity):
+                raise UsageError(f"{act!r} is not an activity; decorate it with @tether.activity")
+        if max_concurrent_activities < 1:
+            raise UsageError("max_concurrent_activities must be at least 1")
+        self._engine = client.engine
+        self._workflows = {w.name: w for w in workflows}
+        self._activities = {a.name: a for a in activities}
+        self._max_activities = max_concurrent_activities
+        self._max_cached = max_cached_workflows
+        self._lease_ms = duration_ms(workflow_task_lease)
+        self.identity = identity or f"worker-{uuid.uuid4().hex[:12]}"
+        self._cache: collections.OrderedDict[str, WorkflowInstance] = collections.OrderedDict()
+        self._cache_seq: dict[str, int] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._group: asyncio.TaskGroup | None = None
+        self._loops: list[asyncio.Task[None]] = []
+        self._attempts: set[asyncio.Task[None]] = set()
+        self._parked: dict[str, bool] = dict.fromkeys(_LOOPS, False)
+        self._slot_freed = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._stopping = False
+
+    # lifecycle
+
+    async def __aenter__(self) -> Worker:
+        self._executor = ThreadPoolExecutor(self._max_activities, thread_name_prefix="tether-activity")
+        await self._engine.register_worker(sorted(self._workflows))
+        self._group = asyncio.TaskGroup()
+        await self._group.__aenter__()
+        self._loops = [
+            self._group.create_task(self._workflow_loop(), name="tether-workflow-tasks"),
+            self._group.create_task(self._activity_loop(), name="tether-activity-tasks"),
+            self._group.create_task(self._timer_loop(), name="tether-timers"),
+        ]
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stop(graceful=True, exc=(exc_type, exc, tb))
+
+    async def run(self) -> None:
+        """Run until cancelled, then shut down gracefully."""
+        async with self:
+            await asyncio.Event().wait()
+
+    async def crash(self) -> None:
+        """Stop at once as a killed process would: nothing is released or reported."""
+        await self._stop(graceful=False, exc=(None, None, None))
+
+    async def _stop(
+        self,
+        *,
+        graceful: bool,
+        exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None],
+    ) -> None:
+        if self._stopping or self._group is None:
+            return
+        self._stopping = True
+        for task in [*self._loops, *self._attempts]:
+            task.cancel()
+        try:
+            await self._group.__aexit__(*exc)
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+            if graceful:
+                with contextlib.suppress(errors.StoreUnavailable):
+                    await self._engine.release_workflow_tasks(self.identity)
+            self._cache.clear()
+            self._cache_seq.clear()
+
+    # idleness, for test environments that skip time
+
+    def is_idle(self) -> bool:
+        """Whether every loop waits for a change and no attempt is running."""
+        return all(self._parked.values()) and not self._attempts
+
+    async def wait_for_idle(self) -> None:
+        """Return once :meth:`is_idle` holds."""
+        while not self.is_idle():
+            self._idle.clear()
+            await self._idle.wait()
+
+    def _park(self, loop: str, parked: bool) -> None:
+        self._parked[loop] = parked
+        if parked and self.is_idle():
+            self._idle.set()
+
+    # workflow tasks
+
+    async def _workflow_loop(self) -> None:
+        notifier = self._engine.notifier
+        names = sorted(self._workflows)
+        if not names:
+            self._park("workflows", True)
+            return
+        while True:
+            version = notifier.version
+            tasks = await self._engine.claim_workflow_tasks(
+                owner=self.identity, workflows_=names, limit=64, lease_ms=self._lease_ms, cached_seq=self._cache_seq
+            )
+            if tasks:
+                await asyncio.gather(*(self._process(task) for task in tasks))
+                continue
+            self._park("workflows", True)
+            try:
+                await notifier.wait_for_change(version)
+            finally:
+                self._park("workflows", False)
+
+    async def _process(self, task: WorkflowTask) -> None:
+        log = {"execution_id": task.execution_id}
+        instance = self._cache.pop(task.execution_id, None)
+        self._cache_seq.pop(task.execution_id, None)
+        events = task.events
+        if instance is None or instance.loaded_seq != task.from_seq:
+            instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow])
+            if task.from_seq != 0:
+                events = await self._engine.load_events(task.execution_id)
+        task_now = self._engine.clock.now_ms()
+        try:
+            commands = instance.activate(events, task_now)
+        except Exception as exc:
+            logger.warning("workflow task failed: %s", exc, extra=log)
+            details = exc.to_details() if isinstance(exc, errors.TetherError) else None
+            error = {"error": type(exc).__name__, "message": str(exc), "details": details}
+            await self._engine.fail_workflow_task(execution_id=task.execution_id, owner=self.identity, error=error)
+            return
+        last = await self._engine.complete_workflow_task(
+            execution_id=task.execution_id,
+            owner=self.identity,
+            seen_seq=instance.loaded_seq,
+            task_now_ms=instance.now_ms,
+            commands=commands,
+        )
+        if last is None or instance.finished or self._max_cached == 0:
+            return
+        instance.committed_seq = last
+        self._cache[task.execution_id] = instance
+        self._cache_seq[task.execution_id] = instance.loaded_seq
+        while len(self._cache) > self._max_cached:
+            evicted, _ = self._cache.popitem(last=False)
+            self._cache_seq.pop(evicted, None)
+
+    # activity attempts
+
+    async def _activity_loop(self) -> None:
+        notifier = self._engine.notifier
+        names = sorted(self._activities)
+        if not names:
+            self._park("activities", True)
+            return
+        assert self._group is not None
+        while True:
+            version = notifier.version
+            free = self._max_activities - len(self._attempts)
+            if free > 0:
+                starts = await self._engine.start_attempts(names, free)
+                for start in starts:
+                    task = self._group.create_task(self._run_attempt(start))
+                    self._attempts.add(task)
+                if starts:
+                    continue
+                self._park("activities", True)
+                try:
+                    await notifier.wait_for_change(version)
+                finally:
+                    self._park("activities", False)
+            else:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+
+    async def _run_attempt(self, start: Any) -> None:
+        assert self._executor is not None
+        try:
+            await activity_runner.run_attempt(self._engine, self._activities[start.name], start, self._executor)
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                self._attempts.discard(task)
+            self._slot_freed.set()
+            if self.is_idle():
+                self._idle.set()
+
+    # timers
+
+    async def _timer_loop(self) -> None:
+        notifier = self._engine.notifier
+        clock = self._engine.clock
+        while True:
+            version = notifier.version
+            fired = await self._engine.fire_due_timers()
+            if fired:
+                continue
+            wake = await self._engine.next_wakeup_ms()
+            if wake is not None and wake <= clock.now_ms():
+                # A lease expired: let the workflow loop look for the freed task.
+                notifier.changed()
+                continue
+            self._park("timers", True)
+            try:
+                await notifier.wait_for_change(version, clock, wake)
+            finally:
+                self._park("timers", False)
+            if notifier.version == version:
+                # Woken by the clock, not by a change: a timer fell due or a lease expired.
+                notifier.changed()
