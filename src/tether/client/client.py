@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, TypeVar, TypeVarTuple, overload
 
 from tether import errors
 from tether.client import _embedded
@@ -21,10 +22,10 @@ from tether.model.records import (
     WorkflowStatus,
     WorkflowSummary,
 )
-from tether.runtime.definitions import Workflow, positional_args, registered_workflow
+from tether.runtime.definitions import Workflow, registered_workflow
 
-P = ParamSpec("P")
 R = TypeVar("R")
+Ts = TypeVarTuple("Ts")
 
 
 class WorkflowHandle(Generic[R]):
@@ -111,36 +112,38 @@ class Client:
 
     @overload
     async def start_workflow(
-        self, workflow: Workflow[P, R], *args: P.args, **kwargs: P.kwargs
+        self, workflow: Callable[[*Ts], Coroutine[Any, Any, R]], *args: *Ts, id: str | None = None
     ) -> WorkflowHandle[R]: ...
     @overload
-    async def start_workflow(self, workflow: str, *args: Any, **kwargs: Any) -> WorkflowHandle[Any]: ...
-    async def start_workflow(self, workflow: Workflow[P, R] | str, *args: Any, **kwargs: Any) -> WorkflowHandle[Any]:
+    async def start_workflow(self, workflow: str, *args: Any, id: str | None = None) -> WorkflowHandle[Any]: ...
+    async def start_workflow(  # type: ignore[misc]  # mypy cannot match *Ts against *args: Any
+        self, workflow: Any, *args: Any, id: str | None = None
+    ) -> WorkflowHandle[Any]:
         """Start an execution of ``workflow`` with positional arguments.
 
-        Pass ``id=`` (keyword) to choose the execution id; starting the same id again
+        ``id`` names the execution (a random one by default); starting the same id again
         returns the existing execution instead of starting a second one.
 
         Raises:
             UnknownWorkflow: ``workflow`` is a name no worker or module registered.
             InvalidPayload: an argument cannot be serialised.
+            UsageError: the id is taken by an execution of another workflow.
         """
-        execution_id = kwargs.pop("id", None)
-        if execution_id is not None and not isinstance(execution_id, str):
-            raise UsageError("id must be a string")
-        execution_id = execution_id or uuid.uuid4().hex
+        given_id: object = id
+        if given_id is not None and (not isinstance(given_id, str) or not given_id):
+            raise UsageError("id must be a non-empty string")
+        execution_id = id or uuid.uuid4().hex
         if isinstance(workflow, Workflow):
             definition: Workflow[..., Any] | None = workflow
             name = workflow.name
-            values = positional_args(workflow.fn, args, kwargs)
         elif isinstance(workflow, str):
             name = workflow
             definition = registered_workflow(name)
             if definition is None and not await self._transport.is_known_workflow(name):
                 raise errors.UnknownWorkflow(name)
-            values = list(args)
         else:
             raise UsageError(f"{workflow!r} is not a workflow; decorate it with @tether.workflow")
+        values = list(args)
         text = payloads.encode_args(values, what="workflow arguments")
         await self._transport.start_workflow(execution_id, name, text)
         return WorkflowHandle(self, execution_id, definition)

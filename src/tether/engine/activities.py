@@ -7,6 +7,7 @@ the current state first and raises before writing anything when it refuses.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from tether.model.records import ActivityState
 from tether.model.tokens import TokenClaims
 from tether.store.base import ActivityRow, ActivityTaskRow, TimerRow, Transaction
 
+Signer = Callable[[Transaction, TokenClaims, int], str]
 _OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)
 _CLOSED = frozenset(s.value for s in ActivityState if s.is_closed)
 
@@ -61,45 +63,52 @@ def schedule(
         tx.arm_timer(TimerRow(execution_id, "total", activity_id, 0, now_ms + options.timeout_ms))
 
 
-def start_attempts(tx: Transaction, names: list[str], limit: int, now_ms: int, sign: Any) -> list[AttemptStart]:
+def start_attempts(tx: Transaction, names: list[str], limit: int, now_ms: int, sign: Signer) -> list[AttemptStart]:
     """Claim queued attempts for a worker and mark them running."""
-    started: list[AttemptStart] = []
+    started = []
     for task in tx.claim_activity_tasks(activities=names, limit=limit):
-        row = tx.get_activity(task.execution_id, task.activity_id)
-        if row is None or row.state != ActivityState.SCHEDULED.value or row.attempt != task.attempt:
-            continue
-        options = _options(row)
-        tx.update_activity(
-            row.execution_id, row.activity_id, state=ActivityState.RUNNING.value, attempt_started_at_ms=now_ms,
-            last_heartbeat_at_ms=None, checkpoint=row.heartbeat_details,
-        )  # fmt: skip
-        if options.attempt_timeout_ms is not None:
-            tx.arm_timer(
-                TimerRow(row.execution_id, "attempt", row.activity_id, row.attempt, now_ms + options.attempt_timeout_ms)
-            )
-        if options.heartbeat_ms is not None:
-            tx.arm_timer(
-                TimerRow(row.execution_id, "heartbeat", row.activity_id, row.attempt, now_ms + options.heartbeat_ms)
-            )
-        tx.append_events(
-            row.execution_id,
-            [(EventType.ACTIVITY_ATTEMPT_STARTED, _data(activity_id=row.activity_id, attempt=row.attempt))],
-            now_ms,
-        )
-        token = sign(tx, TokenClaims(row.execution_id, row.activity_id, row.attempt), now_ms)
-        started.append(
-            AttemptStart(
-                row.execution_id,
-                row.activity_id,
-                row.attempt,
-                row.name,
-                row.args,
-                row.heartbeat_details,
-                token,
-                options.heartbeat_ms,
-            )
-        )
+        start = start_attempt(tx, task, now_ms, sign)
+        if start is not None:
+            started.append(start)
     return started
+
+
+def start_attempt(tx: Transaction, task: ActivityTaskRow, now_ms: int, sign: Signer) -> AttemptStart | None:
+    """Mark a claimed attempt running, arm its deadlines and sign its token."""
+    row = tx.get_activity(task.execution_id, task.activity_id)
+    if row is None or row.state != ActivityState.SCHEDULED.value or row.attempt != task.attempt:
+        return None
+    options = _options(row)
+    tx.update_activity(
+        row.execution_id,
+        row.activity_id,
+        state=ActivityState.RUNNING.value,
+        attempt_started_at_ms=now_ms,
+        last_heartbeat_at_ms=None,
+        checkpoint=row.heartbeat_details,
+    )
+    if options.attempt_timeout_ms is not None:
+        due = now_ms + options.attempt_timeout_ms
+        tx.arm_timer(TimerRow(row.execution_id, "attempt", row.activity_id, row.attempt, due))
+    if options.heartbeat_ms is not None:
+        due = now_ms + options.heartbeat_ms
+        tx.arm_timer(TimerRow(row.execution_id, "heartbeat", row.activity_id, row.attempt, due))
+    tx.append_events(
+        row.execution_id,
+        [(EventType.ACTIVITY_ATTEMPT_STARTED, _data(activity_id=row.activity_id, attempt=row.attempt))],
+        now_ms,
+    )
+    token = sign(tx, TokenClaims(row.execution_id, row.activity_id, row.attempt), now_ms)
+    return AttemptStart(
+        row.execution_id,
+        row.activity_id,
+        row.attempt,
+        row.name,
+        row.args,
+        row.heartbeat_details,
+        token,
+        options.heartbeat_ms,
+    )
 
 
 def _load(tx: Transaction, claims: TokenClaims) -> ActivityRow:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from tether.engine import activities, keys, notifier, queries, timers, workflows
+from tether.engine import activities, dispatch, keys, notifier, queries, timers, workflows
 from tether.engine.activities import AttemptStart
 from tether.engine.workflows import WorkflowTask
 from tether.errors import ExecutionNotFound
@@ -18,6 +19,8 @@ from tether.model.tokens import TokenClaims
 from tether.store.base import ExecutionRow, Store, Transaction
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Engine:
@@ -33,7 +36,32 @@ class Engine:
         self.notifier = notifier.Notifier()
         self._keys = keys.SigningKeys()
         self._checking: asyncio.Future[None] | None = None
+        self._local: dispatch.LocalWorker | None = None
         store.set_listener(self._on_change)
+
+    def attach_worker(self, worker: dispatch.LocalWorker) -> None:
+        """Push work this process creates to ``worker`` (the first attached worker gets it)."""
+        if self._local is None:
+            self._local = worker
+
+    def detach_worker(self, owner: str) -> None:
+        """Stop pushing work to the worker ``owner``."""
+        if self._local is not None and self._local.owner == owner:
+            self._local = None
+
+    async def _run(self, transition: Callable[[Transaction], T]) -> T:
+        """Run a writing transition; work it queues goes to the local worker in the same transaction."""
+        worker = self._local
+        if worker is None:
+            return await self.store.run(transition)
+        sign = self._keys.sign
+
+        def body(tx: Transaction) -> T:
+            result = transition(tx)
+            dispatch.push(tx, worker, self.clock.now_ms(), sign)
+            return result
+
+        return await self.store.run(body)
 
     def _on_change(self, changes: set[str]) -> None:
         for key in changes:
@@ -69,7 +97,7 @@ class Engine:
     async def start_workflow(self, execution_id: str, workflow: str, args: str) -> bool:
         """Start an execution; False if it existed already."""
         now = self.clock.now_ms()
-        return await self.store.run(lambda tx: workflows.start(tx, execution_id, workflow, args, now))
+        return await self._run(lambda tx: workflows.start(tx, execution_id, workflow, args, now))
 
     async def is_known_workflow(self, name: str) -> bool:
         """Whether a worker ever registered a workflow of this name with the store."""
@@ -78,7 +106,7 @@ class Engine:
     async def cancel_workflow(self, execution_id: str) -> None:
         """Request cancellation of an execution."""
         now = self.clock.now_ms()
-        await self.store.run(lambda tx: workflows.request_cancel(tx, execution_id, now))
+        await self._run(lambda tx: workflows.request_cancel(tx, execution_id, now))
 
     async def get_execution(self, execution_id: str) -> ExecutionRow:
         """The stored row of an execution.
@@ -135,7 +163,7 @@ class Engine:
     async def complete_activity(self, token: str, result: str) -> bool:
         """Complete an activity by token; False if this same completion was already recorded."""
         now = self.clock.now_ms()
-        return await self.store.run(
+        return await self._run(
             lambda tx: activities.complete(tx, self._verify(tx, token, now), result, now, check_type=True)
         )
 
@@ -143,57 +171,55 @@ class Engine:
         """Fail the attempt a token names."""
         now = self.clock.now_ms()
         fault = failure(error, message, details=details, non_retryable=non_retryable)
-        await self.store.run(lambda tx: activities.fail(tx, self._verify(tx, token, now), fault, now))
+        await self._run(lambda tx: activities.fail(tx, self._verify(tx, token, now), fault, now))
 
     async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
         """Record a heartbeat by token."""
         now = self.clock.now_ms()
-        cancel = await self.store.run(lambda tx: activities.heartbeat(tx, self._verify(tx, token, now), details, now))
+        cancel = await self._run(lambda tx: activities.heartbeat(tx, self._verify(tx, token, now), details, now))
         return HeartbeatResponse(cancel_requested=cancel)
 
     async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
         """Acknowledge cancellation by token; False if already acknowledged."""
         now = self.clock.now_ms()
-        return await self.store.run(
-            lambda tx: activities.report_cancelled(tx, self._verify(tx, token, now), details, now)
-        )
+        return await self._run(lambda tx: activities.report_cancelled(tx, self._verify(tx, token, now), details, now))
 
     async def rotate_signing_key(self) -> int:
         """Start signing new tokens with a new key; tokens of older keys still verify."""
         now = self.clock.now_ms()
-        return await self.store.run(lambda tx: self._keys.rotate(tx, now))
+        return await self._run(lambda tx: self._keys.rotate(tx, now))
 
     # activities, from the worker running them
 
     async def start_attempts(self, names: list[str], limit: int) -> list[AttemptStart]:
         """Claim queued attempts of the named activities."""
         now = self.clock.now_ms()
-        return await self.store.run(lambda tx: activities.start_attempts(tx, names, limit, now, self._keys.sign))
+        return await self._run(lambda tx: activities.start_attempts(tx, names, limit, now, self._keys.sign))
 
     async def attempt_completed(self, claims: TokenClaims, result: str) -> None:
         """The attempt returned a value."""
         now = self.clock.now_ms()
-        await self.store.run(lambda tx: activities.complete(tx, claims, result, now, check_type=False))
+        await self._run(lambda tx: activities.complete(tx, claims, result, now, check_type=False))
 
     async def attempt_failed(self, claims: TokenClaims, fault: dict[str, Any]) -> None:
         """The attempt raised."""
         now = self.clock.now_ms()
-        await self.store.run(lambda tx: activities.fail(tx, claims, fault, now))
+        await self._run(lambda tx: activities.fail(tx, claims, fault, now))
 
     async def attempt_went_async(self, claims: TokenClaims) -> None:
         """The attempt returned make_async()."""
         now = self.clock.now_ms()
-        await self.store.run(lambda tx: activities.went_async(tx, claims, now))
+        await self._run(lambda tx: activities.went_async(tx, claims, now))
 
     async def attempt_heartbeat(self, claims: TokenClaims, details: str | None) -> bool:
         """An in-process heartbeat; returns whether cancellation was requested."""
         now = self.clock.now_ms()
-        return await self.store.run(lambda tx: activities.heartbeat(tx, claims, details, now))
+        return await self._run(lambda tx: activities.heartbeat(tx, claims, details, now))
 
     async def attempt_cancelled(self, claims: TokenClaims, details: str | None) -> None:
         """The attempt stopped because it was cancelled."""
         now = self.clock.now_ms()
-        await self.store.run(lambda tx: activities.report_cancelled(tx, claims, details, now))
+        await self._run(lambda tx: activities.report_cancelled(tx, claims, details, now))
 
     # workflow tasks
 
@@ -202,7 +228,7 @@ class Engine:
     ) -> list[WorkflowTask]:
         """Lease ready workflow tasks with the events the worker needs."""
         now = self.clock.now_ms()
-        return await self.store.run(
+        return await self._run(
             lambda tx: workflows.claim_tasks(
                 tx, owner=owner, workflows=workflows_, limit=limit, now_ms=now, lease_ms=lease_ms,
                 cached_seq=cached_seq,
@@ -214,7 +240,7 @@ class Engine:
     ) -> int | None:
         """Commit a workflow task's commands; None if the lease was lost."""
         now = self.clock.now_ms()
-        return await self.store.run(
+        return await self._run(
             lambda tx: workflows.complete_task(
                 tx, execution_id=execution_id, owner=owner, seen_seq=seen_seq, task_now_ms=task_now_ms,
                 commands=commands, now_ms=now,
@@ -224,13 +250,13 @@ class Engine:
     async def fail_workflow_task(self, *, execution_id: str, owner: str, error: dict[str, Any]) -> None:
         """Record a failed workflow task."""
         now = self.clock.now_ms()
-        await self.store.run(
+        await self._run(
             lambda tx: workflows.fail_task(tx, execution_id=execution_id, owner=owner, error=error, now_ms=now)
         )
 
     async def release_workflow_tasks(self, owner: str) -> None:
         """Give back every workflow task lease ``owner`` holds."""
-        await self.store.run(lambda tx: tx.release_workflow_tasks(owner))
+        await self._run(lambda tx: tx.release_workflow_tasks(owner))
 
     async def register_worker(self, workflow_names: list[str]) -> None:
         """Record the workflows a worker runs and retry tasks that failed before it started."""
@@ -240,14 +266,14 @@ class Engine:
             tx.register_workflows(workflow_names)
             workflows.retry_failed_tasks(tx, now)
 
-        await self.store.run(register)
+        await self._run(register)
 
     # timers
 
     async def fire_due_timers(self, limit: int = 500) -> int:
         """Fire due timers; returns how many fired."""
         now = self.clock.now_ms()
-        return await self.store.run(lambda tx: timers.fire_due(tx, now, limit))
+        return await self._run(lambda tx: timers.fire_due(tx, now, limit))
 
     async def next_wakeup_ms(self) -> int | None:
         """The earliest time a timer falls due or a workflow task lease expires."""

@@ -34,6 +34,14 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
     for timer in tx.timers_of(execution_id):
         if timer.kind != "sleep":
             deadlines.setdefault(timer.ref, {})[timer.kind] = from_ms(timer.due_at_ms)
+    rows = tx.open_activities(execution_id)
+    for row in rows:
+        heartbeat_ms = json.loads(row.options).get("heartbeat_ms")
+        armed = deadlines.get(row.activity_id, {})
+        if heartbeat_ms and "heartbeat" in armed:
+            # The heartbeat timer re-arms lazily; the real deadline follows the last heartbeat.
+            base = row.last_heartbeat_at_ms or row.attempt_started_at_ms or 0
+            armed["heartbeat"] = from_ms(base + heartbeat_ms)
     pending = [
         ActivityDescription(
             activity_id=row.activity_id,
@@ -48,7 +56,7 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
             cancel_requested=row.cancel_requested,
             deadlines=deadlines.get(row.activity_id, {}),  # type: ignore[arg-type]  # values are datetimes
         )
-        for row in tx.open_activities(execution_id)
+        for row in rows
     ]
     return WorkflowDescription(
         id=execution.id,

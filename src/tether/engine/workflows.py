@@ -81,17 +81,37 @@ def claim_tasks(
     ids = tx.claim_workflow_tasks(
         now_ms=now_ms, owner=owner, lease_until_ms=now_ms + lease_ms, workflows=workflows, limit=limit
     )
-    tasks = []
-    for execution_id in ids:
-        execution = tx.get_execution(execution_id)
-        if execution is None or execution.status != WorkflowStatus.RUNNING.value:
-            tx.finish_workflow_task(execution_id, owner)
-            continue
-        from_seq = cached_seq.get(execution_id, 0)
-        if from_seq > execution.last_seq:
-            from_seq = 0
-        tasks.append(WorkflowTask(execution_id, execution.workflow, tx.load_events(execution_id, from_seq), from_seq))
-    return tasks
+    tasks = [_load_task(tx, execution_id, owner, cached_seq) for execution_id in ids]
+    return [task for task in tasks if task is not None]
+
+
+def claim_task(
+    tx: Transaction,
+    execution_id: str,
+    *,
+    owner: str,
+    workflows: frozenset[str],
+    now_ms: int,
+    lease_ms: int,
+    cached_seq: dict[str, int],
+) -> WorkflowTask | None:
+    """Lease one execution's ready workflow task, if it is free, with the events the worker needs."""
+    if not tx.claim_workflow_task(
+        execution_id, now_ms=now_ms, owner=owner, lease_until_ms=now_ms + lease_ms, workflows=workflows
+    ):
+        return None
+    return _load_task(tx, execution_id, owner, cached_seq)
+
+
+def _load_task(tx: Transaction, execution_id: str, owner: str, cached_seq: dict[str, int]) -> WorkflowTask | None:
+    execution = tx.get_execution(execution_id)
+    if execution is None or execution.status != WorkflowStatus.RUNNING.value:
+        tx.finish_workflow_task(execution_id, owner)
+        return None
+    from_seq = cached_seq.get(execution_id, 0)
+    if from_seq > execution.last_seq:
+        from_seq = 0
+    return WorkflowTask(execution_id, execution.workflow, tx.load_events(execution_id, from_seq), from_seq)
 
 
 def complete_task(

@@ -43,7 +43,7 @@ def in_workflow() -> bool:
         return False
 
 
-def start_activity(activity: Activity[P, R], *args: P.args, **kwargs: P.kwargs) -> ActivityHandle:
+def start_activity(activity: Activity[P, R], *args: P.args, **kwargs: P.kwargs) -> ActivityHandle[R]:
     """Schedule an activity and return its handle without waiting.
 
     The handle is awaitable (for the result), works with ``asyncio.gather`` and

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from tether import errors
 from tether.errors import NonDeterminism
@@ -23,8 +23,10 @@ from tether.runtime.workflow_loop import WorkflowLoop
 
 logger = logging.getLogger(__name__)
 
+R = TypeVar("R")
 
-class ActivityHandle(asyncio.Future[Any]):
+
+class ActivityHandle(asyncio.Future[R]):
     """A scheduled activity, awaitable for its result.
 
     ``cancel()`` asks the activity to stop; the handle then resolves with
@@ -114,7 +116,7 @@ class WorkflowInstance:
         self.last_timer_id = 0
         self._next_id = 0
         self._commands: list[Command] = []
-        self._activities: dict[int, ActivityHandle] = {}
+        self._activities: dict[int, ActivityHandle[Any]] = {}
         self._timers: dict[int, asyncio.Future[None]] = {}
         self._main: asyncio.Task[Any] | None = None
 
@@ -256,7 +258,7 @@ class WorkflowInstance:
         """Add a command to the current task."""
         self._commands.append(Command(kind, data))
 
-    def start_activity(self, activity: Activity[..., Any], args: list[Any]) -> ActivityHandle:
+    def start_activity(self, activity: Activity[..., Any], args: list[Any]) -> ActivityHandle[Any]:
         """Schedule an activity and return its handle."""
         text = payloads.encode_args(args, what=f"arguments of {activity.name}")
         activity_id = self.next_id()
@@ -267,7 +269,7 @@ class WorkflowInstance:
             args=json.loads(text),
             options=activity.options.to_json(),
         )
-        handle = ActivityHandle(self, activity, activity_id)
+        handle: ActivityHandle[Any] = ActivityHandle(self, activity, activity_id)
         self._activities[activity_id] = handle
         return handle
 

@@ -120,10 +120,14 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
         return False
 
     def call_exception_handler(self, context: dict[str, Any]) -> None:
+        message = str(context.get("message", ""))
+        if message.startswith("Task was destroyed but it is pending"):
+            # An evicted or finished instance is dropped with its waiting tasks; that is normal.
+            return
         exc = context.get("exception")
         logger.error(
             "workflow callback failed: %s",
-            context.get("message"),
+            message,
             exc_info=exc,
             extra={"execution_id": self.instance.execution_id},
         )

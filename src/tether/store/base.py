@@ -93,6 +93,14 @@ class Transaction(Protocol):
         """Mark that this transition closed an execution (wakes its result waiters)."""
         ...
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on the event loop once this transition has committed (never if it rolls back)."""
+        ...
+
+    def take_enqueued(self) -> tuple[list[str], list[ActivityTaskRow]]:
+        """Workflow tasks and activity tasks this transition queued so far (and forget them)."""
+        ...
+
     # executions and history
     def get_execution(self, execution_id: str) -> ExecutionRow | None: ...
     def insert_execution(self, row: ExecutionRow) -> None: ...
@@ -133,6 +141,16 @@ class Transaction(Protocol):
     def claim_workflow_tasks(
         self, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str], limit: int
     ) -> list[str]: ...
+    def claim_workflow_task(
+        self, execution_id: str, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str]
+    ) -> bool:
+        """Lease one ready, unleased workflow task of one of ``workflows``."""
+        ...
+
+    def claim_activity_task(self, task: ActivityTaskRow) -> bool:
+        """Take one queued attempt off the queue; False if it is no longer there."""
+        ...
+
     def finish_workflow_task(self, execution_id: str, owner: str) -> bool:
         """Drop or re-queue the task; False if ``owner`` no longer holds its lease."""
         ...

@@ -14,6 +14,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,17 @@ class SQLiteTransaction(Transaction):
         self._savepoints = 0
         self.notified = False
         self.closed_ids: set[str] = set()
+        self.hooks: list[Callable[[], None]] = []
+        self.enqueued_workflows: list[str] = []
+        self.enqueued_activities: list[ActivityTaskRow] = []
+
+    def reset(self) -> None:
+        """Forget what the previous transition marked."""
+        self.notified = False
+        self.closed_ids = set()
+        self.hooks = []
+        self.enqueued_workflows = []
+        self.enqueued_activities = []
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:  # noqa: D102
@@ -85,6 +97,14 @@ class SQLiteTransaction(Transaction):
 
     def closed(self, execution_id: str) -> None:  # noqa: D102
         self.closed_ids.add(execution_id)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:  # noqa: D102
+        self.hooks.append(callback)
+
+    def take_enqueued(self) -> tuple[list[str], list[ActivityTaskRow]]:  # noqa: D102
+        workflows, activities = self.enqueued_workflows, self.enqueued_activities
+        self.enqueued_workflows, self.enqueued_activities = [], []
+        return workflows, activities
 
     # executions and history
 
@@ -184,6 +204,8 @@ class SQLiteTransaction(Transaction):
             "INSERT OR REPLACE INTO timers (execution_id, kind, ref, attempt, due_at_ms) VALUES (?,?,?,?,?)",
             (timer.execution_id, timer.kind, timer.ref, timer.attempt, timer.due_at_ms),
         )
+        # The timer loop sleeps until the earliest due time it knew; it must look again.
+        self.notified = True
 
     def delete_timer(self, execution_id: str, kind: str, ref: int) -> None:  # noqa: D102
         self._conn.execute(
@@ -227,6 +249,7 @@ class SQLiteTransaction(Transaction):
             "ON CONFLICT (execution_id) DO UPDATE SET dirty = 1, ready_at_ms = min(ready_at_ms, excluded.ready_at_ms)",
             (ready_at_ms, execution_id),
         )
+        self.enqueued_workflows.append(execution_id)
         self.notified = True
 
     def claim_workflow_tasks(  # noqa: D102
@@ -243,6 +266,27 @@ class SQLiteTransaction(Transaction):
             [(lease_until_ms, owner, i) for i in ids],
         )
         return ids
+
+    def claim_workflow_task(  # noqa: D102
+        self, execution_id: str, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str]
+    ) -> bool:
+        row = self._conn.execute(
+            "SELECT workflow, leased_until_ms, ready_at_ms FROM workflow_tasks WHERE execution_id = ?", (execution_id,)
+        ).fetchone()
+        if row is None or row[1] > now_ms or row[2] > now_ms or row[0] not in workflows:
+            return False
+        self._conn.execute(
+            "UPDATE workflow_tasks SET leased_until_ms = ?, owner = ?, dirty = 0 WHERE execution_id = ?",
+            (lease_until_ms, owner, execution_id),
+        )
+        return True
+
+    def claim_activity_task(self, task: ActivityTaskRow) -> bool:  # noqa: D102
+        cursor = self._conn.execute(
+            "DELETE FROM activity_tasks WHERE execution_id = ? AND activity_id = ? AND attempt = ?",
+            (task.execution_id, task.activity_id, task.attempt),
+        )
+        return cursor.rowcount > 0
 
     def finish_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
         row = self._conn.execute(
@@ -289,6 +333,7 @@ class SQLiteTransaction(Transaction):
             "INSERT OR REPLACE INTO activity_tasks (execution_id, activity_id, attempt, name) VALUES (?,?,?,?)",
             (task.execution_id, task.activity_id, task.attempt, task.name),
         )
+        self.enqueued_activities.append(task)
         self.notified = True
 
     def delete_activity_task(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
@@ -426,11 +471,30 @@ class SQLiteStore:
     def _connect(self) -> sqlite3.Connection:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
+        self._use_wal(conn)
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA cache_size=-65536")
         return conn
+
+    @staticmethod
+    def _use_wal(conn: sqlite3.Connection) -> None:
+        # Switching a new file to WAL needs a moment of exclusive access, and SQLite does
+        # not wait for it (the busy timeout does not apply): retry while others open it too.
+        delay = 0.001
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+                if str(mode).lower() == "wal":
+                    return
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -458,6 +522,7 @@ class SQLiteStore:
             version = tx.data_version()
         except (sqlite3.Error, OSError) as exc:
             error = StoreUnavailable(f"cannot open {self._path}: {exc}")
+            error.__cause__ = exc
             self._loop.call_soon_threadsafe(_fail, ready, error)
             return
         self._loop.call_soon_threadsafe(_resolve, ready, None)
@@ -496,11 +561,13 @@ class SQLiteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            self._deliver_error(batch, StoreUnavailable(f"cannot begin a transaction: {exc}"))
+            error = StoreUnavailable(f"cannot begin a transaction: {exc}")
+            error.__cause__ = exc
+            self._deliver_error(batch, error)
             return
+        hooks: list[Callable[[], None]] = []
         for job in batch:
-            tx.notified = False
-            tx.closed_ids = set()
+            tx.reset()
             conn.execute("SAVEPOINT transition")
             try:
                 result = job.fn(tx)
@@ -520,16 +587,21 @@ class SQLiteStore:
                 if tx.notified:
                     changes.add("*")
                 changes.update(tx.closed_ids)
+                hooks.extend(tx.hooks)
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             changes.clear()
-            self._deliver_error(batch, StoreUnavailable(f"the commit failed: {exc}"))
+            error = StoreUnavailable(f"the commit failed: {exc}")
+            error.__cause__ = exc
+            self._deliver_error(batch, error)
             return
-        for job in batch:
-            job.loop.call_soon_threadsafe(_settle, job)
+        # Hooks run before callers resume, so work pushed to a local worker is visible
+        # as in flight by the time anyone looks at the result of this batch.
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(_finish_batch, hooks, batch)
 
     def _deliver_error(self, batch: list[_Job], error: Exception) -> None:
         for job in batch:
@@ -538,6 +610,16 @@ class SQLiteStore:
 
 
 _POLL: Any = object()
+
+
+def _finish_batch(hooks: list[Callable[[], None]], batch: list[_Job]) -> None:
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:
+            logger.exception("after-commit hook failed")
+    for job in batch:
+        _settle(job)
 
 
 def _settle(job: _Job) -> None:

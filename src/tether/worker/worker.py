@@ -6,6 +6,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import threading
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,8 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from tether import errors
+from tether.engine import dispatch
+from tether.engine.activities import AttemptStart
 from tether.engine.engine import Engine
 from tether.engine.workflows import WorkflowTask
 from tether.errors import UsageError
@@ -85,6 +88,11 @@ class Worker:
         self._attempts: set[asyncio.Task[None]] = set()
         self._parked: dict[str, bool] = dict.fromkeys(_LOOPS, False)
         self._slot_freed = asyncio.Event()
+        self._slots_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._slots_used = 0
+        self._processing: dict[str, asyncio.Future[None]] = {}
+        self._pushed_in_flight = 0
         self._idle = asyncio.Event()
         self._stopping = False
 
@@ -95,6 +103,19 @@ class Worker:
         await self._engine.register_worker(sorted(self._workflows))
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
+        self._engine.attach_worker(
+            dispatch.LocalWorker(
+                owner=self.identity,
+                workflows=frozenset(self._workflows),
+                activities=frozenset(self._activities),
+                lease_ms=self._lease_ms,
+                cached_seq=self._cache_seq,
+                reserve_slot=self._reserve_slot,
+                release_slot=self._release_slot,
+                take_cached=self._take_cached,
+                accept=self._accept,
+            )
+        )
         self._loops = [
             self._group.create_task(self._workflow_loop(), name="tether-workflow-tasks"),
             self._group.create_task(self._activity_loop(), name="tether-activity-tasks"),
@@ -125,6 +146,7 @@ class Worker:
         if self._stopping or self._group is None:
             return
         self._stopping = True
+        self._engine.detach_worker(self.identity)
         for task in [*self._loops, *self._attempts]:
             task.cancel()
         try:
@@ -135,14 +157,15 @@ class Worker:
             if graceful:
                 with contextlib.suppress(errors.StoreUnavailable):
                     await self._engine.release_workflow_tasks(self.identity)
-            self._cache.clear()
-            self._cache_seq.clear()
+            with self._cache_lock:
+                self._cache.clear()
+                self._cache_seq.clear()
 
     # idleness, for test environments that skip time
 
     def is_idle(self) -> bool:
         """Whether every loop waits for a change and no attempt is running."""
-        return all(self._parked.values()) and not self._attempts
+        return all(self._parked.values()) and not self._attempts and not self._processing
 
     async def wait_for_idle(self) -> None:
         """Return once :meth:`is_idle` holds."""
@@ -177,12 +200,63 @@ class Worker:
             finally:
                 self._park("workflows", False)
 
+    def _take_cached(self, execution_id: str) -> dispatch.CachedExecution | None:
+        """Hand a cached execution to the engine to run in a transaction (store thread)."""
+        return self._pop_cached(execution_id)
+
+    def _pop_cached(self, execution_id: str) -> WorkflowInstance | None:
+        with self._cache_lock:
+            instance = self._cache.pop(execution_id, None)
+            self._cache_seq.pop(execution_id, None)
+            return instance
+
+    def _keep(self, instance: WorkflowInstance) -> None:
+        if instance.finished or self._max_cached == 0 or self._stopping:
+            return
+        with self._cache_lock:
+            self._cache[instance.execution_id] = instance
+            self._cache_seq[instance.execution_id] = instance.loaded_seq
+            while len(self._cache) > self._max_cached:
+                evicted, _ = self._cache.popitem(last=False)
+                self._cache_seq.pop(evicted, None)
+
+    def _accept(
+        self, tasks: list[WorkflowTask], starts: list[AttemptStart], ran: list[dispatch.CachedExecution]
+    ) -> None:
+        """Take work the engine leased to this worker inside the transition that created it."""
+        for instance in ran:
+            assert isinstance(instance, WorkflowInstance)
+            self._keep(instance)
+        if self._stopping or self._group is None:
+            for _ in starts:
+                self._release_slot()
+            return
+        for task in tasks:
+            self._group.create_task(self._process(task))
+        for start in starts:
+            self._attempts.add(self._group.create_task(self._run_attempt(start)))
+
     async def _process(self, task: WorkflowTask) -> None:
+        execution_id = task.execution_id
+        while (previous := self._processing.get(execution_id)) is not None:
+            await asyncio.shield(previous)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._processing[execution_id] = done
+        try:
+            await self._process_exclusively(task)
+        finally:
+            del self._processing[execution_id]
+            done.set_result(None)
+            if self.is_idle():
+                self._idle.set()
+
+    async def _process_exclusively(self, task: WorkflowTask) -> None:
         log = {"execution_id": task.execution_id}
-        instance = self._cache.pop(task.execution_id, None)
-        self._cache_seq.pop(task.execution_id, None)
+        instance = self._pop_cached(task.execution_id)
         events = task.events
-        if instance is None or instance.loaded_seq != task.from_seq:
+        if instance is not None and instance.loaded_seq >= task.from_seq:
+            events = [e for e in events if e.seq > instance.loaded_seq]
+        else:
             instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow])
             if task.from_seq != 0:
                 events = await self._engine.load_events(task.execution_id)
@@ -202,14 +276,29 @@ class Worker:
             task_now_ms=instance.now_ms,
             commands=commands,
         )
-        if last is None or instance.finished or self._max_cached == 0:
+        if last is None:
             return
         instance.committed_seq = last
-        self._cache[task.execution_id] = instance
-        self._cache_seq[task.execution_id] = instance.loaded_seq
-        while len(self._cache) > self._max_cached:
-            evicted, _ = self._cache.popitem(last=False)
-            self._cache_seq.pop(evicted, None)
+        self._keep(instance)
+
+    # activity slots
+
+    def _reserve_slot(self) -> bool:
+        with self._slots_lock:
+            if self._slots_used >= self._max_activities:
+                return False
+            self._slots_used += 1
+            return True
+
+    def _reserve_slots(self, wanted: int) -> int:
+        with self._slots_lock:
+            granted = max(0, min(wanted, self._max_activities - self._slots_used))
+            self._slots_used += granted
+            return granted
+
+    def _release_slot(self, count: int = 1) -> None:
+        with self._slots_lock:
+            self._slots_used -= count
 
     # activity attempts
 
@@ -222,12 +311,15 @@ class Worker:
         assert self._group is not None
         while True:
             version = notifier.version
-            free = self._max_activities - len(self._attempts)
+            free = self._reserve_slots(self._max_activities)
             if free > 0:
-                starts = await self._engine.start_attempts(names, free)
+                starts: list[AttemptStart] = []
+                try:
+                    starts = await self._engine.start_attempts(names, free)
+                finally:
+                    self._release_slot(free - len(starts))
                 for start in starts:
-                    task = self._group.create_task(self._run_attempt(start))
-                    self._attempts.add(task)
+                    self._attempts.add(self._group.create_task(self._run_attempt(start)))
                 if starts:
                     continue
                 self._park("activities", True)
@@ -247,6 +339,7 @@ class Worker:
             task = asyncio.current_task()
             if task is not None:
                 self._attempts.discard(task)
+            self._release_slot()
             self._slot_freed.set()
             if self.is_idle():
                 self._idle.set()

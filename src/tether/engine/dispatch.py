@@ -1,0 +1,127 @@
+"""Pushing new work to a worker in this process, inside the transition that created it.
+
+A transition that queues a workflow task or an activity attempt leases it to the local
+worker in the same transaction and hands it over once the transaction commits: no second
+transaction to claim it and no wake-up to notice it. When the worker holds the execution
+in its cache, the workflow task runs right there, in the same transaction, so that an
+activity's completion and the workflow's next step share one commit. Work the local
+worker cannot take (other workflow names, no free slot) stays queued for polling workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from tether.engine import activities, workflows
+from tether.engine.activities import AttemptStart, Signer
+from tether.engine.workflows import WorkflowTask
+from tether.model.events import Command, Event
+from tether.store.base import Transaction
+
+logger = logging.getLogger(__name__)
+
+_MAX_ROUNDS = 4
+
+
+class CachedExecution(Protocol):
+    """A workflow instance the worker keeps in memory between tasks."""
+
+    loaded_seq: int
+    committed_seq: int
+    now_ms: int
+    finished: bool
+
+    def activate(self, events: list[Event], now_ms: int) -> list[Command]:
+        """Read new history events and run the workflow until it blocks."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LocalWorker:
+    """What the engine needs to push work to a worker in this process."""
+
+    owner: str
+    workflows: frozenset[str]
+    activities: frozenset[str]
+    lease_ms: int
+    cached_seq: dict[str, int]
+    """The worker's cached position per execution (read on the store's thread)."""
+    reserve_slot: Callable[[], bool]
+    """Take one activity slot if one is free; thread-safe."""
+    release_slot: Callable[[], None]
+    """Give back a slot that was reserved but not used; thread-safe."""
+    take_cached: Callable[[str], CachedExecution | None]
+    """Take an execution out of the worker's cache to run it here; thread-safe."""
+    accept: Callable[[list[WorkflowTask], list[AttemptStart], list[CachedExecution]], None]
+    """Called on the event loop after the commit: tasks and attempts to run, instances to cache again."""
+
+
+def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> None:
+    """Lease what this transition queued to ``worker`` and hand it over after commit."""
+    tasks: list[WorkflowTask] = []
+    starts: list[AttemptStart] = []
+    ran: list[CachedExecution] = []
+    for _ in range(_MAX_ROUNDS):
+        queued_workflows, queued_attempts = tx.take_enqueued()
+        if not queued_workflows and not queued_attempts:
+            break
+        for execution_id in dict.fromkeys(queued_workflows):
+            task = workflows.claim_task(
+                tx,
+                execution_id,
+                owner=worker.owner,
+                workflows=worker.workflows,
+                now_ms=now_ms,
+                lease_ms=worker.lease_ms,
+                cached_seq=worker.cached_seq,
+            )
+            if task is None:
+                continue
+            instance = _run_here(tx, worker, task, now_ms)
+            if instance is None:
+                tasks.append(task)
+            else:
+                ran.append(instance)
+        for queued in queued_attempts:
+            if queued.name not in worker.activities or not worker.reserve_slot():
+                continue
+            start = activities.start_attempt(tx, queued, now_ms, sign) if tx.claim_activity_task(queued) else None
+            if start is None:
+                worker.release_slot()
+            else:
+                starts.append(start)
+    if tasks or starts or ran:
+        tx.after_commit(lambda: worker.accept(tasks, starts, ran))
+
+
+def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: int) -> CachedExecution | None:
+    """Run a leased workflow task of a cached execution inside this transaction, if possible."""
+    instance = worker.take_cached(task.execution_id)
+    if instance is None:
+        return None
+    if instance.loaded_seq < task.from_seq:
+        return None
+    events = [e for e in task.events if e.seq > instance.loaded_seq]
+    try:
+        with tx.savepoint():
+            commands = instance.activate(events, now_ms)
+            last = workflows.complete_task(
+                tx,
+                execution_id=task.execution_id,
+                owner=worker.owner,
+                seen_seq=instance.loaded_seq,
+                task_now_ms=instance.now_ms,
+                commands=commands,
+                now_ms=now_ms,
+            )
+    except Exception:
+        # The instance may be half-advanced: drop it; the worker replays the task from history.
+        logger.debug("workflow task could not run inline", exc_info=True, extra={"execution_id": task.execution_id})
+        return None
+    if last is None:
+        return None
+    instance.committed_seq = last
+    return instance

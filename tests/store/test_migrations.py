@@ -1,0 +1,260 @@
+"""Schema migrations of the SQLite store: applied once, on open, whoever opens first."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from tether.errors import StoreUnavailable, UsageError
+from tether.store import sqlite_schema
+from tether.store.base import ExecutionRow
+from tether.store.sqlite import SQLiteStore
+
+ALL_VERSIONS = [version for version, _ in sqlite_schema.MIGRATIONS]
+LATEST = max(ALL_VERSIONS)
+TABLES = {
+    "executions",
+    "events",
+    "activities",
+    "timers",
+    "workflow_tasks",
+    "activity_tasks",
+    "known_workflows",
+    "signing_keys",
+    "schema_version",
+}
+
+# Each child imports tether, says it is ready, waits for the word, then opens the store and
+# commits one write, so that the three opens overlap as closely as processes allow.
+CHILD = """
+import asyncio, sys
+from tether.store.sqlite import SQLiteStore
+
+async def main(url: str, name: str) -> None:
+    store = await SQLiteStore.open(url)
+    await store.run(lambda tx: tx.register_workflows([name]))
+    await store.close()
+
+print("ready", flush=True)
+sys.stdin.readline()
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+def url_of(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def versions(path: Path) -> list[int]:
+    with closing(sqlite3.connect(path)) as conn:
+        return [row[0] for row in conn.execute("SELECT version FROM schema_version ORDER BY version")]
+
+
+def schema(path: Path) -> list[tuple[str, str, str | None]]:
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+
+
+def entries(directory: Path) -> list[Path]:
+    return list(directory.iterdir())
+
+
+def tables(path: Path) -> set[str]:
+    return {name for kind, name, _ in schema(path) if kind == "table" and not name.startswith("sqlite_")}
+
+
+def execution(execution_id: str) -> ExecutionRow:
+    return ExecutionRow(execution_id, "migrations.workflow", "running", "[]", None, None, 1, None, False, None, 0)
+
+
+async def insert(store: SQLiteStore, row: ExecutionRow) -> None:
+    await store.run(lambda tx: tx.insert_execution(row))
+
+
+async def open_and_close(path: Path) -> None:
+    store = await SQLiteStore.open(url_of(path))
+    await store.close()
+
+
+async def test_opening_a_new_file_creates_the_schema_at_the_latest_version(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+
+    await open_and_close(path)
+
+    assert versions(path) == ALL_VERSIONS
+    assert versions(path)[-1] == LATEST
+    assert tables(path) >= TABLES
+
+
+async def test_opening_a_file_in_a_missing_directory_creates_it(tmp_path: Path) -> None:
+    path = tmp_path / "deeper" / "still" / "t.db"
+
+    await open_and_close(path)
+
+    assert versions(path) == ALL_VERSIONS
+
+
+async def test_reopening_an_up_to_date_file_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    store = await SQLiteStore.open(url_of(path))
+    await store.run(lambda tx: tx.insert_execution(execution("kept")))
+    await store.close()
+    before = schema(path)
+
+    store = await SQLiteStore.open(url_of(path))
+    try:
+        kept = await store.read(lambda tx: tx.get_execution("kept"))
+    finally:
+        await store.close()
+
+    assert kept == execution("kept")
+    assert versions(path) == ALL_VERSIONS
+    assert schema(path) == before
+
+
+async def test_stores_opening_a_new_file_concurrently_all_succeed_and_migrate_once(tmp_path: Path) -> None:
+    # The race is short; a few fresh files give it several chances.
+    for round_ in range(10):
+        path = tmp_path / f"t{round_}.db"
+
+        stores = await asyncio.gather(*(SQLiteStore.open(url_of(path)) for _ in range(5)))
+        try:
+            for i, store in enumerate(stores):
+                await insert(store, execution(f"e{i}"))
+        finally:
+            await asyncio.gather(*(store.close() for store in stores))
+
+        assert versions(path) == ALL_VERSIONS
+        with closing(sqlite3.connect(path)) as conn:
+            assert conn.execute("SELECT count(*) FROM executions").fetchone() == (5,)
+
+
+def test_processes_opening_a_new_file_concurrently_all_succeed_and_migrate_once(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    names = [f"migrations.child{i}" for i in range(3)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, url_of(path), name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in names
+    ]
+    try:
+        for child in children:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "ready\n"
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        outcomes = [child.communicate(timeout=60) for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+    failures = [err for child, (_, err) in zip(children, outcomes, strict=True) if child.returncode != 0 or err]
+    assert failures == [], "\n".join(failures)
+    assert versions(path) == ALL_VERSIONS
+    with closing(sqlite3.connect(path)) as conn:
+        assert sorted(row[0] for row in conn.execute("SELECT name FROM known_workflows")) == names
+
+
+async def test_migration_added_later_is_applied_on_the_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.db"
+    store = await SQLiteStore.open(url_of(path))
+    await store.run(lambda tx: tx.insert_execution(execution("kept")))
+    await store.close()
+    added = (
+        LATEST + 1,
+        "CREATE TABLE migrations_added (x INTEGER); CREATE INDEX migrations_added_x ON migrations_added (x)",
+    )
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [*sqlite_schema.MIGRATIONS, added])
+
+    store = await SQLiteStore.open(url_of(path))
+    try:
+        kept = await store.read(lambda tx: tx.get_execution("kept"))
+    finally:
+        await store.close()
+
+    assert versions(path) == [*ALL_VERSIONS, LATEST + 1]
+    assert "migrations_added" in tables(path)
+    assert kept == execution("kept")
+
+
+async def test_failing_migration_is_rolled_back_and_refuses_to_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.db"
+    await open_and_close(path)
+    before = schema(path)
+    broken = (LATEST + 1, "CREATE TABLE migrations_half (x INTEGER); THIS IS NOT SQL")
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [*sqlite_schema.MIGRATIONS, broken])
+
+    with pytest.raises(StoreUnavailable):
+        await open_and_close(path)
+
+    assert versions(path) == ALL_VERSIONS
+    assert schema(path) == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:",
+        "sqlite://",
+        "sqlite:///",
+        "sqlite:///{tmp}/t.db?synchronous=SOMETIMES",
+        "postgres://localhost/tether",
+        "postgresql://localhost/tether",
+        "{tmp}/t.db",
+    ],
+)
+async def test_malformed_url_raises_usage_error_and_creates_nothing(tmp_path: Path, url: str) -> None:
+    with pytest.raises(UsageError):
+        await SQLiteStore.open(url.format(tmp=tmp_path))
+
+    assert entries(tmp_path) == []
+
+
+async def test_directory_in_place_of_the_file_raises_store_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    path.mkdir()
+
+    with pytest.raises(StoreUnavailable):
+        await SQLiteStore.open(url_of(path))
+
+    assert entries(path) == []
+
+
+async def test_file_that_is_not_a_database_raises_store_unavailable_and_stays_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    content = b"these are not the pages of a database\n" * 200
+    path.write_bytes(content)
+
+    with pytest.raises(StoreUnavailable):
+        await SQLiteStore.open(url_of(path))
+
+    assert path.read_bytes() == content
+
+
+async def test_store_unavailable_on_open_chains_the_driver_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    path.mkdir()
+
+    with pytest.raises(StoreUnavailable) as raised:
+        await SQLiteStore.open(url_of(path))
+
+    assert isinstance(raised.value.__cause__, sqlite3.Error)

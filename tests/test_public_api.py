@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import tether
+import tether.errors
+import tether.testing
+
+
+def test_public_names_are_pinned() -> None:
+    assert tether.__all__ == [
+        "Activity",
+        "ActivityContext",
+        "ActivityDescription",
+        "ActivityHandle",
+        "ActivityState",
+        "Client",
+        "HeartbeatResponse",
+        "HistoryEvent",
+        "RetryPolicy",
+        "Worker",
+        "Workflow",
+        "WorkflowDescription",
+        "WorkflowHandle",
+        "WorkflowStatus",
+        "WorkflowSummary",
+        "activity",
+        "context",
+        "errors",
+        "heartbeat",
+        "make_async",
+        "now",
+        "sleep",
+        "start_activity",
+        "testing",
+        "uuid4",
+        "workflow",
+    ]
+    assert tether.testing.__all__ == ["TestEnvironment", "VirtualClock"]
+
+
+def test_public_classes_show_the_tether_module() -> None:
+    assert repr(tether.Client).startswith("<class 'tether.Client'")
+    assert tether.Worker.__module__ == "tether"
+    assert tether.testing.TestEnvironment.__module__ == "tether.testing"
+
+
+def test_every_error_descends_from_tether_error_and_has_a_distinct_code() -> None:
+    classes = [getattr(tether.errors, name) for name in tether.errors.__all__]
+    assert all(issubclass(cls, tether.errors.TetherError) for cls in classes)
+    codes = [cls.code for cls in classes]
+    assert len(codes) == len(set(codes))
