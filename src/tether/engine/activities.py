@@ -63,18 +63,26 @@ def schedule(
         tx.arm_timer(TimerRow(execution_id, "total", activity_id, 0, now_ms + options.timeout_ms))
 
 
-def start_attempts(tx: Transaction, names: list[str], limit: int, now_ms: int, sign: Signer) -> list[AttemptStart]:
+def start_attempts(
+    tx: Transaction, names: list[str], limit: int, now_ms: int, sign: Signer, worker: str
+) -> list[AttemptStart]:
     """Claim queued attempts for a worker and mark them running."""
     started = []
     for task in tx.claim_activity_tasks(activities=names, limit=limit):
-        start = start_attempt(tx, task, now_ms, sign)
+        start = start_attempt(tx, task, now_ms, sign, worker)
         if start is not None:
             started.append(start)
     return started
 
 
-def start_attempt(tx: Transaction, task: ActivityTaskRow, now_ms: int, sign: Signer) -> AttemptStart | None:
-    """Mark a claimed attempt running, arm its deadlines and sign its token."""
+def start_attempt(
+    tx: Transaction, task: ActivityTaskRow, now_ms: int, sign: Signer, worker: str
+) -> AttemptStart | None:
+    """Mark a claimed attempt running on ``worker``, arm its deadlines and sign its token.
+
+    The worker renews a lease while it lives; if it stops (killed, cut off), its running
+    attempts are failed as WorkerLost and retried, even without heartbeat or attempt timeouts.
+    """
     row = tx.get_activity(task.execution_id, task.activity_id)
     if row is None or row.state != ActivityState.SCHEDULED.value or row.attempt != task.attempt:
         return None
@@ -87,6 +95,7 @@ def start_attempt(tx: Transaction, task: ActivityTaskRow, now_ms: int, sign: Sig
         last_heartbeat_at_ms=None,
         checkpoint=row.heartbeat_details,
     )
+    tx.set_attempt_worker(row.execution_id, row.activity_id, worker)
     if options.attempt_timeout_ms is not None:
         due = now_ms + options.attempt_timeout_ms
         tx.arm_timer(TimerRow(row.execution_id, "attempt", row.activity_id, row.attempt, due))
@@ -177,8 +186,24 @@ def fail(tx: Transaction, claims: TokenClaims, fault: dict[str, Any], now_ms: in
         StaleToken: the token's attempt is over.
     """
     row = _load(tx, claims)
+    if row.state in (ActivityState.FAILED.value, ActivityState.TIMED_OUT.value) and row.attempt == claims.attempt:
+        last = json.loads(row.last_failure) if row.last_failure else {}
+        if all(last.get(k) == fault.get(k) for k in ("error", "message", "details", "non_retryable")):
+            return  # the same failure again: acknowledged, nothing changes
     _require_current(row, claims)
     fail_attempt(tx, row, {**fault, "attempt": row.attempt}, now_ms)
+
+
+def reap_lost_attempts(tx: Transaction, alive: str, now_ms: int, limit: int = 100) -> int:
+    """Fail running attempts whose worker stopped renewing its lease; returns how many."""
+    lost = tx.attempts_of_lost_workers(now_ms, alive, limit)
+    for execution_id, activity_id, attempt in lost:
+        row = tx.get_activity(execution_id, activity_id)
+        if row is None or row.state != ActivityState.RUNNING.value or row.attempt != attempt:
+            continue
+        fault = failure("WorkerLost", "the worker running this attempt stopped renewing its lease", attempt=attempt)
+        fail_attempt(tx, row, fault, now_ms)
+    return len(lost)
 
 
 def fail_attempt(tx: Transaction, row: ActivityRow, fault: dict[str, Any], now_ms: int) -> None:

@@ -88,7 +88,11 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Non
         for queued in queued_attempts:
             if queued.name not in worker.activities or not worker.reserve_slot():
                 continue
-            start = activities.start_attempt(tx, queued, now_ms, sign) if tx.claim_activity_task(queued) else None
+            start = (
+                activities.start_attempt(tx, queued, now_ms, sign, worker.owner)
+                if tx.claim_activity_task(queued)
+                else None
+            )
             if start is None:
                 worker.release_slot()
             else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -191,10 +190,19 @@ class Engine:
 
     # activities, from the worker running them
 
-    async def start_attempts(self, names: list[str], limit: int) -> list[AttemptStart]:
-        """Claim queued attempts of the named activities."""
+    async def start_attempts(self, names: list[str], limit: int, worker: str) -> list[AttemptStart]:
+        """Claim queued attempts of the named activities for ``worker``."""
         now = self.clock.now_ms()
-        return await self._run(lambda tx: activities.start_attempts(tx, names, limit, now, self._keys.sign))
+        return await self._run(lambda tx: activities.start_attempts(tx, names, limit, now, self._keys.sign, worker))
+
+    async def renew_worker(self, owner: str, lease_ms: int) -> None:
+        """Record that a worker is alive for ``lease_ms`` more."""
+        until = self.clock.now_ms() + lease_ms
+        await self.store.run(lambda tx: tx.renew_worker(owner, until))
+
+    async def remove_worker(self, owner: str) -> None:
+        """Forget a worker that stopped gracefully."""
+        await self.store.run(lambda tx: tx.remove_worker(owner))
 
     async def attempt_completed(self, claims: TokenClaims, result: str) -> None:
         """The attempt returned a value."""
@@ -270,20 +278,21 @@ class Engine:
 
     # timers
 
-    async def fire_due_timers(self, limit: int = 500) -> int:
-        """Fire due timers; returns how many fired."""
-        now = self.clock.now_ms()
-        return await self._run(lambda tx: timers.fire_due(tx, now, limit))
-
-    async def next_wakeup_ms(self) -> int | None:
-        """The earliest time a timer falls due or a workflow task lease expires."""
+    async def timer_pass(self, worker: str, limit: int = 500) -> tuple[int, int | None]:
+        """Fire due timers and fail attempts of lost workers; return how many, and the next wake-up time."""
         now = self.clock.now_ms()
 
-        def earliest(tx: Transaction) -> int | None:
-            times = [t for t in (tx.next_timer_due_ms(), tx.next_lease_expiry_ms(now)) if t is not None]
-            return min(times) if times else None
+        def run(tx: Transaction) -> tuple[int, int | None]:
+            done = timers.fire_due(tx, now, limit) + activities.reap_lost_attempts(tx, worker, now)
+            return done, _earliest(tx, now, worker)
 
-        return await self.store.read(earliest)
+        return await self._run(run)
+
+    async def next_wakeup_ms(self, worker: str = "") -> int | None:
+        """The earliest time a timer falls due, a workflow task lease or another worker's lease expires."""
+        now = self.clock.now_ms()
+
+        return await self.store.read(lambda tx: _earliest(tx, now, worker))
 
     async def next_timer_due_ms(self) -> int | None:
         """The earliest due time of any timer."""
@@ -295,6 +304,7 @@ class Engine:
         return await self.store.read(lambda tx: tx.has_ready_work(now))
 
 
-def decode_failure(text: str | None) -> dict[str, Any]:
-    """A stored failure as a dict (empty if none)."""
-    return json.loads(text) if text else {}
+def _earliest(tx: Transaction, now: int, worker: str) -> int | None:
+    candidates = (tx.next_timer_due_ms(), tx.next_lease_expiry_ms(now), tx.next_worker_expiry_ms(now, worker))
+    times = [t for t in candidates if t is not None]
+    return min(times) if times else None

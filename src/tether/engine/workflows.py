@@ -174,7 +174,10 @@ def _apply(tx: Transaction, execution_id: str, command: Command, now_ms: int) ->
 
 def _close(tx: Transaction, execution_id: str, status: WorkflowStatus, now_ms: int, **fields: Any) -> None:
     tx.update_execution(execution_id, status=status.value, closed_at_ms=now_ms, **fields)
-    tx.delete_execution_timers(execution_id)
+    # Sleeps end with the workflow; activities keep their deadlines until they close.
+    for timer in tx.timers_of(execution_id):
+        if timer.kind == "sleep":
+            tx.delete_timer(execution_id, "sleep", timer.ref)
     # Activities without a running attempt close now; holders of running ones learn of the
     # cancellation from their next heartbeat and acknowledge it (or time out).
     for row in tx.open_activities(execution_id):

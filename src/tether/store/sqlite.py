@@ -350,6 +350,42 @@ class SQLiteTransaction(Transaction):
         self._conn.executemany("DELETE FROM activity_tasks WHERE id = ?", [(r[0],) for r in rows])
         return [ActivityTaskRow(r[1], r[2], r[3], r[4]) for r in rows]
 
+    # worker liveness
+
+    def renew_worker(self, owner: str, lease_until_ms: int) -> None:  # noqa: D102
+        self._conn.execute(
+            "INSERT INTO workers (owner, lease_until_ms) VALUES (?, ?) "
+            "ON CONFLICT (owner) DO UPDATE SET lease_until_ms = excluded.lease_until_ms",
+            (owner, lease_until_ms),
+        )
+
+    def remove_worker(self, owner: str) -> None:  # noqa: D102
+        self._conn.execute("DELETE FROM workers WHERE owner = ?", (owner,))
+
+    def set_attempt_worker(self, execution_id: str, activity_id: int, owner: str | None) -> None:  # noqa: D102
+        self._conn.execute(
+            "UPDATE activities SET worker = ? WHERE execution_id = ? AND activity_id = ?",
+            (owner, execution_id, activity_id),
+        )
+
+    def attempts_of_lost_workers(self, now_ms: int, alive: str, limit: int) -> list[tuple[str, int, int]]:  # noqa: D102
+        rows = self._conn.execute(
+            "SELECT a.execution_id, a.activity_id, a.attempt FROM activities a "
+            "LEFT JOIN workers w ON w.owner = a.worker "
+            "WHERE a.state = 'running' AND a.worker IS NOT NULL AND a.worker != ? "
+            "AND (w.owner IS NULL OR w.lease_until_ms <= ?) LIMIT ?",
+            (alive, now_ms, limit),
+        ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def next_worker_expiry_ms(self, now_ms: int, alive: str) -> int | None:  # noqa: D102
+        (due,) = self._conn.execute(
+            "SELECT min(w.lease_until_ms) FROM workers w WHERE w.owner != ? AND w.lease_until_ms > ? "
+            "AND EXISTS (SELECT 1 FROM activities a WHERE a.state = 'running' AND a.worker = w.owner)",
+            (alive, now_ms),
+        ).fetchone()
+        return int(due) if due is not None else None
+
     # registry and keys
 
     def register_workflows(self, names: Iterable[str]) -> None:  # noqa: D102

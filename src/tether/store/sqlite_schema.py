@@ -84,4 +84,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE workers (
+            owner TEXT PRIMARY KEY,
+            lease_until_ms INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        ALTER TABLE activities ADD COLUMN worker TEXT;
+        CREATE INDEX activities_running_by_worker ON activities (worker) WHERE state = 'running';
+        """,
+    ),
 ]

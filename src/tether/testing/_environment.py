@@ -151,7 +151,7 @@ class TestEnvironment:
             await self.worker.wait_for_idle()
             engine = client.engine
             version = engine.notifier.version
-            wake = await engine.next_wakeup_ms()
+            wake = await engine.next_wakeup_ms(self.worker.identity)
             if not (self.worker.is_idle() and client.has_result_waiters) or engine.notifier.version != version:
                 await asyncio.sleep(0)
                 continue

@@ -21,6 +21,8 @@ from tether.engine.engine import Engine
 from tether.engine.workflows import WorkflowTask
 from tether.errors import UsageError
 from tether.model.clock import duration_ms
+from tether.model.events import failure
+from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
 from tether.worker import activity_runner
@@ -95,12 +97,14 @@ class Worker:
         self._pushed_in_flight = 0
         self._idle = asyncio.Event()
         self._stopping = False
+        self._graceful = False
 
     # lifecycle
 
     async def __aenter__(self) -> Worker:
         self._executor = ThreadPoolExecutor(self._max_activities, thread_name_prefix="tether-activity")
         await self._engine.register_worker(sorted(self._workflows))
+        await self._engine.renew_worker(self.identity, self._lease_ms)
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
         self._engine.attach_worker(
@@ -120,6 +124,7 @@ class Worker:
             self._group.create_task(self._workflow_loop(), name="tether-workflow-tasks"),
             self._group.create_task(self._activity_loop(), name="tether-activity-tasks"),
             self._group.create_task(self._timer_loop(), name="tether-timers"),
+            self._group.create_task(self._liveness_loop(), name="tether-liveness"),
         ]
         return self
 
@@ -146,6 +151,7 @@ class Worker:
         if self._stopping or self._group is None:
             return
         self._stopping = True
+        self._graceful = graceful
         self._engine.detach_worker(self.identity)
         for task in [*self._loops, *self._attempts]:
             task.cancel()
@@ -157,6 +163,7 @@ class Worker:
             if graceful:
                 with contextlib.suppress(errors.StoreUnavailable):
                     await self._engine.release_workflow_tasks(self.identity)
+                    await self._engine.remove_worker(self.identity)
             with self._cache_lock:
                 self._cache.clear()
                 self._cache_seq.clear()
@@ -315,7 +322,7 @@ class Worker:
             if free > 0:
                 starts: list[AttemptStart] = []
                 try:
-                    starts = await self._engine.start_attempts(names, free)
+                    starts = await self._engine.start_attempts(names, free, self.identity)
                 finally:
                     self._release_slot(free - len(starts))
                 for start in starts:
@@ -331,10 +338,19 @@ class Worker:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
 
-    async def _run_attempt(self, start: Any) -> None:
+    async def _run_attempt(self, start: AttemptStart) -> None:
         assert self._executor is not None
         try:
             await activity_runner.run_attempt(self._engine, self._activities[start.name], start, self._executor)
+        except asyncio.CancelledError:
+            if self._graceful:
+                # Shutting down: end the attempt now so that it is retried at once elsewhere,
+                # instead of waiting for its timeouts.
+                claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
+                fault = failure("WorkerShutdown", f"worker {self.identity} shut down during the attempt")
+                with contextlib.suppress(errors.TetherError):
+                    await asyncio.shield(self._engine.attempt_failed(claims, fault))
+            raise
         finally:
             task = asyncio.current_task()
             if task is not None:
@@ -346,15 +362,23 @@ class Worker:
 
     # timers
 
+    async def _liveness_loop(self) -> None:
+        clock = self._engine.clock
+        while True:
+            await clock.sleep_until(clock.now_ms() + self._lease_ms // 3)
+            try:
+                await self._engine.renew_worker(self.identity, self._lease_ms)
+            except errors.StoreUnavailable:
+                logger.warning("could not renew the worker's lease", extra={"worker": self.identity})
+
     async def _timer_loop(self) -> None:
         notifier = self._engine.notifier
         clock = self._engine.clock
         while True:
             version = notifier.version
-            fired = await self._engine.fire_due_timers()
+            fired, wake = await self._engine.timer_pass(self.identity)
             if fired:
                 continue
-            wake = await self._engine.next_wakeup_ms()
             if wake is not None and wake <= clock.now_ms():
                 # A lease expired: let the workflow loop look for the freed task.
                 notifier.changed()
