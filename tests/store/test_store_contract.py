@@ -958,8 +958,17 @@ async def test_listener_gets_the_changes_of_a_whole_batch(store: Store) -> None:
     assert await next_call(calls) == {"*", "e1", "e2"}
 
 
-@pytest.mark.parametrize("offer", ["workflow task", "activity task", "released lease", "dirty finish"])
-async def test_offering_work_to_workers_notifies(store: Store, offer: str) -> None:
+@pytest.mark.parametrize(
+    ("offer", "topic"),
+    [
+        ("workflow task", "workflows"),
+        ("activity task", "activities"),
+        ("released lease", "workflows"),
+        ("dirty finish", "workflows"),
+        ("armed timer", "timers"),
+    ],
+)
+async def test_offering_work_to_workers_wakes_the_loop_of_its_topic(store: Store, offer: str, topic: str) -> None:
     await insert(store, execution("e1"))
     if offer in ("released lease", "dirty finish"):
         await enqueue(store, "e1")
@@ -975,10 +984,27 @@ async def test_offering_work_to_workers_notifies(store: Store, offer: str) -> No
             await store.run(lambda tx: tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 1, ACT)))
         case "released lease":
             await store.run(lambda tx: tx.release_workflow_tasks("w1"))
+        case "armed timer":
+            await store.run(lambda tx: tx.arm_timer(TimerRow("e1", "sleep", 1, 0, 50)))
         case _:
             assert await finish(store, "e1", "w1") is True
 
-    assert "*" in await next_call(calls)
+    assert await next_call(calls) == {topic}
+
+
+async def test_work_taken_by_the_transition_itself_wakes_nobody(store: Store) -> None:
+    await insert(store, execution("e1"))
+    calls = await listen(store)
+
+    def enqueue_and_take(tx: Transaction) -> None:
+        tx.enqueue_workflow_task("e1", 0)
+        tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 1, ACT))
+        tx.take_enqueued()
+        tx.closed("e1")
+
+    await store.run(enqueue_and_take)
+
+    assert await next_call(calls) == {"e1"}
 
 
 async def test_commit_by_another_store_on_the_same_database_is_reported_as_external(store: Store) -> None:

@@ -79,6 +79,7 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Non
                 cached_seq=worker.cached_seq,
             )
             if task is None:
+                tx.wake("workflows")
                 continue
             instance = _run_here(tx, worker, task, now_ms)
             if instance is None:
@@ -87,6 +88,7 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Non
                 ran.append(instance)
         for queued in queued_attempts:
             if queued.name not in worker.activities or not worker.reserve_slot():
+                tx.wake("activities")
                 continue
             start = (
                 activities.start_attempt(tx, queued, now_ms, sign, worker.owner)
@@ -95,6 +97,7 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Non
             )
             if start is None:
                 worker.release_slot()
+                tx.wake("activities")
             else:
                 starts.append(start)
     if tasks or starts or ran:

@@ -63,11 +63,16 @@ class Engine:
         return await self.store.run(body)
 
     def _on_change(self, changes: set[str]) -> None:
+        topics: set[str] = set()
         for key in changes:
-            if key not in ("*", "external"):
+            if key in notifier.TOPICS:
+                topics.add(key)
+            elif key in ("*", "external"):
+                topics.update(notifier.TOPICS)
+            else:
                 self.notifier.closed(key)
-        if "*" in changes:
-            self.notifier.changed()
+        if topics:
+            self.notifier.changed(topics)
         if "external" in changes and self.notifier.awaited_executions() and self._checking is None:
             self._checking = asyncio.ensure_future(self._check_awaited())
             self._checking.add_done_callback(self._checked)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from collections.abc import Iterable
 
 from tether.model.clock import Clock
+
+TOPICS = ("workflows", "activities", "timers")
 
 
 class Notifier:
@@ -18,16 +21,24 @@ class Notifier:
 
     def __init__(self) -> None:
         self.version = 0
-        self._waiters: set[asyncio.Future[None]] = set()
+        """Bumped by every change, whatever its topic."""
+        self._versions = dict.fromkeys(TOPICS, 0)
+        self._waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
         self._close_waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
 
-    def changed(self) -> None:
-        """Record a change and wake every parked loop."""
+    def topic_version(self, topic: str | None) -> int:
+        """The change counter of one topic (of all changes for None)."""
+        return self.version if topic is None else self._versions[topic]
+
+    def changed(self, topics: Iterable[str] = TOPICS) -> None:
+        """Record a change of ``topics`` and wake the loops parked on them."""
         self.version += 1
-        waiters, self._waiters = self._waiters, set()
-        for future in waiters:
-            if not future.done():
-                future.set_result(None)
+        for topic in (None, *topics):
+            if topic is not None:
+                self._versions[topic] += 1
+            for future in self._waiters.pop(topic or "", ()):
+                if not future.done():
+                    future.set_result(None)
 
     def closed(self, execution_id: str) -> None:
         """Wake everyone waiting for ``execution_id`` to close."""
@@ -39,12 +50,15 @@ class Notifier:
         """Ids someone waits on, to look up after changes made by other processes."""
         return list(self._close_waiters)
 
-    async def wait_for_change(self, since: int, clock: Clock | None = None, deadline_ms: int | None = None) -> None:
-        """Return when the version moves past ``since`` or the clock reaches ``deadline_ms``."""
-        if self.version != since:
+    async def wait_for_change(
+        self, since: int, clock: Clock | None = None, deadline_ms: int | None = None, *, topic: str | None = None
+    ) -> None:
+        """Return when ``topic``'s version (every change's, for None) moves past ``since``, or at ``deadline_ms``."""
+        if self.topic_version(topic) != since:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.add(future)
+        waiters = self._waiters[topic or ""]
+        waiters.add(future)
         try:
             if deadline_ms is None or clock is None:
                 await future
@@ -57,7 +71,7 @@ class Notifier:
                 with contextlib.suppress(asyncio.CancelledError):
                     await sleeper
         finally:
-            self._waiters.discard(future)
+            waiters.discard(future)
 
     def close_waiter(self, execution_id: str) -> asyncio.Future[None]:
         """A future resolved when ``execution_id`` closes; register before checking the status."""

@@ -27,8 +27,6 @@ def fire_due(tx: Transaction, now_ms: int, limit: int) -> int:
             # A timer whose transition keeps failing would otherwise fire forever.
             logger.exception("timer failed; dropped", extra={"execution_id": timer.execution_id, "kind": timer.kind})
             tx.delete_timer(timer.execution_id, timer.kind, timer.ref)
-    if due:
-        tx.notify()
     return len(due)
 
 

@@ -183,7 +183,6 @@ def _close(tx: Transaction, execution_id: str, status: WorkflowStatus, now_ms: i
     for row in tx.open_activities(execution_id):
         activities.request_cancel(tx, execution_id, row.activity_id, now_ms)
     tx.closed(execution_id)
-    tx.notify()
 
 
 def fail_task(tx: Transaction, *, execution_id: str, owner: str, error: dict[str, Any], now_ms: int) -> None:

@@ -86,7 +86,11 @@ class Transaction(Protocol):
         ...
 
     def notify(self) -> None:
-        """Mark that this transition changed something workers may act on."""
+        """Mark that this transition changed something every worker loop should look at."""
+        ...
+
+    def wake(self, topic: str) -> None:
+        """Mark that this transition changed something for one loop: workflows, activities or timers."""
         ...
 
     def closed(self, execution_id: str) -> None:
@@ -203,7 +207,9 @@ class Store(Protocol):
     def set_listener(self, on_change: Callable[[set[str]], None]) -> None:
         """Call ``on_change`` on the event loop after each commit that notified.
 
-        The set holds ``"*"`` for general changes and the ids of executions that closed.
+        The set holds topics (``"workflows"``, ``"activities"``, ``"timers"``, or ``"*"`` for
+        all) and the ids of executions that closed. Queued work that the transition did not
+        take itself (see ``take_enqueued``) is reported under its topic.
         Commits by other processes are detected by the store and reported as
         ``{"*", "external"}``: closed ids are then unknown and must be looked up.
         """

@@ -62,7 +62,7 @@ class SQLiteTransaction(Transaction):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._savepoints = 0
-        self.notified = False
+        self.topics: set[str] = set()
         self.closed_ids: set[str] = set()
         self.hooks: list[Callable[[], None]] = []
         self.enqueued_workflows: list[str] = []
@@ -70,7 +70,7 @@ class SQLiteTransaction(Transaction):
 
     def reset(self) -> None:
         """Forget what the previous transition marked."""
-        self.notified = False
+        self.topics = set()
         self.closed_ids = set()
         self.hooks = []
         self.enqueued_workflows = []
@@ -93,7 +93,10 @@ class SQLiteTransaction(Transaction):
             self._savepoints -= 1
 
     def notify(self) -> None:  # noqa: D102
-        self.notified = True
+        self.topics.add("*")
+
+    def wake(self, topic: str) -> None:  # noqa: D102
+        self.topics.add(topic)
 
     def closed(self, execution_id: str) -> None:  # noqa: D102
         self.closed_ids.add(execution_id)
@@ -205,7 +208,7 @@ class SQLiteTransaction(Transaction):
             (timer.execution_id, timer.kind, timer.ref, timer.attempt, timer.due_at_ms),
         )
         # The timer loop sleeps until the earliest due time it knew; it must look again.
-        self.notified = True
+        self.topics.add("timers")
 
     def delete_timer(self, execution_id: str, kind: str, ref: int) -> None:  # noqa: D102
         self._conn.execute(
@@ -250,7 +253,6 @@ class SQLiteTransaction(Transaction):
             (ready_at_ms, execution_id),
         )
         self.enqueued_workflows.append(execution_id)
-        self.notified = True
 
     def claim_workflow_tasks(  # noqa: D102
         self, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str], limit: int
@@ -299,7 +301,7 @@ class SQLiteTransaction(Transaction):
                 "UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL, dirty = 0 WHERE execution_id = ?",
                 (execution_id,),
             )
-            self.notified = True
+            self.topics.add("workflows")
         else:
             self._conn.execute("DELETE FROM workflow_tasks WHERE execution_id = ?", (execution_id,))
         return True
@@ -310,7 +312,7 @@ class SQLiteTransaction(Transaction):
 
     def release_workflow_tasks(self, owner: str) -> None:  # noqa: D102
         self._conn.execute("UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL WHERE owner = ?", (owner,))
-        self.notified = True
+        self.topics.add("workflows")
 
     def next_lease_expiry_ms(self, now_ms: int) -> int | None:  # noqa: D102
         (due,) = self._conn.execute(
@@ -334,7 +336,6 @@ class SQLiteTransaction(Transaction):
             (task.execution_id, task.activity_id, task.attempt, task.name),
         )
         self.enqueued_activities.append(task)
-        self.notified = True
 
     def delete_activity_task(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
         self._conn.execute(
@@ -620,8 +621,12 @@ class SQLiteStore:
             else:
                 conn.execute("RELEASE transition")
                 job.outcome = (True, result)
-                if tx.notified:
-                    changes.add("*")
+                # Work queued and not pushed to the local worker wakes the polling loops.
+                if tx.enqueued_workflows:
+                    changes.add("workflows")
+                if tx.enqueued_activities:
+                    changes.add("activities")
+                changes.update(tx.topics)
                 changes.update(tx.closed_ids)
                 hooks.extend(tx.hooks)
         try:

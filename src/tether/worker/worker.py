@@ -194,7 +194,7 @@ class Worker:
             self._park("workflows", True)
             return
         while True:
-            version = notifier.version
+            version = notifier.topic_version("workflows")
             tasks = await self._engine.claim_workflow_tasks(
                 owner=self.identity, workflows_=names, limit=64, lease_ms=self._lease_ms, cached_seq=self._cache_seq
             )
@@ -203,7 +203,7 @@ class Worker:
                 continue
             self._park("workflows", True)
             try:
-                await notifier.wait_for_change(version)
+                await notifier.wait_for_change(version, topic="workflows")
             finally:
                 self._park("workflows", False)
 
@@ -317,7 +317,7 @@ class Worker:
             return
         assert self._group is not None
         while True:
-            version = notifier.version
+            version = notifier.topic_version("activities")
             free = self._reserve_slots(self._max_activities)
             if free > 0:
                 starts: list[AttemptStart] = []
@@ -331,7 +331,7 @@ class Worker:
                     continue
                 self._park("activities", True)
                 try:
-                    await notifier.wait_for_change(version)
+                    await notifier.wait_for_change(version, topic="activities")
                 finally:
                     self._park("activities", False)
             else:
@@ -375,19 +375,19 @@ class Worker:
         notifier = self._engine.notifier
         clock = self._engine.clock
         while True:
-            version = notifier.version
+            version = notifier.topic_version("timers")
             fired, wake = await self._engine.timer_pass(self.identity)
             if fired:
                 continue
             if wake is not None and wake <= clock.now_ms():
                 # A lease expired: let the workflow loop look for the freed task.
-                notifier.changed()
+                notifier.changed(("workflows",))
                 continue
             self._park("timers", True)
             try:
-                await notifier.wait_for_change(version, clock, wake)
+                await notifier.wait_for_change(version, clock, wake, topic="timers")
             finally:
                 self._park("timers", False)
-            if notifier.version == version:
+            if notifier.topic_version("timers") == version:
                 # Woken by the clock, not by a change: a timer fell due or a lease expired.
-                notifier.changed()
+                notifier.changed(("workflows",))
