@@ -6,6 +6,7 @@ the current state first and raises before writing anything when it refuses.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,18 +43,30 @@ def _data(**fields: Any) -> str:
     return json.dumps(fields, separators=(",", ":"))
 
 
+def _has_deadlines(row: ActivityRow) -> bool:
+    options = _options(row)
+    return options.timeout_ms is not None or options.attempt_timeout_ms is not None or options.heartbeat_ms is not None
+
+
 def _options(row: ActivityRow) -> ActivityOptions:
-    return ActivityOptions.from_json(json.loads(row.options))
+    return options_of(row.options)
+
+
+@functools.lru_cache(maxsize=256)
+def options_of(text: str) -> ActivityOptions:
+    """Parsed activity options (the same few texts recur for every scheduled activity)."""
+    return ActivityOptions.from_json(json.loads(text))
 
 
 def schedule(
-    tx: Transaction, execution_id: str, activity_id: int, name: str, args: str, options: ActivityOptions, now_ms: int
+    tx: Transaction, execution_id: str, activity_id: int, name: str, args: str, options_text: str, now_ms: int
 ) -> None:
     """Create an activity and queue its first attempt."""
+    options = options_of(options_text)
     tx.insert_activity(
         ActivityRow(
             execution_id=execution_id, activity_id=activity_id, name=name, state=ActivityState.SCHEDULED.value,
-            attempt=1, args=args, options=json.dumps(options.to_json()), scheduled_at_ms=now_ms,
+            attempt=1, args=args, options=options_text, scheduled_at_ms=now_ms,
             attempt_started_at_ms=None, last_heartbeat_at_ms=None, heartbeat_details=None, checkpoint=None,
             last_failure=None, cancel_requested=False, watch_heartbeats=False, result=None, closed_at_ms=None,
         )
@@ -94,8 +107,8 @@ def start_attempt(
         attempt_started_at_ms=now_ms,
         last_heartbeat_at_ms=None,
         checkpoint=row.heartbeat_details,
+        worker=worker,
     )
-    tx.set_attempt_worker(row.execution_id, row.activity_id, worker)
     if options.attempt_timeout_ms is not None:
         due = now_ms + options.attempt_timeout_ms
         tx.arm_timer(TimerRow(row.execution_id, "attempt", row.activity_id, row.attempt, due))
@@ -147,8 +160,10 @@ def _close(
     tx: Transaction, row: ActivityRow, state: ActivityState, event: EventType, data: str, now_ms: int, **fields: Any
 ) -> None:
     tx.update_activity(row.execution_id, row.activity_id, state=state.value, closed_at_ms=now_ms, **fields)
-    tx.delete_activity_timers(row.execution_id, row.activity_id)
-    tx.delete_activity_task(row.execution_id, row.activity_id)
+    if row.state == ActivityState.SCHEDULED.value:
+        tx.delete_activity_task(row.execution_id, row.activity_id)
+    if row.state == ActivityState.BACKOFF.value or _has_deadlines(row):
+        tx.delete_activity_timers(row.execution_id, row.activity_id)
     tx.append_events(row.execution_id, [(event, data)], now_ms)
     tx.enqueue_workflow_task(row.execution_id, now_ms)
 

@@ -7,7 +7,6 @@ import logging
 
 from tether.engine import activities
 from tether.model.events import EventType
-from tether.model.options import ActivityOptions
 from tether.model.records import ActivityState
 from tether.store.base import ActivityTaskRow, TimerRow, Transaction
 
@@ -54,7 +53,7 @@ def _fire(tx: Transaction, timer: TimerRow, now_ms: int) -> None:
         if timer.kind == "attempt":
             activities.time_out(tx, row, "attempt", now_ms)
         elif timer.kind == "heartbeat":
-            options = ActivityOptions.from_json(json.loads(row.options))
+            options = activities.options_of(row.options)
             assert options.heartbeat_ms is not None
             base = row.last_heartbeat_at_ms or row.attempt_started_at_ms or now_ms
             deadline = base + options.heartbeat_ms

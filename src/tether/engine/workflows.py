@@ -9,7 +9,6 @@ from typing import Any
 from tether.engine import activities
 from tether.errors import ExecutionNotFound, UsageError
 from tether.model.events import Command, Event, EventType
-from tether.model.options import ActivityOptions
 from tether.model.records import WorkflowStatus
 from tether.store.base import ExecutionRow, TimerRow, Transaction
 
@@ -150,8 +149,8 @@ def _apply(tx: Transaction, execution_id: str, command: Command, now_ms: int) ->
     data = command.data
     match command.type:
         case EventType.ACTIVITY_SCHEDULED:
-            options = ActivityOptions.from_json(data["options"])
             args = json.dumps(data["args"], separators=(",", ":"))
+            options = json.dumps(data["options"], separators=(",", ":"), sort_keys=True)
             activities.schedule(tx, execution_id, data["activity_id"], data["name"], args, options, now_ms)
         case EventType.TIMER_STARTED:
             tx.arm_timer(TimerRow(execution_id, "sleep", data["timer_id"], 0, data["due_at_ms"]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import queue
@@ -42,7 +43,7 @@ _ACTIVITY_COLUMNS = (
     "cancel_requested, watch_heartbeats, result, closed_at_ms"
 )
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
-_ACTIVITY_FIELDS = frozenset(_ACTIVITY_COLUMNS.split(", "))
+_ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker"])
 
 
 def _execution(row: Sequence[Any]) -> ExecutionRow:
@@ -130,11 +131,15 @@ class SQLiteTransaction(Transaction):
         self._update("executions", "id = ?", (execution_id,), _EXECUTION_FIELDS, fields)
 
     def append_events(self, execution_id: str, events: Sequence[tuple[EventType, str]], at_ms: int) -> int:  # noqa: D102
-        (last,) = self._conn.execute("SELECT last_seq FROM executions WHERE id = ?", (execution_id,)).fetchone()
-        rows = [(execution_id, last + i + 1, str(kind), at_ms, data) for i, (kind, data) in enumerate(events)]
-        self._conn.executemany("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows)
-        last += len(rows)
-        self._conn.execute("UPDATE executions SET last_seq = ? WHERE id = ?", (last, execution_id))
+        (last,) = self._conn.execute(
+            "UPDATE executions SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq", (len(events), execution_id)
+        ).fetchone()
+        first = last - len(events) + 1
+        rows = [(execution_id, first + i, str(kind), at_ms, data) for i, (kind, data) in enumerate(events)]
+        if len(rows) == 1:
+            self._conn.execute("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows[0])
+        else:
+            self._conn.executemany("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows)
         return int(last)
 
     def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]:  # noqa: D102
@@ -272,16 +277,15 @@ class SQLiteTransaction(Transaction):
     def claim_workflow_task(  # noqa: D102
         self, execution_id: str, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str]
     ) -> bool:
-        row = self._conn.execute(
-            "SELECT workflow, leased_until_ms, ready_at_ms FROM workflow_tasks WHERE execution_id = ?", (execution_id,)
-        ).fetchone()
-        if row is None or row[1] > now_ms or row[2] > now_ms or row[0] not in workflows:
-            return False
-        self._conn.execute(
-            "UPDATE workflow_tasks SET leased_until_ms = ?, owner = ?, dirty = 0 WHERE execution_id = ?",
-            (lease_until_ms, owner, execution_id),
+        names = workflows if isinstance(workflows, frozenset) else frozenset(workflows)
+        return bool(
+            self._conn.execute(
+                "UPDATE workflow_tasks SET leased_until_ms = ?, owner = ?, dirty = 0 "
+                "WHERE execution_id = ? AND leased_until_ms <= ? AND ready_at_ms <= ? "
+                "AND workflow IN (SELECT value FROM json_each(?))",
+                (lease_until_ms, owner, execution_id, now_ms, now_ms, _names_json(names)),
+            ).rowcount
         )
-        return True
 
     def claim_activity_task(self, task: ActivityTaskRow) -> bool:  # noqa: D102
         cursor = self._conn.execute(
@@ -291,20 +295,19 @@ class SQLiteTransaction(Transaction):
         return cursor.rowcount > 0
 
     def finish_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
-        row = self._conn.execute(
-            "SELECT owner, dirty FROM workflow_tasks WHERE execution_id = ?", (execution_id,)
-        ).fetchone()
-        if row is None or row[0] != owner:
-            return False
-        if row[1]:
-            self._conn.execute(
-                "UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL, dirty = 0 WHERE execution_id = ?",
-                (execution_id,),
-            )
+        deleted = self._conn.execute(
+            "DELETE FROM workflow_tasks WHERE execution_id = ? AND owner = ? AND dirty = 0", (execution_id, owner)
+        ).rowcount
+        if deleted:
+            return True
+        requeued = self._conn.execute(
+            "UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL, dirty = 0 "
+            "WHERE execution_id = ? AND owner = ? AND dirty = 1",
+            (execution_id, owner),
+        ).rowcount
+        if requeued:
             self.topics.add("workflows")
-        else:
-            self._conn.execute("DELETE FROM workflow_tasks WHERE execution_id = ?", (execution_id,))
-        return True
+        return bool(requeued)
 
     def holds_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
         row = self._conn.execute("SELECT owner FROM workflow_tasks WHERE execution_id = ?", (execution_id,)).fetchone()
@@ -363,12 +366,6 @@ class SQLiteTransaction(Transaction):
     def remove_worker(self, owner: str) -> None:  # noqa: D102
         self._conn.execute("DELETE FROM workers WHERE owner = ?", (owner,))
 
-    def set_attempt_worker(self, execution_id: str, activity_id: int, owner: str | None) -> None:  # noqa: D102
-        self._conn.execute(
-            "UPDATE activities SET worker = ? WHERE execution_id = ? AND activity_id = ?",
-            (owner, execution_id, activity_id),
-        )
-
     def attempts_of_lost_workers(self, now_ms: int, alive: str, limit: int) -> list[tuple[str, int, int]]:  # noqa: D102
         rows = self._conn.execute(
             "SELECT a.execution_id, a.activity_id, a.attempt FROM activities a "
@@ -420,6 +417,11 @@ class SQLiteTransaction(Transaction):
         """SQLite's counter of commits made by other connections."""
         (version,) = self._conn.execute("PRAGMA data_version").fetchone()
         return int(version)
+
+
+@functools.lru_cache(maxsize=64)
+def _names_json(names: frozenset[str]) -> str:
+    return json.dumps(sorted(names))
 
 
 @dataclass(slots=True)
