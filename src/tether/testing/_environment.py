@@ -137,12 +137,17 @@ class TestEnvironment:
         heartbeat or attempt timeouts, workflow-task leases to expire. The client object
         stays the same, so handles taken before the restart keep working.
         """
+        if self._skipper is not None:
+            # The skipper may be waiting on the old worker; it starts again with the new one.
+            self._skipper.cancel()
         await self.worker.crash()
         old = self.client._transport
         await old.close()
         fresh = await Client.connect(self.url, clock=self.clock)
         self.client._transport = fresh._transport
         await self._start_worker()
+        if self._group is not None:
+            self._skipper = self._group.create_task(self._skip_time())
 
     async def _skip_time(self) -> None:
         client = self.client
