@@ -243,14 +243,24 @@ async def test_update_execution_with_unknown_column_raises_usage_error_and_chang
     assert await get(store, "e1") == execution("e1")
 
 
-async def test_duplicate_execution_id_raises_store_unavailable_and_keeps_the_first(store: Store) -> None:
+async def test_duplicate_execution_id_is_not_inserted_and_keeps_the_first(store: Store) -> None:
     await insert(store, execution("e1"))
 
+    inserted = await store.run(lambda tx: tx.insert_execution(execution("e1", workflow=OTHER_WF)))
+
+    assert inserted is False
+    assert await get(store, "e1") == execution("e1")
+
+
+async def test_driver_error_raises_store_unavailable_chained_and_keeps_the_first_row(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await insert_activity(store, activity("e1", 1))
+
     with pytest.raises(StoreUnavailable) as raised:
-        await insert(store, execution("e1", workflow=OTHER_WF))
+        await insert_activity(store, activity("e1", 1, name="other"))
 
     assert raised.value.__cause__ is not None, "the driver error is chained"
-    assert await get(store, "e1") == execution("e1")
+    assert await store.read(lambda tx: tx.get_activity("e1", 1)) == activity("e1", 1)
 
 
 async def test_list_executions_returns_newest_first(store: Store) -> None:
@@ -856,21 +866,22 @@ async def test_each_caller_of_a_batch_gets_its_own_result_or_error(store: Store)
 
 async def test_driver_error_fails_only_its_transition_within_a_batch(store: Store) -> None:
     await insert(store, execution("dup"))
+    await insert_activity(store, activity("dup", 1))
 
     outcomes = await run_in_one_batch(
         store,
         [
             lambda tx: tx.insert_execution(execution("before")),
-            lambda tx: tx.insert_execution(execution("dup", workflow=OTHER_WF)),
+            lambda tx: tx.insert_activity(activity("dup", 1, name="other")),
             lambda tx: tx.insert_execution(execution("after")),
         ],
     )
 
-    assert outcomes[0] is None
+    assert outcomes[0] is True
     assert isinstance(outcomes[1], StoreUnavailable)
-    assert outcomes[2] is None
+    assert outcomes[2] is True
     assert set(await listed(store)) == {"before", "dup", "after"}
-    assert await get(store, "dup") == execution("dup")
+    assert await store.read(lambda tx: tx.get_activity("dup", 1)) == activity("dup", 1)
 
 
 async def test_savepoint_rolls_back_its_body_alone(store: Store) -> None:

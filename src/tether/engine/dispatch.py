@@ -106,10 +106,10 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Non
 
 def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: int) -> CachedExecution | None:
     """Run a leased workflow task of a cached execution inside this transaction, if possible."""
+    # Only executions the worker already holds run here: a first task (which must create
+    # the instance) is cheaper on the worker's own thread, leaving the writer free.
     instance = worker.take_cached(task.execution_id)
-    if instance is None:
-        return None
-    if instance.loaded_seq < task.from_seq:
+    if instance is None or instance.loaded_seq < task.from_seq:
         return None
     events = [e for e in task.events if e.seq > instance.loaded_seq]
     try:
@@ -123,6 +123,7 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
                 task_now_ms=instance.now_ms,
                 commands=commands,
                 now_ms=now_ms,
+                claimed=task.execution,
             )
     except Exception:
         # The instance may be half-advanced: drop it; the worker replays the task from history.

@@ -23,6 +23,8 @@ class WorkflowTask:
     """Events after the worker's cached position (the whole history when it has none)."""
     from_seq: int
     """The sequence number after which ``events`` start."""
+    execution: ExecutionRow
+    """The execution as read when the task was leased."""
 
 
 def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: int) -> bool:
@@ -31,19 +33,19 @@ def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: 
     Raises:
         UsageError: the id is taken by an execution of another workflow.
     """
-    existing = tx.get_execution(execution_id)
-    if existing is not None:
-        if existing.workflow != workflow:
-            raise UsageError(
-                f"execution {execution_id!r} already exists and runs workflow {existing.workflow!r}, not {workflow!r}"
-            )
-        return False
-    tx.insert_execution(
+    created = tx.insert_execution(
         ExecutionRow(
             id=execution_id, workflow=workflow, status=WorkflowStatus.RUNNING.value, input=args, result=None,
             error=None, created_at_ms=now_ms, closed_at_ms=None, cancel_requested=False, task_error=None, last_seq=0,
         )
     )  # fmt: skip
+    if not created:
+        existing = tx.get_execution(execution_id)
+        if existing is not None and existing.workflow != workflow:
+            raise UsageError(
+                f"execution {execution_id!r} already exists and runs workflow {existing.workflow!r}, not {workflow!r}"
+            )
+        return False
     data = f'{{"workflow":{json.dumps(workflow)},"args":{args}}}'
     tx.append_events(execution_id, [(EventType.WORKFLOW_STARTED, data)], now_ms)
     tx.enqueue_workflow_task(execution_id, now_ms)
@@ -110,7 +112,7 @@ def _load_task(tx: Transaction, execution_id: str, owner: str, cached_seq: dict[
     from_seq = cached_seq.get(execution_id, 0)
     if from_seq > execution.last_seq:
         from_seq = 0
-    return WorkflowTask(execution_id, execution.workflow, tx.load_events(execution_id, from_seq), from_seq)
+    return WorkflowTask(execution_id, execution.workflow, tx.load_events(execution_id, from_seq), from_seq, execution)
 
 
 def complete_task(
@@ -122,14 +124,17 @@ def complete_task(
     task_now_ms: int,
     commands: list[Command],
     now_ms: int,
+    claimed: ExecutionRow | None = None,
 ) -> int | None:
     """Record a workflow task's commands and carry them out; None if the lease was lost.
 
-    Returns the sequence number of the last event written.
+    ``claimed`` is the execution as read when the task was leased in this same
+    transaction: the lease and the row need no second look. Returns the sequence number
+    of the last event written.
     """
-    if not tx.holds_workflow_task(execution_id, owner):
+    if claimed is None and not tx.holds_workflow_task(execution_id, owner):
         return None
-    execution = tx.get_execution(execution_id)
+    execution = claimed or tx.get_execution(execution_id)
     if execution is None or execution.status != WorkflowStatus.RUNNING.value:
         tx.finish_workflow_task(execution_id, owner)
         return None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import inspect
 import json
 import typing
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -78,11 +80,36 @@ def schema_of(annotation: Any) -> dict[str, Any] | None:
         return None
 
 
+def _format_checker() -> jsonschema.FormatChecker:
+    """Formats pydantic writes into schemas, checked the way pydantic parses them."""
+    checker = jsonschema.FormatChecker()
+    for name, annotation in (
+        ("date-time", datetime.datetime),
+        ("date", datetime.date),
+        ("time", datetime.time),
+        ("duration", datetime.timedelta),
+        ("uuid", uuid.UUID),
+    ):
+        adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(annotation)
+
+        def check(value: object, adapter: pydantic.TypeAdapter[Any] = adapter) -> bool:
+            if not isinstance(value, str):
+                return True  # formats constrain strings only
+            adapter.validate_python(value)
+            return True
+
+        checker.checks(name, raises=(pydantic.ValidationError, ValueError))(check)
+    return checker
+
+
+_FORMATS = _format_checker()
+
+
 @functools.lru_cache(maxsize=1024)
 def _validator(schema_text: str) -> jsonschema.protocols.Validator:
     schema = json.loads(schema_text)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    return cls(schema)
+    return cls(schema, format_checker=_FORMATS)
 
 
 def check_schema(value_text: str, schema: dict[str, Any] | None, *, what: str = "result") -> None:

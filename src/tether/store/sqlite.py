@@ -118,14 +118,14 @@ class SQLiteTransaction(Transaction):
         ).fetchone()
         return _execution(row) if row else None
 
-    def insert_execution(self, row: ExecutionRow) -> None:  # noqa: D102
-        self._conn.execute(
-            f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+    def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
+        return bool(self._conn.execute(
+            f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
             (
                 row.id, row.workflow, row.status, row.input, row.result, row.error, row.created_at_ms,
                 row.closed_at_ms, int(row.cancel_requested), row.task_error, row.last_seq,
             ),
-        )  # fmt: skip
+        ).rowcount)  # fmt: skip
 
     def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
         self._update("executions", "id = ?", (execution_id,), _EXECUTION_FIELDS, fields)
