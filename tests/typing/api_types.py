@@ -54,7 +54,8 @@ async def client_side(client: tether.Client, token: str) -> None:
     assert_type(await handle.result(), str)
     by_name = await client.start_workflow("fulfil", "A-1", 10)
     assert_type(by_name, tether.WorkflowHandle[Any])
-    await client.start_workflow(fulfil, "A-1", "ten")  # type: ignore[call-arg]
+    wrong: tether.WorkflowHandle[int] = await client.start_workflow(fulfil, "A-1", 10)  # type: ignore[arg-type, call-arg]
+    assert_type(wrong, tether.WorkflowHandle[int])
     await client.start_workflow(fulfil, "A-1")  # type: ignore[arg-type]
     response = await client.heartbeat_activity(token, details={"i": 40})
     assert_type(response.cancel_requested, bool)
