@@ -201,7 +201,8 @@ def fail(tx: Transaction, claims: TokenClaims, fault: dict[str, Any], now_ms: in
         StaleToken: the token's attempt is over.
     """
     row = _load(tx, claims)
-    if row.state in (ActivityState.FAILED.value, ActivityState.TIMED_OUT.value) and row.attempt == claims.attempt:
+    repeatable = (ActivityState.FAILED.value, ActivityState.TIMED_OUT.value, ActivityState.BACKOFF.value)
+    if row.state in repeatable and row.attempt == claims.attempt:
         last = json.loads(row.last_failure) if row.last_failure else {}
         if all(last.get(k) == fault.get(k) for k in ("error", "message", "details", "non_retryable")):
             return  # the same failure again: acknowledged, nothing changes

@@ -95,18 +95,24 @@ class TestEnvironment:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        # The body's own exception propagates as it is (not wrapped in a group), and the
+        # worker, store and temporary files are released whatever happened.
         try:
             if self._skipper is not None:
                 self._skipper.cancel()
             if self._group is not None:
-                await self._group.__aexit__(exc_type, exc, tb)
-            if self._worker is not None:
-                await self._worker.__aexit__(None, None, None)
-            if self._client is not None:
-                await self._client.close()
+                await self._group.__aexit__(None, None, None)
         finally:
-            if self._tempdir is not None:
-                self._tempdir.cleanup()
+            try:
+                if self._worker is not None:
+                    await self._worker.__aexit__(None, None, None)
+            finally:
+                try:
+                    if self._client is not None:
+                        await self._client.close()
+                finally:
+                    if self._tempdir is not None:
+                        self._tempdir.cleanup()
 
     async def _start_worker(self) -> None:
         self._worker = Worker(
