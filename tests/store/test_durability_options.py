@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tether.store.base import ExecutionRow, Transaction
-from tether.store.sqlite import SQLiteStore, SQLiteTransaction
+from tether.store.sqlite import SQLiteStore
+from tether.store.sqlite_transaction import SQLiteTransaction
 
 SYNCHRONOUS = {"OFF": 0, "NORMAL": 1, "FULL": 2, "EXTRA": 3}
 
