@@ -8,7 +8,7 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import TracebackType
@@ -121,10 +121,10 @@ class Worker:
             )
         )
         self._loops = [
-            self._group.create_task(self._workflow_loop(), name="tether-workflow-tasks"),
-            self._group.create_task(self._activity_loop(), name="tether-activity-tasks"),
-            self._group.create_task(self._timer_loop(), name="tether-timers"),
-            self._group.create_task(self._liveness_loop(), name="tether-liveness"),
+            self._group.create_task(self._keep_running(self._workflow_loop), name="tether-workflow-tasks"),
+            self._group.create_task(self._keep_running(self._activity_loop), name="tether-activity-tasks"),
+            self._group.create_task(self._keep_running(self._timer_loop), name="tether-timers"),
+            self._group.create_task(self._keep_running(self._liveness_loop), name="tether-liveness"),
         ]
         return self
 
@@ -167,6 +167,20 @@ class Worker:
             with self._cache_lock:
                 self._cache.clear()
                 self._cache_seq.clear()
+
+    async def _keep_running(self, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run a worker loop; when the store fails, log, wait a little (wall clock) and go on."""
+        delay = 0.05
+        while True:
+            try:
+                await loop()
+                return
+            except errors.StoreUnavailable:
+                logger.warning(
+                    "store unavailable; retrying in %.2fs", delay, exc_info=True, extra={"worker": self.identity}
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     # idleness, for test environments that skip time
 
@@ -251,6 +265,9 @@ class Worker:
         self._processing[execution_id] = done
         try:
             await self._process_exclusively(task)
+        except Exception:
+            # The lease runs out and the task is offered again; the instance is not cached.
+            logger.exception("workflow task failed in the worker", extra={"execution_id": execution_id})
         finally:
             del self._processing[execution_id]
             done.set_result(None)
