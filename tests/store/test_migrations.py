@@ -13,7 +13,7 @@ import pytest
 
 from tether.errors import StoreUnavailable, UsageError
 from tether.store import sqlite_schema
-from tether.store.base import ExecutionRow
+from tether.store.base import ActivityTaskRow, ExecutionRow
 from tether.store.sqlite import SQLiteStore
 
 ALL_VERSIONS = [version for version, _ in sqlite_schema.MIGRATIONS]
@@ -258,3 +258,25 @@ async def test_store_unavailable_on_open_chains_the_driver_error(tmp_path: Path)
         await SQLiteStore.open(url_of(path))
 
     assert isinstance(raised.value.__cause__, sqlite3.Error)
+
+
+async def test_queued_attempts_survive_the_upgrade_that_rebuilds_the_activity_task_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.db"
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [m for m in sqlite_schema.MIGRATIONS if m[0] < 3])
+    store = await SQLiteStore.open(url_of(path))
+    await store.run(lambda tx: tx.insert_execution(execution("e1")))
+    await store.run(lambda tx: tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 2, "charge")))
+    await store.close()
+    monkeypatch.undo()
+
+    store = await SQLiteStore.open(url_of(path))
+    try:
+        claimed = await store.run(lambda tx: tx.claim_activity_tasks(activities=["charge"], limit=10))
+    finally:
+        await store.close()
+
+    assert versions(path) == ALL_VERSIONS
+    assert claimed == [ActivityTaskRow("e1", 1, 2, "charge")]
+    assert "workflow_tasks_by_lease" not in {name for _, name, _ in schema(path)}
