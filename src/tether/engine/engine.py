@@ -51,13 +51,17 @@ class Engine:
     async def _run(self, transition: Callable[[Transaction], T]) -> T:
         """Run a writing transition; work it queues goes to the local worker in the same transaction."""
         worker = self._local
-        if worker is None:
-            return await self.store.run(transition)
         sign = self._keys.sign
 
         def body(tx: Transaction) -> T:
             result = transition(tx)
-            dispatch.push(tx, worker, self.clock.now_ms(), sign)
+            if worker is not None:
+                dispatch.push(tx, worker, self.clock.now_ms(), sign)
+            awaited = [e for e in tx.closed_executions() if self.notifier.is_awaited(e)]
+            if awaited:
+                # Hand the final rows to result waiters with the commit: no second read.
+                rows = {e: tx.get_execution(e) for e in awaited}
+                tx.after_commit(lambda: self._deliver_closed(rows))
             return result
 
         return await self.store.run(body)
@@ -81,6 +85,10 @@ class Engine:
         self._checking = None
         if not task.cancelled() and task.exception() is not None:
             logger.warning("could not look up awaited executions", exc_info=task.exception())
+
+    def _deliver_closed(self, rows: dict[str, ExecutionRow | None]) -> None:
+        for execution_id, row in rows.items():
+            self.notifier.closed(execution_id, row)
 
     async def _check_awaited(self) -> None:
         ids = self.notifier.awaited_executions()
@@ -132,9 +140,11 @@ class Engine:
                 if row.status != WorkflowStatus.RUNNING.value:
                     return row
                 try:
-                    await asyncio.wait_for(asyncio.shield(waiter), timeout)
+                    final = await asyncio.wait_for(asyncio.shield(waiter), timeout)
                 except TimeoutError:
                     return await self.get_execution(execution_id)
+                if final is not None:
+                    return final
             finally:
                 self.notifier.drop_close_waiter(execution_id, waiter)
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from tether.model.clock import Clock
+from tether.store.base import ExecutionRow
 
 TOPICS = ("workflows", "activities", "timers")
 
@@ -24,7 +25,7 @@ class Notifier:
         """Bumped by every change, whatever its topic."""
         self._versions = dict.fromkeys(TOPICS, 0)
         self._waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
-        self._close_waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
+        self._close_waiters: defaultdict[str, set[asyncio.Future[ExecutionRow | None]]] = defaultdict(set)
 
     def topic_version(self, topic: str | None) -> int:
         """The change counter of one topic (of all changes for None)."""
@@ -40,11 +41,15 @@ class Notifier:
                 if not future.done():
                     future.set_result(None)
 
-    def closed(self, execution_id: str) -> None:
-        """Wake everyone waiting for ``execution_id`` to close."""
+    def closed(self, execution_id: str, row: ExecutionRow | None = None) -> None:
+        """Wake everyone waiting for ``execution_id`` to close, with its final row when known."""
         for future in self._close_waiters.pop(execution_id, ()):
             if not future.done():
-                future.set_result(None)
+                future.set_result(row)
+
+    def is_awaited(self, execution_id: str) -> bool:
+        """Whether someone waits for this execution to close (safe to call from any thread)."""
+        return execution_id in self._close_waiters
 
     def awaited_executions(self) -> list[str]:
         """Ids someone waits on, to look up after changes made by other processes."""
@@ -73,13 +78,13 @@ class Notifier:
         finally:
             waiters.discard(future)
 
-    def close_waiter(self, execution_id: str) -> asyncio.Future[None]:
+    def close_waiter(self, execution_id: str) -> asyncio.Future[ExecutionRow | None]:
         """A future resolved when ``execution_id`` closes; register before checking the status."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[ExecutionRow | None] = asyncio.get_running_loop().create_future()
         self._close_waiters[execution_id].add(future)
         return future
 
-    def drop_close_waiter(self, execution_id: str, future: asyncio.Future[None]) -> None:
+    def drop_close_waiter(self, execution_id: str, future: asyncio.Future[ExecutionRow | None]) -> None:
         """Forget a waiter that is no longer needed."""
         waiters = self._close_waiters.get(execution_id)
         if waiters is not None:

@@ -97,6 +97,10 @@ class Transaction(Protocol):
         """Mark that this transition closed an execution (wakes its result waiters)."""
         ...
 
+    def closed_executions(self) -> set[str]:
+        """Ids of the executions this transition closed so far."""
+        ...
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` on the event loop once this transition has committed (never if it rolls back)."""
         ...

@@ -81,6 +81,9 @@ class SQLiteTransaction(Transaction):
     def closed(self, execution_id: str) -> None:  # noqa: D102
         self.closed_ids.add(execution_id)
 
+    def closed_executions(self) -> set[str]:  # noqa: D102
+        return set(self.closed_ids)
+
     def after_commit(self, callback: Callable[[], None]) -> None:  # noqa: D102
         self.hooks.append(callback)
 
