@@ -174,6 +174,7 @@ class SQLiteStore:
             self._loop.call_soon_threadsafe(_fail, ready, error)
             return
         self._loop.call_soon_threadsafe(_resolve, ready, None)
+        checked_at = time.monotonic()
         try:
             while True:
                 try:
@@ -192,20 +193,35 @@ class SQLiteStore:
                     else:
                         batch.append(job)
                 changes: set[str] = set()
+                hooks: list[Callable[[], None]] = []
                 if batch:
-                    self._run_batch(conn, tx, batch, changes)
-                new_version = tx.data_version()
-                if new_version != version:
-                    version = new_version
-                    changes.update(("*", "external"))
-                if changes and self._listener is not None:
-                    self._loop.call_soon_threadsafe(self._listener, changes)
+                    self._run_batch(conn, tx, batch, changes, hooks)
+                # Commits by other processes: looked for when idle and at most every poll
+                # interval while busy (the check costs about as much as a commit).
+                now = time.monotonic()
+                if first is _POLL or now - checked_at >= _EXTERNAL_POLL_SECONDS:
+                    checked_at = now
+                    new_version = tx.data_version()
+                    if new_version != version:
+                        version = new_version
+                        changes.update(("*", "external"))
+                if batch or changes:
+                    # One wake-up of the event loop per batch: hooks, then results, then listeners.
+                    listener = self._listener if changes else None
+                    self._loop.call_soon_threadsafe(_finish_batch, hooks, batch, listener, changes)
                 if stop:
                     break
         finally:
             conn.close()
 
-    def _run_batch(self, conn: sqlite3.Connection, tx: SQLiteTransaction, batch: list[_Job], changes: set[str]) -> None:
+    def _run_batch(
+        self,
+        conn: sqlite3.Connection,
+        tx: SQLiteTransaction,
+        batch: list[_Job],
+        changes: set[str],
+        hooks: list[Callable[[], None]],
+    ) -> None:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -213,7 +229,6 @@ class SQLiteStore:
             error.__cause__ = exc
             self._deliver_error(batch, error)
             return
-        hooks: list[Callable[[], None]] = []
         for job in batch:
             tx.reset()
             conn.execute("SAVEPOINT transition")
@@ -248,23 +263,25 @@ class SQLiteStore:
             changes.clear()
             error = StoreUnavailable(f"the commit failed: {exc}")
             error.__cause__ = exc
+            hooks.clear()
             self._deliver_error(batch, error)
-            return
-        # Hooks run before callers resume, so work pushed to a local worker is visible
-        # as in flight by the time anyone looks at the result of this batch.
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(_finish_batch, hooks, batch)
 
     def _deliver_error(self, batch: list[_Job], error: Exception) -> None:
         for job in batch:
             job.outcome = (False, error)
-            job.loop.call_soon_threadsafe(_settle, job)
 
 
 _POLL: Any = object()
 
 
-def _finish_batch(hooks: list[Callable[[], None]], batch: list[_Job]) -> None:
+def _finish_batch(
+    hooks: list[Callable[[], None]],
+    batch: list[_Job],
+    listener: Callable[[set[str]], None] | None,
+    changes: set[str],
+) -> None:
+    # Hooks run before callers resume, so work pushed to a local worker is in flight
+    # by the time anyone looks at the result of this batch.
     for hook in hooks:
         try:
             hook()
@@ -272,6 +289,8 @@ def _finish_batch(hooks: list[Callable[[], None]], batch: list[_Job]) -> None:
             logger.exception("after-commit hook failed")
     for job in batch:
         _settle(job)
+    if listener is not None:
+        listener(changes)
 
 
 def _settle(job: _Job) -> None:
