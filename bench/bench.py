@@ -34,6 +34,19 @@ async def park(i: int) -> int:
     return tether.make_async()
 
 
+@tether.activity(name="bench.add_async")
+async def add_async(x: int) -> int:
+    return x + 1
+
+
+@tether.workflow(name="bench.sequence_async")
+async def sequence_async(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += await add_async(i)
+    return total
+
+
 @tether.workflow(name="bench.one_sync")
 async def one_sync(x: int) -> int:
     return await add(x)
@@ -71,7 +84,12 @@ async def _with_worker(
 ) -> dict[str, Any]:
     client = await tether.Client.connect(url)
     try:
-        async with tether.Worker(client, workflows=[one_sync, one_async, sequence], activities=[add, park], **options):
+        async with tether.Worker(
+            client,
+            workflows=[one_sync, one_async, sequence, sequence_async],
+            activities=[add, add_async, park],
+            **options,
+        ):
             return await body(client)
     finally:
         await client.close()
@@ -166,15 +184,20 @@ async def w3(client: tether.Client, n: int, beats: int, concurrency: int) -> dic
 
 
 async def w4(client: tether.Client, steps: int) -> dict[str, Any]:
-    """One workflow running activities one after another."""
+    """One workflow running activities one after another (sync ones; W4a: async ones)."""
     began = time.perf_counter()
     handle = await client.start_workflow(sequence, steps)
     await handle.result()
     elapsed = time.perf_counter() - began
+    began = time.perf_counter()
+    handle = await client.start_workflow(sequence_async, steps)
+    await handle.result()
+    elapsed_async = time.perf_counter() - began
     return {
         "steps": steps,
         "ms_per_step": round(elapsed * 1000 / steps, 3),
         "activities_per_s": round(steps / elapsed, 1),
+        "w4a_async_ms_per_step": round(elapsed_async * 1000 / steps, 3),
     }
 
 
