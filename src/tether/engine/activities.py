@@ -210,9 +210,9 @@ def fail(tx: Transaction, claims: TokenClaims, fault: dict[str, Any], now_ms: in
     fail_attempt(tx, row, {**fault, "attempt": row.attempt}, now_ms)
 
 
-def reap_lost_attempts(tx: Transaction, alive: str, now_ms: int, limit: int = 100) -> int:
-    """Fail running attempts whose worker stopped renewing its lease; returns how many."""
-    lost = tx.attempts_of_lost_workers(now_ms, alive, limit)
+def reap_lost_attempts(tx: Transaction, alive: str, now_ms: int, limit: int = 100, owner: str | None = None) -> int:
+    """Fail running attempts whose worker stopped renewing its lease (or all of ``owner``'s); returns how many."""
+    lost = tx.attempts_of_worker(owner) if owner is not None else tx.attempts_of_lost_workers(now_ms, alive, limit)
     for execution_id, activity_id, attempt in lost:
         row = tx.get_activity(execution_id, activity_id)
         if row is None or row.state != ActivityState.RUNNING.value or row.attempt != attempt:

@@ -281,13 +281,18 @@ class Engine:
         """Give back every workflow task lease ``owner`` holds."""
         await self._run(lambda tx: tx.release_workflow_tasks(owner))
 
-    async def register_worker(self, workflow_names: list[str]) -> None:
-        """Record the workflows a worker runs and retry tasks that failed before it started."""
+    async def register_worker(self, workflow_names: list[str], owner: str) -> None:
+        """Record the workflows a worker runs and retry tasks that failed before it started.
+
+        Attempts still marked running under this worker's identity belong to an earlier
+        process of the same identity, which is gone: they are retried now.
+        """
         now = self.clock.now_ms()
 
         def register(tx: Transaction) -> None:
             tx.register_workflows(workflow_names)
             workflows.retry_failed_tasks(tx, now)
+            activities.reap_lost_attempts(tx, "", now, limit=1_000_000, owner=owner)
 
         await self._run(register)
 

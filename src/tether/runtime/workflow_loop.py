@@ -15,7 +15,7 @@ from asyncio import events
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
-from tether.errors import UsageError
+from tether.errors import ActivityFailed, UsageError
 
 if TYPE_CHECKING:
     from tether.runtime.workflow_instance import WorkflowInstance
@@ -121,10 +121,13 @@ class WorkflowLoop(asyncio.AbstractEventLoop):
 
     def call_exception_handler(self, context: dict[str, Any]) -> None:
         message = str(context.get("message", ""))
+        exc = context.get("exception")
         if message.startswith("Task was destroyed but it is pending"):
             # An evicted or finished instance is dropped with its waiting tasks; that is normal.
             return
-        exc = context.get("exception")
+        if "never retrieved" in message and isinstance(exc, ActivityFailed):
+            # A workflow need not await every activity it started (a cancelled one, say).
+            return
         logger.error(
             "workflow callback failed: %s",
             message,

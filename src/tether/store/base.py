@@ -186,6 +186,10 @@ class Transaction(Protocol):
         """Running attempts (execution, activity, attempt) whose worker's lease expired; ``alive`` is exempt."""
         ...
 
+    def attempts_of_worker(self, owner: str) -> list[tuple[str, int, int]]:
+        """Running attempts (execution, activity, attempt) started by worker ``owner``."""
+        ...
+
     def next_worker_expiry_ms(self, now_ms: int, alive: str) -> int | None:
         """When the lease of a worker with running attempts (other than ``alive``) next expires."""
         ...

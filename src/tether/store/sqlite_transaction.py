@@ -358,6 +358,13 @@ class SQLiteTransaction(Transaction):
         ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
+    def attempts_of_worker(self, owner: str) -> list[tuple[str, int, int]]:  # noqa: D102
+        rows = self._conn.execute(
+            "SELECT execution_id, activity_id, attempt FROM activities WHERE state = 'running' AND worker = ?",
+            (owner,),
+        ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def next_worker_expiry_ms(self, now_ms: int, alive: str) -> int | None:  # noqa: D102
         (due,) = self._conn.execute(
             "SELECT min(w.lease_until_ms) FROM workers w WHERE w.owner != ? AND w.lease_until_ms > ? "

@@ -90,6 +90,7 @@ class Worker:
         self._attempts: set[asyncio.Task[None]] = set()
         self._parked: dict[str, bool] = dict.fromkeys(_LOOPS, False)
         self._slot_freed = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._slots_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._slots_used = 0
@@ -102,8 +103,9 @@ class Worker:
     # lifecycle
 
     async def __aenter__(self) -> Worker:
+        self._loop = asyncio.get_running_loop()
         self._executor = ThreadPoolExecutor(self._max_activities, thread_name_prefix="tether-activity")
-        await self._engine.register_worker(sorted(self._workflows))
+        await self._engine.register_worker(sorted(self._workflows), self.identity)
         await self._engine.renew_worker(self.identity, self._lease_ms)
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
@@ -321,8 +323,13 @@ class Worker:
             return granted
 
     def _release_slot(self, count: int = 1) -> None:
+        """Give back slots (from the loop or the store's thread) and wake a loop waiting for one."""
+        if count <= 0:
+            return
         with self._slots_lock:
             self._slots_used -= count
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._slot_freed.set)
 
     # activity attempts
 
@@ -353,7 +360,13 @@ class Worker:
                     self._park("activities", False)
             else:
                 self._slot_freed.clear()
-                await self._slot_freed.wait()
+                if self._reserve_slots(0) == 0 and self._slots_used < self._max_activities:
+                    continue  # a slot came back between the two looks
+                self._park("activities", True)
+                try:
+                    await self._slot_freed.wait()
+                finally:
+                    self._park("activities", False)
 
     async def _run_attempt(self, start: AttemptStart) -> None:
         assert self._executor is not None
@@ -373,7 +386,6 @@ class Worker:
             if task is not None:
                 self._attempts.discard(task)
             self._release_slot()
-            self._slot_freed.set()
             if self.is_idle():
                 self._idle.set()
 
