@@ -590,14 +590,14 @@ async def test_enqueue_of_closed_execution_offers_nothing(store: Store, status: 
     await enqueue(store, "e1")
 
     assert await claim(store, now_ms=10) == []
-    assert await store.read(lambda tx: tx.has_ready_work(10)) is False
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [ACT])) is False
 
 
 async def test_enqueue_of_unknown_execution_offers_nothing(store: Store) -> None:
     await enqueue(store, "nope")
 
     assert await claim(store, now_ms=10) == []
-    assert await store.read(lambda tx: tx.has_ready_work(10)) is False
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [ACT])) is False
 
 
 async def test_workflow_task_is_not_claimed_before_it_is_ready(store: Store) -> None:
@@ -605,7 +605,7 @@ async def test_workflow_task_is_not_claimed_before_it_is_ready(store: Store) -> 
     await enqueue(store, "e1", 500)
 
     assert await claim(store, now_ms=499) == []
-    assert await store.read(lambda tx: tx.has_ready_work(499)) is False
+    assert await store.read(lambda tx: tx.has_ready_work(499, [WF], [ACT])) is False
     assert await claim(store, now_ms=500) == ["e1"]
 
 
@@ -659,7 +659,7 @@ async def test_finish_deletes_the_task_of_its_holder(store: Store) -> None:
 
     assert await holds(store, "e1", "w1") is False
     assert await claim(store, now_ms=10_000, owner="w2") == []
-    assert await store.read(lambda tx: tx.has_ready_work(10_000)) is False
+    assert await store.read(lambda tx: tx.has_ready_work(10_000, [WF], [ACT])) is False
 
 
 async def test_task_enqueued_twice_before_its_claim_is_gone_after_one_finish(store: Store) -> None:
@@ -682,7 +682,7 @@ async def test_finish_offers_the_task_again_when_it_was_enqueued_during_the_leas
     assert await finish(store, "e1", "w1") is True
 
     assert await holds(store, "e1", "w1") is False
-    assert await store.read(lambda tx: tx.has_ready_work(30)) is True
+    assert await store.read(lambda tx: tx.has_ready_work(30, [WF], [ACT])) is True
     assert await claim(store, now_ms=30, owner="w2") == ["e1"], "offered again before the old lease would expire"
 
 
@@ -734,15 +734,16 @@ async def test_next_lease_expiry_ms_reports_the_earliest_live_lease(store: Store
 
 async def test_has_ready_work_sees_claimable_workflow_and_activity_tasks(store: Store) -> None:
     await insert(store, execution("e1"))
-    assert await store.read(lambda tx: tx.has_ready_work(10)) is False
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [ACT])) is False
 
     await enqueue(store, "e1")
-    assert await store.read(lambda tx: tx.has_ready_work(10)) is True
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [ACT])) is True
     await claim(store, now_ms=10)
-    assert await store.read(lambda tx: tx.has_ready_work(10)) is False, "a leased task is not ready"
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [ACT])) is False, "a leased task is not ready"
 
     await store.run(lambda tx: tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 1, ACT)))
-    assert await store.read(lambda tx: tx.has_ready_work(10)) is True
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [ACT])) is True
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [OTHER_ACT])) is False, "not for these names"
 
 
 # activity tasks
@@ -773,7 +774,7 @@ async def test_claimed_activity_task_is_not_claimed_again(store: Store) -> None:
     await claim_activities(store)
 
     assert await claim_activities(store) == []
-    assert await store.read(lambda tx: tx.has_ready_work(10)) is False
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [ACT])) is False
 
 
 async def test_delete_activity_task_withdraws_only_that_task(store: Store) -> None:

@@ -90,15 +90,21 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Non
             if queued.name not in worker.activities or not worker.reserve_slot():
                 tx.wake("activities")
                 continue
-            start = (
-                activities.start_attempt(tx, queued, now_ms, sign, worker.owner)
-                if tx.claim_activity_task(queued)
-                else None
-            )
+            try:
+                start = (
+                    activities.start_attempt(tx, queued, now_ms, sign, worker.owner)
+                    if tx.claim_activity_task(queued)
+                    else None
+                )
+            except BaseException:
+                worker.release_slot()
+                raise
             if start is None:
                 worker.release_slot()
                 tx.wake("activities")
             else:
+                # The slot is given back with the attempt's end, or now if this never commits.
+                tx.on_rollback(worker.release_slot)
                 starts.append(start)
     if tasks or starts or ran:
         tx.after_commit(lambda: worker.accept(tasks, starts, ran))

@@ -318,10 +318,10 @@ class Engine:
         """The earliest due time of any timer."""
         return await self.store.read(lambda tx: tx.next_timer_due_ms())
 
-    async def has_ready_work(self) -> bool:
+    async def has_ready_work(self, workflows: list[str], activities: list[str]) -> bool:
         """Whether a workflow or activity task is waiting for a worker now."""
         now = self.clock.now_ms()
-        return await self.store.read(lambda tx: tx.has_ready_work(now))
+        return await self.store.read(lambda tx: tx.has_ready_work(now, workflows, activities))
 
 
 def _earliest(tx: Transaction, now: int, worker: str) -> int | None:

@@ -22,20 +22,31 @@ class SigningKeys:
         self._keys: dict[int, bytes] = {}
         self._lock = threading.Lock()
 
-    def _load(self, tx: Transaction, now_ms: int) -> None:
+    def _current(self, tx: Transaction, now_ms: int, *, reload: bool = False) -> dict[int, bytes]:
+        """The keys as this transaction sees them; a key created here is cached only once committed."""
+        if self._keys and not reload:
+            return self._keys
         keys = tx.signing_keys()
         if not keys:
+            # Verification reads keys before it refuses; verification is one of the few
+            # places this first key may be created, and that transaction may roll back.
             tx.insert_signing_key(1, secrets.token_bytes(32), now_ms)
             keys = tx.signing_keys()
+            tx.after_commit(lambda: self._install(keys))
+            return keys
+        self._install(keys)
+        return keys
+
+    def _install(self, keys: dict[int, bytes]) -> None:
         with self._lock:
-            self._keys = keys
+            if len(keys) >= len(self._keys):
+                self._keys = keys
 
     def sign(self, tx: Transaction, claims: TokenClaims, now_ms: int) -> str:
         """The token of one attempt."""
-        if not self._keys:
-            self._load(tx, now_ms)
-        key_id = max(self._keys)
-        return tokens.sign(claims, key_id, self._keys[key_id])
+        keys = self._current(tx, now_ms)
+        key_id = max(keys)
+        return tokens.sign(claims, key_id, keys[key_id])
 
     def verify(self, tx: Transaction, token: str, now_ms: int) -> TokenClaims:
         """Check a token before anything else is read.
@@ -44,16 +55,17 @@ class SigningKeys:
             InvalidToken: forged, altered, truncated or signed by an unknown key.
         """
         key_id = tokens.key_id_of(token)
-        if key_id not in self._keys:
-            self._load(tx, now_ms)
-            if key_id not in self._keys:
+        keys = self._current(tx, now_ms)
+        if key_id not in keys:
+            keys = self._current(tx, now_ms, reload=True)
+            if key_id not in keys:
                 raise InvalidToken("the token is signed by an unknown key")
-        return tokens.verify(token, self._keys)
+        return tokens.verify(token, keys)
 
     def rotate(self, tx: Transaction, now_ms: int) -> int:
         """Add a new key that signs from now on; older keys still verify. Returns its id."""
-        self._load(tx, now_ms)
-        key_id = max(self._keys) + 1
+        key_id = max(self._current(tx, now_ms, reload=True)) + 1
         tx.insert_signing_key(key_id, secrets.token_bytes(32), now_ms)
-        self._load(tx, now_ms)
+        keys = tx.signing_keys()
+        tx.after_commit(lambda: self._install(keys))
         return key_id

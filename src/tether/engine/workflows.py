@@ -138,6 +138,9 @@ def complete_task(
     if execution is None or execution.status != WorkflowStatus.RUNNING.value:
         tx.finish_workflow_task(execution_id, owner)
         return None
+    closing = next((i for i, c in enumerate(commands) if c.type in _CLOSING), None)
+    if closing is not None:
+        commands = commands[: closing + 1]  # nothing a workflow emits after it closed takes effect
     marker = json.dumps({"seen": seen_seq, "now_ms": task_now_ms, "commands": len(commands)})
     records = [(EventType.WORKFLOW_TASK_COMPLETED, marker)]
     records.extend((c.type, json.dumps(c.data, separators=(",", ":"))) for c in commands)
@@ -148,6 +151,9 @@ def complete_task(
         _apply(tx, execution_id, command, now_ms)
     tx.finish_workflow_task(execution_id, owner)
     return last_seq
+
+
+_CLOSING = frozenset({EventType.WORKFLOW_COMPLETED, EventType.WORKFLOW_FAILED, EventType.WORKFLOW_CANCELLED})
 
 
 def _apply(tx: Transaction, execution_id: str, command: Command, now_ms: int) -> None:

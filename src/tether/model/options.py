@@ -45,8 +45,12 @@ class RetryPolicy:
 
     def interval_ms(self, failed_attempt: int) -> int:
         """Milliseconds to wait after attempt ``failed_attempt`` (1-based) failed."""
-        wait = duration_ms(self.initial_interval) * self.backoff ** (failed_attempt - 1)
-        return int(min(wait, duration_ms(self.max_interval)))
+        cap = duration_ms(self.max_interval)
+        try:
+            wait = duration_ms(self.initial_interval) * self.backoff ** (failed_attempt - 1)
+        except OverflowError:  # after enough retries the growth is past any cap
+            return cap
+        return int(min(wait, cap))
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, stored with each scheduled activity."""

@@ -255,7 +255,9 @@ class WorkflowInstance:
         return self._next_id
 
     def emit(self, kind: EventType, **data: Any) -> None:
-        """Add a command to the current task."""
+        """Add a command to the current task; nothing once the workflow has closed."""
+        if self.finished:
+            return
         self._commands.append(Command(kind, data))
 
     def start_activity(self, activity: Activity[..., Any], args: list[Any]) -> ActivityHandle[Any]:

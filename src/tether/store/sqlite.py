@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlparse
 from tether.errors import StoreUnavailable, UsageError
 from tether.store import sqlite_schema
 from tether.store.base import Transaction
-from tether.store.sqlite_transaction import SQLiteTransaction
+from tether.store.sqlite_transaction import SQLiteTransaction, TransactionLost
 
 logger = logging.getLogger(__name__)
 
@@ -229,21 +229,26 @@ class SQLiteStore:
             error.__cause__ = exc
             self._deliver_error(batch, error)
             return
+        undo: list[Callable[[], None]] = []
         for job in batch:
             tx.reset()
             conn.execute("SAVEPOINT transition")
             try:
                 result = job.fn(tx)
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK TO transition")
-                conn.execute("RELEASE transition")
-                error = StoreUnavailable(f"the store failed: {exc}")
-                error.__cause__ = exc
-                job.outcome = (False, error)
             except BaseException as exc:
+                _run_all(tx.rollback_hooks)
+                if not conn.in_transaction or isinstance(exc, TransactionLost):
+                    # SQLite rolled everything back by itself: every job of the batch is lost.
+                    self._lose_batch(batch, exc, hooks, undo, changes)
+                    return
                 conn.execute("ROLLBACK TO transition")
                 conn.execute("RELEASE transition")
-                job.outcome = (False, exc)
+                if isinstance(exc, sqlite3.Error):
+                    error = StoreUnavailable(f"the store failed: {exc}")
+                    error.__cause__ = exc
+                    job.outcome = (False, error)
+                else:
+                    job.outcome = (False, exc)
             else:
                 conn.execute("RELEASE transition")
                 job.outcome = (True, result)
@@ -255,16 +260,28 @@ class SQLiteStore:
                 changes.update(tx.topics)
                 changes.update(tx.closed_ids)
                 hooks.extend(tx.hooks)
+                undo.extend(tx.rollback_hooks)
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            changes.clear()
-            error = StoreUnavailable(f"the commit failed: {exc}")
-            error.__cause__ = exc
-            hooks.clear()
-            self._deliver_error(batch, error)
+            self._lose_batch(batch, exc, hooks, undo, changes)
+
+    def _lose_batch(
+        self,
+        batch: list[_Job],
+        exc: BaseException,
+        hooks: list[Callable[[], None]],
+        undo: list[Callable[[], None]],
+        changes: set[str],
+    ) -> None:
+        _run_all(undo)
+        hooks.clear()
+        changes.clear()
+        error = StoreUnavailable(f"the transaction failed and was rolled back: {exc}")
+        error.__cause__ = exc
+        self._deliver_error(batch, error)
 
     def _deliver_error(self, batch: list[_Job], error: Exception) -> None:
         for job in batch:
@@ -272,6 +289,14 @@ class SQLiteStore:
 
 
 _POLL: Any = object()
+
+
+def _run_all(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            logger.exception("rollback hook failed")
 
 
 def _finish_batch(

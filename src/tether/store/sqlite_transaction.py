@@ -36,6 +36,10 @@ def _activity(row: Sequence[Any]) -> ActivityRow:
     )  # fmt: skip
 
 
+class TransactionLost(BaseException):  # a signal through user and engine handlers
+    """SQLite rolled back the whole transaction by itself; the batch must be failed."""
+
+
 class SQLiteTransaction(Transaction):
     """Transaction methods over the writer connection; used only on the writer thread."""
 
@@ -45,6 +49,7 @@ class SQLiteTransaction(Transaction):
         self.topics: set[str] = set()
         self.closed_ids: set[str] = set()
         self.hooks: list[Callable[[], None]] = []
+        self.rollback_hooks: list[Callable[[], None]] = []
         self.enqueued_workflows: list[str] = []
         self.enqueued_activities: list[ActivityTaskRow] = []
 
@@ -53,6 +58,7 @@ class SQLiteTransaction(Transaction):
         self.topics = set()
         self.closed_ids = set()
         self.hooks = []
+        self.rollback_hooks = []
         self.enqueued_workflows = []
         self.enqueued_activities = []
 
@@ -63,7 +69,11 @@ class SQLiteTransaction(Transaction):
         self._conn.execute(f"SAVEPOINT {name}")
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
+            if not self._conn.in_transaction:
+                # SQLite already rolled the whole transaction back (disk full, I/O error):
+                # nothing may run on, or it would commit statement by statement.
+                raise TransactionLost(str(exc)) from exc
             self._conn.execute(f"ROLLBACK TO {name}")
             self._conn.execute(f"RELEASE {name}")
             raise
@@ -86,6 +96,9 @@ class SQLiteTransaction(Transaction):
 
     def after_commit(self, callback: Callable[[], None]) -> None:  # noqa: D102
         self.hooks.append(callback)
+
+    def on_rollback(self, callback: Callable[[], None]) -> None:  # noqa: D102
+        self.rollback_hooks.append(callback)
 
     def take_enqueued(self) -> tuple[list[str], list[ActivityTaskRow]]:  # noqa: D102
         workflows, activities = self.enqueued_workflows, self.enqueued_activities
@@ -305,11 +318,12 @@ class SQLiteTransaction(Transaction):
         ).fetchone()
         return int(due) if due is not None else None
 
-    def has_ready_work(self, now_ms: int) -> bool:  # noqa: D102
+    def has_ready_work(self, now_ms: int, workflows: Iterable[str], activities: Iterable[str]) -> bool:  # noqa: D102
         row = self._conn.execute(
             "SELECT 1 FROM workflow_tasks WHERE leased_until_ms <= ? AND ready_at_ms <= ? "
-            "UNION ALL SELECT 1 FROM activity_tasks LIMIT 1",
-            (now_ms, now_ms),
+            "AND workflow IN (SELECT value FROM json_each(?)) "
+            "UNION ALL SELECT 1 FROM activity_tasks WHERE name IN (SELECT value FROM json_each(?)) LIMIT 1",
+            (now_ms, now_ms, json.dumps(sorted(workflows)), json.dumps(sorted(activities))),
         ).fetchone()
         return row is not None
 

@@ -131,7 +131,7 @@ class TestEnvironment:
         while True:
             await self.worker.wait_for_idle()
             version = self.client.engine.notifier.version
-            busy = await self.client.engine.has_ready_work()
+            busy = await self.client.engine.has_ready_work(self.worker.workflow_names, self.worker.activity_names)
             if not busy and self.worker.is_idle() and self.client.engine.notifier.version == version:
                 return
             await asyncio.sleep(0)

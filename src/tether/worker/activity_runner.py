@@ -32,10 +32,15 @@ async def run_attempt(
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
     log = {"execution_id": start.execution_id, "activity_id": start.activity_id, "attempt": start.attempt}
     loop = asyncio.get_running_loop()
+    ended: list[errors.Refused] = []
 
     async def beat(details: Any) -> bool:
         text = None if details is None else payloads.encode(details, what="heartbeat details")
-        return await engine.attempt_heartbeat(claims, text)
+        try:
+            return await engine.attempt_heartbeat(claims, text)
+        except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
+            ended.append(exc)  # this attempt is over: whatever the activity does next is moot
+            raise
 
     ctx = activity_context.ActivityContext(
         token=start.token,
@@ -58,15 +63,14 @@ async def run_attempt(
         except activity_context._CompleteAsync:
             await engine.attempt_went_async(claims)
         except errors.ActivityCancelled as exc:
-            details = payloads.encode(exc.details) if exc.details is not None else None
-            await engine.attempt_cancelled(claims, details)
-        except errors.Refused as exc:
-            if isinstance(exc, errors.InvalidPayload):
-                await engine.attempt_failed(claims, _fault(exc, non_retryable=True))
-            else:
-                logger.info("attempt ended while running: %s", exc, extra=log)
+            await engine.attempt_cancelled(claims, _details_text(exc.details))
         except Exception as exc:
-            await engine.attempt_failed(claims, _fault(exc))
+            if ended:
+                logger.info("attempt ended while running: %s", ended[0], extra=log)
+            else:
+                # A payload the activity produced that cannot be stored or has the wrong
+                # type will not get better by retrying.
+                await engine.attempt_failed(claims, _fault(exc, non_retryable=isinstance(exc, errors.InvalidPayload)))
         else:
             await engine.attempt_completed(claims, text)
     except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
@@ -92,10 +96,23 @@ async def _call(
     return await asyncio.get_running_loop().run_in_executor(executor, context.run, activity.fn, *args)
 
 
+def _details_text(details: Any) -> str | None:
+    if details is None:
+        return None
+    try:
+        return payloads.encode(details, what="details")
+    except errors.InvalidPayload:
+        return payloads.encode(repr(details))
+
+
+def _plain(details: Any) -> Any:
+    text = _details_text(details)
+    return None if text is None else json.loads(text)
+
+
 def _fault(exc: Exception, *, non_retryable: bool = False) -> dict[str, Any]:
+    """The stored form of what an attempt raised; details that are not JSON are kept as their repr."""
     if isinstance(exc, errors.ActivityFailed):
-        return failure(
-            exc.error, exc.message, details=payloads.to_jsonable(exc.details), non_retryable=exc.non_retryable
-        )
-    details = exc.to_details() if isinstance(exc, errors.TetherError) else None
+        return failure(exc.error, exc.message, details=_plain(exc.details), non_retryable=exc.non_retryable)
+    details = _plain(exc.to_details()) if isinstance(exc, errors.TetherError) else None
     return failure(type(exc).__name__, str(exc), details=details, non_retryable=non_retryable)

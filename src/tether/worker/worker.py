@@ -95,7 +95,7 @@ class Worker:
         self._cache_lock = threading.Lock()
         self._slots_used = 0
         self._processing: dict[str, asyncio.Future[None]] = {}
-        self._pushed_in_flight = 0
+        self._tasks_in_flight: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._stopping = False
         self._graceful = False
@@ -133,7 +133,7 @@ class Worker:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._stop(graceful=True, exc=(exc_type, exc, tb))
+        await self._stop(graceful=True)
 
     async def run(self) -> None:
         """Run until cancelled, then shut down gracefully."""
@@ -142,23 +142,22 @@ class Worker:
 
     async def crash(self) -> None:
         """Stop at once as a killed process would: nothing is released or reported."""
-        await self._stop(graceful=False, exc=(None, None, None))
+        await self._stop(graceful=False)
 
-    async def _stop(
-        self,
-        *,
-        graceful: bool,
-        exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None],
-    ) -> None:
+    async def _stop(self, *, graceful: bool) -> None:
         if self._stopping or self._group is None:
             return
         self._stopping = True
         self._graceful = graceful
         self._engine.detach_worker(self.identity)
-        for task in [*self._loops, *self._attempts]:
+        doomed = [*self._loops, *self._attempts]
+        if not graceful:
+            doomed.extend(self._tasks_in_flight)  # a killed process finishes nothing
+        for task in doomed:
             task.cancel()
         try:
-            await self._group.__aexit__(*exc)
+            # The body's own exception propagates as it is, not wrapped in a group.
+            await self._group.__aexit__(None, None, None)
         finally:
             if self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
@@ -183,6 +182,16 @@ class Worker:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    @property
+    def workflow_names(self) -> list[str]:
+        """Names of the workflows this worker runs."""
+        return sorted(self._workflows)
+
+    @property
+    def activity_names(self) -> list[str]:
+        """Names of the activities this worker runs."""
+        return sorted(self._activities)
 
     # idleness, for test environments that skip time
 
@@ -255,7 +264,9 @@ class Worker:
                 self._release_slot()
             return
         for task in tasks:
-            self._group.create_task(self._process(task))
+            in_flight = self._group.create_task(self._process(task))
+            self._tasks_in_flight.add(in_flight)
+            in_flight.add_done_callback(self._tasks_in_flight.discard)
         for start in starts:
             self._attempts.add(self._group.create_task(self._run_attempt(start)))
 
@@ -381,6 +392,10 @@ class Worker:
                 with contextlib.suppress(errors.TetherError):
                     await asyncio.shield(self._engine.attempt_failed(claims, fault))
             raise
+        except Exception:
+            # One activity must never take the worker down; its attempt times out or is reaped.
+            extra = {"execution_id": start.execution_id, "activity_id": start.activity_id, "attempt": start.attempt}
+            logger.exception("could not run or report the attempt", extra=extra)
         finally:
             task = asyncio.current_task()
             if task is not None:
