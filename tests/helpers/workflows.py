@@ -102,7 +102,7 @@ async def hist_activities(x: int) -> int:
 async def hist_sleep(hours: int) -> list[str]:
     started = tether.now()
     await tether.sleep(timedelta(hours=hours))
-    await asyncio.sleep(60)
+    await asyncio.sleep(60)  # inside a workflow: a durable timer on the virtual clock
     try:
         await asyncio.wait_for(tether.sleep(timedelta(days=1)), timeout=30)
         outcome = "slept"

@@ -48,7 +48,7 @@ async def sleep_nothing() -> str:
 
 @tether.workflow
 async def sleep_asyncio_sleep() -> str:
-    await asyncio.sleep(3600)
+    await asyncio.sleep(3600)  # inside a workflow: a durable timer on the virtual clock
     return tether.now().isoformat()
 
 
@@ -85,7 +85,11 @@ async def sleep_wait_with_timeout(order: str) -> list[str]:
 async def sleep_gather(x: int) -> list[int]:
     started = tether.now()
     first, _, second, _ = await asyncio.gather(
-        sleep_double(x), tether.sleep(timedelta(hours=2)), sleep_double(x + 1), asyncio.sleep(3600)
+        # asyncio.sleep inside a workflow is a durable timer on the virtual clock
+        sleep_double(x),
+        tether.sleep(timedelta(hours=2)),
+        sleep_double(x + 1),
+        asyncio.sleep(3600),
     )
     return [first, second, int((tether.now() - started).total_seconds())]
 
