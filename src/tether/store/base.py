@@ -217,7 +217,11 @@ class Store(Protocol):
         ...
 
     async def read(self, query: Callable[[Transaction], T]) -> T:
-        """Run a read-only query."""
+        """Run a read-only query.
+
+        A read sees every transition submitted before it, even ones not yet committed when
+        the read was asked for: the test environment's idle checks depend on that order.
+        """
         ...
 
     def set_listener(self, on_change: Callable[[set[str]], None]) -> None:
