@@ -39,6 +39,7 @@ class _Job:
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
     outcome: tuple[bool, Any] = field(default=(False, None))
+    read_only: bool = False
 
 
 def parse_url(url: str) -> tuple[Path, str]:
@@ -104,7 +105,15 @@ class SQLiteStore:
         self._queue.put(job)
         return await job.future  # type: ignore[no-any-return]  # the job's future carries T
 
-    read = run
+    async def read(self, query: Callable[[Transaction], T]) -> T:  # noqa: D102
+        # Reads queue behind the writes submitted before them (see Store.read), but need
+        # no savepoint of their own.
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        loop = asyncio.get_running_loop()
+        job = _Job(query, loop.create_future(), loop, read_only=True)
+        self._queue.put(job)
+        return await job.future  # type: ignore[no-any-return]  # the job's future carries T
 
     async def close(self) -> None:  # noqa: D102
         if self._closed:
@@ -232,6 +241,19 @@ class SQLiteStore:
         undo: list[Callable[[], None]] = []
         for job in batch:
             tx.reset()
+            if job.read_only:
+                try:
+                    job.outcome = (True, job.fn(tx))
+                except sqlite3.Error as exc:
+                    if not conn.in_transaction:
+                        self._lose_batch(batch, exc, hooks, undo, changes)
+                        return
+                    error = StoreUnavailable(f"the store failed: {exc}")
+                    error.__cause__ = exc
+                    job.outcome = (False, error)
+                except Exception as exc:
+                    job.outcome = (False, exc)
+                continue
             conn.execute("SAVEPOINT transition")
             try:
                 result = job.fn(tx)
