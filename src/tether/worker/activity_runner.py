@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,6 +21,9 @@ from tether.runtime import activity_context
 from tether.runtime.definitions import Activity
 
 logger = logging.getLogger(__name__)
+
+_REPORT_TRIES = 20
+"""About a minute of retries (back-off up to 5 s) before an outcome is given up."""
 
 
 async def run_attempt(
@@ -54,29 +59,46 @@ async def run_attempt(
         _loop=loop,
         _in_thread=not activity.is_async,
     )
+    report: Callable[[], Awaitable[None]] | None
     try:
-        try:
-            args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
-            result = await _call(activity, ctx, args, executor)
-            text = payloads.encode(result, what=f"result of {activity.name}")
-            payloads.decode(text, activity.return_type, what=f"result of {activity.name}")
-        except activity_context._CompleteAsync:
-            await engine.attempt_went_async(claims)
-        except errors.ActivityCancelled as exc:
-            await engine.attempt_cancelled(claims, _details_text(exc.details))
-        except Exception as exc:
-            if ended:
-                logger.info("attempt ended while running: %s", ended[0], extra=log)
-            else:
-                # A payload the activity produced that cannot be stored or has the wrong
-                # type will not get better by retrying.
-                await engine.attempt_failed(claims, _fault(exc, non_retryable=isinstance(exc, errors.InvalidPayload)))
+        args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
+        result = await _call(activity, ctx, args, executor)
+        text = payloads.encode(result, what=f"result of {activity.name}")
+        payloads.decode(text, activity.return_type, what=f"result of {activity.name}")
+    except activity_context._CompleteAsync:
+        report = functools.partial(engine.attempt_went_async, claims)
+    except errors.ActivityCancelled as exc:
+        report = functools.partial(engine.attempt_cancelled, claims, _details_text(exc.details))
+    except Exception as exc:
+        if ended:
+            logger.info("attempt ended while running: %s", ended[0], extra=log)
+            report = None
         else:
-            await engine.attempt_completed(claims, text)
-    except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
-        logger.info("attempt outcome dropped: %s", exc, extra=log)
-    except errors.StoreUnavailable:
-        logger.exception("could not record the attempt's outcome; it will time out", extra=log)
+            # A payload the activity produced that cannot be stored or has the wrong
+            # type will not get better by retrying.
+            fault = _fault(exc, non_retryable=isinstance(exc, errors.InvalidPayload))
+            report = functools.partial(engine.attempt_failed, claims, fault)
+    else:
+        report = functools.partial(engine.attempt_completed, claims, text)
+    if report is not None:
+        await _record(report, log)
+
+
+async def _record(report: Callable[[], Awaitable[None]], log: dict[str, Any]) -> None:
+    """Record an attempt's outcome, retrying while the store is unavailable (the outcome is only in memory)."""
+    delay = 0.05
+    for _ in range(_REPORT_TRIES):
+        try:
+            await report()
+            return
+        except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
+            logger.info("attempt outcome dropped: %s", exc, extra=log)
+            return
+        except errors.StoreUnavailable:
+            logger.warning("could not record the attempt's outcome; retrying", exc_info=True, extra=log)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    logger.error("gave up recording the attempt's outcome; its timeouts or the worker lease will end it", extra=log)
 
 
 async def _call(
