@@ -314,10 +314,6 @@ class Engine:
 
         return await self.store.read(lambda tx: _earliest(tx, now, worker))
 
-    async def next_timer_due_ms(self) -> int | None:
-        """The earliest due time of any timer."""
-        return await self.store.read(lambda tx: tx.next_timer_due_ms())
-
     async def has_ready_work(self, workflows: list[str], activities: list[str]) -> bool:
         """Whether a workflow or activity task is waiting for a worker now."""
         now = self.clock.now_ms()

@@ -86,12 +86,6 @@ class VirtualClock:
         heapq.heappush(self._sleepers, (deadline_ms, next(self._counter), future))
         await future
 
-    def next_sleeper_deadline(self) -> int | None:
-        """The earliest deadline anyone sleeps until, if any."""
-        while self._sleepers and self._sleepers[0][2].done():
-            heapq.heappop(self._sleepers)
-        return self._sleepers[0][0] if self._sleepers else None
-
     def advance(self, delta: timedelta | float) -> None:
         """Move time forward by ``delta`` (a timedelta or seconds) and wake due sleepers."""
         self.advance_to(self._now_ms + duration_ms(delta))

@@ -35,14 +35,6 @@ def current() -> WorkflowInstance:
     return loop.instance
 
 
-def in_workflow() -> bool:
-    """Whether workflow code is running now."""
-    try:
-        return isinstance(asyncio.get_running_loop(), WorkflowLoop)
-    except RuntimeError:
-        return False
-
-
 def start_activity(activity: Activity[P, R], *args: P.args, **kwargs: P.kwargs) -> ActivityHandle[R]:
     """Schedule an activity and return its handle without waiting.
 

@@ -98,20 +98,18 @@ class SQLiteStore:
         self._listener = on_change
 
     async def run(self, transition: Callable[[Transaction], T]) -> T:  # noqa: D102
-        if self._closed:
-            raise StoreUnavailable("the store is closed")
-        loop = asyncio.get_running_loop()
-        job = _Job(transition, loop.create_future(), loop)
-        self._queue.put(job)
-        return await job.future  # type: ignore[no-any-return]  # the job's future carries T
+        return await self._submit(transition, read_only=False)
 
     async def read(self, query: Callable[[Transaction], T]) -> T:  # noqa: D102
         # Reads queue behind the writes submitted before them (see Store.read), but need
         # no savepoint of their own.
+        return await self._submit(query, read_only=True)
+
+    async def _submit(self, fn: Callable[[Transaction], T], *, read_only: bool) -> T:
         if self._closed:
             raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
-        job = _Job(query, loop.create_future(), loop, read_only=True)
+        job = _Job(fn, loop.create_future(), loop, read_only=read_only)
         self._queue.put(job)
         return await job.future  # type: ignore[no-any-return]  # the job's future carries T
 
