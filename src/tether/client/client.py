@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar, TypeVarTuple, overload
 
 from tether import errors
-from tether.client import _embedded
+from tether.client import _embedded, _http
 from tether.client._transport import Transport
 from tether.engine.engine import Engine
 from tether.errors import UsageError
@@ -73,12 +73,14 @@ class Client:
         self._transport = transport
 
     @classmethod
-    async def connect(cls, url: str, *, clock: Clock | None = None) -> Client:
-        """Connect to a store or server.
+    async def connect(cls, url: str, *, api_key: str | None = None, clock: Clock | None = None) -> Client:
+        """Connect to a store or to a tether server; the same methods and errors either way.
 
         Args:
             url: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``
-                (``?synchronous=NORMAL`` relaxes durability for speed).
+                (``?synchronous=NORMAL`` relaxes durability for speed) for the embedded store;
+                ``http://host:port`` or ``https://...`` for a tether server.
+            api_key: the server's API key (``tether keys create``); not used by the embedded store.
             clock: the clock of the embedded engine (tests pass a VirtualClock).
 
         Raises:
@@ -87,8 +89,12 @@ class Client:
         """
         if url.startswith("sqlite:"):
             return cls(await _embedded.EmbeddedTransport.open(url, clock))
+        if url.startswith(("http://", "https://")):
+            return cls(_http.HttpTransport(url, api_key=api_key))
         scheme = url.split(":", 1)[0]
-        raise UsageError(f"unsupported store URL scheme {scheme!r}; use sqlite:///path/to/tether.db")
+        raise UsageError(
+            f"unsupported URL scheme {scheme!r}; use sqlite:///path/to/tether.db or http://host:port of a tether server"
+        )
 
     async def close(self) -> None:
         """Release the store or connection."""
