@@ -75,6 +75,9 @@ def fail(error: BaseException, *, as_json: bool = False) -> NoReturn:
     """Report ``error`` on stderr and exit with its code."""
     if isinstance(error, errors.TetherError):
         code, message, details = error.code, error.message, error.to_details()
+        kind = details.get("error")
+        if isinstance(kind, str) and not message.startswith(kind):
+            message = f"{kind}: {message}"  # the failure's type, e.g. ZeroDivisionError
     else:
         code, message, details = "timeout", str(error) or "timed out", {}
     if as_json:

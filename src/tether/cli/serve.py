@@ -110,9 +110,14 @@ def server(
             )
             sock = service_server.bind(host, port)
             async with _maybe_worker(client, worker or [], max_concurrent_activities):
+                served = service_server.Server(app)
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    # Stop serving, then leave the worker gracefully, then exit 0.
+                    loop.add_signal_handler(sig, served.stop)
                 shown = f"[{host}]" if ":" in host else host
                 output.err.print(f"tether server on http://{shown}:{service_server.port_of(sock)} (store {db})")
-                await service_server.Server(app, handle_signals=True).serve_on(sock)
+                await served.serve_on(sock)
             output.err.print("tether server stopped")
 
     output.run(go())

@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar, TypeVarTuple, overload
 
 from tether import errors
-from tether.client import _embedded, _http
+from tether.client import _embedded
 from tether.client._transport import Transport
 from tether.engine.engine import Engine
 from tether.errors import UsageError
@@ -90,6 +90,8 @@ class Client:
         if url.startswith("sqlite:"):
             return cls(await _embedded.EmbeddedTransport.open(url, clock))
         if url.startswith(("http://", "https://")):
+            from tether.client import _http  # imported on use, like a database driver
+
             return cls(_http.HttpTransport(url, api_key=api_key))
         scheme = url.split(":", 1)[0]
         raise UsageError(

@@ -73,7 +73,7 @@ def port_of(sock: socket.socket) -> int:
 
 
 class Server(uvicorn.Server):
-    """uvicorn serving one app on a bound socket; signals are left to the caller when asked.
+    """uvicorn serving one app on a bound socket; signals are the caller's unless ``handle_signals``.
 
     Stop it with :meth:`stop`; :meth:`serve_on` returns once open requests finished or the
     graceful-shutdown time ran out.

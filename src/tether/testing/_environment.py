@@ -10,18 +10,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tether.client.client import Client
 from tether.engine.engine import Engine
 from tether.errors import UsageError
 from tether.model.clock import VirtualClock
 from tether.runtime.definitions import Activity, Workflow
-from tether.service import app as service_app
-from tether.service import server as service_server
-from tether.service import state as service_state
-from tether.service.auth import StoreKeys
 from tether.worker.worker import Worker
+
+if TYPE_CHECKING:
+    from tether.service import server as service_server
 
 Transport = Literal["embedded", "http"]
 TRANSPORT_VARIABLE = "TETHER_TEST_TRANSPORT"
@@ -134,6 +133,11 @@ class TestEnvironment:
         return self
 
     async def _serve(self, group: asyncio.TaskGroup) -> Client:
+        # Imported here: the server's web framework is not needed by environments without it.
+        from tether.service import app as service_app
+        from tether.service import server as service_server
+        from tether.service.auth import StoreKeys
+
         engine = self.engine
         self._app = service_app.create_app(engine, StoreKeys(engine, open_without_keys=True))
         sock = service_server.bind("127.0.0.1", 0)
@@ -209,6 +213,9 @@ class TestEnvironment:
         fresh = await Client.connect(self.url, clock=self.clock)
         self._local._transport = fresh._transport
         if self._app is not None:
+            from tether.service import state as service_state
+            from tether.service.auth import StoreKeys
+
             # The server stays up, as a separate server process would; it now reaches the reopened store.
             service_state.attach(self._app, self.engine, StoreKeys(self.engine, open_without_keys=True))
         await self._start_worker()
