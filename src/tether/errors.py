@@ -185,7 +185,7 @@ class PermissionDenied(Refused):
     code = "permission_denied"
 
     def __init__(self, message: str | None = None, *, action: str = "", workflow: str = "") -> None:
-        super().__init__(message or f"this API key may not {action} workflow {workflow!r}")
+        super().__init__(message or f"this API key has no {action} scope for workflow {workflow!r}")
         self.action = action
         self.workflow = workflow
 
