@@ -11,7 +11,7 @@ from tether.client import _embedded
 from tether.client._transport import Transport
 from tether.engine.engine import Engine
 from tether.errors import UsageError
-from tether.model import payloads
+from tether.model import payloads, wire
 from tether.model.clock import Clock
 from tether.model.payloads import JSONValue
 from tether.model.records import (
@@ -210,8 +210,8 @@ class Client:
                 status = WorkflowStatus(status)
             except ValueError:
                 raise UsageError(f"status must be one of {[s.value for s in WorkflowStatus]}") from None
-        if limit < 1 or offset < 0:
-            raise UsageError("limit must be positive and offset not negative")
+        if not 1 <= limit <= wire.MAX_LIST_OFFSET or not 0 <= offset <= wire.MAX_LIST_OFFSET:
+            raise UsageError(f"limit must be from 1 and offset from 0, both up to {wire.MAX_LIST_OFFSET:,}")
         return await self._transport.list_workflows(
             status=None if status is None else status.value, workflow=workflow, limit=limit, offset=offset
         )

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tether.model.records import HistoryEvent, WorkflowStatus, WorkflowSummary
 
+MAX_LIST_OFFSET = 1_000_000_000
+"""The furthest a listing may skip; beyond it offsets only overflow the store's integers."""
+
 MAX_RESULT_WAIT_SECONDS = 60.0
 """The longest one result request waits on the server; clients wait longer by asking again."""
 

@@ -13,7 +13,15 @@ from tether.errors import UnknownWorkflow
 from tether.model import payloads
 from tether.model.access import Action
 from tether.model.records import WorkflowDescription, WorkflowStatus
-from tether.model.wire import MAX_RESULT_WAIT_SECONDS, History, Outcome, Started, StartWorkflow, WorkflowPage
+from tether.model.wire import (
+    MAX_LIST_OFFSET,
+    MAX_RESULT_WAIT_SECONDS,
+    History,
+    Outcome,
+    Started,
+    StartWorkflow,
+    WorkflowPage,
+)
 from tether.runtime.definitions import registered_workflow
 from tether.service.auth import Caller
 from tether.service.errors import refusals
@@ -50,7 +58,7 @@ async def list_workflows(
     status: WorkflowStatus | None = None,
     workflow: Annotated[str | None, Query(max_length=512, description="Only executions of this workflow.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_LIST_OFFSET)] = 0,
 ) -> WorkflowPage:
     """Executions newest first, of the workflows the caller may read."""
     items = await engine_of(request).list_workflows(
