@@ -26,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 _RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
 _DESCRIPTION = pydantic.TypeAdapter(WorkflowDescription)
-_HEARTBEAT = pydantic.TypeAdapter(HeartbeatResponse)
 _REQUEST_TIMEOUT = 30.0
 
 
@@ -138,7 +137,7 @@ class HttpTransport:
 
     async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
         reply = await self._call("POST", "/v1/activities/heartbeat", body=_by_token(token, details=details))
-        return _HEARTBEAT.validate_python(reply)
+        return HeartbeatResponse(cancel_requested=reply["cancel_requested"] is True)
 
     async def report_activity_cancelled(self, token: str, details: str | None) -> None:
         await self._call("POST", "/v1/activities/cancelled", body=_by_token(token, details=details))
