@@ -305,3 +305,38 @@ async def test_unreachable_server_raises_server_unreachable() -> None:
 
     assert caught.value.url == f"http://127.0.0.1:{port}"
     assert isinstance(caught.value, tether.errors.StoreUnavailable)
+
+
+async def test_a_call_whose_connection_breaks_is_retried_and_succeeds_once(env: TestEnvironment) -> None:
+    token = await parked(env, fulfil, "o1", "err-retry")
+    assert env.server_url is not None
+    upstream_port = int(env.server_url.rsplit(":", 1)[1])
+    dropped = asyncio.Event()
+
+    async def flaky_proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not dropped.is_set():  # the first connection breaks before any answer
+            dropped.set()
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
+
+    proxy = await asyncio.start_server(flaky_proxy, "127.0.0.1", 0)
+    port = proxy.sockets[0].getsockname()[1]
+    try:
+        async with await tether.Client.connect(f"http://127.0.0.1:{port}") as client:
+            await client.complete_activity(token, APPROVAL)
+    finally:
+        proxy.close()
+        await proxy.wait_closed()
+
+    assert dropped.is_set()
+    history = await env.engine.history("err-retry")
+    assert [e.type for e in history].count("ActivityCompleted") == 1
