@@ -71,6 +71,8 @@ def schedule(
             last_failure=None, cancel_requested=False, watch_heartbeats=False, result=None, closed_at_ms=None,
         )
     )  # fmt: skip
+    if options.inbox:
+        tx.update_activity(execution_id, activity_id, inbox=True)
     tx.enqueue_activity_task(ActivityTaskRow(execution_id, activity_id, 1, name))
     if options.timeout_ms is not None:
         tx.arm_timer(TimerRow(execution_id, "total", activity_id, 0, now_ms + options.timeout_ms))

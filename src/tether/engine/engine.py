@@ -18,6 +18,7 @@ from tether.model.records import (
     ApiKeyInfo,
     HeartbeatResponse,
     HistoryEvent,
+    WaitingActivity,
     WorkflowDescription,
     WorkflowStatus,
     WorkflowSummary,
@@ -197,16 +198,76 @@ class Engine:
         return await self.store.read(history)
 
     async def list_workflows(
-        self, *, status: str | None, workflow: str | None, limit: int, offset: int, access: Access | None = None
+        self,
+        *,
+        status: str | None,
+        workflow: str | None,
+        limit: int,
+        offset: int,
+        access: Access | None = None,
+        id_prefix: str | None = None,
     ) -> list[WorkflowSummary]:
         """A page of executions, newest first; only those of workflows ``access`` may read."""
         patterns = access.patterns(Action.READ_WORKFLOWS) if access is not None else None
         rows = await self.store.read(
             lambda tx: tx.list_executions(
-                status=status, workflow=workflow, limit=limit, offset=offset, workflow_patterns=patterns
+                status=status, workflow=workflow, limit=limit, offset=offset, workflow_patterns=patterns,
+                id_prefix=id_prefix,
+            )
+        )  # fmt: skip
+        return [queries.summary(r) for r in rows]
+
+    async def list_waiting_activities(
+        self, *, inbox_only: bool, limit: int, offset: int, access: Access | None = None
+    ) -> list[WaitingActivity]:
+        """Activities waiting in their async state, longest first; only of workflows ``access`` may write to."""
+        patterns = access.patterns(Action.WRITE_ACTIVITIES) if access is not None else None
+        rows = await self.store.read(
+            lambda tx: tx.waiting_activities(
+                inbox_only=inbox_only, limit=limit, offset=offset, workflow_patterns=patterns
             )
         )
-        return [queries.summary(r) for r in rows]
+        return [queries.waiting(row, workflow) for row, workflow in rows]
+
+    async def complete_attempt(
+        self, execution_id: str, activity_id: int, attempt: int, result: str, *, access: Access | None = None
+    ) -> bool:
+        """Complete an attempt named without its token (a person in the web UI): as ``complete_activity`` does.
+
+        Raises:
+            PermissionDenied: ``access`` may not write to activities of this workflow.
+            StaleToken, ActivityAlreadyClosed, InvalidPayload: as for a completion by token.
+        """
+        now = self.clock.now_ms()
+        claims = TokenClaims(execution_id=execution_id, activity_id=activity_id, attempt=attempt)
+
+        def complete(tx: Transaction) -> bool:
+            _permit(tx, execution_id, access, Action.WRITE_ACTIVITIES)
+            return activities.complete(tx, claims, result, now, check_type=True)
+
+        return await self._run(complete)
+
+    async def fail_attempt(
+        self,
+        execution_id: str,
+        activity_id: int,
+        attempt: int,
+        *,
+        error: str,
+        message: str,
+        non_retryable: bool,
+        access: Access | None = None,
+    ) -> None:
+        """Fail an attempt named without its token (a person in the web UI): as ``fail_activity`` does."""
+        now = self.clock.now_ms()
+        claims = TokenClaims(execution_id=execution_id, activity_id=activity_id, attempt=attempt)
+        fault = failure(error, message, non_retryable=non_retryable)
+
+        def fail(tx: Transaction) -> None:
+            _permit(tx, execution_id, access, Action.WRITE_ACTIVITIES)
+            activities.fail(tx, claims, fault, now)
+
+        await self._run(fail)
 
     # API keys
 

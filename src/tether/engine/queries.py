@@ -10,11 +10,12 @@ from tether.model.records import (
     ActivityDescription,
     ActivityState,
     HistoryEvent,
+    WaitingActivity,
     WorkflowDescription,
     WorkflowStatus,
     WorkflowSummary,
 )
-from tether.store.base import ExecutionRow, Transaction
+from tether.store.base import ActivityRow, ExecutionRow, Transaction
 
 
 def _json(text: str | None) -> object:
@@ -92,4 +93,22 @@ def summary(row: ExecutionRow) -> WorkflowSummary:
         status=WorkflowStatus(row.status),
         started_at=from_ms(row.created_at_ms),
         closed_at=from_ms(row.closed_at_ms) if row.closed_at_ms else None,
+    )
+
+
+def waiting(row: ActivityRow, workflow: str) -> WaitingActivity:
+    """The inbox view of an activity waiting in its async state."""
+    options = json.loads(row.options)
+    return WaitingActivity(
+        execution_id=row.execution_id,
+        workflow=workflow,
+        activity_id=row.activity_id,
+        name=row.name,
+        attempt=row.attempt,
+        args=json.loads(row.args),
+        waiting_since=from_ms(row.attempt_started_at_ms or row.scheduled_at_ms),
+        last_heartbeat_at=from_ms(row.last_heartbeat_at_ms) if row.last_heartbeat_at_ms else None,
+        heartbeat_details=_json(row.heartbeat_details),
+        result_schema=options.get("result_schema"),
+        inbox=bool(options.get("inbox", False)),
     )

@@ -88,16 +88,21 @@ class ActivityOptions:
     """How failed attempts are retried."""
     result_schema: dict[str, Any] | None = None
     """JSON schema of the declared result type, checked when a result arrives by token."""
+    inbox: bool = False
+    """Whether a person finishes it: its waiting attempts are listed in the web UI's inbox."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for the store."""
-        return {
+        data = {
             "timeout_ms": self.timeout_ms,
             "attempt_timeout_ms": self.attempt_timeout_ms,
             "heartbeat_ms": self.heartbeat_ms,
             "retry": self.retry.to_json(),
             "result_schema": self.result_schema,
         }
+        if self.inbox:  # only when set: histories recorded before the option existed stay as they were
+            data["inbox"] = True
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ActivityOptions:
@@ -108,4 +113,5 @@ class ActivityOptions:
             heartbeat_ms=data["heartbeat_ms"],
             retry=RetryPolicy.from_json(data["retry"]),
             result_schema=data.get("result_schema"),
+            inbox=bool(data.get("inbox", False)),
         )

@@ -110,6 +110,25 @@ class HistoryEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitingActivity:
+    """An activity whose current attempt went async: it waits for someone to complete or fail it."""
+
+    execution_id: str
+    workflow: str
+    activity_id: int
+    name: str
+    attempt: int
+    args: list[Any]
+    waiting_since: datetime
+    last_heartbeat_at: datetime | None
+    heartbeat_details: Any
+    result_schema: dict[str, Any] | None
+    """What a completion must match (JSON schema of the declared result type); None if anything goes."""
+    inbox: bool
+    """Whether the activity is marked for a person (``@tether.activity(inbox=True)``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKeyInfo:
     """An API key as listed: everything but its secret, which is shown once, at creation."""
 

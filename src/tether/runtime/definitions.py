@@ -50,6 +50,7 @@ class Activity(Generic[P, R]):
         attempt_timeout: timedelta | None,
         heartbeat: timedelta | None,
         retry: RetryPolicy | None,
+        inbox: bool = False,
     ) -> None:
         self.fn = fn
         self.name = name or fn.__qualname__
@@ -64,6 +65,7 @@ class Activity(Generic[P, R]):
             heartbeat_ms=duration_ms(heartbeat) if heartbeat is not None else None,
             retry=retry or RetryPolicy(),
             result_schema=payloads.schema_of(self.return_type),
+            inbox=inbox,
         )
         functools.update_wrapper(self, fn)
         _activities[self.name] = self
@@ -127,6 +129,7 @@ def activity(
     attempt_timeout: timedelta | None = None,
     heartbeat: timedelta | None = None,
     retry: RetryPolicy | None = None,
+    inbox: bool = False,
 ) -> _ActivityDecorator: ...
 def activity(
     fn: Callable[P, Any] | None = None,
@@ -137,6 +140,7 @@ def activity(
     attempt_timeout: timedelta | None = None,
     heartbeat: timedelta | None = None,
     retry: RetryPolicy | None = None,
+    inbox: bool = False,
 ) -> Activity[P, Any] | _ActivityDecorator:
     """Declare an activity, bare (``@tether.activity``) or with options.
 
@@ -147,9 +151,11 @@ def activity(
         attempt_timeout: time one attempt may stay open.
         heartbeat: longest gap between heartbeats while an attempt is open, async waiting included.
         retry: how failed attempts are retried (default: :class:`RetryPolicy`).
+        inbox: a person finishes it: the web UI's inbox lists its attempts while they wait
+            (async), with a form built from its result type.
     """
     decorator = _ActivityDecorator(
-        name=name, timeout=timeout, attempt_timeout=attempt_timeout, heartbeat=heartbeat, retry=retry
+        name=name, timeout=timeout, attempt_timeout=attempt_timeout, heartbeat=heartbeat, retry=retry, inbox=inbox
     )
     return decorator if fn is None else decorator(fn)
 

@@ -1,4 +1,4 @@
-"""The ASGI app of the tether server: JSON API under /v1, OpenAPI, error table, body limits."""
+"""The ASGI app of the tether server: JSON API under /v1, OpenAPI, error table, body limits, web UI at /."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from tether.engine.engine import Engine
 from tether.service import errors, routes_activities, routes_workflows, state
 from tether.service.auth import Authenticator
 from tether.service.limits import BodyLimits
+from tether.service.ui import pages
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
@@ -50,6 +51,7 @@ def create_app(
     app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app.include_router(routes_workflows.router)
     app.include_router(routes_activities.router)
+    pages.install(app)
 
     @app.get("/v1/health", tags=["server"])
     async def health() -> dict[str, str]:

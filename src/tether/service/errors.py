@@ -77,7 +77,8 @@ def _loc(entry: Any) -> list[Any]:
     return loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
 
 
-async def _tether_error(request: Request, exc: Exception) -> JSONResponse:
+async def handle(request: Request, exc: Exception) -> JSONResponse:
+    """The JSON answer to a tether error (logged when the server is at fault)."""
     assert isinstance(exc, errors.TetherError)
     if status_of(exc) >= 500:
         logger.error("request failed: %s", exc, exc_info=exc, extra={"path": request.url.path})
@@ -107,7 +108,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Route every error through the table."""
-    app.add_exception_handler(errors.TetherError, _tether_error)
+    app.add_exception_handler(errors.TetherError, handle)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

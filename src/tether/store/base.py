@@ -146,10 +146,21 @@ class Transaction(Protocol):
         limit: int,
         offset: int,
         workflow_patterns: Sequence[str] | None = None,
+        id_prefix: str | None = None,
     ) -> list[ExecutionRow]:
         """Executions, newest first.
 
-        ``workflow_patterns`` (``*`` is their only wildcard) keeps those whose workflow name matches one.
+        ``workflow_patterns`` (``*`` is their only wildcard) keeps those whose workflow name matches one;
+        ``id_prefix`` those whose id starts with it.
+        """
+        ...
+
+    def waiting_activities(
+        self, *, inbox_only: bool, limit: int, offset: int, workflow_patterns: Sequence[str] | None = None
+    ) -> list[tuple[ActivityRow, str]]:
+        """Activities whose attempt went async, longest waiting first, with their execution's workflow name.
+
+        ``inbox_only`` keeps those marked for a person (column ``inbox``); ``workflow_patterns`` as in listings.
         """
         ...
 
@@ -160,7 +171,10 @@ class Transaction(Protocol):
     # activities
     def get_activity(self, execution_id: str, activity_id: int) -> ActivityRow | None: ...
     def insert_activity(self, row: ActivityRow) -> None: ...
-    def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None: ...
+    def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:
+        """Set columns of an activity: those of ActivityRow, and ``worker`` and ``inbox``."""
+        ...
+
     def open_activities(self, execution_id: str) -> list[ActivityRow]: ...
 
     # timers

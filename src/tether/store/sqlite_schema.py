@@ -1,5 +1,8 @@
 """Numbered, forward-only migrations of the SQLite schema.
 
+5: for the web UI on many executions: listings by workflow name, the waiting (async) activities
+   in the order they began to wait, and an ``inbox`` flag on activities a person finishes.
+
 4: API keys of the server (a SHA-256 hash of each secret, never the secret).
 
 3: the task queues hold only ready work, a few rows at a time, so they carry no secondary
@@ -130,6 +133,16 @@ MIGRATIONS: list[tuple[int, str]] = [
             created_at_ms INTEGER NOT NULL,
             revoked_at_ms INTEGER
         ) WITHOUT ROWID;
+        """,
+    ),
+    (
+        5,
+        """
+        CREATE INDEX executions_by_workflow ON executions (workflow, created_at_ms);
+        ALTER TABLE activities ADD COLUMN inbox INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX activities_waiting ON activities (attempt_started_at_ms) WHERE state = 'async';
+        CREATE INDEX activities_waiting_in_inbox ON activities (attempt_started_at_ms)
+            WHERE state = 'async' AND inbox = 1;
         """,
     ),
 ]

@@ -23,7 +23,7 @@ _ACTIVITY_COLUMNS = (
 )
 _API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms"
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
-_ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker"])
+_ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker", "inbox"])
 
 
 def _execution(row: Sequence[Any]) -> ExecutionRow:
@@ -153,8 +153,10 @@ class SQLiteTransaction(Transaction):
         limit: int,
         offset: int,
         workflow_patterns: Sequence[str] | None = None,
+        id_prefix: str | None = None,
     ) -> list[ExecutionRow]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         if status is not None:
             clauses.append("status = ?")
             params.append(status)
@@ -165,12 +167,35 @@ class SQLiteTransaction(Transaction):
             # Scope patterns hold no GLOB metacharacter but '*' (model.access checks their characters).
             clauses.append(f"({' OR '.join(['workflow GLOB ?'] * len(workflow_patterns)) or '0'})")
             params.extend(workflow_patterns)
+        if id_prefix:
+            # A range on the primary key rather than LIKE: no wildcard to escape, and it uses the index.
+            clauses.append("id >= ? AND id < ?")
+            params.extend([id_prefix, id_prefix + "\U0010ffff"])
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._conn.execute(
             f"SELECT {_EXECUTION_COLUMNS} FROM executions {where} ORDER BY created_at_ms DESC, id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         ).fetchall()
         return [_execution(r) for r in rows]
+
+    def waiting_activities(  # noqa: D102
+        self, *, inbox_only: bool, limit: int, offset: int, workflow_patterns: Sequence[str] | None = None
+    ) -> list[tuple[ActivityRow, str]]:
+        clauses = ["a.state = 'async'"]
+        params: list[object] = []
+        if inbox_only:
+            clauses.append("a.inbox = 1")
+        if workflow_patterns is not None:
+            clauses.append(f"({' OR '.join(['e.workflow GLOB ?'] * len(workflow_patterns)) or '0'})")
+            params.extend(workflow_patterns)
+        columns = ", ".join(f"a.{c}" for c in _ACTIVITY_COLUMNS.split(", "))
+        rows = self._conn.execute(
+            f"SELECT {columns}, e.workflow FROM activities a JOIN executions e ON e.id = a.execution_id "
+            f"WHERE {' AND '.join(clauses)} "
+            "ORDER BY a.attempt_started_at_ms, a.execution_id, a.activity_id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        ).fetchall()
+        return [(_activity(r[:-1]), r[-1]) for r in rows]
 
     def executions_with_failed_task(self) -> list[str]:  # noqa: D102
         rows = self._conn.execute(

@@ -1,0 +1,268 @@
+"""Routes of the web UI: server-rendered pages over the same engine queries as the JSON API.
+
+A browser signs in once with an API key, kept in an HttpOnly, SameSite=Strict cookie; a
+server without keys on loopback needs none. Every page reads and acts with that key's
+access, so a person sees and closes exactly what the key allows.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from tether import errors
+from tether.model import payloads
+from tether.model.access import Access
+from tether.model.records import WorkflowStatus
+from tether.service import errors as error_table
+from tether.service import state
+from tether.service.ui import forms, timeline
+
+COOKIE = "tether_api_key"
+PAGE_SIZE = 50
+_HERE = Path(__file__).parent
+
+templates = Jinja2Templates(directory=_HERE / "templates")
+templates.env.filters["when"] = lambda v: "" if v is None else v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+templates.env.filters["as_json"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str)
+templates.env.filters["compact_json"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
+templates.env.filters["quote"] = lambda v: quote(str(v), safe="")
+
+router = APIRouter(include_in_schema=False)
+
+
+class SignInNeeded(Exception):
+    """The page needs an API key the browser has not given (or one that stopped working)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def _access(request: Request) -> Access:
+    try:
+        return await state.authenticator_of(request).authenticate(request.cookies.get(COOKIE))
+    except errors.Unauthenticated as exc:
+        raise SignInNeeded(exc.message) from exc
+
+
+def _same_origin(request: Request) -> None:
+    # The cookie is SameSite=Strict; a form posted from another origin is refused as well.
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        raise errors.PermissionDenied("cross-origin form posts are refused")
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"signed_in": COOKIE in request.cookies, **context},
+                                      status_code=status_code)  # fmt: skip
+
+
+@router.get("/", response_class=HTMLResponse)
+async def executions(
+    request: Request,
+    status: str = "",
+    name: str = "",
+    prefix: str = "",
+    offset: int = 0,
+    fragment: str = "",
+) -> HTMLResponse:
+    """Executions, newest first, filtered by status, workflow name and id prefix."""
+    access = await _access(request)
+    chosen = status if status in {s.value for s in WorkflowStatus} else None
+    offset = min(max(offset, 0), 1_000_000_000)
+    rows = await state.engine_of(request).list_workflows(
+        status=chosen, workflow=name or None, id_prefix=prefix or None, limit=PAGE_SIZE + 1, offset=offset,
+        access=access,
+    )  # fmt: skip
+    filters = {"status": chosen or "", "name": name, "prefix": prefix}
+    query = {k: v for k, v in filters.items() if v}
+    context = {
+        "rows": rows[:PAGE_SIZE],
+        "filters": filters,
+        "statuses": [s.value for s in WorkflowStatus],
+        "newer": urlencode({**query, "offset": max(offset - PAGE_SIZE, 0)}) if offset > 0 else None,
+        "older": urlencode({**query, "offset": offset + PAGE_SIZE}) if len(rows) > PAGE_SIZE else None,
+        "refresh": urlencode({**query, "offset": offset, "fragment": "rows"}),
+    }
+    return _page(request, "rows.html" if fragment == "rows" else "executions.html", context)
+
+
+@router.get("/executions/{execution_id:path}", response_class=HTMLResponse)
+async def execution(request: Request, execution_id: str, notice: str = "") -> HTMLResponse:
+    """One execution: outcome, timeline, pending activities and the full history."""
+    access = await _access(request)
+    engine = state.engine_of(request)
+    description = await engine.describe(execution_id, access=access)
+    history = await engine.history(execution_id, access=access)
+    now = datetime.fromtimestamp(engine.clock.now_ms() / 1000, tz=UTC)
+    context = {
+        "d": description,
+        "history": history,
+        "timeline": timeline.build(history, description, now),
+        "notice": notice,
+    }
+    return _page(request, "execution.html", context)
+
+
+@router.post("/executions/{execution_id:path}/cancel")
+async def cancel(request: Request, execution_id: str) -> Response:
+    """Request cancellation, then show the execution again."""
+    _same_origin(request)
+    access = await _access(request)
+    await state.engine_of(request).cancel_workflow(execution_id, access=access)
+    target = f"/executions/{quote(execution_id, safe='')}?notice=cancellation+requested"
+    return RedirectResponse(target, status_code=303)
+
+
+async def _inbox(
+    request: Request,
+    *,
+    show_all: bool,
+    errors_of: dict[tuple[str, int], dict[str, str]] | None = None,
+    values_of: dict[tuple[str, int], dict[str, str]] | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    access = await _access(request)
+    waiting = await state.engine_of(request).list_waiting_activities(
+        inbox_only=not show_all, limit=PAGE_SIZE, offset=0, access=access
+    )
+    items = [(item, forms.form_for(item.result_schema)) for item in waiting]
+    context = {
+        "items": items,
+        "show_all": show_all,
+        "errors_of": errors_of or {},
+        "values_of": values_of or {},
+        "notice": notice,
+    }
+    return _page(request, "inbox.html", context, status_code)
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox(request: Request, all: str = "", notice: str = "") -> HTMLResponse:
+    """Activities waiting for a person, with forms to complete or fail them."""
+    return await _inbox(request, show_all=bool(all), notice=notice)
+
+
+async def _target(request: Request) -> tuple[dict[str, str], str, int, int, bool]:
+    submitted = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        execution_id = submitted["execution_id"]
+        activity_id, attempt = int(submitted["activity_id"]), int(submitted["attempt"])
+    except (KeyError, ValueError) as exc:
+        raise errors.InvalidPayload("the form does not name an activity attempt") from exc
+    return submitted, execution_id, activity_id, attempt, submitted.get("show_all") == "1"
+
+
+@router.post("/inbox/complete", response_class=HTMLResponse)
+async def complete(request: Request) -> Response:
+    """Complete a waiting activity with the form's values, or show the form again with its field errors."""
+    _same_origin(request)
+    access = await _access(request)
+    submitted, execution_id, activity_id, attempt, show_all = await _target(request)
+    engine = state.engine_of(request)
+    waiting = [
+        w for w in await engine.list_waiting_activities(inbox_only=False, limit=1_000, offset=0, access=access)
+        if (w.execution_id, w.activity_id) == (execution_id, activity_id)
+    ]  # fmt: skip
+    form = forms.form_for(waiting[0].result_schema if waiting else None)
+    key = (execution_id, activity_id)
+    try:
+        value = forms.read(form, submitted)
+        await engine.complete_attempt(
+            execution_id, activity_id, attempt, payloads.encode(value, what="result"), access=access
+        )
+    except forms.FormErrors as exc:
+        return await _inbox(request, show_all=show_all, errors_of={key: exc.errors}, values_of={key: submitted},
+                            status_code=422)  # fmt: skip
+    except errors.InvalidPayload as exc:
+        found = forms.field_errors(exc.errors, form) or {form.fields[0].name: exc.message}
+        return await _inbox(request, show_all=show_all, errors_of={key: found}, values_of={key: submitted},
+                            status_code=422)  # fmt: skip
+    except (errors.StaleToken, errors.ActivityAlreadyClosed) as exc:
+        return await _inbox(request, show_all=show_all, notice=f"not completed: {exc.message}", status_code=409)
+    target = f"/executions/{quote(execution_id, safe='')}?notice=activity+{activity_id}+completed"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/inbox/fail", response_class=HTMLResponse)
+async def fail(request: Request) -> Response:
+    """Fail a waiting activity's attempt with a message (retried by its policy unless marked final)."""
+    _same_origin(request)
+    access = await _access(request)
+    submitted, execution_id, activity_id, attempt, show_all = await _target(request)
+    error = submitted.get("error", "").strip() or "Rejected"
+    try:
+        await state.engine_of(request).fail_attempt(
+            execution_id, activity_id, attempt, error=error, message=submitted.get("message", ""),
+            non_retryable=submitted.get("non_retryable") == "on", access=access,
+        )  # fmt: skip
+    except (errors.StaleToken, errors.ActivityAlreadyClosed) as exc:
+        return await _inbox(request, show_all=show_all, notice=f"not failed: {exc.message}", status_code=409)
+    target = f"/executions/{quote(execution_id, safe='')}?notice=activity+{activity_id}+failed"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login(request: Request, reason: str = "", next: str = "/") -> HTMLResponse:
+    """Ask for an API key."""
+    return _page(request, "login.html", {"reason": reason, "next": next if next.startswith("/") else "/"})
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def sign_in(request: Request) -> Response:
+    """Check an API key and keep it in a cookie."""
+    _same_origin(request)
+    submitted = await request.form()
+    key = str(submitted.get("api_key", "")).strip()
+    target = str(submitted.get("next", "/"))
+    target = target if target.startswith("/") and not target.startswith("//") else "/"
+    try:
+        await state.authenticator_of(request).authenticate(key or None)
+    except errors.Unauthenticated as exc:
+        context = {"reason": exc.message, "next": target}
+        return _page(request, "login.html", context, status_code=401)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https", max_age=30 * 86400
+    )
+    return response
+
+
+@router.post("/logout")
+async def sign_out() -> Response:
+    """Forget the key."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+async def _error_page(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.TetherError)
+    if request.url.path.startswith("/v1/"):
+        return await error_table.handle(request, exc)  # the JSON API keeps its error bodies
+    context = {"error": exc, "status": error_table.status_of(exc)}
+    return _page(request, "error.html", context, status_code=error_table.status_of(exc))
+
+
+async def _sign_in_needed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInNeeded)
+    query = urlencode({"reason": exc.reason, "next": request.url.path})
+    return RedirectResponse(f"/login?{query}", status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    """Serve the UI's pages and static files from ``app``."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    app.add_exception_handler(SignInNeeded, _sign_in_needed)
+    app.add_exception_handler(errors.TetherError, _error_page)

@@ -1,0 +1,68 @@
+"""The store contract for the web UI's reads: executions by id prefix, and activities waiting in their async state."""
+
+from __future__ import annotations
+
+import pytest
+
+from tether.store.base import ActivityRow, ExecutionRow, Store, Transaction
+
+
+def execution(execution_id: str, workflow: str = "wf", created_at_ms: int = 1) -> ExecutionRow:
+    return ExecutionRow(execution_id, workflow, "running", "[]", None, None, created_at_ms, None, False, None, 0)
+
+
+def activity(execution_id: str, activity_id: int) -> ActivityRow:
+    return ActivityRow(
+        execution_id, activity_id, "act", "scheduled", 1, "[]", "{}", 1, None, None, None, None, None, False, False,
+        None, None,
+    )  # fmt: skip
+
+
+async def test_list_executions_by_id_prefix(store: Store) -> None:
+    ids = ["order-1", "order-10", "order/2", "orders", "other", "ordeR-3", "order-\U0001f600"]
+
+    def insert(tx: Transaction) -> None:
+        for index, execution_id in enumerate(ids):
+            assert tx.insert_execution(execution(execution_id, created_at_ms=index))
+
+    await store.run(insert)
+
+    async def listed(prefix: str) -> list[str]:
+        rows = await store.read(
+            lambda tx: tx.list_executions(status=None, workflow=None, limit=50, offset=0, id_prefix=prefix)
+        )
+        return [row.id for row in rows]
+
+    assert await listed("order-") == ["order-\U0001f600", "order-10", "order-1"]
+    assert await listed("order") == ["order-\U0001f600", "orders", "order/2", "order-10", "order-1"]
+    assert await listed("nothing") == []
+
+
+@pytest.mark.parametrize("inbox_only", [False, True])
+async def test_waiting_activities_are_async_ones_longest_waiting_first(store: Store, inbox_only: bool) -> None:
+    def arrange(tx: Transaction) -> None:
+        tx.insert_execution(execution("e1", "orders.fulfil"))
+        tx.insert_execution(execution("e2", "billing.charge"))
+        for execution_id, activity_id, state, started, inbox in [
+            ("e1", 1, "async", 300, True),
+            ("e1", 2, "running", 100, True),
+            ("e2", 1, "async", 200, False),
+            ("e2", 2, "async", 100, True),
+            ("e2", 3, "completed", 50, True),
+        ]:
+            tx.insert_activity(activity(execution_id, activity_id))
+            tx.update_activity(execution_id, activity_id, state=state, attempt_started_at_ms=started, inbox=inbox)
+
+    await store.run(arrange)
+
+    found = await store.read(lambda tx: tx.waiting_activities(inbox_only=inbox_only, limit=10, offset=0))
+    orders = await store.read(
+        lambda tx: tx.waiting_activities(inbox_only=inbox_only, limit=10, offset=0, workflow_patterns=["orders.*"])
+    )
+    paged = await store.read(lambda tx: tx.waiting_activities(inbox_only=inbox_only, limit=1, offset=1))
+
+    expected = [("e2", 2), ("e1", 1)] if inbox_only else [("e2", 2), ("e2", 1), ("e1", 1)]
+    assert [(row.execution_id, row.activity_id) for row, _ in found] == expected
+    assert {workflow for _, workflow in found} == {"orders.fulfil", "billing.charge"}
+    assert [(row.execution_id, row.activity_id) for row, _ in orders] == [("e1", 1)]
+    assert [(row.execution_id, row.activity_id) for row, _ in paged] == expected[1:2]
