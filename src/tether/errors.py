@@ -244,7 +244,11 @@ class ExecutionIdTaken(Refused):
     code = "execution_id_taken"
 
     def __init__(self, execution_id: str, *, workflow: str = "", requested: str = "") -> None:
-        super().__init__(f"execution {execution_id!r} already exists and runs workflow {workflow!r}, not {requested!r}")
+        super().__init__(
+            f"execution {execution_id!r} already exists and runs workflow {workflow!r}, not {requested!r}"
+            if workflow
+            else f"execution {execution_id!r} already exists and runs another workflow than {requested!r}"
+        )
         self.execution_id = execution_id
         self.workflow = workflow
         self.requested = requested

@@ -187,3 +187,16 @@ def test_worker_command_runs_workflows_and_stops_gracefully_on_sigterm(tmp_path:
         assert "worker stopped" in rest
     finally:
         stop_server(served)
+
+
+def test_revoking_by_a_name_two_keys_share_asks_for_the_id(server: Served) -> None:
+    new_key(server, "workflows:read:*", name="twin")
+    new_key(server, "workflows:read:*", name="twin")
+    ids = [k["key_id"] for k in json.loads(keys(server, "list", "--json").stdout)]
+
+    ambiguous = keys(server, "revoke", "twin")
+    by_id = keys(server, "revoke", ids[0])
+
+    assert ambiguous.returncode == 2
+    assert all(key_id in ambiguous.stderr for key_id in ids)
+    assert by_id.returncode == 0

@@ -120,7 +120,7 @@ async def test_write_scope_does_not_grant_reading(env: TestEnvironment, http: ht
     await parked(env, fulfil, "o3", "scoped-3")
     writer = await key(env, "activities:write:*")
 
-    for path in ["/v1/workflows/scoped-3", "/v1/workflows/scoped-3/history", "/v1/workflows/scoped-3/result"]:
+    for path in ["/v1/workflows/scoped-3", "/v1/histories/scoped-3", "/v1/results/scoped-3"]:
         reply = await http.get(path, headers=bearer(writer))
         assert reply.status_code == 403, path
         assert reply.json()["details"]["action"] == "workflows:read"
@@ -162,11 +162,11 @@ async def test_cancel_needs_the_workflow_write_scope(env: TestEnvironment, http:
     canceller = await key(env, "workflows:write:orders.*")
     before = await snapshot(env, "cancel-1")
 
-    refused = await http.post("/v1/workflows/cancel-1/cancel", headers=bearer(reader))
+    refused = await http.post("/v1/cancellations/cancel-1", headers=bearer(reader))
     assert refused.status_code == 403
     assert await snapshot(env, "cancel-1") == before
 
-    accepted = await http.post("/v1/workflows/cancel-1/cancel", headers=bearer(canceller))
+    accepted = await http.post("/v1/cancellations/cancel-1", headers=bearer(canceller))
     assert accepted.status_code == 202
     assert (await env.engine.describe("cancel-1")).cancel_requested
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 import tether
-from tests.service.conftest import fulfil, parked, snapshot
+from tests.service.conftest import bearer, charge, fulfil, key, parked, snapshot
 from tether.errors import ServerUnreachable
 from tether.service import app as service_app
 from tether.service import server as service_server
+from tether.service import state as service_state
 from tether.service.auth import StoreKeys
 from tether.testing import TestEnvironment
 
@@ -116,9 +118,9 @@ async def test_body_that_is_not_json_is_422(http: httpx.AsyncClient) -> None:
 async def test_unknown_execution_is_404(http: httpx.AsyncClient) -> None:
     for method, path in [
         ("GET", "/v1/workflows/nope"),
-        ("GET", "/v1/workflows/nope/history"),
-        ("GET", "/v1/workflows/nope/result"),
-        ("POST", "/v1/workflows/nope/cancel"),
+        ("GET", "/v1/histories/nope"),
+        ("GET", "/v1/results/nope"),
+        ("POST", "/v1/cancellations/nope"),
     ]:
         reply = await http.request(method, path)
         assert reply.status_code == 404, path
@@ -167,7 +169,7 @@ async def test_execution_ids_with_slashes_and_spaces_round_trip(env: TestEnviron
 async def test_result_long_poll_answers_running_after_its_wait(env: TestEnvironment, http: httpx.AsyncClient) -> None:
     await parked(env, fulfil, "o1", "err-poll")
 
-    reply = await http.get("/v1/workflows/err-poll/result", params={"wait": 0})
+    reply = await http.get("/v1/results/err-poll", params={"wait": 0})
 
     assert reply.status_code == 200
     assert reply.json() == {
@@ -180,7 +182,7 @@ async def test_result_long_poll_answers_running_after_its_wait(env: TestEnvironm
 
 
 async def test_result_wait_over_the_limit_is_422(http: httpx.AsyncClient) -> None:
-    reply = await http.get("/v1/workflows/x/result", params={"wait": 3600})
+    reply = await http.get("/v1/results/x", params={"wait": 3600})
 
     assert reply.status_code == 422
     assert reply.json()["details"]["errors"][0]["loc"] == ["wait"]
@@ -213,9 +215,9 @@ async def test_openapi_document_describes_every_route_and_the_bearer_scheme(http
     assert set(document["paths"]) == {
         "/v1/workflows",
         "/v1/workflows/{execution_id}",
-        "/v1/workflows/{execution_id}/history",
-        "/v1/workflows/{execution_id}/result",
-        "/v1/workflows/{execution_id}/cancel",
+        "/v1/histories/{execution_id}",
+        "/v1/results/{execution_id}",
+        "/v1/cancellations/{execution_id}",
         "/v1/activities/complete",
         "/v1/activities/fail",
         "/v1/activities/heartbeat",
@@ -230,12 +232,21 @@ async def test_openapi_document_describes_every_route_and_the_bearer_scheme(http
 # payload limits
 
 
+_SMALL_APPS: dict[int, Any] = {}
+
+
+def small_server_app(env: TestEnvironment) -> Any:
+    """The app of the environment's small server."""
+    return _SMALL_APPS[id(env)]
+
+
 @pytest.fixture
 async def small_server(env: TestEnvironment) -> Any:
     """A second server on the same engine with a 1 KiB body limit and a short body timeout."""
     app = service_app.create_app(
         env.engine, StoreKeys(env.engine, open_without_keys=True), max_body_bytes=1024, body_timeout=0.2
     )
+    _SMALL_APPS[id(env)] = app
     sock = service_server.bind("127.0.0.1", 0)
     server = service_server.Server(app, graceful_shutdown=1)
     task = asyncio.ensure_future(server.serve_on(sock))
@@ -340,3 +351,124 @@ async def test_a_call_whose_connection_breaks_is_retried_and_succeeds_once(env: 
     assert dropped.is_set()
     history = await env.engine.history("err-retry")
     assert [e.type for e in history].count("ActivityCompleted") == 1
+
+
+# what a careful client meets
+
+
+async def test_callers_waiting_on_results_do_not_hold_back_other_calls(env: TestEnvironment) -> None:
+    await parked(env, fulfil, "o1", "err-many-waits")
+    assert env.server_url is not None
+    async with await tether.Client.connect(env.server_url) as client:
+        waits = [asyncio.ensure_future(client.get_handle("err-many-waits").result()) for _ in range(80)]
+        await asyncio.sleep(0)  # the long polls are sent first
+
+        described = await asyncio.wait_for(client.describe("err-many-waits"), 10)  # a hang guard, not a timing
+
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+    assert described.status == tether.WorkflowStatus.RUNNING
+
+
+async def test_a_stopping_server_answers_waiting_result_requests_as_still_running(
+    env: TestEnvironment, small_server: Any
+) -> None:
+    url, _ = small_server
+    await parked(env, fulfil, "o1", "err-stopping")
+    async with httpx.AsyncClient(base_url=url) as http:
+        poll = asyncio.ensure_future(http.get("/v1/results/err-stopping", params={"wait": 60}))
+        await env.engine.notifier.wait_for_result_waiters()  # the long poll has reached the engine
+
+        service_state.stop_waiting(small_server_app(env))
+        reply = await asyncio.wait_for(poll, 10)  # a hang guard, not a timing
+
+    assert reply.status_code == 200
+    assert reply.json()["status"] == "running"
+
+
+async def test_an_authorization_header_that_is_not_bearer_is_refused_even_without_keys(http: httpx.AsyncClient) -> None:
+    reply = await http.get("/v1/workflows", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+
+    assert reply.status_code == 401
+    assert "Bearer" in reply.json()["message"]
+
+
+async def test_a_keyless_server_refuses_requests_addressed_to_other_host_names(http: httpx.AsyncClient) -> None:
+    rebound = await http.get("/v1/workflows", headers={"Host": "evil.example"})
+    local = await http.get("/v1/workflows", headers={"Host": "localhost:8080"})
+
+    assert rebound.status_code == 401
+    assert local.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [(b"{not json", []), (b"[" * 5000 + b"]" * 5000, [])],
+    ids=["syntax error", "nested too deep"],
+)
+async def test_a_body_that_cannot_be_parsed_is_422_naming_the_body(
+    http: httpx.AsyncClient, body: bytes, loc: list[str]
+) -> None:
+    reply = await http.post("/v1/workflows", content=body, headers={"Content-Type": "application/json"})
+
+    assert reply.status_code == 422
+    assert reply.json()["error"] == "invalid_payload"
+    assert reply.json()["details"]["errors"][0]["loc"] == loc
+
+
+async def test_an_api_key_read_with_its_newline_still_works(env: TestEnvironment) -> None:
+    plain = await key(env, "*:*:*")
+    assert env.server_url is not None
+
+    async with await tether.Client.connect(env.server_url, api_key=plain + "\n") as client:
+        assert await client.list_workflows() == []
+
+
+async def test_an_api_key_a_header_cannot_carry_is_refused_without_showing_it() -> None:
+    with pytest.raises(tether.errors.UsageError) as refused:
+        await tether.Client.connect("http://127.0.0.1:9", api_key="tether_abc_se\ncret")
+
+    assert "cret" not in str(refused.value)
+
+
+async def test_a_malformed_server_url_is_a_usage_error() -> None:
+    with pytest.raises(tether.errors.UsageError):
+        await tether.Client.connect("http://[::1")
+
+
+async def test_a_workflow_no_worker_registered_yet_starts_from_a_client_holding_its_code(tmp_path: Path) -> None:
+    store_client = await tether.Client.connect(f"sqlite:///{tmp_path / 'fresh.db'}")
+    engine = store_client.engine
+    app = service_app.create_app(engine, StoreKeys(engine, open_without_keys=True))
+    sock = service_server.bind("127.0.0.1", 0)
+    server = service_server.Server(app, graceful_shutdown=1)
+    serving = asyncio.ensure_future(server.serve_on(sock))
+    try:
+        async with await tether.Client.connect(f"http://127.0.0.1:{service_server.port_of(sock)}") as client:
+            handle = await client.start_workflow(charge, "i1", id="early-1")
+            with pytest.raises(tether.errors.UnknownWorkflow):
+                await client.start_workflow("billing.nobody_registered_this", id="early-2")
+            assert (await handle.describe()).status == tether.WorkflowStatus.RUNNING
+    finally:
+        server.stop()
+        await serving
+        await store_client.close()
+
+
+async def test_an_execution_id_taken_by_a_workflow_the_key_cannot_read_is_not_named(
+    env: TestEnvironment, http: httpx.AsyncClient
+) -> None:
+    await parked(env, charge, "i1", "err-hidden")
+    starter = await key(env, "workflows:start:orders.*")
+
+    taken = await http.post(
+        "/v1/workflows", json={"workflow": "orders.fulfil", "args": ["o"], "id": "err-hidden"}, headers=bearer(starter)
+    )
+    described = await http.get("/v1/workflows/err-hidden", headers=bearer(starter))
+
+    assert taken.status_code == 409
+    assert taken.json()["details"]["workflow"] == ""
+    assert "billing" not in taken.text
+    assert described.status_code == 403
+    assert "billing" not in described.text

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 import tether
-from tests.helpers.activity_tests import CLOSING_EVENTS, Mailbox, of_type, post_context, result_of, snapshot
+from tests.helpers.activity_tests import (
+    CLOSING_EVENTS,
+    Mailbox,
+    of_type,
+    only_pending,
+    post_context,
+    result_of,
+    snapshot,
+)
 from tether.errors import ActivityAlreadyClosed, ActivityFailed, StaleToken
 from tether.testing import TestEnvironment
 
@@ -259,6 +267,23 @@ async def test_repeated_identical_retryable_failure_is_acknowledged_while_waitin
 
         assert await snapshot(env.client, box.id) == before
         assert len(of_type(before[1], "ActivityAttemptFailed")) == 1
+
+
+async def test_repeated_identical_failure_is_acknowledged_after_the_retry_began() -> None:
+    async with environment() as env:
+        box, _, token = await started(env)
+        await env.client.fail_activity(token, error="Transient", message="busy", details={"n": 1})
+        await env.advance(timedelta(minutes=5))  # past the back-off: attempt 2 runs
+        second = await box.context()
+        before = await snapshot(env.client, box.id)
+
+        await env.client.fail_activity(token, error="Transient", message="busy", details={"n": 1})
+        with pytest.raises(StaleToken):
+            await env.client.fail_activity(token, error="Transient", message="something else")
+
+        assert second.attempt == 2
+        assert await snapshot(env.client, box.id) == before
+        assert only_pending(before[0]).attempt == 2
 
 
 async def test_different_failure_of_an_attempt_that_already_failed_is_refused_as_stale() -> None:

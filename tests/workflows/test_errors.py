@@ -389,3 +389,65 @@ async def test_list_workflows_refuses_a_bad_status_or_page() -> None:
             await e.client.list_workflows(offset=-1)
         with pytest.raises(tether.errors.UsageError):
             await e.client.list_workflows(offset=10**30)
+
+
+# values every transport refuses the same way
+
+
+@pytest.mark.parametrize(
+    "execution_id",
+    [".", "..", "tab\there", "line\nbreak", "x" * 513],
+    ids=["dot", "dot-dot", "tab", "newline", "too long"],
+)
+async def test_an_execution_id_no_transport_could_carry_is_refused_and_starts_nothing(execution_id: str) -> None:
+    async with env() as e:
+        with pytest.raises(tether.errors.InvalidPayload) as refused:
+            await e.client.start_workflow(err_ok, 1, id=execution_id)
+
+        assert refused.value.errors[0]["loc"] == ["id"]
+        assert await e.client.list_workflows() == []
+
+
+async def test_an_execution_id_with_slashes_names_one_execution() -> None:
+    async with env() as e:
+        for execution_id in ("orders/42", "orders/42/history", "orders/42/result"):
+            await e.client.start_workflow(err_ok, 4, id=execution_id)
+
+        described = [await e.client.describe(i) for i in ("orders/42", "orders/42/history", "orders/42/result")]
+        results = [await e.client.get_handle(i).result() for i in ("orders/42/history", "orders/42/result")]
+
+        assert [d.id for d in described] == ["orders/42", "orders/42/history", "orders/42/result"]
+        assert results == [40, 40]
+
+
+async def test_a_non_finite_number_is_refused_as_an_argument_and_as_a_result() -> None:
+    async with env() as e:
+        with pytest.raises(tether.errors.InvalidPayload):
+            await e.client.start_workflow(err_ok, float("inf"))  # type: ignore[arg-type]  # infinite: JSON cannot carry it
+        execution_id = new_id("inf")
+        await e.client.start_workflow(err_waiting, "o", id=execution_id)
+        token = await TOKENS.get(execution_id)
+        await e.wait_for_idle()
+        before = await e.client.history(execution_id)
+
+        with pytest.raises(tether.errors.InvalidPayload):
+            await e.client.complete_activity(token, float("nan"))
+
+        assert await e.client.history(execution_id) == before
+
+
+@pytest.mark.parametrize(
+    ("error", "message"), [("E" * 513, "too long a type"), ("Declined", 42)], ids=["long type", "message not text"]
+)
+async def test_a_malformed_failure_is_refused_and_changes_nothing(error: str, message: Any) -> None:
+    async with env() as e:
+        execution_id = new_id("bad-fail")
+        await e.client.start_workflow(err_waiting, "o", id=execution_id)
+        token = await TOKENS.get(execution_id)
+        await e.wait_for_idle()
+        before = await e.client.history(execution_id)
+
+        with pytest.raises(tether.errors.InvalidPayload):
+            await e.client.fail_activity(token, error=error, message=message)
+
+        assert await e.client.history(execution_id) == before

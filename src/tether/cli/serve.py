@@ -20,7 +20,7 @@ from tether.errors import UsageError
 from tether.runtime.definitions import Activity, Workflow
 from tether.service import app as service_app
 from tether.service import server as service_server
-from tether.service.auth import StoreKeys
+from tether.service.auth import StoreKeys, is_loopback
 from tether.worker.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def server(
                     "keys are required from then on.",
                     highlight=False,
                 )
-            authenticator = StoreKeys(engine, open_without_keys=insecure or service_server.is_loopback(host))
+            authenticator = StoreKeys(engine, open_without_keys=insecure or is_loopback(host), any_host=insecure)
             app = service_app.create_app(
                 engine, authenticator, max_body_bytes=max_body_bytes, body_timeout=body_timeout
             )

@@ -27,7 +27,7 @@ class EmbeddedTransport:
     def engine(self) -> Engine:
         return self._engine
 
-    async def start_workflow(self, execution_id: str, workflow: str, args: str) -> bool:
+    async def start_workflow(self, execution_id: str, workflow: str, args: str, *, known: bool) -> bool:
         return await self._engine.start_workflow(execution_id, workflow, args)
 
     async def is_known_workflow(self, name: str) -> bool:

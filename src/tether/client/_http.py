@@ -26,24 +26,44 @@ logger = logging.getLogger(__name__)
 
 _RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
 _DESCRIPTION = pydantic.TypeAdapter(WorkflowDescription)
-_REQUEST_TIMEOUT = 30.0
+_READ_SECONDS = 30.0
+_TIMEOUT = httpx.Timeout(_READ_SECONDS, connect=5.0)
+_RETRIED_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ConnectTimeout, httpx.ReadTimeout)
+"""Failures of the connection or of the server's side of it; every call is safe to send again after them."""
+_RETRIED_STATUSES = frozenset({502, 503, 504})
+"""A proxy without its server, or a store that failed for a moment: worth a few more tries."""
 
 
 class HttpTransport:
-    """Talks to a tether server over one pooled HTTP connection set."""
+    """Talks to a tether server: one connection pool for calls, another for waiting on results.
 
-    def __init__(self, base_url: str, *, api_key: str | None, timeout: float = _REQUEST_TIMEOUT) -> None:
+    Waiting for results has a pool of its own, so that handles waiting in long polls never hold
+    back heartbeats and completions sent through the same client.
+    """
+
+    def __init__(self, base_url: str, *, api_key: str | None) -> None:
         self.base_url = base_url.rstrip("/")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        key = (api_key or "").strip()
+        if key and not (key.isascii() and key.isprintable()):
+            raise errors.UsageError("the API key holds characters an HTTP header cannot carry; check how it was read")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
         # Plain HTTP needs no certificates; loading the CA bundle costs ~20 ms per client.
         verify = self.base_url.startswith("https://")
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=timeout,
-            transport=httpx.AsyncHTTPTransport(limits=limits, verify=verify),
-        )
+        try:
+            self._http = httpx.AsyncClient(
+                base_url=self.base_url, headers=headers, timeout=_TIMEOUT,
+                transport=httpx.AsyncHTTPTransport(
+                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=32), verify=verify
+                ),
+            )  # fmt: skip
+            self._polls = httpx.AsyncClient(
+                base_url=self.base_url, headers=headers, timeout=_TIMEOUT,
+                transport=httpx.AsyncHTTPTransport(
+                    limits=httpx.Limits(max_connections=None, max_keepalive_connections=8), verify=verify
+                ),
+            )  # fmt: skip
+        except httpx.InvalidURL as exc:
+            raise errors.UsageError(f"{base_url!r} is not a valid server URL: {exc}") from None
 
     @property
     def engine(self) -> Engine:
@@ -57,26 +77,40 @@ class HttpTransport:
         timeout: float | None = None,
     ) -> Any:  # fmt: skip
         headers = {"Content-Type": "application/json"} if body is not None else None
-        limit: float | httpx.Timeout = timeout if timeout is not None else self._http.timeout
+        client = self._http if timeout is None else self._polls
+        limit = _TIMEOUT if timeout is None else httpx.Timeout(timeout, connect=_TIMEOUT.connect)
         for attempt, delay in enumerate((*_RETRY_DELAYS, None)):
             try:
-                response = await self._http.request(
-                    method, path, content=body, params=params, headers=headers, timeout=limit
-                )
-                break
-            except httpx.TransportError as exc:
+                response = await client.request(method, path, content=body, params=params, headers=headers,
+                                                timeout=limit)  # fmt: skip
+            except httpx.PoolTimeout as exc:
+                raise errors.StoreUnavailable(
+                    f"no connection to {self.base_url} came free within {_READ_SECONDS:g} s: too many calls at once"
+                ) from exc
+            except _RETRIED_ERRORS as exc:
+                # The message names the failure's kind only: request details may hold the API key.
                 if delay is None:
                     raise errors.ServerUnreachable(
-                        f"the tether server at {self.base_url} could not be reached: {exc!r}", url=self.base_url
+                        f"the tether server at {self.base_url} could not be reached ({type(exc).__name__})",
+                        url=self.base_url,
                     ) from exc
-                logger.debug("retrying %s %s after %r (attempt %d)", method, path, exc, attempt + 1)
-                await asyncio.sleep(delay)
+                logger.debug("retrying %s %s after %s (attempt %d)", method, path, type(exc).__name__, attempt + 1)
+            except httpx.HTTPError as exc:
+                raise errors.UsageError(f"the request could not be sent ({type(exc).__name__})") from None
+            else:
+                if response.status_code not in _RETRIED_STATUSES or delay is None:
+                    break
+                logger.debug("retrying %s %s after status %d", method, path, response.status_code)
+            await asyncio.sleep(delay)
         if response.status_code >= 400:
             raise _error_of(response)
         return response.json() if response.content else None
 
-    async def start_workflow(self, execution_id: str, workflow: str, args: str) -> bool:
-        body = f'{{"workflow":{json.dumps(workflow)},"args":{args},"id":{json.dumps(execution_id)}}}'
+    async def start_workflow(self, execution_id: str, workflow: str, args: str, *, known: bool) -> bool:
+        check = "false" if known else "true"
+        body = (
+            f'{{"workflow":{json.dumps(workflow)},"args":{args},"id":{json.dumps(execution_id)},"check_known":{check}}}'
+        )
         reply = await self._call("POST", "/v1/workflows", body=body.encode())
         return bool(reply["started"])
 
@@ -91,7 +125,7 @@ class HttpTransport:
             left = wire.MAX_RESULT_WAIT_SECONDS if deadline is None else max(0.0, deadline - time.monotonic())
             wait = min(left, wire.MAX_RESULT_WAIT_SECONDS)
             reply = await self._call(
-                "GET", f"{_path(execution_id)}/result", params={"wait": wait}, timeout=wait + _REQUEST_TIMEOUT
+                "GET", _path("results", execution_id), params={"wait": wait}, timeout=wait + _READ_SECONDS
             )
             outcome = wire.Outcome.model_validate(reply)
             if outcome.status != WorkflowStatus.RUNNING or (deadline is not None and time.monotonic() >= deadline):
@@ -99,13 +133,13 @@ class HttpTransport:
                 return outcome.status.value, result, outcome.error, outcome.workflow
 
     async def cancel_workflow(self, execution_id: str) -> None:
-        await self._call("POST", f"{_path(execution_id)}/cancel")
+        await self._call("POST", _path("cancellations", execution_id))
 
     async def describe(self, execution_id: str) -> WorkflowDescription:
-        return _DESCRIPTION.validate_python(await self._call("GET", _path(execution_id)))
+        return _DESCRIPTION.validate_python(await self._call("GET", _path("workflows", execution_id)))
 
     async def history(self, execution_id: str) -> list[HistoryEvent]:
-        return wire.History.model_validate(await self._call("GET", f"{_path(execution_id)}/history")).events
+        return wire.History.model_validate(await self._call("GET", _path("histories", execution_id))).events
 
     async def list_workflows(
         self, *, status: str | None, workflow: str | None, limit: int, offset: int
@@ -130,9 +164,12 @@ class HttpTransport:
 
     async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> None:
         _check_token(token)
-        body = wire.FailActivity(
-            token=token, error=error, message=message, details=details, non_retryable=non_retryable
-        )
+        try:
+            body = wire.FailActivity(
+                token=token, error=error, message=message, details=details, non_retryable=non_retryable
+            )
+        except pydantic.ValidationError as exc:
+            raise errors.InvalidPayload(f"invalid failure: {exc}", errors=_pydantic_errors(exc)) from exc
         await self._call("POST", "/v1/activities/fail", body=body.model_dump_json().encode())
 
     async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
@@ -144,6 +181,7 @@ class HttpTransport:
 
     async def close(self) -> None:
         await self._http.aclose()
+        await self._polls.aclose()
 
 
 def _check_token(token: object) -> None:
@@ -152,8 +190,9 @@ def _check_token(token: object) -> None:
         raise errors.InvalidToken("the token is malformed")
 
 
-def _path(execution_id: str) -> str:
-    return f"/v1/workflows/{quote(execution_id, safe='')}"
+def _path(collection: str, execution_id: str) -> str:
+    # The id comes last and whole ('/' included, as %2F): the server routes on what precedes it.
+    return f"/v1/{collection}/{quote(execution_id, safe='')}"
 
 
 def _by_token(token: str, **json_texts: str | None) -> bytes:
@@ -163,9 +202,15 @@ def _by_token(token: str, **json_texts: str | None) -> bytes:
     return f'{{"token":{json.dumps(token)}{fields}}}'.encode()
 
 
+def _pydantic_errors(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
+    return [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+
+
 def _error_of(response: httpx.Response) -> errors.TetherError:
     try:
         body = wire.ErrorBody.model_validate_json(response.content)
     except pydantic.ValidationError:
+        if response.status_code >= 500:
+            return errors.StoreUnavailable(f"the server answered {response.status_code}")
         return errors.TetherError(f"the server answered {response.status_code}: {response.text[:200]}")
     return errors.from_wire(body.error, body.message, body.details)

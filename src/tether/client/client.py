@@ -150,7 +150,7 @@ class Client:
             raise UsageError(f"{workflow!r} is not a workflow; decorate it with @tether.workflow")
         values = list(args)
         text = payloads.encode_args(values, what="workflow arguments")
-        await self._transport.start_workflow(execution_id, name, text)
+        await self._transport.start_workflow(execution_id, name, text, known=definition is not None)
         return WorkflowHandle(self, execution_id, definition)
 
     def get_handle(self, execution_id: str) -> WorkflowHandle[Any]:
@@ -250,10 +250,13 @@ class Client:
             InvalidPayload: the details cannot be serialised.
         """
         given: object = error
-        if not isinstance(given, str) or not given:
+        if not isinstance(given, str) or not given or len(given) > 512:
             raise errors.InvalidPayload(
-                "error must be a non-empty string", errors=[{"loc": ["error"], "msg": "required"}]
+                "error must be a string of 1 to 512 characters", errors=[{"loc": ["error"], "msg": "invalid"}]
             )
+        said: object = message
+        if not isinstance(said, str):
+            raise errors.InvalidPayload("message must be a string", errors=[{"loc": ["message"], "msg": "invalid"}])
         plain = payloads.to_jsonable(details, what="details")
         await self._transport.fail_activity(
             token, error=error, message=message, details=plain, non_retryable=non_retryable

@@ -204,9 +204,14 @@ def fail(tx: Transaction, claims: TokenClaims, fault: dict[str, Any], now_ms: in
     """
     row = _load(tx, claims)
     repeatable = (ActivityState.FAILED.value, ActivityState.TIMED_OUT.value, ActivityState.BACKOFF.value)
-    if row.state in repeatable and row.attempt == claims.attempt:
+    ended_here = row.state in repeatable and row.attempt == claims.attempt
+    # A repeat may come after the retry began (a caller that resent once its reply was lost):
+    # the newest recorded failure is still this attempt's until the next attempt fails too.
+    retried_since = row.attempt > claims.attempt and row.state not in _CLOSED
+    if ended_here or retried_since:
         last = json.loads(row.last_failure) if row.last_failure else {}
-        if all(last.get(k) == fault.get(k) for k in ("error", "message", "details", "non_retryable")):
+        same = all(last.get(k) == fault.get(k) for k in ("error", "message", "details", "non_retryable"))
+        if same and last.get("attempt") == claims.attempt:
             return  # the same failure again: acknowledged, nothing changes
     _require_current(row, claims)
     fail_attempt(tx, row, {**fault, "attempt": row.attempt}, now_ms)

@@ -12,7 +12,7 @@ import hmac
 import json
 import secrets
 
-from tether.errors import ApiKeyNotFound, InvalidPayload, Unauthenticated
+from tether.errors import ApiKeyNotFound, InvalidPayload, Unauthenticated, UsageError
 from tether.model.access import Access, Scope
 from tether.model.clock import from_ms
 from tether.model.records import ApiKeyInfo
@@ -74,7 +74,10 @@ def revoke(tx: Transaction, key: str, now_ms: int) -> ApiKeyInfo:
     row = tx.get_api_key(key)
     if row is None or row.revoked_at_ms is not None:
         named = [r for r in tx.list_api_keys() if r.name == key and r.revoked_at_ms is None]
-        if len(named) != 1:
+        if len(named) > 1:
+            ids = ", ".join(r.key_id for r in named)
+            raise UsageError(f"{len(named)} active keys are named {key!r} ({ids}); revoke one by its id")
+        if not named:
             raise ApiKeyNotFound(key)
         row = named[0]
     tx.revoke_api_key(row.key_id, now_ms)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from tether.engine import activities, api_keys, dispatch, keys, notifier, queries, timers, workflows
 from tether.engine.activities import AttemptStart
 from tether.engine.workflows import WorkflowTask
-from tether.errors import ExecutionNotFound
+from tether.errors import ExecutionIdTaken, ExecutionNotFound
 from tether.model.access import Access, Action
 from tether.model.clock import Clock
 from tether.model.events import Command, Event, failure
@@ -127,7 +127,17 @@ class Engine:
         if access is not None:
             access.require(Action.START_WORKFLOWS, workflow)
         now = self.clock.now_ms()
-        return await self._run(lambda tx: workflows.start(tx, execution_id, workflow, args, now))
+
+        def start(tx: Transaction) -> bool:
+            try:
+                return workflows.start(tx, execution_id, workflow, args, now)
+            except ExecutionIdTaken as taken:
+                if access is None or access.allows(Action.READ_WORKFLOWS, taken.workflow):
+                    raise
+                # The id is taken by an execution this caller may not see: say so, name nothing.
+                raise ExecutionIdTaken(execution_id, requested=workflow) from None
+
+        return await self._run(start)
 
     async def is_known_workflow(self, name: str) -> bool:
         """Whether a worker ever registered a workflow of this name with the store."""

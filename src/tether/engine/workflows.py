@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tether.engine import activities
-from tether.errors import ExecutionIdTaken, ExecutionNotFound, UsageError
+from tether.errors import ExecutionIdTaken, ExecutionNotFound, InvalidPayload, UsageError
 from tether.model.events import Command, Event, EventType
 from tether.model.records import WorkflowStatus
 from tether.store.base import ExecutionRow, TimerRow, Transaction
@@ -27,12 +27,37 @@ class WorkflowTask:
     """The execution as read when the task was leased."""
 
 
+NAME_LIMIT = 512
+"""The longest execution id or workflow name, in characters."""
+
+
+def check_name(value: str, what: str) -> None:
+    """Refuse an execution id or workflow name that every transport could not carry the same way.
+
+    Raises:
+        InvalidPayload: empty, over the limit, holding control characters, or '.' or '..'
+            (which URL paths would swallow).
+    """
+    problem = None
+    if not value or len(value) > NAME_LIMIT:
+        problem = f"must have 1 to {NAME_LIMIT} characters"
+    elif not value.isprintable():
+        problem = "must not hold control characters"
+    elif value in (".", ".."):
+        problem = "must not be '.' or '..'"
+    if problem is not None:
+        raise InvalidPayload(f"the {what} {problem}", errors=[{"loc": [what], "msg": problem}])
+
+
 def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: int) -> bool:
     """Create an execution; False if one with this id exists already (it is left as it is).
 
     Raises:
+        InvalidPayload: the id or the workflow name is not one tether accepts.
         ExecutionIdTaken: the id is taken by an execution of another workflow.
     """
+    check_name(execution_id, "id")
+    check_name(workflow, "workflow")
     created = tx.insert_execution(
         ExecutionRow(
             id=execution_id, workflow=workflow, status=WorkflowStatus.RUNNING.value, input=args, result=None,

@@ -108,14 +108,21 @@ class Access:
     def require(self, action: Action, workflow: str) -> None:
         """Refuse unless this caller may do ``action`` to executions of ``workflow``.
 
+        The refusal names the workflow only to a caller that may read it: others learn nothing
+        about executions they cannot see.
+
         Raises:
-            PermissionDenied: naming the action and the workflow.
+            PermissionDenied: naming the action (and the workflow, when the caller may read it).
         """
-        if not self.allows(action, workflow):
-            who = f"API key {self.key_name!r}" if self.key_name else "this API key"
+        if self.allows(action, workflow):
+            return
+        who = f"API key {self.key_name!r}" if self.key_name else "this API key"
+        if self.allows(Action.READ_WORKFLOWS, workflow) or action in (Action.START_WORKFLOWS, Action.WRITE_ACTIVITIES):
+            # Starting names the workflow itself; closing by token proves the caller was handed that execution.
             raise PermissionDenied(
                 f"{who} has no {action.value} scope for workflow {workflow!r}", action=action.value, workflow=workflow
             )
+        raise PermissionDenied(f"{who} has no {action.value} scope for this execution", action=action.value)
 
     def patterns(self, action: Action) -> list[str] | None:
         """The workflow-name patterns this caller may ``action``; None when any workflow is allowed."""

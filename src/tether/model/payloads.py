@@ -28,12 +28,31 @@ def encode(value: object, *, what: str = "value") -> str:
         InvalidPayload: the value cannot be represented as JSON.
     """
     try:
-        return pydantic_core.to_json(value).decode()
+        text = pydantic_core.to_json(value)
     except (pydantic_core.PydanticSerializationError, TypeError, ValueError) as exc:
         raise InvalidPayload(
             f"{what} cannot be serialised to JSON: {exc}",
             errors=[{"loc": [what], "msg": str(exc)}],
         ) from exc
+    if (b"Infinity" in text or b"NaN" in text) and _has_non_finite(text):
+        # JSON has no infinities or NaN: other languages, and the HTTP API, could not read them back.
+        raise InvalidPayload(
+            f"{what} holds an infinite or NaN number, which JSON cannot represent",
+            errors=[{"loc": [what], "msg": "infinite or NaN number"}],
+        )
+    return text.decode()
+
+
+def _non_finite(token: str) -> float:
+    raise ValueError(token)
+
+
+def _has_non_finite(text: bytes) -> bool:
+    try:
+        json.loads(text, parse_constant=_non_finite)
+    except ValueError:
+        return True
+    return False
 
 
 def to_jsonable(value: object, *, what: str = "value") -> JSONValue:

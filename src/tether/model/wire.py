@@ -34,6 +34,10 @@ class StartWorkflow(_Request):
     workflow: WorkflowName
     args: list[Any] = Field(default_factory=list, description="Positional arguments, as JSON values.")
     id: ExecutionId | None = Field(default=None, description="The execution id; a random one if omitted.")
+    check_known: bool = Field(
+        default=True,
+        description="Refuse a workflow name no worker has registered yet (callers holding the code send false).",
+    )
 
 
 class Started(BaseModel):

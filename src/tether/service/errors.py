@@ -87,14 +87,21 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [{"loc": _loc(e), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
-    where = ".".join(str(p) for p in problems[0]["loc"]) if problems else "request"
+    problems = [
+        # A JSON syntax error's location is a character offset, not a field: name the body instead.
+        {"loc": [] if e.get("type") == "json_invalid" else _loc(e), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    where = ".".join(str(p) for p in problems[0]["loc"]) if problems and problems[0]["loc"] else "body"
     first = problems[0]["msg"] if problems else "invalid request"
     return response_of(errors.InvalidPayload(f"invalid request at {where}: {first}", errors=problems))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # the framework could not parse the body at all (e.g. nested too deep)
+        problem = {"loc": [], "msg": str(exc.detail), "type": "body"}
+        return response_of(errors.InvalidPayload(f"invalid request body: {exc.detail}", errors=[problem]))
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     body = ErrorBody(error=code, message=str(exc.detail), details={}).model_dump(mode="json")
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)

@@ -13,7 +13,7 @@ from tether.service.state import engine_of
 
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
 
-_BY_TOKEN = refusals(400, 401, 403, 404, 409, 413, 422)
+_BY_TOKEN = refusals(400, 401, 403, 404, 408, 409, 413, 422)
 
 
 def _text(value: object, what: str) -> str | None:

@@ -23,26 +23,32 @@ from tether.model.wire import (
     WorkflowPage,
 )
 from tether.runtime.definitions import registered_workflow
+from tether.service import state
 from tether.service.auth import Caller
 from tether.service.errors import refusals
 from tether.service.state import engine_of
 
-router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
+router = APIRouter(prefix="/v1", tags=["workflows"])
+"""Execution ids come last in every path, whole: an id may hold '/' and still name one execution."""
 
 
 @router.post(
-    "",
+    "/workflows",
     status_code=201,
     responses={
         200: {"model": Started, "description": "An execution with this id existed already."},
-        **refusals(401, 403, 404, 409, 413, 422),
+        **refusals(401, 403, 404, 408, 409, 413, 422),
     },
 )
 async def start_workflow(body: StartWorkflow, request: Request, response: Response, caller: Caller) -> Started:
     """Start an execution of a workflow a worker registered; starting an existing id again returns it."""
     engine = engine_of(request)
     caller.require(Action.START_WORKFLOWS, body.workflow)
-    if registered_workflow(body.workflow) is None and not await engine.is_known_workflow(body.workflow):
+    if (
+        body.check_known
+        and registered_workflow(body.workflow) is None
+        and not await engine.is_known_workflow(body.workflow)
+    ):
         raise UnknownWorkflow(body.workflow)
     execution_id = body.id or uuid.uuid4().hex
     args = payloads.encode_args(body.args, what="args")
@@ -51,7 +57,7 @@ async def start_workflow(body: StartWorkflow, request: Request, response: Respon
     return Started(id=execution_id, workflow=body.workflow, started=started)
 
 
-@router.get("", responses=refusals(401, 422))
+@router.get("/workflows", responses=refusals(401, 422))
 async def list_workflows(
     request: Request,
     caller: Caller,
@@ -69,13 +75,13 @@ async def list_workflows(
     return WorkflowPage(items=items[:limit], next_offset=offset + limit if more else None)
 
 
-@router.get("/{execution_id:path}/history", responses=refusals(401, 403, 404))
+@router.get("/histories/{execution_id:path}", responses=refusals(401, 403, 404))
 async def history(execution_id: str, request: Request, caller: Caller) -> History:
     """Every event of an execution, every attempt included."""
     return History(events=await engine_of(request).history(execution_id, access=caller))
 
 
-@router.get("/{execution_id:path}/result", response_model=Outcome, responses=refusals(401, 403, 404, 422))
+@router.get("/results/{execution_id:path}", response_model=Outcome, responses=refusals(401, 403, 404, 422))
 async def result(
     execution_id: str,
     request: Request,
@@ -88,16 +94,21 @@ async def result(
 
     A caller that hangs up stops the wait: it no longer counts as waiting for the result.
     """
-    waiting = asyncio.ensure_future(engine_of(request).wait_for_close(execution_id, wait, access=caller))
+    engine = engine_of(request)
+    waiting = asyncio.ensure_future(engine.wait_for_close(execution_id, wait, access=caller))
     hung_up = asyncio.ensure_future(_wait_for_disconnect(request))
+    shutdown = asyncio.ensure_future(state.stopping(request).wait())
     try:
-        await asyncio.wait({waiting, hung_up}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({waiting, hung_up, shutdown}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (waiting, hung_up):
+        for task in (waiting, hung_up, shutdown):
             task.cancel()
-    if not waiting.done() or waiting.cancelled():
+    if hung_up.done() and not hung_up.cancelled():
         return Response(status_code=204)  # the client is gone and reads no answer
-    row = waiting.result()
+    if waiting.done() and not waiting.cancelled():
+        row = waiting.result()
+    else:  # the server stops: answer where the execution stands, and the client asks again elsewhere
+        row = await engine.get_execution(execution_id, access=caller)
     error: Any = json.loads(row.error) if row.error else None
     value = json.loads(row.result) if row.result is not None else None
     return Outcome(id=row.id, workflow=row.workflow, status=WorkflowStatus(row.status), result=value, error=error)
@@ -108,13 +119,13 @@ async def _wait_for_disconnect(request: Request) -> None:
         pass
 
 
-@router.post("/{execution_id:path}/cancel", status_code=202, responses=refusals(401, 403, 404))
+@router.post("/cancellations/{execution_id:path}", status_code=202, responses=refusals(401, 403, 404))
 async def cancel_workflow(execution_id: str, request: Request, caller: Caller) -> None:
     """Request cancellation: open activities and timers are cancelled and the workflow ends as cancelled."""
     await engine_of(request).cancel_workflow(execution_id, access=caller)
 
 
-@router.get("/{execution_id:path}", responses=refusals(401, 403, 404))
+@router.get("/workflows/{execution_id:path}", responses=refusals(401, 403, 404))
 async def describe(execution_id: str, request: Request, caller: Caller) -> WorkflowDescription:
     """An execution's status, input, outcome and pending activities with their deadlines."""
     return await engine_of(request).describe(execution_id, access=caller)

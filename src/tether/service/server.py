@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import socket
 from collections.abc import Iterator
@@ -18,18 +17,9 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from tether.errors import UsageError
+from tether.service import auth, state
 
 logger = logging.getLogger(__name__)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_exposure(host: str, *, has_keys: bool, insecure: bool) -> None:
@@ -38,7 +28,7 @@ def check_exposure(host: str, *, has_keys: bool, insecure: bool) -> None:
     Raises:
         UsageError: saying how to create a key or to opt out.
     """
-    if not has_keys and not insecure and not is_loopback(host):
+    if not has_keys and not insecure and not auth.is_loopback(host):
         raise UsageError(
             f"refusing to serve on {host} without API keys: anyone who reaches it could complete activities. "
             "Create a key with `tether keys create --name NAME --scope SCOPE`, or pass --insecure"
@@ -118,5 +108,6 @@ class Server(uvicorn.Server):
 
     def stop(self) -> None:
         """Ask the server to finish: stop accepting, let open requests end, return from serve_on."""
+        state.stop_waiting(self.config.app)
         self.should_exit = True
         self._stopping.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,20 @@ def attach(app: FastAPI, engine: Engine, authenticator: Authenticator) -> None:
     """Give the app's routes their engine and authenticator (no globals: each app has its own)."""
     app.state.engine = engine
     app.state.authenticator = authenticator
+    if not hasattr(app.state, "stopping"):
+        app.state.stopping = asyncio.Event()
+
+
+def stopping(request: Request) -> asyncio.Event:
+    """Set once the server stops: requests that wait (result long polls) answer at once."""
+    event: asyncio.Event = request.app.state.stopping
+    return event
+
+
+def stop_waiting(app: object) -> None:
+    """Answer every waiting request of ``app`` now (the server is stopping)."""
+    if isinstance(app, FastAPI):
+        app.state.stopping.set()
 
 
 def engine_of(request: Request) -> Engine:

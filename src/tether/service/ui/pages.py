@@ -24,6 +24,7 @@ from tether.model.access import Access
 from tether.model.records import WorkflowStatus
 from tether.service import errors as error_table
 from tether.service import state
+from tether.service.auth import host_of
 from tether.service.ui import forms, timeline
 
 COOKIE = "tether_api_key"
@@ -49,7 +50,7 @@ class SignInNeeded(Exception):
 
 async def _access(request: Request) -> Access:
     try:
-        return await state.authenticator_of(request).authenticate(request.cookies.get(COOKIE))
+        return await state.authenticator_of(request).authenticate(request.cookies.get(COOKIE), host=host_of(request))
     except errors.Unauthenticated as exc:
         raise SignInNeeded(exc.message) from exc
 
@@ -227,7 +228,7 @@ async def sign_in(request: Request) -> Response:
     target = str(submitted.get("next", "/"))
     target = target if target.startswith("/") and not target.startswith("//") else "/"
     try:
-        await state.authenticator_of(request).authenticate(key or None)
+        await state.authenticator_of(request).authenticate(key or None, host=host_of(request))
     except errors.Unauthenticated as exc:
         context = {"reason": exc.message, "next": target}
         return _page(request, "login.html", context, status_code=401)
