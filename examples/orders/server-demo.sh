@@ -38,7 +38,7 @@ done
 export TETHER_URL
 TETHER_URL=$(sed -n 's/.*tether server on \(http[^ ]*\).*/\1/p' "$log" | head -1)
 [ -n "$TETHER_URL" ] || { cat "$log"; exit 1; }
-echo "serving on $TETHER_URL"
+echo "serving on $TETHER_URL (open it in a browser for the web UI: executions, timelines, the inbox)"
 
 say "start an order: stock is reserved, then the approval activity goes async and queues a review"
 run tether workflow start fulfil_order '"A-2001"' 120.5 --id order-A-2001 --api-key "$ADMIN"

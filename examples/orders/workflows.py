@@ -59,6 +59,7 @@ def reserve_stock(order_id: str) -> str:
 @tether.activity(
     timeout=timedelta(minutes=2),
     heartbeat=REVIEW_HEARTBEAT,
+    inbox=True,
     retry=tether.RetryPolicy(max_attempts=3, initial_interval=timedelta(seconds=1), non_retryable=["Rejected"]),
 )
 async def request_approval(order_id: str, amount: float) -> Approval:
