@@ -472,3 +472,38 @@ async def test_an_execution_id_taken_by_a_workflow_the_key_cannot_read_is_not_na
     assert "billing" not in taken.text
     assert described.status_code == 403
     assert "billing" not in described.text
+
+
+@pytest.mark.parametrize("sent", [b"", b"GET /v1/health HTTP/1.1\r\nHost: x\r\n"], ids=["nothing", "half the headers"])
+async def test_a_connection_whose_headers_do_not_arrive_is_closed(env: TestEnvironment, sent: bytes) -> None:
+    app = service_app.create_app(env.engine, StoreKeys(env.engine, open_without_keys=True))
+    sock = service_server.bind("127.0.0.1", 0)
+    server = service_server.Server(app, graceful_shutdown=1, header_timeout=0.2)
+    serving = asyncio.ensure_future(server.serve_on(sock))
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", service_server.port_of(sock))
+        writer.write(sent)
+        await writer.drain()
+
+        leftover = await asyncio.wait_for(reader.read(), 10)  # the server hangs up; a hang guard, not a timing
+
+        writer.close()
+        assert leftover == b""
+    finally:
+        server.stop()
+        await serving
+
+
+async def test_a_request_that_arrives_whole_is_served_on_a_guarded_connection(env: TestEnvironment) -> None:
+    app = service_app.create_app(env.engine, StoreKeys(env.engine, open_without_keys=True))
+    sock = service_server.bind("127.0.0.1", 0)
+    server = service_server.Server(app, graceful_shutdown=1, header_timeout=0.2)
+    serving = asyncio.ensure_future(server.serve_on(sock))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{service_server.port_of(sock)}") as http:
+            first = await http.get("/v1/health")
+            second = await http.get("/v1/health")  # the same kept-alive connection
+        assert (first.status_code, second.status_code) == (200, 200)
+    finally:
+        server.stop()
+        await serving

@@ -88,6 +88,9 @@ def server(
     body_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds a request body may take to arrive.")] = (
         service_app.DEFAULT_BODY_TIMEOUT_SECONDS
     ),
+    header_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a request's headers may take to arrive (slow clients are cut off).")
+    ] = 10.0,
     max_concurrent_activities: Concurrency = 100,
 ) -> None:
     """Serve the tether HTTP API over a store, optionally with workers, until interrupted."""
@@ -110,7 +113,7 @@ def server(
             )
             sock = service_server.bind(host, port)
             async with _maybe_worker(client, worker or [], max_concurrent_activities):
-                served = service_server.Server(app)
+                served = service_server.Server(app, header_timeout=header_timeout)
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     # Stop serving, then leave the worker gracefully, then exit 0.

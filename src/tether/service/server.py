@@ -13,8 +13,10 @@ import logging
 import socket
 from collections.abc import Iterator
 
+import h11
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tether.errors import UsageError
 from tether.service import auth, state
@@ -62,6 +64,40 @@ def port_of(sock: socket.socket) -> int:
     return port
 
 
+class _SlowClientGuard(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing connections whose request headers do not arrive in time.
+
+    uvicorn times out idle keep-alive connections but not a request whose headers trickle in
+    (or never start): each such connection would be held for good.
+    """
+
+    header_timeout = 10.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]  # uvicorn narrows to asyncio.Transport
+        self._header_timer: asyncio.TimerHandle | None = self.loop.call_later(self.header_timeout, self._too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        waiting_for_headers = self.conn.their_state is h11.IDLE and bool(self.conn.trailing_data[0])
+        if waiting_for_headers and self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._too_slow)
+        elif not waiting_for_headers and self._header_timer is not None and self.conn.their_state is not h11.IDLE:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        super().connection_lost(exc)
+
+    def _too_slow(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
 class Server(uvicorn.Server):
     """uvicorn serving one app on a bound socket; signals are the caller's unless ``handle_signals``.
 
@@ -69,9 +105,13 @@ class Server(uvicorn.Server):
     graceful-shutdown time ran out.
     """
 
-    def __init__(self, app: ASGIApp, *, handle_signals: bool = False, graceful_shutdown: int = 5) -> None:
+    def __init__(
+        self, app: ASGIApp, *, handle_signals: bool = False, graceful_shutdown: int = 5, header_timeout: float = 10.0
+    ) -> None:
+        protocol = type("SlowClientGuard", (_SlowClientGuard,), {"header_timeout": header_timeout})
         config = uvicorn.Config(
             app,
+            http=protocol,
             log_level="warning",
             access_log=False,
             lifespan="off",
