@@ -379,6 +379,17 @@ async def test_list_workflows_pages_newest_first_without_overlap() -> None:
         assert started == sorted(started, reverse=True)
 
 
+async def test_list_workflows_by_id_prefix() -> None:
+    async with env() as e:
+        ids = await start_mixed(e)
+
+        listed = await e.client.list_workflows(id_prefix="list-1")
+
+        assert [s.id for s in listed] == [i for i in sorted((i for g in ids.values() for i in g), reverse=True)
+                                          if i.startswith("list-1")]  # fmt: skip
+        assert await e.client.list_workflows(id_prefix="nothing-") == []
+
+
 async def test_list_workflows_refuses_a_bad_status_or_page() -> None:
     async with env() as e:
         with pytest.raises(tether.errors.UsageError):

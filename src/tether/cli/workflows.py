@@ -56,6 +56,7 @@ def list_(
     name: Annotated[str | None, typer.Option("--name", help="Only executions of this workflow.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 20,
     offset: Annotated[int, typer.Option(min=0, help="How many of the newest to skip.")] = 0,
+    prefix: Annotated[str | None, typer.Option(help="Only executions whose id starts with this.")] = None,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
     as_json: output.AsJson = False,
@@ -64,7 +65,9 @@ def list_(
 
     async def go() -> list[Any]:
         async with await Client.connect(url, api_key=api_key) as client:
-            return await client.list_workflows(status=status, workflow=name, limit=limit, offset=offset)
+            return await client.list_workflows(
+                status=status, workflow=name, limit=limit, offset=offset, id_prefix=prefix
+            )
 
     rows = output.run(go(), as_json=as_json)
     if as_json:

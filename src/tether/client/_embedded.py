@@ -49,9 +49,11 @@ class EmbeddedTransport:
         return await self._engine.history(execution_id)
 
     async def list_workflows(
-        self, *, status: str | None, workflow: str | None, limit: int, offset: int
+        self, *, status: str | None, workflow: str | None, limit: int, offset: int, id_prefix: str | None
     ) -> list[WorkflowSummary]:
-        return await self._engine.list_workflows(status=status, workflow=workflow, limit=limit, offset=offset)
+        return await self._engine.list_workflows(
+            status=status, workflow=workflow, limit=limit, offset=offset, id_prefix=id_prefix
+        )
 
     async def complete_activity(self, token: str, result: str) -> None:
         await self._engine.complete_activity(token, result)

@@ -142,9 +142,11 @@ class HttpTransport:
         return wire.History.model_validate(await self._call("GET", _path("histories", execution_id))).events
 
     async def list_workflows(
-        self, *, status: str | None, workflow: str | None, limit: int, offset: int
+        self, *, status: str | None, workflow: str | None, limit: int, offset: int, id_prefix: str | None
     ) -> list[WorkflowSummary]:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if id_prefix is not None:
+            params["id_prefix"] = id_prefix
         if status is not None:
             params["status"] = status
         if workflow is not None:

@@ -203,8 +203,9 @@ class Client:
         workflow: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        id_prefix: str | None = None,
     ) -> list[WorkflowSummary]:
-        """Executions, newest first, optionally of one status or workflow name."""
+        """Executions, newest first, optionally of one status or workflow name, or whose id starts with a prefix."""
         if status is not None:
             try:
                 status = WorkflowStatus(status)
@@ -213,8 +214,9 @@ class Client:
         if not 1 <= limit <= wire.MAX_LIST_OFFSET or not 0 <= offset <= wire.MAX_LIST_OFFSET:
             raise UsageError(f"limit must be from 1 and offset from 0, both up to {wire.MAX_LIST_OFFSET:,}")
         return await self._transport.list_workflows(
-            status=None if status is None else status.value, workflow=workflow, limit=limit, offset=offset
-        )
+            status=None if status is None else status.value, workflow=workflow, limit=limit, offset=offset,
+            id_prefix=id_prefix or None,
+        )  # fmt: skip
 
     # activities, by token
 

@@ -65,11 +65,12 @@ async def list_workflows(
     workflow: Annotated[str | None, Query(max_length=512, description="Only executions of this workflow.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_LIST_OFFSET)] = 0,
+    id_prefix: Annotated[str | None, Query(max_length=512, description="Only executions whose id starts so.")] = None,
 ) -> WorkflowPage:
     """Executions newest first, of the workflows the caller may read."""
     items = await engine_of(request).list_workflows(
         status=None if status is None else status.value, workflow=workflow, limit=limit + 1, offset=offset,
-        access=caller,
+        access=caller, id_prefix=id_prefix or None,
     )  # fmt: skip
     more = len(items) > limit
     return WorkflowPage(items=items[:limit], next_offset=offset + limit if more else None)
