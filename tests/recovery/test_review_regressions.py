@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,12 @@ from tether.testing import TestEnvironment
 
 CLIENTS: list[tether.Client] = []
 TOKENS: asyncio.Queue[str] = asyncio.Queue()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_queues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's queues belong to one event loop: each test (and backend) gets its own."""
+    monkeypatch.setattr(sys.modules[__name__], "TOKENS", asyncio.Queue())
 
 
 class NotJson:
@@ -146,6 +153,7 @@ def test_retry_interval_stays_at_its_cap_however_many_attempts_failed() -> None:
     assert policy.interval_ms(5_000) == 100_000
 
 
+@pytest.mark.sqlite_only
 async def test_a_full_disk_refuses_the_transition_and_the_store_keeps_answering(tmp_path: Path) -> None:
     client = await tether.Client.connect(f"sqlite:///{tmp_path / 'tether.db'}")
     try:

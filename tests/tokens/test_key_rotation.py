@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+
+import pytest
 
 import tether
 from tether.model import tokens
 from tether.testing import TestEnvironment
 
 HANDED_OUT: asyncio.Queue[str] = asyncio.Queue()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_queues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's queues belong to one event loop: each test (and backend) gets its own."""
+    monkeypatch.setattr(sys.modules[__name__], "HANDED_OUT", asyncio.Queue())
 
 
 @tether.activity(name="kr.approve")

@@ -81,17 +81,21 @@ class Client:
 
         Args:
             url: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``
-                (``?synchronous=NORMAL`` relaxes durability for speed).
+                (``?synchronous=NORMAL`` relaxes durability for speed), or
+                ``postgresql://user:password@host:5432/dbname`` for a database that
+                workers and clients on many machines share.
             clock: the clock of the embedded engine (tests pass a VirtualClock).
 
         Raises:
             UsageError: the URL's scheme is not supported.
             StoreUnavailable: the store cannot be opened.
         """
-        if url.startswith("sqlite:"):
+        if url.startswith(("sqlite:", "postgresql:", "postgres:")):
             return cls(await _embedded.EmbeddedTransport.open(url, clock))
         scheme = url.split(":", 1)[0]
-        raise UsageError(f"unsupported store URL scheme {scheme!r}; use sqlite:///path/to/tether.db")
+        raise UsageError(
+            f"unsupported store URL scheme {scheme!r}; use sqlite:///path/to/tether.db or postgresql://host/dbname"
+        )
 
     async def close(self) -> None:
         """Release the store or connection."""

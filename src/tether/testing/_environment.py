@@ -1,9 +1,10 @@
-"""TestEnvironment: a worker, a client and a virtual clock over a fresh SQLite file."""
+"""TestEnvironment: a worker, a client and a virtual clock over a fresh database."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -12,21 +13,33 @@ from types import TracebackType
 from typing import Any
 
 from tether.client.client import Client
+from tether.errors import UsageError
 from tether.model.clock import VirtualClock
 from tether.runtime.definitions import Activity, Workflow
 from tether.worker.worker import Worker
 
+TEST_DB_VARIABLE = "TETHER_TEST_DB"
+"""Set to a PostgreSQL URL to run environments that name no database on that server."""
+
 
 class TestEnvironment:
-    """Runs workflows against a real SQLite file with time under the test's control.
+    """Runs workflows against a real database with time under the test's control.
 
     Time skips ahead by itself while a caller awaits ``handle.result()`` and the worker is
     idle: the clock jumps to the next due timer (a sleep, a deadline, a retry), so a
     day-long timeout is tested in milliseconds. ``advance`` moves time explicitly, and
     ``restart`` drops the worker and store as a crash would and opens them again.
 
+    By default the database is a fresh SQLite file in a temporary directory. When the
+    ``TETHER_TEST_DB`` environment variable holds a PostgreSQL URL
+    (``postgresql://user@host:5432/postgres``: any database of that server the user may
+    connect to), each environment instead creates a fresh database of its own on that
+    server and drops it on exit, so that a whole test suite can be run again on PostgreSQL.
+
     Args:
-        path: the database file; a temporary one by default.
+        path: the SQLite file to run on (kept afterwards).
+        url: the store to run on (``sqlite:///...`` or ``postgresql://...``), used as it is
+            and kept afterwards; give ``path`` or ``url``, not both.
         start: the virtual clock's starting time.
         max_cached_workflows: passed to the Worker (0 replays every workflow task).
     """
@@ -39,13 +52,19 @@ class TestEnvironment:
         workflows: Sequence[Workflow[..., Any]] = (),
         activities: Sequence[Activity[..., Any]] = (),
         path: str | Path | None = None,
+        url: str | None = None,
         start: datetime | None = None,
         max_cached_workflows: int = 2000,
         max_concurrent_activities: int = 100,
     ) -> None:
         self._workflows = list(workflows)
         self._activities = list(activities)
+        if path is not None and url is not None:
+            raise UsageError("give TestEnvironment a path or a url, not both")
         self._given_path = Path(path) if path is not None else None
+        self._given_url = url
+        self._created_url: str | None = None
+        self._server_url: str | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self.clock = VirtualClock(start)
         self._worker_options: dict[str, Any] = {
@@ -59,15 +78,25 @@ class TestEnvironment:
 
     @property
     def path(self) -> Path:
-        """The SQLite file the environment runs on."""
+        """The SQLite file the environment runs on.
+
+        Raises:
+            UsageError: the environment runs on PostgreSQL.
+        """
         if self._given_path is not None:
             return self._given_path
+        if self._given_url is not None or self._server_url is not None:
+            raise UsageError(f"this environment runs on {self.url.split(':', 1)[0]}, not on a SQLite file; see url")
         assert self._tempdir is not None
         return Path(self._tempdir.name) / "tether.db"
 
     @property
     def url(self) -> str:
         """The store URL, for clients in other processes."""
+        if self._given_url is not None:
+            return self._given_url
+        if self._created_url is not None:
+            return self._created_url
         return f"sqlite:///{self.path}"
 
     @property
@@ -83,10 +112,21 @@ class TestEnvironment:
         return self._worker
 
     async def __aenter__(self) -> TestEnvironment:
-        if self._given_path is None:
-            self._tempdir = tempfile.TemporaryDirectory(prefix="tether-test-")
-        self._client = await Client.connect(self.url, clock=self.clock)
-        await self._start_worker()
+        if self._given_path is None and self._given_url is None:
+            server = os.environ.get(TEST_DB_VARIABLE, "")
+            if server.startswith(("postgresql:", "postgres:")):
+                from tether.store import postgres_admin  # SQLite users never import psycopg
+
+                self._created_url = await asyncio.to_thread(postgres_admin.create_database, server)
+                self._server_url = server
+            else:
+                self._tempdir = tempfile.TemporaryDirectory(prefix="tether-test-")
+        try:
+            self._client = await Client.connect(self.url, clock=self.clock)
+            await self._start_worker()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
         self._skipper = self._group.create_task(self._skip_time())
@@ -111,8 +151,17 @@ class TestEnvironment:
                     if self._client is not None:
                         await self._client.close()
                 finally:
-                    if self._tempdir is not None:
-                        self._tempdir.cleanup()
+                    await self._drop_database()
+
+    async def _drop_database(self) -> None:
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
+        if self._created_url is not None and self._server_url is not None:
+            from tether.store import postgres_admin  # SQLite users never import psycopg
+
+            url, self._created_url = self._created_url, None
+            await asyncio.to_thread(postgres_admin.drop_database, url, server_url=self._server_url)
 
     async def _start_worker(self) -> None:
         self._worker = Worker(
