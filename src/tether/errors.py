@@ -13,11 +13,16 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     ├── Refused                 a request was refused and nothing changed
     │   ├── InvalidToken        forged, truncated or altered task token
     │   ├── StaleToken          the token's attempt is no longer the current one
-    │   ├── PermissionDenied    the caller may not do this
+    │   ├── Unauthenticated     no API key, or an unknown or revoked one
+    │   ├── PermissionDenied    the caller's API key does not allow this
     │   ├── InvalidPayload      a value could not be serialised or has the wrong type
+    │   ├── PayloadTooLarge     a request body exceeds the server's limit
     │   ├── ExecutionNotFound   no execution has that id
+    │   ├── ExecutionIdTaken    the id belongs to an execution of another workflow
+    │   ├── ApiKeyNotFound      no active API key has that id or name
     │   └── ActivityAlreadyClosed   the activity already closed (see final_state)
     ├── StoreUnavailable        the store could not be reached or failed
+    │   └── ServerUnreachable   the tether server could not be reached (HTTP transport)
     └── ExecutionFailure        what workflows and handles observe
         ├── ActivityFailed      error type, message, details, attempt
         │   ├── ActivityTimeout     kind: total | attempt | heartbeat
@@ -35,18 +40,23 @@ __all__ = [
     "ActivityCancelled",
     "ActivityFailed",
     "ActivityTimeout",
+    "ApiKeyNotFound",
     "ExecutionFailure",
+    "ExecutionIdTaken",
     "ExecutionNotFound",
     "InvalidPayload",
     "InvalidToken",
     "NonDeterminism",
     "NotInActivity",
     "NotInWorkflow",
+    "PayloadTooLarge",
     "PermissionDenied",
     "Refused",
+    "ServerUnreachable",
     "StaleToken",
     "StoreUnavailable",
     "TetherError",
+    "Unauthenticated",
     "UnknownActivity",
     "UnknownWorkflow",
     "UsageError",
@@ -161,10 +171,24 @@ class StaleToken(Refused):
         return {"token_attempt": self.token_attempt, "current_attempt": self.current_attempt}
 
 
+class Unauthenticated(Refused):
+    """The request carries no API key, or one that is unknown or revoked."""
+
+    code = "unauthenticated"
+
+
 class PermissionDenied(Refused):
-    """The caller is not allowed to do this."""
+    """The caller's API key does not allow this."""
 
     code = "permission_denied"
+
+    def __init__(self, message: str | None = None, *, action: str = "", workflow: str = "") -> None:
+        super().__init__(message or f"this API key may not {action} workflow {workflow!r}")
+        self.action = action
+        self.workflow = workflow
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"action": self.action, "workflow": self.workflow}
 
 
 class InvalidPayload(Refused):
@@ -180,6 +204,19 @@ class InvalidPayload(Refused):
         return {"errors": self.errors}
 
 
+class PayloadTooLarge(Refused):
+    """The request body exceeds the server's size limit."""
+
+    code = "payload_too_large"
+
+    def __init__(self, message: str | None = None, *, limit: int = 0) -> None:
+        super().__init__(message or f"the request body exceeds the limit of {limit} bytes")
+        self.limit = limit
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"limit": self.limit}
+
+
 class ExecutionNotFound(Refused):
     """No workflow execution has that id."""
 
@@ -191,6 +228,34 @@ class ExecutionNotFound(Refused):
 
     def to_details(self) -> dict[str, Any]:  # noqa: D102
         return {"execution_id": self.execution_id}
+
+
+class ExecutionIdTaken(Refused):
+    """The execution id is taken by an execution of another workflow."""
+
+    code = "execution_id_taken"
+
+    def __init__(self, execution_id: str, *, workflow: str = "", requested: str = "") -> None:
+        super().__init__(f"execution {execution_id!r} already exists and runs workflow {workflow!r}, not {requested!r}")
+        self.execution_id = execution_id
+        self.workflow = workflow
+        self.requested = requested
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id, "workflow": self.workflow, "requested": self.requested}
+
+
+class ApiKeyNotFound(Refused):
+    """No active API key has that id or name."""
+
+    code = "api_key_not_found"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no active API key has id or name {key!r}")
+        self.key = key
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"key": self.key}
 
 
 class ActivityAlreadyClosed(Refused):
@@ -216,6 +281,19 @@ class StoreUnavailable(TetherError):
     """The store could not be reached or failed."""
 
     code = "store_unavailable"
+
+
+class ServerUnreachable(StoreUnavailable):
+    """The tether server could not be reached."""
+
+    code = "server_unreachable"
+
+    def __init__(self, message: str | None = None, *, url: str = "") -> None:
+        super().__init__(message or f"the tether server at {url} could not be reached")
+        self.url = url
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"url": self.url}
 
 
 class ExecutionFailure(TetherError):
@@ -297,3 +375,28 @@ class WorkflowCancelled(ExecutionFailure):
     """The workflow was cancelled."""
 
     code = "workflow_cancelled"
+
+
+def _codes() -> dict[str, type[TetherError]]:
+    found: dict[str, type[TetherError]] = {}
+    pending: list[type[TetherError]] = [TetherError]
+    while pending:
+        cls = pending.pop()
+        found[cls.code] = cls
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def from_wire(code: str, message: str, details: dict[str, Any] | None) -> TetherError:
+    """Rebuild the error a server reported, as the same class with the same attributes.
+
+    The embedded and HTTP transports thus raise identical errors. An unknown code (a newer
+    server) becomes the nearest known base class, :class:`TetherError` at worst.
+    """
+    cls = _codes().get(code, TetherError)
+    error = cls.__new__(cls)
+    TetherError.__init__(error, message)
+    for name, value in (details or {}).items():
+        if name not in ("message", "code", "args"):
+            setattr(error, name, value)
+    return error

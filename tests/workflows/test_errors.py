@@ -304,9 +304,10 @@ async def test_starting_an_id_with_another_workflow_is_refused_and_changes_nothi
         assert await handle.result() == 10
         history, description = await handle.history(), await handle.describe()
 
-        with pytest.raises(tether.errors.UsageError) as caught:
+        with pytest.raises(tether.errors.ExecutionIdTaken) as caught:
             await e.client.start_workflow(err_count, "x", id=execution_id)
 
+        assert (caught.value.workflow, caught.value.requested) == ("err_ok", "err_count")
         assert "err_ok" in str(caught.value)
         assert await handle.history() == history
         assert await handle.describe() == description

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar, TypeVarTuple, overload
@@ -72,8 +71,6 @@ class Client:
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
-        self._result_waiters = 0
-        self._waiters_changed = asyncio.Event()
 
     @classmethod
     async def connect(cls, url: str, *, clock: Clock | None = None) -> Client:
@@ -131,7 +128,7 @@ class Client:
         Raises:
             UnknownWorkflow: ``workflow`` is a name no worker or module registered.
             InvalidPayload: an argument cannot be serialised.
-            UsageError: the id is taken by an execution of another workflow.
+            ExecutionIdTaken: the id is taken by an execution of another workflow.
         """
         given_id: object = id
         if given_id is not None and (not isinstance(given_id, str) or not given_id):
@@ -157,13 +154,7 @@ class Client:
         return WorkflowHandle(self, execution_id, None)
 
     async def _result(self, handle: WorkflowHandle[Any], timeout: float | None) -> Any:
-        self._result_waiters += 1
-        self._waiters_changed.set()
-        try:
-            status, result, error, workflow = await self._transport.wait_for_result(handle.id, timeout)
-        finally:
-            self._result_waiters -= 1
-            self._waiters_changed.set()
+        status, result, error, workflow = await self._transport.wait_for_result(handle.id, timeout)
         if status == WorkflowStatus.RUNNING:
             raise TimeoutError(f"execution {handle.id!r} is still running")
         if status == WorkflowStatus.CANCELLED:
@@ -176,17 +167,6 @@ class Client:
         definition = handle._workflow or registered_workflow(workflow)
         annotation = definition.return_type if definition is not None else Any
         return payloads.decode(result, annotation, what=f"result of {handle.id}")
-
-    async def wait_for_result_waiters(self) -> None:
-        """Return once some caller waits in ``handle.result()`` (used by test environments)."""
-        while self._result_waiters == 0:
-            self._waiters_changed.clear()
-            await self._waiters_changed.wait()
-
-    @property
-    def has_result_waiters(self) -> bool:
-        """Whether some caller waits in ``handle.result()`` now."""
-        return self._result_waiters > 0
 
     async def cancel_workflow(self, execution_id: str) -> None:
         """Request cancellation: open activities and timers are cancelled and the workflow ends as cancelled.

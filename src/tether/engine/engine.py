@@ -7,13 +7,21 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tether.engine import activities, dispatch, keys, notifier, queries, timers, workflows
+from tether.engine import activities, api_keys, dispatch, keys, notifier, queries, timers, workflows
 from tether.engine.activities import AttemptStart
 from tether.engine.workflows import WorkflowTask
 from tether.errors import ExecutionNotFound
+from tether.model.access import Access, Action
 from tether.model.clock import Clock
 from tether.model.events import Command, Event, failure
-from tether.model.records import HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowStatus, WorkflowSummary
+from tether.model.records import (
+    ApiKeyInfo,
+    HeartbeatResponse,
+    HistoryEvent,
+    WorkflowDescription,
+    WorkflowStatus,
+    WorkflowSummary,
+)
 from tether.model.tokens import TokenClaims
 from tether.store.base import ExecutionRow, Store, Transaction
 
@@ -106,8 +114,17 @@ class Engine:
 
     # executions
 
-    async def start_workflow(self, execution_id: str, workflow: str, args: str) -> bool:
-        """Start an execution; False if it existed already."""
+    async def start_workflow(
+        self, execution_id: str, workflow: str, args: str, *, access: Access | None = None
+    ) -> bool:
+        """Start an execution; False if it existed already.
+
+        Raises:
+            PermissionDenied: ``access`` may not start this workflow.
+            ExecutionIdTaken: the id is taken by an execution of another workflow.
+        """
+        if access is not None:
+            access.require(Action.START_WORKFLOWS, workflow)
         now = self.clock.now_ms()
         return await self._run(lambda tx: workflows.start(tx, execution_id, workflow, args, now))
 
@@ -115,88 +132,159 @@ class Engine:
         """Whether a worker ever registered a workflow of this name with the store."""
         return await self.store.read(lambda tx: tx.is_known_workflow(name))
 
-    async def cancel_workflow(self, execution_id: str) -> None:
+    async def cancel_workflow(self, execution_id: str, *, access: Access | None = None) -> None:
         """Request cancellation of an execution."""
         now = self.clock.now_ms()
-        await self._run(lambda tx: workflows.request_cancel(tx, execution_id, now))
 
-    async def get_execution(self, execution_id: str) -> ExecutionRow:
+        def cancel(tx: Transaction) -> None:
+            _permit(tx, execution_id, access, Action.WRITE_WORKFLOWS)
+            workflows.request_cancel(tx, execution_id, now)
+
+        await self._run(cancel)
+
+    async def get_execution(self, execution_id: str, *, access: Access | None = None) -> ExecutionRow:
         """The stored row of an execution.
 
         Raises:
             ExecutionNotFound: no execution has this id.
+            PermissionDenied: ``access`` may not read this execution.
         """
-        row = await self.store.read(lambda tx: tx.get_execution(execution_id))
-        if row is None:
-            raise ExecutionNotFound(execution_id)
-        return row
+        return await self.store.read(lambda tx: _permit(tx, execution_id, access, Action.READ_WORKFLOWS))
 
-    async def wait_for_close(self, execution_id: str, timeout: float | None = None) -> ExecutionRow:
+    async def wait_for_close(
+        self, execution_id: str, timeout: float | None = None, *, access: Access | None = None
+    ) -> ExecutionRow:
         """Wait until an execution closes and return its row (or the running row on timeout)."""
-        while True:
-            waiter = self.notifier.close_waiter(execution_id)
-            try:
-                row = await self.get_execution(execution_id)
-                if row.status != WorkflowStatus.RUNNING.value:
-                    return row
+        self.notifier.result_waiter_entered()
+        try:
+            while True:
+                waiter = self.notifier.close_waiter(execution_id)
                 try:
-                    final = await asyncio.wait_for(asyncio.shield(waiter), timeout)
-                except TimeoutError:
-                    return await self.get_execution(execution_id)
-                if final is not None:
-                    return final
-            finally:
-                self.notifier.drop_close_waiter(execution_id, waiter)
+                    row = await self.get_execution(execution_id, access=access)
+                    if row.status != WorkflowStatus.RUNNING.value:
+                        return row
+                    try:
+                        final = await asyncio.wait_for(asyncio.shield(waiter), timeout)
+                    except TimeoutError:
+                        return await self.get_execution(execution_id)
+                    if final is not None:
+                        return final
+                finally:
+                    self.notifier.drop_close_waiter(execution_id, waiter)
+        finally:
+            self.notifier.result_waiter_left()
 
     async def load_events(self, execution_id: str) -> list[Event]:
         """The whole history of an execution, as the runtime replays it."""
         return await self.store.read(lambda tx: tx.load_events(execution_id))
 
-    async def describe(self, execution_id: str) -> WorkflowDescription:
+    async def describe(self, execution_id: str, *, access: Access | None = None) -> WorkflowDescription:
         """Describe an execution."""
-        return await self.store.read(lambda tx: queries.describe(tx, execution_id))
 
-    async def history(self, execution_id: str) -> list[HistoryEvent]:
+        def describe(tx: Transaction) -> WorkflowDescription:
+            _permit(tx, execution_id, access, Action.READ_WORKFLOWS)
+            return queries.describe(tx, execution_id)
+
+        return await self.store.read(describe)
+
+    async def history(self, execution_id: str, *, access: Access | None = None) -> list[HistoryEvent]:
         """Every event of an execution."""
-        return await self.store.read(lambda tx: queries.history(tx, execution_id))
+
+        def history(tx: Transaction) -> list[HistoryEvent]:
+            _permit(tx, execution_id, access, Action.READ_WORKFLOWS)
+            return queries.history(tx, execution_id)
+
+        return await self.store.read(history)
 
     async def list_workflows(
-        self, *, status: str | None, workflow: str | None, limit: int, offset: int
+        self, *, status: str | None, workflow: str | None, limit: int, offset: int, access: Access | None = None
     ) -> list[WorkflowSummary]:
-        """A page of executions, newest first."""
+        """A page of executions, newest first; only those of workflows ``access`` may read."""
+        patterns = access.patterns(Action.READ_WORKFLOWS) if access is not None else None
         rows = await self.store.read(
-            lambda tx: tx.list_executions(status=status, workflow=workflow, limit=limit, offset=offset)
+            lambda tx: tx.list_executions(
+                status=status, workflow=workflow, limit=limit, offset=offset, workflow_patterns=patterns
+            )
         )
         return [queries.summary(r) for r in rows]
 
+    # API keys
+
+    async def create_api_key(self, name: str, scopes: list[str]) -> tuple[ApiKeyInfo, str]:
+        """Create an API key; returns it with its plain text, which nothing keeps.
+
+        Raises:
+            InvalidPayload: no scope, a malformed scope, or an empty name.
+        """
+        parsed = api_keys.parse_scopes(scopes)
+        now = self.clock.now_ms()
+        return await self.store.run(lambda tx: api_keys.create(tx, name, parsed, now))
+
+    async def list_api_keys(self) -> list[ApiKeyInfo]:
+        """Every API key, revoked ones included."""
+        return await self.store.read(lambda tx: [api_keys.info(r) for r in tx.list_api_keys()])
+
+    async def revoke_api_key(self, key: str) -> ApiKeyInfo:
+        """Revoke an API key by id (or by name, if one active key has it).
+
+        Raises:
+            ApiKeyNotFound: no such active key.
+        """
+        now = self.clock.now_ms()
+        return await self.store.run(lambda tx: api_keys.revoke(tx, key, now))
+
+    async def authenticate(self, presented: str | None, *, open_without_keys: bool) -> Access:
+        """The access an API key grants (see ``api_keys.authenticate``).
+
+        Raises:
+            Unauthenticated: a key is needed and missing, or it is unknown or revoked.
+        """
+        return await self.store.read(
+            lambda tx: api_keys.authenticate(tx, presented, open_without_keys=open_without_keys)
+        )
+
+    async def has_api_keys(self) -> bool:
+        """Whether any API key is active."""
+        return await self.store.read(lambda tx: tx.has_active_api_keys())
+
     # activities, by token
 
-    def _verify(self, tx: Transaction, token: str, now: int) -> TokenClaims:
-        return self._keys.verify(tx, token, now)
+    def _verify(self, tx: Transaction, token: str, now: int, access: Access | None = None) -> TokenClaims:
+        claims = self._keys.verify(tx, token, now)
+        _permit(tx, claims.execution_id, access, Action.WRITE_ACTIVITIES)
+        return claims
 
-    async def complete_activity(self, token: str, result: str) -> bool:
+    async def complete_activity(self, token: str, result: str, *, access: Access | None = None) -> bool:
         """Complete an activity by token; False if this same completion was already recorded."""
         now = self.clock.now_ms()
         return await self._run(
-            lambda tx: activities.complete(tx, self._verify(tx, token, now), result, now, check_type=True)
+            lambda tx: activities.complete(tx, self._verify(tx, token, now, access), result, now, check_type=True)
         )
 
-    async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> None:
+    async def fail_activity(
+        self, token: str, *, error: str, message: str, details: Any, non_retryable: bool, access: Access | None = None
+    ) -> None:
         """Fail the attempt a token names."""
         now = self.clock.now_ms()
         fault = failure(error, message, details=details, non_retryable=non_retryable)
-        await self._run(lambda tx: activities.fail(tx, self._verify(tx, token, now), fault, now))
+        await self._run(lambda tx: activities.fail(tx, self._verify(tx, token, now, access), fault, now))
 
-    async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
+    async def heartbeat_activity(
+        self, token: str, details: str | None, *, access: Access | None = None
+    ) -> HeartbeatResponse:
         """Record a heartbeat by token."""
         now = self.clock.now_ms()
-        cancel = await self._run(lambda tx: activities.heartbeat(tx, self._verify(tx, token, now), details, now))
+        cancel = await self._run(
+            lambda tx: activities.heartbeat(tx, self._verify(tx, token, now, access), details, now)
+        )
         return HeartbeatResponse(cancel_requested=cancel)
 
-    async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
+    async def report_activity_cancelled(self, token: str, details: str | None, *, access: Access | None = None) -> bool:
         """Acknowledge cancellation by token; False if already acknowledged."""
         now = self.clock.now_ms()
-        return await self._run(lambda tx: activities.report_cancelled(tx, self._verify(tx, token, now), details, now))
+        return await self._run(
+            lambda tx: activities.report_cancelled(tx, self._verify(tx, token, now, access), details, now)
+        )
 
     async def rotate_signing_key(self) -> int:
         """Start signing new tokens with a new key; tokens of older keys still verify."""
@@ -324,3 +412,18 @@ def _earliest(tx: Transaction, now: int, worker: str) -> int | None:
     candidates = (tx.next_timer_due_ms(), tx.next_lease_expiry_ms(now), tx.next_worker_expiry_ms(now, worker))
     times = [t for t in candidates if t is not None]
     return min(times) if times else None
+
+
+def _permit(tx: Transaction, execution_id: str, access: Access | None, action: Action) -> ExecutionRow:
+    """The execution's row, once ``access`` is allowed ``action`` on its workflow.
+
+    Raises:
+        ExecutionNotFound: no execution has this id.
+        PermissionDenied: ``access`` may not do ``action`` to this execution's workflow.
+    """
+    row = tx.get_execution(execution_id)
+    if row is None:
+        raise ExecutionNotFound(execution_id)
+    if access is not None:
+        access.require(action, row.workflow)
+    return row

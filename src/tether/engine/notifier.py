@@ -26,6 +26,9 @@ class Notifier:
         self._versions = dict.fromkeys(TOPICS, 0)
         self._waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
         self._close_waiters: defaultdict[str, set[asyncio.Future[ExecutionRow | None]]] = defaultdict(set)
+        self.result_waiters = 0
+        """How many callers wait for an execution's result now (test environments skip time only then)."""
+        self._result_waiters_changed = asyncio.Event()
 
     def topic_version(self, topic: str | None) -> int:
         """The change counter of one topic (of all changes for None)."""
@@ -77,6 +80,22 @@ class Notifier:
                     await sleeper
         finally:
             waiters.discard(future)
+
+    def result_waiter_entered(self) -> None:
+        """Count a caller that starts waiting for a result."""
+        self.result_waiters += 1
+        self._result_waiters_changed.set()
+
+    def result_waiter_left(self) -> None:
+        """Count a caller that stopped waiting for a result."""
+        self.result_waiters -= 1
+        self._result_waiters_changed.set()
+
+    async def wait_for_result_waiters(self) -> None:
+        """Return once some caller waits for a result."""
+        while self.result_waiters == 0:
+            self._result_waiters_changed.clear()
+            await self._result_waiters_changed.wait()
 
     def close_waiter(self, execution_id: str) -> asyncio.Future[ExecutionRow | None]:
         """A future resolved when ``execution_id`` closes; register before checking the status."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tether.engine import activities
-from tether.errors import ExecutionNotFound, UsageError
+from tether.errors import ExecutionIdTaken, ExecutionNotFound, UsageError
 from tether.model.events import Command, Event, EventType
 from tether.model.records import WorkflowStatus
 from tether.store.base import ExecutionRow, TimerRow, Transaction
@@ -31,7 +31,7 @@ def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: 
     """Create an execution; False if one with this id exists already (it is left as it is).
 
     Raises:
-        UsageError: the id is taken by an execution of another workflow.
+        ExecutionIdTaken: the id is taken by an execution of another workflow.
     """
     created = tx.insert_execution(
         ExecutionRow(
@@ -42,9 +42,7 @@ def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: 
     if not created:
         existing = tx.get_execution(execution_id)
         if existing is not None and existing.workflow != workflow:
-            raise UsageError(
-                f"execution {execution_id!r} already exists and runs workflow {existing.workflow!r}, not {workflow!r}"
-            )
+            raise ExecutionIdTaken(execution_id, workflow=existing.workflow, requested=workflow)
         return False
     data = f'{{"workflow":{json.dumps(workflow)},"args":{args}}}'
     tx.append_events(execution_id, [(EventType.WORKFLOW_STARTED, data)], now_ms)

@@ -106,3 +106,14 @@ class HistoryEvent:
     type: str
     at: datetime
     data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    """An API key as listed: everything but its secret, which is shown once, at creation."""
+
+    key_id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None

@@ -69,6 +69,19 @@ class TimerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiKeyRow:
+    """One API key of the server; only a hash of its secret is kept."""
+
+    key_id: str
+    name: str
+    secret_hash: str
+    scopes: str
+    """The granted scopes, as a JSON list of strings."""
+    created_at_ms: int
+    revoked_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityTaskRow:
     """An attempt waiting for a worker."""
 
@@ -126,8 +139,19 @@ class Transaction(Protocol):
 
     def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]: ...
     def list_executions(
-        self, *, status: str | None, workflow: str | None, limit: int, offset: int
-    ) -> list[ExecutionRow]: ...
+        self,
+        *,
+        status: str | None,
+        workflow: str | None,
+        limit: int,
+        offset: int,
+        workflow_patterns: Sequence[str] | None = None,
+    ) -> list[ExecutionRow]:
+        """Executions, newest first.
+
+        ``workflow_patterns`` (``*`` is their only wildcard) keeps those whose workflow name matches one.
+        """
+        ...
 
     def executions_with_failed_task(self) -> list[str]:
         """Ids of running executions whose latest workflow task failed."""
@@ -205,6 +229,19 @@ class Transaction(Protocol):
     def is_known_workflow(self, name: str) -> bool: ...
     def signing_keys(self) -> dict[int, bytes]: ...
     def insert_signing_key(self, key_id: int, secret: bytes, created_at_ms: int) -> None: ...
+
+    # API keys of the server
+    def insert_api_key(self, row: ApiKeyRow) -> None: ...
+    def get_api_key(self, key_id: str) -> ApiKeyRow | None: ...
+    def list_api_keys(self) -> list[ApiKeyRow]:
+        """Every key, revoked ones included, oldest first."""
+        ...
+
+    def revoke_api_key(self, key_id: str, at_ms: int) -> bool:
+        """Mark a key revoked; False if no such key is active."""
+        ...
+
+    def has_active_api_keys(self) -> bool: ...
 
 
 class Store(Protocol):

@@ -1,5 +1,7 @@
 """Numbered, forward-only migrations of the SQLite schema.
 
+4: API keys of the server (a SHA-256 hash of each secret, never the secret).
+
 3: the task queues hold only ready work, a few rows at a time, so they carry no secondary
 index and no AUTOINCREMENT bookkeeping: both cost more on every write than they save on a read.
 """
@@ -115,6 +117,19 @@ MIGRATIONS: list[tuple[int, str]] = [
             SELECT id, execution_id, activity_id, attempt, name FROM activity_tasks;
         DROP TABLE activity_tasks;
         ALTER TABLE activity_tasks_v3 RENAME TO activity_tasks;
+        """,
+    ),
+    (
+        4,
+        """
+        CREATE TABLE api_keys (
+            key_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            secret_hash TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            created_at_ms INTEGER NOT NULL,
+            revoked_at_ms INTEGER
+        ) WITHOUT ROWID;
         """,
     ),
 ]

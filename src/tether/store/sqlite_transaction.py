@@ -11,7 +11,7 @@ from typing import Any
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow, Transaction
+from tether.store.base import ActivityRow, ActivityTaskRow, ApiKeyRow, ExecutionRow, TimerRow, Transaction
 
 _EXECUTION_COLUMNS = (
     "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, last_seq"
@@ -21,6 +21,7 @@ _ACTIVITY_COLUMNS = (
     "attempt_started_at_ms, last_heartbeat_at_ms, heartbeat_details, checkpoint, last_failure, "
     "cancel_requested, watch_heartbeats, result, closed_at_ms"
 )
+_API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms"
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker"])
 
@@ -145,7 +146,13 @@ class SQLiteTransaction(Transaction):
         return [Event(seq, EventType(kind), at_ms, json.loads(data)) for seq, kind, at_ms, data in rows]
 
     def list_executions(  # noqa: D102
-        self, *, status: str | None, workflow: str | None, limit: int, offset: int
+        self,
+        *,
+        status: str | None,
+        workflow: str | None,
+        limit: int,
+        offset: int,
+        workflow_patterns: Sequence[str] | None = None,
     ) -> list[ExecutionRow]:
         clauses, params = [], []
         if status is not None:
@@ -154,6 +161,10 @@ class SQLiteTransaction(Transaction):
         if workflow is not None:
             clauses.append("workflow = ?")
             params.append(workflow)
+        if workflow_patterns is not None:
+            # Scope patterns hold no GLOB metacharacter but '*' (model.access checks their characters).
+            clauses.append(f"({' OR '.join(['workflow GLOB ?'] * len(workflow_patterns)) or '0'})")
+            params.extend(workflow_patterns)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._conn.execute(
             f"SELECT {_EXECUTION_COLUMNS} FROM executions {where} ORDER BY created_at_ms DESC, id LIMIT ? OFFSET ?",
@@ -403,6 +414,31 @@ class SQLiteTransaction(Transaction):
             "INSERT OR IGNORE INTO signing_keys (key_id, secret, created_at_ms) VALUES (?,?,?)",
             (key_id, secret, created_at_ms),
         )
+
+    # API keys
+
+    def insert_api_key(self, row: ApiKeyRow) -> None:  # noqa: D102
+        self._conn.execute(
+            f"INSERT INTO api_keys ({_API_KEY_COLUMNS}) VALUES (?,?,?,?,?,?)",
+            (row.key_id, row.name, row.secret_hash, row.scopes, row.created_at_ms, row.revoked_at_ms),
+        )
+
+    def get_api_key(self, key_id: str) -> ApiKeyRow | None:  # noqa: D102
+        row = self._conn.execute(f"SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
+        return ApiKeyRow(*row) if row is not None else None
+
+    def list_api_keys(self) -> list[ApiKeyRow]:  # noqa: D102
+        rows = self._conn.execute(f"SELECT {_API_KEY_COLUMNS} FROM api_keys ORDER BY created_at_ms, key_id")
+        return [ApiKeyRow(*r) for r in rows]
+
+    def revoke_api_key(self, key_id: str, at_ms: int) -> bool:  # noqa: D102
+        cursor = self._conn.execute(
+            "UPDATE api_keys SET revoked_at_ms = ? WHERE key_id = ? AND revoked_at_ms IS NULL", (at_ms, key_id)
+        )
+        return cursor.rowcount > 0
+
+    def has_active_api_keys(self) -> bool:  # noqa: D102
+        return self._conn.execute("SELECT 1 FROM api_keys WHERE revoked_at_ms IS NULL LIMIT 1").fetchone() is not None
 
     # helpers
 

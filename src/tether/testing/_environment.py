@@ -207,12 +207,12 @@ class TestEnvironment:
     async def _skip_time(self) -> None:
         client = self.client
         while True:
-            await client.wait_for_result_waiters()
-            await self.worker.wait_for_idle()
             engine = client.engine
+            await engine.notifier.wait_for_result_waiters()
+            await self.worker.wait_for_idle()
             version = engine.notifier.version
             wake = await engine.next_wakeup_ms(self.worker.identity)
-            if not (self.worker.is_idle() and client.has_result_waiters) or engine.notifier.version != version:
+            if not (self.worker.is_idle() and engine.notifier.result_waiters) or engine.notifier.version != version:
                 await asyncio.sleep(0)
                 continue
             if wake is not None and wake > self.clock.now_ms():
