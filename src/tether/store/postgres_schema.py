@@ -7,6 +7,7 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 
 1: the whole schema of the SQLite store's migrations 1-3. Flags are booleans, times are
    ``BIGINT`` milliseconds given by the engine (SQL never reads the clock).
+2: API keys of the server (a SHA-256 hash of each secret, never the secret), as SQLite's 4.
 """
 
 from __future__ import annotations
@@ -105,6 +106,19 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE TABLE workers (
             owner TEXT PRIMARY KEY,
             lease_until_ms BIGINT NOT NULL
+        );
+        """,
+    ),
+    (
+        2,
+        """
+        CREATE TABLE api_keys (
+            key_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            secret_hash TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            created_at_ms BIGINT NOT NULL,
+            revoked_at_ms BIGINT
         );
         """,
     ),

@@ -29,7 +29,7 @@ from psycopg import errors as pg_errors
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow, Transaction
+from tether.store.base import ActivityRow, ActivityTaskRow, ApiKeyRow, ExecutionRow, TimerRow, Transaction
 
 _EXECUTION_COLUMNS = (
     "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, last_seq"
@@ -43,6 +43,7 @@ _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker"])
 _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats"})
 _TIMER_COLUMNS = "execution_id, kind, ref, attempt, due_at_ms"
+_API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms"
 
 # Errors after which the same transition, run again, may well succeed.
 _CONFLICTS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
@@ -256,15 +257,25 @@ class PostgresTransaction(Transaction):
         return [Event(seq, EventType(kind), at_ms, json.loads(data)) for seq, kind, at_ms, data in rows]
 
     def list_executions(  # noqa: D102
-        self, *, status: str | None, workflow: str | None, limit: int, offset: int
+        self,
+        *,
+        status: str | None,
+        workflow: str | None,
+        limit: int,
+        offset: int,
+        workflow_patterns: Sequence[str] | None = None,
     ) -> list[ExecutionRow]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         if status is not None:
             clauses.append("status = %s")
             params.append(status)
         if workflow is not None:
             clauses.append("workflow = %s")
             params.append(workflow)
+        if workflow_patterns is not None:
+            clauses.append("workflow LIKE ANY(%s)")
+            params.append([_like(pattern) for pattern in workflow_patterns])
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._all(
             f"SELECT {_EXECUTION_COLUMNS} FROM executions {where} ORDER BY created_at_ms DESC, id LIMIT %s OFFSET %s",
@@ -567,6 +578,33 @@ class PostgresTransaction(Transaction):
             (key_id, secret, created_at_ms),
         )
 
+    # API keys
+
+    def insert_api_key(self, row: ApiKeyRow) -> None:  # noqa: D102
+        self._execute(
+            f"INSERT INTO api_keys ({_API_KEY_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s)",
+            (row.key_id, row.name, row.secret_hash, row.scopes, row.created_at_ms, row.revoked_at_ms),
+        )
+
+    def get_api_key(self, key_id: str) -> ApiKeyRow | None:  # noqa: D102
+        row = self._one(f"SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE key_id = %s", (key_id,))
+        return ApiKeyRow(*row) if row is not None else None
+
+    def list_api_keys(self) -> list[ApiKeyRow]:  # noqa: D102
+        rows = self._all(f"SELECT {_API_KEY_COLUMNS} FROM api_keys ORDER BY created_at_ms, key_id")
+        return [ApiKeyRow(*r) for r in rows]
+
+    def revoke_api_key(self, key_id: str, at_ms: int) -> bool:  # noqa: D102
+        return (
+            self._count(
+                "UPDATE api_keys SET revoked_at_ms = %s WHERE key_id = %s AND revoked_at_ms IS NULL", (at_ms, key_id)
+            )
+            > 0
+        )
+
+    def has_active_api_keys(self) -> bool:  # noqa: D102
+        return self._one("SELECT 1 FROM api_keys WHERE revoked_at_ms IS NULL LIMIT 1") is not None
+
     # helpers
 
     def _update(
@@ -578,3 +616,9 @@ class PostgresTransaction(Transaction):
         assignments = ", ".join(f"{name} = %s" for name in fields)
         values = [bool(v) if name in _BOOLEAN_FIELDS else v for name, v in fields.items()]
         self._execute(f"UPDATE {table} SET {assignments} WHERE {where}", (*values, *key))
+
+
+def _like(pattern: str) -> str:
+    """A scope's workflow pattern (``*`` its only wildcard) as a LIKE pattern."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
