@@ -27,8 +27,18 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """The URL of a fresh PostgreSQL database of this test's own, dropped afterwards."""
+    """The URL of a fresh PostgreSQL database of this test's own (schema in place), dropped afterwards."""
     url = postgres_admin.create_database(POSTGRES_SERVER)
+    try:
+        yield url
+    finally:
+        postgres_admin.drop_database(url, server_url=POSTGRES_SERVER)
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database of this test's own, dropped afterwards."""
+    url = postgres_admin.create_database(POSTGRES_SERVER, empty=True)
     try:
         yield url
     finally:
@@ -43,7 +53,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if (
         "backend" in metafunc.fixturenames
         and metafunc.definition.path.parent.name in _ON_BOTH_BACKENDS
-        and metafunc.definition.get_closest_marker("sqlite_only") is None
+        and metafunc.definition.get_closest_marker("single_backend") is None
     ):
         metafunc.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 

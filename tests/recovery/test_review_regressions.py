@@ -153,7 +153,7 @@ def test_retry_interval_stays_at_its_cap_however_many_attempts_failed() -> None:
     assert policy.interval_ms(5_000) == 100_000
 
 
-@pytest.mark.sqlite_only
+@pytest.mark.single_backend
 async def test_a_full_disk_refuses_the_transition_and_the_store_keeps_answering(tmp_path: Path) -> None:
     client = await tether.Client.connect(f"sqlite:///{tmp_path / 'tether.db'}")
     try:

@@ -32,19 +32,21 @@ def versions(url: str) -> list[int]:
         return [r[0] for r in conn.execute("SELECT version FROM tether.schema_version ORDER BY version")]
 
 
-async def test_opening_a_new_database_creates_the_schema_at_the_latest_version(postgres_url: str) -> None:
-    store = await PostgresStore.open(postgres_url)
+async def test_opening_a_new_database_creates_the_schema_at_the_latest_version(empty_postgres_url: str) -> None:
+    store = await PostgresStore.open(empty_postgres_url)
     await store.close()
 
-    assert versions(postgres_url) == [v for v, _ in postgres_schema.MIGRATIONS]
+    assert versions(empty_postgres_url) == [v for v, _ in postgres_schema.MIGRATIONS]
 
 
-async def test_stores_opening_a_new_database_concurrently_all_succeed_and_migrate_once(postgres_url: str) -> None:
-    stores = await asyncio.gather(*(PostgresStore.open(postgres_url) for _ in range(6)))
+async def test_stores_opening_a_new_database_concurrently_all_succeed_and_migrate_once(
+    empty_postgres_url: str,
+) -> None:
+    stores = await asyncio.gather(*(PostgresStore.open(empty_postgres_url) for _ in range(6)))
     for store in stores:
         await store.close()
 
-    assert versions(postgres_url) == [v for v, _ in postgres_schema.MIGRATIONS]
+    assert versions(empty_postgres_url) == [v for v, _ in postgres_schema.MIGRATIONS]
 
 
 async def test_reopening_an_up_to_date_database_keeps_its_rows(postgres_url: str) -> None:

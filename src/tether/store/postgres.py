@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_BATCH_LIMIT = 256
+_BATCH_LIMIT = 64
 _CHANNEL = "tether_changes"
 _POLL_SECONDS = 2.0
 _MAX_CONFLICT_RETRIES = 50
