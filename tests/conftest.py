@@ -32,7 +32,7 @@ def postgres_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        postgres_admin.drop_database(url, server_url=POSTGRES_SERVER)
+        postgres_admin.drop_database(url, server_url=POSTGRES_SERVER, wait=False)
 
 
 @pytest.fixture
@@ -51,11 +51,32 @@ _ON_BOTH_BACKENDS = ("activities", "tokens", "workflows", "recovery")
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if (
-        "backend" in metafunc.fixturenames
-        and metafunc.definition.path.parent.name in _ON_BOTH_BACKENDS
-        and metafunc.definition.get_closest_marker("single_backend") is None
+        "backend" not in metafunc.fixturenames
+        or metafunc.definition.path.parent.name not in _ON_BOTH_BACKENDS
+        or metafunc.definition.get_closest_marker("single_backend") is not None
     ):
-        metafunc.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+        return
+    metafunc.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+
+
+_HTTP_PG = ("http", "postgres")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The HTTP transport is the same engine behind a server: over HTTP, the suites run on SQLite only.
+    dropped = [
+        item
+        for item in items
+        if _params(item).get("transport") == "http" and _params(item).get("backend") == "postgres"
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
+def _params(item: pytest.Item) -> dict[str, object]:
+    callspec = getattr(item, "callspec", None)
+    return dict(callspec.params) if callspec is not None else {}
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,10 @@ from pydantic import BaseModel
 
 import tether
 from examples.orders.review_queue import ReviewQueue
+
+REVIEW_HEARTBEAT = timedelta(seconds=float(os.environ.get("TETHER_DEMO_HEARTBEAT_SECONDS", "5")))
+"""The longest a review may go without a heartbeat; short in the embedded demo, so a silent reviewer is retried
+quickly, and long behind the server demo, whose heartbeats come from a person typing commands."""
 
 COOLING_OFF = timedelta(seconds=2)
 """How long a charged order waits before dispatch (a durable timer on the real clock)."""
@@ -53,7 +58,7 @@ def reserve_stock(order_id: str) -> str:
 
 @tether.activity(
     timeout=timedelta(minutes=2),
-    heartbeat=timedelta(seconds=5),
+    heartbeat=REVIEW_HEARTBEAT,
     retry=tether.RetryPolicy(max_attempts=3, initial_interval=timedelta(seconds=1), non_retryable=["Rejected"]),
 )
 async def request_approval(order_id: str, amount: float) -> Approval:
@@ -62,8 +67,7 @@ async def request_approval(order_id: str, amount: float) -> Approval:
     Each attempt puts a fresh token on the queue. A retried attempt carries the last heartbeat
     of the failed one as its checkpoint, so the reviewer resumes where it stopped.
     """
-    if _queue is None:
-        raise RuntimeError("call examples.orders.workflows.use_queue() before running the worker")
+    queue = _queue or _queue_from_environment()
     ctx = tether.context()
     message = {
         "token": ctx.token,
@@ -72,7 +76,7 @@ async def request_approval(order_id: str, amount: float) -> Approval:
         "attempt": ctx.attempt,
         "checkpoint": ctx.checkpoint,
     }
-    await asyncio.to_thread(_queue.put, message)
+    await asyncio.to_thread(queue.put, message)
     return tether.make_async()
 
 
@@ -103,6 +107,14 @@ async def fulfil_order(order_id: str, amount: float) -> OrderSummary:
         review_updates_seen=len(updates),
         dispatched_at=tether.now(),
     )
+
+
+def _queue_from_environment() -> ReviewQueue:
+    """The queue a worker started by ``tether worker``/``tether server --worker`` uses: TETHER_DEMO_QUEUE names it."""
+    path = os.environ.get("TETHER_DEMO_QUEUE")
+    if path is None:
+        raise RuntimeError("set TETHER_DEMO_QUEUE to the review queue's file, or call use_queue() first")
+    return ReviewQueue(path)
 
 
 def _short(key: str) -> str:

@@ -17,6 +17,7 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── PermissionDenied    the caller's API key does not allow this
     │   ├── InvalidPayload      a value could not be serialised or has the wrong type
     │   ├── PayloadTooLarge     a request body exceeds the server's limit
+    │   ├── RequestTimeout      a request body arrived too slowly
     │   ├── ExecutionNotFound   no execution has that id
     │   ├── ExecutionIdTaken    the id belongs to an execution of another workflow
     │   ├── ApiKeyNotFound      no active API key has that id or name
@@ -52,6 +53,7 @@ __all__ = [
     "PayloadTooLarge",
     "PermissionDenied",
     "Refused",
+    "RequestTimeout",
     "ServerUnreachable",
     "StaleToken",
     "StoreUnavailable",
@@ -183,7 +185,7 @@ class PermissionDenied(Refused):
     code = "permission_denied"
 
     def __init__(self, message: str | None = None, *, action: str = "", workflow: str = "") -> None:
-        super().__init__(message or f"this API key may not {action} workflow {workflow!r}")
+        super().__init__(message or f"this API key has no {action} scope for workflow {workflow!r}")
         self.action = action
         self.workflow = workflow
 
@@ -215,6 +217,12 @@ class PayloadTooLarge(Refused):
 
     def to_details(self) -> dict[str, Any]:  # noqa: D102
         return {"limit": self.limit}
+
+
+class RequestTimeout(Refused):
+    """The request body did not arrive in time."""
+
+    code = "request_timeout"
 
 
 class ExecutionNotFound(Refused):

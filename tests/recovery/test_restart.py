@@ -11,9 +11,13 @@ from datetime import timedelta
 import pytest
 
 import tether
+from tests.helpers.transports import transport
 from tests.helpers.workflows import TOKENS, Mailbox, events_of, new_id, types_of
 from tether.model.events import EventType
 from tether.testing import TestEnvironment
+
+pytestmark = pytest.mark.usefixtures("transport")
+__all__ = ["transport"]
 
 EFFECTS: collections.Counter[tuple[str, str]] = collections.Counter()
 """Side effects by (execution id, step): each activity body counts itself once it has done its work."""

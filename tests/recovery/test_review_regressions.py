@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import tether
+from tests.helpers.transports import transport
 from tether.errors import ActivityFailed, InvalidToken, StoreUnavailable
 from tether.model import tokens
 from tether.model.options import RetryPolicy
@@ -18,6 +19,16 @@ from tether.testing import TestEnvironment
 
 CLIENTS: list[tether.Client] = []
 TOKENS: asyncio.Queue[str] = asyncio.Queue()
+
+pytestmark = pytest.mark.usefixtures("transport")
+__all__ = ["transport"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_queue() -> None:
+    """A queue of this test's own: a queue binds to the event loop of the test that first waits on it."""
+    global TOKENS
+    TOKENS = asyncio.Queue()
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,8 @@ from tether.model.events import EventType
 from tether.testing import TestEnvironment
 
 ROOT = Path(__file__).resolve().parents[2]
+TETHER = str(Path(sys.executable).parent / "tether")
+"""The installed `tether` command: the test kills a `tether worker` process, as production would run it."""
 STARTUP_DEADLINE_S = 60.0
 
 
@@ -47,7 +49,7 @@ async def test_attempt_of_a_killed_worker_is_retried_by_a_new_worker_and_the_wor
     log = tmp_path / "worker.log"
     with log.open("wb") as output:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.recovery.worker_process", url, cwd=ROOT, stdout=output, stderr=output
+            TETHER, "worker", "tests.recovery.worker_process", "--db", url, cwd=ROOT, stdout=output, stderr=output
         )
     try:
         await wait_until(

@@ -1,15 +1,13 @@
-"""A tether worker in its own process, on the real clock, for the kill tests.
+"""Workflows and activities of the kill tests, run by ``tether worker tests.recovery.worker_process --db URL``.
 
-Run as ``python -m tests.recovery.worker_process <db_url>``. The test that kills it runs
-the same workflow and activities in process afterwards, so they are defined here.
-Activities record what they did, one line each, in ``effects.log`` of the directory the
+The test that kills that process runs the same workflow and activities in process afterwards,
+so they are defined here. Activities record what they did, one line each, in ``effects.log`` of the directory the
 workflow is given.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -58,14 +56,3 @@ async def wk_pipeline(directory: str) -> list[str]:
     long = await wk_long(directory)
     last = await wk_record(directory, "last")
     return [first, long, last]
-
-
-async def main(url: str) -> None:
-    """Run a worker on the real clock until killed."""
-    client = await tether.Client.connect(url)
-    async with client, tether.Worker(client, workflows=[wk_pipeline], activities=[wk_record, wk_long]):
-        await asyncio.Event().wait()
-
-
-if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))

@@ -245,6 +245,7 @@ async def test_completion_racing_the_heartbeat_timeout_has_exactly_one_outcome()
         else:
             assert isinstance(outcomes[1], StaleToken), outcomes
             assert attempt_ended == ["ActivityAttemptFailed"]
+            await env.advance(timedelta(minutes=5))  # past the retry's back-off
             assert (await box.context()).attempt == 2
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 
 import pytest
 
@@ -15,9 +14,10 @@ HANDED_OUT: asyncio.Queue[str] = asyncio.Queue()
 
 
 @pytest.fixture(autouse=True)
-def _fresh_queues(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The module's queues belong to one event loop: each test (and backend) gets its own."""
-    monkeypatch.setattr(sys.modules[__name__], "HANDED_OUT", asyncio.Queue())
+def fresh_queue() -> None:
+    """A queue of this test's own: a queue binds to the event loop of the test that first waits on it."""
+    global HANDED_OUT
+    HANDED_OUT = asyncio.Queue()
 
 
 @tether.activity(name="kr.approve")
@@ -36,7 +36,7 @@ async def test_tokens_signed_before_a_rotation_still_complete_and_new_ones_use_t
         before = await env.client.start_workflow(kr_order, "A-1")
         old_token = await asyncio.wait_for(HANDED_OUT.get(), 10)
 
-        new_key = await env.client.engine.rotate_signing_key()
+        new_key = await env.engine.rotate_signing_key()
         after = await env.client.start_workflow(kr_order, "A-2")
         new_token = await asyncio.wait_for(HANDED_OUT.get(), 10)
 

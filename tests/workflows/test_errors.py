@@ -387,3 +387,5 @@ async def test_list_workflows_refuses_a_bad_status_or_page() -> None:
             await e.client.list_workflows(limit=0)
         with pytest.raises(tether.errors.UsageError):
             await e.client.list_workflows(offset=-1)
+        with pytest.raises(tether.errors.UsageError):
+            await e.client.list_workflows(offset=10**30)

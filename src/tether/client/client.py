@@ -11,7 +11,7 @@ from tether.client import _embedded
 from tether.client._transport import Transport
 from tether.engine.engine import Engine
 from tether.errors import UsageError
-from tether.model import payloads
+from tether.model import payloads, wire
 from tether.model.clock import Clock
 from tether.model.payloads import JSONValue
 from tether.model.records import (
@@ -73,14 +73,16 @@ class Client:
         self._transport = transport
 
     @classmethod
-    async def connect(cls, url: str, *, clock: Clock | None = None) -> Client:
-        """Connect to a store or server.
+    async def connect(cls, url: str, *, api_key: str | None = None, clock: Clock | None = None) -> Client:
+        """Connect to a store or to a tether server; the same methods and errors either way.
 
         Args:
             url: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``
-                (``?synchronous=NORMAL`` relaxes durability for speed), or
-                ``postgresql://user:password@host:5432/dbname`` for a database that
-                workers and clients on many machines share.
+                (``?synchronous=NORMAL`` relaxes durability for speed) for the embedded store;
+                ``postgresql://user:password@host:5432/dbname`` for a database that workers
+                and clients on many machines share; ``http://host:port`` or ``https://...``
+                for a tether server.
+            api_key: the server's API key (``tether keys create``); not used by the embedded stores.
             clock: the clock of the embedded engine (tests pass a VirtualClock).
 
         Raises:
@@ -89,9 +91,14 @@ class Client:
         """
         if url.startswith(("sqlite:", "postgresql:", "postgres:")):
             return cls(await _embedded.EmbeddedTransport.open(url, clock))
+        if url.startswith(("http://", "https://")):
+            from tether.client import _http  # imported on use, like a database driver
+
+            return cls(_http.HttpTransport(url, api_key=api_key))
         scheme = url.split(":", 1)[0]
         raise UsageError(
-            f"unsupported store URL scheme {scheme!r}; use sqlite:///path/to/tether.db or postgresql://host/dbname"
+            f"unsupported URL scheme {scheme!r}; use sqlite:///path/to/tether.db, postgresql://host/dbname "
+            "or http://host:port of a tether server"
         )
 
     async def close(self) -> None:
@@ -206,8 +213,8 @@ class Client:
                 status = WorkflowStatus(status)
             except ValueError:
                 raise UsageError(f"status must be one of {[s.value for s in WorkflowStatus]}") from None
-        if limit < 1 or offset < 0:
-            raise UsageError("limit must be positive and offset not negative")
+        if not 1 <= limit <= wire.MAX_LIST_OFFSET or not 0 <= offset <= wire.MAX_LIST_OFFSET:
+            raise UsageError(f"limit must be from 1 and offset from 0, both up to {wire.MAX_LIST_OFFSET:,}")
         return await self._transport.list_workflows(
             status=None if status is None else status.value, workflow=workflow, limit=limit, offset=offset
         )

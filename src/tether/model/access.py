@@ -114,7 +114,7 @@ class Access:
         if not self.allows(action, workflow):
             who = f"API key {self.key_name!r}" if self.key_name else "this API key"
             raise PermissionDenied(
-                f"{who} may not {action.value} of workflow {workflow!r}", action=action.value, workflow=workflow
+                f"{who} has no {action.value} scope for workflow {workflow!r}", action=action.value, workflow=workflow
             )
 
     def patterns(self, action: Action) -> list[str] | None:

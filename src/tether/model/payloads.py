@@ -124,10 +124,17 @@ def check_schema(value_text: str, schema: dict[str, Any] | None, *, what: str = 
     validator = _validator(json.dumps(schema, sort_keys=True))
     problems = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     if problems:
-        errors = [{"loc": [what, *e.absolute_path], "msg": e.message} for e in problems]
+        errors = [{"loc": [what, *e.absolute_path, *_missing(e)], "msg": e.message} for e in problems]
         first = errors[0]
         where = ".".join(str(p) for p in first["loc"])
         raise InvalidPayload(f"{what} does not match the declared type at {where}: {first['msg']}", errors=errors)
+
+
+def _missing(error: jsonschema.ValidationError) -> list[str]:
+    """The property a ``required`` error is about, so that its location names the missing field."""
+    if error.validator != "required" or not isinstance(error.validator_value, list):
+        return []
+    return [name for name in error.validator_value if error.message.startswith(f"{name!r} ")][:1]
 
 
 def type_hints(fn: Callable[..., Any]) -> tuple[list[Any], Any]:

@@ -1,7 +1,8 @@
 """Read-only views users get back: execution descriptions, history entries, heartbeat replies."""
 
-from __future__ import annotations
-
+# Annotations stay evaluated (no `from __future__ import annotations`): these classes are
+# re-exported with __module__ "tether", where pydantic could not resolve string annotations
+# when it reads and writes them as HTTP bodies.
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum

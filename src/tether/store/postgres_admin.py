@@ -23,7 +23,8 @@ from tether.errors import StoreUnavailable
 from tether.store import postgres, postgres_schema
 
 _PREFIX = "tether_test_"
-_AHEAD = 2
+_AHEAD = 4
+_THREADS = 3  # concurrent CREATE DATABASEs share their WAL flushes: three take little more than one
 _pools: dict[str, _Pool] = {}
 _pools_lock = threading.Lock()
 
@@ -55,16 +56,27 @@ def create_database(server_url: str, *, empty: bool = False) -> str:
 
 
 class _Pool:
-    """Fresh copies of one migrated template, made ahead by a thread of their own."""
+    """Fresh copies of one migrated template, made ahead (and dropped) by threads of their own."""
 
     def __init__(self, server_url: str) -> None:
         self._server_url = server_url
         self._template = f"{_PREFIX}template_{uuid.uuid4().hex}"
         self._ready: queue.Queue[str | StoreUnavailable] = queue.Queue()
-        self._wanted = threading.Semaphore(_AHEAD)
-        self._closed = False
-        self._thread = threading.Thread(target=self._fill, name="tether-test-databases", daemon=True)
-        self._thread.start()
+        # What a thread does next: make a copy (None), drop one (its name), or stop ("").
+        self._orders: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        try:
+            self._make_template()
+        except StoreUnavailable as exc:
+            self._failed: StoreUnavailable | None = exc
+        else:
+            self._failed = None
+        for _ in range(_AHEAD):
+            self._orders.put(None)
+        self._threads = [
+            threading.Thread(target=self._serve, name="tether-test-databases", daemon=True) for _ in range(_THREADS)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def take(self) -> str:
         """A fresh database's URL.
@@ -73,31 +85,32 @@ class _Pool:
             StoreUnavailable: the server cannot be reached or refused.
         """
         made = self._ready.get()
-        self._wanted.release()
+        self._orders.put(None)
         if isinstance(made, StoreUnavailable):
             raise made
         return with_database(self._server_url, made)
 
-    def _fill(self) -> None:
-        try:
-            self._make_template()
-        except StoreUnavailable as exc:
-            while not self._closed:  # every taker learns why
-                self._ready.put(exc)
-                self._wanted.acquire()
-            return
-        while True:
-            self._wanted.acquire()
-            if self._closed:
-                return
-            name = f"{_PREFIX}{uuid.uuid4().hex}"
-            try:
-                statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
-                _administer(self._server_url, statement.format(sql.Identifier(name), sql.Identifier(self._template)))
-            except StoreUnavailable as exc:
-                self._ready.put(exc)
+    def discard(self, name: str) -> None:
+        """Drop a database in the background (before this process exits)."""
+        self._orders.put(name)
+
+    def _serve(self) -> None:
+        while (order := self._orders.get()) != "":
+            if order is not None:
+                _drop_quietly(with_database(self._server_url, order), self._server_url)
+            elif self._failed is not None:
+                self._ready.put(self._failed)  # every taker learns why
             else:
-                self._ready.put(name)
+                self._ready.put(self._copy())
+
+    def _copy(self) -> str | StoreUnavailable:
+        name = f"{_PREFIX}{uuid.uuid4().hex}"
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
+        try:
+            _administer(self._server_url, statement.format(sql.Identifier(name), sql.Identifier(self._template)))
+        except StoreUnavailable as exc:
+            return exc
+        return name
 
     def _make_template(self) -> None:
         _administer(self._server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self._template)))
@@ -109,10 +122,11 @@ class _Pool:
             raise StoreUnavailable(f"cannot prepare a template database on {self._server_url}: {exc}") from exc
 
     def close(self) -> None:
-        """Stop making copies and drop the unused ones and the template (at exit)."""
-        self._closed = True
-        self._wanted.release()
-        self._thread.join(timeout=30)
+        """Finish the drops asked for, then drop the unused copies and the template (at exit)."""
+        for _ in self._threads:
+            self._orders.put("")
+        for thread in self._threads:
+            thread.join(timeout=60)
         while True:
             try:
                 made = self._ready.get_nowait()
@@ -128,13 +142,22 @@ def _drop_quietly(url: str, server_url: str) -> None:
         drop_database(url, server_url=server_url)
 
 
-def drop_database(url: str, *, server_url: str) -> None:
+def drop_database(url: str, *, server_url: str, wait: bool = True) -> None:
     """Drop the database ``url`` names, closing any connection still open to it.
+
+    With ``wait=False`` a database this process created is dropped in the background,
+    before the process exits.
 
     Raises:
         StoreUnavailable: the server cannot be reached or refused.
     """
     name = urlparse(url).path.strip("/")
+    if not wait:
+        with _pools_lock:
+            pool = _pools.get(server_url)
+        if pool is not None:
+            pool.discard(name)
+            return
     _administer(server_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 

@@ -10,14 +10,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from tether.client.client import Client
+from tether.engine.engine import Engine
 from tether.errors import UsageError
 from tether.model.clock import VirtualClock
 from tether.runtime.definitions import Activity, Workflow
 from tether.worker.worker import Worker
 
+if TYPE_CHECKING:
+    from tether.service import server as service_server
+
+Transport = Literal["embedded", "http"]
+TRANSPORT_VARIABLE = "TETHER_TEST_TRANSPORT"
 TEST_DB_VARIABLE = "TETHER_TEST_DB"
 """Set to a PostgreSQL URL to run environments that name no database on that server."""
 
@@ -30,11 +36,16 @@ class TestEnvironment:
     day-long timeout is tested in milliseconds. ``advance`` moves time explicitly, and
     ``restart`` drops the worker and store as a crash would and opens them again.
 
+    With ``transport="http"`` the environment also serves the tether HTTP API on a loopback
+    port and ``client`` talks to it, as a service without database access would; the worker
+    still runs on the store. The default comes from the ``TETHER_TEST_TRANSPORT`` environment
+    variable (``embedded`` if unset), so a whole suite can be re-run over HTTP.
+
     By default the database is a fresh SQLite file in a temporary directory. When the
     ``TETHER_TEST_DB`` environment variable holds a PostgreSQL URL
     (``postgresql://user@host:5432/postgres``: any database of that server the user may
     connect to), each environment instead creates a fresh database of its own on that
-    server and drops it on exit, so that a whole test suite can be run again on PostgreSQL.
+    server and drops it on exit, so that a whole suite can be re-run on PostgreSQL.
 
     Args:
         path: the SQLite file to run on (kept afterwards).
@@ -42,6 +53,7 @@ class TestEnvironment:
             and kept afterwards; give ``path`` or ``url``, not both.
         start: the virtual clock's starting time.
         max_cached_workflows: passed to the Worker (0 replays every workflow task).
+        transport: ``"embedded"`` or ``"http"``.
     """
 
     __test__ = False  # not a pytest test class
@@ -56,7 +68,12 @@ class TestEnvironment:
         start: datetime | None = None,
         max_cached_workflows: int = 2000,
         max_concurrent_activities: int = 100,
+        transport: Transport | None = None,
     ) -> None:
+        chosen = transport or os.environ.get(TRANSPORT_VARIABLE) or "embedded"
+        if chosen not in ("embedded", "http"):
+            raise UsageError(f"transport must be 'embedded' or 'http', not {chosen!r}")
+        self.transport: Transport = "http" if chosen == "http" else "embedded"
         self._workflows = list(workflows)
         self._activities = list(activities)
         if path is not None and url is not None:
@@ -64,14 +81,19 @@ class TestEnvironment:
         self._given_path = Path(path) if path is not None else None
         self._given_url = url
         self._created_url: str | None = None
-        self._server_url: str | None = None
+        self._database_server: str | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        self._server_url: str | None = None
         self.clock = VirtualClock(start)
         self._worker_options: dict[str, Any] = {
             "max_cached_workflows": max_cached_workflows,
             "max_concurrent_activities": max_concurrent_activities,
         }
         self._client: Client | None = None
+        self._local: Client | None = None
+        self._server: service_server.Server | None = None
+        self._serving: asyncio.Task[None] | None = None
+        self._app: Any = None
         self._worker: Worker | None = None
         self._skipper: asyncio.Task[None] | None = None
         self._group: asyncio.TaskGroup | None = None
@@ -85,7 +107,7 @@ class TestEnvironment:
         """
         if self._given_path is not None:
             return self._given_path
-        if self._given_url is not None or self._server_url is not None:
+        if self._given_url is not None or self._database_server is not None:
             raise UsageError(f"this environment runs on {self.url.split(':', 1)[0]}, not on a SQLite file; see url")
         assert self._tempdir is not None
         return Path(self._tempdir.name) / "tether.db"
@@ -101,9 +123,20 @@ class TestEnvironment:
 
     @property
     def client(self) -> Client:
-        """The client; the same object across restarts."""
+        """The client (over HTTP with ``transport="http"``); the same object across restarts."""
         assert self._client is not None, "use TestEnvironment with async with"
         return self._client
+
+    @property
+    def engine(self) -> Engine:
+        """The engine the worker runs on (a new one after each restart)."""
+        assert self._local is not None, "use TestEnvironment with async with"
+        return self._local.engine
+
+    @property
+    def server_url(self) -> str | None:
+        """The URL of the HTTP API with ``transport="http"``, else None."""
+        return self._server_url
 
     @property
     def worker(self) -> Worker:
@@ -118,19 +151,37 @@ class TestEnvironment:
                 from tether.store import postgres_admin  # SQLite users never import psycopg
 
                 self._created_url = await asyncio.to_thread(postgres_admin.create_database, server)
-                self._server_url = server
+                self._database_server = server
             else:
                 self._tempdir = tempfile.TemporaryDirectory(prefix="tether-test-")
         try:
-            self._client = await Client.connect(self.url, clock=self.clock)
-            await self._start_worker()
+            self._local = await Client.connect(self.url, clock=self.clock)
         except BaseException:
-            await self.__aexit__(None, None, None)
+            await self._drop_database()
             raise
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
+        if self.transport == "http":
+            self._client = await self._serve(self._group)
+        else:
+            self._client = self._local
+        await self._start_worker()
         self._skipper = self._group.create_task(self._skip_time())
         return self
+
+    async def _serve(self, group: asyncio.TaskGroup) -> Client:
+        # Imported here: the server's web framework is not needed by environments without it.
+        from tether.service import app as service_app
+        from tether.service import server as service_server
+        from tether.service.auth import StoreKeys
+
+        engine = self.engine
+        self._app = service_app.create_app(engine, StoreKeys(engine, open_without_keys=True))
+        sock = service_server.bind("127.0.0.1", 0)
+        self._server = service_server.Server(self._app, graceful_shutdown=1)
+        self._serving = group.create_task(self._server.serve_on(sock))
+        self._server_url = f"http://127.0.0.1:{service_server.port_of(sock)}"
+        return await Client.connect(self._server_url)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -140,6 +191,10 @@ class TestEnvironment:
         try:
             if self._skipper is not None:
                 self._skipper.cancel()
+            if self._client is not None and self._client is not self._local:
+                await self._client.close()
+            if self._server is not None:
+                self._server.stop()
             if self._group is not None:
                 await self._group.__aexit__(None, None, None)
         finally:
@@ -148,8 +203,8 @@ class TestEnvironment:
                     await self._worker.__aexit__(None, None, None)
             finally:
                 try:
-                    if self._client is not None:
-                        await self._client.close()
+                    if self._local is not None:
+                        await self._local.close()
                 finally:
                     await self._drop_database()
 
@@ -157,15 +212,16 @@ class TestEnvironment:
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
-        if self._created_url is not None and self._server_url is not None:
+        if self._created_url is not None and self._database_server is not None:
             from tether.store import postgres_admin  # SQLite users never import psycopg
 
             url, self._created_url = self._created_url, None
-            await asyncio.to_thread(postgres_admin.drop_database, url, server_url=self._server_url)
+            await asyncio.to_thread(postgres_admin.drop_database, url, server_url=self._database_server, wait=False)
 
     async def _start_worker(self) -> None:
+        assert self._local is not None
         self._worker = Worker(
-            self.client, workflows=self._workflows, activities=self._activities, **self._worker_options
+            self._local, workflows=self._workflows, activities=self._activities, **self._worker_options
         )
         await self._worker.__aenter__()
 
@@ -179,9 +235,10 @@ class TestEnvironment:
         """Wait until the worker has nothing left to do at the current time."""
         while True:
             await self.worker.wait_for_idle()
-            version = self.client.engine.notifier.version
-            busy = await self.client.engine.has_ready_work(self.worker.workflow_names, self.worker.activity_names)
-            if not busy and self.worker.is_idle() and self.client.engine.notifier.version == version:
+            engine = self.engine
+            version = engine.notifier.version
+            busy = await engine.has_ready_work(self.worker.workflow_names, self.worker.activity_names)
+            if not busy and self.worker.is_idle() and engine.notifier.version == version:
                 return
             await asyncio.sleep(0)
 
@@ -196,18 +253,24 @@ class TestEnvironment:
             # The skipper may be waiting on the old worker; it starts again with the new one.
             self._skipper.cancel()
         await self.worker.crash()
-        old = self.client._transport
+        assert self._local is not None
+        old = self._local._transport
         await old.close()
         fresh = await Client.connect(self.url, clock=self.clock)
-        self.client._transport = fresh._transport
+        self._local._transport = fresh._transport
+        if self._app is not None:
+            from tether.service import state as service_state
+            from tether.service.auth import StoreKeys
+
+            # The server stays up, as a separate server process would; it now reaches the reopened store.
+            service_state.attach(self._app, self.engine, StoreKeys(self.engine, open_without_keys=True))
         await self._start_worker()
         if self._group is not None:
             self._skipper = self._group.create_task(self._skip_time())
 
     async def _skip_time(self) -> None:
-        client = self.client
         while True:
-            engine = client.engine
+            engine = self.engine
             await engine.notifier.wait_for_result_waiters()
             await self.worker.wait_for_idle()
             version = engine.notifier.version
@@ -222,4 +285,4 @@ class TestEnvironment:
 
     async def _wait_change(self, version: int) -> None:
         # Nothing is due: wait for something to change (a token used, a workflow started).
-        await self.client.engine.notifier.wait_for_change(version)
+        await self.engine.notifier.wait_for_change(version)

@@ -1,0 +1,176 @@
+"""tether HTTP benchmark: W2 and W3 through a tether server, from 8 concurrent clients.
+
+Run with ``bin/bench --http`` (``--n``, ``--heartbeats``, ``--clients`` to vary). A ``tether
+server`` process with a worker serves a fresh SQLite file (WAL, synchronous=FULL); this process
+plays the services that hold tokens: each client is a Client with its own connection pool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import tether
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return round(ordered[index] * 1000, 3)
+
+
+class Server:
+    """A ``tether server --worker bench.http_workload`` process on a free loopback port."""
+
+    def __init__(self, folder: Path) -> None:
+        self.tokens = folder / "tokens.txt"
+        self.tokens.touch()
+        env = {**os.environ, "BENCH_TOKENS": str(self.tokens), "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from tether.cli import main; main()", "server", "--port", "0",
+             "--db", f"sqlite:///{folder / 'bench.db'}", "--worker", "bench.http_workload"],
+            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        )  # fmt: skip
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            if "tether server on " in line:
+                self.url = line.split("tether server on ", 1)[1].split()[0]
+                break
+        else:
+            raise RuntimeError("the server did not start")
+        self._read = 0
+
+    async def wait_for_tokens(self, count: int) -> dict[str, str]:
+        """The next ``count`` tokens handed out, by execution id."""
+        found: dict[str, str] = {}
+        deadline = time.monotonic() + 120
+        while len(found) < count:
+            chunk = await asyncio.to_thread(self._unread)
+            complete = chunk[: chunk.rfind("\n") + 1]
+            self._read += len(complete.encode())
+            for line in complete.splitlines():
+                execution_id, token = line.split(" ", 1)
+                found[execution_id] = token
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(found)} of {count} tokens arrived")
+            await asyncio.sleep(0.01)
+        return found
+
+    def _unread(self) -> str:
+        with open(self.tokens, encoding="utf-8") as lines:
+            lines.seek(self._read)
+            return lines.read()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.communicate(timeout=60)
+
+
+async def _park(clients: list[tether.Client], server: Server, n: int, prefix: str) -> dict[str, str]:
+    sem = asyncio.Semaphore(64)
+
+    async def start(i: int) -> None:
+        async with sem:
+            await clients[i % len(clients)].start_workflow("bench_http.parked", i, id=f"{prefix}-{i}")
+
+    await asyncio.gather(*(start(i) for i in range(n)))
+    return await server.wait_for_tokens(n)
+
+
+async def w2(clients: list[tether.Client], server: Server, n: int) -> dict[str, Any]:
+    tokens = await _park(clients, server, n, "w2")
+    items = list(tokens.items())
+    latencies: list[float] = []
+
+    async def complete_share(k: int) -> None:
+        for _, token in items[k :: len(clients)]:
+            started = time.perf_counter()
+            await clients[k].complete_activity(token, 1)
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(complete_share(k) for k in range(len(clients))))
+    elapsed = time.perf_counter() - began
+    last = clients[0].get_handle(items[-1][0])
+    await last.result(timeout=60)
+
+    single: list[float] = []
+    for i in range(100):
+        ((execution_id, token),) = (await _park(clients, server, 1, f"w2b-{i}")).items()
+        waiter = asyncio.ensure_future(clients[1].get_handle(execution_id).result(timeout=60))
+        await asyncio.sleep(0.005)  # the long poll is in place before the completion
+        started = time.perf_counter()
+        await clients[0].complete_activity(token, 1)
+        await waiter
+        single.append(time.perf_counter() - started)
+    return {
+        "n": n,
+        "clients": len(clients),
+        "completions_per_s": round(n / elapsed, 1),
+        "complete_call_p50_ms": _pct(latencies, 0.5),
+        "complete_call_p99_ms": _pct(latencies, 0.99),
+        "w2b_complete_to_result_p50_ms": _pct(single, 0.5),
+        "w2b_complete_to_result_p99_ms": _pct(single, 0.99),
+    }
+
+
+async def w3(clients: list[tether.Client], server: Server, beats: int) -> dict[str, Any]:
+    tokens = list((await _park(clients, server, 100, "w3")).values())
+    per_client = beats // len(clients)
+    latencies: list[float] = []
+
+    async def beat(k: int) -> None:
+        for j in range(per_client):
+            token = tokens[(k + j * len(clients)) % len(tokens)]
+            started = time.perf_counter()
+            await clients[k].heartbeat_activity(token, {"progress": j, "note": "working"})
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(beat(k) for k in range(len(clients))))
+    elapsed = time.perf_counter() - began
+    return {
+        "heartbeats": per_client * len(clients),
+        "clients": len(clients),
+        "heartbeats_per_s": round(per_client * len(clients) / elapsed, 1),
+        "p50_ms": _pct(latencies, 0.5),
+        "p99_ms": _pct(latencies, 0.99),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=500, help="parked workflows completed in W2")
+    parser.add_argument("--heartbeats", type=int, default=10000)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    results: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0], "transport": "http"}
+    with tempfile.TemporaryDirectory(prefix="tether-bench-http-") as tmp:
+        server = Server(Path(tmp))
+        clients = [await tether.Client.connect(server.url) for _ in range(args.clients)]
+        try:
+            results["W2_http"] = await w2(clients, server, args.n)
+            print(json.dumps({"W2_http": results["W2_http"]}), file=sys.stderr, flush=True)
+            results["W3_http"] = await w3(clients, server, args.heartbeats)
+            print(json.dumps({"W3_http": results["W3_http"]}), file=sys.stderr, flush=True)
+        finally:
+            for client in clients:
+                await client.close()
+            server.stop()
+    results["db"] = "sqlite (temporary file, WAL, synchronous=FULL), served by one tether server process"
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,123 @@
+"""``tether activity``: complete, fail, heartbeat or acknowledge cancellation by token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from tether.cli import output
+from tether.client.client import Client
+from tether.errors import UsageError
+from tether.model.records import HeartbeatResponse
+
+app = typer.Typer(help="Close or heartbeat an activity with the token it handed out.", no_args_is_help=True)
+
+Token = Annotated[str, typer.Argument(help="The activity's token.")]
+
+
+def _details(details: str | None) -> Any:
+    return None if details is None else output.parse_json(details, what="details")
+
+
+@app.command()
+def complete(
+    token: Token,
+    result: Annotated[str | None, typer.Option("--result", help="The result as JSON.")] = None,
+    result_file: Annotated[
+        str | None, typer.Option("--result-file", help="A file holding the result as JSON ('-' for stdin).")
+    ] = None,
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """Complete the activity TOKEN names with a result (null if none is given)."""
+
+    async def go() -> None:
+        if result is not None and result_file is not None:
+            raise UsageError("give the result with --result or --result-file, not both")
+        value = (
+            output.read_json_file(result_file, what="result")
+            if result_file is not None
+            else output.parse_json(result, what="result")
+            if result is not None
+            else None
+        )
+        async with await Client.connect(url, api_key=api_key) as client:
+            await client.complete_activity(token, value)
+
+    output.run(go(), as_json=as_json)
+    if as_json:
+        output.print_json({"completed": True})
+    else:
+        output.err.print("activity completed")
+
+
+@app.command()
+def fail(
+    token: Token,
+    error: Annotated[str, typer.Option("--error", help="The failure's type name, e.g. PaymentDeclined.")],
+    message: Annotated[str, typer.Option(help="What went wrong, for people.")] = "",
+    details: Annotated[str | None, typer.Option(help="Details as JSON.")] = None,
+    non_retryable: Annotated[bool, typer.Option("--non-retryable", help="Fail the activity without retries.")] = False,
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """Fail the attempt TOKEN names; it is retried by its policy unless --non-retryable."""
+
+    async def go() -> None:
+        async with await Client.connect(url, api_key=api_key) as client:
+            await client.fail_activity(
+                token, error=error, message=message, details=_details(details), non_retryable=non_retryable
+            )
+
+    output.run(go(), as_json=as_json)
+    if as_json:
+        output.print_json({"failed": True})
+    else:
+        output.err.print("activity attempt failed")
+
+
+@app.command()
+def heartbeat(
+    token: Token,
+    details: Annotated[
+        str | None, typer.Option(help="Progress details as JSON; the next attempt's checkpoint.")
+    ] = None,
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """Record a heartbeat for the attempt TOKEN names and say whether cancellation was requested."""
+
+    async def go() -> HeartbeatResponse:
+        async with await Client.connect(url, api_key=api_key) as client:
+            return await client.heartbeat_activity(token, _details(details))
+
+    reply = output.run(go(), as_json=as_json)
+    if as_json:
+        output.print_json(reply)
+    else:
+        output.out.print("cancel requested" if reply.cancel_requested else "ok")
+
+
+@app.command()
+def cancelled(
+    token: Token,
+    details: Annotated[str | None, typer.Option(help="Details as JSON.")] = None,
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """Acknowledge that the activity TOKEN names stopped because cancellation was requested."""
+
+    async def go() -> None:
+        async with await Client.connect(url, api_key=api_key) as client:
+            await client.report_activity_cancelled(token, _details(details))
+
+    output.run(go(), as_json=as_json)
+    if as_json:
+        output.print_json({"cancelled": True})
+    else:
+        output.err.print("activity cancelled")

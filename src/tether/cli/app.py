@@ -1,0 +1,27 @@
+"""The root ``tether`` command and its groups."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from tether.cli import activities, keys, serve, workflows
+
+app = typer.Typer(
+    name="tether",
+    help="tether: durable workflows whose activities may run for indefinite time.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(workflows.app, name="workflow")
+app.add_typer(activities.app, name="activity")
+app.add_typer(keys.app, name="keys")
+app.command(name="server")(serve.server)
+app.command(name="worker")(serve.worker)
+
+
+def main() -> None:
+    """Entry point of the ``tether`` script."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app()

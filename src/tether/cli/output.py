@@ -1,0 +1,137 @@
+"""How commands talk back: Rich tables for people, JSON for scripts, and one exit code per error class."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import pydantic
+import typer
+from rich.console import Console
+
+from tether import errors
+
+T = TypeVar("T")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+DEFAULT_DB = "sqlite:///tether.db"
+
+Url = Annotated[
+    str,
+    typer.Option(
+        "--url",
+        envvar="TETHER_URL",
+        help="A tether server (http://...) or a store (sqlite:///... or postgresql://...).",
+    ),
+]
+ApiKey = Annotated[
+    str | None, typer.Option("--api-key", envvar="TETHER_API_KEY", help="The server's API key.", show_default=False)
+]
+Db = Annotated[
+    str,
+    typer.Option(
+        "--db", envvar="TETHER_DB", help="The store: sqlite:///path/to/tether.db or postgresql://user@host/dbname."
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+
+EXIT_CODES: dict[type[BaseException], int] = {
+    errors.InvalidToken: 3,
+    errors.StaleToken: 4,
+    errors.ActivityAlreadyClosed: 5,
+    errors.PermissionDenied: 6,
+    errors.Unauthenticated: 7,
+    errors.ExecutionNotFound: 8,
+    errors.ApiKeyNotFound: 8,
+    errors.UnknownWorkflow: 8,
+    errors.InvalidPayload: 9,
+    errors.PayloadTooLarge: 9,
+    errors.StoreUnavailable: 10,
+    errors.WorkflowFailed: 11,
+    errors.WorkflowCancelled: 12,
+    TimeoutError: 13,
+    errors.ExecutionIdTaken: 14,
+    errors.UsageError: 2,
+    errors.TetherError: 1,
+}
+"""The exit code of each error class (its nearest listed base's when not listed); 0 is success."""
+
+
+def exit_code_of(error: BaseException) -> int:
+    """The exit code a command ends with when ``error`` stops it."""
+    for cls in type(error).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return 1
+
+
+def run(coroutine: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:
+    """Run a command's coroutine; a tether error ends the command with its message and exit code."""
+    try:
+        return asyncio.run(coroutine)
+    except (errors.TetherError, TimeoutError) as error:
+        fail(error, as_json=as_json)
+
+
+def fail(error: BaseException, *, as_json: bool = False) -> NoReturn:
+    """Report ``error`` on stderr and exit with its code."""
+    if isinstance(error, errors.TetherError):
+        code, message, details = error.code, error.message, error.to_details()
+        kind = details.get("error")
+        if isinstance(kind, str) and not message.startswith(kind):
+            message = f"{kind}: {message}"  # the failure's type, e.g. ZeroDivisionError
+    else:
+        code, message, details = "timeout", str(error) or "timed out", {}
+    if as_json:
+        err.print_json(json.dumps({"error": code, "message": message, "details": details}, default=str))
+    else:
+        err.print(f"[bold red]error[/] ({code}): {message}", highlight=False)
+    raise typer.Exit(exit_code_of(error))
+
+
+def when(value: datetime | None) -> str:
+    """A time for people: UTC, to the second."""
+    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def print_json(value: Any) -> None:
+    """Print any value (dataclasses, models, datetimes included) as JSON on stdout."""
+    out.print_json(pydantic.TypeAdapter(Any).dump_json(value).decode())
+
+
+def parse_json(text: str, *, what: str) -> Any:
+    """A JSON value given on the command line.
+
+    Raises:
+        InvalidPayload: naming what was given.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise errors.InvalidPayload(
+            f"{what} is not valid JSON: {exc.msg} at position {exc.pos}", errors=[{"loc": [what], "msg": exc.msg}]
+        ) from exc
+
+
+def read_json_file(path: str, *, what: str) -> Any:
+    """A JSON value read from a file, or from standard input for ``-``.
+
+    Raises:
+        InvalidPayload: the file cannot be read or is not JSON.
+    """
+    try:
+        if path == "-":
+            text = typer.get_text_stream("stdin").read()
+        else:
+            with open(os.path.expanduser(path), encoding="utf-8") as file:
+                text = file.read()
+    except OSError as exc:
+        raise errors.InvalidPayload(f"cannot read {what} from {path}: {exc.strerror}") from exc
+    return parse_json(text, what=what)

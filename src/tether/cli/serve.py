@@ -1,0 +1,154 @@
+"""``tether server`` and ``tether worker``: long-running processes over a store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import typer
+
+from tether.cli import output
+from tether.client.client import Client
+from tether.errors import UsageError
+from tether.runtime.definitions import Activity, Workflow
+from tether.service import app as service_app
+from tether.service import server as service_server
+from tether.service.auth import StoreKeys
+from tether.worker.worker import Worker
+
+logger = logging.getLogger(__name__)
+
+Modules = Annotated[
+    list[str] | None,
+    typer.Option("--worker", help="Also run a worker for the workflows and activities of this module. Repeatable."),
+]
+Concurrency = Annotated[int, typer.Option(min=1, help="Activity attempts a worker runs at once.")]
+
+
+def definitions_in(modules: list[str]) -> tuple[list[Workflow[..., Any]], list[Activity[..., Any]]]:
+    """The workflows and activities defined at the top level of the named modules.
+
+    Raises:
+        UsageError: a module cannot be imported or defines neither.
+    """
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would: modules of the working directory import
+    workflows: dict[str, Workflow[..., Any]] = {}
+    activities: dict[str, Activity[..., Any]] = {}
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise UsageError(f"cannot import {name!r}: {exc}") from exc
+        found = 0
+        for value in vars(module).values():
+            if isinstance(value, Workflow):
+                workflows[value.name] = value
+                found += 1
+            elif isinstance(value, Activity):
+                activities[value.name] = value
+                found += 1
+        if not found:
+            raise UsageError(f"module {name!r} defines no @tether.workflow or @tether.activity")
+    return list(workflows.values()), list(activities.values())
+
+
+@contextlib.asynccontextmanager
+async def _maybe_worker(client: Client, modules: list[str], concurrency: int) -> AsyncIterator[Worker | None]:
+    if not modules:
+        yield None
+        return
+    workflows, activities = definitions_in(modules)
+    async with Worker(client, workflows=workflows, activities=activities, max_concurrent_activities=concurrency) as w:
+        output.err.print(
+            f"worker {w.identity}: {len(workflows)} workflow(s), {len(activities)} activity(ies) "
+            f"from {', '.join(modules)}"
+        )
+        yield w
+
+
+def server(
+    db: output.Db = output.DEFAULT_DB,
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="The port (0 picks a free one).")] = 8080,
+    worker: Modules = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Serve beyond loopback even without API keys (anyone may call).")
+    ] = False,
+    max_body_bytes: Annotated[int, typer.Option(min=1, help="Larger request bodies get 413.")] = (
+        service_app.DEFAULT_MAX_BODY_BYTES
+    ),
+    body_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds a request body may take to arrive.")] = (
+        service_app.DEFAULT_BODY_TIMEOUT_SECONDS
+    ),
+    max_concurrent_activities: Concurrency = 100,
+) -> None:
+    """Serve the tether HTTP API over a store, optionally with workers, until interrupted."""
+
+    async def go() -> None:
+        async with await Client.connect(db) as client:
+            engine = client.engine
+            has_keys = await engine.has_api_keys()
+            service_server.check_exposure(host, has_keys=has_keys, insecure=insecure)
+            if not has_keys:
+                output.err.print(
+                    "[bold yellow]WARNING: no API keys exist: every caller has full access.[/] "
+                    "Create one with `tether keys create --name NAME --scope SCOPE`; "
+                    "keys are required from then on.",
+                    highlight=False,
+                )
+            authenticator = StoreKeys(engine, open_without_keys=insecure or service_server.is_loopback(host))
+            app = service_app.create_app(
+                engine, authenticator, max_body_bytes=max_body_bytes, body_timeout=body_timeout
+            )
+            sock = service_server.bind(host, port)
+            async with _maybe_worker(client, worker or [], max_concurrent_activities):
+                served = service_server.Server(app)
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    # Stop serving, then leave the worker gracefully, then exit 0.
+                    loop.add_signal_handler(sig, served.stop)
+                shown = f"[{host}]" if ":" in host else host
+                output.err.print(f"tether server on http://{shown}:{service_server.port_of(sock)} (store {db})")
+                await served.serve_on(sock)
+            output.err.print("tether server stopped")
+
+    output.run(go())
+
+
+def worker(
+    modules: Annotated[list[str], typer.Argument(help="Modules whose workflows and activities to run.")],
+    db: output.Db = output.DEFAULT_DB,
+    max_concurrent_activities: Concurrency = 100,
+    identity: Annotated[
+        str | None, typer.Option(help="A stable name; a restarted worker of the same name retries what it left.")
+    ] = None,
+) -> None:
+    """Run workflows and activities from a store until interrupted, then stop gracefully."""
+
+    async def go() -> None:
+        workflows, activities = definitions_in(modules)
+        async with await Client.connect(db) as client:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            async with Worker(
+                client, workflows=workflows, activities=activities,
+                max_concurrent_activities=max_concurrent_activities, identity=identity,
+            ) as running:  # fmt: skip
+                output.err.print(
+                    f"worker {running.identity}: {len(workflows)} workflow(s), {len(activities)} activity(ies) on {db}"
+                )
+                await stop.wait()
+                output.err.print("stopping: finishing workflow tasks, failing running attempts for retry")
+            output.err.print("worker stopped")
+
+    output.run(go())

@@ -1,0 +1,179 @@
+"""``tether workflow``: start, list, show, history, cancel and wait for results."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tether.cli import output
+from tether.client.client import Client
+from tether.model.records import WorkflowDescription, WorkflowStatus
+
+app = typer.Typer(help="Start and inspect workflow executions.", no_args_is_help=True)
+
+
+def _arg(text: str) -> Any:
+    # Each argument is JSON when it parses as JSON (42, true, {"a": 1}, "quoted"), else plain text.
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+@app.command()
+def start(
+    workflow: Annotated[str, typer.Argument(help="The workflow's name.")],
+    args: Annotated[
+        list[str] | None, typer.Argument(help="Arguments: JSON values, or plain text where not JSON.")
+    ] = None,
+    execution_id: Annotated[
+        str | None, typer.Option("--id", help="The execution id; starting it again returns the same execution.")
+    ] = None,
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """Start an execution of WORKFLOW."""
+
+    async def go() -> str:
+        async with await Client.connect(url, api_key=api_key) as client:
+            handle = await client.start_workflow(workflow, *[_arg(a) for a in args or []], id=execution_id)
+            return handle.id
+
+    started = output.run(go(), as_json=as_json)
+    if as_json:
+        output.print_json({"id": started, "workflow": workflow})
+    else:
+        output.out.print(started)
+
+
+@app.command("list")
+def list_(
+    status: Annotated[WorkflowStatus | None, typer.Option(help="Only executions in this status.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Only executions of this workflow.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 20,
+    offset: Annotated[int, typer.Option(min=0, help="How many of the newest to skip.")] = 0,
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """List executions, newest first."""
+
+    async def go() -> list[Any]:
+        async with await Client.connect(url, api_key=api_key) as client:
+            return await client.list_workflows(status=status, workflow=name, limit=limit, offset=offset)
+
+    rows = output.run(go(), as_json=as_json)
+    if as_json:
+        output.print_json(rows)
+        return
+    table = Table("id", "workflow", "status", "started", "closed")
+    for row in rows:
+        table.add_row(row.id, row.workflow, row.status.value, output.when(row.started_at), output.when(row.closed_at))
+    output.out.print(table)
+
+
+@app.command()
+def show(
+    execution_id: Annotated[str, typer.Argument(metavar="ID")],
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """Show an execution: status, input, outcome and pending activities."""
+
+    async def go() -> WorkflowDescription:
+        async with await Client.connect(url, api_key=api_key) as client:
+            return await client.describe(execution_id)
+
+    description = output.run(go(), as_json=as_json)
+    if as_json:
+        output.print_json(description)
+        return
+    facts = Table.grid(padding=(0, 2))
+    facts.add_row("id", description.id)
+    facts.add_row("workflow", description.workflow)
+    facts.add_row("status", description.status.value)
+    facts.add_row("input", json.dumps(description.input))
+    facts.add_row("started", output.when(description.started_at))
+    if description.closed_at is not None:
+        facts.add_row("closed", output.when(description.closed_at))
+    if description.status == WorkflowStatus.COMPLETED:
+        facts.add_row("result", json.dumps(description.result))
+    if description.error is not None:
+        facts.add_row("error", f"{description.error.get('error')}: {description.error.get('message')}")
+    if description.task_error is not None:
+        facts.add_row("task error", str(description.task_error.get("message")))
+    output.out.print(facts)
+    if description.pending_activities:
+        table = Table("activity", "name", "state", "attempt", "last heartbeat", "details", "deadlines")
+        for act in description.pending_activities:
+            deadlines = ", ".join(f"{kind} {when}" for kind, when in act.deadlines.items())
+            table.add_row(
+                str(act.activity_id), act.name, act.state.value, str(act.attempt), output.when(act.last_heartbeat_at),
+                "" if act.heartbeat_details is None else json.dumps(act.heartbeat_details), deadlines,
+            )  # fmt: skip
+        output.out.print(table)
+
+
+@app.command()
+def history(
+    execution_id: Annotated[str, typer.Argument(metavar="ID")],
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """Show every event of an execution."""
+
+    async def go() -> list[Any]:
+        async with await Client.connect(url, api_key=api_key) as client:
+            return await client.history(execution_id)
+
+    events = output.run(go(), as_json=as_json)
+    if as_json:
+        output.print_json(events)
+        return
+    table = Table("seq", "at", "type", "data")
+    for event in events:
+        table.add_row(str(event.seq), output.when(event.at), event.type, json.dumps(event.data))
+    output.out.print(table)
+
+
+@app.command()
+def cancel(
+    execution_id: Annotated[str, typer.Argument(metavar="ID")],
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """Request cancellation of an execution."""
+
+    async def go() -> None:
+        async with await Client.connect(url, api_key=api_key) as client:
+            await client.cancel_workflow(execution_id)
+
+    output.run(go(), as_json=as_json)
+    if as_json:
+        output.print_json({"id": execution_id, "cancel_requested": True})
+    else:
+        output.err.print(f"cancellation of {execution_id} requested")
+
+
+@app.command()
+def result(
+    execution_id: Annotated[str, typer.Argument(metavar="ID")],
+    timeout: Annotated[float | None, typer.Option(help="Seconds to wait; exit code 13 if it is still running.")] = None,
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """Wait for an execution to close and print its result as JSON (exit 11 if it failed, 12 if cancelled)."""
+
+    async def go() -> Any:
+        async with await Client.connect(url, api_key=api_key) as client:
+            return await client.get_handle(execution_id).result(timeout=timeout)
+
+    output.print_json(output.run(go(), as_json=as_json))

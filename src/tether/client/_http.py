@@ -1,0 +1,171 @@
+"""The HTTP transport: the Client's calls as requests to a tether server.
+
+Every call is safe to repeat (starts carry their execution id, closing calls are idempotent
+by token), so a call whose connection fails is retried a few times before the server is
+reported unreachable. Refusals come back as the very classes the embedded transport raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pydantic
+
+from tether import errors
+from tether.engine.engine import Engine
+from tether.model import wire
+from tether.model.records import HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowStatus, WorkflowSummary
+
+logger = logging.getLogger(__name__)
+
+_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
+_DESCRIPTION = pydantic.TypeAdapter(WorkflowDescription)
+_REQUEST_TIMEOUT = 30.0
+
+
+class HttpTransport:
+    """Talks to a tether server over one pooled HTTP connection set."""
+
+    def __init__(self, base_url: str, *, api_key: str | None, timeout: float = _REQUEST_TIMEOUT) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        # Plain HTTP needs no certificates; loading the CA bundle costs ~20 ms per client.
+        verify = self.base_url.startswith("https://")
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=timeout,
+            transport=httpx.AsyncHTTPTransport(limits=limits, verify=verify),
+        )
+
+    @property
+    def engine(self) -> Engine:
+        raise errors.UsageError(
+            "this client talks to a tether server over HTTP and has no engine; "
+            "a Worker needs a database URL (sqlite:///... or postgresql://...)"
+        )
+
+    async def _call(
+        self, method: str, path: str, *, body: bytes | None = None, params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:  # fmt: skip
+        headers = {"Content-Type": "application/json"} if body is not None else None
+        limit: float | httpx.Timeout = timeout if timeout is not None else self._http.timeout
+        for attempt, delay in enumerate((*_RETRY_DELAYS, None)):
+            try:
+                response = await self._http.request(
+                    method, path, content=body, params=params, headers=headers, timeout=limit
+                )
+                break
+            except httpx.TransportError as exc:
+                if delay is None:
+                    raise errors.ServerUnreachable(
+                        f"the tether server at {self.base_url} could not be reached: {exc!r}", url=self.base_url
+                    ) from exc
+                logger.debug("retrying %s %s after %r (attempt %d)", method, path, exc, attempt + 1)
+                await asyncio.sleep(delay)
+        if response.status_code >= 400:
+            raise _error_of(response)
+        return response.json() if response.content else None
+
+    async def start_workflow(self, execution_id: str, workflow: str, args: str) -> bool:
+        body = f'{{"workflow":{json.dumps(workflow)},"args":{args},"id":{json.dumps(execution_id)}}}'
+        reply = await self._call("POST", "/v1/workflows", body=body.encode())
+        return bool(reply["started"])
+
+    async def is_known_workflow(self, name: str) -> bool:
+        return True  # the server refuses an unknown name when asked to start it
+
+    async def wait_for_result(
+        self, execution_id: str, timeout: float | None
+    ) -> tuple[str, str | None, dict[str, Any] | None, str]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = wire.MAX_RESULT_WAIT_SECONDS if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = min(left, wire.MAX_RESULT_WAIT_SECONDS)
+            reply = await self._call(
+                "GET", f"{_path(execution_id)}/result", params={"wait": wait}, timeout=wait + _REQUEST_TIMEOUT
+            )
+            outcome = wire.Outcome.model_validate(reply)
+            if outcome.status != WorkflowStatus.RUNNING or (deadline is not None and time.monotonic() >= deadline):
+                result = json.dumps(outcome.result) if outcome.status == WorkflowStatus.COMPLETED else None
+                return outcome.status.value, result, outcome.error, outcome.workflow
+
+    async def cancel_workflow(self, execution_id: str) -> None:
+        await self._call("POST", f"{_path(execution_id)}/cancel")
+
+    async def describe(self, execution_id: str) -> WorkflowDescription:
+        return _DESCRIPTION.validate_python(await self._call("GET", _path(execution_id)))
+
+    async def history(self, execution_id: str) -> list[HistoryEvent]:
+        return wire.History.model_validate(await self._call("GET", f"{_path(execution_id)}/history")).events
+
+    async def list_workflows(
+        self, *, status: str | None, workflow: str | None, limit: int, offset: int
+    ) -> list[WorkflowSummary]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status is not None:
+            params["status"] = status
+        if workflow is not None:
+            params["workflow"] = workflow
+        items: list[WorkflowSummary] = []
+        # The server pages at most 1,000 at a time; a bigger limit takes several pages.
+        while True:
+            params["limit"] = min(limit - len(items), 1000)
+            page = wire.WorkflowPage.model_validate(await self._call("GET", "/v1/workflows", params=params))
+            items.extend(page.items)
+            if page.next_offset is None or len(items) >= limit:
+                return items
+            params["offset"] = page.next_offset
+
+    async def complete_activity(self, token: str, result: str) -> None:
+        await self._call("POST", "/v1/activities/complete", body=_by_token(token, result=result))
+
+    async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> None:
+        _check_token(token)
+        body = wire.FailActivity(
+            token=token, error=error, message=message, details=details, non_retryable=non_retryable
+        )
+        await self._call("POST", "/v1/activities/fail", body=body.model_dump_json().encode())
+
+    async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
+        reply = await self._call("POST", "/v1/activities/heartbeat", body=_by_token(token, details=details))
+        return HeartbeatResponse(cancel_requested=reply["cancel_requested"] is True)
+
+    async def report_activity_cancelled(self, token: str, details: str | None) -> None:
+        await self._call("POST", "/v1/activities/cancelled", body=_by_token(token, details=details))
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+def _check_token(token: object) -> None:
+    # Refused here as the embedded transport refuses it, rather than as a malformed request body.
+    if not isinstance(token, str):
+        raise errors.InvalidToken("the token is malformed")
+
+
+def _path(execution_id: str) -> str:
+    return f"/v1/workflows/{quote(execution_id, safe='')}"
+
+
+def _by_token(token: str, **json_texts: str | None) -> bytes:
+    """A body of a token and fields already encoded as JSON text (not parsed again to be sent)."""
+    _check_token(token)
+    fields = "".join(f',"{name}":{text}' for name, text in json_texts.items() if text is not None)
+    return f'{{"token":{json.dumps(token)}{fields}}}'.encode()
+
+
+def _error_of(response: httpx.Response) -> errors.TetherError:
+    try:
+        body = wire.ErrorBody.model_validate_json(response.content)
+    except pydantic.ValidationError:
+        return errors.TetherError(f"the server answered {response.status_code}: {response.text[:200]}")
+    return errors.from_wire(body.error, body.message, body.details)

@@ -1,0 +1,112 @@
+"""HTTP bodies of the tether server, shared by the service and the HTTP client so they cannot drift.
+
+Replies that mirror a record (a description, a history event) reuse the record's dataclass;
+pydantic reads and writes those directly.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tether.model.records import HistoryEvent, WorkflowStatus, WorkflowSummary
+
+MAX_LIST_OFFSET = 1_000_000_000
+"""The furthest a listing may skip; beyond it offsets only overflow the store's integers."""
+
+MAX_RESULT_WAIT_SECONDS = 60.0
+"""The longest one result request waits on the server; clients wait longer by asking again."""
+
+Token = Annotated[str, Field(description="An activity token, as the activity got it.")]
+"""Left unconstrained here: a malformed token is refused by its verification, as InvalidToken."""
+ExecutionId = Annotated[str, Field(min_length=1, max_length=512)]
+WorkflowName = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartWorkflow(_Request):
+    """Start an execution; the same id twice gives one execution."""
+
+    workflow: WorkflowName
+    args: list[Any] = Field(default_factory=list, description="Positional arguments, as JSON values.")
+    id: ExecutionId | None = Field(default=None, description="The execution id; a random one if omitted.")
+
+
+class Started(BaseModel):
+    """The execution a start request names."""
+
+    id: str
+    workflow: str
+    started: bool = Field(description="False when an execution with this id existed already.")
+
+
+class WorkflowPage(BaseModel):
+    """A page of executions, newest first."""
+
+    items: list[WorkflowSummary]
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+
+
+class History(BaseModel):
+    """Every event of an execution, in order."""
+
+    events: list[HistoryEvent]
+
+
+class Outcome(BaseModel):
+    """Where an execution stands after a result request: closed with its outcome, or still running."""
+
+    id: str
+    workflow: str
+    status: WorkflowStatus
+    result: Any = Field(default=None, description="The result, when completed.")
+    error: dict[str, Any] | None = Field(default=None, description="The failure, when failed.")
+
+
+class CompleteActivity(_Request):
+    """Complete the activity a token names with its result."""
+
+    token: Token
+    result: Any = None
+
+
+class FailActivity(_Request):
+    """Fail the attempt a token names; it is retried by policy unless non_retryable."""
+
+    token: Token
+    error: Annotated[str, Field(min_length=1, max_length=512, description="The failure's type name.")]
+    message: str = ""
+    details: Any = None
+    non_retryable: bool = False
+
+
+class HeartbeatActivity(_Request):
+    """Record a heartbeat; its details become the next attempt's checkpoint."""
+
+    token: Token
+    details: Any = None
+
+
+class ReportActivityCancelled(_Request):
+    """Acknowledge a requested cancellation."""
+
+    token: Token
+    details: Any = None
+
+
+class Acknowledged(BaseModel):
+    """A change was accepted."""
+
+    recorded: bool = Field(description="False when the same call had been recorded before (nothing changed).")
+
+
+class ErrorBody(BaseModel):
+    """Every refusal and failure: a stable code, a message for people, and the error's facts."""
+
+    error: str = Field(description="The error's stable code, e.g. stale_token.")
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)

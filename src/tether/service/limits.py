@@ -1,0 +1,71 @@
+"""Request-body limits: too large is refused with 413 before parsing, too slow with 408."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tether import errors
+from tether.service.errors import response_of
+
+
+class _Refusal(BaseException):  # passes the framework's own handlers, which would make a 400 of it
+    def __init__(self, error: errors.TetherError) -> None:
+        self.error = error
+
+
+class BodyLimits:
+    """ASGI middleware bounding each request body's size and the time it takes to arrive.
+
+    A declared ``Content-Length`` over the limit is refused before any byte is read; a
+    body that grows past it while streaming, or that arrives slower than ``body_timeout``
+    seconds in total, is refused as soon as that is known. The app never sees either.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout: float) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = errors.PayloadTooLarge(limit=self.max_body_bytes)
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await response_of(too_large)(scope, receive, send)
+            return
+        received = 0
+        body_done = False
+        deadline = time.monotonic() + self.body_timeout
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise _Refusal(errors.RequestTimeout(f"the request body took over {self.body_timeout:g} s")) from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _Refusal(too_large)
+                body_done = not message.get("more_body", False)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _Refusal as refusal:
+            if started:
+                raise
+            await response_of(refusal.error)(scope, receive, send)

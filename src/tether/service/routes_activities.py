@@ -1,0 +1,56 @@
+"""Routes under /v1/activities: complete, fail, heartbeat and report cancelled, by token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from tether.model import payloads
+from tether.model.records import HeartbeatResponse
+from tether.model.wire import Acknowledged, CompleteActivity, FailActivity, HeartbeatActivity, ReportActivityCancelled
+from tether.service.auth import Caller
+from tether.service.errors import refusals
+from tether.service.state import engine_of
+
+router = APIRouter(prefix="/v1/activities", tags=["activities"])
+
+_BY_TOKEN = refusals(400, 401, 403, 404, 409, 413, 422)
+
+
+def _text(value: object, what: str) -> str | None:
+    return None if value is None else payloads.encode(value, what=what)
+
+
+@router.post("/complete", responses=_BY_TOKEN)
+async def complete_activity(body: CompleteActivity, request: Request, caller: Caller) -> Acknowledged:
+    """Complete the activity a token names; the same completion repeated is acknowledged without change.
+
+    The result is checked against the activity's declared result type (422 naming the field).
+    """
+    text = payloads.encode(body.result, what="result")
+    recorded = await engine_of(request).complete_activity(body.token, text, access=caller)
+    return Acknowledged(recorded=recorded)
+
+
+@router.post("/fail", responses=_BY_TOKEN)
+async def fail_activity(body: FailActivity, request: Request, caller: Caller) -> Acknowledged:
+    """Fail the attempt a token names; it is retried by policy unless non_retryable."""
+    await engine_of(request).fail_activity(
+        body.token, error=body.error, message=body.message, details=body.details,
+        non_retryable=body.non_retryable, access=caller,
+    )  # fmt: skip
+    return Acknowledged(recorded=True)
+
+
+@router.post("/heartbeat", responses=_BY_TOKEN)
+async def heartbeat_activity(body: HeartbeatActivity, request: Request, caller: Caller) -> HeartbeatResponse:
+    """Record a heartbeat; its details become the checkpoint. The reply says whether cancellation was requested."""
+    return await engine_of(request).heartbeat_activity(body.token, _text(body.details, "details"), access=caller)
+
+
+@router.post("/cancelled", responses=_BY_TOKEN)
+async def report_activity_cancelled(body: ReportActivityCancelled, request: Request, caller: Caller) -> Acknowledged:
+    """Acknowledge a requested cancellation; the workflow sees ActivityCancelled."""
+    recorded = await engine_of(request).report_activity_cancelled(
+        body.token, _text(body.details, "details"), access=caller
+    )
+    return Acknowledged(recorded=recorded)

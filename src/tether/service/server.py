@@ -1,0 +1,122 @@
+"""Serving the app with uvicorn on a socket bound up front, in the caller's event loop.
+
+The app shares its event loop with the engine (and, in ``tether server --worker``, with the
+worker), so it runs as a task, not as a separate process or thread. Binding the socket
+before serving means the port is known, and connections queue, before uvicorn starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from tether.errors import UsageError
+
+logger = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, *, has_keys: bool, insecure: bool) -> None:
+    """Refuse to serve without API keys beyond loopback, unless told ``insecure``.
+
+    Raises:
+        UsageError: saying how to create a key or to opt out.
+    """
+    if not has_keys and not insecure and not is_loopback(host):
+        raise UsageError(
+            f"refusing to serve on {host} without API keys: anyone who reaches it could complete activities. "
+            "Create a key with `tether keys create --name NAME --scope SCOPE`, or pass --insecure"
+        )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0 picks a free one).
+
+    Raises:
+        UsageError: the address cannot be bound (in use, or not this machine's).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY on accepted connections only
+    # when the listening socket says TCP; without it every response waits ~40 ms on Nagle.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock.setblocking(False)
+    return sock
+
+
+def port_of(sock: socket.socket) -> int:
+    """The port a bound socket listens on."""
+    port: int = sock.getsockname()[1]
+    return port
+
+
+class Server(uvicorn.Server):
+    """uvicorn serving one app on a bound socket; signals are the caller's unless ``handle_signals``.
+
+    Stop it with :meth:`stop`; :meth:`serve_on` returns once open requests finished or the
+    graceful-shutdown time ran out.
+    """
+
+    def __init__(self, app: ASGIApp, *, handle_signals: bool = False, graceful_shutdown: int = 5) -> None:
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=graceful_shutdown,
+            log_config=None,
+        )
+        super().__init__(config)
+        self._handle_signals = handle_signals
+        self._stopping = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # noqa: D102
+        if self._handle_signals:
+            with super().capture_signals():
+                yield
+        else:
+            yield
+
+    async def main_loop(self) -> None:
+        """Uvicorn's housekeeping loop, ended at once by :meth:`stop` rather than at its next tick."""
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    async def serve_on(self, sock: socket.socket) -> None:
+        """Serve until stopped."""
+        await self.serve(sockets=[sock])
+
+    def stop(self) -> None:
+        """Ask the server to finish: stop accepting, let open requests end, return from serve_on."""
+        self.should_exit = True
+        self._stopping.set()

@@ -1,0 +1,44 @@
+"""Workflows the CLI tests' server runs (``tether server --worker tests.cli.cli_app``).
+
+An async activity writes its token to a file named after its execution, in the directory
+the test gives through TETHER_TEST_TOKENS: the test reads it as a queue consumer would.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pydantic
+
+import tether
+
+
+class Approval(pydantic.BaseModel):
+    by: str
+
+
+@tether.activity(name="cli.request_approval", retry=tether.RetryPolicy(max_attempts=2))
+async def request_approval(order: str) -> Approval:
+    ctx = tether.context()
+    folder = Path(os.environ["TETHER_TEST_TOKENS"])
+    path = folder / f"{ctx.execution_id}.{ctx.attempt}.token"
+    path.with_suffix(".tmp").write_text(ctx.token)
+    path.with_suffix(".tmp").rename(path)  # appears whole or not at all
+    return tether.make_async()
+
+
+@tether.workflow(name="cli.order")
+async def order(order_id: str) -> str:
+    approval = await request_approval(order_id)
+    return f"{order_id} approved by {approval.by}"
+
+
+@tether.activity(name="cli.divide")
+def divide(a: int, b: int) -> float:
+    return a / b
+
+
+@tether.workflow(name="cli.ratio")
+async def ratio(a: int, b: int) -> float:
+    return await divide(a, b)

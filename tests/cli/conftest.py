@@ -1,0 +1,85 @@
+"""A real ``tether server`` process with a worker, and a way to run the ``tether`` command against it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TETHER = str(Path(sys.executable).parent / "tether")
+DEADLINE_SECONDS = 20.0
+"""A hang guard for cross-process waits, not a timing."""
+
+
+@dataclass
+class Served:
+    url: str
+    db: str
+    tokens: Path
+    process: subprocess.Popen[str]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+        return {**base, "PYTHONPATH": str(ROOT), "TETHER_TEST_TOKENS": str(self.tokens), "COLUMNS": "200", **extra}
+
+    def run(self, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+        """Run ``tether ARGS`` against this server (``--url`` comes from TETHER_URL unless given)."""
+        return subprocess.run(
+            [TETHER, *args], capture_output=True, text=True, input=stdin, cwd=ROOT, check=False, timeout=60,
+            env=self.env(TETHER_URL=self.url, **env),
+        )  # fmt: skip
+
+    def token(self, execution_id: str, attempt: int = 1) -> str:
+        """The token the activity of ``execution_id`` handed out, once it has."""
+        path = self.tokens / f"{execution_id}.{attempt}.token"
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not path.exists():
+            assert time.monotonic() < deadline, f"no token for {execution_id} within the hang guard"
+            time.sleep(0.01)
+        return path.read_text()
+
+
+def start_server(tmp_path: Path, *extra: str) -> Served:
+    tokens = tmp_path / "tokens"
+    tokens.mkdir()
+    db = f"sqlite:///{tmp_path / 'tether.db'}"
+    served = Served("", db, tokens, None)  # type: ignore[arg-type]  # the process comes next
+    process = subprocess.Popen(
+        [TETHER, "server", "--db", db, "--port", "0", "--worker", "tests.cli.cli_app", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=served.env(),
+    )  # fmt: skip
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:  # the server says where it listens once it does
+        seen.append(line)
+        if "tether server on " in line:
+            served.url = line.split("tether server on ", 1)[1].split()[0]
+            break
+    else:
+        raise AssertionError(f"the server did not start: {''.join(seen)}")
+    served.process = process
+    return served
+
+
+def stop_server(served: Served) -> str:
+    served.process.send_signal(signal.SIGTERM)
+    _, errors = served.process.communicate(timeout=DEADLINE_SECONDS)
+    return errors
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Served]:
+    served = start_server(tmp_path)
+    try:
+        yield served
+    finally:
+        if served.process.poll() is None:
+            stop_server(served)

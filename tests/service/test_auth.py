@@ -1,0 +1,216 @@
+"""API keys and scopes: who may read, start, cancel, and close activities of which workflows."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+import tether
+from tests.service.conftest import bearer, charge, fulfil, key, parked, snapshot
+from tether.errors import PermissionDenied, Unauthenticated
+from tether.testing import TestEnvironment
+
+APPROVAL = {"by": "ana", "amount": 3}
+
+
+async def test_server_without_keys_on_loopback_serves_requests_without_a_key(
+    env: TestEnvironment, http: httpx.AsyncClient
+) -> None:
+    token = await parked(env, fulfil, "o1", "open-1")
+
+    reply = await http.post("/v1/activities/complete", json={"token": token, "result": APPROVAL})
+
+    assert reply.status_code == 200
+    assert await env.client.get_handle("open-1").result() == "o1 approved by ana for 3"
+
+
+async def test_once_a_key_exists_a_request_without_one_is_refused_with_401(
+    env: TestEnvironment, http: httpx.AsyncClient
+) -> None:
+    token = await parked(env, fulfil, "o1", "nokey-1")
+    await key(env, "*:*:*")
+    before = await snapshot(env, "nokey-1")
+
+    reply = await http.post("/v1/activities/complete", json={"token": token, "result": APPROVAL})
+
+    assert reply.status_code == 401
+    assert reply.headers["www-authenticate"] == "Bearer"
+    assert reply.json()["error"] == "unauthenticated"
+    assert await snapshot(env, "nokey-1") == before
+
+
+@pytest.mark.parametrize(
+    "presented",
+    ["tether_000000000000_wrong", "not-a-tether-key", "tether_", "tether_abc"],
+    ids=["unknown id", "foreign format", "prefix only", "no secret"],
+)
+async def test_unknown_or_malformed_key_is_refused_with_401(
+    env: TestEnvironment, http: httpx.AsyncClient, presented: str
+) -> None:
+    await key(env, "*:*:*")
+
+    reply = await http.get("/v1/workflows", headers=bearer(presented))
+
+    assert reply.status_code == 401
+    assert reply.json()["error"] == "unauthenticated"
+
+
+async def test_key_with_a_wrong_secret_is_refused(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    real = await key(env, "*:*:*")
+    forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
+
+    assert (await http.get("/v1/workflows", headers=bearer(forged))).status_code == 401
+    assert (await http.get("/v1/workflows", headers=bearer(real))).status_code == 200
+
+
+async def test_revoked_key_is_refused_at_its_next_request(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    token = await parked(env, fulfil, "o1", "revoked-1")
+    plain = await key(env, "activities:write:orders.*", name="billing-consumer")
+    await key(env, "*:*:*", name="admin")  # another key stays active
+    assert (
+        await http.post("/v1/activities/heartbeat", json={"token": token}, headers=bearer(plain))
+    ).status_code == 200
+
+    revoked = await env.engine.revoke_api_key("billing-consumer")
+    before = await snapshot(env, "revoked-1")
+    reply = await http.post("/v1/activities/complete", json={"token": token, "result": APPROVAL}, headers=bearer(plain))
+
+    assert revoked.revoked_at is not None
+    assert reply.status_code == 401
+    assert "revoked" in reply.json()["message"]
+    assert await snapshot(env, "revoked-1") == before
+
+
+async def test_valid_token_with_a_key_scoped_to_other_workflows_gets_403_and_changes_nothing(
+    env: TestEnvironment, http: httpx.AsyncClient
+) -> None:
+    token = await parked(env, fulfil, "o1", "scoped-1")
+    billing_only = await key(env, "activities:write:billing.*")
+    before = await snapshot(env, "scoped-1")
+
+    for path, body in [
+        ("/v1/activities/complete", {"token": token, "result": APPROVAL}),
+        ("/v1/activities/fail", {"token": token, "error": "Nope"}),
+        ("/v1/activities/heartbeat", {"token": token, "details": {"i": 1}}),
+        ("/v1/activities/cancelled", {"token": token}),
+    ]:
+        reply = await http.post(path, json=body, headers=bearer(billing_only))
+        assert reply.status_code == 403, path
+        assert reply.json()["error"] == "permission_denied"
+        assert reply.json()["details"] == {"action": "activities:write", "workflow": "orders.fulfil"}
+
+    assert await snapshot(env, "scoped-1") == before
+
+
+async def test_key_scoped_to_the_tokens_workflow_completes_it(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    token = await parked(env, fulfil, "o2", "scoped-2")
+    orders_writer = await key(env, "activities:write:orders.*")
+
+    reply = await http.post(
+        "/v1/activities/complete", json={"token": token, "result": APPROVAL}, headers=bearer(orders_writer)
+    )
+
+    assert reply.status_code == 200
+    assert reply.json() == {"recorded": True}
+    final = await env.engine.wait_for_close("scoped-2")
+    assert final.status == "completed"
+
+
+async def test_write_scope_does_not_grant_reading(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    await parked(env, fulfil, "o3", "scoped-3")
+    writer = await key(env, "activities:write:*")
+
+    for path in ["/v1/workflows/scoped-3", "/v1/workflows/scoped-3/history", "/v1/workflows/scoped-3/result"]:
+        reply = await http.get(path, headers=bearer(writer))
+        assert reply.status_code == 403, path
+        assert reply.json()["details"]["action"] == "workflows:read"
+
+
+async def test_listing_shows_only_workflows_the_key_may_read(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    await parked(env, fulfil, "o4", "list-orders")
+    await parked(env, charge, "i4", "list-billing")
+    reader = await key(env, "workflows:read:billing.*")
+
+    reply = await http.get("/v1/workflows", headers=bearer(reader))
+
+    assert reply.status_code == 200
+    assert [item["id"] for item in reply.json()["items"]] == ["list-billing"]
+
+
+async def test_start_needs_the_start_scope_for_that_workflow(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    starter = await key(env, "workflows:start:billing.*")
+
+    refused = await http.post(
+        "/v1/workflows", json={"workflow": "orders.fulfil", "args": ["o5"], "id": "start-1"}, headers=bearer(starter)
+    )
+    started = await http.post(
+        "/v1/workflows", json={"workflow": "billing.charge", "args": ["i5"], "id": "start-2"}, headers=bearer(starter)
+    )
+
+    assert refused.status_code == 403
+    assert refused.json()["details"] == {"action": "workflows:start", "workflow": "orders.fulfil"}
+    assert started.status_code == 201
+    assert started.json() == {"id": "start-2", "workflow": "billing.charge", "started": True}
+    assert [s.id for s in await env.engine.list_workflows(status=None, workflow=None, limit=10, offset=0)] == [
+        "start-2"
+    ]
+
+
+async def test_cancel_needs_the_workflow_write_scope(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    await parked(env, fulfil, "o6", "cancel-1")
+    reader = await key(env, "workflows:read:*")
+    canceller = await key(env, "workflows:write:orders.*")
+    before = await snapshot(env, "cancel-1")
+
+    refused = await http.post("/v1/workflows/cancel-1/cancel", headers=bearer(reader))
+    assert refused.status_code == 403
+    assert await snapshot(env, "cancel-1") == before
+
+    accepted = await http.post("/v1/workflows/cancel-1/cancel", headers=bearer(canceller))
+    assert accepted.status_code == 202
+    assert (await env.engine.describe("cancel-1")).cancel_requested
+
+
+async def test_http_client_with_a_scoped_key_raises_the_same_errors_as_the_embedded_one(env: TestEnvironment) -> None:
+    token = await parked(env, fulfil, "o7", "client-1")
+    billing_only = await key(env, "activities:write:billing.*", "workflows:read:billing.*")
+    assert env.server_url is not None
+
+    async with await tether.Client.connect(env.server_url, api_key=billing_only) as client:
+        with pytest.raises(PermissionDenied) as denied:
+            await client.complete_activity(token, APPROVAL)
+        with pytest.raises(PermissionDenied):
+            await client.describe("client-1")
+    async with await tether.Client.connect(env.server_url) as anonymous:
+        with pytest.raises(Unauthenticated):
+            await anonymous.list_workflows()
+
+    assert denied.value.workflow == "orders.fulfil"
+    assert denied.value.action == "activities:write"
+
+
+@pytest.mark.parametrize(
+    "scope",
+    ["activities", "activities:delete:*", "jobs:write:*", "workflows:write:orders[0]", "workflows:read:a b"],
+)
+async def test_malformed_scope_is_refused_when_the_key_is_created(env: TestEnvironment, scope: str) -> None:
+    with pytest.raises(tether.errors.InvalidPayload):
+        await env.engine.create_api_key("bad", [scope])
+
+    assert await env.engine.list_api_keys() == []
+
+
+async def test_keys_are_stored_hashed_and_listed_without_their_secret(env: TestEnvironment) -> None:
+    info, plain = await env.engine.create_api_key("billing-consumer", ["activities:write:orders.*"])
+    secret = plain.split("_", 2)[2]
+
+    listed = await env.engine.list_api_keys()
+    files = [env.path, env.path.with_name(env.path.name + "-wal")]
+    stored = b"".join(f.read_bytes() for f in files if f.exists())
+
+    assert plain.startswith(f"tether_{info.key_id}_")
+    assert [(k.key_id, k.name, k.scopes, k.revoked_at) for k in listed] == [
+        (info.key_id, "billing-consumer", ["activities:write:orders.*"], None)
+    ]
+    assert secret.encode() not in stored
+    assert info.key_id.encode() in stored

@@ -1,0 +1,342 @@
+"""The error table over HTTP: each refusal has its status and code, a body naming the facts, and changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import httpx
+import pytest
+
+import tether
+from tests.service.conftest import fulfil, parked, snapshot
+from tether.errors import ServerUnreachable
+from tether.service import app as service_app
+from tether.service import server as service_server
+from tether.service.auth import StoreKeys
+from tether.testing import TestEnvironment
+
+APPROVAL = {"by": "ana", "amount": 3}
+
+
+async def test_forged_token_is_400_invalid_token(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    token = await parked(env, fulfil, "o1", "err-forged")
+    forged = token[:-3] + ("abc" if not token.endswith("abc") else "xyz")
+    before = await snapshot(env, "err-forged")
+
+    reply = await http.post("/v1/activities/complete", json={"token": forged, "result": APPROVAL})
+
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "invalid_token"
+    assert set(reply.json()) == {"error", "message", "details"}
+    assert await snapshot(env, "err-forged") == before
+
+
+async def test_stale_token_is_409_naming_both_attempts(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    token = await parked(env, fulfil, "o1", "err-stale")
+    await http.post("/v1/activities/fail", json={"token": token, "error": "Transient"})
+    await env.advance(60)  # past the retry's back-off: attempt 2 runs
+    await env.wait_for_idle()
+    before = await snapshot(env, "err-stale")
+
+    reply = await http.post("/v1/activities/heartbeat", json={"token": token})
+
+    assert reply.status_code == 409
+    assert reply.json()["error"] == "stale_token"
+    assert reply.json()["details"] == {"token_attempt": 1, "current_attempt": 2}
+    assert await snapshot(env, "err-stale") == before
+
+
+async def test_closing_a_closed_activity_otherwise_is_409_with_its_final_state(
+    env: TestEnvironment, http: httpx.AsyncClient
+) -> None:
+    token = await parked(env, fulfil, "o1", "err-closed")
+    first = await http.post("/v1/activities/complete", json={"token": token, "result": APPROVAL})
+    again = await http.post("/v1/activities/complete", json={"token": token, "result": APPROVAL})
+    before = await snapshot(env, "err-closed")
+
+    other = await http.post("/v1/activities/complete", json={"token": token, "result": {"by": "bob", "amount": 1}})
+
+    assert (first.json(), again.json()) == ({"recorded": True}, {"recorded": False})
+    assert other.status_code == 409
+    assert other.json()["error"] == "activity_already_closed"
+    assert other.json()["details"]["final_state"] == "completed"
+    assert await snapshot(env, "err-closed") == before
+
+
+@pytest.mark.parametrize(
+    ("result", "field"),
+    [({"by": "ana", "amount": "lots"}, "amount"), ({"by": "ana"}, "amount"), ("yes", "result")],
+)
+async def test_result_of_the_wrong_type_is_422_naming_the_field(
+    env: TestEnvironment, http: httpx.AsyncClient, result: Any, field: str
+) -> None:
+    token = await parked(env, fulfil, "o1", f"err-type-{field}-{type(result).__name__}")
+    before = await snapshot(env, f"err-type-{field}-{type(result).__name__}")
+
+    reply = await http.post("/v1/activities/complete", json={"token": token, "result": result})
+
+    assert reply.status_code == 422
+    assert reply.json()["error"] == "invalid_payload"
+    assert any(field in error["loc"] for error in reply.json()["details"]["errors"])
+    assert await snapshot(env, f"err-type-{field}-{type(result).__name__}") == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"result": APPROVAL}, "token"),
+        ({"token": "x.y", "result": APPROVAL, "extra": 1}, "extra"),
+        ({"token": "x.y", "error": ""}, "error"),
+    ],
+    ids=["missing token", "unknown field", "empty error type"],
+)
+async def test_malformed_request_body_is_422_naming_the_field(
+    env: TestEnvironment, http: httpx.AsyncClient, body: dict[str, Any], field: str
+) -> None:
+    path = "/v1/activities/fail" if "error" in body else "/v1/activities/complete"
+
+    reply = await http.post(path, json=body)
+
+    assert reply.status_code == 422
+    assert reply.json()["error"] == "invalid_payload"
+    assert [field] in [error["loc"] for error in reply.json()["details"]["errors"]]
+
+
+async def test_body_that_is_not_json_is_422(http: httpx.AsyncClient) -> None:
+    reply = await http.post(
+        "/v1/activities/complete", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+
+    assert reply.status_code == 422
+    assert reply.json()["error"] == "invalid_payload"
+
+
+async def test_unknown_execution_is_404(http: httpx.AsyncClient) -> None:
+    for method, path in [
+        ("GET", "/v1/workflows/nope"),
+        ("GET", "/v1/workflows/nope/history"),
+        ("GET", "/v1/workflows/nope/result"),
+        ("POST", "/v1/workflows/nope/cancel"),
+    ]:
+        reply = await http.request(method, path)
+        assert reply.status_code == 404, path
+        assert reply.json() == {
+            "error": "execution_not_found",
+            "message": "no workflow execution has id 'nope'",
+            "details": {"execution_id": "nope"},
+        }
+
+
+async def test_unknown_workflow_name_is_404_and_starts_nothing(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    reply = await http.post("/v1/workflows", json={"workflow": "orders.nope", "id": "never"})
+
+    assert reply.status_code == 404
+    assert reply.json()["error"] == "unknown_workflow"
+    assert await env.engine.list_workflows(status=None, workflow=None, limit=10, offset=0) == []
+
+
+async def test_id_of_another_workflow_is_409(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    await parked(env, fulfil, "o1", "err-taken")
+
+    reply = await http.post("/v1/workflows", json={"workflow": "billing.charge", "args": ["i"], "id": "err-taken"})
+    again = await http.post("/v1/workflows", json={"workflow": "orders.fulfil", "args": ["o1"], "id": "err-taken"})
+
+    assert reply.status_code == 409
+    assert reply.json()["details"] == {
+        "execution_id": "err-taken",
+        "workflow": "orders.fulfil",
+        "requested": "billing.charge",
+    }
+    assert again.status_code == 200
+    assert again.json()["started"] is False
+
+
+async def test_execution_ids_with_slashes_and_spaces_round_trip(env: TestEnvironment) -> None:
+    execution_id = "orders/2026 11/#42?x"
+    await parked(env, fulfil, "o1", execution_id)
+
+    description = await env.client.describe(execution_id)
+    history = await env.client.history(execution_id)
+
+    assert description.id == execution_id
+    assert history[0].type == "WorkflowStarted"
+
+
+async def test_result_long_poll_answers_running_after_its_wait(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    await parked(env, fulfil, "o1", "err-poll")
+
+    reply = await http.get("/v1/workflows/err-poll/result", params={"wait": 0})
+
+    assert reply.status_code == 200
+    assert reply.json() == {
+        "id": "err-poll",
+        "workflow": "orders.fulfil",
+        "status": "running",
+        "result": None,
+        "error": None,
+    }
+
+
+async def test_result_wait_over_the_limit_is_422(http: httpx.AsyncClient) -> None:
+    reply = await http.get("/v1/workflows/x/result", params={"wait": 3600})
+
+    assert reply.status_code == 422
+    assert reply.json()["details"]["errors"][0]["loc"] == ["wait"]
+
+
+async def test_listing_pages_with_next_offset(env: TestEnvironment, http: httpx.AsyncClient) -> None:
+    for index in range(5):
+        await env.engine.start_workflow(f"page-{index}", "orders.fulfil", '["o"]')
+        env.clock.advance(1)
+
+    first = (await http.get("/v1/workflows", params={"limit": 2})).json()
+    last = (await http.get("/v1/workflows", params={"limit": 2, "offset": 4})).json()
+
+    assert [item["id"] for item in first["items"]] == ["page-4", "page-3"]
+    assert first["next_offset"] == 2
+    assert [item["id"] for item in last["items"]] == ["page-0"]
+    assert last["next_offset"] is None
+
+
+async def test_unknown_route_is_404_with_an_error_body(http: httpx.AsyncClient) -> None:
+    reply = await http.get("/v2/everything")
+
+    assert reply.status_code == 404
+    assert reply.json()["error"] == "not_found"
+
+
+async def test_openapi_document_describes_every_route_and_the_bearer_scheme(http: httpx.AsyncClient) -> None:
+    document = (await http.get("/v1/openapi.json")).json()
+
+    assert set(document["paths"]) == {
+        "/v1/workflows",
+        "/v1/workflows/{execution_id}",
+        "/v1/workflows/{execution_id}/history",
+        "/v1/workflows/{execution_id}/result",
+        "/v1/workflows/{execution_id}/cancel",
+        "/v1/activities/complete",
+        "/v1/activities/fail",
+        "/v1/activities/heartbeat",
+        "/v1/activities/cancelled",
+        "/v1/health",
+    }
+    complete = document["paths"]["/v1/activities/complete"]["post"]
+    assert {"400", "401", "403", "409", "413", "422"} <= set(complete["responses"])
+    assert document["components"]["securitySchemes"]["api_key"]["scheme"] == "bearer"
+
+
+# payload limits
+
+
+@pytest.fixture
+async def small_server(env: TestEnvironment) -> Any:
+    """A second server on the same engine with a 1 KiB body limit and a short body timeout."""
+    app = service_app.create_app(
+        env.engine, StoreKeys(env.engine, open_without_keys=True), max_body_bytes=1024, body_timeout=0.2
+    )
+    sock = service_server.bind("127.0.0.1", 0)
+    server = service_server.Server(app, graceful_shutdown=1)
+    task = asyncio.ensure_future(server.serve_on(sock))
+    try:
+        yield f"http://127.0.0.1:{service_server.port_of(sock)}", service_server.port_of(sock)
+    finally:
+        server.stop()
+        await task
+
+
+async def test_declared_body_over_the_limit_is_413_before_parsing(env: TestEnvironment, small_server: Any) -> None:
+    url, _ = small_server
+    token = await parked(env, fulfil, "o1", "err-large")
+    before = await snapshot(env, "err-large")
+    async with httpx.AsyncClient(base_url=url) as http:
+        reply = await http.post(
+            "/v1/activities/complete", json={"token": token, "result": {"by": "a" * 2000, "amount": 1}}
+        )
+
+    assert reply.status_code == 413
+    assert reply.json() == {
+        "error": "payload_too_large",
+        "message": "the request body exceeds the limit of 1024 bytes",
+        "details": {"limit": 1024},
+    }
+    assert await snapshot(env, "err-large") == before
+
+
+async def test_streamed_body_growing_over_the_limit_is_413(env: TestEnvironment, small_server: Any) -> None:
+    url, _ = small_server
+
+    async def chunks() -> Any:
+        for _ in range(10):
+            yield b" " * 200
+
+    async with httpx.AsyncClient(base_url=url) as http:
+        reply = await http.post(
+            "/v1/activities/complete", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+
+    assert reply.status_code == 413
+    assert reply.json()["error"] == "payload_too_large"
+
+
+async def test_body_that_never_finishes_arriving_is_408(small_server: Any) -> None:
+    _, port = small_server
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /v1/activities/complete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 100\r\n\r\n{"token":'
+    )
+    await writer.drain()
+
+    status_line = await asyncio.wait_for(reader.readline(), 10)  # the server answers once its timeout passes
+
+    writer.close()
+    assert status_line.startswith(b"HTTP/1.1 408")
+
+
+async def test_unreachable_server_raises_server_unreachable() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with await tether.Client.connect(f"http://127.0.0.1:{port}") as client:
+        with pytest.raises(ServerUnreachable) as caught:
+            await client.describe("x")
+
+    assert caught.value.url == f"http://127.0.0.1:{port}"
+    assert isinstance(caught.value, tether.errors.StoreUnavailable)
+
+
+async def test_a_call_whose_connection_breaks_is_retried_and_succeeds_once(env: TestEnvironment) -> None:
+    token = await parked(env, fulfil, "o1", "err-retry")
+    assert env.server_url is not None
+    upstream_port = int(env.server_url.rsplit(":", 1)[1])
+    dropped = asyncio.Event()
+
+    async def flaky_proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not dropped.is_set():  # the first connection breaks before any answer
+            dropped.set()
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
+
+    proxy = await asyncio.start_server(flaky_proxy, "127.0.0.1", 0)
+    port = proxy.sockets[0].getsockname()[1]
+    try:
+        async with await tether.Client.connect(f"http://127.0.0.1:{port}") as client:
+            await client.complete_activity(token, APPROVAL)
+    finally:
+        proxy.close()
+        await proxy.wait_closed()
+
+    assert dropped.is_set()
+    history = await env.engine.history("err-retry")
+    assert [e.type for e in history].count("ActivityCompleted") == 1
