@@ -32,7 +32,8 @@ import psycopg
 from tether.errors import StoreUnavailable, UsageError
 from tether.store import postgres_schema
 from tether.store.base import Transaction
-from tether.store.postgres_transaction import PostgresTransaction, Row, StatementFailed
+from tether.store.postgres_statements import Row, StatementFailed
+from tether.store.postgres_transaction import PostgresTransaction
 
 logger = logging.getLogger(__name__)
 

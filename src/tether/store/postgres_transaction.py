@@ -19,17 +19,15 @@ Reads (``Store.read``) take no locks.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import psycopg
-from psycopg import errors as pg_errors
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
 from tether.store.base import ActivityRow, ActivityTaskRow, ApiKeyRow, ExecutionRow, TimerRow, Transaction
+from tether.store.postgres_statements import PostgresStatements, Row, StatementFailed
 
 _EXECUTION_COLUMNS = (
     "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, last_seq"
@@ -45,29 +43,6 @@ _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats"})
 _TIMER_COLUMNS = "execution_id, kind, ref, attempt, due_at_ms"
 _API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms"
 
-# Errors after which the same transition, run again, may well succeed.
-_CONFLICTS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
-
-Row = tuple[Any, ...]
-
-
-class StatementFailed(BaseException):  # a signal through user and engine handlers
-    """A statement failed in the database; the whole transition is rolled back.
-
-    A BaseException so that no ``except Exception`` in the engine (a timer that keeps
-    failing is dropped, a workflow task that fails inline is run by the worker) mistakes a
-    lost lock race or a broken connection for a failure of its own.
-    """
-
-    def __init__(self, cause: psycopg.Error) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
-
-    @property
-    def is_conflict(self) -> bool:
-        """Whether the transition lost a race (a deadlock) and may simply run again."""
-        return isinstance(self.cause, _CONFLICTS)
-
 
 def _execution(row: Row) -> ExecutionRow:
     return ExecutionRow(*row)
@@ -77,127 +52,8 @@ def _activity(row: Row) -> ActivityRow:
     return ActivityRow(*row)
 
 
-class PostgresTransaction(Transaction):
+class PostgresTransaction(PostgresStatements, Transaction):
     """Transaction methods over one connection; used only on the store's thread."""
-
-    def __init__(self, conn: psycopg.Connection[Row]) -> None:
-        self._conn = conn
-        self._cur = conn.cursor()
-        self._savepoints = 0
-        self.locking = True
-        """Whether this transition writes (and so locks what it reads); reads do not."""
-        self._locked: set[str] = set()
-        """Executions locked by the running transition (lost if it rolls back)."""
-        self._held: set[str] = set()
-        """Executions locked by transitions of this batch that were kept."""
-        self.topics: set[str] = set()
-        self.closed_ids: set[str] = set()
-        self.hooks: list[Callable[[], None]] = []
-        self.rollback_hooks: list[Callable[[], None]] = []
-        self.enqueued_workflows: list[str] = []
-        self.enqueued_activities: list[ActivityTaskRow] = []
-
-    def begin_batch(self) -> None:
-        """A new database transaction starts: no lock is held."""
-        self._held = set()
-
-    def reset(self, *, locking: bool) -> None:
-        """Forget what the previous transition marked."""
-        self.locking = locking
-        self._locked = set()
-        self.topics = set()
-        self.closed_ids = set()
-        self.hooks = []
-        self.rollback_hooks = []
-        self.enqueued_workflows = []
-        self.enqueued_activities = []
-
-    def keep_locks(self) -> None:
-        """The running transition was kept: its locks last until the batch commits."""
-        self._held |= self._locked
-
-    # statements
-
-    def control(self, sql: str) -> None:
-        """Run a statement of the store's own (BEGIN, SAVEPOINT, COMMIT, NOTIFY; several at once)."""
-        self._execute(sql)
-
-    def _execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Row]:
-        try:
-            return self._cur.execute(sql, params)
-        except psycopg.Error as exc:
-            raise StatementFailed(exc) from exc
-
-    def _one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
-        cursor = self._execute(sql, params)
-        try:
-            return cursor.fetchone()
-        except psycopg.Error as exc:
-            raise StatementFailed(exc) from exc
-
-    def _all(self, sql: str, params: Sequence[Any] | None = None) -> list[Row]:
-        cursor = self._execute(sql, params)
-        try:
-            return cursor.fetchall()
-        except psycopg.Error as exc:
-            raise StatementFailed(exc) from exc
-
-    def _count(self, sql: str, params: Sequence[Any] | None = None) -> int:
-        return self._execute(sql, params).rowcount
-
-    def _lock(self, execution_id: str) -> None:
-        """Lock an execution's row before touching anything of that execution (see the module doc)."""
-        if not self.locking or execution_id in self._locked or execution_id in self._held:
-            return
-        if self._one("SELECT 1 FROM executions WHERE id = %s FOR UPDATE", (execution_id,)) is not None:
-            self._locked.add(execution_id)
-
-    def _holds(self, execution_id: str) -> bool:
-        return execution_id in self._locked or execution_id in self._held
-
-    @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:  # noqa: D102
-        self._savepoints += 1
-        name = f"nested{self._savepoints}"
-        locked = set(self._locked)
-        self._execute(f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            # Row locks taken after a savepoint are released when it is rolled back.
-            self._locked = locked
-            self._execute(f"ROLLBACK TO SAVEPOINT {name}")
-            self._execute(f"RELEASE SAVEPOINT {name}")
-            raise
-        else:
-            self._execute(f"RELEASE SAVEPOINT {name}")
-        finally:
-            self._savepoints -= 1
-
-    def notify(self) -> None:  # noqa: D102
-        self.topics.add("*")
-
-    def wake(self, topic: str) -> None:  # noqa: D102
-        self.topics.add(topic)
-
-    def closed(self, execution_id: str) -> None:  # noqa: D102
-        self.closed_ids.add(execution_id)
-
-    def closed_executions(self) -> set[str]:  # noqa: D102
-        return set(self.closed_ids)
-
-    def after_commit(self, callback: Callable[[], None]) -> None:  # noqa: D102
-        self.hooks.append(callback)
-
-    def on_rollback(self, callback: Callable[[], None]) -> None:  # noqa: D102
-        self.rollback_hooks.append(callback)
-
-    def take_enqueued(self) -> tuple[list[str], list[ActivityTaskRow]]:  # noqa: D102
-        workflows, activities = self.enqueued_workflows, self.enqueued_activities
-        self.enqueued_workflows, self.enqueued_activities = [], []
-        return workflows, activities
-
-    # executions and history
 
     def get_execution(self, execution_id: str) -> ExecutionRow | None:  # noqa: D102
         if not self.locking or self._holds(execution_id):
