@@ -1,11 +1,96 @@
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tether.store import postgres_admin
+from tether.testing._environment import TEST_DB_VARIABLE
+
+POSTGRES_SERVER = os.environ.get("TETHER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+"""The PostgreSQL server the tests create their databases on (any database on it will do)."""
 
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     """A fresh SQLite file for one test."""
     return f"sqlite:///{tmp_path / 'tether.db'}"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """The URL of a fresh SQLite file."""
+    return f"sqlite:///{tmp_path / 't.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database of this test's own (schema in place), dropped afterwards."""
+    url = postgres_admin.create_database(POSTGRES_SERVER)
+    try:
+        yield url
+    finally:
+        postgres_admin.drop_database(url, server_url=POSTGRES_SERVER, wait=False)
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database of this test's own, dropped afterwards."""
+    url = postgres_admin.create_database(POSTGRES_SERVER, empty=True)
+    try:
+        yield url
+    finally:
+        postgres_admin.drop_database(url, server_url=POSTGRES_SERVER)
+
+
+_ON_BOTH_BACKENDS = ("activities", "tokens", "workflows", "recovery")
+"""Behaviour suites that run on SQLite and again on PostgreSQL."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if (
+        "backend" not in metafunc.fixturenames
+        or metafunc.definition.path.parent.name not in _ON_BOTH_BACKENDS
+        or metafunc.definition.get_closest_marker("single_backend") is not None
+    ):
+        return
+    metafunc.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+
+
+_HTTP_PG = ("http", "postgres")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The HTTP transport is the same engine behind a server: over HTTP, the suites run on SQLite only.
+    dropped = [
+        item
+        for item in items
+        if _params(item).get("transport") == "http" and _params(item).get("backend") == "postgres"
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
+def _params(item: pytest.Item) -> dict[str, object]:
+    callspec = getattr(item, "callspec", None)
+    return dict(callspec.params) if callspec is not None else {}
+
+
+@pytest.fixture(autouse=True)
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The store TestEnvironments of this test run on (PostgreSQL through TETHER_TEST_DB)."""
+    name: str = getattr(request, "param", "sqlite")
+    if name == "postgres":
+        monkeypatch.setenv(TEST_DB_VARIABLE, POSTGRES_SERVER)
+    else:
+        monkeypatch.delenv(TEST_DB_VARIABLE, raising=False)
+    return name
+
+
+@pytest.fixture
+def store_url(backend: str, request: pytest.FixtureRequest) -> str:
+    """A fresh database of this test's backend."""
+    return str(request.getfixturevalue("postgres_url" if backend == "postgres" else "db_url"))

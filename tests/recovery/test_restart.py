@@ -7,7 +7,6 @@ import collections
 import contextlib
 from collections.abc import Collection
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -132,9 +131,8 @@ async def drive_pipeline(env: TestEnvironment, execution_id: str, restart_at: Co
     return await handle.result()
 
 
-def env_at(tmp_path: Path) -> TestEnvironment:
+def env_at() -> TestEnvironment:
     return TestEnvironment(
-        path=tmp_path / "tether.db",
         workflows=[
             rr_pipeline,
             rr_blocking_pipeline,
@@ -150,13 +148,13 @@ def env_at(tmp_path: Path) -> TestEnvironment:
 
 @pytest.mark.parametrize("restart_at", [[point] for point in POINTS] + [POINTS], ids=[*POINTS, "every_point"])
 async def test_restart_mid_flight_gives_the_uninterrupted_result_and_runs_completed_steps_once(
-    restart_at: list[str], tmp_path: Path
+    restart_at: list[str],
 ) -> None:
     uninterrupted_id, restarted_id = new_id("rr-plain"), new_id("rr-restarted")
-    async with env_at(tmp_path / "uninterrupted") as env:
+    async with env_at() as env:
         uninterrupted = await drive_pipeline(env, uninterrupted_id, restart_at=())
 
-    async with env_at(tmp_path / "restarted") as env:
+    async with env_at() as env:
         restarted = await drive_pipeline(env, restarted_id, restart_at=restart_at)
 
         assert uninterrupted == PIPELINE_RESULT
@@ -172,8 +170,8 @@ async def test_restart_mid_flight_gives_the_uninterrupted_result_and_runs_comple
         assert events_of(history, EventType.WORKFLOW_TASK_FAILED) == []
 
 
-async def test_interrupted_attempt_is_failed_and_retried_once(tmp_path: Path) -> None:
-    async with env_at(tmp_path) as env:
+async def test_interrupted_attempt_is_failed_and_retried_once() -> None:
+    async with env_at() as env:
         execution_id = new_id("rr-interrupted")
 
         await drive_pipeline(env, execution_id, restart_at=["activity_running"])
@@ -200,10 +198,10 @@ async def rr_blocking_pipeline(order: str) -> str:
     return await rr_blocking(order)
 
 
-async def test_attempt_without_heartbeat_or_attempt_timeout_is_retried_after_a_crash(tmp_path: Path) -> None:
+async def test_attempt_without_heartbeat_or_attempt_timeout_is_retried_after_a_crash() -> None:
     # Nothing but the crashed worker knew the attempt was running: recovering it must not
     # depend on the activity declaring a heartbeat or an attempt timeout.
-    async with env_at(tmp_path) as env:
+    async with env_at() as env:
         execution_id = new_id("rr-blocking")
         handle = await env.client.start_workflow(rr_blocking_pipeline, "o-1", id=execution_id)
         await SIGNALS.get(f"{execution_id}/started")
@@ -214,8 +212,8 @@ async def test_attempt_without_heartbeat_or_attempt_timeout_is_retried_after_a_c
         assert effects_of(execution_id) == {"blocking": 1}
 
 
-async def test_time_still_skips_after_restarting_while_a_result_was_awaited(tmp_path: Path) -> None:
-    async with env_at(tmp_path) as env:
+async def test_time_still_skips_after_restarting_while_a_result_was_awaited() -> None:
+    async with env_at() as env:
         blocked_id = new_id("rr-blocked")
         blocked = await env.client.start_workflow(rr_blocking_pipeline, "o-1", id=blocked_id)
         # Someone awaits a result while the worker is busy with an attempt: the environment
@@ -307,8 +305,8 @@ async def crash_and_advance(env: TestEnvironment, delta: timedelta) -> None:
     await env.restart()
 
 
-async def test_sleep_that_fell_due_while_down_fires_once_on_recovery(tmp_path: Path) -> None:
-    async with env_at(tmp_path) as env:
+async def test_sleep_that_fell_due_while_down_fires_once_on_recovery() -> None:
+    async with env_at() as env:
         start = env.clock.now()
         execution_id = new_id("rr-sleeper")
         handle = await env.client.start_workflow(rr_sleeper, 1, id=execution_id)
@@ -323,8 +321,8 @@ async def test_sleep_that_fell_due_while_down_fires_once_on_recovery(tmp_path: P
         assert effects_of(execution_id) == {"before": 1, "after": 1}
 
 
-async def test_several_timers_due_while_down_each_fire_once(tmp_path: Path) -> None:
-    async with env_at(tmp_path) as env:
+async def test_several_timers_due_while_down_each_fire_once() -> None:
+    async with env_at() as env:
         handle = await env.client.start_workflow(rr_timers, id=new_id("rr-timers"))
         await env.wait_for_idle()
 
@@ -338,8 +336,8 @@ async def test_several_timers_due_while_down_each_fire_once(tmp_path: Path) -> N
         assert len(fired) == 3
 
 
-async def test_heartbeat_deadline_passed_while_down_retries_the_attempt_once(tmp_path: Path) -> None:
-    async with env_at(tmp_path) as env:
+async def test_heartbeat_deadline_passed_while_down_retries_the_attempt_once() -> None:
+    async with env_at() as env:
         execution_id = new_id("rr-heartbeat")
         handle = await env.client.start_workflow(rr_heartbeat_pipeline, "o-1", id=execution_id)
         await TOKENS.get(execution_id)
@@ -354,8 +352,8 @@ async def test_heartbeat_deadline_passed_while_down_retries_the_attempt_once(tmp
         assert effects_of(execution_id) == {"silent 1": 1, "silent 2": 1}
 
 
-async def test_retry_time_passed_while_down_starts_the_next_attempt_once(tmp_path: Path) -> None:
-    async with env_at(tmp_path) as env:
+async def test_retry_time_passed_while_down_starts_the_next_attempt_once() -> None:
+    async with env_at() as env:
         start = env.clock.now()
         execution_id = new_id("rr-backoff")
         handle = await env.client.start_workflow(rr_backoff_pipeline, "o-1", id=execution_id)
@@ -371,8 +369,8 @@ async def test_retry_time_passed_while_down_starts_the_next_attempt_once(tmp_pat
         assert effects_of(execution_id) == {"retry_later 1": 1, "retry_later 2": 1}
 
 
-async def test_total_timeout_passed_while_down_times_the_activity_out_once(tmp_path: Path) -> None:
-    async with env_at(tmp_path) as env:
+async def test_total_timeout_passed_while_down_times_the_activity_out_once() -> None:
+    async with env_at() as env:
         execution_id = new_id("rr-deadline")
         handle = await env.client.start_workflow(rr_deadline, "o-1", id=execution_id)
         await TOKENS.get(execution_id)
@@ -386,8 +384,8 @@ async def test_total_timeout_passed_while_down_times_the_activity_out_once(tmp_p
         assert effects_of(execution_id) == {"never": 1}
 
 
-async def test_token_completed_while_no_worker_runs_is_picked_up_on_recovery(tmp_path: Path) -> None:
-    async with env_at(tmp_path) as env:
+async def test_token_completed_while_no_worker_runs_is_picked_up_on_recovery() -> None:
+    async with env_at() as env:
         execution_id = new_id("rr-completed-while-down")
         handle = await env.client.start_workflow(rr_heartbeat_pipeline, "o-1", id=execution_id)
         token = await TOKENS.get(execution_id)
@@ -401,8 +399,8 @@ async def test_token_completed_while_no_worker_runs_is_picked_up_on_recovery(tmp
         assert effects_of(execution_id) == {"silent 1": 1}
 
 
-async def test_workflow_started_while_no_worker_runs_starts_on_recovery(tmp_path: Path) -> None:
-    async with env_at(tmp_path) as env:
+async def test_workflow_started_while_no_worker_runs_starts_on_recovery() -> None:
+    async with env_at() as env:
         start = env.clock.now()
         await env.worker.crash()
         execution_id = new_id("rr-started-while-down")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,12 @@ def fresh_queue() -> None:
     """A queue of this test's own: a queue binds to the event loop of the test that first waits on it."""
     global TOKENS
     TOKENS = asyncio.Queue()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_queues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's queues belong to one event loop: each test (and backend) gets its own."""
+    monkeypatch.setattr(sys.modules[__name__], "TOKENS", asyncio.Queue())
 
 
 class NotJson:
@@ -157,6 +164,7 @@ def test_retry_interval_stays_at_its_cap_however_many_attempts_failed() -> None:
     assert policy.interval_ms(5_000) == 100_000
 
 
+@pytest.mark.single_backend
 async def test_a_full_disk_refuses_the_transition_and_the_store_keeps_answering(tmp_path: Path) -> None:
     client = await tether.Client.connect(f"sqlite:///{tmp_path / 'tether.db'}")
     try:

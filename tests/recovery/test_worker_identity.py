@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+import sys
+
+import pytest
 
 import tether
 from tether.testing import VirtualClock
 
 GATE = asyncio.Event()
 STARTED: asyncio.Queue[int] = asyncio.Queue()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_queues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's queues belong to one event loop: each test (and backend) gets its own."""
+    monkeypatch.setattr(sys.modules[__name__], "GATE", asyncio.Event())
+    monkeypatch.setattr(sys.modules[__name__], "STARTED", asyncio.Queue())
 
 
 @tether.activity(name="wi.hold_first_attempt")
@@ -27,10 +36,10 @@ async def wi_pipeline() -> str:
 
 
 async def test_a_worker_restarted_under_the_same_identity_retries_its_predecessors_running_attempt_at_once(
-    tmp_path: Path,
+    store_url: str,
 ) -> None:
     clock = VirtualClock()
-    client = await tether.Client.connect(f"sqlite:///{tmp_path / 'tether.db'}", clock=clock)
+    client = await tether.Client.connect(store_url, clock=clock)
     try:
         first = tether.Worker(client, workflows=[wi_pipeline], activities=[wi_hold_first_attempt], identity="host-1")
         await first.__aenter__()

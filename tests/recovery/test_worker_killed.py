@@ -41,10 +41,9 @@ async def wait_until(condition: Callable[[], bool], what: str, proc: asyncio.sub
 
 @pytest.mark.acceptance
 async def test_attempt_of_a_killed_worker_is_retried_by_a_new_worker_and_the_workflow_completes(
-    tmp_path: Path,
+    tmp_path: Path, store_url: str
 ) -> None:
-    db = tmp_path / "tether.db"
-    url = f"sqlite:///{db}"
+    url = store_url
     async with await tether.Client.connect(url) as client:
         await client.start_workflow(wk_pipeline, str(tmp_path), id="killed")
     log = tmp_path / "worker.log"
@@ -63,7 +62,7 @@ async def test_attempt_of_a_killed_worker_is_retried_by_a_new_worker_and_the_wor
     assert effects(tmp_path) == ["first", "long started, attempt 1"]
 
     async with TestEnvironment(
-        path=db, start=datetime.now(UTC), workflows=[wk_pipeline], activities=[wk_record, wk_long]
+        url=url, start=datetime.now(UTC), workflows=[wk_pipeline], activities=[wk_record, wk_long]
     ) as env:
         handle = env.client.get_handle("killed")
         result = await handle.result()

@@ -152,8 +152,8 @@ async def test_token_that_is_not_a_string_is_refused(use: str) -> None:
 
 
 @pytest.mark.parametrize("use", list(USES))
-async def test_token_of_another_store_naming_the_same_activity_is_refused(use: str, tmp_path: Any) -> None:
-    async with environment(path=tmp_path / "ours.db") as ours, environment(path=tmp_path / "theirs.db") as theirs:
+async def test_token_of_another_store_naming_the_same_activity_is_refused(use: str) -> None:
+    async with environment() as ours, environment() as theirs:
         box = Mailbox()
         await ours.client.start_workflow(tr_run, "o1", id=box.id)
         await box.context()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -109,10 +108,10 @@ async def run_until_sleeping(env: TestEnvironment, execution_id: str) -> tether.
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 async def test_changed_code_fails_the_workflow_task_with_nondeterminism_naming_the_event(
-    variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    variant: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     locate, words = VARIANTS[variant]
-    async with TestEnvironment(path=tmp_path / "t.db", workflows=[det_order], activities=ACTIVITIES) as env:
+    async with TestEnvironment(workflows=[det_order], activities=ACTIVITIES) as env:
         execution_id = new_id("det")
         handle = await run_until_sleeping(env, execution_id)
         before = await handle.history()
@@ -165,10 +164,8 @@ async def test_a_cached_workflow_keeps_running_the_code_it_started_with(monkeypa
         assert (await handle.describe()).task_error is None
 
 
-async def test_restoring_the_code_lets_the_failed_workflow_finish(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with TestEnvironment(path=tmp_path / "t.db", workflows=[det_order], activities=ACTIVITIES) as env:
+async def test_restoring_the_code_lets_the_failed_workflow_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with TestEnvironment(workflows=[det_order], activities=ACTIVITIES) as env:
         handle = await run_until_sleeping(env, new_id("det-fixed"))
         monkeypatch.setitem(CODE, "variant", "renamed")
         await env.restart()
@@ -201,8 +198,8 @@ async def test_unchanged_code_replayed_on_every_task_gives_the_same_result_and_c
     assert outcomes[0][2] is None
 
 
-async def test_unchanged_code_replays_from_scratch_after_a_restart(tmp_path: Path) -> None:
-    async with TestEnvironment(path=tmp_path / "t.db", workflows=[det_order], activities=ACTIVITIES) as env:
+async def test_unchanged_code_replays_from_scratch_after_a_restart() -> None:
+    async with TestEnvironment(workflows=[det_order], activities=ACTIVITIES) as env:
         handle = await run_until_sleeping(env, new_id("det-restart"))
 
         await env.restart()

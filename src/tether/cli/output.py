@@ -25,12 +25,21 @@ DEFAULT_DB = "sqlite:///tether.db"
 
 Url = Annotated[
     str,
-    typer.Option("--url", envvar="TETHER_URL", help="A tether server (http://...) or a store (sqlite:///...)."),
+    typer.Option(
+        "--url",
+        envvar="TETHER_URL",
+        help="A tether server (http://...) or a store (sqlite:///... or postgresql://...).",
+    ),
 ]
 ApiKey = Annotated[
     str | None, typer.Option("--api-key", envvar="TETHER_API_KEY", help="The server's API key.", show_default=False)
 ]
-Db = Annotated[str, typer.Option("--db", envvar="TETHER_DB", help="The store: sqlite:///path/to/tether.db.")]
+Db = Annotated[
+    str,
+    typer.Option(
+        "--db", envvar="TETHER_DB", help="The store: sqlite:///path/to/tether.db or postgresql://user@host/dbname."
+    ),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 
 EXIT_CODES: dict[type[BaseException], int] = {

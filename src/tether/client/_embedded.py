@@ -8,7 +8,17 @@ from typing import Any
 from tether.engine.engine import Engine
 from tether.model.clock import Clock, SystemClock
 from tether.model.records import HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowSummary
+from tether.store.base import Store
 from tether.store.sqlite import SQLiteStore
+
+
+async def open_store(url: str) -> Store:
+    """Open a store by URL; psycopg is imported only for ``postgresql://`` URLs."""
+    if url.startswith(("postgresql:", "postgres:")):
+        from tether.store import postgres  # SQLite users never import psycopg
+
+        return await postgres.PostgresStore.open(url)
+    return await SQLiteStore.open(url)
 
 
 class EmbeddedTransport:
@@ -19,9 +29,8 @@ class EmbeddedTransport:
 
     @classmethod
     async def open(cls, url: str, clock: Clock | None) -> EmbeddedTransport:
-        """Open the store a URL names."""
-        store = await SQLiteStore.open(url)
-        return cls(Engine(store, clock or SystemClock()))
+        """Open the store a URL names: a SQLite file or a PostgreSQL database."""
+        return cls(Engine(await open_store(url), clock or SystemClock()))
 
     @property
     def engine(self) -> Engine:

@@ -79,15 +79,17 @@ class Client:
         Args:
             url: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``
                 (``?synchronous=NORMAL`` relaxes durability for speed) for the embedded store;
-                ``http://host:port`` or ``https://...`` for a tether server.
-            api_key: the server's API key (``tether keys create``); not used by the embedded store.
+                ``postgresql://user:password@host:5432/dbname`` for a database that workers
+                and clients on many machines share; ``http://host:port`` or ``https://...``
+                for a tether server.
+            api_key: the server's API key (``tether keys create``); not used by the embedded stores.
             clock: the clock of the embedded engine (tests pass a VirtualClock).
 
         Raises:
             UsageError: the URL's scheme is not supported.
             StoreUnavailable: the store cannot be opened.
         """
-        if url.startswith("sqlite:"):
+        if url.startswith(("sqlite:", "postgresql:", "postgres:")):
             return cls(await _embedded.EmbeddedTransport.open(url, clock))
         if url.startswith(("http://", "https://")):
             from tether.client import _http  # imported on use, like a database driver
@@ -95,7 +97,8 @@ class Client:
             return cls(_http.HttpTransport(url, api_key=api_key))
         scheme = url.split(":", 1)[0]
         raise UsageError(
-            f"unsupported URL scheme {scheme!r}; use sqlite:///path/to/tether.db or http://host:port of a tether server"
+            f"unsupported URL scheme {scheme!r}; use sqlite:///path/to/tether.db, postgresql://host/dbname "
+            "or http://host:port of a tether server"
         )
 
     async def close(self) -> None:

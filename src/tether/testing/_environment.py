@@ -1,4 +1,4 @@
-"""TestEnvironment: a worker, a client and a virtual clock over a fresh SQLite file."""
+"""TestEnvironment: a worker, a client and a virtual clock over a fresh database."""
 
 from __future__ import annotations
 
@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 
 Transport = Literal["embedded", "http"]
 TRANSPORT_VARIABLE = "TETHER_TEST_TRANSPORT"
+TEST_DB_VARIABLE = "TETHER_TEST_DB"
+"""Set to a PostgreSQL URL to run environments that name no database on that server."""
 
 
 class TestEnvironment:
-    """Runs workflows against a real SQLite file with time under the test's control.
+    """Runs workflows against a real database with time under the test's control.
 
     Time skips ahead by itself while a caller awaits ``handle.result()`` and the worker is
     idle: the clock jumps to the next due timer (a sleep, a deadline, a retry), so a
@@ -39,8 +41,16 @@ class TestEnvironment:
     still runs on the store. The default comes from the ``TETHER_TEST_TRANSPORT`` environment
     variable (``embedded`` if unset), so a whole suite can be re-run over HTTP.
 
+    By default the database is a fresh SQLite file in a temporary directory. When the
+    ``TETHER_TEST_DB`` environment variable holds a PostgreSQL URL
+    (``postgresql://user@host:5432/postgres``: any database of that server the user may
+    connect to), each environment instead creates a fresh database of its own on that
+    server and drops it on exit, so that a whole suite can be re-run on PostgreSQL.
+
     Args:
-        path: the database file; a temporary one by default.
+        path: the SQLite file to run on (kept afterwards).
+        url: the store to run on (``sqlite:///...`` or ``postgresql://...``), used as it is
+            and kept afterwards; give ``path`` or ``url``, not both.
         start: the virtual clock's starting time.
         max_cached_workflows: passed to the Worker (0 replays every workflow task).
         transport: ``"embedded"`` or ``"http"``.
@@ -54,6 +64,7 @@ class TestEnvironment:
         workflows: Sequence[Workflow[..., Any]] = (),
         activities: Sequence[Activity[..., Any]] = (),
         path: str | Path | None = None,
+        url: str | None = None,
         start: datetime | None = None,
         max_cached_workflows: int = 2000,
         max_concurrent_activities: int = 100,
@@ -65,7 +76,12 @@ class TestEnvironment:
         self.transport: Transport = "http" if chosen == "http" else "embedded"
         self._workflows = list(workflows)
         self._activities = list(activities)
+        if path is not None and url is not None:
+            raise UsageError("give TestEnvironment a path or a url, not both")
         self._given_path = Path(path) if path is not None else None
+        self._given_url = url
+        self._created_url: str | None = None
+        self._database_server: str | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._server_url: str | None = None
         self.clock = VirtualClock(start)
@@ -84,15 +100,25 @@ class TestEnvironment:
 
     @property
     def path(self) -> Path:
-        """The SQLite file the environment runs on."""
+        """The SQLite file the environment runs on.
+
+        Raises:
+            UsageError: the environment runs on PostgreSQL.
+        """
         if self._given_path is not None:
             return self._given_path
+        if self._given_url is not None or self._database_server is not None:
+            raise UsageError(f"this environment runs on {self.url.split(':', 1)[0]}, not on a SQLite file; see url")
         assert self._tempdir is not None
         return Path(self._tempdir.name) / "tether.db"
 
     @property
     def url(self) -> str:
         """The store URL, for clients in other processes."""
+        if self._given_url is not None:
+            return self._given_url
+        if self._created_url is not None:
+            return self._created_url
         return f"sqlite:///{self.path}"
 
     @property
@@ -119,9 +145,20 @@ class TestEnvironment:
         return self._worker
 
     async def __aenter__(self) -> TestEnvironment:
-        if self._given_path is None:
-            self._tempdir = tempfile.TemporaryDirectory(prefix="tether-test-")
-        self._local = await Client.connect(self.url, clock=self.clock)
+        if self._given_path is None and self._given_url is None:
+            server = os.environ.get(TEST_DB_VARIABLE, "")
+            if server.startswith(("postgresql:", "postgres:")):
+                from tether.store import postgres_admin  # SQLite users never import psycopg
+
+                self._created_url = await asyncio.to_thread(postgres_admin.create_database, server)
+                self._database_server = server
+            else:
+                self._tempdir = tempfile.TemporaryDirectory(prefix="tether-test-")
+        try:
+            self._local = await Client.connect(self.url, clock=self.clock)
+        except BaseException:
+            await self._drop_database()
+            raise
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
         if self.transport == "http":
@@ -169,8 +206,17 @@ class TestEnvironment:
                     if self._local is not None:
                         await self._local.close()
                 finally:
-                    if self._tempdir is not None:
-                        self._tempdir.cleanup()
+                    await self._drop_database()
+
+    async def _drop_database(self) -> None:
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
+        if self._created_url is not None and self._database_server is not None:
+            from tether.store import postgres_admin  # SQLite users never import psycopg
+
+            url, self._created_url = self._created_url, None
+            await asyncio.to_thread(postgres_admin.drop_database, url, server_url=self._database_server, wait=False)
 
     async def _start_worker(self) -> None:
         assert self._local is not None

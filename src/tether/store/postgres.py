@@ -1,0 +1,450 @@
+"""The PostgreSQL store: many workers and servers, on many machines, on one database.
+
+Each store (one per process, usually) runs its transitions on one thread holding one
+connection, exactly as the SQLite store does: transitions queue up in order, run in
+batches inside one database transaction with a SAVEPOINT each, and share a commit. Reads
+queue behind the writes submitted before them (see ``Store.read``). Concurrency between
+processes is settled in the database (see :mod:`tether.store.postgres_transaction`):
+transitions on one execution take turns on its row lock and claims skip locked rows. A
+transition that loses a deadlock to another process is rolled back alone and run again
+in the next batch.
+
+Every batch that writes sends a NOTIFY with its commit; a second thread LISTENs and
+reports the commits of other stores as ``{"*", "external"}``. It also reports one every
+poll interval, so that a lost connection delays other processes' work but never strands it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import psycopg
+
+from tether.errors import StoreUnavailable, UsageError
+from tether.store import postgres_schema
+from tether.store.base import Transaction
+from tether.store.postgres_statements import Row, StatementFailed
+from tether.store.postgres_transaction import PostgresTransaction
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_BATCH_LIMIT = 64
+_CHANNEL = "tether_changes"
+_POLL_SECONDS = 2.0
+_MAX_CONFLICT_RETRIES = 50
+_CONNECT_TIMEOUT = 10
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[[PostgresTransaction], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+    outcome: tuple[bool, Any] = field(default=(False, None))
+    read_only: bool = False
+    conflicts: int = 0
+
+
+def check_url(url: str) -> str:
+    """Check a ``postgresql://`` URL and return it as psycopg takes it."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgresql", "postgres"):
+        raise UsageError(f"not a postgresql URL: {url!r}")
+    if not parsed.path.strip("/"):
+        raise UsageError(f"the postgresql URL {url!r} names no database; use postgresql://user@host:5432/dbname")
+    return url
+
+
+def connect(conninfo: str) -> psycopg.Connection[Row]:
+    """An autocommit connection whose unqualified names are tether's tables.
+
+    Raises:
+        psycopg.Error: the server cannot be reached or refused.
+    """
+    conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT)
+    conn.execute(f"SET search_path TO {postgres_schema.SCHEMA}")
+    return conn
+
+
+class PostgresStore:
+    """A store on a PostgreSQL database, shared safely by any number of processes.
+
+    Open with :meth:`open`; the schema is created or migrated on open.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conninfo = check_url(url)
+        self._id = uuid.uuid4().hex
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._listener: Callable[[set[str]], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._listen_thread: threading.Thread | None = None
+        self._conn: psycopg.Connection[Row] | None = None
+        self._tx: PostgresTransaction | None = None
+        self._external_pending = False
+        self._stopping = threading.Event()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, url: str) -> PostgresStore:
+        """Open the database a URL names and bring its schema up to date.
+
+        Raises:
+            UsageError: the URL is not a postgresql:// URL naming a database.
+            StoreUnavailable: the database cannot be reached or refused.
+        """
+        store = cls(url)
+        await store._start()
+        return store
+
+    async def _start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = self._loop.create_future()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), name="tether-postgres", daemon=True)
+        self._thread.start()
+        await ready
+        listening: asyncio.Future[None] = self._loop.create_future()
+        self._listen_thread = threading.Thread(
+            target=self._listen, args=(listening,), name="tether-postgres-listen", daemon=True
+        )
+        self._listen_thread.start()
+        try:
+            await listening
+        except BaseException:
+            await self.close()
+            raise
+
+    def set_listener(self, on_change: Callable[[set[str]], None]) -> None:  # noqa: D102
+        self._listener = on_change
+
+    async def run(self, transition: Callable[[Transaction], T]) -> T:  # noqa: D102
+        return await self._submit(transition, read_only=False)
+
+    async def read(self, query: Callable[[Transaction], T]) -> T:  # noqa: D102
+        return await self._submit(query, read_only=True)
+
+    async def _submit(self, fn: Callable[[Transaction], T], *, read_only: bool) -> T:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        loop = asyncio.get_running_loop()
+        job = _Job(fn, loop.create_future(), loop, read_only=read_only)
+        self._queue.put(job)
+        return await job.future  # type: ignore[no-any-return]  # the job's future carries T
+
+    async def close(self) -> None:  # noqa: D102
+        if self._closed:
+            return
+        self._closed = True
+        self._stopping.set()
+        self._queue.put(None)
+        for thread in (self._thread, self._listen_thread):
+            if thread is not None:
+                await asyncio.to_thread(thread.join)
+
+    # the connection's thread
+
+    def _open_connection(self) -> PostgresTransaction:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+        self._conn = None
+        conn = connect(self._conninfo)
+        self._conn = conn
+        self._tx = PostgresTransaction(conn)
+        return self._tx
+
+    def _serve(self, ready: asyncio.Future[None]) -> None:
+        assert self._loop is not None
+        try:
+            conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT)
+            try:
+                postgres_schema.migrate(conn)
+            finally:
+                conn.close()
+            self._open_connection()
+        except psycopg.Error as exc:
+            error = StoreUnavailable(f"cannot open {_safe(self.url)}: {exc}")
+            error.__cause__ = exc
+            self._loop.call_soon_threadsafe(_fail, ready, error)
+            return
+        self._loop.call_soon_threadsafe(_resolve, ready, None)
+        retry: list[_Job] = []
+        try:
+            stop = False
+            while not stop:
+                batch = retry
+                retry = []
+                if not batch:
+                    first = self._queue.get()
+                    if first is None:
+                        break
+                    batch = [first]
+                while len(batch) < _BATCH_LIMIT:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        stop = True
+                        break
+                    batch.append(job)
+                changes: set[str] = set()
+                hooks: list[Callable[[], None]] = []
+                retry = self._run_batch(batch, changes, hooks)
+                done = batch[: len(batch) - len(retry)]
+                if done or changes:
+                    # One wake-up of the event loop per batch: hooks, then results, then listeners.
+                    listener = self._listener if changes else None
+                    self._loop.call_soon_threadsafe(_finish_batch, hooks, done, listener, changes)
+                if stop and retry:
+                    stop = False  # finish what lost a race before stopping
+                    self._queue.put(None)
+        finally:
+            self._wake_listener_to_stop()
+            if self._conn is not None:
+                with contextlib.suppress(psycopg.Error):
+                    self._conn.close()
+
+    def _connection(self) -> PostgresTransaction:
+        conn, tx = self._conn, self._tx
+        if conn is None or tx is None or conn.closed or conn.broken:
+            return self._open_connection()
+        return tx
+
+    def _run_batch(self, batch: list[_Job], changes: set[str], hooks: list[Callable[[], None]]) -> list[_Job]:
+        """Run a batch in one transaction; returns the jobs (a tail of the batch) to run again."""
+        try:
+            tx = self._connection()
+        except psycopg.Error as exc:
+            self._deliver_error(batch, _unavailable("cannot reach the database", exc))
+            return []
+        writes = any(not job.read_only for job in batch)
+        single = len(batch) == 1
+        undo: list[Callable[[], None]] = []
+        wrote = False
+        tx.begin_batch()
+        try:
+            if writes:
+                tx.control("BEGIN")
+            for index, job in enumerate(batch):
+                tx.reset(locking=not job.read_only)
+                nested = writes and not single
+                if nested:
+                    tx.control("SAVEPOINT transition")
+                try:
+                    result = job.fn(tx)
+                except BaseException as exc:
+                    _run_all(tx.rollback_hooks)
+                    if isinstance(exc, StatementFailed) and self._lost():
+                        raise
+                    if nested:
+                        tx.control("ROLLBACK TO SAVEPOINT transition")
+                        tx.control("RELEASE SAVEPOINT transition")
+                    elif writes:
+                        tx.control("ROLLBACK")
+                    if isinstance(exc, StatementFailed) and exc.is_conflict and job.conflicts < _MAX_CONFLICT_RETRIES:
+                        # Lost a deadlock to another process: what ran before commits now,
+                        # this job and those after it run again, in order, in the next batch.
+                        for later in batch[index:]:
+                            later.conflicts += 1
+                        if not single:
+                            self._finish(tx, wrote, changes)
+                        return batch[index:]
+                    job.outcome = (False, _translate(exc))
+                    continue
+                if nested:
+                    tx.control("RELEASE SAVEPOINT transition")
+                job.outcome = (True, result)
+                if job.read_only:
+                    continue
+                wrote = True
+                tx.keep_locks()
+                # Work queued and not pushed to the local worker wakes the polling loops.
+                if tx.enqueued_workflows:
+                    changes.add("workflows")
+                if tx.enqueued_activities:
+                    changes.add("activities")
+                changes.update(tx.topics)
+                changes.update(tx.closed_ids)
+                hooks.extend(tx.hooks)
+                undo.extend(tx.rollback_hooks)
+            if writes and not (single and not wrote):
+                self._finish(tx, wrote, changes)
+        except StatementFailed as exc:
+            # The connection broke, or a statement of the batch itself failed: nothing of
+            # the batch committed (or whether it did is unknown).
+            with contextlib.suppress(psycopg.Error):
+                if self._conn is not None and not self._conn.broken:
+                    self._conn.execute("ROLLBACK")
+            _run_all(undo)
+            hooks.clear()
+            changes.clear()
+            self._deliver_error(batch, _unavailable("the transaction failed and was rolled back", exc.cause))
+        return []
+
+    def _finish(self, tx: PostgresTransaction, wrote: bool, changes: set[str]) -> None:
+        """Commit the open transaction; a writing one tells other stores with a NOTIFY."""
+        if wrote:
+            tx.control(f"NOTIFY {_CHANNEL}, '{self._id}'; COMMIT")
+        else:
+            tx.control("COMMIT")
+
+    def _lost(self) -> bool:
+        """Whether the connection broke, so that nothing of the batch can be kept."""
+        conn = self._conn
+        return conn is None or conn.closed or conn.broken
+
+    def _deliver_error(self, batch: list[_Job], error: Exception) -> None:
+        for job in batch:
+            job.outcome = (False, error)
+
+    # the listening thread
+
+    def _listen(self, listening: asyncio.Future[None]) -> None:
+        assert self._loop is not None
+        delay = 0.05
+        first = True
+        while not self._stopping.is_set():
+            try:
+                conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT)
+            except psycopg.Error as exc:
+                if first:
+                    self._loop.call_soon_threadsafe(_fail, listening, _unavailable("cannot listen", exc))
+                    return
+                logger.warning("cannot listen for changes; polling", exc_info=True)
+                self._post_external()
+                self._stopping.wait(delay)
+                delay = min(delay * 2, _POLL_SECONDS)
+                continue
+            try:
+                conn.execute(f"LISTEN {_CHANNEL}")
+                if first:
+                    first = False
+                    self._loop.call_soon_threadsafe(_resolve, listening, None)
+                else:
+                    self._post_external()  # changes may have gone unnoticed while disconnected
+                delay = 0.05
+                self._receive(conn)
+            except psycopg.Error as exc:
+                if first:
+                    self._loop.call_soon_threadsafe(_fail, listening, _unavailable("cannot listen", exc))
+                    return
+                logger.warning("lost the connection listening for changes", exc_info=True)
+            finally:
+                with contextlib.suppress(psycopg.Error):
+                    conn.close()
+
+    def _receive(self, conn: psycopg.Connection[Row]) -> None:
+        stop = f"{self._id}:stop"
+        while not self._stopping.is_set():
+            heard = external = False
+            for notice in conn.notifies(timeout=_POLL_SECONDS, stop_after=1):
+                if notice.payload == stop:
+                    return
+                heard = True
+                external = notice.payload != self._id
+            if self._stopping.is_set():
+                return
+            # A poll interval without any notice counts too: a fallback should one be missed.
+            if external or not heard:
+                self._post_external()
+
+    def _post_external(self) -> None:
+        if self._external_pending or self._loop is None:
+            return
+        self._external_pending = True
+        self._loop.call_soon_threadsafe(self._deliver_external)
+
+    def _deliver_external(self) -> None:
+        # Notices that arrive before this runs are covered by it: whoever reacts reads afterwards.
+        self._external_pending = False
+        if self._listener is not None:
+            self._listener({"*", "external"})
+
+    def _wake_listener_to_stop(self) -> None:
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            return
+        with contextlib.suppress(psycopg.Error):
+            conn.execute(f"NOTIFY {_CHANNEL}, '{self._id}:stop'")
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@")).geturl()
+
+
+def _unavailable(what: str, exc: BaseException) -> StoreUnavailable:
+    error = StoreUnavailable(f"{what}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _translate(exc: BaseException) -> BaseException:
+    """What the caller of a failed transition gets: driver errors become StoreUnavailable."""
+    if isinstance(exc, StatementFailed):
+        return _unavailable("the store failed", exc.cause)
+    return exc
+
+
+def _run_all(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            logger.exception("rollback hook failed")
+
+
+def _finish_batch(
+    hooks: list[Callable[[], None]],
+    batch: list[_Job],
+    listener: Callable[[set[str]], None] | None,
+    changes: set[str],
+) -> None:
+    # Hooks run before callers resume, so work pushed to a local worker is in flight
+    # by the time anyone looks at the result of this batch.
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:
+            logger.exception("after-commit hook failed")
+    for job in batch:
+        _settle(job)
+    if listener is not None:
+        listener(changes)
+
+
+def _settle(job: _Job) -> None:
+    if job.future.done():
+        return
+    ok, value = job.outcome
+    if ok:
+        job.future.set_result(value)
+    else:
+        job.future.set_exception(value)
+
+
+def _resolve(future: asyncio.Future[None], value: None) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _fail(future: asyncio.Future[None], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)

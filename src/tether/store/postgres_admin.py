@@ -1,0 +1,169 @@
+"""Creating and dropping whole PostgreSQL databases, for test environments.
+
+A test gets a database of its own on a shared server: a unique name, so that test runs
+on the same machine at the same time never meet, and dropped afterwards. Fresh databases
+are copies of a template this process migrated once (and drops when it exits), so that
+each test's database opens with its schema already in place; a thread copies the next
+few ahead of time, while the tests run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import queue
+import threading
+import uuid
+from urllib.parse import urlparse
+
+import psycopg
+from psycopg import sql
+
+from tether.errors import StoreUnavailable
+from tether.store import postgres, postgres_schema
+
+_PREFIX = "tether_test_"
+_AHEAD = 4
+_THREADS = 3  # concurrent CREATE DATABASEs share their WAL flushes: three take little more than one
+_pools: dict[str, _Pool] = {}
+_pools_lock = threading.Lock()
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL naming another database."""
+    return urlparse(url)._replace(path=f"/{database}").geturl()
+
+
+def create_database(server_url: str, *, empty: bool = False) -> str:
+    """Create a fresh, uniquely named database on the server of ``server_url``; returns its URL.
+
+    ``server_url`` names any database the user may connect to (``.../postgres`` will do).
+    The new database has tether's schema already, unless ``empty``.
+
+    Raises:
+        StoreUnavailable: the server cannot be reached or refused.
+    """
+    if empty:
+        name = f"{_PREFIX}{uuid.uuid4().hex}"
+        _administer(server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return with_database(server_url, name)
+    with _pools_lock:
+        pool = _pools.get(server_url)
+        if pool is None:
+            pool = _pools[server_url] = _Pool(server_url)
+            atexit.register(pool.close)
+    return pool.take()
+
+
+class _Pool:
+    """Fresh copies of one migrated template, made ahead (and dropped) by threads of their own."""
+
+    def __init__(self, server_url: str) -> None:
+        self._server_url = server_url
+        self._template = f"{_PREFIX}template_{uuid.uuid4().hex}"
+        self._ready: queue.Queue[str | StoreUnavailable] = queue.Queue()
+        # What a thread does next: make a copy (None), drop one (its name), or stop ("").
+        self._orders: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        try:
+            self._make_template()
+        except StoreUnavailable as exc:
+            self._failed: StoreUnavailable | None = exc
+        else:
+            self._failed = None
+        for _ in range(_AHEAD):
+            self._orders.put(None)
+        self._threads = [
+            threading.Thread(target=self._serve, name="tether-test-databases", daemon=True) for _ in range(_THREADS)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def take(self) -> str:
+        """A fresh database's URL.
+
+        Raises:
+            StoreUnavailable: the server cannot be reached or refused.
+        """
+        made = self._ready.get()
+        self._orders.put(None)
+        if isinstance(made, StoreUnavailable):
+            raise made
+        return with_database(self._server_url, made)
+
+    def discard(self, name: str) -> None:
+        """Drop a database in the background (before this process exits)."""
+        self._orders.put(name)
+
+    def _serve(self) -> None:
+        while (order := self._orders.get()) != "":
+            if order is not None:
+                _drop_quietly(with_database(self._server_url, order), self._server_url)
+            elif self._failed is not None:
+                self._ready.put(self._failed)  # every taker learns why
+            else:
+                self._ready.put(self._copy())
+
+    def _copy(self) -> str | StoreUnavailable:
+        name = f"{_PREFIX}{uuid.uuid4().hex}"
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
+        try:
+            _administer(self._server_url, statement.format(sql.Identifier(name), sql.Identifier(self._template)))
+        except StoreUnavailable as exc:
+            return exc
+        return name
+
+    def _make_template(self) -> None:
+        _administer(self._server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self._template)))
+        url = with_database(self._server_url, self._template)
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+                postgres_schema.migrate(conn)
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"cannot prepare a template database on {self._server_url}: {exc}") from exc
+
+    def close(self) -> None:
+        """Finish the drops asked for, then drop the unused copies and the template (at exit)."""
+        for _ in self._threads:
+            self._orders.put("")
+        for thread in self._threads:
+            thread.join(timeout=60)
+        while True:
+            try:
+                made = self._ready.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(made, str):
+                _drop_quietly(with_database(self._server_url, made), self._server_url)
+        _drop_quietly(with_database(self._server_url, self._template), self._server_url)
+
+
+def _drop_quietly(url: str, server_url: str) -> None:
+    with contextlib.suppress(StoreUnavailable):
+        drop_database(url, server_url=server_url)
+
+
+def drop_database(url: str, *, server_url: str, wait: bool = True) -> None:
+    """Drop the database ``url`` names, closing any connection still open to it.
+
+    With ``wait=False`` a database this process created is dropped in the background,
+    before the process exits.
+
+    Raises:
+        StoreUnavailable: the server cannot be reached or refused.
+    """
+    name = urlparse(url).path.strip("/")
+    if not wait:
+        with _pools_lock:
+            pool = _pools.get(server_url)
+        if pool is not None:
+            pool.discard(name)
+            return
+    _administer(server_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _administer(server_url: str, statement: sql.Composed) -> None:
+    try:
+        with psycopg.connect(postgres.check_url(server_url), autocommit=True, connect_timeout=10) as conn:
+            conn.execute(statement)
+    except psycopg.Error as exc:
+        raise StoreUnavailable(f"cannot administer databases on {server_url}: {exc}") from exc

@@ -1,0 +1,93 @@
+"""PostgreSQL listings: pages of executions and of waiting activities, and the row shapes they share.
+
+These reads take no locks: a listing shows what has committed, newest or longest-waiting first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tether.store.base import ActivityRow, ExecutionRow
+from tether.store.postgres_statements import PostgresStatements, Row
+
+EXECUTION_COLUMNS = (
+    "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, last_seq"
+)
+ACTIVITY_COLUMNS = (
+    "execution_id, activity_id, name, state, attempt, args, options, scheduled_at_ms, "
+    "attempt_started_at_ms, last_heartbeat_at_ms, heartbeat_details, checkpoint, last_failure, "
+    "cancel_requested, watch_heartbeats, result, closed_at_ms"
+)
+TIMER_COLUMNS = "execution_id, kind, ref, attempt, due_at_ms"
+API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms"
+
+
+def execution_row(row: Row) -> ExecutionRow:
+    """An execution as selected with EXECUTION_COLUMNS."""
+    return ExecutionRow(*row)
+
+
+def activity_row(row: Row) -> ActivityRow:
+    """An activity as selected with ACTIVITY_COLUMNS."""
+    return ActivityRow(*row)
+
+
+class PostgresListings(PostgresStatements):
+    """The listing queries of a PostgreSQL transaction."""
+
+    def list_executions(  # noqa: D102
+        self,
+        *,
+        status: str | None,
+        workflow: str | None,
+        limit: int,
+        offset: int,
+        workflow_patterns: Sequence[str] | None = None,
+        id_prefix: str | None = None,
+    ) -> list[ExecutionRow]:
+        clauses: list[str] = []
+        params: list[object] = []
+        if id_prefix:
+            # starts_with, not a range: text order follows the database's collation, not code points.
+            clauses.append("starts_with(id, %s)")
+            params.append(id_prefix)
+        if status is not None:
+            clauses.append("status = %s")
+            params.append(status)
+        if workflow is not None:
+            clauses.append("workflow = %s")
+            params.append(workflow)
+        if workflow_patterns is not None:
+            clauses.append("workflow LIKE ANY(%s)")
+            params.append([_like(pattern) for pattern in workflow_patterns])
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._all(
+            f"SELECT {EXECUTION_COLUMNS} FROM executions {where} ORDER BY created_at_ms DESC, id LIMIT %s OFFSET %s",
+            (*params, limit, offset),
+        )
+        return [execution_row(r) for r in rows]
+
+    def waiting_activities(  # noqa: D102
+        self, *, inbox_only: bool, limit: int, offset: int, workflow_patterns: Sequence[str] | None = None
+    ) -> list[tuple[ActivityRow, str]]:
+        clauses = ["a.state = 'async'"]
+        params: list[object] = []
+        if inbox_only:
+            clauses.append("a.inbox")
+        if workflow_patterns is not None:
+            clauses.append("e.workflow LIKE ANY(%s)")
+            params.append([_like(pattern) for pattern in workflow_patterns])
+        columns = ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", "))
+        rows = self._all(
+            f"SELECT {columns}, e.workflow FROM activities a JOIN executions e ON e.id = a.execution_id "
+            f"WHERE {' AND '.join(clauses)} "
+            "ORDER BY a.attempt_started_at_ms, a.execution_id, a.activity_id LIMIT %s OFFSET %s",
+            (*params, limit, offset),
+        )
+        return [(activity_row(r[:-1]), r[-1]) for r in rows]
+
+
+def _like(pattern: str) -> str:
+    """A scope's workflow pattern (``*`` its only wildcard) as a LIKE pattern."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")

@@ -1,0 +1,165 @@
+"""Numbered, forward-only migrations of the PostgreSQL schema, applied on open.
+
+Every table lives in the ``tether`` schema, so that tether can share a database with the
+application. Several processes may open a fresh database at once: the migrations run in
+one transaction under an advisory lock, so exactly one of them applies each step and the
+others find it done. The numbering is this backend's own (SQLite's migrations differ).
+
+1: the whole schema of the SQLite store's migrations 1-3. Flags are booleans, times are
+   ``BIGINT`` milliseconds given by the engine (SQL never reads the clock).
+2: API keys of the server (a SHA-256 hash of each secret, never the secret), as SQLite's 4.
+3: for the web UI, as SQLite's 5: listings by workflow name, the waiting (async) activities in
+   the order they began to wait, and an ``inbox`` flag on activities a person finishes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+SCHEMA = "tether"
+
+# An arbitrary constant: the key of the advisory lock that serialises migrations.
+_MIGRATION_LOCK = 0x7E7E_0001
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE executions (
+            id TEXT PRIMARY KEY,
+            workflow TEXT NOT NULL,
+            status TEXT NOT NULL,
+            input TEXT NOT NULL,
+            result TEXT,
+            error TEXT,
+            created_at_ms BIGINT NOT NULL,
+            closed_at_ms BIGINT,
+            cancel_requested BOOLEAN NOT NULL DEFAULT false,
+            task_error TEXT,
+            last_seq BIGINT NOT NULL DEFAULT 0
+        );
+        CREATE INDEX executions_by_status ON executions (status, created_at_ms);
+        CREATE INDEX executions_by_created ON executions (created_at_ms);
+        CREATE INDEX executions_with_task_error ON executions (id) WHERE task_error IS NOT NULL;
+        CREATE TABLE events (
+            execution_id TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            type TEXT NOT NULL,
+            at_ms BIGINT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (execution_id, seq)
+        );
+        CREATE TABLE activities (
+            execution_id TEXT NOT NULL,
+            activity_id BIGINT NOT NULL,
+            name TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            args TEXT NOT NULL,
+            options TEXT NOT NULL,
+            scheduled_at_ms BIGINT NOT NULL,
+            attempt_started_at_ms BIGINT,
+            last_heartbeat_at_ms BIGINT,
+            heartbeat_details TEXT,
+            checkpoint TEXT,
+            last_failure TEXT,
+            cancel_requested BOOLEAN NOT NULL DEFAULT false,
+            watch_heartbeats BOOLEAN NOT NULL DEFAULT false,
+            result TEXT,
+            closed_at_ms BIGINT,
+            worker TEXT,
+            PRIMARY KEY (execution_id, activity_id)
+        );
+        CREATE INDEX activities_running_by_worker ON activities (worker) WHERE state = 'running';
+        CREATE TABLE timers (
+            execution_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            ref BIGINT NOT NULL,
+            attempt INTEGER NOT NULL,
+            due_at_ms BIGINT NOT NULL,
+            PRIMARY KEY (execution_id, kind, ref)
+        );
+        CREATE INDEX timers_by_due ON timers (due_at_ms);
+        CREATE TABLE workflow_tasks (
+            execution_id TEXT PRIMARY KEY,
+            workflow TEXT NOT NULL,
+            ready_at_ms BIGINT NOT NULL,
+            leased_until_ms BIGINT NOT NULL DEFAULT 0,
+            owner TEXT,
+            dirty BOOLEAN NOT NULL DEFAULT false
+        );
+        CREATE INDEX workflow_tasks_by_owner ON workflow_tasks (owner) WHERE owner IS NOT NULL;
+        CREATE TABLE activity_tasks (
+            id BIGSERIAL PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            activity_id BIGINT NOT NULL,
+            attempt INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            UNIQUE (execution_id, activity_id)
+        );
+        CREATE TABLE known_workflows (name TEXT PRIMARY KEY);
+        CREATE TABLE signing_keys (
+            key_id INTEGER PRIMARY KEY,
+            secret BYTEA NOT NULL,
+            created_at_ms BIGINT NOT NULL
+        );
+        CREATE TABLE workers (
+            owner TEXT PRIMARY KEY,
+            lease_until_ms BIGINT NOT NULL
+        );
+        """,
+    ),
+    (
+        2,
+        """
+        CREATE TABLE api_keys (
+            key_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            secret_hash TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            created_at_ms BIGINT NOT NULL,
+            revoked_at_ms BIGINT
+        );
+        """,
+    ),
+    (
+        3,
+        """
+        CREATE INDEX executions_by_workflow ON executions (workflow, created_at_ms);
+        ALTER TABLE activities ADD COLUMN inbox BOOLEAN NOT NULL DEFAULT false;
+        CREATE INDEX activities_waiting ON activities (attempt_started_at_ms) WHERE state = 'async';
+        CREATE INDEX activities_waiting_in_inbox ON activities (attempt_started_at_ms)
+            WHERE state = 'async' AND inbox;
+        """,
+    ),
+]
+
+
+def migrate(conn: psycopg.Connection[Any]) -> int:
+    """Bring the schema up to date on an autocommit connection; returns the version reached.
+
+    Raises:
+        psycopg.Error: the database refused (the caller wraps it).
+    """
+    conn.execute("BEGIN")
+    try:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_version (version INTEGER NOT NULL)")
+        row = conn.execute(f"SELECT max(version) FROM {SCHEMA}.schema_version").fetchone()
+        current = int(row[0]) if row is not None and row[0] is not None else 0
+        for version, sql in MIGRATIONS:
+            if version > current:
+                conn.execute(f"SET LOCAL search_path TO {SCHEMA}")
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"INSERT INTO {SCHEMA}.schema_version (version) VALUES (%s)", (version,))
+                current = version
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return current

@@ -1,0 +1,438 @@
+"""PostgreSQL transactions: every query of the PostgreSQL store, run on its connection's thread.
+
+Concurrency is the point of this backend, so every query that a transition bases a
+decision on runs under a lock that makes concurrent transitions of one execution take
+turns. The lock is the execution's row: a writing transition locks it (``FOR UPDATE``)
+before it reads or writes any row of that execution (activity, timer, task, event), and
+holds it until commit. A second transition on the same execution (a completion by token
+in another process, a timer firing, a workflow task finishing) waits for the first to
+commit and then reads what it wrote: the first closing call wins, the second sees it.
+
+Claims never wait: workflow tasks, activity tasks and due timers are claimed with
+``FOR UPDATE OF <task>, <execution> SKIP LOCKED``, so a worker passes over executions that
+another transaction holds (it is woken again when that one commits). Locking the task row
+too makes the claim re-check it against the latest committed version: a timer another
+worker fired (deleted) or a task another worker leased just before is not taken twice.
+
+Reads (``Store.read``) take no locks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+import psycopg
+
+from tether.errors import UsageError
+from tether.model.events import Event, EventType
+from tether.store.base import ActivityRow, ActivityTaskRow, ApiKeyRow, ExecutionRow, TimerRow, Transaction
+from tether.store.postgres_listings import (
+    ACTIVITY_COLUMNS,
+    API_KEY_COLUMNS,
+    EXECUTION_COLUMNS,
+    TIMER_COLUMNS,
+    PostgresListings,
+    activity_row,
+    execution_row,
+)
+from tether.store.postgres_statements import StatementFailed
+
+_EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
+_ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox"])
+_BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
+
+
+class PostgresTransaction(PostgresListings, Transaction):
+    """Transaction methods over one connection; used only on the store's thread."""
+
+    def get_execution(self, execution_id: str) -> ExecutionRow | None:  # noqa: D102
+        if not self.locking or self._holds(execution_id):
+            row = self._one(f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s", (execution_id,))
+            return execution_row(row) if row else None
+        row = self._one(f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,))
+        if row is None:
+            return None
+        self._locked.add(execution_id)
+        return execution_row(row)
+
+    def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
+        inserted = self._count(
+            f"INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+            "ON CONFLICT (id) DO NOTHING",
+            (
+                row.id, row.workflow, row.status, row.input, row.result, row.error, row.created_at_ms,
+                row.closed_at_ms, row.cancel_requested, row.task_error, row.last_seq,
+            ),
+        )  # fmt: skip
+        if inserted:
+            self._locked.add(row.id)  # a row this transaction inserted is its own until commit
+        return bool(inserted)
+
+    def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
+        self._lock(execution_id)
+        self._update("executions", "id = %s", (execution_id,), _EXECUTION_FIELDS, fields)
+
+    def append_events(self, execution_id: str, events: Sequence[tuple[EventType, str]], at_ms: int) -> int:  # noqa: D102
+        self._lock(execution_id)
+        row = self._one(
+            "UPDATE executions SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq",
+            (len(events), execution_id),
+        )
+        if row is None:
+            raise UsageError(f"no execution {execution_id!r} to append events to")
+        last = int(row[0])
+        first = last - len(events) + 1
+        rows = [(execution_id, first + i, str(kind), at_ms, data) for i, (kind, data) in enumerate(events)]
+        if len(rows) == 1:
+            self._execute("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (%s,%s,%s,%s,%s)", rows[0])
+        else:
+            try:
+                self._cur.executemany(
+                    "INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (%s,%s,%s,%s,%s)", rows
+                )
+            except psycopg.Error as exc:
+                raise StatementFailed(exc) from exc
+        return last
+
+    def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]:  # noqa: D102
+        self._lock(execution_id)
+        rows = self._all(
+            "SELECT seq, type, at_ms, data FROM events WHERE execution_id = %s AND seq > %s ORDER BY seq",
+            (execution_id, after_seq),
+        )
+        return [Event(seq, EventType(kind), at_ms, json.loads(data)) for seq, kind, at_ms, data in rows]
+
+    def executions_with_failed_task(self) -> list[str]:  # noqa: D102
+        rows = self._all("SELECT id FROM executions WHERE task_error IS NOT NULL AND status = 'running'")
+        return [r[0] for r in rows]
+
+    # activities
+
+    def get_activity(self, execution_id: str, activity_id: int) -> ActivityRow | None:  # noqa: D102
+        if not self.locking or self._holds(execution_id):
+            row = self._one(
+                f"SELECT {ACTIVITY_COLUMNS} FROM activities WHERE execution_id = %s AND activity_id = %s",
+                (execution_id, activity_id),
+            )
+            return activity_row(row) if row else None
+        # One round trip: lock the execution, read the activity.
+        columns = ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", "))
+        row = self._one(
+            f"SELECT {columns} FROM executions e "
+            "LEFT JOIN activities a ON a.execution_id = e.id AND a.activity_id = %s "
+            "WHERE e.id = %s FOR UPDATE OF e",
+            (activity_id, execution_id),
+        )
+        if row is None:
+            return None
+        self._locked.add(execution_id)
+        return activity_row(row) if row[0] is not None else None
+
+    def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
+        self._lock(row.execution_id)
+        self._execute(
+            f"INSERT INTO activities ({ACTIVITY_COLUMNS}) "
+            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+            (
+                row.execution_id, row.activity_id, row.name, row.state, row.attempt, row.args, row.options,
+                row.scheduled_at_ms, row.attempt_started_at_ms, row.last_heartbeat_at_ms, row.heartbeat_details,
+                row.checkpoint, row.last_failure, row.cancel_requested, row.watch_heartbeats,
+                row.result, row.closed_at_ms,
+            ),
+        )  # fmt: skip
+
+    def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:  # noqa: D102
+        self._lock(execution_id)
+        self._update(
+            "activities",
+            "execution_id = %s AND activity_id = %s",
+            (execution_id, activity_id),
+            _ACTIVITY_FIELDS,
+            fields,
+        )
+
+    def open_activities(self, execution_id: str) -> list[ActivityRow]:  # noqa: D102
+        self._lock(execution_id)
+        rows = self._all(
+            f"SELECT {ACTIVITY_COLUMNS} FROM activities WHERE execution_id = %s AND closed_at_ms IS NULL "
+            "ORDER BY activity_id",
+            (execution_id,),
+        )
+        return [activity_row(r) for r in rows]
+
+    # timers
+
+    def arm_timer(self, timer: TimerRow) -> None:  # noqa: D102
+        self._lock(timer.execution_id)
+        self._execute(
+            f"INSERT INTO timers ({TIMER_COLUMNS}) VALUES (%s,%s,%s,%s,%s) ON CONFLICT (execution_id, kind, ref) "
+            "DO UPDATE SET attempt = excluded.attempt, due_at_ms = excluded.due_at_ms",
+            (timer.execution_id, timer.kind, timer.ref, timer.attempt, timer.due_at_ms),
+        )
+        # The timer loop sleeps until the earliest due time it knew; it must look again.
+        self.topics.add("timers")
+
+    def delete_timer(self, execution_id: str, kind: str, ref: int) -> None:  # noqa: D102
+        self._lock(execution_id)
+        self._execute(
+            "DELETE FROM timers WHERE execution_id = %s AND kind = %s AND ref = %s", (execution_id, kind, ref)
+        )
+
+    def delete_activity_timers(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
+        self._lock(execution_id)
+        self._execute(
+            "DELETE FROM timers WHERE execution_id = %s AND ref = %s AND kind != 'sleep'", (execution_id, activity_id)
+        )
+
+    def delete_execution_timers(self, execution_id: str) -> None:  # noqa: D102
+        self._lock(execution_id)
+        self._execute("DELETE FROM timers WHERE execution_id = %s", (execution_id,))
+
+    def timers_of(self, execution_id: str) -> list[TimerRow]:  # noqa: D102
+        self._lock(execution_id)
+        rows = self._all(f"SELECT {TIMER_COLUMNS} FROM timers WHERE execution_id = %s", (execution_id,))
+        return [TimerRow(*r) for r in rows]
+
+    def due_timers(self, now_ms: int, limit: int) -> list[TimerRow]:  # noqa: D102
+        if not self.locking:
+            rows = self._all(
+                f"SELECT {TIMER_COLUMNS} FROM timers WHERE due_at_ms <= %s ORDER BY due_at_ms LIMIT %s",
+                (now_ms, limit),
+            )
+            return [TimerRow(*r) for r in rows]
+        # Claimed: a timer another worker is firing (or has fired) is not returned.
+        columns = ", ".join(f"t.{c}" for c in TIMER_COLUMNS.split(", "))
+        rows = self._all(
+            f"SELECT {columns} FROM timers t JOIN executions e ON e.id = t.execution_id "
+            "WHERE t.due_at_ms <= %s ORDER BY t.due_at_ms LIMIT %s FOR UPDATE OF t, e SKIP LOCKED",
+            (now_ms, limit),
+        )
+        timers = [TimerRow(*r) for r in rows]
+        self._locked.update(t.execution_id for t in timers)
+        return timers
+
+    def next_timer_due_ms(self) -> int | None:  # noqa: D102
+        row = self._one("SELECT min(due_at_ms) FROM timers")
+        return int(row[0]) if row is not None and row[0] is not None else None
+
+    # workflow tasks
+
+    def enqueue_workflow_task(self, execution_id: str, ready_at_ms: int) -> None:  # noqa: D102
+        self._lock(execution_id)
+        # A task already leased by a worker is marked dirty so that it is offered again
+        # when that worker finishes: the events appended now were not part of its run.
+        self._execute(
+            "INSERT INTO workflow_tasks (execution_id, workflow, ready_at_ms) "
+            "SELECT id, workflow, %s FROM executions WHERE id = %s AND status = 'running' "
+            "ON CONFLICT (execution_id) DO UPDATE "
+            "SET dirty = true, ready_at_ms = least(workflow_tasks.ready_at_ms, excluded.ready_at_ms)",
+            (ready_at_ms, execution_id),
+        )
+        self.enqueued_workflows.append(execution_id)
+
+    def claim_workflow_tasks(  # noqa: D102
+        self, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str], limit: int
+    ) -> list[str]:
+        rows = self._all(
+            "UPDATE workflow_tasks w SET leased_until_ms = %s, owner = %s, dirty = false FROM ("
+            "  SELECT t.execution_id, t.ready_at_ms FROM workflow_tasks t JOIN executions e ON e.id = t.execution_id"
+            "  WHERE t.leased_until_ms <= %s AND t.ready_at_ms <= %s AND t.workflow = ANY(%s)"
+            "  ORDER BY t.ready_at_ms LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
+            ") c WHERE w.execution_id = c.execution_id RETURNING w.execution_id, c.ready_at_ms",
+            (lease_until_ms, owner, now_ms, now_ms, sorted(workflows), limit),
+        )
+        ids = [r[0] for r in sorted(rows, key=lambda r: (r[1], r[0]))]
+        self._locked.update(ids)
+        return ids
+
+    def claim_workflow_task(  # noqa: D102
+        self, execution_id: str, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str]
+    ) -> bool:
+        self._lock(execution_id)
+        return bool(
+            self._count(
+                "UPDATE workflow_tasks SET leased_until_ms = %s, owner = %s, dirty = false "
+                "WHERE execution_id = %s AND leased_until_ms <= %s AND ready_at_ms <= %s AND workflow = ANY(%s)",
+                (lease_until_ms, owner, execution_id, now_ms, now_ms, sorted(workflows)),
+            )
+        )
+
+    def claim_activity_task(self, task: ActivityTaskRow) -> bool:  # noqa: D102
+        self._lock(task.execution_id)
+        return (
+            self._count(
+                "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s AND attempt = %s",
+                (task.execution_id, task.activity_id, task.attempt),
+            )
+            > 0
+        )
+
+    def finish_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
+        self._lock(execution_id)
+        deleted = self._count(
+            "DELETE FROM workflow_tasks WHERE execution_id = %s AND owner = %s AND NOT dirty", (execution_id, owner)
+        )
+        if deleted:
+            return True
+        requeued = self._count(
+            "UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL, dirty = false "
+            "WHERE execution_id = %s AND owner = %s AND dirty",
+            (execution_id, owner),
+        )
+        if requeued:
+            self.topics.add("workflows")
+        return bool(requeued)
+
+    def holds_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
+        self._lock(execution_id)
+        row = self._one("SELECT owner FROM workflow_tasks WHERE execution_id = %s", (execution_id,))
+        return row is not None and row[0] == owner
+
+    def release_workflow_tasks(self, owner: str) -> None:  # noqa: D102
+        if self.locking:
+            for (execution_id,) in self._all(
+                "SELECT e.id FROM workflow_tasks t JOIN executions e ON e.id = t.execution_id "
+                "WHERE t.owner = %s ORDER BY e.id FOR UPDATE OF e",
+                (owner,),
+            ):
+                self._locked.add(execution_id)
+        self._execute("UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL WHERE owner = %s", (owner,))
+        self.topics.add("workflows")
+
+    def next_lease_expiry_ms(self, now_ms: int) -> int | None:  # noqa: D102
+        row = self._one("SELECT min(leased_until_ms) FROM workflow_tasks WHERE leased_until_ms > %s", (now_ms,))
+        return int(row[0]) if row is not None and row[0] is not None else None
+
+    def has_ready_work(self, now_ms: int, workflows: Iterable[str], activities: Iterable[str]) -> bool:  # noqa: D102
+        row = self._one(
+            "SELECT EXISTS (SELECT 1 FROM workflow_tasks WHERE leased_until_ms <= %s AND ready_at_ms <= %s "
+            "AND workflow = ANY(%s)) OR EXISTS (SELECT 1 FROM activity_tasks WHERE name = ANY(%s))",
+            (now_ms, now_ms, sorted(workflows), sorted(activities)),
+        )
+        return bool(row and row[0])
+
+    # activity tasks
+
+    def enqueue_activity_task(self, task: ActivityTaskRow) -> None:  # noqa: D102
+        self._lock(task.execution_id)
+        # A replaced task goes to the back of the queue, as a new row would.
+        self._execute(
+            "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name) VALUES (%s,%s,%s,%s) "
+            "ON CONFLICT (execution_id, activity_id) DO UPDATE SET id = nextval('activity_tasks_id_seq'), "
+            "attempt = excluded.attempt, name = excluded.name",
+            (task.execution_id, task.activity_id, task.attempt, task.name),
+        )
+        self.enqueued_activities.append(task)
+
+    def delete_activity_task(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
+        self._lock(execution_id)
+        self._execute(
+            "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s", (execution_id, activity_id)
+        )
+
+    def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]:  # noqa: D102
+        rows = self._all(
+            "DELETE FROM activity_tasks d USING ("
+            "  SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id"
+            "  WHERE t.name = ANY(%s) ORDER BY t.id LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
+            ") c WHERE d.id = c.id RETURNING d.id, d.execution_id, d.activity_id, d.attempt, d.name",
+            (sorted(activities), limit),
+        )
+        rows.sort(key=lambda r: int(r[0]))
+        self._locked.update(r[1] for r in rows)
+        return [ActivityTaskRow(r[1], r[2], r[3], r[4]) for r in rows]
+
+    # worker liveness
+
+    def renew_worker(self, owner: str, lease_until_ms: int) -> None:  # noqa: D102
+        self._execute(
+            "INSERT INTO workers (owner, lease_until_ms) VALUES (%s, %s) "
+            "ON CONFLICT (owner) DO UPDATE SET lease_until_ms = excluded.lease_until_ms",
+            (owner, lease_until_ms),
+        )
+
+    def remove_worker(self, owner: str) -> None:  # noqa: D102
+        self._execute("DELETE FROM workers WHERE owner = %s", (owner,))
+
+    def attempts_of_lost_workers(self, now_ms: int, alive: str, limit: int) -> list[tuple[str, int, int]]:  # noqa: D102
+        rows = self._all(
+            "SELECT a.execution_id, a.activity_id, a.attempt FROM activities a "
+            "LEFT JOIN workers w ON w.owner = a.worker "
+            "WHERE a.state = 'running' AND a.worker IS NOT NULL AND a.worker != %s "
+            "AND (w.owner IS NULL OR w.lease_until_ms <= %s) LIMIT %s",
+            (alive, now_ms, limit),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def attempts_of_worker(self, owner: str) -> list[tuple[str, int, int]]:  # noqa: D102
+        rows = self._all(
+            "SELECT execution_id, activity_id, attempt FROM activities WHERE state = 'running' AND worker = %s",
+            (owner,),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def next_worker_expiry_ms(self, now_ms: int, alive: str) -> int | None:  # noqa: D102
+        row = self._one(
+            "SELECT min(w.lease_until_ms) FROM workers w WHERE w.owner != %s AND w.lease_until_ms > %s "
+            "AND EXISTS (SELECT 1 FROM activities a WHERE a.state = 'running' AND a.worker = w.owner)",
+            (alive, now_ms),
+        )
+        return int(row[0]) if row is not None and row[0] is not None else None
+
+    # registry and keys
+
+    def register_workflows(self, names: Iterable[str]) -> None:  # noqa: D102
+        for name in sorted(names):
+            self._execute("INSERT INTO known_workflows (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,))
+
+    def is_known_workflow(self, name: str) -> bool:  # noqa: D102
+        return self._one("SELECT 1 FROM known_workflows WHERE name = %s", (name,)) is not None
+
+    def signing_keys(self) -> dict[int, bytes]:  # noqa: D102
+        return {int(k): bytes(s) for k, s in self._all("SELECT key_id, secret FROM signing_keys")}
+
+    def insert_signing_key(self, key_id: int, secret: bytes, created_at_ms: int) -> None:  # noqa: D102
+        self._execute(
+            "INSERT INTO signing_keys (key_id, secret, created_at_ms) VALUES (%s,%s,%s) ON CONFLICT DO NOTHING",
+            (key_id, secret, created_at_ms),
+        )
+
+    # API keys
+
+    def insert_api_key(self, row: ApiKeyRow) -> None:  # noqa: D102
+        self._execute(
+            f"INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s)",
+            (row.key_id, row.name, row.secret_hash, row.scopes, row.created_at_ms, row.revoked_at_ms),
+        )
+
+    def get_api_key(self, key_id: str) -> ApiKeyRow | None:  # noqa: D102
+        row = self._one(f"SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_id = %s", (key_id,))
+        return ApiKeyRow(*row) if row is not None else None
+
+    def list_api_keys(self) -> list[ApiKeyRow]:  # noqa: D102
+        rows = self._all(f"SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at_ms, key_id")
+        return [ApiKeyRow(*r) for r in rows]
+
+    def revoke_api_key(self, key_id: str, at_ms: int) -> bool:  # noqa: D102
+        return (
+            self._count(
+                "UPDATE api_keys SET revoked_at_ms = %s WHERE key_id = %s AND revoked_at_ms IS NULL", (at_ms, key_id)
+            )
+            > 0
+        )
+
+    def has_active_api_keys(self) -> bool:  # noqa: D102
+        return self._one("SELECT 1 FROM api_keys WHERE revoked_at_ms IS NULL LIMIT 1") is not None
+
+    # helpers
+
+    def _update(
+        self, table: str, where: str, key: tuple[object, ...], allowed: frozenset[str], fields: dict[str, object]
+    ) -> None:
+        unknown = set(fields) - allowed
+        if unknown:
+            raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = %s" for name in fields)
+        values = [bool(v) if name in _BOOLEAN_FIELDS else v for name, v in fields.items()]
+        self._execute(f"UPDATE {table} SET {assignments} WHERE {where}", (*values, *key))

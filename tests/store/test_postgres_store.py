@@ -1,0 +1,196 @@
+"""What only the PostgreSQL store does: its URL, migrations under concurrent opens, lost connections, deadlocks."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tether.errors import StoreUnavailable, UsageError
+from tether.store import postgres_schema
+from tether.store.base import ExecutionRow, Transaction
+from tether.store.postgres import PostgresStore
+
+pytestmark = pytest.mark.postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_S = 30.0
+
+
+def execution(execution_id: str) -> ExecutionRow:
+    return ExecutionRow(execution_id, "wf", "running", "[]", None, None, 1, None, False, None, 0)
+
+
+def versions(url: str) -> list[int]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [r[0] for r in conn.execute("SELECT version FROM tether.schema_version ORDER BY version")]
+
+
+async def test_opening_a_new_database_creates_the_schema_at_the_latest_version(empty_postgres_url: str) -> None:
+    store = await PostgresStore.open(empty_postgres_url)
+    await store.close()
+
+    assert versions(empty_postgres_url) == [v for v, _ in postgres_schema.MIGRATIONS]
+
+
+async def test_stores_opening_a_new_database_concurrently_all_succeed_and_migrate_once(
+    empty_postgres_url: str,
+) -> None:
+    stores = await asyncio.gather(*(PostgresStore.open(empty_postgres_url) for _ in range(6)))
+    for store in stores:
+        await store.close()
+
+    assert versions(empty_postgres_url) == [v for v, _ in postgres_schema.MIGRATIONS]
+
+
+async def test_reopening_an_up_to_date_database_keeps_its_rows(postgres_url: str) -> None:
+    store = await PostgresStore.open(postgres_url)
+    await store.run(lambda tx: tx.insert_execution(execution("kept")))
+    await store.close()
+
+    reopened = await PostgresStore.open(postgres_url)
+    try:
+        assert await reopened.read(lambda tx: tx.get_execution("kept")) == execution("kept")
+    finally:
+        await reopened.close()
+    assert versions(postgres_url) == [v for v, _ in postgres_schema.MIGRATIONS]
+
+
+@pytest.mark.parametrize("url", ["postgresql://127.0.0.1:5432", "postgresql://127.0.0.1:5432/", "mysql://x/y"])
+async def test_url_naming_no_database_raises_usage_error(url: str) -> None:
+    with pytest.raises(UsageError):
+        await PostgresStore.open(url)
+
+
+async def test_unreachable_server_raises_store_unavailable_chaining_the_driver_error() -> None:
+    # Port 1 on the loopback: nothing listens there, the connection is refused at once.
+    with pytest.raises(StoreUnavailable) as raised:
+        await PostgresStore.open("postgresql://postgres@127.0.0.1:1/tether")
+
+    assert isinstance(raised.value.__cause__, psycopg.Error)
+
+
+def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
+    script = (
+        "import asyncio, sys, tether\n"
+        "from tether.testing import TestEnvironment\n"
+        "async def main():\n"
+        f"    async with await tether.Client.connect('sqlite:///{tmp_path}/t.db') as client:\n"
+        "        await client.list_workflows()\n"
+        "    async with TestEnvironment():\n"
+        "        pass\n"
+        "asyncio.run(main())\n"
+        "assert 'psycopg' not in sys.modules, 'psycopg was imported'\n"
+    )
+    env = {"PATH": "", "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+
+
+async def test_a_lost_connection_fails_the_transition_and_the_next_one_reconnects(postgres_url: str) -> None:
+    store = await PostgresStore.open(postgres_url)
+    try:
+        await store.run(lambda tx: tx.insert_execution(execution("before")))
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid != pg_backend_pid()"
+            )
+
+        with pytest.raises(StoreUnavailable):
+            await store.run(lambda tx: tx.insert_execution(execution("lost")))
+        await store.run(lambda tx: tx.insert_execution(execution("after")))
+
+        assert await store.read(lambda tx: [r.id for r in tx.list_executions(
+            status=None, workflow=None, limit=10, offset=0)]) == ["after", "before"]  # fmt: skip
+    finally:
+        await store.close()
+
+
+async def test_listener_reports_other_stores_again_after_its_connection_was_cut(postgres_url: str) -> None:
+    store = await PostgresStore.open(postgres_url)
+    other = await PostgresStore.open(postgres_url)
+    calls: asyncio.Queue[set[str]] = asyncio.Queue()
+    store.set_listener(calls.put_nowait)
+    try:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE 'LISTEN%%'"
+            )
+        # The reconnected listener reports a change at once: some may have been missed.
+        assert await asyncio.wait_for(calls.get(), WAIT_S) == {"*", "external"}
+        while not calls.empty():
+            calls.get_nowait()
+
+        await other.run(lambda tx: tx.insert_execution(execution("from-elsewhere")))
+
+        assert await asyncio.wait_for(calls.get(), WAIT_S) == {"*", "external"}
+    finally:
+        await other.close()
+        await store.close()
+
+
+async def test_a_read_does_not_wait_for_another_stores_uncommitted_transition(postgres_url: str) -> None:
+    writer = await PostgresStore.open(postgres_url)
+    reader = await PostgresStore.open(postgres_url)
+    await writer.run(lambda tx: tx.insert_execution(execution("e1")))
+    holding, release = threading.Event(), threading.Event()
+
+    def update_and_wait(tx: Transaction) -> None:
+        tx.update_execution("e1", status="completed")
+        holding.set()
+        assert release.wait(WAIT_S)
+
+    try:
+        pending = asyncio.ensure_future(writer.run(update_and_wait))
+        assert await asyncio.to_thread(holding.wait, WAIT_S)
+        row = await reader.read(lambda tx: tx.get_execution("e1"))
+        release.set()
+        await pending
+
+        assert row is not None
+        assert row.status == "running"
+    finally:
+        release.set()
+        await reader.close()
+        await writer.close()
+
+
+async def test_a_transition_that_loses_a_deadlock_runs_again_and_both_commit(postgres_url: str) -> None:
+    """Two stores lock two executions in opposite orders; the server breaks the cycle, the loser retries."""
+    one = await PostgresStore.open(postgres_url)
+    two = await PostgresStore.open(postgres_url)
+    await one.run(lambda tx: [tx.insert_execution(execution(e)) for e in ("e1", "e2")])
+    locked = {"e1": threading.Event(), "e2": threading.Event()}
+    runs = {"e1": 0, "e2": 0}
+
+    def lock_then_take(mine: str, theirs: str) -> Callable[[Transaction], None]:
+        def transition(tx: Transaction) -> None:
+            runs[mine] += 1
+            tx.update_execution(mine, task_error=f"locked by {mine}")
+            locked[mine].set()
+            assert locked[theirs].wait(WAIT_S)
+            tx.update_execution(theirs, cancel_requested=True)
+
+        return transition
+
+    try:
+        await asyncio.gather(one.run(lock_then_take("e1", "e2")), two.run(lock_then_take("e2", "e1")))
+
+        rows = await one.read(lambda tx: [tx.get_execution(e) for e in ("e1", "e2")])
+        assert [(r.task_error, r.cancel_requested) for r in rows if r is not None] == [
+            ("locked by e1", True),
+            ("locked by e2", True),
+        ]
+        assert sorted(runs.values()) == [1, 2]  # the loser ran again, once
+    finally:
+        await two.close()
+        await one.close()
