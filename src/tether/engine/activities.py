@@ -10,7 +10,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, assert_never
 
 from tether.errors import ActivityAlreadyClosed, ExecutionNotFound, StaleToken
 from tether.model import payloads
@@ -37,6 +37,39 @@ class AttemptStart:
     checkpoint: str | None
     token: str
     heartbeat_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOutcome:
+    """How an attempt that a worker ran ended."""
+
+    kind: Literal["completed", "failed", "went_async", "cancelled"]
+    text: str | None = None
+    """The result (completed) or the details (cancelled), as JSON text."""
+    fault: dict[str, Any] | None = None
+    """What the attempt raised (failed)."""
+
+
+def record(tx: Transaction, claims: TokenClaims, outcome: AttemptOutcome, now_ms: int) -> None:
+    """Record an attempt's outcome as its worker reports it.
+
+    Raises:
+        ActivityAlreadyClosed: it closed otherwise before.
+        StaleToken: the attempt is over.
+    """
+    match outcome.kind:
+        case "completed":
+            assert outcome.text is not None
+            complete(tx, claims, outcome.text, now_ms, check_type=False)
+        case "failed":
+            assert outcome.fault is not None
+            fail(tx, claims, outcome.fault, now_ms)
+        case "went_async":
+            went_async(tx, claims, now_ms)
+        case "cancelled":
+            report_cancelled(tx, claims, outcome.text, now_ms)
+        case _:
+            assert_never(outcome.kind)
 
 
 def _data(**fields: Any) -> str:

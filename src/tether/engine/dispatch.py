@@ -55,12 +55,24 @@ class LocalWorker:
     """Give back a slot that was reserved but not used; thread-safe."""
     take_cached: Callable[[str], CachedExecution | None]
     """Take an execution out of the worker's cache to run it here; thread-safe."""
-    accept: Callable[[list[WorkflowTask], list[AttemptStart], list[CachedExecution]], None]
-    """Called on the event loop after the commit: tasks and attempts to run, instances to cache again."""
+    accept: Callable[[Pushed], None]
+    """Called on the event loop after the commit of a transition the loop submitted."""
 
 
-def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> None:
-    """Lease what this transition queued to ``worker`` and hand it over after commit."""
+@dataclass(frozen=True, slots=True)
+class Pushed:
+    """Work a transition leased to the local worker, to be handed over once it commits."""
+
+    tasks: list[WorkflowTask]
+    """Workflow tasks to run."""
+    starts: list[AttemptStart]
+    """Attempts to run."""
+    ran: list[CachedExecution]
+    """Instances that ran a task inside the transition, to cache again."""
+
+
+def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Pushed | None:
+    """Lease what this transition queued to ``worker``; the caller hands it over after commit."""
     tasks: list[WorkflowTask] = []
     starts: list[AttemptStart] = []
     ran: list[CachedExecution] = []
@@ -107,7 +119,8 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Non
                 tx.on_rollback(worker.release_slot)
                 starts.append(start)
     if tasks or starts or ran:
-        tx.after_commit(lambda: worker.accept(tasks, starts, ran))
+        return Pushed(tasks, starts, ran)
+    return None
 
 
 def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: int) -> CachedExecution | None:
