@@ -326,6 +326,7 @@ class SQLiteStore:
             conn.execute("SAVEPOINT transition")
             try:
                 result = job.fn(tx)
+                tx.flush()
             except BaseException as exc:
                 _run_all(tx.rollback_hooks)
                 if not conn.in_transaction or isinstance(exc, TransactionLost):

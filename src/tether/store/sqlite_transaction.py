@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import json
 import sqlite3
@@ -11,16 +12,14 @@ from typing import Any
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
+from tether.store import sqlite_pending, sqlite_registry
 from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow, Transaction
+from tether.store.sqlite_pending import HeldActivity, HeldWorkflowTask, WorkflowTaskState
 
 _EXECUTION_COLUMNS = (
     "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, last_seq"
 )
-_ACTIVITY_COLUMNS = (
-    "execution_id, activity_id, name, state, attempt, args, options, scheduled_at_ms, "
-    "attempt_started_at_ms, last_heartbeat_at_ms, heartbeat_details, checkpoint, last_failure, "
-    "cancel_requested, watch_heartbeats, result, closed_at_ms"
-)
+_ACTIVITY_COLUMNS = sqlite_pending.ACTIVITY_COLUMNS
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker"])
 
@@ -40,11 +39,17 @@ class TransactionLost(BaseException):  # a signal through user and engine handle
     """SQLite rolled back the whole transaction by itself; the batch must be failed."""
 
 
-class SQLiteTransaction(Transaction):
-    """Transaction methods over the writer connection; used only on the writer thread."""
+class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
+    """Transaction methods over the writer connection; used by one thread at a time, the batch's.
+
+    Task queue rows, events and new activities are held back (see :mod:`sqlite_pending`)
+    and written by :meth:`flush` when the transition ends, or earlier by a statement that
+    must see them.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self.pending = sqlite_pending.PendingWrites(conn)
         self._savepoints = 0
         self.topics: set[str] = set()
         self.closed_ids: set[str] = set()
@@ -54,7 +59,8 @@ class SQLiteTransaction(Transaction):
         self.enqueued_activities: list[ActivityTaskRow] = []
 
     def reset(self) -> None:
-        """Forget what the previous transition marked."""
+        """Forget what the previous transition marked and held back."""
+        self.pending.clear()
         self.topics = set()
         self.closed_ids = set()
         self.hooks = []
@@ -62,11 +68,16 @@ class SQLiteTransaction(Transaction):
         self.enqueued_workflows = []
         self.enqueued_activities = []
 
+    def flush(self) -> None:
+        """Write everything the transition held back; the end of every writing transition."""
+        self.pending.flush()
+
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:  # noqa: D102
         self._savepoints += 1
         name = f"nested{self._savepoints}"
         self._conn.execute(f"SAVEPOINT {name}")
+        held = self.pending.snapshot()
         try:
             yield
         except BaseException as exc:
@@ -76,6 +87,7 @@ class SQLiteTransaction(Transaction):
                 raise TransactionLost(str(exc)) from exc
             self._conn.execute(f"ROLLBACK TO {name}")
             self._conn.execute(f"RELEASE {name}")
+            self.pending.restore(held)
             raise
         else:
             self._conn.execute(f"RELEASE {name}")
@@ -111,7 +123,13 @@ class SQLiteTransaction(Transaction):
         row = self._conn.execute(
             f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE id = ?", (execution_id,)
         ).fetchone()
-        return _execution(row) if row else None
+        if not row:
+            return None
+        execution = _execution(row)
+        last = self.pending.last_seq.get(execution_id)
+        if last is not None:
+            execution.last_seq = last
+        return execution
 
     def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
         return bool(self._conn.execute(
@@ -123,21 +141,26 @@ class SQLiteTransaction(Transaction):
         ).rowcount)  # fmt: skip
 
     def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
+        if "last_seq" in fields:
+            self.pending.flush_events()
         self._update("executions", "id = ?", (execution_id,), _EXECUTION_FIELDS, fields)
 
     def append_events(self, execution_id: str, events: Sequence[tuple[EventType, str]], at_ms: int) -> int:  # noqa: D102
-        (last,) = self._conn.execute(
-            "UPDATE executions SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq", (len(events), execution_id)
-        ).fetchone()
-        first = last - len(events) + 1
-        rows = [(execution_id, first + i, str(kind), at_ms, data) for i, (kind, data) in enumerate(events)]
-        if len(rows) == 1:
-            self._conn.execute("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows[0])
-        else:
-            self._conn.executemany("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows)
-        return int(last)
+        pending = self.pending
+        last = pending.last_seq.get(execution_id)
+        if last is None:
+            row = self._conn.execute("SELECT last_seq FROM executions WHERE id = ?", (execution_id,)).fetchone()
+            if row is None:
+                raise UsageError(f"no execution {execution_id!r} to append events to")
+            last = int(row[0])
+        for kind, data in events:
+            last += 1
+            pending.events.append((execution_id, last, str(kind), at_ms, data))
+        pending.last_seq[execution_id] = last
+        return last
 
     def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]:  # noqa: D102
+        self.pending.flush_events()
         rows = self._conn.execute(
             "SELECT seq, type, at_ms, data FROM events WHERE execution_id = ? AND seq > ? ORDER BY seq",
             (execution_id, after_seq),
@@ -155,6 +178,7 @@ class SQLiteTransaction(Transaction):
             clauses.append("workflow = ?")
             params.append(workflow)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        self.pending.flush_events()
         rows = self._conn.execute(
             f"SELECT {_EXECUTION_COLUMNS} FROM executions {where} ORDER BY created_at_ms DESC, id LIMIT ? OFFSET ?",
             (*params, limit, offset),
@@ -170,6 +194,9 @@ class SQLiteTransaction(Transaction):
     # activities
 
     def get_activity(self, execution_id: str, activity_id: int) -> ActivityRow | None:  # noqa: D102
+        held = self.pending.activities.get((execution_id, activity_id))
+        if held is not None:
+            return copy.copy(held.row)
         row = self._conn.execute(
             f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE execution_id = ? AND activity_id = ?",
             (execution_id, activity_id),
@@ -177,22 +204,25 @@ class SQLiteTransaction(Transaction):
         return _activity(row) if row else None
 
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
-        self._conn.execute(
-            f"INSERT INTO activities ({_ACTIVITY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                row.execution_id, row.activity_id, row.name, row.state, row.attempt, row.args, row.options,
-                row.scheduled_at_ms, row.attempt_started_at_ms, row.last_heartbeat_at_ms, row.heartbeat_details,
-                row.checkpoint, row.last_failure, int(row.cancel_requested), int(row.watch_heartbeats),
-                row.result, row.closed_at_ms,
-            ),
-        )  # fmt: skip
+        self.pending.activities[(row.execution_id, row.activity_id)] = HeldActivity(copy.copy(row))
 
     def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:  # noqa: D102
-        self._update(
-            "activities", "execution_id = ? AND activity_id = ?", (execution_id, activity_id), _ACTIVITY_FIELDS, fields
-        )
+        held = self.pending.activities.get((execution_id, activity_id))
+        if held is None:
+            self._update(
+                "activities", "execution_id = ? AND activity_id = ?", (execution_id, activity_id), _ACTIVITY_FIELDS,
+                fields,
+            )  # fmt: skip
+            return
+        _check_fields("activities", _ACTIVITY_FIELDS, fields)
+        for name, value in fields.items():
+            if name == "worker":
+                held.worker = value if value is None else str(value)
+            else:
+                setattr(held.row, name, value)
 
     def open_activities(self, execution_id: str) -> list[ActivityRow]:  # noqa: D102
+        self.pending.flush_activities()
         rows = self._conn.execute(
             f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE execution_id = ? AND closed_at_ms IS NULL "
             "ORDER BY activity_id",
@@ -246,17 +276,29 @@ class SQLiteTransaction(Transaction):
     def enqueue_workflow_task(self, execution_id: str, ready_at_ms: int) -> None:  # noqa: D102
         # A task already leased by a worker is marked dirty so that it is offered again
         # when that worker finishes: the events appended now were not part of its run.
-        self._conn.execute(
-            "INSERT INTO workflow_tasks (execution_id, workflow, ready_at_ms) "
-            "SELECT id, workflow, ? FROM executions WHERE id = ? AND status = 'running' "
-            "ON CONFLICT (execution_id) DO UPDATE SET dirty = 1, ready_at_ms = min(ready_at_ms, excluded.ready_at_ms)",
-            (ready_at_ms, execution_id),
-        )
         self.enqueued_workflows.append(execution_id)
+        row = self._conn.execute(
+            "SELECT x.workflow, x.status, t.workflow, t.ready_at_ms, t.leased_until_ms, t.owner, t.dirty "
+            "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id WHERE x.id = ?",
+            (execution_id,),
+        ).fetchone()
+        if row is None or row[1] != "running":
+            return
+        held = self.pending.workflow_tasks.get(execution_id)
+        if held is None:
+            stored = None if row[2] is None else WorkflowTaskState(row[2], row[3], row[4], row[5], bool(row[6]))
+            held = self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(stored is not None, stored)
+        state = held.state
+        if state is None:
+            held.state = WorkflowTaskState(row[0], ready_at_ms, 0, None, False)
+        else:
+            state.dirty = True
+            state.ready_at_ms = min(state.ready_at_ms, ready_at_ms)
 
     def claim_workflow_tasks(  # noqa: D102
         self, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str], limit: int
     ) -> list[str]:
+        self.pending.flush_workflow_tasks()
         rows = self._conn.execute(
             "SELECT execution_id FROM workflow_tasks WHERE leased_until_ms <= ? AND ready_at_ms <= ? "
             "AND workflow IN (SELECT value FROM json_each(?)) ORDER BY ready_at_ms LIMIT ?",
@@ -273,6 +315,15 @@ class SQLiteTransaction(Transaction):
         self, execution_id: str, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str]
     ) -> bool:
         names = workflows if isinstance(workflows, frozenset) else frozenset(workflows)
+        held = self.pending.workflow_tasks.get(execution_id)
+        if held is not None:
+            state = held.state
+            if state is None or state.leased_until_ms > now_ms or state.ready_at_ms > now_ms:
+                return False
+            if state.workflow not in names:
+                return False
+            state.leased_until_ms, state.owner, state.dirty = lease_until_ms, owner, False
+            return True
         return bool(
             self._conn.execute(
                 "UPDATE workflow_tasks SET leased_until_ms = ?, owner = ?, dirty = 0 "
@@ -283,6 +334,13 @@ class SQLiteTransaction(Transaction):
         )
 
     def claim_activity_task(self, task: ActivityTaskRow) -> bool:  # noqa: D102
+        key = (task.execution_id, task.activity_id)
+        held = self.pending.activity_tasks.get(key)
+        if held is not None:
+            if held.attempt != task.attempt:
+                return False
+            del self.pending.activity_tasks[key]
+            return True
         cursor = self._conn.execute(
             "DELETE FROM activity_tasks WHERE execution_id = ? AND activity_id = ? AND attempt = ?",
             (task.execution_id, task.activity_id, task.attempt),
@@ -290,6 +348,17 @@ class SQLiteTransaction(Transaction):
         return cursor.rowcount > 0
 
     def finish_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
+        held = self.pending.workflow_tasks.get(execution_id)
+        if held is not None:
+            state = held.state
+            if state is None or state.owner != owner:
+                return False
+            if state.dirty:
+                state.leased_until_ms, state.owner, state.dirty = 0, None, False
+                self.topics.add("workflows")
+            else:
+                held.state = None
+            return True
         deleted = self._conn.execute(
             "DELETE FROM workflow_tasks WHERE execution_id = ? AND owner = ? AND dirty = 0", (execution_id, owner)
         ).rowcount
@@ -305,20 +374,27 @@ class SQLiteTransaction(Transaction):
         return bool(requeued)
 
     def holds_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
+        held = self.pending.workflow_tasks.get(execution_id)
+        if held is not None:
+            return held.state is not None and held.state.owner == owner
         row = self._conn.execute("SELECT owner FROM workflow_tasks WHERE execution_id = ?", (execution_id,)).fetchone()
         return row is not None and row[0] == owner
 
     def release_workflow_tasks(self, owner: str) -> None:  # noqa: D102
+        self.pending.flush_workflow_tasks()
         self._conn.execute("UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL WHERE owner = ?", (owner,))
         self.topics.add("workflows")
 
     def next_lease_expiry_ms(self, now_ms: int) -> int | None:  # noqa: D102
+        self.pending.flush_workflow_tasks()
         (due,) = self._conn.execute(
             "SELECT min(leased_until_ms) FROM workflow_tasks WHERE leased_until_ms > ?", (now_ms,)
         ).fetchone()
         return int(due) if due is not None else None
 
     def has_ready_work(self, now_ms: int, workflows: Iterable[str], activities: Iterable[str]) -> bool:  # noqa: D102
+        self.pending.flush_workflow_tasks()
+        self.pending.flush_activity_tasks()
         row = self._conn.execute(
             "SELECT 1 FROM workflow_tasks WHERE leased_until_ms <= ? AND ready_at_ms <= ? "
             "AND workflow IN (SELECT value FROM json_each(?)) "
@@ -330,18 +406,20 @@ class SQLiteTransaction(Transaction):
     # activity tasks
 
     def enqueue_activity_task(self, task: ActivityTaskRow) -> None:  # noqa: D102
-        self._conn.execute(
-            "INSERT OR REPLACE INTO activity_tasks (execution_id, activity_id, attempt, name) VALUES (?,?,?,?)",
-            (task.execution_id, task.activity_id, task.attempt, task.name),
-        )
+        key = (task.execution_id, task.activity_id)
+        held = self.pending.activity_tasks
+        held.pop(key, None)  # queued again: it goes to the back, as a replaced row would
+        held[key] = task
         self.enqueued_activities.append(task)
 
     def delete_activity_task(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
+        self.pending.activity_tasks.pop((execution_id, activity_id), None)
         self._conn.execute(
             "DELETE FROM activity_tasks WHERE execution_id = ? AND activity_id = ?", (execution_id, activity_id)
         )
 
     def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]:  # noqa: D102
+        self.pending.flush_activity_tasks()
         rows = self._conn.execute(
             "SELECT id, execution_id, activity_id, attempt, name FROM activity_tasks "
             "WHERE name IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
@@ -350,68 +428,12 @@ class SQLiteTransaction(Transaction):
         self._conn.executemany("DELETE FROM activity_tasks WHERE id = ?", [(r[0],) for r in rows])
         return [ActivityTaskRow(r[1], r[2], r[3], r[4]) for r in rows]
 
-    # worker liveness
-
-    def renew_worker(self, owner: str, lease_until_ms: int) -> None:  # noqa: D102
-        self._conn.execute(
-            "INSERT INTO workers (owner, lease_until_ms) VALUES (?, ?) "
-            "ON CONFLICT (owner) DO UPDATE SET lease_until_ms = excluded.lease_until_ms",
-            (owner, lease_until_ms),
-        )
-
-    def remove_worker(self, owner: str) -> None:  # noqa: D102
-        self._conn.execute("DELETE FROM workers WHERE owner = ?", (owner,))
-
-    def attempts_of_lost_workers(self, now_ms: int, alive: str, limit: int) -> list[tuple[str, int, int]]:  # noqa: D102
-        rows = self._conn.execute(
-            "SELECT a.execution_id, a.activity_id, a.attempt FROM activities a "
-            "LEFT JOIN workers w ON w.owner = a.worker "
-            "WHERE a.state = 'running' AND a.worker IS NOT NULL AND a.worker != ? "
-            "AND (w.owner IS NULL OR w.lease_until_ms <= ?) LIMIT ?",
-            (alive, now_ms, limit),
-        ).fetchall()
-        return [(r[0], r[1], r[2]) for r in rows]
-
-    def attempts_of_worker(self, owner: str) -> list[tuple[str, int, int]]:  # noqa: D102
-        rows = self._conn.execute(
-            "SELECT execution_id, activity_id, attempt FROM activities WHERE state = 'running' AND worker = ?",
-            (owner,),
-        ).fetchall()
-        return [(r[0], r[1], r[2]) for r in rows]
-
-    def next_worker_expiry_ms(self, now_ms: int, alive: str) -> int | None:  # noqa: D102
-        (due,) = self._conn.execute(
-            "SELECT min(w.lease_until_ms) FROM workers w WHERE w.owner != ? AND w.lease_until_ms > ? "
-            "AND EXISTS (SELECT 1 FROM activities a WHERE a.state = 'running' AND a.worker = w.owner)",
-            (alive, now_ms),
-        ).fetchone()
-        return int(due) if due is not None else None
-
-    # registry and keys
-
-    def register_workflows(self, names: Iterable[str]) -> None:  # noqa: D102
-        self._conn.executemany("INSERT OR IGNORE INTO known_workflows (name) VALUES (?)", [(n,) for n in names])
-
-    def is_known_workflow(self, name: str) -> bool:  # noqa: D102
-        return self._conn.execute("SELECT 1 FROM known_workflows WHERE name = ?", (name,)).fetchone() is not None
-
-    def signing_keys(self) -> dict[int, bytes]:  # noqa: D102
-        return {k: bytes(s) for k, s in self._conn.execute("SELECT key_id, secret FROM signing_keys")}
-
-    def insert_signing_key(self, key_id: int, secret: bytes, created_at_ms: int) -> None:  # noqa: D102
-        self._conn.execute(
-            "INSERT OR IGNORE INTO signing_keys (key_id, secret, created_at_ms) VALUES (?,?,?)",
-            (key_id, secret, created_at_ms),
-        )
-
     # helpers
 
     def _update(
         self, table: str, where: str, key: tuple[object, ...], allowed: frozenset[str], fields: dict[str, object]
     ) -> None:
-        unknown = set(fields) - allowed
-        if unknown:
-            raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
+        _check_fields(table, allowed, fields)
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
         self._conn.execute(f"UPDATE {table} SET {assignments} WHERE {where}", (*values, *key))
@@ -420,6 +442,12 @@ class SQLiteTransaction(Transaction):
         """SQLite's counter of commits made by other connections."""
         (version,) = self._conn.execute("PRAGMA data_version").fetchone()
         return int(version)
+
+
+def _check_fields(table: str, allowed: frozenset[str], fields: dict[str, object]) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
 
 
 @functools.lru_cache(maxsize=64)

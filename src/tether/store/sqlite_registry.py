@@ -1,0 +1,72 @@
+"""SQLite queries of worker liveness, the workflow registry and the signing keys."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from tether.store import sqlite_pending
+
+
+class RegistryQueries:
+    """The part of :class:`~tether.store.sqlite_transaction.SQLiteTransaction` about workers, names and keys."""
+
+    _conn: sqlite3.Connection
+    pending: sqlite_pending.PendingWrites
+
+    # worker liveness
+
+    def renew_worker(self, owner: str, lease_until_ms: int) -> None:  # noqa: D102
+        self._conn.execute(
+            "INSERT INTO workers (owner, lease_until_ms) VALUES (?, ?) "
+            "ON CONFLICT (owner) DO UPDATE SET lease_until_ms = excluded.lease_until_ms",
+            (owner, lease_until_ms),
+        )
+
+    def remove_worker(self, owner: str) -> None:  # noqa: D102
+        self._conn.execute("DELETE FROM workers WHERE owner = ?", (owner,))
+
+    def attempts_of_lost_workers(self, now_ms: int, alive: str, limit: int) -> list[tuple[str, int, int]]:  # noqa: D102
+        self.pending.flush_activities()
+        rows = self._conn.execute(
+            "SELECT a.execution_id, a.activity_id, a.attempt FROM activities a "
+            "LEFT JOIN workers w ON w.owner = a.worker "
+            "WHERE a.state = 'running' AND a.worker IS NOT NULL AND a.worker != ? "
+            "AND (w.owner IS NULL OR w.lease_until_ms <= ?) LIMIT ?",
+            (alive, now_ms, limit),
+        ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def attempts_of_worker(self, owner: str) -> list[tuple[str, int, int]]:  # noqa: D102
+        self.pending.flush_activities()
+        rows = self._conn.execute(
+            "SELECT execution_id, activity_id, attempt FROM activities WHERE state = 'running' AND worker = ?",
+            (owner,),
+        ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def next_worker_expiry_ms(self, now_ms: int, alive: str) -> int | None:  # noqa: D102
+        self.pending.flush_activities()
+        (due,) = self._conn.execute(
+            "SELECT min(w.lease_until_ms) FROM workers w WHERE w.owner != ? AND w.lease_until_ms > ? "
+            "AND EXISTS (SELECT 1 FROM activities a WHERE a.state = 'running' AND a.worker = w.owner)",
+            (alive, now_ms),
+        ).fetchone()
+        return int(due) if due is not None else None
+
+    # registry and keys
+
+    def register_workflows(self, names: Iterable[str]) -> None:  # noqa: D102
+        self._conn.executemany("INSERT OR IGNORE INTO known_workflows (name) VALUES (?)", [(n,) for n in names])
+
+    def is_known_workflow(self, name: str) -> bool:  # noqa: D102
+        return self._conn.execute("SELECT 1 FROM known_workflows WHERE name = ?", (name,)).fetchone() is not None
+
+    def signing_keys(self) -> dict[int, bytes]:  # noqa: D102
+        return {k: bytes(s) for k, s in self._conn.execute("SELECT key_id, secret FROM signing_keys")}
+
+    def insert_signing_key(self, key_id: int, secret: bytes, created_at_ms: int) -> None:  # noqa: D102
+        self._conn.execute(
+            "INSERT OR IGNORE INTO signing_keys (key_id, secret, created_at_ms) VALUES (?,?,?)",
+            (key_id, secret, created_at_ms),
+        )
