@@ -36,6 +36,7 @@ class Engine:
         self._keys = keys.SigningKeys()
         self._checking: asyncio.Future[None] | None = None
         self._local: dispatch.LocalWorker | None = None
+        self._threaded = store if isinstance(store, ThreadedStore) else None
         store.set_listener(self._on_change)
 
     def attach_worker(self, worker: dispatch.LocalWorker) -> None:
@@ -67,10 +68,9 @@ class Engine:
         done: Callable[[tuple[T, dispatch.Pushed | None] | None, BaseException | None], None],
     ) -> None:
         """Like :meth:`_run`, from a worker thread: ``done`` gets the result and the work pushed to the local worker."""
-        store = self.store
-        assert isinstance(store, ThreadedStore)
+        assert self._threaded is not None
         worker = self._local
-        store.run_in_thread(lambda tx: self._transition(tx, transition, worker), done)
+        self._threaded.run_in_thread(lambda tx: self._transition(tx, transition, worker), done)
 
     def _transition(
         self, tx: Transaction, transition: Callable[[Transaction], T], worker: dispatch.LocalWorker | None
@@ -87,7 +87,7 @@ class Engine:
     @property
     def runs_in_thread(self) -> bool:
         """Whether worker threads may record attempt outcomes themselves (see :meth:`record_attempt_in_thread`)."""
-        return isinstance(self.store, ThreadedStore)
+        return self._threaded is not None
 
     def _on_change(self, changes: set[str]) -> None:
         topics: set[str] = set()

@@ -10,17 +10,15 @@ must see it). Nothing here outlives the transition: the commit it joins is the s
 
 from __future__ import annotations
 
-import copy
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tether.store.base import ActivityRow, ActivityTaskRow
 
 
-@dataclass(slots=True)
-class WorkflowTaskState:
-    """A workflow task row as this transition left it."""
+class WorkflowTaskState(NamedTuple):
+    """A workflow task row as this transition left it (replaced, never changed in place)."""
 
     workflow: str
     ready_at_ms: int
@@ -29,7 +27,7 @@ class WorkflowTaskState:
     dirty: bool
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class HeldWorkflowTask:
     """One execution's workflow task, read once and then changed in memory."""
 
@@ -39,9 +37,9 @@ class HeldWorkflowTask:
     """The row now; None when there is none."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class HeldActivity:
-    """An activity inserted by this transition, with the changes made to it since."""
+    """An activity inserted by this transition, as changed since (replaced, never changed in place)."""
 
     row: ActivityRow
     worker: str | None = None
@@ -82,10 +80,10 @@ class PendingWrites:
         """What is held now, for a savepoint to restore if its body fails."""
         return (
             dict(self.activity_tasks),
-            {k: HeldWorkflowTask(v.stored, copy.copy(v.state)) for k, v in self.workflow_tasks.items()},
+            dict(self.workflow_tasks),
             list(self.events),
             dict(self.last_seq),
-            {k: HeldActivity(copy.copy(v.row), v.worker) for k, v in self.activities.items()},
+            dict(self.activities),
         )
 
     def restore(self, snapshot: Snapshot) -> None:

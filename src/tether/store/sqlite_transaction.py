@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import json
 import sqlite3
@@ -160,6 +159,10 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         return last
 
     def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]:  # noqa: D102
+        held = [r for r in self.pending.events if r[0] == execution_id and r[1] > after_seq]
+        if held and held[0][1] == after_seq + 1:
+            # Everything asked for was appended by this transition: no need to write it first.
+            return [Event(seq, EventType(kind), at_ms, json.loads(data)) for _, seq, kind, at_ms, data in held]
         self.pending.flush_events()
         rows = self._conn.execute(
             "SELECT seq, type, at_ms, data FROM events WHERE execution_id = ? AND seq > ? ORDER BY seq",
@@ -196,7 +199,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
     def get_activity(self, execution_id: str, activity_id: int) -> ActivityRow | None:  # noqa: D102
         held = self.pending.activities.get((execution_id, activity_id))
         if held is not None:
-            return copy.copy(held.row)
+            return _copy_activity(held.row)
         row = self._conn.execute(
             f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE execution_id = ? AND activity_id = ?",
             (execution_id, activity_id),
@@ -204,7 +207,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         return _activity(row) if row else None
 
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
-        self.pending.activities[(row.execution_id, row.activity_id)] = HeldActivity(copy.copy(row))
+        self.pending.activities[(row.execution_id, row.activity_id)] = HeldActivity(_copy_activity(row))
 
     def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:  # noqa: D102
         held = self.pending.activities.get((execution_id, activity_id))
@@ -215,11 +218,11 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
             )  # fmt: skip
             return
         _check_fields("activities", _ACTIVITY_FIELDS, fields)
-        for name, value in fields.items():
-            if name == "worker":
-                held.worker = value if value is None else str(value)
-            else:
-                setattr(held.row, name, value)
+        worker = fields.pop("worker", held.worker)
+        row = _copy_activity(held.row, fields) if fields else held.row
+        self.pending.activities[(execution_id, activity_id)] = HeldActivity(
+            row, worker if worker is None else str(worker)
+        )
 
     def open_activities(self, execution_id: str) -> list[ActivityRow]:  # noqa: D102
         self.pending.flush_activities()
@@ -287,13 +290,13 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         held = self.pending.workflow_tasks.get(execution_id)
         if held is None:
             stored = None if row[2] is None else WorkflowTaskState(row[2], row[3], row[4], row[5], bool(row[6]))
-            held = self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(stored is not None, stored)
+            held = HeldWorkflowTask(stored is not None, stored)
         state = held.state
         if state is None:
-            held.state = WorkflowTaskState(row[0], ready_at_ms, 0, None, False)
+            state = WorkflowTaskState(row[0], ready_at_ms, 0, None, False)
         else:
-            state.dirty = True
-            state.ready_at_ms = min(state.ready_at_ms, ready_at_ms)
+            state = state._replace(dirty=True, ready_at_ms=min(state.ready_at_ms, ready_at_ms))
+        self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, state)
 
     def claim_workflow_tasks(  # noqa: D102
         self, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str], limit: int
@@ -322,7 +325,8 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
                 return False
             if state.workflow not in names:
                 return False
-            state.leased_until_ms, state.owner, state.dirty = lease_until_ms, owner, False
+            leased = state._replace(leased_until_ms=lease_until_ms, owner=owner, dirty=False)
+            self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, leased)
             return True
         return bool(
             self._conn.execute(
@@ -354,10 +358,11 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
             if state is None or state.owner != owner:
                 return False
             if state.dirty:
-                state.leased_until_ms, state.owner, state.dirty = 0, None, False
+                offered = state._replace(leased_until_ms=0, owner=None, dirty=False)
+                self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, offered)
                 self.topics.add("workflows")
             else:
-                held.state = None
+                self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, None)
             return True
         deleted = self._conn.execute(
             "DELETE FROM workflow_tasks WHERE execution_id = ? AND owner = ? AND dirty = 0", (execution_id, owner)
@@ -442,6 +447,16 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         """SQLite's counter of commits made by other connections."""
         (version,) = self._conn.execute("PRAGMA data_version").fetchone()
         return int(version)
+
+
+def _copy_activity(row: ActivityRow, changes: dict[str, object] | None = None) -> ActivityRow:
+    values = {name: getattr(row, name) for name in _ACTIVITY_ROW_FIELDS}
+    if changes:
+        values.update(changes)
+    return ActivityRow(**values)
+
+
+_ACTIVITY_ROW_FIELDS = ActivityRow.__slots__
 
 
 def _check_fields(table: str, allowed: frozenset[str], fields: dict[str, object]) -> None:
