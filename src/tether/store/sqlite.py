@@ -308,6 +308,9 @@ class SQLiteStore:
             self._deliver_error(batch, error)
             return
         undo: list[Callable[[], None]] = []
+        # A transition that raises is rolled back alone: to its own savepoint, or the whole
+        # transaction when it is the batch's only job (which saves two statements).
+        alone = len(batch) == 1
         for job in batch:
             tx.reset()
             if job.read_only:
@@ -323,7 +326,8 @@ class SQLiteStore:
                 except Exception as exc:
                     job.outcome = (False, exc)
                 continue
-            conn.execute("SAVEPOINT transition")
+            if not alone:
+                conn.execute("SAVEPOINT transition")
             try:
                 result = job.fn(tx)
                 tx.flush()
@@ -333,8 +337,11 @@ class SQLiteStore:
                     # SQLite rolled everything back by itself: every job of the batch is lost.
                     self._lose_batch(batch, exc, hooks, undo, changes)
                     return
-                conn.execute("ROLLBACK TO transition")
-                conn.execute("RELEASE transition")
+                if alone:
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute("ROLLBACK TO transition")
+                    conn.execute("RELEASE transition")
                 if isinstance(exc, sqlite3.Error):
                     error = StoreUnavailable(f"the store failed: {exc}")
                     error.__cause__ = exc
@@ -342,7 +349,8 @@ class SQLiteStore:
                 else:
                     job.outcome = (False, exc)
             else:
-                conn.execute("RELEASE transition")
+                if not alone:
+                    conn.execute("RELEASE transition")
                 job.outcome = (True, result)
                 # Work queued and not pushed to the local worker wakes the polling loops.
                 if tx.enqueued_workflows:
@@ -353,6 +361,8 @@ class SQLiteStore:
                 changes.update(tx.closed_ids)
                 hooks.extend(tx.hooks)
                 undo.extend(tx.rollback_hooks)
+        if not conn.in_transaction:
+            return  # the only job failed and was rolled back: nothing to commit
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:

@@ -49,6 +49,8 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self.pending = sqlite_pending.PendingWrites(conn)
+        self._executions: dict[str, ExecutionRow] = {}
+        """Execution rows this transition read (their last_seq kept current with held events)."""
         self._savepoints = 0
         self.topics: set[str] = set()
         self.closed_ids: set[str] = set()
@@ -58,8 +60,9 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         self.enqueued_activities: list[ActivityTaskRow] = []
 
     def reset(self) -> None:
-        """Forget what the previous transition marked and held back."""
+        """Forget what the previous transition marked, read and held back."""
         self.pending.clear()
+        self._executions.clear()
         self.topics = set()
         self.closed_ids = set()
         self.hooks = []
@@ -87,6 +90,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
             self._conn.execute(f"ROLLBACK TO {name}")
             self._conn.execute(f"RELEASE {name}")
             self.pending.restore(held)
+            self._executions.clear()
             raise
         else:
             self._conn.execute(f"RELEASE {name}")
@@ -119,18 +123,21 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
     # executions and history
 
     def get_execution(self, execution_id: str) -> ExecutionRow | None:  # noqa: D102
-        row = self._conn.execute(
-            f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE id = ?", (execution_id,)
-        ).fetchone()
-        if not row:
-            return None
-        execution = _execution(row)
+        execution = self._executions.get(execution_id)
+        if execution is None:
+            row = self._conn.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE id = ?", (execution_id,)
+            ).fetchone()
+            if not row:
+                return None
+            execution = self._executions[execution_id] = _execution(row)
         last = self.pending.last_seq.get(execution_id)
         if last is not None:
             execution.last_seq = last
         return execution
 
     def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
+        self._executions.pop(row.id, None)
         return bool(self._conn.execute(
             f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
             (
@@ -142,16 +149,17 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
     def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
         if "last_seq" in fields:
             self.pending.flush_events()
+        self._executions.pop(execution_id, None)
         self._update("executions", "id = ?", (execution_id,), _EXECUTION_FIELDS, fields)
 
     def append_events(self, execution_id: str, events: Sequence[tuple[EventType, str]], at_ms: int) -> int:  # noqa: D102
         pending = self.pending
         last = pending.last_seq.get(execution_id)
         if last is None:
-            row = self._conn.execute("SELECT last_seq FROM executions WHERE id = ?", (execution_id,)).fetchone()
-            if row is None:
+            execution = self.get_execution(execution_id)
+            if execution is None:
                 raise UsageError(f"no execution {execution_id!r} to append events to")
-            last = int(row[0])
+            last = execution.last_seq
         for kind, data in events:
             last += 1
             pending.events.append((execution_id, last, str(kind), at_ms, data))
@@ -280,20 +288,21 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         # A task already leased by a worker is marked dirty so that it is offered again
         # when that worker finishes: the events appended now were not part of its run.
         self.enqueued_workflows.append(execution_id)
-        row = self._conn.execute(
-            "SELECT x.workflow, x.status, t.workflow, t.ready_at_ms, t.leased_until_ms, t.owner, t.dirty "
-            "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id WHERE x.id = ?",
-            (execution_id,),
-        ).fetchone()
-        if row is None or row[1] != "running":
+        execution = self.get_execution(execution_id)
+        if execution is None or execution.status != "running":
             return
         held = self.pending.workflow_tasks.get(execution_id)
         if held is None:
-            stored = None if row[2] is None else WorkflowTaskState(row[2], row[3], row[4], row[5], bool(row[6]))
+            row = self._conn.execute(
+                "SELECT workflow, ready_at_ms, leased_until_ms, owner, dirty FROM workflow_tasks "
+                "WHERE execution_id = ?",
+                (execution_id,),
+            ).fetchone()
+            stored = None if row is None else WorkflowTaskState(row[0], row[1], row[2], row[3], bool(row[4]))
             held = HeldWorkflowTask(stored is not None, stored)
         state = held.state
         if state is None:
-            state = WorkflowTaskState(row[0], ready_at_ms, 0, None, False)
+            state = WorkflowTaskState(execution.workflow, ready_at_ms, 0, None, False)
         else:
             state = state._replace(dirty=True, ready_at_ms=min(state.ready_at_ms, ready_at_ms))
         self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, state)
