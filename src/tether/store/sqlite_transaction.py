@@ -9,6 +9,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+import pydantic_core
+
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
 from tether.store import sqlite_pending, sqlite_registry
@@ -19,6 +21,7 @@ _EXECUTION_COLUMNS = (
     "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, last_seq"
 )
 _ACTIVITY_COLUMNS = sqlite_pending.ACTIVITY_COLUMNS
+_EVENT_TYPES = {str(t): t for t in EventType}
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker"])
 
@@ -167,16 +170,17 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         return last
 
     def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]:  # noqa: D102
-        held = [r for r in self.pending.events if r[0] == execution_id and r[1] > after_seq]
-        if held and held[0][1] == after_seq + 1:
-            # Everything asked for was appended by this transition: no need to write it first.
-            return [Event(seq, EventType(kind), at_ms, json.loads(data)) for _, seq, kind, at_ms, data in held]
-        self.pending.flush_events()
-        rows = self._conn.execute(
-            "SELECT seq, type, at_ms, data FROM events WHERE execution_id = ? AND seq > ? ORDER BY seq",
-            (execution_id, after_seq),
-        ).fetchall()
-        return [Event(seq, EventType(kind), at_ms, json.loads(data)) for seq, kind, at_ms, data in rows]
+        # Events this transition appended follow every stored one: read the stored part (if
+        # any is asked for) and add the held part, without writing it first.
+        held = [r[1:] for r in self.pending.events if r[0] == execution_id and r[1] > after_seq]
+        rows: list[Any] = []
+        if not held or held[0][0] != after_seq + 1:
+            rows = self._conn.execute(
+                "SELECT seq, type, at_ms, data FROM events WHERE execution_id = ? AND seq > ? ORDER BY seq",
+                (execution_id, after_seq),
+            ).fetchall()
+        rows.extend(held)
+        return [Event(seq, _EVENT_TYPES[kind], at_ms, pydantic_core.from_json(data)) for seq, kind, at_ms, data in rows]
 
     def list_executions(  # noqa: D102
         self, *, status: str | None, workflow: str | None, limit: int, offset: int
