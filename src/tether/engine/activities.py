@@ -150,7 +150,7 @@ def start_attempt(
         tx.arm_timer(TimerRow(row.execution_id, "heartbeat", row.activity_id, row.attempt, due))
     tx.append_events(
         row.execution_id,
-        [(EventType.ACTIVITY_ATTEMPT_STARTED, _data(activity_id=row.activity_id, attempt=row.attempt))],
+        [(EventType.ACTIVITY_ATTEMPT_STARTED, f'{{"activity_id":{row.activity_id},"attempt":{row.attempt}}}')],
         now_ms,
     )
     token = sign(tx, TokenClaims(row.execution_id, row.activity_id, row.attempt), now_ms)

@@ -36,6 +36,11 @@ def encode(value: object, *, what: str = "value") -> str:
         ) from exc
 
 
+def json_text(value: JSONValue) -> str:
+    """Compact JSON text of a plain JSON value (one already made of dicts, lists and scalars)."""
+    return pydantic_core.to_json(value).decode()
+
+
 def to_jsonable(value: object, *, what: str = "value") -> JSONValue:
     """The plain JSON form (dicts, lists, scalars) of a user value."""
     return json.loads(encode(value, what=what))
@@ -158,5 +163,5 @@ def decode_args(text: str, param_types: list[Any], *, what: str = "arguments") -
     out: list[Any] = []
     for index, item in enumerate(raw):
         annotation = param_types[index] if index < len(param_types) else Any
-        out.append(decode(json.dumps(item), annotation, what=f"{what}[{index}]"))
+        out.append(decode(json_text(item), annotation, what=f"{what}[{index}]"))
     return out
