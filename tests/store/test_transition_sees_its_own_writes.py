@@ -210,3 +210,55 @@ async def test_failed_transition_leaves_none_of_its_held_back_writes(store: Stor
     row = await store.read(lambda tx: tx.get_execution("e1"))
     assert row is not None
     assert row.last_seq == 0
+
+
+async def test_failing_savepoint_undoes_a_nested_savepoints_committed_writes(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def failing(tx: Transaction) -> None:
+        with tx.savepoint():
+            tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 1, ACT))
+            with tx.savepoint():
+                tx.insert_execution(execution("inner"))
+                tx.update_execution("e1", task_error="x")
+            raise Boom
+
+    def transition(tx: Transaction) -> None:
+        tx.append_events("e1", [(EventType.WORKFLOW_STARTED, "{}")], 1)
+        with pytest.raises(Boom):
+            failing(tx)
+
+    await store.run(transition)
+
+    assert await store.read(lambda tx: tx.get_execution("inner")) is None
+    row = await store.read(lambda tx: tx.get_execution("e1"))
+    assert row is not None
+    assert row.task_error is None
+    assert [e.seq for e in await history(store, "e1")] == [1]
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [ACT])) is False
+
+
+async def test_failing_nested_savepoint_keeps_what_its_enclosing_one_did(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def failing(tx: Transaction) -> None:
+        with tx.savepoint():
+            tx.insert_execution(execution("inner"))
+            tx.enqueue_activity_task(ActivityTaskRow("e1", 2, 1, ACT))
+            raise Boom
+
+    def transition(tx: Transaction) -> None:
+        with tx.savepoint():
+            tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 1, ACT))
+            tx.update_execution("e1", task_error="kept")
+            with pytest.raises(Boom):
+                failing(tx)
+
+    await store.run(transition)
+
+    assert await store.read(lambda tx: tx.get_execution("inner")) is None
+    row = await store.read(lambda tx: tx.get_execution("e1"))
+    assert row is not None
+    assert row.task_error == "kept"
+    claimed = await store.run(lambda tx: tx.claim_activity_tasks(activities=[ACT], limit=10))
+    assert claimed == [ActivityTaskRow("e1", 1, 1, ACT)]

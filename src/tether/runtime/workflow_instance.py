@@ -271,7 +271,7 @@ class WorkflowInstance:
             activity_id=activity_id,
             name=activity.name,
             args=json.loads(text),
-            options=activity.options.to_json(),
+            options=activity.options_json,
         )
         handle: ActivityHandle[Any] = ActivityHandle(self, activity, activity_id)
         self._activities[activity_id] = handle

@@ -334,7 +334,11 @@ class SQLiteStore:
             except BaseException as exc:
                 _run_all(tx.rollback_hooks)
                 if not conn.in_transaction or isinstance(exc, TransactionLost):
-                    # SQLite rolled everything back by itself: every job of the batch is lost.
+                    # SQLite rolled everything back by itself, or what was done cannot be
+                    # undone alone: every job of the batch is lost.
+                    if conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
                     self._lose_batch(batch, exc, hooks, undo, changes)
                     return
                 if alone:

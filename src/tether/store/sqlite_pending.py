@@ -11,6 +11,7 @@ must see it). Nothing here outlives the transition: the commit it joins is the s
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -57,8 +58,10 @@ Snapshot = tuple[
 class PendingWrites:
     """What one transition holds back, and the statements that finally write it."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, before_write: Callable[[], None]) -> None:
         self._conn = conn
+        self._before_write = before_write
+        """Called before any statement here runs (the transaction opens its pending savepoints)."""
         self.activity_tasks: dict[tuple[str, int], ActivityTaskRow] = {}
         """Queued attempts by (execution, activity), in queue order."""
         self.workflow_tasks: dict[str, HeldWorkflowTask] = {}
@@ -104,6 +107,7 @@ class PendingWrites:
         """Write the queued attempts."""
         if not self.activity_tasks:
             return
+        self._before_write()
         self._conn.executemany(
             "INSERT OR REPLACE INTO activity_tasks (execution_id, activity_id, attempt, name) VALUES (?,?,?,?)",
             [(t.execution_id, t.activity_id, t.attempt, t.name) for t in self.activity_tasks.values()],
@@ -114,6 +118,7 @@ class PendingWrites:
         """Write the workflow tasks as this transition left them."""
         if not self.workflow_tasks:
             return
+        self._before_write()
         for execution_id, held in self.workflow_tasks.items():
             state = held.state
             if state is None:
@@ -134,6 +139,7 @@ class PendingWrites:
         """Write the appended events and the executions' last sequence numbers."""
         if not self.events:
             return
+        self._before_write()
         rows = self.events
         if len(rows) == 1:
             self._conn.execute("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows[0])
@@ -148,6 +154,7 @@ class PendingWrites:
         """Insert the activities this transition created, as they are now."""
         if not self.activities:
             return
+        self._before_write()
         self._conn.executemany(
             f"INSERT INTO activities ({ACTIVITY_COLUMNS}, worker) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(*activity_values(held.row), held.worker) for held in self.activities.values()],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from tether.store import sqlite_pending
 
@@ -13,10 +13,13 @@ class RegistryQueries:
 
     _conn: sqlite3.Connection
     pending: sqlite_pending.PendingWrites
+    _write: Callable[[], None]
+    """Called before every statement that writes (the transaction opens its pending savepoints)."""
 
     # worker liveness
 
     def renew_worker(self, owner: str, lease_until_ms: int) -> None:  # noqa: D102
+        self._write()
         self._conn.execute(
             "INSERT INTO workers (owner, lease_until_ms) VALUES (?, ?) "
             "ON CONFLICT (owner) DO UPDATE SET lease_until_ms = excluded.lease_until_ms",
@@ -24,6 +27,7 @@ class RegistryQueries:
         )
 
     def remove_worker(self, owner: str) -> None:  # noqa: D102
+        self._write()
         self._conn.execute("DELETE FROM workers WHERE owner = ?", (owner,))
 
     def attempts_of_lost_workers(self, now_ms: int, alive: str, limit: int) -> list[tuple[str, int, int]]:  # noqa: D102
@@ -57,6 +61,7 @@ class RegistryQueries:
     # registry and keys
 
     def register_workflows(self, names: Iterable[str]) -> None:  # noqa: D102
+        self._write()
         self._conn.executemany("INSERT OR IGNORE INTO known_workflows (name) VALUES (?)", [(n,) for n in names])
 
     def is_known_workflow(self, name: str) -> bool:  # noqa: D102
@@ -66,6 +71,7 @@ class RegistryQueries:
         return {k: bytes(s) for k, s in self._conn.execute("SELECT key_id, secret FROM signing_keys")}
 
     def insert_signing_key(self, key_id: int, secret: bytes, created_at_ms: int) -> None:  # noqa: D102
+        self._write()
         self._conn.execute(
             "INSERT OR IGNORE INTO signing_keys (key_id, secret, created_at_ms) VALUES (?,?,?)",
             (key_id, secret, created_at_ms),

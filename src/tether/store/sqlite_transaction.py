@@ -51,7 +51,9 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self.pending = sqlite_pending.PendingWrites(conn)
+        self.pending = sqlite_pending.PendingWrites(conn, self._write)
+        self._unopened: list[str] = []
+        """Savepoints entered but not yet opened in SQL, outermost first."""
         self._executions: dict[str, ExecutionRow] = {}
         """Execution rows this transition read (their last_seq kept current with held events)."""
         self._savepoints = 0
@@ -79,10 +81,13 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:  # noqa: D102
+        # The SQL savepoint is opened only before the first statement that writes inside
+        # it (see _write): a body whose writes are all held back needs none.
         self._savepoints += 1
         name = f"nested{self._savepoints}"
-        self._conn.execute(f"SAVEPOINT {name}")
+        self._unopened.append(name)
         held = self.pending.snapshot()
+        changes = self._conn.total_changes
         try:
             yield
         except BaseException as exc:
@@ -90,15 +95,30 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
                 # SQLite already rolled the whole transaction back (disk full, I/O error):
                 # nothing may run on, or it would commit statement by statement.
                 raise TransactionLost(str(exc)) from exc
-            self._conn.execute(f"ROLLBACK TO {name}")
-            self._conn.execute(f"RELEASE {name}")
+            if name in self._unopened:
+                if self._conn.total_changes != changes:
+                    # A write went past _write: it cannot be undone alone, so nothing may commit.
+                    raise TransactionLost(f"a write inside savepoint {name} was not covered by it") from exc
+            else:
+                self._conn.execute(f"ROLLBACK TO {name}")
+                self._conn.execute(f"RELEASE {name}")
             self.pending.restore(held)
             self._executions.clear()
             raise
         else:
-            self._conn.execute(f"RELEASE {name}")
+            if name not in self._unopened:
+                self._conn.execute(f"RELEASE {name}")
         finally:
+            if name in self._unopened:
+                self._unopened.remove(name)
             self._savepoints -= 1
+
+    def _write(self) -> None:
+        """Open the savepoints not yet opened in SQL; every statement that writes comes after this."""
+        if self._unopened:
+            for name in self._unopened:
+                self._conn.execute(f"SAVEPOINT {name}")
+            self._unopened.clear()
 
     def notify(self) -> None:  # noqa: D102
         self.topics.add("*")
@@ -140,6 +160,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         return execution
 
     def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
+        self._write()
         self._executions.pop(row.id, None)
         return bool(self._conn.execute(
             f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
@@ -211,7 +232,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
     def get_activity(self, execution_id: str, activity_id: int) -> ActivityRow | None:  # noqa: D102
         held = self.pending.activities.get((execution_id, activity_id))
         if held is not None:
-            return _copy_activity(held.row)
+            return held.row  # held rows are replaced on change, never changed in place
         row = self._conn.execute(
             f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE execution_id = ? AND activity_id = ?",
             (execution_id, activity_id),
@@ -219,7 +240,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         return _activity(row) if row else None
 
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
-        self.pending.activities[(row.execution_id, row.activity_id)] = HeldActivity(_copy_activity(row))
+        self.pending.activities[(row.execution_id, row.activity_id)] = HeldActivity(row)
 
     def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:  # noqa: D102
         held = self.pending.activities.get((execution_id, activity_id))
@@ -248,6 +269,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
     # timers
 
     def arm_timer(self, timer: TimerRow) -> None:  # noqa: D102
+        self._write()
         self._conn.execute(
             "INSERT OR REPLACE INTO timers (execution_id, kind, ref, attempt, due_at_ms) VALUES (?,?,?,?,?)",
             (timer.execution_id, timer.kind, timer.ref, timer.attempt, timer.due_at_ms),
@@ -256,16 +278,19 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         self.topics.add("timers")
 
     def delete_timer(self, execution_id: str, kind: str, ref: int) -> None:  # noqa: D102
+        self._write()
         self._conn.execute(
             "DELETE FROM timers WHERE execution_id = ? AND kind = ? AND ref = ?", (execution_id, kind, ref)
         )
 
     def delete_activity_timers(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
+        self._write()
         self._conn.execute(
             "DELETE FROM timers WHERE execution_id = ? AND ref = ? AND kind != 'sleep'", (execution_id, activity_id)
         )
 
     def delete_execution_timers(self, execution_id: str) -> None:  # noqa: D102
+        self._write()
         self._conn.execute("DELETE FROM timers WHERE execution_id = ?", (execution_id,))
 
     def timers_of(self, execution_id: str) -> list[TimerRow]:  # noqa: D102
@@ -315,6 +340,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         self, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str], limit: int
     ) -> list[str]:
         self.pending.flush_workflow_tasks()
+        self._write()
         rows = self._conn.execute(
             "SELECT execution_id FROM workflow_tasks WHERE leased_until_ms <= ? AND ready_at_ms <= ? "
             "AND workflow IN (SELECT value FROM json_each(?)) ORDER BY ready_at_ms LIMIT ?",
@@ -341,6 +367,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
             leased = state._replace(leased_until_ms=lease_until_ms, owner=owner, dirty=False)
             self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, leased)
             return True
+        self._write()
         return bool(
             self._conn.execute(
                 "UPDATE workflow_tasks SET leased_until_ms = ?, owner = ?, dirty = 0 "
@@ -358,6 +385,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
                 return False
             del self.pending.activity_tasks[key]
             return True
+        self._write()
         cursor = self._conn.execute(
             "DELETE FROM activity_tasks WHERE execution_id = ? AND activity_id = ? AND attempt = ?",
             (task.execution_id, task.activity_id, task.attempt),
@@ -377,6 +405,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
             else:
                 self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, None)
             return True
+        self._write()
         deleted = self._conn.execute(
             "DELETE FROM workflow_tasks WHERE execution_id = ? AND owner = ? AND dirty = 0", (execution_id, owner)
         ).rowcount
@@ -399,6 +428,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         return row is not None and row[0] == owner
 
     def release_workflow_tasks(self, owner: str) -> None:  # noqa: D102
+        self._write()
         self.pending.flush_workflow_tasks()
         self._conn.execute("UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL WHERE owner = ?", (owner,))
         self.topics.add("workflows")
@@ -432,11 +462,13 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
 
     def delete_activity_task(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
         self.pending.activity_tasks.pop((execution_id, activity_id), None)
+        self._write()
         self._conn.execute(
             "DELETE FROM activity_tasks WHERE execution_id = ? AND activity_id = ?", (execution_id, activity_id)
         )
 
     def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]:  # noqa: D102
+        self._write()
         self.pending.flush_activity_tasks()
         rows = self._conn.execute(
             "SELECT id, execution_id, activity_id, attempt, name FROM activity_tasks "
@@ -452,6 +484,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         self, table: str, where: str, key: tuple[object, ...], allowed: frozenset[str], fields: dict[str, object]
     ) -> None:
         _check_fields(table, allowed, fields)
+        self._write()
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
         self._conn.execute(f"UPDATE {table} SET {assignments} WHERE {where}", (*values, *key))
