@@ -76,11 +76,15 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Pus
     tasks: list[WorkflowTask] = []
     starts: list[AttemptStart] = []
     ran: list[CachedExecution] = []
+    # Instances that ran here and got no new input events since (see _skip_own_events).
+    unchanged: dict[str, CachedExecution] = {}
     for _ in range(_MAX_ROUNDS):
         queued_workflows, queued_attempts = tx.take_enqueued()
         if not queued_workflows and not queued_attempts:
+            _skip_own_events(tx, unchanged)
             break
         for execution_id in dict.fromkeys(queued_workflows):
+            unchanged.pop(execution_id, None)
             task = workflows.claim_task(
                 tx,
                 execution_id,
@@ -98,6 +102,7 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Pus
                 tasks.append(task)
             else:
                 ran.append(instance)
+                unchanged[execution_id] = instance
         for queued in queued_attempts:
             if queued.name not in worker.activities or not worker.reserve_slot():
                 tx.wake("activities")
@@ -121,6 +126,20 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Pus
     if tasks or starts or ran:
         return Pushed(tasks, starts, ran)
     return None
+
+
+def _skip_own_events(tx: Transaction, unchanged: dict[str, CachedExecution]) -> None:
+    """Move instances that ran here past the events written after their run in this transition.
+
+    Those are the instance's own task marker and commands and records such as the start
+    of the attempt it scheduled, none of which it reads: every input event comes with a
+    queued workflow task, and none was queued for these executions after they ran. The
+    next task then loads only what other transitions append, often from memory.
+    """
+    for execution_id, instance in unchanged.items():
+        execution = tx.get_execution(execution_id)
+        if execution is not None and execution.last_seq > instance.loaded_seq:
+            instance.loaded_seq = execution.last_seq
 
 
 def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: int) -> CachedExecution | None:
