@@ -23,6 +23,11 @@ from tether.store.base import ActivityRow, ActivityTaskRow, TimerRow, Transactio
 Signer = Callable[[Transaction, TokenClaims, int], str]
 _OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)
 _CLOSED = frozenset(s.value for s in ActivityState if s.is_closed)
+# Plain strings of the states every step compares against (an enum's .value is a property call).
+_SCHEDULED, _RUNNING, _BACKOFF, _COMPLETED = (
+    ActivityState.SCHEDULED.value, ActivityState.RUNNING.value, ActivityState.BACKOFF.value,
+    ActivityState.COMPLETED.value,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +103,7 @@ def schedule(
     options = options_of(options_text)
     tx.insert_activity(
         ActivityRow(
-            execution_id=execution_id, activity_id=activity_id, name=name, state=ActivityState.SCHEDULED.value,
+            execution_id=execution_id, activity_id=activity_id, name=name, state=_SCHEDULED,
             attempt=1, args=args, options=options_text, scheduled_at_ms=now_ms,
             attempt_started_at_ms=None, last_heartbeat_at_ms=None, heartbeat_details=None, checkpoint=None,
             last_failure=None, cancel_requested=False, watch_heartbeats=False, result=None, closed_at_ms=None,
@@ -130,13 +135,13 @@ def start_attempt(
     attempts are failed as WorkerLost and retried, even without heartbeat or attempt timeouts.
     """
     row = tx.get_activity(task.execution_id, task.activity_id)
-    if row is None or row.state != ActivityState.SCHEDULED.value or row.attempt != task.attempt:
+    if row is None or row.state != _SCHEDULED or row.attempt != task.attempt:
         return None
     options = _options(row)
     tx.update_activity(
         row.execution_id,
         row.activity_id,
-        state=ActivityState.RUNNING.value,
+        state=_RUNNING,
         attempt_started_at_ms=now_ms,
         last_heartbeat_at_ms=None,
         checkpoint=row.heartbeat_details,
@@ -193,9 +198,9 @@ def _close(
     tx: Transaction, row: ActivityRow, state: ActivityState, event: EventType, data: str, now_ms: int, **fields: Any
 ) -> None:
     tx.update_activity(row.execution_id, row.activity_id, state=state.value, closed_at_ms=now_ms, **fields)
-    if row.state == ActivityState.SCHEDULED.value:
+    if row.state == _SCHEDULED:
         tx.delete_activity_task(row.execution_id, row.activity_id)
-    if row.state == ActivityState.BACKOFF.value or _has_deadlines(row):
+    if row.state == _BACKOFF or _has_deadlines(row):
         tx.delete_activity_timers(row.execution_id, row.activity_id)
     tx.append_events(row.execution_id, [(event, data)], now_ms)
     tx.enqueue_workflow_task(row.execution_id, now_ms)
@@ -210,7 +215,7 @@ def complete(tx: Transaction, claims: TokenClaims, result: str, now_ms: int, *, 
         InvalidPayload: the result does not match the activity's declared type.
     """
     row = _load(tx, claims)
-    if row.state == ActivityState.COMPLETED.value and row.attempt == claims.attempt and _same_json(row.result, result):
+    if row.state == _COMPLETED and row.attempt == claims.attempt and _same_json(row.result, result):
         return False
     _require_current(row, claims)
     if check_type:

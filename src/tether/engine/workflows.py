@@ -107,7 +107,7 @@ def claim_task(
 
 def _load_task(tx: Transaction, execution_id: str, owner: str, cached_seq: dict[str, int]) -> WorkflowTask | None:
     execution = tx.get_execution(execution_id)
-    if execution is None or execution.status != WorkflowStatus.RUNNING.value:
+    if execution is None or execution.status != _RUNNING:
         tx.finish_workflow_task(execution_id, owner)
         return None
     from_seq = cached_seq.get(execution_id, 0)
@@ -136,7 +136,7 @@ def complete_task(
     if claimed is None and not tx.holds_workflow_task(execution_id, owner):
         return None
     execution = claimed or tx.get_execution(execution_id)
-    if execution is None or execution.status != WorkflowStatus.RUNNING.value:
+    if execution is None or execution.status != _RUNNING:
         tx.finish_workflow_task(execution_id, owner)
         return None
     closing = next((i for i, c in enumerate(commands) if c.type in _CLOSING), None)
@@ -154,6 +154,7 @@ def complete_task(
     return last_seq
 
 
+_RUNNING = WorkflowStatus.RUNNING.value
 _CLOSING = frozenset({EventType.WORKFLOW_COMPLETED, EventType.WORKFLOW_FAILED, EventType.WORKFLOW_CANCELLED})
 
 

@@ -136,7 +136,7 @@ class PendingWrites:
         self.workflow_tasks.clear()
 
     def flush_events(self) -> None:
-        """Write the appended events and the executions' last sequence numbers."""
+        """Write the appended events."""
         if not self.events:
             return
         self._before_write()
@@ -145,8 +145,6 @@ class PendingWrites:
             self._conn.execute("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows[0])
         else:
             self._conn.executemany("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows)
-        for execution_id, last in self.last_seq.items():
-            self._conn.execute("UPDATE executions SET last_seq = ? WHERE id = ?", (last, execution_id))
         self.events = []
         self.last_seq.clear()
 

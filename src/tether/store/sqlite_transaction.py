@@ -18,7 +18,12 @@ from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerR
 from tether.store.sqlite_pending import HeldActivity, HeldWorkflowTask, WorkflowTaskState
 
 _EXECUTION_COLUMNS = (
-    "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, last_seq"
+    "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error"
+)
+# An execution's last sequence number is its history's (migration 4): kept nowhere else, it
+# costs no write per transition.
+_EXECUTION_SELECT = (
+    f"{_EXECUTION_COLUMNS}, (SELECT coalesce(max(seq), 0) FROM events WHERE execution_id = executions.id)"
 )
 _ACTIVITY_COLUMNS = sqlite_pending.ACTIVITY_COLUMNS
 _EVENT_TYPES = {str(t): t for t in EventType}
@@ -149,7 +154,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         execution = self._executions.get(execution_id)
         if execution is None:
             row = self._conn.execute(
-                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE id = ?", (execution_id,)
+                f"SELECT {_EXECUTION_SELECT} FROM executions WHERE id = ?", (execution_id,)
             ).fetchone()
             if not row:
                 return None
@@ -163,16 +168,14 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         self._write()
         self._executions.pop(row.id, None)
         return bool(self._conn.execute(
-            f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+            f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
             (
                 row.id, row.workflow, row.status, row.input, row.result, row.error, row.created_at_ms,
-                row.closed_at_ms, int(row.cancel_requested), row.task_error, row.last_seq,
+                row.closed_at_ms, int(row.cancel_requested), row.task_error,
             ),
         ).rowcount)  # fmt: skip
 
     def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
-        if "last_seq" in fields:
-            self.pending.flush_events()
         self._executions.pop(execution_id, None)
         self._update("executions", "id = ?", (execution_id,), _EXECUTION_FIELDS, fields)
 
@@ -216,7 +219,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         self.pending.flush_events()
         rows = self._conn.execute(
-            f"SELECT {_EXECUTION_COLUMNS} FROM executions {where} ORDER BY created_at_ms DESC, id LIMIT ? OFFSET ?",
+            f"SELECT {_EXECUTION_SELECT} FROM executions {where} ORDER BY created_at_ms DESC, id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         ).fetchall()
         return [_execution(r) for r in rows]
