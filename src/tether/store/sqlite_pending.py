@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from tether.store.base import ActivityRow, ActivityTaskRow
@@ -28,8 +27,7 @@ class WorkflowTaskState(NamedTuple):
     dirty: bool
 
 
-@dataclass(frozen=True, slots=True)
-class HeldWorkflowTask:
+class HeldWorkflowTask(NamedTuple):
     """One execution's workflow task, read once and then changed in memory."""
 
     stored: bool
@@ -38,8 +36,7 @@ class HeldWorkflowTask:
     """The row now; None when there is none."""
 
 
-@dataclass(frozen=True, slots=True)
-class HeldActivity:
+class HeldActivity(NamedTuple):
     """An activity inserted by this transition, as changed since (replaced, never changed in place)."""
 
     row: ActivityRow

@@ -498,14 +498,15 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
         return int(version)
 
 
-def _copy_activity(row: ActivityRow, changes: dict[str, object] | None = None) -> ActivityRow:
-    values = {name: getattr(row, name) for name in _ACTIVITY_ROW_FIELDS}
-    if changes:
-        values.update(changes)
-    return ActivityRow(**values)
-
-
-_ACTIVITY_ROW_FIELDS = ActivityRow.__slots__
+def _copy_activity(row: ActivityRow, changes: dict[str, object]) -> ActivityRow:
+    copied = ActivityRow(
+        row.execution_id, row.activity_id, row.name, row.state, row.attempt, row.args, row.options,
+        row.scheduled_at_ms, row.attempt_started_at_ms, row.last_heartbeat_at_ms, row.heartbeat_details,
+        row.checkpoint, row.last_failure, row.cancel_requested, row.watch_heartbeats, row.result, row.closed_at_ms,
+    )  # fmt: skip
+    for name, value in changes.items():
+        setattr(copied, name, value)  # the names were checked against the columns
+    return copied
 
 
 def _check_fields(table: str, allowed: frozenset[str], fields: dict[str, object]) -> None:
