@@ -153,7 +153,8 @@ class ThreadAttempts:
 
     def _end(self, start: AttemptStart) -> None:
         with self._lock:
-            self._running.pop(_key(start), None)
+            if self._running.pop(_key(start), None) is None:
+                return  # ended already (an error after its outcome was handed over)
             idle = not self._running
         self._release_slot()
         if idle:
