@@ -31,9 +31,9 @@ def _unb64(text: str) -> bytes:
 
 def sign(claims: TokenClaims, key_id: int, secret: bytes) -> str:
     """Make the token of one attempt under signing key ``key_id``."""
-    body = _b64(
-        json.dumps([key_id, claims.execution_id, claims.activity_id, claims.attempt], separators=(",", ":")).encode()
-    )
+    # The compact JSON list [key_id, execution_id, activity_id, attempt], written directly.
+    listed = f"[{int(key_id)},{json.dumps(claims.execution_id)},{int(claims.activity_id)},{int(claims.attempt)}]"
+    body = _b64(listed.encode())
     mac = hmac.digest(secret, body.encode(), "sha256")
     return f"{body}.{_b64(mac)}"
 
