@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import sqlite3
@@ -167,17 +168,23 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
     def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
         self._write()
         self._executions.pop(row.id, None)
-        return bool(self._conn.execute(
+        inserted = bool(self._conn.execute(
             f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
             (
                 row.id, row.workflow, row.status, row.input, row.result, row.error, row.created_at_ms,
                 row.closed_at_ms, int(row.cancel_requested), row.task_error,
             ),
         ).rowcount)  # fmt: skip
+        if inserted:
+            self._executions[row.id] = dataclasses.replace(row, last_seq=0)  # a new execution has no history
+        return inserted
 
     def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
-        self._executions.pop(execution_id, None)
         self._update("executions", "id = ?", (execution_id,), _EXECUTION_FIELDS, fields)
+        cached = self._executions.get(execution_id)
+        if cached is not None:
+            # A new row, not a change in place: whoever holds the one read earlier keeps it as it was.
+            self._executions[execution_id] = dataclasses.replace(cached, **fields)  # type: ignore[arg-type]  # names checked above
 
     def append_events(self, execution_id: str, events: Sequence[tuple[EventType, str]], at_ms: int) -> int:  # noqa: D102
         pending = self.pending

@@ -372,7 +372,7 @@ class Worker:
             return
         with self._slots_lock:
             self._slots_used -= count
-            wanted = self._slot_wanted
+            wanted, self._slot_wanted = self._slot_wanted, False  # one wake-up is enough
         if wanted and self._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
                 self._loop.call_soon_threadsafe(self._slot_freed.set)
