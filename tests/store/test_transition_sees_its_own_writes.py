@@ -262,3 +262,19 @@ async def test_failing_nested_savepoint_keeps_what_its_enclosing_one_did(store: 
     assert row.task_error == "kept"
     claimed = await store.run(lambda tx: tx.claim_activity_tasks(activities=[ACT], limit=10))
     assert claimed == [ActivityTaskRow("e1", 1, 1, ACT)]
+
+
+async def test_task_finished_and_queued_again_in_one_transition_is_offered_afresh(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await store.run(lambda tx: tx.enqueue_workflow_task("e1", 0))
+    await claim(store, now_ms=10, owner="w1", lease_ms=1_000)
+
+    def transition(tx: Transaction) -> bool:
+        tx.get_execution("e1")
+        finished = tx.finish_workflow_task("e1", "w1")
+        tx.enqueue_workflow_task("e1", 20)
+        return finished
+
+    assert await store.run(transition) is True
+    assert await holds(store, "e1", "w1") is False
+    assert await claim(store, now_ms=20, owner="w2") == ["e1"]

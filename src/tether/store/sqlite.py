@@ -79,8 +79,10 @@ class SQLiteStore:
         self._path = path
         self._synchronous = synchronous
         self._jobs: collections.deque[_Job] = collections.deque()
-        self._arrived = threading.Condition(threading.Lock())
-        """Guards ``_jobs`` and ``_stopping``; the writer thread waits on it for jobs."""
+        self._mutex = threading.Lock()
+        """Guards ``_jobs`` and ``_stopping``."""
+        self._arrived = threading.Condition(self._mutex)
+        """The writer thread waits on it for jobs."""
         self._writing = threading.Lock()
         """Held by the thread running a batch; only its holder takes jobs off the queue."""
         self._stopping = False
@@ -145,14 +147,15 @@ class SQLiteStore:
             StoreUnavailable: the store is closed (``done`` is not called).
         """
         job = _Job(transition, None, done=done)
-        with self._arrived:
+        with self._mutex:
             if self._closed or self._stopping:
                 raise StoreUnavailable("the store is closed")
             self._jobs.append(job)
             combine = self._writing.acquire(blocking=False)
-            if not combine:
+        if not combine:
+            with self._arrived:
                 self._arrived.notify()
-        if combine:
+        else:
             try:
                 self._write_batch()
             finally:
@@ -254,7 +257,7 @@ class SQLiteStore:
         """Run the queued jobs as one batch and report changes; the caller holds the writer lock."""
         assert self._loop is not None
         conn, tx = self._conn, self._tx
-        with self._arrived:
+        with self._mutex:
             jobs = self._jobs
             batch = [jobs.popleft() for _ in range(min(len(jobs), _BATCH_LIMIT))]
         if conn is None or tx is None:

@@ -67,14 +67,23 @@ class PendingWrites:
         self.last_seq: dict[str, int] = {}
         """The last sequence number of each execution this transition appended to."""
         self.activities: dict[tuple[str, int], HeldActivity] = {}
+        self.stored_tasks: dict[str, WorkflowTaskState | None] = {}
+        """Workflow task rows as stored, read along with their executions; forgotten once any is written."""
 
     def clear(self) -> None:
         """Forget everything (the transition is over, or rolled back)."""
-        self.activity_tasks.clear()
-        self.workflow_tasks.clear()
-        self.events.clear()
-        self.last_seq.clear()
-        self.activities.clear()
+        if self.activity_tasks:
+            self.activity_tasks.clear()
+        if self.workflow_tasks:
+            self.workflow_tasks.clear()
+        if self.events:
+            self.events = []
+        if self.last_seq:
+            self.last_seq.clear()
+        if self.activities:
+            self.activities.clear()
+        if self.stored_tasks:
+            self.stored_tasks.clear()
 
     def snapshot(self) -> Snapshot:
         """What is held now, for a savepoint to restore if its body fails."""
@@ -92,6 +101,7 @@ class PendingWrites:
         What was flushed since went with those statements, so the snapshot holds it again.
         """
         self.activity_tasks, self.workflow_tasks, self.events, self.last_seq, self.activities = snapshot
+        self.stored_tasks.clear()
 
     def flush(self) -> None:
         """Write everything held back."""
@@ -113,6 +123,7 @@ class PendingWrites:
 
     def flush_workflow_tasks(self) -> None:
         """Write the workflow tasks as this transition left them."""
+        self.stored_tasks.clear()
         if not self.workflow_tasks:
             return
         self._before_write()

@@ -28,6 +28,12 @@ _EXECUTION_SELECT = (
 )
 _ACTIVITY_COLUMNS = sqlite_pending.ACTIVITY_COLUMNS
 _EVENT_TYPES = {str(t): t for t in EventType}
+_EXECUTION_WITH_TASK = (
+    f"SELECT {', '.join(f'x.{c}' for c in _EXECUTION_COLUMNS.split(', '))}, "
+    "(SELECT coalesce(max(seq), 0) FROM events WHERE execution_id = x.id), "
+    "t.workflow, t.ready_at_ms, t.leased_until_ms, t.owner, t.dirty "
+    "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id WHERE x.id = ?"
+)
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker"])
 
@@ -72,14 +78,22 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
 
     def reset(self) -> None:
         """Forget what the previous transition marked, read and held back."""
+        # Each is cleared only if used: most transitions touch few of them.
         self.pending.clear()
-        self._executions.clear()
-        self.topics = set()
-        self.closed_ids = set()
-        self.hooks = []
-        self.rollback_hooks = []
-        self.enqueued_workflows = []
-        self.enqueued_activities = []
+        if self._executions:
+            self._executions.clear()
+        if self.topics:
+            self.topics = set()
+        if self.closed_ids:
+            self.closed_ids = set()
+        if self.hooks:
+            self.hooks = []
+        if self.rollback_hooks:
+            self.rollback_hooks = []
+        if self.enqueued_workflows:
+            self.enqueued_workflows = []
+        if self.enqueued_activities:
+            self.enqueued_activities = []
 
     def flush(self) -> None:
         """Write everything the transition held back; the end of every writing transition."""
@@ -154,12 +168,14 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
     def get_execution(self, execution_id: str) -> ExecutionRow | None:  # noqa: D102
         execution = self._executions.get(execution_id)
         if execution is None:
-            row = self._conn.execute(
-                f"SELECT {_EXECUTION_SELECT} FROM executions WHERE id = ?", (execution_id,)
-            ).fetchone()
+            # The workflow task comes along: queueing one, which usually follows, needs it.
+            row = self._conn.execute(_EXECUTION_WITH_TASK, (execution_id,)).fetchone()
             if not row:
                 return None
             execution = self._executions[execution_id] = _execution(row)
+            self.pending.stored_tasks[execution_id] = (
+                None if row[11] is None else WorkflowTaskState(row[11], row[12], row[13], row[14], bool(row[15]))
+            )
         last = self.pending.last_seq.get(execution_id)
         if last is not None:
             execution.last_seq = last
@@ -332,12 +348,15 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
             return
         held = self.pending.workflow_tasks.get(execution_id)
         if held is None:
-            row = self._conn.execute(
-                "SELECT workflow, ready_at_ms, leased_until_ms, owner, dirty FROM workflow_tasks "
-                "WHERE execution_id = ?",
-                (execution_id,),
-            ).fetchone()
-            stored = None if row is None else WorkflowTaskState(row[0], row[1], row[2], row[3], bool(row[4]))
+            if execution_id in self.pending.stored_tasks:
+                stored = self.pending.stored_tasks[execution_id]
+            else:
+                row = self._conn.execute(
+                    "SELECT workflow, ready_at_ms, leased_until_ms, owner, dirty FROM workflow_tasks "
+                    "WHERE execution_id = ?",
+                    (execution_id,),
+                ).fetchone()
+                stored = None if row is None else WorkflowTaskState(row[0], row[1], row[2], row[3], bool(row[4]))
             held = HeldWorkflowTask(stored is not None, stored)
         state = held.state
         if state is None:
@@ -351,6 +370,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
     ) -> list[str]:
         self.pending.flush_workflow_tasks()
         self._write()
+        self.pending.stored_tasks.clear()
         rows = self._conn.execute(
             "SELECT execution_id FROM workflow_tasks WHERE leased_until_ms <= ? AND ready_at_ms <= ? "
             "AND workflow IN (SELECT value FROM json_each(?)) ORDER BY ready_at_ms LIMIT ?",
@@ -378,6 +398,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
             self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, leased)
             return True
         self._write()
+        self.pending.stored_tasks.clear()
         return bool(
             self._conn.execute(
                 "UPDATE workflow_tasks SET leased_until_ms = ?, owner = ?, dirty = 0 "
@@ -416,6 +437,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
                 self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, None)
             return True
         self._write()
+        self.pending.stored_tasks.clear()
         deleted = self._conn.execute(
             "DELETE FROM workflow_tasks WHERE execution_id = ? AND owner = ? AND dirty = 0", (execution_id, owner)
         ).rowcount
@@ -440,6 +462,7 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
     def release_workflow_tasks(self, owner: str) -> None:  # noqa: D102
         self._write()
         self.pending.flush_workflow_tasks()
+        self.pending.stored_tasks.clear()
         self._conn.execute("UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL WHERE owner = ?", (owner,))
         self.topics.add("workflows")
 
