@@ -161,10 +161,11 @@ class PendingWrites:
         if not self.activities:
             return
         self._before_write()
-        self._conn.executemany(
-            f"INSERT INTO activities ({ACTIVITY_COLUMNS}, worker) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [(*activity_values(held.row), held.worker) for held in self.activities.values()],
-        )
+        rows = [(*activity_values(held.row), held.worker) for held in self.activities.values()]
+        if len(rows) == 1:
+            self._conn.execute(_INSERT_ACTIVITY, rows[0])
+        else:
+            self._conn.executemany(_INSERT_ACTIVITY, rows)
         self.activities.clear()
 
 
@@ -173,6 +174,9 @@ ACTIVITY_COLUMNS = (
     "attempt_started_at_ms, last_heartbeat_at_ms, heartbeat_details, checkpoint, last_failure, "
     "cancel_requested, watch_heartbeats, result, closed_at_ms"
 )
+
+
+_INSERT_ACTIVITY = f"INSERT INTO activities ({ACTIVITY_COLUMNS}, worker) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
 def activity_values(row: ActivityRow) -> tuple[Any, ...]:

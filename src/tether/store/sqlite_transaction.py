@@ -518,9 +518,8 @@ class SQLiteTransaction(sqlite_registry.RegistryQueries, Transaction):
     ) -> None:
         _check_fields(table, allowed, fields)
         self._write()
-        assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
-        self._conn.execute(f"UPDATE {table} SET {assignments} WHERE {where}", (*values, *key))
+        self._conn.execute(_update_sql(table, tuple(fields), where), (*values, *key))
 
     def data_version(self) -> int:
         """SQLite's counter of commits made by other connections."""
@@ -543,6 +542,12 @@ def _check_fields(table: str, allowed: frozenset[str], fields: dict[str, object]
     unknown = set(fields) - allowed
     if unknown:
         raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
+
+
+@functools.lru_cache(maxsize=256)
+def _update_sql(table: str, names: tuple[str, ...], where: str) -> str:
+    assignments = ", ".join(f"{name} = ?" for name in names)
+    return f"UPDATE {table} SET {assignments} WHERE {where}"
 
 
 @functools.lru_cache(maxsize=64)
