@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from tether.model.events import Event, EventType
 
@@ -288,4 +288,29 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Finish pending work and release the database."""
+        ...
+
+
+@runtime_checkable
+class ThreadedStore(Protocol):
+    """A store that can also take transitions from threads other than the event loop's (optional).
+
+    Worker threads that run sync activities use it to record an attempt's outcome
+    without a trip through the event loop; without it they go through :meth:`Store.run`.
+    """
+
+    def run_in_thread(
+        self, transition: Callable[[Transaction], T], done: Callable[[T | None, BaseException | None], None]
+    ) -> None:
+        """Run a writing transition as :meth:`Store.run` does, submitted from another thread.
+
+        ``done(result, None)`` or ``done(None, error)`` is called once the transition has
+        committed or failed, on whichever thread ran it (possibly the caller's, before this
+        returns); it must be quick and must not block. Transitions keep their order with
+        those submitted through :meth:`Store.run`. After-commit callbacks still run on the
+        event loop.
+
+        Raises:
+            StoreUnavailable: the store is closed (``done`` is then not called).
+        """
         ...
