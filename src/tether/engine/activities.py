@@ -50,7 +50,7 @@ class AttemptOutcome:
 
     kind: Literal["completed", "failed", "went_async", "cancelled"]
     text: str | None = None
-    """The result (completed) or the details (cancelled), as JSON text."""
+    """The result (completed), the details (cancelled) or the inbox note (went async), as JSON text."""
     fault: dict[str, Any] | None = None
     """What the attempt raised (failed)."""
 
@@ -70,7 +70,7 @@ def record(tx: Transaction, claims: TokenClaims, outcome: AttemptOutcome, now_ms
             assert outcome.fault is not None
             fail(tx, claims, outcome.fault, now_ms)
         case "went_async":
-            went_async(tx, claims, now_ms)
+            went_async(tx, claims, now_ms, inbox_note=outcome.text)
         case "cancelled":
             report_cancelled(tx, claims, outcome.text, now_ms)
         case _:
@@ -334,12 +334,20 @@ def heartbeat(tx: Transaction, claims: TokenClaims, details: str | None, now_ms:
     return row.cancel_requested
 
 
-def went_async(tx: Transaction, claims: TokenClaims, now_ms: int) -> None:
-    """The running attempt returned make_async(); nothing if it already closed."""
+def went_async(tx: Transaction, claims: TokenClaims, now_ms: int, *, inbox_note: str | None = None) -> None:
+    """The running attempt returned make_async(); nothing if it already closed.
+
+    ``inbox_note`` (title, description, form schema) lists the attempt in the web UI's inbox.
+    """
     row = tx.get_activity(claims.execution_id, claims.activity_id)
     if row is None or row.state != ActivityState.RUNNING.value or row.attempt != claims.attempt:
         return
-    tx.update_activity(row.execution_id, row.activity_id, state=ActivityState.ASYNC.value)
+    if inbox_note is None:
+        tx.update_activity(row.execution_id, row.activity_id, state=ActivityState.ASYNC.value)
+    else:
+        tx.update_activity(
+            row.execution_id, row.activity_id, state=ActivityState.ASYNC.value, inbox=True, inbox_note=inbox_note
+        )
     data = _data(activity_id=row.activity_id, attempt=row.attempt)
     tx.append_events(row.execution_id, [(EventType.ACTIVITY_WENT_ASYNC, data)], now_ms)
 

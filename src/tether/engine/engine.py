@@ -260,7 +260,26 @@ class Engine:
                 inbox_only=inbox_only, limit=limit, offset=offset, workflow_patterns=patterns
             )
         )
-        return [queries.waiting(row, workflow) for row, workflow in rows]
+        return [queries.waiting(row, workflow, note) for row, workflow, note in rows]
+
+    async def waiting_activity(
+        self, execution_id: str, activity_id: int, *, access: Access | None = None
+    ) -> WaitingActivity | None:
+        """One activity as the inbox shows it, if it waits in its async state now.
+
+        Raises:
+            ExecutionNotFound: no execution has this id.
+            PermissionDenied: ``access`` may not write to activities of this workflow.
+        """
+
+        def read(tx: Transaction) -> WaitingActivity | None:
+            execution = _permit(tx, execution_id, access, Action.WRITE_ACTIVITIES)
+            row = tx.get_activity(execution_id, activity_id)
+            if row is None or row.state != "async":
+                return None
+            return queries.waiting(row, execution.workflow, tx.inbox_note(execution_id, activity_id))
+
+        return await self.store.read(read)
 
     async def complete_attempt(
         self, execution_id: str, activity_id: int, attempt: int, result: str, *, access: Access | None = None

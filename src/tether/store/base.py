@@ -157,11 +157,15 @@ class Transaction(Protocol):
 
     def waiting_activities(
         self, *, inbox_only: bool, limit: int, offset: int, workflow_patterns: Sequence[str] | None = None
-    ) -> list[tuple[ActivityRow, str]]:
-        """Activities whose attempt went async, longest waiting first, with their execution's workflow name.
+    ) -> list[tuple[ActivityRow, str, str | None]]:
+        """Activities whose attempt went async, longest waiting first, with their workflow name and inbox note.
 
         ``inbox_only`` keeps those marked for a person (column ``inbox``); ``workflow_patterns`` as in listings.
         """
+        ...
+
+    def inbox_note(self, execution_id: str, activity_id: int) -> str | None:
+        """What ``ctx.inbox`` asked the inbox to show for an activity, if anything."""
         ...
 
     def executions_with_failed_task(self) -> list[str]:
@@ -172,7 +176,7 @@ class Transaction(Protocol):
     def get_activity(self, execution_id: str, activity_id: int) -> ActivityRow | None: ...
     def insert_activity(self, row: ActivityRow) -> None: ...
     def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:
-        """Set columns of an activity: those of ActivityRow, and ``worker`` and ``inbox``."""
+        """Set columns of an activity: those of ActivityRow, and ``worker``, ``inbox`` and ``inbox_note``."""
         ...
 
     def open_activities(self, execution_id: str) -> list[ActivityRow]: ...

@@ -39,7 +39,7 @@ from tether.store.postgres_listings import (
 from tether.store.postgres_statements import StatementFailed
 
 _EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
-_ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox"])
+_ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
 _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
 
 

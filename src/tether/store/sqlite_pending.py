@@ -42,6 +42,7 @@ class HeldActivity(NamedTuple):
     row: ActivityRow
     worker: str | None = None
     inbox: bool = False
+    inbox_note: str | None = None
 
 
 Snapshot = tuple[
@@ -162,7 +163,10 @@ class PendingWrites:
         if not self.activities:
             return
         self._before_write()
-        rows = [(*activity_values(held.row), held.worker, int(held.inbox)) for held in self.activities.values()]
+        rows = [
+            (*activity_values(held.row), held.worker, int(held.inbox), held.inbox_note)
+            for held in self.activities.values()
+        ]
         if len(rows) == 1:
             self._conn.execute(_INSERT_ACTIVITY, rows[0])
         else:
@@ -178,7 +182,8 @@ ACTIVITY_COLUMNS = (
 
 
 _INSERT_ACTIVITY = (
-    f"INSERT INTO activities ({ACTIVITY_COLUMNS}, worker, inbox) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    f"INSERT INTO activities ({ACTIVITY_COLUMNS}, worker, inbox, inbox_note) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 

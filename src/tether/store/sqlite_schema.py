@@ -10,6 +10,8 @@ in the order they began to wait, and an ``inbox`` flag on activities a person fi
 
 6: an execution's last sequence number is read from its history (the events' primary key
 finds it at once) instead of being rewritten by every transition that appends an event.
+
+7: what an activity that asked for a person at run time (``ctx.inbox``) shows in the inbox.
 """
 
 from __future__ import annotations
@@ -174,6 +176,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX executions_by_created ON executions (created_at_ms);
         CREATE INDEX executions_with_task_error ON executions (id) WHERE task_error IS NOT NULL;
         CREATE INDEX executions_by_workflow ON executions (workflow, created_at_ms);
+        """,
+    ),
+    (
+        7,
+        """
+        ALTER TABLE activities ADD COLUMN inbox_note TEXT;
         """,
     ),
 ]

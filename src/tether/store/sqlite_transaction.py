@@ -38,7 +38,7 @@ _EXECUTION_WITH_TASK = (
     "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id WHERE x.id = ?"
 )
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
-_ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker", "inbox"])
+_ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
 
 
 def _execution(row: Sequence[Any]) -> ExecutionRow:
@@ -266,9 +266,18 @@ class SQLiteTransaction(sqlite_queues.QueueQueries, sqlite_registry.RegistryQuer
         ).fetchall()
         return [_execution(r) for r in rows]
 
+    def inbox_note(self, execution_id: str, activity_id: int) -> str | None:  # noqa: D102
+        held = self.pending.activities.get((execution_id, activity_id))
+        if held is not None:
+            return held.inbox_note
+        row = self._conn.execute(
+            "SELECT inbox_note FROM activities WHERE execution_id = ? AND activity_id = ?", (execution_id, activity_id)
+        ).fetchone()
+        return row[0] if row is not None else None
+
     def waiting_activities(  # noqa: D102
         self, *, inbox_only: bool, limit: int, offset: int, workflow_patterns: Sequence[str] | None = None
-    ) -> list[tuple[ActivityRow, str]]:
+    ) -> list[tuple[ActivityRow, str, str | None]]:
         clauses = ["a.state = 'async'"]
         params: list[object] = []
         if inbox_only:
@@ -279,12 +288,12 @@ class SQLiteTransaction(sqlite_queues.QueueQueries, sqlite_registry.RegistryQuer
         columns = ", ".join(f"a.{c}" for c in _ACTIVITY_COLUMNS.split(", "))
         self.pending.flush_activities()
         rows = self._conn.execute(
-            f"SELECT {columns}, e.workflow FROM activities a JOIN executions e ON e.id = a.execution_id "
+            f"SELECT {columns}, e.workflow, a.inbox_note FROM activities a JOIN executions e ON e.id = a.execution_id "
             f"WHERE {' AND '.join(clauses)} "
             "ORDER BY a.attempt_started_at_ms, a.execution_id, a.activity_id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         ).fetchall()
-        return [(_activity(r[:-1]), r[-1]) for r in rows]
+        return [(_activity(r[:-2]), r[-2], r[-1]) for r in rows]
 
     def executions_with_failed_task(self) -> list[str]:  # noqa: D102
         rows = self._conn.execute(
@@ -318,9 +327,10 @@ class SQLiteTransaction(sqlite_queues.QueueQueries, sqlite_registry.RegistryQuer
         _check_fields("activities", _ACTIVITY_FIELDS, fields)
         worker = fields.pop("worker", held.worker)
         inbox = bool(fields.pop("inbox", held.inbox))
+        note = fields.pop("inbox_note", held.inbox_note)
         row = _copy_activity(held.row, fields) if fields else held.row
         self.pending.activities[(execution_id, activity_id)] = HeldActivity(
-            row, worker if worker is None else str(worker), inbox
+            row, worker if worker is None else str(worker), inbox, note if note is None else str(note)
         )
 
     def open_activities(self, execution_id: str) -> list[ActivityRow]:  # noqa: D102

@@ -140,7 +140,7 @@ def _completed(activity: Activity[..., Any], result: Any) -> AttemptOutcome:
 def _ended(exc: BaseException, ended: list[errors.Refused], log: dict[str, Any]) -> AttemptOutcome | None:
     """The outcome of an attempt that raised; None when there is nothing to record."""
     if isinstance(exc, activity_context._CompleteAsync):
-        return AttemptOutcome("went_async")
+        return AttemptOutcome("went_async", None if exc.inbox is None else payloads.encode(exc.inbox, what="inbox"))
     if isinstance(exc, errors.ActivityCancelled):
         return AttemptOutcome("cancelled", _details_text(exc.details))
     if not isinstance(exc, Exception):
