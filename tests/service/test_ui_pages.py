@@ -287,3 +287,21 @@ async def test_the_ui_is_not_in_the_api_document(browser_like: httpx.AsyncClient
     paths = (await browser_like.get("/v1/openapi.json")).json()["paths"]
 
     assert all(path.startswith("/v1/") for path in paths)
+
+
+async def test_values_from_executions_are_escaped_in_pages(
+    env: TestEnvironment, browser_like: httpx.AsyncClient
+) -> None:
+    execution_id = "<script>alert(1)</script>"
+    await env.engine.start_workflow(execution_id, "ui.order", json.dumps(["<img src=x onerror=alert(2)>"]))
+    await TOKENS.get(execution_id)
+    await env.wait_for_idle()
+
+    listing = (await browser_like.get("/")).text
+    page = (await browser_like.get("/executions/%3Cscript%3Ealert(1)%3C%2Fscript%3E")).text
+    inbox = (await browser_like.get("/inbox")).text
+
+    for html in (listing, page, inbox):
+        assert "<script>alert(1)" not in html
+        assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
