@@ -170,15 +170,22 @@ async def test_a_transition_that_loses_a_deadlock_runs_again_and_both_commit(pos
     two = await PostgresStore.open(postgres_url)
     await one.run(lambda tx: [tx.insert_execution(execution(e)) for e in ("e1", "e2")])
     locked = {"e1": threading.Event(), "e2": threading.Event()}
+    committed = {"e1": threading.Event(), "e2": threading.Event()}
     runs = {"e1": 0, "e2": 0}
 
     def lock_then_take(mine: str, theirs: str) -> Callable[[Transaction], None]:
         def transition(tx: Transaction) -> None:
             runs[mine] += 1
+            if runs[mine] > 1:
+                # The loser runs again once the winner committed: whoever takes a row lock
+                # first once the loser rolled back is up to the server, and another cycle
+                # would make the winner lose in its turn.
+                assert committed[theirs].wait(WAIT_S)
             tx.update_execution(mine, task_error=f"locked by {mine}")
             locked[mine].set()
             assert locked[theirs].wait(WAIT_S)
             tx.update_execution(theirs, cancel_requested=True)
+            tx.after_commit(committed[mine].set)
 
         return transition
 

@@ -157,10 +157,9 @@ class PostgresStore:
     # the connection's thread
 
     def _open_connection(self) -> PostgresTransaction:
-        if self._conn is not None:
-            with contextlib.suppress(psycopg.Error):
-                self._conn.close()
-        self._conn = None
+        if self._tx is not None:
+            self._tx.close()
+        self._conn = self._tx = None
         conn = connect(self._conninfo)
         self._conn = conn
         self._tx = PostgresTransaction(conn)
@@ -214,9 +213,8 @@ class PostgresStore:
                     self._queue.put(None)
         finally:
             self._wake_listener_to_stop()
-            if self._conn is not None:
-                with contextlib.suppress(psycopg.Error):
-                    self._conn.close()
+            if self._tx is not None:
+                self._tx.close()
 
     def _connection(self) -> PostgresTransaction:
         conn, tx = self._conn, self._tx
@@ -233,6 +231,7 @@ class PostgresStore:
             return []
         writes = any(not job.read_only for job in batch)
         single = len(batch) == 1
+        nested = writes and not single
         undo: list[Callable[[], None]] = []
         wrote = False
         tx.begin_batch()
@@ -241,32 +240,44 @@ class PostgresStore:
                 tx.control("BEGIN")
             for index, job in enumerate(batch):
                 tx.reset(locking=not job.read_only)
-                nested = writes and not single
                 if nested:
                     tx.control("SAVEPOINT transition")
                 try:
                     result = job.fn(tx)
-                except BaseException as exc:
+                    if nested:
+                        # The statements it sent must have succeeded before the next transition starts.
+                        tx.control("RELEASE SAVEPOINT transition")
+                        tx.settle_sent()
+                except BaseException as raised:
+                    error: BaseException = raised
+                    if not isinstance(error, StatementFailed):
+                        # A statement sent before it raised may have failed: that decides.
+                        error = tx.sent_failure() or error
                     _run_all(tx.rollback_hooks)
-                    if isinstance(exc, StatementFailed) and self._lost():
-                        raise
+                    tx.discard()
+                    if isinstance(error, StatementFailed) and self._lost():
+                        raise error from None
                     if nested:
                         tx.control("ROLLBACK TO SAVEPOINT transition")
                         tx.control("RELEASE SAVEPOINT transition")
                     elif writes:
                         tx.control("ROLLBACK")
-                    if isinstance(exc, StatementFailed) and exc.is_conflict and job.conflicts < _MAX_CONFLICT_RETRIES:
+                    if (
+                        isinstance(error, StatementFailed)
+                        and error.is_conflict
+                        and job.conflicts < _MAX_CONFLICT_RETRIES
+                    ):
                         # Lost a deadlock to another process: what ran before commits now,
                         # this job and those after it run again, in order, in the next batch.
                         for later in batch[index:]:
                             later.conflicts += 1
                         if not single:
-                            self._finish(tx, wrote, changes)
+                            self._finish(tx, wrote)
+                        else:
+                            tx.settle()
                         return batch[index:]
-                    job.outcome = (False, _translate(exc))
+                    job.outcome = (False, _translate(error))
                     continue
-                if nested:
-                    tx.control("RELEASE SAVEPOINT transition")
                 job.outcome = (True, result)
                 if job.read_only:
                     continue
@@ -282,25 +293,42 @@ class PostgresStore:
                 hooks.extend(tx.hooks)
                 undo.extend(tx.rollback_hooks)
             if writes and not (single and not wrote):
-                self._finish(tx, wrote, changes)
+                try:
+                    self._finish(tx, wrote)
+                except StatementFailed as exc:
+                    job = batch[0]
+                    if not (single and exc.is_conflict and job.conflicts < _MAX_CONFLICT_RETRIES) or self._lost():
+                        raise
+                    # A statement the lone transition sent failed only now, so nothing
+                    # committed: it runs again in the next batch, as if it had failed itself.
+                    tx.control("ROLLBACK")
+                    tx.settle()
+                    _run_all(undo)
+                    hooks.clear()
+                    changes.clear()
+                    job.conflicts += 1
+                    return batch
+            else:
+                tx.settle()
         except StatementFailed as exc:
             # The connection broke, or a statement of the batch itself failed: nothing of
             # the batch committed (or whether it did is unknown).
-            with contextlib.suppress(psycopg.Error):
-                if self._conn is not None and not self._conn.broken:
-                    self._conn.execute("ROLLBACK")
+            if not self._lost():
+                with contextlib.suppress(StatementFailed):
+                    tx.control("ROLLBACK")
+                    tx.settle()
             _run_all(undo)
             hooks.clear()
             changes.clear()
             self._deliver_error(batch, _unavailable("the transaction failed and was rolled back", exc.cause))
         return []
 
-    def _finish(self, tx: PostgresTransaction, wrote: bool, changes: set[str]) -> None:
+    def _finish(self, tx: PostgresTransaction, wrote: bool) -> None:
         """Commit the open transaction; a writing one tells other stores with a NOTIFY."""
         if wrote:
-            tx.control(f"NOTIFY {_CHANNEL}, '{self._id}'; COMMIT")
-        else:
-            tx.control("COMMIT")
+            tx.control(f"NOTIFY {_CHANNEL}, '{self._id}'")
+        tx.control("COMMIT")
+        tx.settle()
 
     def _lost(self) -> bool:
         """Whether the connection broke, so that nothing of the batch can be kept."""
@@ -375,11 +403,12 @@ class PostgresStore:
             self._listener({"*", "external"})
 
     def _wake_listener_to_stop(self) -> None:
-        conn = self._conn
-        if conn is None or conn.closed or conn.broken:
+        tx = self._tx
+        if tx is None or self._lost():
             return
-        with contextlib.suppress(psycopg.Error):
-            conn.execute(f"NOTIFY {_CHANNEL}, '{self._id}:stop'")
+        with contextlib.suppress(StatementFailed):
+            tx.control(f"NOTIFY {_CHANNEL}, '{self._id}:stop'")
+            tx.settle()
 
 
 def _safe(url: str) -> str:
