@@ -47,7 +47,7 @@ def fingerprint(served: Served) -> tuple[Any, ...]:
     path = Path(served.db.removeprefix("sqlite:///"))
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
         return (
-            conn.execute("SELECT id, status, last_seq, cancel_requested FROM executions ORDER BY id").fetchall(),
+            conn.execute("SELECT id, status, cancel_requested, result, error FROM executions ORDER BY id").fetchall(),
             conn.execute(
                 "SELECT execution_id, activity_id, state, attempt, last_heartbeat_at_ms, heartbeat_details "
                 "FROM activities ORDER BY execution_id, activity_id"

@@ -34,6 +34,25 @@ async def notify(order: str) -> str:
     return tether.make_async()
 
 
+class Refund(pydantic.BaseModel):
+    amount: int
+    reason: str
+
+
+@tether.activity(name="ui.refund")
+async def refund(order: str, amount: int) -> Refund:
+    if amount >= 100:  # decided at run time: large refunds need a person
+        tether.context().inbox(f"Approve the refund of {order}", description=f"{amount} EUR", form=Refund)
+    TOKENS.put(tether.context().execution_id, tether.context().token)
+    return tether.make_async()
+
+
+@tether.workflow(name="ui.refunds")
+async def refunds(order_id: str, amount: int) -> str:
+    decision = await refund(order_id, amount)
+    return f"{decision.amount} refunded: {decision.reason}"
+
+
 @tether.workflow(name="ui.order")
 async def order(order_id: str) -> str:
     approval = await approve(order_id)
@@ -47,7 +66,9 @@ async def notice(order_id: str) -> str:
 
 @pytest.fixture
 async def env() -> AsyncIterator[TestEnvironment]:
-    async with TestEnvironment(workflows=[order, notice], activities=[approve, notify], transport="http") as served:
+    async with TestEnvironment(
+        workflows=[order, notice, refunds], activities=[approve, notify, refund], transport="http"
+    ) as served:
         yield served
 
 
@@ -141,6 +162,28 @@ async def test_inbox_lists_activities_for_people_and_all_waiting_ones_on_request
     assert "inbox-1" in everything
     assert "inbox-2" in everything
     assert 'name="amount"' in for_people  # a field per property of the declared result type
+
+
+async def test_an_activity_asks_for_a_person_at_run_time_with_its_title_and_form(
+    env: TestEnvironment, browser_like: httpx.AsyncClient
+) -> None:
+    for execution_id, amount in (("refund-big", 250), ("refund-small", 20)):
+        await env.engine.start_workflow(execution_id, "ui.refunds", json.dumps([execution_id, amount]))
+        await TOKENS.get(execution_id)
+    await env.wait_for_idle()
+
+    page = (await browser_like.get("/inbox")).text
+    done = await browser_like.post(
+        "/inbox/complete",
+        data={"execution_id": "refund-big", "activity_id": "1", "attempt": "1", "amount": "250", "reason": "damaged"},
+    )
+
+    assert "Approve the refund of refund-big" in page
+    assert "250 EUR" in page
+    assert 'name="reason"' in page
+    assert "refund-small" not in page
+    assert done.status_code == 303
+    assert await env.client.get_handle("refund-big").result() == "250 refunded: damaged"
 
 
 async def test_inbox_form_with_a_wrong_value_shows_the_field_error_and_changes_nothing(

@@ -153,3 +153,25 @@ def test_a_plain_result_type_is_one_field_and_no_type_is_json() -> None:
     assert ([f.kind for f in text.fields], text.is_object) == (["text"], False)
     assert forms.read(text, {"result": "yes"}) == "yes"
     assert forms.read(anything, {"result": '{"a": [1]}'}) == {"a": [1]}
+
+
+def context() -> tether.ActivityContext:
+    return tether.ActivityContext(
+        token="t", attempt=1, checkpoint=None, execution_id="e", activity_id=1, idempotency_key="e/1", activity="a"
+    )
+
+
+@pytest.mark.parametrize(("title", "form"), [("", None), ("   ", None), ("Approve", object())])
+def test_asking_for_a_person_needs_a_title_and_a_describable_form(title: str, form: object) -> None:
+    with pytest.raises(tether.errors.UsageError):
+        context().inbox(title, form=form)
+
+
+def test_asking_for_a_person_keeps_the_form_schema_of_the_type_given() -> None:
+    ctx = context()
+
+    ctx.inbox(" Approve the booking ", description="two nights", form=Booking)
+
+    assert ctx._inbox == {
+        "title": "Approve the booking", "description": "two nights", "form_schema": payloads.schema_of(Booking)
+    }  # fmt: skip

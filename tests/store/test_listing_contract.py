@@ -62,7 +62,7 @@ async def test_waiting_activities_are_async_ones_longest_waiting_first(store: St
     paged = await store.read(lambda tx: tx.waiting_activities(inbox_only=inbox_only, limit=1, offset=1))
 
     expected = [("e2", 2), ("e1", 1)] if inbox_only else [("e2", 2), ("e2", 1), ("e1", 1)]
-    assert [(row.execution_id, row.activity_id) for row, _ in found] == expected
-    assert {workflow for _, workflow in found} == {"orders.fulfil", "billing.charge"}
-    assert [(row.execution_id, row.activity_id) for row, _ in orders] == [("e1", 1)]
-    assert [(row.execution_id, row.activity_id) for row, _ in paged] == expected[1:2]
+    assert [(row.execution_id, row.activity_id) for row, _, _ in found] == expected
+    assert {workflow for _, workflow, _ in found} == {"orders.fulfil", "billing.charge"}
+    assert [(row.execution_id, row.activity_id) for row, _, _ in orders] == [("e1", 1)]
+    assert [(row.execution_id, row.activity_id) for row, _, _ in paged] == expected[1:2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tether.errors import StoreUnavailable, UsageError
+from tether.model.events import EventType
 from tether.store import sqlite_schema
 from tether.store.base import ActivityTaskRow, ExecutionRow
 from tether.store.sqlite import SQLiteStore
@@ -69,8 +71,10 @@ def tables(path: Path) -> set[str]:
     return {name for kind, name, _ in schema(path) if kind == "table" and not name.startswith("sqlite_")}
 
 
-def execution(execution_id: str) -> ExecutionRow:
-    return ExecutionRow(execution_id, "migrations.workflow", "running", "[]", None, None, 1, None, False, None, 0)
+def execution(execution_id: str, last_seq: int = 0) -> ExecutionRow:
+    return ExecutionRow(
+        execution_id, "migrations.workflow", "running", "[]", None, None, 1, None, False, None, last_seq
+    )
 
 
 async def insert(store: SQLiteStore, row: ExecutionRow) -> None:
@@ -280,3 +284,38 @@ async def test_queued_attempts_survive_the_upgrade_that_rebuilds_the_activity_ta
     assert versions(path) == ALL_VERSIONS
     assert claimed == [ActivityTaskRow("e1", 1, 2, "charge")]
     assert "workflow_tasks_by_lease" not in {name for _, name, _ in schema(path)}
+
+
+async def test_executions_keep_their_rows_and_history_positions_through_the_upgrade_that_drops_last_seq(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.db"
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [m for m in sqlite_schema.MIGRATIONS if m[0] < 4])
+    store = await SQLiteStore.open(url_of(path))
+    await store.run(lambda tx: tx.insert_execution(execution("e1")))
+    await store.run(lambda tx: tx.insert_execution(execution("e2")))
+    await store.run(lambda tx: tx.append_events("e1", [(EventType.WORKFLOW_STARTED, "{}")] * 3, 5))
+    await store.run(lambda tx: tx.update_execution("e2", status="completed", task_error="boom", closed_at_ms=9))
+    await store.close()
+    monkeypatch.undo()
+
+    store = await SQLiteStore.open(url_of(path))
+    try:
+        first = await store.read(lambda tx: tx.get_execution("e1"))
+        second = await store.read(lambda tx: tx.get_execution("e2"))
+        appended = await store.run(lambda tx: tx.append_events("e1", [(EventType.TIMER_STARTED, "{}")], 6))
+        failed = await store.read(lambda tx: tx.executions_with_failed_task())
+    finally:
+        await store.close()
+
+    assert versions(path) == ALL_VERSIONS
+    assert first == execution("e1", last_seq=3)
+    assert second == dataclasses.replace(execution("e2"), status="completed", task_error="boom", closed_at_ms=9)
+    assert appended == 4
+    assert failed == []
+    with closing(sqlite3.connect(path)) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(executions)")]
+    assert "last_seq" not in columns
+    assert {"executions_by_status", "executions_by_created", "executions_with_task_error"} <= {
+        name for _, name, _ in schema(path)
+    }

@@ -33,7 +33,7 @@ def complete(
 ) -> None:
     """Complete the activity TOKEN names with a result (null if none is given)."""
 
-    async def go() -> None:
+    async def complete(client: Client) -> None:
         if result is not None and result_file is not None:
             raise UsageError("give the result with --result or --result-file, not both")
         value = (
@@ -43,10 +43,9 @@ def complete(
             if result is not None
             else None
         )
-        async with await Client.connect(url, api_key=api_key) as client:
-            await client.complete_activity(token, value)
+        await client.complete_activity(token, value)
 
-    output.run(go(), as_json=as_json)
+    output.call(url, api_key, complete, as_json=as_json)
     if as_json:
         output.print_json({"completed": True})
     else:
@@ -66,13 +65,12 @@ def fail(
 ) -> None:
     """Fail the attempt TOKEN names; it is retried by its policy unless --non-retryable."""
 
-    async def go() -> None:
-        async with await Client.connect(url, api_key=api_key) as client:
-            await client.fail_activity(
-                token, error=error, message=message, details=_details(details), non_retryable=non_retryable
-            )
+    async def fail(client: Client) -> None:
+        await client.fail_activity(
+            token, error=error, message=message, details=_details(details), non_retryable=non_retryable
+        )
 
-    output.run(go(), as_json=as_json)
+    output.call(url, api_key, fail, as_json=as_json)
     if as_json:
         output.print_json({"failed": True})
     else:
@@ -91,11 +89,10 @@ def heartbeat(
 ) -> None:
     """Record a heartbeat for the attempt TOKEN names and say whether cancellation was requested."""
 
-    async def go() -> HeartbeatResponse:
-        async with await Client.connect(url, api_key=api_key) as client:
-            return await client.heartbeat_activity(token, _details(details))
+    async def heartbeat(client: Client) -> HeartbeatResponse:
+        return await client.heartbeat_activity(token, _details(details))
 
-    reply = output.run(go(), as_json=as_json)
+    reply = output.call(url, api_key, heartbeat, as_json=as_json)
     if as_json:
         output.print_json(reply)
     else:
@@ -112,11 +109,10 @@ def cancelled(
 ) -> None:
     """Acknowledge that the activity TOKEN names stopped because cancellation was requested."""
 
-    async def go() -> None:
-        async with await Client.connect(url, api_key=api_key) as client:
-            await client.report_activity_cancelled(token, _details(details))
+    async def cancelled(client: Client) -> None:
+        await client.report_activity_cancelled(token, _details(details))
 
-    output.run(go(), as_json=as_json)
+    output.call(url, api_key, cancelled, as_json=as_json)
     if as_json:
         output.print_json({"cancelled": True})
     else:

@@ -8,8 +8,6 @@ import typer
 from rich.table import Table
 
 from tether.cli import output
-from tether.client.client import Client
-from tether.model.records import ApiKeyInfo
 
 app = typer.Typer(
     help="Manage API keys. These commands open the store itself (--db), not a server.", no_args_is_help=True
@@ -30,12 +28,7 @@ def create(
     as_json: output.AsJson = False,
 ) -> None:
     """Create a key and print it, once: only a hash of it is kept."""
-
-    async def go() -> tuple[ApiKeyInfo, str]:
-        async with await Client.connect(db) as client:
-            return await client.engine.create_api_key(name, scope)
-
-    info, plain = output.run(go(), as_json=as_json)
+    info, plain = output.call(db, None, lambda client: client.engine.create_api_key(name, scope), as_json=as_json)
     if as_json:
         output.print_json({"key": plain, "key_id": info.key_id, "name": info.name, "scopes": info.scopes})
         return
@@ -46,12 +39,7 @@ def create(
 @app.command("list")
 def list_(db: output.Db = output.DEFAULT_DB, as_json: output.AsJson = False) -> None:
     """List keys, revoked ones included (never their secrets)."""
-
-    async def go() -> list[ApiKeyInfo]:
-        async with await Client.connect(db) as client:
-            return await client.engine.list_api_keys()
-
-    keys = output.run(go(), as_json=as_json)
+    keys = output.call(db, None, lambda client: client.engine.list_api_keys(), as_json=as_json)
     if as_json:
         output.print_json(keys)
         return
@@ -70,12 +58,7 @@ def revoke(
     as_json: output.AsJson = False,
 ) -> None:
     """Revoke a key; servers refuse it from their next request on."""
-
-    async def go() -> ApiKeyInfo:
-        async with await Client.connect(db) as client:
-            return await client.engine.revoke_api_key(key)
-
-    info = output.run(go(), as_json=as_json)
+    info = output.call(db, None, lambda client: client.engine.revoke_api_key(key), as_json=as_json)
     if as_json:
         output.print_json(info)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from tether import errors
+from tether.client.client import Client
 
 T = TypeVar("T")
 
@@ -78,6 +79,16 @@ def run(coroutine: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:
         return asyncio.run(coroutine)
     except (errors.TetherError, TimeoutError) as error:
         fail(error, as_json=as_json)
+
+
+def call(url: str, api_key: str | None, request: Callable[[Client], Awaitable[T]], *, as_json: bool = False) -> T:
+    """Connect to a server or store, make one request, close; a tether error ends the command as in :func:`run`."""
+
+    async def connected() -> T:
+        async with await Client.connect(url, api_key=api_key) as client:
+            return await request(client)
+
+    return run(connected(), as_json=as_json)
 
 
 def fail(error: BaseException, *, as_json: bool = False) -> NoReturn:

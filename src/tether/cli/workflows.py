@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +11,7 @@ from rich.table import Table
 
 from tether.cli import output
 from tether.client.client import Client
-from tether.model.records import WorkflowDescription, WorkflowStatus
+from tether.model.records import WorkflowStatus, WorkflowSummary
 
 app = typer.Typer(help="Start and inspect workflow executions.", no_args_is_help=True)
 
@@ -38,12 +39,11 @@ def start(
 ) -> None:
     """Start an execution of WORKFLOW."""
 
-    async def go() -> str:
-        async with await Client.connect(url, api_key=api_key) as client:
-            handle = await client.start_workflow(workflow, *[_arg(a) for a in args or []], id=execution_id)
-            return handle.id
+    async def start(client: Client) -> str:
+        handle = await client.start_workflow(workflow, *[_arg(a) for a in args or []], id=execution_id)
+        return handle.id
 
-    started = output.run(go(), as_json=as_json)
+    started = output.call(url, api_key, start, as_json=as_json)
     if as_json:
         output.print_json({"id": started, "workflow": workflow})
     else:
@@ -63,13 +63,10 @@ def list_(
 ) -> None:
     """List executions, newest first."""
 
-    async def go() -> list[Any]:
-        async with await Client.connect(url, api_key=api_key) as client:
-            return await client.list_workflows(
-                status=status, workflow=name, limit=limit, offset=offset, id_prefix=prefix
-            )
+    def listing(client: Client) -> Awaitable[list[WorkflowSummary]]:
+        return client.list_workflows(status=status, workflow=name, limit=limit, offset=offset, id_prefix=prefix)
 
-    rows = output.run(go(), as_json=as_json)
+    rows = output.call(url, api_key, listing, as_json=as_json)
     if as_json:
         output.print_json(rows)
         return
@@ -87,12 +84,7 @@ def show(
     as_json: output.AsJson = False,
 ) -> None:
     """Show an execution: status, input, outcome and pending activities."""
-
-    async def go() -> WorkflowDescription:
-        async with await Client.connect(url, api_key=api_key) as client:
-            return await client.describe(execution_id)
-
-    description = output.run(go(), as_json=as_json)
+    description = output.call(url, api_key, lambda client: client.describe(execution_id), as_json=as_json)
     if as_json:
         output.print_json(description)
         return
@@ -130,12 +122,7 @@ def history(
     as_json: output.AsJson = False,
 ) -> None:
     """Show every event of an execution."""
-
-    async def go() -> list[Any]:
-        async with await Client.connect(url, api_key=api_key) as client:
-            return await client.history(execution_id)
-
-    events = output.run(go(), as_json=as_json)
+    events = output.call(url, api_key, lambda client: client.history(execution_id), as_json=as_json)
     if as_json:
         output.print_json(events)
         return
@@ -153,12 +140,7 @@ def cancel(
     as_json: output.AsJson = False,
 ) -> None:
     """Request cancellation of an execution."""
-
-    async def go() -> None:
-        async with await Client.connect(url, api_key=api_key) as client:
-            await client.cancel_workflow(execution_id)
-
-    output.run(go(), as_json=as_json)
+    output.call(url, api_key, lambda client: client.cancel_workflow(execution_id), as_json=as_json)
     if as_json:
         output.print_json({"id": execution_id, "cancel_requested": True})
     else:
@@ -174,9 +156,7 @@ def result(
     as_json: output.AsJson = False,
 ) -> None:
     """Wait for an execution to close and print its result as JSON (exit 11 if it failed, 12 if cancelled)."""
-
-    async def go() -> Any:
-        async with await Client.connect(url, api_key=api_key) as client:
-            return await client.get_handle(execution_id).result(timeout=timeout)
-
-    output.print_json(output.run(go(), as_json=as_json))
+    result = output.call(
+        url, api_key, lambda client: client.get_handle(execution_id).result(timeout=timeout), as_json=as_json
+    )
+    output.print_json(result)

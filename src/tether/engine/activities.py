@@ -10,7 +10,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, assert_never
 
 from tether.errors import ActivityAlreadyClosed, ExecutionNotFound, StaleToken
 from tether.model import payloads
@@ -23,6 +23,11 @@ from tether.store.base import ActivityRow, ActivityTaskRow, TimerRow, Transactio
 Signer = Callable[[Transaction, TokenClaims, int], str]
 _OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)
 _CLOSED = frozenset(s.value for s in ActivityState if s.is_closed)
+# Plain strings of the states every step compares against (an enum's .value is a property call).
+_SCHEDULED, _RUNNING, _BACKOFF, _COMPLETED = (
+    ActivityState.SCHEDULED.value, ActivityState.RUNNING.value, ActivityState.BACKOFF.value,
+    ActivityState.COMPLETED.value,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,39 @@ class AttemptStart:
     checkpoint: str | None
     token: str
     heartbeat_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOutcome:
+    """How an attempt that a worker ran ended."""
+
+    kind: Literal["completed", "failed", "went_async", "cancelled"]
+    text: str | None = None
+    """The result (completed), the details (cancelled) or the inbox note (went async), as JSON text."""
+    fault: dict[str, Any] | None = None
+    """What the attempt raised (failed)."""
+
+
+def record(tx: Transaction, claims: TokenClaims, outcome: AttemptOutcome, now_ms: int) -> None:
+    """Record an attempt's outcome as its worker reports it.
+
+    Raises:
+        ActivityAlreadyClosed: it closed otherwise before.
+        StaleToken: the attempt is over.
+    """
+    match outcome.kind:
+        case "completed":
+            assert outcome.text is not None
+            complete(tx, claims, outcome.text, now_ms, check_type=False)
+        case "failed":
+            assert outcome.fault is not None
+            fail(tx, claims, outcome.fault, now_ms)
+        case "went_async":
+            went_async(tx, claims, now_ms, inbox_note=outcome.text)
+        case "cancelled":
+            report_cancelled(tx, claims, outcome.text, now_ms)
+        case _:
+            assert_never(outcome.kind)
 
 
 def _data(**fields: Any) -> str:
@@ -65,7 +103,7 @@ def schedule(
     options = options_of(options_text)
     tx.insert_activity(
         ActivityRow(
-            execution_id=execution_id, activity_id=activity_id, name=name, state=ActivityState.SCHEDULED.value,
+            execution_id=execution_id, activity_id=activity_id, name=name, state=_SCHEDULED,
             attempt=1, args=args, options=options_text, scheduled_at_ms=now_ms,
             attempt_started_at_ms=None, last_heartbeat_at_ms=None, heartbeat_details=None, checkpoint=None,
             last_failure=None, cancel_requested=False, watch_heartbeats=False, result=None, closed_at_ms=None,
@@ -99,13 +137,13 @@ def start_attempt(
     attempts are failed as WorkerLost and retried, even without heartbeat or attempt timeouts.
     """
     row = tx.get_activity(task.execution_id, task.activity_id)
-    if row is None or row.state != ActivityState.SCHEDULED.value or row.attempt != task.attempt:
+    if row is None or row.state != _SCHEDULED or row.attempt != task.attempt:
         return None
     options = _options(row)
     tx.update_activity(
         row.execution_id,
         row.activity_id,
-        state=ActivityState.RUNNING.value,
+        state=_RUNNING,
         attempt_started_at_ms=now_ms,
         last_heartbeat_at_ms=None,
         checkpoint=row.heartbeat_details,
@@ -119,7 +157,7 @@ def start_attempt(
         tx.arm_timer(TimerRow(row.execution_id, "heartbeat", row.activity_id, row.attempt, due))
     tx.append_events(
         row.execution_id,
-        [(EventType.ACTIVITY_ATTEMPT_STARTED, _data(activity_id=row.activity_id, attempt=row.attempt))],
+        [(EventType.ACTIVITY_ATTEMPT_STARTED, f'{{"activity_id":{row.activity_id},"attempt":{row.attempt}}}')],
         now_ms,
     )
     token = sign(tx, TokenClaims(row.execution_id, row.activity_id, row.attempt), now_ms)
@@ -162,9 +200,9 @@ def _close(
     tx: Transaction, row: ActivityRow, state: ActivityState, event: EventType, data: str, now_ms: int, **fields: Any
 ) -> None:
     tx.update_activity(row.execution_id, row.activity_id, state=state.value, closed_at_ms=now_ms, **fields)
-    if row.state == ActivityState.SCHEDULED.value:
+    if row.state == _SCHEDULED:
         tx.delete_activity_task(row.execution_id, row.activity_id)
-    if row.state == ActivityState.BACKOFF.value or _has_deadlines(row):
+    if row.state == _BACKOFF or _has_deadlines(row):
         tx.delete_activity_timers(row.execution_id, row.activity_id)
     tx.append_events(row.execution_id, [(event, data)], now_ms)
     tx.enqueue_workflow_task(row.execution_id, now_ms)
@@ -179,7 +217,7 @@ def complete(tx: Transaction, claims: TokenClaims, result: str, now_ms: int, *, 
         InvalidPayload: the result does not match the activity's declared type.
     """
     row = _load(tx, claims)
-    if row.state == ActivityState.COMPLETED.value and row.attempt == claims.attempt and _same_json(row.result, result):
+    if row.state == _COMPLETED and row.attempt == claims.attempt and _same_json(row.result, result):
         return False
     _require_current(row, claims)
     if check_type:
@@ -296,12 +334,20 @@ def heartbeat(tx: Transaction, claims: TokenClaims, details: str | None, now_ms:
     return row.cancel_requested
 
 
-def went_async(tx: Transaction, claims: TokenClaims, now_ms: int) -> None:
-    """The running attempt returned make_async(); nothing if it already closed."""
+def went_async(tx: Transaction, claims: TokenClaims, now_ms: int, *, inbox_note: str | None = None) -> None:
+    """The running attempt returned make_async(); nothing if it already closed.
+
+    ``inbox_note`` (title, description, form schema) lists the attempt in the web UI's inbox.
+    """
     row = tx.get_activity(claims.execution_id, claims.activity_id)
     if row is None or row.state != ActivityState.RUNNING.value or row.attempt != claims.attempt:
         return
-    tx.update_activity(row.execution_id, row.activity_id, state=ActivityState.ASYNC.value)
+    if inbox_note is None:
+        tx.update_activity(row.execution_id, row.activity_id, state=ActivityState.ASYNC.value)
+    else:
+        tx.update_activity(
+            row.execution_id, row.activity_id, state=ActivityState.ASYNC.value, inbox=True, inbox_note=inbox_note
+        )
     data = _data(activity_id=row.activity_id, attempt=row.attempt)
     tx.append_events(row.execution_id, [(EventType.ACTIVITY_WENT_ASYNC, data)], now_ms)
 

@@ -55,20 +55,36 @@ class LocalWorker:
     """Give back a slot that was reserved but not used; thread-safe."""
     take_cached: Callable[[str], CachedExecution | None]
     """Take an execution out of the worker's cache to run it here; thread-safe."""
-    accept: Callable[[list[WorkflowTask], list[AttemptStart], list[CachedExecution]], None]
-    """Called on the event loop after the commit: tasks and attempts to run, instances to cache again."""
+    accept: Callable[[Pushed], None]
+    """Called on the event loop after the commit of a transition the loop submitted."""
 
 
-def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> None:
-    """Lease what this transition queued to ``worker`` and hand it over after commit."""
+@dataclass(frozen=True, slots=True)
+class Pushed:
+    """Work a transition leased to the local worker, to be handed over once it commits."""
+
+    tasks: list[WorkflowTask]
+    """Workflow tasks to run."""
+    starts: list[AttemptStart]
+    """Attempts to run."""
+    ran: list[CachedExecution]
+    """Instances that ran a task inside the transition, to cache again."""
+
+
+def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Pushed | None:
+    """Lease what this transition queued to ``worker``; the caller hands it over after commit."""
     tasks: list[WorkflowTask] = []
     starts: list[AttemptStart] = []
     ran: list[CachedExecution] = []
+    # Instances that ran here and got no new input events since (see _skip_own_events).
+    unchanged: dict[str, CachedExecution] = {}
     for _ in range(_MAX_ROUNDS):
         queued_workflows, queued_attempts = tx.take_enqueued()
         if not queued_workflows and not queued_attempts:
+            _skip_own_events(tx, unchanged)
             break
         for execution_id in dict.fromkeys(queued_workflows):
+            unchanged.pop(execution_id, None)
             task = workflows.claim_task(
                 tx,
                 execution_id,
@@ -86,6 +102,7 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Non
                 tasks.append(task)
             else:
                 ran.append(instance)
+                unchanged[execution_id] = instance
         for queued in queued_attempts:
             if queued.name not in worker.activities or not worker.reserve_slot():
                 tx.wake("activities")
@@ -107,7 +124,22 @@ def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Non
                 tx.on_rollback(worker.release_slot)
                 starts.append(start)
     if tasks or starts or ran:
-        tx.after_commit(lambda: worker.accept(tasks, starts, ran))
+        return Pushed(tasks, starts, ran)
+    return None
+
+
+def _skip_own_events(tx: Transaction, unchanged: dict[str, CachedExecution]) -> None:
+    """Move instances that ran here past the events written after their run in this transition.
+
+    Those are the instance's own task marker and commands and records such as the start
+    of the attempt it scheduled, none of which it reads: every input event comes with a
+    queued workflow task, and none was queued for these executions after they ran. The
+    next task then loads only what other transitions append, often from memory.
+    """
+    for execution_id, instance in unchanged.items():
+        execution = tx.get_execution(execution_id)
+        if execution is not None and execution.last_seq > instance.loaded_seq:
+            instance.loaded_seq = execution.last_seq
 
 
 def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: int) -> CachedExecution | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from tether.engine import activities, api_keys, dispatch, keys, notifier, queries, timers, workflows
-from tether.engine.activities import AttemptStart
+from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.workflows import WorkflowTask
 from tether.errors import ExecutionIdTaken, ExecutionNotFound
 from tether.model.access import Access, Action
@@ -24,7 +24,7 @@ from tether.model.records import (
     WorkflowSummary,
 )
 from tether.model.tokens import TokenClaims
-from tether.store.base import ExecutionRow, Store, Transaction
+from tether.store.base import ExecutionRow, Store, ThreadedStore, Transaction
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class Engine:
         self._keys = keys.SigningKeys()
         self._checking: asyncio.Future[None] | None = None
         self._local: dispatch.LocalWorker | None = None
+        self._threaded = store if isinstance(store, ThreadedStore) else None
         store.set_listener(self._on_change)
 
     def attach_worker(self, worker: dispatch.LocalWorker) -> None:
@@ -60,20 +61,42 @@ class Engine:
     async def _run(self, transition: Callable[[Transaction], T]) -> T:
         """Run a writing transition; work it queues goes to the local worker in the same transaction."""
         worker = self._local
-        sign = self._keys.sign
 
         def body(tx: Transaction) -> T:
-            result = transition(tx)
-            if worker is not None:
-                dispatch.push(tx, worker, self.clock.now_ms(), sign)
-            awaited = [e for e in tx.closed_executions() if self.notifier.is_awaited(e)]
-            if awaited:
-                # Hand the final rows to result waiters with the commit: no second read.
-                rows = {e: tx.get_execution(e) for e in awaited}
-                tx.after_commit(lambda: self._deliver_closed(rows))
+            result, pushed = self._transition(tx, transition, worker)
+            if pushed is not None:
+                assert worker is not None
+                tx.after_commit(lambda: worker.accept(pushed))
             return result
 
         return await self.store.run(body)
+
+    def _run_in_thread(
+        self,
+        transition: Callable[[Transaction], T],
+        done: Callable[[tuple[T, dispatch.Pushed | None] | None, BaseException | None], None],
+    ) -> None:
+        """Like :meth:`_run`, from a worker thread: ``done`` gets the result and the work pushed to the local worker."""
+        assert self._threaded is not None
+        worker = self._local
+        self._threaded.run_in_thread(lambda tx: self._transition(tx, transition, worker), done)
+
+    def _transition(
+        self, tx: Transaction, transition: Callable[[Transaction], T], worker: dispatch.LocalWorker | None
+    ) -> tuple[T, dispatch.Pushed | None]:
+        result = transition(tx)
+        pushed = None if worker is None else dispatch.push(tx, worker, self.clock.now_ms(), self._keys.sign)
+        awaited = [e for e in tx.closed_executions() if self.notifier.is_awaited(e)]
+        if awaited:
+            # Hand the final rows to result waiters with the commit: no second read.
+            rows = {e: tx.get_execution(e) for e in awaited}
+            tx.after_commit(lambda: self._deliver_closed(rows))
+        return result, pushed
+
+    @property
+    def runs_in_thread(self) -> bool:
+        """Whether worker threads may record attempt outcomes themselves (see :meth:`record_attempt_in_thread`)."""
+        return self._threaded is not None
 
     def _on_change(self, changes: set[str]) -> None:
         topics: set[str] = set()
@@ -237,7 +260,26 @@ class Engine:
                 inbox_only=inbox_only, limit=limit, offset=offset, workflow_patterns=patterns
             )
         )
-        return [queries.waiting(row, workflow) for row, workflow in rows]
+        return [queries.waiting(row, workflow, note) for row, workflow, note in rows]
+
+    async def waiting_activity(
+        self, execution_id: str, activity_id: int, *, access: Access | None = None
+    ) -> WaitingActivity | None:
+        """One activity as the inbox shows it, if it waits in its async state now.
+
+        Raises:
+            ExecutionNotFound: no execution has this id.
+            PermissionDenied: ``access`` may not write to activities of this workflow.
+        """
+
+        def read(tx: Transaction) -> WaitingActivity | None:
+            execution = _permit(tx, execution_id, access, Action.WRITE_ACTIVITIES)
+            row = tx.get_activity(execution_id, activity_id)
+            if row is None or row.state != "async":
+                return None
+            return queries.waiting(row, execution.workflow, tx.inbox_note(execution_id, activity_id))
+
+        return await self.store.read(read)
 
     async def complete_attempt(
         self, execution_id: str, activity_id: int, attempt: int, result: str, *, access: Access | None = None
@@ -378,30 +420,37 @@ class Engine:
         """Forget a worker that stopped gracefully."""
         await self.store.run(lambda tx: tx.remove_worker(owner))
 
-    async def attempt_completed(self, claims: TokenClaims, result: str) -> None:
-        """The attempt returned a value."""
+    async def record_attempt(self, claims: TokenClaims, outcome: AttemptOutcome) -> None:
+        """Record how an attempt run by a worker ended."""
         now = self.clock.now_ms()
-        await self._run(lambda tx: activities.complete(tx, claims, result, now, check_type=False))
+        await self._run(lambda tx: activities.record(tx, claims, outcome, now))
 
-    async def attempt_failed(self, claims: TokenClaims, fault: dict[str, Any]) -> None:
-        """The attempt raised."""
-        now = self.clock.now_ms()
-        await self._run(lambda tx: activities.fail(tx, claims, fault, now))
+    def record_attempt_in_thread(
+        self,
+        claims: TokenClaims,
+        outcome: AttemptOutcome,
+        done: Callable[[dispatch.Pushed | None, BaseException | None], None],
+    ) -> None:
+        """Record how an attempt ended, from the worker thread that ran it (only when :attr:`runs_in_thread`).
 
-    async def attempt_went_async(self, claims: TokenClaims) -> None:
-        """The attempt returned make_async()."""
+        ``done`` is called once it committed (or failed), with the work the transition
+        pushed to the local worker (the workflow's next activity, say): on the calling
+        thread if it ran the store's batch itself, else on the store's thread.
+
+        Raises:
+            StoreUnavailable: the store is closed.
+        """
         now = self.clock.now_ms()
-        await self._run(lambda tx: activities.went_async(tx, claims, now))
+
+        def recorded(result: tuple[None, dispatch.Pushed | None] | None, error: BaseException | None) -> None:
+            done(None if result is None else result[1], error)
+
+        self._run_in_thread(lambda tx: activities.record(tx, claims, outcome, now), recorded)
 
     async def attempt_heartbeat(self, claims: TokenClaims, details: str | None) -> bool:
         """An in-process heartbeat; returns whether cancellation was requested."""
         now = self.clock.now_ms()
         return await self._run(lambda tx: activities.heartbeat(tx, claims, details, now))
-
-    async def attempt_cancelled(self, claims: TokenClaims, details: str | None) -> None:
-        """The attempt stopped because it was cancelled."""
-        now = self.clock.now_ms()
-        await self._run(lambda tx: activities.report_cancelled(tx, claims, details, now))
 
     # workflow tasks
 
@@ -418,16 +467,35 @@ class Engine:
         )  # fmt: skip
 
     async def complete_workflow_task(
-        self, *, execution_id: str, owner: str, seen_seq: int, task_now_ms: int, commands: list[Command]
+        self,
+        *,
+        execution_id: str,
+        owner: str,
+        seen_seq: int,
+        task_now_ms: int,
+        commands: list[Command],
+        instance: dispatch.CachedExecution | None = None,
     ) -> int | None:
-        """Commit a workflow task's commands; None if the lease was lost."""
+        """Commit a workflow task's commands; None if the lease was lost.
+
+        ``instance``, the worker's instance that ran the task, goes back to the local
+        worker's cache with the commit, before the work the task created is handed over:
+        an activity that finishes at once finds it there.
+        """
         now = self.clock.now_ms()
-        return await self._run(
-            lambda tx: workflows.complete_task(
+        worker = self._local
+
+        def body(tx: Transaction) -> int | None:
+            last = workflows.complete_task(
                 tx, execution_id=execution_id, owner=owner, seen_seq=seen_seq, task_now_ms=task_now_ms,
                 commands=commands, now_ms=now,
-            )
-        )  # fmt: skip
+            )  # fmt: skip
+            if last is not None and instance is not None and worker is not None:
+                instance.committed_seq = last
+                tx.after_commit(lambda: worker.accept(dispatch.Pushed([], [], [instance])))
+            return last
+
+        return await self._run(body)
 
     async def fail_workflow_task(self, *, execution_id: str, owner: str, error: dict[str, Any]) -> None:
         """Record a failed workflow task."""

@@ -96,9 +96,10 @@ def summary(row: ExecutionRow) -> WorkflowSummary:
     )
 
 
-def waiting(row: ActivityRow, workflow: str) -> WaitingActivity:
+def waiting(row: ActivityRow, workflow: str, inbox_note: str | None) -> WaitingActivity:
     """The inbox view of an activity waiting in its async state."""
     options = json.loads(row.options)
+    note = json.loads(inbox_note) if inbox_note else {}
     return WaitingActivity(
         execution_id=row.execution_id,
         workflow=workflow,
@@ -110,5 +111,8 @@ def waiting(row: ActivityRow, workflow: str) -> WaitingActivity:
         last_heartbeat_at=from_ms(row.last_heartbeat_at_ms) if row.last_heartbeat_at_ms else None,
         heartbeat_details=_json(row.heartbeat_details),
         result_schema=options.get("result_schema"),
-        inbox=bool(options.get("inbox", False)),
+        inbox=bool(options.get("inbox", False)) or bool(note),
+        title=note.get("title"),
+        description=note.get("description", ""),
+        form_schema=note.get("form_schema"),
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from tether.engine import activities
 from tether.errors import ExecutionIdTaken, ExecutionNotFound, InvalidPayload, UsageError
+from tether.model import payloads
 from tether.model.events import Command, Event, EventType
 from tether.model.records import WorkflowStatus
 from tether.store.base import ExecutionRow, TimerRow, Transaction
@@ -129,7 +130,7 @@ def claim_task(
 
 def _load_task(tx: Transaction, execution_id: str, owner: str, cached_seq: dict[str, int]) -> WorkflowTask | None:
     execution = tx.get_execution(execution_id)
-    if execution is None or execution.status != WorkflowStatus.RUNNING.value:
+    if execution is None or execution.status != _RUNNING:
         tx.finish_workflow_task(execution_id, owner)
         return None
     from_seq = cached_seq.get(execution_id, 0)
@@ -158,15 +159,15 @@ def complete_task(
     if claimed is None and not tx.holds_workflow_task(execution_id, owner):
         return None
     execution = claimed or tx.get_execution(execution_id)
-    if execution is None or execution.status != WorkflowStatus.RUNNING.value:
+    if execution is None or execution.status != _RUNNING:
         tx.finish_workflow_task(execution_id, owner)
         return None
     closing = next((i for i, c in enumerate(commands) if c.type in _CLOSING), None)
     if closing is not None:
         commands = commands[: closing + 1]  # nothing a workflow emits after it closed takes effect
-    marker = json.dumps({"seen": seen_seq, "now_ms": task_now_ms, "commands": len(commands)})
+    marker = f'{{"seen":{int(seen_seq)},"now_ms":{int(task_now_ms)},"commands":{len(commands)}}}'
     records = [(EventType.WORKFLOW_TASK_COMPLETED, marker)]
-    records.extend((c.type, json.dumps(c.data, separators=(",", ":"))) for c in commands)
+    records.extend((c.type, payloads.json_text(c.data)) for c in commands)
     last_seq = tx.append_events(execution_id, records, now_ms)
     if execution.task_error is not None:
         tx.update_execution(execution_id, task_error=None)
@@ -176,6 +177,7 @@ def complete_task(
     return last_seq
 
 
+_RUNNING = WorkflowStatus.RUNNING.value
 _CLOSING = frozenset({EventType.WORKFLOW_COMPLETED, EventType.WORKFLOW_FAILED, EventType.WORKFLOW_CANCELLED})
 
 
@@ -183,8 +185,8 @@ def _apply(tx: Transaction, execution_id: str, command: Command, now_ms: int) ->
     data = command.data
     match command.type:
         case EventType.ACTIVITY_SCHEDULED:
-            args = json.dumps(data["args"], separators=(",", ":"))
-            options = json.dumps(data["options"], separators=(",", ":"), sort_keys=True)
+            args = payloads.json_text(data["args"])
+            options = payloads.json_text(data["options"])
             activities.schedule(tx, execution_id, data["activity_id"], data["name"], args, options, now_ms)
         case EventType.TIMER_STARTED:
             tx.arm_timer(TimerRow(execution_id, "sleep", data["timer_id"], 0, data["due_at_ms"]))

@@ -55,6 +55,11 @@ def _has_non_finite(text: bytes) -> bool:
     return False
 
 
+def json_text(value: JSONValue) -> str:
+    """Compact JSON text of a plain JSON value (one already made of dicts, lists and scalars)."""
+    return pydantic_core.to_json(value).decode()
+
+
 def to_jsonable(value: object, *, what: str = "value") -> JSONValue:
     """The plain JSON form (dicts, lists, scalars) of a user value."""
     return json.loads(encode(value, what=what))
@@ -184,5 +189,5 @@ def decode_args(text: str, param_types: list[Any], *, what: str = "arguments") -
     out: list[Any] = []
     for index, item in enumerate(raw):
         annotation = param_types[index] if index < len(param_types) else Any
-        out.append(decode(json.dumps(item), annotation, what=f"{what}[{index}]"))
+        out.append(decode(json_text(item), annotation, what=f"{what}[{index}]"))
     return out

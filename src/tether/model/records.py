@@ -125,7 +125,12 @@ class WaitingActivity:
     result_schema: dict[str, Any] | None
     """What a completion must match (JSON schema of the declared result type); None if anything goes."""
     inbox: bool
-    """Whether the activity is marked for a person (``@tether.activity(inbox=True)``)."""
+    """Whether the activity is marked for a person (``@tether.activity(inbox=True)`` or ``ctx.inbox``)."""
+    title: str | None = None
+    """What the person is asked to do, when the activity said so with ``ctx.inbox``."""
+    description: str = ""
+    form_schema: dict[str, Any] | None = None
+    """The fields the inbox's form shows, when ``ctx.inbox(form=...)`` chose them; else the result type's."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 from collections.abc import Mapping
@@ -32,10 +31,10 @@ def _unb64(text: str) -> bytes:
 
 def sign(claims: TokenClaims, key_id: int, secret: bytes) -> str:
     """Make the token of one attempt under signing key ``key_id``."""
-    body = _b64(
-        json.dumps([key_id, claims.execution_id, claims.activity_id, claims.attempt], separators=(",", ":")).encode()
-    )
-    mac = hmac.new(secret, body.encode(), hashlib.sha256).digest()
+    # The compact JSON list [key_id, execution_id, activity_id, attempt], written directly.
+    listed = f"[{int(key_id)},{json.dumps(claims.execution_id)},{int(claims.activity_id)},{int(claims.attempt)}]"
+    body = _b64(listed.encode())
+    mac = hmac.digest(secret, body.encode(), "sha256")
     return f"{body}.{_b64(mac)}"
 
 
@@ -65,7 +64,7 @@ def verify(token: str, secrets: Mapping[int, bytes]) -> TokenClaims:
         mac = _unb64(mac_text)
     except (binascii.Error, ValueError) as exc:
         raise InvalidToken("the token's signature is malformed") from exc
-    expected = hmac.new(secret, body.encode(), hashlib.sha256).digest()
+    expected = hmac.digest(secret, body.encode(), "sha256")
     if not hmac.compare_digest(mac, expected):
         raise InvalidToken("the token's signature does not match; it was forged or altered")
     return TokenClaims(execution_id=parts[1], activity_id=parts[2], attempt=parts[3])

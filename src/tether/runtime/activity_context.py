@@ -8,12 +8,18 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from tether.errors import ActivityCancelled, NotInActivity
+from tether.errors import ActivityCancelled, NotInActivity, UsageError
+from tether.model import payloads
 from tether.model.payloads import JSONValue
 
 
 class _CompleteAsync(BaseException):  # a control-flow signal, not an error
     """Raised by make_async(); the worker records that the result will come by token."""
+
+    def __init__(self, inbox: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.inbox = inbox
+        """What ``ActivityContext.inbox`` asked the web UI's inbox to show, if it was called."""
 
 
 @dataclass
@@ -35,8 +41,30 @@ class ActivityContext:
     cancel_requested: bool = False
     """Set once a heartbeat learned that cancellation was requested."""
     _heartbeat: Callable[[Any], Awaitable[bool]] | None = field(default=None, repr=False)
+    _inbox: dict[str, Any] | None = field(default=None, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _in_thread: bool = field(default=False, repr=False)
+
+    def inbox(self, title: str, *, description: str = "", form: Any = None) -> None:
+        """Ask a person to finish this attempt: once it goes async, the web UI's inbox lists it.
+
+        Decided at run time, like going async itself (``@tether.activity(inbox=True)`` lists
+        every attempt instead). ``form`` is a type (a pydantic model, say) whose fields the
+        inbox's form shows; by default the activity's declared result type. Whatever the form
+        sends is still checked against the declared result type.
+
+        Raises:
+            UsageError: the title is empty, or ``form`` is not a type pydantic can describe.
+        """
+        given: object = title
+        if not isinstance(given, str) or not given.strip():
+            raise UsageError("ActivityContext.inbox needs a title: what the person is asked to do")
+        schema = None
+        if form is not None:
+            schema = payloads.schema_of(form)
+            if schema is None:
+                raise UsageError(f"form={form!r} is not a type whose fields the inbox can show")
+        self._inbox = {"title": title.strip(), "description": str(description), "form_schema": schema}
 
 
 _current: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar("tether_activity")
@@ -121,5 +149,4 @@ def make_async() -> NoReturn:
     Raises:
         NotInActivity: called outside an activity.
     """
-    context()
-    raise _CompleteAsync()
+    raise _CompleteAsync(context()._inbox)

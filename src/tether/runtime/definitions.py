@@ -67,6 +67,8 @@ class Activity(Generic[P, R]):
             result_schema=payloads.schema_of(self.return_type),
             inbox=inbox,
         )
+        self.options_json = self.options.to_json()
+        """The options as every ActivityScheduled command carries them (shared: never change it)."""
         functools.update_wrapper(self, fn)
         _activities[self.name] = self
 

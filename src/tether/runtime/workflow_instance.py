@@ -73,7 +73,9 @@ class ActivityHandle(asyncio.Future[R]):
         if event.type == EventType.ACTIVITY_COMPLETED:
             try:
                 value = payloads.decode(
-                    json.dumps(data["result"]), self.activity.return_type, what=f"result of {self.activity.name}"
+                    payloads.json_text(data["result"]),
+                    self.activity.return_type,
+                    what=f"result of {self.activity.name}",
                 )
             except errors.InvalidPayload as invalid:
                 self.set_exception(invalid)
@@ -269,7 +271,7 @@ class WorkflowInstance:
             activity_id=activity_id,
             name=activity.name,
             args=json.loads(text),
-            options=activity.options.to_json(),
+            options=activity.options_json,
         )
         handle: ActivityHandle[Any] = ActivityHandle(self, activity, activity_id)
         self._activities[activity_id] = handle

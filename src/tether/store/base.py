@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from tether.model.events import Event, EventType
 
@@ -157,11 +157,15 @@ class Transaction(Protocol):
 
     def waiting_activities(
         self, *, inbox_only: bool, limit: int, offset: int, workflow_patterns: Sequence[str] | None = None
-    ) -> list[tuple[ActivityRow, str]]:
-        """Activities whose attempt went async, longest waiting first, with their execution's workflow name.
+    ) -> list[tuple[ActivityRow, str, str | None]]:
+        """Activities whose attempt went async, longest waiting first, with their workflow name and inbox note.
 
         ``inbox_only`` keeps those marked for a person (column ``inbox``); ``workflow_patterns`` as in listings.
         """
+        ...
+
+    def inbox_note(self, execution_id: str, activity_id: int) -> str | None:
+        """What ``ctx.inbox`` asked the inbox to show for an activity, if anything."""
         ...
 
     def executions_with_failed_task(self) -> list[str]:
@@ -172,7 +176,7 @@ class Transaction(Protocol):
     def get_activity(self, execution_id: str, activity_id: int) -> ActivityRow | None: ...
     def insert_activity(self, row: ActivityRow) -> None: ...
     def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:
-        """Set columns of an activity: those of ActivityRow, and ``worker`` and ``inbox``."""
+        """Set columns of an activity: those of ActivityRow, and ``worker``, ``inbox`` and ``inbox_note``."""
         ...
 
     def open_activities(self, execution_id: str) -> list[ActivityRow]: ...
@@ -288,4 +292,29 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Finish pending work and release the database."""
+        ...
+
+
+@runtime_checkable
+class ThreadedStore(Protocol):
+    """A store that can also take transitions from threads other than the event loop's (optional).
+
+    Worker threads that run sync activities use it to record an attempt's outcome
+    without a trip through the event loop; without it they go through :meth:`Store.run`.
+    """
+
+    def run_in_thread(
+        self, transition: Callable[[Transaction], T], done: Callable[[T | None, BaseException | None], None]
+    ) -> None:
+        """Run a writing transition as :meth:`Store.run` does, submitted from another thread.
+
+        ``done(result, None)`` or ``done(None, error)`` is called once the transition has
+        committed or failed, on whichever thread ran it (possibly the caller's, before this
+        returns); it must be quick and must not block. Transitions keep their order with
+        those submitted through :meth:`Store.run`. After-commit callbacks still run on the
+        event loop.
+
+        Raises:
+            StoreUnavailable: the store is closed (``done`` is then not called).
+        """
         ...

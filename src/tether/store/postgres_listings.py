@@ -47,9 +47,16 @@ class PostgresListings(PostgresStatements):
         )
         return [execution_row(r) for r in rows]
 
+    def inbox_note(self, execution_id: str, activity_id: int) -> str | None:  # noqa: D102
+        row = self._one(
+            "SELECT inbox_note FROM activities WHERE execution_id = %s AND activity_id = %s",
+            (execution_id, activity_id),
+        )
+        return row[0] if row is not None else None
+
     def waiting_activities(  # noqa: D102
         self, *, inbox_only: bool, limit: int, offset: int, workflow_patterns: Sequence[str] | None = None
-    ) -> list[tuple[ActivityRow, str]]:
+    ) -> list[tuple[ActivityRow, str, str | None]]:
         clauses = ["a.state = 'async'"]
         params: list[object] = []
         if inbox_only:
@@ -59,12 +66,12 @@ class PostgresListings(PostgresStatements):
             params.append([_like(pattern) for pattern in workflow_patterns])
         columns = ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", "))
         rows = self._all(
-            f"SELECT {columns}, e.workflow FROM activities a JOIN executions e ON e.id = a.execution_id "
+            f"SELECT {columns}, e.workflow, a.inbox_note FROM activities a JOIN executions e ON e.id = a.execution_id "
             f"WHERE {' AND '.join(clauses)} "
             "ORDER BY a.attempt_started_at_ms, a.execution_id, a.activity_id LIMIT %s OFFSET %s",
             (*params, limit, offset),
         )
-        return [(activity_row(r[:-1]), r[-1]) for r in rows]
+        return [(activity_row(r[:-2]), r[-2], r[-1]) for r in rows]
 
 
 def _like(pattern: str) -> str:

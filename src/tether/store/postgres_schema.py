@@ -10,6 +10,7 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 2: API keys of the server (a SHA-256 hash of each secret, never the secret), as SQLite's 4.
 3: for the web UI, as SQLite's 5: listings by workflow name, the waiting (async) activities in
    the order they began to wait, and an ``inbox`` flag on activities a person finishes.
+4: what an activity that asked for a person at run time (``ctx.inbox``) shows, as SQLite's 7.
 """
 
 from __future__ import annotations
@@ -132,6 +133,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX activities_waiting ON activities (attempt_started_at_ms) WHERE state = 'async';
         CREATE INDEX activities_waiting_in_inbox ON activities (attempt_started_at_ms)
             WHERE state = 'async' AND inbox;
+        """,
+    ),
+    (
+        4,
+        """
+        ALTER TABLE activities ADD COLUMN inbox_note TEXT;
         """,
     ),
 ]

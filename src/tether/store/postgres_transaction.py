@@ -41,7 +41,7 @@ from tether.store.postgres_held import (
 from tether.store.postgres_listings import PostgresListings
 
 _EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
-_ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox"])
+_ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
 _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
 _EXECUTION_WIDTH = len(_EXECUTION_FIELDS)
 _LOCKING_ACTIVITY_COLUMNS = ", ".join(

@@ -1,16 +1,22 @@
-"""The embedded SQLite store: one writer thread, group commit, WAL, durable by default.
+"""The embedded SQLite store: one writer at a time, group commit, WAL, durable by default.
 
-Transitions from concurrent executions queue up for the writer thread, which runs each
-inside its own SAVEPOINT and commits the whole batch with one fsync. A transition that
+Transitions from concurrent executions queue up and run in batches: each transition
+inside its own SAVEPOINT, the whole batch committed with one fsync. A transition that
 raises is rolled back alone; the others in its batch still commit.
+
+Batches run on the store's writer thread, or on a thread that submitted a transition
+with :meth:`SQLiteStore.run_in_thread` and found no batch running: that thread runs the
+batch itself instead of waking the writer and waiting for it (a worker thread that just
+finished an activity records the outcome without two thread hand-offs). Only the holder
+of the writer lock takes jobs off the queue, so batches keep the order of submission.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-import queue
 import sqlite3
 import threading
 import time
@@ -36,10 +42,13 @@ _EXTERNAL_POLL_SECONDS = 0.02
 @dataclass(slots=True)
 class _Job:
     fn: Callable[[SQLiteTransaction], Any]
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any] | None
+    """Settled on the event loop; None for a job submitted from another thread."""
     outcome: tuple[bool, Any] = field(default=(False, None))
     read_only: bool = False
+    done: Callable[[Any, BaseException | None], None] | None = None
+    """For a job from another thread: called with the outcome on the thread that ran the batch."""
+    finished: bool = False
 
 
 def parse_url(url: str) -> tuple[Path, str]:
@@ -69,11 +78,22 @@ class SQLiteStore:
         self.url = url
         self._path = path
         self._synchronous = synchronous
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: collections.deque[_Job] = collections.deque()
+        self._mutex = threading.Lock()
+        """Guards ``_jobs`` and ``_stopping``."""
+        self._arrived = threading.Condition(self._mutex)
+        """The writer thread waits on it for jobs."""
+        self._writing = threading.Lock()
+        """Held by the thread running a batch; only its holder takes jobs off the queue."""
+        self._stopping = False
         self._listener: Callable[[set[str]], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._conn: sqlite3.Connection | None = None
+        self._tx: SQLiteTransaction | None = None
+        self._version = 0
+        self._checked_at = 0.0
 
     @classmethod
     async def open(cls, url: str) -> SQLiteStore:
@@ -108,16 +128,49 @@ class SQLiteStore:
     async def _submit(self, fn: Callable[[Transaction], T], *, read_only: bool) -> T:
         if self._closed:
             raise StoreUnavailable("the store is closed")
-        loop = asyncio.get_running_loop()
-        job = _Job(fn, loop.create_future(), loop, read_only=read_only)
-        self._queue.put(job)
-        return await job.future  # type: ignore[no-any-return]  # the job's future carries T
+        future = asyncio.get_running_loop().create_future()
+        with self._arrived:
+            self._jobs.append(_Job(fn, future, read_only=read_only))
+            self._arrived.notify()
+        return await future  # type: ignore[no-any-return]  # the job's future carries T
+
+    def run_in_thread(
+        self, transition: Callable[[Transaction], T], done: Callable[[T | None, BaseException | None], None]
+    ) -> None:
+        """Run a writing transition submitted from a thread other than the event loop's.
+
+        If no batch is under way, the calling thread runs one itself (its own job and any
+        queued before it) and ``done`` is called before this returns; otherwise the job
+        joins the writer's queue and ``done`` is called on the writer thread after its commit.
+
+        Raises:
+            StoreUnavailable: the store is closed (``done`` is not called).
+        """
+        job = _Job(transition, None, done=done)
+        with self._mutex:
+            if self._closed or self._stopping:
+                raise StoreUnavailable("the store is closed")
+            self._jobs.append(job)
+            combine = self._writing.acquire(blocking=False)
+        if not combine:
+            with self._arrived:
+                self._arrived.notify()
+        else:
+            try:
+                self._write_batch()
+            finally:
+                self._writing.release()
+            if not job.finished:  # a long queue: the writer takes it from here
+                with self._arrived:
+                    self._arrived.notify()
 
     async def close(self) -> None:  # noqa: D102
         if self._closed:
             return
         self._closed = True
-        self._queue.put(None)
+        with self._arrived:
+            self._stopping = True
+            self._arrived.notify()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
 
@@ -174,52 +227,73 @@ class SQLiteStore:
             conn = self._connect()
             self._migrate(conn)
             tx = SQLiteTransaction(conn)
-            version = tx.data_version()
+            self._version = tx.data_version()
         except (sqlite3.Error, OSError) as exc:
             error = StoreUnavailable(f"cannot open {self._path}: {exc}")
             error.__cause__ = exc
             self._loop.call_soon_threadsafe(_fail, ready, error)
             return
+        self._conn, self._tx = conn, tx
+        self._checked_at = time.monotonic()
         self._loop.call_soon_threadsafe(_resolve, ready, None)
-        checked_at = time.monotonic()
         try:
             while True:
-                try:
-                    first = self._queue.get(timeout=_EXTERNAL_POLL_SECONDS)
-                except queue.Empty:
-                    first = _POLL
-                stop = first is None
-                batch: list[_Job] = [] if first is None or first is _POLL else [first]
-                while not stop and len(batch) < _BATCH_LIMIT:
-                    try:
-                        job = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if job is None:
-                        stop = True
-                    else:
-                        batch.append(job)
-                changes: set[str] = set()
-                hooks: list[Callable[[], None]] = []
-                if batch:
-                    self._run_batch(conn, tx, batch, changes, hooks)
-                # Commits by other processes: looked for when idle and at most every poll
-                # interval while busy (the check costs about as much as a commit).
-                now = time.monotonic()
-                if first is _POLL or now - checked_at >= _EXTERNAL_POLL_SECONDS:
-                    checked_at = now
-                    new_version = tx.data_version()
-                    if new_version != version:
-                        version = new_version
-                        changes.update(("*", "external"))
-                if batch or changes:
-                    # One wake-up of the event loop per batch: hooks, then results, then listeners.
-                    listener = self._listener if changes else None
-                    self._loop.call_soon_threadsafe(_finish_batch, hooks, batch, listener, changes)
-                if stop:
-                    break
+                with self._arrived:
+                    if not self._jobs and not self._stopping:
+                        self._arrived.wait(_EXTERNAL_POLL_SECONDS)
+                    stop = self._stopping
+                with self._writing:
+                    self._write_batch()
+                    if stop:
+                        with self._arrived:
+                            if not self._jobs:
+                                break
         finally:
-            conn.close()
+            with self._writing:
+                conn.close()
+                self._conn = None
+
+    def _write_batch(self) -> None:
+        """Run the queued jobs as one batch and report changes; the caller holds the writer lock."""
+        assert self._loop is not None
+        conn, tx = self._conn, self._tx
+        with self._mutex:
+            jobs = self._jobs
+            batch = [jobs.popleft() for _ in range(min(len(jobs), _BATCH_LIMIT))]
+        if conn is None or tx is None:
+            self._deliver_error(batch, StoreUnavailable("the store is closed"))
+            self._finish(batch, [], set())
+            return
+        changes: set[str] = set()
+        hooks: list[Callable[[], None]] = []
+        if batch:
+            self._run_batch(conn, tx, batch, changes, hooks)
+        # Commits by other processes: looked for when idle and at most every poll
+        # interval while busy (the check costs about as much as a commit).
+        now = time.monotonic()
+        if not batch or now - self._checked_at >= _EXTERNAL_POLL_SECONDS:
+            self._checked_at = now
+            new_version = tx.data_version()
+            if new_version != self._version:
+                self._version = new_version
+                changes.update(("*", "external"))
+        self._finish(batch, hooks, changes)
+
+    def _finish(self, batch: list[_Job], hooks: list[Callable[[], None]], changes: set[str]) -> None:
+        assert self._loop is not None
+        waiting = [job for job in batch if job.future is not None]
+        for job in batch:
+            job.finished = True
+            if job.done is not None:
+                ok, value = job.outcome
+                try:
+                    job.done(value, None) if ok else job.done(None, value)
+                except Exception:
+                    logger.exception("completion callback failed")
+        if waiting or hooks or changes:
+            # One wake-up of the event loop per batch: hooks, then results, then listeners.
+            listener = self._listener if changes else None
+            self._loop.call_soon_threadsafe(_finish_batch, hooks, waiting, listener, changes)
 
     def _run_batch(
         self,
@@ -237,6 +311,9 @@ class SQLiteStore:
             self._deliver_error(batch, error)
             return
         undo: list[Callable[[], None]] = []
+        # A transition that raises is rolled back alone: to its own savepoint, or the whole
+        # transaction when it is the batch's only job (which saves two statements).
+        alone = len(batch) == 1
         for job in batch:
             tx.reset()
             if job.read_only:
@@ -252,17 +329,26 @@ class SQLiteStore:
                 except Exception as exc:
                     job.outcome = (False, exc)
                 continue
-            conn.execute("SAVEPOINT transition")
+            if not alone:
+                conn.execute("SAVEPOINT transition")
             try:
                 result = job.fn(tx)
+                tx.flush()
             except BaseException as exc:
                 _run_all(tx.rollback_hooks)
                 if not conn.in_transaction or isinstance(exc, TransactionLost):
-                    # SQLite rolled everything back by itself: every job of the batch is lost.
+                    # SQLite rolled everything back by itself, or what was done cannot be
+                    # undone alone: every job of the batch is lost.
+                    if conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
                     self._lose_batch(batch, exc, hooks, undo, changes)
                     return
-                conn.execute("ROLLBACK TO transition")
-                conn.execute("RELEASE transition")
+                if alone:
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute("ROLLBACK TO transition")
+                    conn.execute("RELEASE transition")
                 if isinstance(exc, sqlite3.Error):
                     error = StoreUnavailable(f"the store failed: {exc}")
                     error.__cause__ = exc
@@ -270,7 +356,8 @@ class SQLiteStore:
                 else:
                     job.outcome = (False, exc)
             else:
-                conn.execute("RELEASE transition")
+                if not alone:
+                    conn.execute("RELEASE transition")
                 job.outcome = (True, result)
                 # Work queued and not pushed to the local worker wakes the polling loops.
                 if tx.enqueued_workflows:
@@ -281,6 +368,8 @@ class SQLiteStore:
                 changes.update(tx.closed_ids)
                 hooks.extend(tx.hooks)
                 undo.extend(tx.rollback_hooks)
+        if not conn.in_transaction:
+            return  # the only job failed and was rolled back: nothing to commit
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -306,9 +395,6 @@ class SQLiteStore:
     def _deliver_error(self, batch: list[_Job], error: Exception) -> None:
         for job in batch:
             job.outcome = (False, error)
-
-
-_POLL: Any = object()
 
 
 def _run_all(callbacks: list[Callable[[], None]]) -> None:
@@ -339,7 +425,7 @@ def _finish_batch(
 
 
 def _settle(job: _Job) -> None:
-    if job.future.done():
+    if job.future is None or job.future.done():
         return
     ok, value = job.outcome
     if ok:

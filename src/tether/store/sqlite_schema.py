@@ -1,12 +1,17 @@
 """Numbered, forward-only migrations of the SQLite schema.
 
-5: for the web UI on many executions: listings by workflow name, the waiting (async) activities
-   in the order they began to wait, and an ``inbox`` flag on activities a person finishes.
+3: the task queues hold only ready work, a few rows at a time, so they carry no secondary
+index and no AUTOINCREMENT bookkeeping: both cost more on every write than they save on a read.
 
 4: API keys of the server (a SHA-256 hash of each secret, never the secret).
 
-3: the task queues hold only ready work, a few rows at a time, so they carry no secondary
-index and no AUTOINCREMENT bookkeeping: both cost more on every write than they save on a read.
+5: for the web UI on many executions: listings by workflow name, the waiting (async) activities
+in the order they began to wait, and an ``inbox`` flag on activities a person finishes.
+
+6: an execution's last sequence number is read from its history (the events' primary key
+finds it at once) instead of being rewritten by every transition that appends an event.
+
+7: what an activity that asked for a person at run time (``ctx.inbox``) shows in the inbox.
 """
 
 from __future__ import annotations
@@ -143,6 +148,40 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX activities_waiting ON activities (attempt_started_at_ms) WHERE state = 'async';
         CREATE INDEX activities_waiting_in_inbox ON activities (attempt_started_at_ms)
             WHERE state = 'async' AND inbox = 1;
+        """,
+    ),
+    (
+        6,
+        """
+        CREATE TABLE executions_v4 (
+            id TEXT PRIMARY KEY,
+            workflow TEXT NOT NULL,
+            status TEXT NOT NULL,
+            input TEXT NOT NULL,
+            result TEXT,
+            error TEXT,
+            created_at_ms INTEGER NOT NULL,
+            closed_at_ms INTEGER,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            task_error TEXT
+        );
+        INSERT INTO executions_v4 (
+            id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error
+        )
+            SELECT id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested,
+                task_error FROM executions;
+        DROP TABLE executions;
+        ALTER TABLE executions_v4 RENAME TO executions;
+        CREATE INDEX executions_by_status ON executions (status, created_at_ms);
+        CREATE INDEX executions_by_created ON executions (created_at_ms);
+        CREATE INDEX executions_with_task_error ON executions (id) WHERE task_error IS NOT NULL;
+        CREATE INDEX executions_by_workflow ON executions (workflow, created_at_ms);
+        """,
+    ),
+    (
+        7,
+        """
+        ALTER TABLE activities ADD COLUMN inbox_note TEXT;
         """,
     ),
 ]

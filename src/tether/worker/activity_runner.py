@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import functools
 import json
@@ -12,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tether import errors
-from tether.engine.activities import AttemptStart
+from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.engine import Engine
 from tether.model import payloads
 from tether.model.events import failure
@@ -35,9 +36,78 @@ async def run_attempt(
     used meanwhile) is dropped: the engine has already decided.
     """
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
-    log = {"execution_id": start.execution_id, "activity_id": start.activity_id, "attempt": start.attempt}
-    loop = asyncio.get_running_loop()
     ended: list[errors.Refused] = []
+    ctx = _context(engine, activity, start, asyncio.get_running_loop(), ended)
+    outcome: AttemptOutcome | None
+    try:
+        args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
+        result = await _call(activity, ctx, args, executor)
+        outcome = _completed(activity, result)
+    except BaseException as exc:
+        outcome = _ended(exc, ended, _log(start))
+    if outcome is not None:
+        await _record(functools.partial(engine.record_attempt, claims, outcome), _log(start))
+
+
+def run_in_thread(
+    engine: Engine, activity: Activity[..., Any], start: AttemptStart, loop: asyncio.AbstractEventLoop
+) -> AttemptOutcome | None:
+    """Run a sync activity's attempt on this worker thread; returns the outcome to record, if any.
+
+    The caller records it with ``engine.record_attempt_in_thread`` and hands errors of
+    that to :func:`recording_failed`.
+    """
+    ended: list[errors.Refused] = []
+    ctx = _context(engine, activity, start, loop, ended)
+    try:
+        args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
+        context = contextvars.copy_context()
+        context.run(activity_context.set_current, ctx)
+        return _completed(activity, context.run(activity.fn, *args))
+    except BaseException as exc:
+        return _ended(exc, ended, _log(start))
+
+
+def recording_failed(
+    engine: Engine,
+    start: AttemptStart,
+    outcome: AttemptOutcome,
+    error: BaseException,
+    loop: asyncio.AbstractEventLoop,
+) -> concurrent.futures.Future[None] | None:
+    """Deal with an outcome recorded from a thread that the store did not take.
+
+    A refusal (the attempt is over) drops the outcome. When the store is unavailable the
+    outcome goes to the event loop, to be retried there as :func:`run_attempt` does;
+    the future returned settles when that is over.
+    """
+    if isinstance(error, errors.ActivityAlreadyClosed | errors.StaleToken):
+        logger.info("attempt outcome dropped: %s", error, extra=_log(start))
+        return None
+    if not isinstance(error, errors.StoreUnavailable):
+        logger.error("could not record the attempt's outcome", exc_info=error, extra=_log(start))
+        return None
+    claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
+    report = functools.partial(engine.record_attempt, claims, outcome)
+    try:
+        return asyncio.run_coroutine_threadsafe(_record(report, _log(start)), loop)
+    except RuntimeError:  # the event loop is closed: the worker is gone
+        logger.warning("could not record the attempt's outcome", exc_info=error, extra=_log(start))
+        return None
+
+
+def _log(start: AttemptStart) -> dict[str, Any]:
+    return {"execution_id": start.execution_id, "activity_id": start.activity_id, "attempt": start.attempt}
+
+
+def _context(
+    engine: Engine,
+    activity: Activity[..., Any],
+    start: AttemptStart,
+    loop: asyncio.AbstractEventLoop,
+    ended: list[errors.Refused],
+) -> activity_context.ActivityContext:
+    claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
 
     async def beat(details: Any) -> bool:
         text = None if details is None else payloads.encode(details, what="heartbeat details")
@@ -47,7 +117,7 @@ async def run_attempt(
             ended.append(exc)  # this attempt is over: whatever the activity does next is moot
             raise
 
-    ctx = activity_context.ActivityContext(
+    return activity_context.ActivityContext(
         token=start.token,
         attempt=start.attempt,
         checkpoint=json.loads(start.checkpoint) if start.checkpoint is not None else None,
@@ -59,29 +129,28 @@ async def run_attempt(
         _loop=loop,
         _in_thread=not activity.is_async,
     )
-    report: Callable[[], Awaitable[None]] | None
-    try:
-        args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
-        result = await _call(activity, ctx, args, executor)
-        text = payloads.encode(result, what=f"result of {activity.name}")
-        payloads.decode(text, activity.return_type, what=f"result of {activity.name}")
-    except activity_context._CompleteAsync:
-        report = functools.partial(engine.attempt_went_async, claims)
-    except errors.ActivityCancelled as exc:
-        report = functools.partial(engine.attempt_cancelled, claims, _details_text(exc.details))
-    except Exception as exc:
-        if ended:
-            logger.info("attempt ended while running: %s", ended[0], extra=log)
-            report = None
-        else:
-            # A payload the activity produced that cannot be stored or has the wrong
-            # type will not get better by retrying.
-            fault = _fault(exc, non_retryable=isinstance(exc, errors.InvalidPayload))
-            report = functools.partial(engine.attempt_failed, claims, fault)
-    else:
-        report = functools.partial(engine.attempt_completed, claims, text)
-    if report is not None:
-        await _record(report, log)
+
+
+def _completed(activity: Activity[..., Any], result: Any) -> AttemptOutcome:
+    text = payloads.encode(result, what=f"result of {activity.name}")
+    payloads.decode(text, activity.return_type, what=f"result of {activity.name}")
+    return AttemptOutcome("completed", text)
+
+
+def _ended(exc: BaseException, ended: list[errors.Refused], log: dict[str, Any]) -> AttemptOutcome | None:
+    """The outcome of an attempt that raised; None when there is nothing to record."""
+    if isinstance(exc, activity_context._CompleteAsync):
+        return AttemptOutcome("went_async", None if exc.inbox is None else payloads.encode(exc.inbox, what="inbox"))
+    if isinstance(exc, errors.ActivityCancelled):
+        return AttemptOutcome("cancelled", _details_text(exc.details))
+    if not isinstance(exc, Exception):
+        raise exc
+    if ended:
+        logger.info("attempt ended while running: %s", ended[0], extra=log)
+        return None
+    # A payload the activity produced that cannot be stored or has the wrong type will
+    # not get better by retrying.
+    return AttemptOutcome("failed", fault=_fault(exc, non_retryable=isinstance(exc, errors.InvalidPayload)))
 
 
 async def _record(report: Callable[[], Awaitable[None]], log: dict[str, Any]) -> None:

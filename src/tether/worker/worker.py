@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from tether import errors
 from tether.engine import dispatch
-from tether.engine.activities import AttemptStart
+from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.engine import Engine
 from tether.engine.workflows import WorkflowTask
 from tether.errors import UsageError
@@ -25,7 +25,7 @@ from tether.model.events import failure
 from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
-from tether.worker import activity_runner
+from tether.worker import activity_runner, thread_attempts
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ class Worker:
         self._attempts: set[asyncio.Task[None]] = set()
         self._parked: dict[str, bool] = dict.fromkeys(_LOOPS, False)
         self._slot_freed = asyncio.Event()
+        self._slot_wanted = False
+        self._threads: thread_attempts.ThreadAttempts | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots_lock = threading.Lock()
         self._cache_lock = threading.Lock()
@@ -105,6 +107,17 @@ class Worker:
     async def __aenter__(self) -> Worker:
         self._loop = asyncio.get_running_loop()
         self._executor = ThreadPoolExecutor(self._max_activities, thread_name_prefix="tether-activity")
+        if self._engine.runs_in_thread:
+            self._threads = thread_attempts.ThreadAttempts(
+                self._engine,
+                self._activities,
+                self._executor,
+                self._loop,
+                keep=self._keep_ran,
+                accept=self._accept,
+                release_slot=self._release_slot,
+                on_idle=self._check_idle,
+            )
         await self._engine.register_worker(sorted(self._workflows), self.identity)
         await self._engine.renew_worker(self.identity, self._lease_ms)
         self._group = asyncio.TaskGroup()
@@ -155,7 +168,11 @@ class Worker:
             doomed.extend(self._tasks_in_flight)  # a killed process finishes nothing
         for task in doomed:
             task.cancel()
+        interrupted = self._threads.stop() if self._threads is not None else []
         try:
+            if graceful:
+                for start in interrupted:
+                    await self._report_shutdown(start)
             # The body's own exception propagates as it is, not wrapped in a group.
             await self._group.__aexit__(None, None, None)
         finally:
@@ -197,7 +214,16 @@ class Worker:
 
     def is_idle(self) -> bool:
         """Whether every loop waits for a change and no attempt is running."""
-        return all(self._parked.values()) and not self._attempts and not self._processing
+        return (
+            all(self._parked.values())
+            and not self._attempts
+            and not self._processing
+            and (self._threads is None or self._threads.running == 0)
+        )
+
+    def _check_idle(self) -> None:
+        if self.is_idle():
+            self._idle.set()
 
     async def wait_for_idle(self) -> None:
         """Return once :meth:`is_idle` holds."""
@@ -252,22 +278,30 @@ class Worker:
                 evicted, _ = self._cache.popitem(last=False)
                 self._cache_seq.pop(evicted, None)
 
-    def _accept(
-        self, tasks: list[WorkflowTask], starts: list[AttemptStart], ran: list[dispatch.CachedExecution]
-    ) -> None:
+    def _keep_ran(self, instance: dispatch.CachedExecution) -> None:
+        assert isinstance(instance, WorkflowInstance)
+        self._keep(instance)
+
+    def _accept(self, pushed: dispatch.Pushed) -> None:
         """Take work the engine leased to this worker inside the transition that created it."""
-        for instance in ran:
-            assert isinstance(instance, WorkflowInstance)
-            self._keep(instance)
+        for instance in pushed.ran:
+            self._keep_ran(instance)
         if self._stopping or self._group is None:
-            for _ in starts:
-                self._release_slot()
+            self._release_slot(len(pushed.starts))
             return
-        for task in tasks:
+        for task in pushed.tasks:
             in_flight = self._group.create_task(self._process(task))
             self._tasks_in_flight.add(in_flight)
             in_flight.add_done_callback(self._tasks_in_flight.discard)
-        for start in starts:
+        for start in pushed.starts:
+            self._start_attempt(start)
+
+    def _start_attempt(self, start: AttemptStart) -> None:
+        """Run an attempt that holds a slot: sync ones on a thread from start to finish when the store allows."""
+        assert self._group is not None
+        if self._threads is not None and self._threads.runs(start):
+            self._threads.launch(start)
+        else:
             self._attempts.add(self._group.create_task(self._run_attempt(start)))
 
     async def _process(self, task: WorkflowTask) -> None:
@@ -312,11 +346,10 @@ class Worker:
             seen_seq=instance.loaded_seq,
             task_now_ms=instance.now_ms,
             commands=commands,
+            instance=instance,
         )
         if last is None:
             return
-        instance.committed_seq = last
-        self._keep(instance)
 
     # activity slots
 
@@ -334,13 +367,15 @@ class Worker:
             return granted
 
     def _release_slot(self, count: int = 1) -> None:
-        """Give back slots (from the loop or the store's thread) and wake a loop waiting for one."""
+        """Give back slots (from any thread) and wake the activity loop if it waits for one."""
         if count <= 0:
             return
         with self._slots_lock:
             self._slots_used -= count
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._slot_freed.set)
+            wanted, self._slot_wanted = self._slot_wanted, False  # one wake-up is enough
+        if wanted and self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                self._loop.call_soon_threadsafe(self._slot_freed.set)
 
     # activity attempts
 
@@ -361,7 +396,7 @@ class Worker:
                 finally:
                     self._release_slot(free - len(starts))
                 for start in starts:
-                    self._attempts.add(self._group.create_task(self._run_attempt(start)))
+                    self._start_attempt(start)
                 if starts:
                     continue
                 self._park("activities", True)
@@ -371,12 +406,16 @@ class Worker:
                     self._park("activities", False)
             else:
                 self._slot_freed.clear()
-                if self._reserve_slots(0) == 0 and self._slots_used < self._max_activities:
-                    continue  # a slot came back between the two looks
+                with self._slots_lock:
+                    self._slot_wanted = True
+                    if self._slots_used < self._max_activities:
+                        self._slot_wanted = False
+                        continue  # a slot came back between the two looks
                 self._park("activities", True)
                 try:
                     await self._slot_freed.wait()
                 finally:
+                    self._slot_wanted = False
                     self._park("activities", False)
 
     async def _run_attempt(self, start: AttemptStart) -> None:
@@ -385,12 +424,7 @@ class Worker:
             await activity_runner.run_attempt(self._engine, self._activities[start.name], start, self._executor)
         except asyncio.CancelledError:
             if self._graceful:
-                # Shutting down: end the attempt now so that it is retried at once elsewhere,
-                # instead of waiting for its timeouts.
-                claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
-                fault = failure("WorkerShutdown", f"worker {self.identity} shut down during the attempt")
-                with contextlib.suppress(errors.TetherError):
-                    await asyncio.shield(self._engine.attempt_failed(claims, fault))
+                await asyncio.shield(self._report_shutdown(start))
             raise
         except Exception:
             # One activity must never take the worker down; its attempt times out or is reaped.
@@ -403,6 +437,13 @@ class Worker:
             self._release_slot()
             if self.is_idle():
                 self._idle.set()
+
+    async def _report_shutdown(self, start: AttemptStart) -> None:
+        """End an attempt the shutdown interrupts, so that it is retried at once instead of after its timeouts."""
+        claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
+        fault = failure("WorkerShutdown", f"worker {self.identity} shut down during the attempt")
+        with contextlib.suppress(errors.TetherError):
+            await self._engine.record_attempt(claims, AttemptOutcome("failed", fault=fault))
 
     # timers
 

@@ -137,7 +137,7 @@ async def _inbox(
     waiting = await state.engine_of(request).list_waiting_activities(
         inbox_only=not show_all, limit=PAGE_SIZE, offset=0, access=access
     )
-    items = [(item, forms.form_for(item.result_schema)) for item in waiting]
+    items = [(item, forms.form_for(item.form_schema or item.result_schema)) for item in waiting]
     context = {
         "items": items,
         "show_all": show_all,
@@ -171,11 +171,8 @@ async def complete(request: Request) -> Response:
     access = await _access(request)
     submitted, execution_id, activity_id, attempt, show_all = await _target(request)
     engine = state.engine_of(request)
-    waiting = [
-        w for w in await engine.list_waiting_activities(inbox_only=False, limit=1_000, offset=0, access=access)
-        if (w.execution_id, w.activity_id) == (execution_id, activity_id)
-    ]  # fmt: skip
-    form = forms.form_for(waiting[0].result_schema if waiting else None)
+    waiting = await engine.waiting_activity(execution_id, activity_id, access=access)
+    form = forms.form_for((waiting.form_schema or waiting.result_schema) if waiting is not None else None)
     key = (execution_id, activity_id)
     try:
         value = forms.read(form, submitted)

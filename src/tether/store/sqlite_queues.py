@@ -1,0 +1,207 @@
+"""SQLite queries of the two task queues: workflow tasks and activity attempts.
+
+Both are mostly held back within a transition (see :mod:`sqlite_pending`): a task queued and
+taken again by the same transition never reaches the database.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+
+from tether.store import sqlite_pending
+from tether.store.base import ActivityTaskRow, ExecutionRow
+from tether.store.sqlite_pending import HeldWorkflowTask, WorkflowTaskState
+
+
+class QueueQueries:
+    """The part of :class:`~tether.store.sqlite_transaction.SQLiteTransaction` about the task queues."""
+
+    _conn: sqlite3.Connection
+    pending: sqlite_pending.PendingWrites
+    topics: set[str]
+    enqueued_workflows: list[str]
+    enqueued_activities: list[ActivityTaskRow]
+    _write: Callable[[], None]
+    get_execution: Callable[[str], ExecutionRow | None]
+
+    # workflow tasks
+
+    def enqueue_workflow_task(self, execution_id: str, ready_at_ms: int) -> None:  # noqa: D102
+        # A task already leased by a worker is marked dirty so that it is offered again
+        # when that worker finishes: the events appended now were not part of its run.
+        self.enqueued_workflows.append(execution_id)
+        execution = self.get_execution(execution_id)
+        if execution is None or execution.status != "running":
+            return
+        held = self.pending.workflow_tasks.get(execution_id)
+        if held is None:
+            if execution_id in self.pending.stored_tasks:
+                stored = self.pending.stored_tasks[execution_id]
+            else:
+                row = self._conn.execute(
+                    "SELECT workflow, ready_at_ms, leased_until_ms, owner, dirty FROM workflow_tasks "
+                    "WHERE execution_id = ?",
+                    (execution_id,),
+                ).fetchone()
+                stored = None if row is None else WorkflowTaskState(row[0], row[1], row[2], row[3], bool(row[4]))
+            held = HeldWorkflowTask(stored is not None, stored)
+        state = held.state
+        if state is None:
+            state = WorkflowTaskState(execution.workflow, ready_at_ms, 0, None, False)
+        else:
+            state = state._replace(dirty=True, ready_at_ms=min(state.ready_at_ms, ready_at_ms))
+        self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, state)
+
+    def claim_workflow_tasks(  # noqa: D102
+        self, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str], limit: int
+    ) -> list[str]:
+        self.pending.flush_workflow_tasks()
+        self._write()
+        self.pending.stored_tasks.clear()
+        rows = self._conn.execute(
+            "SELECT execution_id FROM workflow_tasks WHERE leased_until_ms <= ? AND ready_at_ms <= ? "
+            "AND workflow IN (SELECT value FROM json_each(?)) ORDER BY ready_at_ms LIMIT ?",
+            (now_ms, now_ms, json.dumps(sorted(workflows)), limit),
+        ).fetchall()
+        ids = [r[0] for r in rows]
+        self._conn.executemany(
+            "UPDATE workflow_tasks SET leased_until_ms = ?, owner = ?, dirty = 0 WHERE execution_id = ?",
+            [(lease_until_ms, owner, i) for i in ids],
+        )
+        return ids
+
+    def claim_workflow_task(  # noqa: D102
+        self, execution_id: str, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str]
+    ) -> bool:
+        names = workflows if isinstance(workflows, frozenset) else frozenset(workflows)
+        held = self.pending.workflow_tasks.get(execution_id)
+        if held is not None:
+            state = held.state
+            if state is None or state.leased_until_ms > now_ms or state.ready_at_ms > now_ms:
+                return False
+            if state.workflow not in names:
+                return False
+            leased = state._replace(leased_until_ms=lease_until_ms, owner=owner, dirty=False)
+            self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, leased)
+            return True
+        self._write()
+        self.pending.stored_tasks.clear()
+        return bool(
+            self._conn.execute(
+                "UPDATE workflow_tasks SET leased_until_ms = ?, owner = ?, dirty = 0 "
+                "WHERE execution_id = ? AND leased_until_ms <= ? AND ready_at_ms <= ? "
+                "AND workflow IN (SELECT value FROM json_each(?))",
+                (lease_until_ms, owner, execution_id, now_ms, now_ms, _names_json(names)),
+            ).rowcount
+        )
+
+    def claim_activity_task(self, task: ActivityTaskRow) -> bool:  # noqa: D102
+        key = (task.execution_id, task.activity_id)
+        held = self.pending.activity_tasks.get(key)
+        if held is not None:
+            if held.attempt != task.attempt:
+                return False
+            del self.pending.activity_tasks[key]
+            return True
+        self._write()
+        cursor = self._conn.execute(
+            "DELETE FROM activity_tasks WHERE execution_id = ? AND activity_id = ? AND attempt = ?",
+            (task.execution_id, task.activity_id, task.attempt),
+        )
+        return cursor.rowcount > 0
+
+    def finish_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
+        held = self.pending.workflow_tasks.get(execution_id)
+        if held is not None:
+            state = held.state
+            if state is None or state.owner != owner:
+                return False
+            if state.dirty:
+                offered = state._replace(leased_until_ms=0, owner=None, dirty=False)
+                self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, offered)
+                self.topics.add("workflows")
+            else:
+                self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, None)
+            return True
+        self._write()
+        self.pending.stored_tasks.clear()
+        deleted = self._conn.execute(
+            "DELETE FROM workflow_tasks WHERE execution_id = ? AND owner = ? AND dirty = 0", (execution_id, owner)
+        ).rowcount
+        if deleted:
+            return True
+        requeued = self._conn.execute(
+            "UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL, dirty = 0 "
+            "WHERE execution_id = ? AND owner = ? AND dirty = 1",
+            (execution_id, owner),
+        ).rowcount
+        if requeued:
+            self.topics.add("workflows")
+        return bool(requeued)
+
+    def holds_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
+        held = self.pending.workflow_tasks.get(execution_id)
+        if held is not None:
+            return held.state is not None and held.state.owner == owner
+        row = self._conn.execute("SELECT owner FROM workflow_tasks WHERE execution_id = ?", (execution_id,)).fetchone()
+        return row is not None and row[0] == owner
+
+    def release_workflow_tasks(self, owner: str) -> None:  # noqa: D102
+        self._write()
+        self.pending.flush_workflow_tasks()
+        self.pending.stored_tasks.clear()
+        self._conn.execute("UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL WHERE owner = ?", (owner,))
+        self.topics.add("workflows")
+
+    def next_lease_expiry_ms(self, now_ms: int) -> int | None:  # noqa: D102
+        self.pending.flush_workflow_tasks()
+        (due,) = self._conn.execute(
+            "SELECT min(leased_until_ms) FROM workflow_tasks WHERE leased_until_ms > ?", (now_ms,)
+        ).fetchone()
+        return int(due) if due is not None else None
+
+    def has_ready_work(self, now_ms: int, workflows: Iterable[str], activities: Iterable[str]) -> bool:  # noqa: D102
+        self.pending.flush_workflow_tasks()
+        self.pending.flush_activity_tasks()
+        row = self._conn.execute(
+            "SELECT 1 FROM workflow_tasks WHERE leased_until_ms <= ? AND ready_at_ms <= ? "
+            "AND workflow IN (SELECT value FROM json_each(?)) "
+            "UNION ALL SELECT 1 FROM activity_tasks WHERE name IN (SELECT value FROM json_each(?)) LIMIT 1",
+            (now_ms, now_ms, json.dumps(sorted(workflows)), json.dumps(sorted(activities))),
+        ).fetchone()
+        return row is not None
+
+    # activity tasks
+
+    def enqueue_activity_task(self, task: ActivityTaskRow) -> None:  # noqa: D102
+        key = (task.execution_id, task.activity_id)
+        held = self.pending.activity_tasks
+        held.pop(key, None)  # queued again: it goes to the back, as a replaced row would
+        held[key] = task
+        self.enqueued_activities.append(task)
+
+    def delete_activity_task(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
+        self.pending.activity_tasks.pop((execution_id, activity_id), None)
+        self._write()
+        self._conn.execute(
+            "DELETE FROM activity_tasks WHERE execution_id = ? AND activity_id = ?", (execution_id, activity_id)
+        )
+
+    def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]:  # noqa: D102
+        self._write()
+        self.pending.flush_activity_tasks()
+        rows = self._conn.execute(
+            "SELECT id, execution_id, activity_id, attempt, name FROM activity_tasks "
+            "WHERE name IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
+            (json.dumps(sorted(activities)), limit),
+        ).fetchall()
+        self._conn.executemany("DELETE FROM activity_tasks WHERE id = ?", [(r[0],) for r in rows])
+        return [ActivityTaskRow(r[1], r[2], r[3], r[4]) for r in rows]
+
+
+@functools.lru_cache(maxsize=64)
+def _names_json(names: frozenset[str]) -> str:
+    return json.dumps(sorted(names))

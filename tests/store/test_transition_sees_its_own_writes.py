@@ -1,0 +1,280 @@
+"""Within one transition every read sees that transition's own writes, and a savepoint undoes them all.
+
+The engine leans on this: a completion queues a workflow task that the local worker leases,
+runs and finishes in the same transition, and a scheduled activity is started right away.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tether.errors import UsageError
+from tether.model.events import EventType
+from tether.store.base import ActivityTaskRow, Store, Transaction
+
+from .test_store_contract import ACT, WF, Boom, activity, append, claim, execution, history, holds, insert
+
+
+async def test_task_queued_claimed_and_finished_in_one_transition_leaves_no_task(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> tuple[bool, bool, bool]:
+        tx.enqueue_workflow_task("e1", 10)
+        claimed = tx.claim_workflow_task("e1", now_ms=10, owner="w1", lease_until_ms=1_000, workflows=[WF])
+        held = tx.holds_workflow_task("e1", "w1")
+        return claimed, held, tx.finish_workflow_task("e1", "w1")
+
+    assert await store.run(transition) == (True, True, True)
+    assert await store.read(lambda tx: tx.has_ready_work(10_000, [WF], [ACT])) is False
+    assert await claim(store, now_ms=10_000) == []
+
+
+async def test_task_queued_and_claimed_in_one_transition_stays_leased_after_it(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> bool:
+        tx.enqueue_workflow_task("e1", 10)
+        return tx.claim_workflow_task("e1", now_ms=10, owner="w1", lease_until_ms=1_000, workflows=[WF])
+
+    assert await store.run(transition) is True
+    assert await holds(store, "e1", "w1") is True
+    assert await claim(store, now_ms=999, owner="w2") == []
+    assert await store.read(lambda tx: tx.next_lease_expiry_ms(10)) == 1_000
+
+
+async def test_task_queued_in_one_transition_is_not_ready_for_a_claim_before_its_time(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> bool:
+        tx.enqueue_workflow_task("e1", 500)
+        return tx.claim_workflow_task("e1", now_ms=10, owner="w1", lease_until_ms=1_000, workflows=[WF])
+
+    assert await store.run(transition) is False
+    assert await claim(store, now_ms=500) == ["e1"]
+
+
+async def test_task_queued_while_another_owner_holds_it_cannot_be_claimed_and_is_offered_after(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await store.run(lambda tx: tx.enqueue_workflow_task("e1", 0))
+    await claim(store, now_ms=10, owner="w1", lease_ms=1_000)
+
+    def transition(tx: Transaction) -> bool:
+        tx.enqueue_workflow_task("e1", 20)
+        return tx.claim_workflow_task("e1", now_ms=20, owner="w2", lease_until_ms=2_000, workflows=[WF])
+
+    assert await store.run(transition) is False
+    assert await holds(store, "e1", "w1") is True
+    assert await store.run(lambda tx: tx.finish_workflow_task("e1", "w1")) is True
+    assert await claim(store, now_ms=30, owner="w2") == ["e1"], "queued again during the lease"
+
+
+async def test_closed_execution_queued_in_the_transition_that_closed_it_offers_nothing(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> bool:
+        tx.update_execution("e1", status="completed")
+        tx.enqueue_workflow_task("e1", 10)
+        return tx.claim_workflow_task("e1", now_ms=10, owner="w1", lease_until_ms=1_000, workflows=[WF])
+
+    assert await store.run(transition) is False
+    assert await claim(store, now_ms=10) == []
+
+
+async def test_events_appended_in_one_transition_are_numbered_on_and_visible_to_it(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await append(store, "e1", [(EventType.WORKFLOW_STARTED, "{}")])
+
+    def transition(tx: Transaction) -> tuple[int, int, int, list[int]]:
+        first = tx.append_events("e1", [(EventType.TIMER_STARTED, "{}")], 7)
+        last = tx.append_events("e1", [(EventType.TIMER_FIRED, "{}")] * 2, 8)
+        row = tx.get_execution("e1")
+        assert row is not None
+        return first, last, row.last_seq, [e.seq for e in tx.load_events("e1", 1)]
+
+    assert await store.run(transition) == (2, 4, 4, [2, 3, 4])
+    assert [e.seq for e in await history(store, "e1")] == [1, 2, 3, 4]
+    row = await store.read(lambda tx: tx.get_execution("e1"))
+    assert row is not None
+    assert row.last_seq == 4
+
+
+async def test_activity_inserted_and_changed_in_one_transition_is_stored_as_last_seen(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> str | None:
+        tx.insert_activity(activity("e1", 1))
+        tx.update_activity("e1", 1, state="running", attempt_started_at_ms=5, worker="w1")
+        row = tx.get_activity("e1", 1)
+        return None if row is None else row.state
+
+    assert await store.run(transition) == "running"
+    stored = await store.read(lambda tx: tx.get_activity("e1", 1))
+    assert stored is not None
+    assert (stored.state, stored.attempt_started_at_ms) == ("running", 5)
+    assert await store.read(lambda tx: tx.attempts_of_worker("w1")) == [("e1", 1, 1)]
+
+
+async def test_activity_change_with_unknown_column_in_its_creating_transition_raises_usage_error(
+    store: Store,
+) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> None:
+        tx.insert_activity(activity("e1", 1))
+        tx.update_activity("e1", 1, nope=1)
+
+    with pytest.raises(UsageError):
+        await store.run(transition)
+    assert await store.read(lambda tx: tx.get_activity("e1", 1)) is None
+
+
+async def test_attempt_queued_and_claimed_in_one_transition_leaves_no_task(store: Store) -> None:
+    await insert(store, execution("e1"))
+    task = ActivityTaskRow("e1", 1, 1, ACT)
+
+    def transition(tx: Transaction) -> tuple[bool, bool]:
+        tx.enqueue_activity_task(task)
+        other_attempt = tx.claim_activity_task(ActivityTaskRow("e1", 1, 2, ACT))
+        return other_attempt, tx.claim_activity_task(task)
+
+    assert await store.run(transition) == (False, True)
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [ACT])) is False
+
+
+async def test_attempt_queued_in_one_transition_can_be_withdrawn_by_it(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> None:
+        tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 1, ACT))
+        tx.enqueue_activity_task(ActivityTaskRow("e1", 2, 1, ACT))
+        tx.delete_activity_task("e1", 1)
+
+    await store.run(transition)
+    claimed = await store.run(lambda tx: tx.claim_activity_tasks(activities=[ACT], limit=10))
+    assert claimed == [ActivityTaskRow("e1", 2, 1, ACT)]
+
+
+def undone(tx: Transaction) -> None:
+    """Writes in a savepoint that fails."""
+    with tx.savepoint():
+        tx.append_events("e1", [(EventType.TIMER_STARTED, "{}")], 2)
+        tx.load_events("e1")  # may write what was held back: it is undone all the same
+        tx.append_events("e1", [(EventType.TIMER_FIRED, "{}")], 3)
+        tx.claim_activity_task(ActivityTaskRow("e1", 1, 1, ACT))
+        tx.enqueue_activity_task(ActivityTaskRow("e1", 2, 1, ACT))
+        tx.claim_workflow_task("e1", now_ms=0, owner="w1", lease_until_ms=1_000, workflows=[WF])
+        tx.insert_activity(activity("e1", 1))
+        raise Boom
+
+
+async def test_savepoint_that_fails_undoes_the_writes_of_its_body_and_keeps_those_before(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> None:
+        tx.append_events("e1", [(EventType.WORKFLOW_STARTED, "{}")], 1)
+        tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 1, ACT))
+        tx.enqueue_workflow_task("e1", 0)
+        with pytest.raises(Boom):
+            undone(tx)
+        tx.append_events("e1", [(EventType.WORKFLOW_COMPLETED, "{}")], 4)
+
+    await store.run(transition)
+
+    assert [(e.seq, e.type) for e in await history(store, "e1")] == [
+        (1, EventType.WORKFLOW_STARTED),
+        (2, EventType.WORKFLOW_COMPLETED),
+    ]
+    claimed = await store.run(lambda tx: tx.claim_activity_tasks(activities=[ACT], limit=10))
+    assert claimed == [ActivityTaskRow("e1", 1, 1, ACT)]
+    assert await holds(store, "e1", "w1") is False
+    assert await claim(store, now_ms=0) == ["e1"]
+    assert await store.read(lambda tx: tx.get_activity("e1", 1)) is None
+
+
+async def test_failed_transition_leaves_none_of_its_held_back_writes(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> None:
+        tx.append_events("e1", [(EventType.WORKFLOW_STARTED, "{}")], 1)
+        tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 1, ACT))
+        tx.enqueue_workflow_task("e1", 0)
+        tx.insert_activity(activity("e1", 1))
+        raise Boom
+
+    with pytest.raises(Boom):
+        await store.run(transition)
+
+    assert await history(store, "e1") == []
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [ACT])) is False
+    assert await store.read(lambda tx: tx.get_activity("e1", 1)) is None
+    row = await store.read(lambda tx: tx.get_execution("e1"))
+    assert row is not None
+    assert row.last_seq == 0
+
+
+async def test_failing_savepoint_undoes_a_nested_savepoints_committed_writes(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def failing(tx: Transaction) -> None:
+        with tx.savepoint():
+            tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 1, ACT))
+            with tx.savepoint():
+                tx.insert_execution(execution("inner"))
+                tx.update_execution("e1", task_error="x")
+            raise Boom
+
+    def transition(tx: Transaction) -> None:
+        tx.append_events("e1", [(EventType.WORKFLOW_STARTED, "{}")], 1)
+        with pytest.raises(Boom):
+            failing(tx)
+
+    await store.run(transition)
+
+    assert await store.read(lambda tx: tx.get_execution("inner")) is None
+    row = await store.read(lambda tx: tx.get_execution("e1"))
+    assert row is not None
+    assert row.task_error is None
+    assert [e.seq for e in await history(store, "e1")] == [1]
+    assert await store.read(lambda tx: tx.has_ready_work(10, [WF], [ACT])) is False
+
+
+async def test_failing_nested_savepoint_keeps_what_its_enclosing_one_did(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def failing(tx: Transaction) -> None:
+        with tx.savepoint():
+            tx.insert_execution(execution("inner"))
+            tx.enqueue_activity_task(ActivityTaskRow("e1", 2, 1, ACT))
+            raise Boom
+
+    def transition(tx: Transaction) -> None:
+        with tx.savepoint():
+            tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 1, ACT))
+            tx.update_execution("e1", task_error="kept")
+            with pytest.raises(Boom):
+                failing(tx)
+
+    await store.run(transition)
+
+    assert await store.read(lambda tx: tx.get_execution("inner")) is None
+    row = await store.read(lambda tx: tx.get_execution("e1"))
+    assert row is not None
+    assert row.task_error == "kept"
+    claimed = await store.run(lambda tx: tx.claim_activity_tasks(activities=[ACT], limit=10))
+    assert claimed == [ActivityTaskRow("e1", 1, 1, ACT)]
+
+
+async def test_task_finished_and_queued_again_in_one_transition_is_offered_afresh(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await store.run(lambda tx: tx.enqueue_workflow_task("e1", 0))
+    await claim(store, now_ms=10, owner="w1", lease_ms=1_000)
+
+    def transition(tx: Transaction) -> bool:
+        tx.get_execution("e1")
+        finished = tx.finish_workflow_task("e1", "w1")
+        tx.enqueue_workflow_task("e1", 20)
+        return finished
+
+    assert await store.run(transition) is True
+    assert await holds(store, "e1", "w1") is False
+    assert await claim(store, now_ms=20, owner="w2") == ["e1"]
