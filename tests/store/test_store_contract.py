@@ -337,6 +337,15 @@ async def test_executions_with_failed_task_lists_only_running_ones_with_a_task_e
 # history
 
 
+async def test_closed_among_names_only_existing_executions_that_are_not_running(store: Store) -> None:
+    rows = [execution("run"), execution("done", status="completed"), execution("failed", status="failed")]
+    await store.run(lambda tx: [tx.insert_execution(r) for r in rows])
+    ids = ["run", "done", "failed", "missing"] + [f"other-{i}" for i in range(1200)]  # past any per-statement bound
+
+    assert sorted(await store.read(lambda tx: tx.closed_among(ids))) == ["done", "failed"]
+    assert await store.read(lambda tx: tx.closed_among([])) == []
+
+
 async def test_append_events_numbers_events_contiguously_from_one(store: Store) -> None:
     await insert(store, execution("e1"))
 

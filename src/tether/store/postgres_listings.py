@@ -47,6 +47,10 @@ class PostgresListings(PostgresStatements):
         )
         return [execution_row(r) for r in rows]
 
+    def closed_among(self, execution_ids: Sequence[str]) -> list[str]:  # noqa: D102
+        rows = self._all("SELECT id FROM executions WHERE id = ANY(%s) AND status != 'running'", (list(execution_ids),))
+        return [r[0] for r in rows]
+
     def inbox_note(self, execution_id: str, activity_id: int) -> str | None:  # noqa: D102
         row = self._one(
             "SELECT inbox_note FROM activities WHERE execution_id = %s AND activity_id = %s",
