@@ -231,7 +231,7 @@ class PostgresStore:
             return []
         writes = any(not job.read_only for job in batch)
         single = len(batch) == 1
-        nested = writes and not single
+        shared = writes and not single
         undo: list[Callable[[], None]] = []
         wrote = False
         tx.begin_batch()
@@ -240,6 +240,8 @@ class PostgresStore:
                 tx.control("BEGIN")
             for index, job in enumerate(batch):
                 tx.reset(locking=not job.read_only)
+                # A read shares the transaction without a savepoint: it has nothing to undo.
+                nested = shared and not job.read_only
                 if nested:
                     tx.control("SAVEPOINT transition")
                 try:
@@ -250,11 +252,11 @@ class PostgresStore:
                         tx.settle_sent()
                 except BaseException as raised:
                     error: BaseException = raised
+                    tx.discard()  # before anything else is sent: what it held back is void
                     if not isinstance(error, StatementFailed):
                         # A statement sent before it raised may have failed: that decides.
                         error = tx.sent_failure() or error
                     _run_all(tx.rollback_hooks)
-                    tx.discard()
                     if isinstance(error, StatementFailed) and self._lost():
                         raise error from None
                     if nested:

@@ -68,6 +68,10 @@ class PostgresStatements:
         """Sends the statements whose results are not read."""
         self._unsettled = False
         """Whether statements were sent since the last time every result was collected."""
+        self._events: list[tuple[str, int, str, int, str]] = []
+        """Events (execution, seq, type, at_ms, data) appended and not sent yet."""
+        self._last_seqs: dict[str, int] = {}
+        """The last sequence number of each execution whose events are not sent yet."""
         self._savepoints = 0
         self.locking = True
         """Whether this transition writes (and so locks what it reads); reads do not."""
@@ -96,6 +100,7 @@ class PostgresStatements:
         """A new database transaction starts: no lock is held, nothing is known."""
         self._held = set()
         self.known.clear()
+        self._drop_held_back()
 
     def reset(self, *, locking: bool) -> None:
         """Forget what the previous transition marked."""
@@ -117,11 +122,13 @@ class PostgresStatements:
         """The running transition was rolled back: what it locked and learnt is void."""
         self._locked = set()
         self.known.restore(self._known_at_start)
+        self._drop_held_back()
 
     # statements
 
     def control(self, sql: str) -> None:
         """Send a statement of the store's own (BEGIN, SAVEPOINT, COMMIT, NOTIFY), without waiting."""
+        self._send_held_back()
         try:
             self._sender.execute(sql, prepare=False)
         except psycopg.Error as exc:
@@ -134,6 +141,7 @@ class PostgresStatements:
             StatementFailed: one of them failed (the pipeline is usable again, the
                 transaction is in error until rolled back).
         """
+        self._send_held_back()
         try:
             self._pipeline.sync()
         except psycopg.Error as exc:
@@ -142,7 +150,7 @@ class PostgresStatements:
 
     def settle_sent(self) -> None:
         """Settle, if this transition sent statements whose results were not collected yet."""
-        if self._unsettled:
+        if self._unsettled or self._events:
             self.settle()
 
     def sent_failure(self) -> StatementFailed | None:
@@ -156,6 +164,7 @@ class PostgresStatements:
     def _failed(self, exc: psycopg.Error) -> StatementFailed:
         """Collect every result still in the pipeline after a failure, so that it can be used again."""
         self._unsettled = False
+        self._drop_held_back()
         conn = self._conn
         for _ in range(_RECOVERY_SYNCS):
             if conn.closed or conn.broken:
@@ -179,12 +188,33 @@ class PostgresStatements:
             raise self._failed(exc) from exc
         self._unsettled = True
 
-    def _send_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        try:
-            self._sender.executemany(sql, rows)
-        except psycopg.Error as exc:
-            raise self._failed(exc) from exc
-        self._unsettled = True
+    def _hold_back_events(self, events: list[tuple[str, int, str, int, str]]) -> None:
+        """Keep appended events (and their execution's new last sequence number) to send later, together.
+
+        They are sent with the next statement of the store's own (a savepoint, the end of the
+        transition, the commit), or before the events are read: nothing else reads them or
+        an execution's ``last_seq`` from the database while the transaction holds its lock.
+        """
+        self._events.extend(events)
+        self._last_seqs[events[-1][0]] = events[-1][1]
+
+    def _send_held_back(self) -> None:
+        if not self._events:
+            return
+        events, last_seqs = self._events, self._last_seqs
+        self._drop_held_back()
+        execution_ids, seqs, kinds, times, data = (list(column) for column in zip(*events, strict=True))
+        self._send(
+            "WITH numbered AS (UPDATE executions e SET last_seq = n.last_seq "
+            "  FROM unnest(%s::text[], %s::bigint[]) AS n(id, last_seq) WHERE e.id = n.id) "
+            "INSERT INTO events (execution_id, seq, type, at_ms, data) "
+            "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::text[])",
+            (list(last_seqs), list(last_seqs.values()), execution_ids, seqs, kinds, times, data),
+        )
+
+    def _drop_held_back(self) -> None:
+        self._events = []
+        self._last_seqs = {}
 
     def _one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
         try:
@@ -240,6 +270,7 @@ class PostgresStatements:
             # Row locks taken after a savepoint are released when it is rolled back.
             self._locked = locked
             self.known.restore(known)
+            self._drop_held_back()  # all of them appended since the savepoint, which is rolled back
             self.control(f"ROLLBACK TO SAVEPOINT {name}")
             self.control(f"RELEASE SAVEPOINT {name}")
             raise

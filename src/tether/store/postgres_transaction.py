@@ -105,16 +105,15 @@ class PostgresTransaction(PostgresListings, Transaction):
             if row is None:
                 raise UsageError(f"no execution {execution_id!r} to append events to")
             last = int(row[0])
-        else:
-            # The row is locked and known: the numbers follow from it, nothing to wait for.
-            last = known + len(events)
-            self._send("UPDATE executions SET last_seq = %s WHERE id = %s", (last, execution_id))
-        first = last - len(events) + 1
-        rows = [(execution_id, first + i, str(kind), at_ms, data) for i, (kind, data) in enumerate(events)]
-        if len(rows) == 1:
-            self._send("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (%s,%s,%s,%s,%s)", rows[0])
-        else:
-            self._send_many("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (%s,%s,%s,%s,%s)", rows)
+            rows = [(execution_id, last - len(events) + 1 + i, str(k), at_ms, d) for i, (k, d) in enumerate(events)]
+            for event in rows:
+                self._send("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (%s,%s,%s,%s,%s)", event)
+            return last
+        # The row is locked and known: the numbers follow from it, and the events (with the
+        # new last_seq) go out later, together with those of the rest of the transition.
+        last = known + len(events)
+        rows = [(execution_id, known + 1 + i, str(kind), at_ms, data) for i, (kind, data) in enumerate(events)]
+        self._hold_back_events(rows)
         self.known.appended(execution_id, [(seq, kind, at, data) for _, seq, kind, at, data in rows])
         return last
 
@@ -123,6 +122,7 @@ class PostgresTransaction(PostgresListings, Transaction):
         known = self.known.events_after(execution_id, after_seq)
         if known is not None:
             return known
+        self._send_held_back()
         rows = self._all(
             "SELECT seq, type, at_ms, data FROM events WHERE execution_id = %s AND seq > %s ORDER BY seq",
             (execution_id, after_seq),
