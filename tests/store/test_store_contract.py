@@ -857,6 +857,33 @@ async def test_failing_transition_is_rolled_back_alone_while_its_batch_commits(s
     assert histories == {f"e{i}": 0 if i % 3 == 0 else 1 for i in range(12)}
 
 
+async def test_a_read_that_raises_within_a_batch_of_writes_leaves_them_committed(store: Store) -> None:
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold(tx: Transaction) -> None:
+        entered.set()
+        gate.wait(5)
+
+    def refuse(tx: Transaction) -> None:
+        tx.get_execution("before")
+        raise Boom("refused")
+
+    holder = asyncio.ensure_future(store.run(hold))
+    assert await asyncio.to_thread(entered.wait, 5)
+    before = asyncio.ensure_future(store.run(lambda tx: tx.insert_execution(execution("before"))))
+    refused = asyncio.ensure_future(store.read(refuse))
+    after = asyncio.ensure_future(store.run(lambda tx: tx.insert_execution(execution("after"))))
+    await asyncio.sleep(0)  # one loop pass: all three are queued behind the holder
+    gate.set()
+    await holder
+
+    outcomes = await asyncio.gather(before, refused, after, return_exceptions=True)
+    assert outcomes[0] is True
+    assert isinstance(outcomes[1], Boom)
+    assert outcomes[2] is True
+    assert sorted(await listed(store)) == ["after", "before"]
+
+
 async def test_each_caller_of_a_batch_gets_its_own_result_or_error(store: Store) -> None:
     errors = [Boom(f"boom {i}") for i in range(6)]
 

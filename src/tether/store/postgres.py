@@ -54,6 +54,8 @@ class _Job:
     outcome: tuple[bool, Any] = field(default=(False, None))
     read_only: bool = False
     conflicts: int = 0
+    alone: bool = False
+    """Run in a transaction of its own (after a failure that could not be told apart from its neighbours')."""
 
 
 def check_url(url: str) -> str:
@@ -180,18 +182,20 @@ class PostgresStore:
             self._loop.call_soon_threadsafe(_fail, ready, error)
             return
         self._loop.call_soon_threadsafe(_resolve, ready, None)
-        retry: list[_Job] = []
+        again: list[_Job] = []
         try:
             stop = False
             while not stop:
-                batch = retry
-                retry = []
-                if not batch:
-                    first = self._queue.get()
-                    if first is None:
-                        break
-                    batch = [first]
-                while len(batch) < _BATCH_LIMIT:
+                if again and again[0].alone:
+                    batch, again = again[:1], again[1:]
+                else:
+                    batch, again = again, []
+                    if not batch:
+                        first = self._queue.get()
+                        if first is None:
+                            break
+                        batch = [first]
+                while len(batch) < _BATCH_LIMIT and not batch[0].alone:
                     try:
                         job = self._queue.get_nowait()
                     except queue.Empty:
@@ -203,12 +207,13 @@ class PostgresStore:
                 changes: set[str] = set()
                 hooks: list[Callable[[], None]] = []
                 retry = self._run_batch(batch, changes, hooks)
+                again = retry + again
                 done = batch[: len(batch) - len(retry)]
                 if done or changes:
                     # One wake-up of the event loop per batch: hooks, then results, then listeners.
                     listener = self._listener if changes else None
                     self._loop.call_soon_threadsafe(_finish_batch, hooks, done, listener, changes)
-                if stop and retry:
+                if stop and again:
                     stop = False  # finish what lost a race before stopping
                     self._queue.put(None)
         finally:
@@ -247,9 +252,9 @@ class PostgresStore:
                 try:
                     result = job.fn(tx)
                     if nested:
-                        # The statements it sent must have succeeded before the next transition starts.
+                        # What it sent is collected with the next read, or at the commit; a failure
+                        # that shows there and may be this transition's is sorted out below.
                         tx.control("RELEASE SAVEPOINT transition")
-                        tx.settle_sent()
                 except BaseException as raised:
                     error: BaseException = raised
                     tx.discard()  # before anything else is sent: what it held back is void
@@ -259,9 +264,16 @@ class PostgresStore:
                     _run_all(tx.rollback_hooks)
                     if isinstance(error, StatementFailed) and self._lost():
                         raise error from None
+                    if isinstance(error, StatementFailed) and error.inherited:
+                        return self._run_alone(tx, batch, undo, changes, hooks)
                     if nested:
                         tx.control("ROLLBACK TO SAVEPOINT transition")
                         tx.control("RELEASE SAVEPOINT transition")
+                    elif shared:
+                        # A read sharing the batch's transaction: a refusal wrote nothing and
+                        # leaves nothing to undo, but a failed statement aborted the transaction.
+                        if isinstance(error, StatementFailed):
+                            return self._run_alone(tx, batch, undo, changes, hooks)
                     elif writes:
                         tx.control("ROLLBACK")
                     if (
@@ -298,8 +310,12 @@ class PostgresStore:
                 try:
                     self._finish(tx, wrote)
                 except StatementFailed as exc:
+                    if self._lost():
+                        raise
+                    if not single:
+                        return self._run_alone(tx, batch, undo, changes, hooks)
                     job = batch[0]
-                    if not (single and exc.is_conflict and job.conflicts < _MAX_CONFLICT_RETRIES) or self._lost():
+                    if not (exc.is_conflict and job.conflicts < _MAX_CONFLICT_RETRIES):
                         raise
                     # A statement the lone transition sent failed only now, so nothing
                     # committed: it runs again in the next batch, as if it had failed itself.
@@ -324,6 +340,28 @@ class PostgresStore:
             changes.clear()
             self._deliver_error(batch, _unavailable("the transaction failed and was rolled back", exc.cause))
         return []
+
+    def _run_alone(
+        self,
+        tx: PostgresTransaction,
+        batch: list[_Job],
+        undo: list[Callable[[], None]],
+        changes: set[str],
+        hooks: list[Callable[[], None]],
+    ) -> list[_Job]:
+        """Roll the whole batch back and run each of its transitions again in a transaction of its own.
+
+        A statement sent ahead failed, and it may have been sent by any transition whose
+        results were not collected yet: run alone, each one's failure is its own.
+        """
+        tx.control("ROLLBACK")
+        tx.settle()
+        _run_all(undo)
+        hooks.clear()
+        changes.clear()
+        for job in batch:
+            job.alone = True
+        return batch
 
     def _finish(self, tx: PostgresTransaction, wrote: bool) -> None:
         """Commit the open transaction; a writing one tells other stores with a NOTIFY."""

@@ -45,9 +45,11 @@ class StatementFailed(BaseException):  # a signal through user and engine handle
     lost lock race or a broken connection for a failure of its own.
     """
 
-    def __init__(self, cause: psycopg.Error) -> None:
+    def __init__(self, cause: psycopg.Error, *, inherited: bool = False) -> None:
         super().__init__(str(cause))
         self.cause = cause
+        self.inherited = inherited
+        """Whether the failed statement may be one an earlier transition of the batch sent."""
 
     @property
     def is_conflict(self) -> bool:
@@ -68,6 +70,8 @@ class PostgresStatements:
         """Sends the statements whose results are not read."""
         self._unsettled = False
         """Whether statements were sent since the last time every result was collected."""
+        self._inherited = False
+        """Whether the running transition began while statements of earlier ones were unsettled."""
         self._events: list[tuple[str, int, str, int, str]] = []
         """Events (execution, seq, type, at_ms, data) appended and not sent yet."""
         self._last_seqs: dict[str, int] = {}
@@ -105,6 +109,7 @@ class PostgresStatements:
     def reset(self, *, locking: bool) -> None:
         """Forget what the previous transition marked."""
         self.locking = locking
+        self._inherited = self._unsettled
         self._locked = set()
         self._known_at_start = self.known.snapshot()
         self.topics = set()
@@ -146,7 +151,7 @@ class PostgresStatements:
             self._pipeline.sync()
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
-        self._unsettled = False
+        self._unsettled = self._inherited = False
 
     def settle_sent(self) -> None:
         """Settle, if this transition sent statements whose results were not collected yet."""
@@ -163,7 +168,8 @@ class PostgresStatements:
 
     def _failed(self, exc: psycopg.Error) -> StatementFailed:
         """Collect every result still in the pipeline after a failure, so that it can be used again."""
-        self._unsettled = False
+        inherited = self._inherited
+        self._unsettled = self._inherited = False
         self._drop_held_back()
         conn = self._conn
         for _ in range(_RECOVERY_SYNCS):
@@ -178,7 +184,7 @@ class PostgresStatements:
             logger.warning("the pipeline did not recover from a failed statement; closing the connection")
             with contextlib.suppress(psycopg.Error):
                 conn.close()
-        return StatementFailed(exc)
+        return StatementFailed(exc, inherited=inherited)
 
     def _send(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Send a statement whose result is not read; a failure shows at the next read or settle."""
@@ -221,7 +227,7 @@ class PostgresStatements:
             row = self._cur.execute(sql, params).fetchone()
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
-        self._unsettled = False  # reading a result collects all those before it
+        self._unsettled = self._inherited = False  # reading a result collects all those before it
         return row
 
     def _all(self, sql: str, params: Sequence[Any] | None = None) -> list[Row]:
@@ -229,7 +235,7 @@ class PostgresStatements:
             rows = self._cur.execute(sql, params).fetchall()
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
-        self._unsettled = False
+        self._unsettled = self._inherited = False
         return rows
 
     def _count(self, sql: str, params: Sequence[Any] | None = None) -> int:
@@ -239,7 +245,7 @@ class PostgresStatements:
             self._pipeline.sync()
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
-        self._unsettled = False
+        self._unsettled = self._inherited = False
         return self._cur.rowcount
 
     def _lock(self, execution_id: str) -> None:
