@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +46,6 @@ def activity_row(row: Row) -> ActivityRow:
     return ActivityRow(*row)
 
 
-_ACTIVITY_FIELDS = frozenset(f.name for f in dataclasses.fields(ActivityRow))
-
-
 @dataclass(slots=True)
 class _History:
     """The events a held execution gained in this transaction."""
@@ -62,22 +60,41 @@ class _History:
 class Known:
     """A copy of what is known, to restore after a rollback."""
 
-    executions: dict[str, ExecutionRow]
-    activities: dict[tuple[str, int], ActivityRow]
+    executions: dict[str, Row]
+    activities: dict[tuple[str, int], Row]
     histories: dict[str, _History]
     queued: dict[tuple[str, int], int]
+
+
+_EXECUTION_NAMES = [f.name for f in dataclasses.fields(ExecutionRow)]
+_EXECUTION_INDEX = {name: i for i, name in enumerate(_EXECUTION_NAMES)}
+_LAST_SEQ = _EXECUTION_INDEX["last_seq"]
+_execution_values = operator.attrgetter(*_EXECUTION_NAMES)
+_ACTIVITY_NAMES = [f.name for f in dataclasses.fields(ActivityRow)]
+_ACTIVITY_INDEX = {name: i for i, name in enumerate(_ACTIVITY_NAMES)}
+_activity_values = operator.attrgetter(*_ACTIVITY_NAMES)
+
+
+def _replaced(values: Row, index: dict[str, int], fields: dict[str, object]) -> Row:
+    """``values`` with some columns set (columns ``index`` does not know are not kept)."""
+    changed = list(values)
+    for name, value in fields.items():
+        position = index.get(name)
+        if position is not None:
+            changed[position] = value
+    return tuple(changed)
 
 
 class HeldRows:
     """Rows of executions this transaction holds locked, as they stand after its own writes.
 
-    Rows handed out are copies (callers may keep them); rows kept are never changed in
-    place, only replaced, so that a snapshot is a shallow copy of the containers.
+    Rows are kept as tuples of column values (in the order of the row classes' fields) and
+    handed out as new row objects, which callers may keep; a snapshot is a shallow copy.
     """
 
     def __init__(self) -> None:
-        self._executions: dict[str, ExecutionRow] = {}
-        self._activities: dict[tuple[str, int], ActivityRow] = {}
+        self._executions: dict[str, Row] = {}
+        self._activities: dict[tuple[str, int], Row] = {}
         self._histories: dict[str, _History] = {}
         self._queued: dict[tuple[str, int], int] = {}
         """The attempt of each activity (execution, activity) this transaction queued and nobody took since."""
@@ -105,32 +122,34 @@ class HeldRows:
 
     def execution(self, execution_id: str) -> ExecutionRow | None:
         """The held execution's row, if known."""
-        row = self._executions.get(execution_id)
-        return dataclasses.replace(row) if row is not None else None
+        values = self._executions.get(execution_id)
+        return ExecutionRow(*values) if values is not None else None
 
     def last_seq(self, execution_id: str) -> int | None:
         """The held execution's last sequence number, if known."""
-        row = self._executions.get(execution_id)
-        return row.last_seq if row is not None else None
+        values = self._executions.get(execution_id)
+        return int(values[_LAST_SEQ]) if values is not None else None
 
-    def learn_execution(self, row: ExecutionRow) -> None:
-        """Keep an execution's row as read (or inserted) under its lock."""
-        self._executions[row.id] = dataclasses.replace(row)
-        if row.id not in self._histories:
-            self._histories[row.id] = _History(row.last_seq)
+    def learn_execution(self, row: ExecutionRow | Row) -> None:
+        """Keep an execution's row (or its column values) as read or inserted under its lock."""
+        values: Row = row if isinstance(row, tuple) else _execution_values(row)
+        execution_id = values[0]
+        self._executions[execution_id] = values
+        if execution_id not in self._histories:
+            self._histories[execution_id] = _History(int(values[_LAST_SEQ]))
 
     def update_execution(self, execution_id: str, fields: dict[str, object]) -> None:
         """Apply an update sent for the execution (field names are ExecutionRow's)."""
-        row = self._executions.get(execution_id)
-        if row is not None:
-            self._executions[execution_id] = dataclasses.replace(row, **fields)  # type: ignore[arg-type]  # checked columns
+        values = self._executions.get(execution_id)
+        if values is not None:
+            self._executions[execution_id] = _replaced(values, _EXECUTION_INDEX, fields)
 
     def appended(self, execution_id: str, events: list[tuple[int, str, int, str]]) -> None:
         """Events sent for the execution (their sequence numbers follow its last one)."""
-        row = self._executions.get(execution_id)
-        if row is None:
+        values = self._executions.get(execution_id)
+        if values is None:
             return
-        self._executions[execution_id] = dataclasses.replace(row, last_seq=events[-1][0])
+        self._executions[execution_id] = _replaced(values, _EXECUTION_INDEX, {"last_seq": events[-1][0]})
         history = self._histories.get(execution_id)
         if history is not None:
             history.events.extend(events)
@@ -150,20 +169,20 @@ class HeldRows:
 
     def activity(self, execution_id: str, activity_id: int) -> ActivityRow | None:
         """A held execution's activity, if known."""
-        row = self._activities.get((execution_id, activity_id))
-        return dataclasses.replace(row) if row is not None else None
+        values = self._activities.get((execution_id, activity_id))
+        return ActivityRow(*values) if values is not None else None
 
-    def learn_activity(self, row: ActivityRow) -> None:
-        """Keep an activity's row as read (or inserted) under its execution's lock."""
-        self._activities[(row.execution_id, row.activity_id)] = dataclasses.replace(row)
+    def learn_activity(self, row: ActivityRow | Row) -> None:
+        """Keep an activity's row (or its column values) as read or inserted under its execution's lock."""
+        values: Row = row if isinstance(row, tuple) else _activity_values(row)
+        self._activities[(values[0], values[1])] = values
 
     def update_activity(self, execution_id: str, activity_id: int, fields: dict[str, object]) -> None:
         """Apply an update sent for the activity (columns that are not ActivityRow's are not kept)."""
         key = (execution_id, activity_id)
-        row = self._activities.get(key)
-        if row is not None:
-            kept = {k: v for k, v in fields.items() if k in _ACTIVITY_FIELDS}
-            self._activities[key] = dataclasses.replace(row, **kept)  # type: ignore[arg-type]  # checked columns
+        values = self._activities.get(key)
+        if values is not None:
+            self._activities[key] = _replaced(values, _ACTIVITY_INDEX, fields)
 
     # queued attempts
 

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from tether.store.base import ActivityTaskRow
-from tether.store.postgres_held import EXECUTION_COLUMNS, HeldRows, Known, Row, execution_row
+from tether.store.postgres_held import EXECUTION_COLUMNS, HeldRows, Known, Row
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ class PostgresStatements:
         row = self._one(f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,))
         if row is not None:
             self._locked.add(execution_id)
-            self.known.learn_execution(execution_row(row))
+            self.known.learn_execution(row)
 
     def _holds(self, execution_id: str) -> bool:
         return execution_id in self._locked or execution_id in self._held

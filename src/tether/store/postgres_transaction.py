@@ -62,13 +62,13 @@ class PostgresTransaction(PostgresListings, Transaction):
             if row is None:
                 return None
             if held:
-                self.known.learn_execution(execution_row(row))
+                self.known.learn_execution(row)
             return execution_row(row)
         row = self._one(f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,))
         if row is None:
             return None
         self._locked.add(execution_id)
-        self.known.learn_execution(execution_row(row))
+        self.known.learn_execution(row)
         return execution_row(row)
 
     def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
@@ -148,7 +148,7 @@ class PostgresTransaction(PostgresListings, Transaction):
             if row is None:
                 return None
             if held:
-                self.known.learn_activity(activity_row(row))
+                self.known.learn_activity(row)
             return activity_row(row)
         # One round trip: lock the execution (and learn its row), read the activity.
         row = self._one(
@@ -160,11 +160,10 @@ class PostgresTransaction(PostgresListings, Transaction):
         if row is None:
             return None
         self._locked.add(execution_id)
-        self.known.learn_execution(execution_row(row[:_EXECUTION_WIDTH]))
+        self.known.learn_execution(row[:_EXECUTION_WIDTH])
         if row[_EXECUTION_WIDTH] is None:
             return None
-        activity = activity_row(row[_EXECUTION_WIDTH:])
-        self.known.learn_activity(activity)
+        self.known.learn_activity(row[_EXECUTION_WIDTH:])
         return activity_row(row[_EXECUTION_WIDTH:])
 
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
@@ -200,10 +199,9 @@ class PostgresTransaction(PostgresListings, Transaction):
             "ORDER BY activity_id",
             (execution_id,),
         )
-        activities = [activity_row(r) for r in rows]
         if self._holds(execution_id):
-            for activity in activities:
-                self.known.learn_activity(activity)
+            for row in rows:
+                self.known.learn_activity(row)
         return [activity_row(r) for r in rows]
 
     # timers
