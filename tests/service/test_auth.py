@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import psycopg
 import pytest
 
 import tether
@@ -205,8 +206,7 @@ async def test_keys_are_stored_hashed_and_listed_without_their_secret(env: TestE
     secret = plain.split("_", 2)[2]
 
     listed = await env.engine.list_api_keys()
-    files = [env.path, env.path.with_name(env.path.name + "-wal")]
-    stored = b"".join(f.read_bytes() for f in files if f.exists())
+    stored = await _stored_bytes(env)
 
     assert plain.startswith(f"tether_{info.key_id}_")
     assert [(k.key_id, k.name, k.scopes, k.revoked_at) for k in listed] == [
@@ -214,3 +214,13 @@ async def test_keys_are_stored_hashed_and_listed_without_their_secret(env: TestE
     ]
     assert secret.encode() not in stored
     assert info.key_id.encode() in stored
+
+
+async def _stored_bytes(env: TestEnvironment) -> bytes:
+    """Everything the store keeps, as bytes: the SQLite files, or PostgreSQL's table of keys."""
+    if env.url.startswith("postgresql"):
+        async with await psycopg.AsyncConnection.connect(env.url) as conn:
+            cursor = await conn.execute("SELECT * FROM tether.api_keys")
+            return repr(await cursor.fetchall()).encode()
+    files = [env.path, env.path.with_name(env.path.name + "-wal")]
+    return b"".join(f.read_bytes() for f in files if f.exists())

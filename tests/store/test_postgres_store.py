@@ -170,15 +170,22 @@ async def test_a_transition_that_loses_a_deadlock_runs_again_and_both_commit(pos
     two = await PostgresStore.open(postgres_url)
     await one.run(lambda tx: [tx.insert_execution(execution(e)) for e in ("e1", "e2")])
     locked = {"e1": threading.Event(), "e2": threading.Event()}
+    committed = {"e1": threading.Event(), "e2": threading.Event()}
     runs = {"e1": 0, "e2": 0}
 
     def lock_then_take(mine: str, theirs: str) -> Callable[[Transaction], None]:
         def transition(tx: Transaction) -> None:
             runs[mine] += 1
+            if runs[mine] > 1:
+                # The loser runs again once the winner committed: whoever takes a row lock
+                # first once the loser rolled back is up to the server, and another cycle
+                # would make the winner lose in its turn.
+                assert committed[theirs].wait(WAIT_S)
             tx.update_execution(mine, task_error=f"locked by {mine}")
             locked[mine].set()
             assert locked[theirs].wait(WAIT_S)
             tx.update_execution(theirs, cancel_requested=True)
+            tx.after_commit(committed[mine].set)
 
         return transition
 
@@ -194,3 +201,35 @@ async def test_a_transition_that_loses_a_deadlock_runs_again_and_both_commit(pos
     finally:
         await two.close()
         await one.close()
+
+
+async def test_a_read_whose_statement_fails_within_a_batch_of_writes_fails_alone(postgres_url: str) -> None:
+    """A read shares the batch's transaction without a savepoint; its failure must not take the writes along."""
+    store = await PostgresStore.open(postgres_url)
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold(tx: Transaction) -> None:
+        entered.set()
+        gate.wait(WAIT_S)
+
+    def bad_read(tx: Transaction) -> object:
+        return tx.list_executions(status=None, workflow=None, limit=-1, offset=0)  # PostgreSQL refuses LIMIT -1
+
+    try:
+        holder = asyncio.ensure_future(store.run(hold))
+        assert await asyncio.to_thread(entered.wait, WAIT_S)
+        before = asyncio.ensure_future(store.run(lambda tx: tx.insert_execution(execution("before"))))
+        failed = asyncio.ensure_future(store.read(bad_read))
+        after = asyncio.ensure_future(store.run(lambda tx: tx.insert_execution(execution("after"))))
+        await asyncio.sleep(0)
+        gate.set()
+        await holder
+
+        outcomes = await asyncio.gather(before, failed, after, return_exceptions=True)
+        assert outcomes[0] is True
+        assert isinstance(outcomes[1], StoreUnavailable)
+        assert outcomes[2] is True
+        rows = await store.read(lambda tx: [tx.get_execution(e) for e in ("before", "after")])
+        assert [r.id for r in rows if r is not None] == ["before", "after"]
+    finally:
+        await store.close()

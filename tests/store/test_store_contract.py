@@ -337,6 +337,15 @@ async def test_executions_with_failed_task_lists_only_running_ones_with_a_task_e
 # history
 
 
+async def test_closed_among_names_only_existing_executions_that_are_not_running(store: Store) -> None:
+    rows = [execution("run"), execution("done", status="completed"), execution("failed", status="failed")]
+    await store.run(lambda tx: [tx.insert_execution(r) for r in rows])
+    ids = ["run", "done", "failed", "missing"] + [f"other-{i}" for i in range(1200)]  # past any per-statement bound
+
+    assert sorted(await store.read(lambda tx: tx.closed_among(ids))) == ["done", "failed"]
+    assert await store.read(lambda tx: tx.closed_among([])) == []
+
+
 async def test_append_events_numbers_events_contiguously_from_one(store: Store) -> None:
     await insert(store, execution("e1"))
 
@@ -846,6 +855,33 @@ async def test_failing_transition_is_rolled_back_alone_while_its_batch_commits(s
     assert present == {f"e{i}" for i in range(12) if i % 3 != 0}
     histories = {f"e{i}": len(await history(store, f"e{i}")) for i in range(12)}
     assert histories == {f"e{i}": 0 if i % 3 == 0 else 1 for i in range(12)}
+
+
+async def test_a_read_that_raises_within_a_batch_of_writes_leaves_them_committed(store: Store) -> None:
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold(tx: Transaction) -> None:
+        entered.set()
+        gate.wait(5)
+
+    def refuse(tx: Transaction) -> None:
+        tx.get_execution("before")
+        raise Boom("refused")
+
+    holder = asyncio.ensure_future(store.run(hold))
+    assert await asyncio.to_thread(entered.wait, 5)
+    before = asyncio.ensure_future(store.run(lambda tx: tx.insert_execution(execution("before"))))
+    refused = asyncio.ensure_future(store.read(refuse))
+    after = asyncio.ensure_future(store.run(lambda tx: tx.insert_execution(execution("after"))))
+    await asyncio.sleep(0)  # one loop pass: all three are queued behind the holder
+    gate.set()
+    await holder
+
+    outcomes = await asyncio.gather(before, refused, after, return_exceptions=True)
+    assert outcomes[0] is True
+    assert isinstance(outcomes[1], Boom)
+    assert outcomes[2] is True
+    assert sorted(await listed(store)) == ["after", "before"]
 
 
 async def test_each_caller_of_a_batch_gets_its_own_result_or_error(store: Store) -> None:

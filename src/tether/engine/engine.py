@@ -125,15 +125,9 @@ class Engine:
     async def _check_awaited(self) -> None:
         ids = self.notifier.awaited_executions()
 
-        def statuses(tx: Transaction) -> list[str]:
-            closed = []
-            for execution_id in ids:
-                row = tx.get_execution(execution_id)
-                if row is not None and row.status != WorkflowStatus.RUNNING.value:
-                    closed.append(execution_id)
-            return closed
-
-        for execution_id in await self.store.read(statuses):
+        # One query for all of them: a process awaiting many results while workers elsewhere
+        # commit (each commit reported as "external") must not read them one by one.
+        for execution_id in await self.store.read(lambda tx: tx.closed_among(sorted(ids))):
             self.notifier.closed(execution_id)
 
     # executions

@@ -168,6 +168,10 @@ class Transaction(Protocol):
         """What ``ctx.inbox`` asked the inbox to show for an activity, if anything."""
         ...
 
+    def closed_among(self, execution_ids: Sequence[str]) -> list[str]:
+        """Those of ``execution_ids`` whose execution exists and is no longer running."""
+        ...
+
     def executions_with_failed_task(self) -> list[str]:
         """Ids of running executions whose latest workflow task failed."""
         ...

@@ -54,6 +54,8 @@ class _Job:
     outcome: tuple[bool, Any] = field(default=(False, None))
     read_only: bool = False
     conflicts: int = 0
+    alone: bool = False
+    """Run in a transaction of its own (after a failure that could not be told apart from its neighbours')."""
 
 
 def check_url(url: str) -> str:
@@ -157,10 +159,9 @@ class PostgresStore:
     # the connection's thread
 
     def _open_connection(self) -> PostgresTransaction:
-        if self._conn is not None:
-            with contextlib.suppress(psycopg.Error):
-                self._conn.close()
-        self._conn = None
+        if self._tx is not None:
+            self._tx.close()
+        self._conn = self._tx = None
         conn = connect(self._conninfo)
         self._conn = conn
         self._tx = PostgresTransaction(conn)
@@ -181,18 +182,20 @@ class PostgresStore:
             self._loop.call_soon_threadsafe(_fail, ready, error)
             return
         self._loop.call_soon_threadsafe(_resolve, ready, None)
-        retry: list[_Job] = []
+        again: list[_Job] = []
         try:
             stop = False
             while not stop:
-                batch = retry
-                retry = []
-                if not batch:
-                    first = self._queue.get()
-                    if first is None:
-                        break
-                    batch = [first]
-                while len(batch) < _BATCH_LIMIT:
+                if again and again[0].alone:
+                    batch, again = again[:1], again[1:]
+                else:
+                    batch, again = again, []
+                    if not batch:
+                        first = self._queue.get()
+                        if first is None:
+                            break
+                        batch = [first]
+                while len(batch) < _BATCH_LIMIT and not batch[0].alone:
                     try:
                         job = self._queue.get_nowait()
                     except queue.Empty:
@@ -204,19 +207,19 @@ class PostgresStore:
                 changes: set[str] = set()
                 hooks: list[Callable[[], None]] = []
                 retry = self._run_batch(batch, changes, hooks)
+                again = retry + again
                 done = batch[: len(batch) - len(retry)]
                 if done or changes:
                     # One wake-up of the event loop per batch: hooks, then results, then listeners.
                     listener = self._listener if changes else None
                     self._loop.call_soon_threadsafe(_finish_batch, hooks, done, listener, changes)
-                if stop and retry:
+                if stop and again:
                     stop = False  # finish what lost a race before stopping
                     self._queue.put(None)
         finally:
             self._wake_listener_to_stop()
-            if self._conn is not None:
-                with contextlib.suppress(psycopg.Error):
-                    self._conn.close()
+            if self._tx is not None:
+                self._tx.close()
 
     def _connection(self) -> PostgresTransaction:
         conn, tx = self._conn, self._tx
@@ -233,6 +236,7 @@ class PostgresStore:
             return []
         writes = any(not job.read_only for job in batch)
         single = len(batch) == 1
+        shared = writes and not single
         undo: list[Callable[[], None]] = []
         wrote = False
         tx.begin_batch()
@@ -241,32 +245,53 @@ class PostgresStore:
                 tx.control("BEGIN")
             for index, job in enumerate(batch):
                 tx.reset(locking=not job.read_only)
-                nested = writes and not single
+                # A read shares the transaction without a savepoint: it has nothing to undo.
+                nested = shared and not job.read_only
                 if nested:
                     tx.control("SAVEPOINT transition")
                 try:
                     result = job.fn(tx)
-                except BaseException as exc:
+                    if nested:
+                        # What it sent is collected with the next read, or at the commit; a failure
+                        # that shows there and may be this transition's is sorted out below.
+                        tx.control("RELEASE SAVEPOINT transition")
+                except BaseException as raised:
+                    error: BaseException = raised
+                    tx.discard()  # before anything else is sent: what it held back is void
+                    if not isinstance(error, StatementFailed):
+                        # A statement sent before it raised may have failed: that decides.
+                        error = tx.sent_failure() or error
                     _run_all(tx.rollback_hooks)
-                    if isinstance(exc, StatementFailed) and self._lost():
-                        raise
+                    if isinstance(error, StatementFailed) and self._lost():
+                        raise error from None
+                    if isinstance(error, StatementFailed) and error.inherited:
+                        return self._run_alone(tx, batch, undo, changes, hooks)
                     if nested:
                         tx.control("ROLLBACK TO SAVEPOINT transition")
                         tx.control("RELEASE SAVEPOINT transition")
+                    elif shared:
+                        # A read sharing the batch's transaction: a refusal wrote nothing and
+                        # leaves nothing to undo, but a failed statement aborted the transaction.
+                        if isinstance(error, StatementFailed):
+                            return self._run_alone(tx, batch, undo, changes, hooks)
                     elif writes:
                         tx.control("ROLLBACK")
-                    if isinstance(exc, StatementFailed) and exc.is_conflict and job.conflicts < _MAX_CONFLICT_RETRIES:
+                    if (
+                        isinstance(error, StatementFailed)
+                        and error.is_conflict
+                        and job.conflicts < _MAX_CONFLICT_RETRIES
+                    ):
                         # Lost a deadlock to another process: what ran before commits now,
                         # this job and those after it run again, in order, in the next batch.
                         for later in batch[index:]:
                             later.conflicts += 1
                         if not single:
-                            self._finish(tx, wrote, changes)
+                            self._finish(tx, wrote)
+                        else:
+                            tx.settle()
                         return batch[index:]
-                    job.outcome = (False, _translate(exc))
+                    job.outcome = (False, _translate(error))
                     continue
-                if nested:
-                    tx.control("RELEASE SAVEPOINT transition")
                 job.outcome = (True, result)
                 if job.read_only:
                     continue
@@ -282,25 +307,68 @@ class PostgresStore:
                 hooks.extend(tx.hooks)
                 undo.extend(tx.rollback_hooks)
             if writes and not (single and not wrote):
-                self._finish(tx, wrote, changes)
+                try:
+                    self._finish(tx, wrote)
+                except StatementFailed as exc:
+                    if self._lost():
+                        raise
+                    if not single:
+                        return self._run_alone(tx, batch, undo, changes, hooks)
+                    job = batch[0]
+                    if not (exc.is_conflict and job.conflicts < _MAX_CONFLICT_RETRIES):
+                        raise
+                    # A statement the lone transition sent failed only now, so nothing
+                    # committed: it runs again in the next batch, as if it had failed itself.
+                    tx.control("ROLLBACK")
+                    tx.settle()
+                    _run_all(undo)
+                    hooks.clear()
+                    changes.clear()
+                    job.conflicts += 1
+                    return batch
+            else:
+                tx.settle()
         except StatementFailed as exc:
             # The connection broke, or a statement of the batch itself failed: nothing of
             # the batch committed (or whether it did is unknown).
-            with contextlib.suppress(psycopg.Error):
-                if self._conn is not None and not self._conn.broken:
-                    self._conn.execute("ROLLBACK")
+            if not self._lost():
+                with contextlib.suppress(StatementFailed):
+                    tx.control("ROLLBACK")
+                    tx.settle()
             _run_all(undo)
             hooks.clear()
             changes.clear()
             self._deliver_error(batch, _unavailable("the transaction failed and was rolled back", exc.cause))
         return []
 
-    def _finish(self, tx: PostgresTransaction, wrote: bool, changes: set[str]) -> None:
+    def _run_alone(
+        self,
+        tx: PostgresTransaction,
+        batch: list[_Job],
+        undo: list[Callable[[], None]],
+        changes: set[str],
+        hooks: list[Callable[[], None]],
+    ) -> list[_Job]:
+        """Roll the whole batch back and run each of its transitions again in a transaction of its own.
+
+        A statement sent ahead failed, and it may have been sent by any transition whose
+        results were not collected yet: run alone, each one's failure is its own.
+        """
+        tx.control("ROLLBACK")
+        tx.settle()
+        _run_all(undo)
+        hooks.clear()
+        changes.clear()
+        for job in batch:
+            job.alone = True
+        return batch
+
+    def _finish(self, tx: PostgresTransaction, wrote: bool) -> None:
         """Commit the open transaction; a writing one tells other stores with a NOTIFY."""
         if wrote:
-            tx.control(f"NOTIFY {_CHANNEL}, '{self._id}'; COMMIT")
-        else:
-            tx.control("COMMIT")
+            tx.control(f"NOTIFY {_CHANNEL}, '{self._id}'")
+        tx.control("COMMIT")
+        tx.settle()
 
     def _lost(self) -> bool:
         """Whether the connection broke, so that nothing of the batch can be kept."""
@@ -375,11 +443,12 @@ class PostgresStore:
             self._listener({"*", "external"})
 
     def _wake_listener_to_stop(self) -> None:
-        conn = self._conn
-        if conn is None or conn.closed or conn.broken:
+        tx = self._tx
+        if tx is None or self._lost():
             return
-        with contextlib.suppress(psycopg.Error):
-            conn.execute(f"NOTIFY {_CHANNEL}, '{self._id}:stop'")
+        with contextlib.suppress(StatementFailed):
+            tx.control(f"NOTIFY {_CHANNEL}, '{self._id}:stop'")
+            tx.settle()
 
 
 def _safe(url: str) -> str:

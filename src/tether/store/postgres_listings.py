@@ -1,4 +1,4 @@
-"""PostgreSQL listings: pages of executions and of waiting activities, and the row shapes they share.
+"""PostgreSQL listings: pages of executions and of waiting activities.
 
 These reads take no locks: a listing shows what has committed, newest or longest-waiting first.
 """
@@ -8,28 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tether.store.base import ActivityRow, ExecutionRow
-from tether.store.postgres_statements import PostgresStatements, Row
-
-EXECUTION_COLUMNS = (
-    "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, last_seq"
-)
-ACTIVITY_COLUMNS = (
-    "execution_id, activity_id, name, state, attempt, args, options, scheduled_at_ms, "
-    "attempt_started_at_ms, last_heartbeat_at_ms, heartbeat_details, checkpoint, last_failure, "
-    "cancel_requested, watch_heartbeats, result, closed_at_ms"
-)
-TIMER_COLUMNS = "execution_id, kind, ref, attempt, due_at_ms"
-API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms"
-
-
-def execution_row(row: Row) -> ExecutionRow:
-    """An execution as selected with EXECUTION_COLUMNS."""
-    return ExecutionRow(*row)
-
-
-def activity_row(row: Row) -> ActivityRow:
-    """An activity as selected with ACTIVITY_COLUMNS."""
-    return ActivityRow(*row)
+from tether.store.postgres_held import ACTIVITY_COLUMNS, EXECUTION_COLUMNS, activity_row, execution_row
+from tether.store.postgres_statements import PostgresStatements
 
 
 class PostgresListings(PostgresStatements):
@@ -66,6 +46,10 @@ class PostgresListings(PostgresStatements):
             (*params, limit, offset),
         )
         return [execution_row(r) for r in rows]
+
+    def closed_among(self, execution_ids: Sequence[str]) -> list[str]:  # noqa: D102
+        rows = self._all("SELECT id FROM executions WHERE id = ANY(%s) AND status != 'running'", (list(execution_ids),))
+        return [r[0] for r in rows]
 
     def inbox_note(self, execution_id: str, activity_id: int) -> str | None:  # noqa: D102
         row = self._one(

@@ -1,4 +1,12 @@
-"""The statements under the PostgreSQL store's queries: running them, locking, savepoints, marks.
+"""The statements under the PostgreSQL store's queries: sending them, locking, savepoints, marks.
+
+The connection stays in pipeline mode: a statement whose result nobody reads (an insert,
+an update, a savepoint) is sent without waiting for the server, and travels with the next
+statement whose result is read, or with the commit. A transition thus costs a round trip
+per read it makes, not per statement. A statement sent ahead may fail after the call that
+sent it returned: the failure is reported by the next read or by :meth:`PostgresStatements.settle`,
+which the store calls at the end of every transition that shares its transaction, so
+that a failure is always charged to the transition that caused it.
 
 Every driver error becomes :class:`StatementFailed` where it arises; the store turns it into
 StoreUnavailable, or runs the transition again when it only lost a race.
@@ -7,6 +15,7 @@ StoreUnavailable, or runs the transition again when it only lost a race.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -14,11 +23,18 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from tether.store.base import ActivityTaskRow
+from tether.store.postgres_held import EXECUTION_COLUMNS, HeldRows, Known, Row
+
+logger = logging.getLogger(__name__)
 
 # Errors after which the same transition, run again, may well succeed.
 _CONFLICTS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
 
-Row = tuple[Any, ...]
+# Syncs after a failure until every result of the pipeline has been collected; each
+# collects what has arrived, and one suffices unless results were still in flight.
+_RECOVERY_SYNCS = 8
+
+__all__ = ["PostgresStatements", "Row", "StatementFailed"]
 
 
 class StatementFailed(BaseException):  # a signal through user and engine handlers
@@ -29,9 +45,11 @@ class StatementFailed(BaseException):  # a signal through user and engine handle
     lost lock race or a broken connection for a failure of its own.
     """
 
-    def __init__(self, cause: psycopg.Error) -> None:
+    def __init__(self, cause: psycopg.Error, *, inherited: bool = False) -> None:
         super().__init__(str(cause))
         self.cause = cause
+        self.inherited = inherited
+        """Whether the failed statement may be one an earlier transition of the batch sent."""
 
     @property
     def is_conflict(self) -> bool:
@@ -40,11 +58,24 @@ class StatementFailed(BaseException):  # a signal through user and engine handle
 
 
 class PostgresStatements:
-    """Statements over one connection, the locks a transition holds and what it marked."""
+    """Statements over one connection, the locks a transition holds, the rows it knows and what it marked."""
 
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self._conn = conn
+        self._stack = contextlib.ExitStack()
+        self._pipeline = self._stack.enter_context(conn.pipeline())
         self._cur = conn.cursor()
+        """Runs the statements whose results are read."""
+        self._sender = conn.cursor()
+        """Sends the statements whose results are not read."""
+        self._unsettled = False
+        """Whether statements were sent since the last time every result was collected."""
+        self._inherited = False
+        """Whether the running transition began while statements of earlier ones were unsettled."""
+        self._events: list[tuple[str, int, str, int, str]] = []
+        """Events (execution, seq, type, at_ms, data) appended and not sent yet."""
+        self._last_seqs: dict[str, int] = {}
+        """The last sequence number of each execution whose events are not sent yet."""
         self._savepoints = 0
         self.locking = True
         """Whether this transition writes (and so locks what it reads); reads do not."""
@@ -52,6 +83,9 @@ class PostgresStatements:
         """Executions locked by the running transition (lost if it rolls back)."""
         self._held: set[str] = set()
         """Executions locked by transitions of this batch that were kept."""
+        self.known = HeldRows()
+        """Rows of the executions in ``_locked`` and ``_held``, as this transaction left them."""
+        self._known_at_start: Known = self.known.snapshot()
         self.topics: set[str] = set()
         self.closed_ids: set[str] = set()
         self.hooks: list[Callable[[], None]] = []
@@ -59,14 +93,25 @@ class PostgresStatements:
         self.enqueued_workflows: list[str] = []
         self.enqueued_activities: list[ActivityTaskRow] = []
 
+    def close(self) -> None:
+        """Leave pipeline mode and close the connection (quietly: it may be broken already)."""
+        with contextlib.suppress(psycopg.Error):
+            self._stack.close()
+        with contextlib.suppress(psycopg.Error):
+            self._conn.close()
+
     def begin_batch(self) -> None:
-        """A new database transaction starts: no lock is held."""
+        """A new database transaction starts: no lock is held, nothing is known."""
         self._held = set()
+        self.known.clear()
+        self._drop_held_back()
 
     def reset(self, *, locking: bool) -> None:
         """Forget what the previous transition marked."""
         self.locking = locking
+        self._inherited = self._unsettled
         self._locked = set()
+        self._known_at_start = self.known.snapshot()
         self.topics = set()
         self.closed_ids = set()
         self.hooks = []
@@ -78,41 +123,142 @@ class PostgresStatements:
         """The running transition was kept: its locks last until the batch commits."""
         self._held |= self._locked
 
+    def discard(self) -> None:
+        """The running transition was rolled back: what it locked and learnt is void."""
+        self._locked = set()
+        self.known.restore(self._known_at_start)
+        self._drop_held_back()
+
     # statements
 
     def control(self, sql: str) -> None:
-        """Run a statement of the store's own (BEGIN, SAVEPOINT, COMMIT, NOTIFY; several at once)."""
-        self._execute(sql)
-
-    def _execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Row]:
+        """Send a statement of the store's own (BEGIN, SAVEPOINT, COMMIT, NOTIFY), without waiting."""
+        self._send_held_back()
         try:
-            return self._cur.execute(sql, params)
+            self._sender.execute(sql, prepare=False)
         except psycopg.Error as exc:
-            raise StatementFailed(exc) from exc
+            raise self._failed(exc) from exc
+
+    def settle(self) -> None:
+        """Wait for the results of every statement sent so far.
+
+        Raises:
+            StatementFailed: one of them failed (the pipeline is usable again, the
+                transaction is in error until rolled back).
+        """
+        self._send_held_back()
+        try:
+            self._pipeline.sync()
+        except psycopg.Error as exc:
+            raise self._failed(exc) from exc
+        self._unsettled = self._inherited = False
+
+    def settle_sent(self) -> None:
+        """Settle, if this transition sent statements whose results were not collected yet."""
+        if self._unsettled or self._events:
+            self.settle()
+
+    def sent_failure(self) -> StatementFailed | None:
+        """Settle what was sent; the failure of a statement, if one failed."""
+        try:
+            self.settle_sent()
+        except StatementFailed as failed:
+            return failed
+        return None
+
+    def _failed(self, exc: psycopg.Error) -> StatementFailed:
+        """Collect every result still in the pipeline after a failure, so that it can be used again."""
+        inherited = self._inherited
+        self._unsettled = self._inherited = False
+        self._drop_held_back()
+        conn = self._conn
+        for _ in range(_RECOVERY_SYNCS):
+            if conn.closed or conn.broken:
+                break
+            try:
+                self._pipeline.sync()
+            except psycopg.Error:
+                continue
+            break
+        else:
+            logger.warning("the pipeline did not recover from a failed statement; closing the connection")
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+        return StatementFailed(exc, inherited=inherited)
+
+    def _send(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Send a statement whose result is not read; a failure shows at the next read or settle."""
+        try:
+            self._sender.execute(sql, params)
+        except psycopg.Error as exc:
+            raise self._failed(exc) from exc
+        self._unsettled = True
+
+    def _hold_back_events(self, events: list[tuple[str, int, str, int, str]]) -> None:
+        """Keep appended events (and their execution's new last sequence number) to send later, together.
+
+        They are sent with the next statement of the store's own (a savepoint, the end of the
+        transition, the commit), or before the events are read: nothing else reads them or
+        an execution's ``last_seq`` from the database while the transaction holds its lock.
+        """
+        self._events.extend(events)
+        self._last_seqs[events[-1][0]] = events[-1][1]
+
+    def _send_held_back(self) -> None:
+        if not self._events:
+            return
+        events, last_seqs = self._events, self._last_seqs
+        self._drop_held_back()
+        execution_ids, seqs, kinds, times, data = (list(column) for column in zip(*events, strict=True))
+        self._send(
+            "WITH numbered AS (UPDATE executions e SET last_seq = n.last_seq "
+            "  FROM unnest(%s::text[], %s::bigint[]) AS n(id, last_seq) WHERE e.id = n.id) "
+            "INSERT INTO events (execution_id, seq, type, at_ms, data) "
+            "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::text[])",
+            (list(last_seqs), list(last_seqs.values()), execution_ids, seqs, kinds, times, data),
+        )
+
+    def _drop_held_back(self) -> None:
+        self._events = []
+        self._last_seqs = {}
 
     def _one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
-        cursor = self._execute(sql, params)
         try:
-            return cursor.fetchone()
+            row = self._cur.execute(sql, params).fetchone()
         except psycopg.Error as exc:
-            raise StatementFailed(exc) from exc
+            raise self._failed(exc) from exc
+        self._unsettled = self._inherited = False  # reading a result collects all those before it
+        return row
 
     def _all(self, sql: str, params: Sequence[Any] | None = None) -> list[Row]:
-        cursor = self._execute(sql, params)
         try:
-            return cursor.fetchall()
+            rows = self._cur.execute(sql, params).fetchall()
         except psycopg.Error as exc:
-            raise StatementFailed(exc) from exc
+            raise self._failed(exc) from exc
+        self._unsettled = self._inherited = False
+        return rows
 
     def _count(self, sql: str, params: Sequence[Any] | None = None) -> int:
-        return self._execute(sql, params).rowcount
+        """Run a statement and return how many rows it changed."""
+        try:
+            self._cur.execute(sql, params)
+            self._pipeline.sync()
+        except psycopg.Error as exc:
+            raise self._failed(exc) from exc
+        self._unsettled = self._inherited = False
+        return self._cur.rowcount
 
     def _lock(self, execution_id: str) -> None:
-        """Lock an execution's row before touching anything of that execution (see the module doc)."""
+        """Lock an execution's row before touching anything of that execution (see the module doc).
+
+        The row read with the lock is kept: reads of it in this transaction need no round trip.
+        """
         if not self.locking or execution_id in self._locked or execution_id in self._held:
             return
-        if self._one("SELECT 1 FROM executions WHERE id = %s FOR UPDATE", (execution_id,)) is not None:
+        row = self._one(f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,))
+        if row is not None:
             self._locked.add(execution_id)
+            self.known.learn_execution(row)
 
     def _holds(self, execution_id: str) -> bool:
         return execution_id in self._locked or execution_id in self._held
@@ -122,17 +268,20 @@ class PostgresStatements:
         self._savepoints += 1
         name = f"nested{self._savepoints}"
         locked = set(self._locked)
-        self._execute(f"SAVEPOINT {name}")
+        known = self.known.snapshot()
+        self.control(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
             # Row locks taken after a savepoint are released when it is rolled back.
             self._locked = locked
-            self._execute(f"ROLLBACK TO SAVEPOINT {name}")
-            self._execute(f"RELEASE SAVEPOINT {name}")
+            self.known.restore(known)
+            self._drop_held_back()  # all of them appended since the savepoint, which is rolled back
+            self.control(f"ROLLBACK TO SAVEPOINT {name}")
+            self.control(f"RELEASE SAVEPOINT {name}")
             raise
         else:
-            self._execute(f"RELEASE SAVEPOINT {name}")
+            self.control(f"RELEASE SAVEPOINT {name}")
         finally:
             self._savepoints -= 1
 

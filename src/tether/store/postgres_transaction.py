@@ -15,6 +15,11 @@ too makes the claim re-check it against the latest committed version: a timer an
 worker fired (deleted) or a task another worker leased just before is not taken twice.
 
 Reads (``Store.read``) take no locks.
+
+Most statements are sent without waiting for their results (see
+:mod:`tether.store.postgres_statements`), and what a transition read or wrote of an
+execution it holds is answered again from memory (see :mod:`tether.store.postgres_held`):
+a transition waits for the server only where it needs an answer it cannot know.
 """
 
 from __future__ import annotations
@@ -22,81 +27,102 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-import psycopg
-
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
 from tether.store.base import ActivityRow, ActivityTaskRow, ApiKeyRow, ExecutionRow, TimerRow, Transaction
-from tether.store.postgres_listings import (
+from tether.store.postgres_held import (
     ACTIVITY_COLUMNS,
     API_KEY_COLUMNS,
     EXECUTION_COLUMNS,
     TIMER_COLUMNS,
-    PostgresListings,
     activity_row,
     execution_row,
 )
-from tether.store.postgres_statements import StatementFailed
+from tether.store.postgres_listings import PostgresListings
 
 _EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
 _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
+_EXECUTION_WIDTH = len(_EXECUTION_FIELDS)
+_LOCKING_ACTIVITY_COLUMNS = ", ".join(
+    [*(f"e.{c}" for c in EXECUTION_COLUMNS.split(", ")), *(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", "))]
+)
 
 
 class PostgresTransaction(PostgresListings, Transaction):
     """Transaction methods over one connection; used only on the store's thread."""
 
     def get_execution(self, execution_id: str) -> ExecutionRow | None:  # noqa: D102
-        if not self.locking or self._holds(execution_id):
+        known = self.known.execution(execution_id)
+        if known is not None:
+            return known
+        held = self._holds(execution_id)
+        if not self.locking or held:
             row = self._one(f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s", (execution_id,))
-            return execution_row(row) if row else None
+            if row is None:
+                return None
+            if held:
+                self.known.learn_execution(row)
+            return execution_row(row)
         row = self._one(f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,))
         if row is None:
             return None
         self._locked.add(execution_id)
+        self.known.learn_execution(row)
         return execution_row(row)
 
     def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
-        inserted = self._count(
+        inserted = self._one(
             f"INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-            "ON CONFLICT (id) DO NOTHING",
+            "ON CONFLICT (id) DO NOTHING RETURNING 1",
             (
                 row.id, row.workflow, row.status, row.input, row.result, row.error, row.created_at_ms,
                 row.closed_at_ms, row.cancel_requested, row.task_error, row.last_seq,
             ),
         )  # fmt: skip
-        if inserted:
+        if inserted is None:
+            return False
+        if self.locking:
             self._locked.add(row.id)  # a row this transaction inserted is its own until commit
-        return bool(inserted)
+            self.known.learn_execution(row)
+        return True
 
     def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
         self._lock(execution_id)
-        self._update("executions", "id = %s", (execution_id,), _EXECUTION_FIELDS, fields)
+        values = self._update("executions", "id = %s", (execution_id,), _EXECUTION_FIELDS, fields)
+        self.known.update_execution(execution_id, values)
 
     def append_events(self, execution_id: str, events: Sequence[tuple[EventType, str]], at_ms: int) -> int:  # noqa: D102
         self._lock(execution_id)
-        row = self._one(
-            "UPDATE executions SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq",
-            (len(events), execution_id),
-        )
-        if row is None:
-            raise UsageError(f"no execution {execution_id!r} to append events to")
-        last = int(row[0])
-        first = last - len(events) + 1
-        rows = [(execution_id, first + i, str(kind), at_ms, data) for i, (kind, data) in enumerate(events)]
-        if len(rows) == 1:
-            self._execute("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (%s,%s,%s,%s,%s)", rows[0])
-        else:
-            try:
-                self._cur.executemany(
-                    "INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (%s,%s,%s,%s,%s)", rows
-                )
-            except psycopg.Error as exc:
-                raise StatementFailed(exc) from exc
+        known = self.known.last_seq(execution_id)
+        if known is None and self._holds(execution_id) and self.get_execution(execution_id) is not None:
+            known = self.known.last_seq(execution_id)
+        if known is None:
+            row = self._one(
+                "UPDATE executions SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq",
+                (len(events), execution_id),
+            )
+            if row is None:
+                raise UsageError(f"no execution {execution_id!r} to append events to")
+            last = int(row[0])
+            rows = [(execution_id, last - len(events) + 1 + i, str(k), at_ms, d) for i, (k, d) in enumerate(events)]
+            for event in rows:
+                self._send("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (%s,%s,%s,%s,%s)", event)
+            return last
+        # The row is locked and known: the numbers follow from it, and the events (with the
+        # new last_seq) go out later, together with those of the rest of the transition.
+        last = known + len(events)
+        rows = [(execution_id, known + 1 + i, str(kind), at_ms, data) for i, (kind, data) in enumerate(events)]
+        self._hold_back_events(rows)
+        self.known.appended(execution_id, [(seq, kind, at, data) for _, seq, kind, at, data in rows])
         return last
 
     def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]:  # noqa: D102
         self._lock(execution_id)
+        known = self.known.events_after(execution_id, after_seq)
+        if known is not None:
+            return known
+        self._send_held_back()
         rows = self._all(
             "SELECT seq, type, at_ms, data FROM events WHERE execution_id = %s AND seq > %s ORDER BY seq",
             (execution_id, after_seq),
@@ -110,16 +136,23 @@ class PostgresTransaction(PostgresListings, Transaction):
     # activities
 
     def get_activity(self, execution_id: str, activity_id: int) -> ActivityRow | None:  # noqa: D102
-        if not self.locking or self._holds(execution_id):
+        known = self.known.activity(execution_id, activity_id)
+        if known is not None:
+            return known
+        held = self._holds(execution_id)
+        if not self.locking or held:
             row = self._one(
                 f"SELECT {ACTIVITY_COLUMNS} FROM activities WHERE execution_id = %s AND activity_id = %s",
                 (execution_id, activity_id),
             )
-            return activity_row(row) if row else None
-        # One round trip: lock the execution, read the activity.
-        columns = ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", "))
+            if row is None:
+                return None
+            if held:
+                self.known.learn_activity(row)
+            return activity_row(row)
+        # One round trip: lock the execution (and learn its row), read the activity.
         row = self._one(
-            f"SELECT {columns} FROM executions e "
+            f"SELECT {_LOCKING_ACTIVITY_COLUMNS} FROM executions e "
             "LEFT JOIN activities a ON a.execution_id = e.id AND a.activity_id = %s "
             "WHERE e.id = %s FOR UPDATE OF e",
             (activity_id, execution_id),
@@ -127,11 +160,15 @@ class PostgresTransaction(PostgresListings, Transaction):
         if row is None:
             return None
         self._locked.add(execution_id)
-        return activity_row(row) if row[0] is not None else None
+        self.known.learn_execution(row[:_EXECUTION_WIDTH])
+        if row[_EXECUTION_WIDTH] is None:
+            return None
+        self.known.learn_activity(row[_EXECUTION_WIDTH:])
+        return activity_row(row[_EXECUTION_WIDTH:])
 
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
         self._lock(row.execution_id)
-        self._execute(
+        self._send(
             f"INSERT INTO activities ({ACTIVITY_COLUMNS}) "
             "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
             (
@@ -141,16 +178,19 @@ class PostgresTransaction(PostgresListings, Transaction):
                 row.result, row.closed_at_ms,
             ),
         )  # fmt: skip
+        if self._holds(row.execution_id):
+            self.known.learn_activity(row)
 
     def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:  # noqa: D102
         self._lock(execution_id)
-        self._update(
+        values = self._update(
             "activities",
             "execution_id = %s AND activity_id = %s",
             (execution_id, activity_id),
             _ACTIVITY_FIELDS,
             fields,
         )
+        self.known.update_activity(execution_id, activity_id, values)
 
     def open_activities(self, execution_id: str) -> list[ActivityRow]:  # noqa: D102
         self._lock(execution_id)
@@ -159,13 +199,16 @@ class PostgresTransaction(PostgresListings, Transaction):
             "ORDER BY activity_id",
             (execution_id,),
         )
+        if self._holds(execution_id):
+            for row in rows:
+                self.known.learn_activity(row)
         return [activity_row(r) for r in rows]
 
     # timers
 
     def arm_timer(self, timer: TimerRow) -> None:  # noqa: D102
         self._lock(timer.execution_id)
-        self._execute(
+        self._send(
             f"INSERT INTO timers ({TIMER_COLUMNS}) VALUES (%s,%s,%s,%s,%s) ON CONFLICT (execution_id, kind, ref) "
             "DO UPDATE SET attempt = excluded.attempt, due_at_ms = excluded.due_at_ms",
             (timer.execution_id, timer.kind, timer.ref, timer.attempt, timer.due_at_ms),
@@ -175,19 +218,17 @@ class PostgresTransaction(PostgresListings, Transaction):
 
     def delete_timer(self, execution_id: str, kind: str, ref: int) -> None:  # noqa: D102
         self._lock(execution_id)
-        self._execute(
-            "DELETE FROM timers WHERE execution_id = %s AND kind = %s AND ref = %s", (execution_id, kind, ref)
-        )
+        self._send("DELETE FROM timers WHERE execution_id = %s AND kind = %s AND ref = %s", (execution_id, kind, ref))
 
     def delete_activity_timers(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
         self._lock(execution_id)
-        self._execute(
+        self._send(
             "DELETE FROM timers WHERE execution_id = %s AND ref = %s AND kind != 'sleep'", (execution_id, activity_id)
         )
 
     def delete_execution_timers(self, execution_id: str) -> None:  # noqa: D102
         self._lock(execution_id)
-        self._execute("DELETE FROM timers WHERE execution_id = %s", (execution_id,))
+        self._send("DELETE FROM timers WHERE execution_id = %s", (execution_id,))
 
     def timers_of(self, execution_id: str) -> list[TimerRow]:  # noqa: D102
         self._lock(execution_id)
@@ -222,7 +263,7 @@ class PostgresTransaction(PostgresListings, Transaction):
         self._lock(execution_id)
         # A task already leased by a worker is marked dirty so that it is offered again
         # when that worker finishes: the events appended now were not part of its run.
-        self._execute(
+        self._send(
             "INSERT INTO workflow_tasks (execution_id, workflow, ready_at_ms) "
             "SELECT id, workflow, %s FROM executions WHERE id = %s AND status = 'running' "
             "ON CONFLICT (execution_id) DO UPDATE "
@@ -260,13 +301,16 @@ class PostgresTransaction(PostgresListings, Transaction):
 
     def claim_activity_task(self, task: ActivityTaskRow) -> bool:  # noqa: D102
         self._lock(task.execution_id)
-        return (
-            self._count(
-                "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s AND attempt = %s",
-                (task.execution_id, task.activity_id, task.attempt),
-            )
-            > 0
-        )
+        sql = "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s AND attempt = %s"
+        params = (task.execution_id, task.activity_id, task.attempt)
+        if self.known.queued_here(task.execution_id, task.activity_id, task.attempt):
+            # Queued by this transaction, which holds the execution: nobody else can have taken it.
+            self._send(sql, params)
+            taken = True
+        else:
+            taken = self._count(sql, params) > 0
+        self.known.dequeued(task.execution_id, task.activity_id)
+        return taken
 
     def finish_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
         self._lock(execution_id)
@@ -297,7 +341,7 @@ class PostgresTransaction(PostgresListings, Transaction):
                 (owner,),
             ):
                 self._locked.add(execution_id)
-        self._execute("UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL WHERE owner = %s", (owner,))
+        self._send("UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL WHERE owner = %s", (owner,))
         self.topics.add("workflows")
 
     def next_lease_expiry_ms(self, now_ms: int) -> int | None:  # noqa: D102
@@ -317,19 +361,21 @@ class PostgresTransaction(PostgresListings, Transaction):
     def enqueue_activity_task(self, task: ActivityTaskRow) -> None:  # noqa: D102
         self._lock(task.execution_id)
         # A replaced task goes to the back of the queue, as a new row would.
-        self._execute(
+        self._send(
             "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name) VALUES (%s,%s,%s,%s) "
             "ON CONFLICT (execution_id, activity_id) DO UPDATE SET id = nextval('activity_tasks_id_seq'), "
             "attempt = excluded.attempt, name = excluded.name",
             (task.execution_id, task.activity_id, task.attempt, task.name),
         )
+        self.known.queued(task.execution_id, task.activity_id, task.attempt)
         self.enqueued_activities.append(task)
 
     def delete_activity_task(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
         self._lock(execution_id)
-        self._execute(
+        self._send(
             "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s", (execution_id, activity_id)
         )
+        self.known.dequeued(execution_id, activity_id)
 
     def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]:  # noqa: D102
         rows = self._all(
@@ -341,19 +387,21 @@ class PostgresTransaction(PostgresListings, Transaction):
         )
         rows.sort(key=lambda r: int(r[0]))
         self._locked.update(r[1] for r in rows)
+        for row in rows:
+            self.known.dequeued(row[1], row[2])
         return [ActivityTaskRow(r[1], r[2], r[3], r[4]) for r in rows]
 
     # worker liveness
 
     def renew_worker(self, owner: str, lease_until_ms: int) -> None:  # noqa: D102
-        self._execute(
+        self._send(
             "INSERT INTO workers (owner, lease_until_ms) VALUES (%s, %s) "
             "ON CONFLICT (owner) DO UPDATE SET lease_until_ms = excluded.lease_until_ms",
             (owner, lease_until_ms),
         )
 
     def remove_worker(self, owner: str) -> None:  # noqa: D102
-        self._execute("DELETE FROM workers WHERE owner = %s", (owner,))
+        self._send("DELETE FROM workers WHERE owner = %s", (owner,))
 
     def attempts_of_lost_workers(self, now_ms: int, alive: str, limit: int) -> list[tuple[str, int, int]]:  # noqa: D102
         rows = self._all(
@@ -384,7 +432,7 @@ class PostgresTransaction(PostgresListings, Transaction):
 
     def register_workflows(self, names: Iterable[str]) -> None:  # noqa: D102
         for name in sorted(names):
-            self._execute("INSERT INTO known_workflows (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,))
+            self._send("INSERT INTO known_workflows (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,))
 
     def is_known_workflow(self, name: str) -> bool:  # noqa: D102
         return self._one("SELECT 1 FROM known_workflows WHERE name = %s", (name,)) is not None
@@ -393,7 +441,7 @@ class PostgresTransaction(PostgresListings, Transaction):
         return {int(k): bytes(s) for k, s in self._all("SELECT key_id, secret FROM signing_keys")}
 
     def insert_signing_key(self, key_id: int, secret: bytes, created_at_ms: int) -> None:  # noqa: D102
-        self._execute(
+        self._send(
             "INSERT INTO signing_keys (key_id, secret, created_at_ms) VALUES (%s,%s,%s) ON CONFLICT DO NOTHING",
             (key_id, secret, created_at_ms),
         )
@@ -401,7 +449,7 @@ class PostgresTransaction(PostgresListings, Transaction):
     # API keys
 
     def insert_api_key(self, row: ApiKeyRow) -> None:  # noqa: D102
-        self._execute(
+        self._send(
             f"INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s)",
             (row.key_id, row.name, row.secret_hash, row.scopes, row.created_at_ms, row.revoked_at_ms),
         )
@@ -429,10 +477,12 @@ class PostgresTransaction(PostgresListings, Transaction):
 
     def _update(
         self, table: str, where: str, key: tuple[object, ...], allowed: frozenset[str], fields: dict[str, object]
-    ) -> None:
+    ) -> dict[str, object]:
+        """Send an update of some columns of one row; returns the values set, by column."""
         unknown = set(fields) - allowed
         if unknown:
             raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
         assignments = ", ".join(f"{name} = %s" for name in fields)
-        values = [bool(v) if name in _BOOLEAN_FIELDS else v for name, v in fields.items()]
-        self._execute(f"UPDATE {table} SET {assignments} WHERE {where}", (*values, *key))
+        values = {name: bool(v) if name in _BOOLEAN_FIELDS else v for name, v in fields.items()}
+        self._send(f"UPDATE {table} SET {assignments} WHERE {where}", (*values.values(), *key))
+        return values

@@ -295,6 +295,17 @@ class SQLiteTransaction(sqlite_queues.QueueQueries, sqlite_registry.RegistryQuer
         ).fetchall()
         return [(_activity(r[:-2]), r[-2], r[-1]) for r in rows]
 
+    def closed_among(self, execution_ids: Sequence[str]) -> list[str]:  # noqa: D102
+        closed: list[str] = []
+        for start in range(0, len(execution_ids), 500):  # SQLite bounds the parameters of a statement
+            chunk = execution_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT id FROM executions WHERE status != 'running' AND id IN ({marks})", chunk
+            ).fetchall()
+            closed.extend(r[0] for r in rows)
+        return closed
+
     def executions_with_failed_task(self) -> list[str]:  # noqa: D102
         rows = self._conn.execute(
             "SELECT id FROM executions WHERE task_error IS NOT NULL AND status = 'running'"

@@ -1,0 +1,199 @@
+"""PostgreSQL rows: their columns, and what a transaction knows of the executions it holds locked.
+
+A writing transition locks an execution's row before it reads or writes anything of that
+execution, and every writer takes that lock first (see :mod:`tether.store.postgres_transaction`).
+So while the database transaction holds the lock, nobody else changes the execution, its
+activities, its history or its queued attempts: what this transaction read of them, or
+wrote to them, is exactly what the database holds. Reads of rows known here are answered
+without a round trip; writes update the copy here as their statements are sent.
+
+A savepoint or a transition that is rolled back restores what was known before it (see
+:meth:`HeldRows.snapshot`); a new database transaction starts knowing nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tether.model.events import Event, EventType
+from tether.store.base import ActivityRow, ExecutionRow
+
+Row = tuple[Any, ...]
+
+EXECUTION_COLUMNS = (
+    "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, last_seq"
+)
+ACTIVITY_COLUMNS = (
+    "execution_id, activity_id, name, state, attempt, args, options, scheduled_at_ms, "
+    "attempt_started_at_ms, last_heartbeat_at_ms, heartbeat_details, checkpoint, last_failure, "
+    "cancel_requested, watch_heartbeats, result, closed_at_ms"
+)
+TIMER_COLUMNS = "execution_id, kind, ref, attempt, due_at_ms"
+API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms"
+
+
+def execution_row(row: Row) -> ExecutionRow:
+    """An execution as selected with EXECUTION_COLUMNS."""
+    return ExecutionRow(*row)
+
+
+def activity_row(row: Row) -> ActivityRow:
+    """An activity as selected with ACTIVITY_COLUMNS."""
+    return ActivityRow(*row)
+
+
+@dataclass(slots=True)
+class _History:
+    """The events a held execution gained in this transaction."""
+
+    base_seq: int
+    """The execution's last sequence number when it was first known here: later events are all below."""
+    events: list[tuple[int, str, int, str]] = field(default_factory=list)
+    """(seq, type, at_ms, JSON data) of each event appended since."""
+
+
+@dataclass(slots=True)
+class Known:
+    """A copy of what is known, to restore after a rollback."""
+
+    executions: dict[str, Row]
+    activities: dict[tuple[str, int], Row]
+    histories: dict[str, _History]
+    queued: dict[tuple[str, int], int]
+
+
+_EXECUTION_NAMES = [f.name for f in dataclasses.fields(ExecutionRow)]
+_EXECUTION_INDEX = {name: i for i, name in enumerate(_EXECUTION_NAMES)}
+_LAST_SEQ = _EXECUTION_INDEX["last_seq"]
+_execution_values = operator.attrgetter(*_EXECUTION_NAMES)
+_ACTIVITY_NAMES = [f.name for f in dataclasses.fields(ActivityRow)]
+_ACTIVITY_INDEX = {name: i for i, name in enumerate(_ACTIVITY_NAMES)}
+_activity_values = operator.attrgetter(*_ACTIVITY_NAMES)
+
+
+def _replaced(values: Row, index: dict[str, int], fields: dict[str, object]) -> Row:
+    """``values`` with some columns set (columns ``index`` does not know are not kept)."""
+    changed = list(values)
+    for name, value in fields.items():
+        position = index.get(name)
+        if position is not None:
+            changed[position] = value
+    return tuple(changed)
+
+
+class HeldRows:
+    """Rows of executions this transaction holds locked, as they stand after its own writes.
+
+    Rows are kept as tuples of column values (in the order of the row classes' fields) and
+    handed out as new row objects, which callers may keep; a snapshot is a shallow copy.
+    """
+
+    def __init__(self) -> None:
+        self._executions: dict[str, Row] = {}
+        self._activities: dict[tuple[str, int], Row] = {}
+        self._histories: dict[str, _History] = {}
+        self._queued: dict[tuple[str, int], int] = {}
+        """The attempt of each activity (execution, activity) this transaction queued and nobody took since."""
+
+    def clear(self) -> None:
+        """A new database transaction: no lock is held, nothing is known."""
+        self._executions = {}
+        self._activities = {}
+        self._histories = {}
+        self._queued = {}
+
+    def snapshot(self) -> Known:
+        """What is known now; :meth:`restore` brings it back."""
+        histories = {k: _History(h.base_seq, list(h.events)) for k, h in self._histories.items()}
+        return Known(dict(self._executions), dict(self._activities), histories, dict(self._queued))
+
+    def restore(self, known: Known) -> None:
+        """Forget what was learnt since ``known`` was taken (its statements were rolled back)."""
+        self._executions = known.executions
+        self._activities = known.activities
+        self._histories = known.histories
+        self._queued = known.queued
+
+    # executions
+
+    def execution(self, execution_id: str) -> ExecutionRow | None:
+        """The held execution's row, if known."""
+        values = self._executions.get(execution_id)
+        return ExecutionRow(*values) if values is not None else None
+
+    def last_seq(self, execution_id: str) -> int | None:
+        """The held execution's last sequence number, if known."""
+        values = self._executions.get(execution_id)
+        return int(values[_LAST_SEQ]) if values is not None else None
+
+    def learn_execution(self, row: ExecutionRow | Row) -> None:
+        """Keep an execution's row (or its column values) as read or inserted under its lock."""
+        values: Row = row if isinstance(row, tuple) else _execution_values(row)
+        execution_id = values[0]
+        self._executions[execution_id] = values
+        if execution_id not in self._histories:
+            self._histories[execution_id] = _History(int(values[_LAST_SEQ]))
+
+    def update_execution(self, execution_id: str, fields: dict[str, object]) -> None:
+        """Apply an update sent for the execution (field names are ExecutionRow's)."""
+        values = self._executions.get(execution_id)
+        if values is not None:
+            self._executions[execution_id] = _replaced(values, _EXECUTION_INDEX, fields)
+
+    def appended(self, execution_id: str, events: list[tuple[int, str, int, str]]) -> None:
+        """Events sent for the execution (their sequence numbers follow its last one)."""
+        values = self._executions.get(execution_id)
+        if values is None:
+            return
+        self._executions[execution_id] = _replaced(values, _EXECUTION_INDEX, {"last_seq": events[-1][0]})
+        history = self._histories.get(execution_id)
+        if history is not None:
+            history.events.extend(events)
+
+    def events_after(self, execution_id: str, after_seq: int) -> list[Event] | None:
+        """The execution's events after ``after_seq``, if this transaction wrote every one of them."""
+        history = self._histories.get(execution_id)
+        if history is None or after_seq < history.base_seq or execution_id not in self._executions:
+            return None
+        return [
+            Event(seq, EventType(kind), at_ms, json.loads(data))
+            for seq, kind, at_ms, data in history.events
+            if seq > after_seq
+        ]
+
+    # activities
+
+    def activity(self, execution_id: str, activity_id: int) -> ActivityRow | None:
+        """A held execution's activity, if known."""
+        values = self._activities.get((execution_id, activity_id))
+        return ActivityRow(*values) if values is not None else None
+
+    def learn_activity(self, row: ActivityRow | Row) -> None:
+        """Keep an activity's row (or its column values) as read or inserted under its execution's lock."""
+        values: Row = row if isinstance(row, tuple) else _activity_values(row)
+        self._activities[(values[0], values[1])] = values
+
+    def update_activity(self, execution_id: str, activity_id: int, fields: dict[str, object]) -> None:
+        """Apply an update sent for the activity (columns that are not ActivityRow's are not kept)."""
+        key = (execution_id, activity_id)
+        values = self._activities.get(key)
+        if values is not None:
+            self._activities[key] = _replaced(values, _ACTIVITY_INDEX, fields)
+
+    # queued attempts
+
+    def queued(self, execution_id: str, activity_id: int, attempt: int) -> None:
+        """This transaction queued the attempt (replacing any other of the activity)."""
+        self._queued[(execution_id, activity_id)] = attempt
+
+    def dequeued(self, execution_id: str, activity_id: int) -> None:
+        """The activity's queued attempt was deleted or taken."""
+        self._queued.pop((execution_id, activity_id), None)
+
+    def queued_here(self, execution_id: str, activity_id: int, attempt: int) -> bool:
+        """Whether this transaction queued the attempt and it is still queued."""
+        return self._queued.get((execution_id, activity_id)) == attempt
