@@ -103,8 +103,10 @@ class Engine:
         for key in changes:
             if key in notifier.TOPICS:
                 topics.add(key)
-            elif key in ("*", "external"):
+            elif key == "*":
                 topics.update(notifier.TOPICS)
+            elif key == "external":
+                pass  # another process committed: closed executions are looked up below
             else:
                 self.notifier.closed(key)
         if topics:

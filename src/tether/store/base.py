@@ -289,8 +289,9 @@ class Store(Protocol):
         The set holds topics (``"workflows"``, ``"activities"``, ``"timers"``, or ``"*"`` for
         all) and the ids of executions that closed. Queued work that the transition did not
         take itself (see ``take_enqueued``) is reported under its topic.
-        Commits by other processes are detected by the store and reported as
-        ``{"*", "external"}``: closed ids are then unknown and must be looked up.
+        Commits by other processes are detected by the store and reported as ``"external"``
+        with the topics they touched (``"*"`` when the store cannot tell): closed ids are then
+        unknown and must be looked up.
         """
         ...
 

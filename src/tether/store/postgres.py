@@ -9,9 +9,10 @@ transitions on one execution take turns on its row lock and claims skip locked r
 transition that loses a deadlock to another process is rolled back alone and run again
 in the next batch.
 
-Every batch that writes sends a NOTIFY with its commit; a second thread LISTENs and
-reports the commits of other stores as ``{"*", "external"}``. It also reports one every
-poll interval, so that a lost connection delays other processes' work but never strands it.
+Every batch that writes sends a NOTIFY with its commit; a second thread LISTENs and reports
+the commits of other stores as ``"external"`` with the loops they gave work to. It also reports
+one (waking every loop) every poll interval, so that a lost connection delays other processes'
+work but never strands it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ T = TypeVar("T")
 
 _BATCH_LIMIT = 64
 _CHANNEL = "tether_changes"
+_TOPICS = frozenset({"workflows", "activities", "timers"})
 _POLL_SECONDS = 2.0
 _MAX_CONFLICT_RETRIES = 50
 _CONNECT_TIMEOUT = 10
@@ -97,6 +99,8 @@ class PostgresStore:
         self._conn: psycopg.Connection[Row] | None = None
         self._tx: PostgresTransaction | None = None
         self._external_pending = False
+        self._external_topics: set[str] = set()
+        self._external_lock = threading.Lock()
         self._stopping = threading.Event()
         self._closed = False
 
@@ -286,7 +290,7 @@ class PostgresStore:
                         for later in batch[index:]:
                             later.conflicts += 1
                         if not single:
-                            self._finish(tx, wrote)
+                            self._finish(tx, wrote, changes)
                         else:
                             tx.settle()
                         return batch[index:]
@@ -308,7 +312,7 @@ class PostgresStore:
                 undo.extend(tx.rollback_hooks)
             if writes and not (single and not wrote):
                 try:
-                    self._finish(tx, wrote)
+                    self._finish(tx, wrote, changes)
                 except StatementFailed as exc:
                     if self._lost():
                         raise
@@ -363,10 +367,16 @@ class PostgresStore:
             job.alone = True
         return batch
 
-    def _finish(self, tx: PostgresTransaction, wrote: bool) -> None:
-        """Commit the open transaction; a writing one tells other stores with a NOTIFY."""
+    def _finish(self, tx: PostgresTransaction, wrote: bool, changes: set[str]) -> None:
+        """Commit the open transaction; a writing one tells other stores with a NOTIFY.
+
+        The notice names the loops the commit gives work to (and ``closed`` when executions
+        closed), so that other processes wake those only: a step of one workflow no longer
+        sends every idle worker scanning every queue.
+        """
         if wrote:
-            tx.control(f"NOTIFY {_CHANNEL}, '{self._id}'")
+            touched = sorted(changes & _TOPICS) + (["closed"] if changes - _TOPICS else [])
+            tx.control(f"NOTIFY {_CHANNEL}, '{' '.join([self._id, *touched])}'")
         tx.control("COMMIT")
         tx.settle()
 
@@ -418,29 +428,36 @@ class PostgresStore:
     def _receive(self, conn: psycopg.Connection[Row]) -> None:
         stop = f"{self._id}:stop"
         while not self._stopping.is_set():
-            heard = external = False
+            heard = False
             for notice in conn.notifies(timeout=_POLL_SECONDS, stop_after=1):
                 if notice.payload == stop:
                     return
                 heard = True
-                external = notice.payload != self._id
+                sender, *touched = notice.payload.split(" ")
+                if sender != self._id:
+                    self._post_external(set(touched) & _TOPICS)
             if self._stopping.is_set():
                 return
-            # A poll interval without any notice counts too: a fallback should one be missed.
-            if external or not heard:
+            if not heard:
+                # A poll interval without any notice wakes everything: a fallback should one be missed.
                 self._post_external()
 
-    def _post_external(self) -> None:
-        if self._external_pending or self._loop is None:
-            return
-        self._external_pending = True
+    def _post_external(self, topics: set[str] | None = None) -> None:
+        """Report another process's commit: the loops it gave work to (all of them when unknown)."""
+        with self._external_lock:
+            self._external_topics |= {"*"} if topics is None else topics
+            if self._external_pending or self._loop is None:
+                return
+            self._external_pending = True
         self._loop.call_soon_threadsafe(self._deliver_external)
 
     def _deliver_external(self) -> None:
         # Notices that arrive before this runs are covered by it: whoever reacts reads afterwards.
-        self._external_pending = False
+        with self._external_lock:
+            self._external_pending = False
+            topics, self._external_topics = self._external_topics, set()
         if self._listener is not None:
-            self._listener({"*", "external"})
+            self._listener({"external", *topics})
 
     def _wake_listener_to_stop(self) -> None:
         tx = self._tx
