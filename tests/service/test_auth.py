@@ -224,3 +224,19 @@ async def _stored_bytes(env: TestEnvironment) -> bytes:
             return repr(await cursor.fetchall()).encode()
     files = [env.path, env.path.with_name(env.path.name + "-wal")]
     return b"".join(f.read_bytes() for f in files if f.exists())
+
+
+async def test_a_caller_without_a_valid_key_is_refused_before_its_body_is_read(
+    env: TestEnvironment, http: httpx.AsyncClient
+) -> None:
+    await key(env, "*:*:*")
+
+    malformed = await http.post("/v1/workflows", content=b"{not json", headers={"Content-Type": "application/json"})
+    unknown_key = await http.post(
+        "/v1/activities/complete", content=b"[" * 10_000, headers={**bearer("tether_000000000000_x")}
+    )
+    open_paths = [await http.get(path) for path in ("/v1/health", "/v1/openapi.json")]
+
+    assert (malformed.status_code, malformed.json()["error"]) == (401, "unauthenticated")
+    assert (unknown_key.status_code, unknown_key.json()["error"]) == (401, "unauthenticated")
+    assert [reply.status_code for reply in open_paths] == [200, 200]

@@ -295,7 +295,7 @@ async def test_body_that_never_finishes_arriving_is_408(small_server: Any) -> No
     _, port = small_server
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
-        b"POST /v1/activities/complete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"POST /v1/activities/complete HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         b'Content-Length: 100\r\n\r\n{"token":'
     )
     await writer.drain()

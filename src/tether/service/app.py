@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from tether.engine.engine import Engine
 from tether.service import errors, routes_activities, routes_workflows, state
-from tether.service.auth import Authenticator
+from tether.service.auth import Authentication, Authenticator
 from tether.service.limits import BodyLimits
 from tether.service.ui import pages
 
@@ -49,6 +49,7 @@ def create_app(
     state.attach(app, engine, authenticator)
     errors.install(app)
     app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
+    app.add_middleware(Authentication)  # added last, so it runs first: no body is read for an unknown caller
     app.include_router(routes_workflows.router)
     app.include_router(routes_activities.router)
     pages.install(app)

@@ -7,11 +7,13 @@ from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tether.engine.engine import Engine
-from tether.errors import Unauthenticated
+from tether.errors import StoreUnavailable, Unauthenticated
 from tether.model.access import Access
 from tether.service import state
+from tether.service.errors import response_of
 
 
 class Authenticator(Protocol):
@@ -75,14 +77,54 @@ _bearer = HTTPBearer(
 )
 
 
-async def _access(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Access:
-    if credentials is None and "authorization" in request.headers:
-        # A key sent some other way is not taken as no key at all (which an open server would serve).
-        raise Unauthenticated("send the API key as 'Authorization: Bearer <key>'")
-    presented = credentials.credentials if credentials is not None else None
+_ACCESS = "tether_access"
+_OPEN_PATHS = frozenset({"/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/docs/oauth2-redirect"})
+
+
+async def authenticate(request: Request) -> Access:
+    """The access of the API key a request presents in its Authorization header.
+
+    Raises:
+        Unauthenticated: the key is needed and missing, malformed, unknown or revoked.
+    """
+    header = request.headers.get("authorization")
+    presented = None
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            # A key sent some other way is not taken as no key at all (which an open server would serve).
+            raise Unauthenticated("send the API key as 'Authorization: Bearer <key>'")
+        presented = value.strip()
     return await state.authenticator_of(request).authenticate(presented, host=host_of(request))
+
+
+class Authentication:
+    """ASGI middleware: every /v1 request is authenticated before its body is read.
+
+    An unauthenticated caller gets 401 and nothing more: its body is neither read nor parsed.
+    The routes take the access it established through :data:`Caller`.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/v1/") or path in _OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        try:
+            access = await authenticate(Request(scope))
+        except (Unauthenticated, StoreUnavailable) as exc:
+            await response_of(exc)(scope, receive, send)
+            return
+        scope.setdefault("state", {})[_ACCESS] = access
+        await self.app(scope, receive, send)
+
+
+async def _access(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Access:
+    established = request.scope.get("state", {}).get(_ACCESS)
+    return established if isinstance(established, Access) else await authenticate(request)
 
 
 Caller = Annotated[Access, Depends(_access)]
