@@ -30,6 +30,7 @@ from tether.errors import StoreUnavailable, UsageError
 from tether.store import sqlite_schema
 from tether.store.base import Transaction
 from tether.store.sqlite_transaction import SQLiteTransaction, TransactionLost
+from tether.store.sqlite_wal import reserve_wal
 
 logger = logging.getLogger(__name__)
 
@@ -226,6 +227,8 @@ class SQLiteStore:
         try:
             conn = self._connect()
             self._migrate(conn)
+            if self._synchronous in ("FULL", "EXTRA"):  # only then is every commit flushed
+                reserve_wal(conn, self._path)
             tx = SQLiteTransaction(conn)
             self._version = tx.data_version()
         except (sqlite3.Error, OSError) as exc:
