@@ -33,6 +33,7 @@ import psycopg
 from tether.errors import StoreUnavailable, UsageError
 from tether.store import postgres_schema
 from tether.store.base import Transaction
+from tether.store.batches import fail, finish_batch, resolve, run_all
 from tether.store.postgres_statements import Row, StatementFailed
 from tether.store.postgres_transaction import PostgresTransaction
 
@@ -183,9 +184,9 @@ class PostgresStore:
         except psycopg.Error as exc:
             error = StoreUnavailable(f"cannot open {_safe(self.url)}: {exc}")
             error.__cause__ = exc
-            self._loop.call_soon_threadsafe(_fail, ready, error)
+            self._loop.call_soon_threadsafe(fail, ready, error)
             return
-        self._loop.call_soon_threadsafe(_resolve, ready, None)
+        self._loop.call_soon_threadsafe(resolve, ready, None)
         again: list[_Job] = []
         try:
             stop = False
@@ -216,7 +217,7 @@ class PostgresStore:
                 if done or changes:
                     # One wake-up of the event loop per batch: hooks, then results, then listeners.
                     listener = self._listener if changes else None
-                    self._loop.call_soon_threadsafe(_finish_batch, hooks, done, listener, changes)
+                    self._loop.call_soon_threadsafe(finish_batch, hooks, done, listener, changes)
                 if stop and again:
                     stop = False  # finish what lost a race before stopping
                     self._queue.put(None)
@@ -265,7 +266,7 @@ class PostgresStore:
                     if not isinstance(error, StatementFailed):
                         # A statement sent before it raised may have failed: that decides.
                         error = tx.sent_failure() or error
-                    _run_all(tx.rollback_hooks)
+                    run_all(tx.rollback_hooks, "rollback hook")
                     if isinstance(error, StatementFailed) and self._lost():
                         raise error from None
                     if isinstance(error, StatementFailed) and error.inherited:
@@ -325,7 +326,7 @@ class PostgresStore:
                     # committed: it runs again in the next batch, as if it had failed itself.
                     tx.control("ROLLBACK")
                     tx.settle()
-                    _run_all(undo)
+                    run_all(undo, "rollback hook")
                     hooks.clear()
                     changes.clear()
                     job.conflicts += 1
@@ -339,7 +340,7 @@ class PostgresStore:
                 with contextlib.suppress(StatementFailed):
                     tx.control("ROLLBACK")
                     tx.settle()
-            _run_all(undo)
+            run_all(undo, "rollback hook")
             hooks.clear()
             changes.clear()
             self._deliver_error(batch, _unavailable("the transaction failed and was rolled back", exc.cause))
@@ -360,7 +361,7 @@ class PostgresStore:
         """
         tx.control("ROLLBACK")
         tx.settle()
-        _run_all(undo)
+        run_all(undo, "rollback hook")
         hooks.clear()
         changes.clear()
         for job in batch:
@@ -400,7 +401,7 @@ class PostgresStore:
                 conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT)
             except psycopg.Error as exc:
                 if first:
-                    self._loop.call_soon_threadsafe(_fail, listening, _unavailable("cannot listen", exc))
+                    self._loop.call_soon_threadsafe(fail, listening, _unavailable("cannot listen", exc))
                     return
                 logger.warning("cannot listen for changes; polling", exc_info=True)
                 self._post_external()
@@ -411,14 +412,14 @@ class PostgresStore:
                 conn.execute(f"LISTEN {_CHANNEL}")
                 if first:
                     first = False
-                    self._loop.call_soon_threadsafe(_resolve, listening, None)
+                    self._loop.call_soon_threadsafe(resolve, listening, None)
                 else:
                     self._post_external()  # changes may have gone unnoticed while disconnected
                 delay = 0.05
                 self._receive(conn)
             except psycopg.Error as exc:
                 if first:
-                    self._loop.call_soon_threadsafe(_fail, listening, _unavailable("cannot listen", exc))
+                    self._loop.call_soon_threadsafe(fail, listening, _unavailable("cannot listen", exc))
                     return
                 logger.warning("lost the connection listening for changes", exc_info=True)
             finally:
@@ -487,50 +488,3 @@ def _translate(exc: BaseException) -> BaseException:
     if isinstance(exc, StatementFailed):
         return _unavailable("the store failed", exc.cause)
     return exc
-
-
-def _run_all(callbacks: list[Callable[[], None]]) -> None:
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:
-            logger.exception("rollback hook failed")
-
-
-def _finish_batch(
-    hooks: list[Callable[[], None]],
-    batch: list[_Job],
-    listener: Callable[[set[str]], None] | None,
-    changes: set[str],
-) -> None:
-    # Hooks run before callers resume, so work pushed to a local worker is in flight
-    # by the time anyone looks at the result of this batch.
-    for hook in hooks:
-        try:
-            hook()
-        except Exception:
-            logger.exception("after-commit hook failed")
-    for job in batch:
-        _settle(job)
-    if listener is not None:
-        listener(changes)
-
-
-def _settle(job: _Job) -> None:
-    if job.future.done():
-        return
-    ok, value = job.outcome
-    if ok:
-        job.future.set_result(value)
-    else:
-        job.future.set_exception(value)
-
-
-def _resolve(future: asyncio.Future[None], value: None) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-def _fail(future: asyncio.Future[None], error: BaseException) -> None:
-    if not future.done():
-        future.set_exception(error)

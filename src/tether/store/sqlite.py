@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlparse
 from tether.errors import StoreUnavailable, UsageError
 from tether.store import sqlite_schema
 from tether.store.base import Transaction
+from tether.store.batches import fail, finish_batch, resolve, run_all
 from tether.store.sqlite_transaction import SQLiteTransaction, TransactionLost
 from tether.store.sqlite_wal import reserve_wal
 
@@ -234,11 +235,11 @@ class SQLiteStore:
         except (sqlite3.Error, OSError) as exc:
             error = StoreUnavailable(f"cannot open {self._path}: {exc}")
             error.__cause__ = exc
-            self._loop.call_soon_threadsafe(_fail, ready, error)
+            self._loop.call_soon_threadsafe(fail, ready, error)
             return
         self._conn, self._tx = conn, tx
         self._checked_at = time.monotonic()
-        self._loop.call_soon_threadsafe(_resolve, ready, None)
+        self._loop.call_soon_threadsafe(resolve, ready, None)
         try:
             while True:
                 with self._arrived:
@@ -296,7 +297,7 @@ class SQLiteStore:
         if waiting or hooks or changes:
             # One wake-up of the event loop per batch: hooks, then results, then listeners.
             listener = self._listener if changes else None
-            self._loop.call_soon_threadsafe(_finish_batch, hooks, waiting, listener, changes)
+            self._loop.call_soon_threadsafe(finish_batch, hooks, waiting, listener, changes)
 
     def _run_batch(
         self,
@@ -338,7 +339,7 @@ class SQLiteStore:
                 result = job.fn(tx)
                 tx.flush()
             except BaseException as exc:
-                _run_all(tx.rollback_hooks)
+                run_all(tx.rollback_hooks, "rollback hook")
                 if not conn.in_transaction or isinstance(exc, TransactionLost):
                     # SQLite rolled everything back by itself, or what was done cannot be
                     # undone alone: every job of the batch is lost.
@@ -388,7 +389,7 @@ class SQLiteStore:
         undo: list[Callable[[], None]],
         changes: set[str],
     ) -> None:
-        _run_all(undo)
+        run_all(undo, "rollback hook")
         hooks.clear()
         changes.clear()
         error = StoreUnavailable(f"the transaction failed and was rolled back: {exc}")
@@ -398,50 +399,3 @@ class SQLiteStore:
     def _deliver_error(self, batch: list[_Job], error: Exception) -> None:
         for job in batch:
             job.outcome = (False, error)
-
-
-def _run_all(callbacks: list[Callable[[], None]]) -> None:
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:
-            logger.exception("rollback hook failed")
-
-
-def _finish_batch(
-    hooks: list[Callable[[], None]],
-    batch: list[_Job],
-    listener: Callable[[set[str]], None] | None,
-    changes: set[str],
-) -> None:
-    # Hooks run before callers resume, so work pushed to a local worker is in flight
-    # by the time anyone looks at the result of this batch.
-    for hook in hooks:
-        try:
-            hook()
-        except Exception:
-            logger.exception("after-commit hook failed")
-    for job in batch:
-        _settle(job)
-    if listener is not None:
-        listener(changes)
-
-
-def _settle(job: _Job) -> None:
-    if job.future is None or job.future.done():
-        return
-    ok, value = job.outcome
-    if ok:
-        job.future.set_result(value)
-    else:
-        job.future.set_exception(value)
-
-
-def _resolve(future: asyncio.Future[None], value: None) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-def _fail(future: asyncio.Future[None], error: BaseException) -> None:
-    if not future.done():
-        future.set_exception(error)
