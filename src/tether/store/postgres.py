@@ -47,6 +47,8 @@ _TOPICS = frozenset({"workflows", "activities", "timers"})
 _POLL_SECONDS = 2.0
 _MAX_CONFLICT_RETRIES = 50
 _CONNECT_TIMEOUT = 10
+_FIRST_REPLAN = 256
+"""Transitions on a connection before its prepared statements are first planned again."""
 
 
 @dataclass(slots=True)
@@ -104,6 +106,8 @@ class PostgresStore:
         self._external_lock = threading.Lock()
         self._stopping = threading.Event()
         self._closed = False
+        self._transitions = 0
+        self._replan_at = _FIRST_REPLAN
 
     @classmethod
     async def open(cls, url: str) -> PostgresStore:
@@ -214,6 +218,7 @@ class PostgresStore:
                 retry = self._run_batch(batch, changes, hooks)
                 again = retry + again
                 done = batch[: len(batch) - len(retry)]
+                self._replan_as_tables_grow(len(done))
                 if done or changes:
                     # One wake-up of the event loop per batch: hooks, then results, then listeners.
                     listener = self._listener if changes else None
@@ -225,6 +230,25 @@ class PostgresStore:
             self._wake_listener_to_stop()
             if self._tx is not None:
                 self._tx.close()
+
+    def _replan_as_tables_grow(self, transitions: int) -> None:
+        """Drop the connection's prepared statements each time its count of transitions doubles.
+
+        PostgreSQL keeps a prepared statement's generic plan until the statistics of its
+        tables change. A plan made while tether's tables were nearly empty (a fresh database)
+        may scan a whole table, and keeps doing so as the table grows to millions of rows,
+        for as long as nothing analyses it (never, with autovacuum off). Statements prepared
+        again are planned for the tables as they are now; the doubling bounds the work to a
+        few dozen statements, a logarithmic number of times.
+        """
+        self._transitions += transitions
+        if self._transitions < self._replan_at or self._tx is None:
+            return
+        self._replan_at = self._transitions * 2
+        try:
+            self._tx.forget_plans()
+        except StatementFailed:
+            logger.warning("could not drop the connection's prepared statements", exc_info=True)
 
     def _connection(self) -> PostgresTransaction:
         conn, tx = self._conn, self._tx

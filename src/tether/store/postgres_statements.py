@@ -139,6 +139,11 @@ class PostgresStatements:
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
 
+    def forget_plans(self) -> None:
+        """Drop the connection's prepared statements, between transactions: they are prepared and planned again."""
+        self.control("DEALLOCATE ALL")
+        self.settle()
+
     def settle(self) -> None:
         """Wait for the results of every statement sent so far.
 
