@@ -387,6 +387,31 @@ async def test_a_stopping_server_answers_waiting_result_requests_as_still_runnin
     assert reply.json()["status"] == "running"
 
 
+async def test_a_long_poll_on_a_server_too_busy_to_read_in_time_still_waits(env: TestEnvironment) -> None:
+    """A request without a body has nothing to time out: a late read is no reason to end the wait."""
+    app = service_app.create_app(
+        env.engine, StoreKeys(env.engine, open_without_keys=True), max_body_bytes=1024, body_timeout=0
+    )
+    sock = service_server.bind("127.0.0.1", 0)
+    server = service_server.Server(app, graceful_shutdown=1)
+    serving = asyncio.ensure_future(server.serve_on(sock))
+    try:
+        await parked(env, fulfil, "o1", "err-busy")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{service_server.port_of(sock)}") as http:
+            poll = asyncio.ensure_future(http.get("/v1/results/err-busy", params={"wait": 60}))
+            await env.engine.notifier.wait_for_result_waiters()
+            assert not poll.done()
+
+            service_state.stop_waiting(app)
+            reply = await asyncio.wait_for(poll, 10)  # a hang guard, not a timing
+    finally:
+        server.stop()
+        await serving
+
+    assert reply.status_code == 200
+    assert reply.json()["status"] == "running"
+
+
 async def test_an_authorization_header_that_is_not_bearer_is_refused_even_without_keys(http: httpx.AsyncClient) -> None:
     reply = await http.get("/v1/workflows", headers={"Authorization": "Basic dXNlcjpwYXNz"})
 

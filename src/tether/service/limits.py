@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,8 +38,9 @@ class BodyLimits:
             await response_of(too_large)(scope, receive, send)
             return
         received = 0
-        body_done = False
-        deadline = time.monotonic() + self.body_timeout
+        # HTTP/1.1: a request with neither header has no body, and nothing to wait for.
+        body_done = declared in (None, b"0") and b"transfer-encoding" not in dict(scope.get("headers", ()))
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
         started = False
 
         async def limited_receive() -> Message:
@@ -48,7 +48,10 @@ class BodyLimits:
             if body_done:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+                # A part of the body that has arrived is taken even once the deadline has
+                # passed (a busy server reads late); only waiting past it is refused.
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 raise _Refusal(errors.RequestTimeout(f"the request body took over {self.body_timeout:g} s")) from None
             if message["type"] == "http.request":

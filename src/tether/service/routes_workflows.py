@@ -104,7 +104,7 @@ async def result(
     finally:
         for task in (waiting, hung_up, shutdown):
             task.cancel()
-    if hung_up.done() and not hung_up.cancelled():
+    if hung_up.done() and not hung_up.cancelled() and hung_up.exception() is None:
         return Response(status_code=204)  # the client is gone and reads no answer
     if waiting.done() and not waiting.cancelled():
         row = waiting.result()
