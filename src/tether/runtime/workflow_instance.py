@@ -24,6 +24,7 @@ from tether.runtime.workflow_loop import WorkflowLoop
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
+_SCALARS = (int, float, str, bool, type(None))
 
 
 class ActivityHandle(asyncio.Future[R]):
@@ -71,12 +72,14 @@ class ActivityHandle(asyncio.Future[R]):
             return
         data = event.data
         if event.type == EventType.ACTIVITY_COMPLETED:
+            result, annotation = data["result"], self.activity.return_type
+            what = f"result of {self.activity.name}"
             try:
-                value = payloads.decode(
-                    payloads.json_text(data["result"]),
-                    self.activity.return_type,
-                    what=f"result of {self.activity.name}",
-                )
+                # Anything but a scalar is decoded from text: the workflow gets its own copy.
+                if type(result) in _SCALARS:
+                    value = payloads.decode_value(result, annotation, what=what)
+                else:
+                    value = payloads.decode(payloads.json_text(result), annotation, what=what)
             except errors.InvalidPayload as invalid:
                 self.set_exception(invalid)
             else:
@@ -270,7 +273,7 @@ class WorkflowInstance:
             EventType.ACTIVITY_SCHEDULED,
             activity_id=activity_id,
             name=activity.name,
-            args=json.loads(text),
+            args=payloads.parse(text),
             options=activity.options_json,
         )
         handle: ActivityHandle[Any] = ActivityHandle(self, activity, activity_id)
