@@ -162,12 +162,13 @@ def complete_task(
     if execution is None or execution.status != _RUNNING:
         tx.finish_workflow_task(execution_id, owner)
         return None
-    closing = next((i for i, c in enumerate(commands) if c.type in _CLOSING), None)
-    if closing is not None:
-        commands = commands[: closing + 1]  # nothing a workflow emits after it closed takes effect
+    for index, command in enumerate(commands):
+        if command.type in _CLOSING:
+            commands = commands[: index + 1]  # nothing a workflow emits after it closed takes effect
+            break
     marker = f'{{"seen":{int(seen_seq)},"now_ms":{int(task_now_ms)},"commands":{len(commands)}}}'
     records = [(EventType.WORKFLOW_TASK_COMPLETED, marker)]
-    records.extend((c.type, payloads.json_text(c.data)) for c in commands)
+    records.extend((c.type, payloads.json_text(c.data) if c.text is None else c.text) for c in commands)
     last_seq = tx.append_events(execution_id, records, now_ms)
     if execution.task_error is not None:
         tx.update_execution(execution_id, task_error=None)

@@ -67,6 +67,8 @@ class Command:
 
     type: EventType
     data: dict[str, Any] = field(default_factory=dict)
+    text: str | None = field(default=None, compare=False)
+    """``data`` as compact JSON text, when whoever emitted the command wrote it already."""
 
     @property
     def key(self) -> tuple[str, Any, Any]:

@@ -35,13 +35,15 @@ def encode(value: object, *, what: str = "value") -> str:
             f"{what} cannot be serialised to JSON: {exc}",
             errors=[{"loc": [what], "msg": str(exc)}],
         ) from exc
-    if (b"Infinity" in text or b"NaN" in text) and _has_non_finite(text):
+    decoded = text.decode()
+    # Searched in the str: ``bytes in bytes`` first tries (and fails) to read its operand as an int.
+    if ("Infinity" in decoded or "NaN" in decoded) and _has_non_finite(text):
         # JSON has no infinities or NaN: other languages, and the HTTP API, could not read them back.
         raise InvalidPayload(
             f"{what} holds an infinite or NaN number, which JSON cannot represent",
             errors=[{"loc": [what], "msg": "infinite or NaN number"}],
         )
-    return text.decode()
+    return decoded
 
 
 def _non_finite(token: str) -> float:

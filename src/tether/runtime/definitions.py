@@ -69,6 +69,8 @@ class Activity(Generic[P, R]):
         )
         self.options_json = self.options.to_json()
         """The options as every ActivityScheduled command carries them (shared: never change it)."""
+        self.options_text = payloads.json_text(self.options_json)
+        self.name_text = payloads.json_text(self.name)
         functools.update_wrapper(self, fn)
         _activities[self.name] = self
 

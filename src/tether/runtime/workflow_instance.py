@@ -261,21 +261,24 @@ class WorkflowInstance:
 
     def emit(self, kind: EventType, **data: Any) -> None:
         """Add a command to the current task; nothing once the workflow has closed."""
-        if self.finished:
-            return
-        self._commands.append(Command(kind, data))
+        self._add(Command(kind, data))
+
+    def _add(self, command: Command) -> None:
+        if not self.finished:
+            self._commands.append(command)
 
     def start_activity(self, activity: Activity[..., Any], args: list[Any]) -> ActivityHandle[Any]:
         """Schedule an activity and return its handle."""
         text = payloads.encode_args(args, what=f"arguments of {activity.name}")
         activity_id = self.next_id()
-        self.emit(
-            EventType.ACTIVITY_SCHEDULED,
-            activity_id=activity_id,
-            name=activity.name,
-            args=payloads.parse(text),
-            options=activity.options_json,
+        data = {"activity_id": activity_id, "name": activity.name, "args": payloads.parse(text),
+                "options": activity.options_json}  # fmt: skip
+        # The event's text, written from the parts already encoded (what json_text(data) gives).
+        written = (
+            f'{{"activity_id":{activity_id},"name":{activity.name_text},"args":{text},'
+            f'"options":{activity.options_text}}}'
         )
+        self._add(Command(EventType.ACTIVITY_SCHEDULED, data, written))
         handle: ActivityHandle[Any] = ActivityHandle(self, activity, activity_id)
         self._activities[activity_id] = handle
         return handle

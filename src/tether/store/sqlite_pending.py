@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from tether.store import sqlite_nulls
 from tether.store.base import ActivityRow, ActivityTaskRow
 
 
@@ -135,9 +136,10 @@ class PendingWrites:
                 if held.stored:
                     self._conn.execute("DELETE FROM workflow_tasks WHERE execution_id = ?", (execution_id,))
                 continue
-            self._conn.execute(
+            sqlite_nulls.insert(
+                self._conn,
                 "INSERT OR REPLACE INTO workflow_tasks "
-                "(execution_id, workflow, ready_at_ms, leased_until_ms, owner, dirty) VALUES (?,?,?,?,?,?)",
+                "(execution_id, workflow, ready_at_ms, leased_until_ms, owner, dirty)",
                 (
                     execution_id, state.workflow, state.ready_at_ms, state.leased_until_ms, state.owner,
                     int(state.dirty),
@@ -168,9 +170,9 @@ class PendingWrites:
             for held in self.activities.values()
         ]
         if len(rows) == 1:
-            self._conn.execute(_INSERT_ACTIVITY, rows[0])
+            sqlite_nulls.insert(self._conn, _INSERT_ACTIVITY, rows[0])
         else:
-            self._conn.executemany(_INSERT_ACTIVITY, rows)
+            sqlite_nulls.insert_many(self._conn, _INSERT_ACTIVITY, rows)
         self.activities.clear()
 
 
@@ -181,10 +183,7 @@ ACTIVITY_COLUMNS = (
 )
 
 
-_INSERT_ACTIVITY = (
-    f"INSERT INTO activities ({ACTIVITY_COLUMNS}, worker, inbox, inbox_note) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
+_INSERT_ACTIVITY = f"INSERT INTO activities ({ACTIVITY_COLUMNS}, worker, inbox, inbox_note)"
 
 
 def activity_values(row: ActivityRow) -> tuple[Any, ...]:

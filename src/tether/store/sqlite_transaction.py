@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -17,7 +16,7 @@ import pydantic_core
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
-from tether.store import sqlite_pending, sqlite_queues, sqlite_registry
+from tether.store import sqlite_nulls, sqlite_pending, sqlite_queues, sqlite_registry
 from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow, Transaction
 from tether.store.sqlite_pending import HeldActivity, WorkflowTaskState
 
@@ -406,7 +405,9 @@ class SQLiteTransaction(sqlite_queues.QueueQueries, sqlite_registry.RegistryQuer
         _check_fields(table, allowed, fields)
         self._write()
         values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
-        self._conn.execute(_update_sql(table, tuple(fields), where), (*values, *key))
+        sql, params = sqlite_nulls.update_sql(table, tuple(fields), values, where)
+        params.extend(key)
+        self._conn.execute(sql, params)
 
     def data_version(self) -> int:
         """SQLite's counter of commits made by other connections."""
@@ -429,9 +430,3 @@ def _check_fields(table: str, allowed: frozenset[str], fields: dict[str, object]
     unknown = set(fields) - allowed
     if unknown:
         raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
-
-
-@functools.lru_cache(maxsize=256)
-def _update_sql(table: str, names: tuple[str, ...], where: str) -> str:
-    assignments = ", ".join(f"{name} = ?" for name in names)
-    return f"UPDATE {table} SET {assignments} WHERE {where}"
