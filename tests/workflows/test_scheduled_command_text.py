@@ -1,4 +1,4 @@
-"""A scheduled activity's command is recorded as the JSON text of its data, whatever the arguments."""
+"""A scheduled activity's command carries the JSON text of its data and of its parts, whatever the arguments."""
 
 from __future__ import annotations
 
@@ -45,3 +45,6 @@ def test_scheduled_command_text_is_its_data(args: list[Any]) -> None:
         assert command.text is not None
         assert command.text == payloads.json_text(command.data)
         assert json.loads(command.text) == command.data
+        assert command.parts is not None
+        for key, text in command.parts.items():
+            assert text == payloads.json_text(command.data[key])

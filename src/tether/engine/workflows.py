@@ -183,11 +183,11 @@ _CLOSING = frozenset({EventType.WORKFLOW_COMPLETED, EventType.WORKFLOW_FAILED, E
 
 
 def _apply(tx: Transaction, execution_id: str, command: Command, now_ms: int) -> None:
-    data = command.data
+    data, parts = command.data, command.parts or {}
     match command.type:
         case EventType.ACTIVITY_SCHEDULED:
-            args = payloads.json_text(data["args"])
-            options = payloads.json_text(data["options"])
+            args = parts.get("args") or payloads.json_text(data["args"])
+            options = parts.get("options") or payloads.json_text(data["options"])
             activities.schedule(tx, execution_id, data["activity_id"], data["name"], args, options, now_ms)
         case EventType.TIMER_STARTED:
             tx.arm_timer(TimerRow(execution_id, "sleep", data["timer_id"], 0, data["due_at_ms"]))

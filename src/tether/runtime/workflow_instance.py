@@ -157,6 +157,10 @@ class WorkflowInstance:
         return self._run()
 
     def _deliver(self, batch: list[Event], pending: list[Event]) -> list[Event]:
+        if len(batch) == 1:  # most tasks bring one event: nothing to coalesce
+            self._apply(batch[0])
+            seq = batch[0].seq
+            return [e for e in pending if e.seq != seq]
         # Heartbeats of one activity in one batch are coalesced: only the latest is shown.
         last_heartbeat = {e.data["activity_id"]: e.seq for e in batch if e.type == EventType.ACTIVITY_HEARTBEAT}
         for event in batch:
@@ -278,7 +282,8 @@ class WorkflowInstance:
             f'{{"activity_id":{activity_id},"name":{activity.name_text},"args":{text},'
             f'"options":{activity.options_text}}}'
         )
-        self._add(Command(EventType.ACTIVITY_SCHEDULED, data, written))
+        parts = {"args": text, "options": activity.options_text}
+        self._add(Command(EventType.ACTIVITY_SCHEDULED, data, written, parts))
         handle: ActivityHandle[Any] = ActivityHandle(self, activity, activity_id)
         self._activities[activity_id] = handle
         return handle

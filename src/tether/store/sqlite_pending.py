@@ -10,6 +10,7 @@ must see it). Nothing here outlives the transition: the commit it joins is the s
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -153,10 +154,10 @@ class PendingWrites:
             return
         self._before_write()
         rows = self.events
-        if len(rows) == 1:
-            self._conn.execute("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows[0])
-        else:
-            self._conn.executemany("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows)
+        # One statement for several rows: executemany steps (and releases the GIL) once a row.
+        for start in range(0, len(rows), _EVENTS_PER_INSERT):
+            chunk = rows[start : start + _EVENTS_PER_INSERT]
+            self._conn.execute(_insert_events_sql(len(chunk)), [value for row in chunk for value in row])
         self.events = []
         self.last_seq.clear()
 
@@ -174,6 +175,16 @@ class PendingWrites:
         else:
             sqlite_nulls.insert_many(self._conn, _INSERT_ACTIVITY, rows)
         self.activities.clear()
+
+
+_EVENTS_PER_INSERT = 16
+"""Rows an INSERT of events carries at most (so that few statement texts recur in SQLite's cache)."""
+
+
+@functools.lru_cache(maxsize=_EVENTS_PER_INSERT)
+def _insert_events_sql(rows: int) -> str:
+    values = ",".join(["(?,?,?,?,?)"] * rows)
+    return f"INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES {values}"
 
 
 ACTIVITY_COLUMNS = (

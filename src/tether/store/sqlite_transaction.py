@@ -427,6 +427,5 @@ def _copy_activity(row: ActivityRow, changes: dict[str, object]) -> ActivityRow:
 
 
 def _check_fields(table: str, allowed: frozenset[str], fields: dict[str, object]) -> None:
-    unknown = set(fields) - allowed
-    if unknown:
-        raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
+    if not allowed.issuperset(fields):
+        raise UsageError(f"unknown columns for {table}: {sorted(set(fields) - allowed)}")
