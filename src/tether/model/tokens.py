@@ -24,6 +24,7 @@ class TokenClaims:
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+_json_str = json.encoder.encode_basestring_ascii
 
 
 def _b64(data: bytes) -> str:
@@ -37,7 +38,8 @@ def _unb64(text: str) -> bytes:
 def sign(claims: TokenClaims, key_id: int, secret: bytes) -> str:
     """Make the token of one attempt under signing key ``key_id``."""
     # The compact JSON list [key_id, execution_id, activity_id, attempt], written directly.
-    listed = f"[{int(key_id)},{json.dumps(claims.execution_id)},{int(claims.activity_id)},{int(claims.attempt)}]"
+    # (encode_basestring_ascii is what json.dumps does with a str, without its dispatch.)
+    listed = f"[{int(key_id)},{_json_str(claims.execution_id)},{int(claims.activity_id)},{int(claims.attempt)}]"
     body = _b64(listed.encode())
     return f"{body}.{_b64(_mac(secret, body.encode()))}"
 

