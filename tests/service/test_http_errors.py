@@ -242,9 +242,13 @@ def small_server_app(env: TestEnvironment) -> Any:
 
 @pytest.fixture
 async def small_server(env: TestEnvironment) -> Any:
-    """A second server on the same engine with a 1 KiB body limit and a short body timeout."""
+    """A second server on the same engine with a 1 KiB body limit and a short body timeout.
+
+    The timeout leaves room for a pause of the test process's event loop (a full garbage
+    collection late in the suite): a streamed body must not run into it by accident.
+    """
     app = service_app.create_app(
-        env.engine, StoreKeys(env.engine, open_without_keys=True), max_body_bytes=1024, body_timeout=0.2
+        env.engine, StoreKeys(env.engine, open_without_keys=True), max_body_bytes=1024, body_timeout=1.0
     )
     _SMALL_APPS[id(env)] = app
     sock = service_server.bind("127.0.0.1", 0)

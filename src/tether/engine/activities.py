@@ -197,9 +197,9 @@ def _require_current(row: ActivityRow, claims: TokenClaims) -> None:
 
 
 def _close(
-    tx: Transaction, row: ActivityRow, state: ActivityState, event: EventType, data: str, now_ms: int, **fields: Any
+    tx: Transaction, row: ActivityRow, state: str, event: EventType, data: str, now_ms: int, **fields: Any
 ) -> None:
-    tx.update_activity(row.execution_id, row.activity_id, state=state.value, closed_at_ms=now_ms, **fields)
+    tx.update_activity(row.execution_id, row.activity_id, state=state, closed_at_ms=now_ms, **fields)
     if row.state == _SCHEDULED:
         tx.delete_activity_task(row.execution_id, row.activity_id)
     if row.state == _BACKOFF or _has_deadlines(row):
@@ -223,7 +223,7 @@ def complete(tx: Transaction, claims: TokenClaims, result: str, now_ms: int, *, 
     if check_type:
         payloads.check_schema(result, _options(row).result_schema)
     data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"result":{result}}}'
-    _close(tx, row, ActivityState.COMPLETED, EventType.ACTIVITY_COMPLETED, data, now_ms, result=result)
+    _close(tx, row, _COMPLETED, EventType.ACTIVITY_COMPLETED, data, now_ms, result=result)
     return True
 
 
@@ -294,7 +294,7 @@ def fail_attempt(tx: Transaction, row: ActivityRow, fault: dict[str, Any], now_m
     state = ActivityState.TIMED_OUT if timed_out else ActivityState.FAILED
     event = EventType.ACTIVITY_TIMED_OUT if timed_out else EventType.ACTIVITY_FAILED
     data = _data(activity_id=row.activity_id, attempt=row.attempt, failure=fault)
-    _close(tx, row, state, event, data, now_ms, last_failure=fault_text)
+    _close(tx, row, state.value, event, data, now_ms, last_failure=fault_text)
 
 
 def time_out(tx: Transaction, row: ActivityRow, kind: str, now_ms: int) -> None:
@@ -307,8 +307,9 @@ def time_out(tx: Transaction, row: ActivityRow, kind: str, now_ms: int) -> None:
     if kind == "total":
         data = _data(activity_id=row.activity_id, attempt=row.attempt, failure=fault)
         _close(
-            tx, row, ActivityState.TIMED_OUT, EventType.ACTIVITY_TIMED_OUT, data, now_ms, last_failure=json.dumps(fault)
-        )
+            tx, row, ActivityState.TIMED_OUT.value, EventType.ACTIVITY_TIMED_OUT, data, now_ms,
+            last_failure=json.dumps(fault),
+        )  # fmt: skip
     else:
         fail_attempt(tx, row, fault, now_ms)
 
@@ -369,7 +370,7 @@ def report_cancelled(tx: Transaction, claims: TokenClaims, details: str | None, 
 
 def _cancel(tx: Transaction, row: ActivityRow, details: str | None, now_ms: int) -> None:
     data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"details":{details or "null"}}}'
-    _close(tx, row, ActivityState.CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms)
+    _close(tx, row, ActivityState.CANCELLED.value, EventType.ACTIVITY_CANCELLED, data, now_ms)
 
 
 def request_cancel(tx: Transaction, execution_id: str, activity_id: int, now_ms: int) -> None:

@@ -86,7 +86,8 @@ class Engine:
     ) -> tuple[T, dispatch.Pushed | None]:
         result = transition(tx)
         pushed = None if worker is None else dispatch.push(tx, worker, self.clock.now_ms(), self._keys.sign)
-        awaited = [e for e in tx.closed_executions() if self.notifier.is_awaited(e)]
+        closed = tx.closed_executions()
+        awaited = [e for e in closed if self.notifier.is_awaited(e)] if closed else None
         if awaited:
             # Hand the final rows to result waiters with the commit: no second read.
             rows = {e: tx.get_execution(e) for e in awaited}

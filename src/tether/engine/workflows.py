@@ -162,12 +162,13 @@ def complete_task(
     if execution is None or execution.status != _RUNNING:
         tx.finish_workflow_task(execution_id, owner)
         return None
-    closing = next((i for i, c in enumerate(commands) if c.type in _CLOSING), None)
-    if closing is not None:
-        commands = commands[: closing + 1]  # nothing a workflow emits after it closed takes effect
+    for index, command in enumerate(commands):
+        if command.type in _CLOSING:
+            commands = commands[: index + 1]  # nothing a workflow emits after it closed takes effect
+            break
     marker = f'{{"seen":{int(seen_seq)},"now_ms":{int(task_now_ms)},"commands":{len(commands)}}}'
     records = [(EventType.WORKFLOW_TASK_COMPLETED, marker)]
-    records.extend((c.type, payloads.json_text(c.data)) for c in commands)
+    records.extend((c.type, payloads.json_text(c.data) if c.text is None else c.text) for c in commands)
     last_seq = tx.append_events(execution_id, records, now_ms)
     if execution.task_error is not None:
         tx.update_execution(execution_id, task_error=None)
@@ -182,11 +183,11 @@ _CLOSING = frozenset({EventType.WORKFLOW_COMPLETED, EventType.WORKFLOW_FAILED, E
 
 
 def _apply(tx: Transaction, execution_id: str, command: Command, now_ms: int) -> None:
-    data = command.data
+    data, parts = command.data, command.parts or {}
     match command.type:
         case EventType.ACTIVITY_SCHEDULED:
-            args = payloads.json_text(data["args"])
-            options = payloads.json_text(data["options"])
+            args = parts.get("args") or payloads.json_text(data["args"])
+            options = parts.get("options") or payloads.json_text(data["options"])
             activities.schedule(tx, execution_id, data["activity_id"], data["name"], args, options, now_ms)
         case EventType.TIMER_STARTED:
             tx.arm_timer(TimerRow(execution_id, "sleep", data["timer_id"], 0, data["due_at_ms"]))

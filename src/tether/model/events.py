@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -67,6 +68,10 @@ class Command:
 
     type: EventType
     data: dict[str, Any] = field(default_factory=dict)
+    text: str | None = field(default=None, compare=False)
+    """``data`` as compact JSON text, when whoever emitted the command wrote it already."""
+    parts: Mapping[str, str] | None = field(default=None, compare=False)
+    """JSON texts of some values of ``data``, by key, when the emitter had them already."""
 
     @property
     def key(self) -> tuple[str, Any, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import inspect
@@ -34,13 +35,15 @@ def encode(value: object, *, what: str = "value") -> str:
             f"{what} cannot be serialised to JSON: {exc}",
             errors=[{"loc": [what], "msg": str(exc)}],
         ) from exc
-    if (b"Infinity" in text or b"NaN" in text) and _has_non_finite(text):
+    decoded = text.decode()
+    # Searched in the str: ``bytes in bytes`` first tries (and fails) to read its operand as an int.
+    if ("Infinity" in decoded or "NaN" in decoded) and _has_non_finite(text):
         # JSON has no infinities or NaN: other languages, and the HTTP API, could not read them back.
         raise InvalidPayload(
             f"{what} holds an infinite or NaN number, which JSON cannot represent",
             errors=[{"loc": [what], "msg": "infinite or NaN number"}],
         )
-    return text.decode()
+    return decoded
 
 
 def _non_finite(token: str) -> float:
@@ -60,9 +63,22 @@ def json_text(value: JSONValue) -> str:
     return pydantic_core.to_json(value).decode()
 
 
+def parse(text: str) -> JSONValue:
+    """Parse JSON text to plain values, as ``json.loads`` does, with pydantic's faster parser.
+
+    Raises:
+        ValueError: the text is not JSON.
+    """
+    try:
+        return pydantic_core.from_json(text)
+    except ValueError:
+        # What pydantic refuses and the json module reads (escaped lone surrogates), or not JSON at all.
+        return json.loads(text)
+
+
 def to_jsonable(value: object, *, what: str = "value") -> JSONValue:
     """The plain JSON form (dicts, lists, scalars) of a user value."""
-    return json.loads(encode(value, what=what))
+    return parse(encode(value, what=what))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -80,10 +96,40 @@ def decode(text: str | None, annotation: Any = Any, *, what: str = "value") -> A
         return None
     if annotation is Any or annotation is inspect.Parameter.empty:
         return json.loads(text)
+    if annotation in _SCALARS:  # a tuple: annotations need not be hashable
+        with contextlib.suppress(ValueError):
+            value = pydantic_core.from_json(text)
+            if type(value) is annotation:
+                return value
     try:
         return _adapter(annotation).validate_json(text)
     except pydantic.ValidationError as exc:
         raise InvalidPayload(f"{what} does not match {_type_name(annotation)}: {exc}", errors=_errors(exc)) from exc
+
+
+_SCALARS = (int, float, str, bool)
+"""Types whose JSON value of exactly that type is already the decoded value (pydantic returns it as is)."""
+
+
+def decode_value(value: JSONValue, annotation: Any = Any, *, what: str = "value") -> Any:
+    """Validate a plain JSON value (one the caller owns) as ``annotation``, like :func:`decode`.
+
+    Raises:
+        InvalidPayload: the value does not match the type.
+    """
+    if as_is(value, annotation):
+        return value
+    return decode(json_text(value), annotation, what=what)
+
+
+def as_is(value: object, annotation: Any) -> bool:
+    """Whether ``value`` already is what decoding its JSON as ``annotation`` would give (no check needed)."""
+    if annotation is Any or annotation is inspect.Parameter.empty:
+        return True
+    if type(value) is not annotation or annotation not in _SCALARS:
+        return False
+    # A string that is not ASCII goes the long way: it may hold lone surrogates, which pydantic refuses.
+    return not isinstance(value, str) or value.isascii()
 
 
 def _errors(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
@@ -185,9 +231,9 @@ def encode_args(args: Sequence[object], *, what: str = "arguments") -> str:
 
 def decode_args(text: str, param_types: list[Any], *, what: str = "arguments") -> list[Any]:
     """Decode a JSON argument list, validating each one against its parameter's type."""
-    raw = json.loads(text)
+    raw = parse(text)
     out: list[Any] = []
     for index, item in enumerate(raw):
         annotation = param_types[index] if index < len(param_types) else Any
-        out.append(decode(json_text(item), annotation, what=f"{what}[{index}]"))
+        out.append(item if as_is(item, annotation) else decode_value(item, annotation, what=f"{what}[{index}]"))
     return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import hashlib
 import hmac
 import json
 from collections.abc import Mapping
@@ -21,8 +23,12 @@ class TokenClaims:
     attempt: int
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_json_str = json.encoder.encode_basestring_ascii
+
+
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def _unb64(text: str) -> bytes:
@@ -32,10 +38,32 @@ def _unb64(text: str) -> bytes:
 def sign(claims: TokenClaims, key_id: int, secret: bytes) -> str:
     """Make the token of one attempt under signing key ``key_id``."""
     # The compact JSON list [key_id, execution_id, activity_id, attempt], written directly.
-    listed = f"[{int(key_id)},{json.dumps(claims.execution_id)},{int(claims.activity_id)},{int(claims.attempt)}]"
+    # (encode_basestring_ascii is what json.dumps does with a str, without its dispatch.)
+    listed = f"[{int(key_id)},{_json_str(claims.execution_id)},{int(claims.activity_id)},{int(claims.attempt)}]"
     body = _b64(listed.encode())
-    mac = hmac.digest(secret, body.encode(), "sha256")
-    return f"{body}.{_b64(mac)}"
+    return f"{body}.{_b64(_mac(secret, body.encode()))}"
+
+
+_BLOCK = 64
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+@functools.lru_cache(maxsize=64)
+def _padded(secret: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """SHA-256 states after HMAC's inner and outer key blocks (RFC 2104), computed once per key."""
+    key = secret if len(secret) <= _BLOCK else hashlib.sha256(secret).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+
+
+def _mac(secret: bytes, body: bytes) -> bytes:
+    """HMAC-SHA256 of ``body``, the same as ``hmac.digest``, without setting the key up each time."""
+    inner, outer = _padded(secret)
+    inner, outer = inner.copy(), outer.copy()
+    inner.update(body)
+    outer.update(inner.digest())
+    return outer.digest()
 
 
 def key_id_of(token: str) -> int:
@@ -64,7 +92,7 @@ def verify(token: str, secrets: Mapping[int, bytes]) -> TokenClaims:
         mac = _unb64(mac_text)
     except (binascii.Error, ValueError) as exc:
         raise InvalidToken("the token's signature is malformed") from exc
-    expected = hmac.digest(secret, body.encode(), "sha256")
+    expected = _mac(secret, body.encode())
     if not hmac.compare_digest(mac, expected):
         raise InvalidToken("the token's signature does not match; it was forged or altered")
     return TokenClaims(execution_id=parts[1], activity_id=parts[2], attempt=parts[3])

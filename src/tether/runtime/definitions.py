@@ -6,6 +6,7 @@ import functools
 import inspect
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from types import ModuleType
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from tether.errors import NotInWorkflow, UsageError
@@ -69,14 +70,14 @@ class Activity(Generic[P, R]):
         )
         self.options_json = self.options.to_json()
         """The options as every ActivityScheduled command carries them (shared: never change it)."""
+        self.options_text = payloads.json_text(self.options_json)
+        self.name_text = payloads.json_text(self.name)
         functools.update_wrapper(self, fn)
         _activities[self.name] = self
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
         """Schedule this activity from a workflow and wait for its result."""
-        from tether.runtime import workflow_api
-
-        handle = workflow_api.start_activity(self, *args, **kwargs)
+        handle = _workflow_api().start_activity(self, *args, **kwargs)
         return _await(handle)
 
     def __repr__(self) -> str:
@@ -85,6 +86,23 @@ class Activity(Generic[P, R]):
 
 async def _await(handle: Any) -> Any:
     return await handle
+
+
+_api: ModuleType | None = None
+
+
+def _workflow_api() -> ModuleType:
+    """The workflow API, imported on first use (it imports this module) and kept.
+
+    An import statement in ``__call__`` went through importlib on every activity a workflow
+    scheduled: about 10,000 instructions each time.
+    """
+    global _api
+    if _api is None:
+        from tether.runtime import workflow_api
+
+        _api = workflow_api
+    return _api
 
 
 class Workflow(Generic[P, R]):

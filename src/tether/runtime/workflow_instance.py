@@ -24,6 +24,7 @@ from tether.runtime.workflow_loop import WorkflowLoop
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
+_SCALARS = (int, float, str, bool, type(None))
 
 
 class ActivityHandle(asyncio.Future[R]):
@@ -71,12 +72,14 @@ class ActivityHandle(asyncio.Future[R]):
             return
         data = event.data
         if event.type == EventType.ACTIVITY_COMPLETED:
+            result, annotation = data["result"], self.activity.return_type
+            what = f"result of {self.activity.name}"
             try:
-                value = payloads.decode(
-                    payloads.json_text(data["result"]),
-                    self.activity.return_type,
-                    what=f"result of {self.activity.name}",
-                )
+                # Anything but a scalar is decoded from text: the workflow gets its own copy.
+                if type(result) in _SCALARS:
+                    value = payloads.decode_value(result, annotation, what=what)
+                else:
+                    value = payloads.decode(payloads.json_text(result), annotation, what=what)
             except errors.InvalidPayload as invalid:
                 self.set_exception(invalid)
             else:
@@ -154,6 +157,10 @@ class WorkflowInstance:
         return self._run()
 
     def _deliver(self, batch: list[Event], pending: list[Event]) -> list[Event]:
+        if len(batch) == 1:  # most tasks bring one event: nothing to coalesce
+            self._apply(batch[0])
+            seq = batch[0].seq
+            return [e for e in pending if e.seq != seq]
         # Heartbeats of one activity in one batch are coalesced: only the latest is shown.
         last_heartbeat = {e.data["activity_id"]: e.seq for e in batch if e.type == EventType.ACTIVITY_HEARTBEAT}
         for event in batch:
@@ -258,21 +265,25 @@ class WorkflowInstance:
 
     def emit(self, kind: EventType, **data: Any) -> None:
         """Add a command to the current task; nothing once the workflow has closed."""
-        if self.finished:
-            return
-        self._commands.append(Command(kind, data))
+        self._add(Command(kind, data))
+
+    def _add(self, command: Command) -> None:
+        if not self.finished:
+            self._commands.append(command)
 
     def start_activity(self, activity: Activity[..., Any], args: list[Any]) -> ActivityHandle[Any]:
         """Schedule an activity and return its handle."""
         text = payloads.encode_args(args, what=f"arguments of {activity.name}")
         activity_id = self.next_id()
-        self.emit(
-            EventType.ACTIVITY_SCHEDULED,
-            activity_id=activity_id,
-            name=activity.name,
-            args=json.loads(text),
-            options=activity.options_json,
+        data = {"activity_id": activity_id, "name": activity.name, "args": payloads.parse(text),
+                "options": activity.options_json}  # fmt: skip
+        # The event's text, written from the parts already encoded (what json_text(data) gives).
+        written = (
+            f'{{"activity_id":{activity_id},"name":{activity.name_text},"args":{text},'
+            f'"options":{activity.options_text}}}'
         )
+        parts = {"args": text, "options": activity.options_text}
+        self._add(Command(EventType.ACTIVITY_SCHEDULED, data, written, parts))
         handle: ActivityHandle[Any] = ActivityHandle(self, activity, activity_id)
         self._activities[activity_id] = handle
         return handle

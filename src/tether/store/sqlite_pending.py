@@ -10,10 +10,12 @@ must see it). Nothing here outlives the transition: the commit it joins is the s
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from tether.store import sqlite_nulls
 from tether.store.base import ActivityRow, ActivityTaskRow
 
 
@@ -135,9 +137,10 @@ class PendingWrites:
                 if held.stored:
                     self._conn.execute("DELETE FROM workflow_tasks WHERE execution_id = ?", (execution_id,))
                 continue
-            self._conn.execute(
+            sqlite_nulls.insert(
+                self._conn,
                 "INSERT OR REPLACE INTO workflow_tasks "
-                "(execution_id, workflow, ready_at_ms, leased_until_ms, owner, dirty) VALUES (?,?,?,?,?,?)",
+                "(execution_id, workflow, ready_at_ms, leased_until_ms, owner, dirty)",
                 (
                     execution_id, state.workflow, state.ready_at_ms, state.leased_until_ms, state.owner,
                     int(state.dirty),
@@ -151,10 +154,10 @@ class PendingWrites:
             return
         self._before_write()
         rows = self.events
-        if len(rows) == 1:
-            self._conn.execute("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows[0])
-        else:
-            self._conn.executemany("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (?,?,?,?,?)", rows)
+        # One statement for several rows: executemany steps (and releases the GIL) once a row.
+        for start in range(0, len(rows), _EVENTS_PER_INSERT):
+            chunk = rows[start : start + _EVENTS_PER_INSERT]
+            self._conn.execute(_insert_events_sql(len(chunk)), [value for row in chunk for value in row])
         self.events = []
         self.last_seq.clear()
 
@@ -168,10 +171,20 @@ class PendingWrites:
             for held in self.activities.values()
         ]
         if len(rows) == 1:
-            self._conn.execute(_INSERT_ACTIVITY, rows[0])
+            sqlite_nulls.insert(self._conn, _INSERT_ACTIVITY, rows[0])
         else:
-            self._conn.executemany(_INSERT_ACTIVITY, rows)
+            sqlite_nulls.insert_many(self._conn, _INSERT_ACTIVITY, rows)
         self.activities.clear()
+
+
+_EVENTS_PER_INSERT = 16
+"""Rows an INSERT of events carries at most (so that few statement texts recur in SQLite's cache)."""
+
+
+@functools.lru_cache(maxsize=_EVENTS_PER_INSERT)
+def _insert_events_sql(rows: int) -> str:
+    values = ",".join(["(?,?,?,?,?)"] * rows)
+    return f"INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES {values}"
 
 
 ACTIVITY_COLUMNS = (
@@ -181,10 +194,7 @@ ACTIVITY_COLUMNS = (
 )
 
 
-_INSERT_ACTIVITY = (
-    f"INSERT INTO activities ({ACTIVITY_COLUMNS}, worker, inbox, inbox_note) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
+_INSERT_ACTIVITY = f"INSERT INTO activities ({ACTIVITY_COLUMNS}, worker, inbox, inbox_note)"
 
 
 def activity_values(row: ActivityRow) -> tuple[Any, ...]:

@@ -52,7 +52,10 @@ class QueueQueries:
         if state is None:
             state = WorkflowTaskState(execution.workflow, ready_at_ms, 0, None, False)
         else:
-            state = state._replace(dirty=True, ready_at_ms=min(state.ready_at_ms, ready_at_ms))
+            # Built directly: NamedTuple._replace costs several times as much, on every step.
+            state = WorkflowTaskState(
+                state.workflow, min(state.ready_at_ms, ready_at_ms), state.leased_until_ms, state.owner, True
+            )
         self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, state)
 
     def claim_workflow_tasks(  # noqa: D102
@@ -84,7 +87,7 @@ class QueueQueries:
                 return False
             if state.workflow not in names:
                 return False
-            leased = state._replace(leased_until_ms=lease_until_ms, owner=owner, dirty=False)
+            leased = WorkflowTaskState(state.workflow, state.ready_at_ms, lease_until_ms, owner, False)
             self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, leased)
             return True
         self._write()
@@ -120,7 +123,7 @@ class QueueQueries:
             if state is None or state.owner != owner:
                 return False
             if state.dirty:
-                offered = state._replace(leased_until_ms=0, owner=None, dirty=False)
+                offered = WorkflowTaskState(state.workflow, state.ready_at_ms, 0, None, False)
                 self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, offered)
                 self.topics.add("workflows")
             else:

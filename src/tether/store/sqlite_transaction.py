@@ -6,18 +6,17 @@ Executions, history, activities and timers are here; the task queues are in
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from types import TracebackType
 from typing import Any
 
 import pydantic_core
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
-from tether.store import sqlite_pending, sqlite_queues, sqlite_registry
+from tether.store import sqlite_nulls, sqlite_pending, sqlite_queues, sqlite_registry
 from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow, Transaction
 from tether.store.sqlite_pending import HeldActivity, WorkflowTaskState
 
@@ -102,39 +101,8 @@ class SQLiteTransaction(sqlite_queues.QueueQueries, sqlite_registry.RegistryQuer
         """Write everything the transition held back; the end of every writing transition."""
         self.pending.flush()
 
-    @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:  # noqa: D102
-        # The SQL savepoint is opened only before the first statement that writes inside
-        # it (see _write): a body whose writes are all held back needs none.
-        self._savepoints += 1
-        name = f"nested{self._savepoints}"
-        self._unopened.append(name)
-        held = self.pending.snapshot()
-        changes = self._conn.total_changes
-        try:
-            yield
-        except BaseException as exc:
-            if not self._conn.in_transaction:
-                # SQLite already rolled the whole transaction back (disk full, I/O error):
-                # nothing may run on, or it would commit statement by statement.
-                raise TransactionLost(str(exc)) from exc
-            if name in self._unopened:
-                if self._conn.total_changes != changes:
-                    # A write went past _write: it cannot be undone alone, so nothing may commit.
-                    raise TransactionLost(f"a write inside savepoint {name} was not covered by it") from exc
-            else:
-                self._conn.execute(f"ROLLBACK TO {name}")
-                self._conn.execute(f"RELEASE {name}")
-            self.pending.restore(held)
-            self._executions.clear()
-            raise
-        else:
-            if name not in self._unopened:
-                self._conn.execute(f"RELEASE {name}")
-        finally:
-            if name in self._unopened:
-                self._unopened.remove(name)
-            self._savepoints -= 1
+    def savepoint(self) -> _Savepoint:  # noqa: D102
+        return _Savepoint(self)
 
     def _write(self) -> None:
         """Open the savepoints not yet opened in SQL; every statement that writes comes after this."""
@@ -406,12 +374,60 @@ class SQLiteTransaction(sqlite_queues.QueueQueries, sqlite_registry.RegistryQuer
         _check_fields(table, allowed, fields)
         self._write()
         values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
-        self._conn.execute(_update_sql(table, tuple(fields), where), (*values, *key))
+        sql, params = sqlite_nulls.update_sql(table, tuple(fields), values, where)
+        params.extend(key)
+        self._conn.execute(sql, params)
 
     def data_version(self) -> int:
         """SQLite's counter of commits made by other connections."""
         (version,) = self._conn.execute("PRAGMA data_version").fetchone()
         return int(version)
+
+
+class _Savepoint:
+    """A nested scope of a transaction: a class, not a generator, as one is entered on every workflow step.
+
+    The SQL savepoint is opened only before the first statement that writes inside it
+    (see ``SQLiteTransaction._write``): a body whose writes are all held back needs none.
+    """
+
+    __slots__ = ("_changes", "_held", "_name", "_tx")
+
+    def __init__(self, tx: SQLiteTransaction) -> None:
+        self._tx = tx
+
+    def __enter__(self) -> None:
+        tx = self._tx
+        tx._savepoints += 1
+        self._name = name = f"nested{tx._savepoints}"
+        tx._unopened.append(name)
+        self._held = tx.pending.snapshot()
+        self._changes = tx._conn.total_changes
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        tx, name, conn = self._tx, self._name, self._tx._conn
+        try:
+            if exc is None:
+                if name not in tx._unopened:
+                    conn.execute(f"RELEASE {name}")
+                return
+            if not conn.in_transaction:
+                # SQLite already rolled the whole transaction back (disk full, I/O error):
+                # nothing may run on, or it would commit statement by statement.
+                raise TransactionLost(str(exc)) from exc
+            if name in tx._unopened:
+                if conn.total_changes != self._changes:
+                    # A write went past _write: it cannot be undone alone, so nothing may commit.
+                    raise TransactionLost(f"a write inside savepoint {name} was not covered by it") from exc
+            else:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            tx.pending.restore(self._held)
+            tx._executions.clear()
+        finally:
+            if name in tx._unopened:
+                tx._unopened.remove(name)
+            tx._savepoints -= 1
 
 
 def _copy_activity(row: ActivityRow, changes: dict[str, object]) -> ActivityRow:
@@ -426,12 +442,5 @@ def _copy_activity(row: ActivityRow, changes: dict[str, object]) -> ActivityRow:
 
 
 def _check_fields(table: str, allowed: frozenset[str], fields: dict[str, object]) -> None:
-    unknown = set(fields) - allowed
-    if unknown:
-        raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
-
-
-@functools.lru_cache(maxsize=256)
-def _update_sql(table: str, names: tuple[str, ...], where: str) -> str:
-    assignments = ", ".join(f"{name} = ?" for name in names)
-    return f"UPDATE {table} SET {assignments} WHERE {where}"
+    if not allowed.issuperset(fields):
+        raise UsageError(f"unknown columns for {table}: {sorted(set(fields) - allowed)}")

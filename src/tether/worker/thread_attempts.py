@@ -134,8 +134,10 @@ class ThreadAttempts:
         """Take what a recorded outcome pushed to the worker; returns the attempt to run inline, if any."""
         for instance in pushed.ran:
             self._keep(instance)
-        mine = [s for s in pushed.starts if self.runs(s)]
-        others = [s for s in pushed.starts if not self.runs(s)]
+        mine: list[AttemptStart] = []
+        others: list[AttemptStart] = []
+        for start in pushed.starts:
+            (mine if self.runs(start) else others).append(start)
         following: list[AttemptStart] = []
         with self._lock:
             if self._stopped:
