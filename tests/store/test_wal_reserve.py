@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import BinaryIO
 
+import pytest
+
+from tether.store import sqlite_wal
 from tether.store.base import ExecutionRow, Transaction
 from tether.store.sqlite import SQLiteStore
 
@@ -114,3 +119,28 @@ async def test_a_log_already_long_enough_is_left_as_it_is(tmp_path: Path) -> Non
         assert wal_head(db) == head
     finally:
         await first.close()
+
+
+async def test_a_disk_too_full_for_the_reservation_leaves_the_log_as_it_was_and_the_store_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def disk_full(file: BinaryIO, at: int, count: int) -> None:
+        file.seek(at)
+        file.write(bytes(4096))  # part of the zeros went in before the disk filled up
+        file.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sqlite_wal, "_append_zeros", disk_full)
+    db = tmp_path / "t.db"
+    store = await SQLiteStore.open(f"sqlite:///{db}")
+    try:
+        size = wal_size(db)
+        await store.run(inserting(execution("e1")))
+        assert await store.read(lambda tx: tx.get_execution("e1")) is not None
+    finally:
+        await store.close()
+
+    assert size < PAGE * 100, "the zeros written before the failure were taken back"
+    assert "could not reserve room" in caplog.text
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT id FROM executions").fetchall() == [("e1",)]

@@ -15,9 +15,14 @@ connection, in this process or another, can be appending to it.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sqlite3
 from pathlib import Path
+from typing import BinaryIO
+
+logger = logging.getLogger(__name__)
 
 _FRAME_HEADER = 24
 _WAL_HEADER = 32
@@ -30,7 +35,8 @@ def reserve_wal(conn: sqlite3.Connection, db_path: Path) -> int:
     """Lengthen the database's WAL file to the size it reaches between checkpoints.
 
     Returns the number of bytes added (0 when the file is already long enough, or when
-    there is no WAL file). Errors are SQLite's or the file system's, as on any write.
+    there is no WAL file, or when the file system refuses the zeros: the reservation only
+    makes commits cheaper, so a full disk leaves the log as it was and the store opens).
     """
     page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
     checkpoint_pages = int(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
@@ -47,13 +53,23 @@ def reserve_wal(conn: sqlite3.Connection, db_path: Path) -> int:
         if size >= target:
             return 0
         with wal.open("r+b") as file:
-            file.seek(size)
-            zeros = bytes(_CHUNK)
-            remaining = target - size
-            while remaining > 0:
-                remaining -= file.write(zeros[: min(remaining, _CHUNK)])
-            file.flush()
-            os.fsync(file.fileno())
+            try:
+                _append_zeros(file, size, target - size)
+            except OSError as exc:  # a full disk, say: the store works without the room, only slower
+                logger.warning("could not reserve room in %s (%s); commits may be slower", wal, exc)
+                with contextlib.suppress(OSError):
+                    file.truncate(size)
+                return 0
         return target - size
     finally:
         conn.execute("ROLLBACK")
+
+
+def _append_zeros(file: BinaryIO, at: int, count: int) -> None:
+    """Write ``count`` zero bytes from offset ``at`` and flush them to disk."""
+    file.seek(at)
+    zeros = bytes(_CHUNK)
+    while count > 0:
+        count -= file.write(zeros[: min(count, _CHUNK)])
+    file.flush()
+    os.fsync(file.fileno())
