@@ -44,26 +44,17 @@ def sign(claims: TokenClaims, key_id: int, secret: bytes) -> str:
     return f"{body}.{_b64(_mac(secret, body.encode()))}"
 
 
-_BLOCK = 64
-_IPAD = bytes(x ^ 0x36 for x in range(256))
-_OPAD = bytes(x ^ 0x5C for x in range(256))
-
-
 @functools.lru_cache(maxsize=64)
-def _padded(secret: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """SHA-256 states after HMAC's inner and outer key blocks (RFC 2104), computed once per key."""
-    key = secret if len(secret) <= _BLOCK else hashlib.sha256(secret).digest()
-    key = key.ljust(_BLOCK, b"\0")
-    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+def _keyed(secret: bytes) -> hmac.HMAC:
+    """An HMAC-SHA256 object set up with ``secret`` once; each signature starts from a copy."""
+    return hmac.new(secret, digestmod=hashlib.sha256)
 
 
 def _mac(secret: bytes, body: bytes) -> bytes:
     """HMAC-SHA256 of ``body``, the same as ``hmac.digest``, without setting the key up each time."""
-    inner, outer = _padded(secret)
-    inner, outer = inner.copy(), outer.copy()
-    inner.update(body)
-    outer.update(inner.digest())
-    return outer.digest()
+    mac = _keyed(secret).copy()
+    mac.update(body)
+    return mac.digest()
 
 
 def key_id_of(token: str) -> int:
