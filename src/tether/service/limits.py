@@ -33,13 +33,14 @@ class BodyLimits:
             await self.app(scope, receive, send)
             return
         too_large = errors.PayloadTooLarge(limit=self.max_body_bytes)
-        declared = dict(scope.get("headers", ())).get(b"content-length")
+        headers = dict(scope.get("headers", ()))
+        declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await response_of(too_large)(scope, receive, send)
             return
         received = 0
         # HTTP/1.1: a request with neither header has no body, and nothing to wait for.
-        body_done = declared in (None, b"0") and b"transfer-encoding" not in dict(scope.get("headers", ()))
+        body_done = declared in (None, b"0") and b"transfer-encoding" not in headers
         deadline = asyncio.get_running_loop().time() + self.body_timeout
         started = False
 
