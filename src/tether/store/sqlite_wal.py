@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import sys
 from pathlib import Path
 from typing import BinaryIO
 
@@ -44,12 +45,11 @@ def reserve_wal(conn: sqlite3.Connection, db_path: Path) -> int:
         return 0
     target = _WAL_HEADER + (checkpoint_pages + _SPARE_FRAMES) * (page_size + _FRAME_HEADER)
     wal = Path(f"{db_path}-wal")
+    if _length(wal) >= target:  # a look without the lock: a store opened beside another stops here
+        return 0
     conn.execute("BEGIN IMMEDIATE")
     try:
-        try:
-            size = wal.stat().st_size
-        except FileNotFoundError:
-            return 0
+        size = _length(wal)  # again under the lock: only now can nobody else be appending
         if size >= target:
             return 0
         with wal.open("r+b") as file:
@@ -63,6 +63,14 @@ def reserve_wal(conn: sqlite3.Connection, db_path: Path) -> int:
         return target - size
     finally:
         conn.execute("ROLLBACK")
+
+
+def _length(wal: Path) -> int:
+    """The log's length in bytes; as long as any target when there is none (nothing to lengthen)."""
+    try:
+        return wal.stat().st_size
+    except FileNotFoundError:
+        return sys.maxsize
 
 
 def _append_zeros(file: BinaryIO, at: int, count: int) -> None:
