@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
+from tether.engine import workflows
 from tether.errors import StoreUnavailable, UsageError
 from tether.model.events import Event, EventType
 from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, Store, TimerRow, Transaction
@@ -726,6 +727,23 @@ async def test_release_workflow_tasks_frees_only_that_owners_leases(store: Store
     assert await holds(store, "e1", "w1") is False
     assert await holds(store, "e2", "w2") is True
     assert await claim(store, now_ms=20, owner="w3") == ["e1"]
+
+
+async def test_a_released_task_is_offered_again_at_once_and_only_its_holder_can_release_it(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await enqueue(store, "e1")
+    await claim(store, now_ms=10, owner="w1", lease_ms=1_000)
+
+    def release(owner: str) -> Callable[[Transaction], bool]:
+        return lambda tx: workflows.release_task(tx, execution_id="e1", owner=owner, now_ms=20)
+
+    assert await store.run(release("w2")) is False
+    assert await holds(store, "e1", "w1") is True
+    assert await store.run(release("w1")) is True
+
+    assert await holds(store, "e1", "w1") is False
+    assert await claim(store, now_ms=20, owner="w2") == ["e1"], "offered again before the old lease would expire"
+    assert await store.run(release("w1")) is False
 
 
 async def test_next_lease_expiry_ms_reports_the_earliest_live_lease(store: Store) -> None:

@@ -501,6 +501,13 @@ class Engine:
             lambda tx: workflows.fail_task(tx, execution_id=execution_id, owner=owner, error=error, now_ms=now)
         )
 
+    async def release_workflow_task(self, execution_id: str, owner: str) -> bool:
+        """Offer a task ``owner`` leased to workers again now; False if the lease was gone."""
+        now = self.clock.now_ms()
+        return await self._run(
+            lambda tx: workflows.release_task(tx, execution_id=execution_id, owner=owner, now_ms=now)
+        )
+
     async def release_workflow_tasks(self, owner: str) -> None:
         """Give back every workflow task lease ``owner`` holds."""
         await self._run(lambda tx: tx.release_workflow_tasks(owner))

@@ -233,6 +233,18 @@ def fail_task(tx: Transaction, *, execution_id: str, owner: str, error: dict[str
     tx.finish_workflow_task(execution_id, owner)
 
 
+def release_task(tx: Transaction, *, execution_id: str, owner: str, now_ms: int) -> bool:
+    """Give back a task's lease so that it is offered again now; False if ``owner`` no longer held it.
+
+    A worker whose task the store failed gives it back instead of holding it to the end of
+    its lease. Finishing and offering again is safe whatever the failed commit did.
+    """
+    if not tx.finish_workflow_task(execution_id, owner):
+        return False
+    tx.enqueue_workflow_task(execution_id, now_ms)
+    return True
+
+
 def retry_failed_tasks(tx: Transaction, now_ms: int) -> None:
     """Offer every running execution whose last workflow task failed to workers again."""
     for execution_id in tx.executions_with_failed_task():

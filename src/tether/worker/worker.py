@@ -30,6 +30,9 @@ from tether.worker import activity_runner, thread_attempts
 logger = logging.getLogger(__name__)
 
 _LOOPS = ("workflows", "activities", "timers")
+# Waits (wall clock) before trying a store that failed again: doubled each time, up to the longest.
+_FIRST_BACK_OFF_S = 0.05
+_LONGEST_BACK_OFF_S = 5.0
 
 
 class EngineOwner(Protocol):
@@ -97,6 +100,7 @@ class Worker:
         self._cache_lock = threading.Lock()
         self._slots_used = 0
         self._processing: dict[str, asyncio.Future[None]] = {}
+        self._task_failures: dict[str, int] = {}  # workflow tasks the store failed in a row, by execution
         self._tasks_in_flight: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._stopping = False
@@ -188,7 +192,7 @@ class Worker:
 
     async def _keep_running(self, loop: Callable[[], Awaitable[None]]) -> None:
         """Run a worker loop; when the store fails, log, wait a little (wall clock) and go on."""
-        delay = 0.05
+        delay = _FIRST_BACK_OFF_S
         while True:
             try:
                 await loop()
@@ -198,7 +202,7 @@ class Worker:
                     "store unavailable; retrying in %.2fs", delay, exc_info=True, extra={"worker": self.identity}
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, _LONGEST_BACK_OFF_S)
 
     @property
     def workflow_names(self) -> list[str]:
@@ -312,6 +316,9 @@ class Worker:
         self._processing[execution_id] = done
         try:
             await self._process_exclusively(task)
+            self._task_failures.pop(execution_id, None)
+        except errors.StoreUnavailable:
+            await self._give_back(execution_id)
         except Exception:
             # The lease runs out and the task is offered again; the instance is not cached.
             logger.exception("workflow task failed in the worker", extra={"execution_id": execution_id})
@@ -320,6 +327,33 @@ class Worker:
             done.set_result(None)
             if self.is_idle():
                 self._idle.set()
+
+    async def _give_back(self, execution_id: str) -> None:
+        """After the store failed a workflow task: wait, then offer it again rather than hold it for its whole lease.
+
+        The wait doubles with each failure of the same execution, so that a store that
+        stays down is not hammered. If the task cannot be given back either, its lease
+        runs out and it is offered again then.
+        """
+        failures = self._task_failures.get(execution_id, 0) + 1
+        self._task_failures[execution_id] = failures
+        delay = min(_FIRST_BACK_OFF_S * 2 ** min(failures - 1, 16), _LONGEST_BACK_OFF_S)
+        log = {"execution_id": execution_id, "worker": self.identity}
+        logger.warning(
+            "workflow task could not be recorded; offering it again in %.2fs", delay, exc_info=True, extra=log
+        )
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._lease_ms / 1000
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._engine.release_workflow_task(execution_id, self.identity)
+                return
+            except errors.StoreUnavailable:
+                if loop.time() + delay >= give_up_at:
+                    logger.warning("could not give the workflow task back; its lease will run out", extra=log)
+                    return
+                delay = min(delay * 2, _LONGEST_BACK_OFF_S)
 
     async def _process_exclusively(self, task: WorkflowTask) -> None:
         log = {"execution_id": task.execution_id}
