@@ -21,6 +21,7 @@ import pytest
 import tether
 from tether.store.sqlite import SQLiteStore
 from tether.testing import VirtualClock
+from tether.worker import back_off
 
 pytestmark = pytest.mark.single_backend  # each test opens its own SQLite store
 
@@ -208,3 +209,8 @@ async def test_a_worker_goes_on_after_every_postgres_connection_was_cut_twice(po
         assert RUNS == [1]
     finally:
         await client.close()
+
+
+def test_waits_between_tries_double_from_50_ms_and_stay_at_5_s_however_long_the_outage() -> None:
+    assert [back_off.delay(n) for n in range(1, 5)] == [0.05, 0.1, 0.2, 0.4]
+    assert back_off.delay(8) == back_off.delay(10_000) == 5.0

@@ -20,6 +20,7 @@ from tether.model.events import failure
 from tether.model.tokens import TokenClaims
 from tether.runtime import activity_context
 from tether.runtime.definitions import Activity
+from tether.worker import back_off
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +157,7 @@ def _ended(exc: BaseException, ended: list[errors.Refused], log: dict[str, Any])
 
 async def _record(report: Callable[[], Awaitable[None]], log: dict[str, Any]) -> None:
     """Record an attempt's outcome, retrying while the store is unavailable (the outcome is only in memory)."""
-    delay = 0.05
-    for _ in range(_REPORT_TRIES):
+    for failures in range(1, _REPORT_TRIES + 1):
         try:
             await report()
             return
@@ -166,8 +166,7 @@ async def _record(report: Callable[[], Awaitable[None]], log: dict[str, Any]) ->
             return
         except errors.StoreUnavailable:
             logger.warning("could not record the attempt's outcome; retrying", exc_info=True, extra=log)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            await asyncio.sleep(back_off.delay(failures))
     logger.error("gave up recording the attempt's outcome; its timeouts or the worker lease will end it", extra=log)
 
 

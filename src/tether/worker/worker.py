@@ -25,14 +25,11 @@ from tether.model.events import failure
 from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
-from tether.worker import activity_runner, thread_attempts
+from tether.worker import activity_runner, back_off, thread_attempts
 
 logger = logging.getLogger(__name__)
 
 _LOOPS = ("workflows", "activities", "timers")
-# Waits (wall clock) before trying a store that failed again: doubled each time, up to the longest.
-_FIRST_BACK_OFF_S = 0.05
-_LONGEST_BACK_OFF_S = 5.0
 
 
 class EngineOwner(Protocol):
@@ -192,17 +189,21 @@ class Worker:
 
     async def _keep_running(self, loop: Callable[[], Awaitable[None]]) -> None:
         """Run a worker loop; when the store fails, log, wait a little (wall clock) and go on."""
-        delay = _FIRST_BACK_OFF_S
+        clock = asyncio.get_running_loop()
+        failures = 0
         while True:
+            started = clock.time()
             try:
                 await loop()
                 return
             except errors.StoreUnavailable:
+                # A loop that ran for a while found the store answering: a new outage starts over.
+                failures = 1 if clock.time() - started >= back_off.LONGEST_S else failures + 1
+                delay = back_off.delay(failures)
                 logger.warning(
                     "store unavailable; retrying in %.2fs", delay, exc_info=True, extra={"worker": self.identity}
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, _LONGEST_BACK_OFF_S)
 
     @property
     def workflow_names(self) -> list[str]:
@@ -337,23 +338,24 @@ class Worker:
         """
         failures = self._task_failures.get(execution_id, 0) + 1
         self._task_failures[execution_id] = failures
-        delay = min(_FIRST_BACK_OFF_S * 2 ** min(failures - 1, 16), _LONGEST_BACK_OFF_S)
+        delay = back_off.delay(failures)
         log = {"execution_id": execution_id, "worker": self.identity}
         logger.warning(
             "workflow task could not be recorded; offering it again in %.2fs", delay, exc_info=True, extra=log
         )
-        loop = asyncio.get_running_loop()
-        give_up_at = loop.time() + self._lease_ms / 1000
+        clock = asyncio.get_running_loop()
+        give_up_at = clock.time() + self._lease_ms / 1000
         while True:
             await asyncio.sleep(delay)
             try:
                 await self._engine.release_workflow_task(execution_id, self.identity)
                 return
             except errors.StoreUnavailable:
-                if loop.time() + delay >= give_up_at:
+                failures += 1
+                delay = back_off.delay(failures)
+                if clock.time() + delay >= give_up_at:
                     logger.warning("could not give the workflow task back; its lease will run out", extra=log)
                     return
-                delay = min(delay * 2, _LONGEST_BACK_OFF_S)
 
     async def _process_exclusively(self, task: WorkflowTask) -> None:
         log = {"execution_id": task.execution_id}
