@@ -1,10 +1,13 @@
-"""W4's CPU cost per step, counted in instructions by callgrind rather than timed.
+"""CPU cost per W4 step and per W1 workflow, counted in instructions by callgrind rather than timed.
 
 Run with ``bin/bench --instructions`` (valgrind must be installed). It runs the W4
 sequence (sync activities, one after another) under ``valgrind --tool=callgrind`` for 50
 and for 250 steps on a fresh SQLite file with ``synchronous=OFF`` and prints the
 difference divided by 200: start-up, imports and the fsync drop out, and the count does
-not depend on how busy the machine is, as wall time on a shared machine does.
+not depend on how busy the machine is, as wall time on a shared machine does. W1 is
+counted the same way, from 100 and 500 workflows started at once (one sync activity
+each); how many transitions share a commit depends on thread timing, which callgrind
+changes, so its count varies by a few percent from run to run.
 
 The store's poll for commits by other processes fires on wall time (every 20 ms);
 under callgrind a step takes about fifty times longer, so the poll would add a count per
@@ -23,26 +26,31 @@ import tempfile
 from pathlib import Path
 
 import tether
-from bench.bench import add, sequence
+from bench.bench import add, one_sync, sequence
 from tether.store import sqlite as sqlite_store
 
 
-async def _run(steps: int) -> None:
+async def _run(workload: str, size: int) -> None:
     sqlite_store._EXTERNAL_POLL_SECONDS = 3600.0  # see the module docstring
     with tempfile.TemporaryDirectory() as directory:
-        client = await tether.Client.connect(f"sqlite:///{Path(directory) / 'w4.db'}?synchronous=OFF")
+        client = await tether.Client.connect(f"sqlite:///{Path(directory) / 'bench.db'}?synchronous=OFF")
         try:
-            async with tether.Worker(client, workflows=[sequence], activities=[add]):
-                handle = await client.start_workflow(sequence, steps)
-                assert await handle.result() == steps * (steps + 1) // 2
+            async with tether.Worker(client, workflows=[sequence, one_sync], activities=[add]):
+                if workload == "W4":
+                    handle = await client.start_workflow(sequence, size)
+                    assert await handle.result() == size * (size + 1) // 2
+                else:
+                    handles = await asyncio.gather(*(client.start_workflow(one_sync, i) for i in range(size)))
+                    results = await asyncio.gather(*(h.result() for h in handles))
+                    assert sum(results) == size * (size + 1) // 2
         finally:
             await client.close()
 
 
-def _count(steps: int) -> subprocess.Popen[str]:
+def _count(workload: str, size: int) -> subprocess.Popen[str]:
     command = [
         "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-        sys.executable, "-m", "bench.instructions", "--run", str(steps),
+        sys.executable, "-m", "bench.instructions", "--run", workload, str(size),
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
@@ -55,16 +63,24 @@ def _collected(process: subprocess.Popen[str]) -> int:
     return int(found.group(1))
 
 
+_SIZES = {"W4": (50, 250), "W1": (100, 500)}
+"""The two runs whose difference is counted: steps for W4, workflows for W1."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--run", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--run", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--only", default="W4,W1", help="comma-separated workloads: W4, W1")
     args = parser.parse_args()
     if args.run is not None:
-        asyncio.run(_run(args.run))
+        asyncio.run(_run(args.run[0], int(args.run[1])))
         return
-    short, long = _count(50), _count(250)
-    per_step = (_collected(long) - _collected(short)) / 200
-    print(json.dumps({"workload": "W4", "instructions_per_step": round(per_step)}))
+    for workload in args.only.split(","):
+        small, large = _SIZES[workload]
+        short, long = _count(workload, small), _count(workload, large)
+        per_unit = (_collected(long) - _collected(short)) / (large - small)
+        unit = "instructions_per_step" if workload == "W4" else "instructions_per_workflow"
+        print(json.dumps({"workload": workload, unit: round(per_unit)}))
 
 
 if __name__ == "__main__":
