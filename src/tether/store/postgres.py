@@ -10,9 +10,7 @@ transition that loses a deadlock to another process is rolled back alone and run
 in the next batch.
 
 Every batch that writes sends a NOTIFY with its commit; a second thread LISTENs and reports
-the commits of other stores as ``"external"`` with the loops they gave work to. It also reports
-one (waking every loop) every poll interval, so that a lost connection delays other processes'
-work but never strands it.
+the commits of other stores (see :mod:`tether.store.postgres_listener`).
 """
 
 from __future__ import annotations
@@ -34,6 +32,7 @@ from tether.errors import StoreUnavailable, UsageError
 from tether.store import postgres_schema
 from tether.store.base import Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
+from tether.store.postgres_listener import CHANNEL, CONNECT_TIMEOUT, TOPICS, ChangeListener, stop_notice, unavailable
 from tether.store.postgres_statements import Row, StatementFailed
 from tether.store.postgres_transaction import PostgresTransaction
 
@@ -42,11 +41,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _BATCH_LIMIT = 64
-_CHANNEL = "tether_changes"
-_TOPICS = frozenset({"workflows", "activities", "timers"})
-_POLL_SECONDS = 2.0
 _MAX_CONFLICT_RETRIES = 50
-_CONNECT_TIMEOUT = 10
 _FIRST_REPLAN = 256
 """Transitions on a connection before its prepared statements are first planned again."""
 
@@ -79,7 +74,7 @@ def connect(conninfo: str) -> psycopg.Connection[Row]:
     Raises:
         psycopg.Error: the server cannot be reached or refused.
     """
-    conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT)
+    conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
     conn.execute(f"SET search_path TO {postgres_schema.SCHEMA}")
     return conn
 
@@ -101,9 +96,6 @@ class PostgresStore:
         self._listen_thread: threading.Thread | None = None
         self._conn: psycopg.Connection[Row] | None = None
         self._tx: PostgresTransaction | None = None
-        self._external_pending = False
-        self._external_topics: set[str] = set()
-        self._external_lock = threading.Lock()
         self._stopping = threading.Event()
         self._closed = False
         self._transitions = 0
@@ -128,8 +120,9 @@ class PostgresStore:
         self._thread.start()
         await ready
         listening: asyncio.Future[None] = self._loop.create_future()
+        listener = ChangeListener(self._conninfo, self._id, self._loop, self._stopping, self._report_external)
         self._listen_thread = threading.Thread(
-            target=self._listen, args=(listening,), name="tether-postgres-listen", daemon=True
+            target=listener.run, args=(listening,), name="tether-postgres-listen", daemon=True
         )
         self._listen_thread.start()
         try:
@@ -140,6 +133,10 @@ class PostgresStore:
 
     def set_listener(self, on_change: Callable[[set[str]], None]) -> None:  # noqa: D102
         self._listener = on_change
+
+    def _report_external(self, changes: set[str]) -> None:
+        if self._listener is not None:
+            self._listener(changes)
 
     async def run(self, transition: Callable[[Transaction], T]) -> T:  # noqa: D102
         return await self._submit(transition, read_only=False)
@@ -179,7 +176,7 @@ class PostgresStore:
     def _serve(self, ready: asyncio.Future[None]) -> None:
         assert self._loop is not None
         try:
-            conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT)
+            conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
             try:
                 postgres_schema.migrate(conn)
             finally:
@@ -261,7 +258,7 @@ class PostgresStore:
         try:
             tx = self._connection()
         except psycopg.Error as exc:
-            self._deliver_error(batch, _unavailable("cannot reach the database", exc))
+            self._deliver_error(batch, unavailable("cannot reach the database", exc))
             return []
         writes = any(not job.read_only for job in batch)
         single = len(batch) == 1
@@ -367,7 +364,7 @@ class PostgresStore:
             run_all(undo, "rollback hook")
             hooks.clear()
             changes.clear()
-            self._deliver_error(batch, _unavailable("the transaction failed and was rolled back", exc.cause))
+            self._deliver_error(batch, unavailable("the transaction failed and was rolled back", exc.cause))
         return []
 
     def _run_alone(
@@ -400,8 +397,8 @@ class PostgresStore:
         sends every idle worker scanning every queue.
         """
         if wrote:
-            touched = sorted(changes & _TOPICS) + (["closed"] if changes - _TOPICS else [])
-            tx.control(f"NOTIFY {_CHANNEL}, '{' '.join([self._id, *touched])}'")
+            touched = sorted(changes & TOPICS) + (["closed"] if changes - TOPICS else [])
+            tx.control(f"NOTIFY {CHANNEL}, '{' '.join([self._id, *touched])}'")
         tx.control("COMMIT")
         tx.settle()
 
@@ -414,82 +411,12 @@ class PostgresStore:
         for job in batch:
             job.outcome = (False, error)
 
-    # the listening thread
-
-    def _listen(self, listening: asyncio.Future[None]) -> None:
-        assert self._loop is not None
-        delay = 0.05
-        first = True
-        while not self._stopping.is_set():
-            try:
-                conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT)
-            except psycopg.Error as exc:
-                if first:
-                    self._loop.call_soon_threadsafe(fail, listening, _unavailable("cannot listen", exc))
-                    return
-                logger.warning("cannot listen for changes; polling", exc_info=True)
-                self._post_external()
-                self._stopping.wait(delay)
-                delay = min(delay * 2, _POLL_SECONDS)
-                continue
-            try:
-                conn.execute(f"LISTEN {_CHANNEL}")
-                if first:
-                    first = False
-                    self._loop.call_soon_threadsafe(resolve, listening, None)
-                else:
-                    self._post_external()  # changes may have gone unnoticed while disconnected
-                delay = 0.05
-                self._receive(conn)
-            except psycopg.Error as exc:
-                if first:
-                    self._loop.call_soon_threadsafe(fail, listening, _unavailable("cannot listen", exc))
-                    return
-                logger.warning("lost the connection listening for changes", exc_info=True)
-            finally:
-                with contextlib.suppress(psycopg.Error):
-                    conn.close()
-
-    def _receive(self, conn: psycopg.Connection[Row]) -> None:
-        stop = f"{self._id}:stop"
-        while not self._stopping.is_set():
-            heard = False
-            for notice in conn.notifies(timeout=_POLL_SECONDS, stop_after=1):
-                if notice.payload == stop:
-                    return
-                heard = True
-                sender, *touched = notice.payload.split(" ")
-                if sender != self._id:
-                    self._post_external(set(touched) & _TOPICS)
-            if self._stopping.is_set():
-                return
-            if not heard:
-                # A poll interval without any notice wakes everything: a fallback should one be missed.
-                self._post_external()
-
-    def _post_external(self, topics: set[str] | None = None) -> None:
-        """Report another process's commit: the loops it gave work to (all of them when unknown)."""
-        with self._external_lock:
-            self._external_topics |= {"*"} if topics is None else topics
-            if self._external_pending or self._loop is None:
-                return
-            self._external_pending = True
-        self._loop.call_soon_threadsafe(self._deliver_external)
-
-    def _deliver_external(self) -> None:
-        # Notices that arrive before this runs are covered by it: whoever reacts reads afterwards.
-        with self._external_lock:
-            self._external_pending = False
-            topics, self._external_topics = self._external_topics, set()
-        if self._listener is not None:
-            self._listener({"external", *topics})
-
     def _wake_listener_to_stop(self) -> None:
         tx = self._tx
         if tx is None or self._lost():
             return
         with contextlib.suppress(StatementFailed):
-            tx.control(f"NOTIFY {_CHANNEL}, '{self._id}:stop'")
+            tx.control(f"NOTIFY {CHANNEL}, '{stop_notice(self._id)}'")
             tx.settle()
 
 
@@ -501,14 +428,8 @@ def _safe(url: str) -> str:
     return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@")).geturl()
 
 
-def _unavailable(what: str, exc: BaseException) -> StoreUnavailable:
-    error = StoreUnavailable(f"{what}: {exc}")
-    error.__cause__ = exc
-    return error
-
-
 def _translate(exc: BaseException) -> BaseException:
     """What the caller of a failed transition gets: driver errors become StoreUnavailable."""
     if isinstance(exc, StatementFailed):
-        return _unavailable("the store failed", exc.cause)
+        return unavailable("the store failed", exc.cause)
     return exc

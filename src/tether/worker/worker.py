@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import threading
@@ -26,6 +25,7 @@ from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
 from tether.worker import activity_runner, back_off, thread_attempts
+from tether.worker.instance_cache import InstanceCache
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +79,9 @@ class Worker:
         self._workflows = {w.name: w for w in workflows}
         self._activities = {a.name: a for a in activities}
         self._max_activities = max_concurrent_activities
-        self._max_cached = max_cached_workflows
         self._lease_ms = duration_ms(workflow_task_lease)
         self.identity = identity or f"worker-{uuid.uuid4().hex[:12]}"
-        self._cache: collections.OrderedDict[str, WorkflowInstance] = collections.OrderedDict()
-        self._cache_seq: dict[str, int] = {}
+        self._cache = InstanceCache(max_cached_workflows)
         self._executor: ThreadPoolExecutor | None = None
         self._group: asyncio.TaskGroup | None = None
         self._loops: list[asyncio.Task[None]] = []
@@ -94,7 +92,6 @@ class Worker:
         self._threads: thread_attempts.ThreadAttempts | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots_lock = threading.Lock()
-        self._cache_lock = threading.Lock()
         self._slots_used = 0
         self._processing: dict[str, asyncio.Future[None]] = {}
         self._task_failures: dict[str, int] = {}  # workflow tasks the store failed in a row, by execution
@@ -114,7 +111,7 @@ class Worker:
                 self._activities,
                 self._executor,
                 self._loop,
-                keep=self._keep_ran,
+                keep=self._cache.keep,
                 accept=self._accept,
                 release_slot=self._release_slot,
                 on_idle=self._check_idle,
@@ -129,10 +126,10 @@ class Worker:
                 workflows=frozenset(self._workflows),
                 activities=frozenset(self._activities),
                 lease_ms=self._lease_ms,
-                cached_seq=self._cache_seq,
+                cached_seq=self._cache.loaded_seq,
                 reserve_slot=self._reserve_slot,
                 release_slot=self._release_slot,
-                take_cached=self._take_cached,
+                take_cached=self._cache.take_for_engine,
                 accept=self._accept,
             )
         )
@@ -163,6 +160,7 @@ class Worker:
             return
         self._stopping = True
         self._graceful = graceful
+        self._cache.close()  # instances that run from now on are not kept
         self._engine.detach_worker(self.identity)
         doomed = [*self._loops, *self._attempts]
         if not graceful:
@@ -183,9 +181,7 @@ class Worker:
                 with contextlib.suppress(errors.StoreUnavailable):
                     await self._engine.release_workflow_tasks(self.identity)
                     await self._engine.remove_worker(self.identity)
-            with self._cache_lock:
-                self._cache.clear()
-                self._cache_seq.clear()
+            self._cache.close()
 
     async def _keep_running(self, loop: Callable[[], Awaitable[None]]) -> None:
         """Run a worker loop; when the store fails, log, wait a little (wall clock) and go on."""
@@ -252,7 +248,11 @@ class Worker:
         while True:
             version = notifier.topic_version("workflows")
             tasks = await self._engine.claim_workflow_tasks(
-                owner=self.identity, workflows_=names, limit=64, lease_ms=self._lease_ms, cached_seq=self._cache_seq
+                owner=self.identity,
+                workflows_=names,
+                limit=64,
+                lease_ms=self._lease_ms,
+                cached_seq=self._cache.loaded_seq,
             )
             if tasks:
                 await asyncio.gather(*(self._process(task) for task in tasks))
@@ -263,34 +263,10 @@ class Worker:
             finally:
                 self._park("workflows", False)
 
-    def _take_cached(self, execution_id: str) -> dispatch.CachedExecution | None:
-        """Hand a cached execution to the engine to run in a transaction (store thread)."""
-        return self._pop_cached(execution_id)
-
-    def _pop_cached(self, execution_id: str) -> WorkflowInstance | None:
-        with self._cache_lock:
-            instance = self._cache.pop(execution_id, None)
-            self._cache_seq.pop(execution_id, None)
-            return instance
-
-    def _keep(self, instance: WorkflowInstance) -> None:
-        if instance.finished or self._max_cached == 0 or self._stopping:
-            return
-        with self._cache_lock:
-            self._cache[instance.execution_id] = instance
-            self._cache_seq[instance.execution_id] = instance.loaded_seq
-            while len(self._cache) > self._max_cached:
-                evicted, _ = self._cache.popitem(last=False)
-                self._cache_seq.pop(evicted, None)
-
-    def _keep_ran(self, instance: dispatch.CachedExecution) -> None:
-        assert isinstance(instance, WorkflowInstance)
-        self._keep(instance)
-
     def _accept(self, pushed: dispatch.Pushed) -> None:
         """Take work the engine leased to this worker inside the transition that created it."""
         for instance in pushed.ran:
-            self._keep_ran(instance)
+            self._cache.keep(instance)
         if self._stopping or self._group is None:
             self._release_slot(len(pushed.starts))
             return
@@ -359,7 +335,7 @@ class Worker:
 
     async def _process_exclusively(self, task: WorkflowTask) -> None:
         log = {"execution_id": task.execution_id}
-        instance = self._pop_cached(task.execution_id)
+        instance = self._cache.take(task.execution_id)
         events = task.events
         if instance is not None and instance.loaded_seq >= task.from_seq:
             events = [e for e in events if e.seq > instance.loaded_seq]

@@ -1,0 +1,120 @@
+"""How the engine runs a transition: over one store and one clock, pushing the work it creates to the local worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from tether.engine import dispatch, keys, notifier
+from tether.model.clock import Clock
+from tether.store.base import ExecutionRow, Store, ThreadedStore, Transaction
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class EngineCore:
+    """Runs transitions over one store and one clock, and owns the in-process wake-ups.
+
+    Work a transition creates for the worker of this process is leased to it in the same
+    transaction and handed over with the commit; result waiters get the final rows the
+    same way. :class:`~tether.engine.engine.Engine` builds its calls on this.
+    """
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self.notifier = notifier.Notifier()
+        self._keys = keys.SigningKeys()
+        self._checking: asyncio.Future[None] | None = None
+        self._local: dispatch.LocalWorker | None = None
+        self._threaded = store if isinstance(store, ThreadedStore) else None
+        store.set_listener(self._on_change)
+
+    def attach_worker(self, worker: dispatch.LocalWorker) -> None:
+        """Push work this process creates to ``worker`` (the first attached worker gets it)."""
+        if self._local is None:
+            self._local = worker
+
+    def detach_worker(self, owner: str) -> None:
+        """Stop pushing work to the worker ``owner``."""
+        if self._local is not None and self._local.owner == owner:
+            self._local = None
+
+    async def _run(self, transition: Callable[[Transaction], T]) -> T:
+        """Run a writing transition; work it queues goes to the local worker in the same transaction."""
+        worker = self._local
+
+        def body(tx: Transaction) -> T:
+            result, pushed = self._transition(tx, transition, worker)
+            if pushed is not None:
+                assert worker is not None
+                tx.after_commit(lambda: worker.accept(pushed))
+            return result
+
+        return await self.store.run(body)
+
+    def _run_in_thread(
+        self,
+        transition: Callable[[Transaction], T],
+        done: Callable[[tuple[T, dispatch.Pushed | None] | None, BaseException | None], None],
+    ) -> None:
+        """Like :meth:`_run`, from a worker thread: ``done`` gets the result and the work pushed to the local worker."""
+        assert self._threaded is not None
+        worker = self._local
+        self._threaded.run_in_thread(lambda tx: self._transition(tx, transition, worker), done)
+
+    def _transition(
+        self, tx: Transaction, transition: Callable[[Transaction], T], worker: dispatch.LocalWorker | None
+    ) -> tuple[T, dispatch.Pushed | None]:
+        result = transition(tx)
+        pushed = None if worker is None else dispatch.push(tx, worker, self.clock.now_ms(), self._keys.sign)
+        closed = tx.closed_executions()
+        awaited = [e for e in closed if self.notifier.is_awaited(e)] if closed else None
+        if awaited:
+            # Hand the final rows to result waiters with the commit: no second read.
+            rows = {e: tx.get_execution(e) for e in awaited}
+            tx.after_commit(lambda: self._deliver_closed(rows))
+        return result, pushed
+
+    @property
+    def runs_in_thread(self) -> bool:
+        """Whether worker threads may record attempt outcomes themselves (see :meth:`record_attempt_in_thread`)."""
+        return self._threaded is not None
+
+    def _on_change(self, changes: set[str]) -> None:
+        topics: set[str] = set()
+        for key in changes:
+            if key in notifier.TOPICS:
+                topics.add(key)
+            elif key == "*":
+                topics.update(notifier.TOPICS)
+            elif key == "external":
+                pass  # another process committed: closed executions are looked up below
+            else:
+                self.notifier.closed(key)
+        if topics:
+            self.notifier.changed(topics)
+        if "external" in changes and self.notifier.awaited_executions() and self._checking is None:
+            self._checking = asyncio.ensure_future(self._check_awaited())
+            self._checking.add_done_callback(self._checked)
+
+    def _checked(self, task: asyncio.Future[None]) -> None:
+        self._checking = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("could not look up awaited executions", exc_info=task.exception())
+
+    def _deliver_closed(self, rows: dict[str, ExecutionRow | None]) -> None:
+        for execution_id, row in rows.items():
+            self.notifier.closed(execution_id, row)
+
+    async def _check_awaited(self) -> None:
+        ids = self.notifier.awaited_executions()
+
+        # One query for all of them: a process awaiting many results while workers elsewhere
+        # commit (each commit reported as "external") must not read them one by one.
+        for execution_id in await self.store.read(lambda tx: tx.closed_among(sorted(ids))):
+            self.notifier.closed(execution_id)

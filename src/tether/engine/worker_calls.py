@@ -1,0 +1,173 @@
+"""The engine's calls a worker makes: attempts, workflow tasks, timers and its own liveness."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tether.engine import activities, dispatch, timers, workflows
+from tether.engine.activities import AttemptOutcome, AttemptStart
+from tether.engine.core import EngineCore
+from tether.engine.workflows import WorkflowTask
+from tether.model.events import Command
+from tether.model.tokens import TokenClaims
+from tether.store.base import Transaction
+
+
+class WorkerCalls(EngineCore):
+    """Transitions for workers: claim and record attempts and workflow tasks, fire timers, renew leases."""
+
+    # activities, from the worker running them
+
+    async def start_attempts(self, names: list[str], limit: int, worker: str) -> list[AttemptStart]:
+        """Claim queued attempts of the named activities for ``worker``."""
+        now = self.clock.now_ms()
+        return await self._run(lambda tx: activities.start_attempts(tx, names, limit, now, self._keys.sign, worker))
+
+    async def renew_worker(self, owner: str, lease_ms: int) -> None:
+        """Record that a worker is alive for ``lease_ms`` more."""
+        until = self.clock.now_ms() + lease_ms
+        await self.store.run(lambda tx: tx.renew_worker(owner, until))
+
+    async def remove_worker(self, owner: str) -> None:
+        """Forget a worker that stopped gracefully."""
+        await self.store.run(lambda tx: tx.remove_worker(owner))
+
+    async def record_attempt(self, claims: TokenClaims, outcome: AttemptOutcome) -> None:
+        """Record how an attempt run by a worker ended."""
+        now = self.clock.now_ms()
+        await self._run(lambda tx: activities.record(tx, claims, outcome, now))
+
+    def record_attempt_in_thread(
+        self,
+        claims: TokenClaims,
+        outcome: AttemptOutcome,
+        done: Callable[[dispatch.Pushed | None, BaseException | None], None],
+    ) -> None:
+        """Record how an attempt ended, from the worker thread that ran it (only when :attr:`runs_in_thread`).
+
+        ``done`` is called once it committed (or failed), with the work the transition
+        pushed to the local worker (the workflow's next activity, say): on the calling
+        thread if it ran the store's batch itself, else on the store's thread.
+
+        Raises:
+            StoreUnavailable: the store is closed.
+        """
+        now = self.clock.now_ms()
+
+        def recorded(result: tuple[None, dispatch.Pushed | None] | None, error: BaseException | None) -> None:
+            done(None if result is None else result[1], error)
+
+        self._run_in_thread(lambda tx: activities.record(tx, claims, outcome, now), recorded)
+
+    async def attempt_heartbeat(self, claims: TokenClaims, details: str | None) -> bool:
+        """An in-process heartbeat; returns whether cancellation was requested."""
+        now = self.clock.now_ms()
+        return await self._run(lambda tx: activities.heartbeat(tx, claims, details, now))
+
+    # workflow tasks
+
+    async def claim_workflow_tasks(
+        self, *, owner: str, workflows_: list[str], limit: int, lease_ms: int, cached_seq: dict[str, int]
+    ) -> list[WorkflowTask]:
+        """Lease ready workflow tasks with the events the worker needs."""
+        now = self.clock.now_ms()
+        return await self._run(
+            lambda tx: workflows.claim_tasks(
+                tx, owner=owner, workflows=workflows_, limit=limit, now_ms=now, lease_ms=lease_ms,
+                cached_seq=cached_seq,
+            )
+        )  # fmt: skip
+
+    async def complete_workflow_task(
+        self,
+        *,
+        execution_id: str,
+        owner: str,
+        seen_seq: int,
+        task_now_ms: int,
+        commands: list[Command],
+        instance: dispatch.CachedExecution | None = None,
+    ) -> int | None:
+        """Commit a workflow task's commands; None if the lease was lost.
+
+        ``instance``, the worker's instance that ran the task, goes back to the local
+        worker's cache with the commit, before the work the task created is handed over:
+        an activity that finishes at once finds it there.
+        """
+        now = self.clock.now_ms()
+        worker = self._local
+
+        def body(tx: Transaction) -> int | None:
+            last = workflows.complete_task(
+                tx, execution_id=execution_id, owner=owner, seen_seq=seen_seq, task_now_ms=task_now_ms,
+                commands=commands, now_ms=now,
+            )  # fmt: skip
+            if last is not None and instance is not None and worker is not None:
+                instance.committed_seq = last
+                tx.after_commit(lambda: worker.accept(dispatch.Pushed([], [], [instance])))
+            return last
+
+        return await self._run(body)
+
+    async def fail_workflow_task(self, *, execution_id: str, owner: str, error: dict[str, Any]) -> None:
+        """Record a failed workflow task."""
+        now = self.clock.now_ms()
+        await self._run(
+            lambda tx: workflows.fail_task(tx, execution_id=execution_id, owner=owner, error=error, now_ms=now)
+        )
+
+    async def release_workflow_task(self, execution_id: str, owner: str) -> bool:
+        """Offer a task ``owner`` leased to workers again now; False if the lease was gone."""
+        now = self.clock.now_ms()
+        return await self._run(
+            lambda tx: workflows.release_task(tx, execution_id=execution_id, owner=owner, now_ms=now)
+        )
+
+    async def release_workflow_tasks(self, owner: str) -> None:
+        """Give back every workflow task lease ``owner`` holds."""
+        await self._run(lambda tx: tx.release_workflow_tasks(owner))
+
+    async def register_worker(self, workflow_names: list[str], owner: str) -> None:
+        """Record the workflows a worker runs and retry tasks that failed before it started.
+
+        Attempts still marked running under this worker's identity belong to an earlier
+        process of the same identity, which is gone: they are retried now.
+        """
+        now = self.clock.now_ms()
+
+        def register(tx: Transaction) -> None:
+            tx.register_workflows(workflow_names)
+            workflows.retry_failed_tasks(tx, now)
+            activities.reap_lost_attempts(tx, "", now, limit=1_000_000, owner=owner)
+
+        await self._run(register)
+
+    # timers
+
+    async def timer_pass(self, worker: str, limit: int = 500) -> tuple[int, int | None]:
+        """Fire due timers and fail attempts of lost workers; return how many, and the next wake-up time."""
+        now = self.clock.now_ms()
+
+        def run(tx: Transaction) -> tuple[int, int | None]:
+            done = timers.fire_due(tx, now, limit) + activities.reap_lost_attempts(tx, worker, now)
+            return done, _earliest(tx, now, worker)
+
+        return await self._run(run)
+
+    async def next_wakeup_ms(self, worker: str = "") -> int | None:
+        """The earliest time a timer falls due, a workflow task lease or another worker's lease expires."""
+        now = self.clock.now_ms()
+
+        return await self.store.read(lambda tx: _earliest(tx, now, worker))
+
+    async def has_ready_work(self, workflows: list[str], activities: list[str]) -> bool:
+        """Whether a workflow or activity task is waiting for a worker now."""
+        now = self.clock.now_ms()
+        return await self.store.read(lambda tx: tx.has_ready_work(now, workflows, activities))
+
+
+def _earliest(tx: Transaction, now: int, worker: str) -> int | None:
+    candidates = (tx.next_timer_due_ms(), tx.next_lease_expiry_ms(now), tx.next_worker_expiry_ms(now, worker))
+    times = [t for t in candidates if t is not None]
+    return min(times) if times else None

@@ -1,0 +1,55 @@
+"""The workflow instances a worker keeps between tasks, so that a resume does not replay the history."""
+
+from __future__ import annotations
+
+import collections
+import threading
+
+from tether.engine import dispatch
+from tether.runtime.workflow_instance import WorkflowInstance
+
+
+class InstanceCache:
+    """Running workflow instances by execution id, least recently used first out.
+
+    Shared by the event loop and the threads that record sync attempts (a transition run
+    on such a thread takes the instance it resumes), hence the lock. :attr:`loaded_seq`
+    tells the store which events each cached instance has already seen, so a claim sends
+    only the new ones.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._instances: collections.OrderedDict[str, WorkflowInstance] = collections.OrderedDict()
+        self.loaded_seq: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def take(self, execution_id: str) -> WorkflowInstance | None:
+        """Remove and return the instance of ``execution_id``; whoever runs it puts it back."""
+        with self._lock:
+            self.loaded_seq.pop(execution_id, None)
+            return self._instances.pop(execution_id, None)
+
+    def take_for_engine(self, execution_id: str) -> dispatch.CachedExecution | None:
+        """:meth:`take`, for a transition the engine runs in a transaction."""
+        return self.take(execution_id)
+
+    def keep(self, instance: dispatch.CachedExecution) -> None:
+        """Put back an instance that ran, unless it finished or the cache is off or closed."""
+        assert isinstance(instance, WorkflowInstance)
+        if instance.finished or self._capacity == 0 or self._closed:
+            return
+        with self._lock:
+            self._instances[instance.execution_id] = instance
+            self.loaded_seq[instance.execution_id] = instance.loaded_seq
+            while len(self._instances) > self._capacity:
+                evicted, _ = self._instances.popitem(last=False)
+                self.loaded_seq.pop(evicted, None)
+
+    def close(self) -> None:
+        """Drop every instance and keep no more (the worker is stopping)."""
+        with self._lock:
+            self._closed = True
+            self._instances.clear()
+            self.loaded_seq.clear()
