@@ -156,9 +156,10 @@ def complete_task(
     transaction: the lease and the row need no second look. Returns the sequence number
     of the last event written.
     """
+    # The execution first: a store may read the task's lease along with it.
+    execution = claimed or tx.get_execution(execution_id)
     if claimed is None and not tx.holds_workflow_task(execution_id, owner):
         return None
-    execution = claimed or tx.get_execution(execution_id)
     if execution is None or execution.status != _RUNNING:
         tx.finish_workflow_task(execution_id, owner)
         return None

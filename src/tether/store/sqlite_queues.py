@@ -149,6 +149,9 @@ class QueueQueries:
         held = self.pending.workflow_tasks.get(execution_id)
         if held is not None:
             return held.state is not None and held.state.owner == owner
+        if execution_id in self.pending.stored_tasks:  # read along with the execution
+            stored = self.pending.stored_tasks[execution_id]
+            return stored is not None and stored.owner == owner
         row = self._conn.execute("SELECT owner FROM workflow_tasks WHERE execution_id = ?", (execution_id,)).fetchone()
         return row is not None and row[0] == owner
 

@@ -163,7 +163,9 @@ class SQLiteTransaction(sqlite_queues.QueueQueries, sqlite_registry.RegistryQuer
             ),
         ).rowcount)  # fmt: skip
         if inserted:
-            self._executions[row.id] = dataclasses.replace(row, last_seq=0)  # a new execution has no history
+            # A new execution has no history and no workflow task yet.
+            self._executions[row.id] = dataclasses.replace(row, last_seq=0)
+            self.pending.stored_tasks[row.id] = None
         return inserted
 
     def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
