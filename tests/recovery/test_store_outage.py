@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 import tether
+from tether.errors import StoreUnavailable
 from tether.store.sqlite import SQLiteStore
 from tether.testing import VirtualClock
 from tether.worker import back_off
@@ -69,6 +70,39 @@ def so_held_step() -> str:
 async def so_sleep_then_step() -> str:
     await tether.sleep(60)
     return await so_held_step()
+
+
+class _Checkpoints:
+    """What the checkpointing activity reports to the test, and the gates it waits at (made per test)."""
+
+    def __init__(self) -> None:
+        self.steps: asyncio.Queue[str] = asyncio.Queue()
+        self.proceed = asyncio.Event()
+        self.finish = asyncio.Event()
+
+
+CHECKPOINTS: list[_Checkpoints] = []
+
+
+@tether.activity(name="so.checkpointing", retry=tether.RetryPolicy(max_attempts=1))
+async def so_checkpointing() -> str:
+    gates = CHECKPOINTS[-1]
+    await tether.heartbeat({"n": 1})
+    gates.steps.put_nowait("first recorded")
+    await gates.proceed.wait()  # the test fills the disk meanwhile
+    try:
+        await tether.heartbeat({"n": 2, "pad": "p" * BIG})
+    except StoreUnavailable:
+        gates.steps.put_nowait("second refused")
+    else:
+        gates.steps.put_nowait("second recorded")
+    await gates.finish.wait()
+    return "done"
+
+
+@tether.workflow(name="so.checkpoints")
+async def so_checkpoints() -> str:
+    return await so_checkpointing()
 
 
 class _Seen(logging.Handler):
@@ -166,6 +200,65 @@ async def test_a_workflow_step_the_full_disk_refused_runs_again_once_the_disk_fr
         assert RUNS == [1]
     finally:
         unwatch(seen)
+        await client.close()
+
+
+async def heartbeat_details(client: tether.Client, execution_id: str) -> object:
+    (activity,) = (await client.describe(execution_id)).pending_activities
+    return activity.heartbeat_details["n"]
+
+
+async def test_a_heartbeat_the_full_disk_refuses_for_good_raises_store_unavailable_in_the_activity(
+    tmp_path: Path, reset: None
+) -> None:
+    CHECKPOINTS.append(_Checkpoints())
+    gates = CHECKPOINTS[-1]
+    client = await tether.Client.connect(f"sqlite:///{tmp_path / 'tether.db'}", clock=VirtualClock())
+    try:
+        async with tether.Worker(client, workflows=[so_checkpoints], activities=[so_checkpointing]):
+            handle = await client.start_workflow(so_checkpoints, id="so-hb")
+            assert await asyncio.wait_for(gates.steps.get(), 10) == "first recorded"
+            await limit_pages(client, 0)
+            gates.proceed.set()
+
+            assert await asyncio.wait_for(gates.steps.get(), 10) == "second refused"
+            assert await heartbeat_details(client, "so-hb") == 1, "the last recorded checkpoint stays"
+            await limit_pages(client, None)
+            gates.finish.set()
+            assert await asyncio.wait_for(handle.result(), 10) == "done"
+    finally:
+        await client.close()
+
+
+async def test_a_heartbeat_the_store_refuses_once_is_tried_again_and_recorded(tmp_path: Path, reset: None) -> None:
+    CHECKPOINTS.append(_Checkpoints())
+    gates = CHECKPOINTS[-1]
+    client = await tether.Client.connect(f"sqlite:///{tmp_path / 'tether.db'}", clock=VirtualClock())
+    lifted: list[asyncio.Task[None]] = []
+
+    class _LiftOnRetry(logging.Handler):
+        """Ends the outage when the first try fails: the lift is queued to the store before the retry."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if "could not record the heartbeat" in record.getMessage() and not lifted:
+                lifted.append(asyncio.get_running_loop().create_task(limit_pages(client, None)))
+
+    handler = _LiftOnRetry(logging.WARNING)
+    logging.getLogger("tether").addHandler(handler)
+    try:
+        async with tether.Worker(client, workflows=[so_checkpoints], activities=[so_checkpointing]):
+            handle = await client.start_workflow(so_checkpoints, id="so-hb-blip")
+            assert await asyncio.wait_for(gates.steps.get(), 10) == "first recorded"
+            await limit_pages(client, 0)
+            gates.proceed.set()
+
+            assert await asyncio.wait_for(gates.steps.get(), 10) == "second recorded"
+            assert lifted, "the first try failed"
+            assert await heartbeat_details(client, "so-hb-blip") == 2
+            gates.finish.set()
+            assert await asyncio.wait_for(handle.result(), 10) == "done"
+    finally:
+        logging.getLogger("tether").removeHandler(handler)
         await client.close()
 
 

@@ -116,13 +116,17 @@ def _cancelled() -> NoReturn:
 def heartbeat(details: JSONValue = None) -> HeartbeatCall:
     """Record that the activity is alive, with optional progress details (its checkpoint).
 
-    Details are stored durably; the next attempt receives the last ones as
-    ``context().checkpoint``. Raises ActivityCancelled (when awaited, or at once in a
-    sync activity) once cancellation of the activity was requested.
+    Details are stored durably before the call returns; the next attempt receives the
+    last ones as ``context().checkpoint``. Raises ActivityCancelled (when awaited, or at
+    once in a sync activity) once cancellation of the activity was requested. A store
+    that fails briefly is retried for about a third of a second first.
 
     Raises:
         NotInActivity: called outside an activity.
         ActivityCancelled: cancellation was requested.
+        StoreUnavailable: the store stayed unavailable and these details were not recorded.
+            The activity may go on and heartbeat again later, or let the error end the
+            attempt, which is then retried from the last recorded checkpoint.
     """
     ctx = context()
     assert ctx._heartbeat is not None

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 _REPORT_TRIES = 20
 """About a minute of retries (back-off up to 5 s) before an outcome is given up."""
 
+_HEARTBEAT_TRIES = 4
+"""Tries of an in-process heartbeat over about 0.35 s before the store's error reaches the activity."""
+
 
 async def run_attempt(
     engine: Engine, activity: Activity[..., Any], start: AttemptStart, executor: ThreadPoolExecutor
@@ -112,11 +115,20 @@ def _context(
 
     async def beat(details: Any) -> bool:
         text = None if details is None else payloads.encode(details, what="heartbeat details")
-        try:
-            return await engine.attempt_heartbeat(claims, text)
-        except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
-            ended.append(exc)  # this attempt is over: whatever the activity does next is moot
-            raise
+        failures = 0
+        while True:
+            try:
+                return await engine.attempt_heartbeat(claims, text)
+            except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
+                ended.append(exc)  # this attempt is over: whatever the activity does next is moot
+                raise
+            except errors.StoreUnavailable:
+                # A short outage is ridden out here; a longer one is the activity's to handle.
+                failures += 1
+                if failures >= _HEARTBEAT_TRIES:
+                    raise
+                logger.warning("could not record the heartbeat; retrying", exc_info=True, extra=_log(start))
+                await asyncio.sleep(back_off.delay(failures))
 
     return activity_context.ActivityContext(
         token=start.token,
