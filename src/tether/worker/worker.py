@@ -30,6 +30,8 @@ from tether.worker.instance_cache import InstanceCache
 logger = logging.getLogger(__name__)
 
 _LOOPS = ("workflows", "activities", "timers")
+_REMEMBERED_FAILURES = 10_000
+"""Executions whose workflow tasks the store failed that a worker keeps counting, the oldest forgotten first."""
 
 
 class EngineOwner(Protocol):
@@ -312,8 +314,10 @@ class Worker:
         stays down is not hammered. If the task cannot be given back either, its lease
         runs out and it is offered again then.
         """
-        failures = self._task_failures.get(execution_id, 0) + 1
+        failures = self._task_failures.pop(execution_id, 0) + 1
         self._task_failures[execution_id] = failures
+        if len(self._task_failures) > _REMEMBERED_FAILURES:  # executions another worker finished
+            del self._task_failures[next(iter(self._task_failures))]
         delay = back_off.delay(failures)
         log = {"execution_id": execution_id, "worker": self.identity}
         logger.warning(
