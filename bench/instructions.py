@@ -3,11 +3,11 @@
 Run with ``bin/bench --instructions`` (valgrind must be installed). It runs the W4
 sequence (sync activities, one after another) under ``valgrind --tool=callgrind`` for 50
 and for 250 steps on a fresh SQLite file with ``synchronous=OFF`` and prints the
-difference divided by 200: start-up, imports and the fsync drop out, and the count does
-not depend on how busy the machine is, as wall time on a shared machine does. W1 is
+difference divided by 200: start-up, imports and the fsync drop out, and the count
+hardly depends on how busy the machine is, as wall time on a shared machine does. W1 is
 counted the same way, from 100 and 500 workflows started at once (one sync activity
-each); how many transitions share a commit depends on thread timing, which callgrind
-changes, so its count varies by a few percent from run to run.
+each). Which thread runs a batch, and how many transitions share a commit, depend on
+thread timing, so either count varies by up to 3% from run to run: compare several.
 
 The store's poll for commits by other processes fires on wall time (every 20 ms);
 under callgrind a step takes about fifty times longer, so the poll would add a count per

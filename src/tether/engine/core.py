@@ -44,12 +44,17 @@ class EngineCore:
         if self._local is not None and self._local.owner == owner:
             self._local = None
 
-    async def _run(self, transition: Callable[[Transaction], T]) -> T:
-        """Run a writing transition; work it queues goes to the local worker in the same transaction."""
+    async def _run(
+        self, transition: Callable[[Transaction], T], *, ran: dict[str, dispatch.CachedExecution] | None = None
+    ) -> T:
+        """Run a writing transition; work it queues goes to the local worker in the same transaction.
+
+        ``ran`` is filled by the transition with the instances whose task it completed.
+        """
         worker = self._local
 
         def body(tx: Transaction) -> T:
-            result, pushed = self._transition(tx, transition, worker)
+            result, pushed = self._transition(tx, transition, worker, ran)
             if pushed is not None:
                 assert worker is not None
                 tx.after_commit(lambda: worker.accept(pushed))
@@ -68,10 +73,14 @@ class EngineCore:
         self._threaded.run_in_thread(lambda tx: self._transition(tx, transition, worker), done)
 
     def _transition(
-        self, tx: Transaction, transition: Callable[[Transaction], T], worker: dispatch.LocalWorker | None
+        self,
+        tx: Transaction,
+        transition: Callable[[Transaction], T],
+        worker: dispatch.LocalWorker | None,
+        ran: dict[str, dispatch.CachedExecution] | None = None,
     ) -> tuple[T, dispatch.Pushed | None]:
         result = transition(tx)
-        pushed = None if worker is None else dispatch.push(tx, worker, self.clock.now_ms(), self._keys.sign)
+        pushed = None if worker is None else dispatch.push(tx, worker, self.clock.now_ms(), self._keys.sign, ran)
         closed = tx.closed_executions()
         awaited = [e for e in closed if self.notifier.is_awaited(e)] if closed else None
         if awaited:

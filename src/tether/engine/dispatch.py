@@ -71,13 +71,23 @@ class Pushed:
     """Instances that ran a task inside the transition, to cache again."""
 
 
-def push(tx: Transaction, worker: LocalWorker, now_ms: int, sign: Signer) -> Pushed | None:
-    """Lease what this transition queued to ``worker``; the caller hands it over after commit."""
+def push(
+    tx: Transaction,
+    worker: LocalWorker,
+    now_ms: int,
+    sign: Signer,
+    ran_before: dict[str, CachedExecution] | None = None,
+) -> Pushed | None:
+    """Lease what this transition queued to ``worker``; the caller hands it over after commit.
+
+    ``ran_before`` names instances whose task the transition itself completed: like those
+    that run here, they skip their own events unless an input event came after them.
+    """
     tasks: list[WorkflowTask] = []
     starts: list[AttemptStart] = []
     ran: list[CachedExecution] = []
     # Instances that ran here and got no new input events since (see _skip_own_events).
-    unchanged: dict[str, CachedExecution] = {}
+    unchanged: dict[str, CachedExecution] = dict(ran_before) if ran_before else {}
     for _ in range(_MAX_ROUNDS):
         queued_workflows, queued_attempts = tx.take_enqueued()
         if not queued_workflows and not queued_attempts:

@@ -97,18 +97,25 @@ class WorkerCalls(EngineCore):
         """
         now = self.clock.now_ms()
         worker = self._local
+        ran: dict[str, dispatch.CachedExecution] = {}
 
         def body(tx: Transaction) -> int | None:
+            ran.clear()  # a batch that is run again runs this again
+            execution = tx.get_execution(execution_id)
+            # Nothing appended since the instance ran: what this transition appends is its own.
+            caught_up = execution is not None and execution.last_seq == seen_seq
             last = workflows.complete_task(
                 tx, execution_id=execution_id, owner=owner, seen_seq=seen_seq, task_now_ms=task_now_ms,
                 commands=commands, now_ms=now,
             )  # fmt: skip
             if last is not None and instance is not None and worker is not None:
                 instance.committed_seq = last
+                if caught_up:
+                    ran[execution_id] = instance  # its own events need not be loaded back (see dispatch.push)
                 tx.after_commit(lambda: worker.accept(dispatch.Pushed([], [], [instance])))
             return last
 
-        return await self._run(body)
+        return await self._run(body, ran=ran)
 
     async def fail_workflow_task(self, *, execution_id: str, owner: str, error: dict[str, Any]) -> None:
         """Record a failed workflow task."""
