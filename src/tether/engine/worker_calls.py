@@ -100,7 +100,10 @@ class WorkerCalls(EngineCore):
         ran: dict[str, dispatch.CachedExecution] = {}
 
         def body(tx: Transaction) -> int | None:
-            ran.clear()  # a batch that is run again runs this again
+            # A transition lost to a deadlock is run again: undo what its first run did to these.
+            ran.clear()
+            if instance is not None:
+                instance.loaded_seq = seen_seq
             execution = tx.get_execution(execution_id)
             # Nothing appended since the instance ran: what this transition appends is its own.
             caught_up = execution is not None and execution.last_seq == seen_seq
