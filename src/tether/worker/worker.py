@@ -320,8 +320,9 @@ class Worker:
             del self._task_failures[next(iter(self._task_failures))]
         delay = back_off.delay(failures)
         log = {"execution_id": execution_id, "worker": self.identity}
+        # The traceback once per outage of an execution: a long one repeats the same error.
         logger.warning(
-            "workflow task could not be recorded; offering it again in %.2fs", delay, exc_info=True, extra=log
+            "workflow task could not be recorded; offering it again in %.2fs", delay, exc_info=failures == 1, extra=log
         )
         clock = asyncio.get_running_loop()
         give_up_at = clock.time() + self._lease_ms / 1000
