@@ -65,7 +65,8 @@ async def sequence(n: int) -> int:
     return total
 
 
-def _pct(samples: list[float], q: float) -> float:
+def percentile_ms(samples: list[float], q: float) -> float:
+    """The ``q`` quantile (0-1) of samples in seconds, in milliseconds rounded to the microsecond."""
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
     return round(ordered[index] * 1000, 3)
@@ -111,8 +112,8 @@ async def w1(client: tether.Client, n: int) -> dict[str, Any]:
     return {
         "n": n,
         "workflows_per_s": round(n / elapsed, 1),
-        "p50_ms": _pct(latencies, 0.5),
-        "p99_ms": _pct(latencies, 0.99),
+        "p50_ms": percentile_ms(latencies, 0.5),
+        "p99_ms": percentile_ms(latencies, 0.99),
     }
 
 
@@ -150,10 +151,10 @@ async def w2(client: tether.Client, n: int) -> dict[str, Any]:
     return {
         "n": n,
         "completions_per_s": round(n / elapsed, 1),
-        "complete_call_p50_ms": _pct(latencies, 0.5),
-        "complete_call_p99_ms": _pct(latencies, 0.99),
-        "w2b_complete_to_result_p50_ms": _pct(single, 0.5),
-        "w2b_complete_to_result_p99_ms": _pct(single, 0.99),
+        "complete_call_p50_ms": percentile_ms(latencies, 0.5),
+        "complete_call_p99_ms": percentile_ms(latencies, 0.99),
+        "w2b_complete_to_result_p50_ms": percentile_ms(single, 0.5),
+        "w2b_complete_to_result_p99_ms": percentile_ms(single, 0.99),
     }
 
 
@@ -178,8 +179,8 @@ async def w3(client: tether.Client, n: int, beats: int, concurrency: int) -> dic
         "heartbeats": per_task * concurrency,
         "concurrency": concurrency,
         "heartbeats_per_s": round(per_task * concurrency / elapsed, 1),
-        "p50_ms": _pct(latencies, 0.5),
-        "p99_ms": _pct(latencies, 0.99),
+        "p50_ms": percentile_ms(latencies, 0.5),
+        "p99_ms": percentile_ms(latencies, 0.99),
     }
 
 
@@ -229,7 +230,7 @@ async def w5(client: tether.Client, n: int) -> dict[str, Any]:
         "park_rate_per_s": round(n / park_elapsed, 1),
         "worker_rss_mb": rss,
         "rss_before_mb": rss_before,
-        "resume_one_p50_ms": _pct(resume, 0.5),
+        "resume_one_p50_ms": percentile_ms(resume, 0.5),
         "resume_one_max_ms": round(max(resume) * 1000, 3),
     }
 

@@ -20,14 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import tether
+from bench.bench import percentile_ms
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return round(ordered[index] * 1000, 3)
 
 
 class Server:
@@ -118,10 +113,10 @@ async def w2(clients: list[tether.Client], server: Server, n: int) -> dict[str, 
         "n": n,
         "clients": len(clients),
         "completions_per_s": round(n / elapsed, 1),
-        "complete_call_p50_ms": _pct(latencies, 0.5),
-        "complete_call_p99_ms": _pct(latencies, 0.99),
-        "w2b_complete_to_result_p50_ms": _pct(single, 0.5),
-        "w2b_complete_to_result_p99_ms": _pct(single, 0.99),
+        "complete_call_p50_ms": percentile_ms(latencies, 0.5),
+        "complete_call_p99_ms": percentile_ms(latencies, 0.99),
+        "w2b_complete_to_result_p50_ms": percentile_ms(single, 0.5),
+        "w2b_complete_to_result_p99_ms": percentile_ms(single, 0.99),
     }
 
 
@@ -144,8 +139,8 @@ async def w3(clients: list[tether.Client], server: Server, beats: int) -> dict[s
         "heartbeats": per_client * len(clients),
         "clients": len(clients),
         "heartbeats_per_s": round(per_client * len(clients) / elapsed, 1),
-        "p50_ms": _pct(latencies, 0.5),
-        "p99_ms": _pct(latencies, 0.99),
+        "p50_ms": percentile_ms(latencies, 0.5),
+        "p99_ms": percentile_ms(latencies, 0.99),
     }
 
 

@@ -27,14 +27,9 @@ from urllib.parse import urlparse
 
 import tether
 from bench import scaling_workload as wl
+from bench.bench import percentile_ms
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return round(ordered[index] * 1000, 3)
 
 
 def _rss_mb(pid: int) -> float:
@@ -136,7 +131,11 @@ async def w1(client: tether.Client, n: int, run: str) -> dict[str, Any]:
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))
     elapsed = time.perf_counter() - began
-    return {"workflows_per_s": round(n / elapsed, 1), "p50_ms": _pct(latencies, 0.5), "p99_ms": _pct(latencies, 0.99)}
+    return {
+        "workflows_per_s": round(n / elapsed, 1),
+        "p50_ms": percentile_ms(latencies, 0.5),
+        "p99_ms": percentile_ms(latencies, 0.99),
+    }
 
 
 async def w2(client: tether.Client, fleet: Fleet, n: int, run: str) -> dict[str, Any]:
@@ -165,10 +164,10 @@ async def w2(client: tether.Client, fleet: Fleet, n: int, run: str) -> dict[str,
         single.append(time.perf_counter() - started)
     return {
         "completions_per_s": round(n / elapsed, 1),
-        "complete_call_p50_ms": _pct(latencies, 0.5),
-        "complete_call_p99_ms": _pct(latencies, 0.99),
-        "w2b_complete_to_result_p50_ms": _pct(single, 0.5),
-        "w2b_complete_to_result_p99_ms": _pct(single, 0.99),
+        "complete_call_p50_ms": percentile_ms(latencies, 0.5),
+        "complete_call_p99_ms": percentile_ms(latencies, 0.99),
+        "w2b_complete_to_result_p50_ms": percentile_ms(single, 0.5),
+        "w2b_complete_to_result_p99_ms": percentile_ms(single, 0.99),
     }
 
 
@@ -187,7 +186,7 @@ async def w3(client: tether.Client, fleet: Fleet, beats: int, run: str) -> dict[
     began = time.perf_counter()
     await asyncio.gather(*(beat(k) for k in range(8)))
     elapsed = time.perf_counter() - began
-    return {"heartbeats_per_s": round(per_task * 8 / elapsed, 1), "p50_ms": _pct(latencies, 0.5)}
+    return {"heartbeats_per_s": round(per_task * 8 / elapsed, 1), "p50_ms": percentile_ms(latencies, 0.5)}
 
 
 async def w4(client: tether.Client, steps: int, run: str) -> dict[str, Any]:
@@ -226,7 +225,7 @@ async def w5(client: tether.Client, fleet: Fleet, n: int, run: str) -> dict[str,
         "parked": n,
         "park_rate_per_s": round(n / park_elapsed, 1),
         "worker_rss_mb": fleet.rss_mb(),
-        "resume_one_p50_ms": _pct(resume, 0.5),
+        "resume_one_p50_ms": percentile_ms(resume, 0.5),
         "resume_one_max_ms": round(max(resume) * 1000, 3),
     }
 
