@@ -31,10 +31,6 @@ class InstanceCache:
             self.loaded_seq.pop(execution_id, None)
             return self._instances.pop(execution_id, None)
 
-    def take_for_engine(self, execution_id: str) -> dispatch.CachedExecution | None:
-        """:meth:`take`, for a transition the engine runs in a transaction."""
-        return self.take(execution_id)
-
     def keep(self, instance: dispatch.CachedExecution) -> None:
         """Put back an instance that ran, unless it finished or the cache is off or closed."""
         assert isinstance(instance, WorkflowInstance)

@@ -131,7 +131,7 @@ class Worker:
                 cached_seq=self._cache.loaded_seq,
                 reserve_slot=self._reserve_slot,
                 release_slot=self._release_slot,
-                take_cached=self._cache.take_for_engine,
+                take_cached=self._cache.take,
                 accept=self._accept,
             )
         )
