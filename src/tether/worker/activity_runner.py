@@ -115,20 +115,15 @@ def _context(
 
     async def beat(details: Any) -> bool:
         text = None if details is None else payloads.encode(details, what="heartbeat details")
-        failures = 0
-        while True:
-            try:
-                return await engine.attempt_heartbeat(claims, text)
-            except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
-                ended.append(exc)  # this attempt is over: whatever the activity does next is moot
-                raise
-            except errors.StoreUnavailable:
-                # A short outage is ridden out here; a longer one is the activity's to handle.
-                failures += 1
-                if failures >= _HEARTBEAT_TRIES:
-                    raise
-                logger.warning("could not record the heartbeat; retrying", exc_info=True, extra=_log(start))
-                await asyncio.sleep(back_off.delay(failures))
+        try:
+            # A short outage is ridden out here; a longer one is the activity's to handle.
+            return await back_off.retrying(
+                functools.partial(engine.attempt_heartbeat, claims, text),
+                tries=_HEARTBEAT_TRIES, failed="could not record the heartbeat", logger=logger, extra=_log(start),
+            )  # fmt: skip
+        except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
+            ended.append(exc)  # this attempt is over: whatever the activity does next is moot
+            raise
 
     return activity_context.ActivityContext(
         token=start.token,
@@ -169,17 +164,17 @@ def _ended(exc: BaseException, ended: list[errors.Refused], log: dict[str, Any])
 
 async def _record(report: Callable[[], Awaitable[None]], log: dict[str, Any]) -> None:
     """Record an attempt's outcome, retrying while the store is unavailable (the outcome is only in memory)."""
-    for failures in range(1, _REPORT_TRIES + 1):
-        try:
-            await report()
-            return
-        except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
-            logger.info("attempt outcome dropped: %s", exc, extra=log)
-            return
-        except errors.StoreUnavailable:
-            logger.warning("could not record the attempt's outcome; retrying", exc_info=True, extra=log)
-            await asyncio.sleep(back_off.delay(failures))
-    logger.error("gave up recording the attempt's outcome; its timeouts or the worker lease will end it", extra=log)
+    try:
+        await back_off.retrying(
+            report, tries=_REPORT_TRIES, failed="could not record the attempt's outcome", logger=logger, extra=log
+        )
+    except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
+        logger.info("attempt outcome dropped: %s", exc, extra=log)
+    except errors.StoreUnavailable:
+        logger.error(
+            "gave up recording the attempt's outcome; its timeouts or the worker lease will end it",
+            exc_info=True, extra=log,
+        )  # fmt: skip
 
 
 async def _call(
