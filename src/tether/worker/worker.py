@@ -183,7 +183,6 @@ class Worker:
                 with contextlib.suppress(errors.StoreUnavailable):
                     await self._engine.release_workflow_tasks(self.identity)
                     await self._engine.remove_worker(self.identity)
-            self._cache.close()
 
     async def _keep_running(self, loop: Callable[[], Awaitable[None]]) -> None:
         """Run a worker loop; when the store fails, log, wait a little (wall clock) and go on."""
