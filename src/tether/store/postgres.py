@@ -32,8 +32,8 @@ from tether.errors import StoreUnavailable, UsageError
 from tether.store import postgres_schema
 from tether.store.base import Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
-from tether.store.postgres_listener import CHANNEL, CONNECT_TIMEOUT, TOPICS, ChangeListener, stop_notice, unavailable
-from tether.store.postgres_statements import Row, StatementFailed
+from tether.store.postgres_listener import CHANNEL, CONNECT_TIMEOUT, TOPICS, ChangeListener, stop_notice
+from tether.store.postgres_statements import Row, StatementFailed, unavailable
 from tether.store.postgres_transaction import PostgresTransaction
 
 logger = logging.getLogger(__name__)

@@ -18,9 +18,8 @@ from collections.abc import Callable
 
 import psycopg
 
-from tether.errors import StoreUnavailable
 from tether.store.batches import fail, resolve
-from tether.store.postgres_statements import Row
+from tether.store.postgres_statements import Row, unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +27,6 @@ CHANNEL = "tether_changes"
 TOPICS = frozenset({"workflows", "activities", "timers"})
 POLL_SECONDS = 2.0
 CONNECT_TIMEOUT = 10
-
-
-def unavailable(what: str, exc: BaseException) -> StoreUnavailable:
-    """A StoreUnavailable saying ``what`` failed, caused by ``exc``."""
-    error = StoreUnavailable(f"{what}: {exc}")
-    error.__cause__ = exc
-    return error
 
 
 def stop_notice(store_id: str) -> str:

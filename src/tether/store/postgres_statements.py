@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
+from tether.errors import StoreUnavailable
 from tether.store.base import ActivityTaskRow
 from tether.store.postgres_held import EXECUTION_COLUMNS, HeldRows, Known, Row
 
@@ -35,6 +36,13 @@ _CONFLICTS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_err
 _RECOVERY_SYNCS = 8
 
 __all__ = ["PostgresStatements", "Row", "StatementFailed"]
+
+
+def unavailable(what: str, exc: BaseException) -> StoreUnavailable:
+    """A StoreUnavailable saying ``what`` failed, caused by ``exc``."""
+    error = StoreUnavailable(f"{what}: {exc}")
+    error.__cause__ = exc
+    return error
 
 
 class StatementFailed(BaseException):  # a signal through user and engine handlers
