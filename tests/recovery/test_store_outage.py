@@ -203,23 +203,34 @@ async def test_a_workflow_step_the_full_disk_refused_runs_again_once_the_disk_fr
         await client.close()
 
 
+@pytest.fixture
+def gates() -> _Checkpoints:
+    CHECKPOINTS.append(_Checkpoints())
+    return CHECKPOINTS[-1]
+
+
+async def fill_the_disk_before_the_second_heartbeat(
+    client: tether.Client, gates: _Checkpoints, execution_id: str
+) -> tether.WorkflowHandle[str]:
+    handle = await client.start_workflow(so_checkpoints, id=execution_id)
+    assert await asyncio.wait_for(gates.steps.get(), 10) == "first recorded"
+    await limit_pages(client, 0)
+    gates.proceed.set()
+    return handle
+
+
 async def heartbeat_details(client: tether.Client, execution_id: str) -> object:
     (activity,) = (await client.describe(execution_id)).pending_activities
     return activity.heartbeat_details["n"]
 
 
 async def test_a_heartbeat_the_full_disk_refuses_for_good_raises_store_unavailable_in_the_activity(
-    tmp_path: Path, reset: None
+    tmp_path: Path, reset: None, gates: _Checkpoints
 ) -> None:
-    CHECKPOINTS.append(_Checkpoints())
-    gates = CHECKPOINTS[-1]
     client = await tether.Client.connect(f"sqlite:///{tmp_path / 'tether.db'}", clock=VirtualClock())
     try:
         async with tether.Worker(client, workflows=[so_checkpoints], activities=[so_checkpointing]):
-            handle = await client.start_workflow(so_checkpoints, id="so-hb")
-            assert await asyncio.wait_for(gates.steps.get(), 10) == "first recorded"
-            await limit_pages(client, 0)
-            gates.proceed.set()
+            handle = await fill_the_disk_before_the_second_heartbeat(client, gates, "so-hb")
 
             assert await asyncio.wait_for(gates.steps.get(), 10) == "second refused"
             assert await heartbeat_details(client, "so-hb") == 1, "the last recorded checkpoint stays"
@@ -230,9 +241,9 @@ async def test_a_heartbeat_the_full_disk_refuses_for_good_raises_store_unavailab
         await client.close()
 
 
-async def test_a_heartbeat_the_store_refuses_once_is_tried_again_and_recorded(tmp_path: Path, reset: None) -> None:
-    CHECKPOINTS.append(_Checkpoints())
-    gates = CHECKPOINTS[-1]
+async def test_a_heartbeat_the_store_refuses_once_is_tried_again_and_recorded(
+    tmp_path: Path, reset: None, gates: _Checkpoints
+) -> None:
     client = await tether.Client.connect(f"sqlite:///{tmp_path / 'tether.db'}", clock=VirtualClock())
     lifted: list[asyncio.Task[None]] = []
 
@@ -247,10 +258,7 @@ async def test_a_heartbeat_the_store_refuses_once_is_tried_again_and_recorded(tm
     logging.getLogger("tether").addHandler(handler)
     try:
         async with tether.Worker(client, workflows=[so_checkpoints], activities=[so_checkpointing]):
-            handle = await client.start_workflow(so_checkpoints, id="so-hb-blip")
-            assert await asyncio.wait_for(gates.steps.get(), 10) == "first recorded"
-            await limit_pages(client, 0)
-            gates.proceed.set()
+            handle = await fill_the_disk_before_the_second_heartbeat(client, gates, "so-hb-blip")
 
             assert await asyncio.wait_for(gates.steps.get(), 10) == "second recorded"
             assert lifted, "the first try failed"
