@@ -74,6 +74,8 @@ class PostgresStatements:
         self._pipeline = self._stack.enter_context(conn.pipeline())
         self._cur = conn.cursor()
         """Runs the statements whose results are read."""
+        self._locker = conn.cursor()
+        """Runs a lock whose result is read after the statement sent behind it (see :meth:`_locked_then_one`)."""
         self._sender = conn.cursor()
         """Sends the statements whose results are not read."""
         self._unsettled = False
@@ -242,6 +244,27 @@ class PostgresStatements:
             raise self._failed(exc) from exc
         self._unsettled = self._inherited = False  # reading a result collects all those before it
         return row
+
+    def _locked_then_one(
+        self, lock_sql: str, lock_params: Sequence[Any], sql: str, params: Sequence[Any]
+    ) -> tuple[Row | None, Row | None]:
+        """Run a locking statement and, behind it in the same round trip, a read: both rows.
+
+        Under READ COMMITTED each statement reads from a snapshot taken when it starts. The
+        read is a statement of its own, which the server starts only once the lock is held,
+        so it sees everything committed before the lock was granted. (One statement that
+        locks a row and joins another re-checks only the locked row after waiting: the
+        joined one would come from before the wait.)
+        """
+        try:
+            self._locker.execute(lock_sql, lock_params)
+            self._cur.execute(sql, params)
+            locked = self._locker.fetchone()
+            row = self._cur.fetchone()
+        except psycopg.Error as exc:
+            raise self._failed(exc) from exc
+        self._unsettled = self._inherited = False
+        return locked, row
 
     def _all(self, sql: str, params: Sequence[Any] | None = None) -> list[Row]:
         try:

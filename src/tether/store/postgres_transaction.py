@@ -43,10 +43,6 @@ from tether.store.postgres_listings import PostgresListings
 _EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
 _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
-_EXECUTION_WIDTH = len(_EXECUTION_FIELDS)
-_LOCKING_ACTIVITY_COLUMNS = ", ".join(
-    [*(f"e.{c}" for c in EXECUTION_COLUMNS.split(", ")), *(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", "))]
-)
 
 
 class PostgresTransaction(PostgresListings, Transaction):
@@ -150,21 +146,22 @@ class PostgresTransaction(PostgresListings, Transaction):
             if held:
                 self.known.learn_activity(row)
             return activity_row(row)
-        # One round trip: lock the execution (and learn its row), read the activity.
-        row = self._one(
-            f"SELECT {_LOCKING_ACTIVITY_COLUMNS} FROM executions e "
-            "LEFT JOIN activities a ON a.execution_id = e.id AND a.activity_id = %s "
-            "WHERE e.id = %s FOR UPDATE OF e",
-            (activity_id, execution_id),
+        # One round trip: lock the execution (and learn its row), then read the activity as
+        # committed once the lock is held.
+        execution, row = self._locked_then_one(
+            f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE",
+            (execution_id,),
+            f"SELECT {ACTIVITY_COLUMNS} FROM activities WHERE execution_id = %s AND activity_id = %s",
+            (execution_id, activity_id),
         )
-        if row is None:
+        if execution is None:
             return None
         self._locked.add(execution_id)
-        self.known.learn_execution(row[:_EXECUTION_WIDTH])
-        if row[_EXECUTION_WIDTH] is None:
+        self.known.learn_execution(execution)
+        if row is None:
             return None
-        self.known.learn_activity(row[_EXECUTION_WIDTH:])
-        return activity_row(row[_EXECUTION_WIDTH:])
+        self.known.learn_activity(row)
+        return activity_row(row)
 
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
         self._lock(row.execution_id)
