@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.helpers import history_checker
+from tether.errors import StoreUnavailable
 from tether.store import postgres_admin
 from tether.testing._environment import TEST_DB_VARIABLE
 
@@ -97,3 +101,38 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 def store_url(backend: str, request: pytest.FixtureRequest) -> str:
     """A fresh database of this test's backend."""
     return str(request.getfixturevalue("postgres_url" if backend == "postgres" else "db_url"))
+
+
+_HISTORIES_UNCHECKED = ("store",)
+"""Test folders that write rows directly (store contracts): their histories need not make sense."""
+_HISTORIES_CHECKED_AFTER_ALL = ("test_concurrent_stores.py",)
+"""Files in those folders whose histories are made by the engine, and so are checked."""
+
+
+@pytest.fixture(autouse=True)
+def histories_stay_consistent(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Check the invariants of every history a store holds when the test closes it (see history_checker)."""
+    path = request.node.path
+    if path.parent.name in _HISTORIES_UNCHECKED and path.name not in _HISTORIES_CHECKED_AFTER_ALL:
+        yield
+        return
+    from tether.store.postgres import PostgresStore
+    from tether.store.sqlite import SQLiteStore
+
+    problems: list[str] = []
+    for store_class in (SQLiteStore, PostgresStore):
+        monkeypatch.setattr(store_class, "close", _checking_close(store_class.close, problems))
+    yield
+    if problems:
+        raise history_checker.HistoryViolation("\n".join(problems))
+
+
+def _checking_close(close: Callable[[Any], Awaitable[None]], problems: list[str]) -> Callable[[Any], Awaitable[None]]:
+    async def checked(store: Any) -> None:
+        if not getattr(store, "_history_checked", False):
+            store._history_checked = True
+            with contextlib.suppress(StoreUnavailable):  # a store a test broke on purpose: nothing can be read
+                problems.extend(await history_checker.check_store(store))
+        await close(store)
+
+    return checked

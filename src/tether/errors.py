@@ -21,7 +21,8 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── ExecutionNotFound   no execution has that id
     │   ├── ExecutionIdTaken    the id belongs to an execution of another workflow
     │   ├── ApiKeyNotFound      no active API key has that id or name
-    │   └── ActivityAlreadyClosed   the activity already closed (see final_state)
+    │   ├── ActivityAlreadyClosed   the activity already closed (see final_state)
+    │   └── CancellationNotRequested   a cancellation was reported that nobody requested
     ├── StoreUnavailable        the store could not be reached or failed
     │   └── ServerUnreachable   the tether server could not be reached (HTTP transport)
     └── ExecutionFailure        what workflows and handles observe
@@ -42,6 +43,7 @@ __all__ = [
     "ActivityFailed",
     "ActivityTimeout",
     "ApiKeyNotFound",
+    "CancellationNotRequested",
     "ExecutionFailure",
     "ExecutionIdTaken",
     "ExecutionNotFound",
@@ -289,6 +291,23 @@ class ActivityAlreadyClosed(Refused):
         }
 
 
+class CancellationNotRequested(Refused):
+    """The activity's cancellation was reported, but nobody asked it to stop; it goes on as it was."""
+
+    code = "cancellation_not_requested"
+
+    def __init__(self, *, execution_id: str = "", activity_id: int = 0) -> None:
+        super().__init__(
+            f"activity {activity_id} of {execution_id!r} was not asked to stop; "
+            "report a cancellation only after a heartbeat answered cancel_requested"
+        )
+        self.execution_id = execution_id
+        self.activity_id = activity_id
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id, "activity_id": self.activity_id}
+
+
 class StoreUnavailable(TetherError):
     """The store could not be reached or failed."""
 
@@ -355,6 +374,15 @@ class ActivityTimeout(ActivityFailed):
     def __init__(self, kind: TimeoutKind, *, attempt: int = 0, details: Any = None) -> None:
         super().__init__(f"activity timed out ({kind})", error="ActivityTimeout", attempt=attempt, details=details)
         self.kind: TimeoutKind = kind
+
+    @property
+    def last_heartbeat_details(self) -> Any:
+        """The details of the last heartbeat recorded before the timeout (None if none were given).
+
+        They are also in ``details["last_heartbeat_details"]``; for kind ``total``,
+        ``details["last_failure"]`` holds the last attempt's failure, if one failed.
+        """
+        return self.details.get("last_heartbeat_details") if isinstance(self.details, dict) else None
 
     def to_details(self) -> dict[str, Any]:  # noqa: D102
         return {**super().to_details(), "kind": self.kind}

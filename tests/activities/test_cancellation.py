@@ -19,7 +19,7 @@ from tests.helpers.activity_tests import (
     post_context,
     result_of,
 )
-from tether.errors import ActivityCancelled, WorkflowCancelled
+from tether.errors import ActivityAlreadyClosed, ActivityCancelled, WorkflowCancelled
 from tether.testing import TestEnvironment
 
 HEARTBEAT = timedelta(seconds=10)
@@ -255,7 +255,7 @@ async def test_cancel_workflow_ends_it_as_cancelled_and_cancels_its_timers() -> 
         assert of_type(await env.client.history(mailbox.id), "TimerFired") == []
 
 
-async def test_cancel_workflow_asks_the_holder_of_an_async_activity_to_stop() -> None:
+async def test_cancel_workflow_closes_its_async_activity_and_refuses_its_token() -> None:
     async with environment() as env:
         mailbox = Mailbox()
         handle = await env.client.start_workflow(cx_waits_on_everything, id=mailbox.id)
@@ -266,10 +266,22 @@ async def test_cancel_workflow_asks_the_holder_of_an_async_activity_to_stop() ->
         with pytest.raises(WorkflowCancelled):
             await result_of(handle)
 
-        assert (await env.client.heartbeat_activity(ctx.token)).cancel_requested is True
-        await env.client.report_activity_cancelled(ctx.token)
         assert (await env.client.describe(mailbox.id)).pending_activities == []
-        assert len(of_type(await env.client.history(mailbox.id), "ActivityCancelled")) == 1
+        history = await env.client.history(mailbox.id)
+        cancelled = of_type(history, "ActivityCancelled")
+        assert len(cancelled) == 1
+        assert cancelled[0].data["reason"] == "its workflow was cancelled"
+        assert [e.type for e in history[-2:]] == ["ActivityCancelled", "WorkflowCancelled"]
+        for call in (
+            env.client.heartbeat_activity(ctx.token),
+            env.client.complete_activity(ctx.token, "late"),
+            env.client.fail_activity(ctx.token, error="Late"),
+            env.client.report_activity_cancelled(ctx.token),
+        ):
+            with pytest.raises(ActivityAlreadyClosed) as closed:
+                await call
+            assert closed.value.final_state == "cancelled"
+        assert await env.client.history(mailbox.id) == history
 
 
 async def test_cancel_workflow_leaves_no_activity_open_once_its_holder_stops_heartbeating() -> None:

@@ -21,10 +21,12 @@ import pytest
 
 import tether
 from tests.helpers.workflows import TOKENS, new_id
+from tether.engine.activities import AttemptOutcome
 from tether.engine.engine import Engine
 from tether.errors import ActivityAlreadyClosed
 from tether.model.clock import VirtualClock
 from tether.model.events import EventType
+from tether.model.tokens import TokenClaims
 from tether.store.base import Store, Transaction
 from tether.store.postgres import PostgresStore
 from tether.testing import TestEnvironment
@@ -203,11 +205,12 @@ async def test_heartbeat_timeout_passes_over_a_completion_in_flight_and_finds_no
     execution_id, token, clock = await parked(racers.url, cs_approve, "o1")
     assert token is not None
     await on_clock(racers, clock)
-    racers.clock.advance(HEARTBEAT + timedelta(seconds=1))
+    racers.clock.advance(HEARTBEAT - timedelta(seconds=1))
 
     racers.held.hold_next()
     completion = asyncio.ensure_future(racers.first.complete_activity(token, '"in time"'))
     await racers.wait_until_holding()
+    racers.clock.advance(timedelta(seconds=2))  # the deadline passes while the completion commits
     fired_meanwhile, _ = await racers.second.timer_pass("worker-b")  # skips the locked execution at once
     racers.held.release.set()
 
@@ -257,3 +260,58 @@ async def test_two_workers_racing_for_one_workflow_task_lease_it_once(racers: Ra
     assert [task.execution_id for task in await first] == [execution_id]
     assert taken_by_second == []
     assert await claim(racers.second, "worker-b") == []
+
+
+async def test_went_async_queued_behind_a_completion_finds_the_activity_completed(postgres_url: str) -> None:
+    # A worker's "went async" and a completion by token (the token was handed out before the
+    # activity returned make_async) both wait for a third connection holding the execution's
+    # row lock; the completion is first in line. The "went async" must read the activity as
+    # the completion left it, not as it stood when its statement began waiting.
+    async with TestEnvironment(url=postgres_url, workflows=[cs_approve]) as env:  # no worker runs cs_remote
+        execution_id = new_id("cs")
+        await env.client.start_workflow(cs_approve, "o1", id=execution_id)
+        await env.wait_for_idle()
+        clock = VirtualClock(env.clock.now())
+    worker_store, client_store = await PostgresStore.open(postgres_url), await PostgresStore.open(postgres_url)
+    try:
+        worker, client = Engine(worker_store, clock), Engine(client_store, clock)
+        (start,) = await worker.start_attempts([cs_remote.name], 1, "worker-a")
+        claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
+        with psycopg.connect(postgres_url) as holder:
+            holder.execute("SELECT 1 FROM tether.executions WHERE id = %s FOR UPDATE", (execution_id,))
+            completion = asyncio.ensure_future(client.complete_activity(start.token, '"approved"'))
+            await wait_for_lock_waits(postgres_url, 1)
+            went_async = asyncio.ensure_future(worker.record_attempt(claims, AttemptOutcome("went_async")))
+            await wait_for_lock_waits(postgres_url, 2)
+            holder.commit()
+
+        assert await completion is True
+        await went_async
+        with pytest.raises(ActivityAlreadyClosed) as refused:
+            await client.complete_activity(start.token, '"another result"')
+        assert refused.value.final_state == "completed"
+        with pytest.raises(ActivityAlreadyClosed):
+            await client.fail_activity(start.token, error="Declined", message="", details=None, non_retryable=True)
+        history = [e.type for e in await client.history(execution_id)]
+        assert history.count(EventType.ACTIVITY_COMPLETED) == 1
+        assert EventType.ACTIVITY_WENT_ASYNC not in history
+        row = await client_store.read(lambda tx: tx.get_activity(execution_id, start.activity_id))
+        assert row is not None
+        assert row.state == "completed"
+    finally:
+        await worker_store.close()
+        await client_store.close()
+
+
+async def wait_for_lock_waits(url: str, count: int) -> None:
+    """Return once ``count`` connections to the database wait for a lock (polled, bounded)."""
+    deadline = time.monotonic() + LOCK_WAIT_DEADLINE_S
+    with psycopg.connect(url, autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if row is not None and row[0] >= count:
+                return
+            assert time.monotonic() < deadline, f"fewer than {count} transitions ever waited for the lock"
+            await asyncio.sleep(0.01)

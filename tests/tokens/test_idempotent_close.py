@@ -18,7 +18,7 @@ from tests.helpers.activity_tests import (
     result_of,
     snapshot,
 )
-from tether.errors import ActivityAlreadyClosed, ActivityFailed, StaleToken
+from tether.errors import ActivityAlreadyClosed, ActivityCancelled, ActivityFailed, CancellationNotRequested, StaleToken
 from tether.testing import TestEnvironment
 
 RACERS = 12
@@ -50,8 +50,33 @@ async def ic_run(order: str) -> dict[str, Any]:
         return {"failed": exc.error, "message": exc.message}
 
 
+@tether.workflow
+async def ic_run_cancelled_after_a_second(order: str) -> str:
+    handle = tether.start_activity(ic_remote, order)
+    await tether.sleep(1)
+    handle.cancel()
+    try:
+        return str(await handle)
+    except ActivityCancelled as exc:
+        return f"cancelled: {exc.details}"
+
+
 def environment() -> TestEnvironment:
-    return TestEnvironment(workflows=[ic_run, ic_run_heartbeated], activities=[ic_remote, ic_remote_heartbeated])
+    return TestEnvironment(
+        workflows=[ic_run, ic_run_heartbeated, ic_run_cancelled_after_a_second],
+        activities=[ic_remote, ic_remote_heartbeated],
+    )
+
+
+async def cancel_requested(env: TestEnvironment) -> tuple[Mailbox, tether.WorkflowHandle[str], str]:
+    """An activity waiting for its token, which its workflow has asked to stop."""
+    box = Mailbox()
+    handle = await env.client.start_workflow(ic_run_cancelled_after_a_second, "o1", id=box.id)
+    ctx = await box.context()
+    await env.wait_for_idle()
+    await env.advance(timedelta(seconds=1))
+    assert (await env.client.heartbeat_activity(ctx.token)).cancel_requested
+    return box, handle, ctx.token
 
 
 async def started(env: TestEnvironment) -> tuple[Mailbox, tether.WorkflowHandle[dict[str, Any]], str]:
@@ -146,17 +171,63 @@ async def test_repeated_identical_final_failure_is_acknowledged_without_change()
 
 async def test_completion_after_cancellation_was_acknowledged_is_refused_with_the_final_state() -> None:
     async with environment() as env:
-        box, handle, token = await started(env)
-        await env.client.report_activity_cancelled(token)
-        await result_of(handle)
+        box, handle, token = await cancel_requested(env)
+        assert await env.client.report_activity_cancelled(token) is True
+        assert await result_of(handle) == "cancelled: None"
         before = await snapshot(env.client, box.id)
 
-        await env.client.report_activity_cancelled(token)
+        assert await env.client.report_activity_cancelled(token) is False
         with pytest.raises(ActivityAlreadyClosed) as refused:
             await env.client.complete_activity(token, "yes")
 
         assert refused.value.final_state == "cancelled"
         assert await snapshot(env.client, box.id) == before
+
+
+async def test_cancellation_report_nobody_asked_for_is_refused_and_changes_nothing() -> None:
+    async with environment() as env:
+        box, handle, token = await started(env)
+        before = await snapshot(env.client, box.id)
+
+        with pytest.raises(CancellationNotRequested) as refused:
+            await env.client.report_activity_cancelled(token, {"why": "felt like it"})
+
+        assert (refused.value.execution_id, refused.value.activity_id) == (box.id, 1)
+        assert await snapshot(env.client, box.id) == before
+        assert await env.client.complete_activity(token, "still open") is True
+        assert await result_of(handle) == {"result": "still open"}
+
+
+async def test_second_cancellation_report_with_other_details_is_refused_as_already_closed() -> None:
+    async with environment() as env:
+        box, handle, token = await cancel_requested(env)
+        assert await env.client.report_activity_cancelled(token, {"stopped_at": 3}) is True
+        assert await result_of(handle) == "cancelled: {'stopped_at': 3}"
+        before = await snapshot(env.client, box.id)
+
+        with pytest.raises(ActivityAlreadyClosed) as refused:
+            await env.client.report_activity_cancelled(token, {"stopped_at": 4})
+        with pytest.raises(ActivityAlreadyClosed):
+            await env.client.report_activity_cancelled(token)
+
+        assert refused.value.final_state == "cancelled"
+        assert await env.client.report_activity_cancelled(token, {"stopped_at": 3}) is False
+        assert await snapshot(env.client, box.id) == before
+
+
+async def test_only_the_call_that_closed_the_activity_answers_recorded() -> None:
+    async with environment() as env:
+        box, _, token = await started(env)
+        assert await env.client.fail_activity(token, error="Declined", message="no", non_retryable=True) is True
+        for _ in range(3):
+            assert await env.client.fail_activity(token, error="Declined", message="no", non_retryable=True) is False
+
+        assert len(of_type(await env.client.history(box.id), *CLOSING_EVENTS)) == 1
+
+        second_box, _, second = await started(env)
+        assert await env.client.complete_activity(second, {"ok": 1}) is True
+        assert await env.client.complete_activity(second, {"ok": 1}) is False
+        assert len(of_type(await env.client.history(second_box.id), *CLOSING_EVENTS)) == 1
 
 
 async def test_racing_completions_and_failures_close_the_activity_exactly_once() -> None:
@@ -169,14 +240,14 @@ async def test_racing_completions_and_failures_close_the_activity_exactly_once()
             calls.append(env.client.fail_activity(token, error="Declined", message=f"no {n}", non_retryable=True))
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
 
-        winners = [o for o in outcomes if o is None]
-        losers = [o for o in outcomes if o is not None]
+        winners = [o for o in outcomes if o is True]
+        losers = [o for o in outcomes if o is not True]
         assert len(winners) == 1, outcomes
         history = await env.client.history(box.id)
         (closing,) = of_type(history, *CLOSING_EVENTS)
         final_state = "completed" if closing.type == "ActivityCompleted" else "failed"
         assert all(isinstance(o, ActivityAlreadyClosed) and o.final_state == final_state for o in losers), losers
-        winner = outcomes.index(None)
+        winner = outcomes.index(True)
         outcome = await result_of(handle)
         if final_state == "completed":
             assert outcome == {"result": f"value {winner // 2}"}
@@ -192,7 +263,7 @@ async def test_racing_identical_completions_all_succeed_and_record_one_completio
             *(env.client.complete_activity(token, "same") for _ in range(RACERS)), return_exceptions=True
         )
 
-        assert outcomes == [None] * RACERS
+        assert sorted(outcomes, key=str) == [False] * (RACERS - 1) + [True]
         assert await result_of(handle) == {"result": "same"}
         assert len(of_type(await env.client.history(box.id), *CLOSING_EVENTS)) == 1
 
@@ -206,12 +277,12 @@ async def test_racing_retryable_failures_end_the_attempt_once_and_the_rest_are_s
             return_exceptions=True,
         )
 
-        assert outcomes.count(None) == 1, outcomes
-        stale = [o for o in outcomes if o is not None]
+        assert outcomes.count(True) == 1, outcomes
+        stale = [o for o in outcomes if o is not True]
         assert all(isinstance(o, StaleToken) for o in stale), stale
         history = await env.client.history(box.id)
         (failed,) = of_type(history, "ActivityAttemptFailed")
-        assert failed.data["failure"]["message"] == f"busy {outcomes.index(None)}"
+        assert failed.data["failure"]["message"] == f"busy {outcomes.index(True)}"
         assert of_type(history, *CLOSING_EVENTS) == []
 
 
@@ -224,7 +295,7 @@ async def test_racing_heartbeats_and_a_completion_leave_one_completion() -> None
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
 
         completed_at = RACERS // 2
-        assert outcomes[completed_at] is None
+        assert outcomes[completed_at] is True
         for outcome in outcomes[:completed_at]:
             assert isinstance(outcome, tether.HeartbeatResponse)
         for outcome in outcomes[completed_at + 1 :]:
@@ -247,7 +318,7 @@ async def test_completion_racing_the_heartbeat_timeout_has_exactly_one_outcome()
 
         history = await env.client.history(box.id)
         attempt_ended = [e.type for e in of_type(history, "ActivityAttemptFailed", *CLOSING_EVENTS)]
-        if outcomes[1] is None:
+        if outcomes[1] is True:
             assert attempt_ended == ["ActivityCompleted"]
             assert (await env.client.describe(box.id)).result == "just in time"
         else:

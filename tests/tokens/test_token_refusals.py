@@ -47,6 +47,17 @@ async def tr_run_caught(order: str) -> str:
         return f"failed: {exc.error}"
 
 
+@tether.workflow
+async def tr_run_cancelled_after_a_second(order: str) -> str:
+    handle = tether.start_activity(tr_remote, order)
+    await tether.sleep(1)
+    handle.cancel()
+    try:
+        return await handle
+    except tether.errors.ActivityCancelled:
+        return "cancelled"
+
+
 Use = Callable[[tether.Client, str], Awaitable[Any]]
 
 
@@ -116,7 +127,9 @@ BAD_TOKENS: dict[str, Callable[[str], str]] = {
 
 
 def environment(**options: Any) -> TestEnvironment:
-    return TestEnvironment(workflows=[tr_run, tr_run_caught], activities=[tr_remote], **options)
+    return TestEnvironment(
+        workflows=[tr_run, tr_run_caught, tr_run_cancelled_after_a_second], activities=[tr_remote], **options
+    )
 
 
 @pytest.mark.parametrize("use", list(USES))
@@ -228,7 +241,8 @@ async def test_token_of_a_failed_attempt_is_refused_as_stale_while_waiting_for_t
 async def test_heartbeat_on_a_closed_activity_is_refused_as_already_closed(ending: str, final_state: str) -> None:
     async with environment() as env:
         box = Mailbox()
-        handle = await env.client.start_workflow(tr_run_caught, "o1", id=box.id)
+        workflow = tr_run_cancelled_after_a_second if ending == "report_cancelled" else tr_run_caught
+        handle = await env.client.start_workflow(workflow, "o1", id=box.id)
         ctx = await box.context()
         await env.wait_for_idle()
         if ending == "complete":
@@ -236,6 +250,8 @@ async def test_heartbeat_on_a_closed_activity_is_refused_as_already_closed(endin
         elif ending == "fail":
             await env.client.fail_activity(ctx.token, error="Declined", non_retryable=True)
         elif ending == "report_cancelled":
+            await env.advance(timedelta(seconds=1))
+            assert (await env.client.heartbeat_activity(ctx.token)).cancel_requested
             await env.client.report_activity_cancelled(ctx.token)
         else:
             await env.advance(HEARTBEAT)

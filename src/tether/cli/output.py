@@ -59,6 +59,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.WorkflowCancelled: 12,
     TimeoutError: 13,
     errors.ExecutionIdTaken: 14,
+    errors.CancellationNotRequested: 15,
     errors.UsageError: 2,
     errors.TetherError: 1,
 }

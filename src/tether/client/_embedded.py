@@ -64,19 +64,19 @@ class EmbeddedTransport:
             status=status, workflow=workflow, limit=limit, offset=offset, id_prefix=id_prefix
         )
 
-    async def complete_activity(self, token: str, result: str) -> None:
-        await self._engine.complete_activity(token, result)
+    async def complete_activity(self, token: str, result: str) -> bool:
+        return await self._engine.complete_activity(token, result)
 
-    async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> None:
-        await self._engine.fail_activity(
+    async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> bool:
+        return await self._engine.fail_activity(
             token, error=error, message=message, details=details, non_retryable=non_retryable
         )
 
     async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
         return await self._engine.heartbeat_activity(token, details)
 
-    async def report_activity_cancelled(self, token: str, details: str | None) -> None:
-        await self._engine.report_activity_cancelled(token, details)
+    async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
+        return await self._engine.report_activity_cancelled(token, details)
 
     async def close(self) -> None:
         await self._engine.store.close()

@@ -161,10 +161,11 @@ class HttpTransport:
                 return items
             params["offset"] = page.next_offset
 
-    async def complete_activity(self, token: str, result: str) -> None:
-        await self._call("POST", "/v1/activities/complete", body=_by_token(token, result=result))
+    async def complete_activity(self, token: str, result: str) -> bool:
+        reply = await self._call("POST", "/v1/activities/complete", body=_by_token(token, result=result))
+        return reply["recorded"] is True
 
-    async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> None:
+    async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> bool:
         _check_token(token)
         try:
             body = wire.FailActivity(
@@ -172,14 +173,16 @@ class HttpTransport:
             )
         except pydantic.ValidationError as exc:
             raise errors.InvalidPayload(f"invalid failure: {exc}", errors=_pydantic_errors(exc)) from exc
-        await self._call("POST", "/v1/activities/fail", body=body.model_dump_json().encode())
+        reply = await self._call("POST", "/v1/activities/fail", body=body.model_dump_json().encode())
+        return reply["recorded"] is True
 
     async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
         reply = await self._call("POST", "/v1/activities/heartbeat", body=_by_token(token, details=details))
         return HeartbeatResponse(cancel_requested=reply["cancel_requested"] is True)
 
-    async def report_activity_cancelled(self, token: str, details: str | None) -> None:
-        await self._call("POST", "/v1/activities/cancelled", body=_by_token(token, details=details))
+    async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
+        reply = await self._call("POST", "/v1/activities/cancelled", body=_by_token(token, details=details))
+        return reply["recorded"] is True
 
     async def close(self) -> None:
         await self._http.aclose()

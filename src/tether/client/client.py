@@ -223,8 +223,8 @@ class Client:
 
     # activities, by token
 
-    async def complete_activity(self, token: str, result: JSONValue = None) -> None:
-        """Complete the activity a token names with its result.
+    async def complete_activity(self, token: str, result: JSONValue = None) -> bool:
+        """Complete the activity a token names with its result; False if this same completion was recorded before.
 
         Repeating the same completion with the same token is acknowledged without change.
 
@@ -235,7 +235,7 @@ class Client:
             InvalidPayload: the result cannot be serialised or does not match the declared type.
         """
         text = payloads.encode(result, what="result")
-        await self._transport.complete_activity(token, text)
+        return await self._transport.complete_activity(token, text)
 
     async def fail_activity(
         self,
@@ -245,8 +245,10 @@ class Client:
         message: str = "",
         details: JSONValue = None,
         non_retryable: bool = False,
-    ) -> None:
+    ) -> bool:
         """Fail the attempt a token names; it is retried by policy unless ``non_retryable``.
+
+        Returns False if this same failure was recorded before (nothing changed).
 
         Raises:
             InvalidToken: the token is forged, altered or truncated.
@@ -263,7 +265,7 @@ class Client:
         if not isinstance(said, str):
             raise errors.InvalidPayload("message must be a string", errors=[{"loc": ["message"], "msg": "invalid"}])
         plain = payloads.to_jsonable(details, what="details")
-        await self._transport.fail_activity(
+        return await self._transport.fail_activity(
             token, error=error, message=message, details=plain, non_retryable=non_retryable
         )
 
@@ -278,13 +280,16 @@ class Client:
         text = None if details is None else payloads.encode(details, what="details")
         return await self._transport.heartbeat_activity(token, text)
 
-    async def report_activity_cancelled(self, token: str, details: JSONValue = None) -> None:
+    async def report_activity_cancelled(self, token: str, details: JSONValue = None) -> bool:
         """Acknowledge a requested cancellation; the workflow sees ActivityCancelled.
+
+        Returns False if this same report was recorded before (nothing changed).
 
         Raises:
             InvalidToken: the token is forged, altered or truncated.
             StaleToken: the token's attempt is no longer current.
-            ActivityAlreadyClosed: the activity closed otherwise before.
+            CancellationNotRequested: nobody asked the activity to stop (a heartbeat says when it is asked).
+            ActivityAlreadyClosed: the activity closed otherwise before, or was reported cancelled with other details.
         """
         text = None if details is None else payloads.encode(details, what="details")
-        await self._transport.report_activity_cancelled(token, text)
+        return await self._transport.report_activity_cancelled(token, text)

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, assert_never
 
-from tether.errors import ActivityAlreadyClosed, ExecutionNotFound, StaleToken
+from tether.engine import deadlines
+from tether.errors import ActivityAlreadyClosed, CancellationNotRequested, ExecutionNotFound, Refused, StaleToken
 from tether.model import payloads
 from tether.model.events import EventType, failure
 from tether.model.options import ActivityOptions
@@ -24,9 +25,9 @@ Signer = Callable[[Transaction, TokenClaims, int], str]
 _OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)
 _CLOSED = frozenset(s.value for s in ActivityState if s.is_closed)
 # Plain strings of the states every step compares against (an enum's .value is a property call).
-_SCHEDULED, _RUNNING, _BACKOFF, _COMPLETED = (
+_SCHEDULED, _RUNNING, _BACKOFF, _COMPLETED, _CANCELLED = (
     ActivityState.SCHEDULED.value, ActivityState.RUNNING.value, ActivityState.BACKOFF.value,
-    ActivityState.COMPLETED.value,
+    ActivityState.COMPLETED.value, ActivityState.CANCELLED.value,
 )  # fmt: skip
 
 
@@ -56,7 +57,7 @@ class AttemptOutcome:
 
 
 def record(tx: Transaction, claims: TokenClaims, outcome: AttemptOutcome, now_ms: int) -> None:
-    """Record an attempt's outcome as its worker reports it.
+    """Record an attempt's outcome as its worker reports it (refused, like any call, once its deadline passed).
 
     Raises:
         ActivityAlreadyClosed: it closed otherwise before.
@@ -137,7 +138,10 @@ def start_attempt(
     attempts are failed as WorkerLost and retried, even without heartbeat or attempt timeouts.
     """
     row = tx.get_activity(task.execution_id, task.activity_id)
-    if row is None or row.state != _SCHEDULED or row.attempt != task.attempt:
+    if row is None:
+        return None
+    row, _ = apply_passed_deadlines(tx, row, now_ms)  # an activity past its total deadline starts no attempt
+    if row.state != _SCHEDULED or row.attempt != task.attempt:
         return None
     options = _options(row)
     tx.update_activity(
@@ -173,31 +177,115 @@ def start_attempt(
     )
 
 
-def _load(tx: Transaction, claims: TokenClaims) -> ActivityRow:
+def _load(tx: Transaction, claims: TokenClaims, now_ms: int) -> tuple[ActivityRow, bool]:
+    """The activity a token names, once every deadline that passed by ``now_ms`` has been applied.
+
+    Returns the row and whether applying deadlines changed it: a call refused after that
+    must still commit those changes (see :class:`RefusedAfterDeadlines`).
+    """
     row = tx.get_activity(claims.execution_id, claims.activity_id)
     if row is None:
         raise ExecutionNotFound(claims.execution_id)
-    return row
+    return apply_passed_deadlines(tx, row, now_ms)
+
+
+class RefusedAfterDeadlines(Exception):  # a carrier, never shown to users
+    """A call refused after it applied deadlines that had passed: those writes commit, then ``refusal`` is raised.
+
+    The engine catches it around the transition, commits, and raises ``refusal`` to the
+    caller, who sees exactly what it would have seen had the timer fired on time.
+    """
+
+    def __init__(self, refusal: Refused) -> None:
+        super().__init__(str(refusal))
+        self.refusal = refusal
+
+
+def apply_passed_deadlines(
+    tx: Transaction, row: ActivityRow, now_ms: int, *, retry_at: int | None = None
+) -> tuple[ActivityRow, bool]:
+    """Apply, in order and each at its own time, the deadlines and retry times of ``row`` that passed by ``now_ms``.
+
+    Afterwards the activity stands as it would had every timer fired on time: an attempt
+    past its heartbeat or attempt deadline failed at that deadline (and its retry followed
+    from then), an activity past its total deadline timed out at it. Returns the row as it
+    stands and whether anything changed. ``retry_at`` is the retry time of a backing-off
+    activity whose retry timer is being fired (and so is no longer stored).
+    """
+    if row.state in _CLOSED or (row.state != _BACKOFF and not _has_deadlines(row)):
+        return row, False
+    changed = False
+    while row.state not in _CLOSED:
+        options = _options(row)
+        if row.state == _BACKOFF:
+            retry_due = retry_at if retry_at is not None else _retry_due(tx, row)
+            total = deadlines.total_deadline(row, options)
+            if total is not None and total <= now_ms and (retry_due is None or total <= retry_due):
+                time_out(tx, row, deadlines.TOTAL, total)
+            elif retry_due is not None and retry_due <= now_ms:
+                tx.delete_timer(row.execution_id, "retry", row.activity_id)
+                start_retry(tx, row)
+            else:
+                break
+        else:
+            passed = deadlines.first_passed(row, options, now_ms)
+            if passed is None:
+                break
+            due, kind = passed
+            time_out(tx, row, kind, due)
+        retry_at = None
+        changed = True
+        reread = tx.get_activity(row.execution_id, row.activity_id)
+        assert reread is not None
+        row = reread
+    return row, changed
+
+
+def _retry_due(tx: Transaction, row: ActivityRow) -> int | None:
+    for timer in tx.timers_of(row.execution_id):
+        if timer.kind == "retry" and timer.ref == row.activity_id and timer.attempt == row.attempt:
+            return timer.due_at_ms
+    return None
+
+
+def start_retry(tx: Transaction, row: ActivityRow) -> None:
+    """Queue the next attempt of an activity whose retry time came (its retry timer is gone)."""
+    tx.update_activity(row.execution_id, row.activity_id, state=_SCHEDULED, attempt=row.attempt + 1)
+    tx.enqueue_activity_task(ActivityTaskRow(row.execution_id, row.activity_id, row.attempt + 1, row.name))
 
 
 def _closed_error(row: ActivityRow) -> ActivityAlreadyClosed:
     return ActivityAlreadyClosed(row.state, execution_id=row.execution_id, activity_id=row.activity_id)
 
 
-def _require_current(row: ActivityRow, claims: TokenClaims) -> None:
+def _require_current(row: ActivityRow, claims: TokenClaims, lapsed: bool = False) -> None:
+    """Refuse a call whose attempt is not the open one; after applied deadlines (``lapsed``) so that they commit."""
     if row.state in _CLOSED:
-        raise _closed_error(row)
-    if row.state not in _OPEN_ATTEMPT or row.attempt != claims.attempt:
-        current = row.attempt + 1 if row.state == ActivityState.BACKOFF.value else row.attempt
+        refusal: Refused = _closed_error(row)
+    elif row.state not in _OPEN_ATTEMPT or row.attempt != claims.attempt:
+        current = row.attempt + 1 if row.state == _BACKOFF else row.attempt
         if row.attempt == claims.attempt:
             message = f"attempt {claims.attempt} has already ended; attempt {current} is next"
         else:
             message = f"the token is of attempt {claims.attempt}, but the current attempt is {current}"
-        raise StaleToken(message, token_attempt=claims.attempt, current_attempt=current)
+        refusal = StaleToken(message, token_attempt=claims.attempt, current_attempt=current)
+    else:
+        return
+    if lapsed:
+        raise RefusedAfterDeadlines(refusal)
+    raise refusal
 
 
 def _close(
-    tx: Transaction, row: ActivityRow, state: str, event: EventType, data: str, now_ms: int, **fields: Any
+    tx: Transaction,
+    row: ActivityRow,
+    state: str,
+    event: EventType,
+    data: str,
+    now_ms: int,
+    *,
+    offer_task: bool = True,
+    **fields: Any,
 ) -> None:
     tx.update_activity(row.execution_id, row.activity_id, state=state, closed_at_ms=now_ms, **fields)
     if row.state == _SCHEDULED:
@@ -205,7 +293,8 @@ def _close(
     if row.state == _BACKOFF or _has_deadlines(row):
         tx.delete_activity_timers(row.execution_id, row.activity_id)
     tx.append_events(row.execution_id, [(event, data)], now_ms)
-    tx.enqueue_workflow_task(row.execution_id, now_ms)
+    if offer_task:
+        tx.enqueue_workflow_task(row.execution_id, now_ms)
 
 
 def complete(tx: Transaction, claims: TokenClaims, result: str, now_ms: int, *, check_type: bool) -> bool:
@@ -216,10 +305,10 @@ def complete(tx: Transaction, claims: TokenClaims, result: str, now_ms: int, *, 
         StaleToken: the token's attempt is over.
         InvalidPayload: the result does not match the activity's declared type.
     """
-    row = _load(tx, claims)
+    row, lapsed = _load(tx, claims, now_ms)
     if row.state == _COMPLETED and row.attempt == claims.attempt and _same_json(row.result, result):
         return False
-    _require_current(row, claims)
+    _require_current(row, claims, lapsed)
     if check_type:
         payloads.check_schema(result, _options(row).result_schema)
     data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"result":{result}}}'
@@ -233,15 +322,15 @@ def _same_json(stored: str | None, given: str) -> bool:
     return stored == given or json.loads(stored) == json.loads(given)
 
 
-def fail(tx: Transaction, claims: TokenClaims, fault: dict[str, Any], now_ms: int) -> None:
-    """Fail the current attempt; it is retried by policy or the activity fails.
+def fail(tx: Transaction, claims: TokenClaims, fault: dict[str, Any], now_ms: int) -> bool:
+    """Fail the current attempt (retried by policy, or the activity fails); False when this failure was recorded before.
 
     Raises:
         ActivityAlreadyClosed: it closed before.
         StaleToken: the token's attempt is over.
     """
-    row = _load(tx, claims)
-    repeatable = (ActivityState.FAILED.value, ActivityState.TIMED_OUT.value, ActivityState.BACKOFF.value)
+    row, lapsed = _load(tx, claims, now_ms)
+    repeatable = (ActivityState.FAILED.value, ActivityState.TIMED_OUT.value, _BACKOFF)
     ended_here = row.state in repeatable and row.attempt == claims.attempt
     # A repeat may come after the retry began (a caller that resent once its reply was lost):
     # the newest recorded failure is still this attempt's until the next attempt fails too.
@@ -250,9 +339,10 @@ def fail(tx: Transaction, claims: TokenClaims, fault: dict[str, Any], now_ms: in
         last = json.loads(row.last_failure) if row.last_failure else {}
         same = all(last.get(k) == fault.get(k) for k in ("error", "message", "details", "non_retryable"))
         if same and last.get("attempt") == claims.attempt:
-            return  # the same failure again: acknowledged, nothing changes
-    _require_current(row, claims)
+            return False  # the same failure again: acknowledged, nothing changes
+    _require_current(row, claims, lapsed)
     fail_attempt(tx, row, {**fault, "attempt": row.attempt}, now_ms)
+    return True
 
 
 def reap_lost_attempts(tx: Transaction, alive: str, now_ms: int, limit: int = 100, owner: str | None = None) -> int:
@@ -260,7 +350,10 @@ def reap_lost_attempts(tx: Transaction, alive: str, now_ms: int, limit: int = 10
     lost = tx.attempts_of_worker(owner) if owner is not None else tx.attempts_of_lost_workers(now_ms, alive, limit)
     for execution_id, activity_id, attempt in lost:
         row = tx.get_activity(execution_id, activity_id)
-        if row is None or row.state != ActivityState.RUNNING.value or row.attempt != attempt:
+        if row is None:
+            continue
+        row, _ = apply_passed_deadlines(tx, row, now_ms)  # a deadline that came first ended it then
+        if row.state != _RUNNING or row.attempt != attempt:
             continue
         fault = failure("WorkerLost", "the worker running this attempt stopped renewing its lease", attempt=attempt)
         fail_attempt(tx, row, fault, now_ms)
@@ -297,21 +390,28 @@ def fail_attempt(tx: Transaction, row: ActivityRow, fault: dict[str, Any], now_m
     _close(tx, row, state.value, event, data, now_ms, last_failure=fault_text)
 
 
-def time_out(tx: Transaction, row: ActivityRow, kind: str, now_ms: int) -> None:
-    """An attempt (kind attempt/heartbeat) or the whole activity (kind total) ran out of time."""
-    last = json.loads(row.last_failure) if row.last_failure else None
+def time_out(tx: Transaction, row: ActivityRow, kind: str, at_ms: int) -> None:
+    """An attempt (kind attempt/heartbeat) or the whole activity (kind total) ran out of time at its deadline ``at_ms``.
+
+    The failure carries the last heartbeat details (and, for kind total, the last attempt's
+    failure), so that the workflow can tell how far the activity got.
+    """
+    details: dict[str, Any] = {}
+    if row.heartbeat_details is not None:
+        details["last_heartbeat_details"] = json.loads(row.heartbeat_details)
+    if kind == deadlines.TOTAL and row.last_failure:
+        details["last_failure"] = json.loads(row.last_failure)
     fault = failure(
-        "ActivityTimeout", f"activity timed out ({kind})", attempt=row.attempt, kind=kind,
-        details={"last_failure": last} if kind == "total" and last else None,
-    )  # fmt: skip
-    if kind == "total":
+        "ActivityTimeout", f"activity timed out ({kind})", attempt=row.attempt, kind=kind, details=details or None
+    )
+    if kind == deadlines.TOTAL:
         data = _data(activity_id=row.activity_id, attempt=row.attempt, failure=fault)
         _close(
-            tx, row, ActivityState.TIMED_OUT.value, EventType.ACTIVITY_TIMED_OUT, data, now_ms,
+            tx, row, ActivityState.TIMED_OUT.value, EventType.ACTIVITY_TIMED_OUT, data, at_ms,
             last_failure=json.dumps(fault),
         )  # fmt: skip
     else:
-        fail_attempt(tx, row, fault, now_ms)
+        fail_attempt(tx, row, fault, at_ms)
 
 
 def heartbeat(tx: Transaction, claims: TokenClaims, details: str | None, now_ms: int) -> bool:
@@ -321,8 +421,8 @@ def heartbeat(tx: Transaction, claims: TokenClaims, details: str | None, now_ms:
         ActivityAlreadyClosed: the activity closed.
         StaleToken: the token's attempt is over.
     """
-    row = _load(tx, claims)
-    _require_current(row, claims)
+    row, lapsed = _load(tx, claims, now_ms)
+    _require_current(row, claims, lapsed)
     if details is None:
         tx.update_activity(row.execution_id, row.activity_id, last_heartbeat_at_ms=now_ms)
     else:
@@ -341,7 +441,10 @@ def went_async(tx: Transaction, claims: TokenClaims, now_ms: int, *, inbox_note:
     ``inbox_note`` (title, description, form schema) lists the attempt in the web UI's inbox.
     """
     row = tx.get_activity(claims.execution_id, claims.activity_id)
-    if row is None or row.state != ActivityState.RUNNING.value or row.attempt != claims.attempt:
+    if row is None:
+        return
+    row, _ = apply_passed_deadlines(tx, row, now_ms)  # an attempt that went async too late is over
+    if row.state != _RUNNING or row.attempt != claims.attempt:
         return
     if inbox_note is None:
         tx.update_activity(row.execution_id, row.activity_id, state=ActivityState.ASYNC.value)
@@ -354,34 +457,64 @@ def went_async(tx: Transaction, claims: TokenClaims, now_ms: int, *, inbox_note:
 
 
 def report_cancelled(tx: Transaction, claims: TokenClaims, details: str | None, now_ms: int) -> bool:
-    """Close the activity as cancelled; False when that was already recorded for this attempt.
+    """Close the activity as cancelled, as its workflow asked; False when this same report was recorded before.
 
     Raises:
-        ActivityAlreadyClosed: it closed otherwise before.
+        CancellationNotRequested: nobody asked the activity to stop.
+        ActivityAlreadyClosed: it closed otherwise before (another report with other details included).
         StaleToken: the token's attempt is over.
     """
-    row = _load(tx, claims)
-    if row.state == ActivityState.CANCELLED.value and row.attempt == claims.attempt:
+    row, lapsed = _load(tx, claims, now_ms)
+    if row.state == _CANCELLED and row.attempt == claims.attempt and _reported(tx, row, details):
         return False
-    _require_current(row, claims)
+    _require_current(row, claims, lapsed)
+    if not row.cancel_requested:
+        raise CancellationNotRequested(execution_id=row.execution_id, activity_id=row.activity_id)
     _cancel(tx, row, details, now_ms)
     return True
 
 
+def _reported(tx: Transaction, row: ActivityRow, details: str | None) -> bool:
+    """Whether the activity's cancellation was reported by its holder with ``details``."""
+    for event in reversed(tx.load_events(row.execution_id)):
+        if event.type == EventType.ACTIVITY_CANCELLED and event.data["activity_id"] == row.activity_id:
+            given = None if details is None else json.loads(details)
+            return "reason" not in event.data and event.data.get("details") == given
+    return False
+
+
 def _cancel(tx: Transaction, row: ActivityRow, details: str | None, now_ms: int) -> None:
     data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"details":{details or "null"}}}'
-    _close(tx, row, ActivityState.CANCELLED.value, EventType.ACTIVITY_CANCELLED, data, now_ms)
+    _close(tx, row, _CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms)
 
 
 def request_cancel(tx: Transaction, execution_id: str, activity_id: int, now_ms: int) -> None:
     """Ask an activity to stop: closed at once if no attempt runs, else flagged for its holder."""
     row = tx.get_activity(execution_id, activity_id)
-    if row is None or row.state in _CLOSED or row.cancel_requested:
+    if row is None:
         return
-    if row.state in (ActivityState.SCHEDULED.value, ActivityState.BACKOFF.value):
+    row, _ = apply_passed_deadlines(tx, row, now_ms)
+    if row.state in _CLOSED or row.cancel_requested:
+        return
+    if row.state in (_SCHEDULED, _BACKOFF):
         _cancel(tx, row, None, now_ms)
     else:
         tx.update_activity(execution_id, activity_id, cancel_requested=True)
+
+
+def close_with_execution(tx: Transaction, execution_id: str, reason: str, now_ms: int) -> None:
+    """Close every activity the closing execution still holds, as cancelled, ``reason`` saying why.
+
+    Deadlines that passed are applied first (an activity that timed out before stays timed
+    out). Queued attempts and timers go with them; tokens of their attempts are refused from
+    now on as ActivityAlreadyClosed. The workflow is not offered a task for these closes.
+    """
+    for open_row in tx.open_activities(execution_id):
+        row, _ = apply_passed_deadlines(tx, open_row, now_ms)
+        if row.state in _CLOSED:
+            continue
+        data = _data(activity_id=row.activity_id, attempt=row.attempt, details=None, reason=reason)
+        _close(tx, row, _CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms, offer_task=False)
 
 
 def watch_heartbeats(tx: Transaction, execution_id: str, activity_id: int) -> None:

@@ -7,13 +7,23 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from tether.engine import dispatch, keys, notifier
+from tether.engine import activities, dispatch, keys, notifier
+from tether.errors import Refused
 from tether.model.clock import Clock
 from tether.store.base import ExecutionRow, Store, ThreadedStore, Transaction
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class _Refusal:
+    """A refusal raised once the transition committed (see ``activities.RefusedAfterDeadlines``)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Refused) -> None:
+        self.error = error
 
 
 class EngineCore:
@@ -53,24 +63,36 @@ class EngineCore:
         """
         worker = self._local
 
-        def body(tx: Transaction) -> T:
+        def body(tx: Transaction) -> T | _Refusal:
             result, pushed = self._transition(tx, transition, worker, ran)
             if pushed is not None:
                 assert worker is not None
                 tx.after_commit(lambda: worker.accept(pushed))
             return result
 
-        return await self.store.run(body)
+        outcome = await self.store.run(body)
+        if isinstance(outcome, _Refusal):
+            raise outcome.error
+        return outcome
 
     def _run_in_thread(
         self,
         transition: Callable[[Transaction], T],
-        done: Callable[[tuple[T, dispatch.Pushed | None] | None, BaseException | None], None],
+        done: Callable[[tuple[T | None, dispatch.Pushed | None] | None, BaseException | None], None],
     ) -> None:
-        """Like :meth:`_run`, from a worker thread: ``done`` gets the result and the work pushed to the local worker."""
+        """Like :meth:`_run`, from a worker thread: ``done`` gets the result and the work pushed to the local worker.
+
+        A refusal that follows applied deadlines comes as the result None: the work the
+        deadlines created is still handed over.
+        """
         assert self._threaded is not None
         worker = self._local
-        self._threaded.run_in_thread(lambda tx: self._transition(tx, transition, worker), done)
+
+        def body(tx: Transaction) -> tuple[T | None, dispatch.Pushed | None]:
+            result, pushed = self._transition(tx, transition, worker)
+            return (None if isinstance(result, _Refusal) else result), pushed
+
+        self._threaded.run_in_thread(body, done)
 
     def _transition(
         self,
@@ -78,8 +100,13 @@ class EngineCore:
         transition: Callable[[Transaction], T],
         worker: dispatch.LocalWorker | None,
         ran: dict[str, dispatch.CachedExecution] | None = None,
-    ) -> tuple[T, dispatch.Pushed | None]:
-        result = transition(tx)
+    ) -> tuple[T | _Refusal, dispatch.Pushed | None]:
+        result: T | _Refusal
+        try:
+            result = transition(tx)
+        except activities.RefusedAfterDeadlines as late:
+            # The deadlines it applied are facts whatever became of the call: they commit.
+            result = _Refusal(late.refusal)
         pushed = None if worker is None else dispatch.push(tx, worker, self.clock.now_ms(), self._keys.sign, ran)
         closed = tx.closed_executions()
         awaited = [e for e in closed if self.notifier.is_awaited(e)] if closed else None

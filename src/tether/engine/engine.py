@@ -204,17 +204,17 @@ class Engine(WorkerCalls):
         message: str,
         non_retryable: bool,
         access: Access | None = None,
-    ) -> None:
+    ) -> bool:
         """Fail an attempt named without its token (a person in the web UI): as ``fail_activity`` does."""
         now = self.clock.now_ms()
         claims = TokenClaims(execution_id=execution_id, activity_id=activity_id, attempt=attempt)
         fault = failure(error, message, non_retryable=non_retryable)
 
-        def fail(tx: Transaction) -> None:
+        def fail(tx: Transaction) -> bool:
             _permit(tx, execution_id, access, Action.WRITE_ACTIVITIES)
-            activities.fail(tx, claims, fault, now)
+            return activities.fail(tx, claims, fault, now)
 
-        await self._run(fail)
+        return await self._run(fail)
 
     # API keys
 
@@ -271,11 +271,11 @@ class Engine(WorkerCalls):
 
     async def fail_activity(
         self, token: str, *, error: str, message: str, details: Any, non_retryable: bool, access: Access | None = None
-    ) -> None:
-        """Fail the attempt a token names."""
+    ) -> bool:
+        """Fail the attempt a token names; False if this same failure was already recorded."""
         now = self.clock.now_ms()
         fault = failure(error, message, details=details, non_retryable=non_retryable)
-        await self._run(lambda tx: activities.fail(tx, self._verify(tx, token, now, access), fault, now))
+        return await self._run(lambda tx: activities.fail(tx, self._verify(tx, token, now, access), fault, now))
 
     async def heartbeat_activity(
         self, token: str, details: str | None, *, access: Access | None = None
@@ -288,7 +288,7 @@ class Engine(WorkerCalls):
         return HeartbeatResponse(cancel_requested=cancel)
 
     async def report_activity_cancelled(self, token: str, details: str | None, *, access: Access | None = None) -> bool:
-        """Acknowledge cancellation by token; False if already acknowledged."""
+        """Acknowledge a requested cancellation by token; False if this same report was already recorded."""
         now = self.clock.now_ms()
         return await self._run(
             lambda tx: activities.report_cancelled(tx, self._verify(tx, token, now, access), details, now)

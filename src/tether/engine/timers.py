@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import logging
 
-from tether.engine import activities
+from tether.engine import activities, deadlines
 from tether.model.events import EventType
 from tether.model.records import ActivityState
-from tether.store.base import ActivityTaskRow, TimerRow, Transaction
+from tether.store.base import TimerRow, Transaction
 
 logger = logging.getLogger(__name__)
-
-_OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)
 
 
 def fire_due(tx: Transaction, now_ms: int, limit: int) -> int:
@@ -41,24 +39,10 @@ def _fire(tx: Transaction, timer: TimerRow, now_ms: int) -> None:
     row = tx.get_activity(timer.execution_id, timer.ref)
     if row is None or row.closed_at_ms is not None:
         return
-    if timer.kind == "total":
-        activities.time_out(tx, row, "total", now_ms)
-    elif timer.kind == "retry":
-        if row.state == ActivityState.BACKOFF.value and row.attempt == timer.attempt:
-            tx.update_activity(
-                row.execution_id, row.activity_id, state=ActivityState.SCHEDULED.value, attempt=row.attempt + 1
-            )
-            tx.enqueue_activity_task(ActivityTaskRow(row.execution_id, row.activity_id, row.attempt + 1, row.name))
-    elif row.state in _OPEN_ATTEMPT and row.attempt == timer.attempt:
-        if timer.kind == "attempt":
-            activities.time_out(tx, row, "attempt", now_ms)
-        elif timer.kind == "heartbeat":
-            options = activities.options_of(row.options)
-            assert options.heartbeat_ms is not None
-            base = row.last_heartbeat_at_ms or row.attempt_started_at_ms or now_ms
-            deadline = base + options.heartbeat_ms
-            if now_ms < deadline:
-                # Heartbeats only move last_heartbeat_at; the timer re-arms itself here.
-                tx.arm_timer(TimerRow(row.execution_id, "heartbeat", row.activity_id, row.attempt, deadline))
-            else:
-                activities.time_out(tx, row, "heartbeat", now_ms)
+    fired_retry = timer.kind == "retry" and row.state == ActivityState.BACKOFF.value and row.attempt == timer.attempt
+    row, _ = activities.apply_passed_deadlines(tx, row, now_ms, retry_at=timer.due_at_ms if fired_retry else None)
+    if timer.kind == "heartbeat" and row.attempt == timer.attempt:
+        deadline = deadlines.heartbeat_deadline(row, activities.options_of(row.options))
+        if deadline is not None:
+            # Not passed yet: heartbeats only move last_heartbeat_at; the timer re-arms itself here.
+            tx.arm_timer(TimerRow(row.execution_id, "heartbeat", row.activity_id, row.attempt, deadline))

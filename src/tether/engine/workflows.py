@@ -163,20 +163,29 @@ def complete_task(
     if execution is None or execution.status != _RUNNING:
         tx.finish_workflow_task(execution_id, owner)
         return None
+    closing: Command | None = None
     for index, command in enumerate(commands):
         if command.type in _CLOSING:
-            commands = commands[: index + 1]  # nothing a workflow emits after it closed takes effect
+            # Nothing a workflow emits after it closed takes effect.
+            commands, closing = commands[:index], command
             break
-    marker = f'{{"seen":{int(seen_seq)},"now_ms":{int(task_now_ms)},"commands":{len(commands)}}}'
+    count = len(commands) + (closing is not None)
+    marker = f'{{"seen":{int(seen_seq)},"now_ms":{int(task_now_ms)},"commands":{count}}}'
     records = [(EventType.WORKFLOW_TASK_COMPLETED, marker)]
-    records.extend((c.type, payloads.json_text(c.data) if c.text is None else c.text) for c in commands)
+    records.extend((c.type, _text(c)) for c in commands)
     last_seq = tx.append_events(execution_id, records, now_ms)
     if execution.task_error is not None:
         tx.update_execution(execution_id, task_error=None)
     for command in commands:
         _apply(tx, execution_id, command, now_ms)
+    if closing is not None:
+        last_seq = _close(tx, execution_id, closing, now_ms)
     tx.finish_workflow_task(execution_id, owner)
     return last_seq
+
+
+def _text(command: Command) -> str:
+    return payloads.json_text(command.data) if command.text is None else command.text
 
 
 _RUNNING = WorkflowStatus.RUNNING.value
@@ -198,28 +207,36 @@ def _apply(tx: Transaction, execution_id: str, command: Command, now_ms: int) ->
             activities.request_cancel(tx, execution_id, data["activity_id"], now_ms)
         case EventType.HEARTBEAT_WATCH_STARTED:
             activities.watch_heartbeats(tx, execution_id, data["activity_id"])
-        case EventType.WORKFLOW_COMPLETED:
-            result = json.dumps(data["result"], separators=(",", ":"))
-            _close(tx, execution_id, WorkflowStatus.COMPLETED, now_ms, result=result)
-        case EventType.WORKFLOW_FAILED:
-            _close(tx, execution_id, WorkflowStatus.FAILED, now_ms, error=json.dumps(data["failure"]))
-        case EventType.WORKFLOW_CANCELLED:
-            _close(tx, execution_id, WorkflowStatus.CANCELLED, now_ms)
         case _:
             raise UsageError(f"a workflow task cannot emit {command.type}")
 
 
-def _close(tx: Transaction, execution_id: str, status: WorkflowStatus, now_ms: int, **fields: Any) -> None:
+_CLOSED_BY = {
+    EventType.WORKFLOW_COMPLETED: (WorkflowStatus.COMPLETED, "its workflow completed"),
+    EventType.WORKFLOW_FAILED: (WorkflowStatus.FAILED, "its workflow failed"),
+    EventType.WORKFLOW_CANCELLED: (WorkflowStatus.CANCELLED, "its workflow was cancelled"),
+}
+
+
+def _close(tx: Transaction, execution_id: str, command: Command, now_ms: int) -> int:
+    """Close the execution with its closing command; returns the closing event's sequence number.
+
+    Everything the execution still holds closes first, in this same transition: its open
+    activities are cancelled (their tokens refused from now on), their queued attempts and
+    every timer dropped. The closing event is the history's last.
+    """
+    status, reason = _CLOSED_BY[command.type]
+    activities.close_with_execution(tx, execution_id, reason, now_ms)
+    tx.delete_execution_timers(execution_id)
+    fields: dict[str, Any] = {}
+    if command.type == EventType.WORKFLOW_COMPLETED:
+        fields["result"] = json.dumps(command.data["result"], separators=(",", ":"))
+    elif command.type == EventType.WORKFLOW_FAILED:
+        fields["error"] = json.dumps(command.data["failure"])
+    last_seq = tx.append_events(execution_id, [(command.type, _text(command))], now_ms)
     tx.update_execution(execution_id, status=status.value, closed_at_ms=now_ms, **fields)
-    # Sleeps end with the workflow; activities keep their deadlines until they close.
-    for timer in tx.timers_of(execution_id):
-        if timer.kind == "sleep":
-            tx.delete_timer(execution_id, "sleep", timer.ref)
-    # Activities without a running attempt close now; holders of running ones learn of the
-    # cancellation from their next heartbeat and acknowledge it (or time out).
-    for row in tx.open_activities(execution_id):
-        activities.request_cancel(tx, execution_id, row.activity_id, now_ms)
     tx.closed(execution_id)
+    return last_seq
 
 
 def fail_task(tx: Transaction, *, execution_id: str, owner: str, error: dict[str, Any], now_ms: int) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from tether.errors import ActivityCancelled, NotInActivity, UsageError
+from tether.errors import ActivityAlreadyClosed, ActivityCancelled, NotInActivity, UsageError
 from tether.model import payloads
 from tether.model.payloads import JSONValue
 
@@ -102,15 +102,25 @@ class HeartbeatCall:
     def __await__(self) -> Generator[Any, None, None]:
         if self._future is None:
             return
-        cancel = yield from self._future.__await__()
+        try:
+            cancel = yield from self._future.__await__()
+        except ActivityAlreadyClosed as closed:
+            _closed(closed)
         if cancel:
             _cancelled()
 
 
-def _cancelled() -> NoReturn:
+def _cancelled(cause: BaseException | None = None) -> NoReturn:
     ctx = context()
     ctx.cancel_requested = True
-    raise ActivityCancelled("cancellation of this activity was requested", attempt=ctx.attempt)
+    raise ActivityCancelled("cancellation of this activity was requested", attempt=ctx.attempt) from cause
+
+
+def _closed(closed: ActivityAlreadyClosed) -> NoReturn:
+    """A heartbeat found the activity closed: cancelled (its workflow closed, say) means stop, as a request would."""
+    if closed.final_state == "cancelled":
+        _cancelled(closed)
+    raise closed
 
 
 def heartbeat(details: JSONValue = None) -> HeartbeatCall:
@@ -123,7 +133,9 @@ def heartbeat(details: JSONValue = None) -> HeartbeatCall:
 
     Raises:
         NotInActivity: called outside an activity.
-        ActivityCancelled: cancellation was requested.
+        ActivityCancelled: cancellation was requested, or the activity was cancelled meanwhile
+            (its workflow closed).
+        ActivityAlreadyClosed: the activity closed otherwise (timed out, completed by token).
         StoreUnavailable: the store stayed unavailable and these details were not recorded.
             The activity may go on and heartbeat again later, or let the error end the
             attempt, which is then retried from the last recorded checkpoint.
@@ -132,7 +144,10 @@ def heartbeat(details: JSONValue = None) -> HeartbeatCall:
     assert ctx._heartbeat is not None
     assert ctx._loop is not None
     if ctx._in_thread:
-        cancel = asyncio.run_coroutine_threadsafe(_as_coroutine(ctx._heartbeat(details)), ctx._loop).result()
+        try:
+            cancel = asyncio.run_coroutine_threadsafe(_as_coroutine(ctx._heartbeat(details)), ctx._loop).result()
+        except ActivityAlreadyClosed as closed:
+            _closed(closed)
         if cancel:
             _cancelled()
         return HeartbeatCall(None)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from tether import errors
 from tether.errors import NonDeterminism
 from tether.model import payloads
-from tether.model.events import INPUT_EVENTS, Command, Event, EventType, failure, key_of
+from tether.model.events import COMMAND_EVENTS, INPUT_EVENTS, Command, Event, EventType, failure, key_of
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_loop import WorkflowLoop
 
@@ -139,13 +139,17 @@ class WorkflowInstance:
             event = events[index]
             if event.type == EventType.WORKFLOW_TASK_COMPLETED:
                 count = int(event.data["commands"])
-                recorded = events[index + 1 : index + 1 + count]
+                end = index + 1 + count
+                recorded = events[index + 1 : end]
+                if recorded and recorded[-1].type not in COMMAND_EVENTS:
+                    # A closing task: the activities its close cancelled stand before the closing command.
+                    recorded, end = _commands_of_closing_task(events, index + 1, count)
                 if event.seq > self.committed_seq:
                     seen = int(event.data["seen"])
                     pending = self._deliver([e for e in pending if e.seq <= seen], pending)
                     self.now_ms = int(event.data["now_ms"])
                     self._check_replay(self._run(), recorded, event)
-                index += 1 + count
+                index = end
                 continue
             if event.type in INPUT_EVENTS:
                 pending.append(event)
@@ -307,6 +311,21 @@ class WorkflowInstance:
         """Cancel a timer that has not fired."""
         if self._timers.pop(timer_id, None) is not None and not self.finished:
             self.emit(EventType.TIMER_CANCELLED, timer_id=timer_id)
+
+
+def _commands_of_closing_task(events: list[Event], start: int, count: int) -> tuple[list[Event], int]:
+    """The ``count`` command events from ``start`` on, skipping what the execution's close wrote between them.
+
+    Returns them and the index after the last. Nothing follows a closing task, so the
+    events skipped (its activities' cancellations) are never delivered to the workflow.
+    """
+    commands: list[Event] = []
+    index = start
+    while index < len(events) and len(commands) < count:
+        if events[index].type in COMMAND_EVENTS:
+            commands.append(events[index])
+        index += 1
+    return commands, index
 
 
 def _describe(kind: EventType, data: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ STATUS: dict[type[errors.TetherError], int] = {
     errors.RequestTimeout: 408,
     errors.StaleToken: 409,
     errors.ActivityAlreadyClosed: 409,
+    errors.CancellationNotRequested: 409,
     errors.ExecutionIdTaken: 409,
     errors.PayloadTooLarge: 413,
     errors.InvalidPayload: 422,

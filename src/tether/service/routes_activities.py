@@ -33,12 +33,15 @@ async def complete_activity(body: CompleteActivity, request: Request, caller: Ca
 
 @router.post("/fail", responses=_BY_TOKEN)
 async def fail_activity(body: FailActivity, request: Request, caller: Caller) -> Acknowledged:
-    """Fail the attempt a token names; it is retried by policy unless non_retryable."""
-    await engine_of(request).fail_activity(
+    """Fail the attempt a token names; it is retried by policy unless non_retryable.
+
+    The same failure repeated is acknowledged without change (``recorded`` false).
+    """
+    recorded = await engine_of(request).fail_activity(
         body.token, error=body.error, message=body.message, details=body.details,
         non_retryable=body.non_retryable, access=caller,
     )  # fmt: skip
-    return Acknowledged(recorded=True)
+    return Acknowledged(recorded=recorded)
 
 
 @router.post("/heartbeat", responses=_BY_TOKEN)
@@ -49,7 +52,11 @@ async def heartbeat_activity(body: HeartbeatActivity, request: Request, caller: 
 
 @router.post("/cancelled", responses=_BY_TOKEN)
 async def report_activity_cancelled(body: ReportActivityCancelled, request: Request, caller: Caller) -> Acknowledged:
-    """Acknowledge a requested cancellation; the workflow sees ActivityCancelled."""
+    """Acknowledge a requested cancellation; the workflow sees ActivityCancelled.
+
+    Refused (409 ``cancellation_not_requested``) when nobody asked the activity to stop; the
+    same report repeated is acknowledged without change, another one is ``activity_already_closed``.
+    """
     recorded = await engine_of(request).report_activity_cancelled(
         body.token, _text(body.details, "details"), access=caller
     )

@@ -1,0 +1,172 @@
+"""The invariants every stored history keeps, checked over whole stores after behaviour tests.
+
+- sequence numbers start at 1, are dense and increase;
+- an attempt has at most one closing event, and nothing of that attempt follows it;
+- an activity closes once, and nothing of it follows its close;
+- nothing follows the execution's closing event, and a closed execution holds no open activity;
+- every activity's stored state (and attempt) agrees with its last event, and the
+  execution's status with its closing event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tether.model.events import Event, EventType
+from tether.store.base import ActivityRow, ExecutionRow, Store, Transaction
+
+_EXECUTION_CLOSES = {
+    EventType.WORKFLOW_COMPLETED: "completed",
+    EventType.WORKFLOW_FAILED: "failed",
+    EventType.WORKFLOW_CANCELLED: "cancelled",
+}
+_ACTIVITY_CLOSES = {
+    EventType.ACTIVITY_COMPLETED: "completed",
+    EventType.ACTIVITY_FAILED: "failed",
+    EventType.ACTIVITY_TIMED_OUT: "timed_out",
+    EventType.ACTIVITY_CANCELLED: "cancelled",
+}
+_ATTEMPT_EVENTS = frozenset(
+    {
+        EventType.ACTIVITY_ATTEMPT_STARTED,
+        EventType.ACTIVITY_WENT_ASYNC,
+        EventType.ACTIVITY_HEARTBEAT,
+        EventType.ACTIVITY_ATTEMPT_FAILED,
+        *_ACTIVITY_CLOSES,
+    }
+)
+"""Events that belong to one attempt of an activity (their data names it)."""
+
+
+class HistoryViolation(AssertionError):
+    """A stored history breaks one of the invariants."""
+
+
+@dataclass
+class _Activity:
+    attempt: int = 0
+    state: str = "scheduled"
+    attempt_open: bool = False
+    closed_at_seq: int | None = None
+    closed_attempts: dict[int, int] = field(default_factory=dict)
+    """Attempt -> the seq of its closing event."""
+
+
+def check_history(execution: ExecutionRow, events: list[Event], activities: dict[int, ActivityRow | None]) -> list[str]:
+    """The invariants ``events`` (the whole history of ``execution``) break, as sentences."""
+    where = f"execution {execution.id!r}"
+    problems: list[str] = []
+    for index, event in enumerate(events, start=1):
+        if event.seq != index:
+            problems.append(f"{where}: event #{index} has seq {event.seq} (sequence numbers must be dense from 1)")
+            break
+    if events and execution.last_seq != events[-1].seq:
+        problems.append(f"{where}: last_seq is {execution.last_seq} but the last event is {events[-1].seq}")
+    closed_by: Event | None = None
+    seen: dict[int, _Activity] = {}
+    for event in events:
+        what = f"{event.type} (seq {event.seq})"
+        if closed_by is not None:
+            problems.append(f"{where}: {what} follows the execution's {closed_by.type} (seq {closed_by.seq})")
+        if event.type in _EXECUTION_CLOSES:
+            closed_by = closed_by or event
+            continue
+        if event.type == EventType.ACTIVITY_SCHEDULED:
+            seen.setdefault(int(event.data["activity_id"]), _Activity())
+            continue
+        if event.type not in _ATTEMPT_EVENTS:
+            continue
+        activity_id = int(event.data["activity_id"])
+        attempt = int(event.data["attempt"])
+        state = seen.get(activity_id)
+        name = f"{where}, activity {activity_id}"
+        if state is None:
+            problems.append(f"{name}: {what} before the activity was scheduled")
+            continue
+        if state.closed_at_seq is not None:
+            problems.append(f"{name}: {what} after the activity closed (seq {state.closed_at_seq})")
+            continue
+        if event.type == EventType.ACTIVITY_ATTEMPT_STARTED:
+            if state.attempt_open or attempt <= state.attempt:
+                problems.append(
+                    f"{name}: attempt {attempt} started (seq {event.seq}) while attempt {state.attempt} was current"
+                )
+            state.attempt, state.attempt_open, state.state = attempt, True, "running"
+            continue
+        if event.type in _ACTIVITY_CLOSES and not state.attempt_open:
+            # Closed between attempts (cancelled or timed out while queued or backing off): it names
+            # the attempt that failed last or the one queued next.
+            if attempt not in (state.attempt, state.attempt + 1):
+                problems.append(f"{name}: {what} names attempt {attempt}, last was {state.attempt}")
+        elif not state.attempt_open or attempt != state.attempt:
+            closed = state.closed_attempts.get(attempt)
+            after = f" after it closed (seq {closed})" if closed is not None else ""
+            problems.append(f"{name}: {what} of attempt {attempt}{after}, which is not open")
+            continue
+        if event.type == EventType.ACTIVITY_WENT_ASYNC:
+            if state.state != "running":
+                problems.append(f"{name}: went async (seq {event.seq}) while {state.state}")
+            state.state = "async"
+        elif event.type == EventType.ACTIVITY_HEARTBEAT:
+            pass  # of the open attempt (checked above); changes nothing
+        elif event.type == EventType.ACTIVITY_ATTEMPT_FAILED:
+            state.closed_attempts[attempt] = event.seq
+            state.attempt_open, state.state = False, "backoff"
+        else:
+            state.closed_attempts[attempt] = event.seq
+            state.closed_at_seq = event.seq
+            state.attempt = max(state.attempt, attempt)
+            state.attempt_open, state.state = False, _ACTIVITY_CLOSES[event.type]
+    expected_status = _EXECUTION_CLOSES[closed_by.type] if closed_by is not None else "running"
+    if execution.status != expected_status:
+        problems.append(f"{where}: status is {execution.status!r} but its history says {expected_status!r}")
+    for activity_id, state in seen.items():
+        name = f"{where}, activity {activity_id}"
+        row = activities.get(activity_id)
+        if row is None:
+            problems.append(f"{name}: scheduled in history but no stored row")
+            continue
+        problems.extend(_compare(name, row, state))
+        if closed_by is not None and state.closed_at_seq is None:
+            problems.append(f"{name}: still {state.state} after the execution closed (seq {closed_by.seq})")
+    return problems
+
+
+def _compare(name: str, row: ActivityRow, state: _Activity) -> list[str]:
+    if state.state == "backoff":
+        # The retry timer moves a failed attempt's activity to its next attempt without an event.
+        agrees = (row.state, row.attempt) in (("backoff", state.attempt), ("scheduled", state.attempt + 1))
+    elif state.state == "scheduled":
+        agrees = row.state == "scheduled" and row.attempt in (1, state.attempt + 1)
+    elif state.closed_at_seq is not None:
+        agrees = row.state == state.state and row.closed_at_ms is not None
+    else:
+        agrees = row.state == state.state and row.attempt == state.attempt
+    if agrees:
+        return []
+    stored = f"{row.state!r} (attempt {row.attempt})"
+    return [f"{name}: stored as {stored} but its history ends {state.state!r} (attempt {state.attempt})"]
+
+
+def _read_all(tx: Transaction) -> list[tuple[ExecutionRow, list[Event], dict[int, ActivityRow | None]]]:
+    out = []
+    for execution in tx.list_executions(status=None, workflow=None, limit=1_000_000, offset=0):
+        events = tx.load_events(execution.id)
+        ids = {int(e.data["activity_id"]) for e in events if e.type == EventType.ACTIVITY_SCHEDULED}
+        out.append((execution, events, {i: tx.get_activity(execution.id, i) for i in sorted(ids)}))
+    return out
+
+
+async def check_store(store: Store) -> list[str]:
+    """Every invariant broken by any history of ``store``."""
+    problems: list[str] = []
+    for execution, events, activities in await store.read(_read_all):
+        problems.extend(check_history(execution, events, activities))
+    return problems
+
+
+async def assert_store_consistent(store: Store) -> None:
+    """Raise HistoryViolation naming every broken invariant of ``store``'s histories."""
+    problems = await check_store(store)
+    if problems:
+        raise HistoryViolation("\n".join(problems))
