@@ -131,7 +131,19 @@ async def cx_long_running() -> str:
     return await cx_in_process("job")
 
 
+@tether.workflow
+async def cx_leaves_activities_open(outcome: str) -> str:
+    tether.start_activity(cx_remote, "waits for its token")
+    tether.start_activity(cx_breaks, "backs off")
+    tether.start_activity(cx_never_served, "stays queued")
+    await tether.sleep(1)
+    if outcome == "fail":
+        raise RuntimeError("the workflow gave up")
+    return "done without them"
+
+
 WORKFLOWS: list[tether.Workflow[..., Any]] = [
+    cx_leaves_activities_open,
     cx_cancel_when_started,
     cx_cancel_after,
     cx_cancel_retried_after,
@@ -282,6 +294,38 @@ async def test_cancel_workflow_closes_its_async_activity_and_refuses_its_token()
                 await call
             assert closed.value.final_state == "cancelled"
         assert await env.client.history(mailbox.id) == history
+
+
+@pytest.mark.parametrize("outcome", ["complete", "fail"])
+async def test_workflow_that_closes_cancels_every_activity_it_left_open(outcome: str) -> None:
+    async with environment() as env:
+        mailbox = Mailbox()
+        handle = await env.client.start_workflow(cx_leaves_activities_open, outcome, id=mailbox.id)
+        contexts = [await mailbox.context(), await mailbox.context()]  # the async one, and the first break
+        await env.wait_for_idle()
+        waiting = next(ctx for ctx in contexts if ctx.activity == cx_remote.name)
+
+        await env.advance(timedelta(seconds=1))
+        if outcome == "fail":
+            with pytest.raises(tether.errors.WorkflowFailed):
+                await result_of(handle)
+        else:
+            assert await result_of(handle) == "done without them"
+
+        history = await env.client.history(mailbox.id)
+        closed_by = "its workflow completed" if outcome == "complete" else "its workflow failed"
+        cancelled = of_type(history, "ActivityCancelled")
+        assert sorted(e.data["activity_id"] for e in cancelled) == [1, 2, 3]
+        assert {e.data["reason"] for e in cancelled} == {closed_by}
+        assert history[-1].type == ("WorkflowCompleted" if outcome == "complete" else "WorkflowFailed")
+        assert (await env.client.describe(mailbox.id)).pending_activities == []
+        with pytest.raises(ActivityAlreadyClosed) as refused:
+            await env.client.complete_activity(waiting.token, "too late")
+        assert refused.value.final_state == "cancelled"
+
+        await env.advance(timedelta(days=2))  # past every deadline and retry the activities had
+        assert await env.client.history(mailbox.id) == history
+        assert mailbox.empty()  # no attempt ran after the close
 
 
 async def test_cancel_workflow_leaves_no_activity_open_once_its_holder_stops_heartbeating() -> None:
