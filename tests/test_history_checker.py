@@ -1,0 +1,76 @@
+"""The history checker that runs after every behaviour test finds each kind of broken history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.helpers.history_checker import check_history
+from tether.model.events import Event, EventType
+from tether.store.base import ActivityRow, ExecutionRow
+
+E = EventType
+
+
+def execution(status: str, last_seq: int) -> ExecutionRow:
+    return ExecutionRow("x", "wf", status, "[]", None, None, 0, None, False, None, last_seq)
+
+
+def activity(state: str, attempt: int = 1) -> ActivityRow:
+    closed = 1 if state in ("completed", "failed", "timed_out", "cancelled") else None
+    return ActivityRow(
+        "x", 1, "act", state, attempt, "[]", "{}", 0, None, None, None, None, None, False, False, None, closed
+    )
+
+
+def history(*items: tuple[EventType, dict[str, Any]]) -> list[Event]:
+    return [Event(seq, kind, 0, data) for seq, (kind, data) in enumerate(items, start=1)]
+
+
+A1 = {"activity_id": 1, "attempt": 1}
+OPENING: tuple[tuple[EventType, dict[str, Any]], ...] = (
+    (E.WORKFLOW_STARTED, {}),
+    (E.WORKFLOW_TASK_COMPLETED, {}),
+    (E.ACTIVITY_SCHEDULED, {"activity_id": 1}),
+    (E.ACTIVITY_ATTEMPT_STARTED, A1),
+)
+
+
+def problems(status: str, row: ActivityRow | None, *items: tuple[EventType, dict[str, Any]]) -> list[str]:
+    events = history(*OPENING, *items)
+    return check_history(execution(status, len(events)), events, {1: row})
+
+
+def test_a_consistent_history_has_no_problem() -> None:
+    assert problems("completed", activity("completed"), (E.ACTIVITY_COMPLETED, A1), (E.WORKFLOW_COMPLETED, {})) == []
+
+
+def test_an_attempt_closed_twice_is_found() -> None:
+    found = problems("running", activity("completed"), (E.ACTIVITY_COMPLETED, A1), (E.ACTIVITY_COMPLETED, A1))
+    assert any("after the activity closed" in p for p in found)
+
+
+def test_went_async_after_the_close_is_found() -> None:
+    found = problems("running", activity("async"), (E.ACTIVITY_COMPLETED, A1), (E.ACTIVITY_WENT_ASYNC, A1))
+    assert any("ActivityWentAsync (seq 6) after the activity closed" in p for p in found)
+    assert any("stored as 'async'" in p for p in found)
+
+
+def test_an_event_after_the_execution_closed_is_found() -> None:
+    found = problems("cancelled", activity("cancelled"), (E.WORKFLOW_CANCELLED, {}), (E.ACTIVITY_CANCELLED, A1))
+    assert any("follows the execution's WorkflowCancelled" in p for p in found)
+
+
+def test_an_activity_left_open_by_a_closed_execution_is_found() -> None:
+    found = problems("completed", activity("async"), (E.ACTIVITY_WENT_ASYNC, A1), (E.WORKFLOW_COMPLETED, {}))
+    assert any("still async after the execution closed" in p for p in found)
+
+
+def test_a_gap_in_sequence_numbers_is_found() -> None:
+    events = history(*OPENING)
+    gapped = [*events[:2], Event(4, E.ACTIVITY_SCHEDULED, 0, {"activity_id": 1})]
+    assert any("dense" in p for p in check_history(execution("running", 4), gapped, {1: activity("scheduled")}))
+
+
+def test_a_stored_status_the_history_does_not_end_with_is_found() -> None:
+    found = problems("completed", activity("running"))
+    assert any("status is 'completed' but its history says 'running'" in p for p in found)
