@@ -24,7 +24,8 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── ActivityAlreadyClosed   the activity already closed (see final_state)
     │   └── CancellationNotRequested   a cancellation was reported that nobody requested
     ├── StoreUnavailable        the store could not be reached or failed
-    │   └── ServerUnreachable   the tether server could not be reached (HTTP transport)
+    │   ├── ServerUnreachable   the tether server could not be reached (HTTP transport)
+    │   └── StoreNotFound       no SQLite file at the path, and the caller asked not to create one
     └── ExecutionFailure        what workflows and handles observe
         ├── ActivityFailed      error type, message, details, attempt
         │   ├── ActivityTimeout     kind: total | attempt | heartbeat
@@ -58,6 +59,7 @@ __all__ = [
     "RequestTimeout",
     "ServerUnreachable",
     "StaleToken",
+    "StoreNotFound",
     "StoreUnavailable",
     "TetherError",
     "Unauthenticated",
@@ -325,6 +327,22 @@ class ServerUnreachable(StoreUnavailable):
 
     def to_details(self) -> dict[str, Any]:  # noqa: D102
         return {"url": self.url}
+
+
+class StoreNotFound(StoreUnavailable):
+    """No store exists where the URL points, and the caller asked not to create one."""
+
+    code = "store_not_found"
+
+    def __init__(self, message: str | None = None, *, path: str = "") -> None:
+        super().__init__(
+            message
+            or f"no store at {path}: the file does not exist (sqlite:///relative/path.db or sqlite:////absolute/path.db)"
+        )
+        self.path = path
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"path": self.path}
 
 
 class ExecutionFailure(TetherError):

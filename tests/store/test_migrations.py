@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.errors import StoreUnavailable, UsageError
+from tether.errors import StoreNotFound, StoreUnavailable, UsageError
 from tether.model.events import EventType
 from tether.store import sqlite_schema
 from tether.store.base import ActivityTaskRow, ExecutionRow
@@ -81,6 +81,10 @@ async def insert(store: SQLiteStore, row: ExecutionRow) -> None:
     await store.run(lambda tx: tx.insert_execution(row))
 
 
+def contents(folder: Path) -> list[Path]:
+    return list(folder.iterdir())
+
+
 async def open_and_close(path: Path) -> None:
     store = await SQLiteStore.open(url_of(path))
     await store.close()
@@ -102,6 +106,31 @@ async def test_opening_a_file_in_a_missing_directory_creates_it(tmp_path: Path) 
     await open_and_close(path)
 
     assert versions(path) == ALL_VERSIONS
+
+
+async def test_opening_a_missing_file_without_create_raises_and_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "deeper" / "t.db"
+
+    with pytest.raises(StoreNotFound) as missing:
+        await SQLiteStore.open(url_of(path), create=False)
+
+    assert missing.value.path == str(path)
+    assert contents(tmp_path) == []
+
+
+async def test_opening_an_existing_file_without_create_serves_it(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    store = await SQLiteStore.open(url_of(path))
+    await store.run(lambda tx: tx.insert_execution(execution("kept")))
+    await store.close()
+
+    store = await SQLiteStore.open(url_of(path), create=False)
+    try:
+        kept = await store.read(lambda tx: tx.get_execution("kept"))
+    finally:
+        await store.close()
+
+    assert kept == execution("kept")
 
 
 async def test_reopening_an_up_to_date_file_changes_nothing(tmp_path: Path) -> None:

@@ -28,7 +28,9 @@ def create(
     as_json: output.AsJson = False,
 ) -> None:
     """Create a key and print it, once: only a hash of it is kept."""
-    info, plain = output.call(db, None, lambda client: client.engine.create_api_key(name, scope), as_json=as_json)
+    info, plain = output.call(
+        db, None, lambda client: client.engine.create_api_key(name, scope), as_json=as_json, create=True
+    )
     if as_json:
         output.print_json({"key": plain, "key_id": info.key_id, "name": info.name, "scopes": info.scopes})
         return

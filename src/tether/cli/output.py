@@ -82,11 +82,22 @@ def run(coroutine: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:
         fail(error, as_json=as_json)
 
 
-def call(url: str, api_key: str | None, request: Callable[[Client], Awaitable[T]], *, as_json: bool = False) -> T:
-    """Connect to a server or store, make one request, close; a tether error ends the command as in :func:`run`."""
+def call(
+    url: str,
+    api_key: str | None,
+    request: Callable[[Client], Awaitable[T]],
+    *,
+    as_json: bool = False,
+    create: bool = False,
+) -> T:
+    """Connect to a server or store, make one request, close; a tether error ends the command as in :func:`run`.
+
+    Only commands that put something in the store pass ``create``: one that reads or closes,
+    pointed at a SQLite file that does not exist, ends with StoreNotFound and creates nothing.
+    """
 
     async def connected() -> T:
-        async with await Client.connect(url, api_key=api_key) as client:
+        async with await Client.connect(url, api_key=api_key, create=create) as client:
             return await request(client)
 
     return run(connected(), as_json=as_json)

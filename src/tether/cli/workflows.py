@@ -43,7 +43,7 @@ def start(
         handle = await client.start_workflow(workflow, *[_arg(a) for a in args or []], id=execution_id)
         return handle.id
 
-    started = output.call(url, api_key, start, as_json=as_json)
+    started = output.call(url, api_key, start, as_json=as_json, create=True)
     if as_json:
         output.print_json({"id": started, "workflow": workflow})
     else:

@@ -12,13 +12,17 @@ from tether.store.base import Store
 from tether.store.sqlite import SQLiteStore
 
 
-async def open_store(url: str) -> Store:
-    """Open a store by URL; psycopg is imported only for ``postgresql://`` URLs."""
+async def open_store(url: str, *, create: bool = True) -> Store:
+    """Open a store by URL; psycopg is imported only for ``postgresql://`` URLs.
+
+    ``create=False`` leaves a missing SQLite file uncreated (StoreNotFound); a PostgreSQL
+    database is never created here, so it changes nothing there.
+    """
     if url.startswith(("postgresql:", "postgres:")):
         from tether.store import postgres  # SQLite users never import psycopg
 
         return await postgres.PostgresStore.open(url)
-    return await SQLiteStore.open(url)
+    return await SQLiteStore.open(url, create=create)
 
 
 class EmbeddedTransport:
@@ -28,9 +32,9 @@ class EmbeddedTransport:
         self._engine = engine
 
     @classmethod
-    async def open(cls, url: str, clock: Clock | None) -> EmbeddedTransport:
+    async def open(cls, url: str, clock: Clock | None, *, create: bool = True) -> EmbeddedTransport:
         """Open the store a URL names: a SQLite file or a PostgreSQL database."""
-        return cls(Engine(await open_store(url), clock or SystemClock()))
+        return cls(Engine(await open_store(url, create=create), clock or SystemClock()))
 
     @property
     def engine(self) -> Engine:

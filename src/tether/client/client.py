@@ -73,7 +73,9 @@ class Client:
         self._transport = transport
 
     @classmethod
-    async def connect(cls, url: str, *, api_key: str | None = None, clock: Clock | None = None) -> Client:
+    async def connect(
+        cls, url: str, *, api_key: str | None = None, clock: Clock | None = None, create: bool = True
+    ) -> Client:
         """Connect to a store or to a tether server; the same methods and errors either way.
 
         Args:
@@ -84,13 +86,17 @@ class Client:
                 for a tether server.
             api_key: the server's API key (``tether keys create``); not used by the embedded stores.
             clock: the clock of the embedded engine (tests pass a VirtualClock).
+            create: create a SQLite file (and its folders) that does not exist yet. Pass
+                false to only read or close what is there: a mistyped path then raises
+                StoreNotFound instead of answering from a new, empty store.
 
         Raises:
             UsageError: the URL's scheme is not supported.
+            StoreNotFound: ``create`` is false and the SQLite file does not exist.
             StoreUnavailable: the store cannot be opened.
         """
         if url.startswith(("sqlite:", "postgresql:", "postgres:")):
-            return cls(await _embedded.EmbeddedTransport.open(url, clock))
+            return cls(await _embedded.EmbeddedTransport.open(url, clock, create=create))
         if url.startswith(("http://", "https://")):
             from tether.client import _http  # imported on use, like a database driver
 

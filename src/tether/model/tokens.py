@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import hashlib
@@ -24,15 +23,33 @@ class TokenClaims:
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+_STANDARD = bytes.maketrans(b"-_", b"+/")
 _json_str = json.encoder.encode_basestring_ascii
 
 
+def _b64_bytes(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
+
+
 def _b64(data: bytes) -> str:
-    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+    return _b64_bytes(data).decode()
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Decode the one spelling of some bytes that ``_b64`` writes, and no other.
+
+    Lenient base64 decoding reads many strings as the same bytes (padding, characters
+    outside the alphabet, ``+/`` for ``-_``, unused low bits set in the last character);
+    a token has exactly one string, so anything that does not encode back to itself is refused.
+
+    Raises:
+        ValueError: ``text`` is not the canonical unpadded base64url of any bytes.
+    """
+    spelt = text.encode("ascii")
+    data = binascii.a2b_base64(spelt.translate(_STANDARD) + b"=" * (-len(spelt) % 4))
+    if _b64_bytes(data) != spelt:
+        raise ValueError("not the canonical base64url spelling")
+    return data
 
 
 def sign(claims: TokenClaims, key_id: int, secret: bytes) -> str:
@@ -79,12 +96,10 @@ def verify(token: str, secrets: Mapping[int, bytes]) -> TokenClaims:
     secret = secrets.get(parts[0])
     if secret is None:
         raise InvalidToken("the token is signed by an unknown key")
-    try:
-        mac = _unb64(mac_text)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidToken("the token's signature is malformed") from exc
-    expected = _mac(secret, body.encode())
-    if not hmac.compare_digest(mac, expected):
+    # The signature is compared as text: only the one spelling sign() writes matches.
+    # (compare_digest takes ASCII text only; any other character is no spelling of a MAC.)
+    expected = _b64(_mac(secret, body.encode()))
+    if not mac_text.isascii() or not hmac.compare_digest(mac_text, expected):
         raise InvalidToken("the token's signature does not match; it was forged or altered")
     return TokenClaims(execution_id=parts[1], activity_id=parts[2], attempt=parts[3])
 

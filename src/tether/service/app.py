@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import metadata
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -14,6 +15,44 @@ from tether.service.ui import pages
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
+
+TAGS = [
+    {"name": "workflows", "description": "Start executions, list and describe them, read their histories and results."},
+    {"name": "activities", "description": "Complete, fail, heartbeat or report cancelled the activity a token names."},
+    {"name": "server", "description": "The server itself."},
+]
+"""The document's tags, one per group of operations; every operation carries one."""
+
+
+class _App(FastAPI):
+    """FastAPI, with an OpenAPI document that declares only what the server sends."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            _without_validation_errors(super().openapi())
+        assert self.openapi_schema is not None
+        return self.openapi_schema
+
+
+def _without_validation_errors(document: dict[str, Any]) -> None:
+    """Drop the 422 FastAPI declares on every route with parameters, in a shape tether never sends.
+
+    Invalid requests are answered with an ErrorBody (see errors.py), declared where they can
+    happen; a route whose parameters cannot be invalid (a path id) answers no 422 at all.
+    """
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            declared = operation.get("responses", {}).get("422", {})
+            if (
+                declared.get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+                .get("$ref", "")
+                .endswith("/HTTPValidationError")
+            ):
+                del operation["responses"]["422"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        document.get("components", {}).get("schemas", {}).pop(name, None)
 
 
 def _version() -> str:
@@ -38,11 +77,12 @@ def create_app(
         max_body_bytes: larger request bodies are refused with 413 before they are parsed.
         body_timeout: a request body that takes longer to arrive is refused with 408.
     """
-    app = FastAPI(
+    app = _App(
         title="tether",
         version=_version(),
         summary="Durable workflows whose activities may run for indefinite time.",
         openapi_url="/v1/openapi.json",
+        openapi_tags=TAGS,
         docs_url="/v1/docs",
         redoc_url=None,
     )
@@ -54,7 +94,13 @@ def create_app(
     app.include_router(routes_activities.router)
     pages.install(app)
 
-    @app.get("/v1/health", tags=["server"])
+    @app.get(
+        "/v1/health",
+        tags=["server"],
+        operation_id="getHealth",
+        responses=errors.refusals(413),
+        openapi_extra={"security": []},  # served to anyone: no API key is asked for
+    )
     async def health() -> dict[str, str]:
         """Whether the server is up (no API key needed)."""
         return {"status": "ok"}

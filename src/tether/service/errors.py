@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from tether import errors
 from tether.model.wire import ErrorBody
@@ -56,20 +57,22 @@ def response_of(error: errors.TetherError) -> JSONResponse:
     return JSONResponse(body_of(error), status_code=status_of(error), headers=headers)
 
 
+_REASONS = {
+    400: "A malformed, forged or altered activity token.",
+    401: "No API key, or an unknown or revoked one.",
+    403: "The API key does not allow this for this workflow.",
+    404: "No such execution, activity or workflow.",
+    408: "The request body arrived too slowly.",
+    409: "A stale token, an activity already closed (details name its final state), or an id taken.",
+    413: "The request body is over the size limit (refused before it is read, whatever the route).",
+    422: "The request or a value in it is invalid; details name each field.",
+    503: "The store is unavailable.",
+}
+
+
 def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses a route may answer with, all of them an ErrorBody."""
-    reasons = {
-        400: "A malformed or forged activity token, or a request tether cannot serve.",
-        401: "No API key, or an unknown or revoked one.",
-        403: "The API key does not allow this for this workflow.",
-        404: "No such execution or workflow.",
-        408: "The request body arrived too slowly.",
-        409: "A stale token, an activity already closed (details name its final state), or an id taken.",
-        413: "The request body is over the size limit.",
-        422: "The request or a value in it is invalid; details name each field.",
-        503: "The store is unavailable.",
-    }
-    return {status: {"model": ErrorBody, "description": reasons[status]} for status in (*statuses, 503)}
+    """OpenAPI entries for exactly the error statuses a route answers with, each an ErrorBody."""
+    return {status: {"model": ErrorBody, "description": _REASONS[status]} for status in statuses}
 
 
 def _loc(entry: Any) -> list[Any]:
@@ -103,9 +106,30 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400:  # the framework could not parse the body at all (e.g. nested too deep)
         problem = {"loc": [], "msg": str(exc.detail), "type": "body"}
         return response_of(errors.InvalidPayload(f"invalid request body: {exc.detail}", errors=[problem]))
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    if exc.status_code == 405:
+        return _method_not_allowed(request)
+    code = {404: "not_found"}.get(exc.status_code, "http_error")
     body = ErrorBody(error=code, message=str(exc.detail), details={}).model_dump(mode="json")
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _method_not_allowed(request: Request) -> JSONResponse:
+    # The router names the methods of the first route whose path matched; a path served by
+    # several routes (GET and POST /v1/workflows) serves the methods of all of them, so each
+    # method is tried against every route.
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    methods = ", ".join(allowed)
+    message = f"{request.method} is not served at {request.url.path}; it serves {methods}"
+    body = ErrorBody(error="method_not_allowed", message=message, details={"allowed": allowed})
+    return JSONResponse(body.model_dump(mode="json"), status_code=405, headers={"Allow": methods})
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,14 +13,14 @@ from tether.service.state import engine_of
 
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
 
-_BY_TOKEN = refusals(400, 401, 403, 404, 408, 409, 413, 422)
+_BY_TOKEN = refusals(400, 401, 403, 404, 408, 409, 413, 422, 503)
 
 
 def _text(value: object, what: str) -> str | None:
     return None if value is None else payloads.encode(value, what=what)
 
 
-@router.post("/complete", responses=_BY_TOKEN)
+@router.post("/complete", operation_id="completeActivity", responses=_BY_TOKEN)
 async def complete_activity(body: CompleteActivity, request: Request, caller: Caller) -> Acknowledged:
     """Complete the activity a token names; the same completion repeated is acknowledged without change.
 
@@ -31,7 +31,7 @@ async def complete_activity(body: CompleteActivity, request: Request, caller: Ca
     return Acknowledged(recorded=recorded)
 
 
-@router.post("/fail", responses=_BY_TOKEN)
+@router.post("/fail", operation_id="failActivity", responses=_BY_TOKEN)
 async def fail_activity(body: FailActivity, request: Request, caller: Caller) -> Acknowledged:
     """Fail the attempt a token names; it is retried by policy unless non_retryable.
 
@@ -44,13 +44,13 @@ async def fail_activity(body: FailActivity, request: Request, caller: Caller) ->
     return Acknowledged(recorded=recorded)
 
 
-@router.post("/heartbeat", responses=_BY_TOKEN)
+@router.post("/heartbeat", operation_id="heartbeatActivity", responses=_BY_TOKEN)
 async def heartbeat_activity(body: HeartbeatActivity, request: Request, caller: Caller) -> HeartbeatResponse:
     """Record a heartbeat; its details become the checkpoint. The reply says whether cancellation was requested."""
     return await engine_of(request).heartbeat_activity(body.token, _text(body.details, "details"), access=caller)
 
 
-@router.post("/cancelled", responses=_BY_TOKEN)
+@router.post("/cancelled", operation_id="reportActivityCancelled", responses=_BY_TOKEN)
 async def report_activity_cancelled(body: ReportActivityCancelled, request: Request, caller: Caller) -> Acknowledged:
     """Acknowledge a requested cancellation; the workflow sees ActivityCancelled.
 

@@ -35,9 +35,10 @@ router = APIRouter(prefix="/v1", tags=["workflows"])
 @router.post(
     "/workflows",
     status_code=201,
+    operation_id="startWorkflow",
     responses={
         200: {"model": Started, "description": "An execution with this id existed already."},
-        **refusals(401, 403, 404, 408, 409, 413, 422),
+        **refusals(401, 403, 404, 408, 409, 413, 422, 503),
     },
 )
 async def start_workflow(body: StartWorkflow, request: Request, response: Response, caller: Caller) -> Started:
@@ -57,7 +58,7 @@ async def start_workflow(body: StartWorkflow, request: Request, response: Respon
     return Started(id=execution_id, workflow=body.workflow, started=started)
 
 
-@router.get("/workflows", responses=refusals(401, 422))
+@router.get("/workflows", operation_id="listWorkflows", responses=refusals(401, 413, 422, 503))
 async def list_workflows(
     request: Request,
     caller: Caller,
@@ -76,13 +77,18 @@ async def list_workflows(
     return WorkflowPage(items=items[:limit], next_offset=offset + limit if more else None)
 
 
-@router.get("/histories/{execution_id:path}", responses=refusals(401, 403, 404))
+@router.get("/histories/{execution_id:path}", operation_id="getHistory", responses=refusals(401, 403, 404, 413, 503))
 async def history(execution_id: str, request: Request, caller: Caller) -> History:
     """Every event of an execution, every attempt included."""
     return History(events=await engine_of(request).history(execution_id, access=caller))
 
 
-@router.get("/results/{execution_id:path}", response_model=Outcome, responses=refusals(401, 403, 404, 422))
+@router.get(
+    "/results/{execution_id:path}",
+    operation_id="getResult",
+    response_model=Outcome,
+    responses=refusals(401, 403, 404, 413, 422, 503),
+)
 async def result(
     execution_id: str,
     request: Request,
@@ -120,13 +126,20 @@ async def _wait_for_disconnect(request: Request) -> None:
         pass
 
 
-@router.post("/cancellations/{execution_id:path}", status_code=202, responses=refusals(401, 403, 404))
+@router.post(
+    "/cancellations/{execution_id:path}",
+    status_code=202,
+    operation_id="cancelWorkflow",
+    responses=refusals(401, 403, 404, 413, 503),
+)
 async def cancel_workflow(execution_id: str, request: Request, caller: Caller) -> None:
     """Request cancellation: open activities and timers are cancelled and the workflow ends as cancelled."""
     await engine_of(request).cancel_workflow(execution_id, access=caller)
 
 
-@router.get("/workflows/{execution_id:path}", responses=refusals(401, 403, 404))
+@router.get(
+    "/workflows/{execution_id:path}", operation_id="describeWorkflow", responses=refusals(401, 403, 404, 413, 503)
+)
 async def describe(execution_id: str, request: Request, caller: Caller) -> WorkflowDescription:
     """An execution's status, input, outcome and pending activities with their deadlines."""
     return await engine_of(request).describe(execution_id, access=caller)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
-from tether.errors import StoreUnavailable, UsageError
+from tether.errors import StoreNotFound, StoreUnavailable, UsageError
 from tether.store import sqlite_schema
 from tether.store.base import Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
@@ -76,10 +76,11 @@ class SQLiteStore:
     survive power loss; ``?synchronous=NORMAL`` in the URL trades that for speed.
     """
 
-    def __init__(self, url: str, path: Path, synchronous: str) -> None:
+    def __init__(self, url: str, path: Path, synchronous: str, *, create: bool = True) -> None:
         self.url = url
         self._path = path
         self._synchronous = synchronous
+        self._create = create
         self._jobs: collections.deque[_Job] = collections.deque()
         self._mutex = threading.Lock()
         """Guards ``_jobs`` and ``_stopping``."""
@@ -98,14 +99,20 @@ class SQLiteStore:
         self._checked_at = 0.0
 
     @classmethod
-    async def open(cls, url: str) -> SQLiteStore:
-        """Open (creating if needed) the database a URL names and bring its schema up to date.
+    async def open(cls, url: str, *, create: bool = True) -> SQLiteStore:
+        """Open the database a URL names and bring its schema up to date.
+
+        Args:
+            url: ``sqlite:///path`` (``?synchronous=...`` optional).
+            create: create the file, and its folders, when it does not exist; when false
+                nothing is created, for callers that only read or close what is there.
 
         Raises:
+            StoreNotFound: ``create`` is false and there is no file at the path.
             StoreUnavailable: the file cannot be opened.
         """
         path, synchronous = parse_url(url)
-        store = cls(url, path, synchronous)
+        store = cls(url, path, synchronous, create=create)
         await store._start()
         return store
 
@@ -179,8 +186,12 @@ class SQLiteStore:
     # writer thread
 
     def _connect(self) -> sqlite3.Connection:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30)
+        if self._create:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            target, uri = str(self._path), False
+        else:  # mode=rw opens the file only if it exists, and never creates it
+            target, uri = f"{self._path.absolute().as_uri()}?mode=rw", True
+        conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=30, uri=uri)
         self._use_wal(conn)
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA busy_timeout=30000")
@@ -233,7 +244,11 @@ class SQLiteStore:
             tx = SQLiteTransaction(conn)
             self._version = tx.data_version()
         except (sqlite3.Error, OSError) as exc:
-            error = StoreUnavailable(f"cannot open {self._path}: {exc}")
+            error = (
+                StoreNotFound(path=str(self._path.absolute()))
+                if not self._create and not self._path.exists()
+                else StoreUnavailable(f"cannot open {self._path}: {exc}")
+            )
             error.__cause__ = exc
             self._loop.call_soon_threadsafe(fail, ready, error)
             return

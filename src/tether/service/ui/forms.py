@@ -3,7 +3,9 @@
 An object of plain fields (text, numbers, yes/no, dates, choices) becomes one input each;
 anything else (nested models, lists, no declared type) is typed as JSON. Values are converted
 only as far as the input's kind says: whether they fit the type is for the engine's schema
-check, whose errors name the fields the form shows them next to.
+check, whose errors name the fields the form shows them next to. An input left empty is no
+value at all (not ``""``): an optional field then takes its default, a field that accepts
+null gets null, and any other field is reported as required.
 """
 
 from __future__ import annotations
@@ -25,9 +27,17 @@ class Field:
     kind: str
     """text | integer | number | boolean | choice | json"""
     required: bool
+    """Whether the result must hold the field (a model field without a default, or the whole result)."""
+    nullable: bool = False
+    """Whether null is one of the values the type accepts (``X | None``, or no declared type)."""
     input_type: str = "text"
     choices: tuple[str, ...] = ()
     description: str = ""
+
+    @property
+    def needs_value(self) -> bool:
+        """Whether an empty input is refused: the field is required and null will not do."""
+        return self.required and not self.nullable
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,27 +61,44 @@ def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str,
     return schema
 
 
+def _accepts_null(schema: Mapping[str, Any], root: Mapping[str, Any]) -> bool:
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        return _accepts_null(_resolve(schema, root), root)
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        return any(isinstance(o, Mapping) and _accepts_null(o, root) for o in options)
+    kind = schema.get("type")
+    if kind is None:
+        return "enum" not in schema and "const" not in schema  # no declared type: anything, null included
+    return kind == "null" or (isinstance(kind, list) and "null" in kind)
+
+
 def _field(name: str, schema: Mapping[str, Any], root: Mapping[str, Any], required: bool) -> Field:
     resolved = _resolve(schema, root)
     label = str(schema.get("title") or resolved.get("title") or name)
     description = str(schema.get("description") or resolved.get("description") or "")
+    nullable = _accepts_null(schema, root)
     kind = resolved.get("type")
+
+    def field(kind: str, input_type: str = "text", choices: tuple[str, ...] = (), about: str = description) -> Field:
+        return Field(name, label, kind, required, nullable, input_type, choices, about)
+
     if isinstance(resolved.get("enum"), list) and all(isinstance(v, str) for v in resolved["enum"]):
-        return Field(name, label, "choice", required, choices=tuple(resolved["enum"]), description=description)
+        return field("choice", choices=tuple(resolved["enum"]))
     if kind == "string":
-        input_type = _INPUT_TYPES.get(str(resolved.get("format", "")), "text")
-        return Field(name, label, "text", required, input_type=input_type, description=description)
+        return field("text", input_type=_INPUT_TYPES.get(str(resolved.get("format", "")), "text"))
     if kind in ("integer", "number"):
-        return Field(name, label, kind, required, input_type="number", description=description)
+        return field(kind, input_type="number")
     if kind == "boolean":
-        return Field(name, label, "boolean", required, input_type="checkbox", description=description)
-    return Field(name, label, "json", required, description=description or "a JSON value")
+        return field("boolean", input_type="checkbox")
+    return field("json", about=description or "a JSON value")
 
 
 def form_for(schema: Mapping[str, Any] | None) -> Form:
     """The form of a result type's schema (a JSON input when there is none)."""
     if not schema:
-        return Form((Field("result", "result", "json", False, description="a JSON value"),), is_object=False)
+        return Form((Field("result", "result", "json", False, True, description="a JSON value"),), is_object=False)
     resolved = _resolve(schema, schema)
     properties = resolved.get("properties")
     if resolved.get("type") == "object" and isinstance(properties, Mapping) and properties:
@@ -93,8 +120,12 @@ class FormErrors(Exception):
 
 def _value(field: Field, raw: str | None) -> Any:
     if field.kind == "boolean":
-        return raw is not None
+        return raw is not None  # a checkbox left unticked is a value: false
     text = (raw or "").strip()
+    if not text:  # any other input left blank holds no value, not ""
+        if field.needs_value:
+            raise FormErrors({field.name: "a value is required"})
+        return None
     if field.kind in ("integer", "number"):
         try:
             return int(text) if field.kind == "integer" else float(text)
@@ -102,7 +133,7 @@ def _value(field: Field, raw: str | None) -> Any:
             return text  # left as typed: the schema check names the field
     if field.kind == "json":
         try:
-            return json.loads(text) if text else None
+            return json.loads(text)
         except json.JSONDecodeError as exc:
             raise FormErrors({field.name: f"not valid JSON: {exc.msg}"}) from exc
     if field.input_type == "datetime-local" and text and len(text) == 16:
@@ -114,7 +145,7 @@ def read(form: Form, submitted: Mapping[str, str]) -> Any:
     """The result the submitted inputs describe.
 
     Raises:
-        FormErrors: an input meant as JSON is not JSON.
+        FormErrors: an input meant as JSON is not JSON, or a field that needs a value was left empty.
     """
     if not form.is_object:
         field = form.fields[0]

@@ -1,0 +1,339 @@
+"""The served OpenAPI document is what the server does: valid, named, tagged, and its error answers are the real ones.
+
+The error statuses of each operation are checked both ways against a real loopback server:
+every declared one is provoked and its body validated against the declared schema, and every
+status the provocations get is declared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+from openapi_spec_validator import validate
+
+import tether
+from tests.service.conftest import bearer, charge, fulfil, key, parked
+from tether.model import tokens
+from tether.service import app as service_app
+from tether.service import server as service_server
+from tether.service.auth import StoreKeys
+from tether.testing import TestEnvironment
+
+OPERATION_IDS = {
+    ("post", "/v1/workflows"): "startWorkflow",
+    ("get", "/v1/workflows"): "listWorkflows",
+    ("get", "/v1/workflows/{execution_id}"): "describeWorkflow",
+    ("get", "/v1/histories/{execution_id}"): "getHistory",
+    ("get", "/v1/results/{execution_id}"): "getResult",
+    ("post", "/v1/cancellations/{execution_id}"): "cancelWorkflow",
+    ("post", "/v1/activities/complete"): "completeActivity",
+    ("post", "/v1/activities/fail"): "failActivity",
+    ("post", "/v1/activities/heartbeat"): "heartbeatActivity",
+    ("post", "/v1/activities/cancelled"): "reportActivityCancelled",
+    ("get", "/v1/health"): "getHealth",
+}
+"""Pinned: generated clients name their methods after these."""
+
+
+async def served_document(http: httpx.AsyncClient) -> dict[str, Any]:
+    reply = await http.get("/v1/openapi.json")
+    assert reply.status_code == 200
+    document: dict[str, Any] = reply.json()
+    return document
+
+
+def operations(document: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """Every operation of the document by its id: method, path and the operation itself."""
+    return {
+        operation["operationId"]: (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+
+
+async def test_the_document_is_valid_openapi(http: httpx.AsyncClient) -> None:
+    validate(await served_document(http))
+
+
+async def test_every_operation_has_its_pinned_operation_id(http: httpx.AsyncClient) -> None:
+    document = await served_document(http)
+
+    found = {
+        (method, path): op["operationId"] for path, item in document["paths"].items() for method, op in item.items()
+    }
+
+    assert found == OPERATION_IDS
+
+
+async def test_every_operation_carries_one_declared_tag(http: httpx.AsyncClient) -> None:
+    document = await served_document(http)
+    declared = {tag["name"]: tag.get("description", "") for tag in document["tags"]}
+
+    assert all(declared.values()), declared
+    for name, (_, _, operation) in operations(document).items():
+        assert len(operation["tags"]) == 1, name
+        assert operation["tags"][0] in declared, name
+    assert {op["tags"][0] for _, _, op in operations(document).values()} == set(declared)
+
+
+async def test_health_asks_for_no_key_and_every_other_operation_for_the_bearer_key(http: httpx.AsyncClient) -> None:
+    document = await served_document(http)
+
+    securities = {name: operation.get("security") for name, (_, _, operation) in operations(document).items()}
+
+    assert securities.pop("getHealth") == []
+    assert set(map(json.dumps, securities.values())) == {json.dumps([{"api_key": []}])}
+    assert document["components"]["securitySchemes"]["api_key"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key made by `tether keys create`, sent as `Authorization: Bearer <key>`.",
+    }
+
+
+async def test_every_error_response_is_declared_as_the_error_body_the_server_sends(http: httpx.AsyncClient) -> None:
+    document = await served_document(http)
+
+    shapes = {
+        (name, status): response["content"]["application/json"]["schema"]
+        for name, (_, _, operation) in operations(document).items()
+        for status, response in operation["responses"].items()
+        if int(status) >= 400
+    }
+
+    assert shapes
+    assert all(shape == {"$ref": "#/components/schemas/ErrorBody"} for shape in shapes.values()), shapes
+    assert "ValidationError" not in json.dumps(document)
+
+
+def checks_error_body(document: dict[str, Any], schema: dict[str, Any]) -> Callable[[Any], None]:
+    """Validate a JSON value against a schema of the document, its references resolved in the document."""
+    validator = jsonschema.Draft202012Validator({**schema, "components": document["components"]})
+    return validator.validate
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/v1/workflows", "GET, POST"),
+        ("PUT", "/v1/workflows", "GET, POST"),
+        ("GET", "/v1/activities/complete", "POST"),
+        ("POST", "/v1/workflows/some/id", "GET"),
+        ("DELETE", "/v1/cancellations/some-id", "POST"),
+        ("POST", "/v1/health", "GET"),
+    ],
+)
+async def test_a_method_a_path_does_not_serve_is_405_naming_every_method_it_does(
+    http: httpx.AsyncClient, method: str, path: str, allowed: str
+) -> None:
+    document = await served_document(http)
+
+    reply = await http.request(method, path)
+
+    assert reply.status_code == 405
+    assert reply.headers["allow"] == allowed
+    checks_error_body(document, {"$ref": "#/components/schemas/ErrorBody"})(reply.json())
+    assert reply.json()["error"] == "method_not_allowed"
+
+
+# Every declared error status, provoked
+
+
+@dataclass
+class Targets:
+    """What the provocations aim at: an execution waiting on its activity, a closed one, and their tokens."""
+
+    waiting: str
+    waiting_token: str
+    closed: str
+    closed_token: str
+    no_such_activity_token: str
+    """Signed with the store's key, naming an activity the waiting execution does not have."""
+    other_workflow: str
+    """An execution of another workflow, whose id a start of orders.fulfil cannot take."""
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    query: dict[str, str] = field(default_factory=dict)
+    key: str | None = "admin"
+    content: bytes | None = None
+
+
+def call_of(name: str, t: Targets) -> Call:
+    """A valid call of an operation on the targets."""
+
+    def by_token(path: str, **fields: Any) -> Call:
+        return Call("POST", f"/v1/activities/{path}", {"token": t.waiting_token, **fields})
+
+    return {
+        "startWorkflow": Call("POST", "/v1/workflows", {"workflow": "orders.fulfil", "args": ["o"], "id": "new-1"}),
+        "listWorkflows": Call("GET", "/v1/workflows"),
+        "describeWorkflow": Call("GET", f"/v1/workflows/{t.waiting}"),
+        "getHistory": Call("GET", f"/v1/histories/{t.waiting}"),
+        "getResult": Call("GET", f"/v1/results/{t.waiting}", query={"wait": "0"}),
+        "cancelWorkflow": Call("POST", f"/v1/cancellations/{t.waiting}"),
+        "completeActivity": by_token("complete", result={"by": "bob", "amount": 2}),
+        "failActivity": by_token("fail", error="Declined"),
+        "heartbeatActivity": by_token("heartbeat", details={"page": 1}),
+        "reportActivityCancelled": by_token("cancelled"),
+        "getHealth": Call("GET", "/v1/health"),
+    }[name]
+
+
+def _with_token(call: Call, token: str) -> Call | None:
+    return None if call.body is None or "token" not in call.body else replace(call, body={**call.body, "token": token})
+
+
+def _naming_nothing(call: Call, t: Targets) -> Call | None:
+    if call.body is not None and "workflow" in call.body:
+        return replace(call, body={**call.body, "workflow": "no.such.workflow"})
+    if t.waiting in call.path:
+        return replace(call, path=call.path.replace(t.waiting, "nothing-here"))
+    return _with_token(call, t.no_such_activity_token)
+
+
+def _conflicting(call: Call, t: Targets) -> Call | None:
+    if call.body is not None and "workflow" in call.body:
+        return replace(call, body={**call.body, "id": t.other_workflow})
+    if t.waiting in call.path:
+        return replace(call, path=call.path.replace(t.waiting, t.closed))
+    return _with_token(call, t.closed_token)
+
+
+def _malformed(call: Call, t: Targets) -> Call:
+    if call.body is not None:
+        return replace(call, body={})
+    return replace(call, query={"limit": "0", "offset": "-1", "wait": "-1"})
+
+
+PROVOCATIONS: dict[str, Callable[[Call, Targets], Call | None]] = {
+    "without a key": lambda c, t: replace(c, key=None),
+    "with a key for other workflows": lambda c, t: replace(c, key="billing"),
+    "naming nothing": _naming_nothing,
+    "malformed": _malformed,
+    "with a forged token": lambda c, t: _with_token(c, "forged.token"),
+    "on something closed or taken": _conflicting,
+    "with a body over the limit": lambda c, t: replace(c, body=None, content=b"x" * (LIMIT + 1)),
+}
+"""Ways to get a call refused, each applied to every operation it can apply to."""
+
+LIMIT = 1024
+BODY_TIMEOUT = 1.0
+
+
+@asynccontextmanager
+async def serving(engine: Any) -> AsyncIterator[int]:
+    """A real server on a loopback port over ``engine``, with a small body limit and a short body timeout."""
+    app = service_app.create_app(
+        engine, StoreKeys(engine, open_without_keys=True), max_body_bytes=LIMIT, body_timeout=BODY_TIMEOUT
+    )
+    sock = service_server.bind("127.0.0.1", 0)
+    server = service_server.Server(app, graceful_shutdown=1)
+    task = asyncio.ensure_future(server.serve_on(sock))
+    try:
+        yield service_server.port_of(sock)
+    finally:
+        server.stop()
+        await task
+
+
+async def send(http: httpx.AsyncClient, call: Call, keys: dict[str, str]) -> httpx.Response:
+    headers = bearer(keys[call.key]) if call.key is not None else {}
+    content = call.content if call.content is not None else None if call.body is None else json.dumps(call.body)
+    if content is not None:
+        headers["Content-Type"] = "application/json"
+    return await http.request(call.method, call.path, params=call.query, content=content, headers=headers)
+
+
+async def send_too_slowly(port: int, call: Call, keys: dict[str, str]) -> tuple[int, Any]:
+    """Send a call whose body never finishes arriving; the status and body it gets."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (
+        f"{call.method} {call.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: 100\r\nAuthorization: Bearer {keys['admin']}\r\n\r\n"
+    )
+    writer.write(head.encode() + b'{"token":')
+    await writer.drain()
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), 10)  # a hang guard, not a timing
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            length = int(value) if name.strip().lower() == "content-length" else length
+        body = json.loads(await reader.readexactly(length)) if length else None
+    finally:
+        writer.close()
+    return int(status_line.split()[1]), body
+
+
+async def targets_in(env: TestEnvironment) -> Targets:
+    waiting_token = await parked(env, fulfil, "o1", "waiting-1")
+    closed_token = await parked(env, fulfil, "o2", "closed-1")
+    await env.engine.complete_activity(closed_token, json.dumps({"by": "ana", "amount": 1}))
+    await parked(env, charge, "i1", "billing-1")
+    signing = await env.engine.store.read(lambda tx: tx.signing_keys())
+    key_id = max(signing)
+    no_such = tokens.sign(tokens.TokenClaims("waiting-1", 99, 1), key_id, signing[key_id])
+    keys = {"admin": await key(env, "*:*:*", name="admin"), "billing": await key(env, "*:*:billing.*", name="billing")}
+    await env.wait_for_idle()
+    return Targets("waiting-1", waiting_token, "closed-1", closed_token, no_such, "billing-1", keys)
+
+
+async def test_every_declared_error_status_is_sent_as_declared_and_every_one_sent_is_declared(
+    env: TestEnvironment, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    document = await served_document(http)
+    t = await targets_in(env)
+    declared = {
+        name: {int(status) for status in operation["responses"] if int(status) >= 400}
+        for name, (_, _, operation) in operations(document).items()
+    }
+    sent: dict[str, dict[int, list[str]]] = {name: {} for name in declared}
+    bodies: list[tuple[str, int, str, Any]] = []
+
+    def saw(name: str, status: int, how: str, body: Any) -> None:
+        if status >= 400:
+            sent[name].setdefault(status, []).append(how)
+            bodies.append((name, status, how, body))
+
+    async with serving(env.engine) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as small:
+        for how, provoke in PROVOCATIONS.items():
+            for name in declared:
+                call = provoke(call_of(name, t), t)
+                if call is not None:
+                    reply = await send(small, call, t.keys)
+                    saw(name, reply.status_code, how, reply.json())
+        # Last, as a call that reads no body (a cancellation) is carried out all the same.
+        slow = await asyncio.gather(*(send_too_slowly(port, call_of(name, t), t.keys) for name in declared))
+        for name, (status, body) in zip(declared, slow, strict=True):
+            saw(name, status, "with a body that never finishes arriving", body)
+
+    down = await tether.Client.connect(f"sqlite:///{tmp_path / 'down.db'}")
+    await down.close()  # every call on this store now fails: the store is unavailable
+    async with serving(down.engine) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as broken:
+        for name in declared:
+            reply = await send(broken, call_of(name, t), t.keys)
+            saw(name, reply.status_code, "on a store that is down", reply.json())
+
+    for name, status, how, body in bodies:
+        responses = operations(document)[name][2]["responses"]
+        if str(status) in responses:  # an undeclared status fails below, with what provoked it
+            schema = responses[str(status)]["content"]["application/json"]["schema"]
+            try:
+                checks_error_body(document, schema)(body)
+            except jsonschema.ValidationError as exc:
+                raise AssertionError(f"{name} {how}: {status} {body} is not as declared: {exc.message}") from exc
+    assert {name: set(found) for name, found in sent.items()} == declared, sent
