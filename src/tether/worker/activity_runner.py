@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import json
@@ -46,8 +47,11 @@ async def run_attempt(
     try:
         args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
         result = await _call(activity, ctx, args, executor)
+        await ctx.wait_for_heartbeats()  # its last details are stored before its outcome
         outcome = _completed(activity, result)
     except BaseException as exc:
+        if isinstance(exc, Exception | activity_context._CompleteAsync):
+            await ctx.wait_for_heartbeats()
         outcome = _ended(exc, ended, _log(start))
     if outcome is not None:
         await _record(functools.partial(engine.record_attempt, claims, outcome), _log(start))
@@ -67,9 +71,21 @@ def run_in_thread(
         args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
         context = contextvars.copy_context()
         context.run(activity_context.set_current, ctx)
-        return _completed(activity, context.run(activity.fn, *args))
+        result = context.run(activity.fn, *args)
+        _wait_for_heartbeats(ctx, loop)
+        return _completed(activity, result)
     except BaseException as exc:
+        if isinstance(exc, Exception | activity_context._CompleteAsync):
+            _wait_for_heartbeats(ctx, loop)
         return _ended(exc, ended, _log(start))
+
+
+def _wait_for_heartbeats(ctx: activity_context.ActivityContext, loop: asyncio.AbstractEventLoop) -> None:
+    """From the attempt's thread: wait for heartbeats still on their way (sent by threads the activity started)."""
+    last = ctx._last_beat
+    if last is not None and not last.done():
+        with contextlib.suppress(RuntimeError):  # the event loop closed: the worker is gone
+            asyncio.run_coroutine_threadsafe(ctx.wait_for_heartbeats(), loop).result()
 
 
 def recording_failed(
@@ -135,7 +151,6 @@ def _context(
         activity=activity.name,
         _heartbeat=beat,
         _loop=loop,
-        _in_thread=not activity.is_async,
     )
 
 
