@@ -22,6 +22,7 @@ from tether.model.tokens import TokenClaims
 from tether.runtime import activity_context
 from tether.runtime.definitions import Activity
 from tether.worker import back_off
+from tether.worker.running_attempts import Running, RunningAttempts
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +34,18 @@ _HEARTBEAT_TRIES = 4
 
 
 async def run_attempt(
-    engine: Engine, activity: Activity[..., Any], start: AttemptStart, executor: ThreadPoolExecutor
+    engine: Engine,
+    activity: Activity[..., Any],
+    attempt: Running,
+    executor: ThreadPoolExecutor,
+    running: RunningAttempts,
 ) -> None:
     """Run the attempt and record its outcome: a result, a failure, async, or cancelled.
 
     A report refused because the attempt is already over (it timed out, or its token was
     used meanwhile) is dropped: the engine has already decided.
     """
+    start = attempt.start
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
     ended: list[errors.Refused] = []
     ctx = _context(engine, activity, start, asyncio.get_running_loop(), ended)
@@ -53,6 +59,7 @@ async def run_attempt(
         if isinstance(exc, Exception | activity_context._CompleteAsync):
             await ctx.wait_for_heartbeats()
         outcome = _ended(exc, ended, _log(start))
+    running.report(attempt)
     if outcome is not None:
         await _record(functools.partial(engine.record_attempt, claims, outcome), _log(start))
 
