@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 import tether
-from tests.helpers.activity_tests import HANG_GUARD_SECONDS, Mailbox, box, post_context, result_of
+from tests.helpers.activity_tests import Mailbox, advance, box, post_context, result_of, times
 from tether.testing import TestEnvironment
 
 
@@ -98,18 +97,6 @@ async def te_nap_beside(in_thread: bool) -> str:
     work = tether.start_activity(te_busy_in_thread if in_thread else te_busy)
     await tether.sleep(timedelta(seconds=5))
     return await work
-
-
-async def advance(env: TestEnvironment, delta: timedelta) -> None:
-    """``env.advance``, failing the test instead of hanging it."""
-    try:
-        await asyncio.wait_for(env.advance(delta), HANG_GUARD_SECONDS)
-    except TimeoutError:
-        raise AssertionError(f"advance({delta}) did not return within the hang guard") from None
-
-
-def times(history: list[tether.HistoryEvent], kind: str) -> list[datetime]:
-    return [e.at for e in history if e.type == kind]
 
 
 async def test_advance_fires_each_timer_at_its_own_due_time_in_order() -> None:

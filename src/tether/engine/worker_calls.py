@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tether.engine import activities, dispatch, timers, workflows
 from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.core import EngineCore
 from tether.engine.workflows import WorkflowTask
+from tether.errors import ExecutionNotFound
 from tether.model.events import Command
 from tether.model.tokens import TokenClaims
 from tether.store.base import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptDeadlines:
+    """When the deadlines of an open attempt fall, as the store has them (UTC ms; None: no such deadline)."""
+
+    attempt_ms: int | None
+    heartbeat_ms: int | None
+    """From the last heartbeat, by token or in-process, or from the attempt's start."""
+    total_ms: int | None
 
 
 class WorkerCalls(EngineCore):
@@ -59,6 +71,34 @@ class WorkerCalls(EngineCore):
             done(None if result is None else result[1], error)
 
         self._run_in_thread(lambda tx: activities.record(tx, claims, outcome, now), recorded)
+
+    async def attempt_deadlines(self, claims: TokenClaims) -> AttemptDeadlines:
+        """The deadlines of an attempt a worker runs, for it to learn when its attempt is over.
+
+        A deadline may have passed before the timer that applies it fired (here or in
+        another process): the attempt is then still open until it does.
+
+        Raises:
+            StaleToken: the attempt is over; ActivityAlreadyClosed: the activity closed;
+                ExecutionNotFound: the execution is gone. Each is what a heartbeat of the
+                attempt would be refused with.
+        """
+
+        def read(tx: Transaction) -> AttemptDeadlines:
+            row = tx.get_activity(claims.execution_id, claims.activity_id)
+            if row is None:
+                raise ExecutionNotFound(claims.execution_id)
+            activities._require_current(row, claims)
+            options = activities.options_of(row.options)
+            started = row.attempt_started_at_ms or row.scheduled_at_ms
+            beat = row.last_heartbeat_at_ms or started
+            return AttemptDeadlines(
+                None if options.attempt_timeout_ms is None else started + options.attempt_timeout_ms,
+                None if options.heartbeat_ms is None else beat + options.heartbeat_ms,
+                None if options.timeout_ms is None else row.scheduled_at_ms + options.timeout_ms,
+            )
+
+        return await self.store.read(read)
 
     async def attempt_heartbeat(self, claims: TokenClaims, details: str | None) -> bool:
         """An in-process heartbeat; returns whether cancellation was requested."""

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from tether.errors import ActivityCancelled, NotInActivity, UsageError
+from tether.errors import ActivityCancelled, NotInActivity, Refused, UsageError
 from tether.model import payloads
 from tether.model.payloads import JSONValue
 
@@ -45,6 +45,8 @@ class ActivityContext:
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _last_beat: asyncio.Future[bool] | None = field(default=None, repr=False)
     """The heartbeat sent last (on the event loop); each waits for the one before, so the last details win."""
+    _over: Refused | None = field(default=None, repr=False)
+    """Set by the worker once this attempt is over (it timed out, say): what its heartbeats raise from then on."""
 
     def inbox(self, title: str, *, description: str = "", form: Any = None) -> None:
         """Ask a person to finish this attempt: once it goes async, the web UI's inbox lists it.
@@ -149,11 +151,19 @@ def heartbeat(details: JSONValue = None) -> HeartbeatCall:
     Raises:
         NotInActivity: called outside an activity.
         ActivityCancelled: cancellation was requested (when awaited, or at once off the event loop).
+        StaleToken: this attempt is over: it timed out (its heartbeat or attempt timeout
+            passed), or its token was used to fail it. Stop: whatever the activity returns
+            or raises from now on is dropped, and its retry may already run. (An async
+            activity's task is cancelled when its attempt times out.)
+        ActivityAlreadyClosed: the activity closed (it timed out in total, or its token
+            was used to complete, fail or cancel it): stop, as for StaleToken.
         StoreUnavailable: the store stayed unavailable and these details were not recorded.
             The activity may go on and heartbeat again later, or let the error end the
             attempt, which is then retried from the last recorded checkpoint.
     """
     ctx = context()
+    if ctx._over is not None:
+        raise ctx._over.with_traceback(None)
     loop = ctx._loop
     assert loop is not None
     if _running_loop() is loop:

@@ -243,7 +243,9 @@ class TestEnvironment:
         target = self.clock.now_ms() + duration_ms(delta)
         while True:
             await self._settle(attempts=False)
-            due = await self.engine.next_wakeup_ms(self.worker.identity)
+            # Timers in the store, and the deadlines of attempts the worker runs (it learns of their timeouts then).
+            dues = [await self.engine.next_wakeup_ms(self.worker.identity), self.worker.next_deadline_ms()]
+            due = min((d for d in dues if d is not None), default=None)
             if due is None or due > target:
                 break
             self.clock.advance_to(due)

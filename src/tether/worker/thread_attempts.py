@@ -81,7 +81,7 @@ class ThreadAttempts:
             if self._stopped:
                 self._release_slot()
                 return None
-            attempt = self._attempts.add(start)
+            attempt = self._attempts.add(start, self._activities[start.name].options, self._engine.clock)
             self._running.add(attempt)
             return attempt
 
@@ -89,7 +89,7 @@ class ThreadAttempts:
         """Record no more outcomes; returns the attempts still running."""
         with self._lock:
             self._stopped = True
-            return [attempt.start for attempt in self._running]
+            return [attempt.start for attempt in self._running if attempt.over is None]
 
     def _run(self, attempt: Running) -> None:
         following: Running | None = attempt
@@ -99,15 +99,15 @@ class ThreadAttempts:
                 following = self._run_one(current)
             except Exception:
                 # One activity must never take the worker down; its attempt times out or is reaped.
-                logger.exception("could not run or report the attempt", extra=activity_runner._log(current.start))
+                logger.exception("could not run or report the attempt", extra=current.log)
                 self._end(current)
                 following = None
 
     def _run_one(self, attempt: Running) -> Running | None:
         """Run and record one attempt; returns the next one to run on this thread, if any."""
         start = attempt.start
-        outcome = activity_runner.run_in_thread(self._engine, self._activities[start.name], start, self._loop)
-        self._attempts.report(attempt)
+        activity = self._activities[start.name]
+        outcome = activity_runner.run_in_thread(self._engine, activity, attempt, self._loop, self._attempts)
         if outcome is None or self._stopped:
             self._end(attempt)
             return None
@@ -125,7 +125,7 @@ class ThreadAttempts:
                 elif pushed is not None:
                     following.extend(self._hand_over(pushed, inline=threading.get_ident() == here))
             except Exception:
-                logger.exception("could not hand over an attempt's outcome", extra=activity_runner._log(start))
+                logger.exception("could not hand over an attempt's outcome", extra=attempt.log)
             self._end(attempt)
 
         claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)

@@ -24,7 +24,7 @@ from tether.model.events import failure
 from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
-from tether.worker import activity_runner, back_off, thread_attempts
+from tether.worker import activity_runner, back_off, deadline_watch, thread_attempts
 from tether.worker.instance_cache import InstanceCache
 from tether.worker.running_attempts import Running, RunningAttempts
 
@@ -33,6 +33,13 @@ logger = logging.getLogger(__name__)
 _LOOPS = ("workflows", "activities", "timers")
 _REMEMBERED_FAILURES = 10_000
 """Executions whose workflow tasks the store failed that a worker keeps counting, the oldest forgotten first."""
+_SPARE_THREADS = 1_000
+"""Threads the pool may lend beyond max_concurrent_activities: to attempts whose code still runs when they are over.
+
+Slots bound the attempts that run at once; the pool only lends threads (as they are
+needed). A sync attempt that timed out gives its slot back at once, but its thread is
+busy until its code returns, and its retry must not wait for that thread.
+"""
 
 
 class EngineOwner(Protocol):
@@ -89,7 +96,8 @@ class Worker:
         self._group: asyncio.TaskGroup | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._attempts: set[asyncio.Task[None]] = set()
-        self._running = RunningAttempts(self._release_slot, self._settled_threadsafe)
+        self._running = RunningAttempts(self._release_slot, self._settled_threadsafe, self._watch_deadlines)
+        self._deadlines: deadline_watch.DeadlineWatch | None = None
         # Per loop, while it waits: whether it still has nothing to do (see _park).
         self._parked: dict[str, Callable[[], bool] | None] = dict.fromkeys(_LOOPS, None)
         self._slot_freed = asyncio.Event()
@@ -110,7 +118,8 @@ class Worker:
 
     async def __aenter__(self) -> Worker:
         self._loop = asyncio.get_running_loop()
-        self._executor = ThreadPoolExecutor(self._max_activities, thread_name_prefix="tether-activity")
+        self._executor = ThreadPoolExecutor(self._max_activities + _SPARE_THREADS, thread_name_prefix="tether-activity")
+        self._deadlines = deadline_watch.DeadlineWatch(self._engine, self._running, self._loop, self._changed.set)
         if self._engine.runs_in_thread:
             self._threads = thread_attempts.ThreadAttempts(
                 self._engine,
@@ -144,6 +153,7 @@ class Worker:
             self._group.create_task(self._keep_running(self._activity_loop), name="tether-activity-tasks"),
             self._group.create_task(self._keep_running(self._timer_loop), name="tether-timers"),
             self._group.create_task(self._keep_running(self._liveness_loop), name="tether-liveness"),
+            self._group.create_task(self._keep_running(self._deadlines.run), name="tether-attempt-deadlines"),
         ]
         return self
 
@@ -222,7 +232,8 @@ class Worker:
         """Whether the worker has nothing left to do at the current time.
 
         Every loop waits for a change, for a later time or for a free slot; no workflow
-        task is under way and no attempt's outcome is being recorded. With ``attempts``
+        task is under way, no attempt's outcome is being recorded and every attempt whose
+        deadline passed was looked up in the store (and stopped if over). With ``attempts``
         (the default) no attempt may be running either; without, attempts whose activity
         code runs do not count: a test that moves the clock need not wait for them.
         """
@@ -232,7 +243,12 @@ class Worker:
             and not self._tasks_in_flight
             and self._running.reporting == 0
             and (not attempts or self._running.running == 0)
+            and (self._deadlines is None or self._deadlines.is_idle())
         )
+
+    def next_deadline_ms(self) -> int | None:
+        """The earliest deadline ahead of an attempt this worker runs, as the worker expects it."""
+        return None if self._deadlines is None else self._deadlines.next_due_ms()
 
     def has_free_slot(self) -> bool:
         """Whether another attempt could start now."""
@@ -323,8 +339,15 @@ class Worker:
         if self._threads is not None and self._threads.runs(start):
             self._threads.launch(start)
         else:
-            attempt = self._running.add(start)
-            self._attempts.add(self._group.create_task(self._run_attempt(attempt)))
+            attempt = self._running.add(start, self._activities[start.name].options, self._engine.clock)
+            attempt.task = self._group.create_task(self._run_attempt(attempt))
+            self._attempts.add(attempt.task)
+            # Here, not in the task: a task stopped before it started never runs its finally.
+            attempt.task.add_done_callback(self._attempts.discard)
+
+    def _watch_deadlines(self, attempt: Running) -> None:
+        if self._deadlines is not None:
+            self._deadlines.added(attempt)
 
     async def _process(self, task: WorkflowTask) -> None:
         execution_id = task.execution_id
@@ -481,17 +504,13 @@ class Worker:
                 self._engine, self._activities[start.name], attempt, self._executor, self._running
             )
         except asyncio.CancelledError:
-            if self._graceful:
+            if self._graceful and attempt.over is None:
                 await asyncio.shield(self._report_shutdown(start))
             raise
         except Exception:
             # One activity must never take the worker down; its attempt times out or is reaped.
-            extra = {"execution_id": start.execution_id, "activity_id": start.activity_id, "attempt": start.attempt}
-            logger.exception("could not run or report the attempt", extra=extra)
+            logger.exception("could not run or report the attempt", extra=attempt.log)
         finally:
-            task = asyncio.current_task()
-            if task is not None:
-                self._attempts.discard(task)
             self._running.end(attempt)
 
     async def _report_shutdown(self, start: AttemptStart) -> None:
