@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -52,9 +54,37 @@ async def cp_beats_then_hangs(job: str) -> Any:
 
 
 @tether.activity(retry=RETRY)
+async def cp_beats_unawaited_then_breaks(job: str) -> Any:
+    ctx = post_context()
+    if ctx.attempt == 1:
+        tether.heartbeat({"step": 1})  # not awaited: the attempt ends before it is sent
+        raise RuntimeError("lost the connection right after step 1")
+    return {"resumed_from": ctx.checkpoint}
+
+
+def _beat_from_a_helper_thread(step: int) -> None:
+    tether.heartbeat({"step": step})
+
+
+@tether.activity(retry=RETRY)
+async def cp_beats_from_a_thread_then_breaks(job: str) -> Any:
+    ctx = post_context()
+    if ctx.attempt == 1:
+        await asyncio.to_thread(_beat_from_a_helper_thread, 4)
+        raise RuntimeError("lost the connection right after step 4")
+    return {"resumed_from": ctx.checkpoint}
+
+
+@tether.activity(retry=RETRY)
 async def cp_reports_progress(job: str) -> str:
     post_context()
     return tether.make_async()
+
+
+@tether.activity(retry=RETRY)
+async def cp_beats_unawaited_then_returns(job: str) -> str:
+    tether.heartbeat({"percent": 100})  # not awaited: the result is ready before it is sent
+    return "imported"
 
 
 ACTIVITIES = {
@@ -62,6 +92,8 @@ ACTIVITIES = {
     "breaks_after_progress": cp_breaks_after_progress,
     "breaks_in_thread": cp_breaks_in_thread,
     "beats_then_hangs": cp_beats_then_hangs,
+    "beats_unawaited_then_breaks": cp_beats_unawaited_then_breaks,
+    "beats_from_a_thread_then_breaks": cp_beats_from_a_thread_then_breaks,
 }
 
 
@@ -74,9 +106,9 @@ async def cp_run(name: str) -> Any:
 
 
 @tether.workflow
-async def cp_watch() -> dict[str, Any]:
+async def cp_watch(unawaited: bool = False) -> dict[str, Any]:
     seen: list[Any] = []
-    handle = tether.start_activity(cp_reports_progress, "import")
+    handle = tether.start_activity(cp_beats_unawaited_then_returns if unawaited else cp_reports_progress, "import")
     handle.on_heartbeat(seen.append)
     result = await handle
     return {"result": result, "seen": seen}
@@ -84,7 +116,9 @@ async def cp_watch() -> dict[str, Any]:
 
 def environment(**options: Any) -> TestEnvironment:
     return TestEnvironment(
-        workflows=[cp_run, cp_watch], activities=[*ACTIVITIES.values(), cp_reports_progress], **options
+        workflows=[cp_run, cp_watch],
+        activities=[*ACTIVITIES.values(), cp_reports_progress, cp_beats_unawaited_then_returns],
+        **options,
     )
 
 
@@ -149,6 +183,37 @@ async def test_next_attempt_resumes_from_the_last_details_of_a_sync_activity() -
         handle = await env.client.start_workflow(cp_run, "breaks_in_thread", id=box.id)
 
         assert await result_of(handle) == {"resumed_from": {"row": 20}}
+
+
+async def test_details_of_a_heartbeat_not_awaited_reach_the_store_before_the_attempt_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with environment() as env:
+        box = Mailbox()
+        with caplog.at_level(logging.ERROR):
+            handle = await env.client.start_workflow(cp_run, "beats_unawaited_then_breaks", id=box.id)
+
+            assert await result_of(handle) == {"resumed_from": {"step": 1}}
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_heartbeat_from_a_thread_of_an_async_activity_is_recorded() -> None:
+    async with environment() as env:
+        box = Mailbox()
+        handle = await env.client.start_workflow(cp_run, "beats_from_a_thread_then_breaks", id=box.id)
+
+        assert await result_of(handle) == {"resumed_from": {"step": 4}}
+        first = await box.context()
+        assert first.attempt == 1
+        (failed,) = of_type(await env.client.history(box.id), "ActivityAttemptFailed")
+        assert failed.data["failure"]["message"] == "lost the connection right after step 4"
+
+
+async def test_on_heartbeat_sees_heartbeats_not_awaited_before_the_result() -> None:
+    async with environment() as env:
+        handle = await env.client.start_workflow(cp_watch, True)
+
+        assert await result_of(handle) == {"result": "imported", "seen": [{"percent": 100}]}
 
 
 async def test_next_attempt_resumes_from_the_last_details_after_a_heartbeat_timeout() -> None:

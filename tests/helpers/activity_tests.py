@@ -13,9 +13,11 @@ import base64
 import json
 import threading
 import uuid
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import tether
+from tether.testing import TestEnvironment
 
 T = TypeVar("T")
 
@@ -99,6 +101,19 @@ async def result_of(handle: tether.WorkflowHandle[T]) -> T:
     except TimeoutError:
         description = await handle.describe()
         raise AssertionError(f"{handle.id} did not close within the hang guard: {description}") from None
+
+
+async def advance(env: TestEnvironment, delta: timedelta) -> None:
+    """``env.advance(delta)``, failing the test (instead of hanging it) if it does not return."""
+    try:
+        await asyncio.wait_for(env.advance(delta), HANG_GUARD_SECONDS)
+    except TimeoutError:
+        raise AssertionError(f"advance({delta}) did not return within the hang guard") from None
+
+
+def times(history: list[tether.HistoryEvent], *types: str) -> list[datetime]:
+    """When the events of the given types happened, in order."""
+    return [e.at for e in history if e.type in types]
 
 
 async def snapshot(client: tether.Client, execution_id: str) -> tuple[tether.WorkflowDescription, list[Any]]:

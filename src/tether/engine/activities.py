@@ -258,8 +258,14 @@ def _closed_error(row: ActivityRow) -> ActivityAlreadyClosed:
     return ActivityAlreadyClosed(row.state, execution_id=row.execution_id, activity_id=row.activity_id)
 
 
-def _require_current(row: ActivityRow, claims: TokenClaims, lapsed: bool = False) -> None:
-    """Refuse a call whose attempt is not the open one; after applied deadlines (``lapsed``) so that they commit."""
+def require_current(row: ActivityRow, claims: TokenClaims, lapsed: bool = False) -> None:
+    """Refuse a call whose attempt is not the open one; after applied deadlines (``lapsed``) so that they commit.
+
+    Raises:
+        ActivityAlreadyClosed: the activity closed.
+        StaleToken: the token's attempt is over.
+        RefusedAfterDeadlines: either, when ``lapsed`` (the engine raises it after the commit).
+    """
     if row.state in _CLOSED:
         refusal: Refused = _closed_error(row)
     elif row.state not in _OPEN_ATTEMPT or row.attempt != claims.attempt:
@@ -308,7 +314,7 @@ def complete(tx: Transaction, claims: TokenClaims, result: str, now_ms: int, *, 
     row, lapsed = _load(tx, claims, now_ms)
     if row.state == _COMPLETED and row.attempt == claims.attempt and _same_json(row.result, result):
         return False
-    _require_current(row, claims, lapsed)
+    require_current(row, claims, lapsed)
     if check_type:
         payloads.check_schema(result, _options(row).result_schema)
     data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"result":{result}}}'
@@ -340,7 +346,7 @@ def fail(tx: Transaction, claims: TokenClaims, fault: dict[str, Any], now_ms: in
         same = all(last.get(k) == fault.get(k) for k in ("error", "message", "details", "non_retryable"))
         if same and last.get("attempt") == claims.attempt:
             return False  # the same failure again: acknowledged, nothing changes
-    _require_current(row, claims, lapsed)
+    require_current(row, claims, lapsed)
     fail_attempt(tx, row, {**fault, "attempt": row.attempt}, now_ms)
     return True
 
@@ -422,7 +428,7 @@ def heartbeat(tx: Transaction, claims: TokenClaims, details: str | None, now_ms:
         StaleToken: the token's attempt is over.
     """
     row, lapsed = _load(tx, claims, now_ms)
-    _require_current(row, claims, lapsed)
+    require_current(row, claims, lapsed)
     if details is None:
         tx.update_activity(row.execution_id, row.activity_id, last_heartbeat_at_ms=now_ms)
     else:
@@ -467,7 +473,7 @@ def report_cancelled(tx: Transaction, claims: TokenClaims, details: str | None, 
     row, lapsed = _load(tx, claims, now_ms)
     if row.state == _CANCELLED and row.attempt == claims.attempt and _reported(tx, row, details):
         return False
-    _require_current(row, claims, lapsed)
+    require_current(row, claims, lapsed)
     if not row.cancel_requested:
         raise CancellationNotRequested(execution_id=row.execution_id, activity_id=row.activity_id)
     _cancel(tx, row, details, now_ms)

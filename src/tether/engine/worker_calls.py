@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from tether.engine import activities, dispatch, timers, workflows
+from tether.engine import activities, deadlines, dispatch, timers, workflows
 from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.core import EngineCore
 from tether.engine.workflows import WorkflowTask
+from tether.errors import ExecutionNotFound
 from tether.model.events import Command
 from tether.model.tokens import TokenClaims
 from tether.store.base import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptDeadlines:
+    """When the deadlines of an open attempt fall, as the store has them (UTC ms; None: no such deadline)."""
+
+    attempt_ms: int | None
+    heartbeat_ms: int | None
+    """From the last heartbeat, by token or in-process, or from the attempt's start."""
+    total_ms: int | None
 
 
 class WorkerCalls(EngineCore):
@@ -59,6 +71,34 @@ class WorkerCalls(EngineCore):
             done(None if result is None else result[1], error)
 
         self._run_in_thread(lambda tx: activities.record(tx, claims, outcome, now), recorded)
+
+    async def attempt_deadlines(self, claims: TokenClaims) -> AttemptDeadlines:
+        """The deadlines of an attempt a worker runs, for it to learn when its attempt is over.
+
+        A deadline that has passed is applied here, at its own time, if no timer (here
+        or in another process) did so yet: the attempt is then over.
+
+        Raises:
+            StaleToken: the attempt is over; ActivityAlreadyClosed: the activity closed;
+                ExecutionNotFound: the execution is gone. Each is what a heartbeat of the
+                attempt would be refused with.
+        """
+        now = self.clock.now_ms()
+
+        def check(tx: Transaction) -> AttemptDeadlines:
+            row = tx.get_activity(claims.execution_id, claims.activity_id)
+            if row is None:
+                raise ExecutionNotFound(claims.execution_id)
+            row, lapsed = activities.apply_passed_deadlines(tx, row, now)
+            activities.require_current(row, claims, lapsed)
+            options = activities.options_of(row.options)
+            return AttemptDeadlines(
+                deadlines.attempt_deadline(row, options),
+                deadlines.heartbeat_deadline(row, options),
+                deadlines.total_deadline(row, options),
+            )
+
+        return await self._run(check)
 
     async def attempt_heartbeat(self, claims: TokenClaims, details: str | None) -> bool:
         """An in-process heartbeat; returns whether cancellation was requested."""

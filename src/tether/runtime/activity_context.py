@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from tether.errors import ActivityAlreadyClosed, ActivityCancelled, NotInActivity, UsageError
+from tether.errors import ActivityAlreadyClosed, ActivityCancelled, NotInActivity, Refused, UsageError
 from tether.model import payloads
 from tether.model.payloads import JSONValue
 
@@ -43,7 +43,10 @@ class ActivityContext:
     _heartbeat: Callable[[Any], Awaitable[bool]] | None = field(default=None, repr=False)
     _inbox: dict[str, Any] | None = field(default=None, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
-    _in_thread: bool = field(default=False, repr=False)
+    _last_beat: asyncio.Future[bool] | None = field(default=None, repr=False)
+    """The heartbeat sent last (on the event loop); each waits for the one before, so the last details win."""
+    _over: Refused | None = field(default=None, repr=False)
+    """Set by the worker once this attempt is over (it timed out, say): what its heartbeats raise from then on."""
 
     def inbox(self, title: str, *, description: str = "", form: Any = None) -> None:
         """Ask a person to finish this attempt: once it goes async, the web UI's inbox lists it.
@@ -65,6 +68,26 @@ class ActivityContext:
             if schema is None:
                 raise UsageError(f"form={form!r} is not a type whose fields the inbox can show")
         self._inbox = {"title": title.strip(), "description": str(description), "form_schema": schema}
+
+    async def wait_for_heartbeats(self) -> None:
+        """Return once every heartbeat sent so far was recorded or refused (the worker calls this on the loop).
+
+        Run before an attempt's outcome is recorded, so that details given to a heartbeat
+        the activity did not await are stored first. What they raised stays with them.
+        """
+        last = self._last_beat
+        if last is not None and not last.done():
+            await asyncio.wait([last])
+
+    def _send(self, details: Any) -> asyncio.Future[bool]:
+        """Send a heartbeat after those sent before it; on the event loop."""
+        assert self._heartbeat is not None
+        beat = asyncio.ensure_future(_after(self._last_beat, self._heartbeat, details))
+        # An activity need not await its heartbeat: what a heartbeat nobody awaits raised
+        # (a refusal once the attempt is over) must not be reported as never retrieved.
+        beat.add_done_callback(_retrieve)
+        self._last_beat = beat
+        return beat
 
 
 _current: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar("tether_activity")
@@ -92,8 +115,9 @@ def context() -> ActivityContext:
 class HeartbeatCall:
     """The result of ``tether.heartbeat()``: await it in async activities.
 
-    In a sync activity (run in a thread) the heartbeat has already been recorded when
-    the call returns, and cancellation is raised right there; awaiting is not needed.
+    Off the event loop (a sync activity, or a thread an async activity uses) the heartbeat
+    has already been recorded when the call returns, and cancellation is raised right
+    there; awaiting is not needed.
     """
 
     def __init__(self, future: asyncio.Future[bool] | None) -> None:
@@ -105,57 +129,89 @@ class HeartbeatCall:
         try:
             cancel = yield from self._future.__await__()
         except ActivityAlreadyClosed as closed:
-            _closed(closed)
+            _closed(context(), closed)
         if cancel:
-            _cancelled()
+            _cancelled(context())
 
 
-def _cancelled(cause: BaseException | None = None) -> NoReturn:
-    ctx = context()
+def _cancelled(ctx: ActivityContext, cause: BaseException | None = None) -> NoReturn:
     ctx.cancel_requested = True
     raise ActivityCancelled("cancellation of this activity was requested", attempt=ctx.attempt) from cause
 
 
-def _closed(closed: ActivityAlreadyClosed) -> NoReturn:
+def _closed(ctx: ActivityContext, closed: ActivityAlreadyClosed) -> NoReturn:
     """A heartbeat found the activity closed: cancelled (its workflow closed, say) means stop, as a request would."""
     if closed.final_state == "cancelled":
-        _cancelled(closed)
+        _cancelled(ctx, closed)
     raise closed
 
 
 def heartbeat(details: JSONValue = None) -> HeartbeatCall:
     """Record that the activity is alive, with optional progress details (its checkpoint).
 
-    Details are stored durably before the call returns; the next attempt receives the
-    last ones as ``context().checkpoint``. Raises ActivityCancelled (when awaited, or at
-    once in a sync activity) once cancellation of the activity was requested. A store
-    that fails briefly is retried for about a third of a second first.
+    Details are stored durably before the call returns (when awaited, in async code); the
+    next attempt receives the last ones as ``context().checkpoint``. Heartbeats are
+    recorded in the order they were made, and every one made before the activity returns
+    or raises is recorded before its outcome, awaited or not. Works from any thread the
+    activity uses, provided the thread carries the activity's context (``asyncio.to_thread``
+    and ``contextvars.copy_context().run`` do): off the event loop the call returns once
+    the heartbeat is recorded. A store that fails briefly is retried for about a third of
+    a second first.
 
     Raises:
         NotInActivity: called outside an activity.
-        ActivityCancelled: cancellation was requested, or the activity was cancelled meanwhile
-            (its workflow closed).
-        ActivityAlreadyClosed: the activity closed otherwise (timed out, completed by token).
+        ActivityCancelled: cancellation was requested (when awaited, or at once off the event loop).
+        StaleToken: this attempt is over: it timed out (its heartbeat or attempt timeout
+            passed), or its token was used to fail it. Stop: whatever the activity returns
+            or raises from now on is dropped, and its retry may already run. (An async
+            activity's task is cancelled when its attempt times out.)
+        ActivityAlreadyClosed: the activity closed (it timed out in total, or its token
+            was used to complete or fail it): stop, as for StaleToken. An activity that
+            was cancelled meanwhile (its workflow closed, say) raises ActivityCancelled.
         StoreUnavailable: the store stayed unavailable and these details were not recorded.
             The activity may go on and heartbeat again later, or let the error end the
             attempt, which is then retried from the last recorded checkpoint.
     """
     ctx = context()
-    assert ctx._heartbeat is not None
-    assert ctx._loop is not None
-    if ctx._in_thread:
-        try:
-            cancel = asyncio.run_coroutine_threadsafe(_as_coroutine(ctx._heartbeat(details)), ctx._loop).result()
-        except ActivityAlreadyClosed as closed:
-            _closed(closed)
-        if cancel:
-            _cancelled()
-        return HeartbeatCall(None)
-    return HeartbeatCall(asyncio.ensure_future(ctx._heartbeat(details)))
+    if ctx._over is not None:
+        if isinstance(ctx._over, ActivityAlreadyClosed):
+            _closed(ctx, ctx._over.with_traceback(None))
+        raise ctx._over.with_traceback(None)
+    loop = ctx._loop
+    assert loop is not None
+    if _running_loop() is loop:
+        return HeartbeatCall(ctx._send(details))
+    # Another thread (a sync activity's, or one an async activity handed work to): send
+    # from the loop, in order with the rest, and wait for the answer here.
+    try:
+        cancel = asyncio.run_coroutine_threadsafe(_sent(ctx, details), loop).result()
+    except ActivityAlreadyClosed as closed:
+        _closed(ctx, closed)
+    if cancel:
+        _cancelled(ctx)
+    return HeartbeatCall(None)
 
 
-async def _as_coroutine(awaitable: Awaitable[bool]) -> bool:
-    return await awaitable
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+async def _sent(ctx: ActivityContext, details: Any) -> bool:
+    return await ctx._send(details)
+
+
+async def _after(previous: asyncio.Future[bool] | None, send: Callable[[Any], Awaitable[bool]], details: Any) -> bool:
+    if previous is not None and not previous.done():
+        await asyncio.wait([previous])
+    return await send(details)
+
+
+def _retrieve(beat: asyncio.Future[bool]) -> None:
+    if not beat.cancelled():
+        beat.exception()
 
 
 def make_async() -> NoReturn:

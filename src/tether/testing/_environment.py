@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from tether.client.client import Client
 from tether.engine.engine import Engine
 from tether.errors import UsageError
-from tether.model.clock import VirtualClock
+from tether.model.clock import VirtualClock, duration_ms
 from tether.runtime.definitions import Activity, Workflow
 from tether.worker.worker import Worker
 
@@ -33,8 +33,10 @@ class TestEnvironment:
 
     Time skips ahead by itself while a caller awaits ``handle.result()`` and the worker is
     idle: the clock jumps to the next due timer (a sleep, a deadline, a retry), so a
-    day-long timeout is tested in milliseconds. ``advance`` moves time explicitly, and
-    ``restart`` drops the worker and store as a crash would and opens them again.
+    day-long timeout is tested in milliseconds. ``advance`` moves time explicitly, stopping
+    at every timer due on the way until the worker has handled it, without waiting for
+    activity code that runs; ``restart`` drops the worker and store as a crash would and
+    opens them again.
 
     With ``transport="http"`` the environment also serves the tether HTTP API on a loopback
     port and ``client`` talks to it, as a service without database access would; the worker
@@ -226,19 +228,45 @@ class TestEnvironment:
         await self._worker.__aenter__()
 
     async def advance(self, delta: timedelta | float) -> None:
-        """Move the clock forward by ``delta`` and wait until the worker has acted on it."""
-        self.clock.advance(delta)
-        await asyncio.sleep(0)
-        await self.wait_for_idle()
+        """Move the clock forward by ``delta`` (a timedelta or seconds) as time would pass.
+
+        Every timer that falls due within ``delta`` (a sleep, a heartbeat, attempt or total
+        deadline, a retry's back-off) fires at its own due time, in order: the clock stops
+        there until the worker has handled what fell due (workflow tasks run, attempts
+        started, outcomes recorded), so what that schedules in turn fires on time too. It
+        returns at ``now + delta`` once everything due by then has been handled.
+
+        It never waits for activity code that is running in the worker: an attempt that
+        hangs is left running (and timed out when its deadline comes). To let running
+        attempts finish first, ``await wait_for_idle()`` before advancing.
+        """
+        target = self.clock.now_ms() + duration_ms(delta)
+        while True:
+            await self._settle(attempts=False)
+            # Timers in the store, and the deadlines of attempts the worker runs (it learns of their timeouts then).
+            dues = [await self.engine.next_wakeup_ms(self.worker.identity), self.worker.next_deadline_ms()]
+            due = min((d for d in dues if d is not None), default=None)
+            if due is None or due > target:
+                break
+            self.clock.advance_to(due)
+        self.clock.advance_to(target)
+        await self._settle(attempts=False)
 
     async def wait_for_idle(self) -> None:
-        """Wait until the worker has nothing left to do at the current time."""
+        """Wait until the worker has nothing left to do at the current time, running attempts included."""
+        await self._settle(attempts=True)
+
+    async def _settle(self, *, attempts: bool) -> None:
+        """Wait until the worker has handled everything due now (and, with ``attempts``, every attempt ended)."""
         while True:
-            await self.worker.wait_for_idle()
+            worker = self.worker
+            await worker.wait_for_idle(attempts=attempts)
             engine = self.engine
             version = engine.notifier.version
-            busy = await engine.has_ready_work(self.worker.workflow_names, self.worker.activity_names)
-            if not busy and self.worker.is_idle() and engine.notifier.version == version:
+            # Queued attempts count only while the worker could start one.
+            activities = worker.activity_names if worker.has_free_slot() else []
+            busy = await engine.has_ready_work(worker.workflow_names, activities)
+            if not busy and worker.is_idle(attempts=attempts) and engine.notifier.version == version:
                 return
             await asyncio.sleep(0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import json
@@ -21,6 +22,7 @@ from tether.model.tokens import TokenClaims
 from tether.runtime import activity_context
 from tether.runtime.definitions import Activity
 from tether.worker import back_off
+from tether.worker.running_attempts import Running, RunningAttempts, ids
 
 logger = logging.getLogger(__name__)
 
@@ -32,44 +34,78 @@ _HEARTBEAT_TRIES = 4
 
 
 async def run_attempt(
-    engine: Engine, activity: Activity[..., Any], start: AttemptStart, executor: ThreadPoolExecutor
+    engine: Engine,
+    activity: Activity[..., Any],
+    attempt: Running,
+    executor: ThreadPoolExecutor,
+    running: RunningAttempts,
 ) -> None:
     """Run the attempt and record its outcome: a result, a failure, async, or cancelled.
 
-    A report refused because the attempt is already over (it timed out, or its token was
-    used meanwhile) is dropped: the engine has already decided.
+    The outcome of an attempt stopped meanwhile (see :meth:`RunningAttempts.stop`) is
+    dropped, and so is a report refused because the attempt is over (it timed out, or its
+    token was used meanwhile): the engine has already decided.
     """
+    start = attempt.start
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
-    ended: list[errors.Refused] = []
-    ctx = _context(engine, activity, start, asyncio.get_running_loop(), ended)
-    outcome: AttemptOutcome | None
+    ctx = _context(engine, activity, attempt, asyncio.get_running_loop(), running)
+    outcome: AttemptOutcome
     try:
         args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
         result = await _call(activity, ctx, args, executor)
+        await ctx.wait_for_heartbeats()  # its last details are stored before its outcome
         outcome = _completed(activity, result)
     except BaseException as exc:
-        outcome = _ended(exc, ended, _log(start))
-    if outcome is not None:
-        await _record(functools.partial(engine.record_attempt, claims, outcome), _log(start))
+        if isinstance(exc, Exception | activity_context._CompleteAsync):
+            await ctx.wait_for_heartbeats()
+        outcome = _ended(exc)
+    if _to_record(attempt, running):
+        await _record(functools.partial(engine.record_attempt, claims, outcome), attempt.log)
 
 
 def run_in_thread(
-    engine: Engine, activity: Activity[..., Any], start: AttemptStart, loop: asyncio.AbstractEventLoop
+    engine: Engine,
+    activity: Activity[..., Any],
+    attempt: Running,
+    loop: asyncio.AbstractEventLoop,
+    running: RunningAttempts,
 ) -> AttemptOutcome | None:
     """Run a sync activity's attempt on this worker thread; returns the outcome to record, if any.
 
-    The caller records it with ``engine.record_attempt_in_thread`` and hands errors of
-    that to :func:`recording_failed`.
+    None means the attempt was stopped meanwhile. The caller records the outcome with
+    ``engine.record_attempt_in_thread`` and hands errors of that to :func:`recording_failed`.
     """
-    ended: list[errors.Refused] = []
-    ctx = _context(engine, activity, start, loop, ended)
+    start = attempt.start
+    ctx = _context(engine, activity, attempt, loop, running)
+    outcome: AttemptOutcome
     try:
         args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
         context = contextvars.copy_context()
         context.run(activity_context.set_current, ctx)
-        return _completed(activity, context.run(activity.fn, *args))
+        result = context.run(activity.fn, *args)
+        _wait_for_heartbeats(ctx, loop)
+        outcome = _completed(activity, result)
     except BaseException as exc:
-        return _ended(exc, ended, _log(start))
+        if isinstance(exc, Exception | activity_context._CompleteAsync):
+            _wait_for_heartbeats(ctx, loop)
+        outcome = _ended(exc)
+    return outcome if _to_record(attempt, running) else None
+
+
+def _to_record(attempt: Running, running: RunningAttempts) -> bool:
+    """Whether the outcome of an attempt whose code ended is to be recorded: not if it was stopped meanwhile."""
+    if running.report(attempt):
+        return True
+    logger.info("outcome of an attempt that was over dropped: %s", attempt.over, extra=attempt.log)
+    return False
+
+
+def _wait_for_heartbeats(ctx: activity_context.ActivityContext, loop: asyncio.AbstractEventLoop) -> None:
+    """From the attempt's thread: wait for heartbeats still on their way (sent by threads the activity started)."""
+    last = ctx._last_beat
+    if last is not None and not last.done():
+        with contextlib.suppress(RuntimeError):  # the event loop closed: the worker is gone
+            asyncio.run_coroutine_threadsafe(ctx.wait_for_heartbeats(), loop).result()
 
 
 def recording_failed(
@@ -86,46 +122,47 @@ def recording_failed(
     the future returned settles when that is over.
     """
     if isinstance(error, errors.ActivityAlreadyClosed | errors.StaleToken):
-        logger.info("attempt outcome dropped: %s", error, extra=_log(start))
+        logger.info("attempt outcome dropped: %s", error, extra=ids(start))
         return None
     if not isinstance(error, errors.StoreUnavailable):
-        logger.error("could not record the attempt's outcome", exc_info=error, extra=_log(start))
+        logger.error("could not record the attempt's outcome", exc_info=error, extra=ids(start))
         return None
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
     report = functools.partial(engine.record_attempt, claims, outcome)
     try:
-        return asyncio.run_coroutine_threadsafe(_record(report, _log(start)), loop)
+        return asyncio.run_coroutine_threadsafe(_record(report, ids(start)), loop)
     except RuntimeError:  # the event loop is closed: the worker is gone
-        logger.warning("could not record the attempt's outcome", exc_info=error, extra=_log(start))
+        logger.warning("could not record the attempt's outcome", exc_info=error, extra=ids(start))
         return None
-
-
-def _log(start: AttemptStart) -> dict[str, Any]:
-    return {"execution_id": start.execution_id, "activity_id": start.activity_id, "attempt": start.attempt}
 
 
 def _context(
     engine: Engine,
     activity: Activity[..., Any],
-    start: AttemptStart,
+    attempt: Running,
     loop: asyncio.AbstractEventLoop,
-    ended: list[errors.Refused],
+    running: RunningAttempts,
 ) -> activity_context.ActivityContext:
+    start = attempt.start
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
 
     async def beat(details: Any) -> bool:
         text = None if details is None else payloads.encode(details, what="heartbeat details")
+        at = engine.clock.now_ms()  # when the engine records it (or, after a retry, a little earlier)
         try:
             # A short outage is ridden out here; a longer one is the activity's to handle.
-            return await back_off.retrying(
+            cancel = await back_off.retrying(
                 functools.partial(engine.attempt_heartbeat, claims, text),
-                tries=_HEARTBEAT_TRIES, failed="could not record the heartbeat", logger=logger, extra=_log(start),
+                tries=_HEARTBEAT_TRIES, failed="could not record the heartbeat", logger=logger, extra=attempt.log,
             )  # fmt: skip
-        except (errors.ActivityAlreadyClosed, errors.StaleToken) as exc:
-            ended.append(exc)  # this attempt is over: whatever the activity does next is moot
+        except (errors.ActivityAlreadyClosed, errors.StaleToken, errors.ExecutionNotFound) as exc:
+            # This attempt is over: its slot goes to the retry, whatever the activity does next.
+            running.stop(attempt, exc, cancel=False)
             raise
+        running.beat(attempt, at)
+        return cancel
 
-    return activity_context.ActivityContext(
+    ctx = activity_context.ActivityContext(
         token=start.token,
         attempt=start.attempt,
         checkpoint=json.loads(start.checkpoint) if start.checkpoint is not None else None,
@@ -135,8 +172,9 @@ def _context(
         activity=activity.name,
         _heartbeat=beat,
         _loop=loop,
-        _in_thread=not activity.is_async,
     )
+    running.attach(attempt, ctx)
+    return ctx
 
 
 def _completed(activity: Activity[..., Any], result: Any) -> AttemptOutcome:
@@ -146,17 +184,14 @@ def _completed(activity: Activity[..., Any], result: Any) -> AttemptOutcome:
     return AttemptOutcome("completed", text)
 
 
-def _ended(exc: BaseException, ended: list[errors.Refused], log: dict[str, Any]) -> AttemptOutcome | None:
-    """The outcome of an attempt that raised; None when there is nothing to record."""
+def _ended(exc: BaseException) -> AttemptOutcome:
+    """The outcome of an attempt that raised (BaseExceptions other than going async propagate)."""
     if isinstance(exc, activity_context._CompleteAsync):
         return AttemptOutcome("went_async", None if exc.inbox is None else payloads.encode(exc.inbox, what="inbox"))
     if isinstance(exc, errors.ActivityCancelled):
         return AttemptOutcome("cancelled", _details_text(exc.details))
     if not isinstance(exc, Exception):
         raise exc
-    if ended:
-        logger.info("attempt ended while running: %s", ended[0], extra=log)
-        return None
     # A payload the activity produced that cannot be stored or has the wrong type will
     # not get better by retrying.
     return AttemptOutcome("failed", fault=_fault(exc, non_retryable=isinstance(exc, errors.InvalidPayload)))

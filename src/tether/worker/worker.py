@@ -24,14 +24,22 @@ from tether.model.events import failure
 from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
-from tether.worker import activity_runner, back_off, thread_attempts
+from tether.worker import activity_runner, back_off, deadline_watch, thread_attempts
 from tether.worker.instance_cache import InstanceCache
+from tether.worker.running_attempts import Running, RunningAttempts
 
 logger = logging.getLogger(__name__)
 
 _LOOPS = ("workflows", "activities", "timers")
 _REMEMBERED_FAILURES = 10_000
 """Executions whose workflow tasks the store failed that a worker keeps counting, the oldest forgotten first."""
+_SPARE_THREADS = 1_000
+"""Threads the pool may lend beyond max_concurrent_activities: to attempts whose code still runs when they are over.
+
+Slots bound the attempts that run at once; the pool only lends threads (as they are
+needed). A sync attempt that timed out gives its slot back at once, but its thread is
+busy until its code returns, and its retry must not wait for that thread.
+"""
 
 
 class EngineOwner(Protocol):
@@ -88,7 +96,10 @@ class Worker:
         self._group: asyncio.TaskGroup | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._attempts: set[asyncio.Task[None]] = set()
-        self._parked: dict[str, bool] = dict.fromkeys(_LOOPS, False)
+        self._running = RunningAttempts(self._release_slot, self._settled_threadsafe, self._watch_deadlines)
+        self._deadlines: deadline_watch.DeadlineWatch | None = None
+        # Per loop, while it waits: whether it still has nothing to do (see _park).
+        self._parked: dict[str, Callable[[], bool] | None] = dict.fromkeys(_LOOPS, None)
         self._slot_freed = asyncio.Event()
         self._slot_wanted = False
         self._threads: thread_attempts.ThreadAttempts | None = None
@@ -98,7 +109,8 @@ class Worker:
         self._processing: dict[str, asyncio.Future[None]] = {}
         self._task_failures: dict[str, int] = {}  # workflow tasks the store failed in a row, by execution
         self._tasks_in_flight: set[asyncio.Task[None]] = set()
-        self._idle = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._idle_waiters = 0
         self._stopping = False
         self._graceful = False
 
@@ -106,17 +118,18 @@ class Worker:
 
     async def __aenter__(self) -> Worker:
         self._loop = asyncio.get_running_loop()
-        self._executor = ThreadPoolExecutor(self._max_activities, thread_name_prefix="tether-activity")
+        self._executor = ThreadPoolExecutor(self._max_activities + _SPARE_THREADS, thread_name_prefix="tether-activity")
+        self._deadlines = deadline_watch.DeadlineWatch(self._engine, self._running, self._loop, self._changed.set)
         if self._engine.runs_in_thread:
             self._threads = thread_attempts.ThreadAttempts(
                 self._engine,
                 self._activities,
                 self._executor,
                 self._loop,
+                attempts=self._running,
                 keep=self._cache.keep,
                 accept=self._accept,
                 release_slot=self._release_slot,
-                on_idle=self._check_idle,
             )
         await self._engine.register_worker(sorted(self._workflows), self.identity)
         await self._engine.renew_worker(self.identity, self._lease_ms)
@@ -140,6 +153,7 @@ class Worker:
             self._group.create_task(self._keep_running(self._activity_loop), name="tether-activity-tasks"),
             self._group.create_task(self._keep_running(self._timer_loop), name="tether-timers"),
             self._group.create_task(self._keep_running(self._liveness_loop), name="tether-liveness"),
+            self._group.create_task(self._keep_running(self._deadlines.run), name="tether-attempt-deadlines"),
         ]
         return self
 
@@ -214,29 +228,66 @@ class Worker:
 
     # idleness, for test environments that skip time
 
-    def is_idle(self) -> bool:
-        """Whether every loop waits for a change and no attempt is running."""
+    def is_idle(self, *, attempts: bool = True) -> bool:
+        """Whether the worker has nothing left to do at the current time.
+
+        Every loop waits for a change, for a later time or for a free slot; no workflow
+        task is under way, no attempt's outcome is being recorded and every attempt whose
+        deadline passed was looked up in the store (and stopped if over). With ``attempts``
+        (the default) no attempt may be running either; without, attempts whose activity
+        code runs do not count: a test that moves the clock need not wait for them.
+        """
         return (
-            all(self._parked.values())
-            and not self._attempts
+            all(parked is not None and parked() for parked in self._parked.values())
             and not self._processing
-            and (self._threads is None or self._threads.running == 0)
+            and not self._tasks_in_flight
+            and self._running.reporting == 0
+            and (not attempts or self._running.running == 0)
+            and (self._deadlines is None or self._deadlines.is_idle())
         )
 
-    def _check_idle(self) -> None:
-        if self.is_idle():
-            self._idle.set()
+    def next_deadline_ms(self) -> int | None:
+        """The earliest deadline ahead of an attempt this worker runs, as the worker expects it."""
+        return None if self._deadlines is None else self._deadlines.next_due_ms()
 
-    async def wait_for_idle(self) -> None:
+    def has_free_slot(self) -> bool:
+        """Whether another attempt could start now."""
+        return self._slots_used < self._max_activities
+
+    async def wait_for_idle(self, *, attempts: bool = True) -> None:
         """Return once :meth:`is_idle` holds."""
-        while not self.is_idle():
-            self._idle.clear()
-            await self._idle.wait()
+        self._idle_waiters += 1
+        try:
+            while not self.is_idle(attempts=attempts):
+                self._changed.clear()
+                await self._changed.wait()
+        finally:
+            self._idle_waiters -= 1
 
-    def _park(self, loop: str, parked: bool) -> None:
-        self._parked[loop] = parked
-        if parked and self.is_idle():
-            self._idle.set()
+    def _settled_threadsafe(self) -> None:
+        """An attempt ended or its outcome was handled (on any thread): wake whoever waits for idleness."""
+        if self._idle_waiters and self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                self._loop.call_soon_threadsafe(self._changed.set)
+
+    def _park(self, loop: str, still_idle: Callable[[], bool] | None) -> None:
+        """Record what ``loop`` waits for: ``still_idle`` says whether it has nothing to do yet (None: it runs).
+
+        Idleness is judged from the state it waits on, not from whether the loop has
+        resumed yet: a loop whose change came or whose time is up has work, even while
+        its wake-up is still on the way.
+        """
+        self._parked[loop] = still_idle
+        if still_idle is not None:
+            self._changed.set()
+
+    def _unchanged(self, topic: str, version: int, wake_ms: int | None = None) -> Callable[[], bool]:
+        """Whether ``topic`` saw no change since ``version`` and ``wake_ms`` (if any) is still ahead."""
+        notifier = self._engine.notifier
+        clock = self._engine.clock
+        if wake_ms is None:
+            return lambda: notifier.topic_version(topic) == version
+        return lambda: notifier.topic_version(topic) == version and clock.now_ms() < wake_ms
 
     # workflow tasks
 
@@ -244,7 +295,7 @@ class Worker:
         notifier = self._engine.notifier
         names = sorted(self._workflows)
         if not names:
-            self._park("workflows", True)
+            self._park("workflows", lambda: True)
             return
         while True:
             version = notifier.topic_version("workflows")
@@ -258,11 +309,11 @@ class Worker:
             if tasks:
                 await asyncio.gather(*(self._process(task) for task in tasks))
                 continue
-            self._park("workflows", True)
+            self._park("workflows", self._unchanged("workflows", version))
             try:
                 await notifier.wait_for_change(version, topic="workflows")
             finally:
-                self._park("workflows", False)
+                self._park("workflows", None)
 
     def _accept(self, pushed: dispatch.Pushed) -> None:
         """Take work the engine leased to this worker inside the transition that created it."""
@@ -274,9 +325,13 @@ class Worker:
         for task in pushed.tasks:
             in_flight = self._group.create_task(self._process(task))
             self._tasks_in_flight.add(in_flight)
-            in_flight.add_done_callback(self._tasks_in_flight.discard)
+            in_flight.add_done_callback(self._task_done)
         for start in pushed.starts:
             self._start_attempt(start)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks_in_flight.discard(task)
+        self._changed.set()
 
     def _start_attempt(self, start: AttemptStart) -> None:
         """Run an attempt that holds a slot: sync ones on a thread from start to finish when the store allows."""
@@ -284,7 +339,15 @@ class Worker:
         if self._threads is not None and self._threads.runs(start):
             self._threads.launch(start)
         else:
-            self._attempts.add(self._group.create_task(self._run_attempt(start)))
+            attempt = self._running.add(start, self._activities[start.name].options, self._engine.clock)
+            attempt.task = self._group.create_task(self._run_attempt(attempt))
+            self._attempts.add(attempt.task)
+            # Here, not in the task: a task stopped before it started never runs its finally.
+            attempt.task.add_done_callback(self._attempts.discard)
+
+    def _watch_deadlines(self, attempt: Running) -> None:
+        if self._deadlines is not None:
+            self._deadlines.added(attempt)
 
     async def _process(self, task: WorkflowTask) -> None:
         execution_id = task.execution_id
@@ -303,8 +366,7 @@ class Worker:
         finally:
             del self._processing[execution_id]
             done.set_result(None)
-            if self.is_idle():
-                self._idle.set()
+            self._changed.set()
 
     async def _give_back(self, execution_id: str) -> None:
         """After the store failed a workflow task: wait, then offer it again rather than hold it for its whole lease.
@@ -399,7 +461,7 @@ class Worker:
         notifier = self._engine.notifier
         names = sorted(self._activities)
         if not names:
-            self._park("activities", True)
+            self._park("activities", lambda: True)
             return
         assert self._group is not None
         while True:
@@ -415,11 +477,11 @@ class Worker:
                     self._start_attempt(start)
                 if starts:
                     continue
-                self._park("activities", True)
+                self._park("activities", self._unchanged("activities", version))
                 try:
                     await notifier.wait_for_change(version, topic="activities")
                 finally:
-                    self._park("activities", False)
+                    self._park("activities", None)
             else:
                 self._slot_freed.clear()
                 with self._slots_lock:
@@ -427,32 +489,29 @@ class Worker:
                     if self._slots_used < self._max_activities:
                         self._slot_wanted = False
                         continue  # a slot came back between the two looks
-                self._park("activities", True)
+                self._park("activities", lambda: not self.has_free_slot())
                 try:
                     await self._slot_freed.wait()
                 finally:
                     self._slot_wanted = False
-                    self._park("activities", False)
+                    self._park("activities", None)
 
-    async def _run_attempt(self, start: AttemptStart) -> None:
+    async def _run_attempt(self, attempt: Running) -> None:
         assert self._executor is not None
+        start = attempt.start
         try:
-            await activity_runner.run_attempt(self._engine, self._activities[start.name], start, self._executor)
+            await activity_runner.run_attempt(
+                self._engine, self._activities[start.name], attempt, self._executor, self._running
+            )
         except asyncio.CancelledError:
-            if self._graceful:
+            if self._graceful and attempt.over is None:
                 await asyncio.shield(self._report_shutdown(start))
             raise
         except Exception:
             # One activity must never take the worker down; its attempt times out or is reaped.
-            extra = {"execution_id": start.execution_id, "activity_id": start.activity_id, "attempt": start.attempt}
-            logger.exception("could not run or report the attempt", extra=extra)
+            logger.exception("could not run or report the attempt", extra=attempt.log)
         finally:
-            task = asyncio.current_task()
-            if task is not None:
-                self._attempts.discard(task)
-            self._release_slot()
-            if self.is_idle():
-                self._idle.set()
+            self._running.end(attempt)
 
     async def _report_shutdown(self, start: AttemptStart) -> None:
         """End an attempt the shutdown interrupts, so that it is retried at once instead of after its timeouts."""
@@ -484,11 +543,11 @@ class Worker:
                 # A lease expired: let the workflow loop look for the freed task.
                 notifier.changed(("workflows",))
                 continue
-            self._park("timers", True)
+            self._park("timers", self._unchanged("timers", version, wake))
             try:
                 await notifier.wait_for_change(version, clock, wake, topic="timers")
             finally:
-                self._park("timers", False)
+                self._park("timers", None)
             if notifier.topic_version("timers") == version:
                 # Woken by the clock, not by a change: a timer fell due or a lease expired.
                 notifier.changed(("workflows",))
