@@ -1,16 +1,25 @@
-"""Stopping a worker returns whatever it is doing, and leaves a store that the next worker carries on from."""
+"""Stopping a worker returns whatever it is doing, and leaves a store that the next worker carries on from.
+
+A worker process that is told to stop exits, even with a sync activity that never returns.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import random
+import signal
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 import tether
 from tests.helpers.workflows import events_of
+from tests.recovery.test_worker_killed import output_of, start_worker_process, wait_until
+from tests.recovery.worker_process import effects, wk_hung
 from tether.model.events import EventType
 from tether.testing import TestEnvironment, VirtualClock
 
@@ -20,6 +29,7 @@ ROUNDS = 100
 STOP_GUARD_S = 30.0
 """How long one stop may take before the test calls it a hang (a hang guard, not a timing)."""
 RESULT_GUARD_S = 60.0
+EXIT_GUARD_S = 30.0
 
 RETRY = tether.RetryPolicy(max_attempts=0, initial_interval=timedelta(seconds=1), backoff=1.0)
 """Attempts that a stop interrupts, or that the test fails by token, are retried a second later."""
@@ -191,3 +201,29 @@ async def test_stopping_a_worker_at_random_moments_always_returns_and_the_next_w
         scheduled = [e.data["activity_id"] for e in events_of(history, EventType.ACTIVITY_SCHEDULED)]
         closed = [e.data["activity_id"] for e in history if e.type in ("ActivityCompleted", "ActivityFailed")]
         assert sorted(closed) == sorted(scheduled), f"{execution_id}: every activity closed exactly once"
+
+
+@pytest.mark.acceptance
+async def test_a_worker_process_told_to_stop_exits_though_a_sync_activity_never_returns(
+    tmp_path: Path, store_url: str
+) -> None:
+    async with await tether.Client.connect(store_url) as client:
+        await client.start_workflow(wk_hung, str(tmp_path), id="hung")
+    log = tmp_path / "worker.log"
+    proc = await start_worker_process(store_url, log)
+    try:
+        await wait_until(lambda: "hang started" in effects(tmp_path), "start of the hanging activity", proc, log)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), EXIT_GUARD_S)
+        except TimeoutError:
+            pytest.fail(f"the stopped worker process did not exit (a hang guard):\n{output_of(log)}")
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, output_of(log)
+    assert "worker stopped" in output_of(log)
+    async with await tether.Client.connect(store_url) as client:
+        failed = [e for e in await client.history("hung") if e.type == "ActivityAttemptFailed"]
+    assert [(e.data["attempt"], e.data["failure"]["error"]) for e in failed] == [(1, "WorkerShutdown")]

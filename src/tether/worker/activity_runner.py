@@ -9,7 +9,7 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 from tether import errors
@@ -31,9 +31,7 @@ _HEARTBEAT_TRIES = 4
 """Tries of an in-process heartbeat over about 0.35 s before the store's error reaches the activity."""
 
 
-async def run_attempt(
-    engine: Engine, activity: Activity[..., Any], start: AttemptStart, executor: ThreadPoolExecutor
-) -> None:
+async def run_attempt(engine: Engine, activity: Activity[..., Any], start: AttemptStart, executor: Executor) -> None:
     """Run the attempt and record its outcome: a result, a failure, async, or cancelled.
 
     A report refused because the attempt is already over (it timed out, or its token was
@@ -181,7 +179,7 @@ async def _call(
     activity: Activity[..., Any],
     ctx: activity_context.ActivityContext,
     args: list[Any],
-    executor: ThreadPoolExecutor,
+    executor: Executor,
 ) -> Any:
     if activity.is_async:
         token = activity_context.set_current(ctx)
