@@ -1,4 +1,4 @@
-"""The order example (what bin/demo runs) works end to end, reviewer process included."""
+"""The README's Quick start and the order example (what bin/demo runs) work end to end, reviewer process included."""
 
 from __future__ import annotations
 
@@ -11,8 +11,47 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+QUICK_START_RUNS = 10
+"""Runs of the Quick start's main() in one process: leaving its worker once hung in about a third of them."""
 
 pytestmark = pytest.mark.acceptance
+
+
+def quick_start_code() -> str:
+    """The Quick start's code block, exactly as the README shows it."""
+    readme = (ROOT / "README.md").read_text()
+    found = re.search(r"^## Quick start\n\n```python\n(.*?)^```", readme, re.M | re.S)
+    assert found, "the README has a Quick start with a python block"
+    return found.group(1)
+
+
+def test_quick_start_main_prints_running_and_exits_every_time(tmp_path: Path) -> None:
+    (tmp_path / "quick_start.py").write_text(quick_start_code())
+    # Each run in a fresh directory (main() opens sqlite:///tether.db where it runs), all on one event loop.
+    driver = f"""
+import asyncio, os, tempfile
+import quick_start
+
+async def runs() -> None:
+    for _ in range({QUICK_START_RUNS}):
+        with tempfile.TemporaryDirectory(dir=".") as here:
+            os.chdir(here)
+            try:
+                await quick_start.main()
+            finally:
+                os.chdir("..")
+
+asyncio.run(runs())
+print("all runs exited")
+"""
+    try:
+        ran = subprocess.run(
+            [sys.executable, "-c", driver], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+        )
+    except subprocess.TimeoutExpired as expired:
+        pytest.fail(f"the Quick start did not exit (a hang guard, not a timing): {expired.stdout!r}")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.splitlines() == ["running"] * QUICK_START_RUNS + ["all runs exited"], ran.stdout + ran.stderr
 
 
 @pytest.fixture(scope="module")

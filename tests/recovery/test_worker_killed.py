@@ -39,6 +39,14 @@ async def wait_until(condition: Callable[[], bool], what: str, proc: asyncio.sub
         await asyncio.sleep(0.05)
 
 
+async def start_worker_process(url: str, log: Path) -> asyncio.subprocess.Process:
+    """Run ``tether worker`` on this module's workflows and activities, its output going to ``log``."""
+    with log.open("wb") as output:
+        return await asyncio.create_subprocess_exec(
+            TETHER, "worker", "tests.recovery.worker_process", "--db", url, cwd=ROOT, stdout=output, stderr=output
+        )
+
+
 @pytest.mark.acceptance
 async def test_attempt_of_a_killed_worker_is_retried_by_a_new_worker_and_the_workflow_completes(
     tmp_path: Path, store_url: str
@@ -47,10 +55,7 @@ async def test_attempt_of_a_killed_worker_is_retried_by_a_new_worker_and_the_wor
     async with await tether.Client.connect(url) as client:
         await client.start_workflow(wk_pipeline, str(tmp_path), id="killed")
     log = tmp_path / "worker.log"
-    with log.open("wb") as output:
-        proc = await asyncio.create_subprocess_exec(
-            TETHER, "worker", "tests.recovery.worker_process", "--db", url, cwd=ROOT, stdout=output, stderr=output
-        )
+    proc = await start_worker_process(url, log)
     try:
         await wait_until(
             lambda: "long started, attempt 1" in effects(tmp_path), "start of the long activity", proc, log

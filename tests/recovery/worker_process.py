@@ -1,4 +1,4 @@
-"""Workflows and activities of the kill tests, run by ``tether worker tests.recovery.worker_process --db URL``.
+"""Workflows and activities of the kill and stop tests, run by ``tether worker tests.recovery.worker_process --db URL``.
 
 The test that kills that process runs the same workflow and activities in process afterwards,
 so they are defined here. Activities record what they did, one line each, in ``effects.log`` of the directory the
@@ -8,6 +8,7 @@ workflow is given.
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,3 +57,15 @@ async def wk_pipeline(directory: str) -> list[str]:
     long = await wk_long(directory)
     last = await wk_record(directory, "last")
     return [first, long, last]
+
+
+@tether.activity
+def wk_hang(directory: str) -> str:
+    record(directory, "hang started")
+    threading.Event().wait()  # a sync call that never returns
+    return "never"
+
+
+@tether.workflow
+async def wk_hung(directory: str) -> str:
+    return await wk_hang(directory)

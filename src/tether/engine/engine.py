@@ -93,7 +93,10 @@ class Engine(WorkerCalls):
                     if row.status != WorkflowStatus.RUNNING.value:
                         return row
                     try:
-                        final = await asyncio.wait_for(asyncio.shield(waiter), timeout)
+                        # Not asyncio.wait_for: on Python 3.11 it returns the result instead of
+                        # raising when the caller is cancelled as the execution closes.
+                        async with asyncio.timeout(timeout):
+                            final = await waiter
                     except TimeoutError:
                         return await self.get_execution(execution_id)
                     if final is not None:

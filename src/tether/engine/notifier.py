@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -67,19 +67,20 @@ class Notifier:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         waiters = self._waiters[topic or ""]
         waiters.add(future)
-        try:
-            if deadline_ms is None or clock is None:
-                await future
-                return
+        sleeper: asyncio.Future[None] | None = None
+        if deadline_ms is not None and clock is not None:
             sleeper = asyncio.ensure_future(clock.sleep_until(deadline_ms))
-            try:
-                await asyncio.wait({future, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                sleeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sleeper
+            sleeper.add_done_callback(functools.partial(_wake, future))
+        try:
+            # Only ``future`` is awaited, so cancelling this task always ends the wait. Awaiting
+            # the cancelled sleeper here, as this once did, could take this task's own
+            # cancellation for the sleeper's and swallow it: a stopping worker's timer loop then
+            # slept on toward its next timer, a day away, and the stop never returned.
+            await future
         finally:
             waiters.discard(future)
+            if sleeper is not None:
+                sleeper.cancel()  # not awaited: it ends at the loop's next turn, and nobody needs its end
 
     def result_waiter_entered(self) -> None:
         """Count a caller that starts waiting for a result."""
@@ -110,3 +111,9 @@ class Notifier:
             waiters.discard(future)
             if not waiters:
                 del self._close_waiters[execution_id]
+
+
+def _wake(future: asyncio.Future[None], _: asyncio.Future[None]) -> None:
+    """Settle a change waiter when its deadline's sleeper ends (nothing if it was settled or cancelled)."""
+    if not future.done():
+        future.set_result(None)

@@ -38,8 +38,8 @@ def positional_args(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
 class Activity(Generic[P, R]):
     """An activity: a function a workflow schedules, run by a worker, retried and timed out by policy.
 
-    Inside a workflow, calling it (``await charge(order)``) schedules it and waits for its
-    result; :func:`tether.start_activity` returns a handle instead.
+    Inside a workflow, awaiting a call (``await charge(order)``) schedules it and waits for
+    its result; :func:`tether.start_activity` schedules it at once and returns a handle.
     """
 
     def __init__(
@@ -76,16 +76,16 @@ class Activity(Generic[P, R]):
         _activities[self.name] = self
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
-        """Schedule this activity from a workflow and wait for its result."""
-        handle = _workflow_api().start_activity(self, *args, **kwargs)
-        return _await(handle)
+        """In a workflow: a coroutine that schedules this activity when awaited, and returns its result.
+
+        Nothing is scheduled until the coroutine runs (awaited, or in a task that starts):
+        a call never awaited schedules nothing.
+        """
+        coroutine: Coroutine[Any, Any, R] = _workflow_api().call_activity(self, args, kwargs)
+        return coroutine
 
     def __repr__(self) -> str:
         return f"<tether activity {self.name!r}>"
-
-
-async def _await(handle: Any) -> Any:
-    return await handle
 
 
 _api: ModuleType | None = None

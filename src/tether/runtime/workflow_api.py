@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from tether.errors import NotInWorkflow
 from tether.model.clock import duration_ms, from_ms
+from tether.runtime.activity_calls import CalledActivity
 from tether.runtime.definitions import Activity, positional_args
 from tether.runtime.workflow_instance import ActivityHandle, WorkflowInstance
 from tether.runtime.workflow_loop import WorkflowLoop
@@ -35,8 +37,19 @@ def current() -> WorkflowInstance:
     return loop.instance
 
 
+def call_activity(activity: Activity[P, R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Coroutine[Any, Any, R]:
+    """What calling an activity in workflow code returns: a coroutine that schedules it when it first runs.
+
+    Raises:
+        NotInWorkflow: called outside workflow code.
+        InvalidPayload: an argument cannot be serialised.
+    """
+    instance = current()
+    return CalledActivity(instance, instance.call_activity(activity, positional_args(activity.fn, args, kwargs)))
+
+
 def start_activity(activity: Activity[P, R], *args: P.args, **kwargs: P.kwargs) -> ActivityHandle[R]:
-    """Schedule an activity and return its handle without waiting.
+    """Schedule an activity now and return its handle without waiting.
 
     The handle is awaitable (for the result), works with ``asyncio.gather`` and
     ``asyncio.wait``, and offers ``cancel()`` and ``on_heartbeat(callback)``.

@@ -18,6 +18,7 @@ from tether import errors
 from tether.errors import NonDeterminism
 from tether.model import payloads
 from tether.model.events import COMMAND_EVENTS, INPUT_EVENTS, Command, Event, EventType, failure, key_of
+from tether.runtime.activity_calls import ActivityCall
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_loop import WorkflowLoop
 
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 _SCALARS = (int, float, str, bool, type(None))
+_RESERVED = Command(EventType.ACTIVITY_SCHEDULED)
+"""The place of an activity call among a task's commands, until the call first runs (compared by identity)."""
 
 
 class ActivityHandle(asyncio.Future[R]):
@@ -121,6 +124,8 @@ class WorkflowInstance:
         self.last_timer_id = 0
         self._next_id = 0
         self._commands: list[Command] = []
+        self._reserved = 0
+        """Places held in ``_commands`` by activity calls that have not run yet."""
         self._activities: dict[int, ActivityHandle[Any]] = {}
         self._timers: dict[int, asyncio.Future[None]] = {}
         self._main: asyncio.Task[Any] | None = None
@@ -206,6 +211,11 @@ class WorkflowInstance:
     def _run(self) -> list[Command]:
         self.loop.run_until_blocked()
         commands, self._commands = self._commands, []
+        if self._reserved:
+            # Calls that did not run in this task schedule nothing in it (and in the task that
+            # first runs them, they schedule at its end).
+            commands = [command for command in commands if command is not _RESERVED]
+            self._reserved = 0
         return commands
 
     def _check_replay(self, produced: list[Command], recorded: list[Event], marker: Event) -> None:
@@ -276,18 +286,35 @@ class WorkflowInstance:
             self._commands.append(command)
 
     def start_activity(self, activity: Activity[..., Any], args: list[Any]) -> ActivityHandle[Any]:
-        """Schedule an activity and return its handle."""
+        """Schedule an activity now and return its handle."""
         text = payloads.encode_args(args, what=f"arguments of {activity.name}")
         activity_id = self.next_id()
-        data = {"activity_id": activity_id, "name": activity.name, "args": payloads.parse(text),
-                "options": activity.options_json}  # fmt: skip
-        # The event's text, written from the parts already encoded (what json_text(data) gives).
-        written = (
-            f'{{"activity_id":{activity_id},"name":{activity.name_text},"args":{text},'
-            f'"options":{activity.options_text}}}'
-        )
-        parts = {"args": text, "options": activity.options_text}
-        self._add(Command(EventType.ACTIVITY_SCHEDULED, data, written, parts))
+        self._add(_scheduled(activity, activity_id, text))
+        return self._handle(activity, activity_id)
+
+    def call_activity(self, activity: Activity[..., Any], args: list[Any]) -> ActivityCall:
+        """Take an id and a place among this task's commands for an activity that :meth:`run_call` schedules.
+
+        Raises:
+            InvalidPayload: an argument cannot be serialised (at the call, as when it scheduled at once).
+        """
+        text = payloads.encode_args(args, what=f"arguments of {activity.name}")
+        commands = self._commands
+        commands.append(_RESERVED)
+        self._reserved += 1
+        return ActivityCall(activity, text, self.next_id(), commands, len(commands) - 1)
+
+    def run_call(self, call: ActivityCall) -> ActivityHandle[Any]:
+        """Schedule a called activity, in the place its call took if the call was made in this task."""
+        command = _scheduled(call.activity, call.activity_id, call.args_text)
+        if call.commands is self._commands and not self.finished:
+            call.commands[call.index] = command
+            self._reserved -= 1
+        else:
+            self._add(command)
+        return self._handle(call.activity, call.activity_id)
+
+    def _handle(self, activity: Activity[..., Any], activity_id: int) -> ActivityHandle[Any]:
         handle: ActivityHandle[Any] = ActivityHandle(self, activity, activity_id)
         self._activities[activity_id] = handle
         return handle
@@ -326,6 +353,17 @@ def _commands_of_closing_task(events: list[Event], start: int, count: int) -> tu
             commands.append(events[index])
         index += 1
     return commands, index
+
+
+def _scheduled(activity: Activity[..., Any], activity_id: int, args_text: str) -> Command:
+    data = {"activity_id": activity_id, "name": activity.name, "args": payloads.parse(args_text),
+            "options": activity.options_json}  # fmt: skip
+    # The event's text, written from the parts already encoded (what json_text(data) gives).
+    written = (
+        f'{{"activity_id":{activity_id},"name":{activity.name_text},"args":{args_text},'
+        f'"options":{activity.options_text}}}'
+    )
+    return Command(EventType.ACTIVITY_SCHEDULED, data, written, {"args": args_text, "options": activity.options_text})
 
 
 def _describe(kind: EventType, data: dict[str, Any]) -> str:

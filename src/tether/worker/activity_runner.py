@@ -10,7 +10,7 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 from tether import errors
@@ -37,7 +37,7 @@ async def run_attempt(
     engine: Engine,
     activity: Activity[..., Any],
     attempt: Running,
-    executor: ThreadPoolExecutor,
+    executor: Executor,
     running: RunningAttempts,
 ) -> None:
     """Run the attempt and record its outcome: a result, a failure, async, or cancelled.
@@ -216,7 +216,7 @@ async def _call(
     activity: Activity[..., Any],
     ctx: activity_context.ActivityContext,
     args: list[Any],
-    executor: ThreadPoolExecutor,
+    executor: Executor,
 ) -> Any:
     if activity.is_async:
         token = activity_context.set_current(ctx)

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 from tether import errors
@@ -42,7 +42,7 @@ class ThreadAttempts:
         self,
         engine: Engine,
         activities: Mapping[str, Activity[..., Any]],
-        executor: ThreadPoolExecutor,
+        executor: Executor,
         loop: asyncio.AbstractEventLoop,
         *,
         attempts: RunningAttempts,

@@ -8,7 +8,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Protocol
@@ -25,6 +24,7 @@ from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
 from tether.worker import activity_runner, back_off, deadline_watch, thread_attempts
+from tether.worker.daemon_pool import DaemonThreadPool
 from tether.worker.instance_cache import InstanceCache
 from tether.worker.running_attempts import Running, RunningAttempts
 
@@ -92,7 +92,7 @@ class Worker:
         self._lease_ms = duration_ms(workflow_task_lease)
         self.identity = identity or f"worker-{uuid.uuid4().hex[:12]}"
         self._cache = InstanceCache(max_cached_workflows)
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: DaemonThreadPool | None = None
         self._group: asyncio.TaskGroup | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._attempts: set[asyncio.Task[None]] = set()
@@ -118,7 +118,7 @@ class Worker:
 
     async def __aenter__(self) -> Worker:
         self._loop = asyncio.get_running_loop()
-        self._executor = ThreadPoolExecutor(self._max_activities + _SPARE_THREADS, thread_name_prefix="tether-activity")
+        self._executor = DaemonThreadPool(self._max_activities + _SPARE_THREADS, thread_name_prefix="tether-activity")
         self._deadlines = deadline_watch.DeadlineWatch(self._engine, self._running, self._loop, self._changed.set)
         if self._engine.runs_in_thread:
             self._threads = thread_attempts.ThreadAttempts(
