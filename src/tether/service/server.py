@@ -138,8 +138,11 @@ class Server(uvicorn.Server):
         should_exit = await self.on_tick(counter)
         while not should_exit:
             counter = (counter + 1) % 864000
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for may swallow a cancellation
+            # of this task that arrives as the wait ends, and the server would not stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), 0.1)
+                async with asyncio.timeout(0.1):
+                    await self._stopping.wait()
             should_exit = await self.on_tick(counter)
 
     async def serve_on(self, sock: socket.socket) -> None:
