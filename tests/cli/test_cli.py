@@ -37,6 +37,19 @@ def test_start_complete_and_result_from_the_command_line(server: Served) -> None
     assert (result.returncode, json.loads(result.stdout)) == (0, "A-1 approved by ana")
 
 
+def test_a_repeated_completion_says_nothing_changed_and_json_says_it_was_not_recorded(server: Served) -> None:
+    server.run("workflow", "start", "cli.order", "A-3", "--id", "order-3")
+    token = server.token("order-3")
+
+    first = server.run("activity", "complete", token, "--result", '{"by": "ana"}', "--json")
+    again = server.run("activity", "complete", token, "--result", '{"by": "ana"}', "--json")
+    said = server.run("activity", "complete", token, "--result", '{"by": "ana"}')
+
+    assert json.loads(first.stdout) == {"completed": True, "recorded": True}
+    assert json.loads(again.stdout) == {"completed": True, "recorded": False}
+    assert (said.returncode, said.stderr.strip()) == (0, "activity already completed with this result; nothing changed")
+
+
 def test_show_and_history_print_tables_and_json(server: Served) -> None:
     server.run("workflow", "start", "cli.order", "A-2", "--id", "order-2")
     token = server.token("order-2")

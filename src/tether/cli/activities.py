@@ -33,7 +33,7 @@ def complete(
 ) -> None:
     """Complete the activity TOKEN names with a result (null if none is given)."""
 
-    async def complete(client: Client) -> None:
+    async def complete(client: Client) -> bool:
         if result is not None and result_file is not None:
             raise UsageError("give the result with --result or --result-file, not both")
         value = (
@@ -43,13 +43,15 @@ def complete(
             if result is not None
             else None
         )
-        await client.complete_activity(token, value)
+        return await client.complete_activity(token, value)
 
-    output.call(url, api_key, complete, as_json=as_json)
+    recorded = output.call(url, api_key, complete, as_json=as_json)
     if as_json:
-        output.print_json({"completed": True})
+        output.print_json({"completed": True, "recorded": recorded})
     else:
-        output.err.print("activity completed")
+        output.err.print(
+            "activity completed" if recorded else "activity already completed with this result; nothing changed"
+        )
 
 
 @app.command()
@@ -65,16 +67,18 @@ def fail(
 ) -> None:
     """Fail the attempt TOKEN names; it is retried by its policy unless --non-retryable."""
 
-    async def fail(client: Client) -> None:
-        await client.fail_activity(
+    async def fail(client: Client) -> bool:
+        return await client.fail_activity(
             token, error=error, message=message, details=_details(details), non_retryable=non_retryable
         )
 
-    output.call(url, api_key, fail, as_json=as_json)
+    recorded = output.call(url, api_key, fail, as_json=as_json)
     if as_json:
-        output.print_json({"failed": True})
+        output.print_json({"failed": True, "recorded": recorded})
     else:
-        output.err.print("activity attempt failed")
+        output.err.print(
+            "activity attempt failed" if recorded else "this failure was already recorded; nothing changed"
+        )
 
 
 @app.command()
@@ -109,11 +113,13 @@ def cancelled(
 ) -> None:
     """Acknowledge that the activity TOKEN names stopped because cancellation was requested."""
 
-    async def cancelled(client: Client) -> None:
-        await client.report_activity_cancelled(token, _details(details))
+    async def cancelled(client: Client) -> bool:
+        return await client.report_activity_cancelled(token, _details(details))
 
-    output.call(url, api_key, cancelled, as_json=as_json)
+    recorded = output.call(url, api_key, cancelled, as_json=as_json)
     if as_json:
-        output.print_json({"cancelled": True})
+        output.print_json({"cancelled": True, "recorded": recorded})
     else:
-        output.err.print("activity cancelled")
+        output.err.print(
+            "activity cancelled" if recorded else "this cancellation was already reported; nothing changed"
+        )
