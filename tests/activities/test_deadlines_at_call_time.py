@@ -142,7 +142,7 @@ async def test_a_late_refusal_is_the_same_again_and_changes_nothing_more() -> No
 
 async def test_late_heartbeat_is_refused_and_does_not_push_the_deadline_out() -> None:
     async with environment() as env:
-        box, _, ctx = await waiting_without_worker(env, "heartbeat_once")
+        box, handle, ctx = await waiting_without_worker(env, "heartbeat_once")
         started = env.clock.now()
         await env.client.heartbeat_activity(ctx.token, {"page": 1})
 
@@ -157,6 +157,8 @@ async def test_late_heartbeat_is_refused_and_does_not_push_the_deadline_out() ->
         assert timed_out.data["failure"]["details"] == {"last_heartbeat_details": {"page": 1}}
         description = await env.client.describe(box.id)
         assert description.pending_activities == []
+        await env.restart()
+        assert await result_of(handle) == {"timeout": "heartbeat", "attempt": 1, "last_heartbeat_details": {"page": 1}}
 
 
 async def test_heartbeat_just_before_the_deadline_moves_it() -> None:
