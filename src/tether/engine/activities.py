@@ -177,11 +177,14 @@ def start_attempt(
     )
 
 
-def _load(tx: Transaction, claims: TokenClaims, now_ms: int) -> tuple[ActivityRow, bool]:
+def load(tx: Transaction, claims: TokenClaims, now_ms: int) -> tuple[ActivityRow, bool]:
     """The activity a token names, once every deadline that passed by ``now_ms`` has been applied.
 
     Returns the row and whether applying deadlines changed it: a call refused after that
     must still commit those changes (see :class:`RefusedAfterDeadlines`).
+
+    Raises:
+        ExecutionNotFound: no such activity.
     """
     row = tx.get_activity(claims.execution_id, claims.activity_id)
     if row is None:
@@ -311,7 +314,7 @@ def complete(tx: Transaction, claims: TokenClaims, result: str, now_ms: int, *, 
         StaleToken: the token's attempt is over.
         InvalidPayload: the result does not match the activity's declared type.
     """
-    row, lapsed = _load(tx, claims, now_ms)
+    row, lapsed = load(tx, claims, now_ms)
     if row.state == _COMPLETED and row.attempt == claims.attempt and _same_json(row.result, result):
         return False
     require_current(row, claims, lapsed)
@@ -335,7 +338,7 @@ def fail(tx: Transaction, claims: TokenClaims, fault: dict[str, Any], now_ms: in
         ActivityAlreadyClosed: it closed before.
         StaleToken: the token's attempt is over.
     """
-    row, lapsed = _load(tx, claims, now_ms)
+    row, lapsed = load(tx, claims, now_ms)
     repeatable = (ActivityState.FAILED.value, ActivityState.TIMED_OUT.value, _BACKOFF)
     ended_here = row.state in repeatable and row.attempt == claims.attempt
     # A repeat may come after the retry began (a caller that resent once its reply was lost):
@@ -427,7 +430,7 @@ def heartbeat(tx: Transaction, claims: TokenClaims, details: str | None, now_ms:
         ActivityAlreadyClosed: the activity closed.
         StaleToken: the token's attempt is over.
     """
-    row, lapsed = _load(tx, claims, now_ms)
+    row, lapsed = load(tx, claims, now_ms)
     require_current(row, claims, lapsed)
     if details is None:
         tx.update_activity(row.execution_id, row.activity_id, last_heartbeat_at_ms=now_ms)
@@ -470,7 +473,7 @@ def report_cancelled(tx: Transaction, claims: TokenClaims, details: str | None, 
         ActivityAlreadyClosed: it closed otherwise before (another report with other details included).
         StaleToken: the token's attempt is over.
     """
-    row, lapsed = _load(tx, claims, now_ms)
+    row, lapsed = load(tx, claims, now_ms)
     if row.state == _CANCELLED and row.attempt == claims.attempt and _reported(tx, row, details):
         return False
     require_current(row, claims, lapsed)

@@ -9,11 +9,12 @@ acts (see :func:`tether.engine.activities.apply_passed_deadlines`).
 from __future__ import annotations
 
 from tether.model.options import ActivityOptions
+from tether.model.records import OPEN_ATTEMPT_STATES, ActivityState
 from tether.store.base import ActivityRow
 
 TOTAL, ATTEMPT, HEARTBEAT = "total", "attempt", "heartbeat"
-_OPEN_ATTEMPT = ("running", "async")
-_CLOSED = ("completed", "failed", "timed_out", "cancelled")
+_OPEN_ATTEMPT = frozenset(s.value for s in OPEN_ATTEMPT_STATES)
+_CLOSED = frozenset(s.value for s in ActivityState if s.is_closed)
 
 
 def total_deadline(row: ActivityRow, options: ActivityOptions) -> int | None:

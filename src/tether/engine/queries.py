@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from tether.engine import activities, deadlines
 from tether.errors import ExecutionNotFound
 from tether.model.clock import from_ms
 from tether.model.records import (
@@ -31,18 +32,18 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
     execution = tx.get_execution(execution_id)
     if execution is None:
         raise ExecutionNotFound(execution_id)
-    deadlines: dict[int, dict[str, object]] = {}
+    armed: dict[int, dict[str, object]] = {}
     for timer in tx.timers_of(execution_id):
         if timer.kind != "sleep":
-            deadlines.setdefault(timer.ref, {})[timer.kind] = from_ms(timer.due_at_ms)
+            armed.setdefault(timer.ref, {})[timer.kind] = from_ms(timer.due_at_ms)
     rows = tx.open_activities(execution_id)
     for row in rows:
-        heartbeat_ms = json.loads(row.options).get("heartbeat_ms")
-        armed = deadlines.get(row.activity_id, {})
-        if heartbeat_ms and "heartbeat" in armed:
+        timers = armed.get(row.activity_id, {})
+        if "heartbeat" in timers:
             # The heartbeat timer re-arms lazily; the real deadline follows the last heartbeat.
-            base = row.last_heartbeat_at_ms or row.attempt_started_at_ms or 0
-            armed["heartbeat"] = from_ms(base + heartbeat_ms)
+            due = deadlines.heartbeat_deadline(row, activities.options_of(row.options))
+            if due is not None:
+                timers["heartbeat"] = from_ms(due)
     pending = [
         ActivityDescription(
             activity_id=row.activity_id,
@@ -55,7 +56,7 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
             heartbeat_details=_json(row.heartbeat_details),
             last_failure=_json(row.last_failure),  # type: ignore[arg-type]  # stored as a JSON object
             cancel_requested=row.cancel_requested,
-            deadlines=deadlines.get(row.activity_id, {}),  # type: ignore[arg-type]  # values are datetimes
+            deadlines=armed.get(row.activity_id, {}),  # type: ignore[arg-type]  # values are datetimes
         )
         for row in rows
     ]

@@ -10,7 +10,6 @@ from tether.engine import activities, deadlines, dispatch, timers, workflows
 from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.core import EngineCore
 from tether.engine.workflows import WorkflowTask
-from tether.errors import ExecutionNotFound
 from tether.model.events import Command
 from tether.model.tokens import TokenClaims
 from tether.store.base import Transaction
@@ -86,10 +85,7 @@ class WorkerCalls(EngineCore):
         now = self.clock.now_ms()
 
         def check(tx: Transaction) -> AttemptDeadlines:
-            row = tx.get_activity(claims.execution_id, claims.activity_id)
-            if row is None:
-                raise ExecutionNotFound(claims.execution_id)
-            row, lapsed = activities.apply_passed_deadlines(tx, row, now)
+            row, lapsed = activities.load(tx, claims, now)
             activities.require_current(row, claims, lapsed)
             options = activities.options_of(row.options)
             return AttemptDeadlines(
