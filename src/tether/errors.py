@@ -22,7 +22,11 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── ExecutionIdTaken    the id belongs to an execution of another workflow
     │   ├── ApiKeyNotFound      no active API key has that id or name
     │   ├── ActivityAlreadyClosed   the activity already closed (see final_state)
-    │   └── CancellationNotRequested   a cancellation was reported that nobody requested
+    │   ├── CancellationNotRequested   a cancellation was reported that nobody requested
+    │   ├── ExecutionClosed     the execution is closed already (terminate)
+    │   ├── ExecutionNotClosed  the execution is still running (delete)
+    │   ├── ExecutionNotResumable   only a failed, timed-out or terminated execution resumes
+    │   └── ActivityNotInBackoff    the activity waits for no retry (retry_activity_now)
     ├── StoreUnavailable        the store could not be reached or failed
     │   ├── ServerUnreachable   the tether server could not be reached (HTTP transport)
     │   └── StoreNotFound       no SQLite file at the path, and the caller asked not to create one
@@ -31,7 +35,11 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
         │   ├── ActivityTimeout     kind: total | attempt | heartbeat
         │   └── ActivityCancelled
         ├── WorkflowFailed
-        └── WorkflowCancelled
+        │   ├── ChildWorkflowFailed   a child workflow failed, was cancelled or timed out (cause)
+        │   └── HistoryTooLarge       a workflow task refused: the run's history passed its limit
+        ├── WorkflowCancelled
+        ├── WorkflowTerminated        closed from outside without running workflow code (reason)
+        └── WorkflowTimedOut          the execution passed its workflow deadline
 """
 
 from __future__ import annotations
@@ -42,12 +50,18 @@ __all__ = [
     "ActivityAlreadyClosed",
     "ActivityCancelled",
     "ActivityFailed",
+    "ActivityNotInBackoff",
     "ActivityTimeout",
     "ApiKeyNotFound",
     "CancellationNotRequested",
+    "ChildWorkflowFailed",
+    "ExecutionClosed",
     "ExecutionFailure",
     "ExecutionIdTaken",
+    "ExecutionNotClosed",
     "ExecutionNotFound",
+    "ExecutionNotResumable",
+    "HistoryTooLarge",
     "InvalidPayload",
     "InvalidToken",
     "NonDeterminism",
@@ -68,6 +82,8 @@ __all__ = [
     "UsageError",
     "WorkflowCancelled",
     "WorkflowFailed",
+    "WorkflowTerminated",
+    "WorkflowTimedOut",
 ]
 
 TimeoutKind = Literal["total", "attempt", "heartbeat"]
@@ -310,6 +326,64 @@ class CancellationNotRequested(Refused):
         return {"execution_id": self.execution_id, "activity_id": self.activity_id}
 
 
+class ExecutionClosed(Refused):
+    """The execution is closed already; nothing changed."""
+
+    code = "execution_closed"
+
+    def __init__(self, execution_id: str, *, status: str = "") -> None:
+        super().__init__(f"execution {execution_id!r} is closed already ({status})")
+        self.execution_id = execution_id
+        self.status = status
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id, "status": self.status}
+
+
+class ExecutionNotClosed(Refused):
+    """The execution is still running; close it first (cancel or terminate)."""
+
+    code = "execution_not_closed"
+
+    def __init__(self, execution_id: str) -> None:
+        super().__init__(f"execution {execution_id!r} is still running; cancel or terminate it first")
+        self.execution_id = execution_id
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id}
+
+
+class ExecutionNotResumable(Refused):
+    """Only a failed, timed-out or terminated execution can be resumed; nothing changed."""
+
+    code = "execution_not_resumable"
+
+    def __init__(self, execution_id: str, *, status: str = "") -> None:
+        super().__init__(
+            f"execution {execution_id!r} is {status}: only a failed, timed-out or terminated execution resumes"
+        )
+        self.execution_id = execution_id
+        self.status = status
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id, "status": self.status}
+
+
+class ActivityNotInBackoff(Refused):
+    """The activity does not wait for a retry; nothing changed."""
+
+    code = "activity_not_in_backoff"
+
+    def __init__(self, *, execution_id: str = "", activity_id: int = 0, state: str = "") -> None:
+        super().__init__(f"activity {activity_id} of {execution_id!r} waits for no retry (it is {state})")
+        self.execution_id = execution_id
+        self.activity_id = activity_id
+        self.state = state
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id, "activity_id": self.activity_id, "state": self.state}
+
+
 class StoreUnavailable(TetherError):
     """The store could not be reached or failed."""
 
@@ -433,6 +507,65 @@ class WorkflowCancelled(ExecutionFailure):
     """The workflow was cancelled."""
 
     code = "workflow_cancelled"
+
+
+class ChildWorkflowFailed(WorkflowFailed):
+    """A child workflow did not complete: it failed, was cancelled, was terminated or timed out.
+
+    ``cause`` is what its handle would raise (``WorkflowFailed``, ``WorkflowCancelled``, ...)
+    as a dict of ``code``, ``message`` and ``details``; ``child_id`` names the child.
+    """
+
+    code = "child_workflow_failed"
+
+    def __init__(self, message: str = "", *, child_id: str = "", workflow: str = "", cause: Any = None) -> None:
+        super().__init__(message or f"child workflow {child_id!r} did not complete", error="ChildWorkflowFailed")
+        self.child_id = child_id
+        self.workflow = workflow
+        self.cause = cause
+        self.details = {"child_id": child_id, "workflow": workflow, "cause": cause}
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {**super().to_details(), "child_id": self.child_id, "workflow": self.workflow, "cause": self.cause}
+
+
+class HistoryTooLarge(WorkflowFailed):
+    """A run's history passed its limit; continue as new (``tether.ContinueAsNew``) to keep it bounded."""
+
+    code = "history_too_large"
+
+    def __init__(self, message: str = "", *, execution_id: str = "", events: int = 0, limit: int = 0) -> None:
+        super().__init__(
+            message
+            or f"execution {execution_id!r} has {events} events, past its limit of {limit}: "
+            "use tether.ContinueAsNew to start a new run with an empty history",
+            error="HistoryTooLarge",
+        )
+        self.execution_id = execution_id
+        self.events = events
+        self.limit = limit
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {**super().to_details(), "execution_id": self.execution_id, "events": self.events, "limit": self.limit}
+
+
+class WorkflowTerminated(ExecutionFailure):
+    """The execution was terminated from outside; ``reason`` says why."""
+
+    code = "workflow_terminated"
+
+    def __init__(self, message: str = "", *, reason: str = "") -> None:
+        super().__init__(message or (f"workflow terminated: {reason}" if reason else "workflow terminated"))
+        self.reason = reason
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"reason": self.reason}
+
+
+class WorkflowTimedOut(ExecutionFailure):
+    """The execution passed its workflow deadline (``@tether.workflow(timeout=...)``)."""
+
+    code = "workflow_timed_out"
 
 
 def _codes() -> dict[str, type[TetherError]]:

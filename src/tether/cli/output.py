@@ -60,6 +60,12 @@ EXIT_CODES: dict[type[BaseException], int] = {
     TimeoutError: 13,
     errors.ExecutionIdTaken: 14,
     errors.CancellationNotRequested: 15,
+    errors.ExecutionClosed: 16,
+    errors.ExecutionNotClosed: 16,
+    errors.ExecutionNotResumable: 16,
+    errors.ActivityNotInBackoff: 16,
+    errors.WorkflowTerminated: 17,
+    errors.WorkflowTimedOut: 18,
     errors.UsageError: 2,
     errors.TetherError: 1,
 }

@@ -76,6 +76,21 @@ def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: 
     return True
 
 
+def current_run(tx: Transaction, execution_id: str) -> ExecutionRow:
+    """The run of an execution that calls by its id act on: its latest (a continued run is followed).
+
+    Every client-facing call that names an execution (describe, cancel, terminate, resume,
+    delete, result) goes through here; calls by token name a run's own id and do not.
+
+    Raises:
+        ExecutionNotFound: no execution has this id.
+    """
+    execution = tx.get_execution(execution_id)
+    if execution is None:
+        raise ExecutionNotFound(execution_id)
+    return execution
+
+
 def request_cancel(tx: Transaction, execution_id: str, now_ms: int) -> None:
     """Deliver a cancellation request to the workflow; nothing if it closed or was asked already.
 
@@ -219,21 +234,37 @@ _CLOSED_BY = {
 
 
 def _close(tx: Transaction, execution_id: str, command: Command, now_ms: int) -> int:
-    """Close the execution with its closing command; returns the closing event's sequence number.
-
-    Everything the execution still holds closes first, in this same transition: its open
-    activities are cancelled (their tokens refused from now on), their queued attempts and
-    every timer dropped. The closing event is the history's last.
-    """
+    """Close the execution with its closing command; returns the closing event's sequence number."""
     status, reason = _CLOSED_BY[command.type]
-    activities.close_with_execution(tx, execution_id, reason, now_ms)
-    tx.delete_execution_timers(execution_id)
     fields: dict[str, Any] = {}
     if command.type == EventType.WORKFLOW_COMPLETED:
         fields["result"] = json.dumps(command.data["result"], separators=(",", ":"))
     elif command.type == EventType.WORKFLOW_FAILED:
         fields["error"] = json.dumps(command.data["failure"])
-    last_seq = tx.append_events(execution_id, [(command.type, _text(command))], now_ms)
+    return close(tx, execution_id, status, (command.type, _text(command)), reason=reason, now_ms=now_ms, **fields)
+
+
+def close(
+    tx: Transaction,
+    execution_id: str,
+    status: WorkflowStatus,
+    event: tuple[EventType, str],
+    *,
+    reason: str,
+    now_ms: int,
+    **fields: Any,
+) -> int:
+    """Close a running execution with ``event`` (type, JSON data); returns its sequence number.
+
+    Everything the execution still holds closes first, in this same transition: its open
+    activities are cancelled with ``reason`` (their tokens refused from now on), their
+    queued attempts and every timer dropped. The closing event is the history's last.
+    Every way an execution ends (its code, terminate, its deadline, continue-as-new) goes
+    through here. ``fields`` are further columns of the execution to set (result, error).
+    """
+    activities.close_with_execution(tx, execution_id, reason, now_ms)
+    tx.delete_execution_timers(execution_id)
+    last_seq = tx.append_events(execution_id, [event], now_ms)
     tx.update_execution(execution_id, status=status.value, closed_at_ms=now_ms, **fields)
     tx.closed(execution_id)
     return last_seq

@@ -3,7 +3,7 @@
 # Annotations stay evaluated (no `from __future__ import annotations`): these classes are
 # re-exported with __module__ "tether", where pydantic could not resolve string annotations
 # when it reads and writes them as HTTP bodies.
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -16,6 +16,12 @@ class WorkflowStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    TERMINATED = "terminated"
+    """Closed from outside (``client.terminate``) without running workflow code."""
+    TIMED_OUT = "timed_out"
+    """Passed its workflow deadline."""
+    CONTINUED = "continued"
+    """This run ended with ``ContinueAsNew``; the execution goes on in its next run."""
 
 
 class ActivityState(StrEnum):
@@ -86,6 +92,21 @@ class WorkflowDescription:
     task_error: dict[str, Any] | None
     """Why the latest workflow task failed (for example NonDeterminism), while it stays failed."""
     pending_activities: list[ActivityDescription]
+    deadline: datetime | None = None
+    """When the execution times out (its workflow timeout), if it has one."""
+    patches: list[str] = field(default_factory=list)
+    """The patches (``tether.patched``) this run recorded, in the order it first passed them."""
+    run: int = 1
+    """Which run of the execution this is: 1, then one more for each ``ContinueAsNew``."""
+    run_id: str = ""
+    """The id this run is stored under (the execution's id for its first run)."""
+    previous_run_id: str | None = None
+    next_run_id: str | None = None
+    """The run this one continued as (status ``continued``)."""
+    parent_id: str | None = None
+    """The execution that started this one as its child workflow."""
+    children: list[str] = field(default_factory=list)
+    """Ids of the child workflows this run started, in the order it started them."""
 
 
 @dataclass(frozen=True, slots=True)
