@@ -15,8 +15,10 @@ from tether.model.records import (
     WorkflowSummary,
 )
 from tether.runtime.activity_context import ActivityContext, context, heartbeat, make_async
+from tether.runtime.child_workflows import ChildWorkflowHandle
+from tether.runtime.continue_as_new import ContinueAsNew, continue_as_new
 from tether.runtime.definitions import Activity, Workflow, activity, workflow
-from tether.runtime.workflow_api import now, sleep, start_activity, uuid4
+from tether.runtime.workflow_api import now, run_workflow, sleep, start_activity, start_workflow, uuid4
 from tether.runtime.workflow_instance import ActivityHandle
 from tether.worker.worker import Worker
 
@@ -26,7 +28,9 @@ __all__ = [
     "ActivityDescription",
     "ActivityHandle",
     "ActivityState",
+    "ChildWorkflowHandle",
     "Client",
+    "ContinueAsNew",
     "HeartbeatResponse",
     "HistoryEvent",
     "RetryPolicy",
@@ -38,12 +42,15 @@ __all__ = [
     "WorkflowSummary",
     "activity",
     "context",
+    "continue_as_new",
     "errors",
     "heartbeat",
     "make_async",
     "now",
+    "run_workflow",
     "sleep",
     "start_activity",
+    "start_workflow",
     "testing",
     "uuid4",
     "workflow",

@@ -55,11 +55,11 @@ class EmbeddedTransport:
     async def cancel_workflow(self, execution_id: str) -> None:
         await self._engine.cancel_workflow(execution_id)
 
-    async def describe(self, execution_id: str) -> WorkflowDescription:
-        return await self._engine.describe(execution_id)
+    async def describe(self, execution_id: str, run: int | None = None) -> WorkflowDescription:
+        return await self._engine.describe(execution_id, run=run)
 
-    async def history(self, execution_id: str) -> list[HistoryEvent]:
-        return await self._engine.history(execution_id)
+    async def history(self, execution_id: str, run: int | None = None) -> list[HistoryEvent]:
+        return await self._engine.history(execution_id, run=run)
 
     async def list_workflows(
         self, *, status: str | None, workflow: str | None, limit: int, offset: int, id_prefix: str | None

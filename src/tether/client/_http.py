@@ -135,11 +135,14 @@ class HttpTransport:
     async def cancel_workflow(self, execution_id: str) -> None:
         await self._call("POST", _path("cancellations", execution_id))
 
-    async def describe(self, execution_id: str) -> WorkflowDescription:
-        return _DESCRIPTION.validate_python(await self._call("GET", _path("workflows", execution_id)))
+    async def describe(self, execution_id: str, run: int | None = None) -> WorkflowDescription:
+        params = {"run": run} if run is not None else None
+        return _DESCRIPTION.validate_python(await self._call("GET", _path("workflows", execution_id), params=params))
 
-    async def history(self, execution_id: str) -> list[HistoryEvent]:
-        return wire.History.model_validate(await self._call("GET", _path("histories", execution_id))).events
+    async def history(self, execution_id: str, run: int | None = None) -> list[HistoryEvent]:
+        params = {"run": run} if run is not None else None
+        body = await self._call("GET", _path("histories", execution_id), params=params)
+        return wire.History.model_validate(body).events
 
     async def list_workflows(
         self, *, status: str | None, workflow: str | None, limit: int, offset: int, id_prefix: str | None

@@ -189,21 +189,24 @@ class Client:
         """
         await self._transport.cancel_workflow(execution_id)
 
-    async def describe(self, execution_id: str) -> WorkflowDescription:
+    async def describe(self, execution_id: str, *, run: int | None = None) -> WorkflowDescription:
         """Status, result or error, and pending activities of an execution.
 
-        Raises:
-            ExecutionNotFound: no execution has this id.
-        """
-        return await self._transport.describe(execution_id)
-
-    async def history(self, execution_id: str) -> list[HistoryEvent]:
-        """Every event of an execution, every attempt included.
+        An execution that continued as new is described by its latest run, or by run
+        number ``run`` (1 is the first).
 
         Raises:
-            ExecutionNotFound: no execution has this id.
+            ExecutionNotFound: no execution has this id (or no such run).
         """
-        return await self._transport.history(execution_id)
+        return await self._transport.describe(execution_id, run)
+
+    async def history(self, execution_id: str, *, run: int | None = None) -> list[HistoryEvent]:
+        """Every event of an execution, every attempt included (of its latest run, or of run number ``run``).
+
+        Raises:
+            ExecutionNotFound: no execution has this id (or no such run).
+        """
+        return await self._transport.history(execution_id, run)
 
     async def list_workflows(
         self,

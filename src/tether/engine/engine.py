@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
-from tether.engine import activities, api_keys, queries, workflows
+from tether.engine import activities, api_keys, queries, runs, workflows
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken, ExecutionNotFound
 from tether.model.access import Access, Action
@@ -66,65 +67,83 @@ class Engine(WorkerCalls):
         now = self.clock.now_ms()
 
         def cancel(tx: Transaction) -> None:
-            _permit(tx, execution_id, access, Action.WRITE_WORKFLOWS)
+            _permit_run(tx, execution_id, access, Action.WRITE_WORKFLOWS)
             workflows.request_cancel(tx, execution_id, now)
 
         await self._run(cancel)
 
     async def get_execution(self, execution_id: str, *, access: Access | None = None) -> ExecutionRow:
-        """The stored row of an execution.
+        """The stored row of an execution's current run (its latest, when it continued as new).
 
         Raises:
             ExecutionNotFound: no execution has this id.
             PermissionDenied: ``access`` may not read this execution.
         """
-        return await self.store.read(lambda tx: _permit(tx, execution_id, access, Action.READ_WORKFLOWS))
+        return await self.store.read(lambda tx: _permit_run(tx, execution_id, access, Action.READ_WORKFLOWS))
 
     async def wait_for_close(
         self, execution_id: str, timeout: float | None = None, *, access: Access | None = None
     ) -> ExecutionRow:
-        """Wait until an execution closes and return its row (or the running row on timeout)."""
+        """Wait until an execution closes for good and return its last run's row.
+
+        A run that continued as new is followed to the next: the wait ends when the chain's
+        latest run closes otherwise. On timeout, the running run's row is returned.
+        """
         self.notifier.result_waiter_entered()
         try:
-            while True:
-                waiter = self.notifier.close_waiter(execution_id)
-                try:
-                    row = await self.get_execution(execution_id, access=access)
-                    if row.status != WorkflowStatus.RUNNING.value:
+            async with asyncio.timeout(timeout):
+                while True:
+                    row = await self._wait_for_run(execution_id, access)
+                    if row.status != WorkflowStatus.CONTINUED.value:
                         return row
-                    try:
-                        # Not asyncio.wait_for: on Python 3.11 it returns the result instead of
-                        # raising when the caller is cancelled as the execution closes.
-                        async with asyncio.timeout(timeout):
-                            final = await waiter
-                    except TimeoutError:
-                        return await self.get_execution(execution_id)
-                    if final is not None:
-                        return final
-                finally:
-                    self.notifier.drop_close_waiter(execution_id, waiter)
+        except TimeoutError:
+            return await self.get_execution(execution_id)
         finally:
             self.notifier.result_waiter_left()
+
+    async def _wait_for_run(self, execution_id: str, access: Access | None) -> ExecutionRow:
+        """The current run of an execution once it is closed (continued included)."""
+        while True:
+            row = await self.get_execution(execution_id, access=access)
+            if row.status != WorkflowStatus.RUNNING.value:
+                return row
+            run_id = row.id
+            waiter = self.notifier.close_waiter(run_id)
+            try:
+                # Read again with the waiter set: a close between the two reads is not missed.
+                again = await self.store.read(functools.partial(_row_of, run_id))
+                if again is not None and again.status != WorkflowStatus.RUNNING.value:
+                    return again
+                final = await waiter
+                if final is not None:
+                    return final
+            finally:
+                self.notifier.drop_close_waiter(run_id, waiter)
 
     async def load_events(self, execution_id: str) -> list[Event]:
         """The whole history of an execution, as the runtime replays it."""
         return await self.store.read(lambda tx: tx.load_events(execution_id))
 
-    async def describe(self, execution_id: str, *, access: Access | None = None) -> WorkflowDescription:
-        """Describe an execution."""
+    async def describe(
+        self, execution_id: str, *, access: Access | None = None, run: int | None = None
+    ) -> WorkflowDescription:
+        """Describe an execution's current run (or its run number ``run``)."""
+        run_number = run
 
         def describe(tx: Transaction) -> WorkflowDescription:
-            _permit(tx, execution_id, access, Action.READ_WORKFLOWS)
-            return queries.describe(tx, execution_id)
+            run = _permit_run(tx, execution_id, access, Action.READ_WORKFLOWS, run_number)
+            return queries.describe(tx, run.id)
 
         return await self.store.read(describe)
 
-    async def history(self, execution_id: str, *, access: Access | None = None) -> list[HistoryEvent]:
-        """Every event of an execution."""
+    async def history(
+        self, execution_id: str, *, access: Access | None = None, run: int | None = None
+    ) -> list[HistoryEvent]:
+        """Every event of an execution's current run (or of its run number ``run``)."""
 
         def history(tx: Transaction) -> list[HistoryEvent]:
-            _permit(tx, execution_id, access, Action.READ_WORKFLOWS)
-            return queries.history(tx, execution_id)
+            chosen = _permit_run(tx, execution_id, access, Action.READ_WORKFLOWS, run)
+            return queries.history(tx, chosen.id)
 
         return await self.store.read(history)
 
@@ -313,6 +332,25 @@ def _permit(tx: Transaction, execution_id: str, access: Access | None, action: A
     row = tx.get_execution(execution_id)
     if row is None:
         raise ExecutionNotFound(execution_id)
+    if access is not None:
+        access.require(action, row.workflow)
+    return row
+
+
+def _row_of(execution_id: str, tx: Transaction) -> ExecutionRow | None:
+    return tx.get_execution(execution_id)
+
+
+def _permit_run(
+    tx: Transaction, execution_id: str, access: Access | None, action: Action, run: int | None = None
+) -> ExecutionRow:
+    """The run of an execution a client names (its current one, or number ``run``), once ``access`` allows ``action``.
+
+    Raises:
+        ExecutionNotFound: no execution has this id (or no such run).
+        PermissionDenied: ``access`` may not do ``action`` to this execution's workflow.
+    """
+    row = runs.run_of(tx, execution_id, run) if run is not None else runs.current_run(tx, execution_id)
     if access is not None:
         access.require(action, row.workflow)
     return row

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tether.engine import activities, deadlines
+from tether.engine import activities, deadlines, runs
 from tether.errors import ExecutionNotFound
 from tether.model.clock import from_ms
 from tether.model.records import (
@@ -60,8 +60,10 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
         )
         for row in rows
     ]
+    link = tx.get_link(execution.id)
+    chain, run = (link.chain_id or execution.id, link.run) if link is not None else (execution.id, 1)
     return WorkflowDescription(
-        id=execution.id,
+        id=chain,
         workflow=execution.workflow,
         status=WorkflowStatus(execution.status),
         input=json.loads(execution.input),
@@ -72,6 +74,12 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
         cancel_requested=execution.cancel_requested,
         task_error=_json(execution.task_error),  # type: ignore[arg-type]  # stored as a JSON object
         pending_activities=pending,
+        run=run,
+        run_id=execution.id,
+        previous_run_id=runs.run_id(chain, run - 1) if run > 1 else None,
+        next_run_id=runs.run_id(chain, run + 1) if execution.status == WorkflowStatus.CONTINUED.value else None,
+        parent_id=link.parent_id if link is not None else None,
+        children=[child.id for child in tx.children_of(execution.id) if child.chain_id is None],
     )
 
 

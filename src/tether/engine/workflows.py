@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tether.engine import activities
-from tether.errors import ExecutionIdTaken, ExecutionNotFound, InvalidPayload, UsageError
+from tether.engine import activities, children, closing, runs, starting
+from tether.errors import UsageError
 from tether.model import payloads
 from tether.model.events import Command, Event, EventType
 from tether.model.records import WorkflowStatus
@@ -28,26 +28,8 @@ class WorkflowTask:
     """The execution as read when the task was leased."""
 
 
-NAME_LIMIT = 512
-"""The longest execution id or workflow name, in characters."""
-
-
-def check_name(value: str, what: str) -> None:
-    """Refuse an execution id or workflow name that every transport could not carry the same way.
-
-    Raises:
-        InvalidPayload: empty, over the limit, holding control characters, or '.' or '..'
-            (which URL paths would swallow).
-    """
-    problem = None
-    if not value or len(value) > NAME_LIMIT:
-        problem = f"must have 1 to {NAME_LIMIT} characters"
-    elif not value.isprintable():
-        problem = "must not hold control characters"
-    elif value in (".", ".."):
-        problem = "must not be '.' or '..'"
-    if problem is not None:
-        raise InvalidPayload(f"the {what} {problem}", errors=[{"loc": [what], "msg": problem}])
+NAME_LIMIT = starting.NAME_LIMIT
+check_name = starting.check_name
 
 
 def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: int) -> bool:
@@ -57,23 +39,8 @@ def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: 
         InvalidPayload: the id or the workflow name is not one tether accepts.
         ExecutionIdTaken: the id is taken by an execution of another workflow.
     """
-    check_name(execution_id, "id")
-    check_name(workflow, "workflow")
-    created = tx.insert_execution(
-        ExecutionRow(
-            id=execution_id, workflow=workflow, status=WorkflowStatus.RUNNING.value, input=args, result=None,
-            error=None, created_at_ms=now_ms, closed_at_ms=None, cancel_requested=False, task_error=None, last_seq=0,
-        )
-    )  # fmt: skip
-    if not created:
-        existing = tx.get_execution(execution_id)
-        if existing is not None and existing.workflow != workflow:
-            raise ExecutionIdTaken(execution_id, workflow=existing.workflow, requested=workflow)
-        return False
-    data = f'{{"workflow":{json.dumps(workflow)},"args":{args}}}'
-    tx.append_events(execution_id, [(EventType.WORKFLOW_STARTED, data)], now_ms)
-    tx.enqueue_workflow_task(execution_id, now_ms)
-    return True
+    runs.check_not_reserved(execution_id)
+    return starting.create(tx, execution_id, workflow, args, now_ms)
 
 
 def current_run(tx: Transaction, execution_id: str) -> ExecutionRow:
@@ -85,10 +52,7 @@ def current_run(tx: Transaction, execution_id: str) -> ExecutionRow:
     Raises:
         ExecutionNotFound: no execution has this id.
     """
-    execution = tx.get_execution(execution_id)
-    if execution is None:
-        raise ExecutionNotFound(execution_id)
-    return execution
+    return runs.current_run(tx, execution_id)
 
 
 def request_cancel(tx: Transaction, execution_id: str, now_ms: int) -> None:
@@ -97,14 +61,7 @@ def request_cancel(tx: Transaction, execution_id: str, now_ms: int) -> None:
     Raises:
         ExecutionNotFound: no execution has this id.
     """
-    execution = tx.get_execution(execution_id)
-    if execution is None:
-        raise ExecutionNotFound(execution_id)
-    if execution.status != WorkflowStatus.RUNNING.value or execution.cancel_requested:
-        return
-    tx.update_execution(execution_id, cancel_requested=True)
-    tx.append_events(execution_id, [(EventType.WORKFLOW_CANCEL_REQUESTED, "{}")], now_ms)
-    tx.enqueue_workflow_task(execution_id, now_ms)
+    closing.request_cancel(tx, current_run(tx, execution_id), now_ms)
 
 
 def claim_tasks(
@@ -178,13 +135,13 @@ def complete_task(
     if execution is None or execution.status != _RUNNING:
         tx.finish_workflow_task(execution_id, owner)
         return None
-    closing: Command | None = None
+    closing_command: Command | None = None
     for index, command in enumerate(commands):
         if command.type in _CLOSING:
             # Nothing a workflow emits after it closed takes effect.
-            commands, closing = commands[:index], command
+            commands, closing_command = commands[:index], command
             break
-    count = len(commands) + (closing is not None)
+    count = len(commands) + (closing_command is not None)
     marker = f'{{"seen":{int(seen_seq)},"now_ms":{int(task_now_ms)},"commands":{count}}}'
     records = [(EventType.WORKFLOW_TASK_COMPLETED, marker)]
     records.extend((c.type, _text(c)) for c in commands)
@@ -192,9 +149,12 @@ def complete_task(
     if execution.task_error is not None:
         tx.update_execution(execution_id, task_error=None)
     for command in commands:
-        _apply(tx, execution_id, command, now_ms)
-    if closing is not None:
-        last_seq = _close(tx, execution_id, closing, now_ms)
+        _apply(tx, execution, command, now_ms)
+    if closing_command is not None:
+        if closing_command.type == EventType.WORKFLOW_CONTINUED_AS_NEW:
+            last_seq = runs.continue_as_new(tx, execution, closing_command, seen_seq, now_ms)
+        else:
+            last_seq = _close(tx, execution_id, closing_command, now_ms)
     tx.finish_workflow_task(execution_id, owner)
     return last_seq
 
@@ -204,10 +164,18 @@ def _text(command: Command) -> str:
 
 
 _RUNNING = WorkflowStatus.RUNNING.value
-_CLOSING = frozenset({EventType.WORKFLOW_COMPLETED, EventType.WORKFLOW_FAILED, EventType.WORKFLOW_CANCELLED})
+_CLOSING = frozenset(
+    {
+        EventType.WORKFLOW_COMPLETED,
+        EventType.WORKFLOW_FAILED,
+        EventType.WORKFLOW_CANCELLED,
+        EventType.WORKFLOW_CONTINUED_AS_NEW,
+    }
+)
 
 
-def _apply(tx: Transaction, execution_id: str, command: Command, now_ms: int) -> None:
+def _apply(tx: Transaction, execution: ExecutionRow, command: Command, now_ms: int) -> None:
+    execution_id = execution.id
     data, parts = command.data, command.parts or {}
     match command.type:
         case EventType.ACTIVITY_SCHEDULED:
@@ -222,6 +190,10 @@ def _apply(tx: Transaction, execution_id: str, command: Command, now_ms: int) ->
             activities.request_cancel(tx, execution_id, data["activity_id"], now_ms)
         case EventType.HEARTBEAT_WATCH_STARTED:
             activities.watch_heartbeats(tx, execution_id, data["activity_id"])
+        case EventType.CHILD_WORKFLOW_STARTED:
+            children.start(tx, execution, data, now_ms)
+        case EventType.CHILD_WORKFLOW_CANCEL_REQUESTED:
+            children.request_cancel(tx, execution, data, now_ms)
         case _:
             raise UsageError(f"a workflow task cannot emit {command.type}")
 
@@ -256,18 +228,12 @@ def close(
 ) -> int:
     """Close a running execution with ``event`` (type, JSON data); returns its sequence number.
 
-    Everything the execution still holds closes first, in this same transition: its open
-    activities are cancelled with ``reason`` (their tokens refused from now on), their
-    queued attempts and every timer dropped. The closing event is the history's last.
     Every way an execution ends (its code, terminate, its deadline, continue-as-new) goes
-    through here. ``fields`` are further columns of the execution to set (result, error).
+    through :func:`tether.engine.closing.close_execution`: its open activities are cancelled
+    with ``reason``, its timers dropped, its children cancelled as their policy says, its
+    parent told. ``fields`` are further columns of the execution to set (result, error).
     """
-    activities.close_with_execution(tx, execution_id, reason, now_ms)
-    tx.delete_execution_timers(execution_id)
-    last_seq = tx.append_events(execution_id, [event], now_ms)
-    tx.update_execution(execution_id, status=status.value, closed_at_ms=now_ms, **fields)
-    tx.closed(execution_id)
-    return last_seq
+    return closing.close_execution(tx, execution_id, status, event, reason=reason, now_ms=now_ms, **fields)
 
 
 def fail_task(tx: Transaction, *, execution_id: str, owner: str, error: dict[str, Any], now_ms: int) -> None:

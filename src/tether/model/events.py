@@ -52,6 +52,7 @@ INPUT_EVENTS = frozenset(
         EventType.ACTIVITY_CANCELLED,
         EventType.ACTIVITY_HEARTBEAT,
         EventType.TIMER_FIRED,
+        EventType.CHILD_WORKFLOW_CLOSED,
     }
 )
 """Events delivered to workflow code; the rest record what happened."""
@@ -89,7 +90,7 @@ class Command:
 
 def key_of(type_: EventType, data: dict[str, Any]) -> tuple[str, Any, Any]:
     """The identity of a command or recorded command event."""
-    return (str(type_), data.get("activity_id", data.get("timer_id")), data.get("name"))
+    return (str(type_), data.get("activity_id", data.get("timer_id", data.get("child_ref"))), data.get("name"))
 
 
 COMMAND_EVENTS = frozenset(
@@ -102,6 +103,9 @@ COMMAND_EVENTS = frozenset(
         EventType.WORKFLOW_COMPLETED,
         EventType.WORKFLOW_FAILED,
         EventType.WORKFLOW_CANCELLED,
+        EventType.WORKFLOW_CONTINUED_AS_NEW,
+        EventType.CHILD_WORKFLOW_STARTED,
+        EventType.CHILD_WORKFLOW_CANCEL_REQUESTED,
     }
 )
 """Event types a workflow task may emit as commands."""

@@ -9,10 +9,11 @@ from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
-from tether.errors import NotInWorkflow
+from tether.errors import NotInWorkflow, UsageError
 from tether.model.clock import duration_ms, from_ms
 from tether.runtime.activity_calls import CalledActivity
-from tether.runtime.definitions import Activity, positional_args
+from tether.runtime.child_workflows import ChildWorkflowHandle
+from tether.runtime.definitions import Activity, Workflow, positional_args
 from tether.runtime.workflow_instance import ActivityHandle, WorkflowInstance
 from tether.runtime.workflow_loop import WorkflowLoop
 
@@ -83,3 +84,50 @@ def uuid4() -> uuid.UUID:
     instance = current()
     digest = hashlib.sha256(f"{instance.execution_id}:{instance.next_id()}".encode()).digest()
     return uuid.UUID(bytes=digest[:16], version=4)
+
+
+def start_workflow(
+    workflow: Workflow[P, R],
+    *args: Any,
+    id: str | None = None,  # the name every other start_workflow uses
+    parent_close: str = "cancel",
+    **kwargs: Any,
+) -> ChildWorkflowHandle[R]:
+    """Start a child workflow now and return its handle without waiting.
+
+    The child is an ordinary execution (listed, described, shown with a link to its parent).
+    Its id defaults to one derived from the parent's; starting a child with the id of an
+    execution that exists (of the same workflow, with no other parent) is that execution.
+    When the parent closes, a running child is asked to cancel (``parent_close="cancel"``)
+    or left running (``"abandon"``). The handle is awaitable for the child's result and
+    raises :class:`~tether.errors.ChildWorkflowFailed` when the child does not complete.
+
+    Raises:
+        NotInWorkflow: called outside workflow code.
+        UsageError: ``workflow`` is not a tether workflow, or ``parent_close`` is unknown.
+        InvalidPayload: an argument cannot be serialised.
+    """
+    instance = current()
+    if not isinstance(workflow, Workflow):
+        raise UsageError(f"{workflow!r} is not a tether workflow; decorate it with @tether.workflow")
+    if parent_close not in ("cancel", "abandon"):
+        raise UsageError(f"parent_close must be 'cancel' or 'abandon', not {parent_close!r}")
+    given: object = id
+    if given is not None and (not isinstance(given, str) or not given):
+        raise UsageError("id must be a non-empty string")
+    return instance.start_child(workflow, positional_args(workflow.fn, args, kwargs), id, parent_close)
+
+
+async def run_workflow(
+    workflow: Workflow[P, R],
+    *args: Any,
+    id: str | None = None,  # the name every other start_workflow uses
+    parent_close: str = "cancel",
+    **kwargs: Any,
+) -> R:
+    """Start a child workflow and wait for its result (see :func:`start_workflow`).
+
+    Raises:
+        ChildWorkflowFailed: the child failed, was cancelled, terminated or timed out.
+    """
+    return await start_workflow(workflow, *args, id=id, parent_close=parent_close, **kwargs)

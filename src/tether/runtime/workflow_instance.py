@@ -19,7 +19,9 @@ from tether.errors import NonDeterminism
 from tether.model import payloads
 from tether.model.events import COMMAND_EVENTS, INPUT_EVENTS, Command, Event, EventType, failure, key_of
 from tether.runtime.activity_calls import ActivityCall
-from tether.runtime.definitions import Activity, Workflow
+from tether.runtime.child_workflows import ChildWorkflowHandle
+from tether.runtime.continue_as_new import ContinueAsNew
+from tether.runtime.definitions import Activity, Workflow, positional_args
 from tether.runtime.workflow_loop import WorkflowLoop
 
 logger = logging.getLogger(__name__)
@@ -128,6 +130,7 @@ class WorkflowInstance:
         """Places held in ``_commands`` by activity calls that have not run yet."""
         self._activities: dict[int, ActivityHandle[Any]] = {}
         self._timers: dict[int, asyncio.Future[None]] = {}
+        self._children: dict[int, ChildWorkflowHandle[Any]] = {}
         self._main: asyncio.Task[Any] | None = None
 
     # feeding history
@@ -205,6 +208,10 @@ class WorkflowInstance:
                 handle = self._activities.pop(data["activity_id"], None)
                 if handle is not None:
                     handle._resolve(event)
+            case EventType.CHILD_WORKFLOW_CLOSED:
+                child = self._children.pop(data["child_ref"], None)
+                if child is not None:
+                    child._resolve(event)
             case _:
                 pass
 
@@ -251,6 +258,9 @@ class WorkflowInstance:
             result = await self.workflow.fn(*values)
             text = payloads.encode(result, what=f"result of workflow {self.workflow.name}")
             payloads.decode(text, self.workflow.return_type, what=f"result of workflow {self.workflow.name}")
+        except ContinueAsNew as request:
+            self._continue_as_new(request)
+            return
         except asyncio.CancelledError:
             if self.cancelling:
                 self.emit(EventType.WORKFLOW_CANCELLED)
@@ -262,6 +272,18 @@ class WorkflowInstance:
         else:
             self.emit(EventType.WORKFLOW_COMPLETED, result=json.loads(text))
             self.finished = True
+
+    def _continue_as_new(self, request: ContinueAsNew) -> None:
+        what = f"arguments of the next run of {self.workflow.name}"
+        try:
+            values = positional_args(self.workflow.fn, request.arguments, request.keywords)
+            text = payloads.encode_args(values, what=what)
+            payloads.decode_args(text, self.workflow.param_types, what=what)
+        except errors.TetherError as exc:
+            self._fail(exc)
+            return
+        self.emit(EventType.WORKFLOW_CONTINUED_AS_NEW, args=json.loads(text))
+        self.finished = True
 
     def _fail(self, exc: BaseException) -> None:
         error = getattr(exc, "error", None) if isinstance(exc, errors.ExecutionFailure) else None
@@ -317,6 +339,21 @@ class WorkflowInstance:
     def _handle(self, activity: Activity[..., Any], activity_id: int) -> ActivityHandle[Any]:
         handle: ActivityHandle[Any] = ActivityHandle(self, activity, activity_id)
         self._activities[activity_id] = handle
+        return handle
+
+    def start_child(
+        self, workflow: Workflow[..., Any], args: list[Any], child_id: str | None, parent_close: str
+    ) -> ChildWorkflowHandle[Any]:
+        """Start a child workflow now and return its handle."""
+        text = payloads.encode_args(args, what=f"arguments of child workflow {workflow.name}")
+        ref = self.next_id()
+        given = child_id if child_id is not None else f"{self.execution_id}-child-{ref}"
+        self.emit(
+            EventType.CHILD_WORKFLOW_STARTED, child_ref=ref, name=workflow.name, id=given,
+            args=json.loads(text), parent_close=parent_close,
+        )  # fmt: skip
+        handle: ChildWorkflowHandle[Any] = ChildWorkflowHandle(self, workflow, ref, given)
+        self._children[ref] = handle
         return handle
 
     def start_timer(self, delay_ms: int) -> asyncio.Future[None]:

@@ -77,10 +77,17 @@ async def list_workflows(
     return WorkflowPage(items=items[:limit], next_offset=offset + limit if more else None)
 
 
-@router.get("/histories/{execution_id:path}", operation_id="getHistory", responses=refusals(401, 403, 404, 413, 503))
-async def history(execution_id: str, request: Request, caller: Caller) -> History:
-    """Every event of an execution, every attempt included."""
-    return History(events=await engine_of(request).history(execution_id, access=caller))
+_Run = Annotated[
+    int | None, Query(ge=1, description="Which run of an execution that continued as new (default: its latest).")
+]
+
+
+@router.get(
+    "/histories/{execution_id:path}", operation_id="getHistory", responses=refusals(401, 403, 404, 413, 422, 503)
+)
+async def history(execution_id: str, request: Request, caller: Caller, run: _Run = None) -> History:
+    """Every event of an execution's run, every attempt included."""
+    return History(events=await engine_of(request).history(execution_id, access=caller, run=run))
 
 
 @router.get(
@@ -138,8 +145,10 @@ async def cancel_workflow(execution_id: str, request: Request, caller: Caller) -
 
 
 @router.get(
-    "/workflows/{execution_id:path}", operation_id="describeWorkflow", responses=refusals(401, 403, 404, 413, 503)
+    "/workflows/{execution_id:path}",
+    operation_id="describeWorkflow",
+    responses=refusals(401, 403, 404, 413, 422, 503),
 )
-async def describe(execution_id: str, request: Request, caller: Caller) -> WorkflowDescription:
-    """An execution's status, input, outcome and pending activities with their deadlines."""
-    return await engine_of(request).describe(execution_id, access=caller)
+async def describe(execution_id: str, request: Request, caller: Caller, run: _Run = None) -> WorkflowDescription:
+    """An execution's status, input, outcome and pending activities with their deadlines (of its latest run)."""
+    return await engine_of(request).describe(execution_id, access=caller, run=run)

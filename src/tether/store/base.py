@@ -82,6 +82,27 @@ class ApiKeyRow:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkRow:
+    """How an execution is tied to others: the run of a chain it is, and the parent that started it.
+
+    Only executions that have a link have a row: the runs after the first of a continued
+    execution, and child workflows. An execution without one is its chain's first run and
+    has no parent.
+    """
+
+    id: str
+    chain_id: str | None
+    """The id of the chain's first run (the id clients name), for runs after the first."""
+    run: int
+    parent_id: str | None
+    """The run of the parent workflow that started this execution as a child."""
+    parent_ref: int | None
+    """The parent's reference of the child (its place among the parent's commands)."""
+    parent_close: str | None
+    """What the parent's close does to this child while it runs: "cancel" or "abandon"."""
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityTaskRow:
     """An attempt waiting for a worker."""
 
@@ -174,6 +195,20 @@ class Transaction(Protocol):
 
     def executions_with_failed_task(self) -> list[str]:
         """Ids of running executions whose latest workflow task failed."""
+        ...
+
+    # links between executions: runs of one chain, parents and children
+    def insert_link(self, row: LinkRow) -> None:
+        """Record an execution's link (replacing the one it had)."""
+        ...
+
+    def get_link(self, execution_id: str) -> LinkRow | None: ...
+    def latest_run_id(self, chain_id: str) -> str | None:
+        """The id of the latest run of the chain whose first run is ``chain_id`` (None if it never continued)."""
+        ...
+
+    def children_of(self, parent_id: str) -> list[LinkRow]:
+        """The executions a run started as its children, in the order it started them."""
         ...
 
     # activities

@@ -11,6 +11,7 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 3: for the web UI, as SQLite's 5: listings by workflow name, the waiting (async) activities in
    the order they began to wait, and an ``inbox`` flag on activities a person finishes.
 4: what an activity that asked for a person at run time (``ctx.inbox``) shows, as SQLite's 7.
+6: links between executions (runs of a continued execution, children of a parent), as SQLite's 9.
 """
 
 from __future__ import annotations
@@ -139,6 +140,21 @@ MIGRATIONS: list[tuple[int, str]] = [
         4,
         """
         ALTER TABLE activities ADD COLUMN inbox_note TEXT;
+        """,
+    ),
+    (
+        6,
+        """
+        CREATE TABLE execution_links (
+            id TEXT PRIMARY KEY,
+            chain_id TEXT,
+            run INTEGER NOT NULL,
+            parent_id TEXT,
+            parent_ref BIGINT,
+            parent_close TEXT
+        );
+        CREATE INDEX execution_links_by_chain ON execution_links (chain_id, run) WHERE chain_id IS NOT NULL;
+        CREATE INDEX execution_links_by_parent ON execution_links (parent_id, parent_ref) WHERE parent_id IS NOT NULL;
         """,
     ),
 ]

@@ -12,6 +12,9 @@ in the order they began to wait, and an ``inbox`` flag on activities a person fi
 finds it at once) instead of being rewritten by every transition that appends an event.
 
 7: what an activity that asked for a person at run time (``ctx.inbox``) shows in the inbox.
+
+9: links between executions: the runs of a continued execution and the children of a parent.
+Only linked executions have a row, so the hot path (an execution on its own) reads none.
 """
 
 from __future__ import annotations
@@ -182,6 +185,21 @@ MIGRATIONS: list[tuple[int, str]] = [
         7,
         """
         ALTER TABLE activities ADD COLUMN inbox_note TEXT;
+        """,
+    ),
+    (
+        9,
+        """
+        CREATE TABLE execution_links (
+            id TEXT PRIMARY KEY,
+            chain_id TEXT,
+            run INTEGER NOT NULL,
+            parent_id TEXT,
+            parent_ref INTEGER,
+            parent_close TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX execution_links_by_chain ON execution_links (chain_id, run) WHERE chain_id IS NOT NULL;
+        CREATE INDEX execution_links_by_parent ON execution_links (parent_id, parent_ref) WHERE parent_id IS NOT NULL;
         """,
     ),
 ]

@@ -1,0 +1,131 @@
+"""The runs of an execution: continue-as-new, and finding the run that calls by an execution's id act on.
+
+A run that continues as new closes with status ``continued``; the next run is an ordinary
+execution stored under its own id (``<id>#run-<n>``), linked to the chain's first run by
+an execution link, and starts with the new arguments and an empty history. Clients keep
+naming the first run's id: :func:`current_run` follows the chain to its latest run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tether.engine import closing, starting
+from tether.errors import ExecutionNotFound, InvalidPayload, UsageError
+from tether.model import payloads
+from tether.model.events import Command, EventType
+from tether.model.records import WorkflowStatus
+from tether.store.base import ExecutionRow, LinkRow, TimerRow, Transaction
+
+_CONTINUED = WorkflowStatus.CONTINUED.value
+_RUN_SUFFIX = re.compile(r"#run-[0-9]+$")
+WORKFLOW_TIMER = "workflow"
+"""The kind of the timer that holds an execution's workflow deadline; it follows the chain."""
+
+
+def run_id(chain_id: str, run: int) -> str:
+    """The id run ``run`` of the execution ``chain_id`` is stored under."""
+    return chain_id if run == 1 else f"{chain_id}#run-{run}"
+
+
+def check_not_reserved(execution_id: str) -> None:
+    """Refuse an id that names a run after the first: those ids are given only by continue-as-new.
+
+    Raises:
+        InvalidPayload: the id ends in ``#run-<n>``.
+    """
+    if _RUN_SUFFIX.search(execution_id):
+        problem = "must not end in '#run-<n>': such ids name the runs of continued executions"
+        raise InvalidPayload(f"the id {problem}", errors=[{"loc": ["id"], "msg": problem}])
+
+
+def current_run(tx: Transaction, execution_id: str) -> ExecutionRow:
+    """The run that calls naming ``execution_id`` act on: the chain's latest when it continued.
+
+    ``execution_id`` is the id a client started (the chain's first run), or the id of one
+    run. A continued run is followed to the run that succeeded it. On PostgreSQL each run is
+    read under its lock, so a run that continues meanwhile is seen as continued and followed.
+
+    Raises:
+        ExecutionNotFound: no execution has this id.
+    """
+    execution = tx.get_execution(execution_id)
+    if execution is None:
+        # The first run may be gone (retention) while later runs of its chain remain.
+        latest = tx.latest_run_id(execution_id)
+        execution = tx.get_execution(latest) if latest is not None else None
+        if execution is None:
+            raise ExecutionNotFound(execution_id)
+    while execution.status == _CONTINUED:
+        link = tx.get_link(execution.id)
+        chain = link.chain_id if link is not None and link.chain_id else execution.id
+        latest = tx.latest_run_id(chain)
+        following = tx.get_execution(latest) if latest is not None else None
+        if following is None or following.id == execution.id:
+            return execution  # the next run is gone (deleted): the chain ends here
+        execution = following
+    return execution
+
+
+def run_of(tx: Transaction, execution_id: str, run: int) -> ExecutionRow:
+    """Run number ``run`` of the execution a client names ``execution_id``.
+
+    Raises:
+        ExecutionNotFound: no such execution, or it has no such run.
+    """
+    link = tx.get_link(execution_id)
+    chain = link.chain_id if link is not None and link.chain_id else execution_id
+    execution = tx.get_execution(run_id(chain, run)) if run >= 1 else None
+    if execution is None:
+        raise ExecutionNotFound(execution_id if run == 1 else f"{execution_id} (run {run})")
+    return execution
+
+
+def continue_as_new(tx: Transaction, execution: ExecutionRow, command: Command, seen_seq: int, now_ms: int) -> int:
+    """Close a run as continued and start the chain's next run with the command's arguments.
+
+    The next run inherits the chain's workflow deadline, its parent, and a cancellation
+    requested after the closing task had read its events (one the run never saw). Returns
+    the sequence number of the closed run's last event.
+    """
+    link = tx.get_link(execution.id)
+    chain = link.chain_id if link is not None and link.chain_id else execution.id
+    run = link.run if link is not None else 1
+    following = run_id(chain, run + 1)
+    deadlines = [timer for timer in tx.timers_of(execution.id) if timer.kind == WORKFLOW_TIMER]
+    unseen_cancel = execution.cancel_requested and any(
+        event.type == EventType.WORKFLOW_CANCEL_REQUESTED for event in tx.load_events(execution.id, seen_seq)
+    )
+    args = payloads.json_text(command.data["args"])
+    data = json.dumps({"args": command.data["args"], "next_run_id": following}, separators=(",", ":"))
+    last_seq = closing.close_execution(
+        tx, execution.id, WorkflowStatus.CONTINUED, (EventType.WORKFLOW_CONTINUED_AS_NEW, data),
+        reason="its workflow continued as new", now_ms=now_ms,
+    )  # fmt: skip
+    started = f',"run":{run + 1},"previous_run_id":{json.dumps(execution.id)}'
+    if not starting.create(tx, following, execution.workflow, args, now_ms, started=started):
+        raise UsageError(f"the next run of {chain!r} cannot be stored: id {following!r} is taken")
+    tx.insert_link(
+        LinkRow(
+            following, chain, run + 1,
+            link.parent_id if link is not None else None,
+            link.parent_ref if link is not None else None,
+            link.parent_close if link is not None else None,
+        )
+    )  # fmt: skip
+    for timer in deadlines:
+        tx.arm_timer(TimerRow(following, timer.kind, timer.ref, timer.attempt, timer.due_at_ms))
+    if unseen_cancel:
+        new_run = tx.get_execution(following)
+        if new_run is not None:
+            closing.request_cancel(tx, new_run, now_ms)
+    return last_seq
+
+
+def chain_of(tx: Transaction, execution: ExecutionRow) -> tuple[str, int]:
+    """The chain id (the first run's) and the run number of a run."""
+    link = tx.get_link(execution.id)
+    if link is None or not link.chain_id:
+        return execution.id, 1
+    return link.chain_id, link.run

@@ -1,0 +1,38 @@
+"""PostgreSQL queries of the links between executions: the runs of a continued execution, parents and children.
+
+A link is written once, by the transition that creates the run or starts the child (or
+attaches an existing execution to a parent), under the lock of the execution it links.
+"""
+
+from __future__ import annotations
+
+from tether.store.base import LinkRow
+from tether.store.postgres_statements import PostgresStatements
+
+_LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close"
+
+
+class PostgresLinks(PostgresStatements):
+    """The link queries of a PostgreSQL transaction."""
+
+    def insert_link(self, row: LinkRow) -> None:  # noqa: D102
+        self._send(
+            f"INSERT INTO execution_links ({_LINK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET chain_id = excluded.chain_id, run = excluded.run, "
+            "parent_id = excluded.parent_id, parent_ref = excluded.parent_ref, parent_close = excluded.parent_close",
+            (row.id, row.chain_id, row.run, row.parent_id, row.parent_ref, row.parent_close),
+        )
+
+    def get_link(self, execution_id: str) -> LinkRow | None:  # noqa: D102
+        row = self._one(f"SELECT {_LINK_COLUMNS} FROM execution_links WHERE id = %s", (execution_id,))
+        return LinkRow(*row) if row is not None else None
+
+    def latest_run_id(self, chain_id: str) -> str | None:  # noqa: D102
+        row = self._one("SELECT id FROM execution_links WHERE chain_id = %s ORDER BY run DESC LIMIT 1", (chain_id,))
+        return str(row[0]) if row is not None else None
+
+    def children_of(self, parent_id: str) -> list[LinkRow]:  # noqa: D102
+        rows = self._all(
+            f"SELECT {_LINK_COLUMNS} FROM execution_links WHERE parent_id = %s ORDER BY parent_ref", (parent_id,)
+        )
+        return [LinkRow(*row) for row in rows]
