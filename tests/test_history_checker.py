@@ -74,3 +74,17 @@ def test_a_gap_in_sequence_numbers_is_found() -> None:
 def test_a_stored_status_the_history_does_not_end_with_is_found() -> None:
     found = problems("completed", activity("running"))
     assert any("status is 'completed' but its history says 'running'" in p for p in found)
+
+
+def test_a_child_closed_twice_or_never_started_is_found() -> None:
+    started, closed = (E.CHILD_WORKFLOW_STARTED, {"child_ref": 2}), (E.CHILD_WORKFLOW_CLOSED, {"child_ref": 2})
+    assert problems("running", activity("running"), started, closed) == []
+    twice = problems("running", activity("running"), started, closed, closed)
+    assert any("child 2: ChildWorkflowClosed (seq 7) after it closed" in p for p in twice)
+    never = problems("running", activity("running"), closed)
+    assert any("child 2: ChildWorkflowClosed (seq 5) for a child never started" in p for p in never)
+
+
+def test_a_continued_run_must_be_stored_as_continued() -> None:
+    found = problems("completed", activity("cancelled"), (E.ACTIVITY_CANCELLED, A1), (E.WORKFLOW_CONTINUED_AS_NEW, {}))
+    assert any("status is 'completed' but its history says 'continued'" in p for p in found)

@@ -42,3 +42,10 @@ def divide(a: int, b: int) -> float:
 @tether.workflow(name="cli.ratio")
 async def ratio(a: int, b: int) -> float:
     return await divide(a, b)
+
+
+@tether.workflow(name="cli.loop")
+async def loop(turn: int) -> int:
+    if turn < 2:
+        tether.continue_as_new(turn + 1)
+    return turn

@@ -213,3 +213,22 @@ def test_revoking_by_a_name_two_keys_share_asks_for_the_id(server: Served) -> No
     assert ambiguous.returncode == 2
     assert all(key_id in ambiguous.stderr for key_id in ids)
     assert by_id.returncode == 0
+
+
+def test_show_and_history_of_each_run_of_a_continued_execution(server: Served) -> None:
+    server.run("workflow", "start", "cli.loop", "0", "--id", "loop-1")
+    result = server.run("workflow", "result", "loop-1", "--timeout", "20")
+    latest = server.run("workflow", "show", "loop-1", "--json")
+    first = server.run("workflow", "show", "loop-1", "--run", "1")
+    history = server.run("workflow", "history", "loop-1", "--run", "2", "--json")
+    missing = server.run("workflow", "show", "loop-1", "--run", "4")
+
+    assert (result.returncode, json.loads(result.stdout)) == (0, 2)
+    described = json.loads(latest.stdout)
+    assert (described["id"], described["run"], described["run_id"]) == ("loop-1", 3, "loop-1#run-3")
+    assert first.returncode == 0
+    assert "continued" in first.stdout
+    events = json.loads(history.stdout)
+    assert (events[0]["type"], events[0]["data"]["args"]) == ("WorkflowStarted", [1])
+    assert events[-1]["type"] == "WorkflowContinuedAsNew"
+    assert missing.returncode == 8

@@ -65,12 +65,17 @@ def check_history(execution: ExecutionRow, events: list[Event], activities: dict
         problems.append(f"{where}: last_seq is {execution.last_seq} but the last event is {events[-1].seq}")
     closed_by: Event | None = None
     seen: dict[int, _Activity] = {}
+    children: dict[int, str] = {}
+    """Each child started, by its reference: "open" until the one ChildWorkflowClosed that may name it."""
     for event in events:
         what = f"{event.type} (seq {event.seq})"
         if closed_by is not None:
             problems.append(f"{where}: {what} follows the execution's {closed_by.type} (seq {closed_by.seq})")
         if event.type in _EXECUTION_CLOSES:
             closed_by = closed_by or event
+            continue
+        if event.type in (EventType.CHILD_WORKFLOW_STARTED, EventType.CHILD_WORKFLOW_CLOSED):
+            problems.extend(_check_child(where, event, children))
             continue
         if event.type == EventType.ACTIVITY_SCHEDULED:
             seen.setdefault(int(event.data["activity_id"]), _Activity())
@@ -131,6 +136,23 @@ def check_history(execution: ExecutionRow, events: list[Event], activities: dict
         if closed_by is not None and state.closed_at_seq is None:
             problems.append(f"{name}: still {state.state} after the execution closed (seq {closed_by.seq})")
     return problems
+
+
+def _check_child(where: str, event: Event, children: dict[int, str]) -> list[str]:
+    ref = int(event.data["child_ref"])
+    name = f"{where}, child {ref}"
+    if event.type == EventType.CHILD_WORKFLOW_STARTED:
+        if ref in children:
+            return [f"{name}: started again (seq {event.seq})"]
+        children[ref] = "open"
+        return []
+    state = children.get(ref)
+    if state is None:
+        return [f"{name}: {event.type} (seq {event.seq}) for a child never started"]
+    if state != "open":
+        return [f"{name}: {event.type} (seq {event.seq}) after it closed"]
+    children[ref] = "closed"
+    return []
 
 
 def _compare(name: str, row: ActivityRow, state: _Activity) -> list[str]:

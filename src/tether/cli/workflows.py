@@ -76,15 +76,21 @@ def list_(
     output.out.print(table)
 
 
+Run = Annotated[
+    int | None, typer.Option("--run", min=1, help="Which run of an execution that continued as new (default: latest).")
+]
+
+
 @app.command()
 def show(
     execution_id: Annotated[str, typer.Argument(metavar="ID")],
+    run: Run = None,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
     as_json: output.AsJson = False,
 ) -> None:
-    """Show an execution: status, input, outcome and pending activities."""
-    description = output.call(url, api_key, lambda client: client.describe(execution_id), as_json=as_json)
+    """Show an execution: status, input, outcome, pending activities, its runs, parent and children."""
+    description = output.call(url, api_key, lambda client: client.describe(execution_id, run=run), as_json=as_json)
     if as_json:
         output.print_json(description)
         return
@@ -92,6 +98,12 @@ def show(
     facts.add_row("id", description.id)
     facts.add_row("workflow", description.workflow)
     facts.add_row("status", description.status.value)
+    if description.run > 1 or description.next_run_id is not None:
+        facts.add_row("run", f"{description.run}" + (" (continued)" if description.next_run_id else ""))
+    if description.parent_id is not None:
+        facts.add_row("parent", description.parent_id)
+    if description.children:
+        facts.add_row("children", ", ".join(description.children))
     facts.add_row("input", json.dumps(description.input))
     facts.add_row("started", output.when(description.started_at))
     if description.closed_at is not None:
@@ -117,12 +129,13 @@ def show(
 @app.command()
 def history(
     execution_id: Annotated[str, typer.Argument(metavar="ID")],
+    run: Run = None,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
     as_json: output.AsJson = False,
 ) -> None:
-    """Show every event of an execution."""
-    events = output.call(url, api_key, lambda client: client.history(execution_id), as_json=as_json)
+    """Show every event of an execution (of its latest run, or of --run N)."""
+    events = output.call(url, api_key, lambda client: client.history(execution_id, run=run), as_json=as_json)
     if as_json:
         output.print_json(events)
         return

@@ -32,8 +32,11 @@ class ChildWorkflowHandle(asyncio.Future[R]):
     the child to cancel; the handle then resolves with the child's outcome.
     """
 
-    def __init__(self, instance: WorkflowInstance, workflow: Workflow[..., Any], child_ref: int, child_id: str) -> None:
+    def __init__(
+        self, instance: WorkflowInstance, workflow: Workflow[..., Any], child_ref: int, child_id: str, parent_close: str
+    ) -> None:
         super().__init__(loop=instance.loop)
+        self.parent_close = parent_close
         self._instance = instance
         self.workflow = workflow
         self.child_ref = child_ref
@@ -42,10 +45,15 @@ class ChildWorkflowHandle(asyncio.Future[R]):
         self._cancel_sent = False
 
     def cancel(self, msg: Any = None) -> bool:
-        """Ask the child to cancel; True if the request was sent now."""
+        """Ask the child to cancel; True if the request was sent now.
+
+        While the parent itself is being cancelled, a child started with
+        ``parent_close="abandon"`` is left running: the parent only stops waiting for it.
+        """
         if self.done():
             return False
-        if not self._cancel_sent:
+        abandoned = self._instance.cancelling and self.parent_close == "abandon"
+        if not self._cancel_sent and not abandoned:
             self._cancel_sent = True
             self._instance.emit(EventType.CHILD_WORKFLOW_CANCEL_REQUESTED, child_ref=self.child_ref, id=self.id)
         if self._instance.cancelling:

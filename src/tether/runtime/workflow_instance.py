@@ -352,7 +352,7 @@ class WorkflowInstance:
             EventType.CHILD_WORKFLOW_STARTED, child_ref=ref, name=workflow.name, id=given,
             args=json.loads(text), parent_close=parent_close,
         )  # fmt: skip
-        handle: ChildWorkflowHandle[Any] = ChildWorkflowHandle(self, workflow, ref, given)
+        handle: ChildWorkflowHandle[Any] = ChildWorkflowHandle(self, workflow, ref, given, parent_close)
         self._children[ref] = handle
         return handle
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -98,12 +98,14 @@ async def executions(
 
 
 @router.get("/executions/{execution_id:path}", response_class=HTMLResponse)
-async def execution(request: Request, execution_id: str, notice: str = "") -> HTMLResponse:
-    """One execution: outcome, timeline, pending activities and the full history."""
+async def execution(
+    request: Request, execution_id: str, notice: str = "", run: Annotated[int | None, Query(ge=1)] = None
+) -> HTMLResponse:
+    """One execution (its latest run, or run ``run``): outcome, timeline, pending activities and the full history."""
     access = await _access(request)
     engine = state.engine_of(request)
-    description = await engine.describe(execution_id, access=access)
-    history = await engine.history(execution_id, access=access)
+    description = await engine.describe(execution_id, access=access, run=run)
+    history = await engine.history(execution_id, access=access, run=run)
     now = datetime.fromtimestamp(engine.clock.now_ms() / 1000, tz=UTC)
     context = {
         "d": description,

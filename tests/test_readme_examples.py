@@ -1,0 +1,40 @@
+"""Every python example of the README's "Workflows that live for months" section runs as it is shown."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = "## Workflows that live for months"
+
+pytestmark = pytest.mark.acceptance
+
+
+def examples() -> list[str]:
+    """The section's python blocks, exactly as the README shows them."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index(SECTION)
+    end = readme.index("\n## ", start + len(SECTION))
+    return re.findall(r"^```python\n(.*?)^```", readme[start:end], re.M | re.S)
+
+
+def test_the_section_has_examples() -> None:
+    assert len(examples()) >= 2
+
+
+@pytest.mark.parametrize("index", range(len(examples())))
+def test_readme_example_runs(index: int, tmp_path: Path) -> None:
+    (tmp_path / f"test_example_{index}.py").write_text(examples()[index])
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+         "--rootdir", str(tmp_path), "-c", "/dev/null", "-o", "asyncio_mode=auto", str(tmp_path)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert " passed" in ran.stdout
+    assert "failed" not in ran.stdout
