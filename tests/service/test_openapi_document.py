@@ -216,7 +216,7 @@ def _conflicting(call: Call, t: Targets) -> Call | None:
 def _malformed(call: Call, t: Targets) -> Call:
     if call.body is not None:
         return replace(call, body={})
-    return replace(call, query={"limit": "0", "offset": "-1", "wait": "-1"})
+    return replace(call, query={"limit": "0", "offset": "-1", "wait": "-1", "run": "0"})
 
 
 PROVOCATIONS: dict[str, Callable[[Call, Targets], Call | None]] = {

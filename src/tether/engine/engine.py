@@ -97,7 +97,7 @@ class Engine(WorkerCalls):
                     if row.status != WorkflowStatus.CONTINUED.value:
                         return row
         except TimeoutError:
-            return await self.get_execution(execution_id)
+            return await self.get_execution(execution_id, access=access)
         finally:
             self.notifier.result_waiter_left()
 

@@ -125,7 +125,8 @@ async def result(
         row = await engine.get_execution(execution_id, access=caller)
     error: Any = json.loads(row.error) if row.error else None
     value = json.loads(row.result) if row.result is not None else None
-    return Outcome(id=row.id, workflow=row.workflow, status=WorkflowStatus(row.status), result=value, error=error)
+    # The id the caller named: a continued execution's last run is stored under an id of its own.
+    return Outcome(id=execution_id, workflow=row.workflow, status=WorkflowStatus(row.status), result=value, error=error)
 
 
 async def _wait_for_disconnect(request: Request) -> None:
