@@ -16,6 +16,7 @@ from tether.model.records import (
 )
 from tether.runtime.activity_context import ActivityContext, context, heartbeat, make_async
 from tether.runtime.definitions import Activity, Workflow, activity, workflow
+from tether.runtime.versioning import deprecate_patch, patched
 from tether.runtime.workflow_api import now, sleep, start_activity, uuid4
 from tether.runtime.workflow_instance import ActivityHandle
 from tether.worker.worker import Worker
@@ -38,10 +39,12 @@ __all__ = [
     "WorkflowSummary",
     "activity",
     "context",
+    "deprecate_patch",
     "errors",
     "heartbeat",
     "make_async",
     "now",
+    "patched",
     "sleep",
     "start_activity",
     "testing",

@@ -7,6 +7,7 @@ import json
 from tether.engine import activities, deadlines
 from tether.errors import ExecutionNotFound
 from tether.model.clock import from_ms
+from tether.model.events import EventType
 from tether.model.records import (
     ActivityDescription,
     ActivityState,
@@ -72,6 +73,7 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
         cancel_requested=execution.cancel_requested,
         task_error=_json(execution.task_error),  # type: ignore[arg-type]  # stored as a JSON object
         pending_activities=pending,
+        patches=[str(e.data["name"]) for e in tx.events_of_type(execution_id, EventType.PATCH_RECORDED)],
     )
 
 

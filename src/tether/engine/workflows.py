@@ -222,6 +222,8 @@ def _apply(tx: Transaction, execution_id: str, command: Command, now_ms: int) ->
             activities.request_cancel(tx, execution_id, data["activity_id"], now_ms)
         case EventType.HEARTBEAT_WATCH_STARTED:
             activities.watch_heartbeats(tx, execution_id, data["activity_id"])
+        case EventType.PATCH_RECORDED:
+            pass  # a marker for replay (tether.patched): its event is all there is to it
         case _:
             raise UsageError(f"a workflow task cannot emit {command.type}")
 

@@ -18,6 +18,7 @@ from tether import errors
 from tether.errors import NonDeterminism
 from tether.model import payloads
 from tether.model.events import COMMAND_EVENTS, INPUT_EVENTS, Command, Event, EventType, failure, key_of
+from tether.runtime import patches
 from tether.runtime.activity_calls import ActivityCall
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_loop import WorkflowLoop
@@ -129,6 +130,7 @@ class WorkflowInstance:
         self._activities: dict[int, ActivityHandle[Any]] = {}
         self._timers: dict[int, asyncio.Future[None]] = {}
         self._main: asyncio.Task[Any] | None = None
+        self.patches = patches.Patches()
 
     # feeding history
 
@@ -153,7 +155,9 @@ class WorkflowInstance:
                     seen = int(event.data["seen"])
                     pending = self._deliver([e for e in pending if e.seq <= seen], pending)
                     self.now_ms = int(event.data["now_ms"])
-                    self._check_replay(self._run(), recorded, event)
+                    with self.patches.replaying(recorded):
+                        produced = self._run()
+                    self._check_replay(produced, self.patches.comparable(recorded), event)
                 index = end
                 continue
             if event.type in INPUT_EVENTS:

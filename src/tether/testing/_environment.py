@@ -270,13 +270,26 @@ class TestEnvironment:
                 return
             await asyncio.sleep(0)
 
-    async def restart(self) -> None:
+    async def restart(
+        self,
+        *,
+        workflows: Sequence[Workflow[..., Any]] | None = None,
+        activities: Sequence[Activity[..., Any]] | None = None,
+    ) -> None:
         """Crash the worker and store mid-flight and open them again over the same file.
 
         Nothing is released or reported: attempts that were running are left to their
         heartbeat or attempt timeouts, workflow-task leases to expire. The client object
         stays the same, so handles taken before the restart keep working.
+
+        Given ``workflows`` or ``activities``, the new worker runs those instead, as a deploy
+        of new code would: a new version of a workflow registered under the same name
+        replays the executions the old one left (its cache starts empty).
         """
+        if workflows is not None:
+            self._workflows = list(workflows)
+        if activities is not None:
+            self._activities = list(activities)
         if self._skipper is not None:
             # The skipper may be waiting on the old worker; it starts again with the new one.
             self._skipper.cancel()
