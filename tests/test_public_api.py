@@ -36,7 +36,7 @@ def test_public_names_are_pinned() -> None:
         "uuid4",
         "workflow",
     ]
-    assert tether.testing.__all__ == ["TestEnvironment", "VirtualClock"]
+    assert tether.testing.__all__ == ["TestEnvironment", "VirtualClock", "replay"]
 
 
 def test_public_classes_show_the_tether_module() -> None:

@@ -378,4 +378,7 @@ def _describe(kind: EventType, data: dict[str, Any]) -> str:
         parts.append(repr(name))
     if ident is not None:
         parts.append(f"#{ident}")
+    if kind == EventType.WORKFLOW_FAILED:
+        fault = data.get("failure") or {}
+        parts.append(f"({fault.get('error')}: {fault.get('message')})")  # why the code now fails
     return " ".join(parts)
