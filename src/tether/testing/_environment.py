@@ -17,6 +17,7 @@ from tether.engine.engine import Engine
 from tether.errors import UsageError
 from tether.model.clock import VirtualClock, duration_ms
 from tether.runtime.definitions import Activity, Workflow
+from tether.worker import history_limits
 from tether.worker.worker import Worker
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ class TestEnvironment:
         start: the virtual clock's starting time.
         max_cached_workflows: passed to the Worker (0 replays every workflow task).
         transport: ``"embedded"`` or ``"http"``.
+        history_warning: passed to the Worker: events in a run past which it logs a warning.
+        history_limit: passed to the Worker: events in a run past which its workflow tasks fail
+            with HistoryTooLarge.
     """
 
     __test__ = False  # not a pytest test class
@@ -71,6 +75,8 @@ class TestEnvironment:
         max_cached_workflows: int = 2000,
         max_concurrent_activities: int = 100,
         transport: Transport | None = None,
+        history_warning: int | None = history_limits.DEFAULT_WARNING,
+        history_limit: int | None = history_limits.DEFAULT_LIMIT,
     ) -> None:
         chosen = transport or os.environ.get(TRANSPORT_VARIABLE) or "embedded"
         if chosen not in ("embedded", "http"):
@@ -90,6 +96,8 @@ class TestEnvironment:
         self._worker_options: dict[str, Any] = {
             "max_cached_workflows": max_cached_workflows,
             "max_concurrent_activities": max_concurrent_activities,
+            "history_warning": history_warning,
+            "history_limit": history_limit,
         }
         self._client: Client | None = None
         self._local: Client | None = None
