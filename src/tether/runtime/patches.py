@@ -10,12 +10,11 @@ instance and one replayed from scratch answer alike. Temporal's rule (``workflow
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from tether.errors import UsageError
-from tether.model.events import Event, EventType
+from tether.model.events import Command, Event, EventType
 
 NAME_LIMIT = 256
 """The longest patch id, in characters."""
@@ -29,15 +28,14 @@ class Patches:
     def __init__(self) -> None:
         self._decided: dict[str, bool] = {}
         self._deprecated: set[str] = set()
-        self._recorded: frozenset[str] | None = None
-        """Patch ids among the recorded commands of the task being replayed; None while running live."""
+        self._recorded: list[Event] | None = None
+        """The recorded commands of the task being replayed; None while running live."""
 
-    @contextmanager
-    def replaying(self, recorded: list[Event]) -> Iterator[None]:
-        """Answer from ``recorded`` (a replayed task's command events) while the task runs."""
-        self._recorded = frozenset(str(e.data.get("name")) for e in recorded if e.type == EventType.PATCH_RECORDED)
+    def replay(self, run: Callable[[], list[Command]], recorded: list[Event]) -> list[Command]:
+        """Run a replayed task (``run``), answering from ``recorded``, the command events it recorded."""
+        self._recorded = recorded
         try:
-            yield
+            return run()
         finally:
             self._recorded = None
 
@@ -47,7 +45,7 @@ class Patches:
         decided = self._decided.get(patch_id)
         if decided is not None:
             return decided
-        decided = self._recorded is None or patch_id in self._recorded
+        decided = self._recorded is None or any(_is_marker_of(e, {patch_id}) for e in self._recorded)
         self._decided[patch_id] = decided
         if decided:
             emit(EventType.PATCH_RECORDED, name=patch_id)

@@ -155,8 +155,7 @@ class WorkflowInstance:
                     seen = int(event.data["seen"])
                     pending = self._deliver([e for e in pending if e.seq <= seen], pending)
                     self.now_ms = int(event.data["now_ms"])
-                    with self.patches.replaying(recorded):
-                        produced = self._run()
+                    produced = self.patches.replay(self._run, recorded)
                     self._check_replay(produced, self.patches.comparable(recorded), event)
                 index = end
                 continue
