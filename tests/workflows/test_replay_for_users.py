@@ -52,6 +52,17 @@ async def ship_without_sleep(order: str) -> str:
 SHIP_ACTIVITIES = [replay_approve, replay_fail]
 
 
+async def run_tether(*args: str) -> bytes:
+    """Run the tether command; its standard output."""
+    ran = await asyncio.create_subprocess_exec(
+        TETHER, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TETHER_")},
+    )  # fmt: skip
+    stdout, stderr = await ran.communicate()
+    assert ran.returncode == 0, stderr.decode()
+    return stdout
+
+
 async def finished_history(env: TestEnvironment, workflow: tether.Workflow[[str], str]) -> list[tether.HistoryEvent]:
     handle = await env.client.start_workflow(workflow, "o", id=new_id("replayed"))
     await env.advance(timedelta(days=1))
@@ -135,15 +146,11 @@ async def test_a_history_file_written_by_the_cli_replays(tmp_path: Path, transpo
         await env.wait_for_idle()  # running: charged, recorded the patch, sleeping
         url = env.server_url if transport == "http" else env.url
         assert url is not None
-        exported = await asyncio.create_subprocess_exec(
-            TETHER, "workflow", "history", handle.id, "--json", "--url", url,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env={k: v for k, v in os.environ.items() if not k.startswith("TETHER_")},
-        )  # fmt: skip
-        stdout, stderr = await exported.communicate()
-        assert exported.returncode == 0, stderr.decode()
+        stdout = await run_tether("workflow", "history", handle.id, "--json", "--url", url)
+        shown = await run_tether("workflow", "show", handle.id, "--url", url)
         history = await handle.history()
 
+    assert ["patches", "charge-v2"] in [line.split() for line in shown.decode().splitlines()]
     path = tmp_path / "history.json"
     path.write_bytes(stdout)
     assert len(json.loads(stdout)) == len(history)
