@@ -27,10 +27,12 @@ def test_public_names_are_pinned() -> None:
         "activity",
         "context",
         "continue_as_new",
+        "deprecate_patch",
         "errors",
         "heartbeat",
         "make_async",
         "now",
+        "patched",
         "run_workflow",
         "sleep",
         "start_activity",
@@ -39,7 +41,7 @@ def test_public_names_are_pinned() -> None:
         "uuid4",
         "workflow",
     ]
-    assert tether.testing.__all__ == ["TestEnvironment", "VirtualClock"]
+    assert tether.testing.__all__ == ["TestEnvironment", "VirtualClock", "replay"]
 
 
 def test_public_classes_show_the_tether_module() -> None:

@@ -18,6 +18,7 @@ from tether.runtime.activity_context import ActivityContext, context, heartbeat,
 from tether.runtime.child_workflows import ChildWorkflowHandle
 from tether.runtime.continue_as_new import ContinueAsNew, continue_as_new
 from tether.runtime.definitions import Activity, Workflow, activity, workflow
+from tether.runtime.versioning import deprecate_patch, patched
 from tether.runtime.workflow_api import now, run_workflow, sleep, start_activity, start_workflow, uuid4
 from tether.runtime.workflow_instance import ActivityHandle
 from tether.worker.worker import Worker
@@ -43,10 +44,12 @@ __all__ = [
     "activity",
     "context",
     "continue_as_new",
+    "deprecate_patch",
     "errors",
     "heartbeat",
     "make_async",
     "now",
+    "patched",
     "run_workflow",
     "sleep",
     "start_activity",

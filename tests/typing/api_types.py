@@ -69,3 +69,12 @@ def activity_side() -> None:
     ctx = tether.context()
     assert_type(ctx.attempt, int)
     assert_type(ctx.token, str)
+
+
+async def changing_code(client: tether.Client) -> None:
+    assert_type(tether.patched("charge-v2"), bool)
+    tether.deprecate_patch("charge-v2")
+    tether.patched(2)  # type: ignore[arg-type]  # a patch id is a string
+    tether.testing.replay(fulfil, await client.history("order-1"))
+    tether.testing.replay(fulfil, "tests/histories/order-1.json")
+    tether.testing.replay(charge, "order-1.json")  # type: ignore[arg-type]  # an activity, not a workflow

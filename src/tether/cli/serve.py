@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import typer
 
@@ -21,6 +21,7 @@ from tether.runtime.definitions import Activity, Workflow
 from tether.service import app as service_app
 from tether.service import server as service_server
 from tether.service.auth import StoreKeys, is_loopback
+from tether.worker import history_limits
 from tether.worker.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,27 @@ Modules = Annotated[
     typer.Option("--worker", help="Also run a worker for the workflows and activities of this module. Repeatable."),
 ]
 Concurrency = Annotated[int, typer.Option(min=1, help="Activity attempts a worker runs at once.")]
+HistoryWarning = Annotated[
+    int, typer.Option(min=0, help="Events in a run's history past which a worker logs a warning (0: never).")
+]
+HistoryLimit = Annotated[
+    int,
+    typer.Option(
+        min=0, help="Events in a run's history past which its workflow tasks fail with HistoryTooLarge (0: none)."
+    ),
+]
+
+
+class HistoryOptions(TypedDict):
+    """The Worker's history options."""
+
+    history_warning: int | None
+    history_limit: int | None
+
+
+def history_options(warning: int, limit: int) -> HistoryOptions:
+    """The Worker's history options from the command line's, where 0 turns one off."""
+    return {"history_warning": warning or None, "history_limit": limit or None}
 
 
 def definitions_in(modules: list[str]) -> tuple[list[Workflow[..., Any]], list[Activity[..., Any]]]:
@@ -61,12 +83,16 @@ def definitions_in(modules: list[str]) -> tuple[list[Workflow[..., Any]], list[A
 
 
 @contextlib.asynccontextmanager
-async def _maybe_worker(client: Client, modules: list[str], concurrency: int) -> AsyncIterator[Worker | None]:
+async def _maybe_worker(
+    client: Client, modules: list[str], concurrency: int, history: HistoryOptions
+) -> AsyncIterator[Worker | None]:
     if not modules:
         yield None
         return
     workflows, activities = definitions_in(modules)
-    async with Worker(client, workflows=workflows, activities=activities, max_concurrent_activities=concurrency) as w:
+    async with Worker(
+        client, workflows=workflows, activities=activities, max_concurrent_activities=concurrency, **history
+    ) as w:
         output.err.print(
             f"worker {w.identity}: {len(workflows)} workflow(s), {len(activities)} activity(ies) "
             f"from {', '.join(modules)}"
@@ -92,6 +118,8 @@ def server(
         float, typer.Option(min=0.1, help="Seconds a request's headers may take to arrive (slow clients are cut off).")
     ] = 10.0,
     max_concurrent_activities: Concurrency = 100,
+    history_warning: HistoryWarning = history_limits.DEFAULT_WARNING,
+    history_limit: HistoryLimit = history_limits.DEFAULT_LIMIT,
 ) -> None:
     """Serve the tether HTTP API over a store, optionally with workers, until interrupted."""
 
@@ -112,7 +140,8 @@ def server(
                 engine, authenticator, max_body_bytes=max_body_bytes, body_timeout=body_timeout
             )
             sock = service_server.bind(host, port)
-            async with _maybe_worker(client, worker or [], max_concurrent_activities):
+            history = history_options(history_warning, history_limit)
+            async with _maybe_worker(client, worker or [], max_concurrent_activities, history):
                 served = service_server.Server(app, header_timeout=header_timeout)
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -133,6 +162,8 @@ def worker(
     identity: Annotated[
         str | None, typer.Option(help="A stable name; a restarted worker of the same name retries what it left.")
     ] = None,
+    history_warning: HistoryWarning = history_limits.DEFAULT_WARNING,
+    history_limit: HistoryLimit = history_limits.DEFAULT_LIMIT,
 ) -> None:
     """Run workflows and activities from a store until interrupted, then stop gracefully."""
 
@@ -146,6 +177,7 @@ def worker(
             async with Worker(
                 client, workflows=workflows, activities=activities,
                 max_concurrent_activities=max_concurrent_activities, identity=identity,
+                **history_options(history_warning, history_limit),
             ) as running:  # fmt: skip
                 output.err.print(
                     f"worker {running.identity}: {len(workflows)} workflow(s), {len(activities)} activity(ies) on {db}"

@@ -114,6 +114,8 @@ def show(
         facts.add_row("error", f"{description.error.get('error')}: {description.error.get('message')}")
     if description.task_error is not None:
         facts.add_row("task error", str(description.task_error.get("message")))
+    if description.patches:
+        facts.add_row("patches", ", ".join(description.patches))
     output.out.print(facts)
     if description.pending_activities:
         table = Table("activity", "name", "state", "attempt", "last heartbeat", "details", "deadlines")

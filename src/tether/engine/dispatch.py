@@ -29,6 +29,7 @@ _MAX_ROUNDS = 4
 class CachedExecution(Protocol):
     """A workflow instance the worker keeps in memory between tasks."""
 
+    execution_id: str
     loaded_seq: int
     committed_seq: int
     now_ms: int
@@ -57,6 +58,8 @@ class LocalWorker:
     """Take an execution out of the worker's cache to run it here; thread-safe."""
     accept: Callable[[Pushed], None]
     """Called on the event loop after the commit of a transition the loop submitted."""
+    history_limit: int | None = None
+    """Events past which a run's workflow tasks go to the worker (which refuses them) instead of running here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,7 @@ def push(
                 now_ms=now_ms,
                 lease_ms=worker.lease_ms,
                 cached_seq=worker.cached_seq,
+                history_limit=worker.history_limit,
             )
             if task is None:
                 tx.wake("workflows")
@@ -156,6 +160,8 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
     """Run a leased workflow task of a cached execution inside this transaction, if possible."""
     # Only executions the worker already holds run here: a first task (which must create
     # the instance) is cheaper on the worker's own thread, leaving the writer free.
+    if worker.history_limit is not None and task.execution.last_seq > worker.history_limit:
+        return None
     instance = worker.take_cached(task.execution_id)
     if instance is None or instance.loaded_seq < task.from_seq:
         return None

@@ -7,6 +7,7 @@ import json
 from tether.engine import activities, deadlines, runs
 from tether.errors import ExecutionNotFound
 from tether.model.clock import from_ms
+from tether.model.events import EventType
 from tether.model.records import (
     ActivityDescription,
     ActivityState,
@@ -80,6 +81,7 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
         next_run_id=runs.run_id(chain, run + 1) if execution.status == WorkflowStatus.CONTINUED.value else None,
         parent_id=link.parent_id if link is not None else None,
         children=[child.id for child in tx.children_of(execution.id) if child.chain_id is None],
+        patches=[str(e.data["name"]) for e in tx.events_of_type(execution_id, EventType.PATCH_RECORDED)],
     )
 
 

@@ -104,14 +104,21 @@ class WorkerCalls(EngineCore):
     # workflow tasks
 
     async def claim_workflow_tasks(
-        self, *, owner: str, workflows_: list[str], limit: int, lease_ms: int, cached_seq: dict[str, int]
+        self,
+        *,
+        owner: str,
+        workflows_: list[str],
+        limit: int,
+        lease_ms: int,
+        cached_seq: dict[str, int],
+        history_limit: int | None = None,
     ) -> list[WorkflowTask]:
-        """Lease ready workflow tasks with the events the worker needs."""
+        """Lease ready workflow tasks with the events the worker needs (none for runs past ``history_limit``)."""
         now = self.clock.now_ms()
         return await self._run(
             lambda tx: workflows.claim_tasks(
                 tx, owner=owner, workflows=workflows_, limit=limit, now_ms=now, lease_ms=lease_ms,
-                cached_seq=cached_seq,
+                cached_seq=cached_seq, history_limit=history_limit,
             )
         )  # fmt: skip
 

@@ -73,12 +73,13 @@ def claim_tasks(
     now_ms: int,
     lease_ms: int,
     cached_seq: dict[str, int],
+    history_limit: int | None = None,
 ) -> list[WorkflowTask]:
-    """Lease ready workflow tasks and load the events each worker still needs."""
+    """Lease ready workflow tasks and load the events each worker still needs (see :func:`_load_task`)."""
     ids = tx.claim_workflow_tasks(
         now_ms=now_ms, owner=owner, lease_until_ms=now_ms + lease_ms, workflows=workflows, limit=limit
     )
-    tasks = [_load_task(tx, execution_id, owner, cached_seq) for execution_id in ids]
+    tasks = [_load_task(tx, execution_id, owner, cached_seq, history_limit) for execution_id in ids]
     return [task for task in tasks if task is not None]
 
 
@@ -91,20 +92,30 @@ def claim_task(
     now_ms: int,
     lease_ms: int,
     cached_seq: dict[str, int],
+    history_limit: int | None = None,
 ) -> WorkflowTask | None:
     """Lease one execution's ready workflow task, if it is free, with the events the worker needs."""
     if not tx.claim_workflow_task(
         execution_id, now_ms=now_ms, owner=owner, lease_until_ms=now_ms + lease_ms, workflows=workflows
     ):
         return None
-    return _load_task(tx, execution_id, owner, cached_seq)
+    return _load_task(tx, execution_id, owner, cached_seq, history_limit)
 
 
-def _load_task(tx: Transaction, execution_id: str, owner: str, cached_seq: dict[str, int]) -> WorkflowTask | None:
+def _load_task(
+    tx: Transaction, execution_id: str, owner: str, cached_seq: dict[str, int], history_limit: int | None
+) -> WorkflowTask | None:
+    """The leased task with the events its worker lacks; none for a run past ``history_limit``.
+
+    The worker refuses the task of such a run (HistoryTooLarge) without its history: there
+    is no point in reading the events of a run too large to replay.
+    """
     execution = tx.get_execution(execution_id)
     if execution is None or execution.status != _RUNNING:
         tx.finish_workflow_task(execution_id, owner)
         return None
+    if history_limit is not None and execution.last_seq > history_limit:
+        return WorkflowTask(execution_id, execution.workflow, [], execution.last_seq, execution)
     from_seq = cached_seq.get(execution_id, 0)
     if from_seq > execution.last_seq:
         from_seq = 0
@@ -194,6 +205,8 @@ def _apply(tx: Transaction, execution: ExecutionRow, command: Command, now_ms: i
             children.start(tx, execution, data, now_ms)
         case EventType.CHILD_WORKFLOW_CANCEL_REQUESTED:
             children.request_cancel(tx, execution, data, now_ms)
+        case EventType.PATCH_RECORDED:
+            pass  # a marker for replay (tether.patched): its event is all there is to it
         case _:
             raise UsageError(f"a workflow task cannot emit {command.type}")
 

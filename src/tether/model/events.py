@@ -100,6 +100,7 @@ COMMAND_EVENTS = frozenset(
         EventType.HEARTBEAT_WATCH_STARTED,
         EventType.TIMER_STARTED,
         EventType.TIMER_CANCELLED,
+        EventType.PATCH_RECORDED,
         EventType.WORKFLOW_COMPLETED,
         EventType.WORKFLOW_FAILED,
         EventType.WORKFLOW_CANCELLED,

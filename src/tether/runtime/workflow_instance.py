@@ -18,6 +18,7 @@ from tether import errors
 from tether.errors import NonDeterminism
 from tether.model import payloads
 from tether.model.events import COMMAND_EVENTS, INPUT_EVENTS, Command, Event, EventType, failure, key_of
+from tether.runtime import patches
 from tether.runtime.activity_calls import ActivityCall
 from tether.runtime.child_workflows import ChildWorkflowHandle
 from tether.runtime.continue_as_new import ContinueAsNew
@@ -132,6 +133,7 @@ class WorkflowInstance:
         self._timers: dict[int, asyncio.Future[None]] = {}
         self._children: dict[int, ChildWorkflowHandle[Any]] = {}
         self._main: asyncio.Task[Any] | None = None
+        self.patches = patches.Patches()
 
     # feeding history
 
@@ -156,7 +158,8 @@ class WorkflowInstance:
                     seen = int(event.data["seen"])
                     pending = self._deliver([e for e in pending if e.seq <= seen], pending)
                     self.now_ms = int(event.data["now_ms"])
-                    self._check_replay(self._run(), recorded, event)
+                    produced = self.patches.replay(self._run, recorded)
+                    self._check_replay(produced, self.patches.comparable(recorded), event)
                 index = end
                 continue
             if event.type in INPUT_EVENTS:
@@ -411,4 +414,7 @@ def _describe(kind: EventType, data: dict[str, Any]) -> str:
         parts.append(repr(name))
     if ident is not None:
         parts.append(f"#{ident}")
+    if kind == EventType.WORKFLOW_FAILED:
+        fault = data.get("failure") or {}
+        parts.append(f"({fault.get('error')}: {fault.get('message')})")  # why the code now fails
     return " ".join(parts)

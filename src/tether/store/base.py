@@ -159,6 +159,10 @@ class Transaction(Protocol):
         ...
 
     def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]: ...
+    def events_of_type(self, execution_id: str, kind: EventType) -> list[Event]:
+        """An execution's events of one type, in order, without reading the rest of its history."""
+        ...
+
     def list_executions(
         self,
         *,

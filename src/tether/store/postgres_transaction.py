@@ -126,6 +126,14 @@ class PostgresTransaction(PostgresListings, PostgresLinks, Transaction):
         )
         return [Event(seq, EventType(kind), at_ms, json.loads(data)) for seq, kind, at_ms, data in rows]
 
+    def events_of_type(self, execution_id: str, kind: EventType) -> list[Event]:  # noqa: D102
+        self._send_held_back()
+        rows = self._all(
+            "SELECT seq, at_ms, data FROM events WHERE execution_id = %s AND type = %s ORDER BY seq",
+            (execution_id, str(kind)),
+        )
+        return [Event(seq, kind, at_ms, json.loads(data)) for seq, at_ms, data in rows]
+
     def executions_with_failed_task(self) -> list[str]:  # noqa: D102
         rows = self._all("SELECT id FROM executions WHERE task_error IS NOT NULL AND status = 'running'")
         return [r[0] for r in rows]

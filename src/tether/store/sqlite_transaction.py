@@ -204,6 +204,14 @@ class SQLiteTransaction(
         rows.extend(held)
         return [Event(seq, _EVENT_TYPES[kind], at_ms, pydantic_core.from_json(data)) for seq, kind, at_ms, data in rows]
 
+    def events_of_type(self, execution_id: str, kind: EventType) -> list[Event]:  # noqa: D102
+        self.pending.flush_events()
+        rows = self._conn.execute(
+            "SELECT seq, at_ms, data FROM events WHERE execution_id = ? AND type = ? ORDER BY seq",
+            (execution_id, str(kind)),
+        ).fetchall()
+        return [Event(seq, kind, at_ms, pydantic_core.from_json(data)) for seq, at_ms, data in rows]
+
     def list_executions(  # noqa: D102
         self,
         *,

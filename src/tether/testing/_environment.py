@@ -17,6 +17,7 @@ from tether.engine.engine import Engine
 from tether.errors import UsageError
 from tether.model.clock import VirtualClock, duration_ms
 from tether.runtime.definitions import Activity, Workflow
+from tether.worker import history_limits
 from tether.worker.worker import Worker
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ class TestEnvironment:
         start: the virtual clock's starting time.
         max_cached_workflows: passed to the Worker (0 replays every workflow task).
         transport: ``"embedded"`` or ``"http"``.
+        history_warning: passed to the Worker: events in a run past which it logs a warning.
+        history_limit: passed to the Worker: events in a run past which its workflow tasks fail
+            with HistoryTooLarge.
     """
 
     __test__ = False  # not a pytest test class
@@ -71,6 +75,8 @@ class TestEnvironment:
         max_cached_workflows: int = 2000,
         max_concurrent_activities: int = 100,
         transport: Transport | None = None,
+        history_warning: int | None = history_limits.DEFAULT_WARNING,
+        history_limit: int | None = history_limits.DEFAULT_LIMIT,
     ) -> None:
         chosen = transport or os.environ.get(TRANSPORT_VARIABLE) or "embedded"
         if chosen not in ("embedded", "http"):
@@ -90,6 +96,8 @@ class TestEnvironment:
         self._worker_options: dict[str, Any] = {
             "max_cached_workflows": max_cached_workflows,
             "max_concurrent_activities": max_concurrent_activities,
+            "history_warning": history_warning,
+            "history_limit": history_limit,
         }
         self._client: Client | None = None
         self._local: Client | None = None
@@ -270,13 +278,26 @@ class TestEnvironment:
                 return
             await asyncio.sleep(0)
 
-    async def restart(self) -> None:
+    async def restart(
+        self,
+        *,
+        workflows: Sequence[Workflow[..., Any]] | None = None,
+        activities: Sequence[Activity[..., Any]] | None = None,
+    ) -> None:
         """Crash the worker and store mid-flight and open them again over the same file.
 
         Nothing is released or reported: attempts that were running are left to their
         heartbeat or attempt timeouts, workflow-task leases to expire. The client object
         stays the same, so handles taken before the restart keep working.
+
+        Given ``workflows`` or ``activities``, the new worker runs those instead, as a deploy
+        of new code would: a new version of a workflow registered under the same name
+        replays the executions the old one left (its cache starts empty).
         """
+        if workflows is not None:
+            self._workflows = list(workflows)
+        if activities is not None:
+            self._activities = list(activities)
         if self._skipper is not None:
             # The skipper may be waiting on the old worker; it starts again with the new one.
             self._skipper.cancel()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 import uuid
@@ -23,7 +24,7 @@ from tether.model.events import failure
 from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
-from tether.worker import activity_runner, back_off, deadline_watch, thread_attempts
+from tether.worker import activity_runner, back_off, deadline_watch, history_limits, thread_attempts
 from tether.worker.daemon_pool import DaemonThreadPool
 from tether.worker.instance_cache import InstanceCache
 from tether.worker.running_attempts import Running, RunningAttempts
@@ -64,6 +65,11 @@ class Worker:
         max_concurrent_activities: attempts running at once; async ones free their slot.
         max_cached_workflows: executions kept in memory between tasks (0 replays every task).
         workflow_task_lease: how long a claimed workflow task is held before another worker may take it.
+        history_warning: events in a run's history past which a warning is logged (once per
+            execution), suggesting ``tether.ContinueAsNew``; None for no warning.
+        history_limit: events in a run's history past which its workflow tasks are not run but
+            fail with :class:`~tether.errors.HistoryTooLarge` (``describe(id).task_error``);
+            None for no limit.
     """
 
     def __init__(
@@ -76,6 +82,8 @@ class Worker:
         max_cached_workflows: int = 2000,
         workflow_task_lease: timedelta = timedelta(seconds=30),
         identity: str | None = None,
+        history_warning: int | None = history_limits.DEFAULT_WARNING,
+        history_limit: int | None = history_limits.DEFAULT_LIMIT,
     ) -> None:
         for item in workflows:
             if not isinstance(item, Workflow):
@@ -91,6 +99,7 @@ class Worker:
         self._max_activities = max_concurrent_activities
         self._lease_ms = duration_ms(workflow_task_lease)
         self.identity = identity or f"worker-{uuid.uuid4().hex[:12]}"
+        self._history = history_limits.HistoryLimits(history_warning, history_limit, self.identity)
         self._cache = InstanceCache(max_cached_workflows)
         self._executor: DaemonThreadPool | None = None
         self._group: asyncio.TaskGroup | None = None
@@ -127,7 +136,7 @@ class Worker:
                 self._executor,
                 self._loop,
                 attempts=self._running,
-                keep=self._cache.keep,
+                keep=self._keep,
                 accept=self._accept,
                 release_slot=self._release_slot,
             )
@@ -146,6 +155,7 @@ class Worker:
                 release_slot=self._release_slot,
                 take_cached=self._cache.take,
                 accept=self._accept,
+                history_limit=self._history.limit,
             )
         )
         self._loops = [
@@ -305,6 +315,7 @@ class Worker:
                 limit=64,
                 lease_ms=self._lease_ms,
                 cached_seq=self._cache.loaded_seq,
+                history_limit=self._history.limit,
             )
             if tasks:
                 await asyncio.gather(*(self._process(task) for task in tasks))
@@ -318,7 +329,7 @@ class Worker:
     def _accept(self, pushed: dispatch.Pushed) -> None:
         """Take work the engine leased to this worker inside the transition that created it."""
         for instance in pushed.ran:
-            self._cache.keep(instance)
+            self._keep(instance)
         if self._stopping or self._group is None:
             self._release_slot(len(pushed.starts))
             return
@@ -328,6 +339,11 @@ class Worker:
             in_flight.add_done_callback(self._task_done)
         for start in pushed.starts:
             self._start_attempt(start)
+
+    def _keep(self, instance: dispatch.CachedExecution) -> None:
+        """Cache an instance that ran a task (on any thread); warn if its history grew past the warning."""
+        self._history.observe(instance.execution_id, instance.loaded_seq)
+        self._cache.keep(instance)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks_in_flight.discard(task)
@@ -401,6 +417,10 @@ class Worker:
 
     async def _process_exclusively(self, task: WorkflowTask) -> None:
         log = {"execution_id": task.execution_id}
+        refused = self._history.refusal(task.execution_id, task.execution.last_seq)
+        if refused is not None:
+            await self._refuse(task, refused)
+            return
         instance = self._cache.take(task.execution_id)
         events = task.events
         if instance is not None and instance.loaded_seq >= task.from_seq:
@@ -414,9 +434,9 @@ class Worker:
             commands = instance.activate(events, task_now)
         except Exception as exc:
             logger.warning("workflow task failed: %s", exc, extra=log)
-            details = exc.to_details() if isinstance(exc, errors.TetherError) else None
-            error = {"error": type(exc).__name__, "message": str(exc), "details": details}
-            await self._engine.fail_workflow_task(execution_id=task.execution_id, owner=self.identity, error=error)
+            await self._engine.fail_workflow_task(
+                execution_id=task.execution_id, owner=self.identity, error=_task_error(exc)
+            )
             return
         last = await self._engine.complete_workflow_task(
             execution_id=task.execution_id,
@@ -428,6 +448,17 @@ class Worker:
         )
         if last is None:
             return
+
+    async def _refuse(self, task: WorkflowTask, refused: errors.HistoryTooLarge) -> None:
+        """Fail a workflow task that must not run, without replaying anything."""
+        self._cache.take(task.execution_id)  # it cannot go on: no need to keep it in memory
+        logger.warning("workflow task refused: %s", refused, extra={"execution_id": task.execution_id})
+        error = _task_error(refused)
+        if task.execution.task_error is not None:
+            recorded = json.loads(task.execution.task_error)
+            if recorded.get("error") == error["error"]:
+                error = recorded  # refused again: the same error, so that no event is appended
+        await self._engine.fail_workflow_task(execution_id=task.execution_id, owner=self.identity, error=error)
 
     # activity slots
 
@@ -551,3 +582,9 @@ class Worker:
             if notifier.topic_version("timers") == version:
                 # Woken by the clock, not by a change: a timer fell due or a lease expired.
                 notifier.changed(("workflows",))
+
+
+def _task_error(exc: Exception) -> dict[str, Any]:
+    """What ``describe(id).task_error`` shows of why a workflow task failed."""
+    details = exc.to_details() if isinstance(exc, errors.TetherError) else None
+    return {"error": type(exc).__name__, "message": str(exc), "details": details}
