@@ -74,3 +74,15 @@ def test_a_gap_in_sequence_numbers_is_found() -> None:
 def test_a_stored_status_the_history_does_not_end_with_is_found() -> None:
     found = problems("completed", activity("running"))
     assert any("status is 'completed' but its history says 'running'" in p for p in found)
+
+
+def test_an_event_after_the_execution_was_terminated_is_found() -> None:
+    cancelled = {**A1, "reason": "its workflow was terminated: stuck"}
+    consistent = problems(
+        "terminated", activity("cancelled"), (E.ACTIVITY_CANCELLED, cancelled), (E.WORKFLOW_TERMINATED, {})
+    )
+    found = problems(
+        "terminated", activity("cancelled"), (E.WORKFLOW_TERMINATED, {}), (E.ACTIVITY_CANCELLED, cancelled)
+    )
+    assert consistent == []
+    assert any("follows the execution's WorkflowTerminated" in p for p in found)

@@ -19,6 +19,7 @@ _EXECUTION_CLOSES = {
     EventType.WORKFLOW_COMPLETED: "completed",
     EventType.WORKFLOW_FAILED: "failed",
     EventType.WORKFLOW_CANCELLED: "cancelled",
+    EventType.WORKFLOW_TERMINATED: "terminated",
 }
 _ACTIVITY_CLOSES = {
     EventType.ACTIVITY_COMPLETED: "completed",

@@ -10,11 +10,12 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
 
-from tether.cli import output
+from tether.cli import durations, output
 from tether.client.client import Client
 from tether.errors import UsageError
 from tether.runtime.definitions import Activity, Workflow
@@ -30,6 +31,15 @@ Modules = Annotated[
     typer.Option("--worker", help="Also run a worker for the workflows and activities of this module. Repeatable."),
 ]
 Concurrency = Annotated[int, typer.Option(min=1, help="Activity attempts a worker runs at once.")]
+Retention = Annotated[
+    timedelta | None,
+    typer.Option(
+        parser=durations.parse,
+        metavar="DURATION",
+        help="Delete closed executions this long after they closed (30d, 12h, ...); default: keep them.",
+        show_default=False,
+    ),
+]
 
 
 def definitions_in(modules: list[str]) -> tuple[list[Workflow[..., Any]], list[Activity[..., Any]]]:
@@ -61,16 +71,22 @@ def definitions_in(modules: list[str]) -> tuple[list[Workflow[..., Any]], list[A
 
 
 @contextlib.asynccontextmanager
-async def _maybe_worker(client: Client, modules: list[str], concurrency: int) -> AsyncIterator[Worker | None]:
-    if not modules:
+async def _maybe_worker(
+    client: Client, modules: list[str], concurrency: int, retention: timedelta | None = None
+) -> AsyncIterator[Worker | None]:
+    if not modules and retention is None:
         yield None
         return
-    workflows, activities = definitions_in(modules)
-    async with Worker(client, workflows=workflows, activities=activities, max_concurrent_activities=concurrency) as w:
-        output.err.print(
-            f"worker {w.identity}: {len(workflows)} workflow(s), {len(activities)} activity(ies) "
-            f"from {', '.join(modules)}"
-        )
+    # A server given a retention but no modules still sweeps: a worker that runs nothing else does.
+    workflows, activities = definitions_in(modules) if modules else ([], [])
+    async with Worker(
+        client, workflows=workflows, activities=activities, max_concurrent_activities=concurrency, retention=retention
+    ) as w:
+        if modules:
+            output.err.print(
+                f"worker {w.identity}: {len(workflows)} workflow(s), {len(activities)} activity(ies) "
+                f"from {', '.join(modules)}"
+            )
         yield w
 
 
@@ -92,6 +108,7 @@ def server(
         float, typer.Option(min=0.1, help="Seconds a request's headers may take to arrive (slow clients are cut off).")
     ] = 10.0,
     max_concurrent_activities: Concurrency = 100,
+    retention: Retention = None,
 ) -> None:
     """Serve the tether HTTP API over a store, optionally with workers, until interrupted."""
 
@@ -112,7 +129,7 @@ def server(
                 engine, authenticator, max_body_bytes=max_body_bytes, body_timeout=body_timeout
             )
             sock = service_server.bind(host, port)
-            async with _maybe_worker(client, worker or [], max_concurrent_activities):
+            async with _maybe_worker(client, worker or [], max_concurrent_activities, retention):
                 served = service_server.Server(app, header_timeout=header_timeout)
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -133,6 +150,7 @@ def worker(
     identity: Annotated[
         str | None, typer.Option(help="A stable name; a restarted worker of the same name retries what it left.")
     ] = None,
+    retention: Retention = None,
 ) -> None:
     """Run workflows and activities from a store until interrupted, then stop gracefully."""
 
@@ -145,7 +163,7 @@ def worker(
                 loop.add_signal_handler(sig, stop.set)
             async with Worker(
                 client, workflows=workflows, activities=activities,
-                max_concurrent_activities=max_concurrent_activities, identity=identity,
+                max_concurrent_activities=max_concurrent_activities, identity=identity, retention=retention,
             ) as running:  # fmt: skip
                 output.err.print(
                     f"worker {running.identity}: {len(workflows)} workflow(s), {len(activities)} activity(ies) on {db}"

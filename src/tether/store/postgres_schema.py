@@ -11,6 +11,7 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 3: for the web UI, as SQLite's 5: listings by workflow name, the waiting (async) activities in
    the order they began to wait, and an ``inbox`` flag on activities a person finishes.
 4: what an activity that asked for a person at run time (``ctx.inbox``) shows, as SQLite's 7.
+8: closed executions by the time they closed, for retention, as SQLite's 8 (numbered alike from here on).
 """
 
 from __future__ import annotations
@@ -139,6 +140,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         4,
         """
         ALTER TABLE activities ADD COLUMN inbox_note TEXT;
+        """,
+    ),
+    (
+        8,
+        """
+        CREATE INDEX executions_by_closed ON executions (closed_at_ms) WHERE closed_at_ms IS NOT NULL;
         """,
     ),
 ]

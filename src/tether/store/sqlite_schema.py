@@ -12,6 +12,8 @@ in the order they began to wait, and an ``inbox`` flag on activities a person fi
 finds it at once) instead of being rewritten by every transition that appends an event.
 
 7: what an activity that asked for a person at run time (``ctx.inbox``) shows in the inbox.
+
+8: closed executions by the time they closed, for retention to find the oldest without a scan.
 """
 
 from __future__ import annotations
@@ -182,6 +184,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         7,
         """
         ALTER TABLE activities ADD COLUMN inbox_note TEXT;
+        """,
+    ),
+    (
+        8,
+        """
+        CREATE INDEX executions_by_closed ON executions (closed_at_ms) WHERE closed_at_ms IS NOT NULL;
         """,
     ),
 ]

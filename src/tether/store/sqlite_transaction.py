@@ -16,7 +16,7 @@ import pydantic_core
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
-from tether.store import sqlite_nulls, sqlite_pending, sqlite_queues, sqlite_registry
+from tether.store import sqlite_lifecycle, sqlite_nulls, sqlite_pending, sqlite_queues, sqlite_registry
 from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow, Transaction
 from tether.store.sqlite_pending import HeldActivity, WorkflowTaskState
 
@@ -55,7 +55,9 @@ class TransactionLost(BaseException):  # a signal through user and engine handle
     """SQLite rolled back the whole transaction by itself; the batch must be failed."""
 
 
-class SQLiteTransaction(sqlite_queues.QueueQueries, sqlite_registry.RegistryQueries, Transaction):
+class SQLiteTransaction(
+    sqlite_queues.QueueQueries, sqlite_registry.RegistryQueries, sqlite_lifecycle.LifecycleQueries, Transaction
+):
     """Transaction methods over the writer connection; used by one thread at a time, the batch's.
 
     Task queue rows, events and new activities are held back (see :mod:`sqlite_pending`)

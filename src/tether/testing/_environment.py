@@ -56,6 +56,8 @@ class TestEnvironment:
         start: the virtual clock's starting time.
         max_cached_workflows: passed to the Worker (0 replays every workflow task).
         transport: ``"embedded"`` or ``"http"``.
+        retention: passed to the Worker: closed executions older than this are deleted as
+            the virtual clock passes (default: kept forever).
     """
 
     __test__ = False  # not a pytest test class
@@ -71,6 +73,7 @@ class TestEnvironment:
         max_cached_workflows: int = 2000,
         max_concurrent_activities: int = 100,
         transport: Transport | None = None,
+        retention: timedelta | None = None,
     ) -> None:
         chosen = transport or os.environ.get(TRANSPORT_VARIABLE) or "embedded"
         if chosen not in ("embedded", "http"):
@@ -90,6 +93,7 @@ class TestEnvironment:
         self._worker_options: dict[str, Any] = {
             "max_cached_workflows": max_cached_workflows,
             "max_concurrent_activities": max_concurrent_activities,
+            "retention": retention,
         }
         self._client: Client | None = None
         self._local: Client | None = None

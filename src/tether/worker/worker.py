@@ -23,7 +23,7 @@ from tether.model.events import failure
 from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
-from tether.worker import activity_runner, back_off, deadline_watch, thread_attempts
+from tether.worker import activity_runner, back_off, deadline_watch, retention, thread_attempts
 from tether.worker.daemon_pool import DaemonThreadPool
 from tether.worker.instance_cache import InstanceCache
 from tether.worker.running_attempts import Running, RunningAttempts
@@ -64,6 +64,8 @@ class Worker:
         max_concurrent_activities: attempts running at once; async ones free their slot.
         max_cached_workflows: executions kept in memory between tasks (0 replays every task).
         workflow_task_lease: how long a claimed workflow task is held before another worker may take it.
+        retention: how long closed executions are kept; older ones are deleted with their history,
+            a batch at a time (default: kept forever).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class Worker:
         max_cached_workflows: int = 2000,
         workflow_task_lease: timedelta = timedelta(seconds=30),
         identity: str | None = None,
+        retention: timedelta | None = None,
     ) -> None:
         for item in workflows:
             if not isinstance(item, Workflow):
@@ -85,6 +88,8 @@ class Worker:
                 raise UsageError(f"{act!r} is not an activity; decorate it with @tether.activity")
         if max_concurrent_activities < 1:
             raise UsageError("max_concurrent_activities must be at least 1")
+        if retention is not None and retention <= timedelta(0):
+            raise UsageError("retention must be a positive duration (or None to keep closed executions)")
         self._engine = client.engine
         self._workflows = {w.name: w for w in workflows}
         self._activities = {a.name: a for a in activities}
@@ -98,8 +103,11 @@ class Worker:
         self._attempts: set[asyncio.Task[None]] = set()
         self._running = RunningAttempts(self._release_slot, self._settled_threadsafe, self._watch_deadlines)
         self._deadlines: deadline_watch.DeadlineWatch | None = None
+        self._retention_ms = None if retention is None else duration_ms(retention)
         # Per loop, while it waits: whether it still has nothing to do (see _park).
         self._parked: dict[str, Callable[[], bool] | None] = dict.fromkeys(_LOOPS, None)
+        if self._retention_ms is not None:
+            self._parked["retention"] = None
         self._slot_freed = asyncio.Event()
         self._slot_wanted = False
         self._threads: thread_attempts.ThreadAttempts | None = None
@@ -155,6 +163,9 @@ class Worker:
             self._group.create_task(self._keep_running(self._liveness_loop), name="tether-liveness"),
             self._group.create_task(self._keep_running(self._deadlines.run), name="tether-attempt-deadlines"),
         ]
+        if self._retention_ms is not None:
+            sweep = retention.Sweep(self._engine, self._retention_ms, self._park)
+            self._loops.append(self._group.create_task(self._keep_running(sweep.run), name="tether-retention"))
         return self
 
     async def __aexit__(
@@ -403,7 +414,8 @@ class Worker:
         log = {"execution_id": task.execution_id}
         instance = self._cache.take(task.execution_id)
         events = task.events
-        if instance is not None and instance.loaded_seq >= task.from_seq:
+        if dispatch.cached_fits(instance, task):
+            assert instance is not None
             events = [e for e in events if e.seq > instance.loaded_seq]
         else:
             instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow])
