@@ -185,7 +185,8 @@ async def test_terminate_stops_a_running_in_process_activity_at_its_next_heartbe
         assert types_of(history)[-1] == "WorkflowTerminated"
 
 
-async def test_a_worker_holding_the_workflow_task_records_nothing_after_terminate() -> None:
+@pytest.mark.parametrize("outcome", ["completed", "failed"])
+async def test_a_worker_holding_the_workflow_task_records_nothing_after_terminate(outcome: str) -> None:
     async with environment() as env:
         execution_id = new_id("terminate")
         # A workflow no worker here runs: its task stays queued for the lease taken below.
@@ -197,15 +198,17 @@ async def test_a_worker_holding_the_workflow_task_records_nothing_after_terminat
         await env.client.terminate(execution_id, reason="while its task ran")
         history = await env.client.history(execution_id)
 
-        recorded = await env.engine.complete_workflow_task(
-            execution_id=execution_id, owner="slow-worker", seen_seq=task.events[-1].seq,
-            task_now_ms=env.clock.now_ms(), commands=[Command(EventType.WORKFLOW_COMPLETED, {"result": 1})],
-        )  # fmt: skip
-        await env.engine.fail_workflow_task(
-            execution_id=execution_id, owner="slow-worker", error={"error": "Boom", "message": "", "details": None}
-        )
+        if outcome == "completed":
+            recorded = await env.engine.complete_workflow_task(
+                execution_id=execution_id, owner="slow-worker", seen_seq=task.events[-1].seq,
+                task_now_ms=env.clock.now_ms(), commands=[Command(EventType.WORKFLOW_COMPLETED, {"result": 1})],
+            )  # fmt: skip
+            assert recorded is None
+        else:
+            await env.engine.fail_workflow_task(
+                execution_id=execution_id, owner="slow-worker", error={"error": "Boom", "message": "", "details": None}
+            )
 
-        assert recorded is None
         assert await env.client.history(execution_id) == history
         description = await env.client.describe(execution_id)
         assert (description.status, description.task_error) == (tether.WorkflowStatus.TERMINATED, None)
