@@ -88,3 +88,15 @@ def test_a_child_closed_twice_or_never_started_is_found() -> None:
 def test_a_continued_run_must_be_stored_as_continued() -> None:
     found = problems("completed", activity("cancelled"), (E.ACTIVITY_CANCELLED, A1), (E.WORKFLOW_CONTINUED_AS_NEW, {}))
     assert any("status is 'completed' but its history says 'continued'" in p for p in found)
+
+
+def test_an_event_after_the_execution_was_terminated_is_found() -> None:
+    cancelled = {**A1, "reason": "its workflow was terminated: stuck"}
+    consistent = problems(
+        "terminated", activity("cancelled"), (E.ACTIVITY_CANCELLED, cancelled), (E.WORKFLOW_TERMINATED, {})
+    )
+    found = problems(
+        "terminated", activity("cancelled"), (E.WORKFLOW_TERMINATED, {}), (E.ACTIVITY_CANCELLED, cancelled)
+    )
+    assert consistent == []
+    assert any("follows the execution's WorkflowTerminated" in p for p in found)

@@ -19,6 +19,7 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── PayloadTooLarge     a request body exceeds the server's limit
     │   ├── RequestTimeout      a request body arrived too slowly
     │   ├── ExecutionNotFound   no execution has that id
+    │   │   └── ActivityNotFound    the execution has no activity with that id
     │   ├── ExecutionIdTaken    the id belongs to an execution of another workflow
     │   ├── ApiKeyNotFound      no active API key has that id or name
     │   ├── ActivityAlreadyClosed   the activity already closed (see final_state)
@@ -50,6 +51,7 @@ __all__ = [
     "ActivityAlreadyClosed",
     "ActivityCancelled",
     "ActivityFailed",
+    "ActivityNotFound",
     "ActivityNotInBackoff",
     "ActivityTimeout",
     "ApiKeyNotFound",
@@ -256,6 +258,20 @@ class ExecutionNotFound(Refused):
 
     def to_details(self) -> dict[str, Any]:  # noqa: D102
         return {"execution_id": self.execution_id}
+
+
+class ActivityNotFound(ExecutionNotFound):
+    """The execution has no activity with that id."""
+
+    code = "activity_not_found"
+
+    def __init__(self, execution_id: str, activity_id: int) -> None:
+        Refused.__init__(self, f"execution {execution_id!r} has no activity {activity_id}")
+        self.execution_id = execution_id
+        self.activity_id = activity_id
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id, "activity_id": self.activity_id}
 
 
 class ExecutionIdTaken(Refused):

@@ -7,6 +7,7 @@ the test gives through TETHER_TEST_TOKENS: the test reads it as a queue consumer
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pydantic
@@ -49,3 +50,18 @@ async def loop(turn: int) -> int:
     if turn < 2:
         tether.continue_as_new(turn + 1)
     return turn
+
+
+@tether.activity(
+    name="cli.flaky",
+    retry=tether.RetryPolicy(max_attempts=3, initial_interval=timedelta(hours=1), max_interval=timedelta(hours=1)),
+)
+async def flaky(job: str) -> str:
+    if tether.context().attempt == 1:
+        raise ConnectionError("the first attempt lost its connection")
+    return f"{job} on attempt {tether.context().attempt}"
+
+
+@tether.workflow(name="cli.flaky_job")
+async def flaky_job(job: str) -> str:
+    return await flaky(job)

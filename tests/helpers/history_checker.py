@@ -20,6 +20,7 @@ _EXECUTION_CLOSES = {
     EventType.WORKFLOW_FAILED: "failed",
     EventType.WORKFLOW_CANCELLED: "cancelled",
     EventType.WORKFLOW_CONTINUED_AS_NEW: "continued",
+    EventType.WORKFLOW_TERMINATED: "terminated",
 }
 _ACTIVITY_CLOSES = {
     EventType.ACTIVITY_COMPLETED: "completed",

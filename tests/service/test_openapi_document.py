@@ -35,6 +35,9 @@ OPERATION_IDS = {
     ("get", "/v1/histories/{execution_id}"): "getHistory",
     ("get", "/v1/results/{execution_id}"): "getResult",
     ("post", "/v1/cancellations/{execution_id}"): "cancelWorkflow",
+    ("post", "/v1/terminations/{execution_id}"): "terminateWorkflow",
+    ("delete", "/v1/workflows/{execution_id}"): "deleteWorkflow",
+    ("post", "/v1/retries/{execution_id}"): "retryActivityNow",
     ("post", "/v1/activities/complete"): "completeActivity",
     ("post", "/v1/activities/fail"): "failActivity",
     ("post", "/v1/activities/heartbeat"): "heartbeatActivity",
@@ -126,7 +129,7 @@ def checks_error_body(document: dict[str, Any], schema: dict[str, Any]) -> Calla
         ("DELETE", "/v1/workflows", "GET, POST"),
         ("PUT", "/v1/workflows", "GET, POST"),
         ("GET", "/v1/activities/complete", "POST"),
-        ("POST", "/v1/workflows/some/id", "GET"),
+        ("POST", "/v1/workflows/some/id", "DELETE, GET"),
         ("DELETE", "/v1/cancellations/some-id", "POST"),
         ("POST", "/v1/health", "GET"),
     ],
@@ -159,6 +162,8 @@ class Targets:
     """Signed with the store's key, naming an activity the waiting execution does not have."""
     other_workflow: str
     """An execution of another workflow, whose id a start of orders.fulfil cannot take."""
+    running: str
+    """An execution that no call closes (a cancellation of the waiting one may): a delete of it is refused."""
     keys: dict[str, str] = field(default_factory=dict)
 
 
@@ -185,6 +190,10 @@ def call_of(name: str, t: Targets) -> Call:
         "getHistory": Call("GET", f"/v1/histories/{t.waiting}"),
         "getResult": Call("GET", f"/v1/results/{t.waiting}", query={"wait": "0"}),
         "cancelWorkflow": Call("POST", f"/v1/cancellations/{t.waiting}"),
+        "terminateWorkflow": Call("POST", f"/v1/terminations/{t.waiting}", {"reason": "stuck"}),
+        # Refused (the execution runs) whichever way it is provoked: nothing a later call names goes.
+        "deleteWorkflow": Call("DELETE", f"/v1/workflows/{t.running}"),
+        "retryActivityNow": Call("POST", f"/v1/retries/{t.waiting}", {"activity_id": 1}),
         "completeActivity": by_token("complete", result={"by": "bob", "amount": 2}),
         "failActivity": by_token("fail", error="Declined"),
         "heartbeatActivity": by_token("heartbeat", details={"page": 1}),
@@ -200,12 +209,15 @@ def _with_token(call: Call, token: str) -> Call | None:
 def _naming_nothing(call: Call, t: Targets) -> Call | None:
     if call.body is not None and "workflow" in call.body:
         return replace(call, body={**call.body, "workflow": "no.such.workflow"})
-    if t.waiting in call.path:
-        return replace(call, path=call.path.replace(t.waiting, "nothing-here"))
+    for named in (t.waiting, t.running):
+        if named in call.path:
+            return replace(call, path=call.path.replace(named, "nothing-here"))
     return _with_token(call, t.no_such_activity_token)
 
 
 def _conflicting(call: Call, t: Targets) -> Call | None:
+    if call.method == "DELETE":
+        return call  # what a delete conflicts with is a running execution
     if call.body is not None and "workflow" in call.body:
         return replace(call, body={**call.body, "id": t.other_workflow})
     if t.waiting in call.path:
@@ -284,12 +296,13 @@ async def targets_in(env: TestEnvironment) -> Targets:
     closed_token = await parked(env, fulfil, "o2", "closed-1")
     await env.engine.complete_activity(closed_token, json.dumps({"by": "ana", "amount": 1}))
     await parked(env, charge, "i1", "billing-1")
+    await parked(env, fulfil, "o3", "running-1")
     signing = await env.engine.store.read(lambda tx: tx.signing_keys())
     key_id = max(signing)
     no_such = tokens.sign(tokens.TokenClaims("waiting-1", 99, 1), key_id, signing[key_id])
     keys = {"admin": await key(env, "*:*:*", name="admin"), "billing": await key(env, "*:*:billing.*", name="billing")}
     await env.wait_for_idle()
-    return Targets("waiting-1", waiting_token, "closed-1", closed_token, no_such, "billing-1", keys)
+    return Targets("waiting-1", waiting_token, "closed-1", closed_token, no_such, "billing-1", "running-1", keys)
 
 
 async def test_every_declared_error_status_is_sent_as_declared_and_every_one_sent_is_declared(

@@ -63,6 +63,10 @@ async def client_side(client: tether.Client, token: str) -> None:
     info = await client.describe("order-A-1")
     assert_type(info.status, tether.WorkflowStatus)
     assert_type(named, tether.Workflow[[], None])
+    await client.terminate("order-A-1", reason="stuck")
+    await client.terminate("order-A-1", "stuck")  # type: ignore[call-arg]  # the reason is keyword-only
+    assert_type(await client.retry_activity_now("order-A-1", 2), int)
+    await client.delete("order-A-1")
 
 
 def activity_side() -> None:

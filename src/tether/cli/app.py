@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from tether.cli import activities, keys, serve, workflows
+from tether.cli import activities, keys, lifecycle, serve, workflows
 
 app = typer.Typer(
     name="tether",
@@ -14,6 +14,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+workflows.app.command()(lifecycle.terminate)
+workflows.app.command()(lifecycle.delete)
+activities.app.command(name="retry-now")(lifecycle.retry_now)
 app.add_typer(workflows.app, name="workflow")
 app.add_typer(activities.app, name="activity")
 app.add_typer(keys.app, name="keys")

@@ -10,11 +10,12 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated, Any, TypedDict
 
 import typer
 
-from tether.cli import output
+from tether.cli import durations, output
 from tether.client.client import Client
 from tether.errors import UsageError
 from tether.runtime.definitions import Activity, Workflow
@@ -54,6 +55,17 @@ def history_options(warning: int, limit: int) -> HistoryOptions:
     return {"history_warning": warning or None, "history_limit": limit or None}
 
 
+Retention = Annotated[
+    timedelta | None,
+    typer.Option(
+        parser=durations.parse,
+        metavar="DURATION",
+        help="Delete closed executions this long after they closed (30d, 12h, ...); default: keep them.",
+        show_default=False,
+    ),
+]
+
+
 def definitions_in(modules: list[str]) -> tuple[list[Workflow[..., Any]], list[Activity[..., Any]]]:
     """The workflows and activities defined at the top level of the named modules.
 
@@ -84,19 +96,22 @@ def definitions_in(modules: list[str]) -> tuple[list[Workflow[..., Any]], list[A
 
 @contextlib.asynccontextmanager
 async def _maybe_worker(
-    client: Client, modules: list[str], concurrency: int, history: HistoryOptions
+    client: Client, modules: list[str], concurrency: int, history: HistoryOptions, retention: timedelta | None = None
 ) -> AsyncIterator[Worker | None]:
-    if not modules:
+    if not modules and retention is None:
         yield None
         return
-    workflows, activities = definitions_in(modules)
+    # A server given a retention but no modules still sweeps: a worker that runs nothing else does.
+    workflows, activities = definitions_in(modules) if modules else ([], [])
     async with Worker(
-        client, workflows=workflows, activities=activities, max_concurrent_activities=concurrency, **history
-    ) as w:
-        output.err.print(
-            f"worker {w.identity}: {len(workflows)} workflow(s), {len(activities)} activity(ies) "
-            f"from {', '.join(modules)}"
-        )
+        client, workflows=workflows, activities=activities, max_concurrent_activities=concurrency,
+        retention=retention, **history,
+    ) as w:  # fmt: skip
+        if modules:
+            output.err.print(
+                f"worker {w.identity}: {len(workflows)} workflow(s), {len(activities)} activity(ies) "
+                f"from {', '.join(modules)}"
+            )
         yield w
 
 
@@ -120,6 +135,7 @@ def server(
     max_concurrent_activities: Concurrency = 100,
     history_warning: HistoryWarning = history_limits.DEFAULT_WARNING,
     history_limit: HistoryLimit = history_limits.DEFAULT_LIMIT,
+    retention: Retention = None,
 ) -> None:
     """Serve the tether HTTP API over a store, optionally with workers, until interrupted."""
 
@@ -141,7 +157,7 @@ def server(
             )
             sock = service_server.bind(host, port)
             history = history_options(history_warning, history_limit)
-            async with _maybe_worker(client, worker or [], max_concurrent_activities, history):
+            async with _maybe_worker(client, worker or [], max_concurrent_activities, history, retention):
                 served = service_server.Server(app, header_timeout=header_timeout)
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -164,6 +180,7 @@ def worker(
     ] = None,
     history_warning: HistoryWarning = history_limits.DEFAULT_WARNING,
     history_limit: HistoryLimit = history_limits.DEFAULT_LIMIT,
+    retention: Retention = None,
 ) -> None:
     """Run workflows and activities from a store until interrupted, then stop gracefully."""
 
@@ -176,7 +193,7 @@ def worker(
                 loop.add_signal_handler(sig, stop.set)
             async with Worker(
                 client, workflows=workflows, activities=activities,
-                max_concurrent_activities=max_concurrent_activities, identity=identity,
+                max_concurrent_activities=max_concurrent_activities, identity=identity, retention=retention,
                 **history_options(history_warning, history_limit),
             ) as running:  # fmt: skip
                 output.err.print(

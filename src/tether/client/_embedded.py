@@ -55,6 +55,15 @@ class EmbeddedTransport:
     async def cancel_workflow(self, execution_id: str) -> None:
         await self._engine.cancel_workflow(execution_id)
 
+    async def terminate_workflow(self, execution_id: str, reason: str) -> None:
+        await self._engine.terminate_workflow(execution_id, reason)
+
+    async def delete_workflow(self, execution_id: str) -> None:
+        await self._engine.delete_workflow(execution_id)
+
+    async def retry_activity_now(self, execution_id: str, activity_id: int) -> int:
+        return await self._engine.retry_activity_now(execution_id, activity_id)
+
     async def describe(self, execution_id: str, run: int | None = None) -> WorkflowDescription:
         return await self._engine.describe(execution_id, run=run)
 

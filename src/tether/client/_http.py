@@ -135,6 +135,18 @@ class HttpTransport:
     async def cancel_workflow(self, execution_id: str) -> None:
         await self._call("POST", _path("cancellations", execution_id))
 
+    async def terminate_workflow(self, execution_id: str, reason: str) -> None:
+        body = wire.TerminateWorkflow(reason=reason).model_dump_json().encode()
+        await self._call("POST", _path("terminations", execution_id), body=body)
+
+    async def delete_workflow(self, execution_id: str) -> None:
+        await self._call("DELETE", _path("workflows", execution_id))
+
+    async def retry_activity_now(self, execution_id: str, activity_id: int) -> int:
+        body = wire.RetryActivityNow(activity_id=activity_id).model_dump_json().encode()
+        reply = await self._call("POST", _path("retries", execution_id), body=body)
+        return wire.RetryStarted.model_validate(reply).attempt
+
     async def describe(self, execution_id: str, run: int | None = None) -> WorkflowDescription:
         params = {"run": run} if run is not None else None
         return _DESCRIPTION.validate_python(await self._call("GET", _path("workflows", execution_id), params=params))

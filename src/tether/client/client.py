@@ -41,6 +41,7 @@ class WorkflowHandle(Generic[R]):
         Raises:
             WorkflowFailed: the workflow raised; ``error`` names the failure.
             WorkflowCancelled: the workflow was cancelled.
+            WorkflowTerminated: the execution was terminated (``reason`` says why).
             TimeoutError: ``timeout`` seconds passed first (the execution goes on).
             ExecutionNotFound: no execution has this id.
         """
@@ -57,6 +58,10 @@ class WorkflowHandle(Generic[R]):
     async def cancel(self) -> None:
         """Request cancellation of the execution."""
         await self._client.cancel_workflow(self.id)
+
+    async def terminate(self, *, reason: str = "") -> None:
+        """Close the execution now, without running its code (see :meth:`Client.terminate`)."""
+        await self._client.terminate(self.id, reason=reason)
 
     def __repr__(self) -> str:
         return f"<WorkflowHandle {self.id!r}>"
@@ -172,6 +177,9 @@ class Client:
             raise TimeoutError(f"execution {handle.id!r} is still running")
         if status == WorkflowStatus.CANCELLED:
             raise errors.WorkflowCancelled(f"execution {handle.id!r} was cancelled")
+        if status == WorkflowStatus.TERMINATED:
+            reason = (error or {}).get("message", "")
+            raise errors.WorkflowTerminated(f"execution {handle.id!r} was terminated: {reason}", reason=reason)
         if status == WorkflowStatus.FAILED:
             fault = error or {}
             raise errors.WorkflowFailed(
@@ -188,6 +196,53 @@ class Client:
             ExecutionNotFound: no execution has this id.
         """
         await self._transport.cancel_workflow(execution_id)
+
+    async def terminate(self, execution_id: str, *, reason: str = "") -> None:
+        """Close a running execution now, without running its code; its status becomes terminated.
+
+        Its open activities end cancelled (their tokens are refused from now on, as
+        ActivityAlreadyClosed) and its timers are dropped; ``handle.result()`` raises
+        WorkflowTerminated carrying ``reason``.
+
+        Raises:
+            ExecutionNotFound: no execution has this id.
+            ExecutionClosed: the execution closed already; nothing changed.
+            PermissionDenied: the API key may not write to this workflow.
+            InvalidPayload: the reason is not a string of at most 2,000 characters.
+        """
+        given: object = reason
+        if not isinstance(given, str) or len(given) > wire.MAX_REASON_LENGTH:
+            raise errors.InvalidPayload(
+                f"reason must be a string of at most {wire.MAX_REASON_LENGTH} characters",
+                errors=[{"loc": ["reason"], "msg": "invalid"}],
+            )
+        await self._transport.terminate_workflow(execution_id, reason)
+
+    async def delete(self, execution_id: str) -> None:
+        """Delete a closed execution and everything it has (history, activities, timers); the id may be reused.
+
+        Raises:
+            ExecutionNotFound: no execution has this id.
+            ExecutionNotClosed: the execution still runs (cancel or terminate it first); nothing changed.
+            PermissionDenied: the API key may not write to this workflow.
+        """
+        await self._transport.delete_workflow(execution_id)
+
+    async def retry_activity_now(self, execution_id: str, activity_id: int) -> int:
+        """Skip an activity's retry back-off: its next attempt starts now. Returns that attempt's number.
+
+        Raises:
+            ExecutionNotFound: no execution has this id (ActivityNotFound: it has no such activity).
+            ActivityNotInBackoff: the activity waits for no retry (``state`` names where it is); nothing changed.
+            PermissionDenied: the API key may not write to this workflow.
+            InvalidPayload: ``activity_id`` is not a positive integer.
+        """
+        given: object = activity_id
+        if not isinstance(given, int) or isinstance(given, bool) or not 1 <= given <= 2**53:
+            raise errors.InvalidPayload(
+                "activity_id must be a positive integer", errors=[{"loc": ["activity_id"], "msg": "invalid"}]
+            )
+        return await self._transport.retry_activity_now(execution_id, activity_id)
 
     async def describe(self, execution_id: str, *, run: int | None = None) -> WorkflowDescription:
         """Status, result or error, and pending activities of an execution.

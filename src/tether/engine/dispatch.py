@@ -156,6 +156,11 @@ def _skip_own_events(tx: Transaction, unchanged: dict[str, CachedExecution]) -> 
             instance.loaded_seq = execution.last_seq
 
 
+def cached_fits(instance: CachedExecution | None, task: WorkflowTask) -> bool:
+    """Whether a cached instance can run ``task`` from where it stands (it read no further than the store has)."""
+    return instance is not None and not task.discard_cached and instance.loaded_seq >= task.from_seq
+
+
 def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: int) -> CachedExecution | None:
     """Run a leased workflow task of a cached execution inside this transaction, if possible."""
     # Only executions the worker already holds run here: a first task (which must create
@@ -163,7 +168,7 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
     if worker.history_limit is not None and task.execution.last_seq > worker.history_limit:
         return None
     instance = worker.take_cached(task.execution_id)
-    if instance is None or instance.loaded_seq < task.from_seq:
+    if instance is None or not cached_fits(instance, task):
         return None
     events = [e for e in task.events if e.seq > instance.loaded_seq]
     try:

@@ -7,6 +7,7 @@ import functools
 from typing import Any
 
 from tether.engine import activities, api_keys, queries, runs, workflows
+from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken, ExecutionNotFound
 from tether.model.access import Access, Action
@@ -24,12 +25,13 @@ from tether.model.tokens import TokenClaims
 from tether.store.base import ExecutionRow, Transaction
 
 
-class Engine(WorkerCalls):
+class Engine(LifecycleCalls, WorkerCalls):
     """Runs transitions for clients and workers over one store and one clock.
 
     Every public method is one transition (one transaction). The engine also owns the
     in-process wake-ups: workers park on :attr:`notifier` instead of polling. The calls
-    workers make are in :class:`~tether.engine.worker_calls.WorkerCalls`.
+    workers make are in :class:`~tether.engine.worker_calls.WorkerCalls`, those that terminate,
+    delete or hurry an execution along in :class:`~tether.engine.lifecycle_calls.LifecycleCalls`.
     """
 
     # executions

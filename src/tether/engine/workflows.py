@@ -26,6 +26,9 @@ class WorkflowTask:
     """The sequence number after which ``events`` start."""
     execution: ExecutionRow
     """The execution as read when the task was leased."""
+    discard_cached: bool = False
+    """The worker's cached instance read further than this history goes: another history, of an
+    execution deleted since whose id was started again. It must not be used."""
 
 
 NAME_LIMIT = starting.NAME_LIMIT
@@ -117,9 +120,11 @@ def _load_task(
     if history_limit is not None and execution.last_seq > history_limit:
         return WorkflowTask(execution_id, execution.workflow, [], execution.last_seq, execution)
     from_seq = cached_seq.get(execution_id, 0)
-    if from_seq > execution.last_seq:
+    ahead = from_seq > execution.last_seq
+    if ahead:
         from_seq = 0
-    return WorkflowTask(execution_id, execution.workflow, tx.load_events(execution_id, from_seq), from_seq, execution)
+    events = tx.load_events(execution_id, from_seq)
+    return WorkflowTask(execution_id, execution.workflow, events, from_seq, execution, discard_cached=ahead)
 
 
 def complete_task(
@@ -255,7 +260,8 @@ def fail_task(tx: Transaction, *, execution_id: str, owner: str, error: dict[str
         return
     execution = tx.get_execution(execution_id)
     text = json.dumps(error)
-    if execution is not None and execution.task_error != text:
+    # An execution closed from outside (terminated) while the task ran: nothing follows its close.
+    if execution is not None and execution.status == _RUNNING and execution.task_error != text:
         tx.update_execution(execution_id, task_error=text)
         tx.append_events(execution_id, [(EventType.WORKFLOW_TASK_FAILED, text)], now_ms)
     tx.finish_workflow_task(execution_id, owner)

@@ -114,3 +114,27 @@ class ErrorBody(BaseModel):
     error: str = Field(description="The error's stable code, e.g. stale_token.")
     message: str
     details: dict[str, Any] = Field(default_factory=dict)
+
+
+MAX_REASON_LENGTH = 2000
+"""The longest reason a termination may give, in characters."""
+
+
+class TerminateWorkflow(_Request):
+    """Close a running execution now, without running its code."""
+
+    reason: Annotated[
+        str, Field(max_length=MAX_REASON_LENGTH, description="Why; its result raises WorkflowTerminated with it.")
+    ]
+
+
+class RetryActivityNow(_Request):
+    """Start the next attempt of an activity that waits out its retry back-off, now."""
+
+    activity_id: Annotated[int, Field(ge=1, le=2**53, description="The activity, as describe lists it.")]
+
+
+class RetryStarted(BaseModel):
+    """The attempt that was queued."""
+
+    attempt: int

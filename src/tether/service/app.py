@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from tether.engine.engine import Engine
-from tether.service import errors, routes_activities, routes_workflows, state
+from tether.service import errors, routes_activities, routes_lifecycle, routes_workflows, state
 from tether.service.auth import Authentication, Authenticator
 from tether.service.limits import BodyLimits
 from tether.service.ui import pages
@@ -17,8 +17,15 @@ DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 
 TAGS = [
-    {"name": "workflows", "description": "Start executions, list and describe them, read their histories and results."},
-    {"name": "activities", "description": "Complete, fail, heartbeat or report cancelled the activity a token names."},
+    {
+        "name": "workflows",
+        "description": "Start executions, list and describe them, read their histories and results; "
+        "terminate and delete them.",
+    },
+    {
+        "name": "activities",
+        "description": "Complete, fail, heartbeat or report cancelled the activity a token names; retry one now.",
+    },
     {"name": "server", "description": "The server itself."},
 ]
 """The document's tags, one per group of operations; every operation carries one."""
@@ -92,6 +99,7 @@ def create_app(
     app.add_middleware(Authentication)  # added last, so it runs first: no body is read for an unknown caller
     app.include_router(routes_workflows.router)
     app.include_router(routes_activities.router)
+    app.include_router(routes_lifecycle.router)
     pages.install(app)
 
     @app.get(

@@ -213,6 +213,20 @@ class Transaction(Protocol):
 
     def children_of(self, parent_id: str) -> list[LinkRow]:
         """The executions a run started as its children, in the order it started them."""
+
+    def delete_executions(self, execution_ids: Sequence[str]) -> None:
+        """Remove these executions and every row they have.
+
+        That is their history, activities (and their inbox notes), timers and queued workflow
+        and activity tasks. Ids with no execution are passed over.
+        """
+        ...
+
+    def expired_executions(self, closed_before_ms: int, limit: int) -> list[str]:
+        """Up to ``limit`` ids of executions that closed before ``closed_before_ms``, oldest close first.
+
+        A run that continued as new is not one: its execution goes on in its next run.
+        """
         ...
 
     # activities

@@ -165,6 +165,14 @@ class HeldRows:
             if seq > after_seq
         ]
 
+    def forget(self, execution_ids: set[str]) -> None:
+        """Drop all that is known of executions whose rows were deleted."""
+        for execution_id in execution_ids:
+            self._executions.pop(execution_id, None)
+            self._histories.pop(execution_id, None)
+        self._activities = {k: v for k, v in self._activities.items() if k[0] not in execution_ids}
+        self._queued = {k: v for k, v in self._queued.items() if k[0] not in execution_ids}
+
     # activities
 
     def activity(self, execution_id: str, activity_id: int) -> ActivityRow | None:

@@ -11,7 +11,8 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 3: for the web UI, as SQLite's 5: listings by workflow name, the waiting (async) activities in
    the order they began to wait, and an ``inbox`` flag on activities a person finishes.
 4: what an activity that asked for a person at run time (``ctx.inbox``) shows, as SQLite's 7.
-6: links between executions (runs of a continued execution, children of a parent), as SQLite's 9.
+8: closed executions by the time they closed, for retention, as SQLite's 8 (numbered alike from here on).
+9: links between executions (runs of a continued execution, children of a parent), as SQLite's 9.
 """
 
 from __future__ import annotations
@@ -143,7 +144,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
-        6,
+        8,
+        """
+        CREATE INDEX executions_by_closed ON executions (closed_at_ms) WHERE closed_at_ms IS NOT NULL;
+        """,
+    ),
+    (
+        9,
         """
         CREATE TABLE execution_links (
             id TEXT PRIMARY KEY,

@@ -38,6 +38,7 @@ from tether.store.postgres_held import (
     activity_row,
     execution_row,
 )
+from tether.store.postgres_lifecycle import PostgresLifecycle
 from tether.store.postgres_links import PostgresLinks
 from tether.store.postgres_listings import PostgresListings
 
@@ -46,7 +47,7 @@ _ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox", 
 _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
 
 
-class PostgresTransaction(PostgresListings, PostgresLinks, Transaction):
+class PostgresTransaction(PostgresListings, PostgresLinks, PostgresLifecycle, Transaction):
     """Transaction methods over one connection; used only on the store's thread."""
 
     def get_execution(self, execution_id: str) -> ExecutionRow | None:  # noqa: D102

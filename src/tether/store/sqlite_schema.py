@@ -13,6 +13,8 @@ finds it at once) instead of being rewritten by every transition that appends an
 
 7: what an activity that asked for a person at run time (``ctx.inbox``) shows in the inbox.
 
+8: closed executions by the time they closed, for retention to find the oldest without a scan.
+
 9: links between executions: the runs of a continued execution and the children of a parent.
 Only linked executions have a row, so the hot path (an execution on its own) reads none.
 """
@@ -185,6 +187,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         7,
         """
         ALTER TABLE activities ADD COLUMN inbox_note TEXT;
+        """,
+    ),
+    (
+        8,
+        """
+        CREATE INDEX executions_by_closed ON executions (closed_at_ms) WHERE closed_at_ms IS NOT NULL;
         """,
     ),
     (

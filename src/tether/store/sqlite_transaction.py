@@ -16,7 +16,14 @@ import pydantic_core
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
-from tether.store import sqlite_links, sqlite_nulls, sqlite_pending, sqlite_queues, sqlite_registry
+from tether.store import (
+    sqlite_lifecycle,
+    sqlite_links,
+    sqlite_nulls,
+    sqlite_pending,
+    sqlite_queues,
+    sqlite_registry,
+)
 from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow, Transaction
 from tether.store.sqlite_pending import HeldActivity, WorkflowTaskState
 
@@ -56,7 +63,11 @@ class TransactionLost(BaseException):  # a signal through user and engine handle
 
 
 class SQLiteTransaction(
-    sqlite_queues.QueueQueries, sqlite_registry.RegistryQueries, sqlite_links.LinkQueries, Transaction
+    sqlite_queues.QueueQueries,
+    sqlite_registry.RegistryQueries,
+    sqlite_links.LinkQueries,
+    sqlite_lifecycle.LifecycleQueries,
+    Transaction,
 ):
     """Transaction methods over the writer connection; used by one thread at a time, the batch's.
 

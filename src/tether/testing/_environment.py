@@ -60,6 +60,8 @@ class TestEnvironment:
         history_warning: passed to the Worker: events in a run past which it logs a warning.
         history_limit: passed to the Worker: events in a run past which its workflow tasks fail
             with HistoryTooLarge.
+        retention: passed to the Worker: closed executions older than this are deleted as
+            the virtual clock passes (default: kept forever).
     """
 
     __test__ = False  # not a pytest test class
@@ -77,6 +79,7 @@ class TestEnvironment:
         transport: Transport | None = None,
         history_warning: int | None = history_limits.DEFAULT_WARNING,
         history_limit: int | None = history_limits.DEFAULT_LIMIT,
+        retention: timedelta | None = None,
     ) -> None:
         chosen = transport or os.environ.get(TRANSPORT_VARIABLE) or "embedded"
         if chosen not in ("embedded", "http"):
@@ -98,6 +101,7 @@ class TestEnvironment:
             "max_concurrent_activities": max_concurrent_activities,
             "history_warning": history_warning,
             "history_limit": history_limit,
+            "retention": retention,
         }
         self._client: Client | None = None
         self._local: Client | None = None

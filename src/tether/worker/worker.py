@@ -24,7 +24,7 @@ from tether.model.events import failure
 from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
-from tether.worker import activity_runner, back_off, deadline_watch, history_limits, thread_attempts
+from tether.worker import activity_runner, back_off, deadline_watch, history_limits, retention, thread_attempts
 from tether.worker.daemon_pool import DaemonThreadPool
 from tether.worker.instance_cache import InstanceCache
 from tether.worker.running_attempts import Running, RunningAttempts
@@ -70,6 +70,8 @@ class Worker:
         history_limit: events in a run's history past which its workflow tasks are not run but
             fail with :class:`~tether.errors.HistoryTooLarge` (``describe(id).task_error``);
             None for no limit.
+        retention: how long closed executions are kept; older ones are deleted with their history,
+            a batch at a time (default: kept forever).
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class Worker:
         identity: str | None = None,
         history_warning: int | None = history_limits.DEFAULT_WARNING,
         history_limit: int | None = history_limits.DEFAULT_LIMIT,
+        retention: timedelta | None = None,
     ) -> None:
         for item in workflows:
             if not isinstance(item, Workflow):
@@ -93,6 +96,8 @@ class Worker:
                 raise UsageError(f"{act!r} is not an activity; decorate it with @tether.activity")
         if max_concurrent_activities < 1:
             raise UsageError("max_concurrent_activities must be at least 1")
+        if retention is not None and retention <= timedelta(0):
+            raise UsageError("retention must be a positive duration (or None to keep closed executions)")
         self._engine = client.engine
         self._workflows = {w.name: w for w in workflows}
         self._activities = {a.name: a for a in activities}
@@ -107,8 +112,11 @@ class Worker:
         self._attempts: set[asyncio.Task[None]] = set()
         self._running = RunningAttempts(self._release_slot, self._settled_threadsafe, self._watch_deadlines)
         self._deadlines: deadline_watch.DeadlineWatch | None = None
+        self._retention_ms = None if retention is None else duration_ms(retention)
         # Per loop, while it waits: whether it still has nothing to do (see _park).
         self._parked: dict[str, Callable[[], bool] | None] = dict.fromkeys(_LOOPS, None)
+        if self._retention_ms is not None:
+            self._parked["retention"] = None
         self._slot_freed = asyncio.Event()
         self._slot_wanted = False
         self._threads: thread_attempts.ThreadAttempts | None = None
@@ -165,6 +173,9 @@ class Worker:
             self._group.create_task(self._keep_running(self._liveness_loop), name="tether-liveness"),
             self._group.create_task(self._keep_running(self._deadlines.run), name="tether-attempt-deadlines"),
         ]
+        if self._retention_ms is not None:
+            sweep = retention.Sweep(self._engine, self._retention_ms, self._park)
+            self._loops.append(self._group.create_task(self._keep_running(sweep.run), name="tether-retention"))
         return self
 
     async def __aexit__(
@@ -423,7 +434,8 @@ class Worker:
             return
         instance = self._cache.take(task.execution_id)
         events = task.events
-        if instance is not None and instance.loaded_seq >= task.from_seq:
+        if dispatch.cached_fits(instance, task):
+            assert instance is not None
             events = [e for e in events if e.seq > instance.loaded_seq]
         else:
             instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow])

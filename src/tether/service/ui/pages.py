@@ -75,6 +75,7 @@ async def executions(
     prefix: str = "",
     offset: int = 0,
     fragment: str = "",
+    notice: str = "",
 ) -> HTMLResponse:
     """Executions, newest first, filtered by status, workflow name and id prefix."""
     access = await _access(request)
@@ -93,6 +94,7 @@ async def executions(
         "newer": urlencode({**query, "offset": max(offset - PAGE_SIZE, 0)}) if offset > 0 else None,
         "older": urlencode({**query, "offset": offset + PAGE_SIZE}) if len(rows) > PAGE_SIZE else None,
         "refresh": urlencode({**query, "offset": offset, "fragment": "rows"}),
+        "notice": notice,
     }
     return _page(request, "rows.html" if fragment == "rows" else "executions.html", context)
 
@@ -124,6 +126,26 @@ async def cancel(request: Request, execution_id: str) -> Response:
     await state.engine_of(request).cancel_workflow(execution_id, access=access)
     target = f"/executions/{quote(execution_id, safe='')}?notice=cancellation+requested"
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/executions/{execution_id:path}/terminate")
+async def terminate(request: Request, execution_id: str) -> Response:
+    """Terminate the execution with the form's reason, then show it again."""
+    _same_origin(request)
+    access = await _access(request)
+    reason = str((await request.form()).get("reason", "")).strip()
+    await state.engine_of(request).terminate_workflow(execution_id, reason[:2000], access=access)
+    target = f"/executions/{quote(execution_id, safe='')}?notice=terminated"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/executions/{execution_id:path}/delete")
+async def delete(request: Request, execution_id: str) -> Response:
+    """Delete a closed execution, then show the list of executions."""
+    _same_origin(request)
+    access = await _access(request)
+    await state.engine_of(request).delete_workflow(execution_id, access=access)
+    return RedirectResponse(f"/?notice={quote(f'{execution_id} deleted')}", status_code=303)
 
 
 async def _inbox(

@@ -1,0 +1,66 @@
+"""Routes that act on an execution from outside its code: terminate, delete, and retry an activity now.
+
+As everywhere under /v1, the execution id comes last in the path, whole.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from tether.model.wire import RetryActivityNow, RetryStarted, TerminateWorkflow
+from tether.service.auth import Caller
+from tether.service.errors import refusals
+from tether.service.state import engine_of
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post(
+    "/terminations/{execution_id:path}",
+    status_code=204,
+    tags=["workflows"],
+    operation_id="terminateWorkflow",
+    responses=refusals(401, 403, 404, 408, 409, 413, 422, 503),
+)
+async def terminate_workflow(execution_id: str, body: TerminateWorkflow, request: Request, caller: Caller) -> Response:
+    """Close a running execution now, without running its code: its open activities end cancelled.
+
+    Its result then raises WorkflowTerminated with the reason; a closed execution is refused
+    with 409 ``execution_closed`` (naming its status) and nothing changes.
+    """
+    await engine_of(request).terminate_workflow(execution_id, body.reason, access=caller)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/workflows/{execution_id:path}",
+    status_code=204,
+    tags=["workflows"],
+    operation_id="deleteWorkflow",
+    responses=refusals(401, 403, 404, 409, 413, 503),
+)
+async def delete_workflow(execution_id: str, request: Request, caller: Caller) -> Response:
+    """Delete a closed execution with its history; its id may then be started again.
+
+    A running execution is refused with 409 ``execution_not_closed`` and nothing changes.
+    """
+    await engine_of(request).delete_workflow(execution_id, access=caller)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/retries/{execution_id:path}",
+    tags=["activities"],
+    operation_id="retryActivityNow",
+    responses=refusals(401, 403, 404, 408, 409, 413, 422, 503),
+)
+async def retry_activity_now(
+    execution_id: str, body: RetryActivityNow, request: Request, caller: Caller
+) -> RetryStarted:
+    """Skip an activity's retry back-off: its next attempt is queued now.
+
+    An activity that waits for no retry is refused with 409 ``activity_not_in_backoff``
+    (naming its state); an activity the execution does not have is 404 ``activity_not_found``.
+    """
+    attempt = await engine_of(request).retry_activity_now(execution_id, body.activity_id, access=caller)
+    return RetryStarted(attempt=attempt)
