@@ -31,6 +31,7 @@ def start(tx: Transaction, parent: ExecutionRow, data: dict[str, Any], now_ms: i
     """
     ref, child_id, workflow = int(data["child_ref"]), str(data["id"]), str(data["name"])
     policy = str(data.get("parent_close") or "cancel")
+    tx.mark_parent(parent.id)
     started = f',"parent_id":{json.dumps(parent.id)},"parent_ref":{ref}'
     try:
         runs.check_not_reserved(child_id)

@@ -15,7 +15,7 @@ from typing import Any
 from tether.engine import activities
 from tether.model.events import EventType
 from tether.model.records import WorkflowStatus
-from tether.store.base import ExecutionRow, Transaction
+from tether.store.base import ExecutionRow, LinkRow, Transaction
 
 _RUNNING = WorkflowStatus.RUNNING.value
 
@@ -37,7 +37,8 @@ def close_execution(
     """
     activities.close_with_execution(tx, execution_id, reason, now_ms)
     tx.delete_execution_timers(execution_id)
-    for child in tx.children_of(execution_id):
+    link = tx.get_link(execution_id)
+    for child in tx.children_of(execution_id) if link is not None and link.has_children else ():
         if child.parent_close == "abandon":
             continue
         row = tx.get_execution(child.id)
@@ -46,8 +47,8 @@ def close_execution(
     last_seq = tx.append_events(execution_id, [event], now_ms)
     tx.update_execution(execution_id, status=status.value, closed_at_ms=now_ms, **fields)
     tx.closed(execution_id)
-    if status != WorkflowStatus.CONTINUED:
-        _tell_parent(tx, execution_id, status, fields, now_ms)
+    if status != WorkflowStatus.CONTINUED and link is not None:
+        _tell_parent(tx, execution_id, link, status, fields, now_ms)
     return last_seq
 
 
@@ -61,10 +62,9 @@ def request_cancel(tx: Transaction, execution: ExecutionRow, now_ms: int) -> Non
 
 
 def _tell_parent(
-    tx: Transaction, execution_id: str, status: WorkflowStatus, fields: dict[str, Any], now_ms: int
+    tx: Transaction, execution_id: str, link: LinkRow, status: WorkflowStatus, fields: dict[str, Any], now_ms: int
 ) -> None:
-    link = tx.get_link(execution_id)
-    if link is None or link.parent_id is None or link.parent_ref is None:
+    if link.parent_id is None or link.parent_ref is None:
         return
     outcome: dict[str, Any] = {"status": status.value}
     if "result" in fields:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from typing import Any
 
 from tether.engine import activities, api_keys, queries, runs, workflows
@@ -105,22 +104,23 @@ class Engine(LifecycleCalls, WorkerCalls):
 
     async def _wait_for_run(self, execution_id: str, access: Access | None) -> ExecutionRow:
         """The current run of an execution once it is closed (continued included)."""
+        awaited = execution_id  # the run awaited: the first, unless the execution continued
         while True:
-            row = await self.get_execution(execution_id, access=access)
-            if row.status != WorkflowStatus.RUNNING.value:
-                return row
-            run_id = row.id
-            waiter = self.notifier.close_waiter(run_id)
+            # The waiter is set before the read: a close between the two is not missed.
+            key = awaited
+            waiter = self.notifier.close_waiter(key)
             try:
-                # Read again with the waiter set: a close between the two reads is not missed.
-                again = await self.store.read(functools.partial(_row_of, run_id))
-                if again is not None and again.status != WorkflowStatus.RUNNING.value:
-                    return again
+                row = await self.get_execution(execution_id, access=access)
+                if row.status != WorkflowStatus.RUNNING.value:
+                    return row
+                if row.id != awaited:
+                    awaited = row.id  # a later run: wait on it instead
+                    continue
                 final = await waiter
                 if final is not None:
                     return final
             finally:
-                self.notifier.drop_close_waiter(run_id, waiter)
+                self.notifier.drop_close_waiter(key, waiter)
 
     async def load_events(self, execution_id: str) -> list[Event]:
         """The whole history of an execution, as the runtime replays it."""
@@ -337,10 +337,6 @@ def _permit(tx: Transaction, execution_id: str, access: Access | None, action: A
     if access is not None:
         access.require(action, row.workflow)
     return row
-
-
-def _row_of(execution_id: str, tx: Transaction) -> ExecutionRow | None:
-    return tx.get_execution(execution_id)
 
 
 def _permit_run(

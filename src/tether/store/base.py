@@ -100,6 +100,8 @@ class LinkRow:
     """The parent's reference of the child (its place among the parent's commands)."""
     parent_close: str | None
     """What the parent's close does to this child while it runs: "cancel" or "abandon"."""
+    has_children: bool = False
+    """Whether this run started a child: only then does its close look for children."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +205,11 @@ class Transaction(Protocol):
 
     # links between executions: runs of one chain, parents and children
     def insert_link(self, row: LinkRow) -> None:
-        """Record an execution's link (replacing the one it had)."""
+        """Record an execution's link (replacing the one it had, but for ``has_children``, which stays)."""
+        ...
+
+    def mark_parent(self, execution_id: str) -> None:
+        """Record that a run started a child (creating its link if it had none)."""
         ...
 
     def get_link(self, execution_id: str) -> LinkRow | None: ...
@@ -213,6 +219,7 @@ class Transaction(Protocol):
 
     def children_of(self, parent_id: str) -> list[LinkRow]:
         """The executions a run started as its children, in the order it started them."""
+        ...
 
     def delete_executions(self, execution_ids: Sequence[str]) -> None:
         """Remove these executions and every row they have.
@@ -225,7 +232,8 @@ class Transaction(Protocol):
     def expired_executions(self, closed_before_ms: int, limit: int) -> list[str]:
         """Up to ``limit`` ids of executions that closed before ``closed_before_ms``, oldest close first.
 
-        A run that continued as new is not one: its execution goes on in its next run.
+        A chain's first run that continued as new is not one: its id names the chain, which
+        goes on in later runs (those are deleted as they expire, the first with the last).
         """
         ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from tether.store.base import LinkRow
 from tether.store.postgres_statements import PostgresStatements
 
-_LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close"
+_LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
 
 
 class PostgresLinks(PostgresStatements):
@@ -17,10 +17,18 @@ class PostgresLinks(PostgresStatements):
 
     def insert_link(self, row: LinkRow) -> None:  # noqa: D102
         self._send(
-            f"INSERT INTO execution_links ({_LINK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "
+            "INSERT INTO execution_links (id, chain_id, run, parent_id, parent_ref, parent_close) "
+            "VALUES (%s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET chain_id = excluded.chain_id, run = excluded.run, "
             "parent_id = excluded.parent_id, parent_ref = excluded.parent_ref, parent_close = excluded.parent_close",
             (row.id, row.chain_id, row.run, row.parent_id, row.parent_ref, row.parent_close),
+        )
+
+    def mark_parent(self, execution_id: str) -> None:  # noqa: D102
+        self._send(
+            "INSERT INTO execution_links (id, run, has_children) VALUES (%s, 1, true) "
+            "ON CONFLICT (id) DO UPDATE SET has_children = true",
+            (execution_id,),
         )
 
     def get_link(self, execution_id: str) -> LinkRow | None:  # noqa: D102

@@ -158,7 +158,8 @@ MIGRATIONS: list[tuple[int, str]] = [
             run INTEGER NOT NULL,
             parent_id TEXT,
             parent_ref BIGINT,
-            parent_close TEXT
+            parent_close TEXT,
+            has_children BOOLEAN NOT NULL DEFAULT false
         );
         CREATE INDEX execution_links_by_chain ON execution_links (chain_id, run) WHERE chain_id IS NOT NULL;
         CREATE INDEX execution_links_by_parent ON execution_links (parent_id, parent_ref) WHERE parent_id IS NOT NULL;

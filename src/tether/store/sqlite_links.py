@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import Any
 
 from tether.store.base import LinkRow
 
-_LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close"
+_LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
 
 
 class LinkQueries:
@@ -19,15 +20,26 @@ class LinkQueries:
     def insert_link(self, row: LinkRow) -> None:  # noqa: D102
         self._write()
         self._conn.execute(
-            f"INSERT OR REPLACE INTO execution_links ({_LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO execution_links (id, chain_id, run, parent_id, parent_ref, parent_close) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET chain_id = excluded.chain_id, "
+            "run = excluded.run, parent_id = excluded.parent_id, parent_ref = excluded.parent_ref, "
+            "parent_close = excluded.parent_close",
             (row.id, row.chain_id, row.run, row.parent_id, row.parent_ref, row.parent_close),
+        )
+
+    def mark_parent(self, execution_id: str) -> None:  # noqa: D102
+        self._write()
+        self._conn.execute(
+            "INSERT INTO execution_links (id, run, has_children) VALUES (?, 1, 1) "
+            "ON CONFLICT (id) DO UPDATE SET has_children = 1",
+            (execution_id,),
         )
 
     def get_link(self, execution_id: str) -> LinkRow | None:  # noqa: D102
         row = self._conn.execute(
             f"SELECT {_LINK_COLUMNS} FROM execution_links WHERE id = ?", (execution_id,)
         ).fetchone()
-        return LinkRow(*row) if row is not None else None
+        return _link(row) if row is not None else None
 
     def latest_run_id(self, chain_id: str) -> str | None:  # noqa: D102
         row = self._conn.execute(
@@ -39,4 +51,8 @@ class LinkQueries:
         rows = self._conn.execute(
             f"SELECT {_LINK_COLUMNS} FROM execution_links WHERE parent_id = ? ORDER BY parent_ref", (parent_id,)
         ).fetchall()
-        return [LinkRow(*row) for row in rows]
+        return [_link(row) for row in rows]
+
+
+def _link(row: tuple[Any, ...]) -> LinkRow:
+    return LinkRow(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
