@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tether.engine import activities, deadlines
+from tether.engine import activities, deadlines, workflow_deadline
 from tether.errors import ExecutionNotFound
 from tether.model.clock import from_ms
 from tether.model.records import (
@@ -33,8 +33,11 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
     if execution is None:
         raise ExecutionNotFound(execution_id)
     armed: dict[int, dict[str, object]] = {}
+    deadline = None
     for timer in tx.timers_of(execution_id):
-        if timer.kind != "sleep":
+        if timer.kind == workflow_deadline.KIND:
+            deadline = from_ms(timer.due_at_ms)
+        elif timer.kind != "sleep":
             armed.setdefault(timer.ref, {})[timer.kind] = from_ms(timer.due_at_ms)
     rows = tx.open_activities(execution_id)
     for row in rows:
@@ -72,6 +75,7 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
         cancel_requested=execution.cancel_requested,
         task_error=_json(execution.task_error),  # type: ignore[arg-type]  # stored as a JSON object
         pending_activities=pending,
+        deadline=deadline,
     )
 
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tether.engine import activities
+from tether.engine import activities, workflow_deadline
 from tether.errors import ExecutionIdTaken, ExecutionNotFound, InvalidPayload, UsageError
 from tether.model import payloads
 from tether.model.events import Command, Event, EventType
@@ -50,8 +50,21 @@ def check_name(value: str, what: str) -> None:
         raise InvalidPayload(f"the {what} {problem}", errors=[{"loc": [what], "msg": problem}])
 
 
-def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: int) -> bool:
+def start(
+    tx: Transaction,
+    execution_id: str,
+    workflow: str,
+    args: str,
+    now_ms: int,
+    *,
+    timeout_ms: int | None = None,
+    timeout_known: bool = False,
+) -> bool:
     """Create an execution; False if one with this id exists already (it is left as it is).
+
+    ``timeout_known`` says the starter knew the workflow's timeout (``timeout_ms``, None for
+    none): it is recorded and armed now; else the first workflow task arms the definition's
+    (see ``workflow_deadline``).
 
     Raises:
         InvalidPayload: the id or the workflow name is not one tether accepts.
@@ -71,6 +84,10 @@ def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: 
             raise ExecutionIdTaken(execution_id, workflow=existing.workflow, requested=workflow)
         return False
     data = f'{{"workflow":{json.dumps(workflow)},"args":{args}}}'
+    if timeout_known:
+        data = f'{data[:-1]},"timeout_ms":{json.dumps(timeout_ms)}}}'
+        if timeout_ms is not None:
+            workflow_deadline.arm(tx, execution_id, now_ms + timeout_ms)
     tx.append_events(execution_id, [(EventType.WORKFLOW_STARTED, data)], now_ms)
     tx.enqueue_workflow_task(execution_id, now_ms)
     return True
@@ -102,6 +119,8 @@ def request_cancel(tx: Transaction, execution_id: str, now_ms: int) -> None:
         raise ExecutionNotFound(execution_id)
     if execution.status != WorkflowStatus.RUNNING.value or execution.cancel_requested:
         return
+    if workflow_deadline.apply_if_passed(tx, execution, now_ms):
+        return  # it timed out before the request came
     tx.update_execution(execution_id, cancel_requested=True)
     tx.append_events(execution_id, [(EventType.WORKFLOW_CANCEL_REQUESTED, "{}")], now_ms)
     tx.enqueue_workflow_task(execution_id, now_ms)
@@ -164,18 +183,25 @@ def complete_task(
     commands: list[Command],
     now_ms: int,
     claimed: ExecutionRow | None = None,
+    deadline_ms: int | None = None,
 ) -> int | None:
-    """Record a workflow task's commands and carry them out; None if the lease was lost.
+    """Record a workflow task's commands and carry them out; None if the lease was lost or the deadline passed.
 
     ``claimed`` is the execution as read when the task was leased in this same
-    transaction: the lease and the row need no second look. Returns the sequence number
-    of the last event written.
+    transaction: the lease and the row need no second look. ``deadline_ms`` is a workflow
+    deadline to arm (the first task of an execution started without knowing its timeout).
+    Returns the sequence number of the last event written.
     """
     # The execution first: a store may read the task's lease along with it.
     execution = claimed or tx.get_execution(execution_id)
     if claimed is None and not tx.holds_workflow_task(execution_id, owner):
         return None
     if execution is None or execution.status != _RUNNING:
+        tx.finish_workflow_task(execution_id, owner)
+        return None
+    if deadline_ms is not None:
+        workflow_deadline.arm(tx, execution_id, deadline_ms)
+    if workflow_deadline.apply_if_passed(tx, execution, now_ms):
         tx.finish_workflow_task(execution_id, owner)
         return None
     closing: Command | None = None

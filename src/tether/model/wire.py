@@ -38,6 +38,25 @@ class StartWorkflow(_Request):
         default=True,
         description="Refuse a workflow name no worker has registered yet (callers holding the code send false).",
     )
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Seconds until the execution times out; null: no deadline; omitted: the workflow's own timeout "
+            "(armed from the start by the first workflow task)."
+        ),
+    )
+
+
+class ResumeWorkflow(_Request):
+    """Resume a failed, timed-out or terminated execution from where it stopped."""
+
+    timeout: float | None = Field(default=None, gt=0, description="Seconds from now to a new deadline; null: none.")
+
+
+def timeout_ms(seconds: float | None) -> int | None:
+    """Milliseconds of a timeout a body gives in seconds."""
+    return None if seconds is None else max(1, round(seconds * 1000))
 
 
 class Started(BaseModel):

@@ -21,6 +21,7 @@ from tether.errors import UsageError
 from tether.model.clock import duration_ms
 from tether.model.events import failure
 from tether.model.tokens import TokenClaims
+from tether.runtime import execution_marks
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
 from tether.worker import activity_runner, back_off, deadline_watch, thread_attempts
@@ -403,7 +404,7 @@ class Worker:
         log = {"execution_id": task.execution_id}
         instance = self._cache.take(task.execution_id)
         events = task.events
-        if instance is not None and instance.loaded_seq >= task.from_seq:
+        if instance is not None and instance.loaded_seq >= task.from_seq and not execution_marks.resumed_in(events):
             events = [e for e in events if e.seq > instance.loaded_seq]
         else:
             instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow])
@@ -425,6 +426,7 @@ class Worker:
             task_now_ms=instance.now_ms,
             commands=commands,
             instance=instance,
+            deadline_ms=execution_marks.first_task_deadline(instance.workflow, events),
         )
         if last is None:
             return
