@@ -1,4 +1,4 @@
-"""Workflow timeouts: @tether.workflow(timeout=...) and start_workflow(..., timeout=...) end an execution as timed out."""
+"""Workflow timeouts: @tether.workflow(timeout=...) and start_workflow(timeout=...) end an execution as timed out."""
 
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ async def test_workflow_timeout_fires_at_its_deadline_and_closes_what_is_open() 
         description = await handle.describe()
         assert description.status == tether.WorkflowStatus.TIMED_OUT
         assert description.closed_at == start + timedelta(days=30)
-        assert description.error is not None and description.error["error"] == "WorkflowTimedOut"
+        assert description.error is not None
+        assert description.error["error"] == "WorkflowTimedOut"
         assert description.pending_activities == []
         assert description.deadline is None
         history = await handle.history()
