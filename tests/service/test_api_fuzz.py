@@ -63,6 +63,7 @@ OPERATIONS = [
     "GET /v1/histories/{execution_id}",
     "GET /v1/results/{execution_id}",
     "POST /v1/cancellations/{execution_id}",
+    "POST /v1/resumptions/{execution_id}",
     "POST /v1/activities/complete",
     "POST /v1/activities/fail",
     "POST /v1/activities/heartbeat",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -11,13 +10,12 @@ from typing import Any
 import pytest
 
 import tether
+from tests.helpers.closing import terminate
 from tests.helpers.workflows import TOKENS, events_of, new_id
 from tether import errors
-from tether.engine import workflows
 from tether.errors import ActivityFailed
 from tether.model.events import EventType
 from tether.model.records import WorkflowStatus
-from tether.store.base import Transaction
 from tether.testing import TestEnvironment
 
 RUNS: Counter[tuple[str, int]] = Counter()
@@ -52,6 +50,15 @@ async def resume_buggy_code() -> list[int]:
     return [*done, await resume_step(3)]
 
 
+@tether.workflow
+async def resume_schedules_then_fails() -> list[int]:
+    first = await resume_step(1)
+    second = tether.start_activity(resume_step, 2)  # scheduled in the very task that fails
+    if CODE["buggy"]:
+        raise RuntimeError("a bug in the workflow")
+    return [first, await second]
+
+
 @tether.activity
 async def resume_wait_for_person(order: str) -> str:
     ctx = tether.context()
@@ -67,20 +74,26 @@ async def resume_after_deadline(order: str) -> list[Any]:
     return [first, approved]
 
 
-WORKFLOWS: list[tether.Workflow[..., Any]] = [resume_five_steps, resume_buggy_code, resume_after_deadline]
+WORKFLOWS: list[tether.Workflow[..., Any]] = [
+    resume_five_steps,
+    resume_buggy_code,
+    resume_schedules_then_fails,
+    resume_after_deadline,
+]
 ACTIVITIES: list[tether.Activity[..., Any]] = [resume_step, resume_wait_for_person]
 
 
-def env() -> TestEnvironment:
-    return TestEnvironment(workflows=WORKFLOWS, activities=ACTIVITIES)
+def env(cache: int = 2000) -> TestEnvironment:
+    return TestEnvironment(workflows=WORKFLOWS, activities=ACTIVITIES, max_cached_workflows=cache)
 
 
 def runs(execution_id: str) -> list[int]:
     return [RUNS[(execution_id, step)] for step in range(1, 6)]
 
 
-async def test_resume_after_a_failed_step_repeats_no_completed_step_and_finishes() -> None:
-    async with env() as e:
+@pytest.mark.parametrize("cache", [2000, 0], ids=["cached", "replay-every-task"])
+async def test_resume_after_a_failed_step_repeats_no_completed_step_and_finishes(cache: int) -> None:
+    async with env(cache) as e:
         execution_id = new_id("resume-step3")
         BROKEN.add(execution_id)
         handle = await e.client.start_workflow(resume_five_steps, id=execution_id)
@@ -127,8 +140,9 @@ async def test_a_resumed_step_gets_a_fresh_set_of_attempts() -> None:
         assert len(events_of(history, EventType.EXECUTION_RESUMED)) == 2
 
 
-async def test_resume_after_a_bug_in_the_workflow_code_continues_with_the_fixed_code() -> None:
-    async with env() as e:
+@pytest.mark.parametrize("cache", [2000, 0], ids=["cached", "replay-every-task"])
+async def test_resume_after_a_bug_in_the_workflow_code_continues_with_the_fixed_code(cache: int) -> None:
+    async with env(cache) as e:
         execution_id = new_id("resume-bug")
         CODE["buggy"] = True
         try:
@@ -144,6 +158,28 @@ async def test_resume_after_a_bug_in_the_workflow_code_continues_with_the_fixed_
 
         assert await handle.result() == [10, 20, 30]
         assert runs(execution_id) == [1, 1, 1, 0, 0]
+
+
+async def test_resume_takes_new_ids_for_what_the_failing_task_had_scheduled() -> None:
+    async with env() as e:
+        execution_id = new_id("resume-new-ids")
+        CODE["buggy"] = True
+        try:
+            handle = await e.client.start_workflow(resume_schedules_then_fails, id=execution_id)
+            with pytest.raises(errors.WorkflowFailed):
+                await handle.result()
+        finally:
+            CODE["buggy"] = False
+        await e.restart()
+
+        await e.client.resume(execution_id)
+
+        assert await handle.result() == [10, 20]
+        assert runs(execution_id)[:2] == [1, 1]
+        history = await handle.history()
+        scheduled = [event.data["activity_id"] for event in events_of(history, EventType.ACTIVITY_SCHEDULED)]
+        assert scheduled == [1, 2, 3]  # the step the failed task scheduled (2) stays cancelled; 3 replaces it
+        assert events_of(await handle.history(), EventType.EXECUTION_RESUMED)[0].data["activities"] == []
 
 
 async def test_resume_of_a_timed_out_execution_continues_where_it_waited() -> None:
@@ -223,16 +259,7 @@ async def test_resume_of_a_terminated_execution_reopens_its_cancelled_activity()
         handle = await e.client.start_workflow(resume_after_deadline, "o-4", id=execution_id, timeout=None)
         await e.advance(timedelta(hours=3))
         old_token = await TOKENS.get(execution_id)
-        now = e.clock.now_ms()
-
-        def terminate(tx: Transaction) -> None:
-            reason = json.dumps({"reason": "stuck"})
-            workflows.close(
-                tx, execution_id, WorkflowStatus.TERMINATED, (EventType.WORKFLOW_TERMINATED, reason),
-                reason="its workflow was terminated", now_ms=now,
-            )  # fmt: skip
-
-        await e.engine.store.run(terminate)
+        await terminate(e.engine, execution_id, "stuck")
         with pytest.raises(errors.ActivityAlreadyClosed):
             await e.client.complete_activity(old_token, "late")
 

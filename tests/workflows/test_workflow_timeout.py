@@ -192,3 +192,13 @@ async def test_heartbeat_after_the_deadline_is_refused() -> None:
             await e.client.heartbeat_activity(token, {"i": 1})
         assert (await handle.describe()).status == tether.WorkflowStatus.TIMED_OUT
         assert to_ms((await handle.history())[-1].at) == to_ms(e.clock.now() - timedelta(days=1))
+
+
+@pytest.mark.parametrize("timeout", [0, -5, timedelta(0), float("nan"), float("inf"), 1e300, "1d"])
+async def test_a_timeout_that_is_not_a_positive_duration_is_refused(timeout: Any) -> None:
+    async with env() as e:
+        with pytest.raises(errors.UsageError):
+            await e.client.start_workflow(deadline_sleeps, 1, id=new_id("timeout-bad"), timeout=timeout)
+        with pytest.raises(errors.UsageError):
+            await e.client.resume(new_id("timeout-bad"), timeout=timeout)
+        assert await e.client.list_workflows() == []

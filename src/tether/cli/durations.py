@@ -8,6 +8,8 @@ from datetime import timedelta
 import typer
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_LONGEST_SECONDS = 100 * 366 * 86400
+"""A century: longer durations are typos (and overflow timedelta soon after)."""
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -30,6 +32,6 @@ def parse(text: str) -> timedelta:
             position = match.end()
         if position == len(given) and given:
             seconds = total
-    if seconds is None or not seconds > 0 or seconds == float("inf"):
+    if seconds is None or not 0 < seconds <= _LONGEST_SECONDS:
         raise typer.BadParameter(f"{text!r} is not a positive duration (examples: 30d, 12h, 1h30m, 90s, 45)")
     return timedelta(seconds=seconds)

@@ -337,7 +337,10 @@ def _timeout_ms(timeout: timedelta | float | None) -> int | None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, timedelta | int | float):
         raise UsageError("timeout must be a timedelta or a number of seconds")
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+    if not 0 < seconds <= wire.MAX_TIMEOUT_SECONDS:  # NaN and infinities included
+        raise UsageError("timeout must be positive and at most a century")
     ms = duration_ms(timeout)
     if ms <= 0:
-        raise UsageError("timeout must be positive")
+        raise UsageError("timeout must be positive and at most a century")
     return ms

@@ -189,7 +189,7 @@ def load(tx: Transaction, claims: TokenClaims, now_ms: int) -> tuple[ActivityRow
     row = tx.get_activity(claims.execution_id, claims.activity_id)
     if row is None:
         raise ExecutionNotFound(claims.execution_id)
-    if workflow_deadline.apply_if_passed(tx, tx.get_execution(claims.execution_id), now_ms):
+    if workflow_deadline.apply_if_passed(tx, claims.execution_id, now_ms):
         # The workflow's deadline passed first: the execution closed at it, and this activity with it.
         closed = tx.get_activity(claims.execution_id, claims.activity_id)
         assert closed is not None
@@ -455,7 +455,7 @@ def went_async(tx: Transaction, claims: TokenClaims, now_ms: int, *, inbox_note:
     ``inbox_note`` (title, description, form schema) lists the attempt in the web UI's inbox.
     """
     row = tx.get_activity(claims.execution_id, claims.activity_id)
-    if row is None or workflow_deadline.apply_if_passed(tx, tx.get_execution(claims.execution_id), now_ms):
+    if row is None or workflow_deadline.apply_if_passed(tx, claims.execution_id, now_ms):
         return
     row, _ = apply_passed_deadlines(tx, row, now_ms)  # an attempt that went async too late is over
     if row.state != _RUNNING or row.attempt != claims.attempt:

@@ -49,19 +49,22 @@ def time_out(tx: Transaction, execution_id: str, due_at_ms: int) -> None:
     )  # fmt: skip
 
 
-def apply_if_passed(tx: Transaction, execution: ExecutionRow | None, now_ms: int) -> bool:
+def apply_if_passed(tx: Transaction, execution_id: str, now_ms: int, execution: ExecutionRow | None = None) -> bool:
     """Time the execution out at its deadline if that passed by ``now_ms``; True if it did (it is closed now).
 
     Every transition on a running execution calls this first: what it was about to do
-    comes too late and is refused or ignored.
+    comes too late and is refused or ignored. ``execution`` is its row if the caller read
+    it already; it is read only when a deadline passed (only a running execution has one).
     """
-    if execution is None or execution.status != _RUNNING:
-        return False
-    due = deadline_ms(tx, execution.id)
+    due = deadline_ms(tx, execution_id)
     if due is None or due > now_ms:
         return False
-    tx.delete_timer(execution.id, KIND, 0)
-    time_out(tx, execution.id, due)
+    if execution is None:
+        execution = tx.get_execution(execution_id)
+    if execution is None or execution.status != _RUNNING:
+        return False
+    tx.delete_timer(execution_id, KIND, 0)
+    time_out(tx, execution_id, due)
     return True
 
 

@@ -119,7 +119,7 @@ def request_cancel(tx: Transaction, execution_id: str, now_ms: int) -> None:
         raise ExecutionNotFound(execution_id)
     if execution.status != WorkflowStatus.RUNNING.value or execution.cancel_requested:
         return
-    if workflow_deadline.apply_if_passed(tx, execution, now_ms):
+    if workflow_deadline.apply_if_passed(tx, execution_id, now_ms, execution):
         return  # it timed out before the request came
     tx.update_execution(execution_id, cancel_requested=True)
     tx.append_events(execution_id, [(EventType.WORKFLOW_CANCEL_REQUESTED, "{}")], now_ms)
@@ -201,7 +201,7 @@ def complete_task(
         return None
     if deadline_ms is not None:
         workflow_deadline.arm(tx, execution_id, deadline_ms)
-    if workflow_deadline.apply_if_passed(tx, execution, now_ms):
+    if workflow_deadline.apply_if_passed(tx, execution_id, now_ms, execution):
         tx.finish_workflow_task(execution_id, owner)
         return None
     closing: Command | None = None

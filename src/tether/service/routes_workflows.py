@@ -145,7 +145,7 @@ async def cancel_workflow(execution_id: str, request: Request, caller: Caller) -
     "/resumptions/{execution_id:path}",
     status_code=202,
     operation_id="resumeWorkflow",
-    responses=refusals(401, 403, 404, 409, 413, 422, 503),
+    responses=refusals(401, 403, 404, 408, 409, 413, 422, 503),
 )
 async def resume_workflow(execution_id: str, body: ResumeWorkflow, request: Request, caller: Caller) -> None:
     """Run a failed, timed-out or terminated execution again from where it stopped (409 for any other status)."""
