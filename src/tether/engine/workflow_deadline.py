@@ -33,10 +33,7 @@ def arm(tx: Transaction, execution_id: str, due_at_ms: int) -> None:
 
 def deadline_ms(tx: Transaction, execution_id: str) -> int | None:
     """When the execution's deadline falls (UTC ms), if it has one."""
-    for timer in tx.timers_of(execution_id):
-        if timer.kind == KIND:
-            return timer.due_at_ms
-    return None
+    return tx.workflow_deadline_ms(execution_id)
 
 
 def time_out(tx: Transaction, execution_id: str, due_at_ms: int) -> None:
@@ -54,13 +51,14 @@ def apply_if_passed(tx: Transaction, execution_id: str, now_ms: int, execution: 
 
     Every transition on a running execution calls this first: what it was about to do
     comes too late and is refused or ignored. ``execution`` is its row if the caller read
-    it already; it is read only when a deadline passed (only a running execution has one).
+    it already.
     """
+    if execution is None:
+        # Read first: the store reads the deadline along with the row (most transitions need it anyway).
+        execution = tx.get_execution(execution_id)
     due = deadline_ms(tx, execution_id)
     if due is None or due > now_ms:
         return False
-    if execution is None:
-        execution = tx.get_execution(execution_id)
     if execution is None or execution.status != _RUNNING:
         return False
     tx.delete_timer(execution_id, KIND, 0)

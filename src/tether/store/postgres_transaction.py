@@ -227,6 +227,13 @@ class PostgresTransaction(PostgresListings, Transaction):
         self._lock(execution_id)
         self._send("DELETE FROM timers WHERE execution_id = %s", (execution_id,))
 
+    def workflow_deadline_ms(self, execution_id: str) -> int | None:  # noqa: D102
+        self._lock(execution_id)
+        row = self._one(
+            "SELECT due_at_ms FROM timers WHERE execution_id = %s AND kind = 'workflow' AND ref = 0", (execution_id,)
+        )
+        return None if row is None else int(row[0])
+
     def timers_of(self, execution_id: str) -> list[TimerRow]:  # noqa: D102
         self._lock(execution_id)
         rows = self._all(f"SELECT {TIMER_COLUMNS} FROM timers WHERE execution_id = %s", (execution_id,))
