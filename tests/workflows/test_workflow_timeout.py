@@ -202,3 +202,20 @@ async def test_a_timeout_that_is_not_a_positive_duration_is_refused(timeout: Any
         with pytest.raises(errors.UsageError):
             await e.client.resume(new_id("timeout-bad"), timeout=timeout)
         assert await e.client.list_workflows() == []
+
+
+async def test_an_attempt_queued_past_the_deadline_never_starts() -> None:
+    # No worker here runs the activity: its first attempt stays queued past the deadline.
+    async with TestEnvironment(workflows=WORKFLOWS) as e:
+        start = e.clock.now()
+        handle = await e.client.start_workflow(deadline_approval, "o-8", id=new_id("timeout-queued"))
+        await e.wait_for_idle()
+        e.clock.advance(timedelta(days=30, minutes=1))  # and no timer pass ran since
+
+        started = await e.engine.start_attempts([deadline_wait_for_person.name], 10, "late-worker")
+
+        assert started == []
+        description = await handle.describe()
+        assert description.status == tether.WorkflowStatus.TIMED_OUT
+        assert description.closed_at == start + timedelta(days=30)
+        assert not events_of(await handle.history(), EventType.ACTIVITY_ATTEMPT_STARTED)

@@ -138,8 +138,8 @@ def start_attempt(
     attempts are failed as WorkerLost and retried, even without heartbeat or attempt timeouts.
     """
     row = tx.get_activity(task.execution_id, task.activity_id)
-    if row is None:
-        return None
+    if row is None or workflow_deadline.apply_if_passed(tx, task.execution_id, now_ms):
+        return None  # an execution past its deadline starts nothing: it timed out then
     row, _ = apply_passed_deadlines(tx, row, now_ms)  # an activity past its total deadline starts no attempt
     if row.state != _SCHEDULED or row.attempt != task.attempt:
         return None
