@@ -100,3 +100,43 @@ def test_an_event_after_the_execution_was_terminated_is_found() -> None:
     )
     assert consistent == []
     assert any("follows the execution's WorkflowTerminated" in p for p in found)
+
+
+CANCELLED_BY_CLOSE = {**A1, "details": None, "reason": "its workflow timed out"}
+
+
+def test_a_resume_after_a_close_reopens_the_execution_and_the_activities_it_names() -> None:
+    found = problems(
+        "completed",
+        activity("completed", attempt=2),
+        (E.ACTIVITY_CANCELLED, CANCELLED_BY_CLOSE),
+        (E.WORKFLOW_TIMED_OUT, {}),
+        (E.EXECUTION_RESUMED, {"activities": [1], "undone": [5, 6]}),
+        (E.ACTIVITY_ATTEMPT_STARTED, {"activity_id": 1, "attempt": 2}),
+        (E.ACTIVITY_COMPLETED, {"activity_id": 1, "attempt": 2}),
+        (E.WORKFLOW_TASK_COMPLETED, {}),
+        (E.WORKFLOW_COMPLETED, {}),
+    )
+    assert found == []
+
+
+def test_a_resume_of_a_running_execution_is_found() -> None:
+    found = problems("running", activity("running"), (E.EXECUTION_RESUMED, {"activities": [], "undone": []}))
+    assert any("resumes an execution that was not closed" in p for p in found)
+
+
+def test_an_attempt_of_an_activity_the_resume_did_not_reopen_is_found() -> None:
+    found = problems(
+        "running",
+        activity("cancelled"),
+        (E.ACTIVITY_CANCELLED, CANCELLED_BY_CLOSE),
+        (E.WORKFLOW_TERMINATED, {}),
+        (E.EXECUTION_RESUMED, {"activities": [], "undone": [5, 6]}),
+        (E.ACTIVITY_ATTEMPT_STARTED, {"activity_id": 1, "attempt": 2}),
+    )
+    assert any("after the activity closed" in p for p in found)
+
+
+def test_a_timed_out_execution_ends_with_its_closing_event() -> None:
+    found = problems("timed_out", activity("cancelled"), (E.WORKFLOW_TIMED_OUT, {}), (E.ACTIVITY_CANCELLED, A1))
+    assert any("follows the execution's WorkflowTimedOut" in p for p in found)

@@ -128,6 +128,27 @@ def test_failed_workflow_exits_11_and_a_running_one_13(server: Served) -> None:
     assert running.returncode == 13
 
 
+def test_start_with_a_timeout_and_resume_from_the_command_line(server: Served) -> None:
+    started = server.run("workflow", "start", "cli.order", "T-1", "--id", "timed-1", "--timeout", "30d")
+    shown = json.loads(server.run("workflow", "show", "timed-1", "--json").stdout)
+    bad = server.run("workflow", "start", "cli.order", "T-2", "--timeout", "soon")
+    running = server.run("workflow", "resume", "timed-1", "--json")
+    server.run("workflow", "start", "cli.ratio", "1", "0", "--id", "ratio-2")
+    failed = server.run("workflow", "result", "ratio-2", "--timeout", "20")
+    resumed = server.run("workflow", "resume", "ratio-2", "--timeout", "1h")
+    history = json.loads(server.run("workflow", "history", "ratio-2", "--json").stdout)
+
+    assert started.returncode == 0, started.stderr
+    assert shown["deadline"] is not None
+    assert bad.returncode == 2
+    assert "not a positive duration" in bad.stderr
+    assert running.returncode == 16
+    assert json.loads(running.stderr)["error"] == "execution_not_resumable"
+    assert failed.returncode == 11
+    assert resumed.returncode == 0, resumed.stderr
+    assert "ExecutionResumed" in [event["type"] for event in history]
+
+
 def test_keys_scope_and_revocation_from_the_command_line(server: Served) -> None:
     admin = new_key(server, "*:*:*", name="admin")
     consumer = new_key(server, "activities:write:cli.order", name="consumer")

@@ -82,4 +82,4 @@ def test_server_and_worker_take_a_retention_and_refuse_one_that_is_no_duration(t
         capture_output=True, text=True, check=False, timeout=60, cwd=ROOT, env=served.env(),
     )  # fmt: skip
     assert bad.returncode == 2
-    assert "is not a duration" in bad.stderr
+    assert "is not a positive duration" in bad.stderr

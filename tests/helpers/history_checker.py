@@ -3,7 +3,9 @@
 - sequence numbers start at 1, are dense and increase;
 - an attempt has at most one closing event, and nothing of that attempt follows it;
 - an activity closes once, and nothing of it follows its close;
-- nothing follows the execution's closing event, and a closed execution holds no open activity;
+- nothing follows the execution's closing event, and a closed execution holds no open activity,
+  except an ``ExecutionResumed``: it reopens the execution and the activities it names
+  (their next attempts follow, numbered higher);
 - every activity's stored state (and attempt) agrees with its last event, and the
   execution's status with its closing event.
 """
@@ -20,6 +22,7 @@ _EXECUTION_CLOSES = {
     EventType.WORKFLOW_FAILED: "failed",
     EventType.WORKFLOW_CANCELLED: "cancelled",
     EventType.WORKFLOW_CONTINUED_AS_NEW: "continued",
+    EventType.WORKFLOW_TIMED_OUT: "timed_out",
     EventType.WORKFLOW_TERMINATED: "terminated",
 }
 _ACTIVITY_CLOSES = {
@@ -52,6 +55,8 @@ class _Activity:
     closed_at_seq: int | None = None
     closed_attempts: dict[int, int] = field(default_factory=dict)
     """Attempt -> the seq of its closing event."""
+    reopened: bool = False
+    """A resume reopened it: its next attempt may skip numbers (one queued when it closed never ran)."""
 
 
 def check_history(execution: ExecutionRow, events: list[Event], activities: dict[int, ActivityRow | None]) -> list[str]:
@@ -70,6 +75,12 @@ def check_history(execution: ExecutionRow, events: list[Event], activities: dict
     """Each child started, by its reference: "open" until the one ChildWorkflowClosed that may name it."""
     for event in events:
         what = f"{event.type} (seq {event.seq})"
+        if event.type == EventType.EXECUTION_RESUMED:
+            if closed_by is None:
+                problems.append(f"{where}: {what} resumes an execution that was not closed")
+            closed_by = None
+            problems.extend(_reopen(where, event, seen))
+            continue
         if closed_by is not None:
             problems.append(f"{where}: {what} follows the execution's {closed_by.type} (seq {closed_by.seq})")
         if event.type in _EXECUTION_CLOSES:
@@ -98,12 +109,12 @@ def check_history(execution: ExecutionRow, events: list[Event], activities: dict
                 problems.append(
                     f"{name}: attempt {attempt} started (seq {event.seq}) while attempt {state.attempt} was current"
                 )
-            state.attempt, state.attempt_open, state.state = attempt, True, "running"
+            state.attempt, state.attempt_open, state.state, state.reopened = attempt, True, "running", False
             continue
         if event.type in _ACTIVITY_CLOSES and not state.attempt_open:
             # Closed between attempts (cancelled or timed out while queued or backing off): it names
             # the attempt that failed last or the one queued next.
-            if attempt not in (state.attempt, state.attempt + 1):
+            if attempt not in (state.attempt, state.attempt + 1) and not (state.reopened and attempt > state.attempt):
                 problems.append(f"{name}: {what} names attempt {attempt}, last was {state.attempt}")
         elif not state.attempt_open or attempt != state.attempt:
             closed = state.closed_attempts.get(attempt)
@@ -156,8 +167,21 @@ def _check_child(where: str, event: Event, children: dict[int, str]) -> list[str
     return []
 
 
+def _reopen(where: str, event: Event, seen: dict[int, _Activity]) -> list[str]:
+    problems = []
+    for activity_id in event.data["activities"]:
+        state = seen.get(int(activity_id))
+        if state is None or state.closed_at_seq is None:
+            problems.append(f"{where}, activity {activity_id}: reopened (seq {event.seq}) but it was not closed")
+            continue
+        state.closed_at_seq, state.attempt_open, state.state, state.reopened = None, False, "scheduled", True
+    return problems
+
+
 def _compare(name: str, row: ActivityRow, state: _Activity) -> list[str]:
-    if state.state == "backoff":
+    if state.state == "scheduled" and state.reopened:
+        agrees = row.state == "scheduled" and row.attempt > state.attempt
+    elif state.state == "backoff":
         # The retry timer moves a failed attempt's activity to its next attempt without an event.
         agrees = (row.state, row.attempt) in (("backoff", state.attempt), ("scheduled", state.attempt + 1))
     elif state.state == "scheduled":

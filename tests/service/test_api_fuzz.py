@@ -66,6 +66,7 @@ OPERATIONS = [
     "POST /v1/terminations/{execution_id}",
     "DELETE /v1/workflows/{execution_id}",
     "POST /v1/retries/{execution_id}",
+    "POST /v1/resumptions/{execution_id}",
     "POST /v1/activities/complete",
     "POST /v1/activities/fail",
     "POST /v1/activities/heartbeat",

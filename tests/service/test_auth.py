@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import psycopg
 import pytest
 
 import tether
+from tests.helpers.closing import terminate
 from tests.service.conftest import bearer, charge, fulfil, key, parked, snapshot
 from tether.errors import PermissionDenied, Unauthenticated
+from tether.model.records import WorkflowStatus
 from tether.testing import TestEnvironment
 
 APPROVAL = {"by": "ana", "amount": 3}
@@ -170,6 +174,30 @@ async def test_cancel_needs_the_workflow_write_scope(env: TestEnvironment, http:
     accepted = await http.post("/v1/cancellations/cancel-1", headers=bearer(canceller))
     assert accepted.status_code == 202
     assert (await env.engine.describe("cancel-1")).cancel_requested
+
+
+async def test_resume_needs_the_workflow_write_scope_and_a_failed_execution(
+    env: TestEnvironment, http: httpx.AsyncClient
+) -> None:
+    await parked(env, fulfil, "o8", "resume-1")
+    reader = await key(env, "workflows:read:*")
+    writer = await key(env, "workflows:write:orders.*")
+    before = await snapshot(env, "resume-1")
+
+    refused = await http.post("/v1/resumptions/resume-1", json={"timeout": None}, headers=bearer(reader))
+    assert refused.status_code == 403
+    running = await http.post("/v1/resumptions/resume-1", json={"timeout": 60}, headers=bearer(writer))
+    assert running.status_code == 409
+    assert running.json()["error"] == "execution_not_resumable"
+    assert running.json()["details"] == {"execution_id": "resume-1", "status": "running"}
+    assert await snapshot(env, "resume-1") == before
+
+    await terminate(env.engine, "resume-1")
+    accepted = await http.post("/v1/resumptions/resume-1", json={"timeout": 60}, headers=bearer(writer))
+    assert accepted.status_code == 202
+    description = await env.engine.describe("resume-1")
+    assert description.status == WorkflowStatus.RUNNING
+    assert description.deadline == env.clock.now() + timedelta(seconds=60)
 
 
 async def test_http_client_with_a_scoped_key_raises_the_same_errors_as_the_embedded_one(env: TestEnvironment) -> None:

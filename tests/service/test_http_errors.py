@@ -220,6 +220,7 @@ async def test_openapi_document_describes_every_route_and_the_bearer_scheme(http
         "/v1/cancellations/{execution_id}",
         "/v1/terminations/{execution_id}",
         "/v1/retries/{execution_id}",
+        "/v1/resumptions/{execution_id}",
         "/v1/activities/complete",
         "/v1/activities/fail",
         "/v1/activities/heartbeat",

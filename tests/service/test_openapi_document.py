@@ -38,6 +38,7 @@ OPERATION_IDS = {
     ("post", "/v1/terminations/{execution_id}"): "terminateWorkflow",
     ("delete", "/v1/workflows/{execution_id}"): "deleteWorkflow",
     ("post", "/v1/retries/{execution_id}"): "retryActivityNow",
+    ("post", "/v1/resumptions/{execution_id}"): "resumeWorkflow",
     ("post", "/v1/activities/complete"): "completeActivity",
     ("post", "/v1/activities/fail"): "failActivity",
     ("post", "/v1/activities/heartbeat"): "heartbeatActivity",
@@ -194,6 +195,7 @@ def call_of(name: str, t: Targets) -> Call:
         # Refused (the execution runs) whichever way it is provoked: nothing a later call names goes.
         "deleteWorkflow": Call("DELETE", f"/v1/workflows/{t.running}"),
         "retryActivityNow": Call("POST", f"/v1/retries/{t.waiting}", {"activity_id": 1}),
+        "resumeWorkflow": Call("POST", f"/v1/resumptions/{t.waiting}", {"timeout": None}),
         "completeActivity": by_token("complete", result={"by": "bob", "amount": 2}),
         "failActivity": by_token("fail", error="Declined"),
         "heartbeatActivity": by_token("heartbeat", details={"page": 1}),

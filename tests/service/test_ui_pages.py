@@ -11,6 +11,7 @@ import pydantic
 import pytest
 
 import tether
+from tests.helpers.closing import terminate
 from tests.helpers.workflows import TOKENS
 from tests.service.conftest import key, snapshot
 from tether.testing import TestEnvironment
@@ -146,6 +147,23 @@ async def test_cancel_button_cancels_the_execution(env: TestEnvironment, browser
 
     assert reply.status_code == 303
     assert (await env.engine.describe("cancel-ui")).status == tether.WorkflowStatus.CANCELLED
+
+
+async def test_resume_button_shows_on_a_terminated_execution_and_resumes_it(
+    env: TestEnvironment, browser_like: httpx.AsyncClient
+) -> None:
+    await waiting(env, order, "resume-ui")
+    running_page = (await browser_like.get("/executions/resume-ui")).text
+    await terminate(env.engine, "resume-ui")
+    closed_page = (await browser_like.get("/executions/resume-ui")).text
+
+    reply = await browser_like.post("/executions/resume-ui/resume")
+    await env.wait_for_idle()
+
+    assert "Resume execution" not in running_page
+    assert "Resume execution" in closed_page
+    assert reply.status_code == 303
+    assert (await env.engine.describe("resume-ui")).status == tether.WorkflowStatus.RUNNING
 
 
 async def test_inbox_lists_activities_for_people_and_all_waiting_ones_on_request(

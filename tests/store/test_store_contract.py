@@ -492,6 +492,48 @@ async def test_arm_timer_replaces_the_timer_of_the_same_execution_kind_and_ref(s
     assert await timers(store, "e1") == {TimerRow("e1", "heartbeat", 1, 2, 8_000)}
 
 
+async def test_workflow_deadline_reads_as_its_timer_stands_within_and_across_transitions(store: Store) -> None:
+    await insert(store, execution("e1"), execution("e2"))
+
+    def within(tx: Transaction) -> list[int | None]:
+        seen = [tx.workflow_deadline_ms("e1")]
+        tx.get_execution("e1")  # read along with the row: kept current by what follows
+        tx.arm_timer(TimerRow("e1", "workflow", 0, 0, 9_000))
+        tx.arm_timer(TimerRow("e1", "total", 1, 0, 4_000))
+        seen.append(tx.workflow_deadline_ms("e1"))
+        tx.delete_timer("e1", "workflow", 0)
+        seen.append(tx.workflow_deadline_ms("e1"))
+        tx.arm_timer(TimerRow("e1", "workflow", 0, 0, 7_000))
+        seen.append(tx.workflow_deadline_ms("e1"))
+        return seen
+
+    assert await store.run(within) == [None, 9_000, None, 7_000]
+    assert await store.read(lambda tx: (tx.get_execution("e1"), tx.workflow_deadline_ms("e1"))[1]) == 7_000
+    assert await store.read(lambda tx: tx.workflow_deadline_ms("e2")) is None
+
+    def closed(tx: Transaction) -> int | None:
+        tx.get_execution("e1")
+        tx.delete_execution_timers("e1")
+        return tx.workflow_deadline_ms("e1")
+
+    assert await store.run(closed) is None
+    assert await store.read(lambda tx: tx.workflow_deadline_ms("e1")) is None
+
+
+async def test_a_workflow_deadline_armed_by_a_failed_transition_is_not_seen(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def failing(tx: Transaction) -> None:
+        tx.get_execution("e1")
+        tx.arm_timer(TimerRow("e1", "workflow", 0, 0, 9_000))
+        raise Boom
+
+    with pytest.raises(Boom):
+        await store.run(failing)
+
+    assert await store.run(lambda tx: (tx.get_execution("e1"), tx.workflow_deadline_ms("e1"))[1]) is None
+
+
 async def test_timers_of_different_kind_ref_or_execution_are_distinct(store: Store) -> None:
     await insert(store, execution("e1"), execution("e2"))
     armed = [

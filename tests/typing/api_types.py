@@ -48,6 +48,11 @@ async def named() -> None:
     return None
 
 
+@tether.workflow(timeout=timedelta(days=30))
+async def bounded(order: str) -> int:
+    return len(order)
+
+
 async def client_side(client: tether.Client, token: str) -> None:
     handle = await client.start_workflow(fulfil, "A-1", 10, id="order-A-1")
     assert_type(handle, tether.WorkflowHandle[str])
@@ -67,6 +72,13 @@ async def client_side(client: tether.Client, token: str) -> None:
     await client.terminate("order-A-1", "stuck")  # type: ignore[call-arg]  # the reason is keyword-only
     assert_type(await client.retry_activity_now("order-A-1", 2), int)
     await client.delete("order-A-1")
+    timed = await client.start_workflow(bounded, "A-2", timeout=timedelta(days=2))
+    assert_type(timed, tether.WorkflowHandle[int])
+    await client.start_workflow(bounded, "A-3", timeout=3600.0)
+    await client.start_workflow(bounded, "A-4", timeout="1d")  # type: ignore[call-overload]
+    assert_type(await client.resume("order-A-1"), None)
+    await client.resume("order-A-1", timeout=timedelta(hours=1))
+    await client.resume("order-A-1", 60)  # type: ignore[call-arg]
 
 
 def activity_side() -> None:

@@ -1,4 +1,4 @@
-"""Durations given on the command line: ``30d``, ``12h``, ``90m``, ``45s``, ``2w``, or several (``1d12h``)."""
+"""Durations on the command line: ``30d``, ``12h``, ``1h30m``, ``90s``, ``500ms`` or plain seconds."""
 
 from __future__ import annotations
 
@@ -7,22 +7,31 @@ from datetime import timedelta
 
 import typer
 
-_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1),
-          "s": timedelta(seconds=1)}  # fmt: skip
-_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_LONGEST_SECONDS = 100 * 366 * 86400
+"""A century: longer durations are typos (and overflow timedelta soon after)."""
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse(text: str) -> timedelta:
-    """The duration ``text`` spells.
+    """The duration ``text`` names; a positive one.
 
     Raises:
-        typer.BadParameter: it is not a positive duration in those units.
+        typer.BadParameter: it is not a duration or not positive.
     """
-    spelled = text.strip().lower()
-    parts = _PART.findall(spelled)
-    if not parts or "".join(number + unit for number, unit in parts) != spelled:
-        raise typer.BadParameter(f"{text!r} is not a duration; write e.g. 30d, 12h, 90m, 45s or 1d12h")
-    total = sum((float(number) * _UNITS[unit] for number, unit in parts), timedelta())
-    if total <= timedelta(0):
-        raise typer.BadParameter(f"{text!r} is not a positive duration")
-    return total
+    given = text.strip().lower()
+    seconds: float | None = None
+    try:
+        seconds = float(given)
+    except ValueError:
+        position, total = 0, 0.0
+        for match in _PART.finditer(given):
+            if match.start() != position:
+                break
+            total += float(match.group(1)) * _UNITS[match.group(2)]
+            position = match.end()
+        if position == len(given) and given:
+            seconds = total
+    if seconds is None or not 0 < seconds <= _LONGEST_SECONDS:
+        raise typer.BadParameter(f"{text!r} is not a positive duration (examples: 30d, 12h, 1h30m, 90s, 45)")
+    return timedelta(seconds=seconds)

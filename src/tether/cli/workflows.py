@@ -1,19 +1,28 @@
-"""``tether workflow``: start, list, show, history, cancel and wait for results."""
+"""``tether workflow``: start, list, show, history, cancel, resume and wait for results."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tether.cli import output
+from tether.cli import durations, output
 from tether.client.client import Client
 from tether.model.records import WorkflowStatus, WorkflowSummary
 
 app = typer.Typer(help="Start and inspect workflow executions.", no_args_is_help=True)
+
+Timeout = Annotated[
+    timedelta | None,
+    typer.Option(
+        parser=durations.parse, metavar="DURATION",
+        help="The workflow deadline, from now: the execution ends as timed out then (30d, 12h, 90s).",
+    ),
+]  # fmt: skip
 
 
 def _arg(text: str) -> Any:
@@ -33,6 +42,7 @@ def start(
     execution_id: Annotated[
         str | None, typer.Option("--id", help="The execution id; starting it again returns the same execution.")
     ] = None,
+    timeout: Timeout = None,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
     as_json: output.AsJson = False,
@@ -40,7 +50,8 @@ def start(
     """Start an execution of WORKFLOW."""
 
     async def start(client: Client) -> str:
-        handle = await client.start_workflow(workflow, *[_arg(a) for a in args or []], id=execution_id)
+        values = [_arg(a) for a in args or []]
+        handle = await client.start_workflow(workflow, *values, id=execution_id, timeout=timeout)
         return handle.id
 
     started = output.call(url, api_key, start, as_json=as_json, create=True)
@@ -112,6 +123,8 @@ def show(
         facts.add_row("result", json.dumps(description.result))
     if description.error is not None:
         facts.add_row("error", f"{description.error.get('error')}: {description.error.get('message')}")
+    if description.deadline is not None:
+        facts.add_row("deadline", output.when(description.deadline))
     if description.task_error is not None:
         facts.add_row("task error", str(description.task_error.get("message")))
     if description.patches:
@@ -160,6 +173,22 @@ def cancel(
         output.print_json({"id": execution_id, "cancel_requested": True})
     else:
         output.err.print(f"cancellation of {execution_id} requested")
+
+
+@app.command()
+def resume(
+    execution_id: Annotated[str, typer.Argument(metavar="ID")],
+    timeout: Timeout = None,
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """Run a failed, timed-out or terminated execution again from where it stopped."""
+    output.call(url, api_key, lambda client: client.resume(execution_id, timeout=timeout), as_json=as_json)
+    if as_json:
+        output.print_json({"id": execution_id, "resumed": True})
+    else:
+        output.err.print(f"{execution_id} resumed")
 
 
 @app.command()

@@ -40,8 +40,15 @@ class EmbeddedTransport:
     def engine(self) -> Engine:
         return self._engine
 
-    async def start_workflow(self, execution_id: str, workflow: str, args: str, *, known: bool) -> bool:
-        return await self._engine.start_workflow(execution_id, workflow, args)
+    async def start_workflow(
+        self, execution_id: str, workflow: str, args: str, *, known: bool, timeout_ms: int | None, timeout_known: bool
+    ) -> bool:
+        return await self._engine.start_workflow(
+            execution_id, workflow, args, timeout_ms=timeout_ms, timeout_known=timeout_known
+        )
+
+    async def resume(self, execution_id: str, timeout_ms: int | None) -> None:
+        await self._engine.resume(execution_id, timeout_ms)
 
     async def is_known_workflow(self, name: str) -> bool:
         return await self._engine.is_known_workflow(name)

@@ -106,11 +106,15 @@ class HttpTransport:
             raise _error_of(response)
         return response.json() if response.content else None
 
-    async def start_workflow(self, execution_id: str, workflow: str, args: str, *, known: bool) -> bool:
+    async def start_workflow(
+        self, execution_id: str, workflow: str, args: str, *, known: bool, timeout_ms: int | None, timeout_known: bool
+    ) -> bool:
         check = "false" if known else "true"
         body = (
             f'{{"workflow":{json.dumps(workflow)},"args":{args},"id":{json.dumps(execution_id)},"check_known":{check}}}'
         )
+        if timeout_known:  # omitted: the server leaves the timeout to the workflow's definition
+            body = f'{body[:-1]},"timeout":{json.dumps(None if timeout_ms is None else timeout_ms / 1000)}}}'
         reply = await self._call("POST", "/v1/workflows", body=body.encode())
         return bool(reply["started"])
 
@@ -138,6 +142,10 @@ class HttpTransport:
     async def terminate_workflow(self, execution_id: str, reason: str) -> None:
         body = wire.TerminateWorkflow(reason=reason).model_dump_json().encode()
         await self._call("POST", _path("terminations", execution_id), body=body)
+
+    async def resume(self, execution_id: str, timeout_ms: int | None) -> None:
+        body = wire.ResumeWorkflow(timeout=None if timeout_ms is None else timeout_ms / 1000)
+        await self._call("POST", _path("resumptions", execution_id), body=body.model_dump_json().encode())
 
     async def delete_workflow(self, execution_id: str) -> None:
         await self._call("DELETE", _path("workflows", execution_id))

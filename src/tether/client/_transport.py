@@ -16,8 +16,17 @@ class Transport(Protocol):
         """The engine, for transports that have one (workers need it)."""
         ...
 
-    async def start_workflow(self, execution_id: str, workflow: str, args: str, *, known: bool) -> bool:
-        """Start an execution; ``known`` says the caller holds the workflow's definition (no name check)."""
+    async def start_workflow(
+        self, execution_id: str, workflow: str, args: str, *, known: bool, timeout_ms: int | None, timeout_known: bool
+    ) -> bool:
+        """Start an execution; ``known`` says the caller holds the workflow's definition (no name check).
+
+        ``timeout_known``: the caller knows the execution's timeout, ``timeout_ms`` (None: none).
+        """
+        ...
+
+    async def resume(self, execution_id: str, timeout_ms: int | None) -> None:
+        """Resume a failed, timed-out or terminated execution (a new deadline ``timeout_ms`` from now)."""
         ...
 
     async def is_known_workflow(self, name: str) -> bool: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any, Generic, TypeVar, TypeVarTuple, overload
 
 from tether import errors
@@ -12,7 +13,7 @@ from tether.client._transport import Transport
 from tether.engine.engine import Engine
 from tether.errors import UsageError
 from tether.model import payloads, wire
-from tether.model.clock import Clock
+from tether.model.clock import Clock, duration_ms
 from tether.model.payloads import JSONValue
 from tether.model.records import (
     HeartbeatResponse,
@@ -131,17 +132,25 @@ class Client:
 
     @overload
     async def start_workflow(
-        self, workflow: Callable[[*Ts], Coroutine[Any, Any, R]], *args: *Ts, id: str | None = None
+        self,
+        workflow: Callable[[*Ts], Coroutine[Any, Any, R]],
+        *args: *Ts,
+        id: str | None = None,
+        timeout: timedelta | float | None = None,
     ) -> WorkflowHandle[R]: ...
     @overload
-    async def start_workflow(self, workflow: str, *args: Any, id: str | None = None) -> WorkflowHandle[Any]: ...
+    async def start_workflow(
+        self, workflow: str, *args: Any, id: str | None = None, timeout: timedelta | float | None = None
+    ) -> WorkflowHandle[Any]: ...
     async def start_workflow(  # type: ignore[misc]  # mypy cannot match *Ts against *args: Any
-        self, workflow: Any, *args: Any, id: str | None = None
+        self, workflow: Any, *args: Any, id: str | None = None, timeout: timedelta | float | None = None
     ) -> WorkflowHandle[Any]:
         """Start an execution of ``workflow`` with positional arguments.
 
         ``id`` names the execution (a random one by default); starting the same id again
-        returns the existing execution instead of starting a second one.
+        returns the existing execution instead of starting a second one. ``timeout``
+        (a timedelta or seconds) overrides the workflow's own (``@tether.workflow(timeout=...)``):
+        the execution ends as timed out that long after it started.
 
         Raises:
             UnknownWorkflow: ``workflow`` is a name no worker or module registered.
@@ -162,9 +171,15 @@ class Client:
                 raise errors.UnknownWorkflow(name)
         else:
             raise UsageError(f"{workflow!r} is not a workflow; decorate it with @tether.workflow")
+        timeout_ms = _timeout_ms(timeout)
+        if timeout_ms is None and definition is not None:
+            timeout_ms = definition.timeout_ms
         values = list(args)
         text = payloads.encode_args(values, what="workflow arguments")
-        await self._transport.start_workflow(execution_id, name, text, known=definition is not None)
+        await self._transport.start_workflow(
+            execution_id, name, text, known=definition is not None, timeout_ms=timeout_ms,
+            timeout_known=definition is not None or timeout_ms is not None,
+        )  # fmt: skip
         return WorkflowHandle(self, execution_id, definition)
 
     def get_handle(self, execution_id: str) -> WorkflowHandle[Any]:
@@ -180,6 +195,8 @@ class Client:
         if status == WorkflowStatus.TERMINATED:
             reason = (error or {}).get("message", "")
             raise errors.WorkflowTerminated(f"execution {handle.id!r} was terminated: {reason}", reason=reason)
+        if status == WorkflowStatus.TIMED_OUT:
+            raise errors.WorkflowTimedOut(f"execution {handle.id!r} passed its deadline")
         if status == WorkflowStatus.FAILED:
             fault = error or {}
             raise errors.WorkflowFailed(
@@ -243,6 +260,20 @@ class Client:
                 "activity_id must be a positive integer", errors=[{"loc": ["activity_id"], "msg": "invalid"}]
             )
         return await self._transport.retry_activity_now(execution_id, activity_id)
+
+    async def resume(self, execution_id: str, *, timeout: timedelta | float | None = None) -> None:
+        """Run a failed, timed-out or terminated execution again from where it stopped.
+
+        Completed activities and fired timers are not repeated; the activities its close
+        ended, and the one whose failure failed it, run again with a fresh set of attempts;
+        the workflow code (the current code) continues from its history. ``timeout`` sets a
+        new workflow deadline from now; without it the execution has none.
+
+        Raises:
+            ExecutionNotFound: no execution has this id.
+            ExecutionNotResumable: it runs, completed, was cancelled or continued (nothing changes).
+        """
+        await self._transport.resume(execution_id, _timeout_ms(timeout))
 
     async def describe(self, execution_id: str, *, run: int | None = None) -> WorkflowDescription:
         """Status, result or error, and pending activities of an execution.
@@ -357,3 +388,17 @@ class Client:
         """
         text = None if details is None else payloads.encode(details, what="details")
         return await self._transport.report_activity_cancelled(token, text)
+
+
+def _timeout_ms(timeout: timedelta | float | None) -> int | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, timedelta | int | float):
+        raise UsageError("timeout must be a timedelta or a number of seconds")
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+    if not 0 < seconds <= wire.MAX_TIMEOUT_SECONDS:  # NaN and infinities included
+        raise UsageError("timeout must be positive and at most a century")
+    ms = duration_ms(timeout)
+    if ms <= 0:
+        raise UsageError("timeout must be positive and at most a century")
+    return ms

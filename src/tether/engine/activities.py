@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, assert_never
 
-from tether.engine import deadlines
+from tether.engine import deadlines, workflow_deadline
 from tether.errors import ActivityAlreadyClosed, CancellationNotRequested, ExecutionNotFound, Refused, StaleToken
 from tether.model import payloads
 from tether.model.events import EventType, failure
@@ -138,8 +138,8 @@ def start_attempt(
     attempts are failed as WorkerLost and retried, even without heartbeat or attempt timeouts.
     """
     row = tx.get_activity(task.execution_id, task.activity_id)
-    if row is None:
-        return None
+    if row is None or workflow_deadline.apply_if_passed(tx, task.execution_id, now_ms):
+        return None  # an execution past its deadline starts nothing: it timed out then
     row, _ = apply_passed_deadlines(tx, row, now_ms)  # an activity past its total deadline starts no attempt
     if row.state != _SCHEDULED or row.attempt != task.attempt:
         return None
@@ -189,6 +189,11 @@ def load(tx: Transaction, claims: TokenClaims, now_ms: int) -> tuple[ActivityRow
     row = tx.get_activity(claims.execution_id, claims.activity_id)
     if row is None:
         raise ExecutionNotFound(claims.execution_id)
+    if workflow_deadline.apply_if_passed(tx, claims.execution_id, now_ms):
+        # The workflow's deadline passed first: the execution closed at it, and this activity with it.
+        closed = tx.get_activity(claims.execution_id, claims.activity_id)
+        assert closed is not None
+        return closed, True
     return apply_passed_deadlines(tx, row, now_ms)
 
 
@@ -450,7 +455,7 @@ def went_async(tx: Transaction, claims: TokenClaims, now_ms: int, *, inbox_note:
     ``inbox_note`` (title, description, form schema) lists the attempt in the web UI's inbox.
     """
     row = tx.get_activity(claims.execution_id, claims.activity_id)
-    if row is None:
+    if row is None or workflow_deadline.apply_if_passed(tx, claims.execution_id, now_ms):
         return
     row, _ = apply_passed_deadlines(tx, row, now_ms)  # an attempt that went async too late is over
     if row.state != _RUNNING or row.attempt != claims.attempt:

@@ -43,24 +43,32 @@ def start(tx: Transaction, parent: ExecutionRow, data: dict[str, Any], now_ms: i
         tx.insert_link(LinkRow(child_id, None, 1, parent.id, ref, policy))
         return
     first = tx.get_link(child_id)
-    if first is not None and first.parent_id is not None:
-        if (first.parent_id, first.parent_ref) != (parent.id, ref):
-            taken = ExecutionIdTaken(child_id, workflow=workflow, requested=workflow)
-            taken.message = f"execution {child_id!r} is already the child of {first.parent_id!r}"
-            _refuse(tx, parent, ref, child_id, taken, now_ms)
+    if first is not None and first.parent_id is not None and first.parent_id != parent.id:
+        taken = ExecutionIdTaken(child_id, workflow=workflow, requested=workflow)
+        taken.message = f"execution {child_id!r} is already the child of {first.parent_id!r}"
+        _refuse(tx, parent, ref, child_id, taken, now_ms)
         return
+    if first is not None and first.parent_ref == ref:
+        return  # this very start, recorded before
+    # Not yet anyone's child, or this parent's under another reference (a start its resume undid
+    # and its code made again): it becomes this reference's.
     current = runs.current_run(tx, child_id)
     tx.insert_link(LinkRow(child_id, None, 1, parent.id, ref, policy))
     if current.id != child_id:
         _, run = runs.chain_of(tx, current)
         tx.insert_link(LinkRow(current.id, child_id, run, parent.id, ref, policy))
     if current.status != WorkflowStatus.RUNNING.value:
-        outcome: dict[str, Any] = {"status": current.status}
-        if current.result is not None:
-            outcome["result"] = json.loads(current.result)
-        if current.error is not None:
-            outcome["failure"] = json.loads(current.error)
-        closing.deliver_child_outcome(tx, parent.id, ref, child_id, outcome, now_ms)
+        closing.deliver_child_outcome(tx, parent.id, ref, child_id, outcome_of(current), now_ms)
+
+
+def outcome_of(execution: ExecutionRow) -> dict[str, Any]:
+    """What a closed child's parent hears of it: its status and result or failure."""
+    outcome: dict[str, Any] = {"status": execution.status}
+    if execution.result is not None:
+        outcome["result"] = json.loads(execution.result)
+    if execution.error is not None:
+        outcome["failure"] = json.loads(execution.error)
+    return outcome
 
 
 def request_cancel(tx: Transaction, parent: ExecutionRow, data: dict[str, Any], now_ms: int) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tether.engine import activities
+from tether.engine import activities, workflow_deadline
 from tether.model.events import EventType
 from tether.model.records import WorkflowStatus
 from tether.store.base import ExecutionRow, LinkRow, Transaction
@@ -53,8 +53,13 @@ def close_execution(
 
 
 def request_cancel(tx: Transaction, execution: ExecutionRow, now_ms: int) -> None:
-    """Deliver a cancellation request to a run; nothing if it closed or was asked already."""
+    """Deliver a cancellation request to a run; nothing if it closed, was asked already, or timed out.
+
+    A workflow deadline that passed is applied first: the run then closed before the request came.
+    """
     if execution.status != _RUNNING or execution.cancel_requested:
+        return
+    if workflow_deadline.apply_if_passed(tx, execution.id, now_ms, execution):
         return
     tx.update_execution(execution.id, cancel_requested=True)
     tx.append_events(execution.id, [(EventType.WORKFLOW_CANCEL_REQUESTED, "{}")], now_ms)

@@ -18,7 +18,7 @@ from typing import Protocol
 from tether.engine import activities, workflows
 from tether.engine.activities import AttemptStart, Signer
 from tether.engine.workflows import WorkflowTask
-from tether.model.events import Command, Event
+from tether.model.events import Command, Event, EventType
 from tether.store.base import Transaction
 
 logger = logging.getLogger(__name__)
@@ -171,6 +171,8 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
     if instance is None or not cached_fits(instance, task):
         return None
     events = [e for e in task.events if e.seq > instance.loaded_seq]
+    if any(e.type == EventType.EXECUTION_RESUMED for e in events):
+        return None  # a resume undid part of what the instance ran: the worker replays the history anew
     try:
         with tx.savepoint():
             commands = instance.activate(events, now_ms)

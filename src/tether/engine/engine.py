@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tether.engine import activities, api_keys, queries, runs, workflows
+from tether.engine import activities, api_keys, queries, resume, runs, workflows
 from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken, ExecutionNotFound
@@ -36,9 +36,19 @@ class Engine(LifecycleCalls, WorkerCalls):
     # executions
 
     async def start_workflow(
-        self, execution_id: str, workflow: str, args: str, *, access: Access | None = None
+        self,
+        execution_id: str,
+        workflow: str,
+        args: str,
+        *,
+        access: Access | None = None,
+        timeout_ms: int | None = None,
+        timeout_known: bool = False,
     ) -> bool:
         """Start an execution; False if it existed already.
+
+        ``timeout_known``: the caller knows the workflow's timeout, ``timeout_ms`` (None: no
+        deadline); otherwise the first workflow task arms the definition's.
 
         Raises:
             PermissionDenied: ``access`` may not start this workflow.
@@ -50,7 +60,9 @@ class Engine(LifecycleCalls, WorkerCalls):
 
         def start(tx: Transaction) -> bool:
             try:
-                return workflows.start(tx, execution_id, workflow, args, now)
+                return workflows.start(
+                    tx, execution_id, workflow, args, now, timeout_ms=timeout_ms, timeout_known=timeout_known
+                )
             except ExecutionIdTaken as taken:
                 if access is None or access.allows(Action.READ_WORKFLOWS, taken.workflow):
                     raise
@@ -72,6 +84,24 @@ class Engine(LifecycleCalls, WorkerCalls):
             workflows.request_cancel(tx, execution_id, now)
 
         await self._run(cancel)
+
+    async def resume(self, execution_id: str, timeout_ms: int | None, *, access: Access | None = None) -> None:
+        """Resume a failed, timed-out or terminated execution (see ``engine/resume``).
+
+        Raises:
+            ExecutionNotFound: no execution has this id.
+            PermissionDenied: ``access`` may not write to this execution.
+            ExecutionNotResumable: its status is another; nothing changed.
+        """
+        now = self.clock.now_ms()
+
+        def body(tx: Transaction) -> None:
+            execution = workflows.current_run(tx, execution_id)
+            if access is not None:
+                access.require(Action.WRITE_WORKFLOWS, execution.workflow)
+            resume.resume(tx, execution, now, timeout_ms)
+
+        await self._run(body)
 
     async def get_execution(self, execution_id: str, *, access: Access | None = None) -> ExecutionRow:
         """The stored row of an execution's current run (its latest, when it continued as new).

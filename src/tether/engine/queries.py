@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tether.engine import activities, deadlines, runs
+from tether.engine import activities, deadlines, runs, workflow_deadline
 from tether.errors import ExecutionNotFound
 from tether.model.clock import from_ms
 from tether.model.events import EventType
@@ -34,8 +34,11 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
     if execution is None:
         raise ExecutionNotFound(execution_id)
     armed: dict[int, dict[str, object]] = {}
+    deadline = None
     for timer in tx.timers_of(execution_id):
-        if timer.kind != "sleep":
+        if timer.kind == workflow_deadline.KIND:
+            deadline = from_ms(timer.due_at_ms)
+        elif timer.kind != "sleep":
             armed.setdefault(timer.ref, {})[timer.kind] = from_ms(timer.due_at_ms)
     rows = tx.open_activities(execution_id)
     for row in rows:
@@ -82,6 +85,7 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
         parent_id=link.parent_id if link is not None else None,
         children=[child.id for child in tx.children_of(execution.id) if child.chain_id is None],
         patches=[str(e.data["name"]) for e in tx.events_of_type(execution_id, EventType.PATCH_RECORDED)],
+        deadline=deadline,
     )
 
 

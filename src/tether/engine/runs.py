@@ -103,7 +103,10 @@ def continue_as_new(tx: Transaction, execution: ExecutionRow, command: Command, 
         tx, execution.id, WorkflowStatus.CONTINUED, (EventType.WORKFLOW_CONTINUED_AS_NEW, data),
         reason="its workflow continued as new", now_ms=now_ms,
     )  # fmt: skip
-    started = f',"run":{run + 1},"previous_run_id":{json.dumps(execution.id)}'
+    # The chain's deadline (if any) is carried over as it is: the next run's start decided it.
+    left = min((timer.due_at_ms for timer in deadlines), default=None)
+    timeout = None if left is None else max(left - now_ms, 0)
+    started = f',"run":{run + 1},"previous_run_id":{json.dumps(execution.id)},"timeout_ms":{json.dumps(timeout)}'
     if not starting.create(tx, following, execution.workflow, args, now_ms, started=started):
         raise UsageError(f"the next run of {chain!r} cannot be stored: id {following!r} is taken")
     tx.insert_link(

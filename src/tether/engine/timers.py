@@ -1,11 +1,11 @@
-"""Durable timers: user sleeps, activity deadlines and retry times firing when due."""
+"""Durable timers: user sleeps, workflow and activity deadlines and retry times firing when due."""
 
 from __future__ import annotations
 
 import json
 import logging
 
-from tether.engine import activities, deadlines
+from tether.engine import activities, deadlines, workflow_deadline
 from tether.model.events import EventType
 from tether.model.records import ActivityState
 from tether.store.base import TimerRow, Transaction
@@ -35,6 +35,9 @@ def _fire(tx: Transaction, timer: TimerRow, now_ms: int) -> None:
             data = json.dumps({"timer_id": timer.ref})
             tx.append_events(timer.execution_id, [(EventType.TIMER_FIRED, data)], now_ms)
             tx.enqueue_workflow_task(timer.execution_id, now_ms)
+        return
+    if timer.kind == workflow_deadline.KIND:
+        workflow_deadline.fire(tx, timer)
         return
     row = tx.get_activity(timer.execution_id, timer.ref)
     if row is None or row.closed_at_ms is not None:

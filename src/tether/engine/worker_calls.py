@@ -131,8 +131,11 @@ class WorkerCalls(EngineCore):
         task_now_ms: int,
         commands: list[Command],
         instance: dispatch.CachedExecution | None = None,
+        deadline_ms: int | None = None,
     ) -> int | None:
         """Commit a workflow task's commands; None if the lease was lost.
+
+        ``deadline_ms``: a workflow deadline to arm with them (see ``workflows.complete_task``).
 
         ``instance``, the worker's instance that ran the task, goes back to the local
         worker's cache with the commit, before the work the task created is handed over:
@@ -152,7 +155,7 @@ class WorkerCalls(EngineCore):
             caught_up = execution is not None and execution.last_seq == seen_seq
             last = workflows.complete_task(
                 tx, execution_id=execution_id, owner=owner, seen_seq=seen_seq, task_now_ms=task_now_ms,
-                commands=commands, now_ms=now,
+                commands=commands, now_ms=now, deadline_ms=deadline_ms,
             )  # fmt: skip
             if last is not None and instance is not None and worker is not None:
                 instance.committed_seq = last

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tether.engine import activities, children, closing, runs, starting
+from tether.engine import activities, children, closing, runs, starting, workflow_deadline
 from tether.errors import UsageError
 from tether.model import payloads
 from tether.model.events import Command, Event, EventType
@@ -35,15 +35,32 @@ NAME_LIMIT = starting.NAME_LIMIT
 check_name = starting.check_name
 
 
-def start(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: int) -> bool:
+def start(
+    tx: Transaction,
+    execution_id: str,
+    workflow: str,
+    args: str,
+    now_ms: int,
+    *,
+    timeout_ms: int | None = None,
+    timeout_known: bool = False,
+) -> bool:
     """Create an execution; False if one with this id exists already (it is left as it is).
+
+    ``timeout_known`` says the starter knew the workflow's timeout (``timeout_ms``, None for
+    none): it is recorded and armed now; else the first workflow task arms the definition's
+    (see ``workflow_deadline``).
 
     Raises:
         InvalidPayload: the id or the workflow name is not one tether accepts.
         ExecutionIdTaken: the id is taken by an execution of another workflow.
     """
     runs.check_not_reserved(execution_id)
-    return starting.create(tx, execution_id, workflow, args, now_ms)
+    started = f',"timeout_ms":{json.dumps(timeout_ms)}' if timeout_known else ""
+    created = starting.create(tx, execution_id, workflow, args, now_ms, started=started)
+    if created and timeout_known and timeout_ms is not None:
+        workflow_deadline.arm(tx, execution_id, now_ms + timeout_ms)
+    return created
 
 
 def current_run(tx: Transaction, execution_id: str) -> ExecutionRow:
@@ -137,18 +154,25 @@ def complete_task(
     commands: list[Command],
     now_ms: int,
     claimed: ExecutionRow | None = None,
+    deadline_ms: int | None = None,
 ) -> int | None:
-    """Record a workflow task's commands and carry them out; None if the lease was lost.
+    """Record a workflow task's commands and carry them out; None if the lease was lost or the deadline passed.
 
     ``claimed`` is the execution as read when the task was leased in this same
-    transaction: the lease and the row need no second look. Returns the sequence number
-    of the last event written.
+    transaction: the lease and the row need no second look. ``deadline_ms`` is a workflow
+    deadline to arm (the first task of an execution started without knowing its timeout).
+    Returns the sequence number of the last event written.
     """
     # The execution first: a store may read the task's lease along with it.
     execution = claimed or tx.get_execution(execution_id)
     if claimed is None and not tx.holds_workflow_task(execution_id, owner):
         return None
     if execution is None or execution.status != _RUNNING:
+        tx.finish_workflow_task(execution_id, owner)
+        return None
+    if deadline_ms is not None:
+        workflow_deadline.arm(tx, execution_id, deadline_ms)
+    if workflow_deadline.apply_if_passed(tx, execution_id, now_ms, execution):
         tx.finish_workflow_task(execution_id, owner)
         return None
     closing_command: Command | None = None

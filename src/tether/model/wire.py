@@ -15,6 +15,9 @@ from tether.model.records import HistoryEvent, WorkflowStatus, WorkflowSummary
 MAX_LIST_OFFSET = 1_000_000_000
 """The furthest a listing may skip; beyond it offsets only overflow the store's integers."""
 
+MAX_TIMEOUT_SECONDS = 100 * 366 * 86400
+"""The longest workflow timeout: a century, far inside what the stores' integer milliseconds hold."""
+
 MAX_RESULT_WAIT_SECONDS = 60.0
 """The longest one result request waits on the server; clients wait longer by asking again."""
 
@@ -38,6 +41,28 @@ class StartWorkflow(_Request):
         default=True,
         description="Refuse a workflow name no worker has registered yet (callers holding the code send false).",
     )
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_TIMEOUT_SECONDS,
+        description=(
+            "Seconds until the execution times out; null: no deadline; omitted: the workflow's own timeout "
+            "(armed from the start by the first workflow task)."
+        ),
+    )
+
+
+class ResumeWorkflow(_Request):
+    """Resume a failed, timed-out or terminated execution from where it stopped."""
+
+    timeout: float | None = Field(
+        gt=0, le=MAX_TIMEOUT_SECONDS, description="Seconds from now to a new deadline; null: none."
+    )
+
+
+def timeout_ms(seconds: float | None) -> int | None:
+    """Milliseconds of a timeout a body gives in seconds."""
+    return None if seconds is None else max(1, round(seconds * 1000))
 
 
 class Started(BaseModel):

@@ -108,11 +108,17 @@ def _workflow_api() -> ModuleType:
 class Workflow(Generic[P, R]):
     """A workflow: an ``async def`` whose progress is durable; start it with a Client."""
 
-    def __init__(self, fn: Callable[P, Coroutine[Any, Any, R]], *, name: str | None) -> None:
+    def __init__(
+        self, fn: Callable[P, Coroutine[Any, Any, R]], *, name: str | None, timeout: timedelta | None = None
+    ) -> None:
         if not inspect.iscoroutinefunction(fn):
             raise UsageError(f"workflow {fn.__qualname__} must be an async def function")
         self.fn = fn
         self.name = name or fn.__qualname__
+        if timeout is not None and timeout <= timedelta(0):
+            raise UsageError(f"workflow {self.name!r}: timeout must be positive")
+        self.timeout_ms = duration_ms(timeout) if timeout is not None else None
+        """The execution's deadline from its start (``timeout=``), in milliseconds; None: no deadline."""
         self.param_types, self.return_type = payloads.type_hints(fn)
         functools.update_wrapper(self, fn)
         _workflows[self.name] = self
@@ -181,22 +187,35 @@ def activity(
 
 
 class _WorkflowDecorator:
-    def __init__(self, name: str | None) -> None:
+    def __init__(self, name: str | None, timeout: timedelta | None) -> None:
         self._name = name
+        self._timeout = timeout
 
     def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Workflow[P, R]:
-        return Workflow(fn, name=self._name)
+        return Workflow(fn, name=self._name, timeout=self._timeout)
 
 
 @overload
 def workflow(fn: Callable[P, Coroutine[Any, Any, R]], /) -> Workflow[P, R]: ...
 @overload
-def workflow(*, name: str | None = None) -> _WorkflowDecorator: ...
+def workflow(*, name: str | None = None, timeout: timedelta | None = None) -> _WorkflowDecorator: ...
 def workflow(
-    fn: Callable[P, Coroutine[Any, Any, R]] | None = None, /, *, name: str | None = None
+    fn: Callable[P, Coroutine[Any, Any, R]] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    timeout: timedelta | None = None,
 ) -> Workflow[P, R] | _WorkflowDecorator:
-    """Declare a workflow, bare (``@tether.workflow``) or named (``@tether.workflow(name=...)``)."""
-    decorator = _WorkflowDecorator(name)
+    """Declare a workflow, bare (``@tether.workflow``) or with options.
+
+    Args:
+        fn: the ``async def`` function.
+        name: the registered name; defaults to the function's qualified name.
+        timeout: the execution ends as timed out (:class:`~tether.errors.WorkflowTimedOut`)
+            this long after it started, closing its open activities and timers; a start
+            may override it (``client.start_workflow(..., timeout=...)``).
+    """
+    decorator = _WorkflowDecorator(name, timeout)
     return decorator if fn is None else decorator(fn)
 
 

@@ -18,7 +18,7 @@ from tether import errors
 from tether.errors import NonDeterminism
 from tether.model import payloads
 from tether.model.events import COMMAND_EVENTS, INPUT_EVENTS, Command, Event, EventType, failure, key_of
-from tether.runtime import patches
+from tether.runtime import execution_marks, patches
 from tether.runtime.activity_calls import ActivityCall
 from tether.runtime.child_workflows import ChildWorkflowHandle
 from tether.runtime.continue_as_new import ContinueAsNew
@@ -143,6 +143,8 @@ class WorkflowInstance:
         Raises:
             NonDeterminism: the replayed code emitted other commands than its history records.
         """
+        last_seq = events[-1].seq if events else 0
+        events = execution_marks.as_replayed(events)
         pending: list[Event] = []
         index = 0
         while index < len(events):
@@ -164,9 +166,12 @@ class WorkflowInstance:
                 continue
             if event.type in INPUT_EVENTS:
                 pending.append(event)
+            elif event.type == EventType.EXECUTION_RESUMED:
+                # Ids taken in what the resume undid are never taken again.
+                self._next_id = max(self._next_id, int(event.data["next_id"]))
             index += 1
-        if events:
-            self.loaded_seq = events[-1].seq
+        if last_seq:
+            self.loaded_seq = last_seq
         self.now_ms = max(now_ms, self.now_ms)
         self._deliver(pending, pending)
         return self._run()

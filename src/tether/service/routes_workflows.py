@@ -1,4 +1,4 @@
-"""Routes under /v1/workflows: start, list, describe, history, result, cancel."""
+"""Routes under /v1 for executions: start, list, describe, history, result, cancel, resume."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from tether.errors import UnknownWorkflow
-from tether.model import payloads
+from tether.model import payloads, wire
 from tether.model.access import Action
 from tether.model.records import WorkflowDescription, WorkflowStatus
 from tether.model.wire import (
@@ -18,6 +18,7 @@ from tether.model.wire import (
     MAX_RESULT_WAIT_SECONDS,
     History,
     Outcome,
+    ResumeWorkflow,
     Started,
     StartWorkflow,
     WorkflowPage,
@@ -53,7 +54,10 @@ async def start_workflow(body: StartWorkflow, request: Request, response: Respon
         raise UnknownWorkflow(body.workflow)
     execution_id = body.id or uuid.uuid4().hex
     args = payloads.encode_args(body.args, what="args")
-    started = await engine.start_workflow(execution_id, body.workflow, args, access=caller)
+    started = await engine.start_workflow(
+        execution_id, body.workflow, args, access=caller, timeout_ms=wire.timeout_ms(body.timeout),
+        timeout_known="timeout" in body.model_fields_set,
+    )  # fmt: skip
     response.status_code = 201 if started else 200
     return Started(id=execution_id, workflow=body.workflow, started=started)
 
@@ -143,6 +147,17 @@ async def _wait_for_disconnect(request: Request) -> None:
 async def cancel_workflow(execution_id: str, request: Request, caller: Caller) -> None:
     """Request cancellation: open activities and timers are cancelled and the workflow ends as cancelled."""
     await engine_of(request).cancel_workflow(execution_id, access=caller)
+
+
+@router.post(
+    "/resumptions/{execution_id:path}",
+    status_code=202,
+    operation_id="resumeWorkflow",
+    responses=refusals(401, 403, 404, 408, 409, 413, 422, 503),
+)
+async def resume_workflow(execution_id: str, body: ResumeWorkflow, request: Request, caller: Caller) -> None:
+    """Run a failed, timed-out or terminated execution again from where it stopped (409 for any other status)."""
+    await engine_of(request).resume(execution_id, wire.timeout_ms(body.timeout), access=caller)
 
 
 @router.get(

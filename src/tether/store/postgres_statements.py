@@ -96,6 +96,8 @@ class PostgresStatements:
         self.known = HeldRows()
         """Rows of the executions in ``_locked`` and ``_held``, as this transaction left them."""
         self._known_at_start: Known = self.known.snapshot()
+        self.deadlines: dict[str, int | None] = {}
+        """Workflow deadlines of executions the running transition locked, as it left them."""
         self.topics: set[str] = set()
         self.closed_ids: set[str] = set()
         self.hooks: list[Callable[[], None]] = []
@@ -114,6 +116,7 @@ class PostgresStatements:
         """A new database transaction starts: no lock is held, nothing is known."""
         self._held = set()
         self.known.clear()
+        self.deadlines = {}
         self._drop_held_back()
 
     def reset(self, *, locking: bool) -> None:
@@ -122,6 +125,8 @@ class PostgresStatements:
         self._inherited = self._unsettled
         self._locked = set()
         self._known_at_start = self.known.snapshot()
+        if self.deadlines:
+            self.deadlines = {}
         self.topics = set()
         self.closed_ids = set()
         self.hooks = []
@@ -137,6 +142,7 @@ class PostgresStatements:
         """The running transition was rolled back: what it locked and learnt is void."""
         self._locked = set()
         self.known.restore(self._known_at_start)
+        self.deadlines = {}
         self._drop_held_back()
 
     # statements
@@ -312,6 +318,7 @@ class PostgresStatements:
             # Row locks taken after a savepoint are released when it is rolled back.
             self._locked = locked
             self.known.restore(known)
+            self.deadlines = {}
             self._drop_held_back()  # all of them appended since the savepoint, which is rolled back
             self.control(f"ROLLBACK TO SAVEPOINT {name}")
             self.control(f"RELEASE SAVEPOINT {name}")

@@ -220,12 +220,16 @@ class PostgresTransaction(PostgresListings, PostgresLinks, PostgresLifecycle, Tr
             "DO UPDATE SET attempt = excluded.attempt, due_at_ms = excluded.due_at_ms",
             (timer.execution_id, timer.kind, timer.ref, timer.attempt, timer.due_at_ms),
         )
+        if timer.kind == "workflow":
+            self.deadlines[timer.execution_id] = timer.due_at_ms
         # The timer loop sleeps until the earliest due time it knew; it must look again.
         self.topics.add("timers")
 
     def delete_timer(self, execution_id: str, kind: str, ref: int) -> None:  # noqa: D102
         self._lock(execution_id)
         self._send("DELETE FROM timers WHERE execution_id = %s AND kind = %s AND ref = %s", (execution_id, kind, ref))
+        if kind == "workflow":
+            self.deadlines[execution_id] = None
 
     def delete_activity_timers(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
         self._lock(execution_id)
@@ -236,6 +240,20 @@ class PostgresTransaction(PostgresListings, PostgresLinks, PostgresLifecycle, Tr
     def delete_execution_timers(self, execution_id: str) -> None:  # noqa: D102
         self._lock(execution_id)
         self._send("DELETE FROM timers WHERE execution_id = %s", (execution_id,))
+        self.deadlines[execution_id] = None
+
+    def workflow_deadline_ms(self, execution_id: str) -> int | None:  # noqa: D102
+        if execution_id in self.deadlines:
+            return self.deadlines[execution_id]
+        self._lock(execution_id)
+        row = self._one(
+            "SELECT due_at_ms FROM timers WHERE execution_id = %s AND kind = 'workflow' AND ref = 0", (execution_id,)
+        )
+        due = None if row is None else int(row[0])
+        if self.locking and self._holds(execution_id):
+            # Under the execution's lock nobody else arms or drops its timers: the answer stays true.
+            self.deadlines[execution_id] = due
+        return due
 
     def timers_of(self, execution_id: str) -> list[TimerRow]:  # noqa: D102
         self._lock(execution_id)

@@ -40,7 +40,8 @@ _EVENT_TYPES = {str(t): t for t in EventType}
 _EXECUTION_WITH_TASK = (
     f"SELECT {', '.join(f'x.{c}' for c in _EXECUTION_COLUMNS.split(', '))}, "
     "(SELECT coalesce(max(seq), 0) FROM events WHERE execution_id = x.id), "
-    "t.workflow, t.ready_at_ms, t.leased_until_ms, t.owner, t.dirty "
+    "t.workflow, t.ready_at_ms, t.leased_until_ms, t.owner, t.dirty, "
+    "(SELECT due_at_ms FROM timers WHERE execution_id = x.id AND kind = 'workflow' AND ref = 0) "
     "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id WHERE x.id = ?"
 )
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
@@ -83,6 +84,8 @@ class SQLiteTransaction(
         """Savepoints entered but not yet opened in SQL, outermost first."""
         self._executions: dict[str, ExecutionRow] = {}
         """Execution rows this transition read (their last_seq kept current with held events)."""
+        self._deadlines: dict[str, int | None] = {}
+        """Workflow deadlines of the executions this transition read, read with them and kept current."""
         self._savepoints = 0
         self.topics: set[str] = set()
         self.closed_ids: set[str] = set()
@@ -97,6 +100,8 @@ class SQLiteTransaction(
         self.pending.clear()
         if self._executions:
             self._executions.clear()
+        if self._deadlines:
+            self._deadlines.clear()
         if self.topics:
             self.topics = set()
         if self.closed_ids:
@@ -157,6 +162,7 @@ class SQLiteTransaction(
             if not row:
                 return None
             execution = self._executions[execution_id] = _execution(row)
+            self._deadlines[execution_id] = row[16]
             self.pending.stored_tasks[execution_id] = (
                 None if row[11] is None else WorkflowTaskState(row[11], row[12], row[13], row[14], bool(row[15]))
             )
@@ -178,6 +184,7 @@ class SQLiteTransaction(
         if inserted:
             # A new execution has no history and no workflow task yet.
             self._executions[row.id] = dataclasses.replace(row, last_seq=0)
+            self._deadlines[row.id] = None  # nor a deadline (a start that has one arms it next)
             self.pending.stored_tasks[row.id] = None
         return inserted
 
@@ -352,6 +359,8 @@ class SQLiteTransaction(
             "INSERT OR REPLACE INTO timers (execution_id, kind, ref, attempt, due_at_ms) VALUES (?,?,?,?,?)",
             (timer.execution_id, timer.kind, timer.ref, timer.attempt, timer.due_at_ms),
         )
+        if timer.kind == "workflow":
+            self._deadlines[timer.execution_id] = timer.due_at_ms
         # The timer loop sleeps until the earliest due time it knew; it must look again.
         self.topics.add("timers")
 
@@ -360,6 +369,8 @@ class SQLiteTransaction(
         self._conn.execute(
             "DELETE FROM timers WHERE execution_id = ? AND kind = ? AND ref = ?", (execution_id, kind, ref)
         )
+        if kind == "workflow":
+            self._deadlines[execution_id] = None
 
     def delete_activity_timers(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
         self._write()
@@ -370,6 +381,15 @@ class SQLiteTransaction(
     def delete_execution_timers(self, execution_id: str) -> None:  # noqa: D102
         self._write()
         self._conn.execute("DELETE FROM timers WHERE execution_id = ?", (execution_id,))
+        self._deadlines[execution_id] = None
+
+    def workflow_deadline_ms(self, execution_id: str) -> int | None:  # noqa: D102
+        if execution_id in self._deadlines:
+            return self._deadlines[execution_id]
+        row = self._conn.execute(
+            "SELECT due_at_ms FROM timers WHERE execution_id = ? AND kind = 'workflow' AND ref = 0", (execution_id,)
+        ).fetchone()
+        return None if row is None else int(row[0])
 
     def timers_of(self, execution_id: str) -> list[TimerRow]:  # noqa: D102
         rows = self._conn.execute(
@@ -447,6 +467,7 @@ class _Savepoint:
                 conn.execute(f"RELEASE {name}")
             tx.pending.restore(self._held)
             tx._executions.clear()
+            tx._deadlines.clear()
         finally:
             if name in tx._unopened:
                 tx._unopened.remove(name)

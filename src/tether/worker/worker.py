@@ -22,6 +22,7 @@ from tether.errors import UsageError
 from tether.model.clock import duration_ms
 from tether.model.events import failure
 from tether.model.tokens import TokenClaims
+from tether.runtime import execution_marks
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
 from tether.worker import activity_runner, back_off, deadline_watch, history_limits, retention, thread_attempts
@@ -434,7 +435,7 @@ class Worker:
             return
         instance = self._cache.take(task.execution_id)
         events = task.events
-        if dispatch.cached_fits(instance, task):
+        if dispatch.cached_fits(instance, task) and not execution_marks.resumed_in(events):
             assert instance is not None
             events = [e for e in events if e.seq > instance.loaded_seq]
         else:
@@ -457,6 +458,7 @@ class Worker:
             task_now_ms=instance.now_ms,
             commands=commands,
             instance=instance,
+            deadline_ms=execution_marks.first_task_deadline(instance.workflow, events),
         )
         if last is None:
             return

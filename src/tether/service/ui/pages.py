@@ -148,6 +148,16 @@ async def delete(request: Request, execution_id: str) -> Response:
     return RedirectResponse(f"/?notice={quote(f'{execution_id} deleted')}", status_code=303)
 
 
+@router.post("/executions/{execution_id:path}/resume")
+async def resume(request: Request, execution_id: str) -> Response:
+    """Resume a failed, timed-out or terminated execution (without a deadline), then show it again."""
+    _same_origin(request)
+    access = await _access(request)
+    await state.engine_of(request).resume(execution_id, None, access=access)
+    target = f"/executions/{quote(execution_id, safe='')}?notice=resumed"
+    return RedirectResponse(target, status_code=303)
+
+
 async def _inbox(
     request: Request,
     *,
