@@ -539,3 +539,59 @@ async def test_a_request_that_arrives_whole_is_served_on_a_guarded_connection(en
     finally:
         server.stop()
         await serving
+
+
+async def answer_losing_proxy(upstream_port: int) -> tuple[asyncio.Server, list[int]]:
+    """A loopback proxy whose first connection forwards the request, then drops the server's answer.
+
+    The server has then done what was asked (its answer had begun) and the client never hears it.
+    Returns the proxy and the list of connections it saw (one entry each).
+    """
+    seen: list[int] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(len(seen))
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+
+        async def forward() -> None:
+            while data := await reader.read(65536):
+                up_writer.write(data)
+                await up_writer.drain()
+
+        forwarding = asyncio.ensure_future(forward())
+        try:
+            first = await up_reader.read(65536)
+            if len(seen) == 1:
+                writer.transport.abort()  # the answer is lost
+                return
+            writer.write(first)
+            while data := await up_reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            forwarding.cancel()
+            up_writer.close()
+            writer.close()
+
+    return await asyncio.start_server(proxy, "127.0.0.1", 0), seen
+
+
+async def test_a_terminate_whose_answer_is_lost_is_not_sent_again(env: TestEnvironment) -> None:
+    # Sent again, it would be refused as ExecutionClosed: the first one's own doing.
+    await parked(env, fulfil, "o1", "err-lost-answer")
+    assert env.server_url is not None
+    proxy, seen = await answer_losing_proxy(int(env.server_url.rsplit(":", 1)[1]))
+    port = proxy.sockets[0].getsockname()[1]
+    try:
+        async with await tether.Client.connect(f"http://127.0.0.1:{port}") as client:
+            with pytest.raises(ServerUnreachable) as caught:
+                await client.terminate("err-lost-answer", reason="lost answer")
+            assert "may or may not have taken effect" in caught.value.message
+            assert len(seen) == 1
+            described = await client.describe("err-lost-answer")  # a call that may be repeated goes through
+    finally:
+        proxy.close()
+        await proxy.wait_closed()
+    assert described.status == "terminated"
+    history = [e.type for e in await env.engine.history("err-lost-answer")]
+    assert history.count("WorkflowTerminated") == 1

@@ -32,6 +32,10 @@ _RETRIED_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ConnectT
 """Failures of the connection or of the server's side of it; every call is safe to send again after them."""
 _RETRIED_STATUSES = frozenset({502, 503, 504})
 """A proxy without its server, or a store that failed for a moment: worth a few more tries."""
+_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
+"""Failures before a request reached the server: the only ones after which a call that is not
+repeatable (terminate, resume, delete, retry-now: a second one is refused as the first left things)
+is sent again."""
 
 
 class HttpTransport:
@@ -74,8 +78,14 @@ class HttpTransport:
 
     async def _call(
         self, method: str, path: str, *, body: bytes | None = None, params: dict[str, Any] | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None, repeatable: bool = True,
     ) -> Any:  # fmt: skip
+        """Send a request, again after failures that allow it; the JSON answer, or the error it names.
+
+        A call that is not ``repeatable`` is sent again only if it never reached the server:
+        after a connection that broke once it was sent, its outcome is unknown, and it raises
+        ServerUnreachable saying so rather than a second answer that would describe the first.
+        """
         headers = {"Content-Type": "application/json"} if body is not None else None
         client = self._http if timeout is None else self._polls
         limit = _TIMEOUT if timeout is None else httpx.Timeout(timeout, connect=_TIMEOUT.connect)
@@ -89,6 +99,13 @@ class HttpTransport:
                 ) from exc
             except _RETRIED_ERRORS as exc:
                 # The message names the failure's kind only: request details may hold the API key.
+                if not repeatable and not isinstance(exc, _NOT_SENT_ERRORS):
+                    raise errors.ServerUnreachable(
+                        f"the connection to the tether server at {self.base_url} broke after {method} {path} was "
+                        f"sent ({type(exc).__name__}): it may or may not have taken effect; describe the execution "
+                        "to see",
+                        url=self.base_url,
+                    ) from exc
                 if delay is None:
                     raise errors.ServerUnreachable(
                         f"the tether server at {self.base_url} could not be reached ({type(exc).__name__})",
@@ -98,7 +115,7 @@ class HttpTransport:
             except httpx.HTTPError as exc:
                 raise errors.UsageError(f"the request could not be sent ({type(exc).__name__})") from None
             else:
-                if response.status_code not in _RETRIED_STATUSES or delay is None:
+                if response.status_code not in _RETRIED_STATUSES or delay is None or not repeatable:
                     break
                 logger.debug("retrying %s %s after status %d", method, path, response.status_code)
             await asyncio.sleep(delay)
@@ -141,18 +158,20 @@ class HttpTransport:
 
     async def terminate_workflow(self, execution_id: str, reason: str) -> None:
         body = wire.TerminateWorkflow(reason=reason).model_dump_json().encode()
-        await self._call("POST", _path("terminations", execution_id), body=body)
+        await self._call("POST", _path("terminations", execution_id), body=body, repeatable=False)
 
     async def resume(self, execution_id: str, timeout_ms: int | None) -> None:
         body = wire.ResumeWorkflow(timeout=None if timeout_ms is None else timeout_ms / 1000)
-        await self._call("POST", _path("resumptions", execution_id), body=body.model_dump_json().encode())
+        await self._call(
+            "POST", _path("resumptions", execution_id), body=body.model_dump_json().encode(), repeatable=False
+        )
 
     async def delete_workflow(self, execution_id: str) -> None:
-        await self._call("DELETE", _path("workflows", execution_id))
+        await self._call("DELETE", _path("workflows", execution_id), repeatable=False)
 
     async def retry_activity_now(self, execution_id: str, activity_id: int) -> int:
         body = wire.RetryActivityNow(activity_id=activity_id).model_dump_json().encode()
-        reply = await self._call("POST", _path("retries", execution_id), body=body)
+        reply = await self._call("POST", _path("retries", execution_id), body=body, repeatable=False)
         return wire.RetryStarted.model_validate(reply).attempt
 
     async def describe(self, execution_id: str, run: int | None = None) -> WorkflowDescription:
