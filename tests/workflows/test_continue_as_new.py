@@ -217,3 +217,18 @@ async def test_a_cancellation_the_continuing_task_did_not_see_applies_to_the_nex
         assert events_of(await engine.history(execution_id), EventType.WORKFLOW_CANCEL_REQUESTED) == []
     finally:
         await store.close()
+
+
+async def test_a_later_run_named_by_its_own_id_is_read_as_that_run_but_acted_on_as_the_chain() -> None:
+    async with TestEnvironment(workflows=[can_sleep_forever]) as env:
+        execution_id = new_id("can")
+        await env.client.start_workflow(can_sleep_forever, 0, id=execution_id)
+        await env.advance(timedelta(hours=2, minutes=30))
+        second = await env.client.describe(f"{execution_id}#run-2")  # what a listing's row names
+        assert (second.id, second.run, second.status) == (execution_id, 2, tether.WorkflowStatus.CONTINUED)
+        assert types_of(await env.client.history(f"{execution_id}#run-2"))[-1] == "WorkflowContinuedAsNew"
+        # A result, a cancellation: they follow the chain from any of its runs.
+        await env.client.cancel_workflow(f"{execution_id}#run-2")
+        with pytest.raises(WorkflowCancelled):
+            await env.client.get_handle(f"{execution_id}#run-2").result()
+        assert (await env.client.describe(execution_id)).run == 3

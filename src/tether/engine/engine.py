@@ -163,7 +163,7 @@ class Engine(LifecycleCalls, WorkerCalls):
         run_number = run
 
         def describe(tx: Transaction) -> WorkflowDescription:
-            run = _permit_run(tx, execution_id, access, Action.READ_WORKFLOWS, run_number)
+            run = _permit_run(tx, execution_id, access, Action.READ_WORKFLOWS, run_number, exact=True)
             return queries.describe(tx, run.id)
 
         return await self.store.read(describe)
@@ -174,7 +174,7 @@ class Engine(LifecycleCalls, WorkerCalls):
         """Every event of an execution's current run (or of its run number ``run``)."""
 
         def history(tx: Transaction) -> list[HistoryEvent]:
-            chosen = _permit_run(tx, execution_id, access, Action.READ_WORKFLOWS, run)
+            chosen = _permit_run(tx, execution_id, access, Action.READ_WORKFLOWS, run, exact=True)
             return queries.history(tx, chosen.id)
 
         return await self.store.read(history)
@@ -370,15 +370,26 @@ def _permit(tx: Transaction, execution_id: str, access: Access | None, action: A
 
 
 def _permit_run(
-    tx: Transaction, execution_id: str, access: Access | None, action: Action, run: int | None = None
+    tx: Transaction,
+    execution_id: str,
+    access: Access | None,
+    action: Action,
+    run: int | None = None,
+    *,
+    exact: bool = False,
 ) -> ExecutionRow:
     """The run of an execution a client names (its current one, or number ``run``), once ``access`` allows ``action``.
+
+    ``exact`` (for reads): a later run named by its own id is that run, not the chain's latest.
 
     Raises:
         ExecutionNotFound: no execution has this id (or no such run).
         PermissionDenied: ``access`` may not do ``action`` to this execution's workflow.
     """
-    row = runs.run_of(tx, execution_id, run) if run is not None else runs.current_run(tx, execution_id)
+    if run is not None:
+        row = runs.run_of(tx, execution_id, run)
+    else:
+        row = runs.named_run(tx, execution_id) if exact else runs.current_run(tx, execution_id)
     if access is not None:
         access.require(action, row.workflow)
     return row

@@ -68,6 +68,22 @@ def current_run(tx: Transaction, execution_id: str) -> ExecutionRow:
     return execution
 
 
+def named_run(tx: Transaction, execution_id: str) -> ExecutionRow:
+    """The run a read names: a later run by its own id (``<id>#run-<n>``) is that run, as it is.
+
+    The chain's id (its first run's) names its latest run, as in :func:`current_run`.
+
+    Raises:
+        ExecutionNotFound: no execution has this id.
+    """
+    execution = tx.get_execution(execution_id)
+    if execution is not None and execution.status == _CONTINUED:
+        link = tx.get_link(execution_id)
+        if link is not None and link.chain_id:
+            return execution
+    return current_run(tx, execution_id)
+
+
 def run_of(tx: Transaction, execution_id: str, run: int) -> ExecutionRow:
     """Run number ``run`` of the execution a client names ``execution_id``.
 
