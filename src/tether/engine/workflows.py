@@ -258,24 +258,9 @@ def _close(tx: Transaction, execution_id: str, command: Command, now_ms: int) ->
     return close(tx, execution_id, status, (command.type, _text(command)), reason=reason, now_ms=now_ms, **fields)
 
 
-def close(
-    tx: Transaction,
-    execution_id: str,
-    status: WorkflowStatus,
-    event: tuple[EventType, str],
-    *,
-    reason: str,
-    now_ms: int,
-    **fields: Any,
-) -> int:
-    """Close a running execution with ``event`` (type, JSON data); returns its sequence number.
-
-    Every way an execution ends (its code, terminate, its deadline, continue-as-new) goes
-    through :func:`tether.engine.closing.close_execution`: its open activities are cancelled
-    with ``reason``, its timers dropped, its children cancelled as their policy says, its
-    parent told. ``fields`` are further columns of the execution to set (result, error).
-    """
-    return closing.close_execution(tx, execution_id, status, event, reason=reason, now_ms=now_ms, **fields)
+close = closing.close_execution
+"""Close a running execution with its closing event: every way an execution ends (its code,
+terminate, its deadline, continue-as-new) goes through it (see :mod:`tether.engine.closing`)."""
 
 
 def fail_task(tx: Transaction, *, execution_id: str, owner: str, error: dict[str, Any], now_ms: int) -> None:
