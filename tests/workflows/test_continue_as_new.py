@@ -109,8 +109,12 @@ async def test_a_loop_continues_as_new_and_the_first_handle_gets_the_last_result
         second = await env.client.history(execution_id, run=2)
         assert second[0].data["previous_run_id"] == execution_id
         assert second[0].data["run"] == 2
-        with pytest.raises(ExecutionNotFound):
+        with pytest.raises(ExecutionNotFound) as missing:
             await env.client.describe(execution_id, run=6)
+        assert (missing.value.execution_id, missing.value.message) == (
+            execution_id,
+            f"execution {execution_id!r} has no run 6",
+        )
 
 
 async def test_keyword_arguments_of_the_next_run_are_bound_by_the_signature() -> None:

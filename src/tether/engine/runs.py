@@ -94,7 +94,11 @@ def run_of(tx: Transaction, execution_id: str, run: int) -> ExecutionRow:
     chain = link.chain_id if link is not None and link.chain_id else execution_id
     execution = tx.get_execution(run_id(chain, run)) if run >= 1 else None
     if execution is None:
-        raise ExecutionNotFound(execution_id if run == 1 else f"{execution_id} (run {run})")
+        missing = ExecutionNotFound(execution_id)
+        if run != 1:
+            missing.message = f"execution {execution_id!r} has no run {run}"
+            missing.args = (missing.message,)
+        raise missing
     return execution
 
 
