@@ -34,6 +34,8 @@ _CONFLICTS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_err
 # Syncs after a failure until every result of the pipeline has been collected; each
 # collects what has arrived, and one suffices unless results were still in flight.
 _RECOVERY_SYNCS = 8
+_DEADLINE = "SELECT due_at_ms FROM timers WHERE execution_id = %s AND kind = 'workflow' AND ref = 0"
+"""An execution's workflow deadline (a timer of kind ``workflow``)."""
 
 __all__ = ["PostgresStatements", "Row", "StatementFailed"]
 
@@ -75,9 +77,11 @@ class PostgresStatements:
         self._cur = conn.cursor()
         """Runs the statements whose results are read."""
         self._locker = conn.cursor()
-        """Runs a lock whose result is read after the statement sent behind it (see :meth:`_locked_then_one`)."""
+        """Runs a lock whose result is read after the statements sent behind it (see :meth:`_lock_and_read`)."""
         self._sender = conn.cursor()
         """Sends the statements whose results are not read."""
+        self._deadline_reader = conn.cursor()
+        """Reads an execution's workflow deadline behind the lock of its row (see :meth:`_lock_and_read`)."""
         self._unsettled = False
         """Whether statements were sent since the last time every result was collected."""
         self._inherited = False
@@ -126,7 +130,8 @@ class PostgresStatements:
         self._locked = set()
         self._known_at_start = self.known.snapshot()
         if self.deadlines:
-            self.deadlines = {}
+            # Those of executions the batch holds stay true: nobody else touches their timers.
+            self.deadlines = {key: due for key, due in self.deadlines.items() if key in self._held}
         self.topics = set()
         self.closed_ids = set()
         self.hooks = []
@@ -251,27 +256,6 @@ class PostgresStatements:
         self._unsettled = self._inherited = False  # reading a result collects all those before it
         return row
 
-    def _locked_then_one(
-        self, lock_sql: str, lock_params: Sequence[Any], sql: str, params: Sequence[Any]
-    ) -> tuple[Row | None, Row | None]:
-        """Run a locking statement and, behind it in the same round trip, a read: both rows.
-
-        Under READ COMMITTED each statement reads from a snapshot taken when it starts. The
-        read is a statement of its own, which the server starts only once the lock is held,
-        so it sees everything committed before the lock was granted. (One statement that
-        locks a row and joins another re-checks only the locked row after waiting: the
-        joined one would come from before the wait.)
-        """
-        try:
-            self._locker.execute(lock_sql, lock_params)
-            self._cur.execute(sql, params)
-            locked = self._locker.fetchone()
-            row = self._cur.fetchone()
-        except psycopg.Error as exc:
-            raise self._failed(exc) from exc
-        self._unsettled = self._inherited = False
-        return locked, row
-
     def _all(self, sql: str, params: Sequence[Any] | None = None) -> list[Row]:
         try:
             rows = self._cur.execute(sql, params).fetchall()
@@ -297,10 +281,40 @@ class PostgresStatements:
         """
         if not self.locking or execution_id in self._locked or execution_id in self._held:
             return
-        row = self._one(f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,))
-        if row is not None:
+        self._lock_and_read(execution_id)
+
+    def _lock_and_read(
+        self, execution_id: str, sql: str | None = None, params: Sequence[Any] = ()
+    ) -> tuple[Row | None, Row | None]:
+        """Lock an execution's row and, behind the lock in the same round trip, read its deadline and ``sql``.
+
+        Returns the execution's row and ``sql``'s. Every transition that writes checks the
+        workflow deadline of what it locks: reading it here costs no round trip of its own.
+
+        Under READ COMMITTED each statement reads from a snapshot taken when it starts. The
+        reads are statements of their own, which the server starts only once the lock is held,
+        so they see everything committed before the lock was granted. (One statement that
+        locks a row and joins another re-checks only the locked row after waiting: the
+        joined one would come from before the wait.)
+        """
+        try:
+            self._locker.execute(
+                f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,)
+            )
+            self._deadline_reader.execute(_DEADLINE, (execution_id,))
+            if sql is not None:
+                self._cur.execute(sql, params)
+            locked = self._locker.fetchone()
+            deadline = self._deadline_reader.fetchone()
+            row = self._cur.fetchone() if sql is not None else None
+        except psycopg.Error as exc:
+            raise self._failed(exc) from exc
+        self._unsettled = self._inherited = False
+        if locked is not None:
             self._locked.add(execution_id)
-            self.known.learn_execution(row)
+            self.known.learn_execution(locked)
+            self.deadlines[execution_id] = None if deadline is None else int(deadline[0])
+        return locked, row
 
     def _holds(self, execution_id: str) -> bool:
         return execution_id in self._locked or execution_id in self._held

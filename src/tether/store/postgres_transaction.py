@@ -158,16 +158,13 @@ class PostgresTransaction(PostgresListings, PostgresLinks, PostgresLifecycle, Tr
             return activity_row(row)
         # One round trip: lock the execution (and learn its row), then read the activity as
         # committed once the lock is held.
-        execution, row = self._locked_then_one(
-            f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE",
-            (execution_id,),
+        execution, row = self._lock_and_read(
+            execution_id,
             f"SELECT {ACTIVITY_COLUMNS} FROM activities WHERE execution_id = %s AND activity_id = %s",
             (execution_id, activity_id),
         )
         if execution is None:
             return None
-        self._locked.add(execution_id)
-        self.known.learn_execution(execution)
         if row is None:
             return None
         self.known.learn_activity(row)
