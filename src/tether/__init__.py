@@ -7,6 +7,7 @@ from tether.client.client import Client, WorkflowHandle
 from tether.model.options import RetryPolicy
 from tether.model.records import (
     ActivityDescription,
+    ActivityInfo,
     ActivityState,
     HeartbeatResponse,
     HistoryEvent,
@@ -28,6 +29,7 @@ __all__ = [
     "ActivityContext",
     "ActivityDescription",
     "ActivityHandle",
+    "ActivityInfo",
     "ActivityState",
     "ChildWorkflowHandle",
     "Client",

@@ -253,3 +253,21 @@ def test_show_and_history_of_each_run_of_a_continued_execution(server: Served) -
     assert (events[0]["type"], events[0]["data"]["args"]) == ("WorkflowStarted", [1])
     assert events[-1]["type"] == "WorkflowContinuedAsNew"
     assert missing.returncode == 8
+
+
+def test_activity_describe_shows_what_a_token_names(server: Served) -> None:
+    server.run("workflow", "start", "cli.order", "A-5", "--id", "order-5")
+    token = server.token("order-5")
+    server.run("activity", "heartbeat", token, "--details", '{"step": 3}')
+
+    table = server.run("activity", "describe", token)
+    described = json.loads(server.run("activity", "describe", token, "--json").stdout)
+    forged = server.run("activity", "describe", token[:-2] + ("xx" if not token.endswith("xx") else "yy"))
+
+    assert table.returncode == 0
+    assert "cli.request_approval" in table.stdout
+    assert "this token's: 1, open" in table.stdout
+    assert (described["execution_id"], described["state"], described["current"]) == ("order-5", "async", True)
+    assert described["heartbeat_details"] == {"step": 3}
+    assert described["result_schema"]["properties"]["by"]["type"] == "string"
+    assert forged.returncode == 3

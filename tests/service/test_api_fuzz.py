@@ -71,6 +71,7 @@ OPERATIONS = [
     "POST /v1/activities/fail",
     "POST /v1/activities/heartbeat",
     "POST /v1/activities/cancelled",
+    "POST /v1/activities/describe",
     "GET /v1/health",
 ]
 

@@ -43,6 +43,7 @@ OPERATION_IDS = {
     ("post", "/v1/activities/fail"): "failActivity",
     ("post", "/v1/activities/heartbeat"): "heartbeatActivity",
     ("post", "/v1/activities/cancelled"): "reportActivityCancelled",
+    ("post", "/v1/activities/describe"): "describeActivity",
     ("get", "/v1/health"): "getHealth",
 }
 """Pinned: generated clients name their methods after these."""
@@ -200,6 +201,7 @@ def call_of(name: str, t: Targets) -> Call:
         "failActivity": by_token("fail", error="Declined"),
         "heartbeatActivity": by_token("heartbeat", details={"page": 1}),
         "reportActivityCancelled": by_token("cancelled"),
+        "describeActivity": by_token("describe"),
         "getHealth": Call("GET", "/v1/health"),
     }[name]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from tether.cli import output
 from tether.client.client import Client
@@ -101,6 +103,35 @@ def heartbeat(
         output.print_json(reply)
     else:
         output.out.print("cancel requested" if reply.cancel_requested else "ok")
+
+
+@app.command()
+def describe(
+    token: Token,
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """Show the activity TOKEN names: state, attempts, deadlines, last heartbeat and the schema a result must match."""
+    info = output.call(url, api_key, lambda client: client.describe_activity(token), as_json=as_json)
+    if as_json:
+        output.print_json(info)
+        return
+    facts = Table.grid(padding=(0, 2))
+    facts.add_row("execution", info.execution_id)
+    facts.add_row("workflow", info.workflow)
+    facts.add_row("activity", f"{info.activity_id} {info.name}")
+    facts.add_row("state", info.state.value)
+    facts.add_row(
+        "attempt", f"{info.attempt} (this token's: {info.token_attempt}, {'open' if info.current else 'not open'})"
+    )
+    for kind, due in info.deadlines.items():
+        facts.add_row(f"{kind} deadline", output.when(due))
+    if info.last_heartbeat_at is not None:
+        facts.add_row("last heartbeat", f"{output.when(info.last_heartbeat_at)} {json.dumps(info.heartbeat_details)}")
+    if info.result_schema is not None:
+        facts.add_row("result schema", json.dumps(info.result_schema))
+    output.out.print(facts)
 
 
 @app.command()

@@ -7,7 +7,7 @@ from typing import Any
 
 from tether.engine.engine import Engine
 from tether.model.clock import Clock, SystemClock
-from tether.model.records import HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowSummary
+from tether.model.records import ActivityInfo, HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowSummary
 from tether.store.base import Store
 from tether.store.sqlite import SQLiteStore
 
@@ -97,6 +97,9 @@ class EmbeddedTransport:
 
     async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
         return await self._engine.report_activity_cancelled(token, details)
+
+    async def describe_activity(self, token: str) -> ActivityInfo:
+        return await self._engine.describe_activity(token)
 
     async def close(self) -> None:
         await self._engine.store.close()

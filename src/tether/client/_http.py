@@ -20,12 +20,20 @@ import pydantic
 from tether import errors
 from tether.engine.engine import Engine
 from tether.model import wire
-from tether.model.records import HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowStatus, WorkflowSummary
+from tether.model.records import (
+    ActivityInfo,
+    HeartbeatResponse,
+    HistoryEvent,
+    WorkflowDescription,
+    WorkflowStatus,
+    WorkflowSummary,
+)
 
 logger = logging.getLogger(__name__)
 
 _RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
 _DESCRIPTION = pydantic.TypeAdapter(WorkflowDescription)
+_ACTIVITY_INFO = pydantic.TypeAdapter(ActivityInfo)
 _READ_SECONDS = 30.0
 _TIMEOUT = httpx.Timeout(_READ_SECONDS, connect=5.0)
 _RETRIED_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ConnectTimeout, httpx.ReadTimeout)
@@ -225,6 +233,11 @@ class HttpTransport:
     async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
         reply = await self._call("POST", "/v1/activities/cancelled", body=_by_token(token, details=details))
         return reply["recorded"] is True
+
+    async def describe_activity(self, token: str) -> ActivityInfo:
+        return _ACTIVITY_INFO.validate_python(
+            await self._call("POST", "/v1/activities/describe", body=_by_token(token))
+        )
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -16,6 +16,7 @@ from tether.model import payloads, wire
 from tether.model.clock import Clock, duration_ms
 from tether.model.payloads import JSONValue
 from tether.model.records import (
+    ActivityInfo,
     HeartbeatResponse,
     HistoryEvent,
     WorkflowDescription,
@@ -374,6 +375,20 @@ class Client:
         """
         text = None if details is None else payloads.encode(details, what="details")
         return await self._transport.heartbeat_activity(token, text)
+
+    async def describe_activity(self, token: str) -> ActivityInfo:
+        """The activity a token names as it stands now: what its holder needs before it completes it.
+
+        Its workflow, name, state, current attempt and whether the token's is still open,
+        deadlines, last heartbeat details and the JSON Schema a result must match. Deadlines
+        that passed are applied first, as by every call.
+
+        Raises:
+            InvalidToken: the token is forged, altered or truncated.
+            ExecutionNotFound: the token names no activity (its execution was deleted).
+            PermissionDenied: the API key may not write to activities of this workflow.
+        """
+        return await self._transport.describe_activity(token)
 
     async def report_activity_cancelled(self, token: str, details: JSONValue = None) -> bool:
         """Acknowledge a requested cancellation; the workflow sees ActivityCancelled.

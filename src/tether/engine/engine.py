@@ -12,6 +12,7 @@ from tether.errors import ExecutionIdTaken, ExecutionNotFound
 from tether.model.access import Access, Action
 from tether.model.events import Event, failure
 from tether.model.records import (
+    ActivityInfo,
     ApiKeyInfo,
     HeartbeatResponse,
     HistoryEvent,
@@ -347,6 +348,26 @@ class Engine(LifecycleCalls, WorkerCalls):
         return await self._run(
             lambda tx: activities.report_cancelled(tx, self._verify(tx, token, now, access), details, now)
         )
+
+    async def describe_activity(self, token: str, *, access: Access | None = None) -> ActivityInfo:
+        """The activity a token names as it stands now (deadlines that passed applied first, as by every call).
+
+        Raises:
+            InvalidToken: the token is forged, truncated or altered.
+            ExecutionNotFound: the token names no activity.
+            PermissionDenied: ``access`` may not write to activities of this workflow.
+        """
+        now = self.clock.now_ms()
+
+        def describe(tx: Transaction) -> ActivityInfo:
+            claims = self._verify(tx, token, now, access)
+            row, _ = activities.load(tx, claims, now)
+            execution = tx.get_execution(claims.execution_id)
+            if execution is None:
+                raise ExecutionNotFound(claims.execution_id)
+            return queries.activity_info(tx, execution, row, claims.attempt)
+
+        return await self._run(describe)
 
     async def rotate_signing_key(self) -> int:
         """Start signing new tokens with a new key; tokens of older keys still verify."""

@@ -9,7 +9,9 @@ from tether.errors import ExecutionNotFound
 from tether.model.clock import from_ms
 from tether.model.events import EventType
 from tether.model.records import (
+    OPEN_ATTEMPT_STATES,
     ActivityDescription,
+    ActivityInfo,
     ActivityState,
     HistoryEvent,
     WaitingActivity,
@@ -42,12 +44,7 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
             armed.setdefault(timer.ref, {})[timer.kind] = from_ms(timer.due_at_ms)
     rows = tx.open_activities(execution_id)
     for row in rows:
-        timers = armed.get(row.activity_id, {})
-        if "heartbeat" in timers:
-            # The heartbeat timer re-arms lazily; the real deadline follows the last heartbeat.
-            due = deadlines.heartbeat_deadline(row, activities.options_of(row.options))
-            if due is not None:
-                timers["heartbeat"] = from_ms(due)
+        _heartbeat_as_it_stands(row, armed.get(row.activity_id, {}))
     pending = [
         ActivityDescription(
             activity_id=row.activity_id,
@@ -86,6 +83,40 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
         children=[child.id for child in tx.children_of(execution.id) if child.chain_id is None],
         patches=[str(e.data["name"]) for e in tx.events_of_type(execution_id, EventType.PATCH_RECORDED)],
         deadline=deadline,
+    )
+
+
+def _heartbeat_as_it_stands(row: ActivityRow, timers: dict[str, object]) -> None:
+    if "heartbeat" in timers:
+        # The heartbeat timer re-arms lazily; the real deadline follows the last heartbeat.
+        due = deadlines.heartbeat_deadline(row, activities.options_of(row.options))
+        if due is not None:
+            timers["heartbeat"] = from_ms(due)
+
+
+def activity_info(tx: Transaction, execution: ExecutionRow, row: ActivityRow, token_attempt: int) -> ActivityInfo:
+    """What the holder of a token of attempt ``token_attempt`` may know of its activity ``row``."""
+    timers: dict[str, object] = {
+        timer.kind: from_ms(timer.due_at_ms)
+        for timer in tx.timers_of(execution.id)
+        if timer.ref == row.activity_id and timer.kind not in ("sleep", workflow_deadline.KIND)
+    }
+    _heartbeat_as_it_stands(row, timers)
+    state = ActivityState(row.state)
+    return ActivityInfo(
+        execution_id=execution.id,
+        workflow=execution.workflow,
+        activity_id=row.activity_id,
+        name=row.name,
+        state=state,
+        attempt=row.attempt + 1 if state == ActivityState.BACKOFF else row.attempt,
+        token_attempt=token_attempt,
+        current=state in OPEN_ATTEMPT_STATES and row.attempt == token_attempt,
+        cancel_requested=row.cancel_requested,
+        last_heartbeat_at=from_ms(row.last_heartbeat_at_ms) if row.last_heartbeat_at_ms else None,
+        heartbeat_details=_json(row.heartbeat_details),
+        deadlines=timers,  # type: ignore[arg-type]  # values are datetimes
+        result_schema=json.loads(row.options).get("result_schema"),
     )
 
 

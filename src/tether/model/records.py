@@ -131,6 +131,31 @@ class HistoryEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityInfo:
+    """An activity as its token's holder sees it: what it needs before it completes, fails or heartbeats."""
+
+    execution_id: str
+    """The run the token names (the execution's id for its first run)."""
+    workflow: str
+    activity_id: int
+    name: str
+    state: ActivityState
+    attempt: int
+    """The activity's current attempt (the next one, while it backs off)."""
+    token_attempt: int
+    """The attempt the token names; a call with it is refused as stale when it is not ``attempt``."""
+    current: bool
+    """Whether the token's attempt is open now: a completion, failure or heartbeat with it would be taken."""
+    cancel_requested: bool
+    last_heartbeat_at: datetime | None
+    heartbeat_details: Any
+    deadlines: dict[str, datetime]
+    """Due times of the activity's deadlines: total, attempt, heartbeat, retry."""
+    result_schema: dict[str, Any] | None
+    """What a completion must match (JSON schema of the declared result type); None if anything goes."""
+
+
+@dataclass(frozen=True, slots=True)
 class WaitingActivity:
     """An activity whose current attempt went async: it waits for someone to complete or fail it."""
 

@@ -127,6 +127,12 @@ class ReportActivityCancelled(_Request):
     details: Any = None
 
 
+class DescribeActivity(_Request):
+    """Read the activity a token names."""
+
+    token: Token
+
+
 class Acknowledged(BaseModel):
     """A change was accepted."""
 

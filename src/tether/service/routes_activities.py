@@ -5,8 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from tether.model import payloads
-from tether.model.records import HeartbeatResponse
-from tether.model.wire import Acknowledged, CompleteActivity, FailActivity, HeartbeatActivity, ReportActivityCancelled
+from tether.model.records import ActivityInfo, HeartbeatResponse
+from tether.model.wire import (
+    Acknowledged,
+    CompleteActivity,
+    DescribeActivity,
+    FailActivity,
+    HeartbeatActivity,
+    ReportActivityCancelled,
+)
 from tether.service.auth import Caller
 from tether.service.errors import refusals
 from tether.service.state import engine_of
@@ -42,6 +49,16 @@ async def fail_activity(body: FailActivity, request: Request, caller: Caller) ->
         non_retryable=body.non_retryable, access=caller,
     )  # fmt: skip
     return Acknowledged(recorded=recorded)
+
+
+@router.post("/describe", operation_id="describeActivity", responses=refusals(400, 401, 403, 404, 408, 413, 422, 503))
+async def describe_activity(body: DescribeActivity, request: Request, caller: Caller) -> ActivityInfo:
+    """The activity a token names as it stands now: state, attempt, deadlines, last heartbeat, result schema.
+
+    ``current`` says whether the token's attempt is open (a call with it would be taken).
+    A POST, so that the token travels in the body, not in a URL that logs keep.
+    """
+    return await engine_of(request).describe_activity(body.token, access=caller)
 
 
 @router.post("/heartbeat", operation_id="heartbeatActivity", responses=_BY_TOKEN)
