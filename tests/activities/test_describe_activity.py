@@ -89,3 +89,29 @@ async def test_a_forged_token_is_refused_and_changes_nothing() -> None:
         with pytest.raises(InvalidToken):
             await env.client.describe_activity(forged)
         assert await snapshot(env.client, box.id) == before
+
+
+@tether.activity(retry=RETRY)
+async def da_unwatched(order: str) -> str:
+    post_context()
+    return tether.make_async()
+
+
+@tether.workflow
+async def da_plain(order: str) -> str:
+    return await da_unwatched(order)
+
+
+async def test_a_heartbeat_reply_says_when_the_next_is_due() -> None:
+    async with TestEnvironment(workflows=[da_order, da_plain], activities=[da_decide, da_unwatched]) as env:
+        _, _, ctx = await parked(env)
+        env.clock.advance(timedelta(seconds=4))
+        reply = await env.client.heartbeat_activity(ctx.token, {"read": 1})
+        assert (reply.cancel_requested, reply.next_heartbeat_due) == (False, env.clock.now() + HEARTBEAT)
+        assert (await env.client.describe_activity(ctx.token)).deadlines["heartbeat"] == reply.next_heartbeat_due
+
+        box = Mailbox()
+        await env.client.start_workflow(da_plain, "o-2", id=box.id)
+        plain = await box.context()
+        unwatched = await env.client.heartbeat_activity(plain.token)
+        assert (unwatched.cancel_requested, unwatched.next_heartbeat_due) == (False, None)

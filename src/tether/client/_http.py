@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 _RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
 _DESCRIPTION = pydantic.TypeAdapter(WorkflowDescription)
 _ACTIVITY_INFO = pydantic.TypeAdapter(ActivityInfo)
+_HEARTBEAT = pydantic.TypeAdapter(HeartbeatResponse)
 _READ_SECONDS = 30.0
 _TIMEOUT = httpx.Timeout(_READ_SECONDS, connect=5.0)
 _RETRIED_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ConnectTimeout, httpx.ReadTimeout)
@@ -228,7 +229,7 @@ class HttpTransport:
 
     async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
         reply = await self._call("POST", "/v1/activities/heartbeat", body=_by_token(token, details=details))
-        return HeartbeatResponse(cancel_requested=reply["cancel_requested"] is True)
+        return _HEARTBEAT.validate_python(reply)
 
     async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
         reply = await self._call("POST", "/v1/activities/cancelled", body=_by_token(token, details=details))

@@ -10,6 +10,7 @@ from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken, ExecutionNotFound
 from tether.model.access import Access, Action
+from tether.model.clock import from_ms
 from tether.model.events import Event, failure
 from tether.model.records import (
     ActivityInfo,
@@ -335,12 +336,17 @@ class Engine(LifecycleCalls, WorkerCalls):
     async def heartbeat_activity(
         self, token: str, details: str | None, *, access: Access | None = None
     ) -> HeartbeatResponse:
-        """Record a heartbeat by token."""
+        """Record a heartbeat by token; the reply says whether to stop, and when the next heartbeat is due."""
         now = self.clock.now_ms()
-        cancel = await self._run(
-            lambda tx: activities.heartbeat(tx, self._verify(tx, token, now, access), details, now)
-        )
-        return HeartbeatResponse(cancel_requested=cancel)
+
+        def beat(tx: Transaction) -> HeartbeatResponse:
+            claims = self._verify(tx, token, now, access)
+            cancel = activities.heartbeat(tx, claims, details, now)
+            row = tx.get_activity(claims.execution_id, claims.activity_id)
+            every = activities.options_of(row.options).heartbeat_ms if row is not None else None
+            return HeartbeatResponse(cancel, None if every is None else from_ms(now + every))
+
+        return await self._run(beat)
 
     async def report_activity_cancelled(self, token: str, details: str | None, *, access: Access | None = None) -> bool:
         """Acknowledge a requested cancellation by token; False if this same report was already recorded."""

@@ -56,6 +56,8 @@ class HeartbeatResponse:
 
     cancel_requested: bool
     """Whether cancellation of the activity was requested; acknowledge with report_activity_cancelled."""
+    next_heartbeat_due: datetime | None = None
+    """When the attempt times out unless another heartbeat comes first; None without a heartbeat timeout."""
 
 
 @dataclass(frozen=True, slots=True)
