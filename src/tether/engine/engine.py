@@ -98,7 +98,7 @@ class Engine(LifecycleCalls, WorkerCalls):
         now = self.clock.now_ms()
 
         def body(tx: Transaction) -> None:
-            execution = workflows.current_run(tx, execution_id)
+            execution = runs.current_run(tx, execution_id)
             if access is not None:
                 access.require(Action.WRITE_WORKFLOWS, execution.workflow)
             resume.resume(tx, execution, now, timeout_ms)

@@ -26,7 +26,7 @@ def permitted(tx: Transaction, execution_id: str, access: Access | None, action:
         ExecutionNotFound: no execution has this id.
         PermissionDenied: ``access`` may not do ``action`` to this execution's workflow.
     """
-    execution = workflows.current_run(tx, execution_id)
+    execution = runs.current_run(tx, execution_id)
     if access is not None:
         access.require(action, execution.workflow)
     return execution

@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 import re
 
-from tether.engine import closing, starting
+from tether.engine import closing, starting, workflow_deadline
 from tether.errors import ExecutionNotFound, InvalidPayload, UsageError
 from tether.model import payloads
 from tether.model.events import Command, EventType
 from tether.model.records import WorkflowStatus
-from tether.store.base import ExecutionRow, LinkRow, TimerRow, Transaction
+from tether.store.base import ExecutionRow, LinkRow, Transaction
 
 _CONTINUED = WorkflowStatus.CONTINUED.value
 _RUN_SUFFIX = re.compile(r"#run-[0-9]+$")
-WORKFLOW_TIMER = "workflow"
-"""The kind of the timer that holds an execution's workflow deadline; it follows the chain."""
 
 
 def run_id(chain_id: str, run: int) -> str:
@@ -58,9 +56,7 @@ def current_run(tx: Transaction, execution_id: str) -> ExecutionRow:
         if execution is None:
             raise ExecutionNotFound(execution_id)
     while execution.status == _CONTINUED:
-        link = tx.get_link(execution.id)
-        chain = link.chain_id if link is not None and link.chain_id else execution.id
-        latest = tx.latest_run_id(chain)
+        latest = tx.latest_run_id(_chain(tx.get_link(execution.id), execution.id))
         following = tx.get_execution(latest) if latest is not None else None
         if following is None or following.id == execution.id:
             return execution  # the next run is gone (deleted): the chain ends here
@@ -90,8 +86,7 @@ def run_of(tx: Transaction, execution_id: str, run: int) -> ExecutionRow:
     Raises:
         ExecutionNotFound: no such execution, or it has no such run.
     """
-    link = tx.get_link(execution_id)
-    chain = link.chain_id if link is not None and link.chain_id else execution_id
+    chain = _chain(tx.get_link(execution_id), execution_id)
     execution = tx.get_execution(run_id(chain, run)) if run >= 1 else None
     if execution is None:
         missing = ExecutionNotFound(execution_id)
@@ -110,10 +105,10 @@ def continue_as_new(tx: Transaction, execution: ExecutionRow, command: Command, 
     the sequence number of the closed run's last event.
     """
     link = tx.get_link(execution.id)
-    chain = link.chain_id if link is not None and link.chain_id else execution.id
+    chain = _chain(link, execution.id)
     run = link.run if link is not None else 1
     following = run_id(chain, run + 1)
-    deadlines = [timer for timer in tx.timers_of(execution.id) if timer.kind == WORKFLOW_TIMER]
+    deadline = tx.workflow_deadline_ms(execution.id)
     unseen_cancel = execution.cancel_requested and any(
         event.type == EventType.WORKFLOW_CANCEL_REQUESTED for event in tx.load_events(execution.id, seen_seq)
     )
@@ -124,8 +119,7 @@ def continue_as_new(tx: Transaction, execution: ExecutionRow, command: Command, 
         reason="its workflow continued as new", now_ms=now_ms,
     )  # fmt: skip
     # The chain's deadline (if any) is carried over as it is: the next run's start decided it.
-    left = min((timer.due_at_ms for timer in deadlines), default=None)
-    timeout = None if left is None else max(left - now_ms, 0)
+    timeout = None if deadline is None else max(deadline - now_ms, 0)
     started = f',"run":{run + 1},"previous_run_id":{json.dumps(execution.id)},"timeout_ms":{json.dumps(timeout)}'
     if not starting.create(tx, following, execution.workflow, args, now_ms, started=started):
         raise UsageError(f"the next run of {chain!r} cannot be stored: id {following!r} is taken")
@@ -137,8 +131,8 @@ def continue_as_new(tx: Transaction, execution: ExecutionRow, command: Command, 
             link.parent_close if link is not None else None,
         )
     )  # fmt: skip
-    for timer in deadlines:
-        tx.arm_timer(TimerRow(following, timer.kind, timer.ref, timer.attempt, timer.due_at_ms))
+    if deadline is not None:
+        workflow_deadline.arm(tx, following, deadline)
     if unseen_cancel:
         new_run = tx.get_execution(following)
         if new_run is not None:
@@ -149,6 +143,9 @@ def continue_as_new(tx: Transaction, execution: ExecutionRow, command: Command, 
 def chain_of(tx: Transaction, execution: ExecutionRow) -> tuple[str, int]:
     """The chain id (the first run's) and the run number of a run."""
     link = tx.get_link(execution.id)
-    if link is None or not link.chain_id:
-        return execution.id, 1
-    return link.chain_id, link.run
+    return _chain(link, execution.id), link.run if link is not None and link.chain_id else 1
+
+
+def _chain(link: LinkRow | None, execution_id: str) -> str:
+    """The chain an execution with this link belongs to: its first run's id (its own, for a first run)."""
+    return link.chain_id if link is not None and link.chain_id else execution_id

@@ -31,11 +31,6 @@ def arm(tx: Transaction, execution_id: str, due_at_ms: int) -> None:
     tx.arm_timer(TimerRow(execution_id, KIND, 0, 0, due_at_ms))
 
 
-def deadline_ms(tx: Transaction, execution_id: str) -> int | None:
-    """When the execution's deadline falls (UTC ms), if it has one."""
-    return tx.workflow_deadline_ms(execution_id)
-
-
 def time_out(tx: Transaction, execution_id: str, due_at_ms: int) -> None:
     """Close the running execution as timed out at its deadline ``due_at_ms``."""
     stamp = json.dumps({"deadline_ms": due_at_ms})
@@ -56,7 +51,7 @@ def apply_if_passed(tx: Transaction, execution_id: str, now_ms: int, execution: 
     if execution is None:
         # Read first: the store reads the deadline along with the row (most transitions need it anyway).
         execution = tx.get_execution(execution_id)
-    due = deadline_ms(tx, execution_id)
+    due = tx.workflow_deadline_ms(execution_id)
     if due is None or due > now_ms:
         return False
     if execution is None or execution.status != _RUNNING:

@@ -31,10 +31,6 @@ class WorkflowTask:
     execution deleted since whose id was started again. It must not be used."""
 
 
-NAME_LIMIT = starting.NAME_LIMIT
-check_name = starting.check_name
-
-
 def start(
     tx: Transaction,
     execution_id: str,
@@ -63,25 +59,13 @@ def start(
     return created
 
 
-def current_run(tx: Transaction, execution_id: str) -> ExecutionRow:
-    """The run of an execution that calls by its id act on: its latest (a continued run is followed).
-
-    Every client-facing call that names an execution (describe, cancel, terminate, resume,
-    delete, result) goes through here; calls by token name a run's own id and do not.
-
-    Raises:
-        ExecutionNotFound: no execution has this id.
-    """
-    return runs.current_run(tx, execution_id)
-
-
 def request_cancel(tx: Transaction, execution_id: str, now_ms: int) -> None:
     """Deliver a cancellation request to the workflow; nothing if it closed or was asked already.
 
     Raises:
         ExecutionNotFound: no execution has this id.
     """
-    closing.request_cancel(tx, current_run(tx, execution_id), now_ms)
+    closing.request_cancel(tx, runs.current_run(tx, execution_id), now_ms)
 
 
 def claim_tasks(
