@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tether.engine import activities, api_keys, queries, resume, runs, workflows
+from tether.engine import activities, api_keys, closing, queries, resume, runs, workflows
 from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken, ExecutionNotFound
@@ -82,8 +82,7 @@ class Engine(LifecycleCalls, WorkerCalls):
         now = self.clock.now_ms()
 
         def cancel(tx: Transaction) -> None:
-            _permit_run(tx, execution_id, access, Action.WRITE_WORKFLOWS)
-            workflows.request_cancel(tx, execution_id, now)
+            closing.request_cancel(tx, runs.permitted(tx, execution_id, access, Action.WRITE_WORKFLOWS), now)
 
         await self._run(cancel)
 
@@ -98,10 +97,7 @@ class Engine(LifecycleCalls, WorkerCalls):
         now = self.clock.now_ms()
 
         def body(tx: Transaction) -> None:
-            execution = runs.current_run(tx, execution_id)
-            if access is not None:
-                access.require(Action.WRITE_WORKFLOWS, execution.workflow)
-            resume.resume(tx, execution, now, timeout_ms)
+            resume.resume(tx, runs.permitted(tx, execution_id, access, Action.WRITE_WORKFLOWS), now, timeout_ms)
 
         await self._run(body)
 
@@ -112,7 +108,7 @@ class Engine(LifecycleCalls, WorkerCalls):
             ExecutionNotFound: no execution has this id.
             PermissionDenied: ``access`` may not read this execution.
         """
-        return await self.store.read(lambda tx: _permit_run(tx, execution_id, access, Action.READ_WORKFLOWS))
+        return await self.store.read(lambda tx: runs.permitted(tx, execution_id, access, Action.READ_WORKFLOWS))
 
     async def wait_for_close(
         self, execution_id: str, timeout: float | None = None, *, access: Access | None = None
@@ -165,7 +161,7 @@ class Engine(LifecycleCalls, WorkerCalls):
         run_number = run
 
         def describe(tx: Transaction) -> WorkflowDescription:
-            run = _permit_run(tx, execution_id, access, Action.READ_WORKFLOWS, run_number, exact=True)
+            run = runs.permitted(tx, execution_id, access, Action.READ_WORKFLOWS, run_number, exact=True)
             return queries.describe(tx, run.id)
 
         return await self.store.read(describe)
@@ -176,7 +172,7 @@ class Engine(LifecycleCalls, WorkerCalls):
         """Every event of an execution's current run (or of its run number ``run``)."""
 
         def history(tx: Transaction) -> list[HistoryEvent]:
-            chosen = _permit_run(tx, execution_id, access, Action.READ_WORKFLOWS, run, exact=True)
+            chosen = runs.permitted(tx, execution_id, access, Action.READ_WORKFLOWS, run, exact=True)
             return queries.history(tx, chosen.id)
 
         return await self.store.read(history)
@@ -391,32 +387,6 @@ def _permit(tx: Transaction, execution_id: str, access: Access | None, action: A
     row = tx.get_execution(execution_id)
     if row is None:
         raise ExecutionNotFound(execution_id)
-    if access is not None:
-        access.require(action, row.workflow)
-    return row
-
-
-def _permit_run(
-    tx: Transaction,
-    execution_id: str,
-    access: Access | None,
-    action: Action,
-    run: int | None = None,
-    *,
-    exact: bool = False,
-) -> ExecutionRow:
-    """The run of an execution a client names (its current one, or number ``run``), once ``access`` allows ``action``.
-
-    ``exact`` (for reads): a later run named by its own id is that run, not the chain's latest.
-
-    Raises:
-        ExecutionNotFound: no execution has this id (or no such run).
-        PermissionDenied: ``access`` may not do ``action`` to this execution's workflow.
-    """
-    if run is not None:
-        row = runs.run_of(tx, execution_id, run)
-    else:
-        row = runs.named_run(tx, execution_id) if exact else runs.current_run(tx, execution_id)
     if access is not None:
         access.require(action, row.workflow)
     return row

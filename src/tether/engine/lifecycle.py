@@ -10,26 +10,12 @@ import json
 
 from tether.engine import activities, runs, workflows
 from tether.errors import ActivityNotFound, ActivityNotInBackoff, ExecutionClosed, ExecutionNotClosed
-from tether.model.access import Access, Action
 from tether.model.events import EventType, failure
 from tether.model.records import ActivityState, WorkflowStatus
 from tether.store.base import ExecutionRow, Transaction
 
 _RUNNING = WorkflowStatus.RUNNING.value
 _BACKOFF = ActivityState.BACKOFF.value
-
-
-def permitted(tx: Transaction, execution_id: str, access: Access | None, action: Action) -> ExecutionRow:
-    """The run that ``execution_id`` names now, once ``access`` may do ``action`` to its workflow.
-
-    Raises:
-        ExecutionNotFound: no execution has this id.
-        PermissionDenied: ``access`` may not do ``action`` to this execution's workflow.
-    """
-    execution = runs.current_run(tx, execution_id)
-    if access is not None:
-        access.require(action, execution.workflow)
-    return execution
 
 
 def terminate(tx: Transaction, execution: ExecutionRow, reason: str, now_ms: int) -> int:

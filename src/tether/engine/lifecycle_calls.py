@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tether.engine import lifecycle
+from tether.engine import lifecycle, runs
 from tether.engine.core import EngineCore
 from tether.model.access import Access, Action
 from tether.store.base import Transaction
@@ -25,7 +25,7 @@ class LifecycleCalls(EngineCore):
         now = self.clock.now_ms()
 
         def terminate(tx: Transaction) -> None:
-            execution = lifecycle.permitted(tx, execution_id, access, Action.WRITE_WORKFLOWS)
+            execution = runs.permitted(tx, execution_id, access, Action.WRITE_WORKFLOWS)
             lifecycle.terminate(tx, execution, reason, now)
 
         await self._run(terminate)
@@ -40,7 +40,7 @@ class LifecycleCalls(EngineCore):
         """
 
         def delete(tx: Transaction) -> None:
-            lifecycle.delete(tx, lifecycle.permitted(tx, execution_id, access, Action.WRITE_WORKFLOWS))
+            lifecycle.delete(tx, runs.permitted(tx, execution_id, access, Action.WRITE_WORKFLOWS))
 
         await self._run(delete)
 
@@ -55,7 +55,7 @@ class LifecycleCalls(EngineCore):
         now = self.clock.now_ms()
 
         def retry(tx: Transaction) -> int:
-            execution = lifecycle.permitted(tx, execution_id, access, Action.WRITE_WORKFLOWS)
+            execution = runs.permitted(tx, execution_id, access, Action.WRITE_WORKFLOWS)
             return lifecycle.retry_activity_now(tx, execution, activity_id, now)
 
         return await self._run(retry)

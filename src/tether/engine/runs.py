@@ -14,6 +14,7 @@ import re
 from tether.engine import closing, starting, workflow_deadline
 from tether.errors import ExecutionNotFound, InvalidPayload, UsageError
 from tether.model import payloads
+from tether.model.access import Access, Action
 from tether.model.events import Command, EventType
 from tether.model.records import WorkflowStatus
 from tether.store.base import ExecutionRow, LinkRow, Transaction
@@ -62,6 +63,32 @@ def current_run(tx: Transaction, execution_id: str) -> ExecutionRow:
             return execution  # the next run is gone (deleted): the chain ends here
         execution = following
     return execution
+
+
+def permitted(
+    tx: Transaction,
+    execution_id: str,
+    access: Access | None,
+    action: Action,
+    run: int | None = None,
+    *,
+    exact: bool = False,
+) -> ExecutionRow:
+    """The run of an execution a client names (its current one, or number ``run``), once ``access`` allows ``action``.
+
+    ``exact`` (for reads): a later run named by its own id is that run, not the chain's latest.
+
+    Raises:
+        ExecutionNotFound: no execution has this id (or no such run).
+        PermissionDenied: ``access`` may not do ``action`` to this execution's workflow.
+    """
+    if run is not None:
+        row = run_of(tx, execution_id, run)
+    else:
+        row = named_run(tx, execution_id) if exact else current_run(tx, execution_id)
+    if access is not None:
+        access.require(action, row.workflow)
+    return row
 
 
 def named_run(tx: Transaction, execution_id: str) -> ExecutionRow:

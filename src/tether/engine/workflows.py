@@ -59,15 +59,6 @@ def start(
     return created
 
 
-def request_cancel(tx: Transaction, execution_id: str, now_ms: int) -> None:
-    """Deliver a cancellation request to the workflow; nothing if it closed or was asked already.
-
-    Raises:
-        ExecutionNotFound: no execution has this id.
-    """
-    closing.request_cancel(tx, runs.current_run(tx, execution_id), now_ms)
-
-
 def claim_tasks(
     tx: Transaction,
     *,
