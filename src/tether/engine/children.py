@@ -58,17 +58,8 @@ def start(tx: Transaction, parent: ExecutionRow, data: dict[str, Any], now_ms: i
         _, run = runs.chain_of(tx, current)
         tx.insert_link(LinkRow(current.id, child_id, run, parent.id, ref, policy))
     if current.status != WorkflowStatus.RUNNING.value:
-        closing.deliver_child_outcome(tx, parent.id, ref, child_id, outcome_of(current), now_ms)
-
-
-def outcome_of(execution: ExecutionRow) -> dict[str, Any]:
-    """What a closed child's parent hears of it: its status and result or failure."""
-    outcome: dict[str, Any] = {"status": execution.status}
-    if execution.result is not None:
-        outcome["result"] = json.loads(execution.result)
-    if execution.error is not None:
-        outcome["failure"] = json.loads(execution.error)
-    return outcome
+        outcome = closing.outcome_of(current.status, current.result, current.error)
+        closing.deliver_child_outcome(tx, parent.id, ref, child_id, outcome, now_ms)
 
 
 def request_cancel(tx: Transaction, parent: ExecutionRow, data: dict[str, Any], now_ms: int) -> None:

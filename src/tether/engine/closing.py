@@ -71,12 +71,18 @@ def _tell_parent(
 ) -> None:
     if link.parent_id is None or link.parent_ref is None:
         return
-    outcome: dict[str, Any] = {"status": status.value}
-    if "result" in fields:
-        outcome["result"] = json.loads(fields["result"])
-    if "error" in fields:
-        outcome["failure"] = json.loads(fields["error"])
+    outcome = outcome_of(status.value, fields.get("result"), fields.get("error"))
     deliver_child_outcome(tx, link.parent_id, link.parent_ref, link.chain_id or execution_id, outcome, now_ms)
+
+
+def outcome_of(status: str, result: str | None, error: str | None) -> dict[str, Any]:
+    """What a parent hears of its closed child: its status, and its result or failure (stored as JSON)."""
+    outcome: dict[str, Any] = {"status": status}
+    if result is not None:
+        outcome["result"] = json.loads(result)
+    if error is not None:
+        outcome["failure"] = json.loads(error)
+    return outcome
 
 
 def deliver_child_outcome(

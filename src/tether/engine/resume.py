@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether.engine import children, closing, runs, workflow_deadline
+from tether.engine import closing, runs, workflow_deadline
 from tether.errors import ExecutionNotResumable
 from tether.model import payloads
 from tether.model.events import Event, EventType
@@ -141,9 +141,8 @@ def _tell_of_children(tx: Transaction, execution_id: str, heard: set[int], now_m
         current = runs.current_run(tx, child.id)
         if current.status in (WorkflowStatus.RUNNING.value, WorkflowStatus.CONTINUED.value):
             continue
-        closing.deliver_child_outcome(
-            tx, execution_id, child.parent_ref, child.id, children.outcome_of(current), now_ms
-        )
+        outcome = closing.outcome_of(current.status, current.result, current.error)
+        closing.deliver_child_outcome(tx, execution_id, child.parent_ref, child.id, outcome, now_ms)
 
 
 def _reopen(tx: Transaction, execution_id: str, activity_id: int, options: dict[str, Any], now_ms: int) -> None:
