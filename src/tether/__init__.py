@@ -19,8 +19,18 @@ from tether.runtime.activity_context import ActivityContext, context, heartbeat,
 from tether.runtime.child_workflows import ChildWorkflowHandle
 from tether.runtime.continue_as_new import ContinueAsNew, continue_as_new
 from tether.runtime.definitions import Activity, Workflow, activity, workflow
+from tether.runtime.messages import Request
 from tether.runtime.versioning import deprecate_patch, patched
-from tether.runtime.workflow_api import now, run_workflow, sleep, start_activity, start_workflow, uuid4
+from tether.runtime.workflow_api import (
+    now,
+    receive,
+    receive_request,
+    run_workflow,
+    sleep,
+    start_activity,
+    start_workflow,
+    uuid4,
+)
 from tether.runtime.workflow_instance import ActivityHandle
 from tether.worker.worker import Worker
 
@@ -36,6 +46,7 @@ __all__ = [
     "ContinueAsNew",
     "HeartbeatResponse",
     "HistoryEvent",
+    "Request",
     "RetryPolicy",
     "Worker",
     "Workflow",
@@ -52,6 +63,8 @@ __all__ = [
     "make_async",
     "now",
     "patched",
+    "receive",
+    "receive_request",
     "run_workflow",
     "sleep",
     "start_activity",

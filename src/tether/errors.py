@@ -27,7 +27,9 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── ExecutionClosed     the execution is closed already (terminate)
     │   ├── ExecutionNotClosed  the execution is still running (delete)
     │   ├── ExecutionNotResumable   only a failed, timed-out or terminated execution resumes
-    │   └── ActivityNotInBackoff    the activity waits for no retry (retry_activity_now)
+    │   ├── ActivityNotInBackoff    the activity waits for no retry (retry_activity_now)
+    │   ├── RequestRejected     the workflow rejected a request (reason)
+    │   └── MessageKeyReused    a message key was used before with another name or payload
     ├── StoreUnavailable        the store could not be reached or failed
     │   ├── ServerUnreachable   the tether server could not be reached (HTTP transport)
     │   └── StoreNotFound       no SQLite file at the path, and the caller asked not to create one
@@ -66,12 +68,14 @@ __all__ = [
     "HistoryTooLarge",
     "InvalidPayload",
     "InvalidToken",
+    "MessageKeyReused",
     "NonDeterminism",
     "NotInActivity",
     "NotInWorkflow",
     "PayloadTooLarge",
     "PermissionDenied",
     "Refused",
+    "RequestRejected",
     "RequestTimeout",
     "ServerUnreachable",
     "StaleToken",
@@ -398,6 +402,38 @@ class ActivityNotInBackoff(Refused):
 
     def to_details(self) -> dict[str, Any]:  # noqa: D102
         return {"execution_id": self.execution_id, "activity_id": self.activity_id, "state": self.state}
+
+
+class RequestRejected(Refused):
+    """The workflow rejected the request (``req.reject(reason)``); ``reason`` says why."""
+
+    code = "request_rejected"
+
+    def __init__(self, reason: str, *, execution_id: str = "", name: str = "") -> None:
+        super().__init__(f"execution {execution_id!r} rejected request {name!r}: {reason}")
+        self.reason = reason
+        self.execution_id = execution_id
+        self.name = name
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"reason": self.reason, "execution_id": self.execution_id, "name": self.name}
+
+
+class MessageKeyReused(Refused):
+    """A message's key was used before for another message (a different name, kind or payload); nothing changed."""
+
+    code = "message_key_reused"
+
+    def __init__(self, execution_id: str, key: str) -> None:
+        super().__init__(
+            f"key {key!r} of execution {execution_id!r} was used for another message or request; "
+            "the same key must carry the same name and payload"
+        )
+        self.execution_id = execution_id
+        self.key = key
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id, "key": self.key}
 
 
 class StoreUnavailable(TetherError):

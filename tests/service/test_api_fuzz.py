@@ -53,6 +53,7 @@ def fingerprint(served: Served) -> tuple[Any, ...]:
                 "FROM activities ORDER BY execution_id, activity_id"
             ).fetchall(),
             conn.execute("SELECT count(*) FROM events").fetchone(),
+            conn.execute("SELECT count(*) FROM messages").fetchone(),
         )
 
 
@@ -72,6 +73,8 @@ OPERATIONS = [
     "POST /v1/activities/heartbeat",
     "POST /v1/activities/cancelled",
     "POST /v1/activities/describe",
+    "POST /v1/messages/{execution_id}",
+    "POST /v1/requests/{execution_id}",
     "GET /v1/health",
 ]
 

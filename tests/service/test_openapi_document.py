@@ -44,6 +44,8 @@ OPERATION_IDS = {
     ("post", "/v1/activities/heartbeat"): "heartbeatActivity",
     ("post", "/v1/activities/cancelled"): "reportActivityCancelled",
     ("post", "/v1/activities/describe"): "describeActivity",
+    ("post", "/v1/messages/{execution_id}"): "sendMessage",
+    ("post", "/v1/requests/{execution_id}"): "sendRequest",
     ("get", "/v1/health"): "getHealth",
 }
 """Pinned: generated clients name their methods after these."""
@@ -203,6 +205,8 @@ def call_of(name: str, t: Targets) -> Call:
         "reportActivityCancelled": by_token("cancelled"),
         "describeActivity": by_token("describe"),
         "getHealth": Call("GET", "/v1/health"),
+        "sendMessage": Call("POST", f"/v1/messages/{t.waiting}", {"name": "note", "payload": {"x": 1}}),
+        "sendRequest": Call("POST", f"/v1/requests/{t.waiting}", {"name": "ask", "payload": 1, "wait": 0}),
     }[name]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tether.engine import message_states
 from tether.engine.engine import Engine
 from tether.model.clock import Clock, SystemClock
 from tether.model.records import ActivityInfo, HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowSummary
@@ -100,6 +101,33 @@ class EmbeddedTransport:
 
     async def describe_activity(self, token: str) -> ActivityInfo:
         return await self._engine.describe_activity(token)
+
+    async def send_message(self, execution_id: str, name: str, payload: str, key: str | None) -> bool:
+        sent = await self._engine.send_message(execution_id, message_states.MESSAGE, name, payload, key=key)
+        return sent.stored
+
+    async def send_with_start(
+        self,
+        execution_id: str,
+        workflow: str,
+        args: str,
+        message: tuple[str, str, str | None],
+        *,
+        known: bool,
+        timeout_ms: int | None,
+        timeout_known: bool,
+    ) -> bool:
+        started, _ = await self._engine.send_with_start(
+            execution_id, workflow, args, message, timeout_ms=timeout_ms, timeout_known=timeout_known
+        )
+        return started
+
+    async def request(self, execution_id: str, name: str, payload: str, key: str | None, timeout: float | None) -> str:
+        sent = await self._engine.send_message(execution_id, message_states.REQUEST, name, payload, key=key)
+        answer = await self._engine.request_answer(execution_id, sent.message_id, timeout)
+        if answer.reply is None:
+            raise TimeoutError(f"execution {execution_id!r} did not answer request {name!r} in time")
+        return answer.reply
 
     async def close(self) -> None:
         await self._engine.store.close()

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -239,6 +240,52 @@ class HttpTransport:
         return _ACTIVITY_INFO.validate_python(
             await self._call("POST", "/v1/activities/describe", body=_by_token(token))
         )
+
+    async def send_message(self, execution_id: str, name: str, payload: str, key: str | None) -> bool:
+        body = f'{{"name":{json.dumps(name)},"payload":{payload},"key":{json.dumps(key)}}}'
+        reply = await self._call(
+            "POST", _path("messages", execution_id), body=body.encode(), repeatable=key is not None
+        )
+        return bool(wire.MessageSent.model_validate(reply).stored)
+
+    async def send_with_start(
+        self,
+        execution_id: str,
+        workflow: str,
+        args: str,
+        message: tuple[str, str, str | None],
+        *,
+        known: bool,
+        timeout_ms: int | None,
+        timeout_known: bool,
+    ) -> bool:
+        name, payload, key = message
+        start = f'{{"workflow":{json.dumps(workflow)},"args":{args},"check_known":{"false" if known else "true"}}}'
+        if timeout_known:
+            start = f'{start[:-1]},"timeout":{json.dumps(None if timeout_ms is None else timeout_ms / 1000)}}}'
+        body = f'{{"name":{json.dumps(name)},"payload":{payload},"key":{json.dumps(key)},"start":{start}}}'
+        reply = await self._call(
+            "POST", _path("messages", execution_id), body=body.encode(), repeatable=key is not None
+        )
+        return bool(wire.MessageSent.model_validate(reply).started)
+
+    async def request(self, execution_id: str, name: str, payload: str, key: str | None, timeout: float | None) -> str:
+        # A key makes asking again the same request: the wait goes on over as many calls as it needs.
+        key = key if key is not None else uuid.uuid4().hex
+        left = timeout
+        while True:
+            wait = wire.MAX_RESULT_WAIT_SECONDS if left is None else min(left, wire.MAX_RESULT_WAIT_SECONDS)
+            body = f'{{"name":{json.dumps(name)},"payload":{payload},"key":{json.dumps(key)},"wait":{wait}}}'
+            reply = await self._call(
+                "POST", _path("requests", execution_id), body=body.encode(), timeout=wait + _READ_SECONDS
+            )
+            outcome = wire.RequestOutcome.model_validate(reply)
+            if outcome.state == "replied":
+                return json.dumps(outcome.reply)
+            if left is not None:
+                left -= outcome.waited  # by the server's clock, which decides when its waits end
+                if left <= 0:
+                    raise TimeoutError(f"execution {execution_id!r} did not answer request {name!r} in time")
 
     async def close(self) -> None:
         await self._http.aclose()

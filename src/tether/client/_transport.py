@@ -52,4 +52,26 @@ class Transport(Protocol):
     async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse: ...
     async def describe_activity(self, token: str) -> ActivityInfo: ...
     async def report_activity_cancelled(self, token: str, details: str | None) -> bool: ...
+    async def send_message(self, execution_id: str, name: str, payload: str, key: str | None) -> bool:
+        """Send a message (payload as JSON text); False if its key had been sent before."""
+        ...
+
+    async def send_with_start(
+        self,
+        execution_id: str,
+        workflow: str,
+        args: str,
+        message: tuple[str, str, str | None],
+        *,
+        known: bool,
+        timeout_ms: int | None,
+        timeout_known: bool,
+    ) -> bool:
+        """Start the execution unless it exists and send it ``message`` (name, payload, key); True if it started."""
+        ...
+
+    async def request(self, execution_id: str, name: str, payload: str, key: str | None, timeout: float | None) -> str:
+        """Send a request and wait for its reply (JSON text); TimeoutError if none came within ``timeout`` seconds."""
+        ...
+
     async def close(self) -> None: ...

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar, TypeVarTuple, overload
 from tether import errors
 from tether.client import _embedded
 from tether.client._transport import Transport
+from tether.client.messaging import MessagingCalls, timeout_seconds
 from tether.engine.engine import Engine
 from tether.errors import UsageError
 from tether.model import payloads, wire
@@ -69,8 +70,8 @@ class WorkflowHandle(Generic[R]):
         return f"<WorkflowHandle {self.id!r}>"
 
 
-class Client:
-    """Starts and inspects workflows and closes activities by token.
+class Client(MessagingCalls):
+    """Starts and inspects workflows, talks to them, and closes activities by token.
 
     Connect with :meth:`connect`; the URL chooses the transport (``sqlite:///path`` for the
     embedded store). Close it with ``await client.close()`` or ``async with``.
@@ -158,30 +159,83 @@ class Client:
             InvalidPayload: an argument cannot be serialised.
             ExecutionIdTaken: the id is taken by an execution of another workflow.
         """
-        given_id: object = id
-        if given_id is not None and (not isinstance(given_id, str) or not given_id):
-            raise UsageError("id must be a non-empty string")
-        execution_id = id or uuid.uuid4().hex
-        if isinstance(workflow, Workflow):
-            definition: Workflow[..., Any] | None = workflow
-            name = workflow.name
-        elif isinstance(workflow, str):
-            name = workflow
-            definition = registered_workflow(name)
-            if definition is None and not await self._transport.is_known_workflow(name):
-                raise errors.UnknownWorkflow(name)
-        else:
-            raise UsageError(f"{workflow!r} is not a workflow; decorate it with @tether.workflow")
+        execution_id = _execution_id(id)
+        name, definition = await self._resolve(workflow)
         timeout_ms = _timeout_ms(timeout)
         if timeout_ms is None and definition is not None:
             timeout_ms = definition.timeout_ms
-        values = list(args)
-        text = payloads.encode_args(values, what="workflow arguments")
+        text = payloads.encode_args(list(args), what="workflow arguments")
         await self._transport.start_workflow(
             execution_id, name, text, known=definition is not None, timeout_ms=timeout_ms,
             timeout_known=definition is not None or timeout_ms is not None,
         )  # fmt: skip
         return WorkflowHandle(self, execution_id, definition)
+
+    @overload
+    async def send_with_start(
+        self,
+        workflow: Callable[[*Ts], Coroutine[Any, Any, R]],
+        *args: *Ts,
+        id: str,
+        message: str,
+        payload: JSONValue = None,
+        key: str | None = None,
+        timeout: timedelta | float | None = None,
+    ) -> WorkflowHandle[R]: ...
+    @overload
+    async def send_with_start(
+        self,
+        workflow: str,
+        *args: Any,
+        id: str,
+        message: str,
+        payload: JSONValue = None,
+        key: str | None = None,
+        timeout: timedelta | float | None = None,
+    ) -> WorkflowHandle[Any]: ...
+    async def send_with_start(  # type: ignore[misc]  # mypy cannot match *Ts against *args: Any
+        self,
+        workflow: Any,
+        *args: Any,
+        id: str,
+        message: str,
+        payload: JSONValue = None,
+        key: str | None = None,
+        timeout: timedelta | float | None = None,
+    ) -> WorkflowHandle[Any]:
+        """Start execution ``id`` of ``workflow`` unless it exists, then send it ``message``: one transaction.
+
+        Either both happen or neither does; the message is the first the new execution can
+        receive. ``key`` and the refusals are those of :meth:`send`; ``timeout`` is that of
+        :meth:`start_workflow`.
+
+        Raises:
+            ExecutionIdTaken: the id belongs to an execution of another workflow; nothing is sent.
+            ExecutionClosed: the execution exists and is closed; nothing is sent.
+        """
+        execution_id = _execution_id(id, required=True)
+        name, definition = await self._resolve(workflow)
+        timeout_ms = _timeout_ms(timeout)
+        if timeout_ms is None and definition is not None:
+            timeout_ms = definition.timeout_ms
+        text = payloads.encode_args(list(args), what="workflow arguments")
+        body = payloads.encode(payload, what="payload")
+        await self._transport.send_with_start(
+            execution_id, name, text, (message, body, key), known=definition is not None, timeout_ms=timeout_ms,
+            timeout_known=definition is not None or timeout_ms is not None,
+        )  # fmt: skip
+        return WorkflowHandle(self, execution_id, definition)
+
+    async def _resolve(self, workflow: object) -> tuple[str, Workflow[..., Any] | None]:
+        """The name of the workflow a start names, and its definition when this process holds it."""
+        if isinstance(workflow, Workflow):
+            return workflow.name, workflow
+        if isinstance(workflow, str):
+            definition = registered_workflow(workflow)
+            if definition is None and not await self._transport.is_known_workflow(workflow):
+                raise errors.UnknownWorkflow(workflow)
+            return workflow, definition
+        raise UsageError(f"{workflow!r} is not a workflow; decorate it with @tether.workflow")
 
     def get_handle(self, execution_id: str) -> WorkflowHandle[Any]:
         """A handle on an existing execution (its result comes back as plain JSON values)."""
@@ -405,15 +459,17 @@ class Client:
         return await self._transport.report_activity_cancelled(token, text)
 
 
+def _execution_id(given: object, *, required: bool = False) -> str:
+    if (given is None and required) or (given is not None and (not isinstance(given, str) or not given)):
+        raise UsageError("id must be a non-empty string")
+    return given if isinstance(given, str) else uuid.uuid4().hex
+
+
 def _timeout_ms(timeout: timedelta | float | None) -> int | None:
-    if timeout is None:
+    seconds = timeout_seconds(timeout, positive=True)
+    if seconds is None:
         return None
-    if isinstance(timeout, bool) or not isinstance(timeout, timedelta | int | float):
-        raise UsageError("timeout must be a timedelta or a number of seconds")
-    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
-    if not 0 < seconds <= wire.MAX_TIMEOUT_SECONDS:  # NaN and infinities included
-        raise UsageError("timeout must be positive and at most a century")
-    ms = duration_ms(timeout)
+    ms = duration_ms(seconds)
     if ms <= 0:
         raise UsageError("timeout must be positive and at most a century")
     return ms

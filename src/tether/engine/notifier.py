@@ -10,7 +10,9 @@ from collections.abc import Iterable
 from tether.model.clock import Clock
 from tether.store.base import ExecutionRow
 
-TOPICS = ("workflows", "activities", "timers")
+MESSAGES = "messages"
+"""The topic of what callers outside workflows wait on: answers to requests, closes of executions."""
+TOPICS = ("workflows", "activities", "timers", MESSAGES)
 
 
 class Notifier:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from tether.engine import closing, starting, workflow_deadline
+from tether.engine import closing, message_states, starting, workflow_deadline
 from tether.errors import ExecutionNotFound, InvalidPayload, UsageError
 from tether.model import payloads
 from tether.model.access import Access, Action
@@ -160,6 +160,7 @@ def continue_as_new(tx: Transaction, execution: ExecutionRow, command: Command, 
     )  # fmt: skip
     if deadline is not None:
         workflow_deadline.arm(tx, following, deadline)
+    message_states.hand_over(tx, execution, following, now_ms)
     if unseen_cancel:
         new_run = tx.get_execution(following)
         if new_run is not None:

@@ -184,8 +184,13 @@ class WorkerCalls(EngineCore):
         """Give back every workflow task lease ``owner`` holds."""
         await self._run(lambda tx: tx.release_workflow_tasks(owner))
 
-    async def register_worker(self, workflow_names: list[str], owner: str) -> None:
+    async def register_worker(
+        self, workflow_names: list[str], owner: str, *, message_schemas: dict[str, dict[str, str]] | None = None
+    ) -> None:
         """Record the workflows a worker runs and retry tasks that failed before it started.
+
+        ``message_schemas`` (by workflow, then message name) replace what each workflow declared
+        before: senders anywhere are checked against the code workers run now.
 
         Attempts still marked running under this worker's identity belong to an earlier
         process of the same identity, which is gone: they are retried now.
@@ -194,6 +199,8 @@ class WorkerCalls(EngineCore):
 
         def register(tx: Transaction) -> None:
             tx.register_workflows(workflow_names)
+            for workflow, schemas in (message_schemas or {}).items():
+                tx.register_message_schemas(workflow, schemas)
             workflows.retry_failed_tasks(tx, now)
             activities.reap_lost_attempts(tx, "", now, limit=1_000_000, owner=owner)
 

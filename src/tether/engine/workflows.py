@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tether.engine import activities, children, closing, runs, starting, workflow_deadline
+from tether.engine import activities, children, closing, message_states, runs, starting, workflow_deadline
 from tether.errors import UsageError
 from tether.model import payloads
 from tether.model.events import Command, Event, EventType
@@ -209,6 +209,8 @@ def _apply(tx: Transaction, execution: ExecutionRow, command: Command, now_ms: i
             children.start(tx, execution, data, now_ms)
         case EventType.CHILD_WORKFLOW_CANCEL_REQUESTED:
             children.request_cancel(tx, execution, data, now_ms)
+        case EventType.MESSAGE_RECEIVED | EventType.REQUEST_RECEIVED | EventType.REQUEST_ANSWERED:
+            message_states.apply(tx, execution, command.type, data, now_ms)
         case EventType.PATCH_RECORDED:
             pass  # a marker for replay (tether.patched): its event is all there is to it
         case _:

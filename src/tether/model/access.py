@@ -5,6 +5,7 @@ A scope reads ``resource:action:pattern``, for example ``activities:write:orders
 - ``workflows:read``   describe, history, result and list executions
 - ``workflows:start``  start executions
 - ``workflows:write``  cancel executions
+- ``workflows:send``   send messages and requests to executions
 - ``activities:write`` complete, fail, heartbeat and report cancelled by token
 
 ``pattern`` matches the workflow's name, with ``*`` standing for any run of characters
@@ -28,11 +29,12 @@ class Action(StrEnum):
     READ_WORKFLOWS = "workflows:read"
     START_WORKFLOWS = "workflows:start"
     WRITE_WORKFLOWS = "workflows:write"
+    SEND_WORKFLOWS = "workflows:send"
     WRITE_ACTIVITIES = "activities:write"
 
 
 _RESOURCES = {"workflows", "activities", "*"}
-_VERBS = {"read", "start", "write", "*"}
+_VERBS = {"read", "start", "write", "send", "*"}
 _PATTERN = re.compile(r"[A-Za-z0-9_.\-*/:]+")
 
 

@@ -40,6 +40,11 @@ class EventType(StrEnum):
     TIMER_STARTED = "TimerStarted"
     TIMER_FIRED = "TimerFired"
     TIMER_CANCELLED = "TimerCancelled"
+    MESSAGE_SENT = "MessageSent"
+    MESSAGE_RECEIVED = "MessageReceived"
+    REQUEST_SENT = "RequestSent"
+    REQUEST_RECEIVED = "RequestReceived"
+    REQUEST_ANSWERED = "RequestAnswered"
 
 
 INPUT_EVENTS = frozenset(
@@ -53,6 +58,8 @@ INPUT_EVENTS = frozenset(
         EventType.ACTIVITY_HEARTBEAT,
         EventType.TIMER_FIRED,
         EventType.CHILD_WORKFLOW_CLOSED,
+        EventType.MESSAGE_SENT,
+        EventType.REQUEST_SENT,
     }
 )
 """Events delivered to workflow code; the rest record what happened."""
@@ -90,7 +97,8 @@ class Command:
 
 def key_of(type_: EventType, data: dict[str, Any]) -> tuple[str, Any, Any]:
     """The identity of a command or recorded command event."""
-    return (str(type_), data.get("activity_id", data.get("timer_id", data.get("child_ref"))), data.get("name"))
+    ident = data.get("activity_id", data.get("timer_id", data.get("child_ref", data.get("message_id"))))
+    return (str(type_), ident, data.get("name"))
 
 
 COMMAND_EVENTS = frozenset(
@@ -107,6 +115,9 @@ COMMAND_EVENTS = frozenset(
         EventType.WORKFLOW_CONTINUED_AS_NEW,
         EventType.CHILD_WORKFLOW_STARTED,
         EventType.CHILD_WORKFLOW_CANCEL_REQUESTED,
+        EventType.MESSAGE_RECEIVED,
+        EventType.REQUEST_RECEIVED,
+        EventType.REQUEST_ANSWERED,
     }
 )
 """Event types a workflow task may emit as commands."""

@@ -6,7 +6,7 @@ pydantic reads and writes those directly.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -169,3 +169,67 @@ class RetryStarted(BaseModel):
     """The attempt that was queued."""
 
     attempt: int
+
+
+MessageName = Annotated[str, Field(min_length=1, max_length=256, description="The message's or request's name.")]
+MessageKey = Annotated[
+    str | None,
+    Field(
+        default=None,
+        min_length=1,
+        max_length=512,
+        description="An idempotency key: the same key sent again to the execution is the same message.",
+    ),
+]
+
+
+class StartWith(_Request):
+    """The execution to start if none has the id yet (send with start)."""
+
+    workflow: WorkflowName
+    args: list[Any] = Field(default_factory=list, description="Positional arguments, as JSON values.")
+    check_known: bool = Field(default=True, description="Refuse a workflow name no worker has registered yet.")
+    timeout: float | None = Field(
+        default=None, gt=0, le=MAX_TIMEOUT_SECONDS, description="Seconds until the execution times out (see start)."
+    )
+
+
+class SendMessage(_Request):
+    """Send a message to a running execution; it is durable at once and received in send order."""
+
+    name: MessageName
+    payload: Any = None
+    key: MessageKey = None
+    start: StartWith | None = Field(
+        default=None, description="Start the execution first unless it exists (one transaction)."
+    )
+
+
+class MessageSent(BaseModel):
+    """A message accepted."""
+
+    message_id: int
+    stored: bool = Field(description="False when its key had been sent before (nothing changed).")
+    started: bool = Field(default=False, description="True when this call started the execution (send with start).")
+
+
+class SendRequest(_Request):
+    """Send a request to a running execution and wait for the workflow's answer."""
+
+    name: MessageName
+    payload: Any = None
+    key: MessageKey = None
+    wait: float = Field(
+        default=0, ge=0, le=MAX_RESULT_WAIT_SECONDS, description="Seconds to wait for the answer in this call."
+    )
+
+
+class RequestOutcome(BaseModel):
+    """Where a request stands: replied (with the reply), or still waiting for an answer."""
+
+    request_id: int
+    state: Literal["pending", "received", "replied"] = Field(
+        description="pending: not taken yet; received: taken, not answered yet; replied. A rejection is 409."
+    )
+    reply: Any = Field(default=None, description="The reply, when replied.")
+    waited: float = Field(default=0, description="Seconds this call waited for the answer, by the server's clock.")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Coroutine
+import json
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
 from types import ModuleType
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -109,12 +110,21 @@ class Workflow(Generic[P, R]):
     """A workflow: an ``async def`` whose progress is durable; start it with a Client."""
 
     def __init__(
-        self, fn: Callable[P, Coroutine[Any, Any, R]], *, name: str | None, timeout: timedelta | None = None
+        self,
+        fn: Callable[P, Coroutine[Any, Any, R]],
+        *,
+        name: str | None,
+        timeout: timedelta | None = None,
+        messages: Mapping[str, Any] | None = None,
     ) -> None:
         if not inspect.iscoroutinefunction(fn):
             raise UsageError(f"workflow {fn.__qualname__} must be an async def function")
         self.fn = fn
         self.name = name or fn.__qualname__
+        self.messages: dict[str, Any] = dict(messages or {})
+        """The payload type of each message and request name it declares (others take any JSON value)."""
+        self.message_schemas = _message_schemas(self.name, self.messages)
+        """Their JSON Schemas as text, registered by workers so that senders anywhere are checked."""
         if timeout is not None and timeout <= timedelta(0):
             raise UsageError(f"workflow {self.name!r}: timeout must be positive")
         self.timeout_ms = duration_ms(timeout) if timeout is not None else None
@@ -186,25 +196,40 @@ def activity(
     return decorator if fn is None else decorator(fn)
 
 
+def _message_schemas(workflow: str, messages: dict[Any, Any]) -> dict[str, str]:
+    schemas: dict[str, str] = {}
+    for name, annotation in messages.items():
+        if not isinstance(name, str) or not name:
+            raise UsageError(f"workflow {workflow!r}: message names must be non-empty strings, not {name!r}")
+        schema = payloads.schema_of(annotation)
+        if schema is not None:
+            schemas[name] = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    return schemas
+
+
 class _WorkflowDecorator:
-    def __init__(self, name: str | None, timeout: timedelta | None) -> None:
+    def __init__(self, name: str | None, timeout: timedelta | None, messages: Mapping[str, Any] | None) -> None:
         self._name = name
         self._timeout = timeout
+        self._messages = messages
 
     def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Workflow[P, R]:
-        return Workflow(fn, name=self._name, timeout=self._timeout)
+        return Workflow(fn, name=self._name, timeout=self._timeout, messages=self._messages)
 
 
 @overload
 def workflow(fn: Callable[P, Coroutine[Any, Any, R]], /) -> Workflow[P, R]: ...
 @overload
-def workflow(*, name: str | None = None, timeout: timedelta | None = None) -> _WorkflowDecorator: ...
+def workflow(
+    *, name: str | None = None, timeout: timedelta | None = None, messages: Mapping[str, Any] | None = None
+) -> _WorkflowDecorator: ...
 def workflow(
     fn: Callable[P, Coroutine[Any, Any, R]] | None = None,
     /,
     *,
     name: str | None = None,
     timeout: timedelta | None = None,
+    messages: Mapping[str, Any] | None = None,
 ) -> Workflow[P, R] | _WorkflowDecorator:
     """Declare a workflow, bare (``@tether.workflow``) or with options.
 
@@ -214,8 +239,11 @@ def workflow(
         timeout: the execution ends as timed out (:class:`~tether.errors.WorkflowTimedOut`)
             this long after it started, closing its open activities and timers; a start
             may override it (``client.start_workflow(..., timeout=...)``).
+        messages: the payload type of message and request names (``{"approver-added": Approver}``):
+            ``send`` and ``request`` refuse a payload that does not match (InvalidPayload), and
+            ``tether.receive`` returns it as that type. Names not listed take any JSON value.
     """
-    decorator = _WorkflowDecorator(name, timeout)
+    decorator = _WorkflowDecorator(name, timeout, messages)
     return decorator if fn is None else decorator(fn)
 
 

@@ -11,9 +11,11 @@ from typing import Any, ParamSpec, TypeVar
 
 from tether.errors import NotInWorkflow, UsageError
 from tether.model.clock import duration_ms, from_ms
+from tether.runtime import messages
 from tether.runtime.activity_calls import CalledActivity
 from tether.runtime.child_workflows import ChildWorkflowHandle
 from tether.runtime.definitions import Activity, Workflow, positional_args
+from tether.runtime.messages import Request
 from tether.runtime.workflow_instance import ActivityHandle, WorkflowInstance
 from tether.runtime.workflow_loop import WorkflowLoop
 
@@ -131,3 +133,39 @@ async def run_workflow(
         ChildWorkflowFailed: the child failed, was cancelled, terminated or timed out.
     """
     return await start_workflow(workflow, *args, id=id, parent_close=parent_close, **kwargs)
+
+
+async def receive(name: str, *, timeout: timedelta | float | None = None) -> Any:
+    """The payload of the oldest message ``name`` sent to this execution and not received yet.
+
+    Messages are durable from the moment they are sent (before the workflow waits, even
+    before its first step) and each is received once, in send order; the payload comes as
+    the type the workflow declares for ``name`` (``@tether.workflow(messages=...)``), else
+    as plain JSON values. Works inside ``asyncio.wait``/``gather`` and races with activities.
+
+    Raises:
+        TimeoutError: none came within ``timeout`` (a durable timer: it survives restarts);
+            a message that comes later stays for the next receive.
+        NotInWorkflow: called outside workflow code.
+        InvalidPayload: the payload does not match the declared type.
+    """
+    return await messages.receive(current(), _name(name), timeout)
+
+
+async def receive_request(name: str, *, timeout: timedelta | float | None = None) -> Request[Any]:
+    """The oldest request ``name`` (sent with ``client.request``) not received yet; answer it with reply or reject.
+
+    Requests and messages do not mix: ``receive`` takes only what ``send`` sent.
+
+    Raises:
+        TimeoutError: none came within ``timeout`` (a durable timer).
+        NotInWorkflow: called outside workflow code.
+        InvalidPayload: the payload does not match the declared type.
+    """
+    return await messages.receive_request(current(), _name(name), timeout)
+
+
+def _name(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"a message name must be a non-empty string, not {name!r}")
+    return name

@@ -23,6 +23,7 @@ from tether.runtime.activity_calls import ActivityCall
 from tether.runtime.child_workflows import ChildWorkflowHandle
 from tether.runtime.continue_as_new import ContinueAsNew
 from tether.runtime.definitions import Activity, Workflow, positional_args
+from tether.runtime.messages import Inbox
 from tether.runtime.workflow_loop import WorkflowLoop
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,14 @@ class WorkflowInstance:
         self._children: dict[int, ChildWorkflowHandle[Any]] = {}
         self._main: asyncio.Task[Any] | None = None
         self.patches = patches.Patches()
+        self._inbox: Inbox | None = None
+
+    @property
+    def inbox(self) -> Inbox:
+        """The messages and requests sent to this execution that its code has not taken yet."""
+        if self._inbox is None:
+            self._inbox = Inbox(self)
+        return self._inbox
 
     # feeding history
 
@@ -220,6 +229,8 @@ class WorkflowInstance:
                 child = self._children.pop(data["child_ref"], None)
                 if child is not None:
                     child._resolve(event)
+            case EventType.MESSAGE_SENT | EventType.REQUEST_SENT:
+                self.inbox.deliver(event)
             case _:
                 pass
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from tether.engine.engine import Engine
-from tether.service import errors, routes_activities, routes_lifecycle, routes_workflows, state
+from tether.service import errors, routes_activities, routes_lifecycle, routes_messages, routes_workflows, state
 from tether.service.auth import Authentication, Authenticator
 from tether.service.limits import BodyLimits
 from tether.service.ui import pages
@@ -25,6 +25,10 @@ TAGS = [
     {
         "name": "activities",
         "description": "Complete, fail, heartbeat or report cancelled the activity a token names; retry one now.",
+    },
+    {
+        "name": "messages",
+        "description": "Talk to running executions: send messages (starting the execution if needed) and requests.",
     },
     {"name": "server", "description": "The server itself."},
 ]
@@ -100,6 +104,7 @@ def create_app(
     app.include_router(routes_workflows.router)
     app.include_router(routes_activities.router)
     app.include_router(routes_lifecycle.router)
+    app.include_router(routes_messages.router)
     pages.install(app)
 
     @app.get(

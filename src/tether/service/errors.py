@@ -32,6 +32,8 @@ STATUS: dict[type[errors.TetherError], int] = {
     errors.ExecutionNotClosed: 409,
     errors.ExecutionNotResumable: 409,
     errors.ActivityNotInBackoff: 409,
+    errors.RequestRejected: 409,
+    errors.MessageKeyReused: 409,
     errors.ExecutionIdTaken: 409,
     errors.PayloadTooLarge: 413,
     errors.InvalidPayload: 422,

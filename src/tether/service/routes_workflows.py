@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from tether.engine.engine import Engine
 from tether.errors import UnknownWorkflow
 from tether.model import payloads, wire
-from tether.model.access import Action
+from tether.model.access import Access, Action
 from tether.model.records import WorkflowDescription, WorkflowStatus
 from tether.model.wire import (
     MAX_LIST_OFFSET,
@@ -24,7 +24,7 @@ from tether.model.wire import (
     WorkflowPage,
 )
 from tether.runtime.definitions import registered_workflow
-from tether.service import state
+from tether.service import long_polls
 from tether.service.auth import Caller
 from tether.service.errors import refusals
 from tether.service.state import engine_of
@@ -45,13 +45,7 @@ router = APIRouter(prefix="/v1", tags=["workflows"])
 async def start_workflow(body: StartWorkflow, request: Request, response: Response, caller: Caller) -> Started:
     """Start an execution of a workflow a worker registered; starting an existing id again returns it."""
     engine = engine_of(request)
-    caller.require(Action.START_WORKFLOWS, body.workflow)
-    if (
-        body.check_known
-        and registered_workflow(body.workflow) is None
-        and not await engine.is_known_workflow(body.workflow)
-    ):
-        raise UnknownWorkflow(body.workflow)
+    await may_start(engine, caller, body.workflow, check_known=body.check_known)
     execution_id = body.id or uuid.uuid4().hex
     args = payloads.encode_args(body.args, what="args")
     started = await engine.start_workflow(
@@ -60,6 +54,18 @@ async def start_workflow(body: StartWorkflow, request: Request, response: Respon
     )  # fmt: skip
     response.status_code = 201 if started else 200
     return Started(id=execution_id, workflow=body.workflow, started=started)
+
+
+async def may_start(engine: Engine, caller: Access, workflow: str, *, check_known: bool) -> None:
+    """Refuse a start the caller may not make, or (``check_known``) of a workflow no worker registered.
+
+    Raises:
+        PermissionDenied: the caller may not start this workflow.
+        UnknownWorkflow: ``check_known`` and no worker or module registered the name.
+    """
+    caller.require(Action.START_WORKFLOWS, workflow)
+    if check_known and registered_workflow(workflow) is None and not await engine.is_known_workflow(workflow):
+        raise UnknownWorkflow(workflow)
 
 
 @router.get("/workflows", operation_id="listWorkflows", responses=refusals(401, 413, 422, 503))
@@ -113,29 +119,16 @@ async def result(
     A caller that hangs up stops the wait: it no longer counts as waiting for the result.
     """
     engine = engine_of(request)
-    waiting = asyncio.ensure_future(engine.wait_for_close(execution_id, wait, access=caller))
-    hung_up = asyncio.ensure_future(_wait_for_disconnect(request))
-    shutdown = asyncio.ensure_future(state.stopping(request).wait())
     try:
-        await asyncio.wait({waiting, hung_up, shutdown}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (waiting, hung_up, shutdown):
-            task.cancel()
-    if hung_up.done() and not hung_up.cancelled() and hung_up.exception() is None:
+        row = await long_polls.wait_while_listened(request, engine.wait_for_close(execution_id, wait, access=caller))
+    except long_polls.HungUp:
         return Response(status_code=204)  # the client is gone and reads no answer
-    if waiting.done() and not waiting.cancelled():
-        row = waiting.result()
-    else:  # the server stops: answer where the execution stands, and the client asks again elsewhere
+    if row is None:  # the server stops: answer where the execution stands, and the client asks again elsewhere
         row = await engine.get_execution(execution_id, access=caller)
     error: Any = json.loads(row.error) if row.error else None
     value = json.loads(row.result) if row.result is not None else None
     # The id the caller named: a continued execution's last run is stored under an id of its own.
     return Outcome(id=execution_id, workflow=row.workflow, status=WorkflowStatus(row.status), result=value, error=error)
-
-
-async def _wait_for_disconnect(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
 
 
 @router.post(

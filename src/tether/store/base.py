@@ -105,6 +105,30 @@ class LinkRow:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageRow:
+    """A message or request sent to an execution, and where it stands."""
+
+    message_id: int
+    """Unique in the store and never reused: histories name messages by it."""
+    execution_id: str
+    """The run that holds it: the one it was sent to, or a later run it moved to while pending."""
+    chain_id: str
+    """The id clients name (the chain's first run): keys are unique per chain."""
+    kind: str
+    """``message`` or ``request``."""
+    name: str
+    payload: str
+    """The payload as JSON text."""
+    key: str | None
+    state: str
+    """``pending`` (not taken yet), ``received`` (taken by the workflow), ``replied`` or ``rejected``."""
+    answer: str | None
+    """A request's reply (JSON text) or its rejection's reason (JSON text of a string)."""
+    sent_at_ms: int
+    updated_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityTaskRow:
     """An attempt waiting for a worker."""
 
@@ -235,6 +259,30 @@ class Transaction(Protocol):
         A chain's first run that continued as new is not one: its id names the chain, which
         goes on in later runs (those are deleted as they expire, the first with the last).
         """
+        ...
+
+    # messages and requests sent to executions
+    def insert_message(self, row: MessageRow) -> int | None:
+        """Store a message (its ``message_id`` is ignored) and return its id; None if its key was used in its chain."""
+        ...
+
+    def get_message(self, message_id: int) -> MessageRow | None: ...
+    def message_by_key(self, chain_id: str, key: str) -> MessageRow | None: ...
+    def messages_of(self, execution_id: str) -> list[MessageRow]:
+        """The messages and requests a run holds, in the order they were sent."""
+        ...
+
+    def update_message(self, message_id: int, *, state: str, at_ms: int, answer: str | None = None) -> None: ...
+    def move_messages(self, message_ids: Sequence[int], execution_id: str) -> None:
+        """Hand messages over to another run (the next of a chain) as pending."""
+        ...
+
+    def register_message_schemas(self, workflow: str, schemas: dict[str, str]) -> None:
+        """Record the JSON Schemas a workflow declares for its message and request payloads, by name."""
+        ...
+
+    def message_schema(self, workflow: str, name: str) -> str | None:
+        """The JSON Schema a registered workflow declares for payloads of this name, if any."""
         ...
 
     # activities

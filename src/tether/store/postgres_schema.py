@@ -13,6 +13,7 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 4: what an activity that asked for a person at run time (``ctx.inbox``) shows, as SQLite's 7.
 8: closed executions by the time they closed, for retention, as SQLite's 8 (numbered alike from here on).
 9: links between executions (runs of a continued execution, children of a parent), as SQLite's 9.
+10: messages and requests sent to executions, and the schemas of their payloads, as SQLite's 10.
 """
 
 from __future__ import annotations
@@ -163,6 +164,32 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         CREATE INDEX execution_links_by_chain ON execution_links (chain_id, run) WHERE chain_id IS NOT NULL;
         CREATE INDEX execution_links_by_parent ON execution_links (parent_id, parent_ref) WHERE parent_id IS NOT NULL;
+        """,
+    ),
+    (
+        10,
+        """
+        CREATE TABLE messages (
+            message_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            chain_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            key TEXT,
+            state TEXT NOT NULL,
+            answer TEXT,
+            sent_at_ms BIGINT NOT NULL,
+            updated_at_ms BIGINT
+        );
+        CREATE INDEX messages_by_execution ON messages (execution_id, message_id);
+        CREATE UNIQUE INDEX messages_by_key ON messages (chain_id, key) WHERE key IS NOT NULL;
+        CREATE TABLE message_schemas (
+            workflow TEXT NOT NULL,
+            name TEXT NOT NULL,
+            schema TEXT NOT NULL,
+            PRIMARY KEY (workflow, name)
+        );
         """,
     ),
 ]

@@ -17,6 +17,9 @@ finds it at once) instead of being rewritten by every transition that appends an
 
 9: links between executions: the runs of a continued execution and the children of a parent.
 Only linked executions have a row, so the hot path (an execution on its own) reads none.
+
+10: messages and requests sent to executions (ids never reused: histories name them), keys
+unique per chain, and the JSON Schemas workflows declare for their payloads.
 """
 
 from __future__ import annotations
@@ -209,6 +212,32 @@ MIGRATIONS: list[tuple[int, str]] = [
         ) WITHOUT ROWID;
         CREATE INDEX execution_links_by_chain ON execution_links (chain_id, run) WHERE chain_id IS NOT NULL;
         CREATE INDEX execution_links_by_parent ON execution_links (parent_id, parent_ref) WHERE parent_id IS NOT NULL;
+        """,
+    ),
+    (
+        10,
+        """
+        CREATE TABLE messages (
+            message_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            execution_id TEXT NOT NULL,
+            chain_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            key TEXT,
+            state TEXT NOT NULL,
+            answer TEXT,
+            sent_at_ms INTEGER NOT NULL,
+            updated_at_ms INTEGER
+        );
+        CREATE INDEX messages_by_execution ON messages (execution_id, message_id);
+        CREATE UNIQUE INDEX messages_by_key ON messages (chain_id, key) WHERE key IS NOT NULL;
+        CREATE TABLE message_schemas (
+            workflow TEXT NOT NULL,
+            name TEXT NOT NULL,
+            schema TEXT NOT NULL,
+            PRIMARY KEY (workflow, name)
+        ) WITHOUT ROWID;
         """,
     ),
 ]

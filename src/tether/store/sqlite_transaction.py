@@ -19,6 +19,7 @@ from tether.model.events import Event, EventType
 from tether.store import (
     sqlite_lifecycle,
     sqlite_links,
+    sqlite_messages,
     sqlite_nulls,
     sqlite_pending,
     sqlite_queues,
@@ -67,6 +68,7 @@ class SQLiteTransaction(
     sqlite_queues.QueueQueries,
     sqlite_registry.RegistryQueries,
     sqlite_links.LinkQueries,
+    sqlite_messages.MessageQueries,
     sqlite_lifecycle.LifecycleQueries,
     Transaction,
 ):

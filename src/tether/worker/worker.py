@@ -149,7 +149,8 @@ class Worker:
                 accept=self._accept,
                 release_slot=self._release_slot,
             )
-        await self._engine.register_worker(sorted(self._workflows), self.identity)
+        schemas = {name: workflow.message_schemas for name, workflow in self._workflows.items()}
+        await self._engine.register_worker(sorted(self._workflows), self.identity, message_schemas=schemas)
         await self._engine.renew_worker(self.identity, self._lease_ms)
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
