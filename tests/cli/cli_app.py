@@ -65,3 +65,19 @@ async def flaky(job: str) -> str:
 @tether.workflow(name="cli.flaky_job")
 async def flaky_job(job: str) -> str:
     return await flaky(job)
+
+
+class Note(pydantic.BaseModel):
+    text: str
+
+
+@tether.workflow(name="cli.desk", messages={"note": Note})
+async def desk() -> list[str]:
+    notes = [(await tether.receive("note")).text]
+    while True:
+        request = await tether.receive_request("ask")
+        if request.payload == "no":
+            request.reject("asked to refuse")
+            continue
+        request.reply({"notes": notes, "asked": request.payload})
+        return notes

@@ -176,6 +176,30 @@ async def test_cancel_needs_the_workflow_write_scope(env: TestEnvironment, http:
     assert (await env.engine.describe("cancel-1")).cancel_requested
 
 
+async def test_messages_and_requests_need_the_send_scope_for_that_workflow(
+    env: TestEnvironment, http: httpx.AsyncClient
+) -> None:
+    await parked(env, fulfil, "o9", "send-1")
+    writer = await key(env, "workflows:write:*")
+    other = await key(env, "workflows:send:billing.*")
+    sender = await key(env, "workflows:send:orders.*")
+    before = await snapshot(env, "send-1")
+
+    for refused_key in (writer, other):
+        refused = await http.post("/v1/messages/send-1", json={"name": "note"}, headers=bearer(refused_key))
+        assert refused.status_code == 403
+        asked = await http.post("/v1/requests/send-1", json={"name": "ask"}, headers=bearer(refused_key))
+        assert asked.status_code == 403
+    assert await snapshot(env, "send-1") == before
+
+    accepted = await http.post("/v1/messages/send-1", json={"name": "note", "payload": 1}, headers=bearer(sender))
+    assert accepted.status_code == 200
+    assert accepted.json() == {"message_id": accepted.json()["message_id"], "stored": True, "started": False}
+    asked = await http.post("/v1/requests/send-1", json={"name": "ask", "wait": 0}, headers=bearer(sender))
+    assert (asked.status_code, asked.json()["state"]) == (200, "pending")
+    assert [m.name for m in (await env.engine.describe("send-1")).messages] == ["note", "ask"]
+
+
 async def test_resume_needs_the_workflow_write_scope_and_a_failed_execution(
     env: TestEnvironment, http: httpx.AsyncClient
 ) -> None:

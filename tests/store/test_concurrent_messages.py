@@ -30,7 +30,8 @@ pytestmark = pytest.mark.postgres
 async def cm_waits() -> str:
     request = await tether.receive_request("ask", timeout=timedelta(days=1))
     request.reply(f"answered {request.payload}")
-    return await tether.receive("more")
+    more: str = await tether.receive("more")
+    return more
 
 
 async def _parked(url: str) -> tuple[str, VirtualClock]:

@@ -259,3 +259,41 @@ async def test_send_with_start_sends_to_an_existing_execution_and_refuses_an_id_
             await env.client.send_with_start(msg_with_timeout, 1, id=execution_id, message="go", payload="three")
         history = await _history_of(env, execution_id)
         assert [e.data["payload"] for e in events_of(history, EventType.MESSAGE_SENT)] == ["one", "two"]
+
+
+@tether.workflow(timeout=timedelta(hours=1))
+async def msg_with_deadline() -> str:
+    return str(await tether.receive("go"))
+
+
+async def test_a_send_after_the_workflow_deadline_is_refused_and_the_deadline_applies_at_its_own_time() -> None:
+    async with TestEnvironment(workflows=[msg_with_deadline]) as env:
+        execution_id = new_id("msg")
+        start = env.clock.now()
+        await env.client.start_workflow(msg_with_deadline, id=execution_id)
+        await env.wait_for_idle()
+        env.clock.advance(timedelta(hours=2))  # no timer pass needs to run first
+        with pytest.raises(ExecutionClosed) as refused:
+            await env.client.send(execution_id, "go", "too late")
+        assert refused.value.status == "timed_out"
+        description = await env.client.describe(execution_id)
+        assert description.closed_at == start + timedelta(hours=1)
+        history = await _history_of(env, execution_id)
+        assert EventType.MESSAGE_SENT not in types_of(history)
+        assert description.messages == []
+
+
+async def test_a_description_lists_messages_and_requests_with_where_they_stand() -> None:
+    async with TestEnvironment(workflows=[msg_with_timeout]) as env:
+        execution_id = new_id("msg")
+        await env.client.start_workflow(msg_with_timeout, 3, id=execution_id)
+        await env.client.send(execution_id, "go", "taken", key="a")
+        await env.client.send(execution_id, "other", {"n": 1})
+        await env.wait_for_idle()
+        listed = (await env.client.describe(execution_id)).messages
+        assert [(m.kind, m.name, m.payload, m.key, m.state) for m in listed] == [
+            ("message", "go", "taken", "a", "received"),
+            ("message", "other", {"n": 1}, None, "pending"),
+        ]
+        assert listed[0].updated_at is not None
+        assert listed[1].updated_at is None

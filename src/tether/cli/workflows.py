@@ -139,6 +139,14 @@ def show(
                 "" if act.heartbeat_details is None else json.dumps(act.heartbeat_details), deadlines,
             )  # fmt: skip
         output.out.print(table)
+    if description.messages:
+        table = Table("message", "kind", "name", "state", "sent", "payload", "answer")
+        for message in description.messages:
+            table.add_row(
+                str(message.message_id), message.kind, message.name, message.state, output.when(message.sent_at),
+                json.dumps(message.payload), "" if message.answer is None else json.dumps(message.answer),
+            )  # fmt: skip
+        output.out.print(table)
 
 
 @app.command()

@@ -55,7 +55,7 @@ def hand_over(tx: Transaction, run: ExecutionRow, following: str, now_ms: int) -
 
     They keep their ids and order, and reach the next run's history as they reached this one's.
     """
-    left = [m for m in tx.messages_of(run.id) if m.state == PENDING or (m.kind == REQUEST and m.state == RECEIVED)]
+    left = tx.messages_of(run.id, unanswered=True)
     if not left:
         return
     tx.move_messages([m.message_id for m in left], following)

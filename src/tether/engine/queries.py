@@ -14,12 +14,13 @@ from tether.model.records import (
     ActivityInfo,
     ActivityState,
     HistoryEvent,
+    MessageInfo,
     WaitingActivity,
     WorkflowDescription,
     WorkflowStatus,
     WorkflowSummary,
 )
-from tether.store.base import ActivityRow, ExecutionRow, Transaction
+from tether.store.base import ActivityRow, ExecutionRow, MessageRow, Transaction
 
 
 def _json(text: str | None) -> object:
@@ -83,7 +84,20 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
         children=[child.id for child in tx.children_of(execution.id) if child.chain_id is None],
         patches=[str(e.data["name"]) for e in tx.events_of_type(execution_id, EventType.PATCH_RECORDED)],
         deadline=deadline,
+        messages=[_message_info(m) for m in tx.messages_of(execution.id, limit=MESSAGES_SHOWN)],
     )
+
+
+MESSAGES_SHOWN = 100
+"""The most messages a description lists (the latest)."""
+
+
+def _message_info(row: MessageRow) -> MessageInfo:
+    return MessageInfo(
+        message_id=row.message_id, kind=row.kind, name=row.name, payload=json.loads(row.payload), key=row.key,
+        state=row.state, sent_at=from_ms(row.sent_at_ms), answer=_json(row.answer),
+        updated_at=from_ms(row.updated_at_ms) if row.updated_at_ms is not None else None,
+    )  # fmt: skip
 
 
 def _heartbeat_as_it_stands(row: ActivityRow, timers: dict[str, object]) -> None:

@@ -79,6 +79,25 @@ class ActivityDescription:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageInfo:
+    """A message or request sent to an execution, and where it stands."""
+
+    message_id: int
+    kind: str
+    """``message`` or ``request``."""
+    name: str
+    payload: Any
+    key: str | None
+    state: str
+    """``pending`` (not taken yet), ``received`` (taken; a request not answered yet), ``replied`` or ``rejected``."""
+    sent_at: datetime
+    answer: Any = None
+    """A request's reply, or its rejection's reason."""
+    updated_at: datetime | None = None
+    """When the workflow took it or answered it."""
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowDescription:
     """An execution: its status, outcome and pending activities."""
 
@@ -109,6 +128,8 @@ class WorkflowDescription:
     """The execution that started this one as its child workflow."""
     children: list[str] = field(default_factory=list)
     """Ids of the child workflows this run started, in the order it started them."""
+    messages: list[MessageInfo] = field(default_factory=list)
+    """The messages and requests this run holds (the latest 100), oldest first."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,8 +268,12 @@ class Transaction(Protocol):
 
     def get_message(self, message_id: int) -> MessageRow | None: ...
     def message_by_key(self, chain_id: str, key: str) -> MessageRow | None: ...
-    def messages_of(self, execution_id: str) -> list[MessageRow]:
-        """The messages and requests a run holds, in the order they were sent."""
+    def messages_of(self, execution_id: str, *, unanswered: bool = False, limit: int | None = None) -> list[MessageRow]:
+        """The messages and requests a run holds, in the order they were sent.
+
+        ``unanswered`` keeps those the run is not done with: messages not taken yet, requests
+        not answered yet. ``limit`` keeps the latest that many.
+        """
         ...
 
     def update_message(self, message_id: int, *, state: str, at_ms: int, answer: str | None = None) -> None: ...

@@ -33,11 +33,15 @@ class PostgresMessages(PostgresStatements):
         row = self._one(f"SELECT {_COLUMNS} FROM messages WHERE chain_id = %s AND key = %s", (chain_id, key))
         return MessageRow(*row) if row is not None else None
 
-    def messages_of(self, execution_id: str) -> list[MessageRow]:  # noqa: D102
+    def messages_of(  # noqa: D102
+        self, execution_id: str, *, unanswered: bool = False, limit: int | None = None
+    ) -> list[MessageRow]:
+        which = " AND (state = 'pending' OR (kind = 'request' AND state = 'received'))" if unanswered else ""
         rows = self._all(
-            f"SELECT {_COLUMNS} FROM messages WHERE execution_id = %s ORDER BY message_id", (execution_id,)
+            f"SELECT {_COLUMNS} FROM messages WHERE execution_id = %s{which} ORDER BY message_id DESC LIMIT %s",
+            (execution_id, limit),
         )
-        return [MessageRow(*row) for row in rows]
+        return [MessageRow(*row) for row in reversed(rows)]
 
     def update_message(self, message_id: int, *, state: str, at_ms: int, answer: str | None = None) -> None:  # noqa: D102
         self._send(

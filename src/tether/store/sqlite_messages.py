@@ -36,11 +36,15 @@ class MessageQueries:
         ).fetchone()
         return _message(row) if row is not None else None
 
-    def messages_of(self, execution_id: str) -> list[MessageRow]:  # noqa: D102
+    def messages_of(  # noqa: D102
+        self, execution_id: str, *, unanswered: bool = False, limit: int | None = None
+    ) -> list[MessageRow]:
+        which = " AND (state = 'pending' OR (kind = 'request' AND state = 'received'))" if unanswered else ""
         rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE execution_id = ? ORDER BY message_id", (execution_id,)
+            f"SELECT {_COLUMNS} FROM messages WHERE execution_id = ?{which} ORDER BY message_id DESC LIMIT ?",
+            (execution_id, -1 if limit is None else limit),
         ).fetchall()
-        return [_message(row) for row in rows]
+        return [_message(row) for row in reversed(rows)]
 
     def update_message(self, message_id: int, *, state: str, at_ms: int, answer: str | None = None) -> None:  # noqa: D102
         self._write()
