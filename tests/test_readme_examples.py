@@ -1,4 +1,4 @@
-"""Every python example of the README's "Workflows that live for months" section runs as it is shown."""
+"""Every python example of the README's sections on long-lived workflows runs as it is shown."""
 
 from __future__ import annotations
 
@@ -10,17 +10,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTION = "## Workflows that live for months"
+SECTIONS = ("## Workflows that live for months", "## Talk to a running workflow")
 
 pytestmark = pytest.mark.acceptance
 
 
 def examples() -> list[str]:
-    """The section's python blocks, exactly as the README shows them."""
+    """The sections' python blocks, exactly as the README shows them."""
     readme = (ROOT / "README.md").read_text()
-    start = readme.index(SECTION)
-    end = readme.index("\n## ", start + len(SECTION))
-    return re.findall(r"^```python\n(.*?)^```", readme[start:end], re.M | re.S)
+    found: list[str] = []
+    for section in SECTIONS:
+        start = readme.index(section)
+        end = readme.index("\n## ", start + len(section))
+        found.extend(re.findall(r"^```python\n(.*?)^```", readme[start:end], re.M | re.S))
+    return found
 
 
 def test_the_section_has_examples() -> None:
