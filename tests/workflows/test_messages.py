@@ -297,3 +297,24 @@ async def test_a_description_lists_messages_and_requests_with_where_they_stand()
         ]
         assert listed[0].updated_at is not None
         assert listed[1].updated_at is None
+
+
+@tether.workflow(name="msg_collect", messages={"approver-added": Approver})
+async def msg_collect_changed(count: int, key: str) -> list[str]:
+    """msg_collect as a later version might write it: it waits for a message of another name first."""
+    names = [str(await tether.receive("approver-removed"))]
+    return names
+
+
+async def test_a_history_with_messages_replays_and_a_change_to_what_is_received_is_caught() -> None:
+    async with TestEnvironment(workflows=[msg_collect], activities=[msg_wait_for_token]) as env:
+        execution_id = new_id("msg")
+        handle = await env.client.start_workflow(msg_collect, 2, execution_id, id=execution_id)
+        await env.client.send(execution_id, "approver-added", {"name": "ann"})
+        await env.client.complete_activity(await TOKENS.get(execution_id), "mid")
+        await env.client.send(execution_id, "approver-added", {"name": "bob"})
+        assert await handle.result() == ["ann", "mid", "bob"]
+        history = await env.client.history(execution_id)
+    tether.testing.replay(msg_collect, history)
+    with pytest.raises(tether.errors.NonDeterminism):
+        tether.testing.replay(msg_collect_changed, history)
