@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,9 @@ from tether.errors import (
     InvalidPayload,
     MessageKeyReused,
 )
+from tether.model.clock import VirtualClock
 from tether.model.events import EventType
+from tether.runtime.workflow_instance import WorkflowInstance
 from tether.testing import TestEnvironment
 
 
@@ -318,3 +321,42 @@ async def test_a_history_with_messages_replays_and_a_change_to_what_is_received_
     tether.testing.replay(msg_collect, history)
     with pytest.raises(tether.errors.NonDeterminism):
         tether.testing.replay(msg_collect_changed, history)
+
+
+@tether.workflow
+async def msg_takes_what_is_there() -> str:
+    try:
+        return str(await tether.receive("m", timeout=timedelta(0)))
+    except TimeoutError:
+        return "nothing came"
+
+
+@pytest.mark.single_backend
+async def test_a_message_that_comes_while_the_closing_step_runs_is_seen_before_the_workflow_closes(
+    tmp_path: Path,
+) -> None:
+    # The workflow's step ran (and returned) before the message was sent, but commits after it:
+    # the close is refused, and the step runs again with the message.
+    url = f"sqlite:///{tmp_path / 'late.db'}"
+    client = await tether.Client.connect(url, clock=VirtualClock())
+    try:
+        engine = client.engine
+        execution_id = new_id("msg")
+        await client.start_workflow(msg_takes_what_is_there, id=execution_id)
+        (task,) = await engine.claim_workflow_tasks(
+            owner="w", workflows_=[msg_takes_what_is_there.name], limit=1, lease_ms=60_000, cached_seq={}
+        )
+        instance = WorkflowInstance(execution_id, msg_takes_what_is_there)
+        commands = instance.activate(task.events, engine.clock.now_ms())
+        assert [c.type for c in commands] == [EventType.WORKFLOW_COMPLETED]
+        await client.send(execution_id, "m", "just in time")
+        closed = await engine.complete_workflow_task(
+            execution_id=execution_id, owner="w", seen_seq=instance.loaded_seq,
+            task_now_ms=instance.now_ms, commands=commands,
+        )  # fmt: skip
+        assert closed is None
+        assert (await client.describe(execution_id)).status == tether.WorkflowStatus.RUNNING
+    finally:
+        await client.close()
+    async with TestEnvironment(url=url, workflows=[msg_takes_what_is_there]) as env:
+        assert await env.client.get_handle(execution_id).result() == "just in time"

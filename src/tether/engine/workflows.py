@@ -131,7 +131,10 @@ def complete_task(
     claimed: ExecutionRow | None = None,
     deadline_ms: int | None = None,
 ) -> int | None:
-    """Record a workflow task's commands and carry them out; None if the lease was lost or the deadline passed.
+    """Record a workflow task's commands and carry them out; None if it is not recorded.
+
+    It is not when the lease was lost, the deadline passed, or the task would close the
+    execution but a message came after what it had seen (the task then runs again).
 
     ``claimed`` is the execution as read when the task was leased in this same
     transaction: the lease and the row need no second look. ``deadline_ms`` is a workflow
@@ -156,6 +159,10 @@ def complete_task(
             # Nothing a workflow emits after it closed takes effect.
             commands, closing_command = commands[:index], command
             break
+    if closing_command is not None and _messages_came(tx, execution, closing_command, seen_seq):
+        # The workflow must see them before it may close: the task runs again, from its history.
+        tx.finish_workflow_task(execution_id, owner)
+        return None
     count = len(commands) + (closing_command is not None)
     marker = f'{{"seen":{int(seen_seq)},"now_ms":{int(task_now_ms)},"commands":{count}}}'
     records = [(EventType.WORKFLOW_TASK_COMPLETED, marker)]
@@ -172,6 +179,16 @@ def complete_task(
             last_seq = _close(tx, execution_id, closing_command, now_ms)
     tx.finish_workflow_task(execution_id, owner)
     return last_seq
+
+
+def _messages_came(tx: Transaction, execution: ExecutionRow, closing: Command, seen_seq: int) -> bool:
+    """Whether a message or request came after what the closing task had seen (a next run gets those)."""
+    if execution.last_seq <= seen_seq or closing.type == EventType.WORKFLOW_CONTINUED_AS_NEW:
+        return False
+    return any(e.type in _MESSAGE_EVENTS for e in tx.load_events(execution.id, seen_seq))
+
+
+_MESSAGE_EVENTS = frozenset({EventType.MESSAGE_SENT, EventType.REQUEST_SENT})
 
 
 def _text(command: Command) -> str:
