@@ -96,7 +96,7 @@ def send(
         raise activities.RefusedAfterDeadlines(ExecutionClosed(execution_id, status=WorkflowStatus.TIMED_OUT.value))
     schema = tx.message_schema(execution.workflow, name)
     if schema is not None:
-        payloads.check_schema(payload, json.loads(schema), what=f"payload of {name}")
+        payloads.check_schema(payload, json.loads(schema), what="payload")
     row = MessageRow(0, execution.id, chain, kind, name, payload, key, PENDING, None, now_ms, None)
     message_id = tx.insert_message(row)
     if message_id is None:  # the key was taken between the look and the insert: by another process
