@@ -105,6 +105,18 @@ class LinkRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishedRow:
+    """The last value an execution published under one name."""
+
+    name: str
+    value: str
+    """JSON text."""
+    version: int
+    """How many times the name was published (counting on across continue-as-new)."""
+    published_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityTaskRow:
     """An attempt waiting for a worker."""
 
@@ -224,8 +236,8 @@ class Transaction(Protocol):
     def delete_executions(self, execution_ids: Sequence[str]) -> None:
         """Remove these executions and every row they have.
 
-        That is their history, activities (and their inbox notes), timers and queued workflow
-        and activity tasks. Ids with no execution are passed over.
+        That is their history, activities (and their inbox notes), timers, published values
+        and queued workflow and activity tasks. Ids with no execution are passed over.
         """
         ...
 
@@ -235,6 +247,20 @@ class Transaction(Protocol):
         A chain's first run that continued as new is not one: its id names the chain, which
         goes on in later runs (those are deleted as they expire, the first with the last).
         """
+        ...
+
+    # published values
+    def publish_value(self, execution_id: str, name: str, value: str, at_ms: int) -> None:
+        """Store ``value`` (JSON text) as the execution's value ``name``: version 1, or one more than it was."""
+        ...
+
+    def published_value(self, execution_id: str, name: str) -> PublishedRow | None: ...
+    def published_values(self, execution_id: str) -> list[PublishedRow]:
+        """Every value the execution holds, by name."""
+        ...
+
+    def copy_published_values(self, from_id: str, to_id: str) -> None:
+        """Give execution ``to_id`` the values of ``from_id``, with their versions (continue-as-new)."""
         ...
 
     # activities

@@ -13,6 +13,7 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 4: what an activity that asked for a person at run time (``ctx.inbox``) shows, as SQLite's 7.
 8: closed executions by the time they closed, for retention, as SQLite's 8 (numbered alike from here on).
 9: links between executions (runs of a continued execution, children of a parent), as SQLite's 9.
+11: published values (``tether.publish``), as SQLite's 11; independent of the others, it applies after 9 or 10.
 """
 
 from __future__ import annotations
@@ -163,6 +164,19 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         CREATE INDEX execution_links_by_chain ON execution_links (chain_id, run) WHERE chain_id IS NOT NULL;
         CREATE INDEX execution_links_by_parent ON execution_links (parent_id, parent_ref) WHERE parent_id IS NOT NULL;
+        """,
+    ),
+    (
+        11,
+        """
+        CREATE TABLE published_values (
+            execution_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            published_at_ms BIGINT NOT NULL,
+            PRIMARY KEY (execution_id, name)
+        );
         """,
     ),
 ]

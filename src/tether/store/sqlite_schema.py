@@ -17,6 +17,9 @@ finds it at once) instead of being rewritten by every transition that appends an
 
 9: links between executions: the runs of a continued execution and the children of a parent.
 Only linked executions have a row, so the hot path (an execution on its own) reads none.
+
+11: published values (``tether.publish``): the last value of each name of an execution, with
+its version. A table of its own, independent of the others: it applies after 9 or after 10.
 """
 
 from __future__ import annotations
@@ -209,6 +212,19 @@ MIGRATIONS: list[tuple[int, str]] = [
         ) WITHOUT ROWID;
         CREATE INDEX execution_links_by_chain ON execution_links (chain_id, run) WHERE chain_id IS NOT NULL;
         CREATE INDEX execution_links_by_parent ON execution_links (parent_id, parent_ref) WHERE parent_id IS NOT NULL;
+        """,
+    ),
+    (
+        11,
+        """
+        CREATE TABLE published_values (
+            execution_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            published_at_ms INTEGER NOT NULL,
+            PRIMARY KEY (execution_id, name)
+        );
         """,
     ),
 ]

@@ -1,7 +1,8 @@
 """SQLite transactions: the queries of the embedded store, run by whichever thread runs the batch.
 
 Executions, history, activities and timers are here; the task queues are in
-:mod:`sqlite_queues`, workers, names and keys in :mod:`sqlite_registry`.
+:mod:`sqlite_queues`, workers, names and keys in :mod:`sqlite_registry`, published values in
+:mod:`sqlite_published`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tether.store import (
     sqlite_links,
     sqlite_nulls,
     sqlite_pending,
+    sqlite_published,
     sqlite_queues,
     sqlite_registry,
 )
@@ -68,6 +70,7 @@ class SQLiteTransaction(
     sqlite_registry.RegistryQueries,
     sqlite_links.LinkQueries,
     sqlite_lifecycle.LifecycleQueries,
+    sqlite_published.PublishedQueries,
     Transaction,
 ):
     """Transaction methods over the writer connection; used by one thread at a time, the batch's.
