@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import Annotated, Any
@@ -24,7 +23,7 @@ from tether.model.wire import (
     WorkflowPage,
 )
 from tether.runtime.definitions import registered_workflow
-from tether.service import state
+from tether.service import long_polls
 from tether.service.auth import Caller
 from tether.service.errors import refusals
 from tether.service.state import engine_of
@@ -113,29 +112,16 @@ async def result(
     A caller that hangs up stops the wait: it no longer counts as waiting for the result.
     """
     engine = engine_of(request)
-    waiting = asyncio.ensure_future(engine.wait_for_close(execution_id, wait, access=caller))
-    hung_up = asyncio.ensure_future(_wait_for_disconnect(request))
-    shutdown = asyncio.ensure_future(state.stopping(request).wait())
     try:
-        await asyncio.wait({waiting, hung_up, shutdown}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (waiting, hung_up, shutdown):
-            task.cancel()
-    if hung_up.done() and not hung_up.cancelled() and hung_up.exception() is None:
+        row = await long_polls.wait(request, engine.wait_for_close(execution_id, wait, access=caller))
+    except long_polls.CallerGone:
         return Response(status_code=204)  # the client is gone and reads no answer
-    if waiting.done() and not waiting.cancelled():
-        row = waiting.result()
-    else:  # the server stops: answer where the execution stands, and the client asks again elsewhere
+    if row is None:  # the server stops: answer where the execution stands, and the client asks again elsewhere
         row = await engine.get_execution(execution_id, access=caller)
     error: Any = json.loads(row.error) if row.error else None
     value = json.loads(row.result) if row.result is not None else None
     # The id the caller named: a continued execution's last run is stored under an id of its own.
     return Outcome(id=execution_id, workflow=row.workflow, status=WorkflowStatus(row.status), result=value, error=error)
-
-
-async def _wait_for_disconnect(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
 
 
 @router.post(
