@@ -105,7 +105,11 @@ def store_url(backend: str, request: pytest.FixtureRequest) -> str:
 
 _HISTORIES_UNCHECKED = ("store",)
 """Test folders that write rows directly (store contracts): their histories need not make sense."""
-_HISTORIES_CHECKED_AFTER_ALL = ("test_concurrent_stores.py", "test_concurrent_runs_and_children.py")
+_HISTORIES_CHECKED_AFTER_ALL = (
+    "test_concurrent_stores.py",
+    "test_concurrent_runs_and_children.py",
+    "test_published_across_stores.py",
+)
 """Files in those folders whose histories are made by the engine, and so are checked."""
 
 

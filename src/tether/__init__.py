@@ -11,6 +11,8 @@ from tether.model.records import (
     ActivityState,
     HeartbeatResponse,
     HistoryEvent,
+    Published,
+    PublishedValue,
     WorkflowDescription,
     WorkflowStatus,
     WorkflowSummary,
@@ -20,7 +22,15 @@ from tether.runtime.child_workflows import ChildWorkflowHandle
 from tether.runtime.continue_as_new import ContinueAsNew, continue_as_new
 from tether.runtime.definitions import Activity, Workflow, activity, workflow
 from tether.runtime.versioning import deprecate_patch, patched
-from tether.runtime.workflow_api import now, run_workflow, sleep, start_activity, start_workflow, uuid4
+from tether.runtime.workflow_api import (
+    now,
+    publish,
+    run_workflow,
+    sleep,
+    start_activity,
+    start_workflow,
+    uuid4,
+)
 from tether.runtime.workflow_instance import ActivityHandle
 from tether.worker.worker import Worker
 
@@ -36,6 +46,8 @@ __all__ = [
     "ContinueAsNew",
     "HeartbeatResponse",
     "HistoryEvent",
+    "Published",
+    "PublishedValue",
     "RetryPolicy",
     "Worker",
     "Workflow",
@@ -52,6 +64,7 @@ __all__ = [
     "make_async",
     "now",
     "patched",
+    "publish",
     "run_workflow",
     "sleep",
     "start_activity",

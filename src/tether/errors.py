@@ -27,7 +27,8 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── ExecutionClosed     the execution is closed already (terminate)
     │   ├── ExecutionNotClosed  the execution is still running (delete)
     │   ├── ExecutionNotResumable   only a failed, timed-out or terminated execution resumes
-    │   └── ActivityNotInBackoff    the activity waits for no retry (retry_activity_now)
+    │   ├── ActivityNotInBackoff    the activity waits for no retry (retry_activity_now)
+    │   └── NotPublished        the execution published no value of that name (yet)
     ├── StoreUnavailable        the store could not be reached or failed
     │   ├── ServerUnreachable   the tether server could not be reached (HTTP transport)
     │   └── StoreNotFound       no SQLite file at the path, and the caller asked not to create one
@@ -69,6 +70,7 @@ __all__ = [
     "NonDeterminism",
     "NotInActivity",
     "NotInWorkflow",
+    "NotPublished",
     "PayloadTooLarge",
     "PermissionDenied",
     "Refused",
@@ -398,6 +400,20 @@ class ActivityNotInBackoff(Refused):
 
     def to_details(self) -> dict[str, Any]:  # noqa: D102
         return {"execution_id": self.execution_id, "activity_id": self.activity_id, "state": self.state}
+
+
+class NotPublished(Refused):
+    """The execution has published no value of that name (yet): ``client.published`` found none."""
+
+    code = "not_published"
+
+    def __init__(self, execution_id: str, name: str) -> None:
+        super().__init__(f"execution {execution_id!r} has published no value named {name!r}")
+        self.execution_id = execution_id
+        self.name = name
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id, "name": self.name}
 
 
 class StoreUnavailable(TetherError):

@@ -65,3 +65,11 @@ async def flaky(job: str) -> str:
 @tether.workflow(name="cli.flaky_job")
 async def flaky_job(job: str) -> str:
     return await flaky(job)
+
+
+@tether.workflow(name="cli.progress")
+async def progress(order_id: str) -> str:
+    tether.publish("stage", "waiting for approval")
+    approval = await request_approval(order_id)
+    tether.publish("stage", f"approved by {approval.by}")
+    return approval.by

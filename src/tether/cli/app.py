@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from tether.cli import activities, keys, lifecycle, serve, workflows
+from tether.cli import activities, keys, lifecycle, published, serve, workflows
 
 app = typer.Typer(
     name="tether",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 workflows.app.command()(lifecycle.terminate)
 workflows.app.command()(lifecycle.delete)
+workflows.app.command()(published.published)
 activities.app.command(name="retry-now")(lifecycle.retry_now)
 app.add_typer(workflows.app, name="workflow")
 app.add_typer(activities.app, name="activity")

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tether.engine import activities, children, closing, runs, starting, workflow_deadline
+from tether.engine import activities, children, closing, published, runs, starting, workflow_deadline
 from tether.errors import UsageError
 from tether.model import payloads
 from tether.model.events import Command, Event, EventType
@@ -211,6 +211,8 @@ def _apply(tx: Transaction, execution: ExecutionRow, command: Command, now_ms: i
             children.request_cancel(tx, execution, data, now_ms)
         case EventType.PATCH_RECORDED:
             pass  # a marker for replay (tether.patched): its event is all there is to it
+        case EventType.VALUE_PUBLISHED:
+            published.record(tx, execution_id, data, parts, now_ms)
         case _:
             raise UsageError(f"a workflow task cannot emit {command.type}")
 

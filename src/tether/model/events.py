@@ -23,6 +23,7 @@ class EventType(StrEnum):
     WORKFLOW_CONTINUED_AS_NEW = "WorkflowContinuedAsNew"
     EXECUTION_RESUMED = "ExecutionResumed"
     PATCH_RECORDED = "PatchRecorded"
+    VALUE_PUBLISHED = "ValuePublished"
     CHILD_WORKFLOW_STARTED = "ChildWorkflowStarted"
     CHILD_WORKFLOW_CANCEL_REQUESTED = "ChildWorkflowCancelRequested"
     CHILD_WORKFLOW_CLOSED = "ChildWorkflowClosed"
@@ -89,7 +90,11 @@ class Command:
 
 
 def key_of(type_: EventType, data: dict[str, Any]) -> tuple[str, Any, Any]:
-    """The identity of a command or recorded command event."""
+    """The identity of a command or recorded command event.
+
+    Its type, the activity, timer or child it names, and its name (an activity's, a patch's,
+    a published value's): replay compares these, not payloads, which code may compute anew.
+    """
     return (str(type_), data.get("activity_id", data.get("timer_id", data.get("child_ref"))), data.get("name"))
 
 
@@ -101,6 +106,7 @@ COMMAND_EVENTS = frozenset(
         EventType.TIMER_STARTED,
         EventType.TIMER_CANCELLED,
         EventType.PATCH_RECORDED,
+        EventType.VALUE_PUBLISHED,
         EventType.WORKFLOW_COMPLETED,
         EventType.WORKFLOW_FAILED,
         EventType.WORKFLOW_CANCELLED,
