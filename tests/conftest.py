@@ -109,6 +109,7 @@ _HISTORIES_CHECKED_AFTER_ALL = (
     "test_concurrent_stores.py",
     "test_concurrent_runs_and_children.py",
     "test_concurrent_messages.py",
+    "test_published_across_stores.py",
 )
 """Files in those folders whose histories are made by the engine, and so are checked."""
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.helpers.history_checker import check_history
+from tests.helpers.history_checker import check_history, check_published
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ExecutionRow
+from tether.store.base import ActivityRow, ExecutionRow, PublishedRow
 
 E = EventType
 
@@ -140,3 +140,23 @@ def test_an_attempt_of_an_activity_the_resume_did_not_reopen_is_found() -> None:
 def test_a_timed_out_execution_ends_with_its_closing_event() -> None:
     found = problems("timed_out", activity("cancelled"), (E.WORKFLOW_TIMED_OUT, {}), (E.ACTIVITY_CANCELLED, A1))
     assert any("follows the execution's WorkflowTimedOut" in p for p in found)
+
+
+def published(rows: list[PublishedRow], *values: object, carried: bool = False) -> list[str]:
+    started = {"previous_run_id": "x"} if carried else {}
+    publishes = [(E.VALUE_PUBLISHED, {"name": "p", "value": value}) for value in values]
+    events = history((E.WORKFLOW_STARTED, started), (E.WORKFLOW_TASK_COMPLETED, {}), *publishes)
+    return check_published(execution("running", len(events)), events, rows)
+
+
+def test_published_values_that_agree_with_their_history_have_no_problem() -> None:
+    assert published([PublishedRow("p", "2", 2, 0)], 1, 2) == []
+    assert published([PublishedRow("p", "2", 4, 0)], 1, 2, carried=True) == []
+    assert published([PublishedRow("q", "1", 1, 0)], carried=True) == []
+
+
+def test_a_publish_applied_twice_or_not_at_all_is_found() -> None:
+    assert any("at version 3 after 2 publishes" in p for p in published([PublishedRow("p", "2", 3, 0)], 1, 2))
+    assert any("no value is stored" in p for p in published([], 1))
+    assert any("published another value" in p for p in published([PublishedRow("p", "1", 2, 0)], 1, 2))
+    assert any("never published" in p for p in published([PublishedRow("q", "1", 1, 0)]))

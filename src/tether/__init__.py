@@ -11,6 +11,8 @@ from tether.model.records import (
     ActivityState,
     HeartbeatResponse,
     HistoryEvent,
+    Published,
+    PublishedValue,
     WorkflowDescription,
     WorkflowStatus,
     WorkflowSummary,
@@ -23,6 +25,7 @@ from tether.runtime.messages import Request
 from tether.runtime.versioning import deprecate_patch, patched
 from tether.runtime.workflow_api import (
     now,
+    publish,
     receive,
     receive_request,
     run_workflow,
@@ -46,6 +49,8 @@ __all__ = [
     "ContinueAsNew",
     "HeartbeatResponse",
     "HistoryEvent",
+    "Published",
+    "PublishedValue",
     "Request",
     "RetryPolicy",
     "Worker",
@@ -63,6 +68,7 @@ __all__ = [
     "make_async",
     "now",
     "patched",
+    "publish",
     "receive",
     "receive_request",
     "run_workflow",

@@ -29,7 +29,8 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── ExecutionNotResumable   only a failed, timed-out or terminated execution resumes
     │   ├── ActivityNotInBackoff    the activity waits for no retry (retry_activity_now)
     │   ├── RequestRejected     the workflow rejected a request (reason)
-    │   └── MessageKeyReused    a message key was used before with another name or payload
+    │   ├── MessageKeyReused    a message key was used before with another name or payload
+    │   └── NotPublished        the execution published no value of that name (yet)
     ├── StoreUnavailable        the store could not be reached or failed
     │   ├── ServerUnreachable   the tether server could not be reached (HTTP transport)
     │   └── StoreNotFound       no SQLite file at the path, and the caller asked not to create one
@@ -72,6 +73,7 @@ __all__ = [
     "NonDeterminism",
     "NotInActivity",
     "NotInWorkflow",
+    "NotPublished",
     "PayloadTooLarge",
     "PermissionDenied",
     "Refused",
@@ -434,6 +436,20 @@ class MessageKeyReused(Refused):
 
     def to_details(self) -> dict[str, Any]:  # noqa: D102
         return {"execution_id": self.execution_id, "key": self.key}
+
+
+class NotPublished(Refused):
+    """The execution has published no value of that name (yet): ``client.published`` found none."""
+
+    code = "not_published"
+
+    def __init__(self, execution_id: str, name: str) -> None:
+        super().__init__(f"execution {execution_id!r} has published no value named {name!r}")
+        self.execution_id = execution_id
+        self.name = name
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"execution_id": self.execution_id, "name": self.name}
 
 
 class StoreUnavailable(TetherError):

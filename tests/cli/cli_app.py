@@ -81,3 +81,11 @@ async def desk() -> list[str]:
             continue
         request.reply({"notes": notes, "asked": request.payload})
         return notes
+
+
+@tether.workflow(name="cli.progress")
+async def progress(order_id: str) -> str:
+    tether.publish("stage", "waiting for approval")
+    approval = await request_approval(order_id)
+    tether.publish("stage", f"approved by {approval.by}")
+    return approval.by

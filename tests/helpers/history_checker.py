@@ -7,15 +7,19 @@
   except an ``ExecutionResumed``: it reopens the execution and the activities it names
   (their next attempts follow, numbered higher);
 - every activity's stored state (and attempt) agrees with its last event, and the
-  execution's status with its closing event.
+  execution's status with its closing event;
+- every published value stored agrees with the run's last ``ValuePublished`` of its name, and
+  its version counts that name's publishes (on top of what a continued run carried over).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
+from tether.model import payloads
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ExecutionRow, Store, Transaction
+from tether.store.base import ActivityRow, ExecutionRow, PublishedRow, Store, Transaction
 
 _EXECUTION_CLOSES = {
     EventType.WORKFLOW_COMPLETED: "completed",
@@ -196,20 +200,50 @@ def _compare(name: str, row: ActivityRow, state: _Activity) -> list[str]:
     return [f"{name}: stored as {stored} but its history ends {state.state!r} (attempt {state.attempt})"]
 
 
-def _read_all(tx: Transaction) -> list[tuple[ExecutionRow, list[Event], dict[int, ActivityRow | None]]]:
+def check_published(execution: ExecutionRow, events: list[Event], stored: list[PublishedRow]) -> list[str]:
+    """How the published values stored for ``execution`` disagree with its history (``events``), as sentences."""
+    where = f"execution {execution.id!r}"
+    last: dict[str, Event] = {}
+    counts: Counter[str] = Counter()
+    for event in events:
+        if event.type == EventType.VALUE_PUBLISHED:
+            last[event.data["name"]] = event
+            counts[event.data["name"]] += 1
+    carried = bool(events) and "previous_run_id" in events[0].data  # a continued run starts with its values
+    rows = {row.name: row for row in stored}
+    problems = []
+    for name, event in last.items():
+        row = rows.get(name)
+        if row is None:
+            problems.append(f"{where}: {name!r} was published (seq {event.seq}) but no value is stored")
+        elif payloads.parse(row.value) != event.data["value"]:
+            problems.append(f"{where}: {name!r} is stored as {row.value} but seq {event.seq} published another value")
+        elif row.version < counts[name] or (not carried and row.version != counts[name]):
+            problems.append(f"{where}: {name!r} is at version {row.version} after {counts[name]} publishes")
+    if not carried:
+        problems.extend(f"{where}: {name!r} is stored but was never published" for name in rows.keys() - last.keys())
+    return problems
+
+
+_Read = tuple[ExecutionRow, list[Event], dict[int, ActivityRow | None], list[PublishedRow]]
+
+
+def _read_all(tx: Transaction) -> list[_Read]:
     out = []
     for execution in tx.list_executions(status=None, workflow=None, limit=1_000_000, offset=0):
         events = tx.load_events(execution.id)
         ids = {int(e.data["activity_id"]) for e in events if e.type == EventType.ACTIVITY_SCHEDULED}
-        out.append((execution, events, {i: tx.get_activity(execution.id, i) for i in sorted(ids)}))
+        activities = {i: tx.get_activity(execution.id, i) for i in sorted(ids)}
+        out.append((execution, events, activities, tx.published_values(execution.id)))
     return out
 
 
 async def check_store(store: Store) -> list[str]:
     """Every invariant broken by any history of ``store``."""
     problems: list[str] = []
-    for execution, events, activities in await store.read(_read_all):
+    for execution, events, activities, published in await store.read(_read_all):
         problems.extend(check_history(execution, events, activities))
+        problems.extend(check_published(execution, events, published))
     return problems
 
 

@@ -68,6 +68,7 @@ OPERATIONS = [
     "DELETE /v1/workflows/{execution_id}",
     "POST /v1/retries/{execution_id}",
     "POST /v1/resumptions/{execution_id}",
+    "GET /v1/published/{name}/{execution_id}",
     "POST /v1/activities/complete",
     "POST /v1/activities/fail",
     "POST /v1/activities/heartbeat",

@@ -121,6 +121,7 @@ async def test_unknown_execution_is_404(http: httpx.AsyncClient) -> None:
         ("GET", "/v1/histories/nope"),
         ("GET", "/v1/results/nope"),
         ("POST", "/v1/cancellations/nope"),
+        ("GET", "/v1/published/progress/nope"),
     ]:
         reply = await http.request(method, path)
         assert reply.status_code == 404, path
@@ -221,6 +222,7 @@ async def test_openapi_document_describes_every_route_and_the_bearer_scheme(http
         "/v1/terminations/{execution_id}",
         "/v1/retries/{execution_id}",
         "/v1/resumptions/{execution_id}",
+        "/v1/published/{name}/{execution_id}",
         "/v1/activities/complete",
         "/v1/activities/fail",
         "/v1/activities/heartbeat",

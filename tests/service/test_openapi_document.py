@@ -39,6 +39,7 @@ OPERATION_IDS = {
     ("delete", "/v1/workflows/{execution_id}"): "deleteWorkflow",
     ("post", "/v1/retries/{execution_id}"): "retryActivityNow",
     ("post", "/v1/resumptions/{execution_id}"): "resumeWorkflow",
+    ("get", "/v1/published/{name}/{execution_id}"): "getPublished",
     ("post", "/v1/activities/complete"): "completeActivity",
     ("post", "/v1/activities/fail"): "failActivity",
     ("post", "/v1/activities/heartbeat"): "heartbeatActivity",
@@ -199,6 +200,8 @@ def call_of(name: str, t: Targets) -> Call:
         "deleteWorkflow": Call("DELETE", f"/v1/workflows/{t.running}"),
         "retryActivityNow": Call("POST", f"/v1/retries/{t.waiting}", {"activity_id": 1}),
         "resumeWorkflow": Call("POST", f"/v1/resumptions/{t.waiting}", {"timeout": None}),
+        # Nothing is published by the targets: the call is answered 404 not_published, as declared.
+        "getPublished": Call("GET", f"/v1/published/progress/{t.waiting}", query={"wait": "0"}),
         "completeActivity": by_token("complete", result={"by": "bob", "amount": 2}),
         "failActivity": by_token("fail", error="Declined"),
         "heartbeatActivity": by_token("heartbeat", details={"page": 1}),

@@ -18,6 +18,7 @@ def everything_of(execution_id: str) -> Any:
             "activity": tx.get_activity(execution_id, 1) is not None,
             "timers": len(tx.timers_of(execution_id)),
             "closed_among": tx.closed_among([execution_id]),
+            "published": len(tx.published_values(execution_id)),
         }
 
     return read
@@ -31,6 +32,7 @@ def fill(execution_id: str) -> Any:
         tx.arm_timer(TimerRow(execution_id, "sleep", 1, 0, 5_000))
         tx.enqueue_workflow_task(execution_id, 1_000)
         tx.enqueue_activity_task(ActivityTaskRow(execution_id, 1, 1, "contract.activity"))
+        tx.publish_value(execution_id, "progress", '{"done":1}', 1_000)
 
     return transition
 
@@ -44,7 +46,7 @@ async def test_delete_executions_removes_every_row_of_the_named_executions_only(
     await store.run(lambda tx: tx.delete_executions(["gone", "never-was"]))
 
     assert await store.read(everything_of("gone")) == {
-        "execution": False, "events": 0, "activity": False, "timers": 0, "closed_among": [],
+        "execution": False, "events": 0, "activity": False, "timers": 0, "closed_among": [], "published": 0,
     }  # fmt: skip
     assert await store.read(everything_of("kept")) == kept
     assert await store.read(lambda tx: tx.inbox_note("gone", 1)) is None
@@ -68,7 +70,8 @@ async def test_what_a_transition_wrote_before_its_delete_is_deleted_too_and_read
         return tx.get_execution("fresh"), tx.load_events("fresh"), tx.get_activity("fresh", 1)
 
     assert await store.run(transition) == (None, [], None)
-    assert (await store.read(everything_of("fresh")))["events"] == 0
+    left = await store.read(everything_of("fresh"))
+    assert (left["events"], left["published"]) == (0, 0)
 
 
 async def test_a_deleted_id_may_be_inserted_again_with_a_history_of_its_own(store: Store) -> None:

@@ -227,6 +227,27 @@ async def test_migration_added_later_is_applied_on_the_next_open(
     assert kept == execution("kept")
 
 
+async def test_a_migration_numbered_below_one_applied_already_is_applied_on_the_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Steps developed apart and merged later: a file opened by code that had a higher step
+    # but not this one gets it when code that has both opens it.
+    path = tmp_path / "t.db"
+    *earlier, withheld = sqlite_schema.MIGRATIONS
+    later = (LATEST + 1, "CREATE TABLE migrations_later (x INTEGER)")
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [*earlier, later])
+    await open_and_close(path)
+    assert withheld[0] not in versions(path)
+
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [*earlier, withheld, later])
+    await open_and_close(path)
+
+    assert versions(path) == [*ALL_VERSIONS, LATEST + 1]
+    fresh = tmp_path / "fresh.db"
+    await open_and_close(fresh)
+    assert set(schema(path)) == set(schema(fresh))
+
+
 async def test_failing_migration_is_rolled_back_and_refuses_to_open(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

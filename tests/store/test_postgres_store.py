@@ -49,6 +49,26 @@ async def test_stores_opening_a_new_database_concurrently_all_succeed_and_migrat
     assert versions(empty_postgres_url) == [v for v, _ in postgres_schema.MIGRATIONS]
 
 
+async def test_a_migration_numbered_below_one_applied_already_is_applied_on_the_next_open(
+    empty_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Steps developed apart and merged later: a database migrated by code that had a higher
+    # step but not this one gets it when code that has both opens it.
+    *earlier, withheld = postgres_schema.MIGRATIONS
+    later = (withheld[0] + 1, "CREATE TABLE migrations_later (x INTEGER)")
+    monkeypatch.setattr(postgres_schema, "MIGRATIONS", [*earlier, later])
+    await (await PostgresStore.open(empty_postgres_url)).close()
+    assert withheld[0] not in versions(empty_postgres_url)
+
+    monkeypatch.setattr(postgres_schema, "MIGRATIONS", [*earlier, withheld, later])
+    await (await PostgresStore.open(empty_postgres_url)).close()
+
+    assert versions(empty_postgres_url) == [v for v, _ in postgres_schema.MIGRATIONS]
+    with psycopg.connect(empty_postgres_url, autocommit=True) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'tether'")}
+    assert {"published_values", "migrations_later"} <= tables
+
+
 async def test_reopening_an_up_to_date_database_keeps_its_rows(postgres_url: str) -> None:
     store = await PostgresStore.open(postgres_url)
     await store.run(lambda tx: tx.insert_execution(execution("kept")))

@@ -94,3 +94,14 @@ async def changing_code(client: tether.Client) -> None:
     tether.testing.replay(fulfil, await client.history("order-1"))
     tether.testing.replay(fulfil, "tests/histories/order-1.json")
     tether.testing.replay(charge, "order-1.json")  # type: ignore[arg-type]  # an activity, not a workflow
+
+
+async def published_values(client: tether.Client) -> None:
+    assert_type(tether.publish("progress", {"done": 3, "of": 10}), None)
+    tether.publish(3, "x")  # type: ignore[arg-type]  # a name is a string
+    progress = await client.published("order-1", "progress", after=2, wait=timedelta(seconds=30))
+    assert_type(progress, tether.Published)
+    assert_type(progress.version, int)
+    await client.published("order-1", "progress", 2)  # type: ignore[call-arg]  # after and wait are keyword-only
+    listed = (await client.describe("order-1")).published
+    assert_type(listed, list[tether.PublishedValue])

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from tether.cli import activities, keys, lifecycle, messages, serve, workflows
+from tether.cli import activities, keys, lifecycle, messages, published, serve, workflows
 
 app = typer.Typer(
     name="tether",
@@ -18,6 +18,7 @@ workflows.app.command()(lifecycle.terminate)
 workflows.app.command()(lifecycle.delete)
 workflows.app.command()(messages.send)
 workflows.app.command()(messages.request)
+workflows.app.command()(published.published)
 activities.app.command(name="retry-now")(lifecycle.retry_now)
 app.add_typer(workflows.app, name="workflow")
 app.add_typer(activities.app, name="activity")

@@ -68,6 +68,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.WorkflowTimedOut: 18,
     errors.RequestRejected: 23,
     errors.MessageKeyReused: 24,
+    errors.NotPublished: 22,
     errors.UsageError: 2,
     errors.TetherError: 1,
 }

@@ -8,7 +8,14 @@ from typing import Any
 from tether.engine import message_states
 from tether.engine.engine import Engine
 from tether.model.clock import Clock, SystemClock
-from tether.model.records import ActivityInfo, HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowSummary
+from tether.model.records import (
+    ActivityInfo,
+    HeartbeatResponse,
+    HistoryEvent,
+    Published,
+    WorkflowDescription,
+    WorkflowSummary,
+)
 from tether.store.base import Store
 from tether.store.sqlite import SQLiteStore
 
@@ -84,6 +91,9 @@ class EmbeddedTransport:
         return await self._engine.list_workflows(
             status=status, workflow=workflow, limit=limit, offset=offset, id_prefix=id_prefix
         )
+
+    async def published(self, execution_id: str, name: str, after: int | None, wait_ms: int) -> Published:
+        return await self._engine.published(execution_id, name, after=after, wait_ms=wait_ms)
 
     async def complete_activity(self, token: str, result: str) -> bool:
         return await self._engine.complete_activity(token, result)

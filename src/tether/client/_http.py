@@ -25,6 +25,7 @@ from tether.model.records import (
     ActivityInfo,
     HeartbeatResponse,
     HistoryEvent,
+    Published,
     WorkflowDescription,
     WorkflowStatus,
     WorkflowSummary,
@@ -36,6 +37,8 @@ _RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
 _DESCRIPTION = pydantic.TypeAdapter(WorkflowDescription)
 _ACTIVITY_INFO = pydantic.TypeAdapter(ActivityInfo)
 _HEARTBEAT = pydantic.TypeAdapter(HeartbeatResponse)
+_PUBLISHED = pydantic.TypeAdapter(Published)
+_MAX_PUBLISHED_WAIT_MS = int(wire.MAX_PUBLISHED_WAIT_SECONDS * 1000)
 _READ_SECONDS = 30.0
 _TIMEOUT = httpx.Timeout(_READ_SECONDS, connect=5.0)
 _RETRIED_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ConnectTimeout, httpx.ReadTimeout)
@@ -162,6 +165,28 @@ class HttpTransport:
             if outcome.status != WorkflowStatus.RUNNING or (deadline is not None and time.monotonic() >= deadline):
                 result = json.dumps(outcome.result) if outcome.status == WorkflowStatus.COMPLETED else None
                 return outcome.status.value, result, outcome.error, outcome.workflow
+
+    async def published(self, execution_id: str, name: str, after: int | None, wait_ms: int) -> Published:
+        # The wait is counted in what the server waited, on its clock (the virtual clock of a
+        # test environment, too): each request waits its share, and one that ends with nothing
+        # newer used it all. One cut short (the server stopped) only ends the wait early.
+        path = f"/v1/published/{quote(name, safe='')}/{quote(execution_id, safe='')}"
+        left = wait_ms
+        while True:
+            share = min(left, _MAX_PUBLISHED_WAIT_MS)
+            left -= share
+            params: dict[str, Any] = {"wait": share / 1000}
+            if after is not None:
+                params["after"] = after
+            timeout = share / 1000 + _READ_SECONDS if share else None
+            try:
+                reply = _PUBLISHED.validate_python(await self._call("GET", path, params=params, timeout=timeout))
+            except errors.NotPublished:
+                if left <= 0:
+                    raise
+                continue
+            if left <= 0 or after is None or reply.version > after:
+                return reply
 
     async def cancel_workflow(self, execution_id: str) -> None:
         await self._call("POST", _path("cancellations", execution_id))

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from tether.engine.engine import Engine
-from tether.model.records import ActivityInfo, HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowSummary
+from tether.model.records import (
+    ActivityInfo,
+    HeartbeatResponse,
+    HistoryEvent,
+    Published,
+    WorkflowDescription,
+    WorkflowSummary,
+)
 
 
 class Transport(Protocol):
@@ -45,6 +52,10 @@ class Transport(Protocol):
     async def list_workflows(
         self, *, status: str | None, workflow: str | None, limit: int, offset: int, id_prefix: str | None
     ) -> list[WorkflowSummary]: ...
+    async def published(self, execution_id: str, name: str, after: int | None, wait_ms: int) -> Published:
+        """The last value ``name``, waiting up to ``wait_ms`` for a version newer than ``after``."""
+        ...
+
     async def complete_activity(self, token: str, result: str) -> bool: ...
     async def fail_activity(
         self, token: str, *, error: str, message: str, details: Any, non_retryable: bool

@@ -8,6 +8,7 @@ from typing import Any
 from tether.engine import activities, api_keys, closing, queries, resume, runs, workflows
 from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.message_calls import MessageCalls
+from tether.engine.published_calls import PublishedCalls
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken, ExecutionNotFound
 from tether.model.access import Access, Action
@@ -27,14 +28,15 @@ from tether.model.tokens import TokenClaims
 from tether.store.base import ExecutionRow, Transaction
 
 
-class Engine(LifecycleCalls, MessageCalls, WorkerCalls):
+class Engine(LifecycleCalls, MessageCalls, PublishedCalls, WorkerCalls):
     """Runs transitions for clients and workers over one store and one clock.
 
     Every public method is one transition (one transaction). The engine also owns the
     in-process wake-ups: workers park on :attr:`notifier` instead of polling. The calls
     workers make are in :class:`~tether.engine.worker_calls.WorkerCalls`, those that terminate,
     delete or hurry an execution along in :class:`~tether.engine.lifecycle_calls.LifecycleCalls`,
-    those that send messages and requests in :class:`~tether.engine.message_calls.MessageCalls`.
+    those that send messages and requests in :class:`~tether.engine.message_calls.MessageCalls`,
+    those that read published values in :class:`~tether.engine.published_calls.PublishedCalls`.
     """
 
     # executions

@@ -11,8 +11,10 @@ from tether.model.clock import Clock
 from tether.store.base import ExecutionRow
 
 MESSAGES = "messages"
-"""The topic of what callers outside workflows wait on: answers to requests, closes of executions."""
+"""The topic of what callers outside workflows wait on: answers to requests, published values, closes."""
 TOPICS = ("workflows", "activities", "timers", MESSAGES)
+"""What a change concerns: the work of one worker loop, or ``messages``, which only long polls wait
+on: a loop parked on its own topic is not woken by the others."""
 
 
 class Notifier:
@@ -45,6 +47,10 @@ class Notifier:
             for future in self._waiters.pop(topic or "", ()):
                 if not future.done():
                     future.set_result(None)
+
+    def parked_on(self, topic: str | None) -> int:
+        """How many waits are parked on ``topic`` now (tests learn so that a long poll waits)."""
+        return len(self._waiters.get(topic or "", ()))
 
     def closed(self, execution_id: str, row: ExecutionRow | None = None) -> None:
         """Wake everyone waiting for ``execution_id`` to close, with its final row when known."""

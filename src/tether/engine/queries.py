@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tether.engine import activities, deadlines, runs, workflow_deadline
+from tether.engine import activities, deadlines, published, runs, workflow_deadline
 from tether.errors import ExecutionNotFound
 from tether.model.clock import from_ms
 from tether.model.events import EventType
@@ -28,7 +28,7 @@ def _json(text: str | None) -> object:
 
 
 def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
-    """An execution with its pending activities and their deadlines.
+    """An execution with its pending activities and their deadlines, and the values it published.
 
     Raises:
         ExecutionNotFound: no execution has this id.
@@ -85,6 +85,7 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
         patches=[str(e.data["name"]) for e in tx.events_of_type(execution_id, EventType.PATCH_RECORDED)],
         deadline=deadline,
         messages=[_message_info(m) for m in tx.messages_of(execution.id, limit=MESSAGES_SHOWN)],
+        published=published.described(tx, execution_id),
     )
 
 

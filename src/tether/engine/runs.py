@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from tether.engine import closing, message_states, starting, workflow_deadline
+from tether.engine import closing, message_states, published, starting, workflow_deadline
 from tether.errors import ExecutionNotFound, InvalidPayload, UsageError
 from tether.model import payloads
 from tether.model.access import Access, Action
@@ -127,8 +127,9 @@ def run_of(tx: Transaction, execution_id: str, run: int) -> ExecutionRow:
 def continue_as_new(tx: Transaction, execution: ExecutionRow, command: Command, seen_seq: int, now_ms: int) -> int:
     """Close a run as continued and start the chain's next run with the command's arguments.
 
-    The next run inherits the chain's workflow deadline, its parent, and a cancellation
-    requested after the closing task had read its events (one the run never saw). Returns
+    The next run inherits the chain's workflow deadline, its parent, its published values
+    (with their versions), and a cancellation requested after the closing task had read its
+    events (one the run never saw). Returns
     the sequence number of the closed run's last event.
     """
     link = tx.get_link(execution.id)
@@ -150,6 +151,7 @@ def continue_as_new(tx: Transaction, execution: ExecutionRow, command: Command, 
     started = f',"run":{run + 1},"previous_run_id":{json.dumps(execution.id)},"timeout_ms":{json.dumps(timeout)}'
     if not starting.create(tx, following, execution.workflow, args, now_ms, started=started):
         raise UsageError(f"the next run of {chain!r} cannot be stored: id {following!r} is taken")
+    published.carry_over(tx, execution.id, following)
     tx.insert_link(
         LinkRow(
             following, chain, run + 1,

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tether.engine import activities, children, closing, message_states, runs, starting, workflow_deadline
+from tether.engine import activities, children, closing, message_states, published, runs, starting, workflow_deadline
 from tether.errors import UsageError
 from tether.model import payloads
 from tether.model.events import Command, Event, EventType
@@ -230,6 +230,8 @@ def _apply(tx: Transaction, execution: ExecutionRow, command: Command, now_ms: i
             message_states.apply(tx, execution, command.type, data, now_ms)
         case EventType.PATCH_RECORDED:
             pass  # a marker for replay (tether.patched): its event is all there is to it
+        case EventType.VALUE_PUBLISHED:
+            published.record(tx, execution_id, data, parts, now_ms)
         case _:
             raise UsageError(f"a workflow task cannot emit {command.type}")
 

@@ -2,7 +2,7 @@
 
 A scope reads ``resource:action:pattern``, for example ``activities:write:orders.*``:
 
-- ``workflows:read``   describe, history, result and list executions
+- ``workflows:read``   describe, history, result and list executions, read their published values
 - ``workflows:start``  start executions
 - ``workflows:write``  cancel executions
 - ``workflows:send``   send messages and requests to executions

@@ -23,6 +23,7 @@ class EventType(StrEnum):
     WORKFLOW_CONTINUED_AS_NEW = "WorkflowContinuedAsNew"
     EXECUTION_RESUMED = "ExecutionResumed"
     PATCH_RECORDED = "PatchRecorded"
+    VALUE_PUBLISHED = "ValuePublished"
     CHILD_WORKFLOW_STARTED = "ChildWorkflowStarted"
     CHILD_WORKFLOW_CANCEL_REQUESTED = "ChildWorkflowCancelRequested"
     CHILD_WORKFLOW_CLOSED = "ChildWorkflowClosed"
@@ -96,7 +97,12 @@ class Command:
 
 
 def key_of(type_: EventType, data: dict[str, Any]) -> tuple[str, Any, Any]:
-    """The identity of a command or recorded command event."""
+    """The identity of a command or recorded command event.
+
+    Its type, the activity, timer, child or message it names, and its name (an activity's, a
+    patch's, a message's, a published value's): replay compares these, not payloads, which code
+    may compute anew.
+    """
     ident = data.get("activity_id", data.get("timer_id", data.get("child_ref", data.get("message_id"))))
     return (str(type_), ident, data.get("name"))
 
@@ -109,6 +115,7 @@ COMMAND_EVENTS = frozenset(
         EventType.TIMER_STARTED,
         EventType.TIMER_CANCELLED,
         EventType.PATCH_RECORDED,
+        EventType.VALUE_PUBLISHED,
         EventType.WORKFLOW_COMPLETED,
         EventType.WORKFLOW_FAILED,
         EventType.WORKFLOW_CANCELLED,

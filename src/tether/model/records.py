@@ -98,6 +98,32 @@ class MessageInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Published:
+    """The last value an execution published under a name (``tether.publish``), and its version.
+
+    Versions count the publishes of that name: 1, 2, ... (continuing across continue-as-new).
+    """
+
+    value: Any
+    """The value, as plain JSON (dicts, lists, scalars)."""
+    version: int
+    published_at: datetime | None = field(default=None, compare=False)
+    """When the workflow task that published it was recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedValue:
+    """A value an execution published, as its description lists it."""
+
+    name: str
+    version: int
+    published_at: datetime
+    value: Any = None
+    """The value when its JSON is at most 1 KiB; else None, with ``value_omitted`` (``client.published`` reads it)."""
+    value_omitted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowDescription:
     """An execution: its status, outcome and pending activities."""
 
@@ -130,6 +156,8 @@ class WorkflowDescription:
     """Ids of the child workflows this run started, in the order it started them."""
     messages: list[MessageInfo] = field(default_factory=list)
     """The messages and requests this run holds (the latest 100), oldest first."""
+    published: list[PublishedValue] = field(default_factory=list)
+    """The values this run published (``tether.publish``) or carried over from its previous run, by name."""
 
 
 @dataclass(frozen=True, slots=True)

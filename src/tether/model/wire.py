@@ -21,6 +21,12 @@ MAX_TIMEOUT_SECONDS = 100 * 366 * 86400
 MAX_RESULT_WAIT_SECONDS = 60.0
 """The longest one result request waits on the server; clients wait longer by asking again."""
 
+MAX_PUBLISHED_WAIT_SECONDS = 60.0
+"""The longest one request for a published value waits on the server; clients wait longer by asking again."""
+
+MAX_VERSION = 2**53
+"""The highest version of a published value a request may name (JSON's largest exact integer)."""
+
 Token = Annotated[str, Field(description="An activity token, as the activity got it.")]
 """Left unconstrained here: a malformed token is refused by its verification, as InvalidToken."""
 ExecutionId = Annotated[str, Field(min_length=1, max_length=512)]

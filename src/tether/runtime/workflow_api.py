@@ -76,6 +76,25 @@ async def sleep(duration: timedelta | float) -> None:
     await instance.start_timer(delay)
 
 
+def publish(name: str, value: Any) -> None:
+    """Publish a named value of this execution, readable from outside: ``client.published(id, name)``.
+
+    The last value of a name wins; each publish of it is one more version (1, 2, ...). The
+    value is durable (it stays readable after the execution closed, until it is deleted) and
+    is recorded with the workflow task that published it, so a replay publishes nothing
+    again. A run that continues as new passes its values on to the next. Not awaited: it
+    takes effect when the current workflow task completes (a publish just before ``return``
+    is recorded before the execution closes). Readers waiting for a newer version
+    (``client.published(..., wait=...)``) wake when it is recorded.
+
+    Raises:
+        NotInWorkflow: called outside workflow code.
+        InvalidPayload: ``name`` is not a printable string of 1 to 256 characters without '/',
+            or ``value`` cannot be serialised to JSON.
+    """
+    current().publish(name, value)
+
+
 def now() -> datetime:
     """The workflow's deterministic time: the time of its current workflow task."""
     return from_ms(current().now_ms)

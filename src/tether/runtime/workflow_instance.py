@@ -18,6 +18,7 @@ from tether import errors
 from tether.errors import NonDeterminism
 from tether.model import payloads
 from tether.model.events import COMMAND_EVENTS, INPUT_EVENTS, Command, Event, EventType, failure, key_of
+from tether.model.published import check_name
 from tether.runtime import execution_marks, patches
 from tether.runtime.activity_calls import ActivityCall
 from tether.runtime.child_workflows import ChildWorkflowHandle
@@ -374,6 +375,19 @@ class WorkflowInstance:
         handle: ChildWorkflowHandle[Any] = ChildWorkflowHandle(self, workflow, ref, given, parent_close)
         self._children[ref] = handle
         return handle
+
+    def publish(self, name: str, value: object) -> None:
+        """Publish ``value`` as this execution's value ``name`` (a command of the current task).
+
+        Raises:
+            InvalidPayload: the name is not one, or the value cannot be serialised.
+        """
+        check_name(name)
+        text = payloads.encode(value, what=f"published value {name!r}")
+        written = f'{{"name":{payloads.json_text(name)},"value":{text}}}'
+        self._add(
+            Command(EventType.VALUE_PUBLISHED, {"name": name, "value": payloads.parse(text)}, written, {"value": text})
+        )
 
     def start_timer(self, delay_ms: int) -> asyncio.Future[None]:
         """Start a durable timer; the future resolves when it fires, cancelling it cancels the timer."""

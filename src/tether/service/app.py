@@ -8,7 +8,15 @@ from typing import Any
 from fastapi import FastAPI
 
 from tether.engine.engine import Engine
-from tether.service import errors, routes_activities, routes_lifecycle, routes_messages, routes_workflows, state
+from tether.service import (
+    errors,
+    routes_activities,
+    routes_lifecycle,
+    routes_messages,
+    routes_published,
+    routes_workflows,
+    state,
+)
 from tether.service.auth import Authentication, Authenticator
 from tether.service.limits import BodyLimits
 from tether.service.ui import pages
@@ -19,8 +27,8 @@ DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 TAGS = [
     {
         "name": "workflows",
-        "description": "Start executions, list and describe them, read their histories and results; "
-        "terminate and delete them.",
+        "description": "Start executions, list and describe them, read their histories, results and published "
+        "values; terminate and delete them.",
     },
     {
         "name": "activities",
@@ -105,6 +113,7 @@ def create_app(
     app.include_router(routes_activities.router)
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_messages.router)
+    app.include_router(routes_published.router)
     pages.install(app)
 
     @app.get(

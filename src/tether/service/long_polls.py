@@ -1,10 +1,10 @@
-"""Requests that wait (long polls): they end when their wait does, the caller hangs up, or the server stops."""
+"""Requests that wait (long polls): a wait ends early when its caller hangs up or the server stops."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from fastapi import Request
 
@@ -13,28 +13,30 @@ from tether.service import state
 T = TypeVar("T")
 
 
-class HungUp(Exception):
-    """The caller hung up: nobody reads the answer."""
+class CallerGone(Exception):
+    """The caller hung up while its request waited: it reads no answer."""
 
 
-async def wait_while_listened(request: Request, waiting: Awaitable[T]) -> T | None:
-    """Await ``waiting`` unless the caller hangs up (HungUp) or the server stops first (None).
+async def wait(request: Request, waiting: Coroutine[Any, Any, T]) -> T | None:
+    """What ``waiting`` returns (or raises); None if the server stops first, so the caller asks again elsewhere.
 
-    Whatever ``waiting`` raises is raised. A caller that hangs up stops the wait, so it no
-    longer counts as waiting (test environments skip time only while someone waits).
+    A caller that hangs up stops the wait: it no longer counts as waiting.
+
+    Raises:
+        CallerGone: the caller hung up first.
     """
-    work = asyncio.ensure_future(waiting)
+    done = asyncio.ensure_future(waiting)
     hung_up = asyncio.ensure_future(_wait_for_disconnect(request))
     shutdown = asyncio.ensure_future(state.stopping(request).wait())
     try:
-        await asyncio.wait({work, hung_up, shutdown}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({done, hung_up, shutdown}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (work, hung_up, shutdown):
+        for task in (done, hung_up, shutdown):
             task.cancel()
     if hung_up.done() and not hung_up.cancelled() and hung_up.exception() is None:
-        raise HungUp
-    if work.done() and not work.cancelled():
-        return work.result()
+        raise CallerGone
+    if done.done() and not done.cancelled():
+        return done.result()
     return None
 
 

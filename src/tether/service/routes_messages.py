@@ -75,10 +75,8 @@ async def send_request(
     )
     began = engine.clock.now_ms()
     try:
-        answer = await long_polls.wait_while_listened(
-            request, engine.request_answer(execution_id, sent.message_id, body.wait)
-        )
-    except long_polls.HungUp:
+        answer = await long_polls.wait(request, engine.request_answer(execution_id, sent.message_id, body.wait))
+    except long_polls.CallerGone:
         return Response(status_code=204)  # the client is gone and reads no answer
     if answer is None:  # the server stops: say where it stands now
         answer = await engine.request_answer(execution_id, sent.message_id, 0)

@@ -120,8 +120,8 @@ async def result(
     """
     engine = engine_of(request)
     try:
-        row = await long_polls.wait_while_listened(request, engine.wait_for_close(execution_id, wait, access=caller))
-    except long_polls.HungUp:
+        row = await long_polls.wait(request, engine.wait_for_close(execution_id, wait, access=caller))
+    except long_polls.CallerGone:
         return Response(status_code=204)  # the client is gone and reads no answer
     if row is None:  # the server stops: answer where the execution stands, and the client asks again elsewhere
         row = await engine.get_execution(execution_id, access=caller)

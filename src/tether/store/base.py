@@ -129,6 +129,18 @@ class MessageRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishedRow:
+    """The last value an execution published under one name."""
+
+    name: str
+    value: str
+    """JSON text."""
+    version: int
+    """How many times the name was published (counting on across continue-as-new)."""
+    published_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityTaskRow:
     """An attempt waiting for a worker."""
 
@@ -248,8 +260,8 @@ class Transaction(Protocol):
     def delete_executions(self, execution_ids: Sequence[str]) -> None:
         """Remove these executions and every row they have.
 
-        That is their history, activities (and their inbox notes), timers and queued workflow
-        and activity tasks. Ids with no execution are passed over.
+        That is their history, activities (and their inbox notes), timers, published values
+        and queued workflow and activity tasks. Ids with no execution are passed over.
         """
         ...
 
@@ -287,6 +299,20 @@ class Transaction(Protocol):
 
     def message_schema(self, workflow: str, name: str) -> str | None:
         """The JSON Schema a registered workflow declares for payloads of this name, if any."""
+        ...
+
+    # published values
+    def publish_value(self, execution_id: str, name: str, value: str, at_ms: int) -> None:
+        """Store ``value`` (JSON text) as the execution's value ``name``: version 1, or one more than it was."""
+        ...
+
+    def published_value(self, execution_id: str, name: str) -> PublishedRow | None: ...
+    def published_values(self, execution_id: str) -> list[PublishedRow]:
+        """Every value the execution holds, by name."""
+        ...
+
+    def copy_published_values(self, from_id: str, to_id: str) -> None:
+        """Give execution ``to_id`` the values of ``from_id``, with their versions (continue-as-new)."""
         ...
 
     # activities

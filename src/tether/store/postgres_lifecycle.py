@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from tether.store.postgres_statements import PostgresStatements
 
-_OWNED_TABLES = ("events", "activities", "timers", "workflow_tasks", "activity_tasks", "messages")
+_OWNED_TABLES = ("events", "activities", "timers", "workflow_tasks", "activity_tasks", "messages", "published_values")
 
 _NOT_A_CHAIN_HEAD = (
     "(status != 'continued' OR EXISTS "

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "tether_changes"
 TOPICS = frozenset({"workflows", "activities", "timers", "messages"})
+"""The topics a notice names: the loops a commit gave work to, and ``messages`` (published values)."""
 POLL_SECONDS = 2.0
 CONNECT_TIMEOUT = 10
 

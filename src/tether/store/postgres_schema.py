@@ -14,6 +14,7 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 8: closed executions by the time they closed, for retention, as SQLite's 8 (numbered alike from here on).
 9: links between executions (runs of a continued execution, children of a parent), as SQLite's 9.
 10: messages and requests sent to executions, and the schemas of their payloads, as SQLite's 10.
+11: published values (``tether.publish``), as SQLite's 11; independent of the others, it applies after 9 or 10.
 """
 
 from __future__ import annotations
@@ -192,6 +193,19 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        11,
+        """
+        CREATE TABLE published_values (
+            execution_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            published_at_ms BIGINT NOT NULL,
+            PRIMARY KEY (execution_id, name)
+        );
+        """,
+    ),
 ]
 
 
@@ -206,16 +220,18 @@ def migrate(conn: psycopg.Connection[Any]) -> int:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_version (version INTEGER NOT NULL)")
-        row = conn.execute(f"SELECT max(version) FROM {SCHEMA}.schema_version").fetchone()
-        current = int(row[0]) if row is not None and row[0] is not None else 0
-        for version, sql in MIGRATIONS:
-            if version > current:
+        applied = {int(row[0]) for row in conn.execute(f"SELECT version FROM {SCHEMA}.schema_version")}
+        # Every step not applied yet, in order: one numbered below the latest applied too (a
+        # gap, such as a step developed apart and merged later) runs rather than being skipped.
+        for version, sql in sorted(MIGRATIONS):
+            if version not in applied:
                 conn.execute(f"SET LOCAL search_path TO {SCHEMA}")
                 for statement in sql.split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"INSERT INTO {SCHEMA}.schema_version (version) VALUES (%s)", (version,))
-                current = version
+                applied.add(version)
+        current = max(applied, default=0)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -42,13 +42,16 @@ from tether.store.postgres_lifecycle import PostgresLifecycle
 from tether.store.postgres_links import PostgresLinks
 from tether.store.postgres_listings import PostgresListings
 from tether.store.postgres_messages import PostgresMessages
+from tether.store.postgres_published import PostgresPublished
 
 _EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
 _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
 
 
-class PostgresTransaction(PostgresListings, PostgresLinks, PostgresMessages, PostgresLifecycle, Transaction):
+class PostgresTransaction(
+    PostgresListings, PostgresLinks, PostgresMessages, PostgresLifecycle, PostgresPublished, Transaction
+):
     """Transaction methods over one connection; used only on the store's thread."""
 
     def get_execution(self, execution_id: str) -> ExecutionRow | None:  # noqa: D102

@@ -221,10 +221,10 @@ class SQLiteStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-            current = row[0] or 0
-            for version, sql in sqlite_schema.MIGRATIONS:
-                if version > current:
+            applied = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
+            # Every step not applied yet, in order, a gap below the latest included (see postgres_schema).
+            for version, sql in sorted(sqlite_schema.MIGRATIONS):
+                if version not in applied:
                     for statement in sql.split(";"):
                         if statement.strip():
                             conn.execute(statement)

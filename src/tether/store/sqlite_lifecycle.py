@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from tether.store import sqlite_pending
 from tether.store.base import ExecutionRow
 
-_OWNED_TABLES = ("events", "activities", "timers", "workflow_tasks", "activity_tasks", "messages")
+_OWNED_TABLES = ("events", "activities", "timers", "workflow_tasks", "activity_tasks", "messages", "published_values")
 """Tables whose rows belong to one execution (by ``execution_id``); the inbox notes are activities' columns."""
 _CHUNK = 500
 

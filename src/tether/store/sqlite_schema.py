@@ -20,6 +20,8 @@ Only linked executions have a row, so the hot path (an execution on its own) rea
 
 10: messages and requests sent to executions (ids never reused: histories name them), keys
 unique per chain, and the JSON Schemas workflows declare for their payloads.
+11: published values (``tether.publish``): the last value of each name of an execution, with
+its version. A table of its own, independent of the others: it applies after 9 or after 10.
 """
 
 from __future__ import annotations
@@ -238,6 +240,19 @@ MIGRATIONS: list[tuple[int, str]] = [
             schema TEXT NOT NULL,
             PRIMARY KEY (workflow, name)
         ) WITHOUT ROWID;
+        """,
+    ),
+    (
+        11,
+        """
+        CREATE TABLE published_values (
+            execution_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            published_at_ms INTEGER NOT NULL,
+            PRIMARY KEY (execution_id, name)
+        );
         """,
     ),
 ]

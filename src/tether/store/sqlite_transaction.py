@@ -1,7 +1,8 @@
 """SQLite transactions: the queries of the embedded store, run by whichever thread runs the batch.
 
 Executions, history, activities and timers are here; the task queues are in
-:mod:`sqlite_queues`, workers, names and keys in :mod:`sqlite_registry`.
+:mod:`sqlite_queues`, workers, names and keys in :mod:`sqlite_registry`, published values in
+:mod:`sqlite_published`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tether.store import (
     sqlite_messages,
     sqlite_nulls,
     sqlite_pending,
+    sqlite_published,
     sqlite_queues,
     sqlite_registry,
 )
@@ -70,6 +72,7 @@ class SQLiteTransaction(
     sqlite_links.LinkQueries,
     sqlite_messages.MessageQueries,
     sqlite_lifecycle.LifecycleQueries,
+    sqlite_published.PublishedQueries,
     Transaction,
 ):
     """Transaction methods over the writer connection; used by one thread at a time, the batch's.
