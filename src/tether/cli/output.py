@@ -66,6 +66,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.ActivityNotInBackoff: 16,
     errors.WorkflowTerminated: 17,
     errors.WorkflowTimedOut: 18,
+    errors.CallbackExpired: 21,
     errors.UsageError: 2,
     errors.TetherError: 1,
 }

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from tether.engine import activities, api_keys, closing, queries, resume, runs, workflows
+from tether.engine.callback_calls import CallbackCalls
 from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken, ExecutionNotFound
@@ -26,13 +27,14 @@ from tether.model.tokens import TokenClaims
 from tether.store.base import ExecutionRow, Transaction
 
 
-class Engine(LifecycleCalls, WorkerCalls):
+class Engine(LifecycleCalls, WorkerCalls, CallbackCalls):
     """Runs transitions for clients and workers over one store and one clock.
 
     Every public method is one transition (one transaction). The engine also owns the
     in-process wake-ups: workers park on :attr:`notifier` instead of polling. The calls
     workers make are in :class:`~tether.engine.worker_calls.WorkerCalls`, those that terminate,
-    delete or hurry an execution along in :class:`~tether.engine.lifecycle_calls.LifecycleCalls`.
+    delete or hurry an execution along in :class:`~tether.engine.lifecycle_calls.LifecycleCalls`,
+    those of callback URLs in :class:`~tether.engine.callback_calls.CallbackCalls`.
     """
 
     # executions
