@@ -72,6 +72,8 @@ OPERATIONS = [
     "POST /v1/activities/heartbeat",
     "POST /v1/activities/cancelled",
     "POST /v1/activities/describe",
+    "POST /v1/callbacks/complete/{token}",
+    "POST /v1/callbacks/fail/{token}",
     "GET /v1/health",
 ]
 

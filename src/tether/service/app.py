@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from tether.engine.engine import Engine
-from tether.service import errors, routes_activities, routes_lifecycle, routes_workflows, state
+from tether.service import errors, routes_activities, routes_callbacks, routes_lifecycle, routes_workflows, state
 from tether.service.auth import Authentication, Authenticator
 from tether.service.limits import BodyLimits
 from tether.service.ui import pages
@@ -25,6 +25,11 @@ TAGS = [
     {
         "name": "activities",
         "description": "Complete, fail, heartbeat or report cancelled the activity a token names; retry one now.",
+    },
+    {
+        "name": "callbacks",
+        "description": "Complete or fail the attempt a callback URL names, with no API key: "
+        "the signed token in the URL is the permission.",
     },
     {"name": "server", "description": "The server itself."},
 ]
@@ -99,6 +104,7 @@ def create_app(
     app.add_middleware(Authentication)  # added last, so it runs first: no body is read for an unknown caller
     app.include_router(routes_workflows.router)
     app.include_router(routes_activities.router)
+    app.include_router(routes_callbacks.router)
     app.include_router(routes_lifecycle.router)
     pages.install(app)
 
