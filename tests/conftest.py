@@ -52,9 +52,9 @@ def empty_postgres_url() -> Iterator[str]:
 _ON_BOTH_BACKENDS = ("activities", "tokens", "workflows", "recovery")
 """Behaviour suites that run on SQLite and again on PostgreSQL (over HTTP on SQLite only, to keep the run short)."""
 
-_SERVED_ON_POSTGRES = ("test_idempotent_close.py", "test_key_rotation.py", "test_auth.py")
+_SERVED_ON_POSTGRES = ("test_idempotent_close.py", "test_key_rotation.py", "test_auth.py", "test_callback_urls.py")
 """Test files that also run over HTTP on PostgreSQL: activities closed (and raced) by token through a
-server, and API keys, their scopes and revocation, on a store a worker's process shares."""
+server, API keys, their scopes and revocation, and callback URLs, on a store a worker's process shares."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -13,6 +13,7 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     ├── Refused                 a request was refused and nothing changed
     │   ├── InvalidToken        forged, truncated or altered task token
     │   ├── StaleToken          the token's attempt is no longer the current one
+    │   ├── CallbackExpired     the callback URL's expiry has passed
     │   ├── Unauthenticated     no API key, or an unknown or revoked one
     │   ├── PermissionDenied    the caller's API key does not allow this
     │   ├── InvalidPayload      a value could not be serialised or has the wrong type
@@ -58,6 +59,7 @@ __all__ = [
     "ActivityNotInBackoff",
     "ActivityTimeout",
     "ApiKeyNotFound",
+    "CallbackExpired",
     "CancellationNotRequested",
     "ChildWorkflowFailed",
     "ExecutionClosed",
@@ -199,6 +201,19 @@ class StaleToken(Refused):
 
     def to_details(self) -> dict[str, Any]:  # noqa: D102
         return {"token_attempt": self.token_attempt, "current_attempt": self.current_attempt}
+
+
+class CallbackExpired(Refused):
+    """The callback URL's expiry has passed; nothing changed. ``expired_at`` is when (ISO 8601, UTC)."""
+
+    code = "callback_expired"
+
+    def __init__(self, message: str | None = None, *, expired_at: str = "") -> None:
+        super().__init__(message or f"this callback URL expired at {expired_at}")
+        self.expired_at = expired_at
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {"expired_at": self.expired_at}
 
 
 class Unauthenticated(Refused):

@@ -19,14 +19,31 @@ class Approval(pydantic.BaseModel):
     by: str
 
 
-@tether.activity(name="cli.request_approval", retry=tether.RetryPolicy(max_attempts=2))
-async def request_approval(order: str) -> Approval:
+def hand_out(text: str, kind: str = "token") -> None:
+    """Write ``text`` where the test looks for the running attempt's ``kind`` (its token, its callback URL)."""
     ctx = tether.context()
     folder = Path(os.environ["TETHER_TEST_TOKENS"])
-    path = folder / f"{ctx.execution_id}.{ctx.attempt}.token"
-    path.with_suffix(".tmp").write_text(ctx.token)
+    path = folder / f"{ctx.execution_id}.{ctx.attempt}.{kind}"
+    path.with_suffix(".tmp").write_text(text)
     path.with_suffix(".tmp").rename(path)  # appears whole or not at all
+
+
+@tether.activity(name="cli.request_approval", retry=tether.RetryPolicy(max_attempts=2))
+async def request_approval(order: str) -> Approval:
+    hand_out(tether.context().token)
     return tether.make_async()
+
+
+@tether.activity(name="cli.request_payment")
+async def request_payment(order: str) -> Approval:
+    hand_out(tether.context().callback_url(), "url")  # the webhook a payment provider will call
+    return tether.make_async()
+
+
+@tether.workflow(name="cli.pay")
+async def pay(order_id: str) -> str:
+    approval = await request_payment(order_id)
+    return f"{order_id} paid, approved by {approval.by}"
 
 
 @tether.workflow(name="cli.order")

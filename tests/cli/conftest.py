@@ -37,9 +37,9 @@ class Served:
             env=self.env(TETHER_URL=self.url, **env),
         )  # fmt: skip
 
-    def token(self, execution_id: str, attempt: int = 1) -> str:
-        """The token the activity of ``execution_id`` handed out, once it has."""
-        path = self.tokens / f"{execution_id}.{attempt}.token"
+    def token(self, execution_id: str, attempt: int = 1, kind: str = "token") -> str:
+        """The token (or another ``kind`` of thing: its callback URL) the activity of ``execution_id`` handed out."""
+        path = self.tokens / f"{execution_id}.{attempt}.{kind}"
         deadline = time.monotonic() + DEADLINE_SECONDS
         while not path.exists():
             assert time.monotonic() < deadline, f"no token for {execution_id} within the hang guard"

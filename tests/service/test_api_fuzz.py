@@ -76,6 +76,8 @@ OPERATIONS = [
     "POST /v1/activities/describe",
     "POST /v1/messages/{execution_id}",
     "POST /v1/requests/{execution_id}",
+    "POST /v1/callbacks/complete/{token}",
+    "POST /v1/callbacks/fail/{token}",
     "GET /v1/health",
 ]
 

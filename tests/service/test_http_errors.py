@@ -230,6 +230,8 @@ async def test_openapi_document_describes_every_route_and_the_bearer_scheme(http
         "/v1/activities/describe",
         "/v1/messages/{execution_id}",
         "/v1/requests/{execution_id}",
+        "/v1/callbacks/complete/{token}",
+        "/v1/callbacks/fail/{token}",
         "/v1/health",
     }
     complete = document["paths"]["/v1/activities/complete"]["post"]

@@ -22,7 +22,8 @@ from openapi_spec_validator import validate
 
 import tether
 from tests.service.conftest import bearer, charge, fulfil, key, parked
-from tether.model import tokens
+from tether.model import callback_tokens, tokens
+from tether.model.callback_tokens import CallbackAction, CallbackClaims
 from tether.service import app as service_app
 from tether.service import server as service_server
 from tether.service.auth import StoreKeys
@@ -47,6 +48,8 @@ OPERATION_IDS = {
     ("post", "/v1/activities/describe"): "describeActivity",
     ("post", "/v1/messages/{execution_id}"): "sendMessage",
     ("post", "/v1/requests/{execution_id}"): "sendRequest",
+    ("post", "/v1/callbacks/complete/{token}"): "completeByCallback",
+    ("post", "/v1/callbacks/fail/{token}"): "failByCallback",
     ("get", "/v1/health"): "getHealth",
 }
 """Pinned: generated clients name their methods after these."""
@@ -93,12 +96,15 @@ async def test_every_operation_carries_one_declared_tag(http: httpx.AsyncClient)
     assert {op["tags"][0] for _, _, op in operations(document).values()} == set(declared)
 
 
-async def test_health_asks_for_no_key_and_every_other_operation_for_the_bearer_key(http: httpx.AsyncClient) -> None:
+async def test_health_and_callbacks_ask_for_no_key_and_every_other_operation_for_the_bearer_key(
+    http: httpx.AsyncClient,
+) -> None:
     document = await served_document(http)
 
     securities = {name: operation.get("security") for name, (_, _, operation) in operations(document).items()}
 
     assert securities.pop("getHealth") == []
+    assert securities.pop("completeByCallback") == securities.pop("failByCallback") == []
     assert set(map(json.dumps, securities.values())) == {json.dumps([{"api_key": []}])}
     assert document["components"]["securitySchemes"]["api_key"] == {
         "type": "http",
@@ -170,6 +176,9 @@ class Targets:
     running: str
     """An execution that no call closes (a cancellation of the waiting one may): a delete of it is refused."""
     keys: dict[str, str] = field(default_factory=dict)
+    callbacks: dict[str, str] = field(default_factory=dict)
+    """Callback tokens by action ("complete", "fail": of two executions of their own) and by action and kind
+    ("complete-closed", "fail-nothing", "fail-expired", ...)."""
 
 
 @dataclass
@@ -207,17 +216,37 @@ def call_of(name: str, t: Targets) -> Call:
         "heartbeatActivity": by_token("heartbeat", details={"page": 1}),
         "reportActivityCancelled": by_token("cancelled"),
         "describeActivity": by_token("describe"),
+        "completeByCallback": Call(
+            "POST", f"/v1/callbacks/complete/{t.callbacks['complete']}", {"by": "c", "amount": 1}
+        ),
+        "failByCallback": Call("POST", f"/v1/callbacks/fail/{t.callbacks['fail']}", {"error": "Declined"}),
         "getHealth": Call("GET", "/v1/health"),
         "sendMessage": Call("POST", f"/v1/messages/{t.waiting}", {"name": "note", "payload": {"x": 1}}),
         "sendRequest": Call("POST", f"/v1/requests/{t.waiting}", {"name": "ask", "payload": 1, "wait": 0}),
     }[name]
 
 
+def _is_callback(call: Call) -> bool:
+    return call.path.startswith("/v1/callbacks/")
+
+
+def _with_callback(call: Call, t: Targets, kind: str) -> Call | None:
+    """A callback call with the URL of another kind (closed, nothing, expired); None for other calls."""
+    if not _is_callback(call):
+        return None
+    action = call.path.split("/")[3]
+    return replace(call, path=f"/v1/callbacks/{action}/{t.callbacks[f'{action}-{kind}']}")
+
+
 def _with_token(call: Call, token: str) -> Call | None:
+    if _is_callback(call):
+        return replace(call, path=f"{call.path.rpartition('/')[0]}/{token}")
     return None if call.body is None or "token" not in call.body else replace(call, body={**call.body, "token": token})
 
 
 def _naming_nothing(call: Call, t: Targets) -> Call | None:
+    if _is_callback(call):
+        return _with_callback(call, t, "nothing")
     if call.body is not None and "workflow" in call.body:
         return replace(call, body={**call.body, "workflow": "no.such.workflow"})
     for named in (t.waiting, t.running):
@@ -227,6 +256,8 @@ def _naming_nothing(call: Call, t: Targets) -> Call | None:
 
 
 def _conflicting(call: Call, t: Targets) -> Call | None:
+    if _is_callback(call):
+        return _with_callback(call, t, "closed")
     if call.method == "DELETE":
         return call  # what a delete conflicts with is a running execution
     if call.body is not None and "workflow" in call.body:
@@ -237,6 +268,8 @@ def _conflicting(call: Call, t: Targets) -> Call | None:
 
 
 def _malformed(call: Call, t: Targets) -> Call:
+    if _is_callback(call):  # a complete URL takes any JSON as its result: only what is not JSON is malformed
+        return replace(call, body=None, content=b"{not json")
     if call.body is not None:
         return replace(call, body={})
     return replace(call, query={"limit": "0", "offset": "-1", "wait": "-1", "run": "0"})
@@ -250,6 +283,7 @@ PROVOCATIONS: dict[str, Callable[[Call, Targets], Call | None]] = {
     "with a forged token": lambda c, t: _with_token(c, "forged.token"),
     "on something closed or taken": _conflicting,
     "with a body over the limit": lambda c, t: replace(c, body=None, content=b"x" * (LIMIT + 1)),
+    "with an expired callback URL": lambda c, t: _with_callback(c, t, "expired"),
 }
 """Ways to get a call refused, each applied to every operation it can apply to."""
 
@@ -312,8 +346,22 @@ async def targets_in(env: TestEnvironment) -> Targets:
     key_id = max(signing)
     no_such = tokens.sign(tokens.TokenClaims("waiting-1", 99, 1), key_id, signing[key_id])
     keys = {"admin": await key(env, "*:*:*", name="admin"), "billing": await key(env, "*:*:billing.*", name="billing")}
+    await parked(env, fulfil, "o4", "callback-1")
+    await parked(env, fulfil, "o5", "callback-2")
+    callbacks: dict[str, str] = {}
+    pairs: tuple[tuple[CallbackAction, str], ...] = (("complete", "callback-1"), ("fail", "callback-2"))
+    for action, execution_id in pairs:
+        for kind, claims in {
+            "": CallbackClaims(execution_id, 1, 1, action, None),
+            "-closed": CallbackClaims("closed-1", 1, 1, action, None),
+            "-nothing": CallbackClaims("waiting-1", 99, 1, action, None),
+            "-expired": CallbackClaims("waiting-1", 1, 1, action, env.clock.now_ms()),
+        }.items():
+            callbacks[f"{action}{kind}"] = callback_tokens.sign(claims, key_id, signing[key_id])
     await env.wait_for_idle()
-    return Targets("waiting-1", waiting_token, "closed-1", closed_token, no_such, "billing-1", "running-1", keys)
+    return Targets(
+        "waiting-1", waiting_token, "closed-1", closed_token, no_such, "billing-1", "running-1", keys, callbacks
+    )
 
 
 async def test_every_declared_error_status_is_sent_as_declared_and_every_one_sent_is_declared(

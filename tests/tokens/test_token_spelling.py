@@ -18,7 +18,8 @@ import tether
 from tests.helpers.activity_tests import Mailbox, result_of, snapshot
 from tests.tokens.test_token_refusals import USES, environment, tr_run
 from tether.errors import InvalidToken
-from tether.model import tokens
+from tether.model import callback_tokens, tokens
+from tether.model.callback_tokens import CallbackClaims
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
@@ -122,15 +123,33 @@ CLAIMS, TOKEN = next(
 )
 """A token whose body and signature both hold '-' and '_' and end in a character with unused bits."""
 
+CALLBACK_CLAIMS, CALLBACK_TOKEN = next(
+    (claims, token)
+    for claims in (
+        CallbackClaims(f"order/{n}-é{HAS_DASH_AND_UNDERSCORE}", 3, 2, "complete", 1_800_000_000_000)
+        for n in itertools.count()
+    )
+    for token in [callback_tokens.sign(claims, 1, SECRET)]
+    if all(r.applies(part) for part in token.split(".") for r in RESPELLINGS.values())
+)
+"""The same for a callback URL's token, which is spelt the same way."""
+
+SIGNED: dict[str, tuple[str, Callable[[str, dict[int, bytes]], object]]] = {
+    "activity token": (TOKEN, tokens.verify),
+    "callback token": (CALLBACK_TOKEN, callback_tokens.verify),
+}
+
 
 @pytest.mark.single_backend
+@pytest.mark.parametrize("kind", list(SIGNED))
 @pytest.mark.parametrize("part", list(PARTS))
 @pytest.mark.parametrize("name", list(RESPELLINGS))
-def test_respelt_token_is_refused_by_verification(name: str, part: str) -> None:
-    respelt = _respelt(TOKEN, part, RESPELLINGS[name])
-    assert respelt != TOKEN
+def test_respelt_token_is_refused_by_verification(name: str, part: str, kind: str) -> None:
+    token, verify = SIGNED[kind]
+    respelt = _respelt(token, part, RESPELLINGS[name])
+    assert respelt != token
     with pytest.raises(InvalidToken):
-        tokens.verify(respelt, {1: SECRET})
+        verify(respelt, {1: SECRET})
 
 
 @pytest.mark.single_backend

@@ -85,6 +85,11 @@ def activity_side() -> None:
     ctx = tether.context()
     assert_type(ctx.attempt, int)
     assert_type(ctx.token, str)
+    assert_type(ctx.callback_url(), str)
+    assert_type(ctx.callback_url("fail", expires=timedelta(days=7)), str)
+    ctx.callback_url(expires=3600)
+    ctx.callback_url("heartbeat")  # type: ignore[arg-type]  # only "complete" and "fail"
+    ctx.callback_url("fail", timedelta(days=1))  # type: ignore[call-arg]  # expires is keyword-only
 
 
 async def changing_code(client: tether.Client) -> None:

@@ -69,6 +69,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.RequestRejected: 23,
     errors.MessageKeyReused: 24,
     errors.NotPublished: 22,
+    errors.CallbackExpired: 21,
     errors.UsageError: 2,
     errors.TetherError: 1,
 }

@@ -18,6 +18,7 @@ import typer
 from tether.cli import durations, output
 from tether.client.client import Client
 from tether.errors import UsageError
+from tether.model import callback_tokens
 from tether.runtime.definitions import Activity, Workflow
 from tether.service import app as service_app
 from tether.service import server as service_server
@@ -39,6 +40,18 @@ HistoryLimit = Annotated[
     int,
     typer.Option(
         min=0, help="Events in a run's history past which its workflow tasks fail with HistoryTooLarge (0: none)."
+    ),
+]
+
+PublicUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--public-url",
+        envvar="TETHER_PUBLIC_URL",
+        metavar="URL",
+        help="The base URL third parties reach the tether server at (https://host/base): "
+        "activities' callback URLs start with it.",
+        show_default=False,
     ),
 ]
 
@@ -96,7 +109,12 @@ def definitions_in(modules: list[str]) -> tuple[list[Workflow[..., Any]], list[A
 
 @contextlib.asynccontextmanager
 async def _maybe_worker(
-    client: Client, modules: list[str], concurrency: int, history: HistoryOptions, retention: timedelta | None = None
+    client: Client,
+    modules: list[str],
+    concurrency: int,
+    history: HistoryOptions,
+    retention: timedelta | None = None,
+    public_url: str | None = None,
 ) -> AsyncIterator[Worker | None]:
     if not modules and retention is None:
         yield None
@@ -105,7 +123,7 @@ async def _maybe_worker(
     workflows, activities = definitions_in(modules) if modules else ([], [])
     async with Worker(
         client, workflows=workflows, activities=activities, max_concurrent_activities=concurrency,
-        retention=retention, **history,
+        retention=retention, public_url=public_url, **history,
     ) as w:  # fmt: skip
         if modules:
             output.err.print(
@@ -136,10 +154,13 @@ def server(
     history_warning: HistoryWarning = history_limits.DEFAULT_WARNING,
     history_limit: HistoryLimit = history_limits.DEFAULT_LIMIT,
     retention: Retention = None,
+    public_url: PublicUrl = None,
 ) -> None:
     """Serve the tether HTTP API over a store, optionally with workers, until interrupted."""
 
     async def go() -> None:
+        if public_url is not None:
+            callback_tokens.public_base(public_url)  # refused before anything starts
         async with await Client.connect(db) as client:
             engine = client.engine
             has_keys = await engine.has_api_keys()
@@ -157,7 +178,7 @@ def server(
             )
             sock = service_server.bind(host, port)
             history = history_options(history_warning, history_limit)
-            async with _maybe_worker(client, worker or [], max_concurrent_activities, history, retention):
+            async with _maybe_worker(client, worker or [], max_concurrent_activities, history, retention, public_url):
                 served = service_server.Server(app, header_timeout=header_timeout)
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -181,6 +202,7 @@ def worker(
     history_warning: HistoryWarning = history_limits.DEFAULT_WARNING,
     history_limit: HistoryLimit = history_limits.DEFAULT_LIMIT,
     retention: Retention = None,
+    public_url: PublicUrl = None,
 ) -> None:
     """Run workflows and activities from a store until interrupted, then stop gracefully."""
 
@@ -194,7 +216,7 @@ def worker(
             async with Worker(
                 client, workflows=workflows, activities=activities,
                 max_concurrent_activities=max_concurrent_activities, identity=identity, retention=retention,
-                **history_options(history_warning, history_limit),
+                public_url=public_url, **history_options(history_warning, history_limit),
             ) as running:  # fmt: skip
                 output.err.print(
                     f"worker {running.identity}: {len(workflows)} workflow(s), {len(activities)} activity(ies) on {db}"

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from tether.engine import activities, api_keys, closing, queries, resume, runs, workflows
+from tether.engine.callback_calls import CallbackCalls
 from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.message_calls import MessageCalls
 from tether.engine.published_calls import PublishedCalls
@@ -28,7 +29,7 @@ from tether.model.tokens import TokenClaims
 from tether.store.base import ExecutionRow, Transaction
 
 
-class Engine(LifecycleCalls, MessageCalls, PublishedCalls, WorkerCalls):
+class Engine(LifecycleCalls, MessageCalls, PublishedCalls, CallbackCalls, WorkerCalls):
     """Runs transitions for clients and workers over one store and one clock.
 
     Every public method is one transition (one transaction). The engine also owns the
@@ -36,7 +37,8 @@ class Engine(LifecycleCalls, MessageCalls, PublishedCalls, WorkerCalls):
     workers make are in :class:`~tether.engine.worker_calls.WorkerCalls`, those that terminate,
     delete or hurry an execution along in :class:`~tether.engine.lifecycle_calls.LifecycleCalls`,
     those that send messages and requests in :class:`~tether.engine.message_calls.MessageCalls`,
-    those that read published values in :class:`~tether.engine.published_calls.PublishedCalls`.
+    those that read published values in :class:`~tether.engine.published_calls.PublishedCalls`,
+    those of callback URLs in :class:`~tether.engine.callback_calls.CallbackCalls`.
     """
 
     # executions

@@ -54,13 +54,32 @@ class SigningKeys:
         Raises:
             InvalidToken: forged, altered, truncated or signed by an unknown key.
         """
-        key_id = tokens.key_id_of(token)
+        return tokens.verify(token, self.keys_with(tx, tokens.key_id_of(token), now_ms))
+
+    def keys_with(self, tx: Transaction, key_id: int, now_ms: int) -> dict[int, bytes]:
+        """The keys, once they hold ``key_id`` (reloaded once for a key another process made).
+
+        Raises:
+            InvalidToken: no key has this id.
+        """
         keys = self._current(tx, now_ms)
         if key_id not in keys:
             keys = self._current(tx, now_ms, reload=True)
             if key_id not in keys:
                 raise InvalidToken("the token is signed by an unknown key")
-        return tokens.verify(token, keys)
+        return keys
+
+    def load(self, tx: Transaction, now_ms: int) -> None:
+        """Have the keys in memory (creating the first), so that :meth:`newest_loaded` has one once this commits."""
+        self._current(tx, now_ms)
+
+    def newest_loaded(self) -> tuple[int, bytes] | None:
+        """The newest key this process has loaded, for signing outside a transaction; None before any."""
+        keys = self._keys
+        if not keys:
+            return None
+        key_id = max(keys)
+        return key_id, keys[key_id]
 
     def rotate(self, tx: Transaction, now_ms: int) -> int:
         """Add a new key that signs from now on; older keys still verify. Returns its id."""

@@ -128,3 +128,12 @@ def _parse(body: str) -> tuple[int, str, int, int]:
     ):
         raise InvalidToken("the token is malformed")
     return parts[0], parts[1], parts[2], parts[3]
+
+
+# Callback URLs' tokens (callback_tokens.py) share this spelling and this MAC.
+b64 = _b64
+"""The one (unpadded base64url) spelling of some bytes."""
+unb64 = _unb64
+"""The bytes of the one spelling ``b64`` writes; ValueError for any other string."""
+mac = _mac
+"""HMAC-SHA256 of a body under a signing key."""

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tether.errors import InvalidPayload
+from tether.model import payloads
 from tether.model.records import HistoryEvent, WorkflowStatus, WorkflowSummary
 
 MAX_LIST_OFFSET = 1_000_000_000
@@ -109,14 +111,19 @@ class CompleteActivity(_Request):
     result: Any = None
 
 
-class FailActivity(_Request):
-    """Fail the attempt a token names; it is retried by policy unless non_retryable."""
+class Failure(_Request):
+    """Fail an attempt: it is retried by policy unless non_retryable (the body of a fail callback URL)."""
 
-    token: Token
     error: Annotated[str, Field(min_length=1, max_length=512, description="The failure's type name.")]
     message: str = ""
     details: Any = None
     non_retryable: bool = False
+
+
+class FailActivity(Failure):
+    """Fail the attempt a token names; it is retried by policy unless non_retryable."""
+
+    token: Token
 
 
 class HeartbeatActivity(_Request):
@@ -239,3 +246,20 @@ class RequestOutcome(BaseModel):
     )
     reply: Any = Field(default=None, description="The reply, when replied.")
     waited: float = Field(default=0, description="Seconds this call waited for the answer, by the server's clock.")
+
+
+def callback_result(body: bytes) -> str:
+    """The result a complete callback URL was sent, as JSON text: the whole body is the result.
+
+    Raises:
+        InvalidPayload: the body is not JSON (an empty one included: send ``null`` for no result).
+    """
+    try:
+        value = payloads.parse(body.decode())
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        problem = "the body is empty" if not body.strip() else f"the body is not JSON: {exc}"
+        raise InvalidPayload(
+            f"invalid callback body: {problem}; send the activity's result as JSON",
+            errors=[{"loc": [], "msg": problem, "type": "json_invalid"}],
+        ) from None
+    return payloads.encode(value, what="result")

@@ -6,11 +6,20 @@ import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, NoReturn
 
 from tether.errors import ActivityAlreadyClosed, ActivityCancelled, NotInActivity, Refused, UsageError
-from tether.model import payloads
+from tether.model import callback_tokens, payloads
+from tether.model.callback_tokens import CallbackAction
+from tether.model.clock import duration_ms
 from tether.model.payloads import JSONValue
+
+NO_PUBLIC_URL = (
+    "callback URLs need the public base URL third parties reach the tether server at; give the worker one: "
+    "Worker(..., public_url='https://tether.example.com'), `tether worker --public-url URL` or "
+    "`tether server --public-url URL` (or set TETHER_PUBLIC_URL)"
+)
 
 
 class _CompleteAsync(BaseException):  # a control-flow signal, not an error
@@ -47,6 +56,42 @@ class ActivityContext:
     """The heartbeat sent last (on the event loop); each waits for the one before, so the last details win."""
     _over: Refused | None = field(default=None, repr=False)
     """Set by the worker once this attempt is over (it timed out, say): what its heartbeats raise from then on."""
+    _callback_url: Callable[[CallbackAction, int | None], str] | None = field(default=None, repr=False)
+    """Makes a callback URL of this attempt (action, expiry in ms from now); None when the worker has no public URL."""
+
+    def callback_url(self, action: CallbackAction = "complete", *, expires: timedelta | float | None = None) -> str:
+        """A URL that completes (or, with ``action="fail"``, fails) this attempt when POSTed to, with no API key.
+
+        Hand it to a third party that calls back (a payment provider's webhook, an ML API):
+        the signed token in the URL is the capability, so treat the URL as a secret. A
+        complete URL takes the result as its JSON body (checked against the declared result
+        type); a fail URL takes ``{"error", "message", "details", "non_retryable"}``. Either
+        answers ``{"recorded": bool}`` and is refused exactly as the same call by token
+        (``StaleToken`` once this attempt is over, ``ActivityAlreadyClosed`` once the
+        activity closed otherwise, the same call repeated is acknowledged with
+        ``recorded: false``); an altered URL gets HTTP 400 and, with ``expires`` (a timedelta
+        or seconds from now, on the worker's clock), a URL used too late gets 410
+        (``CallbackExpired``). Usually followed by ``return tether.make_async()``.
+
+        Raises:
+            UsageError: the worker has no public URL, ``action`` is neither "complete" nor
+                "fail", or ``expires`` is not a positive duration.
+        """
+        if not callback_tokens.is_action(action):
+            raise UsageError(f'action must be "complete" or "fail", not {action!r}')
+        expires_ms = None
+        if expires is not None:
+            if isinstance(expires, bool) or not isinstance(expires, timedelta | int | float):
+                raise UsageError(f"expires must be a timedelta or seconds, not {expires!r}")
+            try:
+                expires_ms = duration_ms(expires)
+            except (ValueError, OverflowError):  # NaN, infinity
+                expires_ms = 0
+            if expires_ms <= 0:
+                raise UsageError(f"expires must be a positive duration, not {expires!r}")
+        if self._callback_url is None:
+            raise UsageError(NO_PUBLIC_URL)
+        return self._callback_url(action, expires_ms)
 
     def inbox(self, title: str, *, description: str = "", form: Any = None) -> None:
         """Ask a person to finish this attempt: once it goes async, the web UI's inbox lists it.

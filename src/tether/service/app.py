@@ -11,6 +11,7 @@ from tether.engine.engine import Engine
 from tether.service import (
     errors,
     routes_activities,
+    routes_callbacks,
     routes_lifecycle,
     routes_messages,
     routes_published,
@@ -37,6 +38,11 @@ TAGS = [
     {
         "name": "messages",
         "description": "Talk to running executions: send messages (starting the execution if needed) and requests.",
+    },
+    {
+        "name": "callbacks",
+        "description": "Complete or fail the attempt a callback URL names, with no API key: "
+        "the signed token in the URL is the permission.",
     },
     {"name": "server", "description": "The server itself."},
 ]
@@ -111,6 +117,7 @@ def create_app(
     app.add_middleware(Authentication)  # added last, so it runs first: no body is read for an unknown caller
     app.include_router(routes_workflows.router)
     app.include_router(routes_activities.router)
+    app.include_router(routes_callbacks.router)
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_messages.router)
     app.include_router(routes_published.router)

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tether.engine.engine import Engine
 from tether.errors import StoreUnavailable, Unauthenticated
+from tether.model import callback_tokens
 from tether.model.access import Access
 from tether.service import state
 from tether.service.errors import response_of
@@ -79,6 +80,8 @@ _bearer = HTTPBearer(
 
 _ACCESS = "tether_access"
 _OPEN_PATHS = frozenset({"/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/docs/oauth2-redirect"})
+_OPEN_PREFIX = f"{callback_tokens.PATH}/"
+"""Callback URLs: the signed token in the URL is their permission, and their caller holds no API key."""
 
 
 async def authenticate(request: Request) -> Access:
@@ -110,7 +113,12 @@ class Authentication:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/v1/") or path in _OPEN_PATHS:
+        if (
+            scope["type"] != "http"
+            or not path.startswith("/v1/")
+            or path in _OPEN_PATHS
+            or path.startswith(_OPEN_PREFIX)
+        ):
             await self.app(scope, receive, send)
             return
         try:

@@ -36,6 +36,7 @@ STATUS: dict[type[errors.TetherError], int] = {
     errors.RequestRejected: 409,
     errors.MessageKeyReused: 409,
     errors.ExecutionIdTaken: 409,
+    errors.CallbackExpired: 410,
     errors.PayloadTooLarge: 413,
     errors.InvalidPayload: 422,
     errors.StoreUnavailable: 503,
@@ -65,12 +66,13 @@ def response_of(error: errors.TetherError) -> JSONResponse:
 
 
 _REASONS = {
-    400: "A malformed, forged or altered activity token.",
+    400: "A malformed, forged or altered activity token or callback URL (or one posted to the other action).",
     401: "No API key, or an unknown or revoked one.",
     403: "The API key does not allow this for this workflow.",
     404: "No such execution, activity or workflow, or no published value of that name.",
     408: "The request body arrived too slowly.",
     409: "A stale token, an activity already closed (details name its final state), or an id taken.",
+    410: "The callback URL expired (details name when); nothing changed.",
     413: "The request body is over the size limit (refused before it is read, whatever the route).",
     422: "The request or a value in it is invalid; details name each field.",
     503: "The store is unavailable.",

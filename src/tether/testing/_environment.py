@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from tether.client.client import Client
 from tether.engine.engine import Engine
 from tether.errors import UsageError
+from tether.model import callback_tokens
 from tether.model.clock import VirtualClock, duration_ms
+from tether.model.payloads import JSONValue
 from tether.runtime.definitions import Activity, Workflow
+from tether.testing import _callbacks
 from tether.worker import history_limits
 from tether.worker.worker import Worker
 
@@ -62,6 +65,10 @@ class TestEnvironment:
             with HistoryTooLarge.
         retention: passed to the Worker: closed executions older than this are deleted as
             the virtual clock passes (default: kept forever).
+        public_url: the base of the callback URLs activities make (``tether.context().callback_url()``).
+            By default, with ``transport="http"``, the environment's own server, so that any HTTP
+            client can POST to them; otherwise ``http://tether.test``, a placeholder that
+            :meth:`post_callback` (which works with both transports) delivers.
     """
 
     __test__ = False  # not a pytest test class
@@ -80,6 +87,7 @@ class TestEnvironment:
         history_warning: int | None = history_limits.DEFAULT_WARNING,
         history_limit: int | None = history_limits.DEFAULT_LIMIT,
         retention: timedelta | None = None,
+        public_url: str | None = None,
     ) -> None:
         chosen = transport or os.environ.get(TRANSPORT_VARIABLE) or "embedded"
         if chosen not in ("embedded", "http"):
@@ -95,6 +103,7 @@ class TestEnvironment:
         self._database_server: str | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._server_url: str | None = None
+        self._public_url = None if public_url is None else callback_tokens.public_base(public_url)
         self.clock = VirtualClock(start)
         self._worker_options: dict[str, Any] = {
             "max_cached_workflows": max_cached_workflows,
@@ -234,10 +243,28 @@ class TestEnvironment:
 
     async def _start_worker(self) -> None:
         assert self._local is not None
+        public_url = self._public_url or self._server_url or _callbacks.PLACEHOLDER_BASE
         self._worker = Worker(
-            self._local, workflows=self._workflows, activities=self._activities, **self._worker_options
-        )
+            self._local, workflows=self._workflows, activities=self._activities, public_url=public_url,
+            **self._worker_options,
+        )  # fmt: skip
         await self._worker.__aenter__()
+
+    async def post_callback(self, url: str, body: JSONValue = None) -> bool:
+        """POST ``body`` to a callback URL an activity made, as the third party it was given to would.
+
+        ``body`` is the result for a complete URL (a pydantic model, a dataclass or any JSON
+        value), ``{"error": ..., "message": ..., "details": ..., "non_retryable": ...}`` for a
+        fail URL. With ``transport="http"`` it goes over HTTP to the environment's server
+        (whatever host the URL names); otherwise to the engine, as the server would pass it on.
+        Returns whether it was recorded (False: the same call was recorded before).
+
+        Raises:
+            InvalidToken: the URL is altered, or not a callback URL.
+            CallbackExpired: the URL's expiry passed (on the virtual clock).
+            StaleToken, ActivityAlreadyClosed, InvalidPayload: as for the same call by token.
+        """
+        return await _callbacks.post(self.engine, self._server_url, url, body)
 
     async def advance(self, delta: timedelta | float) -> None:
         """Move the clock forward by ``delta`` (a timedelta or seconds) as time would pass.

@@ -16,7 +16,8 @@ from typing import Any
 from tether import errors
 from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.engine import Engine
-from tether.model import payloads
+from tether.model import callback_tokens, payloads
+from tether.model.callback_tokens import CallbackAction, CallbackClaims
 from tether.model.events import failure
 from tether.model.tokens import TokenClaims
 from tether.runtime import activity_context
@@ -39,6 +40,7 @@ async def run_attempt(
     attempt: Running,
     executor: Executor,
     running: RunningAttempts,
+    public_base: str | None = None,
 ) -> None:
     """Run the attempt and record its outcome: a result, a failure, async, or cancelled.
 
@@ -48,7 +50,7 @@ async def run_attempt(
     """
     start = attempt.start
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
-    ctx = _context(engine, activity, attempt, asyncio.get_running_loop(), running)
+    ctx = _context(engine, activity, attempt, asyncio.get_running_loop(), running, public_base)
     outcome: AttemptOutcome
     try:
         args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
@@ -69,6 +71,7 @@ def run_in_thread(
     attempt: Running,
     loop: asyncio.AbstractEventLoop,
     running: RunningAttempts,
+    public_base: str | None = None,
 ) -> AttemptOutcome | None:
     """Run a sync activity's attempt on this worker thread; returns the outcome to record, if any.
 
@@ -76,7 +79,7 @@ def run_in_thread(
     ``engine.record_attempt_in_thread`` and hands errors of that to :func:`recording_failed`.
     """
     start = attempt.start
-    ctx = _context(engine, activity, attempt, loop, running)
+    ctx = _context(engine, activity, attempt, loop, running, public_base)
     outcome: AttemptOutcome
     try:
         args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
@@ -142,6 +145,7 @@ def _context(
     attempt: Running,
     loop: asyncio.AbstractEventLoop,
     running: RunningAttempts,
+    public_base: str | None,
 ) -> activity_context.ActivityContext:
     start = attempt.start
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
@@ -172,9 +176,21 @@ def _context(
         activity=activity.name,
         _heartbeat=beat,
         _loop=loop,
+        _callback_url=None if public_base is None else _callback_urls(engine, start, public_base),
     )
     running.attach(attempt, ctx)
     return ctx
+
+
+def _callback_urls(engine: Engine, start: AttemptStart, base: str) -> Callable[[CallbackAction, int | None], str]:
+    """What makes the callback URLs of one attempt: its expiry counts from the engine's clock when each is made."""
+
+    def make(action: CallbackAction, expires_ms: int | None) -> str:
+        expires_at = None if expires_ms is None else engine.clock.now_ms() + expires_ms
+        claims = CallbackClaims(start.execution_id, start.activity_id, start.attempt, action, expires_at)
+        return callback_tokens.url_of(base, action, engine.sign_callback(claims))
+
+    return make
 
 
 def _completed(activity: Activity[..., Any], result: Any) -> AttemptOutcome:

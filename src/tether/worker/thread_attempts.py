@@ -36,6 +36,7 @@ class ThreadAttempts:
         keep: caches an instance that ran a workflow task (thread-safe).
         accept: takes, on the event loop, the rest of what an outcome pushed to the worker.
         release_slot: gives back the slot of an attempt that will not run (thread-safe).
+        public_base: the public base URL the attempts' callback URLs start with (None: they have none).
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class ThreadAttempts:
         keep: Callable[[dispatch.CachedExecution], None],
         accept: Callable[[dispatch.Pushed], None],
         release_slot: Callable[[], None],
+        public_base: str | None = None,
     ) -> None:
         self._engine = engine
         self._activities = activities
@@ -58,6 +60,7 @@ class ThreadAttempts:
         self._keep = keep
         self._accept = accept
         self._release_slot = release_slot
+        self._public_base = public_base
         self._lock = threading.Lock()
         self._running: set[Running] = set()
         self._stopped = False
@@ -107,7 +110,9 @@ class ThreadAttempts:
         """Run and record one attempt; returns the next one to run on this thread, if any."""
         start = attempt.start
         activity = self._activities[start.name]
-        outcome = activity_runner.run_in_thread(self._engine, activity, attempt, self._loop, self._attempts)
+        outcome = activity_runner.run_in_thread(
+            self._engine, activity, attempt, self._loop, self._attempts, self._public_base
+        )
         if outcome is None or self._stopped:
             self._end(attempt)
             return None

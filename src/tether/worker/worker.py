@@ -19,6 +19,7 @@ from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.engine import Engine
 from tether.engine.workflows import WorkflowTask
 from tether.errors import UsageError
+from tether.model import callback_tokens
 from tether.model.clock import duration_ms
 from tether.model.events import failure
 from tether.model.tokens import TokenClaims
@@ -73,6 +74,8 @@ class Worker:
             None for no limit.
         retention: how long closed executions are kept; older ones are deleted with their history,
             a batch at a time (default: kept forever).
+        public_url: the base URL third parties reach the tether server at (``https://host/base``);
+            ``tether.context().callback_url()`` makes URLs under it, and raises UsageError without it.
     """
 
     def __init__(
@@ -88,6 +91,7 @@ class Worker:
         history_warning: int | None = history_limits.DEFAULT_WARNING,
         history_limit: int | None = history_limits.DEFAULT_LIMIT,
         retention: timedelta | None = None,
+        public_url: str | None = None,
     ) -> None:
         for item in workflows:
             if not isinstance(item, Workflow):
@@ -99,6 +103,7 @@ class Worker:
             raise UsageError("max_concurrent_activities must be at least 1")
         if retention is not None and retention <= timedelta(0):
             raise UsageError("retention must be a positive duration (or None to keep closed executions)")
+        self._public_base = None if public_url is None else callback_tokens.public_base(public_url)
         self._engine = client.engine
         self._workflows = {w.name: w for w in workflows}
         self._activities = {a.name: a for a in activities}
@@ -148,7 +153,10 @@ class Worker:
                 keep=self._keep,
                 accept=self._accept,
                 release_slot=self._release_slot,
+                public_base=self._public_base,
             )
+        if self._public_base is not None:
+            await self._engine.load_signing_keys()  # callback URLs are signed in the activity, without I/O
         schemas = {name: workflow.message_schemas for name, workflow in self._workflows.items()}
         await self._engine.register_worker(sorted(self._workflows), self.identity, message_schemas=schemas)
         await self._engine.renew_worker(self.identity, self._lease_ms)
@@ -547,7 +555,7 @@ class Worker:
         start = attempt.start
         try:
             await activity_runner.run_attempt(
-                self._engine, self._activities[start.name], attempt, self._executor, self._running
+                self._engine, self._activities[start.name], attempt, self._executor, self._running, self._public_base
             )
         except asyncio.CancelledError:
             if self._graceful and attempt.over is None:
