@@ -19,13 +19,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from tether import errors
+from tether.engine import message_states
 from tether.model import payloads
 from tether.model.access import Access
 from tether.model.records import WorkflowStatus
 from tether.service import errors as error_table
 from tether.service import state
 from tether.service.auth import host_of
-from tether.service.ui import forms, timeline
+from tether.service.ui import forms, messages, timeline
 
 COOKIE = "tether_api_key"
 PAGE_SIZE = 50
@@ -103,19 +104,57 @@ async def executions(
 async def execution(
     request: Request, execution_id: str, notice: str = "", run: Annotated[int | None, Query(ge=1)] = None
 ) -> HTMLResponse:
-    """One execution (its latest run, or run ``run``): outcome, timeline, pending activities and the full history."""
-    access = await _access(request)
+    """One execution (its latest run, or run ``run``): outcome, timeline, activities, messages and the full history."""
+    return await _execution_page(request, execution_id, await _access(request), run=run, notice=notice)
+
+
+async def _execution_page(
+    request: Request,
+    execution_id: str,
+    access: Access,
+    *,
+    run: int | None = None,
+    notice: str = "",
+    sending: messages.Sending | None = None,
+) -> HTMLResponse:
     engine = state.engine_of(request)
     description = await engine.describe(execution_id, access=access, run=run)
     history = await engine.history(execution_id, access=access, run=run)
     now = datetime.fromtimestamp(engine.clock.now_ms() / 1000, tz=UTC)
+    shown = sending or messages.Sending()
     context = {
         "d": description,
         "history": history,
         "timeline": timeline.build(history, description, now),
+        "listing": messages.listing(description),
+        "sending": shown,
+        "reloads": sending is None,  # a page answering a form post must not reload: that would post again
         "notice": notice,
     }
-    return _page(request, "execution.html", context)
+    return _page(request, "execution.html", context, shown.status)
+
+
+@router.post("/executions/{execution_id:path}/send", response_class=HTMLResponse)
+async def send(request: Request, execution_id: str) -> Response:
+    """Send the form's message, then show the execution with it; or show the form again with the refusal."""
+    _same_origin(request)
+    access = await _access(request)
+    submitted = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        name, payload, key = messages.read(submitted)
+        sent = await state.engine_of(request).send_message(
+            execution_id, message_states.MESSAGE, name, payload, key=key, access=access
+        )
+    except (forms.FormErrors, errors.Refused) as exc:
+        try:
+            return await _execution_page(request, execution_id, access, sending=messages.refused(exc, submitted))
+        except errors.TetherError:
+            if isinstance(exc, errors.TetherError):
+                raise exc from None  # the page cannot be shown (not found, not readable): say why it was not sent
+            raise
+    notice = f"message {sent.message_id} sent" if sent.stored else "this key was sent before: nothing changed"
+    target = f"/executions/{quote(execution_id, safe='')}?{urlencode({'notice': notice})}#message-{sent.message_id}"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/executions/{execution_id:path}/cancel")

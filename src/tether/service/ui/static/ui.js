@@ -1,10 +1,16 @@
 // Keeps pages current without a build step: the executions table refreshes in place, and a
-// running execution's page reloads, unless the person is typing or has turned refreshing off.
+// running execution's page reloads, unless the person is typing (or typed into the send form) or has turned
+// refreshing off.
 (function () {
   "use strict";
+  function typedInto() {
+    // Something typed into a form that keeps its inputs (the send form) would be lost by a reload.
+    var inputs = document.querySelectorAll("form[data-keep] input, form[data-keep] textarea");
+    return Array.prototype.some.call(inputs, function (input) { return input.value !== input.defaultValue; });
+  }
   function busy() {
     var active = document.activeElement;
-    return active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) && active.id !== "auto-refresh";
+    return (active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) && active.id !== "auto-refresh") || typedInto();
   }
   var table = document.querySelector("table[data-refresh]");
   var toggle = document.getElementById("auto-refresh");
