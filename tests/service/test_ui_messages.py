@@ -48,9 +48,18 @@ async def collector() -> None:
     await tether.receive("never")  # every message sent to it stays pending
 
 
+@tether.workflow(name="ui.reporter")
+async def reporter() -> str:
+    tether.publish("progress", {"done": 1, "note": "<i>half</i>"})
+    tether.publish("progress", {"done": 2, "note": "<i>all</i>"})
+    tether.publish("big", "x" * 2000)
+    await tether.receive("end")
+    return "done"
+
+
 @pytest.fixture
 async def env() -> AsyncIterator[TestEnvironment]:
-    async with TestEnvironment(workflows=[desk, listener, collector], transport="http") as served:
+    async with TestEnvironment(workflows=[desk, listener, collector, reporter], transport="http") as served:
         yield served
 
 
@@ -163,7 +172,7 @@ async def test_a_payload_that_does_not_fit_the_declared_type_or_is_not_json_is_s
     no_name = await browser_like.post("/executions/bad-payload/send", data={"name": " ", "payload": "1"})
 
     assert [r.status_code for r in (wrong_type, not_json, no_name)] == [422, 422, 422]
-    assert "payload of note does not match the declared type at payload of note.text" in wrong_type.text
+    assert "payload does not match the declared type at payload.text" in wrong_type.text
     assert "{&#34;text&#34;: 5}</textarea>" in wrong_type.text  # kept as typed
     assert "not valid JSON" in not_json.text
     assert re.search(r'class="field invalid"><span>Name \*</span>', no_name.text)
@@ -251,3 +260,17 @@ async def test_an_execution_with_more_messages_than_shown_lists_the_latest_newes
     assert "100 pending" in page
     assert "the latest 100, newest first" in page
     assert '<div class="scroll">' in page  # the list scrolls within the page, under its heading and the form
+
+
+async def test_the_page_lists_published_values_with_their_versions_escaped(
+    env: TestEnvironment, browser_like: httpx.AsyncClient
+) -> None:
+    await started(env, reporter, "rep-1")
+    page = (await browser_like.get("/executions/rep-1")).text
+    table = page.split('<table class="list published">', 1)[1].split("</table>", 1)[0]
+    found = [cells(row) for row in re.findall(r'<tr id="published-\d+">.*?</tr>', table, re.DOTALL)]
+    assert sorted(row[:3] for row in found) == [
+        ["big", "1", "over 1 KiB: read it with tether workflow published"],
+        ["progress", "2", '{"done": 2, "note": "<i>all</i>"}'],
+    ]
+    assert "<i>all</i>" not in table
