@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.cli.conftest import Served
+from tests.cli.test_cli_callbacks import CURL, curl
 
 pytestmark = pytest.mark.acceptance
 
@@ -41,3 +42,21 @@ def test_send_and_request_from_the_command_line(server: Served) -> None:
         ("request", "ask", "rejected", "asked to refuse"),
         ("request", "ask", "replied", {"notes": ["hello"], "asked": "why?"}),
     ]
+
+
+@pytest.mark.skipif(CURL is None, reason="curl is not installed on this machine: the calls from outside Python need it")
+def test_curl_sends_a_message_with_start_and_a_request_and_reads_the_reply(server: Served) -> None:
+    body = {"name": "note", "payload": {"text": "from curl"}, "key": "c-1", "start": {"workflow": "cli.desk"}}
+    sent = curl(f"{server.url}/v1/messages/desk%2Fcurl", json.dumps(body))
+    again = curl(f"{server.url}/v1/messages/desk%2Fcurl", json.dumps(body))
+    asked = curl(f"{server.url}/v1/requests/desk%2Fcurl", json.dumps({"name": "ask", "payload": "?", "wait": 20}))
+    late = curl(f"{server.url}/v1/requests/desk%2Fcurl", json.dumps({"name": "ask", "wait": 0}))
+
+    assert sent[0] == 200
+    assert sent[1] == {"message_id": sent[1]["message_id"], "stored": True, "started": True}  # type: ignore[index]
+    assert again == (200, {"message_id": sent[1]["message_id"], "stored": False, "started": False})
+    assert asked[0] == 200
+    assert asked[1]["state"] == "replied"  # type: ignore[index]
+    assert asked[1]["reply"] == {"notes": ["from curl"], "asked": "?"}  # type: ignore[index]
+    assert late[0] == 409
+    assert late[1]["error"] == "execution_closed"  # type: ignore[index]
