@@ -52,7 +52,7 @@ def empty_postgres_url() -> Iterator[str]:
 _ON_BOTH_BACKENDS = ("activities", "tokens", "workflows", "recovery")
 """Behaviour suites that run on SQLite and again on PostgreSQL (over HTTP on SQLite only, to keep the run short)."""
 
-_SERVED_ON_POSTGRES = ("test_idempotent_close.py", "test_key_rotation.py", "test_auth.py")
+_SERVED_ON_POSTGRES = ("test_idempotent_close.py", "test_activity_tokens.py", "test_key_rotation.py", "test_auth.py")
 """Test files that also run over HTTP on PostgreSQL: activities closed (and raced) by token through a
 server, and API keys, their scopes and revocation, on a store a worker's process shares."""
 
@@ -105,7 +105,11 @@ def store_url(backend: str, request: pytest.FixtureRequest) -> str:
 
 _HISTORIES_UNCHECKED = ("store",)
 """Test folders that write rows directly (store contracts): their histories need not make sense."""
-_HISTORIES_CHECKED_AFTER_ALL = ("test_concurrent_stores.py", "test_concurrent_runs_and_children.py")
+_HISTORIES_CHECKED_AFTER_ALL = (
+    "test_concurrent_stores.py",
+    "test_concurrent_runs_and_children.py",
+    "test_concurrent_activity_tokens.py",
+)
 """Files in those folders whose histories are made by the engine, and so are checked."""
 
 

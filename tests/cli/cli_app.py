@@ -1,7 +1,8 @@
 """Workflows the CLI tests' server runs (``tether server --worker tests.cli.cli_app``).
 
-An async activity writes its token to a file named after its execution, in the directory
-the test gives through TETHER_TEST_TOKENS: the test reads it as a queue consumer would.
+An async activity writes its tokens to files named after its execution (and the attempt, or
+``activity`` for the activity token), in the directory the test gives through
+TETHER_TEST_TOKENS: the test reads them as a queue consumer would.
 """
 
 from __future__ import annotations
@@ -19,14 +20,35 @@ class Approval(pydantic.BaseModel):
     by: str
 
 
-@tether.activity(name="cli.request_approval", retry=tether.RetryPolicy(max_attempts=2))
-async def request_approval(order: str) -> Approval:
+def _hand_out_tokens() -> None:
+    """Write this attempt's token, and the activity token, where the test reads them."""
     ctx = tether.context()
     folder = Path(os.environ["TETHER_TEST_TOKENS"])
-    path = folder / f"{ctx.execution_id}.{ctx.attempt}.token"
-    path.with_suffix(".tmp").write_text(ctx.token)
-    path.with_suffix(".tmp").rename(path)  # appears whole or not at all
+    for name, token in ((f"{ctx.attempt}", ctx.token), ("activity", ctx.activity_token)):
+        path = folder / f"{ctx.execution_id}.{name}.token"
+        path.with_suffix(".tmp").write_text(token)
+        path.with_suffix(".tmp").rename(path)  # appears whole or not at all
+
+
+@tether.activity(name="cli.request_approval", retry=tether.RetryPolicy(max_attempts=2))
+async def request_approval(order: str) -> Approval:
+    _hand_out_tokens()
     return tether.make_async()
+
+
+@tether.activity(
+    name="cli.review",
+    retry=tether.RetryPolicy(max_attempts=3, initial_interval=timedelta(hours=1), max_interval=timedelta(hours=1)),
+)
+async def review(order: str) -> Approval:
+    _hand_out_tokens()
+    return tether.make_async()
+
+
+@tether.workflow(name="cli.reviewed_order")
+async def reviewed_order(order_id: str) -> str:
+    approval = await review(order_id)
+    return f"{order_id} reviewed by {approval.by}"
 
 
 @tether.workflow(name="cli.order")

@@ -37,8 +37,8 @@ class Served:
             env=self.env(TETHER_URL=self.url, **env),
         )  # fmt: skip
 
-    def token(self, execution_id: str, attempt: int = 1) -> str:
-        """The token the activity of ``execution_id`` handed out, once it has."""
+    def token(self, execution_id: str, attempt: int | str = 1) -> str:
+        """The token the activity of ``execution_id`` handed out (``attempt="activity"``: its activity token)."""
         path = self.tokens / f"{execution_id}.{attempt}.token"
         deadline = time.monotonic() + DEADLINE_SECONDS
         while not path.exists():

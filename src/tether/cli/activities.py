@@ -15,7 +15,12 @@ from tether.model.records import HeartbeatResponse
 
 app = typer.Typer(help="Close or heartbeat an activity with the token it handed out.", no_args_is_help=True)
 
-Token = Annotated[str, typer.Argument(help="The activity's token.")]
+Token = Annotated[
+    str,
+    typer.Argument(
+        help="The token of an attempt (ctx.token) or of the activity (ctx.activity_token: its current attempt)."
+    ),
+]
 
 
 def _details(details: str | None) -> Any:
@@ -122,9 +127,11 @@ def describe(
     facts.add_row("workflow", info.workflow)
     facts.add_row("activity", f"{info.activity_id} {info.name}")
     facts.add_row("state", info.state.value)
-    facts.add_row(
-        "attempt", f"{info.attempt} (this token's: {info.token_attempt}, {'open' if info.current else 'not open'})"
-    )
+    opened = "open" if info.current else "not open"
+    if info.token_attempt is None:
+        facts.add_row("attempt", f"{info.attempt} ({opened}; an activity token acts on the current attempt)")
+    else:
+        facts.add_row("attempt", f"{info.attempt} (this token's: {info.token_attempt}, {opened})")
     for kind, due in info.deadlines.items():
         facts.add_row(f"{kind} deadline", output.when(due))
     if info.last_heartbeat_at is not None:

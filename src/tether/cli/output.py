@@ -66,6 +66,8 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.ActivityNotInBackoff: 16,
     errors.WorkflowTerminated: 17,
     errors.WorkflowTimedOut: 18,
+    errors.NoAttemptOpen: 19,
+    errors.WrongActivity: 20,
     errors.UsageError: 2,
     errors.TetherError: 1,
 }

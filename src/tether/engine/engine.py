@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tether.engine import activities, api_keys, closing, queries, resume, runs, workflows
+from tether.engine import activities, activity_tokens, api_keys, closing, queries, resume, runs, workflows
 from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken, ExecutionNotFound
@@ -22,7 +22,7 @@ from tether.model.records import (
     WorkflowStatus,
     WorkflowSummary,
 )
-from tether.model.tokens import TokenClaims
+from tether.model.tokens import ActivityClaims, Claims, TokenClaims
 from tether.store.base import ExecutionRow, Transaction
 
 
@@ -309,25 +309,25 @@ class Engine(LifecycleCalls, WorkerCalls):
 
     # activities, by token
 
-    def _verify(self, tx: Transaction, token: str, now: int, access: Access | None = None) -> TokenClaims:
+    def _verify(self, tx: Transaction, token: str, now: int, access: Access | None = None) -> Claims:
         claims = self._keys.verify(tx, token, now)
         _permit(tx, claims.execution_id, access, Action.WRITE_ACTIVITIES)
         return claims
 
     async def complete_activity(self, token: str, result: str, *, access: Access | None = None) -> bool:
-        """Complete an activity by token; False if this same completion was already recorded."""
+        """Complete an activity by token (of either kind); False if this same completion was already recorded."""
         now = self.clock.now_ms()
         return await self._run(
-            lambda tx: activities.complete(tx, self._verify(tx, token, now, access), result, now, check_type=True)
+            lambda tx: activity_tokens.complete(tx, self._verify(tx, token, now, access), result, now)
         )
 
     async def fail_activity(
         self, token: str, *, error: str, message: str, details: Any, non_retryable: bool, access: Access | None = None
     ) -> bool:
-        """Fail the attempt a token names; False if this same failure was already recorded."""
+        """Fail the attempt a token names (the current one, for an activity token); False if already so failed."""
         now = self.clock.now_ms()
         fault = failure(error, message, details=details, non_retryable=non_retryable)
-        return await self._run(lambda tx: activities.fail(tx, self._verify(tx, token, now, access), fault, now))
+        return await self._run(lambda tx: activity_tokens.fail(tx, self._verify(tx, token, now, access), fault, now))
 
     async def heartbeat_activity(
         self, token: str, details: str | None, *, access: Access | None = None
@@ -337,7 +337,7 @@ class Engine(LifecycleCalls, WorkerCalls):
 
         def beat(tx: Transaction) -> HeartbeatResponse:
             claims = self._verify(tx, token, now, access)
-            cancel = activities.heartbeat(tx, claims, details, now)
+            cancel = activity_tokens.heartbeat(tx, claims, details, now)
             row = tx.get_activity(claims.execution_id, claims.activity_id)
             every = activities.options_of(row.options).heartbeat_ms if row is not None else None
             return HeartbeatResponse(cancel, None if every is None else from_ms(now + every))
@@ -348,7 +348,7 @@ class Engine(LifecycleCalls, WorkerCalls):
         """Acknowledge a requested cancellation by token; False if this same report was already recorded."""
         now = self.clock.now_ms()
         return await self._run(
-            lambda tx: activities.report_cancelled(tx, self._verify(tx, token, now, access), details, now)
+            lambda tx: activity_tokens.report_cancelled(tx, self._verify(tx, token, now, access), details, now)
         )
 
     async def describe_activity(self, token: str, *, access: Access | None = None) -> ActivityInfo:
@@ -367,7 +367,8 @@ class Engine(LifecycleCalls, WorkerCalls):
             execution = tx.get_execution(claims.execution_id)
             if execution is None:
                 raise ExecutionNotFound(claims.execution_id)
-            return queries.activity_info(tx, execution, row, claims.attempt)
+            attempt = None if isinstance(claims, ActivityClaims) else claims.attempt
+            return queries.activity_info(tx, execution, row, attempt)
 
         return await self._run(describe)
 

@@ -7,7 +7,7 @@ import threading
 
 from tether.errors import InvalidToken
 from tether.model import tokens
-from tether.model.tokens import TokenClaims
+from tether.model.tokens import Claims
 from tether.store.base import Transaction
 
 
@@ -42,13 +42,13 @@ class SigningKeys:
             if len(keys) >= len(self._keys):
                 self._keys = keys
 
-    def sign(self, tx: Transaction, claims: TokenClaims, now_ms: int) -> str:
-        """The token of one attempt."""
+    def sign(self, tx: Transaction, claims: Claims, now_ms: int) -> str:
+        """The token of one attempt (TokenClaims) or of one activity (ActivityClaims)."""
         keys = self._current(tx, now_ms)
         key_id = max(keys)
         return tokens.sign(claims, key_id, keys[key_id])
 
-    def verify(self, tx: Transaction, token: str, now_ms: int) -> TokenClaims:
+    def verify(self, tx: Transaction, token: str, now_ms: int) -> Claims:
         """Check a token before anything else is read.
 
         Raises:

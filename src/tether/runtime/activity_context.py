@@ -27,7 +27,9 @@ class ActivityContext:
     """Facts about the running attempt, from ``tether.context()``."""
 
     token: str
-    """Signed token of this attempt: give it to whoever completes, fails or heartbeats the activity."""
+    """Signed token of this attempt: give it to whoever completes, fails or heartbeats the activity.
+
+    Refused as stale once this attempt is over; ``activity_token`` outlives it."""
     attempt: int
     """1 for the first attempt."""
     checkpoint: JSONValue
@@ -38,6 +40,11 @@ class ActivityContext:
     """The same on every attempt of this activity: pass it to services that deduplicate."""
     activity: str
     """The activity's name."""
+    activity_token: str = ""
+    """Signed token of the activity, not of one attempt: it completes, fails or heartbeats
+    whichever attempt is current, and still works after this one was retried (a link in an
+    e-mail, say). During a retry's back-off it may complete the activity (the retry is
+    dropped) or fail it for good; a heartbeat needs an open attempt (NoAttemptOpen)."""
     cancel_requested: bool = False
     """Set once a heartbeat learned that cancellation was requested."""
     _heartbeat: Callable[[Any], Awaitable[bool]] | None = field(default=None, repr=False)

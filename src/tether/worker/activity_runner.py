@@ -170,6 +170,7 @@ def _context(
         activity_id=start.activity_id,
         idempotency_key=f"{start.execution_id}/{start.activity_id}",
         activity=activity.name,
+        activity_token=start.activity_token,
         _heartbeat=beat,
         _loop=loop,
     )
