@@ -18,7 +18,7 @@ from tether.model import payloads
 from tether.model.events import EventType, failure
 from tether.model.options import ActivityOptions
 from tether.model.records import ActivityState
-from tether.model.tokens import ActivityClaims, Claims, TokenClaims
+from tether.model.tokens import Claims, TokenClaims
 from tether.store.base import ActivityRow, ActivityTaskRow, TimerRow, Transaction
 
 Signer = Callable[[Transaction, Claims, int], str]
@@ -43,8 +43,6 @@ class AttemptStart:
     checkpoint: str | None
     token: str
     heartbeat_ms: int | None
-    activity_token: str
-    """The token of the activity, whichever attempt is current (``ctx.activity_token``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +132,7 @@ def start_attempts(
 def start_attempt(
     tx: Transaction, task: ActivityTaskRow, now_ms: int, sign: Signer, worker: str
 ) -> AttemptStart | None:
-    """Mark a claimed attempt running on ``worker``, arm its deadlines and sign its tokens.
+    """Mark a claimed attempt running on ``worker``, arm its deadlines and sign its token.
 
     The worker renews a lease while it lives; if it stops (killed, cut off), its running
     attempts are failed as WorkerLost and retried, even without heartbeat or attempt timeouts.
@@ -176,7 +174,6 @@ def start_attempt(
         row.heartbeat_details,
         token,
         options.heartbeat_ms,
-        sign(tx, ActivityClaims(row.execution_id, row.activity_id), now_ms),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 
-from tether.errors import InvalidToken
+from tether.errors import InvalidToken, UsageError
 from tether.model import tokens
 from tether.model.tokens import Claims
 from tether.store.base import Transaction
@@ -45,6 +45,21 @@ class SigningKeys:
     def sign(self, tx: Transaction, claims: Claims, now_ms: int) -> str:
         """The token of one attempt (TokenClaims) or of one activity (ActivityClaims)."""
         keys = self._current(tx, now_ms)
+        key_id = max(keys)
+        return tokens.sign(claims, key_id, keys[key_id])
+
+    def sign_known(self, claims: Claims) -> str:
+        """Sign with the newest key this process knows, without a transaction (it signed or verified before).
+
+        A key another process added since is not known yet; an older one signs tokens that
+        verify all the same.
+
+        Raises:
+            UsageError: no key is known yet (nothing was signed or verified in this process).
+        """
+        keys = self._keys
+        if not keys:
+            raise UsageError("no signing key is known yet: sign within a transaction first")
         key_id = max(keys)
         return tokens.sign(claims, key_id, keys[key_id])
 

@@ -40,20 +40,32 @@ class ActivityContext:
     """The same on every attempt of this activity: pass it to services that deduplicate."""
     activity: str
     """The activity's name."""
-    activity_token: str = ""
-    """Signed token of the activity, not of one attempt: it completes, fails or heartbeats
-    whichever attempt is current, and still works after this one was retried (a link in an
-    e-mail, say). During a retry's back-off it may complete the activity (the retry is
-    dropped) or fail it for good; a heartbeat needs an open attempt (NoAttemptOpen)."""
     cancel_requested: bool = False
     """Set once a heartbeat learned that cancellation was requested."""
     _heartbeat: Callable[[Any], Awaitable[bool]] | None = field(default=None, repr=False)
+    _sign_activity_token: Callable[[], str] | None = field(default=None, repr=False)
+    _activity_token: str | None = field(default=None, repr=False)
     _inbox: dict[str, Any] | None = field(default=None, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _last_beat: asyncio.Future[bool] | None = field(default=None, repr=False)
     """The heartbeat sent last (on the event loop); each waits for the one before, so the last details win."""
     _over: Refused | None = field(default=None, repr=False)
     """Set by the worker once this attempt is over (it timed out, say): what its heartbeats raise from then on."""
+
+    @property
+    def activity_token(self) -> str:
+        """Signed token of the activity, not of one attempt: it acts on whichever attempt is current.
+
+        It completes, fails, heartbeats or describes the activity, and still works after this
+        attempt was retried (a link in an e-mail, say). During a retry's back-off it may
+        complete the activity (the retry is dropped) or fail it for good; a heartbeat needs an
+        open attempt (NoAttemptOpen). The same on every attempt of the activity.
+        """
+        if self._activity_token is None:
+            if self._sign_activity_token is None:
+                raise NotInActivity("this context was not made by a worker; it has no activity token")
+            self._activity_token = self._sign_activity_token()
+        return self._activity_token
 
     def inbox(self, title: str, *, description: str = "", form: Any = None) -> None:
         """Ask a person to finish this attempt: once it goes async, the web UI's inbox lists it.

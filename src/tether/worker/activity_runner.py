@@ -170,8 +170,8 @@ def _context(
         activity_id=start.activity_id,
         idempotency_key=f"{start.execution_id}/{start.activity_id}",
         activity=activity.name,
-        activity_token=start.activity_token,
         _heartbeat=beat,
+        _sign_activity_token=functools.partial(engine.activity_token, start.execution_id, start.activity_id),
         _loop=loop,
     )
     running.attach(attempt, ctx)
