@@ -32,3 +32,20 @@ def test_activity_token_heartbeat_is_refused_during_back_off_with_exit_19_and_co
     assert completed.returncode == 0, completed.stderr
     assert json.loads(again.stdout) == {"completed": True, "recorded": False}
     assert json.loads(result.stdout) == "R-1 reviewed by ana"
+
+
+def test_a_token_of_another_activity_than_the_one_named_exits_20_and_changes_nothing(server: Served) -> None:
+    server.run("workflow", "start", "cli.order", "W-1", "--id", "wrong-1")
+    token = server.token("wrong-1")
+
+    completed = server.run("activity", "complete", token, "--result", '{"by": "ana"}', "--activity", "cli.review")
+    heartbeat = server.run("activity", "heartbeat", token, "--activity", "cli.review", "--json")
+    history = server.run("workflow", "history", "wrong-1", "--json")
+    named = server.run("activity", "complete", token, "--result", '{"by": "ana"}', "--activity", "cli.request_approval")
+
+    assert completed.returncode == 20, completed.stderr
+    assert "'cli.request_approval'" in completed.stderr  # what the token is of, said to the one who named another
+    assert heartbeat.returncode == 20, heartbeat.stderr
+    assert json.loads(heartbeat.stderr)["error"] == "wrong_activity"
+    assert [e["type"] for e in json.loads(history.stdout)][-1] == "ActivityWentAsync"
+    assert named.returncode == 0, named.stderr

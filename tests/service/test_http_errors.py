@@ -69,6 +69,27 @@ async def test_heartbeat_by_activity_token_with_no_attempt_open_is_409_naming_th
     assert await snapshot(env, "err-no-attempt") == before
 
 
+@pytest.mark.parametrize("path", ["complete", "heartbeat"])
+async def test_a_token_of_another_activity_than_the_one_named_is_409_wrong_activity(
+    env: TestEnvironment, http: httpx.AsyncClient, path: str
+) -> None:
+    token = await parked(env, charge, "i1", "err-wrong-activity")
+    before = await snapshot(env, "err-wrong-activity")
+
+    reply = await http.post(
+        f"/v1/activities/{path}", json={"token": token, "result": APPROVAL, "activity": "orders.request_approval"}
+        if path == "complete" else {"token": token, "activity": "orders.request_approval"}
+    )  # fmt: skip
+
+    assert reply.status_code == 409
+    assert reply.json()["error"] == "wrong_activity"
+    assert reply.json()["details"] == {
+        "expected": "orders.request_approval", "actual": "billing.collect",
+        "execution_id": "err-wrong-activity", "activity_id": 1,
+    }  # fmt: skip
+    assert await snapshot(env, "err-wrong-activity") == before
+
+
 async def test_closing_a_closed_activity_otherwise_is_409_with_its_final_state(
     env: TestEnvironment, http: httpx.AsyncClient
 ) -> None:

@@ -15,6 +15,10 @@ from tether.model.records import HeartbeatResponse
 
 app = typer.Typer(help="Close or heartbeat an activity with the token it handed out.", no_args_is_help=True)
 
+ExpectedActivity = Annotated[
+    str | None,
+    typer.Option("--activity", help="Refuse unless the token is of this activity (its registered name)."),
+]
 Token = Annotated[
     str,
     typer.Argument(
@@ -34,6 +38,7 @@ def complete(
     result_file: Annotated[
         str | None, typer.Option("--result-file", help="A file holding the result as JSON ('-' for stdin).")
     ] = None,
+    activity: ExpectedActivity = None,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
     as_json: output.AsJson = False,
@@ -50,7 +55,7 @@ def complete(
             if result is not None
             else None
         )
-        return await client.complete_activity(token, value)
+        return await client.complete_activity(token, value, activity=activity)
 
     recorded = output.call(url, api_key, complete, as_json=as_json)
     if as_json:
@@ -94,6 +99,7 @@ def heartbeat(
     details: Annotated[
         str | None, typer.Option(help="Progress details as JSON; the next attempt's checkpoint.")
     ] = None,
+    activity: ExpectedActivity = None,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
     as_json: output.AsJson = False,
@@ -101,7 +107,7 @@ def heartbeat(
     """Record a heartbeat for the attempt TOKEN names and say whether cancellation was requested."""
 
     async def heartbeat(client: Client) -> HeartbeatResponse:
-        return await client.heartbeat_activity(token, _details(details))
+        return await client.heartbeat_activity(token, _details(details), activity=activity)
 
     reply = output.call(url, api_key, heartbeat, as_json=as_json)
     if as_json:

@@ -84,16 +84,18 @@ class EmbeddedTransport:
             status=status, workflow=workflow, limit=limit, offset=offset, id_prefix=id_prefix
         )
 
-    async def complete_activity(self, token: str, result: str) -> bool:
-        return await self._engine.complete_activity(token, result)
+    async def complete_activity(self, token: str, result: str, activity: str | None = None) -> bool:
+        return await self._engine.complete_activity(token, result, activity=activity)
 
     async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> bool:
         return await self._engine.fail_activity(
             token, error=error, message=message, details=details, non_retryable=non_retryable
         )
 
-    async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
-        return await self._engine.heartbeat_activity(token, details)
+    async def heartbeat_activity(
+        self, token: str, details: str | None, activity: str | None = None
+    ) -> HeartbeatResponse:
+        return await self._engine.heartbeat_activity(token, details, activity=activity)
 
     async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
         return await self._engine.report_activity_cancelled(token, details)

@@ -212,8 +212,9 @@ class HttpTransport:
                 return items
             params["offset"] = page.next_offset
 
-    async def complete_activity(self, token: str, result: str) -> bool:
-        reply = await self._call("POST", "/v1/activities/complete", body=_by_token(token, result=result))
+    async def complete_activity(self, token: str, result: str, activity: str | None = None) -> bool:
+        body = _by_token(token, result=result, activity=_named(activity))
+        reply = await self._call("POST", "/v1/activities/complete", body=body)
         return reply["recorded"] is True
 
     async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> bool:
@@ -227,8 +228,11 @@ class HttpTransport:
         reply = await self._call("POST", "/v1/activities/fail", body=body.model_dump_json().encode())
         return reply["recorded"] is True
 
-    async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
-        reply = await self._call("POST", "/v1/activities/heartbeat", body=_by_token(token, details=details))
+    async def heartbeat_activity(
+        self, token: str, details: str | None, activity: str | None = None
+    ) -> HeartbeatResponse:
+        body = _by_token(token, details=details, activity=_named(activity))
+        reply = await self._call("POST", "/v1/activities/heartbeat", body=body)
         return _HEARTBEAT.validate_python(reply)
 
     async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
@@ -249,6 +253,11 @@ def _check_token(token: object) -> None:
     # Refused here as the embedded transport refuses it, rather than as a malformed request body.
     if not isinstance(token, str):
         raise errors.InvalidToken("the token is malformed")
+
+
+def _named(activity: str | None) -> str | None:
+    """The JSON text of an activity's name, if one is given."""
+    return None if activity is None else json.dumps(activity)
 
 
 def _path(collection: str, execution_id: str) -> str:

@@ -34,7 +34,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from tether.engine import activities
-from tether.errors import NoAttemptOpen, Refused
+from tether.errors import ExecutionNotFound, NoAttemptOpen, Refused, WrongActivity
 from tether.model import payloads
 from tether.model.records import ActivityState
 from tether.model.tokens import ActivityClaims, Claims
@@ -44,6 +44,24 @@ _OPEN_ATTEMPT = frozenset({ActivityState.RUNNING.value, ActivityState.ASYNC.valu
 _CLOSED = frozenset(s.value for s in ActivityState if s.is_closed)
 _REPEATABLE_FAILURE = frozenset(s.value for s in (ActivityState.FAILED, ActivityState.BACKOFF, ActivityState.SCHEDULED))
 """Where a failure identical to the newest recorded one is its repeat: no attempt started since it."""
+
+
+def require_activity(tx: Transaction, claims: Claims, expected: str | None) -> None:
+    """Refuse a token of another activity than ``expected`` (a name; None: any), before anything is applied.
+
+    Raises:
+        ExecutionNotFound: the token names no activity.
+        WrongActivity: the token's activity has another name.
+    """
+    if expected is None:
+        return
+    row = tx.get_activity(claims.execution_id, claims.activity_id)
+    if row is None:
+        raise ExecutionNotFound(claims.execution_id)
+    if row.name != expected:
+        raise WrongActivity(
+            expected=expected, actual=row.name, execution_id=row.execution_id, activity_id=row.activity_id
+        )
 
 
 def complete(tx: Transaction, claims: Claims, result: str, now_ms: int) -> bool:

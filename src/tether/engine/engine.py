@@ -314,12 +314,21 @@ class Engine(LifecycleCalls, WorkerCalls):
         _permit(tx, claims.execution_id, access, Action.WRITE_ACTIVITIES)
         return claims
 
-    async def complete_activity(self, token: str, result: str, *, access: Access | None = None) -> bool:
-        """Complete an activity by token (of either kind); False if this same completion was already recorded."""
+    async def complete_activity(
+        self, token: str, result: str, *, access: Access | None = None, activity: str | None = None
+    ) -> bool:
+        """Complete an activity by token (of either kind); False if this same completion was already recorded.
+
+        ``activity``: the name the caller expects the token's activity to have (WrongActivity otherwise).
+        """
         now = self.clock.now_ms()
-        return await self._run(
-            lambda tx: activity_tokens.complete(tx, self._verify(tx, token, now, access), result, now)
-        )
+
+        def complete(tx: Transaction) -> bool:
+            claims = self._verify(tx, token, now, access)
+            activity_tokens.require_activity(tx, claims, activity)
+            return activity_tokens.complete(tx, claims, result, now)
+
+        return await self._run(complete)
 
     async def fail_activity(
         self, token: str, *, error: str, message: str, details: Any, non_retryable: bool, access: Access | None = None
@@ -330,13 +339,17 @@ class Engine(LifecycleCalls, WorkerCalls):
         return await self._run(lambda tx: activity_tokens.fail(tx, self._verify(tx, token, now, access), fault, now))
 
     async def heartbeat_activity(
-        self, token: str, details: str | None, *, access: Access | None = None
+        self, token: str, details: str | None, *, access: Access | None = None, activity: str | None = None
     ) -> HeartbeatResponse:
-        """Record a heartbeat by token; the reply says whether to stop, and when the next heartbeat is due."""
+        """Record a heartbeat by token; the reply says whether to stop, and when the next heartbeat is due.
+
+        ``activity``: the name the caller expects the token's activity to have (WrongActivity otherwise).
+        """
         now = self.clock.now_ms()
 
         def beat(tx: Transaction) -> HeartbeatResponse:
             claims = self._verify(tx, token, now, access)
+            activity_tokens.require_activity(tx, claims, activity)
             cancel = activity_tokens.heartbeat(tx, claims, details, now)
             row = tx.get_activity(claims.execution_id, claims.activity_id)
             every = activities.options_of(row.options).heartbeat_ms if row is not None else None

@@ -21,8 +21,21 @@ MAX_TIMEOUT_SECONDS = 100 * 366 * 86400
 MAX_RESULT_WAIT_SECONDS = 60.0
 """The longest one result request waits on the server; clients wait longer by asking again."""
 
-Token = Annotated[str, Field(description="An activity token, as the activity got it.")]
+Token = Annotated[
+    str,
+    Field(
+        description="A token as the activity got it: of its attempt (ctx.token) or the activity's (ctx.activity_token)."
+    ),
+]
 """Left unconstrained here: a malformed token is refused by its verification, as InvalidToken."""
+ExpectedActivity = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=512,
+        description="The activity the token must be of (its registered name); another is refused (409 wrong_activity).",
+    ),
+]
 ExecutionId = Annotated[str, Field(min_length=1, max_length=512)]
 WorkflowName = Annotated[str, Field(min_length=1, max_length=512)]
 
@@ -101,6 +114,7 @@ class CompleteActivity(_Request):
 
     token: Token
     result: Any = None
+    activity: ExpectedActivity = None
 
 
 class FailActivity(_Request):
@@ -118,6 +132,7 @@ class HeartbeatActivity(_Request):
 
     token: Token
     details: Any = None
+    activity: ExpectedActivity = None
 
 
 class ReportActivityCancelled(_Request):

@@ -32,9 +32,10 @@ async def complete_activity(body: CompleteActivity, request: Request, caller: Ca
     """Complete the activity a token names; the same completion repeated is acknowledged without change.
 
     The result is checked against the activity's declared result type (422 naming the field).
+    With ``activity``, a token of another activity is refused (409 ``wrong_activity``) first.
     """
     text = payloads.encode(body.result, what="result")
-    recorded = await engine_of(request).complete_activity(body.token, text, access=caller)
+    recorded = await engine_of(request).complete_activity(body.token, text, access=caller, activity=body.activity)
     return Acknowledged(recorded=recorded)
 
 
@@ -63,8 +64,13 @@ async def describe_activity(body: DescribeActivity, request: Request, caller: Ca
 
 @router.post("/heartbeat", operation_id="heartbeatActivity", responses=_BY_TOKEN)
 async def heartbeat_activity(body: HeartbeatActivity, request: Request, caller: Caller) -> HeartbeatResponse:
-    """Record a heartbeat; its details become the checkpoint. The reply says whether cancellation was requested."""
-    return await engine_of(request).heartbeat_activity(body.token, _text(body.details, "details"), access=caller)
+    """Record a heartbeat; its details become the checkpoint. The reply says whether cancellation was requested.
+
+    With ``activity``, a token of another activity is refused (409 ``wrong_activity``) first.
+    """
+    return await engine_of(request).heartbeat_activity(
+        body.token, _text(body.details, "details"), access=caller, activity=body.activity
+    )
 
 
 @router.post("/cancelled", operation_id="reportActivityCancelled", responses=_BY_TOKEN)

@@ -179,10 +179,7 @@ def _context(
 
 
 def _completed(activity: Activity[..., Any], result: Any) -> AttemptOutcome:
-    text = payloads.encode(result, what=f"result of {activity.name}")
-    if not payloads.as_is(result, activity.return_type):
-        payloads.decode(text, activity.return_type, what=f"result of {activity.name}")
-    return AttemptOutcome("completed", text)
+    return AttemptOutcome("completed", activity.encode_result(result))
 
 
 def _ended(exc: BaseException) -> AttemptOutcome:
