@@ -49,3 +49,30 @@ def test_a_token_of_another_activity_than_the_one_named_exits_20_and_changes_not
     assert json.loads(heartbeat.stderr)["error"] == "wrong_activity"
     assert [e["type"] for e in json.loads(history.stdout)][-1] == "ActivityWentAsync"
     assert named.returncode == 0, named.stderr
+
+
+def test_list_waiting_shows_what_waits_for_a_token_with_its_activity_token(server: Served) -> None:
+    server.run("workflow", "start", "cli.order", "L-1", "--id", "list-1")
+    first = server.token("list-1", "activity")
+    server.run("workflow", "start", "cli.reviewed_order", "L-2", "--id", "list-2")
+    server.token("list-2", "activity")
+
+    listed = server.run("activity", "list", "--waiting", "--json")
+    by_name = server.run("activity", "list", "--waiting", "--name", "cli.review", "--json")
+    table = server.run("activity", "list", "--waiting", "--workflow", "cli.order")
+    without = server.run("activity", "list")
+
+    assert listed.returncode == 0, listed.stderr
+    items = json.loads(listed.stdout)
+    assert [(i["execution_id"], i["name"], i["attempt"]) for i in items] == [
+        ("list-1", "cli.request_approval", 1),
+        ("list-2", "cli.review", 1),
+    ]
+    assert items[0]["activity_token"] == first
+    assert [i["execution_id"] for i in json.loads(by_name.stdout)] == ["list-2"]
+    assert table.returncode == 0, table.stderr
+    assert "list-1" in table.stdout
+    assert "list-2" not in table.stdout
+    assert first in table.stdout
+    assert without.returncode == 2
+    assert "--waiting" in without.stderr

@@ -72,6 +72,7 @@ OPERATIONS = [
     "POST /v1/activities/heartbeat",
     "POST /v1/activities/cancelled",
     "POST /v1/activities/describe",
+    "GET /v1/activities/waiting",
     "GET /v1/health",
 ]
 

@@ -266,6 +266,7 @@ async def test_openapi_document_describes_every_route_and_the_bearer_scheme(http
         "/v1/activities/heartbeat",
         "/v1/activities/cancelled",
         "/v1/activities/describe",
+        "/v1/activities/waiting",
         "/v1/health",
     }
     complete = document["paths"]["/v1/activities/complete"]["post"]

@@ -44,6 +44,7 @@ OPERATION_IDS = {
     ("post", "/v1/activities/heartbeat"): "heartbeatActivity",
     ("post", "/v1/activities/cancelled"): "reportActivityCancelled",
     ("post", "/v1/activities/describe"): "describeActivity",
+    ("get", "/v1/activities/waiting"): "listWaitingActivities",
     ("get", "/v1/health"): "getHealth",
 }
 """Pinned: generated clients name their methods after these."""
@@ -202,6 +203,7 @@ def call_of(name: str, t: Targets) -> Call:
         "heartbeatActivity": by_token("heartbeat", details={"page": 1}),
         "reportActivityCancelled": by_token("cancelled"),
         "describeActivity": by_token("describe"),
+        "listWaitingActivities": Call("GET", "/v1/activities/waiting", query={"workflow": "orders.fulfil"}),
         "getHealth": Call("GET", "/v1/health"),
     }[name]
 

@@ -7,7 +7,14 @@ from typing import Any
 
 from tether.engine.engine import Engine
 from tether.model.clock import Clock, SystemClock
-from tether.model.records import ActivityInfo, HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowSummary
+from tether.model.records import (
+    ActivityInfo,
+    HeartbeatResponse,
+    HistoryEvent,
+    WaitingActivity,
+    WorkflowDescription,
+    WorkflowSummary,
+)
 from tether.store.base import Store
 from tether.store.sqlite import SQLiteStore
 
@@ -82,6 +89,13 @@ class EmbeddedTransport:
     ) -> list[WorkflowSummary]:
         return await self._engine.list_workflows(
             status=status, workflow=workflow, limit=limit, offset=offset, id_prefix=id_prefix
+        )
+
+    async def waiting_activities(
+        self, *, workflow: str | None, name: str | None, inbox_only: bool, limit: int, offset: int
+    ) -> list[WaitingActivity]:
+        return await self._engine.waiting_activities(
+            workflow=workflow, name=name, inbox_only=inbox_only, limit=limit, offset=offset
         )
 
     async def complete_activity(self, token: str, result: str, activity: str | None = None) -> bool:

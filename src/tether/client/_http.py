@@ -24,6 +24,7 @@ from tether.model.records import (
     ActivityInfo,
     HeartbeatResponse,
     HistoryEvent,
+    WaitingActivity,
     WorkflowDescription,
     WorkflowStatus,
     WorkflowSummary,
@@ -195,18 +196,36 @@ class HttpTransport:
     async def list_workflows(
         self, *, status: str | None, workflow: str | None, limit: int, offset: int, id_prefix: str | None
     ) -> list[WorkflowSummary]:
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
-        if id_prefix is not None:
-            params["id_prefix"] = id_prefix
-        if status is not None:
-            params["status"] = status
-        if workflow is not None:
-            params["workflow"] = workflow
-        items: list[WorkflowSummary] = []
-        # The server pages at most 1,000 at a time; a bigger limit takes several pages.
+        filters = {"status": status, "workflow": workflow, "id_prefix": id_prefix}
+        items: list[WorkflowSummary] = await self._pages("/v1/workflows", filters, limit, offset, wire.WorkflowPage)
+        return items
+
+    async def waiting_activities(
+        self, *, workflow: str | None, name: str | None, inbox_only: bool, limit: int, offset: int
+    ) -> list[WaitingActivity]:
+        filters = {"workflow": workflow, "name": name, "inbox": inbox_only or None}
+        path = "/v1/activities/waiting"
+        items: list[WaitingActivity] = await self._pages(path, filters, limit, offset, wire.WaitingPage)
+        return items
+
+    async def _pages(
+        self,
+        path: str,
+        filters: dict[str, Any],
+        limit: int,
+        offset: int,
+        page_type: type[wire.WorkflowPage | wire.WaitingPage],
+    ) -> list[Any]:
+        """Up to ``limit`` items of a listing from ``offset`` on, a page (of at most MAX_PAGE) at a time.
+
+        ``filters`` given as None are left out of the query.
+        """
+        params: dict[str, Any] = {name: value for name, value in filters.items() if value is not None}
+        params["offset"] = offset
+        items: list[Any] = []
         while True:
-            params["limit"] = min(limit - len(items), 1000)
-            page = wire.WorkflowPage.model_validate(await self._call("GET", "/v1/workflows", params=params))
+            params["limit"] = min(limit - len(items), wire.MAX_PAGE)
+            page = page_type.model_validate(await self._call("GET", path, params=params))
             items.extend(page.items)
             if page.next_offset is None or len(items) >= limit:
                 return items

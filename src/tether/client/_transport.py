@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from tether.engine.engine import Engine
-from tether.model.records import ActivityInfo, HeartbeatResponse, HistoryEvent, WorkflowDescription, WorkflowSummary
+from tether.model.records import (
+    ActivityInfo,
+    HeartbeatResponse,
+    HistoryEvent,
+    WaitingActivity,
+    WorkflowDescription,
+    WorkflowSummary,
+)
 
 
 class Transport(Protocol):
@@ -45,6 +52,12 @@ class Transport(Protocol):
     async def list_workflows(
         self, *, status: str | None, workflow: str | None, limit: int, offset: int, id_prefix: str | None
     ) -> list[WorkflowSummary]: ...
+    async def waiting_activities(
+        self, *, workflow: str | None, name: str | None, inbox_only: bool, limit: int, offset: int
+    ) -> list[WaitingActivity]:
+        """Activities waiting for a token, longest first, with activity tokens where the caller may write."""
+        ...
+
     async def complete_activity(self, token: str, result: str, activity: str | None = None) -> bool:
         """Complete by token; ``activity`` names the activity the token must be of (None: any)."""
         ...

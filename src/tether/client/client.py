@@ -19,6 +19,7 @@ from tether.model.records import (
     ActivityInfo,
     HeartbeatResponse,
     HistoryEvent,
+    WaitingActivity,
     WorkflowDescription,
     WorkflowStatus,
     WorkflowSummary,
@@ -317,6 +318,40 @@ class Client:
             status=None if status is None else status.value, workflow=workflow, limit=limit, offset=offset,
             id_prefix=id_prefix or None,
         )  # fmt: skip
+
+    async def waiting_activities(
+        self,
+        *,
+        workflow: str | None = None,
+        name: str | None = None,
+        inbox: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[WaitingActivity]:
+        """Activities whose attempt went async and waits for a token, longest waiting first (the inbox, browserless).
+
+        Each names its execution, workflow, activity name and id, attempt, since when it waits
+        (``waiting_since``, its attempt's start) and what ``ctx.inbox`` asked a person (``title``,
+        ``description``). ``activity_token`` completes, fails or heartbeats it, whichever attempt
+        is current; over HTTP it comes only for activities the API key may write to
+        (``activities:write`` on the workflow), and the list holds only those of workflows the
+        key may read (``workflows:read``) or write activities of.
+
+        Args:
+            workflow: only those of executions of this workflow (its name).
+            name: only those of this activity name.
+            inbox: only those marked for a person (``@tether.activity(inbox=True)`` or ``ctx.inbox``).
+            limit: at most this many.
+            offset: skip this many first (the next page starts at ``offset + limit``).
+
+        Raises:
+            UsageError: a limit below 1, or a negative offset.
+        """
+        if not 1 <= limit <= wire.MAX_LIST_OFFSET or not 0 <= offset <= wire.MAX_LIST_OFFSET:
+            raise UsageError(f"limit must be from 1 and offset from 0, both up to {wire.MAX_LIST_OFFSET:,}")
+        return await self._transport.waiting_activities(
+            workflow=workflow or None, name=name or None, inbox_only=bool(inbox), limit=limit, offset=offset
+        )
 
     # activities, by token
 

@@ -144,8 +144,10 @@ def summary(row: ExecutionRow) -> WorkflowSummary:
     )
 
 
-def waiting(row: ActivityRow, workflow: str, inbox_note: str | None) -> WaitingActivity:
-    """The inbox view of an activity waiting in its async state."""
+def waiting(
+    row: ActivityRow, workflow: str, inbox_note: str | None, activity_token: str | None = None
+) -> WaitingActivity:
+    """The inbox view of an activity waiting in its async state (with its activity token, if given)."""
     options = json.loads(row.options)
     note = json.loads(inbox_note) if inbox_note else {}
     return WaitingActivity(
@@ -163,4 +165,5 @@ def waiting(row: ActivityRow, workflow: str, inbox_note: str | None) -> WaitingA
         title=note.get("title"),
         description=note.get("description", ""),
         form_schema=note.get("form_schema"),
+        activity_token=activity_token,
     )

@@ -182,6 +182,9 @@ class WaitingActivity:
     description: str = ""
     form_schema: dict[str, Any] | None = None
     """The fields the inbox's form shows, when ``ctx.inbox(form=...)`` chose them; else the result type's."""
+    activity_token: str | None = None
+    """Its activity token, for a caller allowed to write to its activities (``activities:write`` on
+    its workflow): it completes, fails or heartbeats whichever attempt is current. None for others."""
 
 
 @dataclass(frozen=True, slots=True)

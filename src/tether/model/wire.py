@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tether.model.records import HistoryEvent, WorkflowStatus, WorkflowSummary
+from tether.model.records import HistoryEvent, WaitingActivity, WorkflowStatus, WorkflowSummary
 
 MAX_LIST_OFFSET = 1_000_000_000
 """The furthest a listing may skip; beyond it offsets only overflow the store's integers."""
@@ -91,6 +91,19 @@ class WorkflowPage(BaseModel):
 
     items: list[WorkflowSummary]
     next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+
+
+class WaitingPage(BaseModel):
+    """A page of activities waiting for a token, longest waiting first."""
+
+    items: list[WaitingActivity] = Field(
+        description="Each with its activity_token when the caller may write to its activities (else null)."
+    )
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+
+
+MAX_PAGE = 1000
+"""The most items one page of a listing holds; clients ask for more page by page."""
 
 
 class History(BaseModel):

@@ -1,10 +1,12 @@
-"""Routes under /v1/activities: complete, fail, heartbeat and report cancelled, by token."""
+"""Routes under /v1/activities: complete, fail, heartbeat, report cancelled and describe by token; what waits."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
-from tether.model import payloads
+from fastapi import APIRouter, Query, Request
+
+from tether.model import payloads, wire
 from tether.model.records import ActivityInfo, HeartbeatResponse
 from tether.model.wire import (
     Acknowledged,
@@ -13,6 +15,7 @@ from tether.model.wire import (
     FailActivity,
     HeartbeatActivity,
     ReportActivityCancelled,
+    WaitingPage,
 )
 from tether.service.auth import Caller
 from tether.service.errors import refusals
@@ -84,3 +87,26 @@ async def report_activity_cancelled(body: ReportActivityCancelled, request: Requ
         body.token, _text(body.details, "details"), access=caller
     )
     return Acknowledged(recorded=recorded)
+
+
+@router.get("/waiting", operation_id="listWaitingActivities", responses=refusals(401, 413, 422, 503))
+async def list_waiting_activities(
+    request: Request,
+    caller: Caller,
+    workflow: Annotated[str | None, Query(max_length=512, description="Only activities of this workflow.")] = None,
+    name: Annotated[str | None, Query(max_length=512, description="Only activities of this name.")] = None,
+    inbox: Annotated[bool, Query(description="Only activities marked for a person (the web UI's inbox).")] = False,
+    limit: Annotated[int, Query(ge=1, le=wire.MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=wire.MAX_LIST_OFFSET)] = 0,
+) -> WaitingPage:
+    """Activities whose attempt went async and waits for a token, longest waiting first.
+
+    Those of the workflows the caller may read (workflows:read) or write activities of
+    (activities:write); each carries its ``activity_token`` only with activities:write on its
+    workflow. The token completes, fails or heartbeats whichever attempt is current.
+    """
+    items = await engine_of(request).waiting_activities(
+        workflow=workflow, name=name, inbox_only=inbox, limit=limit + 1, offset=offset, access=caller
+    )
+    more = len(items) > limit
+    return WaitingPage(items=items[:limit], next_offset=offset + limit if more else None)
