@@ -199,6 +199,32 @@ async def test_heartbeat_by_activity_token_reaches_the_current_attempt() -> None
         assert second.attempt == 2
 
 
+@pytest.mark.parametrize("call", ["heartbeat", "complete"])
+async def test_a_call_by_activity_token_after_a_deadline_no_timer_applied_applies_it_first(call: str) -> None:
+    async with environment() as env:
+        mailbox, handle, ctx = await started(env)
+        await env.worker.crash()  # no timer fires from now on: only the late call can notice the deadline
+        missed = env.clock.now() + HEARTBEAT
+        env.clock.advance(HEARTBEAT + timedelta(seconds=5))
+
+        if call == "heartbeat":
+            with pytest.raises(NoAttemptOpen) as refused:
+                await env.client.heartbeat_activity(ctx.activity_token, {"page": 2})
+            assert (refused.value.state, refused.value.next_attempt) == ("backoff", 2)
+        else:
+            assert await env.client.complete_activity(ctx.activity_token, "in the back-off") is True
+
+        history = await env.client.history(mailbox.id)
+        (failed,) = of_type(history, "ActivityAttemptFailed")
+        assert (failed.at, failed.data["failure"]["kind"]) == (missed, "heartbeat")  # applied at its own time
+        assert of_type(history, "ActivityHeartbeat") == []
+        if call == "complete":
+            assert [e.type for e in history[-2:]] == ["ActivityAttemptFailed", "ActivityCompleted"]
+            assert await env.engine.store.read(lambda tx: tx.timers_of(mailbox.id)) == []
+            await env.restart()
+            assert await result_of(handle) == "in the back-off"
+
+
 async def test_retryable_failure_by_activity_token_fails_the_current_attempt_and_it_is_retried() -> None:
     async with environment() as env:
         mailbox, _, ctx = await started(env)
