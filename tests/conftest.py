@@ -52,7 +52,13 @@ def empty_postgres_url() -> Iterator[str]:
 _ON_BOTH_BACKENDS = ("activities", "tokens", "workflows", "recovery")
 """Behaviour suites that run on SQLite and again on PostgreSQL (over HTTP on SQLite only, to keep the run short)."""
 
-_SERVED_ON_POSTGRES = ("test_idempotent_close.py", "test_key_rotation.py", "test_auth.py", "test_callback_urls.py")
+_SERVED_ON_POSTGRES = (
+    "test_idempotent_close.py",
+    "test_activity_tokens.py",
+    "test_key_rotation.py",
+    "test_auth.py",
+    "test_callback_urls.py",
+)
 """Test files that also run over HTTP on PostgreSQL: activities closed (and raced) by token through a
 server, API keys, their scopes and revocation, and callback URLs, on a store a worker's process shares."""
 
@@ -110,6 +116,7 @@ _HISTORIES_CHECKED_AFTER_ALL = (
     "test_concurrent_runs_and_children.py",
     "test_concurrent_messages.py",
     "test_published_across_stores.py",
+    "test_concurrent_activity_tokens.py",
 )
 """Files in those folders whose histories are made by the engine, and so are checked."""
 

@@ -24,6 +24,8 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── ExecutionIdTaken    the id belongs to an execution of another workflow
     │   ├── ApiKeyNotFound      no active API key has that id or name
     │   ├── ActivityAlreadyClosed   the activity already closed (see final_state)
+    │   ├── NoAttemptOpen       by activity token: no attempt is open to heartbeat (back-off, queued)
+    │   ├── WrongActivity       the token is of another activity than the call named (activity=)
     │   ├── CancellationNotRequested   a cancellation was reported that nobody requested
     │   ├── ExecutionClosed     the execution is closed already (terminate)
     │   ├── ExecutionNotClosed  the execution is still running (delete)
@@ -72,6 +74,7 @@ __all__ = [
     "InvalidPayload",
     "InvalidToken",
     "MessageKeyReused",
+    "NoAttemptOpen",
     "NonDeterminism",
     "NotInActivity",
     "NotInWorkflow",
@@ -94,6 +97,7 @@ __all__ = [
     "WorkflowFailed",
     "WorkflowTerminated",
     "WorkflowTimedOut",
+    "WrongActivity",
 ]
 
 TimeoutKind = Literal["total", "attempt", "heartbeat"]
@@ -341,6 +345,57 @@ class ActivityAlreadyClosed(Refused):
     def to_details(self) -> dict[str, Any]:  # noqa: D102
         return {
             "final_state": self.final_state,
+            "execution_id": self.execution_id,
+            "activity_id": self.activity_id,
+        }
+
+
+class NoAttemptOpen(Refused):
+    """No attempt of the activity is open: it waits for its retry, or for a worker to start its next attempt.
+
+    Only calls by activity token get it (an attempt token names its attempt, and is refused
+    as stale instead): a heartbeat or a cancellation report needs an open attempt, and so
+    does a retryable failure. Nothing changed; ``next_attempt`` is the one to come.
+    """
+
+    code = "no_attempt_open"
+
+    def __init__(self, *, execution_id: str = "", activity_id: int = 0, state: str = "", next_attempt: int = 0) -> None:
+        super().__init__(
+            f"activity {activity_id} of {execution_id!r} has no open attempt ({state}); attempt {next_attempt} is next"
+        )
+        self.execution_id = execution_id
+        self.activity_id = activity_id
+        self.state = state
+        self.next_attempt = next_attempt
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            "execution_id": self.execution_id,
+            "activity_id": self.activity_id,
+            "state": self.state,
+            "next_attempt": self.next_attempt,
+        }
+
+
+class WrongActivity(Refused):
+    """The token is of another activity than the one the call named (``activity=``); nothing changed."""
+
+    code = "wrong_activity"
+
+    def __init__(self, *, expected: str = "", actual: str = "", execution_id: str = "", activity_id: int = 0) -> None:
+        super().__init__(
+            f"the token is of activity {actual!r} (activity {activity_id} of {execution_id!r}), not of {expected!r}"
+        )
+        self.expected = expected
+        self.actual = actual
+        self.execution_id = execution_id
+        self.activity_id = activity_id
+
+    def to_details(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            "expected": self.expected,
+            "actual": self.actual,
             "execution_id": self.execution_id,
             "activity_id": self.activity_id,
         }

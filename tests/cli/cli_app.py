@@ -1,7 +1,8 @@
 """Workflows the CLI tests' server runs (``tether server --worker tests.cli.cli_app``).
 
-An async activity writes its token to a file named after its execution, in the directory
-the test gives through TETHER_TEST_TOKENS: the test reads it as a queue consumer would.
+An async activity writes its tokens to files named after its execution (and the attempt, or
+``activity`` for the activity token), in the directory the test gives through
+TETHER_TEST_TOKENS: the test reads them as a queue consumer would.
 """
 
 from __future__ import annotations
@@ -19,18 +20,27 @@ class Approval(pydantic.BaseModel):
     by: str
 
 
-def hand_out(text: str, kind: str = "token") -> None:
-    """Write ``text`` where the test looks for the running attempt's ``kind`` (its token, its callback URL)."""
+def hand_out(text: str, kind: str = "token", *, attempt: int | str | None = None) -> None:
+    """Write ``text`` where the test looks for the running attempt's ``kind`` (its token, its callback URL).
+
+    ``attempt="activity"`` files the activity token, which is of no one attempt.
+    """
     ctx = tether.context()
     folder = Path(os.environ["TETHER_TEST_TOKENS"])
-    path = folder / f"{ctx.execution_id}.{ctx.attempt}.{kind}"
+    path = folder / f"{ctx.execution_id}.{ctx.attempt if attempt is None else attempt}.{kind}"
     path.with_suffix(".tmp").write_text(text)
     path.with_suffix(".tmp").rename(path)  # appears whole or not at all
 
 
+def _hand_out_tokens() -> None:
+    """Write this attempt's token, and the activity token, where the test reads them."""
+    hand_out(tether.context().token)
+    hand_out(tether.context().activity_token, attempt="activity")
+
+
 @tether.activity(name="cli.request_approval", retry=tether.RetryPolicy(max_attempts=2))
 async def request_approval(order: str) -> Approval:
-    hand_out(tether.context().token)
+    _hand_out_tokens()
     return tether.make_async()
 
 
@@ -44,6 +54,21 @@ async def request_payment(order: str) -> Approval:
 async def pay(order_id: str) -> str:
     approval = await request_payment(order_id)
     return f"{order_id} paid, approved by {approval.by}"
+
+
+@tether.activity(
+    name="cli.review",
+    retry=tether.RetryPolicy(max_attempts=3, initial_interval=timedelta(hours=1), max_interval=timedelta(hours=1)),
+)
+async def review(order: str) -> Approval:
+    _hand_out_tokens()
+    return tether.make_async()
+
+
+@tether.workflow(name="cli.reviewed_order")
+async def reviewed_order(order_id: str) -> str:
+    approval = await review(order_id)
+    return f"{order_id} reviewed by {approval.by}"
 
 
 @tether.workflow(name="cli.order")

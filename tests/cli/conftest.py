@@ -37,8 +37,11 @@ class Served:
             env=self.env(TETHER_URL=self.url, **env),
         )  # fmt: skip
 
-    def token(self, execution_id: str, attempt: int = 1, kind: str = "token") -> str:
-        """The token (or another ``kind`` of thing: its callback URL) the activity of ``execution_id`` handed out."""
+    def token(self, execution_id: str, attempt: int | str = 1, kind: str = "token") -> str:
+        """The token (or another ``kind`` of thing: its callback URL) the activity of ``execution_id`` handed out.
+
+        ``attempt="activity"``: its activity token.
+        """
         path = self.tokens / f"{execution_id}.{attempt}.{kind}"
         deadline = time.monotonic() + DEADLINE_SECONDS
         while not path.exists():

@@ -22,8 +22,15 @@ class Approval(pydantic.BaseModel):
 
 @tether.activity(name="orders.request_approval", retry=tether.RetryPolicy(max_attempts=2))
 async def request_approval(order: str) -> Approval:
-    TOKENS.put(tether.context().execution_id, tether.context().token)
+    ctx = tether.context()
+    TOKENS.put(ctx.execution_id, ctx.token)
+    TOKENS.put(activity_token_key(ctx.execution_id), ctx.activity_token)
     return tether.make_async()
+
+
+def activity_token_key(execution_id: str) -> str:
+    """Where in TOKENS ``orders.request_approval`` leaves its activity token."""
+    return f"{execution_id} activity"
 
 
 @tether.workflow(name="orders.fulfil")

@@ -78,6 +78,7 @@ OPERATIONS = [
     "POST /v1/requests/{execution_id}",
     "POST /v1/callbacks/complete/{token}",
     "POST /v1/callbacks/fail/{token}",
+    "GET /v1/activities/waiting",
     "GET /v1/health",
 ]
 

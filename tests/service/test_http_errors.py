@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 import tether
-from tests.service.conftest import bearer, charge, fulfil, key, parked, snapshot
+from tests.helpers.workflows import TOKENS
+from tests.service.conftest import activity_token_key, bearer, charge, fulfil, key, parked, snapshot
 from tether.errors import ServerUnreachable
 from tether.service import app as service_app
 from tether.service import server as service_server
@@ -48,6 +49,45 @@ async def test_stale_token_is_409_naming_both_attempts(env: TestEnvironment, htt
     assert reply.json()["error"] == "stale_token"
     assert reply.json()["details"] == {"token_attempt": 1, "current_attempt": 2}
     assert await snapshot(env, "err-stale") == before
+
+
+async def test_heartbeat_by_activity_token_with_no_attempt_open_is_409_naming_the_next_attempt(
+    env: TestEnvironment, http: httpx.AsyncClient
+) -> None:
+    token = await parked(env, fulfil, "o1", "err-no-attempt")
+    activity_token = await TOKENS.get(activity_token_key("err-no-attempt"))
+    await http.post("/v1/activities/fail", json={"token": token, "error": "Transient"})
+    before = await snapshot(env, "err-no-attempt")
+
+    reply = await http.post("/v1/activities/heartbeat", json={"token": activity_token})
+
+    assert reply.status_code == 409
+    assert reply.json()["error"] == "no_attempt_open"
+    assert reply.json()["details"] == {
+        "execution_id": "err-no-attempt", "activity_id": 1, "state": "backoff", "next_attempt": 2
+    }  # fmt: skip
+    assert await snapshot(env, "err-no-attempt") == before
+
+
+@pytest.mark.parametrize("path", ["complete", "heartbeat"])
+async def test_a_token_of_another_activity_than_the_one_named_is_409_wrong_activity(
+    env: TestEnvironment, http: httpx.AsyncClient, path: str
+) -> None:
+    token = await parked(env, charge, "i1", "err-wrong-activity")
+    before = await snapshot(env, "err-wrong-activity")
+
+    reply = await http.post(
+        f"/v1/activities/{path}", json={"token": token, "result": APPROVAL, "activity": "orders.request_approval"}
+        if path == "complete" else {"token": token, "activity": "orders.request_approval"}
+    )  # fmt: skip
+
+    assert reply.status_code == 409
+    assert reply.json()["error"] == "wrong_activity"
+    assert reply.json()["details"] == {
+        "expected": "orders.request_approval", "actual": "billing.collect",
+        "execution_id": "err-wrong-activity", "activity_id": 1,
+    }  # fmt: skip
+    assert await snapshot(env, "err-wrong-activity") == before
 
 
 async def test_closing_a_closed_activity_otherwise_is_409_with_its_final_state(
@@ -232,6 +272,7 @@ async def test_openapi_document_describes_every_route_and_the_bearer_scheme(http
         "/v1/requests/{execution_id}",
         "/v1/callbacks/complete/{token}",
         "/v1/callbacks/fail/{token}",
+        "/v1/activities/waiting",
         "/v1/health",
     }
     complete = document["paths"]["/v1/activities/complete"]["post"]

@@ -11,9 +11,9 @@ def execution(execution_id: str, workflow: str = "wf", created_at_ms: int = 1) -
     return ExecutionRow(execution_id, workflow, "running", "[]", None, None, created_at_ms, None, False, None, 0)
 
 
-def activity(execution_id: str, activity_id: int) -> ActivityRow:
+def activity(execution_id: str, activity_id: int, name: str = "act") -> ActivityRow:
     return ActivityRow(
-        execution_id, activity_id, "act", "scheduled", 1, "[]", "{}", 1, None, None, None, None, None, False, False,
+        execution_id, activity_id, name, "scheduled", 1, "[]", "{}", 1, None, None, None, None, None, False, False,
         None, None,
     )  # fmt: skip
 
@@ -66,3 +66,29 @@ async def test_waiting_activities_are_async_ones_longest_waiting_first(store: St
     assert {workflow for _, workflow, _ in found} == {"orders.fulfil", "billing.charge"}
     assert [(row.execution_id, row.activity_id) for row, _, _ in orders] == [("e1", 1)]
     assert [(row.execution_id, row.activity_id) for row, _, _ in paged] == expected[1:2]
+
+
+async def test_waiting_activities_of_one_workflow_or_one_activity_name(store: Store) -> None:
+    def arrange(tx: Transaction) -> None:
+        tx.insert_execution(execution("e1", "orders.fulfil"))
+        tx.insert_execution(execution("e2", "orders.fulfil_v2"))
+        tx.insert_execution(execution("e3", "orders_fulfil"))
+        for execution_id, activity_id, name, started in [
+            ("e1", 1, "approve", 300),
+            ("e1", 2, "approve_v2", 100),
+            ("e2", 1, "approve", 200),
+            ("e3", 1, "approve", 50),
+        ]:
+            tx.insert_activity(activity(execution_id, activity_id, name))
+            tx.update_activity(execution_id, activity_id, state="async", attempt_started_at_ms=started)
+
+    await store.run(arrange)
+
+    async def waiting(**filters: str) -> list[tuple[str, int]]:
+        rows = await store.read(lambda tx: tx.waiting_activities(inbox_only=False, limit=10, offset=0, **filters))
+        return [(row.execution_id, row.activity_id) for row, _, _ in rows]
+
+    assert await waiting(workflow="orders.fulfil") == [("e1", 2), ("e1", 1)]  # '.' and '_' match themselves only
+    assert await waiting(name="approve") == [("e3", 1), ("e2", 1), ("e1", 1)]
+    assert await waiting(workflow="orders.fulfil", name="approve") == [("e1", 1)]
+    assert await waiting(workflow="orders.*") == []  # a name, not a pattern

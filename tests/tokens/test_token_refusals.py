@@ -126,27 +126,71 @@ BAD_TOKENS: dict[str, Callable[[str], str]] = {
 }
 
 
+def _with_attempt(token: str) -> str:
+    return with_body(token, [*token_body(token), 1])
+
+
+def _without_attempt(token: str) -> str:
+    return with_body(token, token_body(token)[:3])
+
+
+BAD_ACTIVITY_TOKENS: dict[str, Callable[[str, str], str]] = {
+    "forged signature": lambda activity, attempt: _forged(activity),
+    "altered execution id": lambda activity, attempt: _altered(1, "someone-else")(activity),
+    "altered activity id": lambda activity, attempt: _altered(2, 2)(activity),
+    "altered key id": lambda activity, attempt: _altered(0, 99)(activity),
+    "altered signature": lambda activity, attempt: _flip_last_signature_char(activity),
+    "an attempt added": lambda activity, attempt: _with_attempt(activity),
+    "the attempt token's attempt removed": lambda activity, attempt: _without_attempt(attempt),
+    "the attempt token's body": lambda activity, attempt: f"{attempt.split('.')[0]}.{activity.split('.')[1]}",
+    "the attempt token's signature": lambda activity, attempt: f"{activity.split('.')[0]}.{attempt.split('.')[1]}",
+    "truncated by one": lambda activity, attempt: activity[:-1],
+    "signature removed": lambda activity, attempt: activity.split(".")[0],
+    "extra character": lambda activity, attempt: activity + "A",
+}
+"""Activity tokens altered, and attempt and activity tokens made into one another."""
+
+
 def environment(**options: Any) -> TestEnvironment:
     return TestEnvironment(
         workflows=[tr_run, tr_run_caught, tr_run_cancelled_after_a_second], activities=[tr_remote], **options
     )
 
 
-@pytest.mark.parametrize("use", list(USES))
-@pytest.mark.parametrize("bad", list(BAD_TOKENS))
-async def test_bad_token_is_refused_and_changes_nothing(bad: str, use: str) -> None:
+async def refused_without_change(use: Use, bad_token_of: Callable[[tether.ActivityContext], str]) -> None:
+    """``use`` with a bad token made from a waiting activity's context is refused as invalid; nothing changes."""
     async with environment() as env:
         box = Mailbox()
         await env.client.start_workflow(tr_run, "o1", id=box.id)
         ctx = await box.context()
         await env.wait_for_idle()
         before = await snapshot(env.client, box.id)
+        bad = bad_token_of(ctx)
+        assert bad not in (ctx.token, ctx.activity_token)
 
         with pytest.raises(InvalidToken):
-            await USES[use](env.client, BAD_TOKENS[bad](ctx.token))
+            await use(env.client, bad)
 
         await env.wait_for_idle()
         assert await snapshot(env.client, box.id) == before
+
+
+@pytest.mark.parametrize("use", list(USES))
+@pytest.mark.parametrize("bad", list(BAD_TOKENS))
+async def test_bad_token_is_refused_and_changes_nothing(bad: str, use: str) -> None:
+    await refused_without_change(USES[use], lambda ctx: BAD_TOKENS[bad](ctx.token))
+
+
+async def _describe(client: tether.Client, token: str) -> None:
+    await client.describe_activity(token)
+
+
+@pytest.mark.parametrize("use", [*USES, "describe"])
+@pytest.mark.parametrize("bad", list(BAD_ACTIVITY_TOKENS))
+async def test_bad_activity_token_is_refused_and_changes_nothing(bad: str, use: str) -> None:
+    await refused_without_change(
+        USES.get(use, _describe), lambda ctx: BAD_ACTIVITY_TOKENS[bad](ctx.activity_token, ctx.token)
+    )
 
 
 @pytest.mark.parametrize("use", list(USES))

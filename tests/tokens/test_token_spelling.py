@@ -1,4 +1,4 @@
-"""A token has one spelling: every other string, even one that decodes to the same bytes, is refused.
+"""A token (of an attempt or of an activity) has one spelling: any other string is refused, even of the same bytes.
 
 Lenient base64 reads padding, characters outside the alphabet, ``+/`` for ``-_`` and set
 unused low bits of the last character as the same bytes; none of those strings is the token.
@@ -57,6 +57,12 @@ RESPELLINGS: dict[str, Respelling] = {
 
 PARTS = {"body": 0, "signature": 1}
 
+KINDS: dict[str, Callable[[str, int], tokens.Claims]] = {
+    "attempt": lambda execution_id, n: tokens.TokenClaims(execution_id, 3, n),
+    "activity": lambda execution_id, n: tokens.ActivityClaims(execution_id, 3),
+}
+"""The two shapes of token, each made from what it names (``n`` numbers the attempt, where it names one)."""
+
 HAS_DASH_AND_UNDERSCORE = "~~~???"
 """In base64, a byte '~' spells '-' and a '?' spells '_' when it ends a group of three bytes;
 three in a row put one of each there wherever the text starts."""
@@ -68,37 +74,45 @@ def _respelt(token: str, part: str, respelling: Respelling) -> str:
     return ".".join(parts)
 
 
-def _body_of(execution_id: str) -> str:
-    """The body of the first attempt's token of the first activity of ``execution_id`` (key 1)."""
-    return tokens.sign(tokens.TokenClaims(execution_id, 1, 1), 1, b"").split(".")[0]
+def _body_of(execution_id: str, kind: str) -> str:
+    """The body of the first attempt's token (or the activity token) of the first activity of ``execution_id``."""
+    claims = tokens.TokenClaims(execution_id, 1, 1) if kind == "attempt" else tokens.ActivityClaims(execution_id, 1)
+    return tokens.sign(claims, 1, b"").split(".")[0]
 
 
-CANDIDATE_IDS = [
-    execution_id
-    for execution_id in (f"spelling-{n}{HAS_DASH_AND_UNDERSCORE}" for n in range(200))
-    if all(r.applies(_body_of(execution_id)) for r in RESPELLINGS.values())
-][:64]
-"""Execution ids whose token bodies hold '-' and '_' and end in a character with unused bits,
-so that every respelling applies to the body (the signature's characters are random)."""
+CANDIDATE_IDS = {
+    kind: [
+        execution_id
+        for execution_id in (f"spelling-{n}{HAS_DASH_AND_UNDERSCORE}" for n in range(200))
+        if all(r.applies(_body_of(execution_id, kind)) for r in RESPELLINGS.values())
+    ][:64]
+    for kind in KINDS
+}
+"""Execution ids whose token bodies (of each kind) hold '-' and '_' and end in a character with
+unused bits, so that every respelling applies to the body (the signature's characters are random)."""
 
 
-async def _token_for(env: tether.testing.TestEnvironment, part: str, respelling: Respelling) -> tuple[Mailbox, str]:
-    """Start executions until one's token has a ``part`` the respelling applies to."""
-    for execution_id in CANDIDATE_IDS:
+async def _token_for(
+    env: tether.testing.TestEnvironment, part: str, respelling: Respelling, kind: str
+) -> tuple[Mailbox, str]:
+    """Start executions until one's token of ``kind`` has a ``part`` the respelling applies to."""
+    for execution_id in CANDIDATE_IDS[kind]:
         box = Mailbox(execution_id)
         await env.client.start_workflow(tr_run, "o1", id=box.id)
-        token = (await box.context()).token
+        ctx = await box.context()
+        token = ctx.token if kind == "attempt" else ctx.activity_token
         if respelling.applies(token.split(".")[PARTS[part]]):
             return box, token
-    raise AssertionError(f"no token of {len(CANDIDATE_IDS)} executions has a {part} the respelling applies to")
+    raise AssertionError(f"no {kind} token of {len(CANDIDATE_IDS[kind])} executions has a {part} it applies to")
 
 
+@pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("part", list(PARTS))
 @pytest.mark.parametrize("name", list(RESPELLINGS))
-async def test_respelt_token_is_refused_and_changes_nothing(name: str, part: str) -> None:
+async def test_respelt_token_is_refused_and_changes_nothing(name: str, part: str, kind: str) -> None:
     respelling = RESPELLINGS[name]
     async with environment() as env:
-        box, token = await _token_for(env, part, respelling)
+        box, token = await _token_for(env, part, respelling, kind)
         respelt = _respelt(token, part, respelling)
         assert respelt != token
         await env.wait_for_idle()
@@ -115,13 +129,21 @@ async def test_respelt_token_is_refused_and_changes_nothing(name: str, part: str
 
 
 SECRET = bytes(range(32))
-CLAIMS, TOKEN = next(
-    (claims, token)
-    for claims in (tokens.TokenClaims(f"order/{n}-é{HAS_DASH_AND_UNDERSCORE}", 3, 2) for n in itertools.count())
-    for token in [tokens.sign(claims, 1, SECRET)]
-    if all(r.applies(part) for part in token.split(".") for r in RESPELLINGS.values())
-)
-"""A token whose body and signature both hold '-' and '_' and end in a character with unused bits."""
+
+
+def _fully_respellable(kind: str) -> tuple[tokens.Claims, str]:
+    """Claims of ``kind`` whose token's body and signature hold '-' and '_' and end in a character with unused bits."""
+    return next(
+        (claims, token)
+        for claims in (KINDS[kind](f"order/{n}-é{HAS_DASH_AND_UNDERSCORE}", 2) for n in itertools.count())
+        for token in [tokens.sign(claims, 1, SECRET)]
+        if all(r.applies(part) for part in token.split(".") for r in RESPELLINGS.values())
+    )
+
+
+SIGNED = {kind: _fully_respellable(kind) for kind in KINDS}
+CLAIMS, TOKEN = SIGNED["attempt"]
+ACTIVITY_CLAIMS, ACTIVITY_TOKEN = SIGNED["activity"]
 
 CALLBACK_CLAIMS, CALLBACK_TOKEN = next(
     (claims, token)
@@ -134,29 +156,35 @@ CALLBACK_CLAIMS, CALLBACK_TOKEN = next(
 )
 """The same for a callback URL's token, which is spelt the same way."""
 
-SIGNED: dict[str, tuple[str, Callable[[str, dict[int, bytes]], object]]] = {
-    "activity token": (TOKEN, tokens.verify),
-    "callback token": (CALLBACK_TOKEN, callback_tokens.verify),
-}
-
 
 @pytest.mark.single_backend
-@pytest.mark.parametrize("kind", list(SIGNED))
+@pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("part", list(PARTS))
 @pytest.mark.parametrize("name", list(RESPELLINGS))
 def test_respelt_token_is_refused_by_verification(name: str, part: str, kind: str) -> None:
-    token, verify = SIGNED[kind]
+    token = SIGNED[kind][1]
     respelt = _respelt(token, part, RESPELLINGS[name])
     assert respelt != token
     with pytest.raises(InvalidToken):
-        verify(respelt, {1: SECRET})
+        tokens.verify(respelt, {1: SECRET})
 
 
 @pytest.mark.single_backend
+@pytest.mark.parametrize("part", list(PARTS))
 @pytest.mark.parametrize("name", list(RESPELLINGS))
-def test_respelt_body_is_refused_before_its_key_is_looked_up(name: str) -> None:
+def test_respelt_callback_token_is_refused_by_verification(name: str, part: str) -> None:
+    respelt = _respelt(CALLBACK_TOKEN, part, RESPELLINGS[name])
+    assert respelt != CALLBACK_TOKEN
     with pytest.raises(InvalidToken):
-        tokens.key_id_of(_respelt(TOKEN, "body", RESPELLINGS[name]))
+        callback_tokens.verify(respelt, {1: SECRET})
+
+
+@pytest.mark.single_backend
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("name", list(RESPELLINGS))
+def test_respelt_body_is_refused_before_its_key_is_looked_up(name: str, kind: str) -> None:
+    with pytest.raises(InvalidToken):
+        tokens.key_id_of(_respelt(SIGNED[kind][1], "body", RESPELLINGS[name]))
 
 
 def _edits(token: str) -> st.SearchStrategy[str]:
@@ -189,6 +217,23 @@ def test_any_string_other_than_the_signed_one_is_refused(candidate: str) -> None
 
 @pytest.mark.single_backend
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_edits(ACTIVITY_TOKEN))
+@example(ACTIVITY_TOKEN.replace(".", "=.", 1))
+@example(ACTIVITY_TOKEN + "=")
+@example(_unused_bits_set(ACTIVITY_TOKEN))
+@example(TOKEN)
+def test_any_string_other_than_the_signed_activity_token_is_refused_or_is_another_token(candidate: str) -> None:
+    if candidate == ACTIVITY_TOKEN:
+        assert tokens.verify(candidate, {1: SECRET}) == ACTIVITY_CLAIMS
+    elif candidate == TOKEN:
+        assert tokens.verify(candidate, {1: SECRET}) == CLAIMS  # the attempt token: another shape, another name
+    else:
+        with pytest.raises(InvalidToken):
+            tokens.verify(candidate, {1: SECRET})
+
+
+@pytest.mark.single_backend
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.text(max_size=40),
     st.integers(min_value=0, max_value=2**40),
@@ -198,3 +243,16 @@ def test_any_string_other_than_the_signed_one_is_refused(candidate: str) -> None
 def test_every_signed_token_verifies_to_its_claims(execution_id: str, activity_id: int, attempt: int, key: int) -> None:
     claims = tokens.TokenClaims(execution_id, activity_id, attempt)
     assert tokens.verify(tokens.sign(claims, key, SECRET), {key: SECRET}) == claims
+
+
+@pytest.mark.single_backend
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=40), st.integers(min_value=0, max_value=2**40), st.integers(min_value=1, max_value=10))
+def test_every_signed_activity_token_verifies_to_its_claims_and_differs_from_every_attempt_token(
+    execution_id: str, activity_id: int, key: int
+) -> None:
+    claims = tokens.ActivityClaims(execution_id, activity_id)
+    token = tokens.sign(claims, key, SECRET)
+    assert tokens.verify(token, {key: SECRET}) == claims
+    assert token != tokens.sign(tokens.TokenClaims(execution_id, activity_id, 1), key, SECRET)
+    assert tokens.key_id_of(token) == key

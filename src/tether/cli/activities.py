@@ -1,8 +1,9 @@
-"""``tether activity``: complete, fail, heartbeat or acknowledge cancellation by token."""
+"""``tether activity``: complete, fail, heartbeat, describe or acknowledge cancellation by token; list what waits."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 import typer
@@ -11,11 +12,22 @@ from rich.table import Table
 from tether.cli import output
 from tether.client.client import Client
 from tether.errors import UsageError
-from tether.model.records import HeartbeatResponse
+from tether.model.records import HeartbeatResponse, WaitingActivity
 
-app = typer.Typer(help="Close or heartbeat an activity with the token it handed out.", no_args_is_help=True)
+app = typer.Typer(
+    help="Close or heartbeat an activity with a token it handed out; list those waiting for one.", no_args_is_help=True
+)
 
-Token = Annotated[str, typer.Argument(help="The activity's token.")]
+ExpectedActivity = Annotated[
+    str | None,
+    typer.Option("--activity", help="Refuse unless the token is of this activity (its registered name)."),
+]
+Token = Annotated[
+    str,
+    typer.Argument(
+        help="The token of an attempt (ctx.token) or of the activity (ctx.activity_token: its current attempt)."
+    ),
+]
 
 
 def _details(details: str | None) -> Any:
@@ -29,6 +41,7 @@ def complete(
     result_file: Annotated[
         str | None, typer.Option("--result-file", help="A file holding the result as JSON ('-' for stdin).")
     ] = None,
+    activity: ExpectedActivity = None,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
     as_json: output.AsJson = False,
@@ -45,7 +58,7 @@ def complete(
             if result is not None
             else None
         )
-        return await client.complete_activity(token, value)
+        return await client.complete_activity(token, value, activity=activity)
 
     recorded = output.call(url, api_key, complete, as_json=as_json)
     if as_json:
@@ -89,6 +102,7 @@ def heartbeat(
     details: Annotated[
         str | None, typer.Option(help="Progress details as JSON; the next attempt's checkpoint.")
     ] = None,
+    activity: ExpectedActivity = None,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
     as_json: output.AsJson = False,
@@ -96,7 +110,7 @@ def heartbeat(
     """Record a heartbeat for the attempt TOKEN names and say whether cancellation was requested."""
 
     async def heartbeat(client: Client) -> HeartbeatResponse:
-        return await client.heartbeat_activity(token, _details(details))
+        return await client.heartbeat_activity(token, _details(details), activity=activity)
 
     reply = output.call(url, api_key, heartbeat, as_json=as_json)
     if as_json:
@@ -122,9 +136,11 @@ def describe(
     facts.add_row("workflow", info.workflow)
     facts.add_row("activity", f"{info.activity_id} {info.name}")
     facts.add_row("state", info.state.value)
-    facts.add_row(
-        "attempt", f"{info.attempt} (this token's: {info.token_attempt}, {'open' if info.current else 'not open'})"
-    )
+    opened = "open" if info.current else "not open"
+    if info.token_attempt is None:
+        facts.add_row("attempt", f"{info.attempt} ({opened}; an activity token acts on the current attempt)")
+    else:
+        facts.add_row("attempt", f"{info.attempt} (this token's: {info.token_attempt}, {opened})")
     for kind, due in info.deadlines.items():
         facts.add_row(f"{kind} deadline", output.when(due))
     if info.last_heartbeat_at is not None:
@@ -154,3 +170,41 @@ def cancelled(
         output.err.print(
             "activity cancelled" if recorded else "this cancellation was already reported; nothing changed"
         )
+
+
+@app.command(name="list")
+def list_(
+    waiting: Annotated[bool, typer.Option("--waiting", help="List activities waiting for a token (required).")] = False,
+    workflow: Annotated[str | None, typer.Option("--workflow", help="Only those of this workflow.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Only those of this activity name.")] = None,
+    inbox: Annotated[bool, typer.Option("--inbox", help="Only those marked for a person (the inbox).")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 20,
+    offset: Annotated[int, typer.Option(min=0, help="How many of the longest waiting to skip.")] = 0,
+    url: output.Url = output.DEFAULT_URL,
+    api_key: output.ApiKey = None,
+    as_json: output.AsJson = False,
+) -> None:
+    """List activities waiting for a token, longest waiting first, with their activity tokens where allowed.
+
+    The activity token (shown to an API key allowed to write to the activity) completes, fails
+    or heartbeats the activity, whichever attempt is current.
+    """
+    if not waiting:
+        output.fail(
+            UsageError("tether activity list lists activities waiting for a token: add --waiting"), as_json=as_json
+        )
+
+    def listing(client: Client) -> Awaitable[list[WaitingActivity]]:
+        return client.waiting_activities(workflow=workflow, name=name, inbox=inbox, limit=limit, offset=offset)
+
+    rows = output.call(url, api_key, listing, as_json=as_json)
+    if as_json:
+        output.print_json(rows)
+        return
+    table = Table("waiting since", "execution", "workflow", "activity", "attempt", "asks", "activity token")
+    for row in rows:
+        table.add_row(
+            output.when(row.waiting_since), row.execution_id, row.workflow, f"{row.activity_id} {row.name}",
+            str(row.attempt), row.title or "", row.activity_token or "(not allowed)",
+        )  # fmt: skip
+    output.out.print(table)

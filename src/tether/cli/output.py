@@ -70,6 +70,8 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.MessageKeyReused: 24,
     errors.NotPublished: 22,
     errors.CallbackExpired: 21,
+    errors.NoAttemptOpen: 19,
+    errors.WrongActivity: 20,
     errors.UsageError: 2,
     errors.TetherError: 1,
 }

@@ -13,6 +13,7 @@ from tether.model.records import (
     HeartbeatResponse,
     HistoryEvent,
     Published,
+    WaitingActivity,
     WorkflowDescription,
     WorkflowSummary,
 )
@@ -95,16 +96,25 @@ class EmbeddedTransport:
     async def published(self, execution_id: str, name: str, after: int | None, wait_ms: int) -> Published:
         return await self._engine.published(execution_id, name, after=after, wait_ms=wait_ms)
 
-    async def complete_activity(self, token: str, result: str) -> bool:
-        return await self._engine.complete_activity(token, result)
+    async def waiting_activities(
+        self, *, workflow: str | None, name: str | None, inbox_only: bool, limit: int, offset: int
+    ) -> list[WaitingActivity]:
+        return await self._engine.waiting_activities(
+            workflow=workflow, name=name, inbox_only=inbox_only, limit=limit, offset=offset
+        )
+
+    async def complete_activity(self, token: str, result: str, activity: str | None = None) -> bool:
+        return await self._engine.complete_activity(token, result, activity=activity)
 
     async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> bool:
         return await self._engine.fail_activity(
             token, error=error, message=message, details=details, non_retryable=non_retryable
         )
 
-    async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
-        return await self._engine.heartbeat_activity(token, details)
+    async def heartbeat_activity(
+        self, token: str, details: str | None, activity: str | None = None
+    ) -> HeartbeatResponse:
+        return await self._engine.heartbeat_activity(token, details, activity=activity)
 
     async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
         return await self._engine.report_activity_cancelled(token, details)

@@ -26,6 +26,7 @@ from tether.model.records import (
     HeartbeatResponse,
     HistoryEvent,
     Published,
+    WaitingActivity,
     WorkflowDescription,
     WorkflowStatus,
     WorkflowSummary,
@@ -221,25 +222,44 @@ class HttpTransport:
     async def list_workflows(
         self, *, status: str | None, workflow: str | None, limit: int, offset: int, id_prefix: str | None
     ) -> list[WorkflowSummary]:
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
-        if id_prefix is not None:
-            params["id_prefix"] = id_prefix
-        if status is not None:
-            params["status"] = status
-        if workflow is not None:
-            params["workflow"] = workflow
-        items: list[WorkflowSummary] = []
-        # The server pages at most 1,000 at a time; a bigger limit takes several pages.
+        filters = {"status": status, "workflow": workflow, "id_prefix": id_prefix}
+        items: list[WorkflowSummary] = await self._pages("/v1/workflows", filters, limit, offset, wire.WorkflowPage)
+        return items
+
+    async def waiting_activities(
+        self, *, workflow: str | None, name: str | None, inbox_only: bool, limit: int, offset: int
+    ) -> list[WaitingActivity]:
+        filters = {"workflow": workflow, "name": name, "inbox": inbox_only or None}
+        path = "/v1/activities/waiting"
+        items: list[WaitingActivity] = await self._pages(path, filters, limit, offset, wire.WaitingPage)
+        return items
+
+    async def _pages(
+        self,
+        path: str,
+        filters: dict[str, Any],
+        limit: int,
+        offset: int,
+        page_type: type[wire.WorkflowPage | wire.WaitingPage],
+    ) -> list[Any]:
+        """Up to ``limit`` items of a listing from ``offset`` on, a page (of at most MAX_PAGE) at a time.
+
+        ``filters`` given as None are left out of the query.
+        """
+        params: dict[str, Any] = {name: value for name, value in filters.items() if value is not None}
+        params["offset"] = offset
+        items: list[Any] = []
         while True:
-            params["limit"] = min(limit - len(items), 1000)
-            page = wire.WorkflowPage.model_validate(await self._call("GET", "/v1/workflows", params=params))
+            params["limit"] = min(limit - len(items), wire.MAX_PAGE)
+            page = page_type.model_validate(await self._call("GET", path, params=params))
             items.extend(page.items)
             if page.next_offset is None or len(items) >= limit:
                 return items
             params["offset"] = page.next_offset
 
-    async def complete_activity(self, token: str, result: str) -> bool:
-        reply = await self._call("POST", "/v1/activities/complete", body=_by_token(token, result=result))
+    async def complete_activity(self, token: str, result: str, activity: str | None = None) -> bool:
+        body = _by_token(token, result=result, activity=_named(activity))
+        reply = await self._call("POST", "/v1/activities/complete", body=body)
         return reply["recorded"] is True
 
     async def fail_activity(self, token: str, *, error: str, message: str, details: Any, non_retryable: bool) -> bool:
@@ -253,8 +273,11 @@ class HttpTransport:
         reply = await self._call("POST", "/v1/activities/fail", body=body.model_dump_json().encode())
         return reply["recorded"] is True
 
-    async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse:
-        reply = await self._call("POST", "/v1/activities/heartbeat", body=_by_token(token, details=details))
+    async def heartbeat_activity(
+        self, token: str, details: str | None, activity: str | None = None
+    ) -> HeartbeatResponse:
+        body = _by_token(token, details=details, activity=_named(activity))
+        reply = await self._call("POST", "/v1/activities/heartbeat", body=body)
         return _HEARTBEAT.validate_python(reply)
 
     async def report_activity_cancelled(self, token: str, details: str | None) -> bool:
@@ -321,6 +344,11 @@ def _check_token(token: object) -> None:
     # Refused here as the embedded transport refuses it, rather than as a malformed request body.
     if not isinstance(token, str):
         raise errors.InvalidToken("the token is malformed")
+
+
+def _named(activity: str | None) -> str | None:
+    """The JSON text of an activity's name, if one is given."""
+    return None if activity is None else json.dumps(activity)
 
 
 def _path(collection: str, execution_id: str) -> str:

@@ -10,6 +10,7 @@ from tether.model.records import (
     HeartbeatResponse,
     HistoryEvent,
     Published,
+    WaitingActivity,
     WorkflowDescription,
     WorkflowSummary,
 )
@@ -56,11 +57,22 @@ class Transport(Protocol):
         """The last value ``name``, waiting up to ``wait_ms`` for a version newer than ``after``."""
         ...
 
-    async def complete_activity(self, token: str, result: str) -> bool: ...
+    async def waiting_activities(
+        self, *, workflow: str | None, name: str | None, inbox_only: bool, limit: int, offset: int
+    ) -> list[WaitingActivity]:
+        """Activities waiting for a token, longest first, with activity tokens where the caller may write."""
+        ...
+
+    async def complete_activity(self, token: str, result: str, activity: str | None = None) -> bool:
+        """Complete by token; ``activity`` names the activity the token must be of (None: any)."""
+        ...
+
     async def fail_activity(
         self, token: str, *, error: str, message: str, details: Any, non_retryable: bool
     ) -> bool: ...
-    async def heartbeat_activity(self, token: str, details: str | None) -> HeartbeatResponse: ...
+    async def heartbeat_activity(
+        self, token: str, details: str | None, activity: str | None = None
+    ) -> HeartbeatResponse: ...
     async def describe_activity(self, token: str) -> ActivityInfo: ...
     async def report_activity_cancelled(self, token: str, details: str | None) -> bool: ...
     async def send_message(self, execution_id: str, name: str, payload: str, key: str | None) -> bool:

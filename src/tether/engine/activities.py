@@ -18,10 +18,10 @@ from tether.model import payloads
 from tether.model.events import EventType, failure
 from tether.model.options import ActivityOptions
 from tether.model.records import ActivityState
-from tether.model.tokens import TokenClaims
+from tether.model.tokens import Claims, TokenClaims
 from tether.store.base import ActivityRow, ActivityTaskRow, TimerRow, Transaction
 
-Signer = Callable[[Transaction, TokenClaims, int], str]
+Signer = Callable[[Transaction, Claims, int], str]
 _OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)
 _CLOSED = frozenset(s.value for s in ActivityState if s.is_closed)
 # Plain strings of the states every step compares against (an enum's .value is a property call).
@@ -177,8 +177,8 @@ def start_attempt(
     )
 
 
-def load(tx: Transaction, claims: TokenClaims, now_ms: int) -> tuple[ActivityRow, bool]:
-    """The activity a token names, once every deadline that passed by ``now_ms`` has been applied.
+def load(tx: Transaction, claims: Claims, now_ms: int) -> tuple[ActivityRow, bool]:
+    """The activity a token (of either kind) names, once every deadline that passed by ``now_ms`` has been applied.
 
     Returns the row and whether applying deadlines changed it: a call refused after that
     must still commit those changes (see :class:`RefusedAfterDeadlines`).
@@ -262,7 +262,8 @@ def start_retry(tx: Transaction, row: ActivityRow) -> None:
     tx.enqueue_activity_task(ActivityTaskRow(row.execution_id, row.activity_id, row.attempt + 1, row.name))
 
 
-def _closed_error(row: ActivityRow) -> ActivityAlreadyClosed:
+def closed_error(row: ActivityRow) -> ActivityAlreadyClosed:
+    """The refusal of a call on the closed activity ``row``."""
     return ActivityAlreadyClosed(row.state, execution_id=row.execution_id, activity_id=row.activity_id)
 
 
@@ -275,7 +276,7 @@ def require_current(row: ActivityRow, claims: TokenClaims, lapsed: bool = False)
         RefusedAfterDeadlines: either, when ``lapsed`` (the engine raises it after the commit).
     """
     if row.state in _CLOSED:
-        refusal: Refused = _closed_error(row)
+        refusal: Refused = closed_error(row)
     elif row.state not in _OPEN_ATTEMPT or row.attempt != claims.attempt:
         current = row.attempt + 1 if row.state == _BACKOFF else row.attempt
         if row.attempt == claims.attempt:
@@ -320,17 +321,23 @@ def complete(tx: Transaction, claims: TokenClaims, result: str, now_ms: int, *, 
         InvalidPayload: the result does not match the activity's declared type.
     """
     row, lapsed = load(tx, claims, now_ms)
-    if row.state == _COMPLETED and row.attempt == claims.attempt and _same_json(row.result, result):
+    if row.state == _COMPLETED and row.attempt == claims.attempt and same_json(row.result, result):
         return False
     require_current(row, claims, lapsed)
     if check_type:
         payloads.check_schema(result, _options(row).result_schema)
-    data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"result":{result}}}'
-    _close(tx, row, _COMPLETED, EventType.ACTIVITY_COMPLETED, data, now_ms, result=result)
+    close_completed(tx, row, result, now_ms)
     return True
 
 
-def _same_json(stored: str | None, given: str) -> bool:
+def close_completed(tx: Transaction, row: ActivityRow, result: str, now_ms: int) -> None:
+    """Close the open activity ``row`` with ``result``, dropping its queued attempt and timers."""
+    data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"result":{result}}}'
+    _close(tx, row, _COMPLETED, EventType.ACTIVITY_COMPLETED, data, now_ms, result=result)
+
+
+def same_json(stored: str | None, given: str) -> bool:
+    """Whether a stored JSON text and a given one hold the same value."""
     if stored is None:
         return False
     return stored == given or json.loads(stored) == json.loads(given)
@@ -349,14 +356,19 @@ def fail(tx: Transaction, claims: TokenClaims, fault: dict[str, Any], now_ms: in
     # A repeat may come after the retry began (a caller that resent once its reply was lost):
     # the newest recorded failure is still this attempt's until the next attempt fails too.
     retried_since = row.attempt > claims.attempt and row.state not in _CLOSED
-    if ended_here or retried_since:
-        last = json.loads(row.last_failure) if row.last_failure else {}
-        same = all(last.get(k) == fault.get(k) for k in ("error", "message", "details", "non_retryable"))
-        if same and last.get("attempt") == claims.attempt:
-            return False  # the same failure again: acknowledged, nothing changes
+    if (ended_here or retried_since) and attempt_that_failed_so(row, fault) == claims.attempt:
+        return False  # the same failure again: acknowledged, nothing changes
     require_current(row, claims, lapsed)
     fail_attempt(tx, row, {**fault, "attempt": row.attempt}, now_ms)
     return True
+
+
+def attempt_that_failed_so(row: ActivityRow, fault: dict[str, Any]) -> int | None:
+    """The attempt whose failure is the newest recorded, if it is ``fault`` (same error, message, details)."""
+    last = json.loads(row.last_failure) if row.last_failure else {}
+    same = all(last.get(k) == fault.get(k) for k in ("error", "message", "details", "non_retryable"))
+    attempt = last.get("attempt")
+    return attempt if same and isinstance(attempt, int) else None
 
 
 def reap_lost_attempts(tx: Transaction, alive: str, now_ms: int, limit: int = 100, owner: str | None = None) -> int:
@@ -437,6 +449,11 @@ def heartbeat(tx: Transaction, claims: TokenClaims, details: str | None, now_ms:
     """
     row, lapsed = load(tx, claims, now_ms)
     require_current(row, claims, lapsed)
+    return record_heartbeat(tx, row, details, now_ms)
+
+
+def record_heartbeat(tx: Transaction, row: ActivityRow, details: str | None, now_ms: int) -> bool:
+    """Record a heartbeat of the open attempt of ``row``; returns whether cancellation was requested."""
     if details is None:
         tx.update_activity(row.execution_id, row.activity_id, last_heartbeat_at_ms=now_ms)
     else:
@@ -479,16 +496,25 @@ def report_cancelled(tx: Transaction, claims: TokenClaims, details: str | None, 
         StaleToken: the token's attempt is over.
     """
     row, lapsed = load(tx, claims, now_ms)
-    if row.state == _CANCELLED and row.attempt == claims.attempt and _reported(tx, row, details):
+    if row.state == _CANCELLED and row.attempt == claims.attempt and reported(tx, row, details):
         return False
     require_current(row, claims, lapsed)
+    return cancel_as_reported(tx, row, details, now_ms)
+
+
+def cancel_as_reported(tx: Transaction, row: ActivityRow, details: str | None, now_ms: int) -> bool:
+    """Close the activity of the open attempt ``row`` as cancelled, as its holder reports.
+
+    Raises:
+        CancellationNotRequested: nobody asked the activity to stop.
+    """
     if not row.cancel_requested:
         raise CancellationNotRequested(execution_id=row.execution_id, activity_id=row.activity_id)
     _cancel(tx, row, details, now_ms)
     return True
 
 
-def _reported(tx: Transaction, row: ActivityRow, details: str | None) -> bool:
+def reported(tx: Transaction, row: ActivityRow, details: str | None) -> bool:
     """Whether the activity's cancellation was reported by its holder with ``details``."""
     for event in reversed(tx.load_events(row.execution_id)):
         if event.type == EventType.ACTIVITY_CANCELLED and event.data["activity_id"] == row.activity_id:

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from tether.engine import activities, api_keys, closing, queries, resume, runs, workflows
 from tether.engine.callback_calls import CallbackCalls
 from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.message_calls import MessageCalls
 from tether.engine.published_calls import PublishedCalls
+from tether.engine.token_calls import TokenCalls, permit
 from tether.engine.worker_calls import WorkerCalls
-from tether.errors import ExecutionIdTaken, ExecutionNotFound
+from tether.errors import ExecutionIdTaken
 from tether.model.access import Access, Action
-from tether.model.clock import from_ms
 from tether.model.events import Event, failure
 from tether.model.records import (
-    ActivityInfo,
     ApiKeyInfo,
-    HeartbeatResponse,
     HistoryEvent,
     WaitingActivity,
     WorkflowDescription,
@@ -29,7 +26,7 @@ from tether.model.tokens import TokenClaims
 from tether.store.base import ExecutionRow, Transaction
 
 
-class Engine(LifecycleCalls, MessageCalls, PublishedCalls, CallbackCalls, WorkerCalls):
+class Engine(LifecycleCalls, MessageCalls, PublishedCalls, TokenCalls, CallbackCalls, WorkerCalls):
     """Runs transitions for clients and workers over one store and one clock.
 
     Every public method is one transition (one transaction). The engine also owns the
@@ -38,7 +35,8 @@ class Engine(LifecycleCalls, MessageCalls, PublishedCalls, CallbackCalls, Worker
     delete or hurry an execution along in :class:`~tether.engine.lifecycle_calls.LifecycleCalls`,
     those that send messages and requests in :class:`~tether.engine.message_calls.MessageCalls`,
     those that read published values in :class:`~tether.engine.published_calls.PublishedCalls`,
-    those of callback URLs in :class:`~tether.engine.callback_calls.CallbackCalls`.
+    those by token in :class:`~tether.engine.token_calls.TokenCalls`, those of callback URLs in
+    :class:`~tether.engine.callback_calls.CallbackCalls`.
     """
 
     # executions
@@ -226,7 +224,7 @@ class Engine(LifecycleCalls, MessageCalls, PublishedCalls, CallbackCalls, Worker
         """
 
         def read(tx: Transaction) -> WaitingActivity | None:
-            execution = _permit(tx, execution_id, access, Action.WRITE_ACTIVITIES)
+            execution = permit(tx, execution_id, access, Action.WRITE_ACTIVITIES)
             row = tx.get_activity(execution_id, activity_id)
             if row is None or row.state != "async":
                 return None
@@ -247,7 +245,7 @@ class Engine(LifecycleCalls, MessageCalls, PublishedCalls, CallbackCalls, Worker
         claims = TokenClaims(execution_id=execution_id, activity_id=activity_id, attempt=attempt)
 
         def complete(tx: Transaction) -> bool:
-            _permit(tx, execution_id, access, Action.WRITE_ACTIVITIES)
+            permit(tx, execution_id, access, Action.WRITE_ACTIVITIES)
             return activities.complete(tx, claims, result, now, check_type=True)
 
         return await self._run(complete)
@@ -269,7 +267,7 @@ class Engine(LifecycleCalls, MessageCalls, PublishedCalls, CallbackCalls, Worker
         fault = failure(error, message, non_retryable=non_retryable)
 
         def fail(tx: Transaction) -> bool:
-            _permit(tx, execution_id, access, Action.WRITE_ACTIVITIES)
+            permit(tx, execution_id, access, Action.WRITE_ACTIVITIES)
             return activities.fail(tx, claims, fault, now)
 
         return await self._run(fail)
@@ -312,87 +310,3 @@ class Engine(LifecycleCalls, MessageCalls, PublishedCalls, CallbackCalls, Worker
     async def has_api_keys(self) -> bool:
         """Whether any API key is active."""
         return await self.store.read(lambda tx: tx.has_active_api_keys())
-
-    # activities, by token
-
-    def _verify(self, tx: Transaction, token: str, now: int, access: Access | None = None) -> TokenClaims:
-        claims = self._keys.verify(tx, token, now)
-        _permit(tx, claims.execution_id, access, Action.WRITE_ACTIVITIES)
-        return claims
-
-    async def complete_activity(self, token: str, result: str, *, access: Access | None = None) -> bool:
-        """Complete an activity by token; False if this same completion was already recorded."""
-        now = self.clock.now_ms()
-        return await self._run(
-            lambda tx: activities.complete(tx, self._verify(tx, token, now, access), result, now, check_type=True)
-        )
-
-    async def fail_activity(
-        self, token: str, *, error: str, message: str, details: Any, non_retryable: bool, access: Access | None = None
-    ) -> bool:
-        """Fail the attempt a token names; False if this same failure was already recorded."""
-        now = self.clock.now_ms()
-        fault = failure(error, message, details=details, non_retryable=non_retryable)
-        return await self._run(lambda tx: activities.fail(tx, self._verify(tx, token, now, access), fault, now))
-
-    async def heartbeat_activity(
-        self, token: str, details: str | None, *, access: Access | None = None
-    ) -> HeartbeatResponse:
-        """Record a heartbeat by token; the reply says whether to stop, and when the next heartbeat is due."""
-        now = self.clock.now_ms()
-
-        def beat(tx: Transaction) -> HeartbeatResponse:
-            claims = self._verify(tx, token, now, access)
-            cancel = activities.heartbeat(tx, claims, details, now)
-            row = tx.get_activity(claims.execution_id, claims.activity_id)
-            every = activities.options_of(row.options).heartbeat_ms if row is not None else None
-            return HeartbeatResponse(cancel, None if every is None else from_ms(now + every))
-
-        return await self._run(beat)
-
-    async def report_activity_cancelled(self, token: str, details: str | None, *, access: Access | None = None) -> bool:
-        """Acknowledge a requested cancellation by token; False if this same report was already recorded."""
-        now = self.clock.now_ms()
-        return await self._run(
-            lambda tx: activities.report_cancelled(tx, self._verify(tx, token, now, access), details, now)
-        )
-
-    async def describe_activity(self, token: str, *, access: Access | None = None) -> ActivityInfo:
-        """The activity a token names as it stands now (deadlines that passed applied first, as by every call).
-
-        Raises:
-            InvalidToken: the token is forged, truncated or altered.
-            ExecutionNotFound: the token names no activity.
-            PermissionDenied: ``access`` may not write to activities of this workflow.
-        """
-        now = self.clock.now_ms()
-
-        def describe(tx: Transaction) -> ActivityInfo:
-            claims = self._verify(tx, token, now, access)
-            row, _ = activities.load(tx, claims, now)
-            execution = tx.get_execution(claims.execution_id)
-            if execution is None:
-                raise ExecutionNotFound(claims.execution_id)
-            return queries.activity_info(tx, execution, row, claims.attempt)
-
-        return await self._run(describe)
-
-    async def rotate_signing_key(self) -> int:
-        """Start signing new tokens with a new key; tokens of older keys still verify."""
-        now = self.clock.now_ms()
-        return await self._run(lambda tx: self._keys.rotate(tx, now))
-
-
-def _permit(tx: Transaction, execution_id: str, access: Access | None, action: Action) -> ExecutionRow:
-    """The execution's row, once ``access`` is allowed ``action`` on its workflow.
-
-    Raises:
-        ExecutionNotFound: no execution has this id.
-        PermissionDenied: ``access`` may not do ``action`` to this execution's workflow.
-    """
-    row = tx.get_execution(execution_id)
-    if row is None:
-        raise ExecutionNotFound(execution_id)
-    if access is not None:
-        access.require(action, row.workflow)
-    return row

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 import threading
 
-from tether.errors import InvalidToken
+from tether.errors import InvalidToken, UsageError
 from tether.model import tokens
-from tether.model.tokens import TokenClaims
+from tether.model.tokens import Claims
 from tether.store.base import Transaction
 
 
@@ -42,13 +42,28 @@ class SigningKeys:
             if len(keys) >= len(self._keys):
                 self._keys = keys
 
-    def sign(self, tx: Transaction, claims: TokenClaims, now_ms: int) -> str:
-        """The token of one attempt."""
+    def sign(self, tx: Transaction, claims: Claims, now_ms: int) -> str:
+        """The token of one attempt (TokenClaims) or of one activity (ActivityClaims)."""
         keys = self._current(tx, now_ms)
         key_id = max(keys)
         return tokens.sign(claims, key_id, keys[key_id])
 
-    def verify(self, tx: Transaction, token: str, now_ms: int) -> TokenClaims:
+    def sign_known(self, claims: Claims) -> str:
+        """Sign with the newest key this process knows, without a transaction (it signed or verified before).
+
+        A key another process added since is not known yet; an older one signs tokens that
+        verify all the same.
+
+        Raises:
+            UsageError: no key is known yet (nothing was signed or verified in this process).
+        """
+        keys = self._keys
+        if not keys:
+            raise UsageError("no signing key is known yet: sign within a transaction first")
+        key_id = max(keys)
+        return tokens.sign(claims, key_id, keys[key_id])
+
+    def verify(self, tx: Transaction, token: str, now_ms: int) -> Claims:
         """Check a token before anything else is read.
 
         Raises:

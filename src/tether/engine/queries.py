@@ -109,8 +109,10 @@ def _heartbeat_as_it_stands(row: ActivityRow, timers: dict[str, object]) -> None
             timers["heartbeat"] = from_ms(due)
 
 
-def activity_info(tx: Transaction, execution: ExecutionRow, row: ActivityRow, token_attempt: int) -> ActivityInfo:
-    """What the holder of a token of attempt ``token_attempt`` may know of its activity ``row``."""
+def activity_info(
+    tx: Transaction, execution: ExecutionRow, row: ActivityRow, token_attempt: int | None
+) -> ActivityInfo:
+    """What the holder of a token of attempt ``token_attempt`` (None: an activity token) may know of ``row``."""
     timers: dict[str, object] = {
         timer.kind: from_ms(timer.due_at_ms)
         for timer in tx.timers_of(execution.id)
@@ -126,7 +128,7 @@ def activity_info(tx: Transaction, execution: ExecutionRow, row: ActivityRow, to
         state=state,
         attempt=row.attempt + 1 if state == ActivityState.BACKOFF else row.attempt,
         token_attempt=token_attempt,
-        current=state in OPEN_ATTEMPT_STATES and row.attempt == token_attempt,
+        current=state in OPEN_ATTEMPT_STATES and token_attempt in (None, row.attempt),
         cancel_requested=row.cancel_requested,
         last_heartbeat_at=from_ms(row.last_heartbeat_at_ms) if row.last_heartbeat_at_ms else None,
         heartbeat_details=_json(row.heartbeat_details),
@@ -157,8 +159,10 @@ def summary(row: ExecutionRow) -> WorkflowSummary:
     )
 
 
-def waiting(row: ActivityRow, workflow: str, inbox_note: str | None) -> WaitingActivity:
-    """The inbox view of an activity waiting in its async state."""
+def waiting(
+    row: ActivityRow, workflow: str, inbox_note: str | None, activity_token: str | None = None
+) -> WaitingActivity:
+    """The inbox view of an activity waiting in its async state (with its activity token, if given)."""
     options = json.loads(row.options)
     note = json.loads(inbox_note) if inbox_note else {}
     return WaitingActivity(
@@ -176,4 +180,5 @@ def waiting(row: ActivityRow, workflow: str, inbox_note: str | None) -> WaitingA
         title=note.get("title"),
         description=note.get("description", ""),
         form_schema=note.get("form_schema"),
+        activity_token=activity_token,
     )

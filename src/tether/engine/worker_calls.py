@@ -11,7 +11,7 @@ from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.core import EngineCore
 from tether.engine.workflows import WorkflowTask
 from tether.model.events import Command
-from tether.model.tokens import TokenClaims
+from tether.model.tokens import ActivityClaims, TokenClaims
 from tether.store.base import Transaction
 
 
@@ -34,6 +34,14 @@ class WorkerCalls(EngineCore):
         """Claim queued attempts of the named activities for ``worker``."""
         now = self.clock.now_ms()
         return await self._run(lambda tx: activities.start_attempts(tx, names, limit, now, self._keys.sign, worker))
+
+    def activity_token(self, execution_id: str, activity_id: int) -> str:
+        """The activity token of an activity whose attempt this process started (signed on demand, off the store).
+
+        Signed when activity code first reads ``ctx.activity_token``, rather than with every
+        attempt's start: most activities never hand it out.
+        """
+        return self._keys.sign_known(ActivityClaims(execution_id, activity_id))
 
     async def renew_worker(self, owner: str, lease_ms: int) -> None:
         """Record that a worker is alive for ``lease_ms`` more."""

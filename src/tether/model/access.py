@@ -2,11 +2,13 @@
 
 A scope reads ``resource:action:pattern``, for example ``activities:write:orders.*``:
 
-- ``workflows:read``   describe, history, result and list executions, read their published values
+- ``workflows:read``   describe, history, result and list executions, read their published values;
+  list activities waiting for a token
 - ``workflows:start``  start executions
 - ``workflows:write``  cancel executions
 - ``workflows:send``   send messages and requests to executions
-- ``activities:write`` complete, fail, heartbeat and report cancelled by token
+- ``activities:write`` complete, fail, heartbeat, report cancelled and describe by token; list
+  activities waiting for a token, with their activity tokens
 
 ``pattern`` matches the workflow's name, with ``*`` standing for any run of characters
 (``*`` alone, or an omitted pattern, matches every workflow); ``*`` as the resource or the

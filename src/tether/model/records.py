@@ -193,10 +193,13 @@ class ActivityInfo:
     state: ActivityState
     attempt: int
     """The activity's current attempt (the next one, while it backs off)."""
-    token_attempt: int
-    """The attempt the token names; a call with it is refused as stale when it is not ``attempt``."""
+    token_attempt: int | None
+    """The attempt the token names (a call with it is refused as stale when it is not ``attempt``);
+    None for an activity token, which acts on whichever attempt is current."""
     current: bool
-    """Whether the token's attempt is open now: a completion, failure or heartbeat with it would be taken."""
+    """Whether the token's attempt is open now: a completion, failure or heartbeat with it would be taken.
+    For an activity token: whether any attempt is open (with none, only a completion or a final
+    failure is taken, during a retry's back-off say)."""
     cancel_requested: bool
     last_heartbeat_at: datetime | None
     heartbeat_details: Any
@@ -228,6 +231,9 @@ class WaitingActivity:
     description: str = ""
     form_schema: dict[str, Any] | None = None
     """The fields the inbox's form shows, when ``ctx.inbox(form=...)`` chose them; else the result type's."""
+    activity_token: str | None = None
+    """Its activity token, for a caller allowed to write to its activities (``activities:write`` on
+    its workflow): it completes, fails or heartbeats whichever attempt is current. None for others."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,10 @@
-"""Activity task tokens: opaque, URL-safe, HMAC-SHA256 signed names of one attempt."""
+"""Activity task tokens: opaque, URL-safe, HMAC-SHA256 signed names of one attempt, or of one activity.
+
+Two shapes, told apart by what their signed body lists: an attempt token names
+``[key_id, execution_id, activity_id, attempt]``, an activity token
+``[key_id, execution_id, activity_id]``. Neither can be turned into the other (the body is
+signed whole), and each has exactly one spelling.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,18 @@ class TokenClaims:
     execution_id: str
     activity_id: int
     attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityClaims:
+    """What a verified activity token names: an activity, whichever of its attempts is current."""
+
+    execution_id: str
+    activity_id: int
+
+
+Claims = TokenClaims | ActivityClaims
+"""What a verified token names: one attempt, or one activity."""
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -52,11 +70,12 @@ def _unb64(text: str) -> bytes:
     return data
 
 
-def sign(claims: TokenClaims, key_id: int, secret: bytes) -> str:
-    """Make the token of one attempt under signing key ``key_id``."""
-    # The compact JSON list [key_id, execution_id, activity_id, attempt], written directly.
+def sign(claims: Claims, key_id: int, secret: bytes) -> str:
+    """Make the token of one attempt (or, given ActivityClaims, of one activity) under signing key ``key_id``."""
+    # The compact JSON list [key_id, execution_id, activity_id(, attempt)], written directly.
     # (encode_basestring_ascii is what json.dumps does with a str, without its dispatch.)
-    listed = f"[{int(key_id)},{_json_str(claims.execution_id)},{int(claims.activity_id)},{int(claims.attempt)}]"
+    named = f"{int(key_id)},{_json_str(claims.execution_id)},{int(claims.activity_id)}"
+    listed = f"[{named},{int(claims.attempt)}]" if isinstance(claims, TokenClaims) else f"[{named}]"
     body = _b64(listed.encode())
     return f"{body}.{_b64(_mac(secret, body.encode()))}"
 
@@ -85,7 +104,7 @@ def key_id_of(token: str) -> int:
     return parts[0]
 
 
-def verify(token: str, secrets: Mapping[int, bytes]) -> TokenClaims:
+def verify(token: str, secrets: Mapping[int, bytes]) -> Claims:
     """Check a token's signature and return what it names.
 
     Raises:
@@ -101,6 +120,8 @@ def verify(token: str, secrets: Mapping[int, bytes]) -> TokenClaims:
     expected = _b64(_mac(secret, body.encode()))
     if not mac_text.isascii() or not hmac.compare_digest(mac_text, expected):
         raise InvalidToken("the token's signature does not match; it was forged or altered")
+    if len(parts) == 3:
+        return ActivityClaims(execution_id=parts[1], activity_id=parts[2])
     return TokenClaims(execution_id=parts[1], activity_id=parts[2], attempt=parts[3])
 
 
@@ -113,19 +134,23 @@ def _split(token: object) -> tuple[str, str]:
     return body, mac
 
 
-def _parse(body: str) -> tuple[int, str, int, int]:
+def _parse(body: str) -> tuple[int, str, int] | tuple[int, str, int, int]:
+    """The listed claims of a body: four for an attempt token, three for an activity token."""
     try:
         parts = json.loads(_unb64(body))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidToken("the token is malformed") from exc
     if (
         not isinstance(parts, list)
-        or len(parts) != 4
+        or len(parts) not in (3, 4)
         or not isinstance(parts[0], int)
         or not isinstance(parts[1], str)
         or not isinstance(parts[2], int)
-        or not isinstance(parts[3], int)
     ):
+        raise InvalidToken("the token is malformed")
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    if not isinstance(parts[3], int):
         raise InvalidToken("the token is malformed")
     return parts[0], parts[1], parts[2], parts[3]
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tether.errors import InvalidPayload
 from tether.model import payloads
-from tether.model.records import HistoryEvent, WorkflowStatus, WorkflowSummary
+from tether.model.records import HistoryEvent, WaitingActivity, WorkflowStatus, WorkflowSummary
 
 MAX_LIST_OFFSET = 1_000_000_000
 """The furthest a listing may skip; beyond it offsets only overflow the store's integers."""
@@ -29,8 +29,21 @@ MAX_PUBLISHED_WAIT_SECONDS = 60.0
 MAX_VERSION = 2**53
 """The highest version of a published value a request may name (JSON's largest exact integer)."""
 
-Token = Annotated[str, Field(description="An activity token, as the activity got it.")]
+Token = Annotated[
+    str,
+    Field(
+        description="A token as the activity got it: of its attempt (ctx.token) or the activity's (ctx.activity_token)."
+    ),
+]
 """Left unconstrained here: a malformed token is refused by its verification, as InvalidToken."""
+ExpectedActivity = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=512,
+        description="The activity the token must be of (its registered name); another is refused (409 wrong_activity).",
+    ),
+]
 ExecutionId = Annotated[str, Field(min_length=1, max_length=512)]
 WorkflowName = Annotated[str, Field(min_length=1, max_length=512)]
 
@@ -88,6 +101,19 @@ class WorkflowPage(BaseModel):
     next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
 
 
+class WaitingPage(BaseModel):
+    """A page of activities waiting for a token, longest waiting first."""
+
+    items: list[WaitingActivity] = Field(
+        description="Each with its activity_token when the caller may write to its activities (else null)."
+    )
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+
+
+MAX_PAGE = 1000
+"""The most items one page of a listing holds; clients ask for more page by page."""
+
+
 class History(BaseModel):
     """Every event of an execution, in order."""
 
@@ -109,6 +135,7 @@ class CompleteActivity(_Request):
 
     token: Token
     result: Any = None
+    activity: ExpectedActivity = None
 
 
 class Failure(_Request):
@@ -131,6 +158,7 @@ class HeartbeatActivity(_Request):
 
     token: Token
     details: Any = None
+    activity: ExpectedActivity = None
 
 
 class ReportActivityCancelled(_Request):

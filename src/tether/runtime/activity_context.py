@@ -36,7 +36,9 @@ class ActivityContext:
     """Facts about the running attempt, from ``tether.context()``."""
 
     token: str
-    """Signed token of this attempt: give it to whoever completes, fails or heartbeats the activity."""
+    """Signed token of this attempt: give it to whoever completes, fails or heartbeats the activity.
+
+    Refused as stale once this attempt is over; ``activity_token`` outlives it."""
     attempt: int
     """1 for the first attempt."""
     checkpoint: JSONValue
@@ -50,6 +52,8 @@ class ActivityContext:
     cancel_requested: bool = False
     """Set once a heartbeat learned that cancellation was requested."""
     _heartbeat: Callable[[Any], Awaitable[bool]] | None = field(default=None, repr=False)
+    _sign_activity_token: Callable[[], str] | None = field(default=None, repr=False)
+    _activity_token: str | None = field(default=None, repr=False)
     _inbox: dict[str, Any] | None = field(default=None, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _last_beat: asyncio.Future[bool] | None = field(default=None, repr=False)
@@ -92,6 +96,21 @@ class ActivityContext:
         if self._callback_url is None:
             raise UsageError(NO_PUBLIC_URL)
         return self._callback_url(action, expires_ms)
+
+    @property
+    def activity_token(self) -> str:
+        """Signed token of the activity, not of one attempt: it acts on whichever attempt is current.
+
+        It completes, fails, heartbeats or describes the activity, and still works after this
+        attempt was retried (a link in an e-mail, say). During a retry's back-off it may
+        complete the activity (the retry is dropped) or fail it for good; a heartbeat needs an
+        open attempt (NoAttemptOpen). The same on every attempt of the activity.
+        """
+        if self._activity_token is None:
+            if self._sign_activity_token is None:
+                raise NotInActivity("this context was not made by a worker; it has no activity token")
+            self._activity_token = self._sign_activity_token()
+        return self._activity_token
 
     def inbox(self, title: str, *, description: str = "", form: Any = None) -> None:
         """Ask a person to finish this attempt: once it goes async, the web UI's inbox lists it.

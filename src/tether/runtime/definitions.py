@@ -10,6 +10,8 @@ from datetime import timedelta
 from types import ModuleType
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from typing_extensions import TypeVar as DefaultedTypeVar
+
 from tether.errors import NotInWorkflow, UsageError
 from tether.model import payloads
 from tether.model.clock import duration_ms
@@ -17,6 +19,9 @@ from tether.model.options import ActivityOptions, RetryPolicy
 
 P = ParamSpec("P")
 R = TypeVar("R")
+C = DefaultedTypeVar("C", default=Any)
+"""An activity's checkpoint type (of its heartbeat details): Any unless ``@tether.activity(checkpoint=...)`` says."""
+K = TypeVar("K")
 
 _activities: dict[str, Activity[..., Any]] = {}
 _workflows: dict[str, Workflow[..., Any]] = {}
@@ -36,11 +41,15 @@ def positional_args(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
     return list(bound.args)
 
 
-class Activity(Generic[P, R]):
+class Activity(Generic[P, R, C]):
     """An activity: a function a workflow schedules, run by a worker, retried and timed out by policy.
 
     Inside a workflow, awaiting a call (``await charge(order)``) schedules it and waits for
     its result; :func:`tether.start_activity` schedules it at once and returns a handle.
+    ``Activity[P, R]`` is its type (parameters ``P``, result ``R``); an activity that declares
+    a checkpoint type ``C`` is an ``Activity[P, R, C]``. A client given the activity
+    (``client.complete_activity(token, result, activity=act)``) checks results and heartbeat
+    details against them, for mypy and at the call.
     """
 
     def __init__(
@@ -53,6 +62,7 @@ class Activity(Generic[P, R]):
         heartbeat: timedelta | None,
         retry: RetryPolicy | None,
         inbox: bool = False,
+        checkpoint: Any = None,
     ) -> None:
         self.fn = fn
         self.name = name or fn.__qualname__
@@ -69,6 +79,10 @@ class Activity(Generic[P, R]):
             result_schema=payloads.schema_of(self.return_type),
             inbox=inbox,
         )
+        self.checkpoint_type: Any = checkpoint
+        """The declared type of its heartbeat details (``checkpoint=``), or None: any JSON value."""
+        if checkpoint is not None and payloads.schema_of(checkpoint) is None:
+            raise UsageError(f"activity {self.name!r}: checkpoint={checkpoint!r} is not a type pydantic can validate")
         self.options_json = self.options.to_json()
         """The options as every ActivityScheduled command carries them (shared: never change it)."""
         self.options_text = payloads.json_text(self.options_json)
@@ -84,6 +98,32 @@ class Activity(Generic[P, R]):
         """
         coroutine: Coroutine[Any, Any, R] = _workflow_api().call_activity(self, args, kwargs)
         return coroutine
+
+    def encode_result(self, value: object) -> str:
+        """The JSON text of a result of this activity, once it matches the declared return type.
+
+        Raises:
+            InvalidPayload: the value cannot be serialised, or does not match the type.
+        """
+        what = f"result of {self.name}"
+        text = payloads.encode(value, what=what)
+        if not payloads.as_is(value, self.return_type):
+            payloads.decode(text, self.return_type, what=what)
+        return text
+
+    def encode_checkpoint(self, details: object) -> str | None:
+        """The JSON text of heartbeat details (None: none given), once they match the declared checkpoint type.
+
+        Raises:
+            InvalidPayload: the details cannot be serialised, or do not match the type.
+        """
+        if details is None:
+            return None
+        what = f"heartbeat details of {self.name}"
+        text = payloads.encode(details, what=what)
+        if self.checkpoint_type is not None and not payloads.as_is(details, self.checkpoint_type):
+            payloads.decode(text, self.checkpoint_type, what=what)
+        return text
 
     def __repr__(self) -> str:
         return f"<tether activity {self.name!r}>"
@@ -141,15 +181,15 @@ class Workflow(Generic[P, R]):
         return f"<tether workflow {self.name!r}>"
 
 
-class _ActivityDecorator:
+class _ActivityDecorator(Generic[C]):
     def __init__(self, **options: Any) -> None:
         self._options = options
 
     @overload
-    def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Activity[P, R]: ...
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Activity[P, R, C]: ...
     @overload
-    def __call__(self, fn: Callable[P, R], /) -> Activity[P, R]: ...
-    def __call__(self, fn: Callable[P, Any], /) -> Activity[P, Any]:
+    def __call__(self, fn: Callable[P, R], /) -> Activity[P, R, C]: ...
+    def __call__(self, fn: Callable[P, Any], /) -> Activity[P, Any, C]:
         return Activity(fn, **self._options)
 
 
@@ -166,7 +206,19 @@ def activity(
     heartbeat: timedelta | None = None,
     retry: RetryPolicy | None = None,
     inbox: bool = False,
-) -> _ActivityDecorator: ...
+    checkpoint: None = None,
+) -> _ActivityDecorator[Any]: ...
+@overload
+def activity(
+    *,
+    name: str | None = None,
+    timeout: timedelta | None = None,
+    attempt_timeout: timedelta | None = None,
+    heartbeat: timedelta | None = None,
+    retry: RetryPolicy | None = None,
+    inbox: bool = False,
+    checkpoint: type[K],
+) -> _ActivityDecorator[K]: ...
 def activity(
     fn: Callable[P, Any] | None = None,
     /,
@@ -177,7 +229,8 @@ def activity(
     heartbeat: timedelta | None = None,
     retry: RetryPolicy | None = None,
     inbox: bool = False,
-) -> Activity[P, Any] | _ActivityDecorator:
+    checkpoint: Any = None,
+) -> Activity[P, Any] | _ActivityDecorator[Any]:
     """Declare an activity, bare (``@tether.activity``) or with options.
 
     Args:
@@ -189,10 +242,15 @@ def activity(
         retry: how failed attempts are retried (default: :class:`RetryPolicy`).
         inbox: a person finishes it: the web UI's inbox lists its attempts while they wait
             (async), with a form built from its result type.
+        checkpoint: the type of its heartbeat details (a pydantic model, a dataclass, ...):
+            ``client.heartbeat_activity(token, details, activity=this)`` checks details
+            against it, for mypy and at the call. The checkpoint an attempt receives is still
+            the plain JSON of the last details.
     """
-    decorator = _ActivityDecorator(
-        name=name, timeout=timeout, attempt_timeout=attempt_timeout, heartbeat=heartbeat, retry=retry, inbox=inbox
-    )
+    decorator: _ActivityDecorator[Any] = _ActivityDecorator(
+        name=name, timeout=timeout, attempt_timeout=attempt_timeout, heartbeat=heartbeat, retry=retry, inbox=inbox,
+        checkpoint=checkpoint,
+    )  # fmt: skip
     return decorator if fn is None else decorator(fn)
 
 

@@ -29,6 +29,8 @@ STATUS: dict[type[errors.TetherError], int] = {
     errors.StaleToken: 409,
     errors.ActivityAlreadyClosed: 409,
     errors.CancellationNotRequested: 409,
+    errors.NoAttemptOpen: 409,
+    errors.WrongActivity: 409,
     errors.ExecutionClosed: 409,
     errors.ExecutionNotClosed: 409,
     errors.ExecutionNotResumable: 409,
@@ -71,7 +73,11 @@ _REASONS = {
     403: "The API key does not allow this for this workflow.",
     404: "No such execution, activity or workflow, or no published value of that name.",
     408: "The request body arrived too slowly.",
-    409: "A stale token, an activity already closed (details name its final state), or an id taken.",
+    409: (
+        "A stale token, an activity already closed (details name its final state), no attempt open to an "
+        "activity token, a token of another activity than the one named, an id taken, a closed execution, "
+        "a rejected request or a reused message key."
+    ),
     410: "The callback URL expired (details name when); nothing changed.",
     413: "The request body is over the size limit (refused before it is read, whatever the route).",
     422: "The request or a value in it is invalid; details name each field.",

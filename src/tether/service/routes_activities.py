@@ -1,10 +1,12 @@
-"""Routes under /v1/activities: complete, fail, heartbeat and report cancelled, by token."""
+"""Routes under /v1/activities: complete, fail, heartbeat, report cancelled and describe by token; what waits."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
-from tether.model import payloads
+from fastapi import APIRouter, Query, Request
+
+from tether.model import payloads, wire
 from tether.model.records import ActivityInfo, HeartbeatResponse
 from tether.model.wire import (
     Acknowledged,
@@ -13,6 +15,7 @@ from tether.model.wire import (
     FailActivity,
     HeartbeatActivity,
     ReportActivityCancelled,
+    WaitingPage,
 )
 from tether.service.auth import Caller
 from tether.service.errors import refusals
@@ -32,9 +35,10 @@ async def complete_activity(body: CompleteActivity, request: Request, caller: Ca
     """Complete the activity a token names; the same completion repeated is acknowledged without change.
 
     The result is checked against the activity's declared result type (422 naming the field).
+    With ``activity``, a token of another activity is refused (409 ``wrong_activity``) first.
     """
     text = payloads.encode(body.result, what="result")
-    recorded = await engine_of(request).complete_activity(body.token, text, access=caller)
+    recorded = await engine_of(request).complete_activity(body.token, text, access=caller, activity=body.activity)
     return Acknowledged(recorded=recorded)
 
 
@@ -63,8 +67,13 @@ async def describe_activity(body: DescribeActivity, request: Request, caller: Ca
 
 @router.post("/heartbeat", operation_id="heartbeatActivity", responses=_BY_TOKEN)
 async def heartbeat_activity(body: HeartbeatActivity, request: Request, caller: Caller) -> HeartbeatResponse:
-    """Record a heartbeat; its details become the checkpoint. The reply says whether cancellation was requested."""
-    return await engine_of(request).heartbeat_activity(body.token, _text(body.details, "details"), access=caller)
+    """Record a heartbeat; its details become the checkpoint. The reply says whether cancellation was requested.
+
+    With ``activity``, a token of another activity is refused (409 ``wrong_activity``) first.
+    """
+    return await engine_of(request).heartbeat_activity(
+        body.token, _text(body.details, "details"), access=caller, activity=body.activity
+    )
 
 
 @router.post("/cancelled", operation_id="reportActivityCancelled", responses=_BY_TOKEN)
@@ -78,3 +87,26 @@ async def report_activity_cancelled(body: ReportActivityCancelled, request: Requ
         body.token, _text(body.details, "details"), access=caller
     )
     return Acknowledged(recorded=recorded)
+
+
+@router.get("/waiting", operation_id="listWaitingActivities", responses=refusals(401, 413, 422, 503))
+async def list_waiting_activities(
+    request: Request,
+    caller: Caller,
+    workflow: Annotated[str | None, Query(max_length=512, description="Only activities of this workflow.")] = None,
+    name: Annotated[str | None, Query(max_length=512, description="Only activities of this name.")] = None,
+    inbox: Annotated[bool, Query(description="Only activities marked for a person (the web UI's inbox).")] = False,
+    limit: Annotated[int, Query(ge=1, le=wire.MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=wire.MAX_LIST_OFFSET)] = 0,
+) -> WaitingPage:
+    """Activities whose attempt went async and waits for a token, longest waiting first.
+
+    Those of the workflows the caller may read (workflows:read) or write activities of
+    (activities:write); each carries its ``activity_token`` only with activities:write on its
+    workflow. The token completes, fails or heartbeats whichever attempt is current.
+    """
+    items = await engine_of(request).waiting_activities(
+        workflow=workflow, name=name, inbox_only=inbox, limit=limit + 1, offset=offset, access=caller
+    )
+    more = len(items) > limit
+    return WaitingPage(items=items[:limit], next_offset=offset + limit if more else None)

@@ -219,11 +219,19 @@ class Transaction(Protocol):
         ...
 
     def waiting_activities(
-        self, *, inbox_only: bool, limit: int, offset: int, workflow_patterns: Sequence[str] | None = None
+        self,
+        *,
+        inbox_only: bool,
+        limit: int,
+        offset: int,
+        workflow_patterns: Sequence[str] | None = None,
+        workflow: str | None = None,
+        name: str | None = None,
     ) -> list[tuple[ActivityRow, str, str | None]]:
         """Activities whose attempt went async, longest waiting first, with their workflow name and inbox note.
 
-        ``inbox_only`` keeps those marked for a person (column ``inbox``); ``workflow_patterns`` as in listings.
+        ``inbox_only`` keeps those marked for a person (column ``inbox``); ``workflow_patterns`` as in
+        listings; ``workflow`` those of executions of that workflow, ``name`` those of that activity name.
         """
         ...
 

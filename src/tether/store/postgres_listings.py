@@ -59,12 +59,23 @@ class PostgresListings(PostgresStatements):
         return row[0] if row is not None else None
 
     def waiting_activities(  # noqa: D102
-        self, *, inbox_only: bool, limit: int, offset: int, workflow_patterns: Sequence[str] | None = None
+        self,
+        *,
+        inbox_only: bool,
+        limit: int,
+        offset: int,
+        workflow_patterns: Sequence[str] | None = None,
+        workflow: str | None = None,
+        name: str | None = None,
     ) -> list[tuple[ActivityRow, str, str | None]]:
         clauses = ["a.state = 'async'"]
         params: list[object] = []
         if inbox_only:
             clauses.append("a.inbox")
+        for column, value in (("e.workflow", workflow), ("a.name", name)):
+            if value is not None:
+                clauses.append(f"{column} = %s")
+                params.append(value)
         if workflow_patterns is not None:
             clauses.append("e.workflow LIKE ANY(%s)")
             params.append([_like(pattern) for pattern in workflow_patterns])

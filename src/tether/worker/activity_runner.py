@@ -175,6 +175,7 @@ def _context(
         idempotency_key=f"{start.execution_id}/{start.activity_id}",
         activity=activity.name,
         _heartbeat=beat,
+        _sign_activity_token=functools.partial(engine.activity_token, start.execution_id, start.activity_id),
         _loop=loop,
         _callback_url=None if public_base is None else _callback_urls(engine, start, public_base),
     )
@@ -194,10 +195,7 @@ def _callback_urls(engine: Engine, start: AttemptStart, base: str) -> Callable[[
 
 
 def _completed(activity: Activity[..., Any], result: Any) -> AttemptOutcome:
-    text = payloads.encode(result, what=f"result of {activity.name}")
-    if not payloads.as_is(result, activity.return_type):
-        payloads.decode(text, activity.return_type, what=f"result of {activity.name}")
-    return AttemptOutcome("completed", text)
+    return AttemptOutcome("completed", activity.encode_result(result))
 
 
 def _ended(exc: BaseException) -> AttemptOutcome:

@@ -1,0 +1,157 @@
+"""The engine's calls by token: complete, fail, heartbeat, report cancelled, describe; and what waits for a token.
+
+A token of either kind (an attempt's, or an activity's) is verified before anything is read,
+then the caller's access to the token's workflow is checked in the same transaction as the
+change; :mod:`tether.engine.activity_tokens` decides what the call does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tether.engine import activities, activity_tokens, queries
+from tether.engine.core import EngineCore
+from tether.errors import ExecutionNotFound
+from tether.model.access import Access, Action
+from tether.model.clock import from_ms
+from tether.model.events import failure
+from tether.model.records import ActivityInfo, HeartbeatResponse, WaitingActivity
+from tether.model.tokens import ActivityClaims, Claims
+from tether.store.base import ExecutionRow, Transaction
+
+
+class TokenCalls(EngineCore):
+    """Transitions for whoever holds a token: a service, a person's e-mail link, another language's client."""
+
+    def _verify(self, tx: Transaction, token: str, now: int, access: Access | None = None) -> Claims:
+        claims = self._keys.verify(tx, token, now)
+        permit(tx, claims.execution_id, access, Action.WRITE_ACTIVITIES)
+        return claims
+
+    async def complete_activity(
+        self, token: str, result: str, *, access: Access | None = None, activity: str | None = None
+    ) -> bool:
+        """Complete an activity by token (of either kind); False if this same completion was already recorded.
+
+        ``activity``: the name the caller expects the token's activity to have (WrongActivity otherwise).
+        """
+        now = self.clock.now_ms()
+
+        def complete(tx: Transaction) -> bool:
+            claims = self._verify(tx, token, now, access)
+            activity_tokens.require_activity(tx, claims, activity)
+            return activity_tokens.complete(tx, claims, result, now)
+
+        return await self._run(complete)
+
+    async def fail_activity(
+        self, token: str, *, error: str, message: str, details: Any, non_retryable: bool, access: Access | None = None
+    ) -> bool:
+        """Fail the attempt a token names (the current one, for an activity token); False if already so failed."""
+        now = self.clock.now_ms()
+        fault = failure(error, message, details=details, non_retryable=non_retryable)
+        return await self._run(lambda tx: activity_tokens.fail(tx, self._verify(tx, token, now, access), fault, now))
+
+    async def heartbeat_activity(
+        self, token: str, details: str | None, *, access: Access | None = None, activity: str | None = None
+    ) -> HeartbeatResponse:
+        """Record a heartbeat by token; the reply says whether to stop, and when the next heartbeat is due.
+
+        ``activity``: the name the caller expects the token's activity to have (WrongActivity otherwise).
+        """
+        now = self.clock.now_ms()
+
+        def beat(tx: Transaction) -> HeartbeatResponse:
+            claims = self._verify(tx, token, now, access)
+            activity_tokens.require_activity(tx, claims, activity)
+            cancel = activity_tokens.heartbeat(tx, claims, details, now)
+            row = tx.get_activity(claims.execution_id, claims.activity_id)
+            every = activities.options_of(row.options).heartbeat_ms if row is not None else None
+            return HeartbeatResponse(cancel, None if every is None else from_ms(now + every))
+
+        return await self._run(beat)
+
+    async def report_activity_cancelled(self, token: str, details: str | None, *, access: Access | None = None) -> bool:
+        """Acknowledge a requested cancellation by token; False if this same report was already recorded."""
+        now = self.clock.now_ms()
+        return await self._run(
+            lambda tx: activity_tokens.report_cancelled(tx, self._verify(tx, token, now, access), details, now)
+        )
+
+    async def describe_activity(self, token: str, *, access: Access | None = None) -> ActivityInfo:
+        """The activity a token names as it stands now (deadlines that passed applied first, as by every call).
+
+        Raises:
+            InvalidToken: the token is forged, truncated or altered.
+            ExecutionNotFound: the token names no activity.
+            PermissionDenied: ``access`` may not write to activities of this workflow.
+        """
+        now = self.clock.now_ms()
+
+        def describe(tx: Transaction) -> ActivityInfo:
+            claims = self._verify(tx, token, now, access)
+            row, _ = activities.load(tx, claims, now)
+            execution = tx.get_execution(claims.execution_id)
+            if execution is None:
+                raise ExecutionNotFound(claims.execution_id)
+            attempt = None if isinstance(claims, ActivityClaims) else claims.attempt
+            return queries.activity_info(tx, execution, row, attempt)
+
+        return await self._run(describe)
+
+    async def rotate_signing_key(self) -> int:
+        """Start signing new tokens with a new key; tokens of older keys still verify."""
+        now = self.clock.now_ms()
+        return await self._run(lambda tx: self._keys.rotate(tx, now))
+
+    async def waiting_activities(
+        self,
+        *,
+        workflow: str | None,
+        name: str | None,
+        inbox_only: bool,
+        limit: int,
+        offset: int,
+        access: Access | None = None,
+    ) -> list[WaitingActivity]:
+        """Activities waiting in their async state for a token, longest first, each with its activity token.
+
+        Listed: those of the workflows ``access`` may read (workflows:read) or whose activities it
+        may write (activities:write); the activity token only comes with activities:write.
+        ``workflow`` and ``name`` keep those of one workflow, or of one activity name.
+        """
+        patterns = None
+        if access is not None:
+            read, write = access.patterns(Action.READ_WORKFLOWS), access.patterns(Action.WRITE_ACTIVITIES)
+            patterns = None if read is None or write is None else [*read, *write]
+        now = self.clock.now_ms()
+
+        def listed(tx: Transaction) -> list[WaitingActivity]:
+            rows = tx.waiting_activities(
+                inbox_only=inbox_only, limit=limit, offset=offset, workflow_patterns=patterns, workflow=workflow,
+                name=name,
+            )  # fmt: skip
+            items = []
+            for row, of, note in rows:
+                token = None
+                if access is None or access.allows(Action.WRITE_ACTIVITIES, of):
+                    token = self._keys.sign(tx, ActivityClaims(row.execution_id, row.activity_id), now)
+                items.append(queries.waiting(row, of, note, token))
+            return items
+
+        return await self.store.read(listed)
+
+
+def permit(tx: Transaction, execution_id: str, access: Access | None, action: Action) -> ExecutionRow:
+    """The execution's row, once ``access`` is allowed ``action`` on its workflow.
+
+    Raises:
+        ExecutionNotFound: no execution has this id.
+        PermissionDenied: ``access`` may not do ``action`` to this execution's workflow.
+    """
+    row = tx.get_execution(execution_id)
+    if row is None:
+        raise ExecutionNotFound(execution_id)
+    if access is not None:
+        access.require(action, row.workflow)
+    return row
