@@ -1,4 +1,4 @@
-"""The Client's calls that talk to a running execution: messages and requests."""
+"""The Client's calls that talk to a running execution: messages, requests, and the values it publishes."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from tether.client._transport import Transport
 from tether.errors import UsageError
 from tether.model import payloads, wire
 from tether.model.payloads import JSONValue
+from tether.model.published import check_after, check_name, wait_ms
+from tether.model.records import Published
 
 
 class MessagingCalls:
-    """Send messages and requests to executions (a part of :class:`~tether.client.client.Client`)."""
+    """Send messages and requests to executions and read what they publish (a part of the Client)."""
 
     _transport: Transport
 
@@ -59,6 +61,29 @@ class MessagingCalls:
         text = payloads.encode(payload, what="payload")
         reply = await self._transport.request(execution_id, name, text, key, seconds)
         return payloads.decode(reply, Any, what=f"reply to {name}")
+
+    async def published(
+        self, execution_id: str, name: str, *, after: int | None = None, wait: timedelta | float | None = None
+    ) -> Published:
+        """The last value an execution published as ``name`` (``tether.publish``), with its version.
+
+        The chain's id reads its current run (which carries the values of the runs before it);
+        values stay readable after the execution closed. With ``wait`` (a timedelta or
+        seconds), wait up to that long for a version newer than ``after`` (for a first value
+        when ``after`` is None), returning as soon as one is published; at the end of the wait
+        the current value comes back as it is, unchanged. Over HTTP the wait is a series of
+        long polls of at most a minute each. The wait runs on the store's clock: in a
+        TestEnvironment, advancing the virtual clock ends it.
+
+        Raises:
+            ExecutionNotFound: no execution has this id.
+            NotPublished: it has no value of that name (when the wait, if any, ends).
+            PermissionDenied: the API key may not read this workflow.
+            InvalidPayload: ``name`` or ``after`` is not one (see :func:`tether.publish`).
+            UsageError: ``wait`` is not a duration from 0 to a century.
+        """
+        check_name(name)
+        return await self._transport.published(execution_id, name, check_after(after), wait_ms(wait))
 
 
 def timeout_seconds(timeout: timedelta | float | None, *, positive: bool = False) -> float | None:
