@@ -1,4 +1,4 @@
-"""tether benchmark: prints JSON figures for workloads W1-W5 on SQLite.
+"""tether benchmark: prints JSON figures for workloads W1-W6 on SQLite.
 
 Run with ``bin/bench`` (all workloads) or ``bin/bench --only W1,W2``. Figures are
 measured on the wall clock with the durable default (WAL, synchronous=FULL) unless
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import tether
+from bench import messages_workload as messages
+from bench.figures import percentile_ms
 
 parked_tokens: asyncio.Queue[str] = asyncio.Queue()
 
@@ -65,13 +67,6 @@ async def sequence(n: int) -> int:
     return total
 
 
-def percentile_ms(samples: list[float], q: float) -> float:
-    """The ``q`` quantile (0-1) of samples in seconds, in milliseconds rounded to the microsecond."""
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return round(ordered[index] * 1000, 3)
-
-
 def _rss_mb() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -87,8 +82,8 @@ async def _with_worker(
     try:
         async with tether.Worker(
             client,
-            workflows=[one_sync, one_async, sequence, sequence_async],
-            activities=[add, add_async, park],
+            workflows=[one_sync, one_async, sequence, sequence_async, *messages.WORKFLOWS],
+            activities=[add, add_async, park, *messages.ACTIVITIES],
             **options,
         ):
             return await body(client)
@@ -238,11 +233,12 @@ async def w5(client: tether.Client, n: int) -> dict[str, Any]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", help="store URL (default: a fresh SQLite file in a temporary directory)")
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5", help="comma-separated workloads")
-    parser.add_argument("--n", type=int, default=500, help="workflows for W1 and W2")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6", help="comma-separated workloads")
+    parser.add_argument("--n", type=int, default=500, help="workflows for W1 and W2, messages sent at once in W6")
     parser.add_argument("--heartbeats", type=int, default=20000)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--w5", type=int, default=50000, help="parked workflows for W5")
+    parser.add_argument("--rounds", type=int, default=300, help="W6 and W6b round trips, one at a time")
     args = parser.parse_args()
     only = {w.strip().upper() for w in args.only.split(",")}
     results: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
@@ -257,6 +253,7 @@ async def main() -> None:
             ("W3", lambda c: w3(c, 100, args.heartbeats, 8), {}),
             ("W4", lambda c: w4(c, args.steps), {}),
             ("W5", lambda c: w5(c, args.w5), {}),
+            ("W6", lambda c: messages.w6(c, args.rounds, args.n), {}),
         ]
         for name, body, options in runs:
             if name in only:

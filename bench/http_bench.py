@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import tether
-from bench.bench import percentile_ms
+from bench.figures import percentile_ms
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 
 import tether
 from bench import scaling_workload as wl
-from bench.bench import percentile_ms
+from bench.figures import percentile_ms
 
 ROOT = Path(__file__).resolve().parent.parent
 
