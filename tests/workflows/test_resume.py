@@ -319,7 +319,8 @@ async def test_two_resumes_at_once_resume_once() -> None:
 
         refused = [o for o in outcomes if isinstance(o, errors.ExecutionNotResumable)]
         assert len(refused) == 1
-        assert refused[0].status == "running"
+        # Running again, or (under load, the second call late) already finished: not resumable either way.
+        assert refused[0].status in ("running", "completed")
         assert await handle.result() == [10, 20, 30, 40, 50]
         assert runs(execution_id) == [1, 1, 2, 1, 1]
         assert len(events_of(await handle.history(), EventType.EXECUTION_RESUMED)) == 1
