@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tether.engine import activities, runs, starting, workflow_deadline
+from tether.engine import activities, runs, workflow_deadline, workflows
 from tether.engine.message_states import MESSAGE, PENDING, deliver
 from tether.errors import ExecutionClosed, InvalidPayload, MessageKeyReused
 from tether.model import payloads
@@ -136,10 +136,8 @@ def start_and_send(
     """
     if access is not None:
         access.require(Action.START_WORKFLOWS, workflow)
-    runs.check_not_reserved(execution_id)
-    started = f',"timeout_ms":{json.dumps(timeout_ms)}' if timeout_known else ""
-    created = starting.create(tx, execution_id, workflow, args, now_ms, started=started)
-    if created and timeout_known and timeout_ms is not None:
-        workflow_deadline.arm(tx, execution_id, now_ms + timeout_ms)
+    created = workflows.start(
+        tx, execution_id, workflow, args, now_ms, timeout_ms=timeout_ms, timeout_known=timeout_known
+    )
     name, payload, key = message
     return created, send(tx, execution_id, MESSAGE, name, payload, key, now_ms, access)
