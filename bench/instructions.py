@@ -27,7 +27,7 @@ from pathlib import Path
 
 import tether
 from bench.bench import add, one_sync, sequence
-from tether.store import sqlite as sqlite_store
+from tether.store.sqlite import store as sqlite_store
 
 
 async def _run(workload: str, size: int) -> None:

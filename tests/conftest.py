@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import history_checker
 from tether.errors import StoreUnavailable
-from tether.store import postgres_admin
+from tether.store.postgres import admin as postgres_admin
 from tether.testing._environment import TEST_DB_VARIABLE
 
 POSTGRES_SERVER = os.environ.get("TETHER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -128,8 +128,8 @@ def histories_stay_consistent(request: pytest.FixtureRequest, monkeypatch: pytes
     if path.parent.name in _HISTORIES_UNCHECKED and path.name not in _HISTORIES_CHECKED_AFTER_ALL:
         yield
         return
-    from tether.store.postgres import PostgresStore
-    from tether.store.sqlite import SQLiteStore
+    from tether.store.postgres.store import PostgresStore
+    from tether.store.sqlite.store import SQLiteStore
 
     problems: list[str] = []
     for store_class in (SQLiteStore, PostgresStore):

@@ -20,7 +20,7 @@ import pytest
 
 import tether
 from tether.errors import StoreUnavailable
-from tether.store.sqlite import SQLiteStore
+from tether.store.sqlite.store import SQLiteStore
 from tether.testing import VirtualClock
 from tether.worker import back_off
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tether.store.base import Store
-from tether.store.postgres import PostgresStore
-from tether.store.sqlite import SQLiteStore
+from tether.store.postgres.store import PostgresStore
+from tether.store.sqlite.store import SQLiteStore
 
 
 async def open_url(url: str) -> Store:

@@ -20,7 +20,7 @@ from tether.engine.message_states import MESSAGE, REQUEST
 from tether.errors import ExecutionClosed
 from tether.model.clock import VirtualClock
 from tether.model.events import EventType
-from tether.store.postgres import PostgresStore
+from tether.store.postgres.store import PostgresStore
 from tether.testing import TestEnvironment
 
 pytestmark = pytest.mark.postgres

@@ -14,7 +14,7 @@ from tether import errors
 from tether.engine.engine import Engine
 from tether.model.clock import VirtualClock
 from tether.model.events import EventType
-from tether.store.postgres import PostgresStore
+from tether.store.postgres.store import PostgresStore
 from tether.testing import TestEnvironment
 
 pytestmark = pytest.mark.postgres

@@ -18,7 +18,7 @@ from tether.engine.engine import Engine
 from tether.engine.workflows import WorkflowTask
 from tether.model.clock import VirtualClock
 from tether.model.events import Command, EventType
-from tether.store.postgres import PostgresStore
+from tether.store.postgres.store import PostgresStore
 
 pytestmark = pytest.mark.postgres
 

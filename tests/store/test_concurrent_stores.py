@@ -28,7 +28,7 @@ from tether.model.clock import VirtualClock
 from tether.model.events import EventType
 from tether.model.tokens import TokenClaims
 from tether.store.base import Store, Transaction
-from tether.store.postgres import PostgresStore
+from tether.store.postgres.store import PostgresStore
 from tether.testing import TestEnvironment
 
 pytestmark = pytest.mark.postgres

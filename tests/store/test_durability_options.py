@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tether.store.base import ExecutionRow, Transaction
-from tether.store.sqlite import SQLiteStore
-from tether.store.sqlite_transaction import SQLiteTransaction
+from tether.store.sqlite.store import SQLiteStore
+from tether.store.sqlite.transaction import SQLiteTransaction
 
 SYNCHRONOUS = {"OFF": 0, "NORMAL": 1, "FULL": 2, "EXTRA": 3}
 

@@ -14,9 +14,9 @@ import pytest
 
 from tether.errors import StoreNotFound, StoreUnavailable, UsageError
 from tether.model.events import EventType
-from tether.store import sqlite_schema
 from tether.store.base import ActivityTaskRow, ExecutionRow
-from tether.store.sqlite import SQLiteStore
+from tether.store.sqlite import schema as sqlite_schema
+from tether.store.sqlite.store import SQLiteStore
 
 ALL_VERSIONS = [version for version, _ in sqlite_schema.MIGRATIONS]
 LATEST = max(ALL_VERSIONS)
@@ -36,7 +36,7 @@ TABLES = {
 # commits one write, so that the three opens overlap as closely as processes allow.
 CHILD = """
 import asyncio, sys
-from tether.store.sqlite import SQLiteStore
+from tether.store.sqlite.store import SQLiteStore
 
 async def main(url: str, name: str) -> None:
     store = await SQLiteStore.open(url)

@@ -15,8 +15,8 @@ import pytest
 
 from tether.model.events import EventType
 from tether.store.base import ExecutionRow, Transaction
-from tether.store.postgres import PostgresStore
-from tether.store.postgres_transaction import PostgresTransaction
+from tether.store.postgres.store import PostgresStore
+from tether.store.postgres.transaction import PostgresTransaction
 
 pytestmark = pytest.mark.postgres
 

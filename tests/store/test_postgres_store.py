@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from tether.errors import StoreUnavailable, UsageError
-from tether.store import postgres_schema
 from tether.store.base import ExecutionRow, Transaction
-from tether.store.postgres import PostgresStore
+from tether.store.postgres import schema as postgres_schema
+from tether.store.postgres.store import PostgresStore
 
 pytestmark = pytest.mark.postgres
 

@@ -12,7 +12,7 @@ import pytest
 import tether
 from tests.helpers.workflows import TOKENS, new_id
 from tether.model.clock import VirtualClock
-from tether.store.postgres_listener import CHANNEL
+from tether.store.postgres.listener import CHANNEL
 from tether.testing import TestEnvironment
 
 pytestmark = pytest.mark.postgres

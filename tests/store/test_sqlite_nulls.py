@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tether.store import sqlite_nulls
+from tether.store.sqlite import nulls as sqlite_nulls
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 
 from tether.errors import StoreUnavailable
 from tether.store.base import Transaction
-from tether.store.sqlite import SQLiteStore
-from tether.store.sqlite_transaction import SQLiteTransaction
+from tether.store.sqlite.store import SQLiteStore
+from tether.store.sqlite.transaction import SQLiteTransaction
 
 from .test_store_contract import Boom, execution
 

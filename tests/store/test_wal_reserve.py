@@ -12,9 +12,9 @@ from typing import BinaryIO
 
 import pytest
 
-from tether.store import sqlite_wal
 from tether.store.base import ExecutionRow, Transaction
-from tether.store.sqlite import SQLiteStore
+from tether.store.sqlite import wal as sqlite_wal
+from tether.store.sqlite.store import SQLiteStore
 
 PAGE = 4096
 CHECKPOINT_PAGES = 1000  # SQLite's default wal_autocheckpoint

@@ -18,7 +18,7 @@ from tether.model.records import (
     WorkflowSummary,
 )
 from tether.store.base import Store
-from tether.store.sqlite import SQLiteStore
+from tether.store.sqlite.store import SQLiteStore
 
 
 async def open_store(url: str, *, create: bool = True) -> Store:
@@ -28,7 +28,7 @@ async def open_store(url: str, *, create: bool = True) -> Store:
     database is never created here, so it changes nothing there.
     """
     if url.startswith(("postgresql:", "postgres:")):
-        from tether.store import postgres  # SQLite users never import psycopg
+        from tether.store.postgres import store as postgres  # SQLite users never import psycopg
 
         return await postgres.PostgresStore.open(url)
     return await SQLiteStore.open(url, create=create)

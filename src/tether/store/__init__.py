@@ -1,1 +1,1 @@
-"""Durable storage: the Store protocol and its SQLite implementation."""
+"""Durable storage: the Store protocol (base), and its SQLite and PostgreSQL implementations as subpackages."""

@@ -171,7 +171,7 @@ class TestEnvironment:
         if self._given_path is None and self._given_url is None:
             server = os.environ.get(TEST_DB_VARIABLE, "")
             if server.startswith(("postgresql:", "postgres:")):
-                from tether.store import postgres_admin  # SQLite users never import psycopg
+                from tether.store.postgres import admin as postgres_admin  # SQLite users never import psycopg
 
                 self._created_url = await asyncio.to_thread(postgres_admin.create_database, server)
                 self._database_server = server
@@ -236,7 +236,7 @@ class TestEnvironment:
             self._tempdir.cleanup()
             self._tempdir = None
         if self._created_url is not None and self._database_server is not None:
-            from tether.store import postgres_admin  # SQLite users never import psycopg
+            from tether.store.postgres import admin as postgres_admin  # SQLite users never import psycopg
 
             url, self._created_url = self._created_url, None
             await asyncio.to_thread(postgres_admin.drop_database, url, server_url=self._database_server, wait=False)

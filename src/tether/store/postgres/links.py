@@ -7,7 +7,7 @@ attaches an existing execution to a parent), under the lock of the execution it 
 from __future__ import annotations
 
 from tether.store.base import LinkRow
-from tether.store.postgres_statements import PostgresStatements
+from tether.store.postgres.statements import PostgresStatements
 
 _LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
 

@@ -1,7 +1,7 @@
 """PostgreSQL rows: their columns, and what a transaction knows of the executions it holds locked.
 
 A writing transition locks an execution's row before it reads or writes anything of that
-execution, and every writer takes that lock first (see :mod:`tether.store.postgres_transaction`).
+execution, and every writer takes that lock first (see :mod:`tether.store.postgres.transaction`).
 So while the database transaction holds the lock, nobody else changes the execution, its
 activities, its history or its queued attempts: what this transaction read of them, or
 wrote to them, is exactly what the database holds. Reads of rows known here are answered

@@ -11,13 +11,13 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 
-from tether.store import sqlite_pending
 from tether.store.base import ActivityTaskRow, ExecutionRow
-from tether.store.sqlite_pending import HeldWorkflowTask, WorkflowTaskState
+from tether.store.sqlite import pending as sqlite_pending
+from tether.store.sqlite.pending import HeldWorkflowTask, WorkflowTaskState
 
 
 class QueueQueries:
-    """The part of :class:`~tether.store.sqlite_transaction.SQLiteTransaction` about the task queues."""
+    """The part of :class:`~tether.store.sqlite.transaction.SQLiteTransaction` about the task queues."""
 
     _conn: sqlite3.Connection
     pending: sqlite_pending.PendingWrites

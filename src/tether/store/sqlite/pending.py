@@ -15,8 +15,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from tether.store import sqlite_nulls
 from tether.store.base import ActivityRow, ActivityTaskRow
+from tether.store.sqlite import nulls as sqlite_nulls
 
 
 class WorkflowTaskState(NamedTuple):

@@ -12,7 +12,7 @@ _COLUMNS = "message_id, execution_id, chain_id, kind, name, payload, key, state,
 
 
 class MessageQueries:
-    """The part of :class:`~tether.store.sqlite_transaction.SQLiteTransaction` about messages."""
+    """The part of :class:`~tether.store.sqlite.transaction.SQLiteTransaction` about messages."""
 
     _conn: sqlite3.Connection
     _write: Callable[[], None]

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import psycopg
 
 from tether.store.batches import fail, resolve
-from tether.store.postgres_statements import Row, unavailable
+from tether.store.postgres.statements import Row, unavailable
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ _COLUMNS = "name, value, version, published_at_ms"
 
 
 class PublishedQueries:
-    """The part of :class:`~tether.store.sqlite_transaction.SQLiteTransaction` about published values."""
+    """The part of :class:`~tether.store.sqlite.transaction.SQLiteTransaction` about published values."""
 
     _conn: sqlite3.Connection
     _write: Callable[[], None]

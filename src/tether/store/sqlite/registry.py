@@ -5,14 +5,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable
 
-from tether.store import sqlite_pending
 from tether.store.base import ApiKeyRow
+from tether.store.sqlite import pending as sqlite_pending
 
 _API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms"
 
 
 class RegistryQueries:
-    """The part of :class:`~tether.store.sqlite_transaction.SQLiteTransaction` about workers, names and keys."""
+    """The part of :class:`~tether.store.sqlite.transaction.SQLiteTransaction` about workers, names and keys."""
 
     _conn: sqlite3.Connection
     pending: sqlite_pending.PendingWrites

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tether.store.postgres_statements import PostgresStatements
+from tether.store.postgres.statements import PostgresStatements
 
 _OWNED_TABLES = ("events", "activities", "timers", "workflow_tasks", "activity_tasks", "messages", "published_values")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tether.store.base import MessageRow
-from tether.store.postgres_statements import PostgresStatements
+from tether.store.postgres.statements import PostgresStatements
 
 _COLUMNS = "message_id, execution_id, chain_id, kind, name, payload, key, state, answer, sent_at_ms, updated_at_ms"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tether.store.base import ActivityRow, ExecutionRow
-from tether.store.postgres_held import ACTIVITY_COLUMNS, EXECUTION_COLUMNS, activity_row, execution_row
-from tether.store.postgres_statements import PostgresStatements
+from tether.store.postgres.held import ACTIVITY_COLUMNS, EXECUTION_COLUMNS, activity_row, execution_row
+from tether.store.postgres.statements import PostgresStatements
 
 
 class PostgresListings(PostgresStatements):

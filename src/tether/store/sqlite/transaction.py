@@ -17,18 +17,16 @@ import pydantic_core
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
-from tether.store import (
-    sqlite_lifecycle,
-    sqlite_links,
-    sqlite_messages,
-    sqlite_nulls,
-    sqlite_pending,
-    sqlite_published,
-    sqlite_queues,
-    sqlite_registry,
-)
 from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow, Transaction
-from tether.store.sqlite_pending import HeldActivity, WorkflowTaskState
+from tether.store.sqlite import lifecycle as sqlite_lifecycle
+from tether.store.sqlite import links as sqlite_links
+from tether.store.sqlite import messages as sqlite_messages
+from tether.store.sqlite import nulls as sqlite_nulls
+from tether.store.sqlite import pending as sqlite_pending
+from tether.store.sqlite import published as sqlite_published
+from tether.store.sqlite import queues as sqlite_queues
+from tether.store.sqlite import registry as sqlite_registry
+from tether.store.sqlite.pending import HeldActivity, WorkflowTaskState
 
 _EXECUTION_COLUMNS = (
     "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error"

@@ -12,7 +12,7 @@ _LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_chi
 
 
 class LinkQueries:
-    """The part of :class:`~tether.store.sqlite_transaction.SQLiteTransaction` about execution links."""
+    """The part of :class:`~tether.store.sqlite.transaction.SQLiteTransaction` about execution links."""
 
     _conn: sqlite3.Connection
     _write: Callable[[], None]

@@ -27,11 +27,11 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 from tether.errors import StoreNotFound, StoreUnavailable, UsageError
-from tether.store import sqlite_schema
 from tether.store.base import Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
-from tether.store.sqlite_transaction import SQLiteTransaction, TransactionLost
-from tether.store.sqlite_wal import reserve_wal
+from tether.store.sqlite import schema as sqlite_schema
+from tether.store.sqlite.transaction import SQLiteTransaction, TransactionLost
+from tether.store.sqlite.wal import reserve_wal
 
 logger = logging.getLogger(__name__)
 

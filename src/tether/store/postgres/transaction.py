@@ -17,8 +17,8 @@ worker fired (deleted) or a task another worker leased just before is not taken 
 Reads (``Store.read``) take no locks.
 
 Most statements are sent without waiting for their results (see
-:mod:`tether.store.postgres_statements`), and what a transition read or wrote of an
-execution it holds is answered again from memory (see :mod:`tether.store.postgres_held`):
+:mod:`tether.store.postgres.statements`), and what a transition read or wrote of an
+execution it holds is answered again from memory (see :mod:`tether.store.postgres.held`):
 a transition waits for the server only where it needs an answer it cannot know.
 """
 
@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
 from tether.store.base import ActivityRow, ActivityTaskRow, ApiKeyRow, ExecutionRow, TimerRow, Transaction
-from tether.store.postgres_held import (
+from tether.store.postgres.held import (
     ACTIVITY_COLUMNS,
     API_KEY_COLUMNS,
     EXECUTION_COLUMNS,
@@ -38,11 +38,11 @@ from tether.store.postgres_held import (
     activity_row,
     execution_row,
 )
-from tether.store.postgres_lifecycle import PostgresLifecycle
-from tether.store.postgres_links import PostgresLinks
-from tether.store.postgres_listings import PostgresListings
-from tether.store.postgres_messages import PostgresMessages
-from tether.store.postgres_published import PostgresPublished
+from tether.store.postgres.lifecycle import PostgresLifecycle
+from tether.store.postgres.links import PostgresLinks
+from tether.store.postgres.listings import PostgresListings
+from tether.store.postgres.messages import PostgresMessages
+from tether.store.postgres.published import PostgresPublished
 
 _EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])

@@ -20,7 +20,8 @@ import psycopg
 from psycopg import sql
 
 from tether.errors import StoreUnavailable
-from tether.store import postgres, postgres_schema
+from tether.store.postgres import schema as postgres_schema
+from tether.store.postgres import store as postgres
 
 _PREFIX = "tether_test_"
 _AHEAD = 4

@@ -24,7 +24,7 @@ from psycopg import errors as pg_errors
 
 from tether.errors import StoreUnavailable
 from tether.store.base import ActivityTaskRow
-from tether.store.postgres_held import EXECUTION_COLUMNS, HeldRows, Known, Row
+from tether.store.postgres.held import EXECUTION_COLUMNS, HeldRows, Known, Row
 
 logger = logging.getLogger(__name__)
 

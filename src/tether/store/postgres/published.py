@@ -7,7 +7,7 @@ and sent without waiting: the version is counted by the statement itself.
 from __future__ import annotations
 
 from tether.store.base import PublishedRow
-from tether.store.postgres_statements import PostgresStatements
+from tether.store.postgres.statements import PostgresStatements
 
 _COLUMNS = "name, value, version, published_at_ms"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from tether.store import sqlite_pending
 from tether.store.base import ExecutionRow
+from tether.store.sqlite import pending as sqlite_pending
 
 _OWNED_TABLES = ("events", "activities", "timers", "workflow_tasks", "activity_tasks", "messages", "published_values")
 """Tables whose rows belong to one execution (by ``execution_id``); the inbox notes are activities' columns."""
@@ -21,7 +21,7 @@ _NOT_A_CHAIN_HEAD = (
 
 
 class LifecycleQueries:
-    """The part of :class:`~tether.store.sqlite_transaction.SQLiteTransaction` that deletes executions."""
+    """The part of :class:`~tether.store.sqlite.transaction.SQLiteTransaction` that deletes executions."""
 
     _conn: sqlite3.Connection
     pending: sqlite_pending.PendingWrites

@@ -4,13 +4,13 @@ Each store (one per process, usually) runs its transitions on one thread holding
 connection, exactly as the SQLite store does: transitions queue up in order, run in
 batches inside one database transaction with a SAVEPOINT each, and share a commit. Reads
 queue behind the writes submitted before them (see ``Store.read``). Concurrency between
-processes is settled in the database (see :mod:`tether.store.postgres_transaction`):
+processes is settled in the database (see :mod:`tether.store.postgres.transaction`):
 transitions on one execution take turns on its row lock and claims skip locked rows. A
 transition that loses a deadlock to another process is rolled back alone and run again
 in the next batch.
 
 Every batch that writes sends a NOTIFY with its commit; a second thread LISTENs and reports
-the commits of other stores (see :mod:`tether.store.postgres_listener`).
+the commits of other stores (see :mod:`tether.store.postgres.listener`).
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from urllib.parse import urlparse
 import psycopg
 
 from tether.errors import StoreUnavailable, UsageError
-from tether.store import postgres_schema
 from tether.store.base import Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
-from tether.store.postgres_listener import CHANNEL, CONNECT_TIMEOUT, TOPICS, ChangeListener, stop_notice
-from tether.store.postgres_statements import Row, StatementFailed, unavailable
-from tether.store.postgres_transaction import PostgresTransaction
+from tether.store.postgres import schema as postgres_schema
+from tether.store.postgres.listener import CHANNEL, CONNECT_TIMEOUT, TOPICS, ChangeListener, stop_notice
+from tether.store.postgres.statements import Row, StatementFailed, unavailable
+from tether.store.postgres.transaction import PostgresTransaction
 
 logger = logging.getLogger(__name__)
 
