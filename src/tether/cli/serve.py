@@ -21,6 +21,7 @@ from tether.errors import UsageError
 from tether.model import callback_tokens
 from tether.runtime.definitions import Activity, Workflow
 from tether.service import app as service_app
+from tether.service import cors
 from tether.service import server as service_server
 from tether.service.auth import StoreKeys, is_loopback
 from tether.worker import history_limits
@@ -155,12 +156,23 @@ def server(
     history_limit: HistoryLimit = history_limits.DEFAULT_LIMIT,
     retention: Retention = None,
     public_url: PublicUrl = None,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cors-origin",
+            metavar="ORIGIN",
+            help="A web origin (https://app.example.com, or * for any) whose pages may call the API from a "
+            "browser with an API key. Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the tether HTTP API over a store, optionally with workers, until interrupted."""
 
     async def go() -> None:
         if public_url is not None:
             callback_tokens.public_base(public_url)  # refused before anything starts
+        origins = [cors.origin(o) for o in cors_origin or []]  # likewise
         async with await Client.connect(db) as client:
             engine = client.engine
             has_keys = await engine.has_api_keys()
@@ -174,7 +186,7 @@ def server(
                 )
             authenticator = StoreKeys(engine, open_without_keys=insecure or is_loopback(host), any_host=insecure)
             app = service_app.create_app(
-                engine, authenticator, max_body_bytes=max_body_bytes, body_timeout=body_timeout
+                engine, authenticator, max_body_bytes=max_body_bytes, body_timeout=body_timeout, cors_origins=origins
             )
             sock = service_server.bind(host, port)
             history = history_options(history_warning, history_limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 
 from tether.engine.engine import Engine
 from tether.service import (
+    cors,
     errors,
     routes_activities,
     routes_callbacks,
@@ -20,6 +22,7 @@ from tether.service import (
 )
 from tether.service.auth import Authentication, Authenticator
 from tether.service.limits import BodyLimits
+from tether.service.refusal_log import RefusalLog
 from tether.service.ui import pages
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -93,6 +96,7 @@ def create_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
+    cors_origins: Sequence[str] = (),
 ) -> FastAPI:
     """Build the server's ASGI app over an engine; every app has its own state (no globals).
 
@@ -101,6 +105,10 @@ def create_app(
         authenticator: resolves each request's API key to what it may do.
         max_body_bytes: larger request bodies are refused with 413 before they are parsed.
         body_timeout: a request body that takes longer to arrive is refused with 408.
+        cors_origins: web origins whose pages may call the API from a browser (``*`` for any).
+
+    Raises:
+        UsageError: one of ``cors_origins`` is not an origin.
     """
     app = _App(
         title="tether",
@@ -114,7 +122,10 @@ def create_app(
     state.attach(app, engine, authenticator)
     errors.install(app)
     app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
-    app.add_middleware(Authentication)  # added last, so it runs first: no body is read for an unknown caller
+    app.add_middleware(Authentication)  # runs before the body limits: no body is read for an unknown caller
+    app.add_middleware(RefusalLog)  # around authentication, so its refusals are logged too
+    if cors_origins:
+        cors.install(app, cors_origins)  # outermost: preflights are answered without a key
     app.include_router(routes_workflows.router)
     app.include_router(routes_activities.router)
     app.include_router(routes_callbacks.router)

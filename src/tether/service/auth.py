@@ -130,9 +130,15 @@ class Authentication:
         await self.app(scope, receive, send)
 
 
+def access_of(scope: Scope) -> Access | None:
+    """The access the middleware established for a request, if it got that far."""
+    established = scope.get("state", {}).get(_ACCESS)
+    return established if isinstance(established, Access) else None
+
+
 async def _access(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Access:
-    established = request.scope.get("state", {}).get(_ACCESS)
-    return established if isinstance(established, Access) else await authenticate(request)
+    established = access_of(request.scope)
+    return established if established is not None else await authenticate(request)
 
 
 Caller = Annotated[Access, Depends(_access)]
