@@ -23,10 +23,11 @@ SCOPE = "*:*:ts.*"
 """The key's scope: everything on the workflows these tests serve."""
 
 
-def npm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run npm in the package; its output comes back for the failure message."""
+def npm(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run npm in the package with ``env`` added to the environment; its output comes back for failure messages."""
     return subprocess.run(
-        ["npm", *args], cwd=PACKAGE, capture_output=True, text=True, check=False, timeout=timeout
+        ["npm", *args], cwd=PACKAGE, capture_output=True, text=True, check=False, timeout=timeout,
+        env={**os.environ, **(env or {})},
     )  # fmt: skip
 
 
