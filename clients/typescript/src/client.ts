@@ -253,7 +253,7 @@ export class TetherClient {
   }
 
   /**
-   * Send request `name` and return the workflow's reply.
+   * Send request `name` and return the workflow's reply (plain JSON; `T` only names its type, unchecked).
    *
    * The server holds each call up to a minute; the client asks again with the same key until
    * the reply comes or `timeoutSeconds` (counted in what the server waited) runs out. Without a
@@ -263,12 +263,12 @@ export class TetherClient {
    * @throws RequestRejected the workflow rejected it (`reason`)
    * @throws ExecutionClosed, ExecutionNotFound, MessageKeyReused, InvalidPayload, PermissionDenied
    */
-  async request(
+  async request<T = unknown>(
     executionId: string,
     name: string,
     payload: unknown = null,
     options: { key?: string; timeoutSeconds?: number } = {},
-  ): Promise<unknown> {
+  ): Promise<T> {
     const key = options.key ?? randomId();
     let left = seconds(options.timeoutSeconds, "timeoutSeconds");
     for (;;) {
@@ -277,7 +277,7 @@ export class TetherClient {
       const outcome = (await this.#call({ method: "POST", path: byId("requests", executionId), body, wait })) as
         Schemas["RequestOutcome"];
       if (outcome.state === "replied") {
-        return outcome.reply ?? null;
+        return (outcome.reply ?? null) as T;
       }
       if (left !== undefined) {
         left -= outcome.waited; // by the server's clock, which decides when its waits end
@@ -346,7 +346,7 @@ export class TetherClient {
   }
 
   /**
-   * Wait for an execution to close and return its result (plain JSON).
+   * Wait for an execution to close and return its result (plain JSON; `T` only names its type, unchecked).
    *
    * `wait` bounds the wait in seconds (omitted: as long as it takes, a minute per call).
    *
@@ -354,7 +354,7 @@ export class TetherClient {
    * @throws TimeoutError still running when `wait` ran out (the execution goes on)
    * @throws ExecutionNotFound, PermissionDenied
    */
-  async result(executionId: string, options: { wait?: number } = {}): Promise<unknown> {
+  async result<T = unknown>(executionId: string, options: { wait?: number } = {}): Promise<T> {
     const wait = seconds(options.wait, "wait");
     const deadline = wait === undefined ? undefined : Date.now() + wait * 1000;
     let outcome: Schemas["Outcome"];
@@ -386,7 +386,7 @@ export class TetherClient {
         throw new WorkflowFailed(message, { details });
       }
       default:
-        return outcome.result ?? null;
+        return (outcome.result ?? null) as T;
     }
   }
 

@@ -138,7 +138,7 @@ export class Http {
     return `${this.baseUrl}${call.path}${query ? `?${query}` : ""}`;
   }
 
-  /** Exponential back-off with full jitter, bounded by maxDelayMs. */
+  /** Exponential back-off, bounded by maxDelayMs, with jitter: a random delay between half of it and all of it. */
   #backOff(attempt: number): Promise<void> {
     const ceiling = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** attempt);
     const delay = ceiling / 2 + Math.random() * (ceiling / 2);
