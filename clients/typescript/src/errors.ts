@@ -21,10 +21,16 @@
  * ```
  */
 
-import type { components } from "./schema.js";
-
-/** The body of every error answer. Typed from the OpenAPI document; read `details` as any JSON object. */
-export type ErrorBody = components["schemas"]["ErrorBody"];
+/**
+ * The body of every error answer, whatever the OpenAPI document calls it: one schema, or a union
+ * discriminated on `error` with typed `details` per code. Either way it reads as this, and the
+ * class of `error` reads its own facts from `details`.
+ */
+export interface ErrorBody {
+  error: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
 
 /** An error's facts, as the server sent them. */
 export type Details = Readonly<Record<string, unknown>>;
