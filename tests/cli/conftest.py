@@ -50,14 +50,15 @@ class Served:
         return path.read_text()
 
 
-def start_server(tmp_path: Path, *extra: str) -> Served:
+def start_server(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> Served:
+    """A ``tether server`` with the CLI tests' worker (and ``extra`` arguments), ``env`` added to its environment."""
     tokens = tmp_path / "tokens"
     tokens.mkdir()
     db = f"sqlite:///{tmp_path / 'tether.db'}"
     served = Served("", db, tokens, None)  # type: ignore[arg-type]  # the process comes next
     process = subprocess.Popen(
         [TETHER, "server", "--db", db, "--port", "0", "--worker", "tests.cli.cli_app", *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=served.env(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=served.env(**(env or {})),
     )  # fmt: skip
     assert process.stderr is not None
     seen = []

@@ -1,0 +1,427 @@
+/**
+ * TetherClient: what a service in TypeScript does with a tether server — closes and heartbeats
+ * activities by token, sends messages and requests, reads published values, starts workflows and
+ * waits for their results. The semantics are the Python client's (`tether.Client` over HTTP).
+ */
+
+import {
+  InvalidToken,
+  NotPublished,
+  TimeoutError,
+  UsageError,
+  WorkflowCancelled,
+  WorkflowFailed,
+  WorkflowTerminated,
+  WorkflowTimedOut,
+} from "./errors.js";
+import { type Call, DEFAULT_RETRY, type Fetch, Http, type RetryOptions } from "./http.js";
+import type { components } from "./schema.js";
+
+type Schemas = components["schemas"];
+
+/** Where a server's longest single wait ends; longer waits ask again (the server's limit). */
+const MAX_WAIT_SECONDS = 60;
+
+export interface TetherClientOptions {
+  /** The server, e.g. `http://tether:8080`. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** How connection failures and 502/503/504 are tried again: a count of retries, or the whole policy. */
+  retries?: number | Partial<RetryOptions>;
+  /** A fetch to use instead of the global one (a Workers service binding's, say). */
+  fetch?: Fetch;
+}
+
+/** The reply to a heartbeat. */
+export interface Heartbeat {
+  /** Cancellation was requested: stop, then call {@link TetherClient.reportActivityCancelled}. */
+  cancelRequested: boolean;
+  /** When the attempt times out unless another heartbeat comes first (ISO 8601); null without a heartbeat timeout. */
+  nextDeadline: string | null;
+}
+
+/** An activity as its token's holder sees it. */
+export interface ActivityInfo {
+  executionId: string;
+  workflow: string;
+  activityId: number;
+  name: string;
+  state: Schemas["ActivityState"];
+  /** The activity's current attempt (the next one, while it backs off). */
+  attempt: number;
+  /** The attempt the token names; null for an activity token. */
+  tokenAttempt: number | null;
+  /** Whether a completion, failure or heartbeat with this token would be taken now. */
+  current: boolean;
+  cancelRequested: boolean;
+  lastHeartbeatAt: string | null;
+  heartbeatDetails: unknown;
+  /** Due times (ISO 8601) of the armed deadlines: total, attempt, heartbeat, retry. */
+  deadlines: Record<string, string>;
+  /** The JSON Schema a result must match; null if anything goes. */
+  resultSchema: Record<string, unknown> | null;
+}
+
+/** A failure to report with {@link TetherClient.failActivity}. */
+export interface ActivityFailure {
+  /** The failure's type name (1 to 512 characters), as the workflow's ActivityFailed.error sees it. */
+  error: string;
+  message?: string;
+  details?: unknown;
+  /** Fail the activity now instead of retrying it by its policy. */
+  nonRetryable?: boolean;
+}
+
+/** The execution to start first when it does not exist (send with start). */
+export interface StartWith {
+  workflow: string;
+  args?: unknown[];
+  /** Seconds until it times out; null: no deadline; omitted: the workflow's own. */
+  timeout?: number | null;
+}
+
+/** A message accepted. */
+export interface MessageSent {
+  messageId: number;
+  /** False when its key had been sent before (nothing changed). */
+  stored: boolean;
+  /** True when this call started the execution. */
+  started: boolean;
+}
+
+/** The last value an execution published under a name. */
+export interface Published {
+  value: unknown;
+  version: number;
+  publishedAt: string | null;
+}
+
+/** The execution a start names. */
+export interface Started {
+  id: string;
+  workflow: string;
+  /** False when an execution with this id existed already (it is that one). */
+  started: boolean;
+}
+
+export class TetherClient {
+  readonly #http: Http;
+
+  constructor(options: TetherClientOptions) {
+    const given = options.retries;
+    const retry = typeof given === "number" ? { ...DEFAULT_RETRY, retries: given } : { ...DEFAULT_RETRY, ...given };
+    this.#http = new Http(options.baseUrl, options.apiKey, retry, options.fetch);
+  }
+
+  /** The server's URL, without a trailing slash. */
+  get baseUrl(): string {
+    return this.#http.baseUrl;
+  }
+
+  // ── activities, by token ──────────────────────────────────────────────────────────────────
+
+  /**
+   * Complete the activity a token names with its result; false if this same completion was recorded before.
+   *
+   * The token is an attempt's (`ctx.token`) or the activity's (`ctx.activity_token`). With
+   * `activity` (its registered name), a token of another activity is refused (WrongActivity).
+   *
+   * @throws InvalidToken, StaleToken, ActivityAlreadyClosed (see `finalState`), WrongActivity, InvalidPayload
+   */
+  async completeActivity(token: string, result: unknown = null, options: { activity?: string } = {}): Promise<boolean> {
+    const body: Schemas["CompleteActivity"] = { token: checked(token), result: result ?? null };
+    if (options.activity !== undefined) {
+      body.activity = options.activity;
+    }
+    return recorded(await this.#call({ method: "POST", path: "/v1/activities/complete", body }));
+  }
+
+  /**
+   * Fail the attempt a token names; it is retried by the activity's policy unless `nonRetryable`.
+   * False if this same failure was recorded before.
+   *
+   * @throws InvalidToken, StaleToken, ActivityAlreadyClosed, InvalidPayload
+   */
+  async failActivity(token: string, failure: ActivityFailure): Promise<boolean> {
+    const body: Schemas["FailActivity"] = {
+      token: checked(token),
+      error: failure.error,
+      message: failure.message ?? "",
+      details: failure.details ?? null,
+      non_retryable: failure.nonRetryable ?? false,
+    };
+    return recorded(await this.#call({ method: "POST", path: "/v1/activities/fail", body }));
+  }
+
+  /**
+   * Record a heartbeat; its details become the checkpoint a next attempt starts from.
+   * The reply says whether cancellation was requested.
+   *
+   * @throws InvalidToken, StaleToken, ActivityAlreadyClosed, NoAttemptOpen, WrongActivity, InvalidPayload
+   */
+  async heartbeatActivity(token: string, details?: unknown, options: { activity?: string } = {}): Promise<Heartbeat> {
+    const body: Schemas["HeartbeatActivity"] = { token: checked(token) };
+    if (details !== undefined) {
+      body.details = details;
+    }
+    if (options.activity !== undefined) {
+      body.activity = options.activity;
+    }
+    const reply = (await this.#call({ method: "POST", path: "/v1/activities/heartbeat", body })) as
+      Schemas["HeartbeatResponse"];
+    return { cancelRequested: reply.cancel_requested, nextDeadline: reply.next_heartbeat_due ?? null };
+  }
+
+  /**
+   * Acknowledge a requested cancellation; the workflow sees ActivityCancelled.
+   * False if this same report was recorded before.
+   *
+   * @throws InvalidToken, StaleToken, CancellationNotRequested, ActivityAlreadyClosed
+   */
+  async reportActivityCancelled(token: string, details?: unknown): Promise<boolean> {
+    const body: Schemas["ReportActivityCancelled"] = { token: checked(token) };
+    if (details !== undefined) {
+      body.details = details;
+    }
+    return recorded(await this.#call({ method: "POST", path: "/v1/activities/cancelled", body }));
+  }
+
+  /**
+   * The activity a token names as it stands now: state, attempt, deadlines, last heartbeat, result schema.
+   *
+   * @throws InvalidToken, ExecutionNotFound, PermissionDenied
+   */
+  async describeActivity(token: string): Promise<ActivityInfo> {
+    const body: Schemas["DescribeActivity"] = { token: checked(token) };
+    const info = (await this.#call({ method: "POST", path: "/v1/activities/describe", body })) as
+      Schemas["ActivityInfo"];
+    return {
+      executionId: info.execution_id,
+      workflow: info.workflow,
+      activityId: info.activity_id,
+      name: info.name,
+      state: info.state,
+      attempt: info.attempt,
+      tokenAttempt: info.token_attempt,
+      current: info.current,
+      cancelRequested: info.cancel_requested,
+      lastHeartbeatAt: info.last_heartbeat_at,
+      heartbeatDetails: info.heartbeat_details,
+      deadlines: info.deadlines,
+      resultSchema: info.result_schema,
+    };
+  }
+
+  // ── talking to executions ─────────────────────────────────────────────────────────────────
+
+  /**
+   * Send message `name` to an execution: durable at once, received once, in send order.
+   *
+   * The same `key` sent again is the same message (`stored` false), even after the execution
+   * closed; with a key the call is also safe to send again after a broken connection, without
+   * one it is not (ServerUnreachable then says the outcome is unknown). With `start`, the
+   * execution is started first unless it exists, in the same transaction.
+   *
+   * @throws ExecutionNotFound, ExecutionClosed, MessageKeyReused, InvalidPayload, ExecutionIdTaken, PermissionDenied
+   */
+  async send(
+    executionId: string,
+    name: string,
+    payload: unknown = null,
+    options: { key?: string; start?: StartWith } = {},
+  ): Promise<MessageSent> {
+    const body: Schemas["SendMessage"] = { name, payload: payload ?? null, key: options.key ?? null };
+    if (options.start !== undefined) {
+      const start: Schemas["StartWith"] = {
+        workflow: options.start.workflow,
+        args: options.start.args ?? [],
+        check_known: true,
+      };
+      if (options.start.timeout !== undefined) {
+        start.timeout = options.start.timeout;
+      }
+      body.start = start;
+    }
+    const reply = (await this.#call({
+      method: "POST",
+      path: byId("messages", executionId),
+      body,
+      repeatable: options.key !== undefined,
+    })) as Schemas["MessageSent"];
+    return { messageId: reply.message_id, stored: reply.stored, started: reply.started ?? false };
+  }
+
+  /**
+   * Send request `name` and return the workflow's reply (plain JSON; `T` only names its type, unchecked).
+   *
+   * The server holds each call up to a minute; the client asks again with the same key until
+   * the reply comes or `timeoutSeconds` (counted in what the server waited) runs out. Without a
+   * key one is made, so asking again is always the same request.
+   *
+   * @throws TimeoutError no answer in time (the request stays; a later reply is recorded)
+   * @throws RequestRejected the workflow rejected it (`reason`)
+   * @throws ExecutionClosed, ExecutionNotFound, MessageKeyReused, InvalidPayload, PermissionDenied
+   */
+  async request<T = unknown>(
+    executionId: string,
+    name: string,
+    payload: unknown = null,
+    options: { key?: string; timeoutSeconds?: number } = {},
+  ): Promise<T> {
+    const key = options.key ?? randomId();
+    let left = seconds(options.timeoutSeconds, "timeoutSeconds");
+    for (;;) {
+      const wait = left === undefined ? MAX_WAIT_SECONDS : Math.min(left, MAX_WAIT_SECONDS);
+      const body: Schemas["SendRequest"] = { name, payload: payload ?? null, key, wait };
+      const outcome = (await this.#call({ method: "POST", path: byId("requests", executionId), body, wait })) as
+        Schemas["RequestOutcome"];
+      if (outcome.state === "replied") {
+        return (outcome.reply ?? null) as T;
+      }
+      if (left !== undefined) {
+        left -= outcome.waited; // by the server's clock, which decides when its waits end
+        if (left <= 0) {
+          throw new TimeoutError(`execution ${JSON.stringify(executionId)} did not answer request ${JSON.stringify(name)} in time`);
+        }
+      }
+    }
+  }
+
+  /**
+   * The last value an execution published as `name`, with its version.
+   *
+   * With `wait` (seconds), waits up to that long for a version newer than `after` (a first one
+   * without `after`) and answers as soon as one is published; at the end of the wait the current
+   * value comes back unchanged. Long waits are a series of calls of at most a minute each.
+   *
+   * @throws NotPublished no value of that name (when the wait, if any, ends)
+   * @throws ExecutionNotFound, PermissionDenied, InvalidPayload
+   */
+  async published(executionId: string, name: string, options: { after?: number; wait?: number } = {}): Promise<Published> {
+    const path = `/v1/published/${encodeURIComponent(name)}/${encodeURIComponent(executionId)}`;
+    const after = options.after;
+    let left = Math.round((seconds(options.wait, "wait") ?? 0) * 1000);
+    for (;;) {
+      const share = Math.min(left, MAX_WAIT_SECONDS * 1000);
+      left -= share;
+      let reply: Schemas["Published"];
+      try {
+        reply = (await this.#call({ method: "GET", path, query: { wait: share / 1000, after }, wait: share / 1000 })) as
+          Schemas["Published"];
+      } catch (error) {
+        if (error instanceof NotPublished && left > 0) {
+          continue;
+        }
+        throw error;
+      }
+      if (left <= 0 || after === undefined || reply.version > after) {
+        return { value: reply.value, version: reply.version, publishedAt: reply.published_at ?? null };
+      }
+    }
+  }
+
+  // ── starting and awaiting ─────────────────────────────────────────────────────────────────
+
+  /**
+   * Start an execution of a workflow a worker registered, with positional arguments.
+   *
+   * `id` names the execution (a random one otherwise, made here so that a retried start is the
+   * same start); starting the same id again returns it with `started` false. `timeout` (seconds,
+   * or null for none) overrides the workflow's own.
+   *
+   * @throws UnknownWorkflow, ExecutionIdTaken, InvalidPayload, PermissionDenied
+   */
+  async startWorkflow(
+    workflow: string,
+    args: unknown[] = [],
+    options: { id?: string; timeout?: number | null } = {},
+  ): Promise<Started> {
+    const body: Schemas["StartWorkflow"] = { workflow, args, id: options.id ?? randomId(), check_known: true };
+    if (options.timeout !== undefined) {
+      body.timeout = options.timeout;
+    }
+    const reply = (await this.#call({ method: "POST", path: "/v1/workflows", body })) as Schemas["Started"];
+    return { id: reply.id, workflow: reply.workflow, started: reply.started };
+  }
+
+  /**
+   * Wait for an execution to close and return its result (plain JSON; `T` only names its type, unchecked).
+   *
+   * `wait` bounds the wait in seconds (omitted: as long as it takes, a minute per call).
+   *
+   * @throws WorkflowFailed (`error`, `failureDetails`), WorkflowCancelled, WorkflowTerminated (`reason`), WorkflowTimedOut
+   * @throws TimeoutError still running when `wait` ran out (the execution goes on)
+   * @throws ExecutionNotFound, PermissionDenied
+   */
+  async result<T = unknown>(executionId: string, options: { wait?: number } = {}): Promise<T> {
+    const wait = seconds(options.wait, "wait");
+    const deadline = wait === undefined ? undefined : Date.now() + wait * 1000;
+    let outcome: Schemas["Outcome"];
+    for (;;) {
+      const left = deadline === undefined ? MAX_WAIT_SECONDS : Math.max(0, deadline - Date.now()) / 1000;
+      const share = Math.min(left, MAX_WAIT_SECONDS);
+      outcome = (await this.#call({ method: "GET", path: byId("results", executionId), query: { wait: share }, wait: share })) as
+        Schemas["Outcome"];
+      if (outcome.status !== "running" || (deadline !== undefined && Date.now() >= deadline)) {
+        break;
+      }
+    }
+    const named = JSON.stringify(executionId);
+    const error = outcome.error ?? {};
+    switch (outcome.status) {
+      case "running":
+        throw new TimeoutError(`execution ${named} is still running`);
+      case "cancelled":
+        throw new WorkflowCancelled(`execution ${named} was cancelled`);
+      case "terminated": {
+        const reason = typeof error["message"] === "string" ? error["message"] : "";
+        throw new WorkflowTerminated(`execution ${named} was terminated: ${reason}`, { details: { reason } });
+      }
+      case "timed_out":
+        throw new WorkflowTimedOut(`execution ${named} passed its deadline`);
+      case "failed": {
+        const message = typeof error["message"] === "string" ? error["message"] : "";
+        const details = { error: error["error"] ?? "WorkflowFailed", details: error["details"] ?? null };
+        throw new WorkflowFailed(message, { details });
+      }
+      default:
+        return (outcome.result ?? null) as T;
+    }
+  }
+
+  #call(call: Call): Promise<unknown> {
+    return this.#http.call(call);
+  }
+}
+
+function checked(token: string): string {
+  // Refused here as the server would refuse it, rather than as a malformed request body.
+  if (typeof token !== "string" || !token) {
+    throw new InvalidToken("the token is malformed");
+  }
+  return token;
+}
+
+function recorded(reply: unknown): boolean {
+  return (reply as Schemas["Acknowledged"]).recorded === true;
+}
+
+function byId(collection: string, executionId: string): string {
+  // The id comes last and whole ('/' included, as %2F): the server routes on what precedes it.
+  return `/v1/${collection}/${encodeURIComponent(executionId)}`;
+}
+
+function seconds(value: number | undefined, what: string): number | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new UsageError(`${what} must be a number of seconds from 0`);
+  }
+  return value;
+}
+
+function randomId(): string {
+  return globalThis.crypto.randomUUID().replaceAll("-", "");
+}

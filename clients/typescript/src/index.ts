@@ -1,0 +1,16 @@
+/** @tether/client: the TypeScript client of a tether server's HTTP API (no runtime dependencies). */
+
+export {
+  type ActivityFailure,
+  type ActivityInfo,
+  type Heartbeat,
+  type MessageSent,
+  type Published,
+  type StartWith,
+  type Started,
+  TetherClient,
+  type TetherClientOptions,
+} from "./client.js";
+export * from "./errors.js";
+export { DEFAULT_RETRY, type Fetch, type RetryOptions } from "./http.js";
+export type { components, operations, paths } from "./schema.js";

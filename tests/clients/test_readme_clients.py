@@ -1,0 +1,30 @@
+"""The README's section on clients in other languages shows code as it is in the files that run in tests."""
+
+from __future__ import annotations
+
+import re
+
+from tests.cli.conftest import ROOT
+
+SECTION = "## Any service, any language"
+SOURCES = {
+    "python": ROOT / "tests" / "clients" / "queue_app.py",
+    "ts": ROOT / "clients" / "typescript" / "examples" / "consumer.ts",
+}
+"""Where each language's blocks come from: the worker module and the consumer the tests run."""
+
+
+def blocks() -> list[tuple[str, str]]:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index(SECTION)
+    end = readme.index("\n## ", start + len(SECTION))
+    return re.findall(r"^```(\w+)\n(.*?)^```", readme[start:end], re.M | re.S)
+
+
+def test_each_block_of_the_section_is_an_excerpt_of_code_the_tests_run() -> None:
+    found = blocks()
+    assert {language for language, _ in found} == set(SOURCES)
+    for language, code in found:
+        source = SOURCES[language].read_text()
+        for part in re.split(r"\n\s*\n", code.strip()):  # each paragraph as it stands in the file
+            assert part in source, f"not in {SOURCES[language].name}:\n{part}"
