@@ -16,8 +16,11 @@ from typing import Any
 
 import boto3
 import botocore.auth
+import botocore.awsrequest
 import botocore.config
+import botocore.credentials
 import botocore.exceptions
+import httpx
 import pydantic
 import pytest
 import pytest_asyncio
@@ -335,6 +338,12 @@ async def test_malformed_input_and_other_operations_are_refused(served: Served) 
     with pytest.raises(botocore.exceptions.ClientError) as other:
         await call(unchecked.list_activities)
 
+    async with httpx.AsyncClient() as http:
+        for body in (b"not json", b"[1]"):
+            headers, content = signed(served, body)
+            reply = await http.post(served.endpoint + "/", headers=headers, content=content)
+            assert (reply.status_code, reply.json()["__type"]) == (400, "SerializationException")
+
     assert [code_of(e.value) for e in (empty, long_error, too_large)] == ["ValidationException"] * 3
     assert code_of(other.value) == "UnknownOperationException"
     assert await served.snapshot(execution_id) == before
@@ -355,4 +364,68 @@ async def test_an_unsigned_request_is_refused(served: Served) -> None:
 
     assert status == "400"
     assert json.loads(body)["__type"] == "MissingAuthenticationTokenException"
+    assert await served.snapshot(execution_id) == before
+
+
+def signed(
+    served: Served, body: dict[str, Any] | bytes, *, service: str = "states", sign_target: bool = True
+) -> tuple[dict[str, str], bytes]:
+    """Headers and body of a SendTaskHeartbeat signed by botocore's own signer, to alter afterwards."""
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    target = {"X-Amz-Target": "AWSStepFunctions.SendTaskHeartbeat"}
+    request = botocore.awsrequest.AWSRequest(
+        "POST", served.endpoint + "/", data=content,
+        headers={"Content-Type": "application/x-amz-json-1.0", **(target if sign_target else {})},
+    )  # fmt: skip
+    credentials = botocore.credentials.Credentials(served.key_id, served.secret)
+    botocore.auth.SigV4Auth(credentials, service, "eu-central-1").add_auth(request)
+    return {**dict(request.headers.items()), **target}, content
+
+
+async def test_a_signed_request_altered_in_transit_is_refused_and_changes_nothing(served: Served) -> None:
+    execution_id, token = await served.parked()
+    _, other_token = await served.parked()
+    headers, content = signed(served, {"taskToken": token})
+    other_body = json.dumps({"taskToken": other_token}).encode()
+    altered = {
+        "another body": (headers, other_body, "InvalidSignatureException"),
+        "another target": (
+            {**headers, "X-Amz-Target": "AWSStepFunctions.SendTaskFailure"},
+            content,
+            "InvalidSignatureException",
+        ),
+        "another service's signature": (*signed(served, {"taskToken": token}, service="lambda"), "InvalidSignature"),
+        "the target not signed": (*signed(served, {"taskToken": token}, sign_target=False), "IncompleteSignature"),
+        "no date": ({k: v for k, v in headers.items() if k != "X-Amz-Date"}, content, "IncompleteSignature"),
+    }
+
+    async with httpx.AsyncClient() as http:
+        assert (await http.post(served.endpoint + "/", headers=headers, content=content)).status_code == 200
+        before = await served.snapshot(execution_id)
+        for what, (sent_headers, sent_body, code) in altered.items():
+            reply = await http.post(served.endpoint + "/", headers=sent_headers, content=sent_body)
+            assert reply.status_code == 400, what
+            assert reply.json()["__type"].startswith(code), what
+            assert reply.headers["content-type"] == "application/x-amz-json-1.0"
+
+    assert await served.snapshot(execution_id) == before
+
+
+async def test_the_sigv4_secret_is_kept_sealed_and_opens_only_for_its_own_key(served: Served) -> None:
+    engine = served.env.engine
+    execution_id, token = await served.parked()
+    copy, _ = await engine.create_api_key("copy", ["activities:write:*"])
+    copy, copy_secret = await engine.give_sigv4_secret(copy.key_id)
+    row = await engine.store.read(lambda tx: tx.get_api_key(served.key_id))
+    assert row is not None
+    assert row.sigv4_secret is not None
+    assert served.secret not in repr(row)
+    sealed = row.sigv4_secret
+    await engine.store.run(lambda tx: tx.set_api_key_sigv4(copy.key_id, sealed))  # another key's sealed secret
+    before = await served.snapshot(execution_id)
+
+    for secret in (served.secret, copy_secret):
+        with pytest.raises(botocore.exceptions.ClientError, match="cannot be opened") as refused:
+            await call(served.client(key_id=copy.key_id, secret=secret).send_task_heartbeat, taskToken=token)
+        assert code_of(refused.value) == "UnrecognizedClientException"
     assert await served.snapshot(execution_id) == before

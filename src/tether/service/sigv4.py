@@ -7,8 +7,9 @@ HMAC-SHA256, under a key derived from the secret, the date, the region and the s
 canonical form of the request: method, path, query, the signed headers and a hash of the body.
 The check rebuilds that form from what arrived and compares in constant time, so a request
 altered in any signed part (the body included) is refused. Any region is taken; the service
-must be the one the routes serve. ``host``, ``x-amz-date`` and ``x-amz-target`` (the operation)
-must be signed, and the time must lie within :data:`MAX_SKEW_MS` of the server's clock.
+must be the one the routes serve. ``host`` and ``x-amz-date`` must be signed (the Step Functions
+routes also require ``x-amz-target``, the operation), and the time must lie within
+:data:`MAX_SKEW_MS` of the server's clock (the injected one, as every deadline).
 
 References: AWS's "Create a signed AWS API request" (Signature Version 4) documentation.
 """
