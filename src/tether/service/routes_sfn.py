@@ -181,8 +181,12 @@ _OPERATIONS: dict[str, Callable[[Engine, bytes, Access], Awaitable[None]]] = {
 }
 
 
-async def _authenticate(request: Request, engine: Engine, body: bytes) -> Access:
-    """The access of the API key whose SigV4 secret signed the request, as it arrived."""
+async def _authenticate(request: Request, engine: Engine) -> Access:
+    """The access of the API key whose SigV4 secret signed the request, as it arrived.
+
+    The body is read only once the signature's key is known (as the REST API reads none for
+    an unknown caller); it is then part of what the signature must cover.
+    """
     credential = sigv4.credential_of(request.headers.get("authorization"), service=SERVICE)
     if "x-amz-target" not in credential.signed_headers:
         raise AwsError("IncompleteSignatureException", "the signature must cover the header x-amz-target")
@@ -198,7 +202,8 @@ async def _authenticate(request: Request, engine: Engine, body: bytes) -> Access
     sigv4.verify(
         secret, credential, method=request.method, raw_path=_raw_path(request),
         query_string=request.scope.get("query_string", b"").decode("latin-1"),
-        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]], body=body,
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
+        body=await request.body(),
     )  # fmt: skip
     return access
 
@@ -215,8 +220,8 @@ async def step_functions(request: Request) -> Response:
     """One Step Functions call (named by X-Amz-Target), signed with SigV4; ``{}`` when it is taken."""
     engine = engine_of(request)
     try:
-        body = await request.body()
-        access = await _authenticate(request, engine, body)
+        access = await _authenticate(request, engine)
+        body = await request.body()  # read (and cached) by the signature's check
         target = request.headers.get("x-amz-target", "")
         operation = _OPERATIONS.get(target.removeprefix(TARGET_PREFIX)) if target.startswith(TARGET_PREFIX) else None
         if operation is None:
