@@ -59,6 +59,20 @@ async def test_revoking_a_key_marks_it_once_and_leaves_others_active(store: Stor
     assert await store.read(lambda tx: tx.has_active_api_keys()) is False
 
 
+async def test_a_sigv4_secret_is_set_and_replaced_on_active_keys_only(store: Store) -> None:
+    await store.run(lambda tx: tx.insert_api_key(key("k1")))
+    await store.run(lambda tx: tx.insert_api_key(key("k2")))
+    await store.run(lambda tx: tx.revoke_api_key("k2", 5_000))
+
+    assert await store.run(lambda tx: tx.set_api_key_sigv4("k1", "sealed-1")) is True
+    assert await store.run(lambda tx: tx.set_api_key_sigv4("k1", "sealed-2")) is True
+    assert await store.run(lambda tx: tx.set_api_key_sigv4("k2", "sealed-3")) is False
+    assert await store.run(lambda tx: tx.set_api_key_sigv4("missing", "sealed-4")) is False
+
+    rows = {r.key_id: r.sigv4_secret for r in await store.read(lambda tx: tx.list_api_keys())}
+    assert rows == {"k1": "sealed-2", "k2": None}
+
+
 async def test_a_new_store_has_no_active_keys(store: Store) -> None:
     assert await store.read(lambda tx: tx.has_active_api_keys()) is False
     assert await store.read(lambda tx: tx.list_api_keys()) == []

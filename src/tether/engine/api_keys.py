@@ -34,6 +34,7 @@ def info(row: ApiKeyRow) -> ApiKeyInfo:
         scopes=json.loads(row.scopes),
         created_at=from_ms(row.created_at_ms),
         revoked_at=from_ms(row.revoked_at_ms) if row.revoked_at_ms is not None else None,
+        sigv4=row.sigv4_secret is not None,
     )
 
 
@@ -71,19 +72,30 @@ def revoke(tx: Transaction, key: str, now_ms: int) -> ApiKeyInfo:
     Raises:
         ApiKeyNotFound: no active key has this id, or the name is not that of exactly one active key.
     """
+    row = active(tx, key, doing="revoke")
+    tx.revoke_api_key(row.key_id, now_ms)
+    revoked = tx.get_api_key(row.key_id)
+    assert revoked is not None
+    return info(revoked)
+
+
+def active(tx: Transaction, key: str, *, doing: str) -> ApiKeyRow:
+    """The active key named by its id, or by its name when exactly one active key has it.
+
+    Raises:
+        ApiKeyNotFound: no active key has this id, or the name is that of no active key.
+        UsageError: several active keys have this name (``doing`` says what to do with one, by its id).
+    """
     row = tx.get_api_key(key)
     if row is None or row.revoked_at_ms is not None:
         named = [r for r in tx.list_api_keys() if r.name == key and r.revoked_at_ms is None]
         if len(named) > 1:
             ids = ", ".join(r.key_id for r in named)
-            raise UsageError(f"{len(named)} active keys are named {key!r} ({ids}); revoke one by its id")
+            raise UsageError(f"{len(named)} active keys are named {key!r} ({ids}); {doing} one by its id")
         if not named:
             raise ApiKeyNotFound(key)
         row = named[0]
-    tx.revoke_api_key(row.key_id, now_ms)
-    revoked = tx.get_api_key(row.key_id)
-    assert revoked is not None
-    return info(revoked)
+    return row
 
 
 def authenticate(tx: Transaction, presented: str | None, *, open_without_keys: bool) -> Access:
@@ -105,4 +117,9 @@ def authenticate(tx: Transaction, presented: str | None, *, open_without_keys: b
         raise Unauthenticated("the API key is not valid")
     if row.revoked_at_ms is not None:
         raise Unauthenticated("the API key was revoked")
+    return access_of(row)
+
+
+def access_of(row: ApiKeyRow) -> Access:
+    """What a key grants, by its scopes."""
     return Access(tuple(Scope.parse(s) for s in json.loads(row.scopes)), key_id=row.key_id, key_name=row.name)

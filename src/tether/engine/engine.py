@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tether.engine import activities, api_keys, closing, queries, resume, runs, workflows
+from tether.engine import activities, api_keys, closing, queries, resume, runs, sigv4_secrets, workflows
 from tether.engine.callback_calls import CallbackCalls
 from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.message_calls import MessageCalls
@@ -296,6 +296,26 @@ class Engine(LifecycleCalls, MessageCalls, PublishedCalls, TokenCalls, CallbackC
         """
         now = self.clock.now_ms()
         return await self.store.run(lambda tx: api_keys.revoke(tx, key, now))
+
+    async def give_sigv4_secret(self, key: str) -> tuple[ApiKeyInfo, str]:
+        """Give an active API key (by id, or by name if one active key has it) a new SigV4 secret, for AWS SDKs.
+
+        Returns the key and the secret, which nothing shows again; a secret it had stops working.
+
+        Raises:
+            ApiKeyNotFound: no such active key.
+        """
+        now = self.clock.now_ms()
+        return await self.store.run(lambda tx: sigv4_secrets.give(tx, self._keys, key, now))
+
+    async def sigv4_credentials(self, access_key_id: str) -> tuple[Access, str]:
+        """What the API key ``access_key_id`` grants, and its SigV4 secret (see ``sigv4_secrets.credentials``).
+
+        Raises:
+            Unauthenticated: no such key, a revoked one, or one without a SigV4 secret.
+        """
+        now = self.clock.now_ms()
+        return await self.store.read(lambda tx: sigv4_secrets.credentials(tx, self._keys, access_key_id, now))
 
     async def authenticate(self, presented: str | None, *, open_without_keys: bool) -> Access:
         """The access an API key grants (see ``api_keys.authenticate``).

@@ -48,6 +48,12 @@ class SigningKeys:
         key_id = max(keys)
         return tokens.sign(claims, key_id, keys[key_id])
 
+    def newest(self, tx: Transaction, now_ms: int) -> tuple[int, bytes]:
+        """The newest key and its id (creating the first), for sealing a secret under it."""
+        keys = self._current(tx, now_ms)
+        key_id = max(keys)
+        return key_id, keys[key_id]
+
     def sign_known(self, claims: Claims) -> str:
         """Sign with the newest key this process knows, without a transaction (it signed or verified before).
 
@@ -83,6 +89,13 @@ class SigningKeys:
             if key_id not in keys:
                 raise InvalidToken("the token is signed by an unknown key")
         return keys
+
+    def keys_with_id(self, tx: Transaction, key_id: int, now_ms: int) -> dict[int, bytes] | None:
+        """Like :meth:`keys_with`, None when no key has this id."""
+        try:
+            return self.keys_with(tx, key_id, now_ms)
+        except InvalidToken:
+            return None
 
     def load(self, tx: Transaction, now_ms: int) -> None:
         """Have the keys in memory (creating the first), so that :meth:`newest_loaded` has one once this commits."""

@@ -245,3 +245,5 @@ class ApiKeyInfo:
     scopes: list[str]
     created_at: datetime
     revoked_at: datetime | None
+    sigv4: bool = False
+    """Whether the key has a SigV4 secret, for AWS SDKs (``tether keys sigv4``); never the secret itself."""

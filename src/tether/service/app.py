@@ -1,4 +1,7 @@
-"""The ASGI app of the tether server: JSON API under /v1, OpenAPI, error table, body limits, web UI at /."""
+"""The ASGI app of the tether server: JSON API under /v1, OpenAPI, error table, body limits, web UI at /.
+
+Also the Step Functions task-token API for AWS SDKs at /compat/sfn (see routes_sfn).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from tether.service import (
     routes_lifecycle,
     routes_messages,
     routes_published,
+    routes_sfn,
     routes_workflows,
     state,
 )
@@ -132,6 +136,7 @@ def create_app(
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_messages.router)
     app.include_router(routes_published.router)
+    app.include_router(routes_sfn.router)  # AWS SDKs; not in the OpenAPI document
     pages.install(app)
 
     @app.get(

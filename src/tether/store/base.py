@@ -79,6 +79,8 @@ class ApiKeyRow:
     """The granted scopes, as a JSON list of strings."""
     created_at_ms: int
     revoked_at_ms: int | None
+    sigv4_secret: str | None = None
+    """The key's SigV4 secret, sealed (see ``engine.sigv4_secrets``); None until one is given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,6 +417,9 @@ class Transaction(Protocol):
         ...
 
     def has_active_api_keys(self) -> bool: ...
+    def set_api_key_sigv4(self, key_id: str, sealed: str) -> bool:
+        """Give an active key its (sealed) SigV4 secret, replacing any; False if no such key is active."""
+        ...
 
 
 class Store(Protocol):

@@ -33,7 +33,7 @@ ACTIVITY_COLUMNS = (
     "cancel_requested, watch_heartbeats, result, closed_at_ms"
 )
 TIMER_COLUMNS = "execution_id, kind, ref, attempt, due_at_ms"
-API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms"
+API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms, sigv4_secret"
 
 
 def execution_row(row: Row) -> ExecutionRow:

@@ -15,6 +15,7 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 9: links between executions (runs of a continued execution, children of a parent), as SQLite's 9.
 10: messages and requests sent to executions, and the schemas of their payloads, as SQLite's 10.
 11: published values (``tether.publish``), as SQLite's 11; independent of the others, it applies after 9 or 10.
+12: the sealed SigV4 secret an API key may have, as SQLite's 12.
 """
 
 from __future__ import annotations
@@ -204,6 +205,12 @@ MIGRATIONS: list[tuple[int, str]] = [
             published_at_ms BIGINT NOT NULL,
             PRIMARY KEY (execution_id, name)
         );
+        """,
+    ),
+    (
+        12,
+        """
+        ALTER TABLE api_keys ADD COLUMN sigv4_secret TEXT;
         """,
     ),
 ]

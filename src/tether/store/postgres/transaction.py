@@ -476,8 +476,8 @@ class PostgresTransaction(
 
     def insert_api_key(self, row: ApiKeyRow) -> None:  # noqa: D102
         self._send(
-            f"INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s)",
-            (row.key_id, row.name, row.secret_hash, row.scopes, row.created_at_ms, row.revoked_at_ms),
+            f"INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s)",
+            (row.key_id, row.name, row.secret_hash, row.scopes, row.created_at_ms, row.revoked_at_ms, row.sigv4_secret),
         )
 
     def get_api_key(self, key_id: str) -> ApiKeyRow | None:  # noqa: D102
@@ -498,6 +498,14 @@ class PostgresTransaction(
 
     def has_active_api_keys(self) -> bool:  # noqa: D102
         return self._one("SELECT 1 FROM api_keys WHERE revoked_at_ms IS NULL LIMIT 1") is not None
+
+    def set_api_key_sigv4(self, key_id: str, sealed: str) -> bool:  # noqa: D102
+        return (
+            self._count(
+                "UPDATE api_keys SET sigv4_secret = %s WHERE key_id = %s AND revoked_at_ms IS NULL", (sealed, key_id)
+            )
+            > 0
+        )
 
     # helpers
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from tether.store.base import ApiKeyRow
 from tether.store.sqlite import pending as sqlite_pending
 
-_API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms"
+_API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms, sigv4_secret"
 
 
 class RegistryQueries:
@@ -85,8 +85,8 @@ class RegistryQueries:
     def insert_api_key(self, row: ApiKeyRow) -> None:  # noqa: D102
         self._write()
         self._conn.execute(
-            f"INSERT INTO api_keys ({_API_KEY_COLUMNS}) VALUES (?,?,?,?,?,?)",
-            (row.key_id, row.name, row.secret_hash, row.scopes, row.created_at_ms, row.revoked_at_ms),
+            f"INSERT INTO api_keys ({_API_KEY_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+            (row.key_id, row.name, row.secret_hash, row.scopes, row.created_at_ms, row.revoked_at_ms, row.sigv4_secret),
         )
 
     def get_api_key(self, key_id: str) -> ApiKeyRow | None:  # noqa: D102
@@ -106,3 +106,10 @@ class RegistryQueries:
 
     def has_active_api_keys(self) -> bool:  # noqa: D102
         return self._conn.execute("SELECT 1 FROM api_keys WHERE revoked_at_ms IS NULL LIMIT 1").fetchone() is not None
+
+    def set_api_key_sigv4(self, key_id: str, sealed: str) -> bool:  # noqa: D102
+        self._write()
+        cursor = self._conn.execute(
+            "UPDATE api_keys SET sigv4_secret = ? WHERE key_id = ? AND revoked_at_ms IS NULL", (sealed, key_id)
+        )
+        return cursor.rowcount > 0

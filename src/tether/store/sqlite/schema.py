@@ -22,6 +22,9 @@ Only linked executions have a row, so the hot path (an execution on its own) rea
 unique per chain, and the JSON Schemas workflows declare for their payloads.
 11: published values (``tether.publish``): the last value of each name of an execution, with
 its version. A table of its own, independent of the others: it applies after 9 or after 10.
+
+12: the SigV4 secret an API key may have (for AWS SDKs), sealed under a key derived from the
+token signing keys, never in plain text; a column of its own, it applies after 11 or after 13.
 """
 
 from __future__ import annotations
@@ -253,6 +256,12 @@ MIGRATIONS: list[tuple[int, str]] = [
             published_at_ms INTEGER NOT NULL,
             PRIMARY KEY (execution_id, name)
         );
+        """,
+    ),
+    (
+        12,
+        """
+        ALTER TABLE api_keys ADD COLUMN sigv4_secret TEXT;
         """,
     ),
 ]
