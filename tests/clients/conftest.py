@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +65,8 @@ def typescript() -> Path:
     return PACKAGE
 
 
-@pytest.fixture
-def queue() -> Iterator[str]:
+@contextmanager
+def fresh_queue() -> Iterator[str]:
     """A fresh Redis list name on the local Redis server (removed afterwards)."""
     connection = redis.Redis.from_url(REDIS_URL)
     try:
@@ -82,6 +83,13 @@ def queue() -> Iterator[str]:
         connection.close()
 
 
+@pytest.fixture
+def queue() -> Iterator[str]:
+    """A fresh Redis list for one test."""
+    with fresh_queue() as name:
+        yield name
+
+
 @dataclass
 class QueueServer:
     """A server whose activities push jobs onto ``queue``, and the API key that may act on them."""
@@ -89,6 +97,9 @@ class QueueServer:
     served: Served
     queue: str
     api_key: str
+    key_id: str
+    sigv4_secret: str
+    """The key's SigV4 secret, with which AWS SDKs sign (their access key id is ``key_id``)."""
 
     @property
     def url(self) -> str:
@@ -99,15 +110,15 @@ class QueueServer:
         return {"TETHER_URL": self.url, "TETHER_API_KEY": self.api_key, "REDIS_URL": REDIS_URL, "QUEUE": self.queue}
 
 
-@pytest.fixture
-def server(tmp_path: Path, queue: str) -> Iterator[QueueServer]:
-    """A ``tether server`` over a fresh SQLite store with one API key, running queue_app's workflows."""
+@contextmanager
+def serving(tmp_path: Path, queue: str) -> Iterator[QueueServer]:
+    """A ``tether server`` over a fresh SQLite store with one API key (and its SigV4 secret), running queue_app."""
     db = f"sqlite:///{tmp_path / 'tether.db'}"
     created = subprocess.run(
-        [TETHER, "keys", "create", "--db", db, "--name", "ts-consumer", "--scope", SCOPE, "--json"],
+        [TETHER, "keys", "create", "--db", db, "--name", "ts-consumer", "--scope", SCOPE, "--sigv4", "--json"],
         capture_output=True, text=True, cwd=ROOT, check=True, timeout=60,
     )  # fmt: skip
-    api_key = json.loads(created.stdout)["key"]
+    key = json.loads(created.stdout)
     served = start_server(
         tmp_path,
         "--worker",
@@ -115,7 +126,14 @@ def server(tmp_path: Path, queue: str) -> Iterator[QueueServer]:
         env={"TETHER_TEST_REDIS": REDIS_URL, "TETHER_TEST_QUEUE": queue},
     )
     try:
-        yield QueueServer(served, queue, api_key)
+        yield QueueServer(served, queue, key["key"], key["key_id"], key["sigv4_secret"])
     finally:
         if served.process.poll() is None:
             stop_server(served)
+
+
+@pytest.fixture
+def server(tmp_path: Path, queue: str) -> Iterator[QueueServer]:
+    """A server for one test."""
+    with serving(tmp_path, queue) as served:
+        yield served
