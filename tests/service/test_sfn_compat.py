@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -429,3 +430,28 @@ async def test_the_sigv4_secret_is_kept_sealed_and_opens_only_for_its_own_key(se
             await call(served.client(key_id=copy.key_id, secret=secret).send_task_heartbeat, taskToken=token)
         assert code_of(refused.value) == "UnrecognizedClientException"
     assert await served.snapshot(execution_id) == before
+
+
+async def test_each_refused_call_is_logged_once_naming_the_key_by_name_and_id(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    execution_id, token = await served.parked()
+    other, _ = await served.env.engine.create_api_key("billing-sdk", ["activities:write:billing.*"])
+    other, secret = await served.env.engine.give_sigv4_secret(other.key_id)
+    caplog.set_level(logging.WARNING, logger="tether.service.refusals")
+    calls = {
+        f"AccessDeniedException (key 'billing-sdk' ({other.key_id}))": served.client(
+            key_id=other.key_id, secret=secret
+        ),
+        f"InvalidSignatureException (key not accepted (id {served.key_id}))": served.client(
+            secret="x" + served.secret[1:]
+        ),
+    }
+    for expected, client in calls.items():
+        caplog.clear()
+        with pytest.raises(botocore.exceptions.ClientError):
+            await call(client.send_task_heartbeat, taskToken=token)
+        logged = [r.getMessage() for r in caplog.records if r.name == "tether.service.refusals"]
+        assert logged == [f"refused POST /compat/sfn: 400 {expected}"]
+        assert not any(secret in m or served.secret in m for m in logged)
+    assert (await served.env.engine.describe(execution_id)).status == "running"

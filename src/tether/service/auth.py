@@ -126,8 +126,13 @@ class Authentication:
         except (Unauthenticated, StoreUnavailable) as exc:
             await response_of(exc)(scope, receive, send)
             return
-        scope.setdefault("state", {})[_ACCESS] = access
+        remember(scope, access)
         await self.app(scope, receive, send)
+
+
+def remember(scope: Scope, access: Access) -> None:
+    """Keep the access a request was found to have, for the routes and the refusal log."""
+    scope.setdefault("state", {})[_ACCESS] = access
 
 
 def access_of(scope: Scope) -> Access | None:

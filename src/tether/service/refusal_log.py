@@ -19,6 +19,8 @@ from tether.service import auth
 logger = logging.getLogger("tether.service.refusals")
 
 _LOGGED_STATUSES = range(400, 500)
+_LOGGED_PATHS = ("/v1/", "/compat/")
+"""The API and the compatible APIs; not the web UI's pages."""
 _MOST_BODY_READ = 64 * 1024
 """Error bodies are small JSON documents sent in one piece; a larger body is not parsed."""
 
@@ -30,7 +32,7 @@ class RefusalLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/v1/"):
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(_LOGGED_PATHS):
             await self.app(scope, receive, send)
             return
         status = 0
@@ -70,7 +72,8 @@ def _code_of(body: bytes) -> str:
         parsed: Any = json.loads(body)
     except ValueError:
         return "-"
-    code = parsed.get("error") if isinstance(parsed, dict) else None
+    # tether's own bodies say {"error": code}; AWS's protocol says {"__type": code}.
+    code = (parsed.get("error") or parsed.get("__type")) if isinstance(parsed, dict) else None
     return code if isinstance(code, str) else "-"
 
 
@@ -87,8 +90,13 @@ def _key_of(scope: Scope) -> str:
             header = value.decode("latin-1")
     if not header:
         return "none presented"
-    presented = header.partition(" ")[2].strip()
-    key_id = presented.removeprefix(api_keys.PREFIX).partition("_")[0] if presented.startswith(api_keys.PREFIX) else ""
+    scheme, _, presented = header.partition(" ")
+    if scheme == "AWS4-HMAC-SHA256":  # Credential=<key id>/<date>/<region>/<service>/aws4_request, ...
+        key_id = presented.partition("Credential=")[2].partition("/")[0]
+    elif presented.strip().startswith(api_keys.PREFIX):
+        key_id = presented.strip().removeprefix(api_keys.PREFIX).partition("_")[0]
+    else:
+        key_id = ""
     if key_id.isalnum() and len(key_id) <= 32:
         return f"not accepted (id {key_id})"
     return "not accepted (not a tether key)"

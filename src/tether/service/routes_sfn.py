@@ -38,7 +38,7 @@ from tether import errors
 from tether.engine.engine import Engine
 from tether.model import payloads
 from tether.model.access import Access
-from tether.service import sigv4
+from tether.service import auth, sigv4
 from tether.service.aws_protocol import AwsError, answer, refusal
 from tether.service.state import engine_of
 
@@ -221,6 +221,7 @@ async def step_functions(request: Request) -> Response:
     engine = engine_of(request)
     try:
         access = await _authenticate(request, engine)
+        auth.remember(request.scope, access)  # for the refusal log
         body = await request.body()  # read (and cached) by the signature's check
         target = request.headers.get("x-amz-target", "")
         operation = _OPERATIONS.get(target.removeprefix(TARGET_PREFIX)) if target.startswith(TARGET_PREFIX) else None
