@@ -10,14 +10,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 
+from tether import errors
 from tether.model import callback_tokens, wire
 from tether.model.wire import Acknowledged, Failure
-from tether.service.errors import refusals
+from tether.service.errors import WITH_BODY, refusals
 from tether.service.state import engine_of
 
 router = APIRouter(prefix=callback_tokens.PATH, tags=["callbacks"])
 
-_BY_URL = refusals(400, 404, 408, 409, 410, 413, 422, 503)
+_BY_URL = refusals(
+    errors.PayloadTooLarge, errors.StoreUnavailable, *WITH_BODY, errors.InvalidToken, errors.ExecutionNotFound,
+    errors.StaleToken, errors.ActivityAlreadyClosed, errors.CallbackExpired,
+)  # fmt: skip
 
 CallbackToken = Annotated[
     str,
@@ -32,7 +36,7 @@ _ANY_RESULT: dict[str, Any] = {
         "required": True,
         "description": "The activity's result as JSON (any JSON value; `null` for none), "
         "checked against its declared result type.",
-        "content": {"application/json": {"schema": {}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JSONValue"}}},
     }
 }
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from tether import errors
 from tether.model.wire import RetryActivityNow, RetryStarted, TerminateWorkflow
 from tether.service.auth import Caller
-from tether.service.errors import refusals
+from tether.service.errors import NAMING_EXECUTION, WITH_BODY, refusals
 from tether.service.state import engine_of
 
 router = APIRouter(prefix="/v1")
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/v1")
     status_code=204,
     tags=["workflows"],
     operation_id="terminateWorkflow",
-    responses=refusals(401, 403, 404, 408, 409, 413, 422, 503),
+    responses=refusals(*NAMING_EXECUTION, *WITH_BODY, errors.ExecutionClosed),
 )
 async def terminate_workflow(execution_id: str, body: TerminateWorkflow, request: Request, caller: Caller) -> Response:
     """Close a running execution now, without running its code: its open activities end cancelled.
@@ -37,7 +38,7 @@ async def terminate_workflow(execution_id: str, body: TerminateWorkflow, request
     status_code=204,
     tags=["workflows"],
     operation_id="deleteWorkflow",
-    responses=refusals(401, 403, 404, 409, 413, 503),
+    responses=refusals(*NAMING_EXECUTION, errors.ExecutionNotClosed),
 )
 async def delete_workflow(execution_id: str, request: Request, caller: Caller) -> Response:
     """Delete a closed execution with its history; its id may then be started again.
@@ -52,7 +53,7 @@ async def delete_workflow(execution_id: str, request: Request, caller: Caller) -
     "/retries/{execution_id:path}",
     tags=["activities"],
     operation_id="retryActivityNow",
-    responses=refusals(401, 403, 404, 408, 409, 413, 422, 503),
+    responses=refusals(*NAMING_EXECUTION, *WITH_BODY, errors.ActivityNotFound, errors.ActivityNotInBackoff),
 )
 async def retry_activity_now(
     execution_id: str, body: RetryActivityNow, request: Request, caller: Caller
