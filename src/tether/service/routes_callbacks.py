@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Request
 from tether import errors
 from tether.model import callback_tokens, wire
 from tether.model.wire import Acknowledged, Failure
+from tether.service import paths
 from tether.service.errors import WITH_BODY, refusals
 from tether.service.state import engine_of
 
@@ -42,7 +43,7 @@ _ANY_RESULT: dict[str, Any] = {
 
 
 @router.post(
-    "/complete/{token:path}",
+    f"/complete/{paths.TOKEN}",
     operation_id="completeByCallback",
     responses=_BY_URL,
     openapi_extra={**_NO_KEY, **_ANY_RESULT},
@@ -58,7 +59,7 @@ async def complete_by_callback(token: CallbackToken, request: Request) -> Acknow
     return Acknowledged(recorded=await engine_of(request).complete_by_callback(token, result))
 
 
-@router.post("/fail/{token:path}", operation_id="failByCallback", responses=_BY_URL, openapi_extra=_NO_KEY)
+@router.post(f"/fail/{paths.TOKEN}", operation_id="failByCallback", responses=_BY_URL, openapi_extra=_NO_KEY)
 async def fail_by_callback(token: CallbackToken, body: Failure, request: Request) -> Acknowledged:
     """Fail the attempt a callback URL names; it is retried by policy unless non_retryable. No API key needed.
 

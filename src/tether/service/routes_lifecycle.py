@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from tether import errors
 from tether.model.wire import RetryActivityNow, RetryStarted, TerminateWorkflow
+from tether.service import paths
 from tether.service.auth import Caller
 from tether.service.errors import NAMING_EXECUTION, WITH_BODY, refusals
 from tether.service.state import engine_of
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/v1")
 
 
 @router.post(
-    "/terminations/{execution_id:path}",
+    f"/terminations/{paths.EXECUTION_ID}",
     status_code=204,
     tags=["workflows"],
     operation_id="terminateWorkflow",
@@ -34,7 +35,7 @@ async def terminate_workflow(execution_id: str, body: TerminateWorkflow, request
 
 
 @router.delete(
-    "/workflows/{execution_id:path}",
+    f"/workflows/{paths.EXECUTION_ID}",
     status_code=204,
     tags=["workflows"],
     operation_id="deleteWorkflow",
@@ -50,7 +51,7 @@ async def delete_workflow(execution_id: str, request: Request, caller: Caller) -
 
 
 @router.post(
-    "/retries/{execution_id:path}",
+    f"/retries/{paths.EXECUTION_ID}",
     tags=["activities"],
     operation_id="retryActivityNow",
     responses=refusals(*NAMING_EXECUTION, *WITH_BODY, errors.ActivityNotFound, errors.ActivityNotInBackoff),

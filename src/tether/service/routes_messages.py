@@ -13,7 +13,7 @@ from tether import errors
 from tether.engine import message_states
 from tether.model import payloads, wire
 from tether.model.wire import MessageSent, RequestOutcome, SendMessage, SendRequest
-from tether.service import long_polls
+from tether.service import long_polls, paths
 from tether.service.auth import Caller
 from tether.service.errors import NAMING_EXECUTION, WITH_BODY, refusals
 from tether.service.routes_workflows import may_start
@@ -25,7 +25,7 @@ _TO_EXECUTION = (*NAMING_EXECUTION, *WITH_BODY)
 
 
 @router.post(
-    "/messages/{execution_id:path}",
+    f"/messages/{paths.EXECUTION_ID}",
     operation_id="sendMessage",
     responses=refusals(
         *_TO_EXECUTION, errors.UnknownWorkflow, errors.ExecutionClosed, errors.MessageKeyReused, errors.ExecutionIdTaken
@@ -58,7 +58,7 @@ async def send_message(execution_id: str, body: SendMessage, request: Request, c
 
 
 @router.post(
-    "/requests/{execution_id:path}",
+    f"/requests/{paths.EXECUTION_ID}",
     operation_id="sendRequest",
     response_model=RequestOutcome,
     responses=refusals(*_TO_EXECUTION, errors.ExecutionClosed, errors.MessageKeyReused, errors.RequestRejected),

@@ -30,7 +30,7 @@ from tether.model.wire import (
     WorkflowPage,
 )
 from tether.runtime.definitions import registered_workflow
-from tether.service import long_polls
+from tether.service import long_polls, paths
 from tether.service.auth import Caller
 from tether.service.errors import KEYED, NAMING_EXECUTION, WITH_BODY, refusals
 from tether.service.state import engine_of
@@ -99,7 +99,7 @@ _Run = Annotated[
 
 
 @router.get(
-    "/histories/{execution_id:path}", operation_id="getHistory", responses=refusals(*NAMING_EXECUTION, InvalidPayload)
+    f"/histories/{paths.EXECUTION_ID}", operation_id="getHistory", responses=refusals(*NAMING_EXECUTION, InvalidPayload)
 )
 async def history(execution_id: str, request: Request, caller: Caller, run: _Run = None) -> History:
     """Every event of an execution's run, every attempt included."""
@@ -107,7 +107,7 @@ async def history(execution_id: str, request: Request, caller: Caller, run: _Run
 
 
 @router.get(
-    "/results/{execution_id:path}",
+    f"/results/{paths.EXECUTION_ID}",
     operation_id="getResult",
     response_model=Outcome,
     responses=refusals(*NAMING_EXECUTION, InvalidPayload),
@@ -138,7 +138,7 @@ async def result(
 
 
 @router.post(
-    "/cancellations/{execution_id:path}",
+    f"/cancellations/{paths.EXECUTION_ID}",
     status_code=202,
     response_model=wire.Accepted,
     operation_id="cancelWorkflow",
@@ -150,7 +150,7 @@ async def cancel_workflow(execution_id: str, request: Request, caller: Caller) -
 
 
 @router.post(
-    "/resumptions/{execution_id:path}",
+    f"/resumptions/{paths.EXECUTION_ID}",
     status_code=202,
     response_model=wire.Accepted,
     operation_id="resumeWorkflow",
@@ -162,7 +162,7 @@ async def resume_workflow(execution_id: str, body: ResumeWorkflow, request: Requ
 
 
 @router.get(
-    "/workflows/{execution_id:path}",
+    f"/workflows/{paths.EXECUTION_ID}",
     operation_id="describeWorkflow",
     responses=refusals(*NAMING_EXECUTION, InvalidPayload),
 )
