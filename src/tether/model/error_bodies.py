@@ -306,12 +306,16 @@ def _body(name: str, code: str, details: type[_Details], doc: str) -> type[BaseM
     )
 
 
-def _doc(cls: type[errors.TetherError]) -> str:
-    return f"{cls.code}: {(cls.__doc__ or cls.__name__).strip().splitlines()[0]}"
+def summary(cls: type[errors.TetherError]) -> str:
+    """What an error means, in one sentence: the first line of its class's docstring."""
+    return (cls.__doc__ or cls.__name__).strip().splitlines()[0]
 
 
 BODIES: dict[str, type[BaseModel]] = {
-    **{cls.code: _body(cls.__name__, cls.code, details, _doc(cls)) for cls, details in DETAILS.items()},
+    **{
+        cls.code: _body(cls.__name__, cls.code, details, f"{cls.code}: {summary(cls)}")
+        for cls, details in DETAILS.items()
+    },
     **{code: _body(name, code, details, code) for code, (name, details) in SERVICE_CODES.items()},
 }
 """The body schema of every error code."""

@@ -71,6 +71,8 @@ class _App(FastAPI):
             self.openapi_schema = _one_schema_per_mode(document)
         return self.openapi_schema
 
+    _document_text: str | None = None
+
     def setup(self) -> None:
         super().setup()
         # The document is served as the text `tether openapi` prints, byte for byte.
@@ -79,7 +81,9 @@ class _App(FastAPI):
                 self.router.routes[index] = Route(route.path, self._serve_document, include_in_schema=False)
 
     async def _serve_document(self, request: Request) -> Response:
-        return Response(document_text(self), media_type="application/json")
+        if self._document_text is None:
+            self._document_text = document_text(self)
+        return Response(self._document_text, media_type="application/json")
 
 
 def document_text(app: FastAPI) -> str:

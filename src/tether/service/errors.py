@@ -84,14 +84,10 @@ def refusals(*classes: type[errors.TetherError]) -> dict[int | str, dict[str, An
     return {
         status: {
             "model": error_bodies.union_of(found),
-            "description": " ".join(f"`{cls.code}`: {_first_line(cls)}" for cls in found),
+            "description": " ".join(f"`{cls.code}`: {error_bodies.summary(cls)}" for cls in found),
         }
         for status, found in sorted(by_status.items())
     }
-
-
-def _first_line(cls: type[errors.TetherError]) -> str:
-    return (cls.__doc__ or cls.__name__).strip().splitlines()[0]
 
 
 KEYED: tuple[type[errors.TetherError], ...] = (errors.Unauthenticated, errors.PayloadTooLarge, errors.StoreUnavailable)
