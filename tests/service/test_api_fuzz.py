@@ -13,6 +13,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+import pydantic
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -20,10 +22,13 @@ from schemathesis.core.result import Ok
 
 from tests.cli.conftest import Served, start_server, stop_server
 from tests.cli.test_cli import new_key
+from tether.model import error_bodies
 
 pytestmark = pytest.mark.acceptance
 
 EXAMPLES = int(os.environ.get("TETHER_FUZZ_EXAMPLES", "15"))
+
+ANY_ERROR_BODY = jsonschema.Draft202012Validator(pydantic.TypeAdapter(error_bodies.AnyErrorBody).json_schema())
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +129,7 @@ def test_api_answers_as_documented_and_refusals_change_nothing(fuzz_server: tupl
         assert response.status_code < 500, response.text
         if response.status_code >= 400:
             assert set(response.json()) == {"error", "message", "details"}
+            ANY_ERROR_BODY.validate(response.json())  # its code's own body, details and all
             assert fingerprint(served) == before, f"{case.method} {case.path} was refused but changed the store"
 
     check()

@@ -250,6 +250,26 @@ async def test_unknown_route_is_404_with_an_error_body(http: httpx.AsyncClient) 
     assert reply.json()["error"] == "not_found"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/workflows/a%0Ab"),
+        ("GET", "/v1/results/a%0Ab"),
+        ("POST", "/v1/cancellations/a%0Ab"),
+        ("DELETE", "/v1/workflows/a%0Ab"),
+        ("GET", "/v1/published/progress/a%0Ab"),
+    ],
+)
+async def test_an_execution_id_holding_a_line_break_reaches_its_route_and_names_no_execution(
+    http: httpx.AsyncClient, method: str, path: str
+) -> None:
+    reply = await http.request(method, path)
+
+    assert reply.status_code == 404
+    assert reply.json()["error"] == "execution_not_found"
+    assert reply.json()["details"] == {"execution_id": "a\nb"}
+
+
 async def test_openapi_document_describes_every_route_and_the_bearer_scheme(http: httpx.AsyncClient) -> None:
     document = (await http.get("/v1/openapi.json")).json()
 

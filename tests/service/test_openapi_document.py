@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -17,14 +20,16 @@ from typing import Any
 
 import httpx
 import jsonschema
+import pydantic
 import pytest
 from openapi_spec_validator import validate
 
 import tether
 from tests.service.conftest import bearer, charge, fulfil, key, parked
-from tether.model import callback_tokens, tokens
+from tether.model import callback_tokens, error_bodies, tokens
 from tether.model.callback_tokens import CallbackAction, CallbackClaims
 from tether.service import app as service_app
+from tether.service import errors as service_errors
 from tether.service import server as service_server
 from tether.service.auth import StoreKeys
 from tether.testing import TestEnvironment
@@ -76,6 +81,38 @@ async def test_the_document_is_valid_openapi(http: httpx.AsyncClient) -> None:
     validate(await served_document(http))
 
 
+COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+"""The committed copy of the document, from which clients in other languages are generated."""
+REGENERATE = "Regenerate it with: .venv/bin/tether openapi --output docs/openapi.json"
+TETHER = str(Path(sys.executable).parent / "tether")
+
+
+async def test_the_committed_document_is_the_one_a_server_serves(http: httpx.AsyncClient) -> None:
+    reply = await http.get("/v1/openapi.json")
+
+    assert reply.headers["content-type"] == "application/json"
+    same = reply.content == COMMITTED.read_bytes()
+    assert same, f"docs/openapi.json is not the document the server serves. {REGENERATE}"
+
+
+def test_tether_openapi_prints_the_committed_document_without_a_server_or_store(tmp_path: Path) -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TETHER_")}
+
+    def run(*args: str) -> bytes:
+        done = subprocess.run([TETHER, *args], capture_output=True, cwd=tmp_path, env=env, check=True, timeout=60)
+        return done.stdout
+
+    printed = run("openapi")
+    run("openapi", "--output", "written.json")
+
+    same = printed == COMMITTED.read_bytes()
+    assert same, f"docs/openapi.json is not what `tether openapi` prints. {REGENERATE}"
+    assert printed.endswith(b"}\n")
+    assert json.dumps(json.loads(printed), indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n" == printed
+    assert [path.name for path in tmp_path.iterdir()] == ["written.json"]  # no store was made
+    assert (tmp_path / "written.json").read_bytes() == printed
+
+
 async def test_every_operation_has_its_pinned_operation_id(http: httpx.AsyncClient) -> None:
     document = await served_document(http)
 
@@ -114,8 +151,31 @@ async def test_health_and_callbacks_ask_for_no_key_and_every_other_operation_for
     }
 
 
-async def test_every_error_response_is_declared_as_the_error_body_the_server_sends(http: httpx.AsyncClient) -> None:
+def declared_codes(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, str]:
+    """The error codes an error response declares, each with the reference of its body's schema.
+
+    A response of one code refers to its body; one of several is a ``oneOf`` of their bodies,
+    discriminated on ``error`` by a mapping that names exactly those bodies.
+    """
+    components = document["components"]["schemas"]
+
+    def code_of(ref: str) -> str:
+        const: str = components[ref.rpartition("/")[2]]["properties"]["error"]["const"]
+        return const
+
+    if "$ref" in schema:
+        return {code_of(schema["$ref"]): schema["$ref"]}
+    refs = [option["$ref"] for option in schema["oneOf"]]
+    assert set(schema) - {"title"} == {"oneOf", "discriminator"}, schema
+    assert schema["discriminator"] == {"propertyName": "error", "mapping": {code_of(ref): ref for ref in refs}}
+    return schema["discriminator"]["mapping"]  # type: ignore[no-any-return]  # checked just above
+
+
+async def test_every_error_response_declares_the_bodies_of_its_codes_discriminated_on_error(
+    http: httpx.AsyncClient,
+) -> None:
     document = await served_document(http)
+    classes = {cls.code: cls for cls in error_classes()}
 
     shapes = {
         (name, status): response["content"]["application/json"]["schema"]
@@ -125,13 +185,48 @@ async def test_every_error_response_is_declared_as_the_error_body_the_server_sen
     }
 
     assert shapes
-    assert all(shape == {"$ref": "#/components/schemas/ErrorBody"} for shape in shapes.values()), shapes
+    for (name, status), shape in shapes.items():
+        codes = declared_codes(document, shape)
+        assert codes, name
+        # Each code at the status the server's table gives it, and its body's schema a component of its own.
+        assert {service_errors.status_of_class(classes[code]) for code in codes} == {int(status)}, (name, codes)
+        assert all(ref == f"#/components/schemas/{classes[code].__name__}Body" for code, ref in codes.items())
     assert "ValidationError" not in json.dumps(document)
+
+
+async def test_a_code_an_operation_does_not_declare_at_a_status_fails_its_check(http: httpx.AsyncClient) -> None:
+    document = await served_document(http)
+    conflicts = operations(document)["completeActivity"][2]["responses"]["409"]["content"]["application/json"]
+    check = checks_error_body(document, conflicts["schema"])
+    closed = {"final_state": "completed", "execution_id": "e", "activity_id": 1}
+
+    check({"error": "activity_already_closed", "message": "closed", "details": closed})
+    with pytest.raises(jsonschema.ValidationError):  # a code the route does not declare at 409
+        check({"error": "execution_closed", "message": "closed", "details": {"execution_id": "e", "status": "failed"}})
+    with pytest.raises(jsonschema.ValidationError):  # details of another shape than the code's
+        check({"error": "activity_already_closed", "message": "closed", "details": {**closed, "state": "completed"}})
+
+
+def error_classes() -> list[type[tether.errors.TetherError]]:
+    """Every error class of tether.errors."""
+    found: list[type[tether.errors.TetherError]] = []
+    pending = [tether.errors.TetherError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
 
 
 def checks_error_body(document: dict[str, Any], schema: dict[str, Any]) -> Callable[[Any], None]:
     """Validate a JSON value against a schema of the document, its references resolved in the document."""
     validator = jsonschema.Draft202012Validator({**schema, "components": document["components"]})
+    return validator.validate
+
+
+def checks_model(model: Any) -> Callable[[Any], None]:
+    """Validate a JSON value against the JSON schema of a pydantic model or type."""
+    validator = jsonschema.Draft202012Validator(pydantic.TypeAdapter(model).json_schema())
     return validator.validate
 
 
@@ -149,14 +244,12 @@ def checks_error_body(document: dict[str, Any], schema: dict[str, Any]) -> Calla
 async def test_a_method_a_path_does_not_serve_is_405_naming_every_method_it_does(
     http: httpx.AsyncClient, method: str, path: str, allowed: str
 ) -> None:
-    document = await served_document(http)
-
     reply = await http.request(method, path)
 
     assert reply.status_code == 405
     assert reply.headers["allow"] == allowed
-    checks_error_body(document, {"$ref": "#/components/schemas/ErrorBody"})(reply.json())
-    assert reply.json()["error"] == "method_not_allowed"
+    checks_model(error_bodies.BODIES["method_not_allowed"])(reply.json())
+    assert reply.json()["details"] == {"allowed": allowed.split(", ")}
 
 
 # Every declared error status, provoked
@@ -402,12 +495,40 @@ async def test_every_declared_error_status_is_sent_as_declared_and_every_one_sen
             reply = await send(broken, call_of(name, t), t.keys)
             saw(name, reply.status_code, "on a store that is down", reply.json())
 
+    codes: dict[str, list[dict[str, Any]]] = {}
     for name, status, how, body in bodies:
         responses = operations(document)[name][2]["responses"]
         if str(status) in responses:  # an undeclared status fails below, with what provoked it
             schema = responses[str(status)]["content"]["application/json"]["schema"]
             try:
-                checks_error_body(document, schema)(body)
+                checks_error_body(document, schema)(body)  # the union: a code not declared at the status fails
+                ref = declared_codes(document, schema)[body["error"]]
+                checks_error_body(document, {"$ref": ref})(body)  # the code's own body
+                checks_model(error_bodies.BODIES[body["error"]])(body)
             except jsonschema.ValidationError as exc:
                 raise AssertionError(f"{name} {how}: {status} {body} is not as declared: {exc.message}") from exc
+            codes.setdefault(body["error"], []).append(body["details"])
     assert {name: set(found) for name, found in sent.items()} == declared, sent
+    for code, check in DETAILS_CHECKS.items():
+        assert code in codes, f"no provocation got {code}"
+        for details in codes[code]:
+            assert check(details), (code, details)
+
+
+DETAILS_CHECKS: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "activity_already_closed": lambda d: d["final_state"] == "completed" and d["execution_id"] == "closed-1",
+    "execution_closed": lambda d: d == {"execution_id": "closed-1", "status": "completed"},
+    "execution_not_closed": lambda d: d == {"execution_id": "running-1"},
+    "execution_not_found": lambda d: d["execution_id"] in ("nothing-here", "waiting-1"),
+    "execution_id_taken": lambda d: d["execution_id"] == "billing-1" and d["workflow"] == "billing.charge",
+    "permission_denied": lambda d: d["workflow"] in ("orders.fulfil", "") and bool(d["action"]),
+    "payload_too_large": lambda d: d == {"limit": LIMIT},
+    "unknown_workflow": lambda d: d == {"name": "no.such.workflow"},
+    "callback_expired": lambda d: bool(d["expired_at"]),
+    "invalid_payload": lambda d: bool(d["errors"]) and all(set(p) == {"loc", "msg", "type"} for p in d["errors"]),
+    "invalid_token": lambda d: d == {},
+    "unauthenticated": lambda d: d == {},
+    "request_timeout": lambda d: d == {},
+    "store_unavailable": lambda d: d == {},
+}
+"""What the details of each code the provocations get say about the targets."""

@@ -15,7 +15,7 @@ import {
   WorkflowTimedOut,
 } from "./errors.js";
 import { type Call, DEFAULT_RETRY, type Fetch, Http, type RetryOptions } from "./http.js";
-import type { components } from "./schema.js";
+import type { components, JsonValue } from "./schema.js";
 
 type Schemas = components["schemas"];
 
@@ -130,7 +130,7 @@ export class TetherClient {
    * @throws InvalidToken, StaleToken, ActivityAlreadyClosed (see `finalState`), WrongActivity, InvalidPayload
    */
   async completeActivity(token: string, result: unknown = null, options: { activity?: string } = {}): Promise<boolean> {
-    const body: Schemas["CompleteActivity"] = { token: checked(token), result: result ?? null };
+    const body: Schemas["CompleteActivity"] = { token: checked(token), result: json(result) };
     if (options.activity !== undefined) {
       body.activity = options.activity;
     }
@@ -148,7 +148,7 @@ export class TetherClient {
       token: checked(token),
       error: failure.error,
       message: failure.message ?? "",
-      details: failure.details ?? null,
+      details: json(failure.details),
       non_retryable: failure.nonRetryable ?? false,
     };
     return recorded(await this.#call({ method: "POST", path: "/v1/activities/fail", body }));
@@ -163,7 +163,7 @@ export class TetherClient {
   async heartbeatActivity(token: string, details?: unknown, options: { activity?: string } = {}): Promise<Heartbeat> {
     const body: Schemas["HeartbeatActivity"] = { token: checked(token) };
     if (details !== undefined) {
-      body.details = details;
+      body.details = json(details);
     }
     if (options.activity !== undefined) {
       body.activity = options.activity;
@@ -182,7 +182,7 @@ export class TetherClient {
   async reportActivityCancelled(token: string, details?: unknown): Promise<boolean> {
     const body: Schemas["ReportActivityCancelled"] = { token: checked(token) };
     if (details !== undefined) {
-      body.details = details;
+      body.details = json(details);
     }
     return recorded(await this.#call({ method: "POST", path: "/v1/activities/cancelled", body }));
   }
@@ -231,11 +231,11 @@ export class TetherClient {
     payload: unknown = null,
     options: { key?: string; start?: StartWith } = {},
   ): Promise<MessageSent> {
-    const body: Schemas["SendMessage"] = { name, payload: payload ?? null, key: options.key ?? null };
+    const body: Schemas["SendMessage"] = { name, payload: json(payload), key: options.key ?? null };
     if (options.start !== undefined) {
       const start: Schemas["StartWith"] = {
         workflow: options.start.workflow,
-        args: options.start.args ?? [],
+        args: (options.start.args ?? []).map(json),
         check_known: true,
       };
       if (options.start.timeout !== undefined) {
@@ -273,7 +273,7 @@ export class TetherClient {
     let left = seconds(options.timeoutSeconds, "timeoutSeconds");
     for (;;) {
       const wait = left === undefined ? MAX_WAIT_SECONDS : Math.min(left, MAX_WAIT_SECONDS);
-      const body: Schemas["SendRequest"] = { name, payload: payload ?? null, key, wait };
+      const body: Schemas["SendRequest"] = { name, payload: json(payload), key, wait };
       const outcome = (await this.#call({ method: "POST", path: byId("requests", executionId), body, wait })) as
         Schemas["RequestOutcome"];
       if (outcome.state === "replied") {
@@ -337,7 +337,7 @@ export class TetherClient {
     args: unknown[] = [],
     options: { id?: string; timeout?: number | null } = {},
   ): Promise<Started> {
-    const body: Schemas["StartWorkflow"] = { workflow, args, id: options.id ?? randomId(), check_known: true };
+    const body: Schemas["StartWorkflow"] = { workflow, args: args.map(json), id: options.id ?? randomId(), check_known: true };
     if (options.timeout !== undefined) {
       body.timeout = options.timeout;
     }
@@ -393,6 +393,11 @@ export class TetherClient {
   #call(call: Call): Promise<unknown> {
     return this.#http.call(call);
   }
+}
+
+/** A value the caller gives as JSON: sent as `JSON.stringify` writes it (`undefined` as null). */
+function json(value: unknown): JsonValue {
+  return (value ?? null) as JsonValue;
 }
 
 function checked(token: string): string {

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from tether.cli import activities, keys, lifecycle, messages, published, serve, workflows
+from tether.cli import activities, keys, lifecycle, messages, openapi, published, serve, workflows
 
 app = typer.Typer(
     name="tether",
@@ -25,6 +25,7 @@ app.add_typer(activities.app, name="activity")
 app.add_typer(keys.app, name="keys")
 app.command(name="server")(serve.server)
 app.command(name="worker")(serve.worker)
+app.command(name="openapi")(openapi.openapi)
 
 
 def main() -> None:

@@ -269,7 +269,7 @@ class HttpTransport:
                 token=token, error=error, message=message, details=details, non_retryable=non_retryable
             )
         except pydantic.ValidationError as exc:
-            raise errors.InvalidPayload(f"invalid failure: {exc}", errors=_pydantic_errors(exc)) from exc
+            raise errors.InvalidPayload(f"invalid failure: {exc}", errors=exc.errors()) from exc
         reply = await self._call("POST", "/v1/activities/fail", body=body.model_dump_json().encode())
         return reply["recorded"] is True
 
@@ -361,10 +361,6 @@ def _by_token(token: str, **json_texts: str | None) -> bytes:
     _check_token(token)
     fields = "".join(f',"{name}":{text}' for name, text in json_texts.items() if text is not None)
     return f'{{"token":{json.dumps(token)}{fields}}}'.encode()
-
-
-def _pydantic_errors(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
 
 
 def _error_of(response: httpx.Response) -> errors.TetherError:

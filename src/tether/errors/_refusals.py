@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tether.errors._base import TetherError
@@ -69,16 +70,27 @@ class PermissionDenied(Refused):
 
 
 class InvalidPayload(Refused):
-    """A value could not be serialised or does not match its declared type."""
+    """A value could not be serialised or does not match its declared type.
+
+    ``errors`` lists each problem in one shape wherever it was found: ``loc`` (the path to the
+    invalid part: field names and list indexes), ``msg`` and ``type`` (the kind of problem,
+    ``value_error`` unless the finder names one). Other keys given (pydantic's ``input``,
+    ``ctx``, ``url``) are left out: they need not be JSON, and no two finders agree on them.
+    """
 
     code = "invalid_payload"
 
-    def __init__(self, message: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, message: str, *, errors: Sequence[Mapping[str, Any]] | None = None) -> None:
         super().__init__(message)
-        self.errors = errors or []
+        self.errors = [_problem(found) for found in errors or ()]
 
     def to_details(self) -> dict[str, Any]:
         return {"errors": self.errors}
+
+
+def _problem(found: Mapping[str, Any]) -> dict[str, Any]:
+    loc = [part if isinstance(part, str | int) and not isinstance(part, bool) else str(part) for part in found["loc"]]
+    return {"loc": loc, "msg": str(found.get("msg", "")), "type": str(found.get("type") or "value_error")}
 
 
 class PayloadTooLarge(Refused):

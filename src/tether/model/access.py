@@ -88,7 +88,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 
 def _bad(text: str, why: str) -> InvalidPayload:
-    return InvalidPayload(f"invalid scope {text!r}: {why}", errors=[{"loc": ["scope"], "msg": why, "input": text}])
+    return InvalidPayload(f"invalid scope {text!r}: {why}", errors=[{"loc": ["scope"], "msg": why}])
 
 
 @dataclass(frozen=True, slots=True)

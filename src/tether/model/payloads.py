@@ -10,16 +10,42 @@ import json
 import typing
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import jsonschema
 import pydantic
 import pydantic_core
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+from typing_extensions import TypeAliasType
 
 from tether.errors import InvalidPayload
 
-JSONValue = Any
-"""Any JSON value: what user payloads are on the wire and in the store."""
+_JSON_SCHEMA: Any = TypeAliasType(  # a value here: the type it names is JSONValue, in schemas only
+    "JSONValue",
+    "dict[str, _JSON_SCHEMA] | list[_JSON_SCHEMA] | str | float | bool | None",
+)
+"""The recursive type whose schema documents a JSON value (a number covers the integers)."""
+
+
+class _AnyJSON:
+    """Validates as anything (the value is the caller's), documented as the named, recursive JSONValue schema."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: pydantic.GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.any_schema()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: pydantic.GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(pydantic.TypeAdapter(_JSON_SCHEMA).core_schema)
+
+
+JSONValue = Annotated[Any, _AnyJSON]
+"""Any JSON value: what user payloads are on the wire and in the store (``JSONValue`` in the OpenAPI document)."""
 
 
 def encode(value: object, *, what: str = "value") -> str:
@@ -104,7 +130,7 @@ def decode(text: str | None, annotation: Any = Any, *, what: str = "value") -> A
     try:
         return _adapter(annotation).validate_json(text)
     except pydantic.ValidationError as exc:
-        raise InvalidPayload(f"{what} does not match {_type_name(annotation)}: {exc}", errors=_errors(exc)) from exc
+        raise InvalidPayload(f"{what} does not match {_type_name(annotation)}: {exc}", errors=exc.errors()) from exc
 
 
 _SCALARS = (int, float, str, bool)
@@ -130,10 +156,6 @@ def as_is(value: object, annotation: Any) -> bool:
         return False
     # A string that is not ASCII goes the long way: it may hold lone surrogates, which pydantic refuses.
     return not isinstance(value, str) or value.isascii()
-
-
-def _errors(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
 
 
 def _type_name(annotation: Any) -> str:
@@ -194,7 +216,10 @@ def check_schema(value_text: str, schema: dict[str, Any] | None, *, what: str = 
     validator = _validator(json.dumps(schema, sort_keys=True))
     problems = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     if problems:
-        errors = [{"loc": [what, *e.absolute_path, *_missing(e)], "msg": e.message} for e in problems]
+        errors = [
+            {"loc": [what, *e.absolute_path, *_missing(e)], "msg": e.message, "type": str(e.validator)}
+            for e in problems
+        ]
         first = errors[0]
         where = ".".join(str(p) for p in first["loc"])
         raise InvalidPayload(f"{what} does not match the declared type at {where}: {first['msg']}", errors=errors)

@@ -6,7 +6,8 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+
+from tether.model.payloads import JSONValue
 
 
 class WorkflowStatus(StrEnum):
@@ -71,8 +72,8 @@ class ActivityDescription:
     scheduled_at: datetime
     attempt_started_at: datetime | None
     last_heartbeat_at: datetime | None
-    heartbeat_details: Any
-    last_failure: dict[str, Any] | None
+    heartbeat_details: JSONValue
+    last_failure: dict[str, JSONValue] | None
     cancel_requested: bool
     deadlines: dict[str, datetime]
     """Due times of the armed timers: total, attempt, heartbeat, retry."""
@@ -86,12 +87,12 @@ class MessageInfo:
     kind: str
     """``message`` or ``request``."""
     name: str
-    payload: Any
+    payload: JSONValue
     key: str | None
     state: str
     """``pending`` (not taken yet), ``received`` (taken; a request not answered yet), ``replied`` or ``rejected``."""
     sent_at: datetime
-    answer: Any = None
+    answer: JSONValue = None
     """A request's reply, or its rejection's reason."""
     updated_at: datetime | None = None
     """When the workflow took it or answered it."""
@@ -104,7 +105,7 @@ class Published:
     Versions count the publishes of that name: 1, 2, ... (continuing across continue-as-new).
     """
 
-    value: Any
+    value: JSONValue
     """The value, as plain JSON (dicts, lists, scalars)."""
     version: int
     published_at: datetime | None = field(default=None, compare=False)
@@ -118,7 +119,7 @@ class PublishedValue:
     name: str
     version: int
     published_at: datetime
-    value: Any = None
+    value: JSONValue = None
     """The value when its JSON is at most 1 KiB; else None, with ``value_omitted`` (``client.published`` reads it)."""
     value_omitted: bool = False
 
@@ -130,13 +131,13 @@ class WorkflowDescription:
     id: str
     workflow: str
     status: WorkflowStatus
-    input: list[Any]
-    result: Any
-    error: dict[str, Any] | None
+    input: list[JSONValue]
+    result: JSONValue
+    error: dict[str, JSONValue] | None
     started_at: datetime
     closed_at: datetime | None
     cancel_requested: bool
-    task_error: dict[str, Any] | None
+    task_error: dict[str, JSONValue] | None
     """Why the latest workflow task failed (for example NonDeterminism), while it stays failed."""
     pending_activities: list[ActivityDescription]
     deadline: datetime | None = None
@@ -178,7 +179,7 @@ class HistoryEvent:
     seq: int
     type: str
     at: datetime
-    data: dict[str, Any]
+    data: dict[str, JSONValue]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,10 +203,10 @@ class ActivityInfo:
     failure is taken, during a retry's back-off say)."""
     cancel_requested: bool
     last_heartbeat_at: datetime | None
-    heartbeat_details: Any
+    heartbeat_details: JSONValue
     deadlines: dict[str, datetime]
     """Due times of the activity's deadlines: total, attempt, heartbeat, retry."""
-    result_schema: dict[str, Any] | None
+    result_schema: dict[str, JSONValue] | None
     """What a completion must match (JSON schema of the declared result type); None if anything goes."""
 
 
@@ -218,18 +219,18 @@ class WaitingActivity:
     activity_id: int
     name: str
     attempt: int
-    args: list[Any]
+    args: list[JSONValue]
     waiting_since: datetime
     last_heartbeat_at: datetime | None
-    heartbeat_details: Any
-    result_schema: dict[str, Any] | None
+    heartbeat_details: JSONValue
+    result_schema: dict[str, JSONValue] | None
     """What a completion must match (JSON schema of the declared result type); None if anything goes."""
     inbox: bool
     """Whether the activity is marked for a person (``@tether.activity(inbox=True)`` or ``ctx.inbox``)."""
     title: str | None = None
     """What the person is asked to do, when the activity said so with ``ctx.inbox``."""
     description: str = ""
-    form_schema: dict[str, Any] | None = None
+    form_schema: dict[str, JSONValue] | None = None
     """The fields the inbox's form shows, when ``ctx.inbox(form=...)`` chose them; else the result type's."""
     activity_token: str | None = None
     """Its activity token, for a caller allowed to write to its activities (``activities:write`` on

@@ -6,12 +6,13 @@ pydantic reads and writes those directly.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from tether.errors import InvalidPayload
 from tether.model import payloads
+from tether.model.payloads import JSONValue
 from tether.model.records import HistoryEvent, WaitingActivity, WorkflowStatus, WorkflowSummary
 
 MAX_LIST_OFFSET = 1_000_000_000
@@ -56,7 +57,7 @@ class StartWorkflow(_Request):
     """Start an execution; the same id twice gives one execution."""
 
     workflow: WorkflowName
-    args: list[Any] = Field(default_factory=list, description="Positional arguments, as JSON values.")
+    args: list[JSONValue] = Field(default_factory=list, description="Positional arguments, as JSON values.")
     id: ExecutionId | None = Field(default=None, description="The execution id; a random one if omitted.")
     check_known: bool = Field(
         default=True,
@@ -126,15 +127,15 @@ class Outcome(BaseModel):
     id: str
     workflow: str
     status: WorkflowStatus
-    result: Any = Field(default=None, description="The result, when completed.")
-    error: dict[str, Any] | None = Field(default=None, description="The failure, when failed.")
+    result: JSONValue = Field(default=None, description="The result, when completed.")
+    error: dict[str, JSONValue] | None = Field(default=None, description="The failure, when failed.")
 
 
 class CompleteActivity(_Request):
     """Complete the activity a token names with its result."""
 
     token: Token
-    result: Any = None
+    result: JSONValue = None
     activity: ExpectedActivity = None
 
 
@@ -143,7 +144,7 @@ class Failure(_Request):
 
     error: Annotated[str, Field(min_length=1, max_length=512, description="The failure's type name.")]
     message: str = ""
-    details: Any = None
+    details: JSONValue = None
     non_retryable: bool = False
 
 
@@ -157,7 +158,7 @@ class HeartbeatActivity(_Request):
     """Record a heartbeat; its details become the next attempt's checkpoint."""
 
     token: Token
-    details: Any = None
+    details: JSONValue = None
     activity: ExpectedActivity = None
 
 
@@ -165,13 +166,17 @@ class ReportActivityCancelled(_Request):
     """Acknowledge a requested cancellation."""
 
     token: Token
-    details: Any = None
+    details: JSONValue = None
 
 
 class DescribeActivity(_Request):
     """Read the activity a token names."""
 
     token: Token
+
+
+class Accepted(RootModel[None]):
+    """The request was accepted; what it asked for happens next (the body is null)."""
 
 
 class Acknowledged(BaseModel):
@@ -185,7 +190,7 @@ class ErrorBody(BaseModel):
 
     error: str = Field(description="The error's stable code, e.g. stale_token.")
     message: str
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, JSONValue] = Field(default_factory=dict)
 
 
 MAX_REASON_LENGTH = 2000
@@ -228,7 +233,7 @@ class StartWith(_Request):
     """The execution to start if none has the id yet (send with start)."""
 
     workflow: WorkflowName
-    args: list[Any] = Field(default_factory=list, description="Positional arguments, as JSON values.")
+    args: list[JSONValue] = Field(default_factory=list, description="Positional arguments, as JSON values.")
     check_known: bool = Field(default=True, description="Refuse a workflow name no worker has registered yet.")
     timeout: float | None = Field(
         default=None, gt=0, le=MAX_TIMEOUT_SECONDS, description="Seconds until the execution times out (see start)."
@@ -239,7 +244,7 @@ class SendMessage(_Request):
     """Send a message to a running execution; it is durable at once and received in send order."""
 
     name: MessageName
-    payload: Any = None
+    payload: JSONValue = None
     key: MessageKey = None
     start: StartWith | None = Field(
         default=None, description="Start the execution first unless it exists (one transaction)."
@@ -258,7 +263,7 @@ class SendRequest(_Request):
     """Send a request to a running execution and wait for the workflow's answer."""
 
     name: MessageName
-    payload: Any = None
+    payload: JSONValue = None
     key: MessageKey = None
     wait: float = Field(
         default=0, ge=0, le=MAX_RESULT_WAIT_SECONDS, description="Seconds to wait for the answer in this call."
@@ -272,7 +277,7 @@ class RequestOutcome(BaseModel):
     state: Literal["pending", "received", "replied"] = Field(
         description="pending: not taken yet; received: taken, not answered yet; replied. A rejection is 409."
     )
-    reply: Any = Field(default=None, description="The reply, when replied.")
+    reply: JSONValue = Field(default=None, description="The reply, when replied.")
     waited: float = Field(default=0, description="Seconds this call waited for the answer, by the server's clock.")
 
 

@@ -5,12 +5,15 @@ Also the Step Functions task-token API for AWS SDKs at /compat/sfn (see routes_s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from starlette.routing import Route
 
+from tether import errors as tether_errors
 from tether.engine.engine import Engine
 from tether.service import (
     cors,
@@ -55,15 +58,61 @@ TAGS = [
 ]
 """The document's tags, one per group of operations; every operation carries one."""
 
+SERVERS = [
+    {
+        "url": "/",
+        "description": "The tether server that serves this document; a client takes its URL "
+        "(http://127.0.0.1:8080 for `tether server` with its defaults).",
+    }
+]
+"""Relative: the served document names the server it came from, wherever that runs."""
+
 
 class _App(FastAPI):
-    """FastAPI, with an OpenAPI document that declares only what the server sends."""
+    """FastAPI, with an OpenAPI document that declares only what the server sends, served as its text."""
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
-            _without_validation_errors(super().openapi())
-        assert self.openapi_schema is not None
+            document = super().openapi()
+            _without_validation_errors(document)
+            self.openapi_schema = _one_schema_per_mode(document)
         return self.openapi_schema
+
+    _document_text: str | None = None
+
+    def setup(self) -> None:
+        super().setup()
+        # The document is served as the text `tether openapi` prints, byte for byte.
+        for index, route in enumerate(self.router.routes):
+            if isinstance(route, Route) and route.path == self.openapi_url:
+                self.router.routes[index] = Route(route.path, self._serve_document, include_in_schema=False)
+
+    async def _serve_document(self, request: Request) -> Response:
+        if self._document_text is None:
+            self._document_text = document_text(self)
+        return Response(self._document_text, media_type="application/json")
+
+
+def document_text(app: FastAPI) -> str:
+    """The OpenAPI document of ``app`` as served: indented JSON, keys sorted, one final newline."""
+    return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _one_schema_per_mode(document: dict[str, Any]) -> dict[str, Any]:
+    """Merge the request and response copies of a schema that pydantic names apart though they are the same.
+
+    pydantic names a recursive schema (JSONValue) apart in each mode, ``-Input`` and ``-Output``,
+    even when both are one schema; a client generator would make two types of it.
+    """
+    text = json.dumps(document)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in [name.removesuffix("-Input") for name in schemas if name.endswith("-Input")]:
+        inputs, outputs = (json.dumps(schemas.get(f"{name}-{mode}")) for mode in ("Input", "Output"))
+        if inputs.replace(f"{name}-Input", name) == outputs.replace(f"{name}-Output", name):
+            text = text.replace(f'"{name}-Output"', f'"{name}"').replace(f'/{name}-Output"', f'/{name}"')
+            text = text.replace(f'"{name}-Input"', f'"{name}"').replace(f'/{name}-Input"', f'/{name}"')
+    merged: dict[str, Any] = json.loads(text)
+    return merged
 
 
 def _without_validation_errors(document: dict[str, Any]) -> None:
@@ -114,22 +163,34 @@ def create_app(
     Raises:
         UsageError: one of ``cors_origins`` is not an origin.
     """
+    app = _routed()
+    state.attach(app, engine, authenticator)
+    app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
+    app.add_middleware(Authentication)  # runs before the body limits: no body is read for an unknown caller
+    app.add_middleware(RefusalLog)  # around authentication, so its refusals are logged too
+    if cors_origins:
+        cors.install(app, cors_origins)  # outermost: preflights are answered without a key
+    return app
+
+
+def document() -> str:
+    """The server's OpenAPI document, as it serves it at /v1/openapi.json, built without a store or engine."""
+    return document_text(_routed())
+
+
+def _routed() -> FastAPI:
+    """The app with its routes and error handlers: what the OpenAPI document describes, over nothing yet."""
     app = _App(
         title="tether",
         version=_version(),
         summary="Durable workflows whose activities may run for indefinite time.",
         openapi_url="/v1/openapi.json",
         openapi_tags=TAGS,
+        servers=SERVERS,
         docs_url="/v1/docs",
         redoc_url=None,
     )
-    state.attach(app, engine, authenticator)
     errors.install(app)
-    app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
-    app.add_middleware(Authentication)  # runs before the body limits: no body is read for an unknown caller
-    app.add_middleware(RefusalLog)  # around authentication, so its refusals are logged too
-    if cors_origins:
-        cors.install(app, cors_origins)  # outermost: preflights are answered without a key
     app.include_router(routes_workflows.router)
     app.include_router(routes_activities.router)
     app.include_router(routes_callbacks.router)
@@ -143,7 +204,7 @@ def create_app(
         "/v1/health",
         tags=["server"],
         operation_id="getHealth",
-        responses=errors.refusals(413),
+        responses=errors.refusals(tether_errors.PayloadTooLarge),
         openapi_extra={"security": []},  # served to anyone: no API key is asked for
     )
     async def health() -> dict[str, str]:

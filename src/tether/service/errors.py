@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from tether import errors
+from tether.model import error_bodies
 from tether.model.wire import ErrorBody
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,12 @@ STATUS: dict[type[errors.TetherError], int] = {
 
 def status_of(error: errors.TetherError) -> int:
     """The HTTP status of an error."""
-    for cls in type(error).__mro__:
+    return status_of_class(type(error))
+
+
+def status_of_class(error: type[errors.TetherError]) -> int:
+    """The HTTP status of an error class."""
+    for cls in error.__mro__:
         if cls in STATUS:
             return STATUS[cls]
     return 500
@@ -67,27 +73,31 @@ def response_of(error: errors.TetherError) -> JSONResponse:
     return JSONResponse(body_of(error), status_code=status_of(error), headers=headers)
 
 
-_REASONS = {
-    400: "A malformed, forged or altered activity token or callback URL (or one posted to the other action).",
-    401: "No API key, or an unknown or revoked one.",
-    403: "The API key does not allow this for this workflow.",
-    404: "No such execution, activity or workflow, or no published value of that name.",
-    408: "The request body arrived too slowly.",
-    409: (
-        "A stale token, an activity already closed (details name its final state), no attempt open to an "
-        "activity token, a token of another activity than the one named, an id taken, a closed execution, "
-        "a rejected request or a reused message key."
-    ),
-    410: "The callback URL expired (details name when); nothing changed.",
-    413: "The request body is over the size limit (refused before it is read, whatever the route).",
-    422: "The request or a value in it is invalid; details name each field.",
-    503: "The store is unavailable.",
-}
+def refusals(*classes: type[errors.TetherError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for exactly the errors a route answers with: per status, the union of their bodies.
+
+    Each status declares the bodies of its codes, discriminated on ``error``, and says what each code means.
+    """
+    by_status: dict[int, list[type[errors.TetherError]]] = {}
+    for cls in classes:
+        by_status.setdefault(status_of_class(cls), []).append(cls)
+    return {
+        status: {
+            "model": error_bodies.union_of(found),
+            "description": " ".join(f"`{cls.code}`: {error_bodies.summary(cls)}" for cls in found),
+        }
+        for status, found in sorted(by_status.items())
+    }
 
 
-def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for exactly the error statuses a route answers with, each an ErrorBody."""
-    return {status: {"model": ErrorBody, "description": _REASONS[status]} for status in statuses}
+KEYED: tuple[type[errors.TetherError], ...] = (errors.Unauthenticated, errors.PayloadTooLarge, errors.StoreUnavailable)
+"""What every route behind an API key may answer: no key, a body over the limit (whatever the route), no store."""
+
+WITH_BODY: tuple[type[errors.TetherError], ...] = (errors.RequestTimeout, errors.InvalidPayload)
+"""What every route that reads a request body may answer: a body too slow, or one that is invalid."""
+
+NAMING_EXECUTION: tuple[type[errors.TetherError], ...] = (*KEYED, errors.PermissionDenied, errors.ExecutionNotFound)
+"""What every route naming an execution may answer before it acts: no key, no permission, no such execution."""
 
 
 def _loc(entry: Any) -> list[Any]:

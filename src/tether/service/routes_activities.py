@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from tether import errors
 from tether.model import payloads, wire
 from tether.model.records import ActivityInfo, HeartbeatResponse
 from tether.model.wire import (
@@ -18,19 +19,23 @@ from tether.model.wire import (
     WaitingPage,
 )
 from tether.service.auth import Caller
-from tether.service.errors import refusals
+from tether.service.errors import KEYED, WITH_BODY, refusals
 from tether.service.state import engine_of
 
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
 
-_BY_TOKEN = refusals(400, 401, 403, 404, 408, 409, 413, 422, 503)
+_TOKEN_NAMES = (*KEYED, *WITH_BODY, errors.InvalidToken, errors.PermissionDenied, errors.ExecutionNotFound)
+"""What a call by token may answer before the activity is found: a forged token, no permission, no such execution."""
+_CLOSED = (errors.StaleToken, errors.ActivityAlreadyClosed)
 
 
 def _text(value: object, what: str) -> str | None:
     return None if value is None else payloads.encode(value, what=what)
 
 
-@router.post("/complete", operation_id="completeActivity", responses=_BY_TOKEN)
+@router.post(
+    "/complete", operation_id="completeActivity", responses=refusals(*_TOKEN_NAMES, *_CLOSED, errors.WrongActivity)
+)
 async def complete_activity(body: CompleteActivity, request: Request, caller: Caller) -> Acknowledged:
     """Complete the activity a token names; the same completion repeated is acknowledged without change.
 
@@ -42,7 +47,7 @@ async def complete_activity(body: CompleteActivity, request: Request, caller: Ca
     return Acknowledged(recorded=recorded)
 
 
-@router.post("/fail", operation_id="failActivity", responses=_BY_TOKEN)
+@router.post("/fail", operation_id="failActivity", responses=refusals(*_TOKEN_NAMES, *_CLOSED, errors.NoAttemptOpen))
 async def fail_activity(body: FailActivity, request: Request, caller: Caller) -> Acknowledged:
     """Fail the attempt a token names; it is retried by policy unless non_retryable.
 
@@ -55,7 +60,7 @@ async def fail_activity(body: FailActivity, request: Request, caller: Caller) ->
     return Acknowledged(recorded=recorded)
 
 
-@router.post("/describe", operation_id="describeActivity", responses=refusals(400, 401, 403, 404, 408, 413, 422, 503))
+@router.post("/describe", operation_id="describeActivity", responses=refusals(*_TOKEN_NAMES))
 async def describe_activity(body: DescribeActivity, request: Request, caller: Caller) -> ActivityInfo:
     """The activity a token names as it stands now: state, attempt, deadlines, last heartbeat, result schema.
 
@@ -65,7 +70,11 @@ async def describe_activity(body: DescribeActivity, request: Request, caller: Ca
     return await engine_of(request).describe_activity(body.token, access=caller)
 
 
-@router.post("/heartbeat", operation_id="heartbeatActivity", responses=_BY_TOKEN)
+@router.post(
+    "/heartbeat",
+    operation_id="heartbeatActivity",
+    responses=refusals(*_TOKEN_NAMES, *_CLOSED, errors.NoAttemptOpen, errors.WrongActivity),
+)
 async def heartbeat_activity(body: HeartbeatActivity, request: Request, caller: Caller) -> HeartbeatResponse:
     """Record a heartbeat; its details become the checkpoint. The reply says whether cancellation was requested.
 
@@ -76,7 +85,11 @@ async def heartbeat_activity(body: HeartbeatActivity, request: Request, caller: 
     )
 
 
-@router.post("/cancelled", operation_id="reportActivityCancelled", responses=_BY_TOKEN)
+@router.post(
+    "/cancelled",
+    operation_id="reportActivityCancelled",
+    responses=refusals(*_TOKEN_NAMES, *_CLOSED, errors.NoAttemptOpen, errors.CancellationNotRequested),
+)
 async def report_activity_cancelled(body: ReportActivityCancelled, request: Request, caller: Caller) -> Acknowledged:
     """Acknowledge a requested cancellation; the workflow sees ActivityCancelled.
 
@@ -89,7 +102,7 @@ async def report_activity_cancelled(body: ReportActivityCancelled, request: Requ
     return Acknowledged(recorded=recorded)
 
 
-@router.get("/waiting", operation_id="listWaitingActivities", responses=refusals(401, 413, 422, 503))
+@router.get("/waiting", operation_id="listWaitingActivities", responses=refusals(*KEYED, errors.InvalidPayload))
 async def list_waiting_activities(
     request: Request,
     caller: Caller,

@@ -10,14 +10,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 
+from tether import errors
 from tether.model import callback_tokens, wire
 from tether.model.wire import Acknowledged, Failure
-from tether.service.errors import refusals
+from tether.service import paths
+from tether.service.errors import WITH_BODY, refusals
 from tether.service.state import engine_of
 
 router = APIRouter(prefix=callback_tokens.PATH, tags=["callbacks"])
 
-_BY_URL = refusals(400, 404, 408, 409, 410, 413, 422, 503)
+_BY_URL = refusals(
+    errors.PayloadTooLarge, errors.StoreUnavailable, *WITH_BODY, errors.InvalidToken, errors.ExecutionNotFound,
+    errors.StaleToken, errors.ActivityAlreadyClosed, errors.CallbackExpired,
+)  # fmt: skip
 
 CallbackToken = Annotated[
     str,
@@ -32,13 +37,13 @@ _ANY_RESULT: dict[str, Any] = {
         "required": True,
         "description": "The activity's result as JSON (any JSON value; `null` for none), "
         "checked against its declared result type.",
-        "content": {"application/json": {"schema": {}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JSONValue"}}},
     }
 }
 
 
 @router.post(
-    "/complete/{token:path}",
+    f"/complete/{paths.TOKEN}",
     operation_id="completeByCallback",
     responses=_BY_URL,
     openapi_extra={**_NO_KEY, **_ANY_RESULT},
@@ -54,7 +59,7 @@ async def complete_by_callback(token: CallbackToken, request: Request) -> Acknow
     return Acknowledged(recorded=await engine_of(request).complete_by_callback(token, result))
 
 
-@router.post("/fail/{token:path}", operation_id="failByCallback", responses=_BY_URL, openapi_extra=_NO_KEY)
+@router.post(f"/fail/{paths.TOKEN}", operation_id="failByCallback", responses=_BY_URL, openapi_extra=_NO_KEY)
 async def fail_by_callback(token: CallbackToken, body: Failure, request: Request) -> Acknowledged:
     """Fail the attempt a callback URL names; it is retried by policy unless non_retryable. No API key needed.
 

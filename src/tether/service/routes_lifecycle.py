@@ -7,20 +7,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from tether import errors
 from tether.model.wire import RetryActivityNow, RetryStarted, TerminateWorkflow
+from tether.service import paths
 from tether.service.auth import Caller
-from tether.service.errors import refusals
+from tether.service.errors import NAMING_EXECUTION, WITH_BODY, refusals
 from tether.service.state import engine_of
 
 router = APIRouter(prefix="/v1")
 
 
 @router.post(
-    "/terminations/{execution_id:path}",
+    f"/terminations/{paths.EXECUTION_ID}",
     status_code=204,
     tags=["workflows"],
     operation_id="terminateWorkflow",
-    responses=refusals(401, 403, 404, 408, 409, 413, 422, 503),
+    responses=refusals(*NAMING_EXECUTION, *WITH_BODY, errors.ExecutionClosed),
 )
 async def terminate_workflow(execution_id: str, body: TerminateWorkflow, request: Request, caller: Caller) -> Response:
     """Close a running execution now, without running its code: its open activities end cancelled.
@@ -33,11 +35,11 @@ async def terminate_workflow(execution_id: str, body: TerminateWorkflow, request
 
 
 @router.delete(
-    "/workflows/{execution_id:path}",
+    f"/workflows/{paths.EXECUTION_ID}",
     status_code=204,
     tags=["workflows"],
     operation_id="deleteWorkflow",
-    responses=refusals(401, 403, 404, 409, 413, 503),
+    responses=refusals(*NAMING_EXECUTION, errors.ExecutionNotClosed),
 )
 async def delete_workflow(execution_id: str, request: Request, caller: Caller) -> Response:
     """Delete a closed execution with its history; its id may then be started again.
@@ -49,10 +51,10 @@ async def delete_workflow(execution_id: str, request: Request, caller: Caller) -
 
 
 @router.post(
-    "/retries/{execution_id:path}",
+    f"/retries/{paths.EXECUTION_ID}",
     tags=["activities"],
     operation_id="retryActivityNow",
-    responses=refusals(401, 403, 404, 408, 409, 413, 422, 503),
+    responses=refusals(*NAMING_EXECUTION, *WITH_BODY, errors.ActivityNotFound, errors.ActivityNotInBackoff),
 )
 async def retry_activity_now(
     execution_id: str, body: RetryActivityNow, request: Request, caller: Caller

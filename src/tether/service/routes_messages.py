@@ -9,22 +9,27 @@ import json
 
 from fastapi import APIRouter, Request, Response
 
+from tether import errors
 from tether.engine import message_states
 from tether.model import payloads, wire
 from tether.model.wire import MessageSent, RequestOutcome, SendMessage, SendRequest
-from tether.service import long_polls
+from tether.service import long_polls, paths
 from tether.service.auth import Caller
-from tether.service.errors import refusals
+from tether.service.errors import NAMING_EXECUTION, WITH_BODY, refusals
 from tether.service.routes_workflows import may_start
 from tether.service.state import engine_of
 
 router = APIRouter(prefix="/v1", tags=["messages"])
 
+_TO_EXECUTION = (*NAMING_EXECUTION, *WITH_BODY)
+
 
 @router.post(
-    "/messages/{execution_id:path}",
+    f"/messages/{paths.EXECUTION_ID}",
     operation_id="sendMessage",
-    responses=refusals(401, 403, 404, 408, 409, 413, 422, 503),
+    responses=refusals(
+        *_TO_EXECUTION, errors.UnknownWorkflow, errors.ExecutionClosed, errors.MessageKeyReused, errors.ExecutionIdTaken
+    ),
 )
 async def send_message(execution_id: str, body: SendMessage, request: Request, caller: Caller) -> MessageSent:
     """Send a message to a running execution: stored at once, received once, in send order.
@@ -53,10 +58,10 @@ async def send_message(execution_id: str, body: SendMessage, request: Request, c
 
 
 @router.post(
-    "/requests/{execution_id:path}",
+    f"/requests/{paths.EXECUTION_ID}",
     operation_id="sendRequest",
     response_model=RequestOutcome,
-    responses=refusals(401, 403, 404, 408, 409, 413, 422, 503),
+    responses=refusals(*_TO_EXECUTION, errors.ExecutionClosed, errors.MessageKeyReused, errors.RequestRejected),
 )
 async def send_request(
     execution_id: str, body: SendRequest, request: Request, caller: Caller

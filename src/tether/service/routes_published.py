@@ -10,22 +10,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from tether import errors
 from tether.model.published import NAME_LIMIT, check_name
 from tether.model.records import Published
 from tether.model.wire import MAX_PUBLISHED_WAIT_SECONDS, MAX_VERSION
-from tether.service import long_polls
+from tether.service import long_polls, paths
 from tether.service.auth import Caller
-from tether.service.errors import refusals
+from tether.service.errors import NAMING_EXECUTION, refusals
 from tether.service.state import engine_of
 
 router = APIRouter(prefix="/v1", tags=["workflows"])
 
 
 @router.get(
-    "/published/{name}/{execution_id:path}",
+    f"/published/{{name}}/{paths.EXECUTION_ID}",
     operation_id="getPublished",
     response_model=Published,
-    responses=refusals(401, 403, 404, 413, 422, 503),
+    responses=refusals(*NAMING_EXECUTION, errors.NotPublished, errors.InvalidPayload),
 )
 async def published(
     name: Annotated[str, Path(max_length=NAME_LIMIT, description="The value's name (printable characters, no '/').")],

@@ -9,7 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from tether.engine.engine import Engine
-from tether.errors import UnknownWorkflow
+from tether.errors import (
+    ExecutionIdTaken,
+    ExecutionNotResumable,
+    InvalidPayload,
+    PermissionDenied,
+    UnknownWorkflow,
+)
 from tether.model import payloads, wire
 from tether.model.access import Access, Action
 from tether.model.records import WorkflowDescription, WorkflowStatus
@@ -24,9 +30,9 @@ from tether.model.wire import (
     WorkflowPage,
 )
 from tether.runtime.definitions import registered_workflow
-from tether.service import long_polls
+from tether.service import long_polls, paths
 from tether.service.auth import Caller
-from tether.service.errors import refusals
+from tether.service.errors import KEYED, NAMING_EXECUTION, WITH_BODY, refusals
 from tether.service.state import engine_of
 
 router = APIRouter(prefix="/v1", tags=["workflows"])
@@ -39,7 +45,7 @@ router = APIRouter(prefix="/v1", tags=["workflows"])
     operation_id="startWorkflow",
     responses={
         200: {"model": Started, "description": "An execution with this id existed already."},
-        **refusals(401, 403, 404, 408, 409, 413, 422, 503),
+        **refusals(*KEYED, *WITH_BODY, PermissionDenied, UnknownWorkflow, ExecutionIdTaken),
     },
 )
 async def start_workflow(body: StartWorkflow, request: Request, response: Response, caller: Caller) -> Started:
@@ -68,7 +74,7 @@ async def may_start(engine: Engine, caller: Access, workflow: str, *, check_know
         raise UnknownWorkflow(workflow)
 
 
-@router.get("/workflows", operation_id="listWorkflows", responses=refusals(401, 413, 422, 503))
+@router.get("/workflows", operation_id="listWorkflows", responses=refusals(*KEYED, InvalidPayload))
 async def list_workflows(
     request: Request,
     caller: Caller,
@@ -93,7 +99,7 @@ _Run = Annotated[
 
 
 @router.get(
-    "/histories/{execution_id:path}", operation_id="getHistory", responses=refusals(401, 403, 404, 413, 422, 503)
+    f"/histories/{paths.EXECUTION_ID}", operation_id="getHistory", responses=refusals(*NAMING_EXECUTION, InvalidPayload)
 )
 async def history(execution_id: str, request: Request, caller: Caller, run: _Run = None) -> History:
     """Every event of an execution's run, every attempt included."""
@@ -101,10 +107,10 @@ async def history(execution_id: str, request: Request, caller: Caller, run: _Run
 
 
 @router.get(
-    "/results/{execution_id:path}",
+    f"/results/{paths.EXECUTION_ID}",
     operation_id="getResult",
     response_model=Outcome,
-    responses=refusals(401, 403, 404, 413, 422, 503),
+    responses=refusals(*NAMING_EXECUTION, InvalidPayload),
 )
 async def result(
     execution_id: str,
@@ -132,10 +138,11 @@ async def result(
 
 
 @router.post(
-    "/cancellations/{execution_id:path}",
+    f"/cancellations/{paths.EXECUTION_ID}",
     status_code=202,
+    response_model=wire.Accepted,
     operation_id="cancelWorkflow",
-    responses=refusals(401, 403, 404, 413, 503),
+    responses=refusals(*NAMING_EXECUTION),
 )
 async def cancel_workflow(execution_id: str, request: Request, caller: Caller) -> None:
     """Request cancellation: open activities and timers are cancelled and the workflow ends as cancelled."""
@@ -143,10 +150,11 @@ async def cancel_workflow(execution_id: str, request: Request, caller: Caller) -
 
 
 @router.post(
-    "/resumptions/{execution_id:path}",
+    f"/resumptions/{paths.EXECUTION_ID}",
     status_code=202,
+    response_model=wire.Accepted,
     operation_id="resumeWorkflow",
-    responses=refusals(401, 403, 404, 408, 409, 413, 422, 503),
+    responses=refusals(*NAMING_EXECUTION, *WITH_BODY, ExecutionNotResumable),
 )
 async def resume_workflow(execution_id: str, body: ResumeWorkflow, request: Request, caller: Caller) -> None:
     """Run a failed, timed-out or terminated execution again from where it stopped (409 for any other status)."""
@@ -154,9 +162,9 @@ async def resume_workflow(execution_id: str, body: ResumeWorkflow, request: Requ
 
 
 @router.get(
-    "/workflows/{execution_id:path}",
+    f"/workflows/{paths.EXECUTION_ID}",
     operation_id="describeWorkflow",
-    responses=refusals(401, 403, 404, 413, 422, 503),
+    responses=refusals(*NAMING_EXECUTION, InvalidPayload),
 )
 async def describe(execution_id: str, request: Request, caller: Caller, run: _Run = None) -> WorkflowDescription:
     """An execution's status, input, outcome and pending activities with their deadlines (of its latest run)."""

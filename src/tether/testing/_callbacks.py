@@ -35,8 +35,7 @@ async def post(engine: Engine, server_url: str | None, url: str, body: JSONValue
     try:
         failure = wire.Failure.model_validate_json(text)
     except pydantic.ValidationError as exc:
-        problems = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise errors.InvalidPayload(f"invalid failure: {exc}", errors=problems) from None
+        raise errors.InvalidPayload(f"invalid failure: {exc}", errors=exc.errors()) from None
     return await engine.fail_by_callback(
         token, error=failure.error, message=failure.message, details=failure.details,
         non_retryable=failure.non_retryable,

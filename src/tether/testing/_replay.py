@@ -74,7 +74,7 @@ def _read(path: str | os.PathLike[str]) -> list[HistoryEvent]:
         raise InvalidPayload(
             f"{os.fspath(path)} is not a history exported with `tether workflow history ID --json`: "
             f"{exc.error_count()} error(s), first: {exc.errors()[0]['msg']}",
-            errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
+            errors=exc.errors(),
         ) from exc
 
 
