@@ -48,6 +48,12 @@ class SigningKeys:
         key_id = max(keys)
         return tokens.sign(claims, key_id, keys[key_id])
 
+    def newest(self, tx: Transaction, now_ms: int) -> tuple[int, bytes]:
+        """The newest key (its id and secret) as this transaction sees it, creating the first."""
+        keys = self._current(tx, now_ms)
+        key_id = max(keys)
+        return key_id, keys[key_id]
+
     def sign_known(self, claims: Claims) -> str:
         """Sign with the newest key this process knows, without a transaction (it signed or verified before).
 

@@ -22,6 +22,9 @@ Only linked executions have a row, so the hot path (an execution on its own) rea
 unique per chain, and the JSON Schemas workflows declare for their payloads.
 11: published values (``tether.publish``): the last value of each name of an execution, with
 its version. A table of its own, independent of the others: it applies after 9 or after 10.
+13: notifications out: the sinks they go to (URL, signing secret, whether each gets every waiting
+activity) and the outbox, one row per notification and URL, written in the transition that caused it
+and delivered afterwards by workers. Tables of their own: it applies whatever came before.
 """
 
 from __future__ import annotations
@@ -253,6 +256,40 @@ MIGRATIONS: list[tuple[int, str]] = [
             published_at_ms INTEGER NOT NULL,
             PRIMARY KEY (execution_id, name)
         );
+        """,
+    ),
+    (
+        13,
+        """
+        CREATE TABLE notification_sinks (
+            sink_id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            every_inbox_item INTEGER NOT NULL DEFAULT 0,
+            created_at_ms INTEGER NOT NULL,
+            disabled_at_ms INTEGER
+        );
+        CREATE UNIQUE INDEX notification_sinks_by_url ON notification_sinks (url) WHERE disabled_at_ms IS NULL;
+        CREATE TABLE outbox (
+            delivery_id TEXT PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            activity_id INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            url TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL,
+            tries INTEGER NOT NULL DEFAULT 0,
+            next_try_at_ms INTEGER,
+            last_error TEXT,
+            created_at_ms INTEGER NOT NULL,
+            updated_at_ms INTEGER,
+            owner TEXT,
+            leased_until_ms INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX outbox_by_execution ON outbox (execution_id, activity_id);
+        CREATE INDEX outbox_due ON outbox (next_try_at_ms) WHERE state IN ('pending', 'retrying');
+        CREATE INDEX outbox_held ON outbox (url) WHERE state = 'held';
         """,
     ),
 ]
