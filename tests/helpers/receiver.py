@@ -101,7 +101,7 @@ async def serve() -> AsyncIterator[Receiver]:
     server.block_on_close = False
     receiver = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook", loop)
     handler.receiver = receiver
-    thread = threading.Thread(target=server.serve_forever, name="test-receiver", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="test-receiver", daemon=True)
     thread.start()
     try:
         yield receiver
