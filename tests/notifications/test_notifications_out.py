@@ -66,7 +66,7 @@ async def states(env: TestEnvironment, execution_id: str) -> list[tuple[str, str
 
 async def test_waiting_is_announced_signed_with_its_token_and_a_receiver_completing_twice_changes_it_once() -> None:
     async with receivers.serve() as receiver, environment() as env:
-        _, secret, _ = await env.engine.add_sink(receiver.url)
+        secret = await env.add_sink(receiver.url)
         completions: list[bool] = []
 
         async def complete_twice(got: receivers.Received) -> None:
@@ -181,7 +181,7 @@ async def test_a_receiver_that_hangs_delays_neither_another_sink_nor_the_workflo
 
 async def test_a_sink_for_every_inbox_item_hears_of_every_activity_that_waits_and_how_it_closed() -> None:
     async with receivers.serve() as receiver, environment() as env:
-        _, secret, _ = await env.engine.add_sink(receiver.url, every_inbox_item=True)
+        secret = await env.add_sink(receiver.url, every_inbox_item=True)
         execution_id = new_id("nt")
         handle = await env.client.start_workflow(nt_reviews, "o-4", id=execution_id)
         (review,) = await receiver.wait_for(1)

@@ -73,8 +73,10 @@ class NotificationCalls(EngineCore):
         """When the next notification falls due (or a lease on one runs out)."""
         return await self.store.read(lambda tx: tx.next_outbox_due_ms())
 
-    async def deliveries(self, execution_id: str, *, access: Access | None = None) -> list[DeliveryInfo]:
-        """The notifications of an execution's current run, oldest first, with where their delivery stands.
+    async def deliveries(
+        self, execution_id: str, *, access: Access | None = None, run: int | None = None
+    ) -> list[DeliveryInfo]:
+        """The notifications of an execution's current run (or run ``run``), oldest first, and how each stands.
 
         Raises:
             ExecutionNotFound: no execution has this id.
@@ -82,8 +84,8 @@ class NotificationCalls(EngineCore):
         """
 
         def read(tx: Transaction) -> list[DeliveryInfo]:
-            run = runs.permitted(tx, execution_id, access, Action.READ_WORKFLOWS)
-            return [notifications.info(row) for row in tx.outbox_of(run.id)]
+            chosen = runs.permitted(tx, execution_id, access, Action.READ_WORKFLOWS, run, exact=True)
+            return [notifications.info(row) for row in tx.outbox_of(chosen.id)]
 
         return await self.store.read(read)
 
