@@ -223,24 +223,44 @@ async def test_a_sink_for_every_inbox_item_hears_of_every_activity_that_waits_an
     assert all(r.json["activity"] != "nt_approve" for r in receiver.received)
 
 
-async def test_an_unregistered_url_is_held_until_its_sink_is_added_and_delivered_rows_go_with_their_execution() -> None:
-    async with receivers.serve() as receiver, environment() as env:
-        execution_id = new_id("nt")
-        handle = await env.client.start_workflow(nt_order, "o-6", [receiver.url], id=execution_id)
-        await env.wait_for_idle()
-        (held,) = await env.engine.deliveries(execution_id)
-        assert (held.state, held.tries, held.next_try_at) == ("held", 0, None)
-        assert "tether sinks add" in (held.last_error or "")
-        assert receiver.received == []
+async def test_a_declared_url_with_no_sink_is_held_until_its_sink_is_added_and_delivered_rows_go_with_their_execution(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with receivers.serve() as receiver:
 
-        _, secret, released = await env.engine.add_sink(receiver.url)
-        assert released == 1
-        (waiting,) = await receiver.wait_for(1)
-        await env.client.complete_activity(waiting.verify(secret)["token"], "late but there")
-        assert await handle.result() == "late but there"
-        await receiver.wait_for(2)
-        await env.wait_for_idle()
-        assert [d.state for d in await env.engine.deliveries(execution_id)] == ["delivered", "delivered"]
+        @tether.activity(name="nt_declared", notify=receiver.url)
+        async def declared(order: str) -> str:
+            return tether.make_async()
 
-        await env.client.delete(execution_id)
-        assert await env.engine.store.read(lambda tx: tx.outbox_of(execution_id)) == []
+        @tether.workflow(name="nt_declared_order")
+        async def declared_order(order: str) -> str:
+            return await declared(order)
+
+        async with TestEnvironment(workflows=[declared_order], activities=[declared]) as env:
+            assert f"activity nt_declared notifies {receiver.url}, for which no sink is registered" in caplog.text
+            await held_until_added(env, receiver, declared_order)
+
+
+async def held_until_added(
+    env: TestEnvironment, receiver: receivers.Receiver, declared_order: tether.Workflow[[str], str]
+) -> None:
+    """Its notification is held (not sent) until a sink is added; delivered ones go with the execution."""
+    execution_id = new_id("nt")
+    handle = await env.client.start_workflow(declared_order, "o-6", id=execution_id)
+    await env.wait_for_idle()
+    (held,) = await env.engine.deliveries(execution_id)
+    assert (held.state, held.tries, held.next_try_at) == ("held", 0, None)
+    assert "tether sinks add" in (held.last_error or "")
+    assert receiver.received == []
+
+    _, secret, released = await env.engine.add_sink(receiver.url)
+    assert released == 1
+    (waiting,) = await receiver.wait_for(1)
+    await env.client.complete_activity(waiting.verify(secret)["token"], "late but there")
+    assert await handle.result() == "late but there"
+    await receiver.wait_for(2)
+    await env.wait_for_idle()
+    assert [d.state for d in await env.engine.deliveries(execution_id)] == ["delivered", "delivered"]
+
+    await env.client.delete(execution_id)
+    assert await env.engine.store.read(lambda tx: tx.outbox_of(execution_id)) == []

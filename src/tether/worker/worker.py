@@ -174,6 +174,7 @@ class Worker:
         schemas = {name: workflow.message_schemas for name, workflow in self._workflows.items()}
         await self._engine.register_worker(sorted(self._workflows), self.identity, message_schemas=schemas)
         await self._engine.renew_worker(self.identity, self._lease_ms)
+        await self._warn_of_unregistered_urls()
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
         self._engine.attach_worker(
@@ -202,6 +203,17 @@ class Worker:
             sweep = retention.Sweep(self._engine, self._retention_ms, self._park)
             self._loops.append(self._group.create_task(self._keep_running(sweep.run), name="tether-retention"))
         return self
+
+    async def _warn_of_unregistered_urls(self) -> None:
+        """Say at start which ``notify=`` URLs have no sink: their notifications would be held."""
+        registered = {sink.url for sink in await self._engine.list_sinks() if sink.disabled_at is None}
+        for act in self._activities.values():
+            for url in act.options.notify:
+                if url not in registered:
+                    logger.warning(
+                        "activity %s notifies %s, for which no sink is registered: its notifications are held "
+                        "until `tether sinks add %s`", act.name, url, url, extra={"worker": self.identity},
+                    )  # fmt: skip
 
     def _deliveries(self) -> worker_notifications.Deliveries:
         return worker_notifications.Deliveries(

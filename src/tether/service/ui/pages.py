@@ -104,7 +104,7 @@ async def executions(
 async def execution(
     request: Request, execution_id: str, notice: str = "", run: Annotated[int | None, Query(ge=1)] = None
 ) -> HTMLResponse:
-    """One execution (its latest run, or run ``run``): outcome, timeline, activities, messages, notifications, history."""
+    """One execution (its latest run, or run ``run``): outcome, timeline, activities, messages, notifications."""
     return await _execution_page(request, execution_id, await _access(request), run=run, notice=notice)
 
 
