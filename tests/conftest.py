@@ -49,7 +49,7 @@ def empty_postgres_url() -> Iterator[str]:
         postgres_admin.drop_database(url, server_url=POSTGRES_SERVER)
 
 
-_ON_BOTH_BACKENDS = ("activities", "tokens", "workflows", "recovery")
+_ON_BOTH_BACKENDS = ("activities", "tokens", "workflows", "recovery", "notifications")
 """Behaviour suites that run on SQLite and again on PostgreSQL (over HTTP on SQLite only, to keep the run short)."""
 
 _SERVED_ON_POSTGRES = (
@@ -117,6 +117,7 @@ _HISTORIES_CHECKED_AFTER_ALL = (
     "test_concurrent_messages.py",
     "test_published_across_stores.py",
     "test_concurrent_activity_tokens.py",
+    "test_concurrent_notifications.py",
 )
 """Files in those folders whose histories are made by the engine, and so are checked."""
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.helpers.history_checker import check_history, check_published
+from tests.helpers.history_checker import check_history, check_outbox, check_published
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ExecutionRow, PublishedRow
+from tether.store.base import ActivityRow, ExecutionRow, OutboxRow, PublishedRow
 
 E = EventType
 
@@ -160,3 +160,24 @@ def test_a_publish_applied_twice_or_not_at_all_is_found() -> None:
     assert any("no value is stored" in p for p in published([], 1))
     assert any("published another value" in p for p in published([PublishedRow("p", "1", 2, 0)], 1, 2))
     assert any("never published" in p for p in published([PublishedRow("q", "1", 1, 0)]))
+
+
+def told(event: str, url: str = "http://a", attempt: int = 1) -> OutboxRow:
+    return OutboxRow(f"n-{event}-{url}-{attempt}", "x", 1, attempt, event, url, "{}", "delivered", 1, None, None, 0, 0)
+
+
+def outbox(rows: list[OutboxRow], *items: tuple[EventType, dict[str, Any]]) -> list[str]:
+    events = history(*OPENING, *items)
+    return check_outbox(execution("running", len(events)), events, rows)
+
+
+def test_notifications_of_what_happened_have_no_problem_and_others_are_found() -> None:
+    waited, ended = told("activity.waiting"), told("activity.closed")
+    assert outbox([waited, ended], (E.ACTIVITY_WENT_ASYNC, A1), (E.ACTIVITY_COMPLETED, A1)) == []
+    assert any("it never did" in p for p in outbox([waited]))
+    assert any("2 times" in p for p in outbox([waited, waited], (E.ACTIVITY_WENT_ASYNC, A1)))
+    assert any("unasked or before it did" in p for p in outbox([waited, ended], (E.ACTIVITY_WENT_ASYNC, A1)))
+    assert any("unasked or before it did" in p for p in outbox([ended], (E.ACTIVITY_COMPLETED, A1)))
+    assert any(
+        "2 times" in p for p in outbox([waited, ended, ended], (E.ACTIVITY_WENT_ASYNC, A1), (E.ACTIVITY_COMPLETED, A1))
+    )

@@ -46,6 +46,7 @@ def test_public_names_are_pinned() -> None:
         "start_workflow",
         "testing",
         "uuid4",
+        "verify_notification",
         "workflow",
     ]
     assert tether.testing.__all__ == ["TestEnvironment", "VirtualClock", "replay"]

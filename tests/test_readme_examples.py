@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("## Workflows that live for months", "## Talk to a running workflow")
+SECTIONS = ("## Workflows that live for months", "## Talk to a running workflow", "## Notifications out")
 
 pytestmark = pytest.mark.acceptance
 

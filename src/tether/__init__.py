@@ -4,6 +4,7 @@ import contextlib
 
 from tether import errors, testing
 from tether.client.client import Client, WorkflowHandle
+from tether.model.notifications import verify_notification
 from tether.model.options import RetryPolicy
 from tether.model.records import (
     ActivityDescription,
@@ -77,6 +78,7 @@ __all__ = [
     "start_workflow",
     "testing",
     "uuid4",
+    "verify_notification",
     "workflow",
 ]
 

@@ -9,7 +9,10 @@
 - every activity's stored state (and attempt) agrees with its last event, and the
   execution's status with its closing event;
 - every published value stored agrees with the run's last ``ValuePublished`` of its name, and
-  its version counts that name's publishes (on top of what a continued run carried over).
+  its version counts that name's publishes (on top of what a continued run carried over);
+- every notification out is of a fact of the history: a waiting one of an attempt that went
+  async (one per attempt and URL), a closed one of an activity that closed after a URL was told
+  it waited (one per close of the activity and URL).
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tether.model import payloads
+from tether.model import notifications, payloads
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ExecutionRow, PublishedRow, Store, Transaction
+from tether.store.base import ActivityRow, ExecutionRow, OutboxRow, PublishedRow, Store, Transaction
 
 _EXECUTION_CLOSES = {
     EventType.WORKFLOW_COMPLETED: "completed",
@@ -225,7 +228,29 @@ def check_published(execution: ExecutionRow, events: list[Event], stored: list[P
     return problems
 
 
-_Read = tuple[ExecutionRow, list[Event], dict[int, ActivityRow | None], list[PublishedRow]]
+def check_outbox(execution: ExecutionRow, events: list[Event], outbox: list[OutboxRow]) -> list[str]:
+    """How the notifications stored for ``execution`` disagree with its history (``events``), as sentences."""
+    where = f"execution {execution.id!r}"
+    went_async = {(e.data["activity_id"], e.data["attempt"]) for e in events if e.type == EventType.ACTIVITY_WENT_ASYNC}
+    closed = Counter(e.data["activity_id"] for e in events if e.type in _ACTIVITY_CLOSES)  # a resume reopens
+    told = {(row.activity_id, row.url) for row in outbox if row.event == notifications.WAITING}
+    problems = []
+    waiting = Counter((r.activity_id, r.attempt, r.url) for r in outbox if r.event == notifications.WAITING)
+    for (activity_id, attempt, url), count in waiting.items():
+        if (activity_id, attempt) not in went_async:
+            problems.append(f"{where}: {url} was told attempt {attempt} of activity {activity_id} waits; it never did")
+        if count > 1:
+            problems.append(f"{where}: {url} was told {count} times that attempt {attempt} of {activity_id} waits")
+    ends = Counter((r.activity_id, r.url) for r in outbox if r.event == notifications.CLOSED)
+    for (activity_id, url), count in ends.items():
+        if activity_id not in closed or (activity_id, url) not in told:
+            problems.append(f"{where}: {url} was told activity {activity_id} closed, unasked or before it did")
+        if count > max(closed[activity_id], 1):
+            problems.append(f"{where}: {url} was told {count} times that activity {activity_id} closed")
+    return problems
+
+
+_Read = tuple[ExecutionRow, list[Event], dict[int, ActivityRow | None], list[PublishedRow], list[OutboxRow]]
 
 
 def _read_all(tx: Transaction) -> list[_Read]:
@@ -234,16 +259,17 @@ def _read_all(tx: Transaction) -> list[_Read]:
         events = tx.load_events(execution.id)
         ids = {int(e.data["activity_id"]) for e in events if e.type == EventType.ACTIVITY_SCHEDULED}
         activities = {i: tx.get_activity(execution.id, i) for i in sorted(ids)}
-        out.append((execution, events, activities, tx.published_values(execution.id)))
+        out.append((execution, events, activities, tx.published_values(execution.id), tx.outbox_of(execution.id)))
     return out
 
 
 async def check_store(store: Store) -> list[str]:
     """Every invariant broken by any history of ``store``."""
     problems: list[str] = []
-    for execution, events, activities, published in await store.read(_read_all):
+    for execution, events, activities, published, outbox in await store.read(_read_all):
         problems.extend(check_history(execution, events, activities))
         problems.extend(check_published(execution, events, published))
+        problems.extend(check_outbox(execution, events, outbox))
     return problems
 
 

@@ -39,6 +39,8 @@ SAMPLES: dict[type[errors.TetherError], errors.TetherError] = {
     errors.ActivityNotFound: errors.ActivityNotFound("e-1", 3),
     errors.ExecutionIdTaken: errors.ExecutionIdTaken("e-1", workflow="a", requested="b"),
     errors.ApiKeyNotFound: errors.ApiKeyNotFound("ops"),
+    errors.SinkNotFound: errors.SinkNotFound("https://hooks.example.com/tether"),
+    errors.InvalidSignature: errors.InvalidSignature(),
     errors.ActivityAlreadyClosed: errors.ActivityAlreadyClosed("completed", execution_id="e-1", activity_id=1),
     errors.NoAttemptOpen: errors.NoAttemptOpen(execution_id="e-1", activity_id=1, state="backoff", next_attempt=2),
     errors.WrongActivity: errors.WrongActivity(expected="a", actual="b", execution_id="e-1", activity_id=1),

@@ -110,3 +110,21 @@ async def published_values(client: tether.Client) -> None:
     await client.published("order-1", "progress", 2)  # type: ignore[call-arg]  # after and wait are keyword-only
     listed = (await client.describe("order-1")).published
     assert_type(listed, list[tether.PublishedValue])
+
+
+@tether.activity(name="typing.announce", notify=["https://hooks.example.com/a", "https://hooks.example.com/b"])
+async def announce(order: str) -> str:
+    tether.context().notify("https://hooks.example.com/c", data={"order": order})
+    tether.context().notify(3)  # type: ignore[arg-type]  # a URL is a string
+    return tether.make_async()
+
+
+@tether.activity(name="typing.announce_one", notify="https://hooks.example.com/a")
+def announce_one(order: str) -> str:
+    return order
+
+
+def notifications_out(body: bytes, header: str) -> None:
+    assert_type(announce_one.options.notify, tuple[str, ...])
+    assert_type(tether.verify_notification(body, header, "whsec_1", tolerance=300), dict[str, Any])
+    tether.verify_notification(body, header, "whsec_1", 300)  # type: ignore[call-arg]  # tolerance is keyword-only

@@ -11,7 +11,8 @@
  * ├── UsageError          NotInActivity, NotInWorkflow, NonDeterminism, UnknownWorkflow, UnknownActivity
  * ├── Refused             InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied,
  * │                       InvalidPayload, PayloadTooLarge, RequestTimeout, ExecutionNotFound (ActivityNotFound),
- * │                       ExecutionIdTaken, ApiKeyNotFound, ActivityAlreadyClosed, NoAttemptOpen, WrongActivity,
+ * │                       ExecutionIdTaken, ApiKeyNotFound, SinkNotFound, InvalidSignature, ActivityAlreadyClosed,
+ * │                       NoAttemptOpen, WrongActivity,
  * │                       CancellationNotRequested, ExecutionClosed, ExecutionNotClosed, ExecutionNotResumable,
  * │                       ActivityNotInBackoff, RequestRejected, MessageKeyReused, NotPublished
  * ├── StoreUnavailable    ServerUnreachable, StoreNotFound
@@ -226,6 +227,19 @@ export class ExecutionIdTaken extends Refused {
   get requested(): string {
     return text(this.details, "requested");
   }
+}
+
+/** No notification sink has that id or URL. */
+export class SinkNotFound extends Refused {
+  static override readonly code: string = "sink_not_found";
+  get sink(): string {
+    return text(this.details, "sink");
+  }
+}
+
+/** A notification's signature does not verify: altered, signed with another secret, or too old. */
+export class InvalidSignature extends Refused {
+  static override readonly code: string = "invalid_signature";
 }
 
 /** No active API key has that id or name. */
@@ -506,7 +520,7 @@ const CLASSES = {
   TetherError, UsageError, NotInActivity, NotInWorkflow, NonDeterminism, UnknownWorkflow, UnknownActivity,
   Refused, InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied, InvalidPayload,
   PayloadTooLarge, RequestTimeout, ExecutionNotFound, ActivityNotFound, ExecutionIdTaken, ApiKeyNotFound,
-  ActivityAlreadyClosed, NoAttemptOpen, WrongActivity, CancellationNotRequested, ExecutionClosed,
+  SinkNotFound, InvalidSignature, ActivityAlreadyClosed, NoAttemptOpen, WrongActivity, CancellationNotRequested, ExecutionClosed,
   ExecutionNotClosed, ExecutionNotResumable, ActivityNotInBackoff, RequestRejected, MessageKeyReused,
   NotPublished, StoreUnavailable, ServerUnreachable, StoreNotFound, ExecutionFailure, ActivityFailed,
   ActivityTimeout, ActivityCancelled, WorkflowFailed, ChildWorkflowFailed, HistoryTooLarge, WorkflowCancelled,

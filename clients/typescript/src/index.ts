@@ -13,4 +13,4 @@ export {
 } from "./client.js";
 export * from "./errors.js";
 export { DEFAULT_RETRY, type Fetch, type RetryOptions } from "./http.js";
-export type { components, operations, paths } from "./schema.js";
+export type { components, JsonValue, operations, paths } from "./schema.js";

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from tether.cli import activities, keys, lifecycle, messages, openapi, published, serve, workflows
+from tether.cli import activities, keys, lifecycle, messages, openapi, published, serve, sinks, workflows
 
 app = typer.Typer(
     name="tether",
@@ -23,6 +23,7 @@ activities.app.command(name="retry-now")(lifecycle.retry_now)
 app.add_typer(workflows.app, name="workflow")
 app.add_typer(activities.app, name="activity")
 app.add_typer(keys.app, name="keys")
+app.add_typer(sinks.app, name="sinks")
 app.command(name="server")(serve.server)
 app.command(name="worker")(serve.worker)
 app.command(name="openapi")(openapi.openapi)

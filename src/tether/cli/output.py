@@ -51,6 +51,8 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.Unauthenticated: 7,
     errors.ExecutionNotFound: 8,
     errors.ApiKeyNotFound: 8,
+    errors.SinkNotFound: 8,
+    errors.InvalidSignature: 3,
     errors.UnknownWorkflow: 8,
     errors.InvalidPayload: 9,
     errors.PayloadTooLarge: 9,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, assert_never
 
-from tether.engine import deadlines, workflow_deadline
+from tether.engine import deadlines, notifications, workflow_deadline
 from tether.errors import ActivityAlreadyClosed, CancellationNotRequested, ExecutionNotFound, Refused, StaleToken
 from tether.model import payloads
 from tether.model.events import EventType, failure
@@ -25,9 +25,9 @@ Signer = Callable[[Transaction, Claims, int], str]
 _OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)
 _CLOSED = frozenset(s.value for s in ActivityState if s.is_closed)
 # Plain strings of the states every step compares against (an enum's .value is a property call).
-_SCHEDULED, _RUNNING, _BACKOFF, _COMPLETED, _CANCELLED = (
-    ActivityState.SCHEDULED.value, ActivityState.RUNNING.value, ActivityState.BACKOFF.value,
-    ActivityState.COMPLETED.value, ActivityState.CANCELLED.value,
+_SCHEDULED, _RUNNING, _ASYNC, _BACKOFF, _COMPLETED, _CANCELLED = (
+    ActivityState.SCHEDULED.value, ActivityState.RUNNING.value, ActivityState.ASYNC.value,
+    ActivityState.BACKOFF.value, ActivityState.COMPLETED.value, ActivityState.CANCELLED.value,
 )  # fmt: skip
 
 
@@ -54,6 +54,8 @@ class AttemptOutcome:
     """The result (completed), the details (cancelled) or the inbox note (went async), as JSON text."""
     fault: dict[str, Any] | None = None
     """What the attempt raised (failed)."""
+    notify: notifications.Requested = ()
+    """URLs the attempt asked to notify that it waits (went async), each with its data as JSON text."""
 
 
 def record(tx: Transaction, claims: TokenClaims, outcome: AttemptOutcome, now_ms: int) -> None:
@@ -71,7 +73,7 @@ def record(tx: Transaction, claims: TokenClaims, outcome: AttemptOutcome, now_ms
             assert outcome.fault is not None
             fail(tx, claims, outcome.fault, now_ms)
         case "went_async":
-            went_async(tx, claims, now_ms, inbox_note=outcome.text)
+            went_async(tx, claims, now_ms, inbox_note=outcome.text, notify=outcome.notify)
         case "cancelled":
             report_cancelled(tx, claims, outcome.text, now_ms)
         case _:
@@ -308,6 +310,8 @@ def _close(
     if row.state == _BACKOFF or _has_deadlines(row):
         tx.delete_activity_timers(row.execution_id, row.activity_id)
     tx.append_events(row.execution_id, [(event, data)], now_ms)
+    if row.state == _ASYNC or row.attempt > 1:  # only an activity that went async was announced
+        notifications.closed(tx, row, state, data, now_ms)
     if offer_task:
         tx.enqueue_workflow_task(row.execution_id, now_ms)
 
@@ -466,10 +470,19 @@ def record_heartbeat(tx: Transaction, row: ActivityRow, details: str | None, now
     return row.cancel_requested
 
 
-def went_async(tx: Transaction, claims: TokenClaims, now_ms: int, *, inbox_note: str | None = None) -> None:
+def went_async(
+    tx: Transaction,
+    claims: TokenClaims,
+    now_ms: int,
+    *,
+    inbox_note: str | None = None,
+    notify: notifications.Requested = (),
+) -> None:
     """The running attempt returned make_async(); nothing if it already closed.
 
     ``inbox_note`` (title, description, form schema) lists the attempt in the web UI's inbox.
+    The activity's ``notify`` URLs, those the attempt asked for and the sinks that get every
+    inbox item are told that it waits, in this same transaction (see ``engine.notifications``).
     """
     row = tx.get_activity(claims.execution_id, claims.activity_id)
     if row is None or workflow_deadline.apply_if_passed(tx, claims.execution_id, now_ms):
@@ -485,6 +498,7 @@ def went_async(tx: Transaction, claims: TokenClaims, now_ms: int, *, inbox_note:
         )
     data = _data(activity_id=row.activity_id, attempt=row.attempt)
     tx.append_events(row.execution_id, [(EventType.ACTIVITY_WENT_ASYNC, data)], now_ms)
+    notifications.waiting(tx, row, _options(row), notify, inbox_note, now_ms)
 
 
 def report_cancelled(tx: Transaction, claims: TokenClaims, details: str | None, now_ms: int) -> bool:

@@ -12,7 +12,9 @@ from tether.store.base import ExecutionRow
 
 MESSAGES = "messages"
 """The topic of what callers outside workflows wait on: answers to requests, published values, closes."""
-TOPICS = ("workflows", "activities", "timers", MESSAGES)
+OUTBOX = "outbox"
+"""The topic of notifications to deliver (the worker's delivery loop)."""
+TOPICS = ("workflows", "activities", "timers", MESSAGES, OUTBOX)
 """What a change concerns: the work of one worker loop, or ``messages``, which only long polls wait
 on: a loop parked on its own topic is not woken by the others."""
 

@@ -227,10 +227,17 @@ class WorkerCalls(EngineCore):
         return await self._run(run)
 
     async def next_wakeup_ms(self, worker: str = "") -> int | None:
-        """The earliest time a timer falls due, a workflow task lease or another worker's lease expires."""
+        """The earliest time a timer, a lease or a notification's (next) try falls due.
+
+        Timers, workflow task leases, other workers' leases, and notifications to deliver.
+        """
         now = self.clock.now_ms()
 
-        return await self.store.read(lambda tx: _earliest(tx, now, worker))
+        def read(tx: Transaction) -> int | None:
+            times = [t for t in (_earliest(tx, now, worker), tx.next_outbox_due_ms()) if t is not None]
+            return min(times) if times else None
+
+        return await self.store.read(read)
 
     async def has_ready_work(self, workflows: list[str], activities: list[str]) -> bool:
         """Whether a workflow or activity task is waiting for a worker now."""

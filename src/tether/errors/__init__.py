@@ -14,6 +14,7 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── InvalidToken        forged, truncated or altered task token
     │   ├── StaleToken          the token's attempt is no longer the current one
     │   ├── CallbackExpired     the callback URL's expiry has passed
+    │   ├── InvalidSignature    a notification's signature does not verify (verify_notification)
     │   ├── Unauthenticated     no API key, or an unknown or revoked one
     │   ├── PermissionDenied    the caller's API key does not allow this
     │   ├── InvalidPayload      a value could not be serialised or has the wrong type
@@ -23,6 +24,7 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   │   └── ActivityNotFound    the execution has no activity with that id
     │   ├── ExecutionIdTaken    the id belongs to an execution of another workflow
     │   ├── ApiKeyNotFound      no active API key has that id or name
+    │   ├── SinkNotFound        no notification sink has that id or URL
     │   ├── ActivityAlreadyClosed   the activity already closed (see final_state)
     │   ├── NoAttemptOpen       by activity token: no attempt is open to heartbeat (back-off, queued)
     │   ├── WrongActivity       the token is of another activity than the call named (activity=)
@@ -90,6 +92,7 @@ from tether.errors._refusals import (
     ExecutionNotFound,
     ExecutionNotResumable,
     InvalidPayload,
+    InvalidSignature,
     InvalidToken,
     MessageKeyReused,
     NoAttemptOpen,
@@ -99,6 +102,7 @@ from tether.errors._refusals import (
     Refused,
     RequestRejected,
     RequestTimeout,
+    SinkNotFound,
     StaleToken,
     Unauthenticated,
     WrongActivity,
@@ -123,6 +127,7 @@ __all__ = [
     "ExecutionNotResumable",
     "HistoryTooLarge",
     "InvalidPayload",
+    "InvalidSignature",
     "InvalidToken",
     "MessageKeyReused",
     "NoAttemptOpen",
@@ -136,6 +141,7 @@ __all__ = [
     "RequestRejected",
     "RequestTimeout",
     "ServerUnreachable",
+    "SinkNotFound",
     "StaleToken",
     "StoreNotFound",
     "StoreUnavailable",

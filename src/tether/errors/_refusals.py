@@ -49,6 +49,12 @@ class CallbackExpired(Refused):
         return {"expired_at": self.expired_at}
 
 
+class InvalidSignature(Refused):
+    """A notification's signature does not verify: altered, signed with another secret, or too old."""
+
+    code = "invalid_signature"
+
+
 class Unauthenticated(Refused):
     """The request carries no API key, or one that is unknown or revoked."""
 
@@ -156,6 +162,19 @@ class ExecutionIdTaken(Refused):
 
     def to_details(self) -> dict[str, Any]:
         return {"execution_id": self.execution_id, "workflow": self.workflow, "requested": self.requested}
+
+
+class SinkNotFound(Refused):
+    """No notification sink has that id or URL."""
+
+    code = "sink_not_found"
+
+    def __init__(self, sink: str) -> None:
+        super().__init__(f"no notification sink has id or URL {sink!r}")
+        self.sink = sink
+
+    def to_details(self) -> dict[str, Any]:
+        return {"sink": self.sink}
 
 
 class ApiKeyNotFound(Refused):

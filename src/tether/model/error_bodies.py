@@ -92,6 +92,12 @@ class ExecutionIdTakenDetails(_Details):
     requested: str
 
 
+class SinkNotFoundDetails(_Details):
+    """The details of sink_not_found."""
+
+    sink: str
+
+
 class ApiKeyNotFoundDetails(_Details):
     """The details of api_key_not_found."""
 
@@ -257,6 +263,8 @@ DETAILS: dict[type[errors.TetherError], type[_Details]] = {
     errors.ActivityNotFound: ActivityDetails,
     errors.ExecutionIdTaken: ExecutionIdTakenDetails,
     errors.ApiKeyNotFound: ApiKeyNotFoundDetails,
+    errors.SinkNotFound: SinkNotFoundDetails,
+    errors.InvalidSignature: NoDetails,
     errors.ActivityAlreadyClosed: ActivityAlreadyClosedDetails,
     errors.NoAttemptOpen: NoAttemptOpenDetails,
     errors.WrongActivity: WrongActivityDetails,

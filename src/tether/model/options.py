@@ -90,10 +90,12 @@ class ActivityOptions:
     """JSON schema of the declared result type, checked when a result arrives by token."""
     inbox: bool = False
     """Whether a person finishes it: its waiting attempts are listed in the web UI's inbox."""
+    notify: tuple[str, ...] = ()
+    """URLs told when an attempt starts waiting for its token, and when the activity then closes."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for the store."""
-        data = {
+        data: dict[str, Any] = {
             "timeout_ms": self.timeout_ms,
             "attempt_timeout_ms": self.attempt_timeout_ms,
             "heartbeat_ms": self.heartbeat_ms,
@@ -102,6 +104,8 @@ class ActivityOptions:
         }
         if self.inbox:  # only when set: histories recorded before the option existed stay as they were
             data["inbox"] = True
+        if self.notify:  # likewise
+            data["notify"] = list(self.notify)
         return data
 
     @classmethod
@@ -114,4 +118,5 @@ class ActivityOptions:
             retry=RetryPolicy.from_json(data["retry"]),
             result_schema=data.get("result_schema"),
             inbox=bool(data.get("inbox", False)),
+            notify=tuple(data.get("notify", ())),
         )

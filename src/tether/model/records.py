@@ -248,3 +248,35 @@ class ApiKeyInfo:
     revoked_at: datetime | None
     sigv4: bool = False
     """Whether the key has a SigV4 secret, for AWS SDKs (``tether keys sigv4``); never the secret itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class SinkInfo:
+    """A notification sink as listed: everything but its secret, which is shown when made or rotated."""
+
+    sink_id: str
+    url: str
+    every_inbox_item: bool
+    """Whether it is told of every activity that starts waiting for its token."""
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryInfo:
+    """One notification of an execution and where its delivery stands."""
+
+    delivery_id: str
+    event: str
+    """``activity.waiting`` or ``activity.closed``."""
+    activity_id: int
+    attempt: int
+    url: str
+    state: str
+    """``pending``, ``retrying`` (see ``last_error``, ``next_try_at``), ``delivered``, ``failed`` (gave up),
+    or ``held``: no sink is registered for its URL; ``tether sinks add URL`` sends it."""
+    tries: int
+    next_try_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime | None

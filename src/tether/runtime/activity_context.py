@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NoReturn
 
 from tether.errors import ActivityAlreadyClosed, ActivityCancelled, NotInActivity, Refused, UsageError
-from tether.model import callback_tokens, payloads
+from tether.model import callback_tokens, notifications, payloads
 from tether.model.callback_tokens import CallbackAction
 from tether.model.clock import duration_ms
 from tether.model.payloads import JSONValue
@@ -25,10 +25,12 @@ NO_PUBLIC_URL = (
 class _CompleteAsync(BaseException):  # a control-flow signal, not an error
     """Raised by make_async(); the worker records that the result will come by token."""
 
-    def __init__(self, inbox: dict[str, Any] | None = None) -> None:
+    def __init__(self, inbox: dict[str, Any] | None = None, notify: tuple[tuple[str, str | None], ...] = ()) -> None:
         super().__init__()
         self.inbox = inbox
         """What ``ActivityContext.inbox`` asked the web UI's inbox to show, if it was called."""
+        self.notify = notify
+        """The URLs ``ActivityContext.notify`` asked to tell, each with its data as JSON text."""
 
 
 @dataclass
@@ -55,6 +57,7 @@ class ActivityContext:
     _sign_activity_token: Callable[[], str] | None = field(default=None, repr=False)
     _activity_token: str | None = field(default=None, repr=False)
     _inbox: dict[str, Any] | None = field(default=None, repr=False)
+    _notify: dict[str, str | None] = field(default_factory=dict, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _last_beat: asyncio.Future[bool] | None = field(default=None, repr=False)
     """The heartbeat sent last (on the event loop); each waits for the one before, so the last details win."""
@@ -132,6 +135,23 @@ class ActivityContext:
             if schema is None:
                 raise UsageError(f"form={form!r} is not a type whose fields the inbox can show")
         self._inbox = {"title": title.strip(), "description": str(description), "form_schema": schema}
+
+    def notify(self, url: str | Sequence[str], *, data: JSONValue = None) -> None:
+        """Tell ``url`` (or each of a list) once this attempt goes async that it waits for its token.
+
+        The notification is a signed POST sent by a worker after the attempt went async
+        (``return tether.make_async()``), at least once, with the activity's token, arguments
+        and deadlines, and ``data`` (any JSON value) under ``"data"``; when the activity
+        closes, the URL is told how. Nothing is sent if the attempt does not go async. Like
+        ``@tether.activity(notify=...)``, each URL must be registered as a sink (``tether sinks
+        add URL``); until then its notifications are held.
+
+        Raises:
+            UsageError: a URL is not an absolute http(s) URL, or ``data`` is not JSON.
+        """
+        text = None if data is None else payloads.encode(data, what="notification data")
+        for checked in notifications.check_urls(url):
+            self._notify[checked] = text
 
     async def wait_for_heartbeats(self) -> None:
         """Return once every heartbeat sent so far was recorded or refused (the worker calls this on the loop).
@@ -288,4 +308,5 @@ def make_async() -> NoReturn:
     Raises:
         NotInActivity: called outside an activity.
     """
-    raise _CompleteAsync(context()._inbox)
+    ctx = context()
+    raise _CompleteAsync(ctx._inbox, tuple(ctx._notify.items()))

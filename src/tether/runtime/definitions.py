@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
 from types import ModuleType
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -13,7 +13,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from typing_extensions import TypeVar as DefaultedTypeVar
 
 from tether.errors import NotInWorkflow, UsageError
-from tether.model import payloads
+from tether.model import notifications, payloads
 from tether.model.clock import duration_ms
 from tether.model.options import ActivityOptions, RetryPolicy
 
@@ -63,6 +63,7 @@ class Activity(Generic[P, R, C]):
         retry: RetryPolicy | None,
         inbox: bool = False,
         checkpoint: Any = None,
+        notify: str | Sequence[str] | None = None,
     ) -> None:
         self.fn = fn
         self.name = name or fn.__qualname__
@@ -78,6 +79,7 @@ class Activity(Generic[P, R, C]):
             retry=retry or RetryPolicy(),
             result_schema=payloads.schema_of(self.return_type),
             inbox=inbox,
+            notify=notifications.check_urls(notify),
         )
         self.checkpoint_type: Any = checkpoint
         """The declared type of its heartbeat details (``checkpoint=``), or None: any JSON value."""
@@ -207,6 +209,7 @@ def activity(
     retry: RetryPolicy | None = None,
     inbox: bool = False,
     checkpoint: None = None,
+    notify: str | Sequence[str] | None = None,
 ) -> _ActivityDecorator[Any]: ...
 @overload
 def activity(
@@ -218,6 +221,7 @@ def activity(
     retry: RetryPolicy | None = None,
     inbox: bool = False,
     checkpoint: type[K],
+    notify: str | Sequence[str] | None = None,
 ) -> _ActivityDecorator[K]: ...
 def activity(
     fn: Callable[P, Any] | None = None,
@@ -230,6 +234,7 @@ def activity(
     retry: RetryPolicy | None = None,
     inbox: bool = False,
     checkpoint: Any = None,
+    notify: str | Sequence[str] | None = None,
 ) -> Activity[P, Any] | _ActivityDecorator[Any]:
     """Declare an activity, bare (``@tether.activity``) or with options.
 
@@ -246,10 +251,14 @@ def activity(
             ``client.heartbeat_activity(token, details, activity=this)`` checks details
             against it, for mypy and at the call. The checkpoint an attempt receives is still
             the plain JSON of the last details.
+        notify: a URL (or a list) told, by a signed POST, whenever an attempt starts waiting for
+            its token (it went async), with the token, and again when the activity closes. Each
+            URL must be registered as a sink (``tether sinks add URL``), whose secret signs
+            what it gets; until then its notifications are held (see the README).
     """
     decorator: _ActivityDecorator[Any] = _ActivityDecorator(
         name=name, timeout=timeout, attempt_timeout=attempt_timeout, heartbeat=heartbeat, retry=retry, inbox=inbox,
-        checkpoint=checkpoint,
+        checkpoint=checkpoint, notify=notify,
     )  # fmt: skip
     return decorator if fn is None else decorator(fn)
 

@@ -25,6 +25,7 @@ STATUS: dict[type[errors.TetherError], int] = {
     errors.ExecutionNotFound: 404,
     errors.UnknownWorkflow: 404,
     errors.ApiKeyNotFound: 404,
+    errors.SinkNotFound: 404,
     errors.NotPublished: 404,
     errors.RequestTimeout: 408,
     errors.StaleToken: 409,

@@ -143,6 +143,47 @@ class PublishedRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SinkRow:
+    """A registered notification sink: where notifications go, and the secret that signs them."""
+
+    sink_id: str
+    url: str
+    secret: str
+    every_inbox_item: bool
+    """Whether it is told of every activity that starts waiting for its token, whatever the code asked."""
+    created_at_ms: int
+    disabled_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One notification to deliver (at least once) to one URL, and where its delivery stands."""
+
+    delivery_id: str
+    """Unique, the same across retries: receivers deduplicate by it."""
+    execution_id: str
+    activity_id: int
+    attempt: int
+    event: str
+    """``activity.waiting`` or ``activity.closed``."""
+    url: str
+    payload: str
+    """The body's JSON text as the transition wrote it (a waiting one gets its tokens when sent)."""
+    state: str
+    """``pending``, ``retrying``, ``delivered``, ``failed`` or ``held`` (no sink is registered for the URL)."""
+    tries: int
+    next_try_at_ms: int | None
+    """When it is due (pending or retrying); None otherwise."""
+    last_error: str | None
+    created_at_ms: int
+    updated_at_ms: int | None
+    """When its state last changed (delivered, failed, or its last try)."""
+    owner: str | None = None
+    """The worker that leased it for a try, until ``leased_until_ms``."""
+    leased_until_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityTaskRow:
     """An attempt waiting for a worker."""
 
@@ -270,8 +311,10 @@ class Transaction(Protocol):
     def delete_executions(self, execution_ids: Sequence[str]) -> None:
         """Remove these executions and every row they have.
 
-        That is their history, activities (and their inbox notes), timers, published values
-        and queued workflow and activity tasks. Ids with no execution are passed over.
+        That is their history, activities (and their inbox notes), timers, published values,
+        queued workflow and activity tasks, and their notifications that are not on their way
+        (delivered, failed, or held for want of a sink): those still due are delivered
+        first (see ``engine.notifications``). Ids with no execution are passed over.
         """
         ...
 
@@ -323,6 +366,59 @@ class Transaction(Protocol):
 
     def copy_published_values(self, from_id: str, to_id: str) -> None:
         """Give execution ``to_id`` the values of ``from_id``, with their versions (continue-as-new)."""
+        ...
+
+    # notifications out: sinks and the outbox
+    def insert_outbox(self, rows: Sequence[OutboxRow]) -> None:
+        """Add notifications to deliver (written with the transition that caused them)."""
+        ...
+
+    def outbox_urls(self, execution_id: str, activity_id: int, event: str) -> list[str]:
+        """The URLs that were sent (or are to be sent) ``event`` notifications of one activity."""
+        ...
+
+    def outbox_of(self, execution_id: str) -> list[OutboxRow]:
+        """The notifications of an execution, oldest first."""
+        ...
+
+    def get_outbox(self, delivery_id: str) -> OutboxRow | None: ...
+    def claim_outbox(
+        self, *, now_ms: int, owner: str, lease_until_ms: int, limit: int, exclude_urls: Sequence[str] = ()
+    ) -> list[OutboxRow]:
+        """Lease up to ``limit`` due notifications (pending or retrying, unleased) to ``owner``, oldest due first.
+
+        Rows of ``exclude_urls`` and rows another transaction holds are passed over.
+        """
+        ...
+
+    def update_outbox(self, delivery_id: str, **fields: object) -> None:
+        """Set columns of a notification.
+
+        They are ``state``, ``tries``, ``next_try_at_ms``, ``last_error``, ``updated_at_ms``, ``owner``
+        and ``leased_until_ms``.
+        """
+        ...
+
+    def delete_outbox(self, delivery_id: str) -> None: ...
+    def release_held_outbox(self, url: str, now_ms: int) -> int:
+        """Make the notifications held for ``url`` (no sink was registered for it) due now; returns how many."""
+        ...
+
+    def next_outbox_due_ms(self) -> int | None:
+        """When the next pending or retrying notification falls due (its lease's end, if leased)."""
+        ...
+
+    def insert_sink(self, row: SinkRow) -> None: ...
+    def active_sinks(self) -> list[SinkRow]:
+        """The sinks not disabled, oldest first."""
+        ...
+
+    def list_sinks(self) -> list[SinkRow]:
+        """Every sink, disabled ones included, oldest first."""
+        ...
+
+    def update_sink(self, sink_id: str, **fields: object) -> None:
+        """Set columns of a sink: ``secret``, ``every_inbox_item`` or ``disabled_at_ms``."""
         ...
 
     # activities

@@ -266,6 +266,20 @@ class TestEnvironment:
         """
         return await _callbacks.post(self.engine, self._server_url, url, body)
 
+    async def add_sink(self, url: str, *, every_inbox_item: bool = False) -> str:
+        """Register a notification sink for ``url`` and return its signing secret, as ``tether sinks add`` does.
+
+        Notifications to ``url`` (``@tether.activity(notify=...)``, ``ctx.notify``, or every
+        activity that starts waiting, with ``every_inbox_item``) are then POSTed to it by the
+        environment's worker; a receiver checks them with ``tether.verify_notification(body,
+        header, secret)``. Their retries fall due on the virtual clock.
+
+        Raises:
+            UsageError: not an absolute http(s) URL, or a sink is registered for it already.
+        """
+        _, secret, _ = await self.engine.add_sink(url, every_inbox_item=every_inbox_item)
+        return secret
+
     async def advance(self, delta: timedelta | float) -> None:
         """Move the clock forward by ``delta`` (a timedelta or seconds) as time would pass.
 

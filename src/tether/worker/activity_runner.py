@@ -201,7 +201,8 @@ def _completed(activity: Activity[..., Any], result: Any) -> AttemptOutcome:
 def _ended(exc: BaseException) -> AttemptOutcome:
     """The outcome of an attempt that raised (BaseExceptions other than going async propagate)."""
     if isinstance(exc, activity_context._CompleteAsync):
-        return AttemptOutcome("went_async", None if exc.inbox is None else payloads.encode(exc.inbox, what="inbox"))
+        inbox = None if exc.inbox is None else payloads.encode(exc.inbox, what="inbox")
+        return AttemptOutcome("went_async", inbox, notify=exc.notify)
     if isinstance(exc, errors.ActivityCancelled):
         return AttemptOutcome("cancelled", _details_text(exc.details))
     if not isinstance(exc, Exception):

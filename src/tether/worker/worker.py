@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from tether import errors
 from tether.engine import dispatch
+from tether.engine import notifications as engine_notifications
 from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.engine import Engine
 from tether.engine.workflows import WorkflowTask
@@ -22,18 +23,20 @@ from tether.errors import UsageError
 from tether.model import callback_tokens
 from tether.model.clock import duration_ms
 from tether.model.events import failure
+from tether.model.options import RetryPolicy
 from tether.model.tokens import TokenClaims
 from tether.runtime import execution_marks
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
 from tether.worker import activity_runner, back_off, deadline_watch, history_limits, retention, thread_attempts
+from tether.worker import notifications as worker_notifications
 from tether.worker.daemon_pool import DaemonThreadPool
 from tether.worker.instance_cache import InstanceCache
 from tether.worker.running_attempts import Running, RunningAttempts
 
 logger = logging.getLogger(__name__)
 
-_LOOPS = ("workflows", "activities", "timers")
+_LOOPS = ("workflows", "activities", "timers", "outbox")
 _REMEMBERED_FAILURES = 10_000
 """Executions whose workflow tasks the store failed that a worker keeps counting, the oldest forgotten first."""
 _SPARE_THREADS = 1_000
@@ -75,7 +78,12 @@ class Worker:
         retention: how long closed executions are kept; older ones are deleted with their history,
             a batch at a time (default: kept forever).
         public_url: the base URL third parties reach the tether server at (``https://host/base``);
-            ``tether.context().callback_url()`` makes URLs under it, and raises UsageError without it.
+            ``tether.context().callback_url()`` makes URLs under it, and raises UsageError without it;
+            notifications of waiting activities carry callback URLs under it.
+        notification_timeout: how long one try of a notification may take (connect to answer).
+        notification_retry: how failed tries of a notification are retried, on the engine's clock
+            (default: 30 tries over about a day, from 10 s to an hour apart); past its attempts the
+            notification is marked failed.
     """
 
     def __init__(
@@ -92,6 +100,8 @@ class Worker:
         history_limit: int | None = history_limits.DEFAULT_LIMIT,
         retention: timedelta | None = None,
         public_url: str | None = None,
+        notification_timeout: timedelta = timedelta(seconds=10),
+        notification_retry: RetryPolicy | None = None,
     ) -> None:
         for item in workflows:
             if not isinstance(item, Workflow):
@@ -103,7 +113,11 @@ class Worker:
             raise UsageError("max_concurrent_activities must be at least 1")
         if retention is not None and retention <= timedelta(0):
             raise UsageError("retention must be a positive duration (or None to keep closed executions)")
+        if notification_timeout <= timedelta(0):
+            raise UsageError("notification_timeout must be a positive duration")
         self._public_base = None if public_url is None else callback_tokens.public_base(public_url)
+        self._notification_timeout_s = notification_timeout.total_seconds()
+        self._notification_retry = notification_retry or engine_notifications.DEFAULT_RETRY
         self._engine = client.engine
         self._workflows = {w.name: w for w in workflows}
         self._activities = {a.name: a for a in activities}
@@ -160,6 +174,7 @@ class Worker:
         schemas = {name: workflow.message_schemas for name, workflow in self._workflows.items()}
         await self._engine.register_worker(sorted(self._workflows), self.identity, message_schemas=schemas)
         await self._engine.renew_worker(self.identity, self._lease_ms)
+        await self._warn_of_unregistered_urls()
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
         self._engine.attach_worker(
@@ -182,11 +197,29 @@ class Worker:
             self._group.create_task(self._keep_running(self._timer_loop), name="tether-timers"),
             self._group.create_task(self._keep_running(self._liveness_loop), name="tether-liveness"),
             self._group.create_task(self._keep_running(self._deadlines.run), name="tether-attempt-deadlines"),
+            self._group.create_task(self._keep_running(self._deliveries().run), name="tether-notifications"),
         ]
         if self._retention_ms is not None:
             sweep = retention.Sweep(self._engine, self._retention_ms, self._park)
             self._loops.append(self._group.create_task(self._keep_running(sweep.run), name="tether-retention"))
         return self
+
+    async def _warn_of_unregistered_urls(self) -> None:
+        """Say at start which ``notify=`` URLs have no sink: their notifications would be held."""
+        registered = {sink.url for sink in await self._engine.list_sinks() if sink.disabled_at is None}
+        for act in self._activities.values():
+            for url in act.options.notify:
+                if url not in registered:
+                    logger.warning(
+                        "activity %s notifies %s, for which no sink is registered: its notifications are held "
+                        "until `tether sinks add %s`", act.name, url, url, extra={"worker": self.identity},
+                    )  # fmt: skip
+
+    def _deliveries(self) -> worker_notifications.Deliveries:
+        return worker_notifications.Deliveries(
+            self._engine, self.identity, self._park, timeout_s=self._notification_timeout_s,
+            retry=self._notification_retry, public_base=self._public_base,
+        )  # fmt: skip
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

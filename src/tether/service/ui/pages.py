@@ -104,7 +104,7 @@ async def executions(
 async def execution(
     request: Request, execution_id: str, notice: str = "", run: Annotated[int | None, Query(ge=1)] = None
 ) -> HTMLResponse:
-    """One execution (its latest run, or run ``run``): outcome, timeline, activities, messages and the full history."""
+    """One execution (its latest run, or run ``run``): outcome, timeline, activities, messages, notifications."""
     return await _execution_page(request, execution_id, await _access(request), run=run, notice=notice)
 
 
@@ -120,11 +120,13 @@ async def _execution_page(
     engine = state.engine_of(request)
     description = await engine.describe(execution_id, access=access, run=run)
     history = await engine.history(execution_id, access=access, run=run)
+    deliveries = await engine.deliveries(execution_id, access=access, run=run)
     now = datetime.fromtimestamp(engine.clock.now_ms() / 1000, tz=UTC)
     shown = sending or messages.Sending()
     context = {
         "d": description,
         "history": history,
+        "deliveries": deliveries,
         "timeline": timeline.build(history, description, now),
         "listing": messages.listing(description),
         "sending": shown,

@@ -27,6 +27,8 @@ class PostgresLifecycle(PostgresStatements):
         self._send_held_back()
         for table in _OWNED_TABLES:
             self._send(f"DELETE FROM {table} WHERE execution_id = ANY(%s)", (ids,))
+        # Notifications still due stay to be delivered (the deliverer removes them once done).
+        self._send("DELETE FROM outbox WHERE execution_id = ANY(%s) AND state NOT IN ('pending', 'retrying')", (ids,))
         self._send("DELETE FROM execution_links WHERE id = ANY(%s)", (ids,))
         self._send("DELETE FROM executions WHERE id = ANY(%s)", (ids,))
         self.known.forget(set(ids))

@@ -16,6 +16,7 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 10: messages and requests sent to executions, and the schemas of their payloads, as SQLite's 10.
 11: published values (``tether.publish``), as SQLite's 11; independent of the others, it applies after 9 or 10.
 12: the sealed SigV4 secret an API key may have, as SQLite's 12.
+13: notifications out (sinks and the outbox), as SQLite's 13; tables of their own, it applies whatever came before.
 """
 
 from __future__ import annotations
@@ -211,6 +212,40 @@ MIGRATIONS: list[tuple[int, str]] = [
         12,
         """
         ALTER TABLE api_keys ADD COLUMN sigv4_secret TEXT;
+        """,
+    ),
+    (
+        13,
+        """
+        CREATE TABLE notification_sinks (
+            sink_id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            every_inbox_item BOOLEAN NOT NULL DEFAULT false,
+            created_at_ms BIGINT NOT NULL,
+            disabled_at_ms BIGINT
+        );
+        CREATE UNIQUE INDEX notification_sinks_by_url ON notification_sinks (url) WHERE disabled_at_ms IS NULL;
+        CREATE TABLE outbox (
+            delivery_id TEXT PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            activity_id BIGINT NOT NULL,
+            attempt INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            url TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL,
+            tries INTEGER NOT NULL DEFAULT 0,
+            next_try_at_ms BIGINT,
+            last_error TEXT,
+            created_at_ms BIGINT NOT NULL,
+            updated_at_ms BIGINT,
+            owner TEXT,
+            leased_until_ms BIGINT NOT NULL DEFAULT 0
+        );
+        CREATE INDEX outbox_by_execution ON outbox (execution_id, activity_id);
+        CREATE INDEX outbox_due ON outbox (next_try_at_ms) WHERE state IN ('pending', 'retrying');
+        CREATE INDEX outbox_held ON outbox (url) WHERE state = 'held';
         """,
     ),
 ]

@@ -42,6 +42,7 @@ from tether.store.postgres.lifecycle import PostgresLifecycle
 from tether.store.postgres.links import PostgresLinks
 from tether.store.postgres.listings import PostgresListings
 from tether.store.postgres.messages import PostgresMessages
+from tether.store.postgres.outbox import PostgresOutbox
 from tether.store.postgres.published import PostgresPublished
 
 _EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
@@ -50,7 +51,7 @@ _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
 
 
 class PostgresTransaction(
-    PostgresListings, PostgresLinks, PostgresMessages, PostgresLifecycle, PostgresPublished, Transaction
+    PostgresListings, PostgresLinks, PostgresMessages, PostgresLifecycle, PostgresPublished, PostgresOutbox, Transaction
 ):
     """Transaction methods over one connection; used only on the store's thread."""
 

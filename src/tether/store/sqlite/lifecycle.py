@@ -39,6 +39,10 @@ class LifecycleQueries:
             marks = ",".join("?" * len(chunk))
             for table in _OWNED_TABLES:
                 self._conn.execute(f"DELETE FROM {table} WHERE execution_id IN ({marks})", chunk)
+            # Notifications still due stay to be delivered (the deliverer removes them once done).
+            self._conn.execute(
+                f"DELETE FROM outbox WHERE execution_id IN ({marks}) AND state NOT IN ('pending', 'retrying')", chunk
+            )
             self._conn.execute(f"DELETE FROM execution_links WHERE id IN ({marks})", chunk)
             self._conn.execute(f"DELETE FROM executions WHERE id IN ({marks})", chunk)
         for execution_id in ids:

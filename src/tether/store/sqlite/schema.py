@@ -25,6 +25,9 @@ its version. A table of its own, independent of the others: it applies after 9 o
 
 12: the SigV4 secret an API key may have (for AWS SDKs), sealed under a key derived from the
 token signing keys, never in plain text; a column of its own, it applies after 11 or after 13.
+13: notifications out: the sinks they go to (URL, signing secret, whether each gets every waiting
+activity) and the outbox, one row per notification and URL, written in the transition that caused it
+and delivered afterwards by workers. Tables of their own: it applies whatever came before.
 """
 
 from __future__ import annotations
@@ -262,6 +265,40 @@ MIGRATIONS: list[tuple[int, str]] = [
         12,
         """
         ALTER TABLE api_keys ADD COLUMN sigv4_secret TEXT;
+        """,
+    ),
+    (
+        13,
+        """
+        CREATE TABLE notification_sinks (
+            sink_id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            every_inbox_item INTEGER NOT NULL DEFAULT 0,
+            created_at_ms INTEGER NOT NULL,
+            disabled_at_ms INTEGER
+        );
+        CREATE UNIQUE INDEX notification_sinks_by_url ON notification_sinks (url) WHERE disabled_at_ms IS NULL;
+        CREATE TABLE outbox (
+            delivery_id TEXT PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            activity_id INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            url TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL,
+            tries INTEGER NOT NULL DEFAULT 0,
+            next_try_at_ms INTEGER,
+            last_error TEXT,
+            created_at_ms INTEGER NOT NULL,
+            updated_at_ms INTEGER,
+            owner TEXT,
+            leased_until_ms INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX outbox_by_execution ON outbox (execution_id, activity_id);
+        CREATE INDEX outbox_due ON outbox (next_try_at_ms) WHERE state IN ('pending', 'retrying');
+        CREATE INDEX outbox_held ON outbox (url) WHERE state = 'held';
         """,
     ),
 ]

@@ -2,7 +2,7 @@
 
 Executions, history, activities and timers are here; the task queues are in
 :mod:`sqlite_queues`, workers, names and keys in :mod:`sqlite_registry`, published values in
-:mod:`sqlite_published`.
+:mod:`sqlite_published`, notifications out in :mod:`sqlite_outbox`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from tether.store.sqlite import lifecycle as sqlite_lifecycle
 from tether.store.sqlite import links as sqlite_links
 from tether.store.sqlite import messages as sqlite_messages
 from tether.store.sqlite import nulls as sqlite_nulls
+from tether.store.sqlite import outbox as sqlite_outbox
 from tether.store.sqlite import pending as sqlite_pending
 from tether.store.sqlite import published as sqlite_published
 from tether.store.sqlite import queues as sqlite_queues
@@ -71,6 +72,7 @@ class SQLiteTransaction(
     sqlite_messages.MessageQueries,
     sqlite_lifecycle.LifecycleQueries,
     sqlite_published.PublishedQueries,
+    sqlite_outbox.OutboxQueries,
     Transaction,
 ):
     """Transaction methods over the writer connection; used by one thread at a time, the batch's.
