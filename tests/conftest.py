@@ -46,7 +46,7 @@ def empty_postgres_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        postgres_admin.drop_database(url, server_url=POSTGRES_SERVER)
+        postgres_admin.drop_database(url, server_url=POSTGRES_SERVER, wait=False)
 
 
 _ON_BOTH_BACKENDS = ("activities", "tokens", "workflows", "recovery")
