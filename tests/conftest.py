@@ -46,7 +46,7 @@ def empty_postgres_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        postgres_admin.drop_database(url, server_url=POSTGRES_SERVER)
+        postgres_admin.drop_database(url, server_url=POSTGRES_SERVER, wait=False)
 
 
 _ON_BOTH_BACKENDS = ("activities", "tokens", "workflows", "recovery", "notifications")
@@ -75,6 +75,50 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _drop_http_on_postgres(config, items)
+    shared = sorted({item.path.name for item in items if _shares_a_module_fixture(item)} - set(_ONE_PROCESS))
+    if shared:
+        raise pytest.UsageError(f"add {', '.join(shared)} to _ONE_PROCESS in tests/conftest.py: a module fixture")
+    # The longest first, so that neither of the processes that share the suite is left running one alone at the end.
+    items.sort(key=lambda item: _FIRST.index(next((m for m in _FIRST if item.get_closest_marker(m)), "")))
+
+
+_FIRST = ("static", "acceptance", "")
+"""The order tests start in: static checks (mypy takes the longest), then those that drive processes, then the rest."""
+
+_ONE_PROCESS = (
+    "test_api_fuzz.py",
+    "test_example.py",
+    "test_queue_consumers.py",
+    "test_server_demo.py",
+    "test_sfn_compat.py",
+)
+"""Test files with a fixture made once for the whole module: all their tests run in one worker process, so once."""
+
+
+def _shares_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(
+        defs and defs[-1].scope in ("module", "class") for defs in info.name2fixturedefs.values()
+    )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Tests go to whichever worker is free, one at a time, except that each _ONE_PROCESS file goes whole to one."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no type information
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return file if file.rsplit("/", 1)[-1] in _ONE_PROCESS else nodeid
+
+    return Scheduling(config, log)
+
+
+def _drop_http_on_postgres(config: pytest.Config, items: list[pytest.Item]) -> None:
     dropped = [
         item
         for item in items

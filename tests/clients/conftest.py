@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -59,8 +60,11 @@ def typescript() -> Path:
     """
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are not installed: the TypeScript client's tests need Node 20 or later")
-    _install()
-    built = node("node_modules/typescript/bin/tsc", "--build", "tsconfig.json", "tsconfig.dev.json", timeout=300)
+    # The suite's processes each ask for the package: one installs and builds while the others wait.
+    with (PACKAGE / ".tether-setup.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _install()
+        built = node("node_modules/typescript/bin/tsc", "--build", "tsconfig.json", "tsconfig.dev.json", timeout=300)
     assert built.returncode == 0, f"tsc --build failed:\n{built.stdout}\n{built.stderr}"
     return PACKAGE
 

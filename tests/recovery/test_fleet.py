@@ -25,13 +25,16 @@ from tests.recovery.fleet_process import fleet_order
 from tether.errors import ActivityAlreadyClosed, StaleToken
 from tether.model.events import EventType
 
-pytestmark = [pytest.mark.postgres, pytest.mark.acceptance, pytest.mark.single_backend]
-
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 500
 KILL_AFTER = 150
 DEADLINE_S = 240.0
 POLL_S = 0.05
+
+# The hang guard outlasts the test's own deadline, so that a slow machine fails it by that deadline's message.
+pytestmark = [
+    pytest.mark.postgres, pytest.mark.acceptance, pytest.mark.single_backend, pytest.mark.timeout(DEADLINE_S + 60)
+]  # fmt: skip
 
 
 class Fleet:

@@ -20,10 +20,7 @@ from tether.client.client import Client
 from tether.errors import UsageError
 from tether.model import callback_tokens
 from tether.runtime.definitions import Activity, Workflow
-from tether.service import app as service_app
-from tether.service import cors
-from tether.service import server as service_server
-from tether.service.auth import StoreKeys, is_loopback
+from tether.service import defaults as service_defaults
 from tether.worker import history_limits
 from tether.worker.worker import Worker
 
@@ -143,10 +140,10 @@ def server(
         bool, typer.Option("--insecure", help="Serve beyond loopback even without API keys (anyone may call).")
     ] = False,
     max_body_bytes: Annotated[int, typer.Option(min=1, help="Larger request bodies get 413.")] = (
-        service_app.DEFAULT_MAX_BODY_BYTES
+        service_defaults.DEFAULT_MAX_BODY_BYTES
     ),
     body_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds a request body may take to arrive.")] = (
-        service_app.DEFAULT_BODY_TIMEOUT_SECONDS
+        service_defaults.DEFAULT_BODY_TIMEOUT_SECONDS
     ),
     header_timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds a request's headers may take to arrive (slow clients are cut off).")
@@ -168,6 +165,11 @@ def server(
     ] = None,
 ) -> None:
     """Serve the tether HTTP API over a store, optionally with workers, until interrupted."""
+    # Imported here: the web framework and the routes take longer to import than any other command needs.
+    from tether.service import app as service_app
+    from tether.service import cors
+    from tether.service import server as service_server
+    from tether.service.auth import StoreKeys, is_loopback
 
     async def go() -> None:
         if public_url is not None:

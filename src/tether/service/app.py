@@ -28,12 +28,10 @@ from tether.service import (
     state,
 )
 from tether.service.auth import Authentication, Authenticator
+from tether.service.defaults import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES
 from tether.service.limits import BodyLimits
 from tether.service.refusal_log import RefusalLog
 from tether.service.ui import pages
-
-DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
-DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 
 TAGS = [
     {

@@ -3,8 +3,10 @@
 A test gets a database of its own on a shared server: a unique name, so that test runs
 on the same machine at the same time never meet, and dropped afterwards. Fresh databases
 are copies of a template this process migrated once (and drops when it exits), so that
-each test's database opens with its schema already in place; a thread copies the next
-few ahead of time, while the tests run.
+each test's database opens with its schema already in place; threads copy the next few
+ahead of time, while the tests run. Used databases are dropped by threads of their own,
+several at once: each DROP DATABASE waits for a checkpoint (seconds on a busy server), and
+drops that wait together share one, so copies are never held up behind drops.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from tether.store.postgres import store as postgres
 _PREFIX = "tether_test_"
 _AHEAD = 4
 _THREADS = 3  # concurrent CREATE DATABASEs share their WAL flushes: three take little more than one
+_DROPPERS = 6
 _pools: dict[str, _Pool] = {}
+_droppers: dict[str, _Dropper] = {}
 _pools_lock = threading.Lock()
+_droppers_lock = threading.Lock()
 
 
 def with_database(url: str, database: str) -> str:
@@ -57,14 +62,14 @@ def create_database(server_url: str, *, empty: bool = False) -> str:
 
 
 class _Pool:
-    """Fresh copies of one migrated template, made ahead (and dropped) by threads of their own."""
+    """Fresh copies of one migrated template, made ahead by threads of their own."""
 
     def __init__(self, server_url: str) -> None:
         self._server_url = server_url
+        self._dropper = _dropper_for(server_url)  # first, so that at exit it outlives the pool
         self._template = f"{_PREFIX}template_{uuid.uuid4().hex}"
         self._ready: queue.Queue[str | StoreUnavailable] = queue.Queue()
-        # What a thread does next: make a copy (None), drop one (its name), or stop ("").
-        self._orders: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._orders: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: make a copy; False: stop
         try:
             self._make_template()
         except StoreUnavailable as exc:
@@ -72,7 +77,7 @@ class _Pool:
         else:
             self._failed = None
         for _ in range(_AHEAD):
-            self._orders.put(None)
+            self._orders.put(True)
         self._threads = [
             threading.Thread(target=self._serve, name="tether-test-databases", daemon=True) for _ in range(_THREADS)
         ]
@@ -86,23 +91,15 @@ class _Pool:
             StoreUnavailable: the server cannot be reached or refused.
         """
         made = self._ready.get()
-        self._orders.put(None)
+        self._orders.put(True)
         if isinstance(made, StoreUnavailable):
             raise made
         return with_database(self._server_url, made)
 
-    def discard(self, name: str) -> None:
-        """Drop a database in the background (before this process exits)."""
-        self._orders.put(name)
-
     def _serve(self) -> None:
-        while (order := self._orders.get()) != "":
-            if order is not None:
-                _drop_quietly(with_database(self._server_url, order), self._server_url)
-            elif self._failed is not None:
-                self._ready.put(self._failed)  # every taker learns why
-            else:
-                self._ready.put(self._copy())
+        while self._orders.get():
+            # Every taker learns why, when the template could not be made.
+            self._ready.put(self._failed if self._failed is not None else self._copy())
 
     def _copy(self) -> str | StoreUnavailable:
         name = f"{_PREFIX}{uuid.uuid4().hex}"
@@ -123,9 +120,9 @@ class _Pool:
             raise StoreUnavailable(f"cannot prepare a template database on {self._server_url}: {exc}") from exc
 
     def close(self) -> None:
-        """Finish the drops asked for, then drop the unused copies and the template (at exit)."""
+        """Stop copying, then hand the unused copies and the template to the dropper (at exit)."""
         for _ in self._threads:
-            self._orders.put("")
+            self._orders.put(False)
         for thread in self._threads:
             thread.join(timeout=60)
         while True:
@@ -134,8 +131,45 @@ class _Pool:
             except queue.Empty:
                 break
             if isinstance(made, str):
-                _drop_quietly(with_database(self._server_url, made), self._server_url)
-        _drop_quietly(with_database(self._server_url, self._template), self._server_url)
+                self._dropper.drop(made)
+        self._dropper.drop(self._template)  # no copy is being made from it any more
+
+
+class _Dropper:
+    """Threads that drop databases side by side, until the process exits."""
+
+    def __init__(self, server_url: str) -> None:
+        self._server_url = server_url
+        self._names: queue.SimpleQueue[str] = queue.SimpleQueue()  # "": stop
+        self._threads = [
+            threading.Thread(target=self._serve, name="tether-test-drops", daemon=True) for _ in range(_DROPPERS)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def drop(self, name: str) -> None:
+        """Drop a database in the background (before this process exits)."""
+        self._names.put(name)
+
+    def _serve(self) -> None:
+        while name := self._names.get():
+            _drop_quietly(with_database(self._server_url, name), self._server_url)
+
+    def close(self) -> None:
+        """Finish the drops asked for (at exit)."""
+        for _ in self._threads:
+            self._names.put("")
+        for thread in self._threads:
+            thread.join(timeout=120)
+
+
+def _dropper_for(server_url: str) -> _Dropper:
+    with _droppers_lock:
+        dropper = _droppers.get(server_url)
+        if dropper is None:
+            dropper = _droppers[server_url] = _Dropper(server_url)
+            atexit.register(dropper.close)
+    return dropper
 
 
 def _drop_quietly(url: str, server_url: str) -> None:
@@ -146,7 +180,7 @@ def _drop_quietly(url: str, server_url: str) -> None:
 def drop_database(url: str, *, server_url: str, wait: bool = True) -> None:
     """Drop the database ``url`` names, closing any connection still open to it.
 
-    With ``wait=False`` a database this process created is dropped in the background,
+    With ``wait=False`` the database is dropped in the background, alongside others,
     before the process exits.
 
     Raises:
@@ -154,11 +188,8 @@ def drop_database(url: str, *, server_url: str, wait: bool = True) -> None:
     """
     name = urlparse(url).path.strip("/")
     if not wait:
-        with _pools_lock:
-            pool = _pools.get(server_url)
-        if pool is not None:
-            pool.discard(name)
-            return
+        _dropper_for(server_url).drop(name)
+        return
     _administer(server_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
