@@ -6,14 +6,23 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
+from tether.cli import output
 from tether.cli.app import app
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables as a 200-column terminal shows them (the console is made at import, so COLUMNS comes too late)."""
+    monkeypatch.setattr(output, "out", Console(width=200, soft_wrap=True))
 
 
 def sinks(db: str, *args: str) -> Ran:
     """Run ``tether sinks ARGS`` in this process (the commands open the store themselves)."""
-    result = CliRunner().invoke(app, ["sinks", *args, "--db", db], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, ["sinks", *args, "--db", db])
     return Ran(result.exit_code, result.stdout, result.stderr)
 
 

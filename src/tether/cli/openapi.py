@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from tether.service import app as service_app
-
 
 def openapi(
     output: Annotated[
@@ -21,6 +19,8 @@ def openapi(
 
     Clients in other languages are generated from it; docs/openapi.json is its committed copy.
     """
+    from tether.service import app as service_app  # the web framework, imported only when needed
+
     text = service_app.document().encode()
     if output is None:
         sys.stdout.buffer.write(text)

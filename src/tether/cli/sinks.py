@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from tether.cli import output
 
@@ -54,7 +54,7 @@ def list_(db: output.Db = output.DEFAULT_DB, as_json: output.AsJson = False) -> 
     if as_json:
         output.print_json(sinks)
         return
-    table = Table("id", "url", "every inbox item", "created", "removed")
+    table = Table(_whole("id"), _whole("url"), "every inbox item", "created", "removed")
     for sink in sinks:
         table.add_row(
             sink.sink_id, sink.url, "yes" if sink.every_inbox_item else "", output.when(sink.created_at),
@@ -95,10 +95,15 @@ def deliveries(
     if as_json:
         output.print_json(listed)
         return
-    table = Table("id", "event", "activity", "url", "state", "tries", "next try", "last error")
+    table = Table(_whole("id"), "event", "activity", _whole("url"), "state", "tries", "next try", "last error")
     for item in listed:
         table.add_row(
             item.delivery_id, item.event, f"{item.activity_id} (attempt {item.attempt})", item.url, item.state,
             str(item.tries), output.when(item.next_try_at), item.last_error or "",
         )  # fmt: skip
     output.out.print(table)
+
+
+def _whole(header: str) -> Column:
+    """A column whose values are shown whole, over several lines if need be: ids and URLs are copied from it."""
+    return Column(header, overflow="fold")
