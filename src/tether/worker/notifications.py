@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
@@ -73,8 +74,10 @@ class Deliveries:
         engine = self._engine
         changes = engine.notifier
         clock = engine.clock
-        timeout = httpx.Timeout(self._timeout_s)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http, asyncio.TaskGroup() as group:
+        async with contextlib.AsyncExitStack() as stack, asyncio.TaskGroup() as group:
+            # The HTTP client is made at the first delivery: making one loads the CA certificates
+            # (tens of milliseconds of CPU), which a worker that never notifies should not pay.
+            http: httpx.AsyncClient | None = None
             failures = 0
             while True:
                 version = changes.topic_version(notifier.OUTBOX)
@@ -88,7 +91,11 @@ class Deliveries:
                     logger.warning("store unavailable; notifications wait", exc_info=failures == 1, extra=self._log)
                     await asyncio.sleep(back_off.delay(failures))
                     continue
+                if claimed and http is None:
+                    timeout = httpx.Timeout(self._timeout_s)
+                    http = await stack.enter_async_context(httpx.AsyncClient(timeout=timeout, follow_redirects=False))
                 for delivery in claimed:
+                    assert http is not None
                     self._in_flight[delivery.url] += 1
                     group.create_task(self._deliver(http, delivery), name=f"tether-notify-{delivery.delivery_id}")
                 if claimed:
