@@ -98,6 +98,14 @@ def active(tx: Transaction, key: str, *, doing: str) -> ApiKeyRow:
     return row
 
 
+def split(presented: str) -> tuple[str, str]:
+    """A presented key's id and secret (both empty when it is not a tether key); the id may be logged."""
+    if not presented.startswith(PREFIX):
+        return "", ""
+    key_id, _, secret = presented.removeprefix(PREFIX).partition("_")
+    return key_id, secret
+
+
 def authenticate(tx: Transaction, presented: str | None, *, open_without_keys: bool) -> Access:
     """The access an API key grants.
 
@@ -111,8 +119,8 @@ def authenticate(tx: Transaction, presented: str | None, *, open_without_keys: b
         if open_without_keys and not tx.has_active_api_keys():
             return Access.everything()
         raise Unauthenticated("this server needs an API key: send it as 'Authorization: Bearer <key>'")
-    key_id, _, secret = presented.removeprefix(PREFIX).partition("_")
-    row = tx.get_api_key(key_id) if presented.startswith(PREFIX) and secret else None
+    key_id, secret = split(presented)
+    row = tx.get_api_key(key_id) if key_id and secret else None
     if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
         raise Unauthenticated("the API key is not valid")
     if row.revoked_at_ms is not None:

@@ -93,10 +93,8 @@ def _key_of(scope: Scope) -> str:
     scheme, _, presented = header.partition(" ")
     if scheme == "AWS4-HMAC-SHA256":  # Credential=<key id>/<date>/<region>/<service>/aws4_request, ...
         key_id = presented.partition("Credential=")[2].partition("/")[0]
-    elif presented.strip().startswith(api_keys.PREFIX):
-        key_id = presented.strip().removeprefix(api_keys.PREFIX).partition("_")[0]
     else:
-        key_id = ""
+        key_id = api_keys.split(presented.strip())[0]
     if key_id.isalnum() and len(key_id) <= 32:
         return f"not accepted (id {key_id})"
     return "not accepted (not a tether key)"
