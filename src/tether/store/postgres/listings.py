@@ -1,4 +1,4 @@
-"""PostgreSQL listings: pages of executions and of waiting activities.
+"""PostgreSQL listings: pages of executions, of waiting activities and of overdue ones.
 
 These reads take no locks: a listing shows what has committed, newest or longest-waiting first.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tether.store import overdue
 from tether.store.base import ActivityRow, ExecutionRow
 from tether.store.postgres.held import ACTIVITY_COLUMNS, EXECUTION_COLUMNS, activity_row, execution_row
 from tether.store.postgres.statements import PostgresStatements
@@ -87,6 +88,63 @@ class PostgresListings(PostgresStatements):
             (*params, limit, offset),
         )
         return [(activity_row(r[:-2]), r[-2], r[-1]) for r in rows]
+
+    def overdue_activities(  # noqa: D102
+        self,
+        *,
+        now_ms: int,
+        default_cut_ms: int | None,
+        horizon_ms: int | None,
+        limit: int,
+        workflow_patterns: Sequence[str] | None = None,
+        workflow: str | None = None,
+        name: str | None = None,
+    ) -> list[overdue.Overdue]:
+        filters = ""
+        params: dict[str, object] = {"now": now_ms, "cut": default_cut_ms, "horizon": horizon_ms, "limit": limit}
+        for column, key, value in (("e.workflow", "workflow", workflow), ("a.name", "name", name)):
+            if value is not None:
+                filters += f" AND {column} = %({key})s"
+                params[key] = value
+        if workflow_patterns is not None:
+            filters += " AND e.workflow LIKE ANY(%(patterns)s)"
+            params["patterns"] = [_like(pattern) for pattern in workflow_patterns]
+        select = _OVERDUE_SELECT.replace("{filters}", filters)
+
+        def run(sql: str) -> list[overdue.Overdue]:
+            return [(activity_row(r[:-2]), r[-2], r[-1]) for r in self._all(sql, params)]
+
+        return overdue.read(
+            run, select, _OVERDUE_PARTS, default_cut_ms=default_cut_ms, horizon_ms=horizon_ms, limit=limit
+        )
+
+
+_OWN_LIMIT = "(a.options::jsonb ->> 'overdue_after_ms')::bigint"
+"""An activity's own waiting age limit; ``a.attempt_started_at_ms + _OWN_LIMIT`` is indexed (migration 17)."""
+_OVERDUE_SELECT = (
+    f"SELECT {', '.join(f'a.{c}' for c in ACTIVITY_COLUMNS.split(', '))}, e.workflow, w.due_at_ms "
+    "FROM {source} JOIN executions e ON e.id = a.execution_id "
+    "LEFT JOIN timers w ON w.execution_id = a.execution_id AND w.kind = 'workflow' AND w.ref = 0 "
+    "WHERE a.state = 'async' AND {criterion}{filters} "
+    # Ids in code point order (COLLATE "C"), the order the parts are merged in.
+    'ORDER BY a.attempt_started_at_ms, a.execution_id COLLATE "C", a.activity_id LIMIT %(limit)s'
+)
+_OVERDUE_PARTS = {
+    # Each criterion on its own index, as in the SQLite store (see tether.store.sqlite.overdue).
+    "own": ("activities a", f"(a.attempt_started_at_ms + {_OWN_LIMIT}) <= %(now)s"),
+    "default": ("activities a", f"a.attempt_started_at_ms <= %(cut)s AND {_OWN_LIMIT} IS NULL"),
+    "activity deadline": (
+        "timers t JOIN activities a ON a.execution_id = t.execution_id AND a.activity_id = t.ref",
+        "t.due_at_ms <= %(horizon)s AND t.kind IN ('total', 'attempt', 'heartbeat') "
+        "AND (t.kind = 'total' OR t.attempt = a.attempt) AND (t.kind != 'heartbeat' OR "
+        "COALESCE(a.last_heartbeat_at_ms, a.attempt_started_at_ms) "
+        "+ (a.options::jsonb ->> 'heartbeat_ms')::bigint <= %(horizon)s)",
+    ),
+    "workflow deadline": (
+        "timers t JOIN activities a ON a.execution_id = t.execution_id",
+        "t.due_at_ms <= %(horizon)s AND t.kind = 'workflow' AND t.ref = 0",
+    ),
+}
 
 
 def _like(pattern: str) -> str:
