@@ -168,10 +168,15 @@ async def test_the_workflow_deadline_counts_for_its_waiting_activities() -> None
         await env.advance(40 * MINUTE)
 
         listed = await env.client.overdue_activities(due_within=30 * MINUTE, waiting_longer_than=None)
+        near = {"due_within": 30 * MINUTE, "waiting_longer_than": None}
+        of_its_workflow = await ids(env, workflow=od_bounded.name, name=od_plain.name, **near)
+        of_another = await ids(env, workflow=od_flow.name, **near)
+        of_another_name = await ids(env, name=od_timed.name, **near)
 
         assert [(o.execution_id, o.deadline_kind, o.deadline) for o in listed] == [
             (mailbox.id, "workflow", started + HOUR)
         ]
+        assert (of_its_workflow, of_another, of_another_name) == ([mailbox.id], [], [])
 
 
 async def test_a_running_sync_attempt_waits_for_no_token_and_is_not_listed() -> None:

@@ -61,11 +61,11 @@ class OverdueCalls(EngineCore):
         rows = await self.store.read(
             lambda tx: tx.overdue_activities(
                 now_ms=now, default_cut_ms=now - default_ms if default_ms is not None else None,
-                horizon_ms=now + horizon_ms if horizon_ms is not None else None, limit=offset + limit,
+                horizon_ms=now + horizon_ms if horizon_ms is not None else None, limit=limit, offset=offset,
                 workflow_patterns=patterns, workflow=workflow, name=name,
             )
         )  # fmt: skip
-        return [overdue(row, of, deadline, now, default_ms, horizon_ms) for row, of, deadline in rows[offset:]]
+        return [overdue(row, of, deadline, now, default_ms, horizon_ms) for row, of, deadline in rows]
 
 
 def overdue(

@@ -1,8 +1,13 @@
-"""The overdue listing's parts merged: each criterion is read on its own index, then put in one order."""
+"""The overdue listing's shape, shared by the stores: one part per criterion, each on its own index, in one page.
+
+Each part picks the first ``offset + limit`` activities of its criterion, longest waiting
+first; their union, put in the same order, holds the page. So each part costs what its
+index range holds (or ``offset + limit`` rows), never a pass over every waiting activity.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
 
 from tether.store.base import ActivityRow
 
@@ -10,41 +15,37 @@ Overdue = tuple[ActivityRow, str, int | None]
 """An overdue activity's row, its workflow name and its workflow's deadline (ms), as stores list them."""
 
 
-def first(parts: Iterable[list[Overdue]], limit: int) -> list[Overdue]:
-    """The first ``limit`` of the union of ``parts``, each the first ``limit`` of its criterion.
+class Parts(NamedTuple):
+    """The source (``FROM``) and criterion (``WHERE``) of each part, in a store's SQL."""
 
-    Every part must be read in this order (waiting since, then execution id by code point, then
-    activity id), so that the merge is exact. An activity overdue for several reasons comes in
-    several parts; it is listed once.
+    own: tuple[str, str]
+    """Past its own waiting age limit."""
+    default: tuple[str, str]
+    """Declaring no limit, and waiting since the default's cut."""
+    activity_deadline: tuple[str, str]
+    """Its total, attempt or heartbeat deadline within the horizon."""
+    workflow_deadline: tuple[str, str]
+    """Its workflow's deadline within the horizon."""
+
+
+def statement(
+    page: str, part: str, parts: Parts, filters: str, *, default_cut_ms: int | None, horizon_ms: int | None
+) -> str:
+    """The page's SQL: ``page`` over the union of the ``part`` of each criterion that applies.
+
+    ``page`` holds ``{parts}``; ``part`` holds ``{source}``, ``{executions}``, ``{criterion}`` and
+    ``{filters}``. A part joins the executions only to filter by them (the page joins them anyway:
+    a planner may otherwise hash the whole table). The default is left out without
+    ``default_cut_ms``, the deadlines without ``horizon_ms``.
     """
-    merged: dict[tuple[str, int], Overdue] = {}
-    for part in parts:
-        for item in part:
-            merged.setdefault((item[0].execution_id, item[0].activity_id), item)
-    ordered = sorted(
-        merged.values(), key=lambda i: (i[0].attempt_started_at_ms or 0, i[0].execution_id, i[0].activity_id)
+    chosen = [parts.own]
+    if default_cut_ms is not None:
+        chosen.append(parts.default)
+    if horizon_ms is not None:
+        chosen.extend((parts.activity_deadline, parts.workflow_deadline))
+    executions = "JOIN executions e ON e.id = a.execution_id" if "e.workflow" in filters else ""
+    union = " UNION ".join(
+        part.format(source=source, executions=executions, criterion=criterion, filters=filters)
+        for source, criterion in chosen
     )
-    return ordered[:limit]
-
-
-def read(
-    run: Callable[[str], list[Overdue]],
-    select: str,
-    parts: Mapping[str, tuple[str, str]],
-    *,
-    default_cut_ms: int | None,
-    horizon_ms: int | None,
-    limit: int,
-) -> list[Overdue]:
-    """Run ``select`` for each part that applies (``{source}`` and ``{criterion}`` filled in) and merge them.
-
-    ``parts`` maps ``own``, ``default``, ``activity deadline`` and ``workflow deadline`` to their
-    source and criterion; ``default`` is left out without ``default_cut_ms``, the deadlines
-    without ``horizon_ms``.
-    """
-    found = [
-        run(select.format(source=source, criterion=criterion))
-        for part, (source, criterion) in parts.items()
-        if not (part == "default" and default_cut_ms is None) and not ("deadline" in part and horizon_ms is None)
-    ]
-    return first(found, limit)
+    return page.format(parts=union)
