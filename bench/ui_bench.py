@@ -91,7 +91,11 @@ async def main() -> None:
                     "list_last_page": f"/?offset={max(args.n - 50, 0)}",
                     "execution_page": "/executions/order-0050000" if args.n > 50_000 else "/executions/order-0000001",
                     "inbox": "/inbox",
+                    "overdue_none": "/overdue",
+                    "overdue_all": "/overdue?waiting=1ms",
+                    "overdue_all_last_page": f"/overdue?waiting=1ms&offset={max(args.n - 50, 0)}",
                     "api_list": "/v1/workflows?limit=100",
+                    "api_overdue_all": "/v1/activities/overdue?limit=100&waiting_longer_than_ms=1",
                 }
                 results["page_ms_median"] = {name: await _time(http, path) for name, path in pages.items()}
             server.stop()

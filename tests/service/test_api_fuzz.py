@@ -84,6 +84,7 @@ OPERATIONS = [
     "POST /v1/callbacks/complete/{token}",
     "POST /v1/callbacks/fail/{token}",
     "GET /v1/activities/waiting",
+    "GET /v1/activities/overdue",
     "GET /v1/health",
 ]
 

@@ -293,6 +293,7 @@ async def test_openapi_document_describes_every_route_and_the_bearer_scheme(http
         "/v1/callbacks/complete/{token}",
         "/v1/callbacks/fail/{token}",
         "/v1/activities/waiting",
+        "/v1/activities/overdue",
         "/v1/health",
     }
     complete = document["paths"]["/v1/activities/complete"]["post"]

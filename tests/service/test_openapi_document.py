@@ -56,6 +56,7 @@ OPERATION_IDS = {
     ("post", "/v1/callbacks/complete/{token}"): "completeByCallback",
     ("post", "/v1/callbacks/fail/{token}"): "failByCallback",
     ("get", "/v1/activities/waiting"): "listWaitingActivities",
+    ("get", "/v1/activities/overdue"): "listOverdueActivities",
     ("get", "/v1/health"): "getHealth",
 }
 """Pinned: generated clients name their methods after these."""
@@ -315,6 +316,7 @@ def call_of(name: str, t: Targets) -> Call:
         ),
         "failByCallback": Call("POST", f"/v1/callbacks/fail/{t.callbacks['fail']}", {"error": "Declined"}),
         "listWaitingActivities": Call("GET", "/v1/activities/waiting", query={"workflow": "orders.fulfil"}),
+        "listOverdueActivities": Call("GET", "/v1/activities/overdue", query={"due_within_ms": "3600000"}),
         "getHealth": Call("GET", "/v1/health"),
         "sendMessage": Call("POST", f"/v1/messages/{t.waiting}", {"name": "note", "payload": {"x": 1}}),
         "sendRequest": Call("POST", f"/v1/requests/{t.waiting}", {"name": "ask", "payload": 1, "wait": 0}),

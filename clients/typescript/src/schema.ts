@@ -120,6 +120,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/activities/overdue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Overdue Activities
+         * @description Activities waiting for a token too long or near a deadline (the overdue view), longest waiting first.
+         *
+         *     Too long: longer than their own ``overdue_after``, or than ``waiting_longer_than_ms`` when
+         *     they declare none. Each says why (``reasons``), its waiting age limit and its nearest
+         *     deadline. Those of the workflows the caller may read (workflows:read) or write activities
+         *     of (activities:write). Running (sync) attempts wait for no token and are not listed.
+         */
+        get: operations["listOverdueActivities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/activities/waiting": {
         parameters: {
             query?: never;
@@ -1151,6 +1176,55 @@ export interface components {
             status: components["schemas"]["WorkflowStatus"];
             /** Workflow */
             workflow: string;
+        };
+        /**
+         * OverdueActivity
+         * @description An activity waiting for its token too long, or close to a deadline: what the overdue view lists.
+         *
+         *     ``reasons`` holds ``waiting`` (it waited longer than ``overdue_after``), ``deadline`` (its
+         *     nearest deadline falls within the view's horizon, or passed and is about to be applied), or both.
+         */
+        OverdueActivity: {
+            /** Activity Id */
+            activity_id: number;
+            /** Attempt */
+            attempt: number;
+            /** Deadline */
+            deadline: string | null;
+            /** Deadline Kind */
+            deadline_kind: string | null;
+            /** Execution Id */
+            execution_id: string;
+            /** Name */
+            name: string;
+            /** Overdue After Ms */
+            overdue_after_ms: number | null;
+            /** Own Overdue After */
+            own_overdue_after: boolean;
+            /** Reasons */
+            reasons: string[];
+            /** Waited Ms */
+            waited_ms: number;
+            /**
+             * Waiting Since
+             * Format: date-time
+             */
+            waiting_since: string;
+            /** Workflow */
+            workflow: string;
+        };
+        /**
+         * OverduePage
+         * @description A page of overdue activities (waiting too long, or near a deadline), longest waiting first.
+         */
+        OverduePage: {
+            /** Items */
+            items: components["schemas"]["OverdueActivity"][];
+            /**
+             * Next Offset
+             * @description The offset of the next page; null on the last page.
+             */
+            next_offset: number | null;
         };
         /**
          * PayloadProblem
@@ -2271,6 +2345,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StaleTokenBody"] | components["schemas"]["ActivityAlreadyClosedBody"] | components["schemas"]["NoAttemptOpenBody"] | components["schemas"]["WrongActivityBody"];
+                };
+            };
+            /** @description `payload_too_large`: The request body exceeds the server's size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeBody"];
+                };
+            };
+            /** @description `invalid_payload`: A value could not be serialised or does not match its declared type. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidPayloadBody"];
+                };
+            };
+            /** @description `store_unavailable`: The store could not be reached or failed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreUnavailableBody"];
+                };
+            };
+        };
+    };
+    listOverdueActivities: {
+        parameters: {
+            query?: {
+                /** @description The waiting age limit of activities that declare no overdue_after; omitted: only those past their own are listed for their age. */
+                waiting_longer_than_ms?: number | null;
+                /** @description List activities whose nearest deadline (total, attempt, heartbeat, their workflow's) falls within this from now; omitted: deadlines do not count. */
+                due_within_ms?: number | null;
+                /** @description Only activities of this workflow. */
+                workflow?: string | null;
+                /** @description Only activities of this name. */
+                name?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverduePage"];
+                };
+            };
+            /** @description `unauthenticated`: The request carries no API key, or one that is unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthenticatedBody"];
                 };
             };
             /** @description `payload_too_large`: The request body exceeds the server's size limit. */

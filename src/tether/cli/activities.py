@@ -1,18 +1,23 @@
-"""``tether activity``: complete, fail, heartbeat, describe or acknowledge cancellation by token; list what waits."""
+"""``tether activity``: complete, fail, heartbeat, describe or acknowledge cancellation by token; list what waits.
+
+What waits too long, or near a deadline, is listed by ``tether activity list --overdue``.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tether.cli import output
+from tether.cli import durations, output
 from tether.client.client import Client
 from tether.errors import UsageError
-from tether.model.records import HeartbeatResponse, WaitingActivity
+from tether.model import overdue_words
+from tether.model.records import HeartbeatResponse, OverdueActivity, WaitingActivity
 
 app = typer.Typer(
     help="Close or heartbeat an activity with a token it handed out; list those waiting for one.", no_args_is_help=True
@@ -172,9 +177,42 @@ def cancelled(
         )
 
 
+def _off_or(text: str | timedelta | None) -> timedelta | None:
+    """A duration option that may be ``off`` (None)."""
+    if not isinstance(text, str):
+        return text
+    return None if text.strip().lower() == "off" else durations.parse(text)
+
+
 @app.command(name="list")
 def list_(
-    waiting: Annotated[bool, typer.Option("--waiting", help="List activities waiting for a token (required).")] = False,
+    waiting: Annotated[bool, typer.Option("--waiting", help="List activities waiting for a token.")] = False,
+    overdue: Annotated[
+        bool,
+        typer.Option(
+            "--overdue",
+            help="List activities waiting for a token too long (past their overdue_after, else "
+            "--waiting-longer-than) or near a deadline (--due-within).",
+        ),
+    ] = False,
+    waiting_longer_than: Annotated[
+        timedelta | None,
+        typer.Option(
+            parser=_off_or,
+            metavar="DURATION|off",
+            help="With --overdue: the waiting age limit of activities that declare no overdue_after "
+            "(30d, 12h, 90m...); 'off' lists only those past their own.",
+        ),
+    ] = "1d",  # type: ignore[assignment]  # parsed by _off_or, as a typed default could not say "off"
+    due_within: Annotated[
+        timedelta | None,
+        typer.Option(
+            parser=_off_or,
+            metavar="DURATION|off",
+            help="With --overdue: list those whose nearest deadline (total, attempt, heartbeat, their "
+            "workflow's) falls within this; 'off': deadlines do not count.",
+        ),
+    ] = "1h",  # type: ignore[assignment]  # likewise
     workflow: Annotated[str | None, typer.Option("--workflow", help="Only those of this workflow.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Only those of this activity name.")] = None,
     inbox: Annotated[bool, typer.Option("--inbox", help="Only those marked for a person (the inbox).")] = False,
@@ -184,15 +222,20 @@ def list_(
     api_key: output.ApiKey = None,
     as_json: output.AsJson = False,
 ) -> None:
-    """List activities waiting for a token, longest waiting first, with their activity tokens where allowed.
+    """List activities waiting for a token (--waiting) or those of them that are overdue (--overdue).
 
-    The activity token (shown to an API key allowed to write to the activity) completes, fails
-    or heartbeats the activity, whichever attempt is current.
+    Longest waiting first. --waiting shows each one's activity token (to an API key allowed to
+    write to the activity): it completes, fails or heartbeats the activity, whichever attempt is
+    current. --overdue shows why each is overdue: how long it waited against its limit, and its
+    nearest deadline.
     """
-    if not waiting:
-        output.fail(
-            UsageError("tether activity list lists activities waiting for a token: add --waiting"), as_json=as_json
-        )
+    if waiting == overdue or (overdue and inbox):
+        what = "--waiting or --overdue, not both" if waiting else "--waiting (--inbox only with it)"
+        output.fail(UsageError(f"tether activity list lists activities waiting for a token: add {what}"),
+                    as_json=as_json)  # fmt: skip
+    if overdue:
+        _list_overdue(waiting_longer_than, due_within, workflow, name, limit, offset, url, api_key, as_json)
+        return
 
     def listing(client: Client) -> Awaitable[list[WaitingActivity]]:
         return client.waiting_activities(workflow=workflow, name=name, inbox=inbox, limit=limit, offset=offset)
@@ -206,5 +249,36 @@ def list_(
         table.add_row(
             output.when(row.waiting_since), row.execution_id, row.workflow, f"{row.activity_id} {row.name}",
             str(row.attempt), row.title or "", row.activity_token or "(not allowed)",
+        )  # fmt: skip
+    output.out.print(table)
+
+
+def _list_overdue(
+    waiting_longer_than: timedelta | None,
+    due_within: timedelta | None,
+    workflow: str | None,
+    name: str | None,
+    limit: int,
+    offset: int,
+    url: str,
+    api_key: str | None,
+    as_json: bool,
+) -> None:
+    def listing(client: Client) -> Awaitable[list[OverdueActivity]]:
+        return client.overdue_activities(
+            waiting_longer_than=waiting_longer_than, due_within=due_within, workflow=workflow, name=name,
+            limit=limit, offset=offset,
+        )  # fmt: skip
+
+    rows = output.call(url, api_key, listing, as_json=as_json)
+    if as_json:
+        output.print_json(rows)
+        return
+    table = Table("execution", "activity", "attempt", "waiting since", "waited", "deadline", "why overdue")
+    for row in rows:
+        deadline = f"{output.when(row.deadline)} ({row.deadline_kind})" if row.deadline is not None else ""
+        table.add_row(
+            row.execution_id, f"{row.activity_id} {row.name}", str(row.attempt), output.when(row.waiting_since),
+            overdue_words.span(row.waited_ms), deadline, "\n".join(overdue_words.why(row)),
         )  # fmt: skip
     output.out.print(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from tether.engine import message_states
@@ -12,6 +13,7 @@ from tether.model.records import (
     ActivityInfo,
     HeartbeatResponse,
     HistoryEvent,
+    OverdueActivity,
     Published,
     WaitingActivity,
     WorkflowDescription,
@@ -103,6 +105,15 @@ class EmbeddedTransport:
             workflow=workflow, name=name, inbox_only=inbox_only, limit=limit, offset=offset
         )
 
+    async def overdue_activities(
+        self, *, waiting_longer_than_ms: int | None, due_within_ms: int | None, workflow: str | None,
+        name: str | None, limit: int, offset: int,
+    ) -> list[OverdueActivity]:  # fmt: skip
+        return await self._engine.overdue_activities(
+            waiting_longer_than=_duration(waiting_longer_than_ms), due_within=_duration(due_within_ms),
+            workflow=workflow, name=name, limit=limit, offset=offset,
+        )  # fmt: skip
+
     async def complete_activity(self, token: str, result: str, activity: str | None = None) -> bool:
         return await self._engine.complete_activity(token, result, activity=activity)
 
@@ -151,3 +162,7 @@ class EmbeddedTransport:
 
     async def close(self) -> None:
         await self._engine.store.close()
+
+
+def _duration(ms: int | None) -> timedelta | None:
+    return None if ms is None else timedelta(milliseconds=ms)

@@ -25,6 +25,7 @@ from tether.model.records import (
     ActivityInfo,
     HeartbeatResponse,
     HistoryEvent,
+    OverdueActivity,
     Published,
     WaitingActivity,
     WorkflowDescription,
@@ -234,13 +235,26 @@ class HttpTransport:
         items: list[WaitingActivity] = await self._pages(path, filters, limit, offset, wire.WaitingPage)
         return items
 
+    async def overdue_activities(
+        self, *, waiting_longer_than_ms: int | None, due_within_ms: int | None, workflow: str | None,
+        name: str | None, limit: int, offset: int,
+    ) -> list[OverdueActivity]:  # fmt: skip
+        filters = {
+            "waiting_longer_than_ms": waiting_longer_than_ms, "due_within_ms": due_within_ms, "workflow": workflow,
+            "name": name,
+        }  # fmt: skip
+        items: list[OverdueActivity] = await self._pages(
+            "/v1/activities/overdue", filters, limit, offset, wire.OverduePage
+        )
+        return items
+
     async def _pages(
         self,
         path: str,
         filters: dict[str, Any],
         limit: int,
         offset: int,
-        page_type: type[wire.WorkflowPage | wire.WaitingPage],
+        page_type: type[wire.WorkflowPage | wire.WaitingPage | wire.OverduePage],
     ) -> list[Any]:
         """Up to ``limit`` items of a listing from ``offset`` on, a page (of at most MAX_PAGE) at a time.
 

@@ -9,6 +9,7 @@ from tether.model.records import (
     ActivityInfo,
     HeartbeatResponse,
     HistoryEvent,
+    OverdueActivity,
     Published,
     WaitingActivity,
     WorkflowDescription,
@@ -61,6 +62,13 @@ class Transport(Protocol):
         self, *, workflow: str | None, name: str | None, inbox_only: bool, limit: int, offset: int
     ) -> list[WaitingActivity]:
         """Activities waiting for a token, longest first, with activity tokens where the caller may write."""
+        ...
+
+    async def overdue_activities(
+        self, *, waiting_longer_than_ms: int | None, due_within_ms: int | None, workflow: str | None,
+        name: str | None, limit: int, offset: int,
+    ) -> list[OverdueActivity]:  # fmt: skip
+        """Activities waiting for a token too long or near a deadline, longest first (None: that criterion off)."""
         ...
 
     async def complete_activity(self, token: str, result: str, activity: str | None = None) -> bool:

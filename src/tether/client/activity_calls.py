@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar, overload
 
 from tether import errors
 from tether.client._transport import Transport
+from tether.engine import overdue
 from tether.errors import UsageError
 from tether.model import payloads, wire
+from tether.model.clock import duration_ms
 from tether.model.payloads import JSONValue
-from tether.model.records import ActivityInfo, HeartbeatResponse, WaitingActivity
+from tether.model.records import ActivityInfo, HeartbeatResponse, OverdueActivity, WaitingActivity
 from tether.runtime.definitions import Activity
 
 R = TypeVar("R")
@@ -55,6 +58,48 @@ class ActivityCalls:
         return await self._transport.waiting_activities(
             workflow=workflow or None, name=name or None, inbox_only=bool(inbox), limit=limit, offset=offset
         )
+
+    async def overdue_activities(
+        self,
+        *,
+        waiting_longer_than: timedelta | None = overdue.DEFAULT_WAITING_LONGER_THAN,
+        due_within: timedelta | None = overdue.DEFAULT_DUE_WITHIN,
+        workflow: str | None = None,
+        name: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[OverdueActivity]:
+        """Activities waiting for a token too long, or near a deadline, longest waiting first (the overdue view).
+
+        An activity is overdue when its attempt has waited for its token (since ``make_async()``)
+        longer than its own ``@tether.activity(overdue_after=...)``, or, declaring none, longer
+        than ``waiting_longer_than``; or when its nearest deadline (total, attempt, heartbeat,
+        its workflow's) falls within ``due_within`` from now. ``reasons`` says which. Running
+        (sync) attempts are not listed: they wait for no token. Over HTTP, only those of
+        workflows the key may read (``workflows:read``) or write activities of.
+
+        Args:
+            waiting_longer_than: the waiting age limit of activities that declare none; None
+                lists only those past their own.
+            due_within: how near a deadline lists an activity; None: deadlines do not count.
+            workflow: only those of executions of this workflow (its name).
+            name: only those of this activity name.
+            limit: at most this many.
+            offset: skip this many first (the next page starts at ``offset + limit``).
+
+        Raises:
+            UsageError: a limit below 1, a negative offset, or a duration that is not positive.
+        """
+        if not 1 <= limit <= wire.MAX_LIST_OFFSET or not 0 <= offset <= wire.MAX_LIST_OFFSET:
+            raise UsageError(f"limit must be from 1 and offset from 0, both up to {wire.MAX_LIST_OFFSET:,}")
+        for label, value in (("waiting_longer_than", waiting_longer_than), ("due_within", due_within)):
+            if value is not None and value <= timedelta(0):
+                raise UsageError(f"{label} must be positive, or None to leave that criterion out")
+        return await self._transport.overdue_activities(
+            waiting_longer_than_ms=duration_ms(waiting_longer_than) if waiting_longer_than is not None else None,
+            due_within_ms=duration_ms(due_within) if due_within is not None else None,
+            workflow=workflow or None, name=name or None, limit=limit, offset=offset,
+        )  # fmt: skip
 
     # activities, by token
 

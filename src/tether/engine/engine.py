@@ -9,6 +9,7 @@ from tether.engine.callback_calls import CallbackCalls
 from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.message_calls import MessageCalls
 from tether.engine.notification_calls import NotificationCalls
+from tether.engine.overdue import OverdueCalls
 from tether.engine.published_calls import PublishedCalls
 from tether.engine.token_calls import TokenCalls, permit
 from tether.engine.worker_calls import WorkerCalls
@@ -27,7 +28,16 @@ from tether.model.tokens import TokenClaims
 from tether.store.base import ExecutionRow, Transaction
 
 
-class Engine(LifecycleCalls, MessageCalls, PublishedCalls, TokenCalls, CallbackCalls, NotificationCalls, WorkerCalls):
+class Engine(
+    LifecycleCalls,
+    MessageCalls,
+    PublishedCalls,
+    TokenCalls,
+    CallbackCalls,
+    NotificationCalls,
+    OverdueCalls,
+    WorkerCalls,
+):
     """Runs transitions for clients and workers over one store and one clock.
 
     Every public method is one transition (one transaction). The engine also owns the

@@ -92,6 +92,8 @@ class ActivityOptions:
     """Whether a person finishes it: its waiting attempts are listed in the web UI's inbox."""
     notify: tuple[str, ...] = ()
     """URLs told when an attempt starts waiting for its token, and when the activity then closes."""
+    overdue_after_ms: int | None = None
+    """How long an attempt may wait for its token before the overdue view lists it; None: the viewer's default."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for the store."""
@@ -106,6 +108,8 @@ class ActivityOptions:
             data["inbox"] = True
         if self.notify:  # likewise
             data["notify"] = list(self.notify)
+        if self.overdue_after_ms is not None:  # likewise
+            data["overdue_after_ms"] = self.overdue_after_ms
         return data
 
     @classmethod
@@ -119,4 +123,5 @@ class ActivityOptions:
             result_schema=data.get("result_schema"),
             inbox=bool(data.get("inbox", False)),
             notify=tuple(data.get("notify", ())),
+            overdue_after_ms=data.get("overdue_after_ms"),
         )

@@ -238,6 +238,36 @@ class WaitingActivity:
 
 
 @dataclass(frozen=True, slots=True)
+class OverdueActivity:
+    """An activity waiting for its token too long, or close to a deadline: what the overdue view lists.
+
+    ``reasons`` holds ``waiting`` (it waited longer than ``overdue_after``), ``deadline`` (its
+    nearest deadline falls within the view's horizon, or passed and is about to be applied), or both.
+    """
+
+    execution_id: str
+    workflow: str
+    activity_id: int
+    name: str
+    attempt: int
+    waiting_since: datetime
+    """When its current attempt went async (began to wait for its token)."""
+    waited_ms: int
+    """How long it has waited, by the engine's clock when it was listed."""
+    overdue_after_ms: int | None
+    """The waiting age it is held to: its own (``@tether.activity(overdue_after=...)``), else the
+    view's default; None when neither applies."""
+    own_overdue_after: bool
+    """Whether ``overdue_after_ms`` is the activity's own, not the view's default."""
+    deadline: datetime | None
+    """Its nearest deadline: the activity's total, attempt or heartbeat deadline, or its workflow's."""
+    deadline_kind: str | None
+    """``total``, ``attempt``, ``heartbeat`` or ``workflow``; None without a deadline."""
+    reasons: list[str]
+    """``waiting``, ``deadline`` or both."""
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKeyInfo:
     """An API key as listed: everything but its secret, which is shown once, at creation."""
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from tether.errors import InvalidPayload
 from tether.model import payloads
 from tether.model.payloads import JSONValue
-from tether.model.records import HistoryEvent, WaitingActivity, WorkflowStatus, WorkflowSummary
+from tether.model.records import HistoryEvent, OverdueActivity, WaitingActivity, WorkflowStatus, WorkflowSummary
 
 MAX_LIST_OFFSET = 1_000_000_000
 """The furthest a listing may skip; beyond it offsets only overflow the store's integers."""
@@ -108,6 +108,13 @@ class WaitingPage(BaseModel):
     items: list[WaitingActivity] = Field(
         description="Each with its activity_token when the caller may write to its activities (else null)."
     )
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+
+
+class OverduePage(BaseModel):
+    """A page of overdue activities (waiting too long, or near a deadline), longest waiting first."""
+
+    items: list[OverdueActivity]
     next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
 
 

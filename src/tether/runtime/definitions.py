@@ -64,12 +64,16 @@ class Activity(Generic[P, R, C]):
         inbox: bool = False,
         checkpoint: Any = None,
         notify: str | Sequence[str] | None = None,
+        overdue_after: timedelta | None = None,
     ) -> None:
         self.fn = fn
         self.name = name or fn.__qualname__
         self.is_async = inspect.iscoroutinefunction(fn)
         self.param_types, self.return_type = payloads.type_hints(fn)
-        for label, value in (("timeout", timeout), ("attempt_timeout", attempt_timeout), ("heartbeat", heartbeat)):
+        for label, value in (
+            ("timeout", timeout), ("attempt_timeout", attempt_timeout), ("heartbeat", heartbeat),
+            ("overdue_after", overdue_after),
+        ):  # fmt: skip
             if value is not None and value <= timedelta(0):
                 raise UsageError(f"activity {self.name!r}: {label} must be positive")
         self.options = ActivityOptions(
@@ -80,6 +84,7 @@ class Activity(Generic[P, R, C]):
             result_schema=payloads.schema_of(self.return_type),
             inbox=inbox,
             notify=notifications.check_urls(notify),
+            overdue_after_ms=duration_ms(overdue_after) if overdue_after is not None else None,
         )
         self.checkpoint_type: Any = checkpoint
         """The declared type of its heartbeat details (``checkpoint=``), or None: any JSON value."""
@@ -210,6 +215,7 @@ def activity(
     inbox: bool = False,
     checkpoint: None = None,
     notify: str | Sequence[str] | None = None,
+    overdue_after: timedelta | None = None,
 ) -> _ActivityDecorator[Any]: ...
 @overload
 def activity(
@@ -222,6 +228,7 @@ def activity(
     inbox: bool = False,
     checkpoint: type[K],
     notify: str | Sequence[str] | None = None,
+    overdue_after: timedelta | None = None,
 ) -> _ActivityDecorator[K]: ...
 def activity(
     fn: Callable[P, Any] | None = None,
@@ -235,6 +242,7 @@ def activity(
     inbox: bool = False,
     checkpoint: Any = None,
     notify: str | Sequence[str] | None = None,
+    overdue_after: timedelta | None = None,
 ) -> Activity[P, Any] | _ActivityDecorator[Any]:
     """Declare an activity, bare (``@tether.activity``) or with options.
 
@@ -255,10 +263,14 @@ def activity(
             its token (it went async), with the token, and again when the activity closes. Each
             URL must be registered as a sink (``tether sinks add URL``), whose secret signs
             what it gets; until then its notifications are held (see the README).
+        overdue_after: how long an attempt may wait for its token (after ``make_async()``)
+            before the overdue view (``tether activity list --overdue``, the web UI) lists it;
+            stored with the activity, so a server without this code knows it. Activities that
+            declare none are held to the viewer's ``--waiting-longer-than``.
     """
     decorator: _ActivityDecorator[Any] = _ActivityDecorator(
         name=name, timeout=timeout, attempt_timeout=attempt_timeout, heartbeat=heartbeat, retry=retry, inbox=inbox,
-        checkpoint=checkpoint, notify=notify,
+        checkpoint=checkpoint, notify=notify, overdue_after=overdue_after,
     )  # fmt: skip
     return decorator if fn is None else decorator(fn)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -15,6 +16,7 @@ from tether.model.wire import (
     DescribeActivity,
     FailActivity,
     HeartbeatActivity,
+    OverduePage,
     ReportActivityCancelled,
     WaitingPage,
 )
@@ -123,3 +125,53 @@ async def list_waiting_activities(
     )
     more = len(items) > limit
     return WaitingPage(items=items[:limit], next_offset=offset + limit if more else None)
+
+
+_LONGEST_MS = 100 * 366 * 86400 * 1000
+"""A century: a longer duration is a typo."""
+
+
+@router.get("/overdue", operation_id="listOverdueActivities", responses=refusals(*KEYED, errors.InvalidPayload))
+async def list_overdue_activities(
+    request: Request,
+    caller: Caller,
+    waiting_longer_than_ms: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=_LONGEST_MS,
+            description="The waiting age limit of activities that declare no overdue_after; "
+            "omitted: only those past their own are listed for their age.",
+        ),
+    ] = None,
+    due_within_ms: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=_LONGEST_MS,
+            description="List activities whose nearest deadline (total, attempt, heartbeat, their workflow's) "
+            "falls within this from now; omitted: deadlines do not count.",
+        ),
+    ] = None,
+    workflow: Annotated[str | None, Query(max_length=512, description="Only activities of this workflow.")] = None,
+    name: Annotated[str | None, Query(max_length=512, description="Only activities of this name.")] = None,
+    limit: Annotated[int, Query(ge=1, le=wire.MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=wire.MAX_LIST_OFFSET)] = 0,
+) -> OverduePage:
+    """Activities waiting for a token too long or near a deadline (the overdue view), longest waiting first.
+
+    Too long: longer than their own ``overdue_after``, or than ``waiting_longer_than_ms`` when
+    they declare none. Each says why (``reasons``), its waiting age limit and its nearest
+    deadline. Those of the workflows the caller may read (workflows:read) or write activities
+    of (activities:write). Running (sync) attempts wait for no token and are not listed.
+    """
+    items = await engine_of(request).overdue_activities(
+        waiting_longer_than=_duration(waiting_longer_than_ms), due_within=_duration(due_within_ms),
+        workflow=workflow, name=name, limit=limit + 1, offset=offset, access=caller,
+    )  # fmt: skip
+    more = len(items) > limit
+    return OverduePage(items=items[:limit], next_offset=offset + limit if more else None)
+
+
+def _duration(ms: int | None) -> timedelta | None:
+    return None if ms is None else timedelta(milliseconds=ms)

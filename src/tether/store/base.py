@@ -278,6 +278,29 @@ class Transaction(Protocol):
         """
         ...
 
+    def overdue_activities(
+        self,
+        *,
+        now_ms: int,
+        default_cut_ms: int | None,
+        horizon_ms: int | None,
+        limit: int,
+        offset: int,
+        workflow_patterns: Sequence[str] | None = None,
+        workflow: str | None = None,
+        name: str | None = None,
+    ) -> list[tuple[ActivityRow, str, int | None]]:
+        """A page of the overdue activities waiting for their token (state async), longest waiting first.
+
+        Overdue: waiting since ``now_ms`` minus the ``overdue_after_ms`` of its options or longer;
+        declaring none, waiting since ``default_cut_ms`` or before (None: never); or with a
+        deadline (total, attempt, heartbeat, its workflow's) at or before ``horizon_ms`` (None:
+        no deadline counts). Each comes with its workflow name and its workflow's deadline.
+        Filters as in :meth:`waiting_activities`. Each criterion reads its own index, for at most
+        ``offset + limit`` rows.
+        """
+        ...
+
     def inbox_note(self, execution_id: str, activity_id: int) -> str | None:
         """What ``ctx.inbox`` asked the inbox to show for an activity, if anything."""
         ...

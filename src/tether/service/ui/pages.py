@@ -20,13 +20,13 @@ from fastapi.templating import Jinja2Templates
 
 from tether import errors
 from tether.engine import message_states
-from tether.model import payloads
+from tether.model import overdue_words, payloads
 from tether.model.access import Access
 from tether.model.records import WorkflowStatus
 from tether.service import errors as error_table
 from tether.service import state
 from tether.service.auth import host_of
-from tether.service.ui import forms, messages, timeline
+from tether.service.ui import forms, messages, overdue, timeline
 
 COOKIE = "tether_api_key"
 PAGE_SIZE = 50
@@ -227,6 +227,31 @@ async def _inbox(
 async def inbox(request: Request, all: str = "", notice: str = "") -> HTMLResponse:
     """Activities waiting for a person, with forms to complete or fail them."""
     return await _inbox(request, show_all=bool(all), notice=notice)
+
+
+@router.get("/overdue", response_class=HTMLResponse)
+async def overdue_page(
+    request: Request, waiting: str = "", due: str = "", name: str = "", offset: int = 0
+) -> HTMLResponse:
+    """Activities waiting for their token too long, or near a deadline, as ``tether activity list --overdue``."""
+    access = await _access(request)
+    chosen = overdue.limits(waiting, due)
+    offset = min(max(offset, 0), 1_000_000_000)
+    rows = await state.engine_of(request).overdue_activities(
+        waiting_longer_than=chosen.waiting_longer_than, due_within=chosen.due_within, workflow=name or None,
+        name=None, limit=PAGE_SIZE + 1, offset=offset, access=access,
+    )  # fmt: skip
+    query = {"waiting": chosen.waiting_text, "due": chosen.due_text, **({"name": name} if name else {})}
+    context = {
+        "rows": [(row, overdue_words.why(row)) for row in rows[:PAGE_SIZE]],
+        "limits": chosen,
+        "name": name,
+        "span": overdue_words.span,
+        "newer": urlencode({**query, "offset": max(offset - PAGE_SIZE, 0)}) if offset > 0 else None,
+        "older": urlencode({**query, "offset": offset + PAGE_SIZE}) if len(rows) > PAGE_SIZE else None,
+        "notice": chosen.problem,
+    }
+    return _page(request, "overdue.html", context)
 
 
 async def _target(request: Request) -> tuple[dict[str, str], str, int, int, bool]:

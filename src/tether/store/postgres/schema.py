@@ -17,6 +17,7 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 11: published values (``tether.publish``), as SQLite's 11; independent of the others, it applies after 9 or 10.
 12: the sealed SigV4 secret an API key may have, as SQLite's 12.
 13: notifications out (sinks and the outbox), as SQLite's 13; tables of their own, it applies whatever came before.
+17: the overdue view: waiting activities by when their own waiting age limit runs out, as SQLite's 17.
 """
 
 from __future__ import annotations
@@ -246,6 +247,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX outbox_by_execution ON outbox (execution_id, activity_id);
         CREATE INDEX outbox_due ON outbox (next_try_at_ms) WHERE state IN ('pending', 'retrying');
         CREATE INDEX outbox_held ON outbox (url) WHERE state = 'held';
+        """,
+    ),
+    (
+        17,
+        """
+        CREATE INDEX activities_overdue ON activities
+            ((attempt_started_at_ms + (options::jsonb ->> 'overdue_after_ms')::bigint))
+            WHERE state = 'async';
         """,
     ),
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -256,7 +256,7 @@ class PostgresStatements:
         self._unsettled = self._inherited = False  # reading a result collects all those before it
         return row
 
-    def _all(self, sql: str, params: Sequence[Any] | None = None) -> list[Row]:
+    def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[Row]:
         try:
             rows = self._cur.execute(sql, params).fetchall()
         except psycopg.Error as exc:

@@ -28,6 +28,8 @@ token signing keys, never in plain text; a column of its own, it applies after 1
 13: notifications out: the sinks they go to (URL, signing secret, whether each gets every waiting
 activity) and the outbox, one row per notification and URL, written in the transition that caused it
 and delivered afterwards by workers. Tables of their own: it applies whatever came before.
+17: the overdue view: waiting (async) activities by when their own waiting age limit
+(``overdue_after_ms`` of their options) runs out, an expression index of that sum.
 """
 
 from __future__ import annotations
@@ -299,6 +301,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX outbox_by_execution ON outbox (execution_id, activity_id);
         CREATE INDEX outbox_due ON outbox (next_try_at_ms) WHERE state IN ('pending', 'retrying');
         CREATE INDEX outbox_held ON outbox (url) WHERE state = 'held';
+        """,
+    ),
+    (
+        17,
+        """
+        CREATE INDEX activities_overdue ON activities
+            (attempt_started_at_ms + json_extract(options, '$.overdue_after_ms'))
+            WHERE state = 'async';
         """,
     ),
 ]

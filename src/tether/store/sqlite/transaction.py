@@ -23,6 +23,7 @@ from tether.store.sqlite import links as sqlite_links
 from tether.store.sqlite import messages as sqlite_messages
 from tether.store.sqlite import nulls as sqlite_nulls
 from tether.store.sqlite import outbox as sqlite_outbox
+from tether.store.sqlite import overdue as sqlite_overdue
 from tether.store.sqlite import pending as sqlite_pending
 from tether.store.sqlite import published as sqlite_published
 from tether.store.sqlite import queues as sqlite_queues
@@ -73,6 +74,7 @@ class SQLiteTransaction(
     sqlite_lifecycle.LifecycleQueries,
     sqlite_published.PublishedQueries,
     sqlite_outbox.OutboxQueries,
+    sqlite_overdue.OverdueQueries,
     Transaction,
 ):
     """Transaction methods over the writer connection; used by one thread at a time, the batch's.
