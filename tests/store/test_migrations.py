@@ -321,9 +321,12 @@ async def test_queued_attempts_survive_the_upgrade_that_rebuilds_the_activity_ta
     monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [m for m in sqlite_schema.MIGRATIONS if m[0] < 3])
     store = await SQLiteStore.open(url_of(path))
     await store.run(lambda tx: tx.insert_execution(execution("e1")))
-    await store.run(lambda tx: tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 2, "charge")))
     await store.close()
     monkeypatch.undo()
+    with closing(sqlite3.connect(path)) as conn, conn:  # as the code of that version queued it
+        conn.execute(
+            "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name) VALUES ('e1', 1, 2, 'charge')"
+        )
 
     store = await SQLiteStore.open(url_of(path))
     try:

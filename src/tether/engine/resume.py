@@ -159,6 +159,7 @@ def _reopen(tx: Transaction, execution_id: str, activity_id: int, options: dict[
         options=payloads.json_text({**options, "retry": retry}), scheduled_at_ms=now_ms, closed_at_ms=None,
         cancel_requested=False, result=None, attempt_started_at_ms=None, last_heartbeat_at_ms=None,
     )  # fmt: skip
-    tx.enqueue_activity_task(ActivityTaskRow(execution_id, activity_id, attempt, row.name))
+    priority = options.get("priority") or 0
+    tx.enqueue_activity_task(ActivityTaskRow(execution_id, activity_id, attempt, row.name, priority))
     if options.get("timeout_ms") is not None:
         tx.arm_timer(TimerRow(execution_id, "total", activity_id, 0, now_ms + int(options["timeout_ms"])))

@@ -120,8 +120,9 @@ class PendingWrites:
             return
         self._before_write()
         self._conn.executemany(
-            "INSERT OR REPLACE INTO activity_tasks (execution_id, activity_id, attempt, name) VALUES (?,?,?,?)",
-            [(t.execution_id, t.activity_id, t.attempt, t.name) for t in self.activity_tasks.values()],
+            "INSERT OR REPLACE INTO activity_tasks (execution_id, activity_id, attempt, name, priority) "
+            "VALUES (?,?,?,?,?)",
+            [(t.execution_id, t.activity_id, t.attempt, t.name, t.priority) for t in self.activity_tasks.values()],
         )
         self.activity_tasks.clear()
 

@@ -200,12 +200,38 @@ class QueueQueries:
         self._write()
         self.pending.flush_activity_tasks()
         rows = self._conn.execute(
-            "SELECT id, execution_id, activity_id, attempt, name FROM activity_tasks "
-            "WHERE name IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
+            "SELECT id, execution_id, activity_id, attempt, name, priority FROM activity_tasks "
+            "WHERE name IN (SELECT value FROM json_each(?)) ORDER BY priority DESC, id LIMIT ?",
             (json.dumps(sorted(activities)), limit),
         ).fetchall()
         self._conn.executemany("DELETE FROM activity_tasks WHERE id = ?", [(r[0],) for r in rows])
-        return [ActivityTaskRow(r[1], r[2], r[3], r[4]) for r in rows]
+        return [ActivityTaskRow(r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    # flow control: the single writer serialises claimers, so the limiter needs no row of its own
+
+    def lock_activity_limit(self, name: str) -> None:  # noqa: D102
+        self._write()
+
+    def running_attempts(self, name: str) -> int:  # noqa: D102
+        self.pending.flush_activities()
+        (count,) = self._conn.execute(
+            "SELECT count(*) FROM activities WHERE state = 'running' AND name = ?", (name,)
+        ).fetchone()
+        return int(count)
+
+    def attempt_starts_since(self, name: str, since_ms: int) -> tuple[int, int | None]:  # noqa: D102
+        count, earliest = self._conn.execute(
+            "SELECT count(*), min(started_at_ms) FROM activity_starts WHERE name = ? AND started_at_ms > ?",
+            (name, since_ms),
+        ).fetchone()
+        return int(count), earliest
+
+    def record_attempt_starts(self, name: str, at_ms: int, count: int, forget_until_ms: int) -> None:  # noqa: D102
+        self._write()
+        self._conn.execute("DELETE FROM activity_starts WHERE name = ? AND started_at_ms <= ?", (name, forget_until_ms))
+        self._conn.executemany(
+            "INSERT INTO activity_starts (name, started_at_ms) VALUES (?, ?)", [(name, at_ms)] * count
+        )
 
 
 @functools.lru_cache(maxsize=64)
