@@ -130,3 +130,80 @@ def test_max_concurrent_must_be_a_positive_int(bound: Any) -> None:
 def test_rates_per_minute_and_hour_are_accepted() -> None:
     assert tether.activity(name="fc_per_minute", rate_limit="5/m")(_undecorated).options.rate_limit == "5/m"
     assert tether.activity(name="fc_per_hour", rate_limit=" 100 / h ")(_undecorated).options.rate_limit == "100/h"
+
+
+@tether.workflow
+async def fc_hold_the_slot() -> str:
+    RUN["started"].put_nowait("blocker")
+    return await fc_blocker()
+
+
+@tether.workflow
+async def fc_one_call(label: str) -> str:
+    return await fc_ordered(label)
+
+
+async def test_activity_calls_inherit_the_priority_their_workflow_was_started_with() -> None:
+    _fresh()
+    async with TestEnvironment(
+        workflows=[fc_hold_the_slot, fc_one_call], activities=[fc_blocker, fc_ordered], max_concurrent_activities=1
+    ) as env:
+        blocker = await env.client.start_workflow(fc_hold_the_slot)
+        await RUN["started"].get()
+        await env.advance(timedelta(0))
+        handles = [
+            await env.client.start_workflow(fc_one_call, label, priority=priority)
+            for label, priority in [("zero", 0), ("seven", 7), ("three", 3), ("minus", -2), ("seven-later", 7)]
+        ]
+        await env.advance(timedelta(0))
+        assert RUN["order"] == []
+        RUN["gate"].set()
+        assert await blocker.result() == "blocker"
+        for handle in handles:
+            await handle.result()
+    assert RUN["order"] == ["seven", "seven-later", "three", "zero", "minus"]
+
+
+@tether.workflow
+async def fc_child() -> str:
+    return "child"
+
+
+@tether.workflow
+async def fc_parent(child_id: str) -> str:
+    return await tether.run_workflow(fc_child, id=child_id)
+
+
+async def test_a_child_workflow_inherits_its_parents_priority() -> None:
+    async with TestEnvironment(workflows=[fc_parent, fc_child]) as env:
+        handle = await env.client.start_workflow(fc_parent, "fc-child-1", priority=9)
+        assert await handle.result() == "child"
+        (started,) = [e for e in await env.client.history("fc-child-1") if e.type == EventType.WORKFLOW_STARTED]
+        (parent_started,) = [e for e in await handle.history() if e.type == EventType.WORKFLOW_STARTED]
+    assert started.data["priority"] == parent_started.data["priority"] == 9
+
+
+@pytest.mark.parametrize("priority", [2**31, -(2**31), 1.5, "high"])
+async def test_a_priority_out_of_range_is_refused_before_anything_starts(priority: Any) -> None:
+    async with TestEnvironment(workflows=[fc_child]) as env:
+        with pytest.raises(UsageError, match="priority"):
+            await env.client.start_workflow(fc_child, id="fc-refused", priority=priority)
+        with pytest.raises(UsageError, match="priority"):
+            fc_ordered.with_options(priority=priority)
+        assert await env.client.list_workflows() == []
+
+
+async def test_ready_workflow_tasks_are_claimed_highest_priority_first_then_oldest_first(store_url: str) -> None:
+    client = await tether.Client.connect(store_url)  # no worker: the tasks wait, ready
+    try:
+        for label, priority in [("a", 0), ("b", 4), ("c", -1), ("d", 4), ("e", 0)]:
+            await client.start_workflow(fc_one_call, label, id=f"fc-{label}", priority=priority)
+        claimed = []
+        for _ in range(5):
+            (task,) = await client.engine.claim_workflow_tasks(
+                owner="w", workflows_=[fc_one_call.name], limit=1, lease_ms=60_000, cached_seq={}
+            )
+            claimed.append(task.execution_id)
+    finally:
+        await client.close()
+    assert claimed == ["fc-b", "fc-d", "fc-a", "fc-e", "fc-c"]

@@ -114,9 +114,19 @@ def schedule(
     )  # fmt: skip
     if options.inbox:
         tx.update_activity(execution_id, activity_id, inbox=True)
-    tx.enqueue_activity_task(ActivityTaskRow(execution_id, activity_id, 1, name, options.priority or 0))
+    tx.enqueue_activity_task(
+        ActivityTaskRow(execution_id, activity_id, 1, name, task_priority(tx, execution_id, options))
+    )
     if options.timeout_ms is not None:
         tx.arm_timer(TimerRow(execution_id, "total", activity_id, 0, now_ms + options.timeout_ms))
+
+
+def task_priority(tx: Transaction, execution_id: str, options: ActivityOptions) -> int:
+    """The priority of an activity's queued attempts: the call's own, else its workflow's."""
+    if options.priority is not None:
+        return options.priority
+    execution = tx.get_execution(execution_id)  # read already by the transition that schedules or retries
+    return 0 if execution is None else execution.priority
 
 
 def start_attempts(
@@ -261,8 +271,8 @@ def _retry_due(tx: Transaction, row: ActivityRow) -> int | None:
 def start_retry(tx: Transaction, row: ActivityRow) -> None:
     """Queue the next attempt of an activity whose retry time came (its retry timer is gone)."""
     tx.update_activity(row.execution_id, row.activity_id, state=_SCHEDULED, attempt=row.attempt + 1)
-    queued = ActivityTaskRow(row.execution_id, row.activity_id, row.attempt + 1, row.name, _options(row).priority or 0)
-    tx.enqueue_activity_task(queued)
+    priority = task_priority(tx, row.execution_id, _options(row))
+    tx.enqueue_activity_task(ActivityTaskRow(row.execution_id, row.activity_id, row.attempt + 1, row.name, priority))
 
 
 def closed_error(row: ActivityRow) -> ActivityAlreadyClosed:

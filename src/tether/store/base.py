@@ -32,6 +32,8 @@ class ExecutionRow:
     cancel_requested: bool
     task_error: str | None
     last_seq: int
+    priority: int = 0
+    """Orders its ready workflow tasks (higher first), and its activities' attempts unless a call sets its own."""
 
 
 @dataclass(slots=True)

@@ -76,11 +76,11 @@ class PostgresTransaction(
 
     def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
         inserted = self._one(
-            f"INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+            f"INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
             "ON CONFLICT (id) DO NOTHING RETURNING 1",
             (
                 row.id, row.workflow, row.status, row.input, row.result, row.error, row.created_at_ms,
-                row.closed_at_ms, row.cancel_requested, row.task_error, row.last_seq,
+                row.closed_at_ms, row.cancel_requested, row.task_error, row.last_seq, row.priority,
             ),
         )  # fmt: skip
         if inserted is None:
@@ -291,8 +291,8 @@ class PostgresTransaction(
         # A task already leased by a worker is marked dirty so that it is offered again
         # when that worker finishes: the events appended now were not part of its run.
         self._send(
-            "INSERT INTO workflow_tasks (execution_id, workflow, ready_at_ms) "
-            "SELECT id, workflow, %s FROM executions WHERE id = %s AND status = 'running' "
+            "INSERT INTO workflow_tasks (execution_id, workflow, ready_at_ms, priority) "
+            "SELECT id, workflow, %s, priority FROM executions WHERE id = %s AND status = 'running' "
             "ON CONFLICT (execution_id) DO UPDATE "
             "SET dirty = true, ready_at_ms = least(workflow_tasks.ready_at_ms, excluded.ready_at_ms)",
             (ready_at_ms, execution_id),
@@ -306,11 +306,11 @@ class PostgresTransaction(
             "UPDATE workflow_tasks w SET leased_until_ms = %s, owner = %s, dirty = false FROM ("
             "  SELECT t.execution_id, t.ready_at_ms FROM workflow_tasks t JOIN executions e ON e.id = t.execution_id"
             "  WHERE t.leased_until_ms <= %s AND t.ready_at_ms <= %s AND t.workflow = ANY(%s)"
-            "  ORDER BY t.ready_at_ms LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
-            ") c WHERE w.execution_id = c.execution_id RETURNING w.execution_id, c.ready_at_ms",
+            "  ORDER BY t.priority DESC, t.ready_at_ms LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
+            ") c WHERE w.execution_id = c.execution_id RETURNING w.execution_id, c.ready_at_ms, w.priority",
             (lease_until_ms, owner, now_ms, now_ms, sorted(workflows), limit),
         )
-        ids = [r[0] for r in sorted(rows, key=lambda r: (r[1], r[0]))]
+        ids = [r[0] for r in sorted(rows, key=lambda r: (-r[2], r[1], r[0]))]
         self._locked.update(ids)
         return ids
 

@@ -27,6 +27,7 @@ class WorkflowTaskState(NamedTuple):
     leased_until_ms: int
     owner: str | None
     dirty: bool
+    priority: int = 0
 
 
 class HeldWorkflowTask(NamedTuple):
@@ -141,10 +142,10 @@ class PendingWrites:
             sqlite_nulls.insert(
                 self._conn,
                 "INSERT OR REPLACE INTO workflow_tasks "
-                "(execution_id, workflow, ready_at_ms, leased_until_ms, owner, dirty)",
+                "(execution_id, workflow, ready_at_ms, leased_until_ms, owner, dirty, priority)",
                 (
                     execution_id, state.workflow, state.ready_at_ms, state.leased_until_ms, state.owner,
-                    int(state.dirty),
+                    int(state.dirty), state.priority,
                 ),
             )  # fmt: skip
         self.workflow_tasks.clear()

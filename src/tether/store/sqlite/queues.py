@@ -42,19 +42,26 @@ class QueueQueries:
                 stored = self.pending.stored_tasks[execution_id]
             else:
                 row = self._conn.execute(
-                    "SELECT workflow, ready_at_ms, leased_until_ms, owner, dirty FROM workflow_tasks "
+                    "SELECT workflow, ready_at_ms, leased_until_ms, owner, dirty, priority FROM workflow_tasks "
                     "WHERE execution_id = ?",
                     (execution_id,),
                 ).fetchone()
-                stored = None if row is None else WorkflowTaskState(row[0], row[1], row[2], row[3], bool(row[4]))
+                stored = (
+                    None if row is None else WorkflowTaskState(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
+                )
             held = HeldWorkflowTask(stored is not None, stored)
         state = held.state
         if state is None:
-            state = WorkflowTaskState(execution.workflow, ready_at_ms, 0, None, False)
+            state = WorkflowTaskState(execution.workflow, ready_at_ms, 0, None, False, execution.priority)
         else:
             # Built directly: NamedTuple._replace costs several times as much, on every step.
             state = WorkflowTaskState(
-                state.workflow, min(state.ready_at_ms, ready_at_ms), state.leased_until_ms, state.owner, True
+                state.workflow,
+                min(state.ready_at_ms, ready_at_ms),
+                state.leased_until_ms,
+                state.owner,
+                True,
+                state.priority,
             )
         self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, state)
 
@@ -66,7 +73,7 @@ class QueueQueries:
         self.pending.stored_tasks.clear()
         rows = self._conn.execute(
             "SELECT execution_id FROM workflow_tasks WHERE leased_until_ms <= ? AND ready_at_ms <= ? "
-            "AND workflow IN (SELECT value FROM json_each(?)) ORDER BY ready_at_ms LIMIT ?",
+            "AND workflow IN (SELECT value FROM json_each(?)) ORDER BY priority DESC, ready_at_ms LIMIT ?",
             (now_ms, now_ms, json.dumps(sorted(workflows)), limit),
         ).fetchall()
         ids = [r[0] for r in rows]
@@ -87,7 +94,7 @@ class QueueQueries:
                 return False
             if state.workflow not in names:
                 return False
-            leased = WorkflowTaskState(state.workflow, state.ready_at_ms, lease_until_ms, owner, False)
+            leased = WorkflowTaskState(state.workflow, state.ready_at_ms, lease_until_ms, owner, False, state.priority)
             self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, leased)
             return True
         self._write()
@@ -123,7 +130,7 @@ class QueueQueries:
             if state is None or state.owner != owner:
                 return False
             if state.dirty:
-                offered = WorkflowTaskState(state.workflow, state.ready_at_ms, 0, None, False)
+                offered = WorkflowTaskState(state.workflow, state.ready_at_ms, 0, None, False, state.priority)
                 self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, offered)
                 self.topics.add("workflows")
             else:
