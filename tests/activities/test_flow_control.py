@@ -85,6 +85,23 @@ async def test_max_concurrent_holds_further_attempts_queued_until_a_slot_frees()
     assert RUN["peak"] == 2
 
 
+async def test_a_crashed_workers_slots_come_back_once_its_lease_runs_out() -> None:
+    _fresh()
+    async with TestEnvironment(workflows=[fc_fan_out], activities=[fc_gated]) as env:
+        handle = await env.client.start_workflow(fc_fan_out, 3)
+        await RUN["started"].get()
+        await RUN["started"].get()
+        await env.restart()  # a killed worker: its two attempts still hold the activity's two slots
+        RUN["gate"].set()
+        assert await handle.result() == 3  # the lost attempts were retried, and the third one ran
+        lost = [
+            e
+            for e in await handle.history()
+            if e.type == EventType.ACTIVITY_ATTEMPT_FAILED and e.data["failure"]["error"] == "WorkerLost"
+        ]
+    assert len(lost) == 2
+
+
 async def test_rate_limit_starts_twenty_five_attempts_in_three_windows_of_the_virtual_clock() -> None:
     async with TestEnvironment(workflows=[fc_paced_fan_out], activities=[fc_paced]) as env:
         handle = await env.client.start_workflow(fc_paced_fan_out, 25)
