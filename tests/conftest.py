@@ -162,6 +162,7 @@ _HISTORIES_CHECKED_AFTER_ALL = (
     "test_published_across_stores.py",
     "test_concurrent_activity_tokens.py",
     "test_concurrent_notifications.py",
+    "test_flow_control_across_workers.py",
 )
 """Files in those folders whose histories are made by the engine, and so are checked."""
 

@@ -81,6 +81,16 @@ async def insert(store: SQLiteStore, row: ExecutionRow) -> None:
     await store.run(lambda tx: tx.insert_execution(row))
 
 
+def insert_as_before(path: Path, *execution_ids: str) -> None:
+    """Insert executions as the code of an earlier schema did (today's also writes later columns)."""
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.executemany(
+            "INSERT INTO executions (id, workflow, status, input, created_at_ms) "
+            "VALUES (?, 'migrations.workflow', 'running', '[]', 1)",
+            [(execution_id,) for execution_id in execution_ids],
+        )
+
+
 def contents(folder: Path) -> list[Path]:
     return list(folder.iterdir())
 
@@ -319,11 +329,13 @@ async def test_queued_attempts_survive_the_upgrade_that_rebuilds_the_activity_ta
 ) -> None:
     path = tmp_path / "t.db"
     monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [m for m in sqlite_schema.MIGRATIONS if m[0] < 3])
-    store = await SQLiteStore.open(url_of(path))
-    await store.run(lambda tx: tx.insert_execution(execution("e1")))
-    await store.run(lambda tx: tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 2, "charge")))
-    await store.close()
+    await open_and_close(path)
     monkeypatch.undo()
+    insert_as_before(path, "e1")
+    with closing(sqlite3.connect(path)) as conn, conn:  # as the code of that version queued it
+        conn.execute(
+            "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name) VALUES ('e1', 1, 2, 'charge')"
+        )
 
     store = await SQLiteStore.open(url_of(path))
     try:
@@ -341,13 +353,18 @@ async def test_executions_keep_their_rows_and_history_positions_through_the_upgr
 ) -> None:
     path = tmp_path / "t.db"
     monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [m for m in sqlite_schema.MIGRATIONS if m[0] < 4])
-    store = await SQLiteStore.open(url_of(path))
-    await store.run(lambda tx: tx.insert_execution(execution("e1")))
-    await store.run(lambda tx: tx.insert_execution(execution("e2")))
-    await store.run(lambda tx: tx.append_events("e1", [(EventType.WORKFLOW_STARTED, "{}")] * 3, 5))
-    await store.run(lambda tx: tx.update_execution("e2", status="completed", task_error="boom", closed_at_ms=9))
-    await store.close()
+    await open_and_close(path)
     monkeypatch.undo()
+    insert_as_before(path, "e1", "e2")
+    with closing(sqlite3.connect(path)) as conn, conn:  # as the code of that version wrote them
+        conn.executemany(
+            "INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES ('e1', ?, ?, 5, '{}')",
+            [(seq, EventType.WORKFLOW_STARTED.value) for seq in (1, 2, 3)],
+        )
+        conn.execute("UPDATE executions SET last_seq = 3 WHERE id = 'e1'")
+        conn.execute(
+            "UPDATE executions SET status = 'completed', task_error = 'boom', closed_at_ms = 9 WHERE id = 'e2'"
+        )
 
     store = await SQLiteStore.open(url_of(path))
     try:

@@ -328,16 +328,23 @@ export class TetherClient {
    *
    * `id` names the execution (a random one otherwise, made here so that a retried start is the
    * same start); starting the same id again returns it with `started` false. `timeout` (seconds,
-   * or null for none) overrides the workflow's own.
+   * or null for none) overrides the workflow's own. `priority` (default 0) orders its ready work
+   * before that of lower priority; its activities, children and later runs inherit it.
    *
    * @throws UnknownWorkflow, ExecutionIdTaken, InvalidPayload, PermissionDenied
    */
   async startWorkflow(
     workflow: string,
     args: unknown[] = [],
-    options: { id?: string; timeout?: number | null } = {},
+    options: { id?: string; timeout?: number | null; priority?: number } = {},
   ): Promise<Started> {
-    const body: Schemas["StartWorkflow"] = { workflow, args: args.map(json), id: options.id ?? randomId(), check_known: true };
+    const body: Schemas["StartWorkflow"] = {
+      workflow,
+      args: args.map(json),
+      id: options.id ?? randomId(),
+      check_known: true,
+      priority: options.priority ?? 0,
+    };
     if (options.timeout !== undefined) {
       body.timeout = options.timeout;
     }

@@ -1575,6 +1575,12 @@ export interface components {
              */
             id?: string | null;
             /**
+             * Priority
+             * @description Orders the execution's ready workflow tasks and activity attempts before those of lower priority (first come first within one); its activities, children and later runs inherit it.
+             * @default 0
+             */
+            priority: number;
+            /**
              * Timeout
              * @description Seconds until the execution times out; null: no deadline; omitted: the workflow's own timeout (armed from the start by the first workflow task).
              */

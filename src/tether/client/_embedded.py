@@ -52,10 +52,18 @@ class EmbeddedTransport:
         return self._engine
 
     async def start_workflow(
-        self, execution_id: str, workflow: str, args: str, *, known: bool, timeout_ms: int | None, timeout_known: bool
+        self,
+        execution_id: str,
+        workflow: str,
+        args: str,
+        *,
+        known: bool,
+        timeout_ms: int | None,
+        timeout_known: bool,
+        priority: int = 0,
     ) -> bool:
         return await self._engine.start_workflow(
-            execution_id, workflow, args, timeout_ms=timeout_ms, timeout_known=timeout_known
+            execution_id, workflow, args, timeout_ms=timeout_ms, timeout_known=timeout_known, priority=priority
         )
 
     async def resume(self, execution_id: str, timeout_ms: int | None) -> None:

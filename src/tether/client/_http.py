@@ -139,7 +139,15 @@ class HttpTransport:
         return response.json() if response.content else None
 
     async def start_workflow(
-        self, execution_id: str, workflow: str, args: str, *, known: bool, timeout_ms: int | None, timeout_known: bool
+        self,
+        execution_id: str,
+        workflow: str,
+        args: str,
+        *,
+        known: bool,
+        timeout_ms: int | None,
+        timeout_known: bool,
+        priority: int = 0,
     ) -> bool:
         check = "false" if known else "true"
         body = (
@@ -147,6 +155,8 @@ class HttpTransport:
         )
         if timeout_known:  # omitted: the server leaves the timeout to the workflow's definition
             body = f'{body[:-1]},"timeout":{json.dumps(None if timeout_ms is None else timeout_ms / 1000)}}}'
+        if priority:  # omitted: 0
+            body = f'{body[:-1]},"priority":{priority}}}'
         reply = await self._call("POST", "/v1/workflows", body=body.encode())
         return bool(reply["started"])
 

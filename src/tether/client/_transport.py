@@ -26,11 +26,20 @@ class Transport(Protocol):
         ...
 
     async def start_workflow(
-        self, execution_id: str, workflow: str, args: str, *, known: bool, timeout_ms: int | None, timeout_known: bool
+        self,
+        execution_id: str,
+        workflow: str,
+        args: str,
+        *,
+        known: bool,
+        timeout_ms: int | None,
+        timeout_known: bool,
+        priority: int = 0,
     ) -> bool:
         """Start an execution; ``known`` says the caller holds the workflow's definition (no name check).
 
         ``timeout_known``: the caller knows the execution's timeout, ``timeout_ms`` (None: none).
+        ``priority`` orders its ready work.
         """
         ...
 

@@ -14,7 +14,7 @@ from tether.client.activity_calls import ActivityCalls
 from tether.client.messaging import MessagingCalls, timeout_seconds
 from tether.engine.engine import Engine
 from tether.errors import UsageError
-from tether.model import payloads, wire
+from tether.model import flow_control, payloads, wire
 from tether.model.clock import Clock, duration_ms
 from tether.model.payloads import JSONValue
 from tether.model.records import (
@@ -139,26 +139,42 @@ class Client(MessagingCalls, ActivityCalls):
         *args: *Ts,
         id: str | None = None,
         timeout: timedelta | float | None = None,
+        priority: int = 0,
     ) -> WorkflowHandle[R]: ...
     @overload
     async def start_workflow(
-        self, workflow: str, *args: Any, id: str | None = None, timeout: timedelta | float | None = None
+        self,
+        workflow: str,
+        *args: Any,
+        id: str | None = None,
+        timeout: timedelta | float | None = None,
+        priority: int = 0,
     ) -> WorkflowHandle[Any]: ...
     async def start_workflow(  # type: ignore[misc]  # mypy cannot match *Ts against *args: Any
-        self, workflow: Any, *args: Any, id: str | None = None, timeout: timedelta | float | None = None
+        self,
+        workflow: Any,
+        *args: Any,
+        id: str | None = None,
+        timeout: timedelta | float | None = None,
+        priority: int = 0,
     ) -> WorkflowHandle[Any]:
         """Start an execution of ``workflow`` with positional arguments.
 
         ``id`` names the execution (a random one by default); starting the same id again
         returns the existing execution instead of starting a second one. ``timeout``
         (a timedelta or seconds) overrides the workflow's own (``@tether.workflow(timeout=...)``):
-        the execution ends as timed out that long after it started.
+        the execution ends as timed out that long after it started. ``priority`` orders its
+        ready workflow tasks and activity attempts before those of lower priority (first come
+        first within one); its activities, children and later runs inherit it, unless an
+        activity declares its own (``@tether.activity(priority=...)``, ``act.with_options(...)``).
 
         Raises:
             UnknownWorkflow: ``workflow`` is a name no worker or module registered.
             InvalidPayload: an argument cannot be serialised.
             ExecutionIdTaken: the id is taken by an execution of another workflow.
+            UsageError: ``priority`` is not an int within the stores' range.
         """
+        flow_control.check_priority(priority, what="start_workflow")
         execution_id = _execution_id(id)
         name, definition = await self._resolve(workflow)
         timeout_ms = _timeout_ms(timeout)
@@ -167,7 +183,7 @@ class Client(MessagingCalls, ActivityCalls):
         text = payloads.encode_args(list(args), what="workflow arguments")
         await self._transport.start_workflow(
             execution_id, name, text, known=definition is not None, timeout_ms=timeout_ms,
-            timeout_known=definition is not None or timeout_ms is not None,
+            timeout_known=definition is not None or timeout_ms is not None, priority=priority,
         )  # fmt: skip
         return WorkflowHandle(self, execution_id, definition)
 

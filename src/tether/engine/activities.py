@@ -114,9 +114,19 @@ def schedule(
     )  # fmt: skip
     if options.inbox:
         tx.update_activity(execution_id, activity_id, inbox=True)
-    tx.enqueue_activity_task(ActivityTaskRow(execution_id, activity_id, 1, name))
+    tx.enqueue_activity_task(
+        ActivityTaskRow(execution_id, activity_id, 1, name, task_priority(tx, execution_id, options))
+    )
     if options.timeout_ms is not None:
         tx.arm_timer(TimerRow(execution_id, "total", activity_id, 0, now_ms + options.timeout_ms))
+
+
+def task_priority(tx: Transaction, execution_id: str, options: ActivityOptions) -> int:
+    """The priority of an activity's queued attempts: the call's own, else its workflow's."""
+    if options.priority is not None:
+        return options.priority
+    execution = tx.get_execution(execution_id)  # read already by the transition that schedules or retries
+    return 0 if execution is None else execution.priority
 
 
 def start_attempts(
@@ -261,7 +271,8 @@ def _retry_due(tx: Transaction, row: ActivityRow) -> int | None:
 def start_retry(tx: Transaction, row: ActivityRow) -> None:
     """Queue the next attempt of an activity whose retry time came (its retry timer is gone)."""
     tx.update_activity(row.execution_id, row.activity_id, state=_SCHEDULED, attempt=row.attempt + 1)
-    tx.enqueue_activity_task(ActivityTaskRow(row.execution_id, row.activity_id, row.attempt + 1, row.name))
+    priority = task_priority(tx, row.execution_id, _options(row))
+    tx.enqueue_activity_task(ActivityTaskRow(row.execution_id, row.activity_id, row.attempt + 1, row.name, priority))
 
 
 def closed_error(row: ActivityRow) -> ActivityAlreadyClosed:
@@ -305,6 +316,7 @@ def _close(
     **fields: Any,
 ) -> None:
     tx.update_activity(row.execution_id, row.activity_id, state=state, closed_at_ms=now_ms, **fields)
+    freed_slot(tx, row)
     if row.state == _SCHEDULED:
         tx.delete_activity_task(row.execution_id, row.activity_id)
     if row.state == _BACKOFF or _has_deadlines(row):
@@ -401,6 +413,7 @@ def fail_attempt(tx: Transaction, row: ActivityRow, fault: dict[str, Any], now_m
         and (policy.max_attempts == 0 or row.attempt < policy.max_attempts)
     )
     retry_at = now_ms + policy.interval_ms(row.attempt)
+    freed_slot(tx, row)
     total_deadline = row.scheduled_at_ms + options.timeout_ms if options.timeout_ms is not None else None
     fault_text = json.dumps(fault)
     if retryable and (total_deadline is None or retry_at < total_deadline):
@@ -490,6 +503,7 @@ def went_async(
     row, _ = apply_passed_deadlines(tx, row, now_ms)  # an attempt that went async too late is over
     if row.state != _RUNNING or row.attempt != claims.attempt:
         return
+    freed_slot(tx, row)  # waiting for its token, it runs no code
     if inbox_note is None:
         tx.update_activity(row.execution_id, row.activity_id, state=ActivityState.ASYNC.value)
     else:
@@ -569,6 +583,16 @@ def close_with_execution(tx: Transaction, execution_id: str, reason: str, now_ms
             continue
         data = _data(activity_id=row.activity_id, attempt=row.attempt, details=None, reason=reason)
         _close(tx, row, _CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms, offer_task=False)
+
+
+def freed_slot(tx: Transaction, row: ActivityRow) -> None:
+    """Wake the claimers of a concurrency-limited activity whose running attempt ``row`` ends now.
+
+    Its slot is free once this commits (it is no longer ``running``): attempts held back
+    for a slot are claimed then, by this process or any other on the store.
+    """
+    if row.state == _RUNNING and _options(row).max_concurrent is not None:
+        tx.wake("activities")
 
 
 def watch_heartbeats(tx: Transaction, execution_id: str, activity_id: int) -> None:

@@ -35,7 +35,9 @@ def start(tx: Transaction, parent: ExecutionRow, data: dict[str, Any], now_ms: i
     started = f',"parent_id":{json.dumps(parent.id)},"parent_ref":{ref}'
     try:
         runs.check_not_reserved(child_id)
-        created = starting.create(tx, child_id, workflow, payloads.json_text(data["args"]), now_ms, started=started)
+        created = starting.create(
+            tx, child_id, workflow, payloads.json_text(data["args"]), now_ms, started=started, priority=parent.priority
+        )
     except (ExecutionIdTaken, InvalidPayload) as refused:
         _refuse(tx, parent, ref, child_id, refused, now_ms)
         return

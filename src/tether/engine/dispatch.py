@@ -60,6 +60,8 @@ class LocalWorker:
     """Called on the event loop after the commit of a transition the loop submitted."""
     history_limit: int | None = None
     """Events past which a run's workflow tasks go to the worker (which refuses them) instead of running here."""
+    limited: frozenset[str] = frozenset()
+    """Activities with limits across workers: their attempts are claimed behind their limiter, never pushed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,7 @@ def push(
                 ran.append(instance)
                 unchanged[execution_id] = instance
         for queued in queued_attempts:
-            if queued.name not in worker.activities or not worker.reserve_slot():
+            if queued.name not in worker.activities or queued.name in worker.limited or not worker.reserve_slot():
                 tx.wake("activities")
                 continue
             try:

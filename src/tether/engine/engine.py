@@ -62,11 +62,13 @@ class Engine(
         access: Access | None = None,
         timeout_ms: int | None = None,
         timeout_known: bool = False,
+        priority: int = 0,
     ) -> bool:
         """Start an execution; False if it existed already.
 
         ``timeout_known``: the caller knows the workflow's timeout, ``timeout_ms`` (None: no
-        deadline); otherwise the first workflow task arms the definition's.
+        deadline); otherwise the first workflow task arms the definition's. ``priority`` orders
+        its ready workflow tasks and activity attempts among others (higher first).
 
         Raises:
             PermissionDenied: ``access`` may not start this workflow.
@@ -79,8 +81,9 @@ class Engine(
         def start(tx: Transaction) -> bool:
             try:
                 return workflows.start(
-                    tx, execution_id, workflow, args, now, timeout_ms=timeout_ms, timeout_known=timeout_known
-                )
+                    tx, execution_id, workflow, args, now, timeout_ms=timeout_ms, timeout_known=timeout_known,
+                    priority=priority,
+                )  # fmt: skip
             except ExecutionIdTaken as taken:
                 if access is None or access.allows(Action.READ_WORKFLOWS, taken.workflow):
                     raise

@@ -23,10 +23,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether.engine import closing, runs, workflow_deadline
+from tether.engine import activities, closing, runs, workflow_deadline
 from tether.errors import ExecutionNotResumable
 from tether.model import payloads
 from tether.model.events import Event, EventType
+from tether.model.options import ActivityOptions
 from tether.model.records import ActivityState, WorkflowStatus
 from tether.store.base import ActivityTaskRow, ExecutionRow, TimerRow, Transaction
 
@@ -159,6 +160,7 @@ def _reopen(tx: Transaction, execution_id: str, activity_id: int, options: dict[
         options=payloads.json_text({**options, "retry": retry}), scheduled_at_ms=now_ms, closed_at_ms=None,
         cancel_requested=False, result=None, attempt_started_at_ms=None, last_heartbeat_at_ms=None,
     )  # fmt: skip
-    tx.enqueue_activity_task(ActivityTaskRow(execution_id, activity_id, attempt, row.name))
+    priority = activities.task_priority(tx, execution_id, ActivityOptions.from_json(options))
+    tx.enqueue_activity_task(ActivityTaskRow(execution_id, activity_id, attempt, row.name, priority))
     if options.get("timeout_ms") is not None:
         tx.arm_timer(TimerRow(execution_id, "total", activity_id, 0, now_ms + int(options["timeout_ms"])))

@@ -149,7 +149,9 @@ def continue_as_new(tx: Transaction, execution: ExecutionRow, command: Command, 
     # The chain's deadline (if any) is carried over as it is: the next run's start decided it.
     timeout = None if deadline is None else max(deadline - now_ms, 0)
     started = f',"run":{run + 1},"previous_run_id":{json.dumps(execution.id)},"timeout_ms":{json.dumps(timeout)}'
-    if not starting.create(tx, following, execution.workflow, args, now_ms, started=started):
+    if not starting.create(
+        tx, following, execution.workflow, args, now_ms, started=started, priority=execution.priority
+    ):
         raise UsageError(f"the next run of {chain!r} cannot be stored: id {following!r} is taken")
     published.carry_over(tx, execution.id, following)
     tx.insert_link(

@@ -35,11 +35,14 @@ def check_name(value: str, what: str) -> None:
         raise InvalidPayload(f"the {what} {problem}", errors=[{"loc": [what], "msg": problem}])
 
 
-def create(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: int, *, started: str = "") -> bool:
+def create(
+    tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: int, *, started: str = "", priority: int = 0
+) -> bool:
     """Create an execution; False if one with this id exists already (it is left as it is).
 
     ``args`` is the JSON list of arguments; ``started`` more members of the WorkflowStarted
-    event's data, as JSON text that begins with a comma.
+    event's data, as JSON text that begins with a comma. ``priority`` orders its ready work
+    (recorded in that event when not 0).
 
     Raises:
         InvalidPayload: the id or the workflow name is not one tether accepts.
@@ -51,6 +54,7 @@ def create(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms:
         ExecutionRow(
             id=execution_id, workflow=workflow, status=WorkflowStatus.RUNNING.value, input=args, result=None,
             error=None, created_at_ms=now_ms, closed_at_ms=None, cancel_requested=False, task_error=None, last_seq=0,
+            priority=priority,
         )
     )  # fmt: skip
     if not created:
@@ -58,6 +62,8 @@ def create(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms:
         if existing is not None and existing.workflow != workflow:
             raise ExecutionIdTaken(execution_id, workflow=existing.workflow, requested=workflow)
         return False
+    if priority:
+        started = f'{started},"priority":{priority}'
     data = f'{{"workflow":{json.dumps(workflow)},"args":{args}{started}}}'
     tx.append_events(execution_id, [(EventType.WORKFLOW_STARTED, data)], now_ms)
     tx.enqueue_workflow_task(execution_id, now_ms)

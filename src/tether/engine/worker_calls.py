@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tether.engine import activities, deadlines, dispatch, timers, workflows
+from tether.engine import activities, deadlines, dispatch, flow_control, timers, workflows
 from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.core import EngineCore
 from tether.engine.workflows import WorkflowTask
 from tether.model.events import Command
+from tether.model.flow_control import FlowLimit
 from tether.model.tokens import ActivityClaims, TokenClaims
 from tether.store.base import Transaction
 
@@ -34,6 +35,31 @@ class WorkerCalls(EngineCore):
         """Claim queued attempts of the named activities for ``worker``."""
         now = self.clock.now_ms()
         return await self._run(lambda tx: activities.start_attempts(tx, names, limit, now, self._keys.sign, worker))
+
+    async def claim_attempts(
+        self, names: list[str], limit: int, worker: str, limits: Mapping[str, FlowLimit]
+    ) -> flow_control.Claimed:
+        """Claim queued attempts of the named activities for ``worker``, those in ``limits`` within their limits.
+
+        Limited activities are claimed first, each behind its limiter (see ``engine.flow_control``),
+        then the others with what is left of ``limit``.
+        """
+        now = self.clock.now_ms()
+        sign = self._keys.sign
+        limited = {name: limits[name] for name in names if name in limits}
+        unlimited = [name for name in names if name not in limits]
+
+        def claim(tx: Transaction) -> flow_control.Claimed:
+            claimed = flow_control.start_limited(
+                tx, limited, limit, now, lambda task: activities.start_attempt(tx, task, now, sign, worker)
+            )
+            rest = limit - len(claimed.starts)
+            if rest <= 0 or not unlimited:
+                return claimed
+            more = activities.start_attempts(tx, unlimited, rest, now, sign, worker)
+            return flow_control.Claimed([*claimed.starts, *more], claimed.held, claimed.retry_at_ms)
+
+        return await self._run(claim)
 
     def activity_token(self, execution_id: str, activity_id: int) -> str:
         """The activity token of an activity whose attempt this process started (signed on demand, off the store).

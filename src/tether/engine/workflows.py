@@ -40,6 +40,7 @@ def start(
     *,
     timeout_ms: int | None = None,
     timeout_known: bool = False,
+    priority: int = 0,
 ) -> bool:
     """Create an execution; False if one with this id exists already (it is left as it is).
 
@@ -53,7 +54,7 @@ def start(
     """
     runs.check_not_reserved(execution_id)
     started = f',"timeout_ms":{json.dumps(timeout_ms)}' if timeout_known else ""
-    created = starting.create(tx, execution_id, workflow, args, now_ms, started=started)
+    created = starting.create(tx, execution_id, workflow, args, now_ms, started=started, priority=priority)
     if created and timeout_known and timeout_ms is not None:
         workflow_deadline.arm(tx, execution_id, now_ms + timeout_ms)
     return created

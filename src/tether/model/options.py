@@ -1,4 +1,4 @@
-"""Options users give activities: retry policy and timeouts."""
+"""Options users give activities: retry policy, timeouts, flow control and priority."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from tether.errors import UsageError
+from tether.model import flow_control
 from tether.model.clock import duration_ms
 
 
@@ -94,6 +95,20 @@ class ActivityOptions:
     """URLs told when an attempt starts waiting for its token, and when the activity then closes."""
     overdue_after_ms: int | None = None
     """How long an attempt may wait for its token before the overdue view lists it; None: the viewer's default."""
+    max_concurrent: int | None = None
+    """Attempts of this activity type running their code at once, across all workers on the store."""
+    rate_limit: str | None = None
+    """Attempt starts of this activity type per window across all workers (``"10/s"``, ``"5/m"``, ``"100/h"``)."""
+    priority: int | None = None
+    """Order among ready attempts (higher first); None: the workflow's priority."""
+
+    @property
+    def flow_limit(self) -> flow_control.FlowLimit | None:
+        """The activity type's limits across workers; None when it has none."""
+        if self.max_concurrent is None and self.rate_limit is None:
+            return None
+        rate = None if self.rate_limit is None else flow_control.parse_rate(self.rate_limit, activity="")
+        return flow_control.FlowLimit(self.max_concurrent, rate)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for the store."""
@@ -110,6 +125,10 @@ class ActivityOptions:
             data["notify"] = list(self.notify)
         if self.overdue_after_ms is not None:  # likewise
             data["overdue_after_ms"] = self.overdue_after_ms
+        for key in ("max_concurrent", "rate_limit", "priority"):  # likewise
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
         return data
 
     @classmethod
@@ -124,4 +143,7 @@ class ActivityOptions:
             inbox=bool(data.get("inbox", False)),
             notify=tuple(data.get("notify", ())),
             overdue_after_ms=data.get("overdue_after_ms"),
+            max_concurrent=data.get("max_concurrent"),
+            rate_limit=data.get("rate_limit"),
+            priority=data.get("priority"),
         )

@@ -72,6 +72,15 @@ class StartWorkflow(_Request):
             "(armed from the start by the first workflow task)."
         ),
     )
+    priority: int = Field(
+        default=0,
+        gt=-(2**31),
+        lt=2**31,
+        description=(
+            "Orders the execution's ready workflow tasks and activity attempts before those of lower priority "
+            "(first come first within one); its activities, children and later runs inherit it."
+        ),
+    )
 
 
 class ResumeWorkflow(_Request):

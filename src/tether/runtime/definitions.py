@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import json
@@ -13,7 +14,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from typing_extensions import TypeVar as DefaultedTypeVar
 
 from tether.errors import NotInWorkflow, UsageError
-from tether.model import notifications, payloads
+from tether.model import flow_control, notifications, payloads
 from tether.model.clock import duration_ms
 from tether.model.options import ActivityOptions, RetryPolicy
 
@@ -65,6 +66,9 @@ class Activity(Generic[P, R, C]):
         checkpoint: Any = None,
         notify: str | Sequence[str] | None = None,
         overdue_after: timedelta | None = None,
+        max_concurrent: int | None = None,
+        rate_limit: str | None = None,
+        priority: int | None = None,
     ) -> None:
         self.fn = fn
         self.name = name or fn.__qualname__
@@ -85,6 +89,9 @@ class Activity(Generic[P, R, C]):
             inbox=inbox,
             notify=notifications.check_urls(notify),
             overdue_after_ms=duration_ms(overdue_after) if overdue_after is not None else None,
+            max_concurrent=flow_control.check_max_concurrent(max_concurrent, activity=self.name),
+            rate_limit=None if rate_limit is None else _rate_text(rate_limit, self.name),
+            priority=flow_control.check_priority(priority, what=f"activity {self.name!r}"),
         )
         self.checkpoint_type: Any = checkpoint
         """The declared type of its heartbeat details (``checkpoint=``), or None: any JSON value."""
@@ -105,6 +112,25 @@ class Activity(Generic[P, R, C]):
         """
         coroutine: Coroutine[Any, Any, R] = _workflow_api().call_activity(self, args, kwargs)
         return coroutine
+
+    def with_options(self, *, priority: int | None) -> Activity[P, R, C]:
+        """This activity with another priority for the calls made through what it returns.
+
+        ``await charge.with_options(priority=10)(order)`` in a workflow: that attempt (and its
+        retries) is claimed before ready attempts of lower priority; ``priority=None`` takes
+        the workflow's again. The name, code and every other option stay the same.
+
+        Raises:
+            UsageError: ``priority`` is not an int.
+        """
+        changed = copy.copy(self)
+        options = ActivityOptions.from_json(
+            {**self.options_json, "priority": flow_control.check_priority(priority, what=f"activity {self.name!r}")}
+        )
+        changed.options = options
+        changed.options_json = options.to_json()
+        changed.options_text = payloads.json_text(changed.options_json)
+        return changed
 
     def encode_result(self, value: object) -> str:
         """The JSON text of a result of this activity, once it matches the declared return type.
@@ -216,6 +242,9 @@ def activity(
     checkpoint: None = None,
     notify: str | Sequence[str] | None = None,
     overdue_after: timedelta | None = None,
+    max_concurrent: int | None = None,
+    rate_limit: str | None = None,
+    priority: int | None = None,
 ) -> _ActivityDecorator[Any]: ...
 @overload
 def activity(
@@ -229,6 +258,9 @@ def activity(
     checkpoint: type[K],
     notify: str | Sequence[str] | None = None,
     overdue_after: timedelta | None = None,
+    max_concurrent: int | None = None,
+    rate_limit: str | None = None,
+    priority: int | None = None,
 ) -> _ActivityDecorator[K]: ...
 def activity(
     fn: Callable[P, Any] | None = None,
@@ -243,6 +275,9 @@ def activity(
     checkpoint: Any = None,
     notify: str | Sequence[str] | None = None,
     overdue_after: timedelta | None = None,
+    max_concurrent: int | None = None,
+    rate_limit: str | None = None,
+    priority: int | None = None,
 ) -> Activity[P, Any] | _ActivityDecorator[Any]:
     """Declare an activity, bare (``@tether.activity``) or with options.
 
@@ -267,12 +302,32 @@ def activity(
             before the overdue view (``tether activity list --overdue``, the web UI) lists it;
             stored with the activity, so a server without this code knows it. Activities that
             declare none are held to the viewer's ``--waiting-longer-than``.
+        max_concurrent: attempts of this activity running their code at once, across every worker on
+            the store. A slot is held from the attempt's claim until it returns, fails, times out
+            or its worker stops renewing its lease; an attempt that went async (waiting for its
+            token) holds none, since it runs no code. Attempts past the bound stay queued and
+            start as slots free, in priority order.
+        rate_limit: attempt starts across every worker on the store, at most so many in any
+            sliding window: ``"10/s"``, ``"100/m"``, ``"1000/h"``. Retries count as starts.
+        priority: the order of its ready attempts among others (higher first, first come first
+            within a priority); None (default) takes the calling workflow's priority.
+            ``act.with_options(priority=...)`` changes it for one call.
+
+    Raises:
+        UsageError: an option is out of range, or ``rate_limit`` is not a rate.
     """
     decorator: _ActivityDecorator[Any] = _ActivityDecorator(
         name=name, timeout=timeout, attempt_timeout=attempt_timeout, heartbeat=heartbeat, retry=retry, inbox=inbox,
-        checkpoint=checkpoint, notify=notify, overdue_after=overdue_after,
+        checkpoint=checkpoint, notify=notify, overdue_after=overdue_after, max_concurrent=max_concurrent,
+        rate_limit=rate_limit, priority=priority,
     )  # fmt: skip
     return decorator if fn is None else decorator(fn)
+
+
+def _rate_text(text: str, activity: str) -> str:
+    """The rate limit as stored: checked, without spaces."""
+    rate = flow_control.parse_rate(text, activity=activity)
+    return f"{rate.count}/{text.strip()[-1]}"
 
 
 def _message_schemas(workflow: str, messages: dict[Any, Any]) -> dict[str, str]:

@@ -56,7 +56,7 @@ async def start_workflow(body: StartWorkflow, request: Request, response: Respon
     args = payloads.encode_args(body.args, what="args")
     started = await engine.start_workflow(
         execution_id, body.workflow, args, access=caller, timeout_ms=wire.timeout_ms(body.timeout),
-        timeout_known="timeout" in body.model_fields_set,
+        timeout_known="timeout" in body.model_fields_set, priority=body.priority,
     )  # fmt: skip
     response.status_code = 201 if started else 200
     return Started(id=execution_id, workflow=body.workflow, started=started)

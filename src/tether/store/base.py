@@ -32,6 +32,8 @@ class ExecutionRow:
     cancel_requested: bool
     task_error: str | None
     last_seq: int
+    priority: int = 0
+    """Orders its ready workflow tasks (higher first), and its activities' attempts unless a call sets its own."""
 
 
 @dataclass(slots=True)
@@ -191,6 +193,8 @@ class ActivityTaskRow:
     activity_id: int
     attempt: int
     name: str
+    priority: int = 0
+    """Claimed before attempts of lower priority; first queued first within one."""
 
 
 class Transaction(Protocol):
@@ -498,7 +502,29 @@ class Transaction(Protocol):
     # activity tasks
     def enqueue_activity_task(self, task: ActivityTaskRow) -> None: ...
     def delete_activity_task(self, execution_id: str, activity_id: int) -> None: ...
-    def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]: ...
+    def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]:
+        """Take up to ``limit`` queued attempts of these names: highest priority first, then oldest first."""
+        ...
+
+    # flow control across workers
+    def lock_activity_limit(self, name: str) -> None:
+        """Hold activity ``name``'s limiter until the transaction ends: claimers of it go one at a time.
+
+        Everything read after this (attempts running, recent starts) is as the previous holder left it.
+        """
+        ...
+
+    def running_attempts(self, name: str) -> int:
+        """How many attempts of activity ``name`` are running (claimed, not yet returned, failed or async)."""
+        ...
+
+    def attempt_starts_since(self, name: str, since_ms: int) -> tuple[int, int | None]:
+        """How many attempts of ``name`` started after ``since_ms``, and when the earliest of them did."""
+        ...
+
+    def record_attempt_starts(self, name: str, at_ms: int, count: int, forget_until_ms: int) -> None:
+        """Note ``count`` starts of ``name`` at ``at_ms``; forget its starts at or before ``forget_until_ms``."""
+        ...
 
     # worker liveness
     def renew_worker(self, owner: str, lease_until_ms: int) -> None:

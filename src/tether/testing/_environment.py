@@ -317,7 +317,7 @@ class TestEnvironment:
             engine = self.engine
             version = engine.notifier.version
             # Queued attempts count only while the worker could start one.
-            activities = worker.activity_names if worker.has_free_slot() else []
+            activities = worker.startable_activities()
             busy = await engine.has_ready_work(worker.workflow_names, activities)
             if not busy and worker.is_idle(attempts=attempts) and engine.notifier.version == version:
                 return
@@ -368,7 +368,8 @@ class TestEnvironment:
             await engine.notifier.wait_for_result_waiters()
             await self.worker.wait_for_idle()
             version = engine.notifier.version
-            wake = await engine.next_wakeup_ms(self.worker.identity)
+            dues = [await engine.next_wakeup_ms(self.worker.identity), self.worker.next_deadline_ms()]
+            wake = min((d for d in dues if d is not None), default=None)
             if not (self.worker.is_idle() and engine.notifier.result_waiters) or engine.notifier.version != version:
                 await asyncio.sleep(0)
                 continue

@@ -121,6 +121,9 @@ class Worker:
         self._engine = client.engine
         self._workflows = {w.name: w for w in workflows}
         self._activities = {a.name: a for a in activities}
+        self._limits = {a.name: limit for a in activities if (limit := a.options.flow_limit) is not None}
+        self._held: frozenset[str] = frozenset()  # limited activities that could start nothing more, as last claimed
+        self._limit_retry_ms: int | None = None  # when a rate limit lets the next start through
         self._max_activities = max_concurrent_activities
         self._lease_ms = duration_ms(workflow_task_lease)
         self.identity = identity or f"worker-{uuid.uuid4().hex[:12]}"
@@ -189,6 +192,7 @@ class Worker:
                 take_cached=self._cache.take,
                 accept=self._accept,
                 history_limit=self._history.limit,
+                limited=frozenset(self._limits),
             )
         )
         self._loops = [
@@ -312,7 +316,12 @@ class Worker:
 
     def next_deadline_ms(self) -> int | None:
         """The earliest deadline ahead of an attempt this worker runs, as the worker expects it."""
-        return None if self._deadlines is None else self._deadlines.next_due_ms()
+        dues = [self._limit_retry_ms, None if self._deadlines is None else self._deadlines.next_due_ms()]
+        return min((due for due in dues if due is not None), default=None)
+
+    def startable_activities(self) -> list[str]:
+        """Names of the activities whose queued attempts this worker would start now (slots and limits allowing)."""
+        return [name for name in sorted(self._activities) if name not in self._held] if self.has_free_slot() else []
 
     def has_free_slot(self) -> bool:
         """Whether another attempt could start now."""
@@ -557,16 +566,20 @@ class Worker:
             if free > 0:
                 starts: list[AttemptStart] = []
                 try:
-                    starts = await self._engine.start_attempts(names, free, self.identity)
+                    claimed = await self._engine.claim_attempts(names, free, self.identity, self._limits)
+                    starts = claimed.starts
                 finally:
                     self._release_slot(free - len(starts))
+                self._held, self._limit_retry_ms = claimed.held, claimed.retry_at_ms
                 for start in starts:
                     self._start_attempt(start)
                 if starts:
                     continue
-                self._park("activities", self._unchanged("activities", version))
+                # Held back by a limit: a freed slot wakes the topic, a rate limit's window the clock.
+                wake = claimed.retry_at_ms
+                self._park("activities", self._unchanged("activities", version, wake))
                 try:
-                    await notifier.wait_for_change(version, topic="activities")
+                    await notifier.wait_for_change(version, self._engine.clock, wake, topic="activities")
                 finally:
                     self._park("activities", None)
             else:

@@ -25,7 +25,8 @@ from tether.store.base import ActivityRow, ExecutionRow
 Row = tuple[Any, ...]
 
 EXECUTION_COLUMNS = (
-    "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, last_seq"
+    "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, last_seq, "
+    "priority"
 )
 ACTIVITY_COLUMNS = (
     "execution_id, activity_id, name, state, attempt, args, options, scheduled_at_ms, "

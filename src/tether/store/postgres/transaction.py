@@ -76,11 +76,11 @@ class PostgresTransaction(
 
     def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
         inserted = self._one(
-            f"INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+            f"INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
             "ON CONFLICT (id) DO NOTHING RETURNING 1",
             (
                 row.id, row.workflow, row.status, row.input, row.result, row.error, row.created_at_ms,
-                row.closed_at_ms, row.cancel_requested, row.task_error, row.last_seq,
+                row.closed_at_ms, row.cancel_requested, row.task_error, row.last_seq, row.priority,
             ),
         )  # fmt: skip
         if inserted is None:
@@ -291,8 +291,8 @@ class PostgresTransaction(
         # A task already leased by a worker is marked dirty so that it is offered again
         # when that worker finishes: the events appended now were not part of its run.
         self._send(
-            "INSERT INTO workflow_tasks (execution_id, workflow, ready_at_ms) "
-            "SELECT id, workflow, %s FROM executions WHERE id = %s AND status = 'running' "
+            "INSERT INTO workflow_tasks (execution_id, workflow, ready_at_ms, priority) "
+            "SELECT id, workflow, %s, priority FROM executions WHERE id = %s AND status = 'running' "
             "ON CONFLICT (execution_id) DO UPDATE "
             "SET dirty = true, ready_at_ms = least(workflow_tasks.ready_at_ms, excluded.ready_at_ms)",
             (ready_at_ms, execution_id),
@@ -306,11 +306,11 @@ class PostgresTransaction(
             "UPDATE workflow_tasks w SET leased_until_ms = %s, owner = %s, dirty = false FROM ("
             "  SELECT t.execution_id, t.ready_at_ms FROM workflow_tasks t JOIN executions e ON e.id = t.execution_id"
             "  WHERE t.leased_until_ms <= %s AND t.ready_at_ms <= %s AND t.workflow = ANY(%s)"
-            "  ORDER BY t.ready_at_ms LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
-            ") c WHERE w.execution_id = c.execution_id RETURNING w.execution_id, c.ready_at_ms",
+            "  ORDER BY t.priority DESC, t.ready_at_ms LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
+            ") c WHERE w.execution_id = c.execution_id RETURNING w.execution_id, c.ready_at_ms, w.priority",
             (lease_until_ms, owner, now_ms, now_ms, sorted(workflows), limit),
         )
-        ids = [r[0] for r in sorted(rows, key=lambda r: (r[1], r[0]))]
+        ids = [r[0] for r in sorted(rows, key=lambda r: (-r[2], r[1], r[0]))]
         self._locked.update(ids)
         return ids
 
@@ -389,10 +389,10 @@ class PostgresTransaction(
         self._lock(task.execution_id)
         # A replaced task goes to the back of the queue, as a new row would.
         self._send(
-            "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name) VALUES (%s,%s,%s,%s) "
+            "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name, priority) VALUES (%s,%s,%s,%s,%s) "
             "ON CONFLICT (execution_id, activity_id) DO UPDATE SET id = nextval('activity_tasks_id_seq'), "
-            "attempt = excluded.attempt, name = excluded.name",
-            (task.execution_id, task.activity_id, task.attempt, task.name),
+            "attempt = excluded.attempt, name = excluded.name, priority = excluded.priority",
+            (task.execution_id, task.activity_id, task.attempt, task.name, task.priority),
         )
         self.known.queued(task.execution_id, task.activity_id, task.attempt)
         self.enqueued_activities.append(task)
@@ -408,15 +408,44 @@ class PostgresTransaction(
         rows = self._all(
             "DELETE FROM activity_tasks d USING ("
             "  SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id"
-            "  WHERE t.name = ANY(%s) ORDER BY t.id LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
-            ") c WHERE d.id = c.id RETURNING d.id, d.execution_id, d.activity_id, d.attempt, d.name",
+            "  WHERE t.name = ANY(%s) ORDER BY t.priority DESC, t.id LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
+            ") c WHERE d.id = c.id RETURNING d.id, d.execution_id, d.activity_id, d.attempt, d.name, d.priority",
             (sorted(activities), limit),
         )
-        rows.sort(key=lambda r: int(r[0]))
+        rows.sort(key=lambda r: (-int(r[5]), int(r[0])))
         self._locked.update(r[1] for r in rows)
         for row in rows:
             self.known.dequeued(row[1], row[2])
-        return [ActivityTaskRow(r[1], r[2], r[3], r[4]) for r in rows]
+        return [ActivityTaskRow(r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    # flow control across workers
+
+    def lock_activity_limit(self, name: str) -> None:  # noqa: D102
+        # One statement creates the limiter row if need be and locks it either way; claimers of
+        # the same activity wait here for each other, and read what they count only afterwards.
+        self._one(
+            "INSERT INTO activity_limits (name) VALUES (%s) "
+            "ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING name",
+            (name,),
+        )
+
+    def running_attempts(self, name: str) -> int:  # noqa: D102
+        row = self._one("SELECT count(*) FROM activities WHERE state = 'running' AND name = %s", (name,))
+        return int(row[0]) if row is not None else 0
+
+    def attempt_starts_since(self, name: str, since_ms: int) -> tuple[int, int | None]:  # noqa: D102
+        row = self._one(
+            "SELECT count(*), min(started_at_ms) FROM activity_starts WHERE name = %s AND started_at_ms > %s",
+            (name, since_ms),
+        )
+        if row is None:
+            return 0, None
+        return int(row[0]), None if row[1] is None else int(row[1])
+
+    def record_attempt_starts(self, name: str, at_ms: int, count: int, forget_until_ms: int) -> None:  # noqa: D102
+        self._send("DELETE FROM activity_starts WHERE name = %s AND started_at_ms <= %s", (name, forget_until_ms))
+        for _ in range(count):
+            self._send("INSERT INTO activity_starts (name, started_at_ms) VALUES (%s, %s)", (name, at_ms))
 
     # worker liveness
 

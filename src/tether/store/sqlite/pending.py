@@ -27,6 +27,7 @@ class WorkflowTaskState(NamedTuple):
     leased_until_ms: int
     owner: str | None
     dirty: bool
+    priority: int = 0
 
 
 class HeldWorkflowTask(NamedTuple):
@@ -120,8 +121,9 @@ class PendingWrites:
             return
         self._before_write()
         self._conn.executemany(
-            "INSERT OR REPLACE INTO activity_tasks (execution_id, activity_id, attempt, name) VALUES (?,?,?,?)",
-            [(t.execution_id, t.activity_id, t.attempt, t.name) for t in self.activity_tasks.values()],
+            "INSERT OR REPLACE INTO activity_tasks (execution_id, activity_id, attempt, name, priority) "
+            "VALUES (?,?,?,?,?)",
+            [(t.execution_id, t.activity_id, t.attempt, t.name, t.priority) for t in self.activity_tasks.values()],
         )
         self.activity_tasks.clear()
 
@@ -140,10 +142,10 @@ class PendingWrites:
             sqlite_nulls.insert(
                 self._conn,
                 "INSERT OR REPLACE INTO workflow_tasks "
-                "(execution_id, workflow, ready_at_ms, leased_until_ms, owner, dirty)",
+                "(execution_id, workflow, ready_at_ms, leased_until_ms, owner, dirty, priority)",
                 (
                     execution_id, state.workflow, state.ready_at_ms, state.leased_until_ms, state.owner,
-                    int(state.dirty),
+                    int(state.dirty), state.priority,
                 ),
             )  # fmt: skip
         self.workflow_tasks.clear()

@@ -42,19 +42,26 @@ class QueueQueries:
                 stored = self.pending.stored_tasks[execution_id]
             else:
                 row = self._conn.execute(
-                    "SELECT workflow, ready_at_ms, leased_until_ms, owner, dirty FROM workflow_tasks "
+                    "SELECT workflow, ready_at_ms, leased_until_ms, owner, dirty, priority FROM workflow_tasks "
                     "WHERE execution_id = ?",
                     (execution_id,),
                 ).fetchone()
-                stored = None if row is None else WorkflowTaskState(row[0], row[1], row[2], row[3], bool(row[4]))
+                stored = (
+                    None if row is None else WorkflowTaskState(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
+                )
             held = HeldWorkflowTask(stored is not None, stored)
         state = held.state
         if state is None:
-            state = WorkflowTaskState(execution.workflow, ready_at_ms, 0, None, False)
+            state = WorkflowTaskState(execution.workflow, ready_at_ms, 0, None, False, execution.priority)
         else:
             # Built directly: NamedTuple._replace costs several times as much, on every step.
             state = WorkflowTaskState(
-                state.workflow, min(state.ready_at_ms, ready_at_ms), state.leased_until_ms, state.owner, True
+                state.workflow,
+                min(state.ready_at_ms, ready_at_ms),
+                state.leased_until_ms,
+                state.owner,
+                True,
+                state.priority,
             )
         self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, state)
 
@@ -66,7 +73,7 @@ class QueueQueries:
         self.pending.stored_tasks.clear()
         rows = self._conn.execute(
             "SELECT execution_id FROM workflow_tasks WHERE leased_until_ms <= ? AND ready_at_ms <= ? "
-            "AND workflow IN (SELECT value FROM json_each(?)) ORDER BY ready_at_ms LIMIT ?",
+            "AND workflow IN (SELECT value FROM json_each(?)) ORDER BY priority DESC, ready_at_ms LIMIT ?",
             (now_ms, now_ms, json.dumps(sorted(workflows)), limit),
         ).fetchall()
         ids = [r[0] for r in rows]
@@ -87,7 +94,7 @@ class QueueQueries:
                 return False
             if state.workflow not in names:
                 return False
-            leased = WorkflowTaskState(state.workflow, state.ready_at_ms, lease_until_ms, owner, False)
+            leased = WorkflowTaskState(state.workflow, state.ready_at_ms, lease_until_ms, owner, False, state.priority)
             self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, leased)
             return True
         self._write()
@@ -123,7 +130,7 @@ class QueueQueries:
             if state is None or state.owner != owner:
                 return False
             if state.dirty:
-                offered = WorkflowTaskState(state.workflow, state.ready_at_ms, 0, None, False)
+                offered = WorkflowTaskState(state.workflow, state.ready_at_ms, 0, None, False, state.priority)
                 self.pending.workflow_tasks[execution_id] = HeldWorkflowTask(held.stored, offered)
                 self.topics.add("workflows")
             else:
@@ -200,12 +207,38 @@ class QueueQueries:
         self._write()
         self.pending.flush_activity_tasks()
         rows = self._conn.execute(
-            "SELECT id, execution_id, activity_id, attempt, name FROM activity_tasks "
-            "WHERE name IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
+            "SELECT id, execution_id, activity_id, attempt, name, priority FROM activity_tasks "
+            "WHERE name IN (SELECT value FROM json_each(?)) ORDER BY priority DESC, id LIMIT ?",
             (json.dumps(sorted(activities)), limit),
         ).fetchall()
         self._conn.executemany("DELETE FROM activity_tasks WHERE id = ?", [(r[0],) for r in rows])
-        return [ActivityTaskRow(r[1], r[2], r[3], r[4]) for r in rows]
+        return [ActivityTaskRow(r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    # flow control: the single writer serialises claimers, so the limiter needs no row of its own
+
+    def lock_activity_limit(self, name: str) -> None:  # noqa: D102
+        self._write()
+
+    def running_attempts(self, name: str) -> int:  # noqa: D102
+        self.pending.flush_activities()
+        (count,) = self._conn.execute(
+            "SELECT count(*) FROM activities WHERE state = 'running' AND name = ?", (name,)
+        ).fetchone()
+        return int(count)
+
+    def attempt_starts_since(self, name: str, since_ms: int) -> tuple[int, int | None]:  # noqa: D102
+        count, earliest = self._conn.execute(
+            "SELECT count(*), min(started_at_ms) FROM activity_starts WHERE name = ? AND started_at_ms > ?",
+            (name, since_ms),
+        ).fetchone()
+        return int(count), earliest
+
+    def record_attempt_starts(self, name: str, at_ms: int, count: int, forget_until_ms: int) -> None:  # noqa: D102
+        self._write()
+        self._conn.execute("DELETE FROM activity_starts WHERE name = ? AND started_at_ms <= ?", (name, forget_until_ms))
+        self._conn.executemany(
+            "INSERT INTO activity_starts (name, started_at_ms) VALUES (?, ?)", [(name, at_ms)] * count
+        )
 
 
 @functools.lru_cache(maxsize=64)

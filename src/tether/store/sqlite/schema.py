@@ -304,6 +304,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
+        15,
+        """
+        ALTER TABLE activity_tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE workflow_tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE executions ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX activity_tasks_by_priority ON activity_tasks (priority DESC, id);
+        CREATE TABLE activity_starts (name TEXT NOT NULL, started_at_ms INTEGER NOT NULL);
+        CREATE INDEX activity_starts_by_name ON activity_starts (name, started_at_ms);
+        """,
+    ),
+    (
         17,
         """
         CREATE INDEX activities_overdue ON activities

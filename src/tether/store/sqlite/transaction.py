@@ -31,7 +31,7 @@ from tether.store.sqlite import registry as sqlite_registry
 from tether.store.sqlite.pending import HeldActivity, WorkflowTaskState
 
 _EXECUTION_COLUMNS = (
-    "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error"
+    "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, priority"
 )
 # An execution's last sequence number is its history's (migration 4): kept nowhere else, it
 # costs no write per transition.
@@ -44,7 +44,7 @@ _EXECUTION_WITH_TASK = (
     f"SELECT {', '.join(f'x.{c}' for c in _EXECUTION_COLUMNS.split(', '))}, "
     "(SELECT coalesce(max(seq), 0) FROM events WHERE execution_id = x.id), "
     "t.workflow, t.ready_at_ms, t.leased_until_ms, t.owner, t.dirty, "
-    "(SELECT due_at_ms FROM timers WHERE execution_id = x.id AND kind = 'workflow' AND ref = 0) "
+    "(SELECT due_at_ms FROM timers WHERE execution_id = x.id AND kind = 'workflow' AND ref = 0), t.priority "
     "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id WHERE x.id = ?"
 )
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
@@ -52,7 +52,9 @@ _ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker", "inbox",
 
 
 def _execution(row: Sequence[Any]) -> ExecutionRow:
-    return ExecutionRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]), row[9], row[10])
+    return ExecutionRow(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]), row[9], row[11], row[10]
+    )
 
 
 def _activity(row: Sequence[Any]) -> ActivityRow:
@@ -169,9 +171,11 @@ class SQLiteTransaction(
             if not row:
                 return None
             execution = self._executions[execution_id] = _execution(row)
-            self._deadlines[execution_id] = row[16]
+            self._deadlines[execution_id] = row[17]
             self.pending.stored_tasks[execution_id] = (
-                None if row[11] is None else WorkflowTaskState(row[11], row[12], row[13], row[14], bool(row[15]))
+                None
+                if row[12] is None
+                else WorkflowTaskState(row[12], row[13], row[14], row[15], bool(row[16]), row[18])
             )
         last = self.pending.last_seq.get(execution_id)
         if last is not None:
@@ -182,10 +186,10 @@ class SQLiteTransaction(
         self._write()
         self._executions.pop(row.id, None)
         inserted = bool(self._conn.execute(
-            f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+            f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
             (
                 row.id, row.workflow, row.status, row.input, row.result, row.error, row.created_at_ms,
-                row.closed_at_ms, int(row.cancel_requested), row.task_error,
+                row.closed_at_ms, int(row.cancel_requested), row.task_error, row.priority,
             ),
         ).rowcount)  # fmt: skip
         if inserted:
