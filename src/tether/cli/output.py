@@ -74,6 +74,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.CallbackExpired: 21,
     errors.NoAttemptOpen: 19,
     errors.WrongActivity: 20,
+    errors.MissingExtra: 25,
     errors.UsageError: 2,
     errors.TetherError: 1,
 }
