@@ -21,7 +21,11 @@ def main() -> None:
     except errors.MissingExtra as missing:
         sys.stderr.write(f"tether: the command line needs tether[{missing.extra}]: {missing}\n")
         raise SystemExit(EXIT_MISSING_EXTRA) from None
-    cli.main()
+    try:
+        cli.main()
+    except errors.MissingExtra as missing:  # e.g. `tether server` with Typer installed but not FastAPI
+        sys.stderr.write(f"error ({missing.code}): {missing}\n")
+        raise SystemExit(EXIT_MISSING_EXTRA) from None
 
 
 if __name__ == "__main__":

@@ -54,8 +54,8 @@ def closure(requirements: list[str]) -> list[metadata.Distribution]:
     return list(found.values())
 
 
-def make(path: Path) -> Path:
-    """Make the lean environment at ``path``; return its python."""
+def make(path: Path, *also: str) -> Path:
+    """Make the lean environment at ``path``, with the requirements ``also`` besides; return its python."""
     venv.EnvBuilder(with_pip=False, symlinks=True).create(path)
     python = path / "bin" / "python"
     site = Path(
@@ -64,7 +64,7 @@ def make(path: Path) -> Path:
             capture_output=True, text=True, check=True, timeout=30,
         ).stdout.strip()
     )  # fmt: skip
-    for dist in closure(core_requirements()):
+    for dist in closure([*core_requirements(), *also]):
         tops = {Path(str(file)).parts[0] for file in dist.files or [] if not str(file).startswith("..")}
         base = Path(str(dist.locate_file("")))
         for top in sorted(tops - {"__pycache__"}):

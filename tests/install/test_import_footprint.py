@@ -14,7 +14,7 @@ from tether.cli import output
 
 NOT_ON_IMPORT = (
     "fastapi", "starlette", "uvicorn", "jinja2", "multipart", "typer", "rich", "psycopg", "httpx",
-    "opentelemetry", "tether.testing", "tether.service", "tether.cli",
+    "tether.testing", "tether.service", "tether.cli",
 )  # fmt: skip
 
 CHECK = f"""

@@ -137,3 +137,30 @@ def test_the_tether_command_without_the_server_extra_says_which_extra_to_install
     assert ran.stderr.startswith("tether: the command line needs tether[server]: ")
     assert "pip install 'tether[server]'" in ran.stderr
     assert "Traceback" not in ran.stderr
+
+
+def test_a_command_that_needs_the_web_framework_names_the_server_extra(tmp_path: Path) -> None:
+    # Typer and Rich, but not the rest of the server extra: `tether openapi` needs FastAPI.
+    partial = lean_venv.make(tmp_path / "venv", "typer", "rich")
+    module, function = lean_venv.script_target("tether").split(":")
+    script = f"import sys; sys.argv = ['tether', 'openapi']; from {module} import {function}; {function}()"
+    ran = lean_venv.run(partial, script, tmp_path)
+
+    assert ran.returncode == 25
+    assert ran.stderr.startswith("error (missing_extra): ")
+    assert "pip install 'tether[server]'" in ran.stderr
+    assert "Traceback" not in ran.stderr
+
+
+def test_a_command_on_a_postgresql_url_without_the_driver_names_the_postgres_extra(tmp_path: Path) -> None:
+    partial = lean_venv.make(tmp_path / "venv", "typer", "rich")
+    module, function = lean_venv.script_target("tether").split(":")
+    argv = ["tether", "workflow", "list", "--url", "postgresql://postgres@127.0.0.1:5432/postgres"]
+    ran = lean_venv.run(partial, f"import sys; sys.argv = {argv!r}; from {module} import {function}; {function}()",
+                        tmp_path)  # fmt: skip
+
+    assert ran.returncode == 25
+    assert ran.stderr.strip() == (
+        "error (missing_extra): psycopg is not installed; it comes with tether[postgres]: "
+        "pip install 'tether[postgres]'"
+    )
