@@ -83,5 +83,13 @@ def run(python: Path, code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def tether(python: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``tether ARGS`` in the lean environment, as its console script would."""
+    module, function = script_target("tether").split(":")
+    return run(
+        python, f"import sys; sys.argv = {['tether', *args]!r}; from {module} import {function}; {function}()", cwd
+    )
+
+
 if __name__ == "__main__":  # python -m tests.install.lean_venv DIR: make one to try things in by hand
     print(make(Path(sys.argv[1])))

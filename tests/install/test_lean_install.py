@@ -128,9 +128,7 @@ def test_an_http_test_environment_without_the_server_names_the_server_extra(lean
 
 
 def test_the_tether_command_without_the_server_extra_says_which_extra_to_install(lean: Path, tmp_path: Path) -> None:
-    module, function = lean_venv.script_target("tether").split(":")
-    script = f"import sys; sys.argv = ['tether', '--help']; from {module} import {function}; {function}()"
-    ran = lean_venv.run(lean, script, tmp_path)
+    ran = lean_venv.tether(lean, ["--help"], tmp_path)
 
     assert ran.returncode == 25
     assert ran.stdout == ""
@@ -142,9 +140,7 @@ def test_the_tether_command_without_the_server_extra_says_which_extra_to_install
 def test_a_command_that_needs_the_web_framework_names_the_server_extra(tmp_path: Path) -> None:
     # Typer and Rich, but not the rest of the server extra: `tether openapi` needs FastAPI.
     partial = lean_venv.make(tmp_path / "venv", "typer", "rich")
-    module, function = lean_venv.script_target("tether").split(":")
-    script = f"import sys; sys.argv = ['tether', 'openapi']; from {module} import {function}; {function}()"
-    ran = lean_venv.run(partial, script, tmp_path)
+    ran = lean_venv.tether(partial, ["openapi"], tmp_path)
 
     assert ran.returncode == 25
     assert ran.stderr.startswith("error (missing_extra): ")
@@ -154,10 +150,9 @@ def test_a_command_that_needs_the_web_framework_names_the_server_extra(tmp_path:
 
 def test_a_command_on_a_postgresql_url_without_the_driver_names_the_postgres_extra(tmp_path: Path) -> None:
     partial = lean_venv.make(tmp_path / "venv", "typer", "rich")
-    module, function = lean_venv.script_target("tether").split(":")
-    argv = ["tether", "workflow", "list", "--url", "postgresql://postgres@127.0.0.1:5432/postgres"]
-    ran = lean_venv.run(partial, f"import sys; sys.argv = {argv!r}; from {module} import {function}; {function}()",
-                        tmp_path)  # fmt: skip
+    ran = lean_venv.tether(
+        partial, ["workflow", "list", "--url", "postgresql://postgres@127.0.0.1:5432/postgres"], tmp_path
+    )
 
     assert ran.returncode == 25
     assert ran.stderr.strip() == (
