@@ -63,3 +63,10 @@ def test_every_error_descends_from_tether_error_and_has_a_distinct_code() -> Non
     assert all(issubclass(cls, tether.errors.TetherError) for cls in classes)
     codes = [cls.code for cls in classes]
     assert len(codes) == len(set(codes))
+
+
+def test_a_missing_extra_is_a_usage_error_that_names_the_extra() -> None:
+    missing = tether.errors.MissingExtra("postgres", module="psycopg")
+    assert isinstance(missing, tether.errors.UsageError)
+    assert (missing.code, missing.extra, missing.module) == ("missing_extra", "postgres", "psycopg")
+    assert "pip install 'tether[postgres]'" in str(missing)

@@ -1,8 +1,10 @@
 """tether: durable workflows whose activities may run for indefinite time."""
 
 import contextlib
+import importlib
+from typing import TYPE_CHECKING
 
-from tether import errors, testing
+from tether import errors
 from tether.client.client import Client, WorkflowHandle
 from tether.model.notifications import verify_notification
 from tether.model.options import RetryPolicy
@@ -37,6 +39,9 @@ from tether.runtime.workflow_api import (
 )
 from tether.runtime.workflow_instance import ActivityHandle
 from tether.worker.worker import Worker
+
+if TYPE_CHECKING:
+    from tether import testing
 
 __all__ = [
     "Activity",
@@ -83,7 +88,14 @@ __all__ = [
 ]
 
 for _name in __all__:
-    _obj = globals()[_name]
+    _obj = globals().get(_name)
     if hasattr(_obj, "__module__") and not isinstance(_obj, type(errors)):
         with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = "tether"
+
+
+def __getattr__(name: str) -> object:
+    # tether.testing is imported on first use: a program that only runs workflows never loads it.
+    if name == "testing":
+        return importlib.import_module("tether.testing")
+    raise AttributeError(f"module 'tether' has no attribute {name!r}")

@@ -26,6 +26,7 @@ SAMPLES: dict[type[errors.TetherError], errors.TetherError] = {
     errors.NonDeterminism: errors.NonDeterminism("diverged", execution_id="e-1", event_seq=4),
     errors.UnknownWorkflow: errors.UnknownWorkflow("orders.fulfil"),
     errors.UnknownActivity: errors.UnknownActivity("billing.collect"),
+    errors.MissingExtra: errors.MissingExtra("postgres", module="psycopg"),
     errors.Refused: errors.Refused(),
     errors.InvalidToken: errors.InvalidToken(),
     errors.StaleToken: errors.StaleToken(token_attempt=1, current_attempt=2),

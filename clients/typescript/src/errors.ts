@@ -8,7 +8,8 @@
  *
  * ```
  * TetherError
- * ├── UsageError          NotInActivity, NotInWorkflow, NonDeterminism, UnknownWorkflow, UnknownActivity
+ * ├── UsageError          NotInActivity, NotInWorkflow, NonDeterminism, UnknownWorkflow, UnknownActivity,
+ * │                       MissingExtra
  * ├── Refused             InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied,
  * │                       InvalidPayload, PayloadTooLarge, RequestTimeout, ExecutionNotFound (ActivityNotFound),
  * │                       ExecutionIdTaken, ApiKeyNotFound, SinkNotFound, InvalidSignature, ActivityAlreadyClosed,
@@ -124,6 +125,19 @@ export class UnknownActivity extends UsageError {
   /** The activity's name (`details.name`). */
   get activityName(): string {
     return text(this.details, "name");
+  }
+}
+
+/** A feature needs packages that only one of tether's extras installs (a Python-side error). */
+export class MissingExtra extends UsageError {
+  static override readonly code: string = "missing_extra";
+  /** The extra to install, as in `pip install 'tether[postgres]'` (`details.extra`). */
+  get extra(): string {
+    return text(this.details, "extra");
+  }
+  /** The module that was missing (`details.module`). */
+  get module(): string {
+    return text(this.details, "module");
   }
 }
 
@@ -518,7 +532,7 @@ export class TimeoutError extends Error {}
 
 const CLASSES = {
   TetherError, UsageError, NotInActivity, NotInWorkflow, NonDeterminism, UnknownWorkflow, UnknownActivity,
-  Refused, InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied, InvalidPayload,
+  MissingExtra, Refused, InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied, InvalidPayload,
   PayloadTooLarge, RequestTimeout, ExecutionNotFound, ActivityNotFound, ExecutionIdTaken, ApiKeyNotFound,
   SinkNotFound, InvalidSignature, ActivityAlreadyClosed, NoAttemptOpen, WrongActivity, CancellationNotRequested, ExecutionClosed,
   ExecutionNotClosed, ExecutionNotResumable, ActivityNotInBackoff, RequestRejected, MessageKeyReused,

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from tether.model import extras
+
 
 def openapi(
     output: Annotated[
@@ -19,7 +21,8 @@ def openapi(
 
     Clients in other languages are generated from it; docs/openapi.json is its committed copy.
     """
-    from tether.service import app as service_app  # the web framework, imported only when needed
+    with extras.required(extras.SERVER, *extras.SERVER_PACKAGES):
+        from tether.service import app as service_app  # the web framework, imported only when needed
 
     text = service_app.document().encode()
     if output is None:

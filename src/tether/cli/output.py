@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import pydantic
 import typer
+from rich import markup
 from rich.console import Console
 
 from tether import errors
@@ -74,6 +75,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.CallbackExpired: 21,
     errors.NoAttemptOpen: 19,
     errors.WrongActivity: 20,
+    errors.MissingExtra: 25,
     errors.UsageError: 2,
     errors.TetherError: 1,
 }
@@ -129,7 +131,7 @@ def fail(error: BaseException, *, as_json: bool = False) -> NoReturn:
     if as_json:
         err.print_json(json.dumps({"error": code, "message": message, "details": details}, default=str))
     else:
-        err.print(f"[bold red]error[/] ({code}): {message}", highlight=False)
+        err.print(f"[bold red]error[/] ({code}): {markup.escape(message)}", highlight=False)  # "tether[server]"
     raise typer.Exit(exit_code_of(error))
 
 

@@ -18,7 +18,7 @@ import typer
 from tether.cli import durations, output
 from tether.client.client import Client
 from tether.errors import UsageError
-from tether.model import callback_tokens
+from tether.model import callback_tokens, extras
 from tether.runtime.definitions import Activity, Workflow
 from tether.service import defaults as service_defaults
 from tether.worker import history_limits
@@ -166,10 +166,11 @@ def server(
 ) -> None:
     """Serve the tether HTTP API over a store, optionally with workers, until interrupted."""
     # Imported here: the web framework and the routes take longer to import than any other command needs.
-    from tether.service import app as service_app
-    from tether.service import cors
-    from tether.service import server as service_server
-    from tether.service.auth import StoreKeys, is_loopback
+    with extras.required(extras.SERVER, *extras.SERVER_PACKAGES):
+        from tether.service import app as service_app
+        from tether.service import cors
+        from tether.service import server as service_server
+        from tether.service.auth import StoreKeys, is_loopback
 
     async def go() -> None:
         if public_url is not None:

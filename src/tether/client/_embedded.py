@@ -8,6 +8,7 @@ from typing import Any
 
 from tether.engine import message_states
 from tether.engine.engine import Engine
+from tether.model import extras
 from tether.model.clock import Clock, SystemClock
 from tether.model.records import (
     ActivityInfo,
@@ -30,7 +31,8 @@ async def open_store(url: str, *, create: bool = True) -> Store:
     database is never created here, so it changes nothing there.
     """
     if url.startswith(("postgresql:", "postgres:")):
-        from tether.store.postgres import store as postgres  # SQLite users never import psycopg
+        with extras.required(extras.POSTGRES, "psycopg"):
+            from tether.store.postgres import store as postgres  # SQLite users never import psycopg
 
         return await postgres.PostgresStore.open(url)
     return await SQLiteStore.open(url, create=create)

@@ -9,7 +9,8 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── NotInWorkflow       a workflow primitive outside a workflow
     │   ├── NonDeterminism      replayed workflow code diverged from its history
     │   ├── UnknownWorkflow     no workflow of that name is registered
-    │   └── UnknownActivity     no activity of that name is registered
+    │   ├── UnknownActivity     no activity of that name is registered
+    │   └── MissingExtra        a feature's packages are not installed (extra: install tether[extra])
     ├── Refused                 a request was refused and nothing changed
     │   ├── InvalidToken        forged, truncated or altered task token
     │   ├── StaleToken          the token's attempt is no longer the current one
@@ -56,6 +57,7 @@ from __future__ import annotations
 from typing import Any
 
 from tether.errors._base import (
+    MissingExtra,
     NonDeterminism,
     NotInActivity,
     NotInWorkflow,
@@ -130,6 +132,7 @@ __all__ = [
     "InvalidSignature",
     "InvalidToken",
     "MessageKeyReused",
+    "MissingExtra",
     "NoAttemptOpen",
     "NonDeterminism",
     "NotInActivity",

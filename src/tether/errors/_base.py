@@ -79,3 +79,18 @@ class UnknownActivity(UsageError):
 
     def to_details(self) -> dict[str, Any]:
         return {"name": self.name}
+
+
+class MissingExtra(UsageError):
+    """A feature needs packages that only one of tether's extras installs."""
+
+    code = "missing_extra"
+
+    def __init__(self, extra: str, *, module: str = "") -> None:
+        missing = f"{module} is not installed; it comes with" if module else "this needs"
+        super().__init__(f"{missing} tether[{extra}]: pip install 'tether[{extra}]'")
+        self.extra = extra
+        self.module = module
+
+    def to_details(self) -> dict[str, Any]:
+        return {"extra": self.extra, "module": self.module}

@@ -173,6 +173,13 @@ class NameDetails(_Details):
     name: str
 
 
+class MissingExtraDetails(_Details):
+    """The details of missing_extra: the extra to install, and the module that was missing."""
+
+    extra: str
+    module: str
+
+
 class NonDeterminismDetails(_Details):
     """The details of non_determinism: the execution, and the event replay diverged at."""
 
@@ -250,6 +257,7 @@ DETAILS: dict[type[errors.TetherError], type[_Details]] = {
     errors.NonDeterminism: NonDeterminismDetails,
     errors.UnknownWorkflow: NameDetails,
     errors.UnknownActivity: NameDetails,
+    errors.MissingExtra: MissingExtraDetails,
     errors.Refused: NoDetails,
     errors.InvalidToken: NoDetails,
     errors.StaleToken: StaleTokenDetails,

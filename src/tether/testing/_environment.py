@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from tether.client.client import Client
 from tether.engine.engine import Engine
 from tether.errors import UsageError
-from tether.model import callback_tokens
+from tether.model import callback_tokens, extras
 from tether.model.clock import VirtualClock, duration_ms
 from tether.model.payloads import JSONValue
 from tether.runtime.definitions import Activity, Workflow
@@ -171,7 +171,8 @@ class TestEnvironment:
         if self._given_path is None and self._given_url is None:
             server = os.environ.get(TEST_DB_VARIABLE, "")
             if server.startswith(("postgresql:", "postgres:")):
-                from tether.store.postgres import admin as postgres_admin  # SQLite users never import psycopg
+                with extras.required(extras.POSTGRES, "psycopg"):
+                    from tether.store.postgres import admin as postgres_admin  # SQLite users never import psycopg
 
                 self._created_url = await asyncio.to_thread(postgres_admin.create_database, server)
                 self._database_server = server
@@ -194,9 +195,10 @@ class TestEnvironment:
 
     async def _serve(self, group: asyncio.TaskGroup) -> Client:
         # Imported here: the server's web framework is not needed by environments without it.
-        from tether.service import app as service_app
-        from tether.service import server as service_server
-        from tether.service.auth import StoreKeys
+        with extras.required(extras.SERVER, *extras.SERVER_PACKAGES):
+            from tether.service import app as service_app
+            from tether.service import server as service_server
+            from tether.service.auth import StoreKeys
 
         engine = self.engine
         self._app = service_app.create_app(engine, StoreKeys(engine, open_without_keys=True))
