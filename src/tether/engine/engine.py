@@ -10,6 +10,7 @@ from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.message_calls import MessageCalls
 from tether.engine.notification_calls import NotificationCalls
 from tether.engine.published_calls import PublishedCalls
+from tether.engine.schedule_calls import ScheduleCalls
 from tether.engine.token_calls import TokenCalls, permit
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken
@@ -27,7 +28,16 @@ from tether.model.tokens import TokenClaims
 from tether.store.base import ExecutionRow, Transaction
 
 
-class Engine(LifecycleCalls, MessageCalls, PublishedCalls, TokenCalls, CallbackCalls, NotificationCalls, WorkerCalls):
+class Engine(
+    LifecycleCalls,
+    MessageCalls,
+    PublishedCalls,
+    TokenCalls,
+    CallbackCalls,
+    NotificationCalls,
+    ScheduleCalls,
+    WorkerCalls,
+):
     """Runs transitions for clients and workers over one store and one clock.
 
     Every public method is one transition (one transaction). The engine also owns the
@@ -38,7 +48,8 @@ class Engine(LifecycleCalls, MessageCalls, PublishedCalls, TokenCalls, CallbackC
     those that read published values in :class:`~tether.engine.published_calls.PublishedCalls`,
     those by token in :class:`~tether.engine.token_calls.TokenCalls`, those of callback URLs in
     :class:`~tether.engine.callback_calls.CallbackCalls`, those of notifications out and their sinks in
-    :class:`~tether.engine.notification_calls.NotificationCalls`.
+    :class:`~tether.engine.notification_calls.NotificationCalls`, those of schedules in
+    :class:`~tether.engine.schedule_calls.ScheduleCalls`.
     """
 
     # executions

@@ -23,6 +23,7 @@ from tether.service import (
     routes_lifecycle,
     routes_messages,
     routes_published,
+    routes_schedules,
     routes_sfn,
     routes_workflows,
     state,
@@ -51,6 +52,11 @@ TAGS = [
         "name": "callbacks",
         "description": "Complete or fail the attempt a callback URL names, with no API key: "
         "the signed token in the URL is the permission.",
+    },
+    {
+        "name": "schedules",
+        "description": "Start a workflow at the times of a cron expression: make, list, describe, pause, unpause, "
+        "trigger and delete schedules.",
     },
     {"name": "server", "description": "The server itself."},
 ]
@@ -195,6 +201,7 @@ def _routed() -> FastAPI:
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_messages.router)
     app.include_router(routes_published.router)
+    app.include_router(routes_schedules.router)
     app.include_router(routes_sfn.router)  # AWS SDKs; not in the OpenAPI document
     pages.install(app)
 
