@@ -30,7 +30,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tether.engine import runs, schedule_times, starting, workflows
-from tether.errors import ExecutionIdTaken, ExecutionNotFound, InvalidPayload, ScheduleAlreadyExists, ScheduleNotFound
+from tether.errors import (
+    ExecutionIdTaken,
+    ExecutionNotFound,
+    InvalidPayload,
+    PermissionDenied,
+    ScheduleAlreadyExists,
+    ScheduleNotFound,
+)
 from tether.model.access import Access, Action
 from tether.model.records import WorkflowStatus
 from tether.model.schedules import CatchUp, Overlap, ScheduleFire, ScheduleInfo
@@ -111,7 +118,11 @@ def find(tx: Transaction, schedule_id: str, access: Access | None, action: Actio
     row = tx.get_schedule(schedule_id)
     if row is None:
         raise ScheduleNotFound(schedule_id)
-    if access is not None:
+    if access is not None and not access.allows(action, row.workflow):
+        if not access.allows(Action.READ_WORKFLOWS, row.workflow):
+            # The caller named the schedule, not its workflow: a workflow it may not read stays unnamed.
+            who = f"API key {access.key_name!r}" if access.key_name else "this API key"
+            raise PermissionDenied(f"{who} has no {action.value} scope for this schedule", action=action.value)
         access.require(action, row.workflow)
     return row
 
