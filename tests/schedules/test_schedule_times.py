@@ -37,7 +37,7 @@ async def test_occurrences_due_while_no_worker_ran_fire_on_recovery_as_the_catch
             sc_job,
             "d",
             cron="0 9 * * *",
-            catch_up=catch_up,
+            catch_up=catch_up,  # type: ignore[arg-type]
             overlap=overlap,  # type: ignore[arg-type]
         )
     # Three days without any worker: 09:00 on the 1st, 2nd and 3rd pass unfired.
