@@ -32,7 +32,7 @@ from tether.service.auth import Authentication, Authenticator
 from tether.service.defaults import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES
 from tether.service.limits import BodyLimits
 from tether.service.refusal_log import RefusalLog
-from tether.service.ui import pages
+from tether.service.ui import pages, schedule_pages
 
 TAGS = [
     {
@@ -204,6 +204,7 @@ def _routed() -> FastAPI:
     app.include_router(routes_schedules.router)
     app.include_router(routes_sfn.router)  # AWS SDKs; not in the OpenAPI document
     pages.install(app)
+    schedule_pages.install(app)
 
     @app.get(
         "/v1/health",
