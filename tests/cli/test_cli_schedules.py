@@ -5,25 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 import tether
 from tests.cli.conftest import Served
-from tests.cli.test_cli_sinks import Ran
-from tether.cli import output
+from tests.cli.test_cli_sinks import Ran, wide_terminal
 from tether.cli.app import app
+
+__all__ = ["wide_terminal"]  # the fixture: tables as a 200-column terminal shows them
 
 
 @tether.workflow(name="cs.report")
 async def report(team: str, days: int) -> str:
     return f"{team}: {days} days"
-
-
-@pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(output, "out", Console(width=200, soft_wrap=True))
 
 
 def schedule(url: str, *args: str) -> Ran:
