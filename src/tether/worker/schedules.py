@@ -9,7 +9,6 @@ schedules reads the store once at start and then only when a schedule appears.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -80,8 +79,7 @@ class Firing:
                 awaited: list[asyncio.Future[Any]] = [change, *closes]
                 await asyncio.wait(awaited, return_when=asyncio.FIRST_COMPLETED)
             finally:
+                # Not awaited (see Notifier.wait_for_change): awaiting it could swallow this task's own cancellation.
                 change.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await change
         finally:
             self._park(_TOPIC, None)
