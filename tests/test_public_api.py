@@ -22,6 +22,8 @@ def test_public_names_are_pinned() -> None:
         "PublishedValue",
         "Request",
         "RetryPolicy",
+        "ScheduleFire",
+        "ScheduleInfo",
         "Worker",
         "Workflow",
         "WorkflowDescription",

@@ -20,6 +20,7 @@ from tether.model.records import (
     WorkflowStatus,
     WorkflowSummary,
 )
+from tether.model.schedules import ScheduleFire, ScheduleInfo
 from tether.runtime.activity_context import ActivityContext, context, heartbeat, make_async
 from tether.runtime.child_workflows import ChildWorkflowHandle
 from tether.runtime.continue_as_new import ContinueAsNew, continue_as_new
@@ -59,6 +60,8 @@ __all__ = [
     "PublishedValue",
     "Request",
     "RetryPolicy",
+    "ScheduleFire",
+    "ScheduleInfo",
     "Worker",
     "Workflow",
     "WorkflowDescription",

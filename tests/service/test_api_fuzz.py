@@ -86,6 +86,13 @@ OPERATIONS = [
     "GET /v1/activities/waiting",
     "GET /v1/activities/overdue",
     "GET /v1/health",
+    "POST /v1/schedules",
+    "GET /v1/schedules",
+    "GET /v1/schedules/{schedule_id}",
+    "DELETE /v1/schedules/{schedule_id}",
+    "POST /v1/schedules/pause/{schedule_id}",
+    "POST /v1/schedules/unpause/{schedule_id}",
+    "POST /v1/schedules/trigger/{schedule_id}",
 ]
 
 

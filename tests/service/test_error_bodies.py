@@ -41,6 +41,8 @@ SAMPLES: dict[type[errors.TetherError], errors.TetherError] = {
     errors.ExecutionIdTaken: errors.ExecutionIdTaken("e-1", workflow="a", requested="b"),
     errors.ApiKeyNotFound: errors.ApiKeyNotFound("ops"),
     errors.SinkNotFound: errors.SinkNotFound("https://hooks.example.com/tether"),
+    errors.ScheduleNotFound: errors.ScheduleNotFound("nightly-report"),
+    errors.ScheduleAlreadyExists: errors.ScheduleAlreadyExists("nightly-report"),
     errors.InvalidSignature: errors.InvalidSignature(),
     errors.ActivityAlreadyClosed: errors.ActivityAlreadyClosed("completed", execution_id="e-1", activity_id=1),
     errors.NoAttemptOpen: errors.NoAttemptOpen(execution_id="e-1", activity_id=1, state="backoff", next_attempt=2),

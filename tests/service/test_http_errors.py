@@ -295,6 +295,11 @@ async def test_openapi_document_describes_every_route_and_the_bearer_scheme(http
         "/v1/activities/waiting",
         "/v1/activities/overdue",
         "/v1/health",
+        "/v1/schedules",
+        "/v1/schedules/{schedule_id}",
+        "/v1/schedules/pause/{schedule_id}",
+        "/v1/schedules/unpause/{schedule_id}",
+        "/v1/schedules/trigger/{schedule_id}",
     }
     complete = document["paths"]["/v1/activities/complete"]["post"]
     assert {"400", "401", "403", "409", "413", "422"} <= set(complete["responses"])

@@ -58,6 +58,13 @@ OPERATION_IDS = {
     ("get", "/v1/activities/waiting"): "listWaitingActivities",
     ("get", "/v1/activities/overdue"): "listOverdueActivities",
     ("get", "/v1/health"): "getHealth",
+    ("post", "/v1/schedules"): "createSchedule",
+    ("get", "/v1/schedules"): "listSchedules",
+    ("get", "/v1/schedules/{schedule_id}"): "describeSchedule",
+    ("delete", "/v1/schedules/{schedule_id}"): "deleteSchedule",
+    ("post", "/v1/schedules/pause/{schedule_id}"): "pauseSchedule",
+    ("post", "/v1/schedules/unpause/{schedule_id}"): "unpauseSchedule",
+    ("post", "/v1/schedules/trigger/{schedule_id}"): "triggerSchedule",
 }
 """Pinned: generated clients name their methods after these."""
 
@@ -320,6 +327,16 @@ def call_of(name: str, t: Targets) -> Call:
         "getHealth": Call("GET", "/v1/health"),
         "sendMessage": Call("POST", f"/v1/messages/{t.waiting}", {"name": "note", "payload": {"x": 1}}),
         "sendRequest": Call("POST", f"/v1/requests/{t.waiting}", {"name": "ask", "payload": 1, "wait": 0}),
+        # Schedules named after the targets: "waiting-1" of orders.fulfil, "billing-1" (taken) of billing.charge.
+        "createSchedule": Call(
+            "POST", "/v1/schedules", {"id": "new-1", "workflow": "orders.fulfil", "cron": "0 9 * * *"}
+        ),
+        "listSchedules": Call("GET", "/v1/schedules"),
+        "describeSchedule": Call("GET", f"/v1/schedules/{t.waiting}"),
+        "deleteSchedule": Call("DELETE", f"/v1/schedules/{t.waiting}"),
+        "pauseSchedule": Call("POST", f"/v1/schedules/pause/{t.waiting}"),
+        "unpauseSchedule": Call("POST", f"/v1/schedules/unpause/{t.waiting}"),
+        "triggerSchedule": Call("POST", f"/v1/schedules/trigger/{t.waiting}"),
     }[name]
 
 
@@ -455,6 +472,12 @@ async def targets_in(env: TestEnvironment) -> Targets:
             "-expired": CallbackClaims("waiting-1", 1, 1, action, env.clock.now_ms()),
         }.items():
             callbacks[f"{action}{kind}"] = callback_tokens.sign(claims, key_id, signing[key_id])
+    await env.engine.create_schedule(
+        "waiting-1", "orders.fulfil", "[]", cron="0 9 * * *", timezone="UTC", overlap="skip", catch_up="one"
+    )
+    await env.engine.create_schedule(
+        "billing-1", "billing.charge", "[]", cron="0 9 * * *", timezone="UTC", overlap="skip", catch_up="one"
+    )
     await env.wait_for_idle()
     return Targets(
         "waiting-1", waiting_token, "closed-1", closed_token, no_such, "billing-1", "running-1", keys, callbacks
@@ -484,7 +507,7 @@ async def test_every_declared_error_status_is_sent_as_declared_and_every_one_sen
                 call = provoke(call_of(name, t), t)
                 if call is not None:
                     reply = await send(small, call, t.keys)
-                    saw(name, reply.status_code, how, reply.json())
+                    saw(name, reply.status_code, how, reply.json() if reply.content else None)  # 204: a delete
         # Last, as a call that reads no body (a cancellation) is carried out all the same.
         slow = await asyncio.gather(*(send_too_slowly(port, call_of(name, t), t.keys) for name in declared))
         for name, (status, body) in zip(declared, slow, strict=True):
@@ -532,5 +555,7 @@ DETAILS_CHECKS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "unauthenticated": lambda d: d == {},
     "request_timeout": lambda d: d == {},
     "store_unavailable": lambda d: d == {},
+    "schedule_not_found": lambda d: d["schedule_id"] in ("nothing-here", "waiting-1", "closed-1"),
+    "schedule_already_exists": lambda d: d == {"schedule_id": "billing-1"},
 }
 """What the details of each code the provocations get say about the targets."""

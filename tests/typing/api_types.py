@@ -128,3 +128,13 @@ def notifications_out(body: bytes, header: str) -> None:
     assert_type(announce_one.options.notify, tuple[str, ...])
     assert_type(tether.verify_notification(body, header, "whsec_1", tolerance=300), dict[str, Any])
     tether.verify_notification(body, header, "whsec_1", 300)  # type: ignore[call-arg]  # tolerance is keyword-only
+
+
+async def schedules(client: tether.Client) -> None:
+    made = await client.create_schedule("weekly", "typing.report", "ops", cron="0 9 * * MON", timezone="Europe/Berlin")
+    assert_type(made, tether.ScheduleInfo)
+    assert_type(made.recent, list[tether.ScheduleFire])
+    assert_type(await client.trigger_schedule("weekly"), tether.WorkflowHandle[Any])
+    assert_type(await client.list_schedules(), list[tether.ScheduleInfo])
+    await client.create_schedule("s", "typing.report", cron="* * * * *", overlap="queue")  # type: ignore[arg-type]
+    await client.create_schedule("s", "typing.report", "* * * * *")  # type: ignore[call-arg]  # cron is keyword-only

@@ -12,7 +12,8 @@
  * │                       MissingExtra
  * ├── Refused             InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied,
  * │                       InvalidPayload, PayloadTooLarge, RequestTimeout, ExecutionNotFound (ActivityNotFound),
- * │                       ExecutionIdTaken, ApiKeyNotFound, SinkNotFound, InvalidSignature, ActivityAlreadyClosed,
+ * │                       ExecutionIdTaken, ApiKeyNotFound, SinkNotFound, ScheduleNotFound, ScheduleAlreadyExists,
+ * │                       InvalidSignature, ActivityAlreadyClosed,
  * │                       NoAttemptOpen, WrongActivity,
  * │                       CancellationNotRequested, ExecutionClosed, ExecutionNotClosed, ExecutionNotResumable,
  * │                       ActivityNotInBackoff, RequestRejected, MessageKeyReused, NotPublished
@@ -248,6 +249,22 @@ export class SinkNotFound extends Refused {
   static override readonly code: string = "sink_not_found";
   get sink(): string {
     return text(this.details, "sink");
+  }
+}
+
+/** No schedule has that id. */
+export class ScheduleNotFound extends Refused {
+  static override readonly code: string = "schedule_not_found";
+  get scheduleId(): string {
+    return text(this.details, "schedule_id");
+  }
+}
+
+/** A schedule with that id exists already; delete it first to make it again. */
+export class ScheduleAlreadyExists extends Refused {
+  static override readonly code: string = "schedule_already_exists";
+  get scheduleId(): string {
+    return text(this.details, "schedule_id");
   }
 }
 
@@ -534,7 +551,7 @@ const CLASSES = {
   TetherError, UsageError, NotInActivity, NotInWorkflow, NonDeterminism, UnknownWorkflow, UnknownActivity,
   MissingExtra, Refused, InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied, InvalidPayload,
   PayloadTooLarge, RequestTimeout, ExecutionNotFound, ActivityNotFound, ExecutionIdTaken, ApiKeyNotFound,
-  SinkNotFound, InvalidSignature, ActivityAlreadyClosed, NoAttemptOpen, WrongActivity, CancellationNotRequested, ExecutionClosed,
+  SinkNotFound, ScheduleNotFound, ScheduleAlreadyExists, InvalidSignature, ActivityAlreadyClosed, NoAttemptOpen, WrongActivity, CancellationNotRequested, ExecutionClosed,
   ExecutionNotClosed, ExecutionNotResumable, ActivityNotInBackoff, RequestRejected, MessageKeyReused,
   NotPublished, StoreUnavailable, ServerUnreachable, StoreNotFound, ExecutionFailure, ActivityFailed,
   ActivityTimeout, ActivityCancelled, WorkflowFailed, ChildWorkflowFailed, HistoryTooLarge, WorkflowCancelled,

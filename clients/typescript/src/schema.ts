@@ -417,6 +417,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Schedules
+         * @description The schedules of workflows the API key may read, by id, with their next fire times.
+         */
+        get: operations["listSchedules"];
+        put?: never;
+        /**
+         * Create Schedule
+         * @description Make a schedule that starts ``workflow`` at the times of ``cron`` in ``timezone``.
+         *
+         *     An id in use is refused with 409 ``schedule_already_exists`` and nothing changes; a bad
+         *     cron expression, time zone or policy is 422 ``invalid_payload`` naming the field; a
+         *     workflow name no worker registered is 404 ``unknown_workflow`` unless ``check_known`` is false.
+         */
+        post: operations["createSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schedules/pause/{schedule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause Schedule
+         * @description Stop a schedule's occurrences until it is unpaused (pausing a paused one changes nothing).
+         */
+        post: operations["pauseSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schedules/trigger/{schedule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trigger Schedule
+         * @description Start the schedule's workflow now, whatever its cron expression, overlap policy or pause.
+         */
+        post: operations["triggerSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schedules/unpause/{schedule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unpause Schedule
+         * @description Resume a paused schedule from its first occurrence after now: nothing missed while paused fires.
+         */
+        post: operations["unpauseSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/schedules/{schedule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Describe Schedule
+         * @description A schedule with its latest fires, newest first (404 ``schedule_not_found`` if none has this id).
+         */
+        get: operations["describeSchedule"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Schedule
+         * @description Delete a schedule: it starts nothing more; the executions it started stay.
+         */
+        delete: operations["deleteSchedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/terminations/{execution_id}": {
         parameters: {
             query?: never;
@@ -716,6 +828,12 @@ export interface components {
             message: string;
         };
         /**
+         * CatchUp
+         * @description Which occurrences that fell due while no worker ran (or while workers were late) are fired.
+         * @enum {string}
+         */
+        CatchUp: "one" | "all" | "none";
+        /**
          * CompleteActivity
          * @description Complete the activity a token names with its result.
          */
@@ -732,6 +850,57 @@ export interface components {
              * @description A token as the activity got it: of its attempt (ctx.token) or the activity's (ctx.activity_token).
              */
             token: string;
+        };
+        /**
+         * CreateSchedule
+         * @description Make a schedule: the workflow it starts, with which arguments, at the times of a cron expression.
+         */
+        CreateSchedule: {
+            /**
+             * Args
+             * @description Positional arguments, as JSON values.
+             */
+            args?: components["schemas"]["JSONValue"][];
+            /**
+             * @description Which occurrences missed while no worker ran are fired.
+             * @default one
+             */
+            catch_up: components["schemas"]["CatchUp"];
+            /**
+             * Check Known
+             * @description Refuse a workflow name no worker has registered yet (callers holding the code send false).
+             * @default true
+             */
+            check_known: boolean;
+            /**
+             * Cron
+             * @description A cron expression of five fields (or six, seconds first), e.g. 0 9 * * MON.
+             */
+            cron: string;
+            /**
+             * Id
+             * @description The schedule's id (no '/').
+             */
+            id: string;
+            /**
+             * @description What an occurrence does while the last execution still runs.
+             * @default skip
+             */
+            overlap: components["schemas"]["Overlap"];
+            /**
+             * Paused
+             * @description Make it paused.
+             * @default false
+             */
+            paused: boolean;
+            /**
+             * Timezone
+             * @description The IANA time zone the expression reads in.
+             * @default UTC
+             */
+            timezone: string;
+            /** Workflow */
+            workflow: string;
         };
         /**
          * DescribeActivity
@@ -1227,6 +1396,12 @@ export interface components {
             next_offset: number | null;
         };
         /**
+         * Overlap
+         * @description What an occurrence does while the execution the schedule started last still runs.
+         * @enum {string}
+         */
+        Overlap: "skip" | "buffer_one" | "allow";
+        /**
          * PayloadProblem
          * @description One invalid part of a request or value: where it is, what is wrong, and the kind of problem.
          *
@@ -1457,6 +1632,129 @@ export interface components {
         RetryStarted: {
             /** Attempt */
             attempt: number;
+        };
+        /**
+         * ScheduleAlreadyExistsBody
+         * @description schedule_already_exists: A schedule with that id exists already; delete it first to make it again.
+         */
+        ScheduleAlreadyExistsBody: {
+            details: components["schemas"]["ScheduleDetails"];
+            /**
+             * Error
+             * @description The error's stable code.
+             * @constant
+             */
+            error: "schedule_already_exists";
+            /**
+             * Message
+             * @description What happened, for people.
+             */
+            message: string;
+        };
+        /**
+         * ScheduleDetails
+         * @description The details of an error about one schedule.
+         */
+        ScheduleDetails: {
+            /** Schedule Id */
+            schedule_id: string;
+        };
+        /**
+         * ScheduleFire
+         * @description One occurrence a schedule handled.
+         */
+        ScheduleFire: {
+            /** Execution Id */
+            execution_id: string | null;
+            /**
+             * Fired At
+             * Format: date-time
+             */
+            fired_at: string;
+            /**
+             * Manual
+             * @default false
+             */
+            manual: boolean;
+            /**
+             * Nominal At
+             * Format: date-time
+             */
+            nominal_at: string;
+            /** Outcome */
+            outcome: string;
+        };
+        /**
+         * ScheduleInfo
+         * @description A schedule as listed and described: its definition, where it stands, and its latest fires.
+         */
+        ScheduleInfo: {
+            /** Args */
+            args: components["schemas"]["JSONValue"][];
+            /** Buffered At */
+            buffered_at: string | null;
+            catch_up: components["schemas"]["CatchUp"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Cron */
+            cron: string;
+            /** Last Execution Id */
+            last_execution_id: string | null;
+            /** Next Fire At */
+            next_fire_at: string | null;
+            overlap: components["schemas"]["Overlap"];
+            /** Paused */
+            paused: boolean;
+            /** Recent */
+            recent?: components["schemas"]["ScheduleFire"][];
+            /** Schedule Id */
+            schedule_id: string;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Workflow */
+            workflow: string;
+        };
+        /**
+         * ScheduleNotFoundBody
+         * @description schedule_not_found: No schedule has that id.
+         */
+        ScheduleNotFoundBody: {
+            details: components["schemas"]["ScheduleDetails"];
+            /**
+             * Error
+             * @description The error's stable code.
+             * @constant
+             */
+            error: "schedule_not_found";
+            /**
+             * Message
+             * @description What happened, for people.
+             */
+            message: string;
+        };
+        /**
+         * SchedulePage
+         * @description Schedules by id.
+         */
+        SchedulePage: {
+            /** Items */
+            items: components["schemas"]["ScheduleInfo"][];
+        };
+        /**
+         * ScheduleTriggered
+         * @description The execution a trigger started.
+         */
+        ScheduleTriggered: {
+            /** Execution Id */
+            execution_id: string;
         };
         /**
          * SendMessage
@@ -3431,6 +3729,485 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InvalidPayloadBody"];
+                };
+            };
+            /** @description `store_unavailable`: The store could not be reached or failed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreUnavailableBody"];
+                };
+            };
+        };
+    };
+    listSchedules: {
+        parameters: {
+            query?: {
+                /** @description Only schedules of this workflow. */
+                workflow?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePage"];
+                };
+            };
+            /** @description `unauthenticated`: The request carries no API key, or one that is unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthenticatedBody"];
+                };
+            };
+            /** @description `payload_too_large`: The request body exceeds the server's size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeBody"];
+                };
+            };
+            /** @description `store_unavailable`: The store could not be reached or failed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreUnavailableBody"];
+                };
+            };
+        };
+    };
+    createSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSchedule"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleInfo"];
+                };
+            };
+            /** @description `unauthenticated`: The request carries no API key, or one that is unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthenticatedBody"];
+                };
+            };
+            /** @description `permission_denied`: The caller's API key does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionDeniedBody"];
+                };
+            };
+            /** @description `unknown_workflow`: No workflow of that name is registered. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnknownWorkflowBody"];
+                };
+            };
+            /** @description `request_timeout`: The request body did not arrive in time. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestTimeoutBody"];
+                };
+            };
+            /** @description `schedule_already_exists`: A schedule with that id exists already; delete it first to make it again. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleAlreadyExistsBody"];
+                };
+            };
+            /** @description `payload_too_large`: The request body exceeds the server's size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeBody"];
+                };
+            };
+            /** @description `invalid_payload`: A value could not be serialised or does not match its declared type. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvalidPayloadBody"];
+                };
+            };
+            /** @description `store_unavailable`: The store could not be reached or failed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreUnavailableBody"];
+                };
+            };
+        };
+    };
+    pauseSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleInfo"];
+                };
+            };
+            /** @description `unauthenticated`: The request carries no API key, or one that is unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthenticatedBody"];
+                };
+            };
+            /** @description `permission_denied`: The caller's API key does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionDeniedBody"];
+                };
+            };
+            /** @description `schedule_not_found`: No schedule has that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleNotFoundBody"];
+                };
+            };
+            /** @description `payload_too_large`: The request body exceeds the server's size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeBody"];
+                };
+            };
+            /** @description `store_unavailable`: The store could not be reached or failed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreUnavailableBody"];
+                };
+            };
+        };
+    };
+    triggerSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleTriggered"];
+                };
+            };
+            /** @description `unauthenticated`: The request carries no API key, or one that is unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthenticatedBody"];
+                };
+            };
+            /** @description `permission_denied`: The caller's API key does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionDeniedBody"];
+                };
+            };
+            /** @description `schedule_not_found`: No schedule has that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleNotFoundBody"];
+                };
+            };
+            /** @description `payload_too_large`: The request body exceeds the server's size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeBody"];
+                };
+            };
+            /** @description `store_unavailable`: The store could not be reached or failed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreUnavailableBody"];
+                };
+            };
+        };
+    };
+    unpauseSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleInfo"];
+                };
+            };
+            /** @description `unauthenticated`: The request carries no API key, or one that is unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthenticatedBody"];
+                };
+            };
+            /** @description `permission_denied`: The caller's API key does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionDeniedBody"];
+                };
+            };
+            /** @description `schedule_not_found`: No schedule has that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleNotFoundBody"];
+                };
+            };
+            /** @description `payload_too_large`: The request body exceeds the server's size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeBody"];
+                };
+            };
+            /** @description `store_unavailable`: The store could not be reached or failed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreUnavailableBody"];
+                };
+            };
+        };
+    };
+    describeSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleInfo"];
+                };
+            };
+            /** @description `unauthenticated`: The request carries no API key, or one that is unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthenticatedBody"];
+                };
+            };
+            /** @description `permission_denied`: The caller's API key does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionDeniedBody"];
+                };
+            };
+            /** @description `schedule_not_found`: No schedule has that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleNotFoundBody"];
+                };
+            };
+            /** @description `payload_too_large`: The request body exceeds the server's size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeBody"];
+                };
+            };
+            /** @description `store_unavailable`: The store could not be reached or failed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreUnavailableBody"];
+                };
+            };
+        };
+    };
+    deleteSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated`: The request carries no API key, or one that is unknown or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthenticatedBody"];
+                };
+            };
+            /** @description `permission_denied`: The caller's API key does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionDeniedBody"];
+                };
+            };
+            /** @description `schedule_not_found`: No schedule has that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleNotFoundBody"];
+                };
+            };
+            /** @description `payload_too_large`: The request body exceeds the server's size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeBody"];
                 };
             };
             /** @description `store_unavailable`: The store could not be reached or failed. */

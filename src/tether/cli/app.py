@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from tether.cli import activities, keys, lifecycle, messages, openapi, published, serve, sinks, workflows
+from tether.cli import activities, keys, lifecycle, messages, openapi, published, schedules, serve, sinks, workflows
 
 app = typer.Typer(
     name="tether",
@@ -24,6 +24,7 @@ app.add_typer(workflows.app, name="workflow")
 app.add_typer(activities.app, name="activity")
 app.add_typer(keys.app, name="keys")
 app.add_typer(sinks.app, name="sinks")
+app.add_typer(schedules.app, name="schedule")
 app.command(name="server")(serve.server)
 app.command(name="worker")(serve.worker)
 app.command(name="openapi")(openapi.openapi)

@@ -53,6 +53,8 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.ExecutionNotFound: 8,
     errors.ApiKeyNotFound: 8,
     errors.SinkNotFound: 8,
+    errors.ScheduleNotFound: 8,
+    errors.ScheduleAlreadyExists: 26,
     errors.InvalidSignature: 3,
     errors.UnknownWorkflow: 8,
     errors.InvalidPayload: 9,

@@ -20,6 +20,7 @@ from tether.model.records import (
     WorkflowDescription,
     WorkflowSummary,
 )
+from tether.model.schedules import ScheduleInfo
 from tether.store.base import Store
 from tether.store.sqlite.store import SQLiteStore
 
@@ -169,6 +170,41 @@ class EmbeddedTransport:
         if answer.reply is None:
             raise TimeoutError(f"execution {execution_id!r} did not answer request {name!r} in time")
         return answer.reply
+
+    async def create_schedule(
+        self,
+        schedule_id: str,
+        workflow: str,
+        args: str,
+        *,
+        cron: str,
+        timezone: str,
+        overlap: str,
+        catch_up: str,
+        paused: bool,
+        known: bool,
+    ) -> ScheduleInfo:
+        return await self._engine.create_schedule(
+            schedule_id, workflow, args, cron=cron, timezone=timezone, overlap=overlap, catch_up=catch_up, paused=paused
+        )
+
+    async def list_schedules(self, workflow: str | None) -> list[ScheduleInfo]:
+        return await self._engine.list_schedules(workflow=workflow)
+
+    async def describe_schedule(self, schedule_id: str) -> ScheduleInfo:
+        return await self._engine.describe_schedule(schedule_id)
+
+    async def pause_schedule(self, schedule_id: str) -> ScheduleInfo:
+        return await self._engine.pause_schedule(schedule_id)
+
+    async def unpause_schedule(self, schedule_id: str) -> ScheduleInfo:
+        return await self._engine.unpause_schedule(schedule_id)
+
+    async def trigger_schedule(self, schedule_id: str) -> str:
+        return await self._engine.trigger_schedule(schedule_id)
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        await self._engine.delete_schedule(schedule_id)
 
     async def close(self) -> None:
         await self._engine.store.close()

@@ -20,7 +20,7 @@ import pydantic
 
 from tether import errors
 from tether.engine.engine import Engine
-from tether.model import wire
+from tether.model import schedule_wire, wire
 from tether.model.records import (
     ActivityInfo,
     HeartbeatResponse,
@@ -32,6 +32,7 @@ from tether.model.records import (
     WorkflowStatus,
     WorkflowSummary,
 )
+from tether.model.schedules import ScheduleInfo
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ _DESCRIPTION = pydantic.TypeAdapter(WorkflowDescription)
 _ACTIVITY_INFO = pydantic.TypeAdapter(ActivityInfo)
 _HEARTBEAT = pydantic.TypeAdapter(HeartbeatResponse)
 _PUBLISHED = pydantic.TypeAdapter(Published)
+_SCHEDULE = pydantic.TypeAdapter(ScheduleInfo)
 _MAX_PUBLISHED_WAIT_MS = int(wire.MAX_PUBLISHED_WAIT_SECONDS * 1000)
 _READ_SECONDS = 30.0
 _TIMEOUT = httpx.Timeout(_READ_SECONDS, connect=5.0)
@@ -359,9 +361,56 @@ class HttpTransport:
                 if left <= 0:
                     raise TimeoutError(f"execution {execution_id!r} did not answer request {name!r} in time")
 
+    async def create_schedule(
+        self,
+        schedule_id: str,
+        workflow: str,
+        args: str,
+        *,
+        cron: str,
+        timezone: str,
+        overlap: str,
+        catch_up: str,
+        paused: bool,
+        known: bool,
+    ) -> ScheduleInfo:
+        fields = {"id": schedule_id, "workflow": workflow, "cron": cron, "timezone": timezone, "overlap": overlap}
+        fields.update(catch_up=catch_up)
+        flags = f'"paused":{json.dumps(paused)},"check_known":{json.dumps(not known)}'
+        body = f'{json.dumps(fields)[:-1]},{flags},"args":{args}}}'
+        # Not repeated once sent: a second create is refused as the first one made it.
+        return _SCHEDULE.validate_python(
+            await self._call("POST", "/v1/schedules", body=body.encode(), repeatable=False)
+        )
+
+    async def list_schedules(self, workflow: str | None) -> list[ScheduleInfo]:
+        params = {"workflow": workflow} if workflow is not None else None
+        return schedule_wire.SchedulePage.model_validate(await self._call("GET", "/v1/schedules", params=params)).items
+
+    async def describe_schedule(self, schedule_id: str) -> ScheduleInfo:
+        return _SCHEDULE.validate_python(await self._call("GET", _schedule_path(schedule_id)))
+
+    async def pause_schedule(self, schedule_id: str) -> ScheduleInfo:
+        return _SCHEDULE.validate_python(await self._call("POST", _schedule_path(schedule_id, "pause")))
+
+    async def unpause_schedule(self, schedule_id: str) -> ScheduleInfo:
+        return _SCHEDULE.validate_python(await self._call("POST", _schedule_path(schedule_id, "unpause")))
+
+    async def trigger_schedule(self, schedule_id: str) -> str:
+        reply = await self._call("POST", _schedule_path(schedule_id, "trigger"), repeatable=False)
+        return schedule_wire.ScheduleTriggered.model_validate(reply).execution_id
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        await self._call("DELETE", _schedule_path(schedule_id), repeatable=False)
+
     async def close(self) -> None:
         await self._http.aclose()
         await self._polls.aclose()
+
+
+def _schedule_path(schedule_id: str, action: str = "") -> str:
+    # The id comes last and whole, after the action if any.
+    return f"/v1/schedules/{action + '/' if action else ''}{quote(schedule_id, safe='')}"
 
 
 def _check_token(token: object) -> None:

@@ -15,6 +15,7 @@ from tether.model.records import (
     WorkflowDescription,
     WorkflowSummary,
 )
+from tether.model.schedules import ScheduleInfo
 
 
 class Transport(Protocol):
@@ -114,4 +115,29 @@ class Transport(Protocol):
         """Send a request and wait for its reply (JSON text); TimeoutError if none came within ``timeout`` seconds."""
         ...
 
+    async def create_schedule(
+        self,
+        schedule_id: str,
+        workflow: str,
+        args: str,
+        *,
+        cron: str,
+        timezone: str,
+        overlap: str,
+        catch_up: str,
+        paused: bool,
+        known: bool,
+    ) -> ScheduleInfo:
+        """Make a schedule (``args`` as a JSON list); ``known``: the caller holds the workflow's definition."""
+        ...
+
+    async def list_schedules(self, workflow: str | None) -> list[ScheduleInfo]: ...
+    async def describe_schedule(self, schedule_id: str) -> ScheduleInfo: ...
+    async def pause_schedule(self, schedule_id: str) -> ScheduleInfo: ...
+    async def unpause_schedule(self, schedule_id: str) -> ScheduleInfo: ...
+    async def trigger_schedule(self, schedule_id: str) -> str:
+        """Start the schedule's workflow now; the execution's id."""
+        ...
+
+    async def delete_schedule(self, schedule_id: str) -> None: ...
     async def close(self) -> None: ...

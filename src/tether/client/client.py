@@ -12,6 +12,7 @@ from tether.client import _embedded
 from tether.client._transport import Transport
 from tether.client.activity_calls import ActivityCalls
 from tether.client.messaging import MessagingCalls, timeout_seconds
+from tether.client.schedules import ScheduleCalls
 from tether.engine.engine import Engine
 from tether.errors import UsageError
 from tether.model import flow_control, payloads, wire
@@ -70,7 +71,7 @@ class WorkflowHandle(Generic[R]):
         return f"<WorkflowHandle {self.id!r}>"
 
 
-class Client(MessagingCalls, ActivityCalls):
+class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
     """Starts and inspects workflows, talks to them, and closes activities by token.
 
     Connect with :meth:`connect`; the URL chooses the transport (``sqlite:///path`` for the

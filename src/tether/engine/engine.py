@@ -11,6 +11,7 @@ from tether.engine.message_calls import MessageCalls
 from tether.engine.notification_calls import NotificationCalls
 from tether.engine.overdue import OverdueCalls
 from tether.engine.published_calls import PublishedCalls
+from tether.engine.schedule_calls import ScheduleCalls
 from tether.engine.token_calls import TokenCalls, permit
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken
@@ -36,6 +37,7 @@ class Engine(
     CallbackCalls,
     NotificationCalls,
     OverdueCalls,
+    ScheduleCalls,
     WorkerCalls,
 ):
     """Runs transitions for clients and workers over one store and one clock.
@@ -48,7 +50,8 @@ class Engine(
     those that read published values in :class:`~tether.engine.published_calls.PublishedCalls`,
     those by token in :class:`~tether.engine.token_calls.TokenCalls`, those of callback URLs in
     :class:`~tether.engine.callback_calls.CallbackCalls`, those of notifications out and their sinks in
-    :class:`~tether.engine.notification_calls.NotificationCalls`.
+    :class:`~tether.engine.notification_calls.NotificationCalls`, those of schedules in
+    :class:`~tether.engine.schedule_calls.ScheduleCalls`.
     """
 
     # executions

@@ -14,7 +14,9 @@ MESSAGES = "messages"
 """The topic of what callers outside workflows wait on: answers to requests, published values, closes."""
 OUTBOX = "outbox"
 """The topic of notifications to deliver (the worker's delivery loop)."""
-TOPICS = ("workflows", "activities", "timers", MESSAGES, OUTBOX)
+SCHEDULES = "schedules"
+"""The topic of schedules made or changed (the worker's schedule loop)."""
+TOPICS = ("workflows", "activities", "timers", MESSAGES, OUTBOX, SCHEDULES)
 """What a change concerns: the work of one worker loop, or ``messages``, which only long polls wait
 on: a loop parked on its own topic is not woken by the others."""
 

@@ -253,14 +253,15 @@ class WorkerCalls(EngineCore):
         return await self._run(run)
 
     async def next_wakeup_ms(self, worker: str = "") -> int | None:
-        """The earliest time a timer, a lease or a notification's (next) try falls due.
+        """The earliest time a timer, a lease, a notification's (next) try or a schedule's occurrence falls due.
 
-        Timers, workflow task leases, other workers' leases, and notifications to deliver.
+        Timers, workflow task leases, other workers' leases, notifications to deliver, and schedules.
         """
         now = self.clock.now_ms()
 
         def read(tx: Transaction) -> int | None:
-            times = [t for t in (_earliest(tx, now, worker), tx.next_outbox_due_ms()) if t is not None]
+            due = (_earliest(tx, now, worker), tx.next_outbox_due_ms(), tx.schedule_wakeups()[0])
+            times = [t for t in due if t is not None]
             return min(times) if times else None
 
         return await self.store.read(read)

@@ -26,6 +26,8 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── ExecutionIdTaken    the id belongs to an execution of another workflow
     │   ├── ApiKeyNotFound      no active API key has that id or name
     │   ├── SinkNotFound        no notification sink has that id or URL
+    │   ├── ScheduleNotFound    no schedule has that id
+    │   ├── ScheduleAlreadyExists   a schedule with that id exists already
     │   ├── ActivityAlreadyClosed   the activity already closed (see final_state)
     │   ├── NoAttemptOpen       by activity token: no attempt is open to heartbeat (back-off, queued)
     │   ├── WrongActivity       the token is of another activity than the call named (activity=)
@@ -104,6 +106,8 @@ from tether.errors._refusals import (
     Refused,
     RequestRejected,
     RequestTimeout,
+    ScheduleAlreadyExists,
+    ScheduleNotFound,
     SinkNotFound,
     StaleToken,
     Unauthenticated,
@@ -143,6 +147,8 @@ __all__ = [
     "Refused",
     "RequestRejected",
     "RequestTimeout",
+    "ScheduleAlreadyExists",
+    "ScheduleNotFound",
     "ServerUnreachable",
     "SinkNotFound",
     "StaleToken",

@@ -177,6 +177,32 @@ class SinkNotFound(Refused):
         return {"sink": self.sink}
 
 
+class ScheduleNotFound(Refused):
+    """No schedule has that id."""
+
+    code = "schedule_not_found"
+
+    def __init__(self, schedule_id: str) -> None:
+        super().__init__(f"no schedule has id {schedule_id!r}")
+        self.schedule_id = schedule_id
+
+    def to_details(self) -> dict[str, Any]:
+        return {"schedule_id": self.schedule_id}
+
+
+class ScheduleAlreadyExists(Refused):
+    """A schedule with that id exists already; delete it first to make it again."""
+
+    code = "schedule_already_exists"
+
+    def __init__(self, schedule_id: str) -> None:
+        super().__init__(f"a schedule with id {schedule_id!r} exists already; delete it first to make it again")
+        self.schedule_id = schedule_id
+
+    def to_details(self) -> dict[str, Any]:
+        return {"schedule_id": self.schedule_id}
+
+
 class ApiKeyNotFound(Refused):
     """No active API key has that id or name."""
 

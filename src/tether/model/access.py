@@ -3,9 +3,9 @@
 A scope reads ``resource:action:pattern``, for example ``activities:write:orders.*``:
 
 - ``workflows:read``   describe, history, result and list executions, read their published values;
-  list activities waiting for a token
-- ``workflows:start``  start executions
-- ``workflows:write``  cancel executions
+  list activities waiting for a token; list and describe schedules
+- ``workflows:start``  start executions; make and trigger schedules of the workflow
+- ``workflows:write``  cancel executions; pause, unpause and delete schedules of the workflow
 - ``workflows:send``   send messages and requests to executions
 - ``activities:write`` complete, fail, heartbeat, report cancelled and describe by token; list
   activities waiting for a token, with their activity tokens

@@ -98,6 +98,12 @@ class SinkNotFoundDetails(_Details):
     sink: str
 
 
+class ScheduleDetails(_Details):
+    """The details of an error about one schedule."""
+
+    schedule_id: str
+
+
 class ApiKeyNotFoundDetails(_Details):
     """The details of api_key_not_found."""
 
@@ -272,6 +278,8 @@ DETAILS: dict[type[errors.TetherError], type[_Details]] = {
     errors.ExecutionIdTaken: ExecutionIdTakenDetails,
     errors.ApiKeyNotFound: ApiKeyNotFoundDetails,
     errors.SinkNotFound: SinkNotFoundDetails,
+    errors.ScheduleNotFound: ScheduleDetails,
+    errors.ScheduleAlreadyExists: ScheduleDetails,
     errors.InvalidSignature: NoDetails,
     errors.ActivityAlreadyClosed: ActivityAlreadyClosedDetails,
     errors.NoAttemptOpen: NoAttemptOpenDetails,

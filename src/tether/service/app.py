@@ -23,6 +23,7 @@ from tether.service import (
     routes_lifecycle,
     routes_messages,
     routes_published,
+    routes_schedules,
     routes_sfn,
     routes_workflows,
     state,
@@ -31,7 +32,7 @@ from tether.service.auth import Authentication, Authenticator
 from tether.service.defaults import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES
 from tether.service.limits import BodyLimits
 from tether.service.refusal_log import RefusalLog
-from tether.service.ui import pages
+from tether.service.ui import pages, schedule_pages
 
 TAGS = [
     {
@@ -51,6 +52,11 @@ TAGS = [
         "name": "callbacks",
         "description": "Complete or fail the attempt a callback URL names, with no API key: "
         "the signed token in the URL is the permission.",
+    },
+    {
+        "name": "schedules",
+        "description": "Start a workflow at the times of a cron expression: make, list, describe, pause, unpause, "
+        "trigger and delete schedules.",
     },
     {"name": "server", "description": "The server itself."},
 ]
@@ -195,8 +201,10 @@ def _routed() -> FastAPI:
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_messages.router)
     app.include_router(routes_published.router)
+    app.include_router(routes_schedules.router)
     app.include_router(routes_sfn.router)  # AWS SDKs; not in the OpenAPI document
     pages.install(app)
+    schedule_pages.install(app)
 
     @app.get(
         "/v1/health",

@@ -24,5 +24,8 @@ register_url_convertor("rest", _Rest())
 EXECUTION_ID = "{execution_id:rest}"
 """The execution id, last in the path and whole: it may hold '/' and line breaks."""
 
+SCHEDULE_ID = "{schedule_id:rest}"
+"""A schedule id, last in the path and whole (after the action, for actions on it)."""
+
 TOKEN = "{token:rest}"
 """A callback URL's token, last in the path and whole."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
 
 from tether.model.events import Event, EventType
+from tether.store.schedule_columns import ScheduleFireRow, ScheduleRow
 
 T = TypeVar("T")
 
@@ -446,6 +447,47 @@ class Transaction(Protocol):
 
     def update_sink(self, sink_id: str, **fields: object) -> None:
         """Set columns of a sink: ``secret``, ``every_inbox_item`` or ``disabled_at_ms``."""
+        ...
+
+    # schedules (see store.schedule_columns)
+    def insert_schedule(self, row: ScheduleRow) -> bool:
+        """Insert a schedule; False (and nothing written) if its id is taken."""
+        ...
+
+    def get_schedule(self, schedule_id: str) -> ScheduleRow | None:
+        """A schedule; a writing transition holds its row (PostgreSQL: locked) until it commits."""
+        ...
+
+    def list_schedules(self, workflow: str | None) -> list[ScheduleRow]:
+        """Schedules by id; ``workflow`` keeps those of one workflow."""
+        ...
+
+    def update_schedule(self, schedule_id: str, **fields: object) -> None:
+        """Set columns of a schedule: those of ``schedule_columns.SCHEDULE_FIELDS``."""
+        ...
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        """Remove a schedule and the record of its fires (the executions it started stay)."""
+        ...
+
+    def claim_due_schedules(self, now_ms: int, limit: int) -> list[ScheduleRow]:
+        """Unpaused schedules with an occurrence due by ``now_ms`` or one held back, earliest first.
+
+        On PostgreSQL their rows are locked until the transition commits and rows another
+        transaction holds are passed over: each occurrence is fired by one worker.
+        """
+        ...
+
+    def schedule_wakeups(self) -> tuple[int | None, list[str]]:
+        """When the next occurrence of an unpaused schedule falls due, and the executions held-back ones wait for."""
+        ...
+
+    def insert_schedule_fire(self, row: ScheduleFireRow) -> None:
+        """Record a handled occurrence, keeping the latest ``KEPT_FIRES`` of the schedule."""
+        ...
+
+    def schedule_fires(self, schedule_id: str, limit: int) -> list[ScheduleFireRow]:
+        """The latest fires of a schedule, newest first."""
         ...
 
     # activities

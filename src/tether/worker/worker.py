@@ -28,7 +28,15 @@ from tether.model.tokens import TokenClaims
 from tether.runtime import execution_marks
 from tether.runtime.definitions import Activity, Workflow
 from tether.runtime.workflow_instance import WorkflowInstance
-from tether.worker import activity_runner, back_off, deadline_watch, history_limits, retention, thread_attempts
+from tether.worker import (
+    activity_runner,
+    back_off,
+    deadline_watch,
+    history_limits,
+    retention,
+    schedules,
+    thread_attempts,
+)
 from tether.worker import notifications as worker_notifications
 from tether.worker.daemon_pool import DaemonThreadPool
 from tether.worker.instance_cache import InstanceCache
@@ -36,7 +44,7 @@ from tether.worker.running_attempts import Running, RunningAttempts
 
 logger = logging.getLogger(__name__)
 
-_LOOPS = ("workflows", "activities", "timers", "outbox")
+_LOOPS = ("workflows", "activities", "timers", "outbox", "schedules")
 _REMEMBERED_FAILURES = 10_000
 """Executions whose workflow tasks the store failed that a worker keeps counting, the oldest forgotten first."""
 _SPARE_THREADS = 1_000
@@ -202,6 +210,9 @@ class Worker:
             self._group.create_task(self._keep_running(self._liveness_loop), name="tether-liveness"),
             self._group.create_task(self._keep_running(self._deadlines.run), name="tether-attempt-deadlines"),
             self._group.create_task(self._keep_running(self._deliveries().run), name="tether-notifications"),
+            self._group.create_task(
+                self._keep_running(schedules.Firing(self._engine, self._park).run), name="tether-schedules"
+            ),
         ]
         if self._retention_ms is not None:
             sweep = retention.Sweep(self._engine, self._retention_ms, self._park)

@@ -24,9 +24,9 @@ from tether.store.postgres.statements import Row, unavailable
 logger = logging.getLogger(__name__)
 
 CHANNEL = "tether_changes"
-TOPICS = frozenset({"workflows", "activities", "timers", "messages", "outbox"})
-"""The topics a notice names: the loops a commit gave work to (``outbox``: notifications to deliver),
-and ``messages`` (published values)."""
+TOPICS = frozenset({"workflows", "activities", "timers", "messages", "outbox", "schedules"})
+"""The topics a notice names: the loops a commit gave work to (``outbox``: notifications to deliver;
+``schedules``: a schedule made or changed), and ``messages`` (published values)."""
 POLL_SECONDS = 2.0
 CONNECT_TIMEOUT = 10
 

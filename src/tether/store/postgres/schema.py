@@ -17,6 +17,8 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 11: published values (``tether.publish``), as SQLite's 11; independent of the others, it applies after 9 or 10.
 12: the sealed SigV4 secret an API key may have, as SQLite's 12.
 13: notifications out (sinks and the outbox), as SQLite's 13; tables of their own, it applies whatever came before.
+14: schedules and the latest fires of each, as SQLite's 14; tables of their own, it applies whatever came before.
+15: flow control (priorities, recent starts, and a row per limited activity type that claimers lock), as SQLite's 15.
 17: the overdue view: waiting activities by when their own waiting age limit runs out, as SQLite's 17.
 """
 
@@ -247,6 +249,37 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX outbox_by_execution ON outbox (execution_id, activity_id);
         CREATE INDEX outbox_due ON outbox (next_try_at_ms) WHERE state IN ('pending', 'retrying');
         CREATE INDEX outbox_held ON outbox (url) WHERE state = 'held';
+        """,
+    ),
+    (
+        14,
+        """
+        CREATE TABLE schedules (
+            schedule_id TEXT PRIMARY KEY,
+            workflow TEXT NOT NULL,
+            args TEXT NOT NULL,
+            cron TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            overlap TEXT NOT NULL,
+            catch_up TEXT NOT NULL,
+            paused BOOLEAN NOT NULL DEFAULT false,
+            next_fire_at_ms BIGINT,
+            last_execution_id TEXT,
+            buffered_at_ms BIGINT,
+            created_at_ms BIGINT NOT NULL,
+            updated_at_ms BIGINT NOT NULL
+        );
+        CREATE INDEX schedules_due ON schedules (next_fire_at_ms) WHERE NOT paused;
+        CREATE TABLE schedule_fires (
+            fire_id BIGSERIAL PRIMARY KEY,
+            schedule_id TEXT NOT NULL,
+            nominal_at_ms BIGINT NOT NULL,
+            fired_at_ms BIGINT NOT NULL,
+            outcome TEXT NOT NULL,
+            execution_id TEXT,
+            manual BOOLEAN NOT NULL DEFAULT false
+        );
+        CREATE INDEX schedule_fires_by_schedule ON schedule_fires (schedule_id, fire_id);
         """,
     ),
     (

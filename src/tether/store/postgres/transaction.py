@@ -44,6 +44,7 @@ from tether.store.postgres.listings import PostgresListings
 from tether.store.postgres.messages import PostgresMessages
 from tether.store.postgres.outbox import PostgresOutbox
 from tether.store.postgres.published import PostgresPublished
+from tether.store.postgres.schedules import PostgresSchedules
 
 _EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
@@ -51,7 +52,14 @@ _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
 
 
 class PostgresTransaction(
-    PostgresListings, PostgresLinks, PostgresMessages, PostgresLifecycle, PostgresPublished, PostgresOutbox, Transaction
+    PostgresListings,
+    PostgresLinks,
+    PostgresMessages,
+    PostgresLifecycle,
+    PostgresPublished,
+    PostgresOutbox,
+    PostgresSchedules,
+    Transaction,
 ):
     """Transaction methods over one connection; used only on the store's thread."""
 

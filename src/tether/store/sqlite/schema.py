@@ -28,6 +28,10 @@ token signing keys, never in plain text; a column of its own, it applies after 1
 13: notifications out: the sinks they go to (URL, signing secret, whether each gets every waiting
 activity) and the outbox, one row per notification and URL, written in the transition that caused it
 and delivered afterwards by workers. Tables of their own: it applies whatever came before.
+14: schedules (a cron expression in a time zone, the next occurrence due, what is held back) and the
+latest fires of each. Tables of their own: it applies whatever came before.
+15: flow control: a priority on executions and both ready queues (claims take the highest first), and
+the recent starts of each activity type, for rate limits across workers.
 17: the overdue view: waiting (async) activities by when their own waiting age limit
 (``overdue_after_ms`` of their options) runs out, an expression index of that sum.
 """
@@ -301,6 +305,37 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX outbox_by_execution ON outbox (execution_id, activity_id);
         CREATE INDEX outbox_due ON outbox (next_try_at_ms) WHERE state IN ('pending', 'retrying');
         CREATE INDEX outbox_held ON outbox (url) WHERE state = 'held';
+        """,
+    ),
+    (
+        14,
+        """
+        CREATE TABLE schedules (
+            schedule_id TEXT PRIMARY KEY,
+            workflow TEXT NOT NULL,
+            args TEXT NOT NULL,
+            cron TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            overlap TEXT NOT NULL,
+            catch_up TEXT NOT NULL,
+            paused INTEGER NOT NULL DEFAULT 0,
+            next_fire_at_ms INTEGER,
+            last_execution_id TEXT,
+            buffered_at_ms INTEGER,
+            created_at_ms INTEGER NOT NULL,
+            updated_at_ms INTEGER NOT NULL
+        );
+        CREATE INDEX schedules_due ON schedules (next_fire_at_ms) WHERE paused = 0;
+        CREATE TABLE schedule_fires (
+            fire_id INTEGER PRIMARY KEY,
+            schedule_id TEXT NOT NULL,
+            nominal_at_ms INTEGER NOT NULL,
+            fired_at_ms INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            execution_id TEXT,
+            manual INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX schedule_fires_by_schedule ON schedule_fires (schedule_id, fire_id);
         """,
     ),
     (

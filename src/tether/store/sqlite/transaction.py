@@ -28,6 +28,7 @@ from tether.store.sqlite import pending as sqlite_pending
 from tether.store.sqlite import published as sqlite_published
 from tether.store.sqlite import queues as sqlite_queues
 from tether.store.sqlite import registry as sqlite_registry
+from tether.store.sqlite import schedules as sqlite_schedules
 from tether.store.sqlite.pending import HeldActivity, WorkflowTaskState
 
 _EXECUTION_COLUMNS = (
@@ -77,6 +78,7 @@ class SQLiteTransaction(
     sqlite_published.PublishedQueries,
     sqlite_outbox.OutboxQueries,
     sqlite_overdue.OverdueQueries,
+    sqlite_schedules.ScheduleQueries,
     Transaction,
 ):
     """Transaction methods over the writer connection; used by one thread at a time, the batch's.
