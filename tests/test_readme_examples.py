@@ -1,4 +1,4 @@
-"""Every python example of the README's sections on long-lived workflows runs as it is shown."""
+"""Every python example of the README's sections on long-lived workflows and on operating it runs as it is shown."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("## Workflows that live for months", "## Talk to a running workflow", "## Notifications out")
+SECTIONS = (
+    "## Workflows that live for months",
+    "## Talk to a running workflow",
+    "## Notifications out",
+    "## Operating it: metrics and logs",
+)
 
 pytestmark = pytest.mark.acceptance
 

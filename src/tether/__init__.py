@@ -36,6 +36,7 @@ from tether.runtime.workflow_api import (
     uuid4,
 )
 from tether.runtime.workflow_instance import ActivityHandle
+from tether.runtime.workflow_logger import logger
 from tether.worker.worker import Worker
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "deprecate_patch",
     "errors",
     "heartbeat",
+    "logger",
     "make_async",
     "now",
     "patched",

@@ -82,9 +82,8 @@ class TransitionLog:
                 level = logging.WARNING
                 message = f"a store transaction failed: {error}"
                 extra = {"error": error}
-            case observation.Resumed(execution_id=eid, activity_id=aid, latency_ms=latency):
-                message = f"execution {eid} resumed with activity {aid}'s close after {latency} ms"
-                extra = {"execution_id": eid, "activity_id": aid, "latency_ms": latency}
+            case observation.Resumed():
+                return  # not a state change: the latency is a metric
         if not logger.isEnabledFor(level):
             return
         if caller is not None:
