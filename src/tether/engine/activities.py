@@ -146,7 +146,8 @@ def start_attempt(
     if row.state != _SCHEDULED or row.attempt != task.attempt:
         return None
     options = _options(row)
-    observation.attempt_started(row, now_ms)
+    if observation.observers:
+        observation.attempt_started(row, now_ms)
     tx.update_activity(
         row.execution_id,
         row.activity_id,
@@ -338,7 +339,8 @@ def complete(tx: Transaction, claims: TokenClaims, result: str, now_ms: int, *, 
 def close_completed(tx: Transaction, row: ActivityRow, result: str, now_ms: int) -> None:
     """Close the open activity ``row`` with ``result``, dropping its queued attempt and timers."""
     data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"result":{result}}}'
-    observation.attempt_closed(row, "completed", now_ms)
+    if observation.observers:
+        observation.attempt_closed(row, "completed", now_ms)
     _close(tx, row, _COMPLETED, EventType.ACTIVITY_COMPLETED, data, now_ms, result=result)
 
 
@@ -406,9 +408,10 @@ def fail_attempt(tx: Transaction, row: ActivityRow, fault: dict[str, Any], now_m
     total_deadline = row.scheduled_at_ms + options.timeout_ms if options.timeout_ms is not None else None
     fault_text = json.dumps(fault)
     will_retry = retryable and (total_deadline is None or retry_at < total_deadline)
-    kind = fault.get("kind")
-    outcome = "failed" if kind is None else f"timed_out_{kind}"
-    observation.attempt_closed(row, outcome, now_ms, error=fault["error"], final=not will_retry)
+    if observation.observers:
+        kind = fault.get("kind")
+        outcome = "failed" if kind is None else f"timed_out_{kind}"
+        observation.attempt_closed(row, outcome, now_ms, error=fault["error"], final=not will_retry)
     if will_retry:
         tx.update_activity(
             row.execution_id, row.activity_id, state=ActivityState.BACKOFF.value, last_failure=fault_text
@@ -442,7 +445,8 @@ def time_out(tx: Transaction, row: ActivityRow, kind: str, at_ms: int) -> None:
     )
     if kind == deadlines.TOTAL:
         data = _data(activity_id=row.activity_id, attempt=row.attempt, failure=fault)
-        observation.attempt_closed(row, "timed_out_total", at_ms, error="ActivityTimeout")
+        if observation.observers:
+            observation.attempt_closed(row, "timed_out_total", at_ms, error="ActivityTimeout")
         _close(
             tx, row, ActivityState.TIMED_OUT.value, EventType.ACTIVITY_TIMED_OUT, data, at_ms,
             last_failure=json.dumps(fault),
@@ -474,7 +478,8 @@ def record_heartbeat(tx: Transaction, row: ActivityRow, details: str | None, now
         data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"details":{shown}}}'
         tx.append_events(row.execution_id, [(EventType.ACTIVITY_HEARTBEAT, data)], now_ms)
         tx.enqueue_workflow_task(row.execution_id, now_ms)
-    observation.heartbeat(row)
+    if observation.observers:
+        observation.heartbeat(row)
     return row.cancel_requested
 
 
@@ -506,7 +511,8 @@ def went_async(
         )
     data = _data(activity_id=row.activity_id, attempt=row.attempt)
     tx.append_events(row.execution_id, [(EventType.ACTIVITY_WENT_ASYNC, data)], now_ms)
-    observation.went_async(row)
+    if observation.observers:
+        observation.went_async(row)
     notifications.waiting(tx, row, _options(row), notify, inbox_note, now_ms)
 
 
@@ -548,7 +554,8 @@ def reported(tx: Transaction, row: ActivityRow, details: str | None) -> bool:
 
 def _cancel(tx: Transaction, row: ActivityRow, details: str | None, now_ms: int) -> None:
     data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"details":{details or "null"}}}'
-    observation.attempt_closed(row, "cancelled", now_ms)
+    if observation.observers:
+        observation.attempt_closed(row, "cancelled", now_ms)
     _close(tx, row, _CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms)
 
 
@@ -578,7 +585,8 @@ def close_with_execution(tx: Transaction, execution_id: str, reason: str, now_ms
         if row.state in _CLOSED:
             continue
         data = _data(activity_id=row.activity_id, attempt=row.attempt, details=None, reason=reason)
-        observation.attempt_closed(row, "cancelled", now_ms)
+        if observation.observers:
+            observation.attempt_closed(row, "cancelled", now_ms)
         _close(tx, row, _CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms, offer_task=False)
 
 

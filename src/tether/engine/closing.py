@@ -47,7 +47,7 @@ def close_execution(
     last_seq = tx.append_events(execution_id, [event], now_ms)
     tx.update_execution(execution_id, status=status.value, closed_at_ms=now_ms, **fields)
     tx.closed(execution_id)
-    if observation.listening():
+    if observation.observers and observation.listening():
         closed = tx.get_execution(execution_id)
         if closed is not None:
             observation.note(observation.ExecutionClosed(execution_id, closed.workflow, status.value))

@@ -52,10 +52,13 @@ class EngineCore:
         Without observers, transitions note nothing: telemetry costs nothing when nobody listens.
         """
         self._observers = (*self._observers, observer)
+        observation.observers += 1
 
     def remove_observer(self, observer: observation.Observer) -> None:
         """Stop telling ``observer``."""
-        self._observers = tuple(o for o in self._observers if o is not observer)
+        kept = tuple(o for o in self._observers if o is not observer)
+        observation.observers -= len(self._observers) - len(kept)
+        self._observers = kept
 
     def observe(self, facts: Sequence[observation.Fact], caller: str | None = None) -> None:
         """Hand facts to every observer; one that raises is logged, never the caller's failure.
@@ -88,7 +91,7 @@ class EngineCore:
         """
         worker = self._local
 
-        who = observation.caller.get()
+        who = observation.caller.get() if self._observers else None
 
         def body(tx: Transaction) -> T | _Refusal:
             result, pushed = self._transition(tx, transition, worker, ran, who)

@@ -173,7 +173,7 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
     events = [e for e in task.events if e.seq > instance.loaded_seq]
     if any(e.type == EventType.EXECUTION_RESUMED for e in events):
         return None  # a resume undid part of what the instance ran: the worker replays the history anew
-    noted = observation.mark()
+    noted = observation.mark() if observation.observers else 0
     try:
         with tx.savepoint():
             commands = instance.activate(events, now_ms)

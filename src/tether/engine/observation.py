@@ -160,6 +160,12 @@ caller: contextvars.ContextVar[str | None] = contextvars.ContextVar("tether_call
 """Who the engine's calls run for in this task: the server sets the name of the request's API key."""
 
 
+observers = 0
+"""How many observers the engines of this process have: while none, transitions skip noting at once.
+
+Noting functions are called only when this is not 0 (a module attribute read costs less than a call).
+"""
+
 _collecting: contextvars.ContextVar[list[Fact] | None] = contextvars.ContextVar("tether_facts", default=None)
 
 

@@ -62,5 +62,6 @@ def create(tx: Transaction, execution_id: str, workflow: str, args: str, now_ms:
     data = f'{{"workflow":{json.dumps(workflow)},"args":{args}{started}}}'
     tx.append_events(execution_id, [(EventType.WORKFLOW_STARTED, data)], now_ms)
     tx.enqueue_workflow_task(execution_id, now_ms)
-    observation.execution_started(execution_id, workflow)
+    if observation.observers:
+        observation.execution_started(execution_id, workflow)
     return True

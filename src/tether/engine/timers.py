@@ -17,7 +17,7 @@ def fire_due(tx: Transaction, now_ms: int, limit: int) -> int:
     """Fire up to ``limit`` due timers, each in its own savepoint; returns how many fired."""
     due = tx.due_timers(now_ms, limit)
     for timer in due:
-        noted = observation.mark()
+        noted = observation.mark() if observation.observers else 0
         try:
             with tx.savepoint():
                 _fire(tx, timer, now_ms)

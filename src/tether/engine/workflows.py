@@ -131,7 +131,8 @@ def _load_task(
     if ahead:
         from_seq = 0
     events = tx.load_events(execution_id, from_seq)
-    observation.resumed(execution_id, events, now_ms)
+    if observation.observers:
+        observation.resumed(execution_id, events, now_ms)
     return WorkflowTask(execution_id, execution.workflow, events, from_seq, execution, discard_cached=ahead)
 
 
