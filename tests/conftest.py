@@ -49,7 +49,7 @@ def empty_postgres_url() -> Iterator[str]:
         postgres_admin.drop_database(url, server_url=POSTGRES_SERVER, wait=False)
 
 
-_ON_BOTH_BACKENDS = ("activities", "tokens", "workflows", "recovery", "notifications", "schedules")
+_ON_BOTH_BACKENDS = ("activities", "tokens", "workflows", "recovery", "notifications", "schedules", "telemetry")
 """Behaviour suites that run on SQLite and again on PostgreSQL (over HTTP on SQLite only, to keep the run short)."""
 
 _SERVED_ON_POSTGRES = (

@@ -36,6 +36,7 @@ def test_public_names_are_pinned() -> None:
         "deprecate_patch",
         "errors",
         "heartbeat",
+        "logger",
         "make_async",
         "now",
         "patched",

@@ -1,4 +1,4 @@
-"""Every python example of the README's sections on long-lived workflows runs as it is shown."""
+"""Every python example of the README's sections on long-lived workflows and on operating it runs as it is shown."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ SECTIONS = (
     "## Talk to a running workflow",
     "## Notifications out",
     "## Schedules",
+    "## Operating it: metrics and logs",
 )
 
 pytestmark = pytest.mark.acceptance

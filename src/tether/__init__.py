@@ -39,6 +39,7 @@ from tether.runtime.workflow_api import (
     uuid4,
 )
 from tether.runtime.workflow_instance import ActivityHandle
+from tether.runtime.workflow_logger import logger
 from tether.worker.worker import Worker
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ __all__ = [
     "deprecate_patch",
     "errors",
     "heartbeat",
+    "logger",
     "make_async",
     "now",
     "patched",

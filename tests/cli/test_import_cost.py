@@ -1,4 +1,4 @@
-"""Each ``tether`` command is a new process: those that serve nothing do not import the web framework."""
+"""Each ``tether`` command is a new process: those that serve nothing import neither the web framework nor metrics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 from tests.cli.conftest import ROOT
 
-SERVER_ONLY = ("fastapi", "starlette", "uvicorn", "jinja2")
+SERVER_ONLY = ("fastapi", "starlette", "uvicorn", "jinja2", "prometheus_client")
 
 CHECK = f"""
 import sys

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -10,10 +9,10 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
+from tests.helpers import loopback
 from tests.service.conftest import bearer, fulfil, key, parked, snapshot
 from tether.errors import UsageError
 from tether.service import app as service_app
-from tether.service import server as service_server
 from tether.service.auth import StoreKeys
 from tether.testing import TestEnvironment
 
@@ -25,15 +24,8 @@ APPROVAL = {"by": "ann", "amount": 3}
 async def served_with(env: TestEnvironment, origins: Sequence[str]) -> AsyncIterator[httpx.AsyncClient]:
     """A real loopback server over ``env``'s store, answering the given origins."""
     app = service_app.create_app(env.engine, StoreKeys(env.engine, open_without_keys=True), cors_origins=origins)
-    sock = service_server.bind("127.0.0.1", 0)
-    server = service_server.Server(app, graceful_shutdown=1)
-    task = asyncio.ensure_future(server.serve_on(sock))
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{service_server.port_of(sock)}") as http:
-            yield http
-    finally:
-        server.stop()
-        await task
+    async with loopback.served(app) as http:
+        yield http
 
 
 def preflight(origin: str) -> dict[str, str]:

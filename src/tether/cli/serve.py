@@ -15,13 +15,14 @@ from typing import Annotated, Any, TypedDict
 
 import typer
 
-from tether.cli import durations, output
+from tether.cli import durations, log_format, output
 from tether.client.client import Client
+from tether.engine import transition_log
 from tether.errors import UsageError
 from tether.model import callback_tokens, extras
 from tether.runtime.definitions import Activity, Workflow
 from tether.service import defaults as service_defaults
-from tether.worker import history_limits
+from tether.worker import history_limits, metrics_endpoint
 from tether.worker.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -163,10 +164,24 @@ def server(
             show_default=False,
         ),
     ] = None,
+    metrics_public: Annotated[
+        bool,
+        typer.Option(
+            "--metrics-public",
+            help="Serve /metrics to anyone; by default it needs an API key with workflows:read on every workflow.",
+        ),
+    ] = False,
+    log_format_: log_format.LogFormat = log_format.Format.TEXT,
+    log_level: log_format.LogLevel = log_format.Level.INFO,
 ) -> None:
-    """Serve the tether HTTP API over a store, optionally with workers, until interrupted."""
+    """Serve the tether HTTP API over a store, optionally with workers, until interrupted.
+
+    Serves Prometheus metrics at /metrics and logs a line per request (see --log-level).
+    """
+    log_format.configure(log_format_, log_level)
     # Imported here: the web framework and the routes take longer to import than any other command needs.
     with extras.required(extras.SERVER, *extras.SERVER_PACKAGES):
+        from tether.engine import metrics as engine_metrics
         from tether.service import app as service_app
         from tether.service import cors
         from tether.service import server as service_server
@@ -188,9 +203,11 @@ def server(
                     highlight=False,
                 )
             authenticator = StoreKeys(engine, open_without_keys=insecure or is_loopback(host), any_host=insecure)
+            transition_log.TransitionLog.attach(engine)
             app = service_app.create_app(
-                engine, authenticator, max_body_bytes=max_body_bytes, body_timeout=body_timeout, cors_origins=origins
-            )
+                engine, authenticator, max_body_bytes=max_body_bytes, body_timeout=body_timeout, cors_origins=origins,
+                metrics=engine_metrics.Metrics(engine), metrics_public=metrics_public,
+            )  # fmt: skip
             sock = service_server.bind(host, port)
             history = history_options(history_warning, history_limit)
             async with _maybe_worker(client, worker or [], max_concurrent_activities, history, retention, public_url):
@@ -218,12 +235,35 @@ def worker(
     history_limit: HistoryLimit = history_limits.DEFAULT_LIMIT,
     retention: Retention = None,
     public_url: PublicUrl = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Serve Prometheus metrics at http://HOST:PORT/metrics (0 picks a free port).",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="The address the metrics are served on.")] = "127.0.0.1",
+    log_format_: log_format.LogFormat = log_format.Format.TEXT,
+    log_level: log_format.LogLevel = log_format.Level.INFO,
 ) -> None:
     """Run workflows and activities from a store until interrupted, then stop gracefully."""
+    log_format.configure(log_format_, log_level)
 
     async def go() -> None:
         workflows, activities = definitions_in(modules)
-        async with await Client.connect(db) as client:
+        async with await Client.connect(db) as client, contextlib.AsyncExitStack() as serving:
+            transition_log.TransitionLog.attach(client.engine)
+            if metrics_port is not None:
+                from tether.engine import metrics as engine_metrics  # prometheus_client only when metrics are served
+
+                exposition = engine_metrics.Metrics(client.engine).exposition
+                bound = await serving.enter_async_context(
+                    metrics_endpoint.serving(exposition, metrics_host, metrics_port)
+                )
+                shown = f"[{metrics_host}]" if ":" in metrics_host else metrics_host
+                output.err.print(f"metrics on http://{shown}:{bound}/metrics")
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):

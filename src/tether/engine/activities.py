@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, assert_never
 
-from tether.engine import deadlines, notifications, workflow_deadline
+from tether.engine import deadlines, notifications, observation, workflow_deadline
 from tether.errors import ActivityAlreadyClosed, CancellationNotRequested, ExecutionNotFound, Refused, StaleToken
 from tether.model import payloads
 from tether.model.events import EventType, failure
@@ -156,6 +156,8 @@ def start_attempt(
     if row.state != _SCHEDULED or row.attempt != task.attempt:
         return None
     options = _options(row)
+    if observation.observers:
+        observation.attempt_started(row, now_ms)
     tx.update_activity(
         row.execution_id,
         row.activity_id,
@@ -349,6 +351,8 @@ def complete(tx: Transaction, claims: TokenClaims, result: str, now_ms: int, *, 
 def close_completed(tx: Transaction, row: ActivityRow, result: str, now_ms: int) -> None:
     """Close the open activity ``row`` with ``result``, dropping its queued attempt and timers."""
     data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"result":{result}}}'
+    if observation.observers:
+        observation.attempt_closed(row, "completed", now_ms)
     _close(tx, row, _COMPLETED, EventType.ACTIVITY_COMPLETED, data, now_ms, result=result)
 
 
@@ -416,7 +420,12 @@ def fail_attempt(tx: Transaction, row: ActivityRow, fault: dict[str, Any], now_m
     freed_slot(tx, row)
     total_deadline = row.scheduled_at_ms + options.timeout_ms if options.timeout_ms is not None else None
     fault_text = json.dumps(fault)
-    if retryable and (total_deadline is None or retry_at < total_deadline):
+    will_retry = retryable and (total_deadline is None or retry_at < total_deadline)
+    if observation.observers:
+        kind = fault.get("kind")
+        outcome = "failed" if kind is None else f"timed_out_{kind}"
+        observation.attempt_closed(row, outcome, now_ms, error=fault["error"], final=not will_retry)
+    if will_retry:
         tx.update_activity(
             row.execution_id, row.activity_id, state=ActivityState.BACKOFF.value, last_failure=fault_text
         )
@@ -449,6 +458,8 @@ def time_out(tx: Transaction, row: ActivityRow, kind: str, at_ms: int) -> None:
     )
     if kind == deadlines.TOTAL:
         data = _data(activity_id=row.activity_id, attempt=row.attempt, failure=fault)
+        if observation.observers:
+            observation.attempt_closed(row, "timed_out_total", at_ms, error="ActivityTimeout")
         _close(
             tx, row, ActivityState.TIMED_OUT.value, EventType.ACTIVITY_TIMED_OUT, data, at_ms,
             last_failure=json.dumps(fault),
@@ -480,6 +491,8 @@ def record_heartbeat(tx: Transaction, row: ActivityRow, details: str | None, now
         data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"details":{shown}}}'
         tx.append_events(row.execution_id, [(EventType.ACTIVITY_HEARTBEAT, data)], now_ms)
         tx.enqueue_workflow_task(row.execution_id, now_ms)
+    if observation.observers:
+        observation.heartbeat(row)
     return row.cancel_requested
 
 
@@ -512,6 +525,8 @@ def went_async(
         )
     data = _data(activity_id=row.activity_id, attempt=row.attempt)
     tx.append_events(row.execution_id, [(EventType.ACTIVITY_WENT_ASYNC, data)], now_ms)
+    if observation.observers:
+        observation.went_async(row)
     notifications.waiting(tx, row, _options(row), notify, inbox_note, now_ms)
 
 
@@ -553,6 +568,8 @@ def reported(tx: Transaction, row: ActivityRow, details: str | None) -> bool:
 
 def _cancel(tx: Transaction, row: ActivityRow, details: str | None, now_ms: int) -> None:
     data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"details":{details or "null"}}}'
+    if observation.observers:
+        observation.attempt_closed(row, "cancelled", now_ms)
     _close(tx, row, _CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms)
 
 
@@ -582,6 +599,8 @@ def close_with_execution(tx: Transaction, execution_id: str, reason: str, now_ms
         if row.state in _CLOSED:
             continue
         data = _data(activity_id=row.activity_id, attempt=row.attempt, details=None, reason=reason)
+        if observation.observers:
+            observation.attempt_closed(row, "cancelled", now_ms)
         _close(tx, row, _CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms, offer_task=False)
 
 

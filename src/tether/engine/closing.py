@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tether.engine import activities, notifier, workflow_deadline
+from tether.engine import activities, notifier, observation, workflow_deadline
 from tether.model.events import EventType
 from tether.model.records import WorkflowStatus
 from tether.store.base import ExecutionRow, LinkRow, Transaction
@@ -47,6 +47,10 @@ def close_execution(
     last_seq = tx.append_events(execution_id, [event], now_ms)
     tx.update_execution(execution_id, status=status.value, closed_at_ms=now_ms, **fields)
     tx.closed(execution_id)
+    if observation.observers and observation.listening():
+        closed = tx.get_execution(execution_id)
+        if closed is not None:
+            observation.note(observation.ExecutionClosed(execution_id, closed.workflow, status.value))
     tx.wake(notifier.MESSAGES)  # callers waiting for a reply to a request it held learn that none comes
     if status != WorkflowStatus.CONTINUED and link is not None:
         _tell_parent(tx, execution_id, link, status, fields, now_ms)

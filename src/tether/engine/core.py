@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from tether.engine import activities, dispatch, keys, notifier
+from tether.engine import activities, dispatch, keys, notifier, observation
 from tether.errors import Refused
 from tether.model.clock import Clock
 from tether.store.base import ExecutionRow, Store, ThreadedStore, Transaction
@@ -42,7 +43,34 @@ class EngineCore:
         self._checking: asyncio.Future[None] | None = None
         self._local: dispatch.LocalWorker | None = None
         self._threaded = store if isinstance(store, ThreadedStore) else None
+        self._observers: tuple[observation.Observer, ...] = ()
         store.set_listener(self._on_change)
+
+    def add_observer(self, observer: observation.Observer) -> None:
+        """Tell ``observer`` the facts of every transition that commits from now on (see ``engine.observation``).
+
+        Without observers, transitions note nothing: telemetry costs nothing when nobody listens.
+        """
+        self._observers = (*self._observers, observer)
+        observation.observers += 1
+
+    def remove_observer(self, observer: observation.Observer) -> None:
+        """Stop telling ``observer``."""
+        kept = tuple(o for o in self._observers if o is not observer)
+        observation.observers -= len(self._observers) - len(kept)
+        self._observers = kept
+
+    def observe(self, facts: Sequence[observation.Fact], caller: str | None = None) -> None:
+        """Hand facts to every observer; one that raises is logged, never the caller's failure.
+
+        ``caller``: who the facts' transition ran for (default: whom this task runs for).
+        """
+        who = caller if caller is not None else observation.caller.get()
+        for observer in self._observers:
+            try:
+                observer.observe(facts, who)
+            except Exception:
+                logger.warning("an observer failed", exc_info=True)
 
     def attach_worker(self, worker: dispatch.LocalWorker) -> None:
         """Push work this process creates to ``worker`` (the first attached worker gets it)."""
@@ -63,17 +91,36 @@ class EngineCore:
         """
         worker = self._local
 
+        who = observation.caller.get() if self._observers else None
+
         def body(tx: Transaction) -> T | _Refusal:
-            result, pushed = self._transition(tx, transition, worker, ran)
+            result, pushed = self._transition(tx, transition, worker, ran, who)
             if pushed is not None:
                 assert worker is not None
                 tx.after_commit(lambda: worker.accept(pushed))
             return result
 
-        outcome = await self.store.run(body)
+        if self._observers:
+            outcome = await self._timed(body)
+        else:
+            outcome = await self.store.run(body)
         if isinstance(outcome, _Refusal):
             raise outcome.error
         return outcome
+
+    async def _timed(self, body: Callable[[Transaction], T]) -> T:
+        """Run a writing transaction, telling observers how long it took and whether the store failed it."""
+        began = time.perf_counter()
+        try:
+            result = await self.store.run(body)
+        except Refused:
+            self.observe([observation.StoreTransaction(time.perf_counter() - began)])
+            raise
+        except Exception as exc:
+            self.observe([observation.StoreTransaction(time.perf_counter() - began, type(exc).__name__)])
+            raise
+        self.observe([observation.StoreTransaction(time.perf_counter() - began)])
+        return result
 
     def _run_in_thread(
         self,
@@ -100,14 +147,23 @@ class EngineCore:
         transition: Callable[[Transaction], T],
         worker: dispatch.LocalWorker | None,
         ran: dict[str, dispatch.CachedExecution] | None = None,
+        caller: str | None = None,
     ) -> tuple[T | _Refusal, dispatch.Pushed | None]:
         result: T | _Refusal
+        collecting = observation.collect() if self._observers else None
         try:
-            result = transition(tx)
-        except activities.RefusedAfterDeadlines as late:
-            # The deadlines it applied are facts whatever became of the call: they commit.
-            result = _Refusal(late.refusal)
-        pushed = None if worker is None else dispatch.push(tx, worker, self.clock.now_ms(), self._keys.sign, ran)
+            try:
+                result = transition(tx)
+            except activities.RefusedAfterDeadlines as late:
+                # The deadlines it applied are facts whatever became of the call: they commit.
+                result = _Refusal(late.refusal)
+            pushed = None if worker is None else dispatch.push(tx, worker, self.clock.now_ms(), self._keys.sign, ran)
+        finally:
+            if collecting is not None:
+                observation.stop(collecting[1])
+        if collecting is not None and collecting[0]:
+            facts = collecting[0]
+            tx.after_commit(lambda: self.observe(facts, caller))
         closed = tx.closed_executions()
         awaited = [e for e in closed if self.notifier.is_awaited(e)] if closed else None
         if awaited:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from tether.engine import activities, workflows
+from tether.engine import activities, observation, workflows
 from tether.engine.activities import AttemptStart, Signer
 from tether.engine.workflows import WorkflowTask
 from tether.model.events import Command, Event, EventType
@@ -175,6 +175,7 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
     events = [e for e in task.events if e.seq > instance.loaded_seq]
     if any(e.type == EventType.EXECUTION_RESUMED for e in events):
         return None  # a resume undid part of what the instance ran: the worker replays the history anew
+    noted = observation.mark() if observation.observers else 0
     try:
         with tx.savepoint():
             commands = instance.activate(events, now_ms)
@@ -189,6 +190,7 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
                 claimed=task.execution,
             )
     except Exception:
+        observation.drop_since(noted)  # rolled back: the worker runs the task again
         # The instance may be half-advanced: drop it; the worker replays the task from history.
         logger.debug("workflow task could not run inline", exc_info=True, extra={"execution_id": task.execution_id})
         return None

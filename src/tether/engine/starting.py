@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from tether.engine import observation
 from tether.errors import ExecutionIdTaken, InvalidPayload
 from tether.model.events import EventType
 from tether.model.records import WorkflowStatus
@@ -67,4 +68,6 @@ def create(
     data = f'{{"workflow":{json.dumps(workflow)},"args":{args}{started}}}'
     tx.append_events(execution_id, [(EventType.WORKFLOW_STARTED, data)], now_ms)
     tx.enqueue_workflow_task(execution_id, now_ms)
+    if observation.observers:
+        observation.execution_started(execution_id, workflow)
     return True

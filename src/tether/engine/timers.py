@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from tether.engine import activities, deadlines, workflow_deadline
+from tether.engine import activities, deadlines, observation, workflow_deadline
 from tether.model.events import EventType
 from tether.model.records import ActivityState
 from tether.store.base import TimerRow, Transaction
@@ -17,10 +17,12 @@ def fire_due(tx: Transaction, now_ms: int, limit: int) -> int:
     """Fire up to ``limit`` due timers, each in its own savepoint; returns how many fired."""
     due = tx.due_timers(now_ms, limit)
     for timer in due:
+        noted = observation.mark() if observation.observers else 0
         try:
             with tx.savepoint():
                 _fire(tx, timer, now_ms)
         except Exception:
+            observation.drop_since(noted)
             # A timer whose transition keeps failing would otherwise fire forever.
             logger.exception("timer failed; dropped", extra={"execution_id": timer.execution_id, "kind": timer.kind})
             tx.delete_timer(timer.execution_id, timer.kind, timer.ref)

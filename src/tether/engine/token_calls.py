@@ -7,11 +7,12 @@ change; :mod:`tether.engine.activity_tokens` decides what the call does.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
-from tether.engine import activities, activity_tokens, queries
+from tether.engine import activities, activity_tokens, observation, queries
 from tether.engine.core import EngineCore
-from tether.errors import ExecutionNotFound
+from tether.errors import ExecutionNotFound, Refused
 from tether.model.access import Access, Action
 from tether.model.clock import from_ms
 from tether.model.events import failure
@@ -28,6 +29,18 @@ class TokenCalls(EngineCore):
         permit(tx, claims.execution_id, access, Action.WRITE_ACTIVITIES)
         return claims
 
+    async def _closing(self, call: str, closed: Awaitable[bool]) -> bool:
+        """Await a close by token, telling observers whether it was recorded, repeated or refused (and why)."""
+        if not self._observers:
+            return await closed
+        try:
+            recorded = await closed
+        except Refused as refusal:
+            self.observe([observation.TokenClose(call, "refused", refusal.code)])
+            raise
+        self.observe([observation.TokenClose(call, "recorded" if recorded else "repeat")])
+        return recorded
+
     async def complete_activity(
         self, token: str, result: str, *, access: Access | None = None, activity: str | None = None
     ) -> bool:
@@ -42,7 +55,7 @@ class TokenCalls(EngineCore):
             activity_tokens.require_activity(tx, claims, activity)
             return activity_tokens.complete(tx, claims, result, now)
 
-        return await self._run(complete)
+        return await self._closing("complete", self._run(complete))
 
     async def fail_activity(
         self, token: str, *, error: str, message: str, details: Any, non_retryable: bool, access: Access | None = None
@@ -50,7 +63,9 @@ class TokenCalls(EngineCore):
         """Fail the attempt a token names (the current one, for an activity token); False if already so failed."""
         now = self.clock.now_ms()
         fault = failure(error, message, details=details, non_retryable=non_retryable)
-        return await self._run(lambda tx: activity_tokens.fail(tx, self._verify(tx, token, now, access), fault, now))
+        return await self._closing(
+            "fail", self._run(lambda tx: activity_tokens.fail(tx, self._verify(tx, token, now, access), fault, now))
+        )
 
     async def heartbeat_activity(
         self, token: str, details: str | None, *, access: Access | None = None, activity: str | None = None
@@ -74,8 +89,11 @@ class TokenCalls(EngineCore):
     async def report_activity_cancelled(self, token: str, details: str | None, *, access: Access | None = None) -> bool:
         """Acknowledge a requested cancellation by token; False if this same report was already recorded."""
         now = self.clock.now_ms()
-        return await self._run(
-            lambda tx: activity_tokens.report_cancelled(tx, self._verify(tx, token, now, access), details, now)
+        return await self._closing(
+            "report_cancelled",
+            self._run(
+                lambda tx: activity_tokens.report_cancelled(tx, self._verify(tx, token, now, access), details, now)
+            ),
         )
 
     async def describe_activity(self, token: str, *, access: Access | None = None) -> ActivityInfo:

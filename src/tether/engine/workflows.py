@@ -6,7 +6,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tether.engine import activities, children, closing, message_states, published, runs, starting, workflow_deadline
+from tether.engine import (
+    activities,
+    children,
+    closing,
+    message_states,
+    observation,
+    published,
+    runs,
+    starting,
+    workflow_deadline,
+)
 from tether.errors import UsageError
 from tether.model import payloads
 from tether.model.events import Command, Event, EventType
@@ -75,7 +85,7 @@ def claim_tasks(
     ids = tx.claim_workflow_tasks(
         now_ms=now_ms, owner=owner, lease_until_ms=now_ms + lease_ms, workflows=workflows, limit=limit
     )
-    tasks = [_load_task(tx, execution_id, owner, cached_seq, history_limit) for execution_id in ids]
+    tasks = [_load_task(tx, execution_id, owner, cached_seq, history_limit, now_ms) for execution_id in ids]
     return [task for task in tasks if task is not None]
 
 
@@ -95,11 +105,16 @@ def claim_task(
         execution_id, now_ms=now_ms, owner=owner, lease_until_ms=now_ms + lease_ms, workflows=workflows
     ):
         return None
-    return _load_task(tx, execution_id, owner, cached_seq, history_limit)
+    return _load_task(tx, execution_id, owner, cached_seq, history_limit, now_ms)
 
 
 def _load_task(
-    tx: Transaction, execution_id: str, owner: str, cached_seq: dict[str, int], history_limit: int | None
+    tx: Transaction,
+    execution_id: str,
+    owner: str,
+    cached_seq: dict[str, int],
+    history_limit: int | None,
+    now_ms: int,
 ) -> WorkflowTask | None:
     """The leased task with the events its worker lacks; none for a run past ``history_limit``.
 
@@ -117,6 +132,8 @@ def _load_task(
     if ahead:
         from_seq = 0
     events = tx.load_events(execution_id, from_seq)
+    if observation.observers:
+        observation.resumed(execution_id, events, now_ms)
     return WorkflowTask(execution_id, execution.workflow, events, from_seq, execution, discard_cached=ahead)
 
 

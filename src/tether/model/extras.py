@@ -18,7 +18,17 @@ POSTGRES = "postgres"
 SERVER = "server"
 """The extra of the HTTP server, its web UI and the ``tether`` command: FastAPI, uvicorn, Jinja2, Typer, Rich."""
 
-SERVER_PACKAGES = ("fastapi", "starlette", "uvicorn", "jinja2", "multipart", "python_multipart", "typer", "rich")
+SERVER_PACKAGES = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "multipart",
+    "python_multipart",
+    "typer",
+    "rich",
+    "prometheus_client",
+)
 """The top-level packages that only the server extra installs."""
 
 

@@ -126,6 +126,8 @@ class WorkflowInstance:
         """The last event this instance wrote itself; its own markers up to here are skipped."""
         self.cancelling = False
         self.finished = False
+        self.replaying = False
+        """Whether the code runs again what its history records (``tether.logger`` is silent then)."""
         self.last_timer_id = 0
         self._next_id = 0
         self._commands: list[Command] = []
@@ -157,6 +159,7 @@ class WorkflowInstance:
         events = execution_marks.as_replayed(events)
         pending: list[Event] = []
         index = 0
+        self.replaying = True
         while index < len(events):
             event = events[index]
             if event.type == EventType.WORKFLOW_TASK_COMPLETED:
@@ -180,6 +183,7 @@ class WorkflowInstance:
                 # Ids taken in what the resume undid are never taken again.
                 self._next_id = max(self._next_id, int(event.data["next_id"]))
             index += 1
+        self.replaying = False
         if last_seq:
             self.loaded_seq = last_seq
         self.now_ms = max(now_ms, self.now_ms)

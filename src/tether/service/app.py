@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
 from starlette.routing import Route
@@ -16,8 +16,10 @@ from starlette.routing import Route
 from tether import errors as tether_errors
 from tether.engine.engine import Engine
 from tether.service import (
+    access_log,
     cors,
     errors,
+    metrics_route,
     routes_activities,
     routes_callbacks,
     routes_lifecycle,
@@ -33,6 +35,9 @@ from tether.service.defaults import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BO
 from tether.service.limits import BodyLimits
 from tether.service.refusal_log import RefusalLog
 from tether.service.ui import pages, schedule_pages
+
+if TYPE_CHECKING:
+    from tether.engine.metrics import Metrics  # prometheus_client is imported only where metrics are served
 
 TAGS = [
     {
@@ -154,6 +159,8 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
     cors_origins: Sequence[str] = (),
+    metrics: Metrics | None = None,
+    metrics_public: bool = False,
 ) -> FastAPI:
     """Build the server's ASGI app over an engine; every app has its own state (no globals).
 
@@ -163,17 +170,22 @@ def create_app(
         max_body_bytes: larger request bodies are refused with 413 before they are parsed.
         body_timeout: a request body that takes longer to arrive is refused with 408.
         cors_origins: web origins whose pages may call the API from a browser (``*`` for any).
+        metrics: served at /metrics (see ``metrics_route``) to a key that may read every workflow.
+        metrics_public: serve /metrics to anyone, without a key.
 
     Raises:
         UsageError: one of ``cors_origins`` is not an origin.
     """
     app = _routed()
     state.attach(app, engine, authenticator)
+    if metrics is not None:
+        metrics_route.install(app, metrics, public=metrics_public)
     app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(Authentication)  # runs before the body limits: no body is read for an unknown caller
     app.add_middleware(RefusalLog)  # around authentication, so its refusals are logged too
     if cors_origins:
         cors.install(app, cors_origins)  # outermost: preflights are answered without a key
+    app.add_middleware(access_log.AccessLog)  # outermost of all: every request, preflights included
     return app
 
 

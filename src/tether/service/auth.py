@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tether.engine import observation
 from tether.engine.engine import Engine
 from tether.errors import StoreUnavailable, Unauthenticated
 from tether.model import callback_tokens
@@ -127,6 +128,8 @@ class Authentication:
             await response_of(exc)(scope, receive, send)
             return
         remember(scope, access)
+        if access.key_name is not None:
+            observation.caller.set(access.key_name)  # the engine's transition log names the key (reset by AccessLog)
         await self.app(scope, receive, send)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from tether.model.events import Event, EventType
 from tether.store.schedule_columns import ScheduleFireRow, ScheduleRow
@@ -198,6 +198,32 @@ class ActivityTaskRow:
     """Claimed before attempts of lower priority; first queued first within one."""
 
 
+@dataclass(frozen=True, slots=True)
+class QueueGauges:
+    """How much work stands in the store now: what metrics show of its queues at each scrape."""
+
+    ready_workflow_tasks: int
+    """Workflow tasks due and not leased."""
+    ready_attempts: int
+    """Activity attempts queued for a worker."""
+    due_timers: int
+    """Timers whose time came and that have not fired yet."""
+    waiting: dict[str, tuple[int, int]]
+    """Activities waiting for a token, by activity name: how many, and when the oldest began its attempt (ms)."""
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[Any]]) -> QueueGauges:
+        """Read the rows of a store's gauge query: (what, activity name, count, oldest start)."""
+        counts = {"workflow_tasks": 0, "attempts": 0, "timers": 0}
+        waiting: dict[str, tuple[int, int]] = {}
+        for what, name, count, oldest in rows:
+            if what == "waiting":
+                waiting[name] = (int(count), int(oldest or 0))
+            else:
+                counts[what] = int(count)
+        return cls(counts["workflow_tasks"], counts["attempts"], counts["timers"], waiting)
+
+
 class Transaction(Protocol):
     """Narrow reads and writes used by engine transitions; all synchronous."""
 
@@ -312,6 +338,10 @@ class Transaction(Protocol):
 
     def closed_among(self, execution_ids: Sequence[str]) -> list[str]:
         """Those of ``execution_ids`` whose execution exists and is no longer running."""
+        ...
+
+    def queue_gauges(self, now_ms: int) -> QueueGauges:
+        """The depth of every queue at ``now_ms`` and who waits for a token, in one cheap query."""
         ...
 
     def executions_with_failed_task(self) -> list[str]:

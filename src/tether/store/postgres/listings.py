@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tether.store import overdue
-from tether.store.base import ActivityRow, ExecutionRow
+from tether.store.base import ActivityRow, ExecutionRow, QueueGauges
 from tether.store.postgres.held import ACTIVITY_COLUMNS, EXECUTION_COLUMNS, activity_row, execution_row
 from tether.store.postgres.statements import PostgresStatements
 
@@ -89,6 +89,9 @@ class PostgresListings(PostgresStatements):
         )
         return [(activity_row(r[:-2]), r[-2], r[-1]) for r in rows]
 
+    def queue_gauges(self, now_ms: int) -> QueueGauges:  # noqa: D102
+        return QueueGauges.from_rows(self._all(_GAUGES, (now_ms, now_ms, now_ms)))
+
     def overdue_activities(  # noqa: D102
         self,
         *,
@@ -164,3 +167,14 @@ def _like(pattern: str) -> str:
     """A scope's workflow pattern (``*`` its only wildcard) as a LIKE pattern."""
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped.replace("*", "%")
+
+
+_GAUGES = (
+    "SELECT 'workflow_tasks', NULL::text, count(*), NULL::bigint FROM workflow_tasks "
+    "WHERE leased_until_ms <= %s AND ready_at_ms <= %s "
+    "UNION ALL SELECT 'attempts', NULL, count(*), NULL FROM activity_tasks "
+    "UNION ALL SELECT 'timers', NULL, count(*), NULL FROM timers WHERE due_at_ms <= %s "
+    "UNION ALL SELECT 'waiting', name, count(*), min(attempt_started_at_ms) FROM activities "
+    "WHERE state = 'async' GROUP BY name"
+)
+"""The depths of the queues and who waits for a token, in one statement (see ``Transaction.queue_gauges``)."""

@@ -1,0 +1,102 @@
+"""One structured log line per state change the engine commits, from its facts.
+
+State changes are logged at DEBUG; a failed or timed-out attempt at INFO when a retry
+follows and at WARNING when the activity fails with it, a run that fails or times out at
+WARNING, a refused close by token at INFO (the server logs the request's refusal at WARNING
+with its route), a store failure at WARNING. Ids go in ``extra`` (``execution_id``,
+``activity``, ``activity_id``, ``attempt``, ``workflow``, ``api_key`` when a server ran the
+transition for a request): a JSON log format shows them as fields. Never a payload or a token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from tether.engine import observation
+from tether.engine.core import EngineCore
+
+logger = logging.getLogger("tether.transitions")
+
+_BAD_ENDS = frozenset({"failed", "timed_out"})
+
+
+class TransitionLog:
+    """Logs the facts of one engine's transitions; attach with :meth:`attach`."""
+
+    def __init__(self, engine: EngineCore) -> None:
+        self._engine = engine
+
+    @classmethod
+    def attach(cls, engine: EngineCore) -> TransitionLog:
+        """Log ``engine``'s transitions from now on."""
+        log = cls(engine)
+        engine.add_observer(log)
+        return log
+
+    def close(self) -> None:
+        """Stop logging."""
+        self._engine.remove_observer(self)
+
+    def observe(self, facts: Sequence[observation.Fact], caller: str | None) -> None:  # noqa: D102
+        for fact in facts:
+            self._log(fact, caller)
+
+    def _log(self, fact: observation.Fact, caller: str | None) -> None:
+        level = logging.DEBUG
+        extra: dict[str, Any] = {}
+        match fact:
+            case observation.ExecutionStarted(execution_id=eid, workflow=workflow):
+                message = f"execution {eid} of {workflow} started"
+                extra = {"execution_id": eid, "workflow": workflow}
+            case observation.ExecutionClosed(execution_id=eid, workflow=workflow, status=status):
+                message = f"execution {eid} of {workflow} closed: {status}"
+                extra = {"execution_id": eid, "workflow": workflow, "status": status}
+                if status in _BAD_ENDS:
+                    level = logging.WARNING
+            case observation.AttemptStarted() | observation.WentAsync() | observation.Heartbeat():
+                what = {
+                    observation.AttemptStarted: "started",
+                    observation.WentAsync: "waits for its token",
+                    observation.Heartbeat: "heartbeat",
+                }[type(fact)]
+                message = f"activity {fact.activity} attempt {fact.attempt} of {fact.execution_id}: {what}"
+                extra = _activity(fact)
+            case observation.AttemptClosed(outcome=outcome, error=error, final=final):
+                message = f"activity {fact.activity} attempt {fact.attempt} of {fact.execution_id}: {outcome}"
+                extra = {**_activity(fact), "outcome": outcome}
+                if error is not None:
+                    message += f" ({error}{'' if final else ', will retry'})"
+                    extra["error"] = error
+                if outcome != "completed" and outcome != "cancelled":
+                    level = logging.WARNING if final else logging.INFO
+            case observation.TokenClose(call=call, outcome=outcome, code=code):
+                message = f"{call} by token: {outcome}" + (f" ({code})" if code else "")
+                extra = {"call": call, "outcome": outcome, "error_code": code}
+                if outcome == "refused":
+                    level = logging.INFO
+            case observation.StoreTransaction(error=error):
+                if error is None:
+                    return
+                level = logging.WARNING
+                message = f"a store transaction failed: {error}"
+                extra = {"error": error}
+            case observation.Resumed():
+                return  # not a state change: the latency is a metric
+        if not logger.isEnabledFor(level):
+            return
+        if caller is not None:
+            extra["api_key"] = caller
+        logger.log(level, message, extra=extra)
+
+
+def _activity(
+    fact: observation.AttemptStarted | observation.AttemptClosed | observation.WentAsync | observation.Heartbeat,
+) -> dict[str, Any]:
+    return {
+        "execution_id": fact.execution_id,
+        "activity": fact.activity,
+        "activity_id": fact.activity_id,
+        "attempt": fact.attempt,
+    }

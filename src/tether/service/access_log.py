@@ -1,0 +1,69 @@
+"""The access log: one line per HTTP request, with its route, status, duration and API key's name.
+
+API requests are logged at INFO; the web UI's static files and Prometheus scrapes at DEBUG,
+where they are no noise. The line names the route's template (``/v1/workflows/{id}``),
+not the path, and the key by its name: never the key, a token or a body.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tether.engine import observation
+from tether.service import auth
+
+logger = logging.getLogger("tether.service.access")
+
+_QUIET_PREFIXES = ("/static/", "/metrics")
+"""Requests logged at DEBUG: the UI's files and scrapes come often and say nothing."""
+
+
+class AccessLog:
+    """ASGI middleware: logs each HTTP request once it is answered; also tells the engine whose key it runs for."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        status = 0
+
+        async def answered(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        reset = observation.caller.set(None)
+        try:
+            await self.app(scope, receive, answered)
+        finally:
+            observation.caller.reset(reset)
+            self._log(scope, status, time.perf_counter() - began)
+
+    def _log(self, scope: Scope, status: int, seconds: float) -> None:
+        path = str(scope.get("path", ""))
+        level = logging.DEBUG if path.startswith(_QUIET_PREFIXES) else logging.INFO
+        if not logger.isEnabledFor(level):
+            return
+        route = getattr(scope.get("route"), "path_format", None) or path
+        access = auth.access_of(scope)
+        key = None if access is None else access.key_name
+        method = scope.get("method", "")
+        milliseconds = round(seconds * 1000, 1)
+        logger.log(
+            level,
+            "%s %s %d %.1f ms%s",
+            method,
+            route,
+            status,
+            milliseconds,
+            f" (key {key!r})" if key else "",
+            extra={"method": method, "route": route, "status": status, "duration_ms": milliseconds, "api_key": key},
+        )
