@@ -4,6 +4,8 @@ import contextlib
 
 from tether import errors, testing
 from tether.client.client import Client, WorkflowHandle
+from tether.model.aes_gcm import AesGcmCodec
+from tether.model.codecs import PayloadCodec
 from tether.model.notifications import verify_notification
 from tether.model.options import RetryPolicy
 from tether.model.records import (
@@ -45,11 +47,13 @@ __all__ = [
     "ActivityHandle",
     "ActivityInfo",
     "ActivityState",
+    "AesGcmCodec",
     "ChildWorkflowHandle",
     "Client",
     "ContinueAsNew",
     "HeartbeatResponse",
     "HistoryEvent",
+    "PayloadCodec",
     "Published",
     "PublishedValue",
     "Request",

@@ -8,7 +8,8 @@
  *
  * ```
  * TetherError
- * ├── UsageError          NotInActivity, NotInWorkflow, NonDeterminism, UnknownWorkflow, UnknownActivity
+ * ├── UsageError          NotInActivity, NotInWorkflow, NonDeterminism, UnknownWorkflow, UnknownActivity,
+ * │                       UndecodablePayload
  * ├── Refused             InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied,
  * │                       InvalidPayload, PayloadTooLarge, RequestTimeout, ExecutionNotFound (ActivityNotFound),
  * │                       ExecutionIdTaken, ApiKeyNotFound, SinkNotFound, InvalidSignature, ActivityAlreadyClosed,
@@ -106,6 +107,20 @@ export class NonDeterminism extends UsageError {
   }
   get eventSeq(): number | null {
     return intOrNull(this.details, "event_seq");
+  }
+}
+
+/** An encoded payload could not be decoded: no codec, an unknown key, or altered data (a Python-side error). */
+export class UndecodablePayload extends UsageError {
+  static override readonly code: string = "undecodable_payload";
+  /** The encoding its envelope names (`details.encoding`). */
+  get encoding(): string {
+    return text(this.details, "encoding");
+  }
+  /** The key id its envelope names, if any (`details.key`). */
+  get key(): string | null {
+    const found = this.details["key"];
+    return typeof found === "string" ? found : null;
   }
 }
 
@@ -518,7 +533,7 @@ export class TimeoutError extends Error {}
 
 const CLASSES = {
   TetherError, UsageError, NotInActivity, NotInWorkflow, NonDeterminism, UnknownWorkflow, UnknownActivity,
-  Refused, InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied, InvalidPayload,
+  UndecodablePayload, Refused, InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied, InvalidPayload,
   PayloadTooLarge, RequestTimeout, ExecutionNotFound, ActivityNotFound, ExecutionIdTaken, ApiKeyNotFound,
   SinkNotFound, InvalidSignature, ActivityAlreadyClosed, NoAttemptOpen, WrongActivity, CancellationNotRequested, ExecutionClosed,
   ExecutionNotClosed, ExecutionNotResumable, ActivityNotInBackoff, RequestRejected, MessageKeyReused,

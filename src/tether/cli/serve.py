@@ -163,6 +163,7 @@ def server(
             show_default=False,
         ),
     ] = None,
+    codec_keys: output.CodecKeys = None,
 ) -> None:
     """Serve the tether HTTP API over a store, optionally with workers, until interrupted."""
     # Imported here: the web framework and the routes take longer to import than any other command needs.
@@ -175,7 +176,8 @@ def server(
         if public_url is not None:
             callback_tokens.public_base(public_url)  # refused before anything starts
         origins = [cors.origin(o) for o in cors_origin or []]  # likewise
-        async with await Client.connect(db) as client:
+        codec = output.codec_of(codec_keys)  # likewise
+        async with await Client.connect(db, codec=codec) as client:
             engine = client.engine
             has_keys = await engine.has_api_keys()
             service_server.check_exposure(host, has_keys=has_keys, insecure=insecure)
@@ -188,8 +190,9 @@ def server(
                 )
             authenticator = StoreKeys(engine, open_without_keys=insecure or is_loopback(host), any_host=insecure)
             app = service_app.create_app(
-                engine, authenticator, max_body_bytes=max_body_bytes, body_timeout=body_timeout, cors_origins=origins
-            )
+                engine, authenticator, max_body_bytes=max_body_bytes, body_timeout=body_timeout, cors_origins=origins,
+                codec=codec,
+            )  # fmt: skip
             sock = service_server.bind(host, port)
             history = history_options(history_warning, history_limit)
             async with _maybe_worker(client, worker or [], max_concurrent_activities, history, retention, public_url):
@@ -217,12 +220,13 @@ def worker(
     history_limit: HistoryLimit = history_limits.DEFAULT_LIMIT,
     retention: Retention = None,
     public_url: PublicUrl = None,
+    codec_keys: output.CodecKeys = None,
 ) -> None:
     """Run workflows and activities from a store until interrupted, then stop gracefully."""
 
     async def go() -> None:
         workflows, activities = definitions_in(modules)
-        async with await Client.connect(db) as client:
+        async with await Client.connect(db, codec=output.codec_of(codec_keys)) as client:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):

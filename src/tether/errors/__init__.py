@@ -8,6 +8,7 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── NotInActivity       tether.context()/heartbeat()/make_async() outside an activity
     │   ├── NotInWorkflow       a workflow primitive outside a workflow
     │   ├── NonDeterminism      replayed workflow code diverged from its history
+    │   ├── UndecodablePayload  an encoded payload, and no codec or key here to decode it (or altered data)
     │   ├── UnknownWorkflow     no workflow of that name is registered
     │   └── UnknownActivity     no activity of that name is registered
     ├── Refused                 a request was refused and nothing changed
@@ -60,6 +61,7 @@ from tether.errors._base import (
     NotInActivity,
     NotInWorkflow,
     TetherError,
+    UndecodablePayload,
     UnknownActivity,
     UnknownWorkflow,
     UsageError,
@@ -147,6 +149,7 @@ __all__ = [
     "StoreUnavailable",
     "TetherError",
     "Unauthenticated",
+    "UndecodablePayload",
     "UnknownActivity",
     "UnknownWorkflow",
     "UsageError",

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from tether import errors as tether_errors
 from tether.engine.engine import Engine
+from tether.model.codecs import PayloadCodec
 from tether.service import (
     cors,
     errors,
@@ -148,6 +149,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
     cors_origins: Sequence[str] = (),
+    codec: PayloadCodec | None = None,
 ) -> FastAPI:
     """Build the server's ASGI app over an engine; every app has its own state (no globals).
 
@@ -157,12 +159,16 @@ def create_app(
         max_body_bytes: larger request bodies are refused with 413 before they are parsed.
         body_timeout: a request body that takes longer to arrive is refused with 408.
         cors_origins: web origins whose pages may call the API from a browser (``*`` for any).
+        codec: decodes encoded payloads for the web UI to show (and encodes what its forms
+            send); without it the UI shows them as ``encoded (aes-gcm, key k2)``. The API
+            stores and returns payloads as given either way.
 
     Raises:
         UsageError: one of ``cors_origins`` is not an origin.
     """
     app = _routed()
     state.attach(app, engine, authenticator)
+    app.state.codec = codec
     app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(Authentication)  # runs before the body limits: no body is read for an unknown caller
     app.add_middleware(RefusalLog)  # around authentication, so its refusals are logged too
