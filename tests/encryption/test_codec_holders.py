@@ -114,17 +114,18 @@ async def test_a_worker_without_the_codec_fails_the_task_clearly_and_one_with_it
 
         # A worker with a codec that lacks the key fails it the same way, naming the key it lacks.
         async with connected(store_url, clock, ONLY_NEW) as wrong, worker(wrong) as running:
-            await holder.send(box.id, "note", "second")  # a new event offers the task again
+            await wrong.send(box.id, "note", "second")  # a new event offers the task again
             await running.wait_for_idle()
             error = (await handle.describe()).task_error
         assert error is not None
         assert error["details"] == {"encoding": "aes-gcm", "key": "k1"}
         assert "no such key" in str(error["message"])
 
-        async with worker(holder):
+        # A worker with both keys (k1 of the start, k2 of the message) carries on.
+        async with connected(store_url, clock, ROTATED) as rotated, worker(rotated):
             ctx = await box.context()
-            await holder.complete_activity(ctx.token, {"amount": 1, "to": "ann"})
-            assert await result_of(handle) == ["secret", "second", {"amount": 1, "to": "ann"}]
+            await rotated.complete_activity(ctx.token, {"amount": 1, "to": "ann"})
+            assert await result_of(rotated.get_handle(box.id)) == ["secret", "second", {"amount": 1, "to": "ann"}]
 
 
 async def test_altered_ciphertext_fails_the_task_and_nothing_of_it_runs(store_url: str) -> None:
