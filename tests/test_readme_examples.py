@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("## Workflows that live for months", "## Talk to a running workflow", "## Notifications out")
+SECTIONS = (
+    "## Workflows that live for months",
+    "## Talk to a running workflow",
+    "## Notifications out",
+    "## Encrypted payloads",
+)
 
 pytestmark = pytest.mark.acceptance
 
