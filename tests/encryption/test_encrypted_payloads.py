@@ -12,7 +12,7 @@ import pytest
 import tether
 from tests.encryption.store_dump import raw_store_text
 from tests.helpers.activity_tests import Mailbox, post_context, result_of
-from tether.errors import ActivityFailed
+from tether.errors import ActivityFailed, UndecodablePayload
 from tether.testing import TestEnvironment
 
 pytestmark = pytest.mark.parametrize(
@@ -138,3 +138,9 @@ async def test_a_completion_repeated_by_a_codec_holder_is_acknowledged_as_the_sa
         assert await env.client.complete_activity(ctx.token, {"by": COMPLETION}) is True
         assert await env.client.complete_activity(ctx.token, {"by": COMPLETION}) is False
         assert await result == EXPECTED
+        history = await env.client.history(box.id)
+
+    # The history replays against the code with the codec, and not without it.
+    tether.testing.replay(enc_flow, history, id=box.id, codec=CODEC)
+    with pytest.raises(UndecodablePayload):
+        tether.testing.replay(enc_flow, history, id=box.id)
