@@ -150,6 +150,18 @@ def _holds_envelope(value: Any, path: tuple[str, ...]) -> bool:
     return type(value) is dict and _holds_envelope(value.get(path[0]), path[1:])
 
 
+def _holds_any(data: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether any payload of an event is an envelope; on every event a workflow reads, so kept cheap."""
+    for path in paths:
+        value = data.get(path[0])
+        if len(path) == 1:
+            if type(value) is dict and ENVELOPE in value:
+                return True
+        elif _holds_envelope(value, path[1:]):
+            return True
+    return False
+
+
 def _recode(value: Any, path: tuple[str, ...], code: _Coder) -> Any:
     if not path:
         return code(value)
@@ -167,7 +179,7 @@ def decode_event(codec: PayloadCodec | None, event: Event) -> Event:
         UndecodablePayload: an envelope, and no codec or one that cannot decode it.
     """
     paths = _PAYLOADS.get(event.type)
-    if paths is None or not any(_holds_envelope(event.data, path) for path in paths):
+    if paths is None or not _holds_any(event.data, paths):
         return event
     data = event.data
     for path in paths:
