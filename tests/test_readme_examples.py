@@ -15,6 +15,7 @@ SECTIONS = (
     "## Talk to a running workflow",
     "## Notifications out",
     "## Schedules",
+    "## Encrypted payloads",
     "## Operating it: metrics and logs",
 )
 

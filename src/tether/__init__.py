@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from tether import errors
 from tether.client.client import Client, WorkflowHandle
+from tether.model.aes_gcm import AesGcmCodec
+from tether.model.codecs import PayloadCodec
 from tether.model.notifications import verify_notification
 from tether.model.options import RetryPolicy
 from tether.model.records import (
@@ -52,11 +54,13 @@ __all__ = [
     "ActivityHandle",
     "ActivityInfo",
     "ActivityState",
+    "AesGcmCodec",
     "ChildWorkflowHandle",
     "Client",
     "ContinueAsNew",
     "HeartbeatResponse",
     "HistoryEvent",
+    "PayloadCodec",
     "Published",
     "PublishedValue",
     "Request",

@@ -24,6 +24,7 @@ SAMPLES: dict[type[errors.TetherError], errors.TetherError] = {
     errors.NotInActivity: errors.NotInActivity(),
     errors.NotInWorkflow: errors.NotInWorkflow(),
     errors.NonDeterminism: errors.NonDeterminism("diverged", execution_id="e-1", event_seq=4),
+    errors.UndecodablePayload: errors.UndecodablePayload("encoded", encoding="aes-gcm", key="k2"),
     errors.UnknownWorkflow: errors.UnknownWorkflow("orders.fulfil"),
     errors.UnknownActivity: errors.UnknownActivity("billing.collect"),
     errors.MissingExtra: errors.MissingExtra("postgres", module="psycopg"),

@@ -10,6 +10,7 @@
  * TetherError
  * ├── UsageError          NotInActivity, NotInWorkflow, NonDeterminism, UnknownWorkflow, UnknownActivity,
  * │                       MissingExtra
+ * │                       UndecodablePayload
  * ├── Refused             InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied,
  * │                       InvalidPayload, PayloadTooLarge, RequestTimeout, ExecutionNotFound (ActivityNotFound),
  * │                       ExecutionIdTaken, ApiKeyNotFound, SinkNotFound, ScheduleNotFound, ScheduleAlreadyExists,
@@ -108,6 +109,20 @@ export class NonDeterminism extends UsageError {
   }
   get eventSeq(): number | null {
     return intOrNull(this.details, "event_seq");
+  }
+}
+
+/** An encoded payload could not be decoded: no codec, an unknown key, or altered data (a Python-side error). */
+export class UndecodablePayload extends UsageError {
+  static override readonly code: string = "undecodable_payload";
+  /** The encoding its envelope names (`details.encoding`). */
+  get encoding(): string {
+    return text(this.details, "encoding");
+  }
+  /** The key id its envelope names, if any (`details.key`). */
+  get key(): string | null {
+    const found = this.details["key"];
+    return typeof found === "string" ? found : null;
   }
 }
 
@@ -549,7 +564,7 @@ export class TimeoutError extends Error {}
 
 const CLASSES = {
   TetherError, UsageError, NotInActivity, NotInWorkflow, NonDeterminism, UnknownWorkflow, UnknownActivity,
-  MissingExtra, Refused, InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied, InvalidPayload,
+  MissingExtra, UndecodablePayload, Refused, InvalidToken, StaleToken, CallbackExpired, Unauthenticated, PermissionDenied, InvalidPayload,
   PayloadTooLarge, RequestTimeout, ExecutionNotFound, ActivityNotFound, ExecutionIdTaken, ApiKeyNotFound,
   SinkNotFound, ScheduleNotFound, ScheduleAlreadyExists, InvalidSignature, ActivityAlreadyClosed, NoAttemptOpen, WrongActivity, CancellationNotRequested, ExecutionClosed,
   ExecutionNotClosed, ExecutionNotResumable, ActivityNotInBackoff, RequestRejected, MessageKeyReused,

@@ -16,6 +16,8 @@ from rich.console import Console
 
 from tether import errors
 from tether.client.client import Client
+from tether.model import aes_gcm
+from tether.model.aes_gcm import AesGcmCodec
 
 T = TypeVar("T")
 
@@ -40,6 +42,18 @@ Db = Annotated[
     str,
     typer.Option(
         "--db", envvar="TETHER_DB", help="The store: sqlite:///path/to/tether.db or postgresql://user@host/dbname."
+    ),
+]
+CODEC_KEYS_VARIABLE = "TETHER_CODEC_KEYS"
+"""AES-GCM payload keys (``id=base64url,id=base64url``, the last one current) every command connects with."""
+CodecKeys = Annotated[
+    str | None,
+    typer.Option(
+        "--codec-keys",
+        envvar=CODEC_KEYS_VARIABLE,
+        help="Payload keys as id=base64url-key,... (the last encrypts): the UI shows payloads decoded, "
+        "and a --worker encodes and decodes with them. Without them the UI shows encoded payloads as such.",
+        show_default=False,
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
@@ -78,6 +92,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.NoAttemptOpen: 19,
     errors.WrongActivity: 20,
     errors.MissingExtra: 25,
+    errors.UndecodablePayload: 27,
     errors.UsageError: 2,
     errors.TetherError: 1,
 }
@@ -115,10 +130,20 @@ def call(
     """
 
     async def connected() -> T:
-        async with await Client.connect(url, api_key=api_key, create=create) as client:
+        codec = codec_of(os.environ.get(CODEC_KEYS_VARIABLE))
+        async with await Client.connect(url, api_key=api_key, create=create, codec=codec) as client:
             return await request(client)
 
     return run(connected(), as_json=as_json)
+
+
+def codec_of(spec: str | None) -> AesGcmCodec | None:
+    """The AES-GCM codec of ``TETHER_CODEC_KEYS`` or ``--codec-keys`` (None when not given).
+
+    Raises:
+        UsageError: the keys are not ``id=base64url-key,...`` of 32-byte keys.
+    """
+    return None if not spec else aes_gcm.from_spec(spec)
 
 
 def fail(error: BaseException, *, as_json: bool = False) -> NoReturn:

@@ -173,6 +173,7 @@ def server(
     ] = False,
     log_format_: log_format.LogFormat = log_format.Format.TEXT,
     log_level: log_format.LogLevel = log_format.Level.INFO,
+    codec_keys: output.CodecKeys = None,
 ) -> None:
     """Serve the tether HTTP API over a store, optionally with workers, until interrupted.
 
@@ -191,7 +192,8 @@ def server(
         if public_url is not None:
             callback_tokens.public_base(public_url)  # refused before anything starts
         origins = [cors.origin(o) for o in cors_origin or []]  # likewise
-        async with await Client.connect(db) as client:
+        codec = output.codec_of(codec_keys)  # likewise
+        async with await Client.connect(db, codec=codec) as client:
             engine = client.engine
             has_keys = await engine.has_api_keys()
             service_server.check_exposure(host, has_keys=has_keys, insecure=insecure)
@@ -207,6 +209,7 @@ def server(
             app = service_app.create_app(
                 engine, authenticator, max_body_bytes=max_body_bytes, body_timeout=body_timeout, cors_origins=origins,
                 metrics=engine_metrics.Metrics(engine), metrics_public=metrics_public,
+                codec=codec,
             )  # fmt: skip
             sock = service_server.bind(host, port)
             history = history_options(history_warning, history_limit)
@@ -247,13 +250,17 @@ def worker(
     metrics_host: Annotated[str, typer.Option(help="The address the metrics are served on.")] = "127.0.0.1",
     log_format_: log_format.LogFormat = log_format.Format.TEXT,
     log_level: log_format.LogLevel = log_format.Level.INFO,
+    codec_keys: output.CodecKeys = None,
 ) -> None:
     """Run workflows and activities from a store until interrupted, then stop gracefully."""
     log_format.configure(log_format_, log_level)
 
     async def go() -> None:
         workflows, activities = definitions_in(modules)
-        async with await Client.connect(db) as client, contextlib.AsyncExitStack() as serving:
+        async with (
+            await Client.connect(db, codec=output.codec_of(codec_keys)) as client,
+            contextlib.AsyncExitStack() as serving,
+        ):
             transition_log.TransitionLog.attach(client.engine)
             if metrics_port is not None:
                 from tether.engine import metrics as engine_metrics  # prometheus_client only when metrics are served

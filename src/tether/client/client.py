@@ -8,15 +8,16 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar, TypeVarTuple, overload
 
 from tether import errors
-from tether.client import _embedded
+from tether.client import _embedded, encoded_transport
 from tether.client._transport import Transport
 from tether.client.activity_calls import ActivityCalls
 from tether.client.messaging import MessagingCalls, timeout_seconds
 from tether.client.schedules import ScheduleCalls
 from tether.engine.engine import Engine
 from tether.errors import UsageError
-from tether.model import flow_control, payloads, wire
+from tether.model import codecs, flow_control, payloads, wire
 from tether.model.clock import Clock, duration_ms
+from tether.model.codecs import PayloadCodec
 from tether.model.payloads import JSONValue
 from tether.model.records import (
     HistoryEvent,
@@ -83,7 +84,13 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
 
     @classmethod
     async def connect(
-        cls, url: str, *, api_key: str | None = None, clock: Clock | None = None, create: bool = True
+        cls,
+        url: str,
+        *,
+        api_key: str | None = None,
+        clock: Clock | None = None,
+        create: bool = True,
+        codec: PayloadCodec | None = None,
     ) -> Client:
         """Connect to a store or to a tether server; the same methods and errors either way.
 
@@ -98,23 +105,30 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
             create: create a SQLite file (and its folders) that does not exist yet. Pass
                 false to only read or close what is there: a mistyped path then raises
                 StoreNotFound instead of answering from a new, empty store.
+            codec: encodes every payload this client sends (arguments, results, details,
+                messages) and decodes those it reads back (results, replies, published
+                values), e.g. :class:`tether.AesGcmCodec`; a Worker on this client uses it
+                too. Descriptions and histories show payloads as stored (encoded).
 
         Raises:
             UsageError: the URL's scheme is not supported.
             StoreNotFound: ``create`` is false and the SQLite file does not exist.
             StoreUnavailable: the store cannot be opened.
         """
+        transport: Transport
         if url.startswith(("sqlite:", "postgresql:", "postgres:")):
-            return cls(await _embedded.EmbeddedTransport.open(url, clock, create=create))
-        if url.startswith(("http://", "https://")):
+            transport = await _embedded.EmbeddedTransport.open(url, clock, create=create)
+        elif url.startswith(("http://", "https://")):
             from tether.client import _http  # imported on use, like a database driver
 
-            return cls(_http.HttpTransport(url, api_key=api_key))
-        scheme = url.split(":", 1)[0]
-        raise UsageError(
-            f"unsupported URL scheme {scheme!r}; use sqlite:///path/to/tether.db, postgresql://host/dbname "
-            "or http://host:port of a tether server"
-        )
+            transport = _http.HttpTransport(url, api_key=api_key)
+        else:
+            scheme = url.split(":", 1)[0]
+            raise UsageError(
+                f"unsupported URL scheme {scheme!r}; use sqlite:///path/to/tether.db, postgresql://host/dbname "
+                "or http://host:port of a tether server"
+            )
+        return cls(transport if codec is None else encoded_transport.EncodedTransport(transport, codec))
 
     async def close(self) -> None:
         """Release the store or connection."""
@@ -130,6 +144,12 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
     def engine(self) -> Engine:
         """The engine of an embedded client, which workers run on."""
         return self._transport.engine
+
+    @property
+    def codec(self) -> PayloadCodec | None:
+        """The codec this client encodes payloads with (``connect(codec=)``), if any."""
+        transport = self._transport
+        return transport.codec if isinstance(transport, encoded_transport.EncodedTransport) else None
 
     # workflows
 
@@ -276,6 +296,8 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
             )
         definition = handle._workflow or registered_workflow(workflow)
         annotation = definition.return_type if definition is not None else Any
+        if result is not None and codecs.ENVELOPE in result:  # encoded, and this client has no codec
+            result = codecs.decode_text(None, result)
         return payloads.decode(result, annotation, what=f"result of {handle.id}")
 
     async def cancel_workflow(self, execution_id: str) -> None:

@@ -8,6 +8,7 @@ Every error tether raises descends from :class:`TetherError`. Each class has a s
     │   ├── NotInActivity       tether.context()/heartbeat()/make_async() outside an activity
     │   ├── NotInWorkflow       a workflow primitive outside a workflow
     │   ├── NonDeterminism      replayed workflow code diverged from its history
+    │   ├── UndecodablePayload  an encoded payload, and no codec or key here to decode it (or altered data)
     │   ├── UnknownWorkflow     no workflow of that name is registered
     │   ├── UnknownActivity     no activity of that name is registered
     │   └── MissingExtra        a feature's packages are not installed (extra: install tether[extra])
@@ -64,6 +65,7 @@ from tether.errors._base import (
     NotInActivity,
     NotInWorkflow,
     TetherError,
+    UndecodablePayload,
     UnknownActivity,
     UnknownWorkflow,
     UsageError,
@@ -156,6 +158,7 @@ __all__ = [
     "StoreUnavailable",
     "TetherError",
     "Unauthenticated",
+    "UndecodablePayload",
     "UnknownActivity",
     "UnknownWorkflow",
     "UsageError",

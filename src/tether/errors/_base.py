@@ -94,3 +94,22 @@ class MissingExtra(UsageError):
 
     def to_details(self) -> dict[str, Any]:
         return {"extra": self.extra, "module": self.module}
+
+
+class UndecodablePayload(UsageError):
+    """A payload is encoded and cannot be decoded here: no codec, an unknown key, or altered data.
+
+    ``encoding`` and ``key`` name what its envelope says it was encoded with (``key`` is None
+    when the encoding has no key ids). Give the client or worker the codec (and every key
+    still in use) that wrote it; an altered payload cannot be read by anyone.
+    """
+
+    code = "undecodable_payload"
+
+    def __init__(self, message: str, *, encoding: str = "", key: str | None = None) -> None:
+        super().__init__(message)
+        self.encoding = encoding
+        self.key = key
+
+    def to_details(self) -> dict[str, Any]:
+        return {"encoding": self.encoding, "key": self.key}

@@ -193,6 +193,13 @@ class NonDeterminismDetails(_Details):
     event_seq: int | None
 
 
+class UndecodablePayloadDetails(_Details):
+    """The details of undecodable_payload: the encoding and key id its envelope names."""
+
+    encoding: str
+    key: str | None
+
+
 class UrlDetails(_Details):
     """The details of server_unreachable."""
 
@@ -264,6 +271,7 @@ DETAILS: dict[type[errors.TetherError], type[_Details]] = {
     errors.UnknownWorkflow: NameDetails,
     errors.UnknownActivity: NameDetails,
     errors.MissingExtra: MissingExtraDetails,
+    errors.UndecodablePayload: UndecodablePayloadDetails,
     errors.Refused: NoDetails,
     errors.InvalidToken: NoDetails,
     errors.StaleToken: StaleTokenDetails,

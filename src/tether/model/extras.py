@@ -17,6 +17,8 @@ POSTGRES = "postgres"
 """The extra of the PostgreSQL store: psycopg."""
 SERVER = "server"
 """The extra of the HTTP server, its web UI and the ``tether`` command: FastAPI, uvicorn, Jinja2, Typer, Rich."""
+ENCRYPTION = "encryption"
+"""The extra of the ready AES-GCM payload codec: cryptography."""
 
 SERVER_PACKAGES = (
     "fastapi",

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from tether import errors
 from tether.errors import NonDeterminism
-from tether.model import payloads
+from tether.model import codecs, payloads
+from tether.model.codecs import PayloadCodec
 from tether.model.events import COMMAND_EVENTS, INPUT_EVENTS, Command, Event, EventType, failure, key_of
 from tether.model.published import check_name
 from tether.runtime import execution_marks, patches
@@ -115,9 +116,11 @@ class ActivityHandle(asyncio.Future[R]):
 class WorkflowInstance:
     """The live state of one execution, cached by a worker between tasks."""
 
-    def __init__(self, execution_id: str, workflow: Workflow[..., Any]) -> None:
+    def __init__(self, execution_id: str, workflow: Workflow[..., Any], codec: PayloadCodec | None = None) -> None:
         self.execution_id = execution_id
         self.workflow = workflow
+        self.codec = codec
+        """Decodes the payloads of the events delivered to the code and encodes those of its commands."""
         self.loop = WorkflowLoop(self)  # type: ignore[abstract]  # the I/O half of the loop API is refused
         self.now_ms = 0
         self.loaded_seq = 0
@@ -188,7 +191,10 @@ class WorkflowInstance:
             self.loaded_seq = last_seq
         self.now_ms = max(now_ms, self.now_ms)
         self._deliver(pending, pending)
-        return self._run()
+        commands = self._run()
+        codec = self.codec
+        # Only what this task emits is encoded: replayed commands are compared by key, never stored.
+        return commands if codec is None else [codecs.encode_command(codec, command) for command in commands]
 
     def _deliver(self, batch: list[Event], pending: list[Event]) -> list[Event]:
         if len(batch) == 1:  # most tasks bring one event: nothing to coalesce
@@ -205,6 +211,8 @@ class WorkflowInstance:
         return [e for e in pending if e.seq not in delivered]
 
     def _apply(self, event: Event) -> None:
+        # Raises UndecodablePayload (failing the task) rather than hand an envelope to the code.
+        event = codecs.decode_event(self.codec, event)
         data = event.data
         match event.type:
             case EventType.WORKFLOW_STARTED:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from tether import errors as tether_errors
 from tether.engine.engine import Engine
+from tether.model.codecs import PayloadCodec
 from tether.service import (
     access_log,
     cors,
@@ -161,6 +162,7 @@ def create_app(
     cors_origins: Sequence[str] = (),
     metrics: Metrics | None = None,
     metrics_public: bool = False,
+    codec: PayloadCodec | None = None,
 ) -> FastAPI:
     """Build the server's ASGI app over an engine; every app has its own state (no globals).
 
@@ -172,6 +174,9 @@ def create_app(
         cors_origins: web origins whose pages may call the API from a browser (``*`` for any).
         metrics: served at /metrics (see ``metrics_route``) to a key that may read every workflow.
         metrics_public: serve /metrics to anyone, without a key.
+        codec: decodes encoded payloads for the web UI to show (and encodes what its forms
+            send); without it the UI shows them as ``encoded (aes-gcm, key k2)``. The API
+            stores and returns payloads as given either way.
 
     Raises:
         UsageError: one of ``cors_origins`` is not an origin.
@@ -180,6 +185,7 @@ def create_app(
     state.attach(app, engine, authenticator)
     if metrics is not None:
         metrics_route.install(app, metrics, public=metrics_public)
+    app.state.codec = codec
     app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(Authentication)  # runs before the body limits: no body is read for an unknown caller
     app.add_middleware(RefusalLog)  # around authentication, so its refusals are logged too

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 STATUS: dict[type[errors.TetherError], int] = {
     errors.InvalidToken: 400,
     errors.UsageError: 400,
+    errors.UndecodablePayload: 422,
     errors.Unauthenticated: 401,
     errors.PermissionDenied: 403,
     errors.ExecutionNotFound: 404,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request
 
 from tether.engine.engine import Engine
+from tether.model.codecs import PayloadCodec
 
 if TYPE_CHECKING:
     from tether.service.auth import Authenticator
@@ -19,6 +20,12 @@ def attach(app: FastAPI, engine: Engine, authenticator: Authenticator) -> None:
     app.state.authenticator = authenticator
     if not hasattr(app.state, "stopping"):
         app.state.stopping = asyncio.Event()
+
+
+def codec_of(request: Request) -> PayloadCodec | None:
+    """The codec the server decodes payloads with for the UI (``tether server --codec-keys``), if any."""
+    codec: PayloadCodec | None = getattr(request.app.state, "codec", None)
+    return codec
 
 
 def stopping(request: Request) -> asyncio.Event:

@@ -17,6 +17,7 @@ from tether.engine.engine import Engine
 from tether.errors import UsageError
 from tether.model import callback_tokens, extras
 from tether.model.clock import VirtualClock, duration_ms
+from tether.model.codecs import PayloadCodec
 from tether.model.payloads import JSONValue
 from tether.runtime.definitions import Activity, Workflow
 from tether.testing import _callbacks
@@ -69,6 +70,8 @@ class TestEnvironment:
             By default, with ``transport="http"``, the environment's own server, so that any HTTP
             client can POST to them; otherwise ``http://tether.test``, a placeholder that
             :meth:`post_callback` (which works with both transports) delivers.
+        codec: the payload codec of the client and the worker (``Client.connect(codec=)``);
+            the environment's server, with ``transport="http"``, does not hold it.
     """
 
     __test__ = False  # not a pytest test class
@@ -88,6 +91,7 @@ class TestEnvironment:
         history_limit: int | None = history_limits.DEFAULT_LIMIT,
         retention: timedelta | None = None,
         public_url: str | None = None,
+        codec: PayloadCodec | None = None,
     ) -> None:
         chosen = transport or os.environ.get(TRANSPORT_VARIABLE) or "embedded"
         if chosen not in ("embedded", "http"):
@@ -105,6 +109,7 @@ class TestEnvironment:
         self._server_url: str | None = None
         self._public_url = None if public_url is None else callback_tokens.public_base(public_url)
         self.clock = VirtualClock(start)
+        self._codec = codec
         self._worker_options: dict[str, Any] = {
             "max_cached_workflows": max_cached_workflows,
             "max_concurrent_activities": max_concurrent_activities,
@@ -179,7 +184,7 @@ class TestEnvironment:
             else:
                 self._tempdir = tempfile.TemporaryDirectory(prefix="tether-test-")
         try:
-            self._local = await Client.connect(self.url, clock=self.clock)
+            self._local = await Client.connect(self.url, clock=self.clock, codec=self._codec)
         except BaseException:
             await self._drop_database()
             raise
@@ -206,7 +211,7 @@ class TestEnvironment:
         self._server = service_server.Server(self._app, graceful_shutdown=1)
         self._serving = group.create_task(self._server.serve_on(sock))
         self._server_url = f"http://127.0.0.1:{service_server.port_of(sock)}"
-        return await Client.connect(self._server_url)
+        return await Client.connect(self._server_url, codec=self._codec)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -352,7 +357,7 @@ class TestEnvironment:
         assert self._local is not None
         old = self._local._transport
         await old.close()
-        fresh = await Client.connect(self.url, clock=self.clock)
+        fresh = await Client.connect(self.url, clock=self.clock, codec=self._codec)
         self._local._transport = fresh._transport
         if self._app is not None:
             from tether.service import state as service_state

@@ -16,6 +16,7 @@ import pydantic
 
 from tether.errors import InvalidPayload, UsageError
 from tether.model.clock import to_ms
+from tether.model.codecs import PayloadCodec
 from tether.model.events import INPUT_EVENTS, Event, EventType
 from tether.model.records import HistoryEvent
 from tether.runtime.definitions import Workflow
@@ -30,6 +31,7 @@ def replay(
     history: Sequence[HistoryEvent] | str | os.PathLike[str],
     *,
     id: str = "replay",
+    codec: PayloadCodec | None = None,
 ) -> None:
     """Replay ``history`` against ``workflow`` as it is now; return if the code is compatible.
 
@@ -44,11 +46,13 @@ def replay(
         history: what ``client.history(id)`` returns, or the path of a JSON file written by
             ``tether workflow history ID --json``.
         id: the execution id the workflow sees (``tether.uuid4`` derives from it).
+        codec: decodes the payloads of a history written with a codec (``Client.connect(codec=)``).
 
     Raises:
         NonDeterminism: the code diverges; ``event_seq`` names the history event where.
         InvalidPayload: the file or list is not a tether history.
         UsageError: the history is of another workflow (by name) or ``workflow`` is not one.
+        UndecodablePayload: the history holds encoded payloads and ``codec`` cannot decode them.
     """
     if not isinstance(workflow, Workflow):
         raise UsageError(f"{workflow!r} is not a workflow; decorate it with @tether.workflow")
@@ -63,7 +67,7 @@ def replay(
         raise UsageError(f"the history is of workflow {recorded!r}, not of {workflow.name!r}")
     replayed = _recorded_tasks(events)
     if replayed:
-        WorkflowInstance(id, workflow).activate(replayed, replayed[-1].at_ms)
+        WorkflowInstance(id, workflow, codec).activate(replayed, replayed[-1].at_ms)
 
 
 def _read(path: str | os.PathLike[str]) -> list[HistoryEvent]:

@@ -18,11 +18,12 @@ from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.engine import Engine
 from tether.model import callback_tokens, payloads
 from tether.model.callback_tokens import CallbackAction, CallbackClaims
+from tether.model.codecs import PayloadCodec
 from tether.model.events import failure
 from tether.model.tokens import TokenClaims
 from tether.runtime import activity_context
 from tether.runtime.definitions import Activity
-from tether.worker import back_off
+from tether.worker import attempt_payloads, back_off
 from tether.worker.running_attempts import Running, RunningAttempts, ids
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ async def run_attempt(
     executor: Executor,
     running: RunningAttempts,
     public_base: str | None = None,
+    codec: PayloadCodec | None = None,
 ) -> None:
     """Run the attempt and record its outcome: a result, a failure, async, or cancelled.
 
@@ -50,18 +52,21 @@ async def run_attempt(
     """
     start = attempt.start
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
-    ctx = _context(engine, activity, attempt, asyncio.get_running_loop(), running, public_base)
+    ctx: activity_context.ActivityContext | None = None
     outcome: AttemptOutcome
     try:
+        start = attempt_payloads.decoded_start(start, codec)  # its code never sees an envelope
+        ctx = _context(engine, activity, attempt, start, asyncio.get_running_loop(), running, public_base, codec)
         args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
         result = await _call(activity, ctx, args, executor)
         await ctx.wait_for_heartbeats()  # its last details are stored before its outcome
         outcome = _completed(activity, result)
     except BaseException as exc:
-        if isinstance(exc, Exception | activity_context._CompleteAsync):
+        if ctx is not None and isinstance(exc, Exception | activity_context._CompleteAsync):
             await ctx.wait_for_heartbeats()
         outcome = _ended(exc)
     if _to_record(attempt, running):
+        outcome = attempt_payloads.encoded_outcome(outcome, codec)
         await _record(functools.partial(engine.record_attempt, claims, outcome), attempt.log)
 
 
@@ -72,16 +77,18 @@ def run_in_thread(
     loop: asyncio.AbstractEventLoop,
     running: RunningAttempts,
     public_base: str | None = None,
+    codec: PayloadCodec | None = None,
 ) -> AttemptOutcome | None:
     """Run a sync activity's attempt on this worker thread; returns the outcome to record, if any.
 
     None means the attempt was stopped meanwhile. The caller records the outcome with
     ``engine.record_attempt_in_thread`` and hands errors of that to :func:`recording_failed`.
     """
-    start = attempt.start
-    ctx = _context(engine, activity, attempt, loop, running, public_base)
+    ctx: activity_context.ActivityContext | None = None
     outcome: AttemptOutcome
     try:
+        start = attempt_payloads.decoded_start(attempt.start, codec)  # its code never sees an envelope
+        ctx = _context(engine, activity, attempt, start, loop, running, public_base, codec)
         args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
         context = contextvars.copy_context()
         context.run(activity_context.set_current, ctx)
@@ -89,10 +96,10 @@ def run_in_thread(
         _wait_for_heartbeats(ctx, loop)
         outcome = _completed(activity, result)
     except BaseException as exc:
-        if isinstance(exc, Exception | activity_context._CompleteAsync):
+        if ctx is not None and isinstance(exc, Exception | activity_context._CompleteAsync):
             _wait_for_heartbeats(ctx, loop)
         outcome = _ended(exc)
-    return outcome if _to_record(attempt, running) else None
+    return attempt_payloads.encoded_outcome(outcome, codec) if _to_record(attempt, running) else None
 
 
 def _to_record(attempt: Running, running: RunningAttempts) -> bool:
@@ -143,15 +150,17 @@ def _context(
     engine: Engine,
     activity: Activity[..., Any],
     attempt: Running,
+    start: AttemptStart,
     loop: asyncio.AbstractEventLoop,
     running: RunningAttempts,
     public_base: str | None,
+    codec: PayloadCodec | None,
 ) -> activity_context.ActivityContext:
-    start = attempt.start
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
 
     async def beat(details: Any) -> bool:
         text = None if details is None else payloads.encode(details, what="heartbeat details")
+        text = attempt_payloads.encoded_details(text, codec)
         at = engine.clock.now_ms()  # when the engine records it (or, after a retry, a little earlier)
         try:
             # A short outage is ridden out here; a longer one is the activity's to handle.

@@ -20,6 +20,7 @@ from tether import errors
 from tether.engine import dispatch
 from tether.engine.activities import AttemptStart
 from tether.engine.engine import Engine
+from tether.model.codecs import PayloadCodec
 from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity
 from tether.worker import activity_runner
@@ -37,6 +38,7 @@ class ThreadAttempts:
         accept: takes, on the event loop, the rest of what an outcome pushed to the worker.
         release_slot: gives back the slot of an attempt that will not run (thread-safe).
         public_base: the public base URL the attempts' callback URLs start with (None: they have none).
+        codec: decodes the attempts' arguments and checkpoints and encodes their outcomes.
     """
 
     def __init__(
@@ -51,8 +53,10 @@ class ThreadAttempts:
         accept: Callable[[dispatch.Pushed], None],
         release_slot: Callable[[], None],
         public_base: str | None = None,
+        codec: PayloadCodec | None = None,
     ) -> None:
         self._engine = engine
+        self._codec = codec
         self._activities = activities
         self._executor = executor
         self._loop = loop
@@ -111,7 +115,7 @@ class ThreadAttempts:
         start = attempt.start
         activity = self._activities[start.name]
         outcome = activity_runner.run_in_thread(
-            self._engine, activity, attempt, self._loop, self._attempts, self._public_base
+            self._engine, activity, attempt, self._loop, self._attempts, self._public_base, self._codec
         )
         if outcome is None or self._stopped:
             self._end(attempt)

@@ -22,6 +22,7 @@ from tether.engine.workflows import WorkflowTask
 from tether.errors import UsageError
 from tether.model import callback_tokens
 from tether.model.clock import duration_ms
+from tether.model.codecs import PayloadCodec
 from tether.model.events import failure
 from tether.model.options import RetryPolicy
 from tether.model.tokens import TokenClaims
@@ -110,6 +111,7 @@ class Worker:
         public_url: str | None = None,
         notification_timeout: timedelta = timedelta(seconds=10),
         notification_retry: RetryPolicy | None = None,
+        codec: PayloadCodec | None = None,
     ) -> None:
         for item in workflows:
             if not isinstance(item, Workflow):
@@ -127,6 +129,7 @@ class Worker:
         self._notification_timeout_s = notification_timeout.total_seconds()
         self._notification_retry = notification_retry or engine_notifications.DEFAULT_RETRY
         self._engine = client.engine
+        self._codec = codec or getattr(client, "codec", None)
         self._workflows = {w.name: w for w in workflows}
         self._activities = {a.name: a for a in activities}
         self._limits = {a.name: limit for a in activities if (limit := a.options.flow_limit) is not None}
@@ -179,6 +182,7 @@ class Worker:
                 accept=self._accept,
                 release_slot=self._release_slot,
                 public_base=self._public_base,
+                codec=self._codec,
             )
         if self._public_base is not None:
             await self._engine.load_signing_keys()  # callback URLs are signed in the activity, without I/O
@@ -501,7 +505,7 @@ class Worker:
             assert instance is not None
             events = [e for e in events if e.seq > instance.loaded_seq]
         else:
-            instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow])
+            instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow], self._codec)
             if task.from_seq != 0:
                 events = await self._engine.load_events(task.execution_id)
         task_now = self._engine.clock.now_ms()
@@ -612,8 +616,9 @@ class Worker:
         start = attempt.start
         try:
             await activity_runner.run_attempt(
-                self._engine, self._activities[start.name], attempt, self._executor, self._running, self._public_base
-            )
+                self._engine, self._activities[start.name], attempt, self._executor, self._running, self._public_base,
+                self._codec,
+            )  # fmt: skip
         except asyncio.CancelledError:
             if self._graceful and attempt.over is None:
                 await asyncio.shield(self._report_shutdown(start))

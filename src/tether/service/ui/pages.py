@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
+import jinja2
+import jinja2.runtime
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -20,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from tether import errors
 from tether.engine import message_states
-from tether.model import overdue_words, payloads
+from tether.model import codecs, overdue_words, payloads
 from tether.model.access import Access
 from tether.model.records import WorkflowStatus
 from tether.service import errors as error_table
@@ -34,11 +36,30 @@ _HERE = Path(__file__).parent
 
 templates = Jinja2Templates(directory=_HERE / "templates")
 templates.env.filters["when"] = lambda v: "" if v is None else v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-templates.env.filters["as_json"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str)
-templates.env.filters["compact_json"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
+
+
+@jinja2.pass_context
+def _as_json(context: jinja2.runtime.Context, value: Any) -> str:
+    """A payload for people: encoded parts decoded with the server's codec, or shown as ``encoded (...)``."""
+    return json.dumps(codecs.show(value, state.codec_of(context["request"])), indent=2, ensure_ascii=False, default=str)
+
+
+@jinja2.pass_context
+def _compact_json(context: jinja2.runtime.Context, value: Any) -> str:
+    return json.dumps(codecs.show(value, state.codec_of(context["request"])), ensure_ascii=False, default=str)
+
+
+templates.env.filters["as_json"] = _as_json
+templates.env.filters["compact_json"] = _compact_json
 templates.env.filters["quote"] = lambda v: quote(str(v), safe="")
 
 router = APIRouter(include_in_schema=False)
+
+
+def _encoded(request: Request, text: str) -> str:
+    """A payload the UI writes, encoded when the server holds the codec (as its workers' clients would)."""
+    codec = state.codec_of(request)
+    return text if codec is None else codecs.encode_text(codec, text)
 
 
 class SignInNeeded(Exception):
@@ -144,6 +165,7 @@ async def send(request: Request, execution_id: str) -> Response:
     submitted = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         name, payload, key = messages.read(submitted)
+        payload = _encoded(request, payload)
         sent = await state.engine_of(request).send_message(
             execution_id, message_states.MESSAGE, name, payload, key=key, access=access
         )
@@ -277,7 +299,7 @@ async def complete(request: Request) -> Response:
     try:
         value = forms.read(form, submitted)
         await engine.complete_attempt(
-            execution_id, activity_id, attempt, payloads.encode(value, what="result"), access=access
+            execution_id, activity_id, attempt, _encoded(request, payloads.encode(value, what="result")), access=access
         )
     except forms.FormErrors as exc:
         return await _inbox(request, show_all=show_all, errors_of={key: exc.errors}, values_of={key: submitted},
