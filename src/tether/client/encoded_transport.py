@@ -20,11 +20,13 @@ from tether.model.records import (
     ActivityInfo,
     HeartbeatResponse,
     HistoryEvent,
+    OverdueActivity,
     Published,
     WaitingActivity,
     WorkflowDescription,
     WorkflowSummary,
 )
+from tether.model.schedules import ScheduleInfo
 
 
 class EncodedTransport:
@@ -43,12 +45,20 @@ class EncodedTransport:
         return None if text is None else codecs.encode_text(self.codec, text)
 
     async def start_workflow(
-        self, execution_id: str, workflow: str, args: str, *, known: bool, timeout_ms: int | None, timeout_known: bool
+        self,
+        execution_id: str,
+        workflow: str,
+        args: str,
+        *,
+        known: bool,
+        timeout_ms: int | None,
+        timeout_known: bool,
+        priority: int = 0,
     ) -> bool:
         """Start an execution with its arguments encoded one by one."""
         return await self.inner.start_workflow(
             execution_id, workflow, codecs.encode_args_text(self.codec, args), known=known,
-            timeout_ms=timeout_ms, timeout_known=timeout_known,
+            timeout_ms=timeout_ms, timeout_known=timeout_known, priority=priority,
         )  # fmt: skip
 
     async def resume(self, execution_id: str, timeout_ms: int | None) -> None:
@@ -117,6 +127,16 @@ class EncodedTransport:
             workflow=workflow, name=name, inbox_only=inbox_only, limit=limit, offset=offset
         )
 
+    async def overdue_activities(
+        self, *, waiting_longer_than_ms: int | None, due_within_ms: int | None, workflow: str | None,
+        name: str | None, limit: int, offset: int,
+    ) -> list[OverdueActivity]:  # fmt: skip
+        """As the inner transport."""
+        return await self.inner.overdue_activities(
+            waiting_longer_than_ms=waiting_longer_than_ms, due_within_ms=due_within_ms, workflow=workflow, name=name,
+            limit=limit, offset=offset,
+        )  # fmt: skip
+
     async def complete_activity(self, token: str, result: str, activity: str | None = None) -> bool:
         """Complete with the result encoded."""
         return await self.inner.complete_activity(token, codecs.encode_text(self.codec, result), activity)
@@ -172,6 +192,49 @@ class EncodedTransport:
         """Request with the payload encoded; the reply comes back decoded."""
         reply = await self.inner.request(execution_id, name, codecs.encode_text(self.codec, payload), key, timeout)
         return codecs.decode_text(self.codec, reply)
+
+    async def create_schedule(
+        self,
+        schedule_id: str,
+        workflow: str,
+        args: str,
+        *,
+        cron: str,
+        timezone: str,
+        overlap: str,
+        catch_up: str,
+        paused: bool,
+        known: bool,
+    ) -> ScheduleInfo:
+        """Make the schedule with its arguments encoded one by one: every execution it starts gets them so."""
+        return await self.inner.create_schedule(
+            schedule_id, workflow, codecs.encode_args_text(self.codec, args), cron=cron, timezone=timezone,
+            overlap=overlap, catch_up=catch_up, paused=paused, known=known,
+        )  # fmt: skip
+
+    async def list_schedules(self, workflow: str | None) -> list[ScheduleInfo]:
+        """As the inner transport (arguments as stored)."""
+        return await self.inner.list_schedules(workflow)
+
+    async def describe_schedule(self, schedule_id: str) -> ScheduleInfo:
+        """As the inner transport (arguments as stored)."""
+        return await self.inner.describe_schedule(schedule_id)
+
+    async def pause_schedule(self, schedule_id: str) -> ScheduleInfo:
+        """As the inner transport."""
+        return await self.inner.pause_schedule(schedule_id)
+
+    async def unpause_schedule(self, schedule_id: str) -> ScheduleInfo:
+        """As the inner transport."""
+        return await self.inner.unpause_schedule(schedule_id)
+
+    async def trigger_schedule(self, schedule_id: str) -> str:
+        """As the inner transport."""
+        return await self.inner.trigger_schedule(schedule_id)
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        """As the inner transport."""
+        await self.inner.delete_schedule(schedule_id)
 
     async def close(self) -> None:
         """As the inner transport."""
