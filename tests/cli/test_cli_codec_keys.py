@@ -40,6 +40,6 @@ def test_workflow_result_decodes_with_the_keys_and_says_it_cannot_without_them(t
     assert json.loads(keyed.stdout) == {"greeting": "hello ana"}
 
     blind = CliRunner().invoke(app, ["workflow", "result", execution_id, "--url", url], env={"TETHER_CODEC_KEYS": ""})
-    assert blind.exit_code == 25
+    assert blind.exit_code == 27
     assert "undecodable_payload" in blind.stderr
     assert "hello ana" not in blind.output
