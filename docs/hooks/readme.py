@@ -25,6 +25,10 @@ FENCE = re.compile(r"(^```.*?^```)", re.M | re.S)
 ANCHORS = {
     "#install": "index.md#install",
     "#callback-urls": "guides/http-api.md#callback-urls",
+    "#encrypted-payloads": "guides/encryption.md",
+    "#schedules": "guides/schedules.md#schedules",
+    "#flow-control": "guides/schedules.md#flow-control",
+    "#operating-it-metrics-and-logs": "guides/operating.md#metrics-and-logs",
     "#the-server-the-http-client-and-the-command-line": (
         "guides/http-api.md#the-server-the-http-client-and-the-command-line"
     ),
