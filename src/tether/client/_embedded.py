@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tether.engine import message_states
+from tether.engine import message_states, tracing
 from tether.engine.engine import Engine
 from tether.model.clock import Clock, SystemClock
 from tether.model.records import (
@@ -53,7 +53,7 @@ class EmbeddedTransport:
         self, execution_id: str, workflow: str, args: str, *, known: bool, timeout_ms: int | None, timeout_known: bool
     ) -> bool:
         return await self._engine.start_workflow(
-            execution_id, workflow, args, timeout_ms=timeout_ms, timeout_known=timeout_known
+            execution_id, workflow, args, timeout_ms=timeout_ms, timeout_known=timeout_known, trace=tracing.current()
         )
 
     async def resume(self, execution_id: str, timeout_ms: int | None) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any, Generic, TypeVar, TypeVarTuple, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, TypeVarTuple, overload
 
 from tether import errors
-from tether.client import _embedded
+from tether.client import _embedded, _traced
 from tether.client._transport import Transport
 from tether.client.activity_calls import ActivityCalls
 from tether.client.messaging import MessagingCalls, timeout_seconds
+from tether.engine import tracing
 from tether.engine.engine import Engine
 from tether.errors import UsageError
 from tether.model import payloads, wire
@@ -24,6 +25,9 @@ from tether.model.records import (
     WorkflowSummary,
 )
 from tether.runtime.definitions import Workflow, registered_workflow
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 R = TypeVar("R")
 C = TypeVar("C")
@@ -77,12 +81,18 @@ class Client(MessagingCalls, ActivityCalls):
     embedded store). Close it with ``await client.close()`` or ``async with``.
     """
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    def __init__(self, transport: Transport, *, tracer_provider: TracerProvider | None = None) -> None:
+        self._transport = _traced.wrap(transport, tracing.Tracer(tracer_provider))
 
     @classmethod
     async def connect(
-        cls, url: str, *, api_key: str | None = None, clock: Clock | None = None, create: bool = True
+        cls,
+        url: str,
+        *,
+        api_key: str | None = None,
+        clock: Clock | None = None,
+        create: bool = True,
+        tracer_provider: TracerProvider | None = None,
     ) -> Client:
         """Connect to a store or to a tether server; the same methods and errors either way.
 
@@ -97,6 +107,8 @@ class Client(MessagingCalls, ActivityCalls):
             create: create a SQLite file (and its folders) that does not exist yet. Pass
                 false to only read or close what is there: a mistyped path then raises
                 StoreNotFound instead of answering from a new, empty store.
+            tracer_provider: where the spans of the client's calls go (OpenTelemetry, the ``otel``
+                extra); default: the global provider, read at each call (none set: no spans).
 
         Raises:
             UsageError: the URL's scheme is not supported.
@@ -104,11 +116,13 @@ class Client(MessagingCalls, ActivityCalls):
             StoreUnavailable: the store cannot be opened.
         """
         if url.startswith(("sqlite:", "postgresql:", "postgres:")):
-            return cls(await _embedded.EmbeddedTransport.open(url, clock, create=create))
+            return cls(
+                await _embedded.EmbeddedTransport.open(url, clock, create=create), tracer_provider=tracer_provider
+            )
         if url.startswith(("http://", "https://")):
             from tether.client import _http  # imported on use, like a database driver
 
-            return cls(_http.HttpTransport(url, api_key=api_key))
+            return cls(_http.HttpTransport(url, api_key=api_key), tracer_provider=tracer_provider)
         scheme = url.split(":", 1)[0]
         raise UsageError(
             f"unsupported URL scheme {scheme!r}; use sqlite:///path/to/tether.db, postgresql://host/dbname "

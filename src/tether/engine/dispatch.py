@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from tether.engine import activities, workflows
+from tether.engine import activities, tracing, workflows
 from tether.engine.activities import AttemptStart, Signer
 from tether.engine.workflows import WorkflowTask
 from tether.model.events import Command, Event, EventType
@@ -60,6 +60,8 @@ class LocalWorker:
     """Called on the event loop after the commit of a transition the loop submitted."""
     history_limit: int | None = None
     """Events past which a run's workflow tasks go to the worker (which refuses them) instead of running here."""
+    tracer: tracing.Tracer = field(default_factory=tracing.Tracer)
+    """Makes the spans of the workflow tasks that run here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +175,10 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
     events = [e for e in task.events if e.seq > instance.loaded_seq]
     if any(e.type == EventType.EXECUTION_RESUMED for e in events):
         return None  # a resume undid part of what the instance ran: the worker replays the history anew
+    worker.tracer.look_up(tx, task.execution_id)
+    span = worker.tracer.workflow_task(task.execution_id, task.workflow, events, fresh=False, inline=True)
     try:
-        with tx.savepoint():
+        with span, tx.savepoint():
             commands = instance.activate(events, now_ms)
             last = workflows.complete_task(
                 tx,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from tether.engine import activities, api_keys, closing, queries, resume, runs, sigv4_secrets, workflows
+from tether.engine import activities, api_keys, closing, queries, resume, runs, sigv4_secrets, tracing, workflows
 from tether.engine.callback_calls import CallbackCalls
 from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.message_calls import MessageCalls
 from tether.engine.notification_calls import NotificationCalls
 from tether.engine.published_calls import PublishedCalls
 from tether.engine.token_calls import TokenCalls, permit
+from tether.engine.trace_calls import TraceCalls
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken
 from tether.model.access import Access, Action
@@ -27,7 +28,9 @@ from tether.model.tokens import TokenClaims
 from tether.store.base import ExecutionRow, Transaction
 
 
-class Engine(LifecycleCalls, MessageCalls, PublishedCalls, TokenCalls, CallbackCalls, NotificationCalls, WorkerCalls):
+class Engine(
+    LifecycleCalls, MessageCalls, PublishedCalls, TokenCalls, CallbackCalls, NotificationCalls, WorkerCalls, TraceCalls
+):
     """Runs transitions for clients and workers over one store and one clock.
 
     Every public method is one transition (one transaction). The engine also owns the
@@ -52,11 +55,13 @@ class Engine(LifecycleCalls, MessageCalls, PublishedCalls, TokenCalls, CallbackC
         access: Access | None = None,
         timeout_ms: int | None = None,
         timeout_known: bool = False,
+        trace: tracing.Carrier | None = None,
     ) -> bool:
         """Start an execution; False if it existed already.
 
         ``timeout_known``: the caller knows the workflow's timeout, ``timeout_ms`` (None: no
-        deadline); otherwise the first workflow task arms the definition's.
+        deadline); otherwise the first workflow task arms the definition's. ``trace``: the
+        trace context the execution's spans belong to (see :mod:`tether.engine.tracing`).
 
         Raises:
             PermissionDenied: ``access`` may not start this workflow.
@@ -69,8 +74,9 @@ class Engine(LifecycleCalls, MessageCalls, PublishedCalls, TokenCalls, CallbackC
         def start(tx: Transaction) -> bool:
             try:
                 return workflows.start(
-                    tx, execution_id, workflow, args, now, timeout_ms=timeout_ms, timeout_known=timeout_known
-                )
+                    tx, execution_id, workflow, args, now, timeout_ms=timeout_ms, timeout_known=timeout_known,
+                    trace=trace,
+                )  # fmt: skip
             except ExecutionIdTaken as taken:
                 if access is None or access.allows(Action.READ_WORKFLOWS, taken.workflow):
                     raise

@@ -6,7 +6,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tether.engine import activities, children, closing, message_states, published, runs, starting, workflow_deadline
+from tether.engine import (
+    activities,
+    children,
+    closing,
+    message_states,
+    published,
+    runs,
+    starting,
+    tracing,
+    workflow_deadline,
+)
 from tether.errors import UsageError
 from tether.model import payloads
 from tether.model.events import Command, Event, EventType
@@ -40,6 +50,7 @@ def start(
     *,
     timeout_ms: int | None = None,
     timeout_known: bool = False,
+    trace: tracing.Carrier | None = None,
 ) -> bool:
     """Create an execution; False if one with this id exists already (it is left as it is).
 
@@ -53,6 +64,7 @@ def start(
     """
     runs.check_not_reserved(execution_id)
     started = f',"timeout_ms":{json.dumps(timeout_ms)}' if timeout_known else ""
+    started += tracing.started_member(trace)
     created = starting.create(tx, execution_id, workflow, args, now_ms, started=started)
     if created and timeout_known and timeout_ms is not None:
         workflow_deadline.arm(tx, execution_id, now_ms + timeout_ms)

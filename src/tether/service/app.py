@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
 from starlette.routing import Route
@@ -26,12 +26,16 @@ from tether.service import (
     routes_sfn,
     routes_workflows,
     state,
+    traces,
 )
 from tether.service.auth import Authentication, Authenticator
 from tether.service.defaults import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES
 from tether.service.limits import BodyLimits
 from tether.service.refusal_log import RefusalLog
 from tether.service.ui import pages
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 TAGS = [
     {
@@ -148,6 +152,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
     cors_origins: Sequence[str] = (),
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """Build the server's ASGI app over an engine; every app has its own state (no globals).
 
@@ -157,12 +162,14 @@ def create_app(
         max_body_bytes: larger request bodies are refused with 413 before they are parsed.
         body_timeout: a request body that takes longer to arrive is refused with 408.
         cors_origins: web origins whose pages may call the API from a browser (``*`` for any).
+        tracer_provider: where the spans of calls it serves go (OpenTelemetry); default: the global provider.
 
     Raises:
         UsageError: one of ``cors_origins`` is not an origin.
     """
     app = _routed()
     state.attach(app, engine, authenticator)
+    traces.attach(app, tracer_provider)
     app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(Authentication)  # runs before the body limits: no body is read for an unknown caller
     app.add_middleware(RefusalLog)  # around authentication, so its refusals are logged too

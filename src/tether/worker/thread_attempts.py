@@ -17,7 +17,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from tether import errors
-from tether.engine import dispatch
+from tether.engine import dispatch, tracing
 from tether.engine.activities import AttemptStart
 from tether.engine.engine import Engine
 from tether.model.tokens import TokenClaims
@@ -37,6 +37,7 @@ class ThreadAttempts:
         accept: takes, on the event loop, the rest of what an outcome pushed to the worker.
         release_slot: gives back the slot of an attempt that will not run (thread-safe).
         public_base: the public base URL the attempts' callback URLs start with (None: they have none).
+        tracer: makes the attempts' spans.
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class ThreadAttempts:
         accept: Callable[[dispatch.Pushed], None],
         release_slot: Callable[[], None],
         public_base: str | None = None,
+        tracer: tracing.Tracer | None = None,
     ) -> None:
         self._engine = engine
         self._activities = activities
@@ -61,6 +63,7 @@ class ThreadAttempts:
         self._accept = accept
         self._release_slot = release_slot
         self._public_base = public_base
+        self._tracer = tracer
         self._lock = threading.Lock()
         self._running: set[Running] = set()
         self._stopped = False
@@ -111,7 +114,7 @@ class ThreadAttempts:
         start = attempt.start
         activity = self._activities[start.name]
         outcome = activity_runner.run_in_thread(
-            self._engine, activity, attempt, self._loop, self._attempts, self._public_base
+            self._engine, activity, attempt, self._loop, self._attempts, self._public_base, self._tracer
         )
         if outcome is None or self._stopped:
             self._end(attempt)
