@@ -210,13 +210,31 @@ async def test_children_and_continued_runs_join_the_trace_the_workflow_was_start
 
 
 @BOTH_STORES
+async def test_a_workflow_started_with_a_message_joins_the_senders_trace(
+    store_url: str, exported: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    provider, exporter = exported
+    async with running(store_url, provider, tr_order) as client:
+        with provider.get_tracer("shop").start_as_current_span("inbox") as inbox:
+            handle = await client.send_with_start(tr_order, 1, id="sent-1", message="hello")
+        assert await handle.result() == 3
+    spans = exporter.get_finished_spans()
+    (start,) = named(spans, "tether send_with_start")
+    assert parent_id(start) == inbox.get_span_context().span_id
+    tasks = named(spans, "workflow task tr_order")
+    assert tasks
+    assert all(trace_of(t) == inbox.get_span_context().trace_id and parent_id(t) == span_id(start) for t in tasks)
+
+
+@BOTH_STORES
 async def test_a_completion_by_token_from_another_service_joins_the_workflows_trace(
     store_url: str, exported: tuple[TracerProvider, InMemorySpanExporter]
 ) -> None:
     provider, exporter = exported
     async with running(store_url, provider, tr_approved) as client, serving(client, provider) as url:
+        shop = await tether.Client.connect(url, tracer_provider=provider)
         with provider.get_tracer("shop").start_as_current_span("order") as order:
-            handle = await client.start_workflow(tr_approved, "o-7", id=f"approved-{uuid.uuid4().hex[:6]}")
+            handle = await shop.start_workflow(tr_approved, "o-7", id=f"approved-{uuid.uuid4().hex[:6]}")
         token = await asyncio.wait_for(tokens().get(), timeout=30)
         # Another service, in a trace of its own, completes the activity through the server.
         other = await tether.Client.connect(url, tracer_provider=provider)
@@ -227,9 +245,14 @@ async def test_a_completion_by_token_from_another_service_joins_the_workflows_tr
         finally:
             await other.close()
         assert await handle.result() == "ana"
+        await shop.close()
     spans = exporter.get_finished_spans()
     workflow_trace = order.get_span_context().trace_id
-    (start,) = named(spans, "tether start_workflow")
+    (asked,) = [s for s in named(spans, "tether start_workflow") if s.kind == SpanKind.CLIENT]
+    (start,) = [s for s in named(spans, "tether start_workflow") if s.kind == SpanKind.SERVER]
+    assert parent_id(asked) == order.get_span_context().span_id
+    assert parent_id(start) == span_id(asked)
+    assert trace_of(start) == workflow_trace
     (attempt,) = named(spans, "activity tr_approve")
     assert attr(attempt, "tether.activity.outcome") == "async"
     (calling,) = [s for s in named(spans, "tether complete_activity") if s.kind == SpanKind.CLIENT]

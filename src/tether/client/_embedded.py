@@ -138,8 +138,9 @@ class EmbeddedTransport:
         timeout_known: bool,
     ) -> bool:
         started, _ = await self._engine.send_with_start(
-            execution_id, workflow, args, message, timeout_ms=timeout_ms, timeout_known=timeout_known
-        )
+            execution_id, workflow, args, message, timeout_ms=timeout_ms, timeout_known=timeout_known,
+            trace=tracing.current(),
+        )  # fmt: skip
         return started
 
     async def request(self, execution_id: str, name: str, payload: str, key: str | None, timeout: float | None) -> str:
