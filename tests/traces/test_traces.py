@@ -330,3 +330,52 @@ def test_without_opentelemetry_tether_runs_and_makes_no_spans(tmp_path: Path) ->
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == ["result 20", "available False False EmbeddedTransport", "imported []"]
+
+
+_WITH_THE_GLOBAL_PROVIDER = """
+import asyncio, sys
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import tether
+
+@tether.activity
+async def double(n: int) -> int:
+    return n * 2
+
+@tether.workflow
+async def twice(n: int) -> int:
+    return await double(await double(n))
+
+async def main() -> None:
+    client = await tether.Client.connect(sys.argv[1])
+    async with tether.Worker(client, workflows=[twice], activities=[double]):
+        assert await (await client.start_workflow(twice, 1, id="before")).result() == 4
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)  # after the client and the worker were made
+        with trace.get_tracer("app").start_as_current_span("app"):
+            handle = await client.start_workflow(twice, 5, id="after")
+        assert await handle.result() == 20
+    await client.close()
+    traces = {span.context.trace_id for span in exporter.get_finished_spans()}
+    print(len(traces), sorted({span.name for span in exporter.get_finished_spans()}))
+
+asyncio.run(main())
+"""
+
+
+def test_the_global_provider_is_used_once_it_is_set(tmp_path: Path) -> None:
+    script = tmp_path / "global.py"
+    script.write_text(textwrap.dedent(_WITH_THE_GLOBAL_PROVIDER))
+    ran = subprocess.run(
+        [sys.executable, str(script), f"sqlite:///{tmp_path / 'global.db'}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    names = ["activity double", "app", "tether start_workflow", "tether wait_for_result", "workflow task twice"]
+    assert ran.stdout.splitlines() == [f"2 {names}"]

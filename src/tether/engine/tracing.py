@@ -19,6 +19,7 @@ import contextlib
 import importlib.metadata
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -53,6 +54,9 @@ available = trace is not None
 """Whether opentelemetry-api can be imported."""
 
 _W3C = TraceContextTextMapPropagator() if trace is not None else None
+_UNREADABLE: Any = object()
+_PROVIDER_IN_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+"""Whether the global provider is named by the environment (the API loads it on first use)."""
 
 
 class SpanHandle:
@@ -117,7 +121,15 @@ class Tracer:
         """The OpenTelemetry tracer to use now, or None when spans would go nowhere."""
         if trace is None:
             return None
-        provider = self._provider if self._provider is not None else trace.get_tracer_provider()
+        provider = self._provider
+        if provider is None:
+            # The global provider as set_tracer_provider left it: get_tracer_provider() looks the
+            # environment up on each call while none is set, which costs more than a whole span check.
+            provider = getattr(trace, "_TRACER_PROVIDER", _UNREADABLE)
+            if provider is None and not _PROVIDER_IN_ENVIRONMENT:
+                return None
+            if provider is None or provider is _UNREADABLE:
+                provider = trace.get_tracer_provider()
         if provider is not self._seen:
             off = isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
             self._tracer = None if off else provider.get_tracer("tether", _version())

@@ -54,7 +54,8 @@ async def run_attempt(
     start = attempt.start
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
     tracer = tracer or _UNTRACED
-    await tracer.look_up_async(start.execution_id, engine.started_data)
+    if tracer.enabled:
+        await tracer.look_up_async(start.execution_id, engine.started_data)
     with tracer.attempt(start.execution_id, start.name, start.activity_id, start.attempt) as span:
         ctx = _context(engine, activity, attempt, asyncio.get_running_loop(), running, public_base)
         outcome: AttemptOutcome

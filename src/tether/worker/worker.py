@@ -493,7 +493,8 @@ class Worker:
             instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow])
             if task.from_seq != 0:
                 events = await self._engine.load_events(task.execution_id)
-        await self._tracer.look_up_async(task.execution_id, self._engine.started_data, events)
+        if self._tracer.enabled:
+            await self._tracer.look_up_async(task.execution_id, self._engine.started_data, events)
         with self._tracer.workflow_task(task.execution_id, task.workflow, events, fresh=fresh, inline=False) as span:
             await self._run_task(task, instance, events, span)
 
