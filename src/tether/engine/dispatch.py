@@ -175,8 +175,11 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
     events = [e for e in task.events if e.seq > instance.loaded_seq]
     if any(e.type == EventType.EXECUTION_RESUMED for e in events):
         return None  # a resume undid part of what the instance ran: the worker replays the history anew
-    worker.tracer.look_up(tx, task.execution_id)
-    span = worker.tracer.workflow_task(task.execution_id, task.workflow, events, fresh=False, inline=True)
+    tracer = worker.tracer
+    span = tracing.NOTHING
+    if tracer.enabled:  # checked once: an untraced task pays this and no more
+        tracer.look_up(tx, task.execution_id)
+        span = tracer.workflow_task(task.execution_id, task.workflow, events, fresh=False, inline=True)
     try:
         with span, tx.savepoint():
             commands = instance.activate(events, now_ms)

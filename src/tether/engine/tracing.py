@@ -85,6 +85,8 @@ class _Nothing(contextlib.AbstractContextManager[SpanHandle]):
 
 
 _NOTHING = _Nothing()
+NOTHING: contextlib.AbstractContextManager[SpanHandle] = _NOTHING
+"""The span of a tracer that is off, for callers that checked :attr:`Tracer.enabled` once already."""
 
 
 class _Recording(SpanHandle):

@@ -54,9 +54,11 @@ async def run_attempt(
     start = attempt.start
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
     tracer = tracer or _UNTRACED
-    if tracer.enabled:
+    traced = tracer.enabled  # checked once: the spans of an untraced attempt cost this and no more
+    if traced:
         await tracer.look_up_async(start.execution_id, engine.started_data)
-    with tracer.attempt(start.execution_id, start.name, start.activity_id, start.attempt) as span:
+    span_of = tracer.attempt(start.execution_id, start.name, start.activity_id, start.attempt) if traced else None
+    with span_of or tracing.NOTHING as span:
         ctx = _context(engine, activity, attempt, asyncio.get_running_loop(), running, public_base)
         outcome: AttemptOutcome
         try:
@@ -69,7 +71,8 @@ async def run_attempt(
                 await ctx.wait_for_heartbeats()
             outcome = _ended(exc)
         recorded = _to_record(attempt, running)
-        _describe(span, outcome, None if recorded else attempt.over)
+        if traced:
+            _describe(span, outcome, None if recorded else attempt.over)
     if recorded:
         await _record(functools.partial(engine.record_attempt, claims, outcome), attempt.log)
 
@@ -90,12 +93,14 @@ def run_in_thread(
     """
     start = attempt.start
     tracer = tracer or _UNTRACED
-    if tracer.enabled and tracer.origin(start.execution_id) is None:
+    traced = tracer.enabled  # checked once: the spans of an untraced step cost this and no more
+    if traced and tracer.origin(start.execution_id) is None:
         with contextlib.suppress(RuntimeError):  # the event loop closed: the worker is gone
             asyncio.run_coroutine_threadsafe(
                 tracer.look_up_async(start.execution_id, engine.started_data), loop
             ).result()
-    with tracer.attempt(start.execution_id, start.name, start.activity_id, start.attempt) as span:
+    span_of = tracer.attempt(start.execution_id, start.name, start.activity_id, start.attempt) if traced else None
+    with span_of or tracing.NOTHING as span:
         ctx = _context(engine, activity, attempt, loop, running, public_base)
         outcome: AttemptOutcome
         try:
@@ -110,7 +115,8 @@ def run_in_thread(
                 _wait_for_heartbeats(ctx, loop)
             outcome = _ended(exc)
         recorded = _to_record(attempt, running)
-        _describe(span, outcome, None if recorded else attempt.over)
+        if traced:
+            _describe(span, outcome, None if recorded else attempt.over)
     return outcome if recorded else None
 
 
