@@ -141,6 +141,10 @@ class Tracer:
     @property
     def enabled(self) -> bool:
         """Whether spans are recorded somewhere (a provider is configured)."""
+        if trace is None or (
+            self._provider is None and not _PROVIDER_IN_ENVIRONMENT and getattr(trace, "_TRACER_PROVIDER", 0) is None
+        ):
+            return False  # the common case of no tracing, answered without a call
         return self._otel() is not None
 
     def span(
