@@ -44,6 +44,8 @@ class TracedTransport:
 
         @functools.wraps(call)
         async def traced(*args: Any, **kwargs: Any) -> Any:
+            if not tracer.enabled:  # no span to make: the call as it is
+                return await call(*args, **kwargs)
             attributes: dict[str, str | int | bool] = {"tether.operation": operation}
             if operation in _EXECUTION_FIRST and args:
                 attributes["tether.execution.id"] = str(args[0])
