@@ -390,6 +390,20 @@ async def test_load_events_of_execution_without_history_is_empty(store: Store) -
     assert await store.read(lambda tx: tx.load_events("e1")) == []
 
 
+async def test_first_event_is_read_alone_whether_stored_or_appended_in_the_same_transition(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await append(store, "e1", [(EventType.WORKFLOW_STARTED, '{"n":1}'), (EventType.TIMER_STARTED, "{}")], 10)
+
+    def start_and_read(tx: Transaction) -> tuple[Event | None, Event | None]:
+        tx.insert_execution(execution("e2"))
+        tx.append_events("e2", [(EventType.WORKFLOW_STARTED, '{"n":2}')], 20)
+        return tx.first_event("e2"), tx.first_event("e3")
+
+    assert await store.read(lambda tx: tx.first_event("e1")) == Event(1, EventType.WORKFLOW_STARTED, 10, {"n": 1})
+    assert await store.run(start_and_read) == (Event(1, EventType.WORKFLOW_STARTED, 20, {"n": 2}), None)
+    assert [e.seq for e in await history(store, "e2")] == [1]
+
+
 async def test_events_of_a_failed_transition_leave_no_gap_in_the_sequence(store: Store) -> None:
     await insert(store, execution("e1"))
     await append(store, "e1", [(EventType.WORKFLOW_STARTED, "{}")])

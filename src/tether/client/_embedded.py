@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from tether.engine import message_states
+from tether.engine import message_states, tracing
 from tether.engine.engine import Engine
 from tether.model import extras
 from tether.model.clock import Clock, SystemClock
@@ -66,7 +66,13 @@ class EmbeddedTransport:
         priority: int = 0,
     ) -> bool:
         return await self._engine.start_workflow(
-            execution_id, workflow, args, timeout_ms=timeout_ms, timeout_known=timeout_known, priority=priority
+            execution_id,
+            workflow,
+            args,
+            timeout_ms=timeout_ms,
+            timeout_known=timeout_known,
+            priority=priority,
+            trace=tracing.current(),
         )
 
     async def resume(self, execution_id: str, timeout_ms: int | None) -> None:
@@ -160,8 +166,9 @@ class EmbeddedTransport:
         timeout_known: bool,
     ) -> bool:
         started, _ = await self._engine.send_with_start(
-            execution_id, workflow, args, message, timeout_ms=timeout_ms, timeout_known=timeout_known
-        )
+            execution_id, workflow, args, message, timeout_ms=timeout_ms, timeout_known=timeout_known,
+            trace=tracing.current(),
+        )  # fmt: skip
         return started
 
     async def request(self, execution_id: str, name: str, payload: str, key: str | None, timeout: float | None) -> str:

@@ -19,6 +19,7 @@ import httpx
 import pydantic
 
 from tether import errors
+from tether.engine import tracing
 from tether.engine.engine import Engine
 from tether.model import schedule_wire, wire
 from tether.model.records import (
@@ -103,7 +104,8 @@ class HttpTransport:
         after a connection that broke once it was sent, its outcome is unknown, and it raises
         ServerUnreachable saying so rather than a second answer that would describe the first.
         """
-        headers = {"Content-Type": "application/json"} if body is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        tracing.inject(headers)  # the server's span of this call joins the caller's trace
         client = self._http if timeout is None else self._polls
         limit = _TIMEOUT if timeout is None else httpx.Timeout(timeout, connect=_TIMEOUT.connect)
         for attempt, delay in enumerate((*_RETRY_DELAYS, None)):

@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any, Generic, TypeVar, TypeVarTuple, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, TypeVarTuple, cast, overload
 
 from tether import errors
-from tether.client import _embedded, encoded_transport
+from tether.client import _embedded, _traced, encoded_transport
 from tether.client._transport import Transport
 from tether.client.activity_calls import ActivityCalls
 from tether.client.messaging import MessagingCalls, timeout_seconds
 from tether.client.schedules import ScheduleCalls
+from tether.engine import tracing
 from tether.engine.engine import Engine
 from tether.errors import UsageError
 from tether.model import codecs, flow_control, payloads, wire
@@ -26,6 +27,9 @@ from tether.model.records import (
     WorkflowSummary,
 )
 from tether.runtime.definitions import Workflow, registered_workflow
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 R = TypeVar("R")
 C = TypeVar("C")
@@ -79,8 +83,8 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
     embedded store). Close it with ``await client.close()`` or ``async with``.
     """
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    def __init__(self, transport: Transport, *, tracer_provider: TracerProvider | None = None) -> None:
+        self._transport = _traced.wrap(transport, tracing.Tracer(tracer_provider))
 
     @classmethod
     async def connect(
@@ -91,6 +95,7 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
         clock: Clock | None = None,
         create: bool = True,
         codec: PayloadCodec | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> Client:
         """Connect to a store or to a tether server; the same methods and errors either way.
 
@@ -109,6 +114,8 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
                 messages) and decodes those it reads back (results, replies, published
                 values), e.g. :class:`tether.AesGcmCodec`; a Worker on this client uses it
                 too. Descriptions and histories show payloads as stored (encoded).
+            tracer_provider: where the spans of the client's calls go (OpenTelemetry, the ``otel``
+                extra); default: the global provider, read at each call (none set: no spans).
 
         Raises:
             UsageError: the URL's scheme is not supported.
@@ -128,7 +135,9 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
                 f"unsupported URL scheme {scheme!r}; use sqlite:///path/to/tether.db, postgresql://host/dbname "
                 "or http://host:port of a tether server"
             )
-        return cls(transport if codec is None else encoded_transport.EncodedTransport(transport, codec))
+        if codec is not None:
+            transport = encoded_transport.EncodedTransport(transport, codec)
+        return cls(transport, tracer_provider=tracer_provider)
 
     async def close(self) -> None:
         """Release the store or connection."""
@@ -148,8 +157,8 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
     @property
     def codec(self) -> PayloadCodec | None:
         """The codec this client encodes payloads with (``connect(codec=)``), if any."""
-        transport = self._transport
-        return transport.codec if isinstance(transport, encoded_transport.EncodedTransport) else None
+        # Read through the tracing wrapper, which passes attributes on; a transport without a codec has none.
+        return cast("PayloadCodec | None", getattr(self._transport, "codec", None))
 
     # workflows
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tether.engine import closing, runs, starting
+from tether.engine import closing, runs, starting, tracing
 from tether.errors import ExecutionIdTaken, InvalidPayload
 from tether.model import payloads
 from tether.model.events import failure
@@ -33,6 +33,7 @@ def start(tx: Transaction, parent: ExecutionRow, data: dict[str, Any], now_ms: i
     policy = str(data.get("parent_close") or "cancel")
     tx.mark_parent(parent.id)
     started = f',"parent_id":{json.dumps(parent.id)},"parent_ref":{ref}'
+    started += tracing.started_member(tracing.started_trace(tx, parent.id))  # the child joins the trace
     try:
         runs.check_not_reserved(child_id)
         created = starting.create(

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from tether.engine import activities, observation, workflows
+from tether.engine import activities, observation, tracing, workflows
 from tether.engine.activities import AttemptStart, Signer
 from tether.engine.workflows import WorkflowTask
 from tether.model.events import Command, Event, EventType
@@ -62,6 +62,8 @@ class LocalWorker:
     """Events past which a run's workflow tasks go to the worker (which refuses them) instead of running here."""
     limited: frozenset[str] = frozenset()
     """Activities with limits across workers: their attempts are claimed behind their limiter, never pushed."""
+    tracer: tracing.Tracer = field(default_factory=tracing.Tracer)
+    """Makes the spans of the workflow tasks that run here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +178,13 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
     if any(e.type == EventType.EXECUTION_RESUMED for e in events):
         return None  # a resume undid part of what the instance ran: the worker replays the history anew
     noted = observation.mark() if observation.observers else 0
+    tracer = worker.tracer
+    span = tracing.NOTHING
+    if tracer.enabled:  # checked once: an untraced task pays this and no more
+        tracer.look_up(tx, task.execution_id)
+        span = tracer.workflow_task(task.execution_id, task.workflow, events, fresh=False, inline=True)
     try:
-        with tx.savepoint():
+        with span, tx.savepoint():
             commands = instance.activate(events, now_ms)
             last = workflows.complete_task(
                 tx,

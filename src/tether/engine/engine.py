@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tether.engine import activities, api_keys, closing, queries, resume, runs, sigv4_secrets, workflows
+from tether.engine import activities, api_keys, closing, queries, resume, runs, sigv4_secrets, tracing, workflows
 from tether.engine.callback_calls import CallbackCalls
 from tether.engine.lifecycle_calls import LifecycleCalls
 from tether.engine.message_calls import MessageCalls
@@ -13,6 +13,7 @@ from tether.engine.overdue import OverdueCalls
 from tether.engine.published_calls import PublishedCalls
 from tether.engine.schedule_calls import ScheduleCalls
 from tether.engine.token_calls import TokenCalls, permit
+from tether.engine.trace_calls import TraceCalls
 from tether.engine.worker_calls import WorkerCalls
 from tether.errors import ExecutionIdTaken
 from tether.model.access import Access, Action
@@ -39,6 +40,7 @@ class Engine(
     OverdueCalls,
     ScheduleCalls,
     WorkerCalls,
+    TraceCalls,
 ):
     """Runs transitions for clients and workers over one store and one clock.
 
@@ -66,12 +68,14 @@ class Engine(
         timeout_ms: int | None = None,
         timeout_known: bool = False,
         priority: int = 0,
+        trace: tracing.Carrier | None = None,
     ) -> bool:
         """Start an execution; False if it existed already.
 
         ``timeout_known``: the caller knows the workflow's timeout, ``timeout_ms`` (None: no
         deadline); otherwise the first workflow task arms the definition's. ``priority`` orders
-        its ready workflow tasks and activity attempts among others (higher first).
+        its ready workflow tasks and activity attempts among others (higher first). ``trace``:
+        the trace context the execution's spans belong to (see :mod:`tether.engine.tracing`).
 
         Raises:
             PermissionDenied: ``access`` may not start this workflow.
@@ -86,6 +90,7 @@ class Engine(
                 return workflows.start(
                     tx, execution_id, workflow, args, now, timeout_ms=timeout_ms, timeout_known=timeout_known,
                     priority=priority,
+                    trace=trace,
                 )  # fmt: skip
             except ExecutionIdTaken as taken:
                 if access is None or access.allows(Action.READ_WORKFLOWS, taken.workflow):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tether.engine import message_states, messages, notifier
+from tether.engine import message_states, messages, notifier, tracing
 from tether.engine.core import EngineCore
 from tether.errors import ExecutionClosed, ExecutionNotFound, RequestRejected
 from tether.model.access import Access
@@ -60,6 +60,7 @@ class MessageCalls(EngineCore):
         access: Access | None = None,
         timeout_ms: int | None = None,
         timeout_known: bool = False,
+        trace: tracing.Carrier | None = None,
     ) -> tuple[bool, messages.Sent]:
         """Start an execution unless it exists and send it a message (name, payload, key), in one transaction.
 
@@ -77,7 +78,7 @@ class MessageCalls(EngineCore):
         def body(tx: Transaction) -> tuple[bool, messages.Sent]:
             return messages.start_and_send(
                 tx, execution_id, workflow, args, message, now, access,
-                timeout_ms=timeout_ms, timeout_known=timeout_known,
+                timeout_ms=timeout_ms, timeout_known=timeout_known, trace=trace,
             )  # fmt: skip
 
         return await self._run(body)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tether.engine import activities, runs, workflow_deadline, workflows
+from tether.engine import activities, runs, tracing, workflow_deadline, workflows
 from tether.engine.message_states import MESSAGE, PENDING, deliver
 from tether.errors import ExecutionClosed, InvalidPayload, MessageKeyReused
 from tether.model import payloads
@@ -125,6 +125,7 @@ def start_and_send(
     *,
     timeout_ms: int | None = None,
     timeout_known: bool = False,
+    trace: tracing.Carrier | None = None,
 ) -> tuple[bool, Sent]:
     """Start the execution unless it exists, then send ``message`` (name, payload, key): one transition.
 
@@ -137,7 +138,7 @@ def start_and_send(
     if access is not None:
         access.require(Action.START_WORKFLOWS, workflow)
     created = workflows.start(
-        tx, execution_id, workflow, args, now_ms, timeout_ms=timeout_ms, timeout_known=timeout_known
+        tx, execution_id, workflow, args, now_ms, timeout_ms=timeout_ms, timeout_known=timeout_known, trace=trace
     )
     name, payload, key = message
     return created, send(tx, execution_id, MESSAGE, name, payload, key, now_ms, access)

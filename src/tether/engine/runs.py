@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from tether.engine import closing, message_states, published, starting, workflow_deadline
+from tether.engine import closing, message_states, published, starting, tracing, workflow_deadline
 from tether.errors import ExecutionNotFound, InvalidPayload, UsageError
 from tether.model import payloads
 from tether.model.access import Access, Action
@@ -149,6 +149,7 @@ def continue_as_new(tx: Transaction, execution: ExecutionRow, command: Command, 
     # The chain's deadline (if any) is carried over as it is: the next run's start decided it.
     timeout = None if deadline is None else max(deadline - now_ms, 0)
     started = f',"run":{run + 1},"previous_run_id":{json.dumps(execution.id)},"timeout_ms":{json.dumps(timeout)}'
+    started += tracing.started_member(tracing.started_trace(tx, execution.id))  # the next run stays in it
     if not starting.create(
         tx, following, execution.workflow, args, now_ms, started=started, priority=execution.priority
     ):

@@ -15,6 +15,7 @@ from tether.engine import (
     published,
     runs,
     starting,
+    tracing,
     workflow_deadline,
 )
 from tether.errors import UsageError
@@ -51,6 +52,7 @@ def start(
     timeout_ms: int | None = None,
     timeout_known: bool = False,
     priority: int = 0,
+    trace: tracing.Carrier | None = None,
 ) -> bool:
     """Create an execution; False if one with this id exists already (it is left as it is).
 
@@ -64,6 +66,7 @@ def start(
     """
     runs.check_not_reserved(execution_id)
     started = f',"timeout_ms":{json.dumps(timeout_ms)}' if timeout_known else ""
+    started += tracing.started_member(trace)
     created = starting.create(tx, execution_id, workflow, args, now_ms, started=started, priority=priority)
     if created and timeout_known and timeout_ms is not None:
         workflow_deadline.arm(tx, execution_id, now_ms + timeout_ms)

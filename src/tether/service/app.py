@@ -30,6 +30,7 @@ from tether.service import (
     routes_sfn,
     routes_workflows,
     state,
+    traces,
 )
 from tether.service.auth import Authentication, Authenticator
 from tether.service.defaults import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES
@@ -39,6 +40,9 @@ from tether.service.ui import pages, schedule_pages
 
 if TYPE_CHECKING:
     from tether.engine.metrics import Metrics  # prometheus_client is imported only where metrics are served
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 TAGS = [
     {
@@ -163,6 +167,7 @@ def create_app(
     metrics: Metrics | None = None,
     metrics_public: bool = False,
     codec: PayloadCodec | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """Build the server's ASGI app over an engine; every app has its own state (no globals).
 
@@ -177,6 +182,7 @@ def create_app(
         codec: decodes encoded payloads for the web UI to show (and encodes what its forms
             send); without it the UI shows them as ``encoded (aes-gcm, key k2)``. The API
             stores and returns payloads as given either way.
+        tracer_provider: where the spans of calls it serves go (OpenTelemetry); default: the global provider.
 
     Raises:
         UsageError: one of ``cors_origins`` is not an origin.
@@ -186,6 +192,7 @@ def create_app(
     if metrics is not None:
         metrics_route.install(app, metrics, public=metrics_public)
     app.state.codec = codec
+    traces.attach(app, tracer_provider)
     app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(Authentication)  # runs before the body limits: no body is read for an unknown caller
     app.add_middleware(RefusalLog)  # around authentication, so its refusals are logged too

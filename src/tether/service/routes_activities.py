@@ -20,6 +20,7 @@ from tether.model.wire import (
     ReportActivityCancelled,
     WaitingPage,
 )
+from tether.service import traces
 from tether.service.auth import Caller
 from tether.service.errors import KEYED, WITH_BODY, refusals
 from tether.service.state import engine_of
@@ -45,7 +46,8 @@ async def complete_activity(body: CompleteActivity, request: Request, caller: Ca
     With ``activity``, a token of another activity is refused (409 ``wrong_activity``) first.
     """
     text = payloads.encode(body.result, what="result")
-    recorded = await engine_of(request).complete_activity(body.token, text, access=caller, activity=body.activity)
+    async with traces.by_token(request, "complete_activity", body.token, caller):
+        recorded = await engine_of(request).complete_activity(body.token, text, access=caller, activity=body.activity)
     return Acknowledged(recorded=recorded)
 
 
@@ -55,10 +57,11 @@ async def fail_activity(body: FailActivity, request: Request, caller: Caller) ->
 
     The same failure repeated is acknowledged without change (``recorded`` false).
     """
-    recorded = await engine_of(request).fail_activity(
-        body.token, error=body.error, message=body.message, details=body.details,
-        non_retryable=body.non_retryable, access=caller,
-    )  # fmt: skip
+    async with traces.by_token(request, "fail_activity", body.token, caller):
+        recorded = await engine_of(request).fail_activity(
+            body.token, error=body.error, message=body.message, details=body.details,
+            non_retryable=body.non_retryable, access=caller,
+        )  # fmt: skip
     return Acknowledged(recorded=recorded)
 
 
@@ -82,9 +85,10 @@ async def heartbeat_activity(body: HeartbeatActivity, request: Request, caller: 
 
     With ``activity``, a token of another activity is refused (409 ``wrong_activity``) first.
     """
-    return await engine_of(request).heartbeat_activity(
-        body.token, _text(body.details, "details"), access=caller, activity=body.activity
-    )
+    async with traces.by_token(request, "heartbeat_activity", body.token, caller):
+        return await engine_of(request).heartbeat_activity(
+            body.token, _text(body.details, "details"), access=caller, activity=body.activity
+        )
 
 
 @router.post(
@@ -98,9 +102,10 @@ async def report_activity_cancelled(body: ReportActivityCancelled, request: Requ
     Refused (409 ``cancellation_not_requested``) when nobody asked the activity to stop; the
     same report repeated is acknowledged without change, another one is ``activity_already_closed``.
     """
-    recorded = await engine_of(request).report_activity_cancelled(
-        body.token, _text(body.details, "details"), access=caller
-    )
+    async with traces.by_token(request, "report_activity_cancelled", body.token, caller):
+        recorded = await engine_of(request).report_activity_cancelled(
+            body.token, _text(body.details, "details"), access=caller
+        )
     return Acknowledged(recorded=recorded)
 
 

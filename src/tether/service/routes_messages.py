@@ -10,10 +10,10 @@ import json
 from fastapi import APIRouter, Request, Response
 
 from tether import errors
-from tether.engine import message_states
+from tether.engine import message_states, tracing
 from tether.model import payloads, wire
 from tether.model.wire import MessageSent, RequestOutcome, SendMessage, SendRequest
-from tether.service import long_polls, paths
+from tether.service import long_polls, paths, traces
 from tether.service.auth import Caller
 from tether.service.errors import NAMING_EXECUTION, WITH_BODY, refusals
 from tether.service.routes_workflows import may_start
@@ -50,10 +50,12 @@ async def send_message(execution_id: str, body: SendMessage, request: Request, c
         return MessageSent(message_id=sent.message_id, stored=sent.stored)
     start = body.start
     await may_start(engine, caller, start.workflow, check_known=start.check_known)
-    started, sent = await engine.send_with_start(
-        execution_id, start.workflow, payloads.encode_args(start.args, what="args"), (body.name, payload, body.key),
-        access=caller, timeout_ms=wire.timeout_ms(start.timeout), timeout_known="timeout" in start.model_fields_set,
-    )  # fmt: skip
+    with traces.served(request, "send_with_start", execution_id=execution_id, workflow_name=start.workflow):
+        started, sent = await engine.send_with_start(
+            execution_id, start.workflow, payloads.encode_args(start.args, what="args"), (body.name, payload, body.key),
+            access=caller, timeout_ms=wire.timeout_ms(start.timeout), timeout_known="timeout" in start.model_fields_set,
+            trace=tracing.current(),
+        )  # fmt: skip
     return MessageSent(message_id=sent.message_id, stored=sent.stored, started=started)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from tether.engine import tracing
 from tether.engine.engine import Engine
 from tether.errors import (
     ExecutionIdTaken,
@@ -30,7 +31,7 @@ from tether.model.wire import (
     WorkflowPage,
 )
 from tether.runtime.definitions import registered_workflow
-from tether.service import long_polls, paths
+from tether.service import long_polls, paths, traces
 from tether.service.auth import Caller
 from tether.service.errors import KEYED, NAMING_EXECUTION, WITH_BODY, refusals
 from tether.service.state import engine_of
@@ -54,10 +55,11 @@ async def start_workflow(body: StartWorkflow, request: Request, response: Respon
     await may_start(engine, caller, body.workflow, check_known=body.check_known)
     execution_id = body.id or uuid.uuid4().hex
     args = payloads.encode_args(body.args, what="args")
-    started = await engine.start_workflow(
-        execution_id, body.workflow, args, access=caller, timeout_ms=wire.timeout_ms(body.timeout),
-        timeout_known="timeout" in body.model_fields_set, priority=body.priority,
-    )  # fmt: skip
+    with traces.served(request, "start_workflow", execution_id=execution_id, workflow_name=body.workflow):
+        started = await engine.start_workflow(
+            execution_id, body.workflow, args, access=caller, timeout_ms=wire.timeout_ms(body.timeout),
+            timeout_known="timeout" in body.model_fields_set, priority=body.priority, trace=tracing.current(),
+        )  # fmt: skip
     response.status_code = 201 if started else 200
     return Started(id=execution_id, workflow=body.workflow, started=started)
 

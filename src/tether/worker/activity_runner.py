@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from tether import errors
+from tether.engine import tracing
 from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.engine import Engine
 from tether.model import callback_tokens, payloads
@@ -43,29 +44,40 @@ async def run_attempt(
     running: RunningAttempts,
     public_base: str | None = None,
     codec: PayloadCodec | None = None,
+    tracer: tracing.Tracer | None = None,
 ) -> None:
     """Run the attempt and record its outcome: a result, a failure, async, or cancelled.
 
     The outcome of an attempt stopped meanwhile (see :meth:`RunningAttempts.stop`) is
     dropped, and so is a report refused because the attempt is over (it timed out, or its
-    token was used meanwhile): the engine has already decided.
+    token was used meanwhile): the engine has already decided. The attempt's code runs
+    inside its span, which says how it ended.
     """
     start = attempt.start
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
-    ctx: activity_context.ActivityContext | None = None
-    outcome: AttemptOutcome
-    try:
-        start = attempt_payloads.decoded_start(start, codec)  # its code never sees an envelope
-        ctx = _context(engine, activity, attempt, start, asyncio.get_running_loop(), running, public_base, codec)
-        args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
-        result = await _call(activity, ctx, args, executor)
-        await ctx.wait_for_heartbeats()  # its last details are stored before its outcome
-        outcome = _completed(activity, result)
-    except BaseException as exc:
-        if ctx is not None and isinstance(exc, Exception | activity_context._CompleteAsync):
-            await ctx.wait_for_heartbeats()
-        outcome = _ended(exc)
-    if _to_record(attempt, running):
+    tracer = tracer or _UNTRACED
+    traced = tracer.enabled  # checked once: the spans of an untraced attempt cost this and no more
+    if traced:
+        await tracer.look_up_async(start.execution_id, engine.started_data)
+    span_of = tracer.attempt(start.execution_id, start.name, start.activity_id, start.attempt) if traced else None
+    with span_of or tracing.NOTHING as span:
+        ctx: activity_context.ActivityContext | None = None
+        outcome: AttemptOutcome
+        try:
+            start = attempt_payloads.decoded_start(start, codec)  # its code never sees an envelope
+            ctx = _context(engine, activity, attempt, start, asyncio.get_running_loop(), running, public_base, codec)
+            args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
+            result = await _call(activity, ctx, args, executor)
+            await ctx.wait_for_heartbeats()  # its last details are stored before its outcome
+            outcome = _completed(activity, result)
+        except BaseException as exc:
+            if ctx is not None and isinstance(exc, Exception | activity_context._CompleteAsync):
+                await ctx.wait_for_heartbeats()
+            outcome = _ended(exc)
+        recorded = _to_record(attempt, running)
+        if traced:
+            _describe(span, outcome, None if recorded else attempt.over)
+    if recorded:
         outcome = attempt_payloads.encoded_outcome(outcome, codec)
         await _record(functools.partial(engine.record_attempt, claims, outcome), attempt.log)
 
@@ -78,28 +90,60 @@ def run_in_thread(
     running: RunningAttempts,
     public_base: str | None = None,
     codec: PayloadCodec | None = None,
+    tracer: tracing.Tracer | None = None,
 ) -> AttemptOutcome | None:
     """Run a sync activity's attempt on this worker thread; returns the outcome to record, if any.
 
     None means the attempt was stopped meanwhile. The caller records the outcome with
     ``engine.record_attempt_in_thread`` and hands errors of that to :func:`recording_failed`.
     """
-    ctx: activity_context.ActivityContext | None = None
-    outcome: AttemptOutcome
-    try:
-        start = attempt_payloads.decoded_start(attempt.start, codec)  # its code never sees an envelope
-        ctx = _context(engine, activity, attempt, start, loop, running, public_base, codec)
-        args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
-        context = contextvars.copy_context()
-        context.run(activity_context.set_current, ctx)
-        result = context.run(activity.fn, *args)
-        _wait_for_heartbeats(ctx, loop)
-        outcome = _completed(activity, result)
-    except BaseException as exc:
-        if ctx is not None and isinstance(exc, Exception | activity_context._CompleteAsync):
+    start = attempt.start
+    tracer = tracer or _UNTRACED
+    traced = tracer.enabled  # checked once: the spans of an untraced step cost this and no more
+    if traced and tracer.origin(start.execution_id) is None:
+        with contextlib.suppress(RuntimeError):  # the event loop closed: the worker is gone
+            asyncio.run_coroutine_threadsafe(
+                tracer.look_up_async(start.execution_id, engine.started_data), loop
+            ).result()
+    span_of = tracer.attempt(start.execution_id, start.name, start.activity_id, start.attempt) if traced else None
+    with span_of or tracing.NOTHING as span:
+        ctx: activity_context.ActivityContext | None = None
+        outcome: AttemptOutcome
+        try:
+            start = attempt_payloads.decoded_start(attempt.start, codec)  # its code never sees an envelope
+            ctx = _context(engine, activity, attempt, start, loop, running, public_base, codec)
+            args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
+            context = contextvars.copy_context()
+            context.run(activity_context.set_current, ctx)
+            result = context.run(activity.fn, *args)
             _wait_for_heartbeats(ctx, loop)
-        outcome = _ended(exc)
-    return attempt_payloads.encoded_outcome(outcome, codec) if _to_record(attempt, running) else None
+            outcome = _completed(activity, result)
+        except BaseException as exc:
+            if ctx is not None and isinstance(exc, Exception | activity_context._CompleteAsync):
+                _wait_for_heartbeats(ctx, loop)
+            outcome = _ended(exc)
+        recorded = _to_record(attempt, running)
+        if traced:
+            _describe(span, outcome, None if recorded else attempt.over)
+    return attempt_payloads.encoded_outcome(outcome, codec) if recorded else None
+
+
+_UNTRACED = tracing.Tracer(None)
+"""For callers that give no tracer: the global provider's spans, if one is set."""
+
+_OUTCOMES = {"completed": "completed", "failed": "failed", "went_async": "async", "cancelled": "cancelled"}
+
+
+def _describe(span: tracing.SpanHandle, outcome: AttemptOutcome, over: errors.Refused | None) -> None:
+    """Say on an attempt's span how it ended: its outcome, or why the attempt was over before it (timeout)."""
+    if over is not None:
+        timed_out = isinstance(over, errors.StaleToken) or "timed_out" in str(getattr(over, "final_state", ""))
+        span.set("tether.activity.outcome", "timeout" if timed_out else "over")
+        span.fail(over)
+        return
+    span.set("tether.activity.outcome", _OUTCOMES[outcome.kind])
+    if outcome.kind == "failed" and outcome.fault is not None:
+        span.fail(f"{outcome.fault.get('error')}: {outcome.fault.get('message')}")
 
 
 def _to_record(attempt: Running, running: RunningAttempts) -> bool:

@@ -17,7 +17,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from tether import errors
-from tether.engine import dispatch
+from tether.engine import dispatch, tracing
 from tether.engine.activities import AttemptStart
 from tether.engine.engine import Engine
 from tether.model.codecs import PayloadCodec
@@ -39,6 +39,7 @@ class ThreadAttempts:
         release_slot: gives back the slot of an attempt that will not run (thread-safe).
         public_base: the public base URL the attempts' callback URLs start with (None: they have none).
         codec: decodes the attempts' arguments and checkpoints and encodes their outcomes.
+        tracer: makes the attempts' spans.
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class ThreadAttempts:
         release_slot: Callable[[], None],
         public_base: str | None = None,
         codec: PayloadCodec | None = None,
+        tracer: tracing.Tracer | None = None,
     ) -> None:
         self._engine = engine
         self._codec = codec
@@ -65,6 +67,7 @@ class ThreadAttempts:
         self._accept = accept
         self._release_slot = release_slot
         self._public_base = public_base
+        self._tracer = tracer
         self._lock = threading.Lock()
         self._running: set[Running] = set()
         self._stopped = False
@@ -115,7 +118,14 @@ class ThreadAttempts:
         start = attempt.start
         activity = self._activities[start.name]
         outcome = activity_runner.run_in_thread(
-            self._engine, activity, attempt, self._loop, self._attempts, self._public_base, self._codec
+            self._engine,
+            activity,
+            attempt,
+            self._loop,
+            self._attempts,
+            self._public_base,
+            self._codec,
+            self._tracer,
         )
         if outcome is None or self._stopped:
             self._end(attempt)

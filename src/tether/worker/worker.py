@@ -11,10 +11,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tether import errors
-from tether.engine import dispatch
+from tether.engine import dispatch, tracing
 from tether.engine import notifications as engine_notifications
 from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.engine import Engine
@@ -23,7 +23,7 @@ from tether.errors import UsageError
 from tether.model import callback_tokens
 from tether.model.clock import duration_ms
 from tether.model.codecs import PayloadCodec
-from tether.model.events import failure
+from tether.model.events import Event, failure
 from tether.model.options import RetryPolicy
 from tether.model.tokens import TokenClaims
 from tether.runtime import execution_marks
@@ -42,6 +42,9 @@ from tether.worker import notifications as worker_notifications
 from tether.worker.daemon_pool import DaemonThreadPool
 from tether.worker.instance_cache import InstanceCache
 from tether.worker.running_attempts import Running, RunningAttempts
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +96,8 @@ class Worker:
         notification_retry: how failed tries of a notification are retried, on the engine's clock
             (default: 30 tries over about a day, from 10 s to an hour apart); past its attempts the
             notification is marked failed.
+        tracer_provider: where the spans of workflow tasks and activity attempts go (OpenTelemetry,
+            the ``otel`` extra); default: the global provider, read at each span (none set: no spans).
     """
 
     def __init__(
@@ -112,6 +117,7 @@ class Worker:
         notification_timeout: timedelta = timedelta(seconds=10),
         notification_retry: RetryPolicy | None = None,
         codec: PayloadCodec | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         for item in workflows:
             if not isinstance(item, Workflow):
@@ -130,6 +136,7 @@ class Worker:
         self._notification_retry = notification_retry or engine_notifications.DEFAULT_RETRY
         self._engine = client.engine
         self._codec = codec or getattr(client, "codec", None)
+        self._tracer = tracing.Tracer(tracer_provider)
         self._workflows = {w.name: w for w in workflows}
         self._activities = {a.name: a for a in activities}
         self._limits = {a.name: limit for a in activities if (limit := a.options.flow_limit) is not None}
@@ -183,6 +190,7 @@ class Worker:
                 release_slot=self._release_slot,
                 public_base=self._public_base,
                 codec=self._codec,
+                tracer=self._tracer,
             )
         if self._public_base is not None:
             await self._engine.load_signing_keys()  # callback URLs are signed in the activity, without I/O
@@ -205,6 +213,7 @@ class Worker:
                 accept=self._accept,
                 history_limit=self._history.limit,
                 limited=frozenset(self._limits),
+                tracer=self._tracer,
             )
         )
         self._loops = [
@@ -494,25 +503,35 @@ class Worker:
                     return
 
     async def _process_exclusively(self, task: WorkflowTask) -> None:
-        log = {"execution_id": task.execution_id}
         refused = self._history.refusal(task.execution_id, task.execution.last_seq)
         if refused is not None:
             await self._refuse(task, refused)
             return
         instance = self._cache.take(task.execution_id)
         events = task.events
-        if dispatch.cached_fits(instance, task) and not execution_marks.resumed_in(events):
+        fresh = not dispatch.cached_fits(instance, task) or execution_marks.resumed_in(events)
+        if not fresh:
             assert instance is not None
             events = [e for e in events if e.seq > instance.loaded_seq]
         else:
             instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow], self._codec)
             if task.from_seq != 0:
                 events = await self._engine.load_events(task.execution_id)
+        if self._tracer.enabled:
+            await self._tracer.look_up_async(task.execution_id, self._engine.started_data, events)
+        with self._tracer.workflow_task(task.execution_id, task.workflow, events, fresh=fresh, inline=False) as span:
+            await self._run_task(task, instance, events, span)
+
+    async def _run_task(
+        self, task: WorkflowTask, instance: WorkflowInstance, events: list[Event], span: tracing.SpanHandle
+    ) -> None:
+        log = {"execution_id": task.execution_id}
         task_now = self._engine.clock.now_ms()
         try:
             commands = instance.activate(events, task_now)
         except Exception as exc:
             logger.warning("workflow task failed: %s", exc, extra=log)
+            span.fail(exc)
             await self._engine.fail_workflow_task(
                 execution_id=task.execution_id, owner=self.identity, error=_task_error(exc)
             )
@@ -617,7 +636,7 @@ class Worker:
         try:
             await activity_runner.run_attempt(
                 self._engine, self._activities[start.name], attempt, self._executor, self._running, self._public_base,
-                self._codec,
+                self._codec, self._tracer,
             )  # fmt: skip
         except asyncio.CancelledError:
             if self._graceful and attempt.over is None:

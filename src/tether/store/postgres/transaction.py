@@ -140,6 +140,13 @@ class PostgresTransaction(
         )
         return [Event(seq, EventType(kind), at_ms, json.loads(data)) for seq, kind, at_ms, data in rows]
 
+    def first_event(self, execution_id: str) -> Event | None:  # noqa: D102
+        # Held back (this transition started the execution) or stored: read without sending the held part.
+        row = next((r[2:] for r in self._events if r[0] == execution_id and r[1] == 1), None)
+        if row is None:
+            row = self._one("SELECT type, at_ms, data FROM events WHERE execution_id = %s AND seq = 1", (execution_id,))
+        return None if row is None else Event(1, EventType(row[0]), row[1], json.loads(row[2]))
+
     def events_of_type(self, execution_id: str, kind: EventType) -> list[Event]:  # noqa: D102
         self._send_held_back()
         rows = self._all(

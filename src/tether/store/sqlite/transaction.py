@@ -235,6 +235,15 @@ class SQLiteTransaction(
         rows.extend(held)
         return [Event(seq, _EVENT_TYPES[kind], at_ms, pydantic_core.from_json(data)) for seq, kind, at_ms, data in rows]
 
+    def first_event(self, execution_id: str) -> Event | None:  # noqa: D102
+        # Held back (this transition started the execution) or stored: read without writing the held part.
+        row = next((r[2:] for r in self.pending.events if r[0] == execution_id and r[1] == 1), None)
+        if row is None:
+            row = self._conn.execute(
+                "SELECT type, at_ms, data FROM events WHERE execution_id = ? AND seq = 1", (execution_id,)
+            ).fetchone()
+        return None if row is None else Event(1, _EVENT_TYPES[row[0]], row[1], pydantic_core.from_json(row[2]))
+
     def events_of_type(self, execution_id: str, kind: EventType) -> list[Event]:  # noqa: D102
         self.pending.flush_events()
         rows = self._conn.execute(
