@@ -16,7 +16,7 @@ SECTIONS = (
     "## Notifications out",
     "## Schedules",
     "## Encrypted payloads",
-    "## Operating it: metrics and logs",
+    "## Operating it: metrics, logs and traces",
 )
 
 pytestmark = pytest.mark.acceptance

@@ -28,7 +28,8 @@ ANCHORS = {
     "#encrypted-payloads": "guides/encryption.md",
     "#schedules": "guides/schedules.md#schedules",
     "#flow-control": "guides/schedules.md#flow-control",
-    "#operating-it-metrics-and-logs": "guides/operating.md#metrics-and-logs",
+    "#operating-it-metrics-logs-and-traces": "guides/operating.md#metrics-and-logs",
+    "#traces": "guides/operating.md#traces",
     "#the-server-the-http-client-and-the-command-line": (
         "guides/http-api.md#the-server-the-http-client-and-the-command-line"
     ),
