@@ -6,9 +6,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,10 @@ class Served:
     db: str
     tokens: Path
     process: subprocess.Popen[str]
+    log: list[str] = field(default_factory=list)
+    """What the server wrote to stderr after it started, read as it comes: the server logs a line per
+    request, and a pipe nobody reads would fill and stop it."""
+    reader: threading.Thread | None = None
 
     def env(self, **extra: str) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
@@ -70,13 +75,18 @@ def start_server(tmp_path: Path, *extra: str, env: dict[str, str] | None = None)
     else:
         raise AssertionError(f"the server did not start: {''.join(seen)}")
     served.process = process
+    served.log.extend(seen)
+    served.reader = threading.Thread(target=lambda: served.log.extend(process.stderr or ()), daemon=True)
+    served.reader.start()
     return served
 
 
 def stop_server(served: Served) -> str:
     served.process.send_signal(signal.SIGTERM)
-    _, errors = served.process.communicate(timeout=DEADLINE_SECONDS)
-    return errors
+    served.process.wait(timeout=DEADLINE_SECONDS)
+    if served.reader is not None:
+        served.reader.join(timeout=DEADLINE_SECONDS)
+    return "".join(served.log)
 
 
 @pytest.fixture
