@@ -40,7 +40,10 @@ class TransitionLog:
         self._engine.remove_observer(self)
 
     def observe(self, facts: Sequence[observation.Fact], caller: str | None) -> None:  # noqa: D102
+        debug = logger.isEnabledFor(logging.DEBUG)
         for fact in facts:
+            if not debug and type(fact) in _DEBUG_ONLY:
+                continue
             # The level first: a DEBUG line builds no message unless DEBUG is enabled.
             level = _level(fact)
             if level is not None and logger.isEnabledFor(level):
@@ -49,6 +52,17 @@ class TransitionLog:
                     extra["api_key"] = caller
                 logger.log(level, message, extra=extra)
 
+
+_DEBUG_ONLY = frozenset(
+    {
+        observation.ExecutionStarted,
+        observation.AttemptStarted,
+        observation.WentAsync,
+        observation.Heartbeat,
+        observation.Resumed,
+    }
+)
+"""Facts never logged above DEBUG (see :func:`_level`): skipped at once while DEBUG is off."""
 
 _QUIET_ENDS = frozenset({"completed", "cancelled"})
 """Attempt outcomes logged at DEBUG; any other is logged at INFO (a retry follows) or WARNING."""
