@@ -3,6 +3,8 @@
 Run with ``bin/bench --http`` (``--n``, ``--heartbeats``, ``--clients`` to vary). A ``tether
 server`` process with a worker serves a fresh SQLite file (WAL, synchronous=FULL); this process
 plays the services that hold tokens: each client is a Client with its own connection pool.
+W3 also reports the server process's CPU time per heartbeat (read from /proc), which depends
+less on how busy the machine is than the rates do.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import tether
 from bench.figures import percentile_ms
@@ -44,6 +47,8 @@ class Server:
                 break
         else:
             raise RuntimeError("the server did not start")
+        # The server logs a line per request: drained, or it would block once the pipe is full.
+        threading.Thread(target=_drain, args=(self.process.stderr,), daemon=True).start()
         self._read = 0
 
     async def wait_for_tokens(self, count: int) -> dict[str, str]:
@@ -67,9 +72,19 @@ class Server:
             lines.seek(self._read)
             return lines.read()
 
+    def cpu_seconds(self) -> float:
+        """The CPU time (user and system) the server process has used so far (Linux: from /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.communicate(timeout=60)
+
+
+def _drain(lines: IO[str]) -> None:
+    for _ in lines:
+        pass
 
 
 async def _park(clients: list[tether.Client], server: Server, n: int, prefix: str) -> dict[str, str]:
@@ -132,13 +147,14 @@ async def w3(clients: list[tether.Client], server: Server, beats: int) -> dict[s
             await clients[k].heartbeat_activity(token, {"progress": j, "note": "working"})
             latencies.append(time.perf_counter() - started)
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), server.cpu_seconds()
     await asyncio.gather(*(beat(k) for k in range(len(clients))))
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, server.cpu_seconds() - cpu
     return {
         "heartbeats": per_client * len(clients),
         "clients": len(clients),
         "heartbeats_per_s": round(per_client * len(clients) / elapsed, 1),
+        "server_cpu_us_per_heartbeat": round(cpu / (per_client * len(clients)) * 1e6),
         "p50_ms": percentile_ms(latencies, 0.5),
         "p99_ms": percentile_ms(latencies, 0.99),
     }

@@ -9,6 +9,10 @@ counted the same way, from 100 and 500 workflows started at once (one sync activ
 each). Which thread runs a batch, and how many transitions share a commit, depend on
 thread timing, so either count varies by up to 3% from run to run: compare several.
 
+``--observed`` counts each workload twice: as before, and with the observers ``tether
+server`` attaches (its metrics and its transition log, logging at INFO): what telemetry
+costs a step is the difference.
+
 The store's poll for commits by other processes fires on wall time (every 20 ms);
 under callgrind a step takes about fifty times longer, so the poll would add a count per
 step that depends on the machine's speed. The runs move it out of the way.
@@ -27,14 +31,28 @@ from pathlib import Path
 
 import tether
 from bench.bench import add, one_sync, sequence
+from tether.cli import log_format
+from tether.engine import transition_log
+from tether.engine.core import EngineCore
 from tether.store.sqlite import store as sqlite_store
 
 
-async def _run(workload: str, size: int) -> None:
+def _observe(engine: EngineCore) -> None:
+    """Attach what ``tether server`` attaches with its default ``--log-level info``."""
+    from tether.engine import metrics as engine_metrics  # prometheus_client only for the observed runs
+
+    log_format.configure(log_format.Format.TEXT, log_format.Level.INFO)
+    transition_log.TransitionLog.attach(engine)
+    engine_metrics.Metrics(engine)
+
+
+async def _run(workload: str, size: int, observed: bool) -> None:
     sqlite_store._EXTERNAL_POLL_SECONDS = 3600.0  # see the module docstring
     with tempfile.TemporaryDirectory() as directory:
         client = await tether.Client.connect(f"sqlite:///{Path(directory) / 'bench.db'}?synchronous=OFF")
         try:
+            if observed:
+                _observe(client.engine)
             async with tether.Worker(client, workflows=[sequence, one_sync], activities=[add]):
                 if workload == "W4":
                     handle = await client.start_workflow(sequence, size)
@@ -47,10 +65,11 @@ async def _run(workload: str, size: int) -> None:
             await client.close()
 
 
-def _count(workload: str, size: int) -> subprocess.Popen[str]:
+def _count(workload: str, size: int, observed: bool) -> subprocess.Popen[str]:
     command = [
         "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
         sys.executable, "-m", "bench.instructions", "--run", workload, str(size),
+        *(["--observed"] if observed else []),
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
@@ -71,16 +90,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--only", default="W4,W1", help="comma-separated workloads: W4, W1")
+    parser.add_argument(
+        "--observed", action="store_true", help="also count with the server's metrics and transition log attached"
+    )
     args = parser.parse_args()
     if args.run is not None:
-        asyncio.run(_run(args.run[0], int(args.run[1])))
+        asyncio.run(_run(args.run[0], int(args.run[1]), args.observed))
         return
     for workload in args.only.split(","):
-        small, large = _SIZES[workload]
-        short, long = _count(workload, small), _count(workload, large)
-        per_unit = (_collected(long) - _collected(short)) / (large - small)
         unit = "instructions_per_step" if workload == "W4" else "instructions_per_workflow"
-        print(json.dumps({"workload": workload, unit: round(per_unit)}))
+        plain = _per_unit(workload, observed=False)
+        if not args.observed:
+            print(json.dumps({"workload": workload, unit: round(plain)}))
+            continue
+        observed = _per_unit(workload, observed=True)
+        figures = {unit: round(plain), f"observed_{unit}": round(observed)}
+        print(json.dumps({"workload": workload, **figures, "observed_extra": f"{observed / plain - 1:+.1%}"}))
+
+
+def _per_unit(workload: str, *, observed: bool) -> float:
+    small, large = _SIZES[workload]
+    short, long = _count(workload, small, observed), _count(workload, large, observed)
+    return (_collected(long) - _collected(short)) / (large - small)
 
 
 if __name__ == "__main__":

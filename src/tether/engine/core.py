@@ -134,12 +134,28 @@ class EngineCore:
         """
         assert self._threaded is not None
         worker = self._local
+        observed = bool(self._observers)
 
-        def body(tx: Transaction) -> tuple[T | None, dispatch.Pushed | None]:
-            result, pushed = self._transition(tx, transition, worker)
-            return (None if isinstance(result, _Refusal) else result), pushed
+        def body(tx: Transaction) -> tuple[T | None, dispatch.Pushed | None, list[observation.Fact] | None]:
+            noted: list[observation.Fact] | None = [] if observed else None
+            result, pushed = self._transition(tx, transition, worker, noted=noted)
+            return (None if isinstance(result, _Refusal) else result), pushed, noted
 
-        self._threaded.run_in_thread(body, done)
+        def finished(
+            outcome: tuple[T | None, dispatch.Pushed | None, list[observation.Fact] | None] | None,
+            error: BaseException | None,
+        ) -> None:
+            if outcome is None:
+                done(None, error)
+                return
+            result, pushed, noted = outcome
+            if noted:
+                # Committed: told here, on the thread that committed, rather than by an
+                # after-commit hook, which would wake the event loop for nothing else.
+                self.observe(noted)
+            done((result, pushed), None)
+
+        self._threaded.run_in_thread(body, finished)
 
     def _transition(
         self,
@@ -148,7 +164,13 @@ class EngineCore:
         worker: dispatch.LocalWorker | None,
         ran: dict[str, dispatch.CachedExecution] | None = None,
         caller: str | None = None,
+        noted: list[observation.Fact] | None = None,
     ) -> tuple[T | _Refusal, dispatch.Pushed | None]:
+        """Run ``transition`` in ``tx`` and push the work it made; its facts go to observers after the commit.
+
+        ``noted``: a list that takes the facts, for the caller to hand over once committed,
+        instead of an after-commit hook.
+        """
         result: T | _Refusal
         collecting = observation.collect() if self._observers else None
         try:
@@ -163,7 +185,10 @@ class EngineCore:
                 observation.stop(collecting[1])
         if collecting is not None and collecting[0]:
             facts = collecting[0]
-            tx.after_commit(lambda: self.observe(facts, caller))
+            if noted is not None:
+                noted.extend(facts)
+            else:
+                tx.after_commit(lambda: self.observe(facts, caller))
         closed = tx.closed_executions()
         awaited = [e for e in closed if self.notifier.is_awaited(e)] if closed else None
         if awaited:

@@ -10,9 +10,11 @@ serves them shows the same queues.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from tether.engine import observation
@@ -26,6 +28,8 @@ _WAITS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 """Seconds: queueing and resume latencies, from a millisecond to an hour."""
 _RUNS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400)
 """Seconds: attempts, which may wait days for their token."""
+
+_Labelled = TypeVar("_Labelled", bound=MetricWrapperBase)
 
 
 class Metrics:
@@ -87,6 +91,7 @@ class Metrics:
             ["error"],
             registry=r,
         )
+        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
         self._gauges = _StoreGauges()
         r.register(self._gauges)
         engine.add_observer(self)
@@ -96,32 +101,41 @@ class Metrics:
         self._engine.remove_observer(self)
 
     def observe(self, facts: Sequence[observation.Fact], caller: str | None) -> None:  # noqa: D102
+        child = self._child
         for fact in facts:
-            match fact:
-                case observation.ExecutionStarted(workflow=workflow):
-                    self.started.labels(workflow).inc()
-                case observation.ExecutionClosed(workflow=workflow, status=status):
-                    self.closed.labels(workflow, status).inc()
-                case observation.AttemptStarted(activity=activity, waited_ms=waited):
-                    self.attempts_started.labels(activity).inc()
-                    if waited is not None:
-                        self.schedule_to_start.labels(activity).observe(waited / 1000)
-                case observation.AttemptClosed(activity=activity, outcome=outcome, ran_ms=ran):
-                    self.attempts.labels(activity, outcome).inc()
-                    if ran is not None:
-                        self.attempt_seconds.labels(activity).observe(ran / 1000)
-                case observation.WentAsync(activity=activity):
-                    self.went_async.labels(activity).inc()
-                case observation.Heartbeat(activity=activity):
-                    self.heartbeats.labels(activity).inc()
-                case observation.Resumed(latency_ms=latency):
-                    self.resume.observe(latency / 1000)
-                case observation.TokenClose(call=call, outcome=outcome, code=code):
-                    self.token_closes.labels(call, outcome, code or "").inc()
+            match fact:  # the most frequent facts first: each case is a type check
                 case observation.StoreTransaction(seconds=seconds, error=error):
                     self.transactions.observe(seconds)
                     if error is not None:
-                        self.transaction_failures.labels(error).inc()
+                        child(self.transaction_failures, error).inc()
+                case observation.AttemptStarted(activity=activity, waited_ms=waited):
+                    child(self.attempts_started, activity).inc()
+                    if waited is not None:
+                        child(self.schedule_to_start, activity).observe(waited / 1000)
+                case observation.AttemptClosed(activity=activity, outcome=outcome, ran_ms=ran):
+                    child(self.attempts, activity, outcome).inc()
+                    if ran is not None:
+                        child(self.attempt_seconds, activity).observe(ran / 1000)
+                case observation.Resumed(latency_ms=latency):
+                    self.resume.observe(latency / 1000)
+                case observation.ExecutionStarted(workflow=workflow):
+                    child(self.started, workflow).inc()
+                case observation.ExecutionClosed(workflow=workflow, status=status):
+                    child(self.closed, workflow, status).inc()
+                case observation.WentAsync(activity=activity):
+                    child(self.went_async, activity).inc()
+                case observation.Heartbeat(activity=activity):
+                    child(self.heartbeats, activity).inc()
+                case observation.TokenClose(call=call, outcome=outcome, code=code):
+                    child(self.token_closes, call, outcome, code or "").inc()
+
+    def _child(self, metric: _Labelled, *values: str) -> _Labelled:
+        """``metric.labels(*values)``, kept: labels() validates and locks on every call."""
+        key = (metric, values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
 
     async def exposition(self) -> bytes:
         """Every metric in the Prometheus text format, the store's gauges read now (one query)."""

@@ -2,8 +2,13 @@
 
 Telemetry observes, never decides. A transition notes facts as it goes (an execution
 started, an attempt closed, a heartbeat came) with the functions here; the engine hands
-them to its observers once the transition committed, on the event loop, and drops them
-if it did not. A fact carries the ids and names at hand, never payloads or tokens.
+them to its observers once the transition committed, and drops them if it did not: on
+the event loop, or, for a transition a worker thread submitted, on the thread that
+committed it (which spares the event loop a wake-up per activity). Observers must
+therefore be thread-safe, as prometheus_client and logging are. A fact carries the ids
+and names at hand, never payloads or tokens. Facts are read, never changed; they are not
+frozen dataclasses because building a frozen one costs four times as much, on every
+transition that telemetry watches.
 
 Nothing is noted unless someone listens: the engine collects facts only while it has an
 observer, and every noting function returns at once otherwise (a context variable read).
@@ -31,7 +36,7 @@ _CLOSES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExecutionStarted:
     """A new execution (a first run, a child, or a run continued as new)."""
 
@@ -39,7 +44,7 @@ class ExecutionStarted:
     workflow: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExecutionClosed:
     """A run closed; ``status`` is its final status (completed, failed, cancelled, terminated, timed_out, continued)."""
 
@@ -48,7 +53,7 @@ class ExecutionClosed:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AttemptStarted:
     """An attempt of an activity began to run on a worker."""
 
@@ -60,7 +65,7 @@ class AttemptStarted:
     """Schedule-to-start: how long a first attempt stood queued (None for retries)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AttemptClosed:
     """An attempt ended.
 
@@ -80,7 +85,7 @@ class AttemptClosed:
     """Whether the activity closed with it (False: a retry follows)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WentAsync:
     """An attempt returned make_async(): it now waits for a token."""
 
@@ -90,7 +95,7 @@ class WentAsync:
     activity: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Heartbeat:
     """A heartbeat of a running or waiting attempt was recorded."""
 
@@ -100,7 +105,7 @@ class Heartbeat:
     activity: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Resumed:
     """A workflow task was handed a closed activity: the time from that close to the workflow resuming."""
 
@@ -109,7 +114,7 @@ class Resumed:
     latency_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TokenClose:
     """A call by token that closes an attempt: complete, fail or report cancelled.
 
@@ -122,7 +127,7 @@ class TokenClose:
     code: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoreTransaction:
     """A writing transaction ran (queueing for the store included); ``error`` names what made it fail."""
 
@@ -149,6 +154,8 @@ class Observer(Protocol):
 
     def observe(self, facts: Sequence[Fact], caller: str | None) -> None:
         """Take the facts of one committed transition (or one call), in the order they happened.
+
+        Called on the event loop or on a worker or store thread (see the module docstring).
 
         ``caller`` names who asked for the transition when a server ran it for a request: its
         API key's name (see :data:`caller`).

@@ -40,55 +40,79 @@ class TransitionLog:
         self._engine.remove_observer(self)
 
     def observe(self, facts: Sequence[observation.Fact], caller: str | None) -> None:  # noqa: D102
+        debug = logger.isEnabledFor(logging.DEBUG)
         for fact in facts:
-            self._log(fact, caller)
+            if not debug and type(fact) in _DEBUG_ONLY:
+                continue
+            # The level first: a DEBUG line builds no message unless DEBUG is enabled.
+            level = _level(fact)
+            if level is not None and logger.isEnabledFor(level):
+                message, extra = _line(fact)
+                if caller is not None:
+                    extra["api_key"] = caller
+                logger.log(level, message, extra=extra)
 
-    def _log(self, fact: observation.Fact, caller: str | None) -> None:
-        level = logging.DEBUG
-        extra: dict[str, Any] = {}
-        match fact:
-            case observation.ExecutionStarted(execution_id=eid, workflow=workflow):
-                message = f"execution {eid} of {workflow} started"
-                extra = {"execution_id": eid, "workflow": workflow}
-            case observation.ExecutionClosed(execution_id=eid, workflow=workflow, status=status):
-                message = f"execution {eid} of {workflow} closed: {status}"
-                extra = {"execution_id": eid, "workflow": workflow, "status": status}
-                if status in _BAD_ENDS:
-                    level = logging.WARNING
-            case observation.AttemptStarted() | observation.WentAsync() | observation.Heartbeat():
-                what = {
-                    observation.AttemptStarted: "started",
-                    observation.WentAsync: "waits for its token",
-                    observation.Heartbeat: "heartbeat",
-                }[type(fact)]
-                message = f"activity {fact.activity} attempt {fact.attempt} of {fact.execution_id}: {what}"
-                extra = _activity(fact)
-            case observation.AttemptClosed(outcome=outcome, error=error, final=final):
-                message = f"activity {fact.activity} attempt {fact.attempt} of {fact.execution_id}: {outcome}"
-                extra = {**_activity(fact), "outcome": outcome}
-                if error is not None:
-                    message += f" ({error}{'' if final else ', will retry'})"
-                    extra["error"] = error
-                if outcome != "completed" and outcome != "cancelled":
-                    level = logging.WARNING if final else logging.INFO
-            case observation.TokenClose(call=call, outcome=outcome, code=code):
-                message = f"{call} by token: {outcome}" + (f" ({code})" if code else "")
-                extra = {"call": call, "outcome": outcome, "error_code": code}
-                if outcome == "refused":
-                    level = logging.INFO
-            case observation.StoreTransaction(error=error):
-                if error is None:
-                    return
-                level = logging.WARNING
-                message = f"a store transaction failed: {error}"
-                extra = {"error": error}
-            case observation.Resumed():
-                return  # not a state change: the latency is a metric
-        if not logger.isEnabledFor(level):
-            return
-        if caller is not None:
-            extra["api_key"] = caller
-        logger.log(level, message, extra=extra)
+
+_DEBUG_ONLY = frozenset(
+    {
+        observation.ExecutionStarted,
+        observation.AttemptStarted,
+        observation.WentAsync,
+        observation.Heartbeat,
+        observation.Resumed,
+    }
+)
+"""Facts never logged above DEBUG (see :func:`_level`): skipped at once while DEBUG is off."""
+
+_QUIET_ENDS = frozenset({"completed", "cancelled"})
+"""Attempt outcomes logged at DEBUG; any other is logged at INFO (a retry follows) or WARNING."""
+
+
+def _level(fact: observation.Fact) -> int | None:
+    """The level ``fact`` is logged at; None if it is not logged."""
+    if isinstance(fact, observation.AttemptClosed):
+        if fact.outcome in _QUIET_ENDS:
+            return logging.DEBUG
+        return logging.WARNING if fact.final else logging.INFO
+    if isinstance(fact, observation.ExecutionClosed):
+        return logging.WARNING if fact.status in _BAD_ENDS else logging.DEBUG
+    if isinstance(fact, observation.TokenClose):
+        return logging.INFO if fact.outcome == "refused" else logging.DEBUG
+    if isinstance(fact, observation.StoreTransaction):
+        return None if fact.error is None else logging.WARNING
+    if isinstance(fact, observation.Resumed):
+        return None  # not a state change: the latency is a metric
+    return logging.DEBUG
+
+
+def _line(fact: observation.Fact) -> tuple[str, dict[str, Any]]:
+    """The message of ``fact`` and its ``extra`` fields."""
+    match fact:
+        case observation.ExecutionStarted(execution_id=eid, workflow=workflow):
+            return f"execution {eid} of {workflow} started", {"execution_id": eid, "workflow": workflow}
+        case observation.ExecutionClosed(execution_id=eid, workflow=workflow, status=status):
+            extra = {"execution_id": eid, "workflow": workflow, "status": status}
+            return f"execution {eid} of {workflow} closed: {status}", extra
+        case observation.AttemptStarted() | observation.WentAsync() | observation.Heartbeat():
+            what = {
+                observation.AttemptStarted: "started",
+                observation.WentAsync: "waits for its token",
+                observation.Heartbeat: "heartbeat",
+            }[type(fact)]
+            return f"activity {fact.activity} attempt {fact.attempt} of {fact.execution_id}: {what}", _activity(fact)
+        case observation.AttemptClosed(outcome=outcome, error=error, final=final):
+            message = f"activity {fact.activity} attempt {fact.attempt} of {fact.execution_id}: {outcome}"
+            extra = {**_activity(fact), "outcome": outcome}
+            if error is not None:
+                message += f" ({error}{'' if final else ', will retry'})"
+                extra["error"] = error
+            return message, extra
+        case observation.TokenClose(call=call, outcome=outcome, code=code):
+            message = f"{call} by token: {outcome}" + (f" ({code})" if code else "")
+            return message, {"call": call, "outcome": outcome, "error_code": code}
+        case observation.StoreTransaction(error=error):
+            return f"a store transaction failed: {error}", {"error": error}
+    raise AssertionError(f"not logged: {fact!r}")  # Resumed: see _level
 
 
 def _activity(
