@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -76,9 +77,14 @@ def start_server(tmp_path: Path, *extra: str, env: dict[str, str] | None = None)
         raise AssertionError(f"the server did not start: {''.join(seen)}")
     served.process = process
     served.log.extend(seen)
-    served.reader = threading.Thread(target=lambda: served.log.extend(process.stderr or ()), daemon=True)
+    served.reader = threading.Thread(target=_read_to_the_end, args=(process.stderr, served.log), daemon=True)
     served.reader.start()
     return served
+
+
+def _read_to_the_end(stream: IO[str], into: list[str]) -> None:
+    with stream:
+        into.extend(stream)
 
 
 def stop_server(served: Served) -> str:
