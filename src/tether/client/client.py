@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, TypeVarTuple, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, TypeVarTuple, overload
 
 from tether import errors
 from tether.client import _embedded, _traced, encoded_transport
@@ -83,7 +83,13 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
     embedded store). Close it with ``await client.close()`` or ``async with``.
     """
 
-    def __init__(self, transport: Transport, *, tracer_provider: TracerProvider | None = None) -> None:
+    def __init__(
+        self, transport: Transport, *, codec: PayloadCodec | None = None, tracer_provider: TracerProvider | None = None
+    ) -> None:
+        self.codec = codec
+        """The codec this client encodes payloads with (``connect(codec=)``), if any; its workers use it too."""
+        if codec is not None:
+            transport = encoded_transport.EncodedTransport(transport, codec)
         self._transport = _traced.wrap(transport, tracing.Tracer(tracer_provider))
 
     @classmethod
@@ -135,9 +141,7 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
                 f"unsupported URL scheme {scheme!r}; use sqlite:///path/to/tether.db, postgresql://host/dbname "
                 "or http://host:port of a tether server"
             )
-        if codec is not None:
-            transport = encoded_transport.EncodedTransport(transport, codec)
-        return cls(transport, tracer_provider=tracer_provider)
+        return cls(transport, codec=codec, tracer_provider=tracer_provider)
 
     async def close(self) -> None:
         """Release the store or connection."""
@@ -153,12 +157,6 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
     def engine(self) -> Engine:
         """The engine of an embedded client, which workers run on."""
         return self._transport.engine
-
-    @property
-    def codec(self) -> PayloadCodec | None:
-        """The codec this client encodes payloads with (``connect(codec=)``), if any."""
-        # Read through the tracing wrapper, which passes attributes on; a transport without a codec has none.
-        return cast("PayloadCodec | None", getattr(self._transport, "codec", None))
 
     # workflows
 
