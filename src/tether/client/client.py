@@ -202,7 +202,8 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
             ExecutionIdTaken: the id is taken by an execution of another workflow.
             UsageError: ``priority`` is not an int within the stores' range.
         """
-        flow_control.check_priority(priority, what="start_workflow")
+        if type(priority) is not int or priority:  # the default 0 needs no check
+            flow_control.check_priority(priority, what="start_workflow")
         execution_id = _execution_id(id)
         name, definition = await self._resolve(workflow)
         timeout_ms = _timeout_ms(timeout)

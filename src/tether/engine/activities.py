@@ -19,7 +19,7 @@ from tether.model.events import EventType, failure
 from tether.model.options import ActivityOptions
 from tether.model.records import ActivityState
 from tether.model.tokens import Claims, TokenClaims
-from tether.store.base import ActivityRow, ActivityTaskRow, TimerRow, Transaction
+from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow, Transaction
 
 Signer = Callable[[Transaction, Claims, int], str]
 _OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)
@@ -84,8 +84,7 @@ def _data(**fields: Any) -> str:
     return json.dumps(fields, separators=(",", ":"))
 
 
-def _has_deadlines(row: ActivityRow) -> bool:
-    options = _options(row)
+def _has_deadlines(options: ActivityOptions) -> bool:
     return options.timeout_ms is not None or options.attempt_timeout_ms is not None or options.heartbeat_ms is not None
 
 
@@ -100,9 +99,16 @@ def options_of(text: str) -> ActivityOptions:
 
 
 def schedule(
-    tx: Transaction, execution_id: str, activity_id: int, name: str, args: str, options_text: str, now_ms: int
+    tx: Transaction,
+    execution: ExecutionRow,
+    activity_id: int,
+    name: str,
+    args: str,
+    options_text: str,
+    now_ms: int,
 ) -> None:
-    """Create an activity and queue its first attempt."""
+    """Create an activity of ``execution`` and queue its first attempt."""
+    execution_id = execution.id
     options = options_of(options_text)
     tx.insert_activity(
         ActivityRow(
@@ -114,9 +120,8 @@ def schedule(
     )  # fmt: skip
     if options.inbox:
         tx.update_activity(execution_id, activity_id, inbox=True)
-    tx.enqueue_activity_task(
-        ActivityTaskRow(execution_id, activity_id, 1, name, task_priority(tx, execution_id, options))
-    )
+    priority = execution.priority if options.priority is None else options.priority  # see task_priority
+    tx.enqueue_activity_task(ActivityTaskRow(execution_id, activity_id, 1, name, priority))
     if options.timeout_ms is not None:
         tx.arm_timer(TimerRow(execution_id, "total", activity_id, 0, now_ms + options.timeout_ms))
 
@@ -234,7 +239,7 @@ def apply_passed_deadlines(
     stands and whether anything changed. ``retry_at`` is the retry time of a backing-off
     activity whose retry timer is being fired (and so is no longer stored).
     """
-    if row.state in _CLOSED or (row.state != _BACKOFF and not _has_deadlines(row)):
+    if row.state in _CLOSED or (row.state != _BACKOFF and not _has_deadlines(_options(row))):
         return row, False
     changed = False
     while row.state not in _CLOSED:
@@ -318,10 +323,11 @@ def _close(
     **fields: Any,
 ) -> None:
     tx.update_activity(row.execution_id, row.activity_id, state=state, closed_at_ms=now_ms, **fields)
-    freed_slot(tx, row)
+    options = _options(row)
+    freed_slot(tx, row, options)
     if row.state == _SCHEDULED:
         tx.delete_activity_task(row.execution_id, row.activity_id)
-    if row.state == _BACKOFF or _has_deadlines(row):
+    if row.state == _BACKOFF or _has_deadlines(options):
         tx.delete_activity_timers(row.execution_id, row.activity_id)
     tx.append_events(row.execution_id, [(event, data)], now_ms)
     if row.state == _ASYNC or row.attempt > 1:  # only an activity that went async was announced
@@ -417,7 +423,7 @@ def fail_attempt(tx: Transaction, row: ActivityRow, fault: dict[str, Any], now_m
         and (policy.max_attempts == 0 or row.attempt < policy.max_attempts)
     )
     retry_at = now_ms + policy.interval_ms(row.attempt)
-    freed_slot(tx, row)
+    freed_slot(tx, row, options)
     total_deadline = row.scheduled_at_ms + options.timeout_ms if options.timeout_ms is not None else None
     fault_text = json.dumps(fault)
     will_retry = retryable and (total_deadline is None or retry_at < total_deadline)
@@ -604,13 +610,13 @@ def close_with_execution(tx: Transaction, execution_id: str, reason: str, now_ms
         _close(tx, row, _CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms, offer_task=False)
 
 
-def freed_slot(tx: Transaction, row: ActivityRow) -> None:
+def freed_slot(tx: Transaction, row: ActivityRow, options: ActivityOptions | None = None) -> None:
     """Wake the claimers of a concurrency-limited activity whose running attempt ``row`` ends now.
 
     Its slot is free once this commits (it is no longer ``running``): attempts held back
     for a slot are claimed then, by this process or any other on the store.
     """
-    if row.state == _RUNNING and _options(row).max_concurrent is not None:
+    if row.state == _RUNNING and (options or _options(row)).max_concurrent is not None:
         tx.wake("activities")
 
 

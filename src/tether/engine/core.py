@@ -134,15 +134,22 @@ class EngineCore:
         """
         assert self._threaded is not None
         worker = self._local
-        observed = bool(self._observers)
+        if not self._observers:
 
-        def body(tx: Transaction) -> tuple[T | None, dispatch.Pushed | None, list[observation.Fact] | None]:
-            noted: list[observation.Fact] | None = [] if observed else None
+            def plain(tx: Transaction) -> tuple[T | None, dispatch.Pushed | None]:
+                result, pushed = self._transition(tx, transition, worker)
+                return (None if isinstance(result, _Refusal) else result), pushed
+
+            self._threaded.run_in_thread(plain, done)
+            return
+
+        def body(tx: Transaction) -> tuple[T | None, dispatch.Pushed | None, list[observation.Fact]]:
+            noted: list[observation.Fact] = []
             result, pushed = self._transition(tx, transition, worker, noted=noted)
             return (None if isinstance(result, _Refusal) else result), pushed, noted
 
         def finished(
-            outcome: tuple[T | None, dispatch.Pushed | None, list[observation.Fact] | None] | None,
+            outcome: tuple[T | None, dispatch.Pushed | None, list[observation.Fact]] | None,
             error: BaseException | None,
         ) -> None:
             if outcome is None:

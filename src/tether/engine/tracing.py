@@ -85,6 +85,8 @@ class _Nothing(contextlib.AbstractContextManager[SpanHandle]):
 
 
 _NOTHING = _Nothing()
+NOTHING_HANDLE = _Nothing.handle
+"""The handle of a span that is not recorded, for code that runs outside any span."""
 NOTHING: contextlib.AbstractContextManager[SpanHandle] = _NOTHING
 """The span of a tracer that is off, for callers that checked :attr:`Tracer.enabled` once already."""
 
@@ -288,8 +290,11 @@ _UNKNOWN = Origin(None, 1)
 
 def current() -> Carrier | None:
     """The trace context current now, as text to store with an execution; None outside any span."""
-    if trace is None or not trace.get_current_span().get_span_context().is_valid:
+    if trace is None:
         return None
+    context = otel_context.get_current()
+    if not context or not trace.get_current_span(context).get_span_context().is_valid:
+        return None  # an empty context, the common case without tracing, is answered first
     assert _W3C is not None
     carrier: Carrier = {}
     _W3C.inject(carrier)

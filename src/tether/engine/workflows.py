@@ -234,7 +234,7 @@ def _apply(tx: Transaction, execution: ExecutionRow, command: Command, now_ms: i
         case EventType.ACTIVITY_SCHEDULED:
             args = parts.get("args") or payloads.json_text(data["args"])
             options = parts.get("options") or payloads.json_text(data["options"])
-            activities.schedule(tx, execution_id, data["activity_id"], data["name"], args, options, now_ms)
+            activities.schedule(tx, execution, data["activity_id"], data["name"], args, options, now_ms)
         case EventType.TIMER_STARTED:
             tx.arm_timer(TimerRow(execution_id, "sleep", data["timer_id"], 0, data["due_at_ms"]))
         case EventType.TIMER_CANCELLED:

@@ -157,6 +157,11 @@ def _holds_any(data: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> bool
         if len(path) == 1:
             if type(value) is dict and ENVELOPE in value:
                 return True
+        elif path[1] == "*" and len(path) == 2:  # a list of payloads (arguments): looked at in place
+            if type(value) is list:
+                for item in value:
+                    if type(item) is dict and ENVELOPE in item:
+                        return True
         elif _holds_envelope(value, path[1:]):
             return True
     return False
@@ -179,9 +184,11 @@ def decode_event(codec: PayloadCodec | None, event: Event) -> Event:
         UndecodablePayload: an envelope, and no codec or one that cannot decode it.
     """
     paths = _PAYLOADS.get(event.type)
-    if paths is None or not _holds_any(event.data, paths):
+    if paths is None:
         return event
     data = event.data
+    if not _holds_any(data, paths):
+        return event
     for path in paths:
         data = _recode(data, path, lambda value: decode(codec, value))
     return Event(event.seq, event.type, event.at_ms, data)

@@ -78,7 +78,8 @@ async def run_attempt(
         if traced:
             _describe(span, outcome, None if recorded else attempt.over)
     if recorded:
-        outcome = attempt_payloads.encoded_outcome(outcome, codec)
+        if codec is not None:
+            outcome = attempt_payloads.encoded_outcome(outcome, codec)
         await _record(functools.partial(engine.record_attempt, claims, outcome), attempt.log)
 
 
@@ -125,7 +126,9 @@ def run_in_thread(
         recorded = _to_record(attempt, running)
         if traced:
             _describe(span, outcome, None if recorded else attempt.over)
-    return attempt_payloads.encoded_outcome(outcome, codec) if recorded else None
+    if not recorded:
+        return None
+    return outcome if codec is None else attempt_payloads.encoded_outcome(outcome, codec)
 
 
 _UNTRACED = tracing.Tracer(None)

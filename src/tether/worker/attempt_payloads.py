@@ -15,8 +15,14 @@ def decoded_start(start: AttemptStart, codec: PayloadCodec | None) -> AttemptSta
     Raises:
         UndecodablePayload: an encoded payload, and no codec or one that cannot decode it.
     """
-    args = codecs.decode_args_text(codec, start.args)
     checkpoint = start.checkpoint
+    if (
+        codec is None
+        and codecs.ENVELOPE not in start.args
+        and (checkpoint is None or codecs.ENVELOPE not in checkpoint)
+    ):
+        return start  # the common case, on every attempt: nothing to decode
+    args = codecs.decode_args_text(codec, start.args)
     if checkpoint is not None and (codec is not None or codecs.ENVELOPE in checkpoint):
         checkpoint = codecs.decode_text(codec, checkpoint)
     if args is start.args and checkpoint is start.checkpoint:

@@ -517,8 +517,10 @@ class Worker:
             instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow], self._codec)
             if task.from_seq != 0:
                 events = await self._engine.load_events(task.execution_id)
-        if self._tracer.enabled:
-            await self._tracer.look_up_async(task.execution_id, self._engine.started_data, events)
+        if not self._tracer.enabled:  # checked once: an untraced task pays this and no more
+            await self._run_task(task, instance, events, tracing.NOTHING_HANDLE)
+            return
+        await self._tracer.look_up_async(task.execution_id, self._engine.started_data, events)
         with self._tracer.workflow_task(task.execution_id, task.workflow, events, fresh=fresh, inline=False) as span:
             await self._run_task(task, instance, events, span)
 
