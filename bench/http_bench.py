@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -85,8 +86,11 @@ class Server:
 
 
 def _drain(lines: IO[str]) -> None:
-    while lines.read(65536):  # in blocks: this process's CPU time is measured, the log's lines are not read
-        pass
+    # In blocks: this process's CPU time is measured, and the log's lines are not read. Closed
+    # when the server stops (its last words are read by Popen.communicate).
+    with contextlib.suppress(ValueError, OSError):
+        while lines.read(65536):
+            pass
 
 
 async def _park(clients: list[tether.Client], server: Server, n: int, prefix: str) -> dict[str, str]:
