@@ -3,14 +3,17 @@
 Run with ``bin/bench --http`` (``--n``, ``--heartbeats``, ``--clients`` to vary). A ``tether
 server`` process with a worker serves a fresh SQLite file (WAL, synchronous=FULL); this process
 plays the services that hold tokens: each client is a Client with its own connection pool.
-W3 also reports the server process's CPU time per heartbeat (read from /proc), which depends
-less on how busy the machine is than the rates do.
+W3 also reports the server process's CPU time per heartbeat (read from /proc), and both report
+this process's CPU time per call (the clients': httpx, encoding, decoding), which depend less
+on how busy the machine is than the rates do. W3 serial sends heartbeats one at a time from one
+client: its CPU time per call is the client's own cost, without eight clients' turns in between.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -83,8 +86,11 @@ class Server:
 
 
 def _drain(lines: IO[str]) -> None:
-    for _ in lines:
-        pass
+    # In blocks: this process's CPU time is measured, and the log's lines are not read. Closed
+    # when the server stops (its last words are read by Popen.communicate).
+    with contextlib.suppress(ValueError, OSError):
+        while lines.read(65536):
+            pass
 
 
 async def _park(clients: list[tether.Client], server: Server, n: int, prefix: str) -> dict[str, str]:
@@ -98,7 +104,7 @@ async def _park(clients: list[tether.Client], server: Server, n: int, prefix: st
     return await server.wait_for_tokens(n)
 
 
-async def w2(clients: list[tether.Client], server: Server, n: int) -> dict[str, Any]:
+async def w2(clients: list[tether.Client], server: Server, n: int, rounds: int) -> dict[str, Any]:
     tokens = await _park(clients, server, n, "w2")
     items = list(tokens.items())
     latencies: list[float] = []
@@ -109,14 +115,14 @@ async def w2(clients: list[tether.Client], server: Server, n: int) -> dict[str, 
             await clients[k].complete_activity(token, 1)
             latencies.append(time.perf_counter() - started)
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(complete_share(k) for k in range(len(clients))))
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     last = clients[0].get_handle(items[-1][0])
     await last.result(timeout=60)
 
     single: list[float] = []
-    for i in range(100):
+    for i in range(rounds):
         ((execution_id, token),) = (await _park(clients, server, 1, f"w2b-{i}")).items()
         waiter = asyncio.ensure_future(clients[1].get_handle(execution_id).result(timeout=60))
         await asyncio.sleep(0.005)  # the long poll is in place before the completion
@@ -130,12 +136,14 @@ async def w2(clients: list[tether.Client], server: Server, n: int) -> dict[str, 
         "completions_per_s": round(n / elapsed, 1),
         "complete_call_p50_ms": percentile_ms(latencies, 0.5),
         "complete_call_p99_ms": percentile_ms(latencies, 0.99),
+        "client_cpu_us_per_complete": round(cpu / n * 1e6),
         "w2b_complete_to_result_p50_ms": percentile_ms(single, 0.5),
+        "w2b_complete_to_result_p95_ms": percentile_ms(single, 0.95),
         "w2b_complete_to_result_p99_ms": percentile_ms(single, 0.99),
     }
 
 
-async def w3(clients: list[tether.Client], server: Server, beats: int) -> dict[str, Any]:
+async def w3(clients: list[tether.Client], server: Server, beats: int, serial_beats: int) -> dict[str, Any]:
     tokens = list((await _park(clients, server, 100, "w3")).values())
     per_client = beats // len(clients)
     latencies: list[float] = []
@@ -147,16 +155,28 @@ async def w3(clients: list[tether.Client], server: Server, beats: int) -> dict[s
             await clients[k].heartbeat_activity(token, {"progress": j, "note": "working"})
             latencies.append(time.perf_counter() - started)
 
-    began, cpu = time.perf_counter(), server.cpu_seconds()
+    began, cpu, own = time.perf_counter(), server.cpu_seconds(), time.process_time()
     await asyncio.gather(*(beat(k) for k in range(len(clients))))
-    elapsed, cpu = time.perf_counter() - began, server.cpu_seconds() - cpu
+    elapsed, cpu, own = time.perf_counter() - began, server.cpu_seconds() - cpu, time.process_time() - own
+    sent = per_client * len(clients)
+    serial: list[float] = []
+    own_serial = time.process_time()
+    for j in range(serial_beats):
+        started = time.perf_counter()
+        await clients[0].heartbeat_activity(tokens[j % len(tokens)], {"progress": j, "note": "working"})
+        serial.append(time.perf_counter() - started)
+    own_serial = time.process_time() - own_serial
     return {
-        "heartbeats": per_client * len(clients),
+        "heartbeats": sent,
         "clients": len(clients),
-        "heartbeats_per_s": round(per_client * len(clients) / elapsed, 1),
-        "server_cpu_us_per_heartbeat": round(cpu / (per_client * len(clients)) * 1e6),
+        "heartbeats_per_s": round(sent / elapsed, 1),
+        "server_cpu_us_per_heartbeat": round(cpu / sent * 1e6),
+        "client_cpu_us_per_heartbeat": round(own / sent * 1e6),
         "p50_ms": percentile_ms(latencies, 0.5),
         "p99_ms": percentile_ms(latencies, 0.99),
+        "serial_heartbeats": serial_beats,
+        "serial_client_cpu_us_per_heartbeat": round(own_serial / max(1, serial_beats) * 1e6),
+        "serial_p50_ms": percentile_ms(serial, 0.5),
     }
 
 
@@ -165,15 +185,17 @@ async def main() -> None:
     parser.add_argument("--n", type=int, default=500, help="parked workflows completed in W2")
     parser.add_argument("--heartbeats", type=int, default=10000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--serial", type=int, default=2000, help="heartbeats sent one at a time after W3")
+    parser.add_argument("--w2b", type=int, default=100, help="completions one at a time, each awaited as a result")
     args = parser.parse_args()
     results: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0], "transport": "http"}
     with tempfile.TemporaryDirectory(prefix="tether-bench-http-") as tmp:
         server = Server(Path(tmp))
         clients = [await tether.Client.connect(server.url) for _ in range(args.clients)]
         try:
-            results["W2_http"] = await w2(clients, server, args.n)
+            results["W2_http"] = await w2(clients, server, args.n, args.w2b)
             print(json.dumps({"W2_http": results["W2_http"]}), file=sys.stderr, flush=True)
-            results["W3_http"] = await w3(clients, server, args.heartbeats)
+            results["W3_http"] = await w3(clients, server, args.heartbeats, args.serial)
             print(json.dumps({"W3_http": results["W3_http"]}), file=sys.stderr, flush=True)
         finally:
             for client in clients:

@@ -15,11 +15,12 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
+import httpcore
 import httpx
 import pydantic
 
 from tether import errors
-from tether.engine import tracing
+from tether.client import _requests, _sockets
 from tether.engine.engine import Engine
 from tether.model import schedule_wire, wire
 from tether.model.records import (
@@ -69,21 +70,17 @@ class HttpTransport:
         if key and not (key.isascii() and key.isprintable()):
             raise errors.UsageError("the API key holds characters an HTTP header cannot carry; check how it was read")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        # Plain HTTP needs no certificates; loading the CA bundle costs ~20 ms per client.
-        verify = self.base_url.startswith("https://")
         try:
             self._http = httpx.AsyncClient(
                 base_url=self.base_url, headers=headers, timeout=_TIMEOUT,
-                transport=httpx.AsyncHTTPTransport(
-                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=32), verify=verify
-                ),
+                transport=_transport(self.base_url, httpx.Limits(max_connections=64, max_keepalive_connections=32)),
             )  # fmt: skip
             self._polls = httpx.AsyncClient(
                 base_url=self.base_url, headers=headers, timeout=_TIMEOUT,
-                transport=httpx.AsyncHTTPTransport(
-                    limits=httpx.Limits(max_connections=None, max_keepalive_connections=8), verify=verify
-                ),
+                transport=_transport(self.base_url, httpx.Limits(max_connections=None, max_keepalive_connections=8)),
             )  # fmt: skip
+            self._requests = _requests.Requests(self._http)
+            self._poll_requests = _requests.Requests(self._polls)
         except httpx.InvalidURL as exc:
             raise errors.UsageError(f"{base_url!r} is not a valid server URL: {exc}") from None
 
@@ -104,14 +101,11 @@ class HttpTransport:
         after a connection that broke once it was sent, its outcome is unknown, and it raises
         ServerUnreachable saying so rather than a second answer that would describe the first.
         """
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        tracing.inject(headers)  # the server's span of this call joins the caller's trace
-        client = self._http if timeout is None else self._polls
-        limit = _TIMEOUT if timeout is None else httpx.Timeout(timeout, connect=_TIMEOUT.connect)
+        client, requests = (self._http, self._requests) if timeout is None else (self._polls, self._poll_requests)
+        limit = None if timeout is None else httpx.Timeout(timeout, connect=_TIMEOUT.connect)
         for attempt, delay in enumerate((*_RETRY_DELAYS, None)):
             try:
-                response = await client.request(method, path, content=body, params=params, headers=headers,
-                                                timeout=limit)  # fmt: skip
+                response = await client.send(requests.build(method, path, body, params, limit))
             except httpx.PoolTimeout as exc:
                 raise errors.StoreUnavailable(
                     f"no connection to {self.base_url} came free within {_READ_SECONDS:g} s: too many calls at once"
@@ -408,6 +402,19 @@ class HttpTransport:
     async def close(self) -> None:
         await self._http.aclose()
         await self._polls.aclose()
+
+
+def _transport(base_url: str, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """The connection pool of one of the transport's clients: on plain sockets for http://, httpcore's own for https://."""
+    if base_url.startswith("https://"):
+        return httpx.AsyncHTTPTransport(limits=limits)
+    # Plain HTTP needs no certificates; loading the CA bundle costs ~20 ms per client.
+    transport = httpx.AsyncHTTPTransport(limits=limits, verify=False)
+    transport._pool = httpcore.AsyncConnectionPool(
+        max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry, network_backend=_sockets.SocketBackend(),
+    )  # fmt: skip
+    return transport
 
 
 def _schedule_path(schedule_id: str, action: str = "") -> str:

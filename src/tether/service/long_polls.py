@@ -22,22 +22,42 @@ async def wait(request: Request, waiting: Coroutine[Any, Any, T]) -> T | None:
 
     A caller that hangs up stops the wait: it no longer counts as waiting.
 
+    ``waiting`` runs in the request's own task, so that what it waits for (an execution's
+    close, a reply) resumes the request at once, not a task of its own that then wakes the
+    request; the hang-up and the server's stop are watched beside it and cancel it.
+
     Raises:
         CallerGone: the caller hung up first.
     """
-    done = asyncio.ensure_future(waiting)
+    task = asyncio.current_task()
+    assert task is not None
+    ended_by: list[asyncio.Future[Any]] = []
+
+    def stop(watcher: asyncio.Future[Any]) -> None:
+        if not watcher.cancelled() and not ended_by:
+            ended_by.append(watcher)
+            task.cancel()
+
     hung_up = asyncio.ensure_future(_wait_for_disconnect(request))
     shutdown = asyncio.ensure_future(state.stopping(request).wait())
+    watchers = (hung_up, shutdown)
+    for watcher in watchers:
+        watcher.add_done_callback(stop)
     try:
-        await asyncio.wait({done, hung_up, shutdown}, return_when=asyncio.FIRST_COMPLETED)
+        result = await waiting
+    except asyncio.CancelledError:
+        if not ended_by or task.uncancel() > 0:
+            raise  # cancelled from outside (as well): not this wait's to absorb
+        if ended_by[0] is hung_up and hung_up.exception() is None:
+            raise CallerGone from None
+        return None
     finally:
-        for task in (done, hung_up, shutdown):
-            task.cancel()
-    if hung_up.done() and not hung_up.cancelled() and hung_up.exception() is None:
-        raise CallerGone
-    if done.done() and not done.cancelled():
-        return done.result()
-    return None
+        for watcher in watchers:
+            watcher.remove_done_callback(stop)
+            watcher.cancel()
+    if ended_by:  # the cancellation came as ``waiting`` ended, and it took it in
+        task.uncancel()
+    return result
 
 
 async def _wait_for_disconnect(request: Request) -> None:
