@@ -37,7 +37,26 @@ _RECOVERY_SYNCS = 8
 _DEADLINE = "SELECT due_at_ms FROM timers WHERE execution_id = %s AND kind = 'workflow' AND ref = 0"
 """An execution's workflow deadline (a timer of kind ``workflow``)."""
 
-__all__ = ["PostgresStatements", "Row", "StatementFailed"]
+__all__ = ["TRAFFIC", "PostgresStatements", "Row", "StatementFailed", "Traffic"]
+
+
+class Traffic:
+    """What the PostgreSQL stores of this process sent the server, counted as they send it.
+
+    ``statements`` counts each statement sent (BEGIN, SAVEPOINT, NOTIFY and COMMIT too),
+    ``round_trips`` each time the store waited for the server to answer. ``bin/bench``
+    reads them before and after a workload; counting costs an addition per statement.
+    """
+
+    __slots__ = ("round_trips", "statements")
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.round_trips = 0
+
+
+TRAFFIC = Traffic()
+"""The counts of every PostgreSQL store of this process."""
 
 
 def unavailable(what: str, exc: BaseException) -> StoreUnavailable:
@@ -155,6 +174,7 @@ class PostgresStatements:
     def control(self, sql: str) -> None:
         """Send a statement of the store's own (BEGIN, SAVEPOINT, COMMIT, NOTIFY), without waiting."""
         self._send_held_back()
+        TRAFFIC.statements += 1
         try:
             self._sender.execute(sql, prepare=False)
         except psycopg.Error as exc:
@@ -173,6 +193,7 @@ class PostgresStatements:
                 transaction is in error until rolled back).
         """
         self._send_held_back()
+        TRAFFIC.round_trips += 1
         try:
             self._pipeline.sync()
         except psycopg.Error as exc:
@@ -201,6 +222,7 @@ class PostgresStatements:
         for _ in range(_RECOVERY_SYNCS):
             if conn.closed or conn.broken:
                 break
+            TRAFFIC.round_trips += 1
             try:
                 self._pipeline.sync()
             except psycopg.Error:
@@ -214,6 +236,7 @@ class PostgresStatements:
 
     def _send(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Send a statement whose result is not read; a failure shows at the next read or settle."""
+        TRAFFIC.statements += 1
         try:
             self._sender.execute(sql, params)
         except psycopg.Error as exc:
@@ -249,6 +272,8 @@ class PostgresStatements:
         self._last_seqs = {}
 
     def _one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
+        TRAFFIC.statements += 1
+        TRAFFIC.round_trips += 1
         try:
             row = self._cur.execute(sql, params).fetchone()
         except psycopg.Error as exc:
@@ -257,6 +282,8 @@ class PostgresStatements:
         return row
 
     def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[Row]:
+        TRAFFIC.statements += 1
+        TRAFFIC.round_trips += 1
         try:
             rows = self._cur.execute(sql, params).fetchall()
         except psycopg.Error as exc:
@@ -266,6 +293,8 @@ class PostgresStatements:
 
     def _count(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run a statement and return how many rows it changed."""
+        TRAFFIC.statements += 1
+        TRAFFIC.round_trips += 1
         try:
             self._cur.execute(sql, params)
             self._pipeline.sync()
@@ -297,6 +326,8 @@ class PostgresStatements:
         locks a row and joins another re-checks only the locked row after waiting: the
         joined one would come from before the wait.)
         """
+        TRAFFIC.statements += 2 if sql is None else 3
+        TRAFFIC.round_trips += 1
         try:
             self._locker.execute(
                 f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,)
