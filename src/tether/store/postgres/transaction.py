@@ -43,12 +43,14 @@ from tether.store.postgres.links import PostgresLinks
 from tether.store.postgres.listings import PostgresListings
 from tether.store.postgres.messages import PostgresMessages
 from tether.store.postgres.outbox import PostgresOutbox
+from tether.store.postgres.pending import WorkflowTask
 from tether.store.postgres.published import PostgresPublished
 from tether.store.postgres.schedules import PostgresSchedules
 
 _EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
 _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
+_ACTIVITY_COLUMN_NAMES = ACTIVITY_COLUMNS.split(", ")
 
 
 class PostgresTransaction(
@@ -75,12 +77,9 @@ class PostgresTransaction(
             if held:
                 self.known.learn_execution(row)
             return execution_row(row)
-        row = self._one(f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,))
-        if row is None:
-            return None
-        self._locked.add(execution_id)
-        self.known.learn_execution(row)
-        return execution_row(row)
+        # Locked, and what the transition may ask of it next read behind the lock, in one round trip.
+        row, _ = self._lock_and_read(execution_id)
+        return None if row is None else execution_row(row)
 
     def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
         inserted = self._one(
@@ -96,6 +95,7 @@ class PostgresTransaction(
         if self.locking:
             self._locked.add(row.id)  # a row this transaction inserted is its own until commit
             self.known.learn_execution(row)
+            self.known.learn_workflow_task(row.id, None)
         return True
 
     def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
@@ -142,7 +142,7 @@ class PostgresTransaction(
 
     def first_event(self, execution_id: str) -> Event | None:  # noqa: D102
         # Held back (this transition started the execution) or stored: read without sending the held part.
-        row = next((r[2:] for r in self._events if r[0] == execution_id and r[1] == 1), None)
+        row = next((r[2:] for r in self._pending.events() if r[0] == execution_id and r[1] == 1), None)
         if row is None:
             row = self._one("SELECT type, at_ms, data FROM events WHERE execution_id = %s AND seq = 1", (execution_id,))
         return None if row is None else Event(1, EventType(row[0]), row[1], json.loads(row[2]))
@@ -178,13 +178,7 @@ class PostgresTransaction(
             return activity_row(row)
         # One round trip: lock the execution (and learn its row), then read the activity as
         # committed once the lock is held.
-        execution, row = self._lock_and_read(
-            execution_id,
-            f"SELECT {ACTIVITY_COLUMNS} FROM activities WHERE execution_id = %s AND activity_id = %s",
-            (execution_id, activity_id),
-        )
-        if execution is None:
-            return None
+        _, row = self._lock_and_read(execution_id, activity_id)
         if row is None:
             return None
         self.known.learn_activity(row)
@@ -192,28 +186,23 @@ class PostgresTransaction(
 
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
         self._lock(row.execution_id)
-        self._send(
-            f"INSERT INTO activities ({ACTIVITY_COLUMNS}) "
-            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-            (
-                row.execution_id, row.activity_id, row.name, row.state, row.attempt, row.args, row.options,
-                row.scheduled_at_ms, row.attempt_started_at_ms, row.last_heartbeat_at_ms, row.heartbeat_details,
-                row.checkpoint, row.last_failure, row.cancel_requested, row.watch_heartbeats,
-                row.result, row.closed_at_ms,
-            ),
+        values = (
+            row.execution_id, row.activity_id, row.name, row.state, row.attempt, row.args, row.options,
+            row.scheduled_at_ms, row.attempt_started_at_ms, row.last_heartbeat_at_ms, row.heartbeat_details,
+            row.checkpoint, row.last_failure, row.cancel_requested, row.watch_heartbeats,
+            row.result, row.closed_at_ms,
         )  # fmt: skip
+        # Held back: sent with the transition's other writes (see tether.store.postgres.pending).
+        self._pending.insert_activity(
+            (row.execution_id, row.activity_id), dict(zip(_ACTIVITY_COLUMN_NAMES, values, strict=True))
+        )
         if self._holds(row.execution_id):
             self.known.learn_activity(row)
 
     def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:  # noqa: D102
         self._lock(execution_id)
-        values = self._update(
-            "activities",
-            "execution_id = %s AND activity_id = %s",
-            (execution_id, activity_id),
-            _ACTIVITY_FIELDS,
-            fields,
-        )
+        values = _checked("activities", _ACTIVITY_FIELDS, fields)
+        self._pending.update_activity((execution_id, activity_id), values)
         self.known.update_activity(execution_id, activity_id, values)
 
     def open_activities(self, execution_id: str) -> list[ActivityRow]:  # noqa: D102
@@ -303,6 +292,17 @@ class PostgresTransaction(
 
     def enqueue_workflow_task(self, execution_id: str, ready_at_ms: int) -> None:  # noqa: D102
         self._lock(execution_id)
+        execution = self.known.execution(execution_id)
+        if execution is not None and self._knows_workflow_task(execution_id):
+            before = self.known.workflow_task(execution_id)
+            if execution.status == "running":
+                if before is None:
+                    after = WorkflowTask(execution.workflow, ready_at_ms, 0, None, False, execution.priority)
+                else:
+                    after = before._replace(dirty=True, ready_at_ms=min(before.ready_at_ms, ready_at_ms))
+                self._set_workflow_task(execution_id, before, after)
+            self.enqueued_workflows.append(execution_id)
+            return
         # A task already leased by a worker is marked dirty so that it is offered again
         # when that worker finishes: the events appended now were not part of its run.
         self._send(
@@ -322,17 +322,34 @@ class PostgresTransaction(
             "  SELECT t.execution_id, t.ready_at_ms FROM workflow_tasks t JOIN executions e ON e.id = t.execution_id"
             "  WHERE t.leased_until_ms <= %s AND t.ready_at_ms <= %s AND t.workflow = ANY(%s)"
             "  ORDER BY t.priority DESC, t.ready_at_ms LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
-            ") c WHERE w.execution_id = c.execution_id RETURNING w.execution_id, c.ready_at_ms, w.priority",
+            ") c WHERE w.execution_id = c.execution_id RETURNING w.execution_id, c.ready_at_ms, w.priority, w.workflow",
             (lease_until_ms, owner, now_ms, now_ms, sorted(workflows), limit),
         )
         ids = [r[0] for r in sorted(rows, key=lambda r: (-r[2], r[1], r[0]))]
         self._locked.update(ids)
+        for execution_id, ready_at_ms, priority, workflow in rows:
+            self.known.learn_workflow_task(
+                execution_id, WorkflowTask(workflow, ready_at_ms, lease_until_ms, owner, False, priority)
+            )
         return ids
 
     def claim_workflow_task(  # noqa: D102
         self, execution_id: str, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str]
     ) -> bool:
         self._lock(execution_id)
+        if self._knows_workflow_task(execution_id):
+            task = self.known.workflow_task(execution_id)
+            if (
+                task is None
+                or task.leased_until_ms > now_ms
+                or task.ready_at_ms > now_ms
+                or task.workflow not in set(workflows)
+            ):
+                return False
+            self._set_workflow_task(
+                execution_id, task, task._replace(leased_until_ms=lease_until_ms, owner=owner, dirty=False)
+            )
+            return True
         return bool(
             self._count(
                 "UPDATE workflow_tasks SET leased_until_ms = %s, owner = %s, dirty = false "
@@ -347,7 +364,7 @@ class PostgresTransaction(
         params = (task.execution_id, task.activity_id, task.attempt)
         if self.known.queued_here(task.execution_id, task.activity_id, task.attempt):
             # Queued by this transaction, which holds the execution: nobody else can have taken it.
-            self._send(sql, params)
+            self._pending.delete_attempt((task.execution_id, task.activity_id), task.attempt)
             taken = True
         else:
             taken = self._count(sql, params) > 0
@@ -356,6 +373,16 @@ class PostgresTransaction(
 
     def finish_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
         self._lock(execution_id)
+        if self._knows_workflow_task(execution_id):
+            task = self.known.workflow_task(execution_id)
+            if task is None or task.owner != owner:
+                return False
+            if task.dirty:
+                self._set_workflow_task(execution_id, task, task._replace(leased_until_ms=0, owner=None, dirty=False))
+                self.topics.add("workflows")
+            else:
+                self._set_workflow_task(execution_id, task, None)
+            return True
         deleted = self._count(
             "DELETE FROM workflow_tasks WHERE execution_id = %s AND owner = %s AND NOT dirty", (execution_id, owner)
         )
@@ -372,6 +399,9 @@ class PostgresTransaction(
 
     def holds_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
         self._lock(execution_id)
+        if self._knows_workflow_task(execution_id):
+            task = self.known.workflow_task(execution_id)
+            return task is not None and task.owner == owner
         row = self._one("SELECT owner FROM workflow_tasks WHERE execution_id = %s", (execution_id,))
         return row is not None and row[0] == owner
 
@@ -384,6 +414,7 @@ class PostgresTransaction(
             ):
                 self._locked.add(execution_id)
         self._send("UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL WHERE owner = %s", (owner,))
+        self.known.forget_workflow_tasks()
         self.topics.add("workflows")
 
     def next_lease_expiry_ms(self, now_ms: int) -> int | None:  # noqa: D102
@@ -403,20 +434,13 @@ class PostgresTransaction(
     def enqueue_activity_task(self, task: ActivityTaskRow) -> None:  # noqa: D102
         self._lock(task.execution_id)
         # A replaced task goes to the back of the queue, as a new row would.
-        self._send(
-            "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name, priority) VALUES (%s,%s,%s,%s,%s) "
-            "ON CONFLICT (execution_id, activity_id) DO UPDATE SET id = nextval('activity_tasks_id_seq'), "
-            "attempt = excluded.attempt, name = excluded.name, priority = excluded.priority",
-            (task.execution_id, task.activity_id, task.attempt, task.name, task.priority),
-        )
+        self._pending.queue_attempt(task)
         self.known.queued(task.execution_id, task.activity_id, task.attempt)
         self.enqueued_activities.append(task)
 
     def delete_activity_task(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
         self._lock(execution_id)
-        self._send(
-            "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s", (execution_id, activity_id)
-        )
+        self._pending.delete_attempt((execution_id, activity_id), None)
         self.known.dequeued(execution_id, activity_id)
 
     def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]:  # noqa: D102
@@ -554,14 +578,28 @@ class PostgresTransaction(
 
     # helpers
 
+    def _knows_workflow_task(self, execution_id: str) -> bool:
+        """Whether the execution's workflow task is known: it is held, and nobody else touches the task meanwhile."""
+        return self.locking and self._holds(execution_id) and self.known.knows_workflow_task(execution_id)
+
+    def _set_workflow_task(self, execution_id: str, before: WorkflowTask | None, after: WorkflowTask | None) -> None:
+        """Hold back a change of the workflow task, known to be ``before`` (see tether.store.postgres.pending)."""
+        self._pending.set_workflow_task(execution_id, before, after)
+        self.known.learn_workflow_task(execution_id, after)
+
     def _update(
         self, table: str, where: str, key: tuple[object, ...], allowed: frozenset[str], fields: dict[str, object]
     ) -> dict[str, object]:
         """Send an update of some columns of one row; returns the values set, by column."""
-        unknown = set(fields) - allowed
-        if unknown:
-            raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
+        values = _checked(table, allowed, fields)
         assignments = ", ".join(f"{name} = %s" for name in fields)
-        values = {name: bool(v) if name in _BOOLEAN_FIELDS else v for name, v in fields.items()}
         self._send(f"UPDATE {table} SET {assignments} WHERE {where}", (*values.values(), *key))
         return values
+
+
+def _checked(table: str, allowed: frozenset[str], fields: dict[str, object]) -> dict[str, object]:
+    """The values to set, by column (booleans as booleans), once each column is known to be the table's."""
+    unknown = set(fields) - allowed
+    if unknown:
+        raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
+    return {name: bool(v) if name in _BOOLEAN_FIELDS else v for name, v in fields.items()}
