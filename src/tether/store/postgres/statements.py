@@ -293,10 +293,11 @@ class PostgresStatements:
 
     def _send_savepoints(self) -> None:
         """Send the savepoints not sent yet, each after the writes made before it."""
-        lazy, self._lazy = self._lazy, []
-        for name, mark in lazy:
+        while self._lazy:
+            name, mark = self._lazy[0]
             self._write_pending(mark)
             self._control(f"SAVEPOINT {name}")
+            del self._lazy[0]  # sent: rolling back to it is now the way to undo its block
 
     def _write_pending(self, until: int | None = None) -> None:
         for parts in self._pending.take(until):
