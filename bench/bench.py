@@ -3,6 +3,10 @@
 Run with ``bin/bench`` (all workloads) or ``bin/bench --only W1,W2``. Figures are
 measured on the wall clock with the durable default (WAL, synchronous=FULL) unless
 ``--db`` says otherwise. Tests never time anything; this is where speed is measured.
+
+On PostgreSQL (``--db postgresql://...``) W1 and W4 also report the statements the store
+sent and the round trips it waited for, per workflow (W1) and per step (W4), as the store
+counted them (see :class:`tether.store.postgres.statements.Traffic`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,28 @@ from bench import messages_workload as messages
 from bench.figures import percentile_ms
 
 parked_tokens: asyncio.Queue[str] = asyncio.Queue()
+
+Counter = Callable[[], tuple[int, int]]
+"""Statements sent and round trips waited for so far, by every PostgreSQL store of the process."""
+
+
+def _counter(db: str | None) -> Counter | None:
+    if db is None or not db.startswith(("postgresql:", "postgres:")):
+        return None
+    from tether.store.postgres.statements import TRAFFIC  # psycopg only for PostgreSQL runs
+
+    return lambda: (TRAFFIC.statements, TRAFFIC.round_trips)
+
+
+def _traffic(counter: Counter | None, before: tuple[int, int] | None, per: int, unit: str) -> dict[str, float]:
+    """Statements and round trips since ``before``, per ``unit``."""
+    if counter is None or before is None:
+        return {}
+    statements, round_trips = (now - then for now, then in zip(counter(), before, strict=True))
+    return {
+        f"statements_per_{unit}": round(statements / per, 2),
+        f"round_trips_per_{unit}": round(round_trips / per, 2),
+    }
 
 
 @tether.activity(name="bench.add")
@@ -91,7 +117,7 @@ async def _with_worker(
         await client.close()
 
 
-async def w1(client: tether.Client, n: int) -> dict[str, Any]:
+async def w1(client: tether.Client, n: int, counter: Counter | None = None) -> dict[str, Any]:
     """N workflows, each calling one sync activity, all started at once."""
     latencies: list[float] = []
 
@@ -101,6 +127,7 @@ async def w1(client: tether.Client, n: int) -> dict[str, Any]:
         await handle.result()
         latencies.append(time.perf_counter() - started)
 
+    before = counter() if counter else None
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))
     elapsed = time.perf_counter() - began
@@ -109,6 +136,7 @@ async def w1(client: tether.Client, n: int) -> dict[str, Any]:
         "workflows_per_s": round(n / elapsed, 1),
         "p50_ms": percentile_ms(latencies, 0.5),
         "p99_ms": percentile_ms(latencies, 0.99),
+        **_traffic(counter, before, n, "workflow"),
     }
 
 
@@ -179,12 +207,14 @@ async def w3(client: tether.Client, n: int, beats: int, concurrency: int) -> dic
     }
 
 
-async def w4(client: tether.Client, steps: int) -> dict[str, Any]:
+async def w4(client: tether.Client, steps: int, counter: Counter | None = None) -> dict[str, Any]:
     """One workflow running activities one after another (sync ones; W4a: async ones)."""
+    before = counter() if counter else None
     began = time.perf_counter()
     handle = await client.start_workflow(sequence, steps)
     await handle.result()
     elapsed = time.perf_counter() - began
+    traffic = _traffic(counter, before, steps, "step")
     began = time.perf_counter()
     handle = await client.start_workflow(sequence_async, steps)
     await handle.result()
@@ -194,6 +224,7 @@ async def w4(client: tether.Client, steps: int) -> dict[str, Any]:
         "ms_per_step": round(elapsed * 1000 / steps, 3),
         "activities_per_s": round(steps / elapsed, 1),
         "w4a_async_ms_per_step": round(elapsed_async * 1000 / steps, 3),
+        **traffic,
     }
 
 
@@ -242,16 +273,17 @@ async def main() -> None:
     args = parser.parse_args()
     only = {w.strip().upper() for w in args.only.split(",")}
     results: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
+    counter = _counter(args.db)
     with tempfile.TemporaryDirectory(prefix="tether-bench-") as tmp:
 
         def url(name: str) -> str:
             return args.db or f"sqlite:///{Path(tmp) / name}.db"
 
         runs: list[tuple[str, Callable[[tether.Client], Awaitable[dict[str, Any]]], dict[str, Any]]] = [
-            ("W1", lambda c: w1(c, args.n), {}),
+            ("W1", lambda c: w1(c, args.n, counter), {}),
             ("W2", lambda c: w2(c, args.n), {}),
             ("W3", lambda c: w3(c, 100, args.heartbeats, 8), {}),
-            ("W4", lambda c: w4(c, args.steps), {}),
+            ("W4", lambda c: w4(c, args.steps, counter), {}),
             ("W5", lambda c: w5(c, args.w5), {}),
             ("W6", lambda c: messages.w6(c, args.rounds, args.n), {}),
         ]

@@ -21,6 +21,7 @@ from typing import Any
 
 from tether.model.events import Event, EventType
 from tether.store.base import ActivityRow, ExecutionRow
+from tether.store.postgres.pending import WorkflowTask
 
 Row = tuple[Any, ...]
 
@@ -65,6 +66,7 @@ class Known:
     activities: dict[tuple[str, int], Row]
     histories: dict[str, _History]
     queued: dict[tuple[str, int], int]
+    workflow_tasks: dict[str, WorkflowTask | None]
 
 
 _EXECUTION_NAMES = [f.name for f in dataclasses.fields(ExecutionRow)]
@@ -99,6 +101,8 @@ class HeldRows:
         self._histories: dict[str, _History] = {}
         self._queued: dict[tuple[str, int], int] = {}
         """The attempt of each activity (execution, activity) this transaction queued and nobody took since."""
+        self._workflow_tasks: dict[str, WorkflowTask | None] = {}
+        """The workflow task of held executions (None: none), as this transaction left it."""
 
     def clear(self) -> None:
         """A new database transaction: no lock is held, nothing is known."""
@@ -106,11 +110,14 @@ class HeldRows:
         self._activities = {}
         self._histories = {}
         self._queued = {}
+        self._workflow_tasks = {}
 
     def snapshot(self) -> Known:
         """What is known now; :meth:`restore` brings it back."""
         histories = {k: _History(h.base_seq, list(h.events)) for k, h in self._histories.items()}
-        return Known(dict(self._executions), dict(self._activities), histories, dict(self._queued))
+        return Known(
+            dict(self._executions), dict(self._activities), histories, dict(self._queued), dict(self._workflow_tasks)
+        )
 
     def restore(self, known: Known) -> None:
         """Forget what was learnt since ``known`` was taken (its statements were rolled back)."""
@@ -118,6 +125,7 @@ class HeldRows:
         self._activities = known.activities
         self._histories = known.histories
         self._queued = known.queued
+        self._workflow_tasks = known.workflow_tasks
 
     # executions
 
@@ -173,6 +181,8 @@ class HeldRows:
             self._histories.pop(execution_id, None)
         self._activities = {k: v for k, v in self._activities.items() if k[0] not in execution_ids}
         self._queued = {k: v for k, v in self._queued.items() if k[0] not in execution_ids}
+        for execution_id in execution_ids:
+            self._workflow_tasks.pop(execution_id, None)
 
     # activities
 
@@ -206,3 +216,21 @@ class HeldRows:
     def queued_here(self, execution_id: str, activity_id: int, attempt: int) -> bool:
         """Whether this transaction queued the attempt and it is still queued."""
         return self._queued.get((execution_id, activity_id)) == attempt
+
+    # workflow tasks
+
+    def knows_workflow_task(self, execution_id: str) -> bool:
+        """Whether the held execution's workflow task (or that it has none) is known."""
+        return execution_id in self._workflow_tasks
+
+    def workflow_task(self, execution_id: str) -> WorkflowTask | None:
+        """The held execution's workflow task (None: none; ask :meth:`knows_workflow_task` first)."""
+        return self._workflow_tasks[execution_id]
+
+    def learn_workflow_task(self, execution_id: str, task: WorkflowTask | None) -> None:
+        """Keep the execution's workflow task as read, written or inserted under its lock."""
+        self._workflow_tasks[execution_id] = task
+
+    def forget_workflow_tasks(self) -> None:
+        """Forget every workflow task known (changed by a statement that did not say which)."""
+        self._workflow_tasks = {}

@@ -24,7 +24,8 @@ from psycopg import errors as pg_errors
 
 from tether.errors import StoreUnavailable
 from tether.store.base import ActivityTaskRow
-from tether.store.postgres.held import EXECUTION_COLUMNS, HeldRows, Known, Row
+from tether.store.postgres.held import ACTIVITY_COLUMNS, EXECUTION_COLUMNS, HeldRows, Known, Row
+from tether.store.postgres.pending import WORKFLOW_TASK_COLUMNS, PendingWrites, WorkflowTask, statement
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,45 @@ _CONFLICTS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_err
 # Syncs after a failure until every result of the pipeline has been collected; each
 # collects what has arrived, and one suffices unless results were still in flight.
 _RECOVERY_SYNCS = 8
-_DEADLINE = "SELECT due_at_ms FROM timers WHERE execution_id = %s AND kind = 'workflow' AND ref = 0"
-"""An execution's workflow deadline (a timer of kind ``workflow``)."""
+_BEHIND_LOCK = (
+    "SELECT d.due_at_ms, w.execution_id, "
+    + ", ".join(f"w.{c}" for c in WORKFLOW_TASK_COLUMNS.split(", "))
+    + " FROM (VALUES (1)) AS one"
+    " LEFT JOIN timers d ON d.execution_id = %s AND d.kind = 'workflow' AND d.ref = 0"
+    " LEFT JOIN workflow_tasks w ON w.execution_id = %s"
+)
+"""What a transition reads behind an execution's lock: its workflow deadline (a timer of kind
+``workflow``) and its workflow task, in one row (NULLs where there is none)."""
+_WITH_ACTIVITY = (
+    _BEHIND_LOCK.replace(
+        " FROM (VALUES", ", " + ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", ")) + " FROM (VALUES"
+    )
+    + " LEFT JOIN activities a ON a.execution_id = %s AND a.activity_id = %s"
+)
+"""The same and one of its activities (its columns follow)."""
+_TASK_AT = 1
+_ACTIVITY_AT = _TASK_AT + 1 + len(WORKFLOW_TASK_COLUMNS.split(", "))
 
-__all__ = ["PostgresStatements", "Row", "StatementFailed"]
+__all__ = ["TRAFFIC", "PostgresStatements", "Row", "StatementFailed", "Traffic"]
+
+
+class Traffic:
+    """What the PostgreSQL stores of this process sent the server, counted as they send it.
+
+    ``statements`` counts each statement sent (BEGIN, SAVEPOINT, NOTIFY and COMMIT too),
+    ``round_trips`` each time the store waited for the server to answer. ``bin/bench``
+    reads them before and after a workload; counting costs an addition per statement.
+    """
+
+    __slots__ = ("round_trips", "statements")
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.round_trips = 0
+
+
+TRAFFIC = Traffic()
+"""The counts of every PostgreSQL store of this process."""
 
 
 def unavailable(what: str, exc: BaseException) -> StoreUnavailable:
@@ -80,16 +116,14 @@ class PostgresStatements:
         """Runs a lock whose result is read after the statements sent behind it (see :meth:`_lock_and_read`)."""
         self._sender = conn.cursor()
         """Sends the statements whose results are not read."""
-        self._deadline_reader = conn.cursor()
-        """Reads an execution's workflow deadline behind the lock of its row (see :meth:`_lock_and_read`)."""
         self._unsettled = False
         """Whether statements were sent since the last time every result was collected."""
         self._inherited = False
         """Whether the running transition began while statements of earlier ones were unsettled."""
-        self._events: list[tuple[str, int, str, int, str]] = []
-        """Events (execution, seq, type, at_ms, data) appended and not sent yet."""
-        self._last_seqs: dict[str, int] = {}
-        """The last sequence number of each execution whose events are not sent yet."""
+        self._pending = PendingWrites()
+        """Writes not sent yet (see :mod:`tether.store.postgres.pending`)."""
+        self._lazy: list[tuple[str, int]] = []
+        """Savepoints entered and not sent yet (nothing was sent since), with their marks in ``_pending``."""
         self._savepoints = 0
         self.locking = True
         """Whether this transition writes (and so locks what it reads); reads do not."""
@@ -122,6 +156,7 @@ class PostgresStatements:
         self.known.clear()
         self.deadlines = {}
         self._drop_held_back()
+        self._lazy = []
 
     def reset(self, *, locking: bool) -> None:
         """Forget what the previous transition marked."""
@@ -149,12 +184,17 @@ class PostgresStatements:
         self.known.restore(self._known_at_start)
         self.deadlines = {}
         self._drop_held_back()
+        self._lazy = []
 
     # statements
 
     def control(self, sql: str) -> None:
         """Send a statement of the store's own (BEGIN, SAVEPOINT, COMMIT, NOTIFY), without waiting."""
         self._send_held_back()
+        self._control(sql)
+
+    def _control(self, sql: str) -> None:
+        TRAFFIC.statements += 1
         try:
             self._sender.execute(sql, prepare=False)
         except psycopg.Error as exc:
@@ -173,6 +213,7 @@ class PostgresStatements:
                 transaction is in error until rolled back).
         """
         self._send_held_back()
+        TRAFFIC.round_trips += 1
         try:
             self._pipeline.sync()
         except psycopg.Error as exc:
@@ -181,7 +222,7 @@ class PostgresStatements:
 
     def settle_sent(self) -> None:
         """Settle, if this transition sent statements whose results were not collected yet."""
-        if self._unsettled or self._events:
+        if self._unsettled or self._pending:
             self.settle()
 
     def sent_failure(self) -> StatementFailed | None:
@@ -201,6 +242,7 @@ class PostgresStatements:
         for _ in range(_RECOVERY_SYNCS):
             if conn.closed or conn.broken:
                 break
+            TRAFFIC.round_trips += 1
             try:
                 self._pipeline.sync()
             except psycopg.Error:
@@ -214,6 +256,11 @@ class PostgresStatements:
 
     def _send(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Send a statement whose result is not read; a failure shows at the next read or settle."""
+        self._before_statement()
+        self._send_now(sql, params)
+
+    def _send_now(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        TRAFFIC.statements += 1
         try:
             self._sender.execute(sql, params)
         except psycopg.Error as exc:
@@ -224,31 +271,46 @@ class PostgresStatements:
         """Keep appended events (and their execution's new last sequence number) to send later, together.
 
         They are sent with the next statement of the store's own (a savepoint, the end of the
-        transition, the commit), or before the events are read: nothing else reads them or
-        an execution's ``last_seq`` from the database while the transaction holds its lock.
+        transition, the commit), with other writes held back, or before the events are read:
+        nothing else reads them or an execution's ``last_seq`` from the database while the
+        transaction holds its lock.
         """
-        self._events.extend(events)
-        self._last_seqs[events[-1][0]] = events[-1][1]
+        self._pending.append_events(events)
+
+    def _before_statement(self) -> None:
+        """Before any other statement: the savepoints it runs under, and the writes held back that it might read."""
+        if self._lazy:
+            self._send_savepoints()
+        if self._pending.has_table_writes():
+            self._write_pending()
 
     def _send_held_back(self) -> None:
-        if not self._events:
-            return
-        events, last_seqs = self._events, self._last_seqs
-        self._drop_held_back()
-        execution_ids, seqs, kinds, times, data = (list(column) for column in zip(*events, strict=True))
-        self._send(
-            "WITH numbered AS (UPDATE executions e SET last_seq = n.last_seq "
-            "  FROM unnest(%s::text[], %s::bigint[]) AS n(id, last_seq) WHERE e.id = n.id) "
-            "INSERT INTO events (execution_id, seq, type, at_ms, data) "
-            "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::text[])",
-            (list(last_seqs), list(last_seqs.values()), execution_ids, seqs, kinds, times, data),
-        )
+        """Send every write held back (and the savepoints they were made under)."""
+        if self._lazy:
+            self._send_savepoints()
+        if self._pending:
+            self._write_pending()
+
+    def _send_savepoints(self) -> None:
+        """Send the savepoints not sent yet, each after the writes made before it."""
+        while self._lazy:
+            name, mark = self._lazy[0]
+            self._write_pending(mark)
+            self._control(f"SAVEPOINT {name}")
+            del self._lazy[0]  # sent: rolling back to it is now the way to undo its block
+
+    def _write_pending(self, until: int | None = None) -> None:
+        for parts in self._pending.take(until):
+            if parts:
+                self._send_now(*statement(parts))
 
     def _drop_held_back(self) -> None:
-        self._events = []
-        self._last_seqs = {}
+        self._pending.clear()
 
     def _one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
+        self._before_statement()
+        TRAFFIC.statements += 1
+        TRAFFIC.round_trips += 1
         try:
             row = self._cur.execute(sql, params).fetchone()
         except psycopg.Error as exc:
@@ -257,6 +319,9 @@ class PostgresStatements:
         return row
 
     def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[Row]:
+        self._before_statement()
+        TRAFFIC.statements += 1
+        TRAFFIC.round_trips += 1
         try:
             rows = self._cur.execute(sql, params).fetchall()
         except psycopg.Error as exc:
@@ -266,6 +331,9 @@ class PostgresStatements:
 
     def _count(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run a statement and return how many rows it changed."""
+        self._before_statement()
+        TRAFFIC.statements += 1
+        TRAFFIC.round_trips += 1
         try:
             self._cur.execute(sql, params)
             self._pipeline.sync()
@@ -283,49 +351,63 @@ class PostgresStatements:
             return
         self._lock_and_read(execution_id)
 
-    def _lock_and_read(
-        self, execution_id: str, sql: str | None = None, params: Sequence[Any] = ()
-    ) -> tuple[Row | None, Row | None]:
-        """Lock an execution's row and, behind the lock in the same round trip, read its deadline and ``sql``.
+    def _lock_and_read(self, execution_id: str, activity_id: int | None = None) -> tuple[Row | None, Row | None]:
+        """Lock an execution's row and, behind the lock in the same round trip, read what a transition needs of it.
 
-        Returns the execution's row and ``sql``'s. Every transition that writes checks the
-        workflow deadline of what it locks: reading it here costs no round trip of its own.
+        Returns the execution's row and, if ``activity_id`` is given, that activity's. Every
+        transition that writes checks the workflow deadline of what it locks, and most finish
+        or queue its workflow task: both are read here, in the same statement as the activity,
+        at no round trip of their own.
 
         Under READ COMMITTED each statement reads from a snapshot taken when it starts. The
-        reads are statements of their own, which the server starts only once the lock is held,
-        so they see everything committed before the lock was granted. (One statement that
+        read is a statement of its own, which the server starts only once the lock is held,
+        so it sees everything committed before the lock was granted. (One statement that
         locks a row and joins another re-checks only the locked row after waiting: the
         joined one would come from before the wait.)
         """
+        self._before_statement()
+        TRAFFIC.statements += 2
+        TRAFFIC.round_trips += 1
         try:
             self._locker.execute(
                 f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,)
             )
-            self._deadline_reader.execute(_DEADLINE, (execution_id,))
-            if sql is not None:
-                self._cur.execute(sql, params)
+            if activity_id is None:
+                self._cur.execute(_BEHIND_LOCK, (execution_id, execution_id))
+            else:
+                self._cur.execute(_WITH_ACTIVITY, (execution_id, execution_id, execution_id, activity_id))
             locked = self._locker.fetchone()
-            deadline = self._deadline_reader.fetchone()
-            row = self._cur.fetchone() if sql is not None else None
+            behind = self._cur.fetchone()
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
         self._unsettled = self._inherited = False
-        if locked is not None:
-            self._locked.add(execution_id)
-            self.known.learn_execution(locked)
-            self.deadlines[execution_id] = None if deadline is None else int(deadline[0])
-        return locked, row
+        assert behind is not None  # one row, always
+        if locked is None:
+            return None, None
+        self._locked.add(execution_id)
+        self.known.learn_execution(locked)
+        self.deadlines[execution_id] = None if behind[0] is None else int(behind[0])
+        if behind[_TASK_AT] is None:
+            self.known.learn_workflow_task(execution_id, None)
+        else:
+            self.known.learn_workflow_task(execution_id, WorkflowTask(*behind[_TASK_AT + 1 : _ACTIVITY_AT]))
+        if activity_id is None or behind[_ACTIVITY_AT] is None:
+            return locked, None
+        return locked, behind[_ACTIVITY_AT:]
 
     def _holds(self, execution_id: str) -> bool:
         return execution_id in self._locked or execution_id in self._held
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:  # noqa: D102
+        # Sent only once a statement is (see _send_savepoints): a block whose writes are all
+        # held back until it ends needs none, and one that fails drops them instead.
         self._savepoints += 1
         name = f"nested{self._savepoints}"
         locked = set(self._locked)
         known = self.known.snapshot()
-        self.control(f"SAVEPOINT {name}")
+        entry = (name, self._pending.mark())
+        self._lazy.append(entry)
         try:
             yield
         except BaseException:
@@ -333,12 +415,19 @@ class PostgresStatements:
             self._locked = locked
             self.known.restore(known)
             self.deadlines = {}
-            self._drop_held_back()  # all of them appended since the savepoint, which is rolled back
-            self.control(f"ROLLBACK TO SAVEPOINT {name}")
-            self.control(f"RELEASE SAVEPOINT {name}")
+            self._pending.drop_since(entry[1])  # made since the savepoint, which is rolled back
+            if entry in self._lazy:
+                self._lazy.remove(entry)  # never sent: nothing of the block reached the server
+            else:
+                self._control(f"ROLLBACK TO SAVEPOINT {name}")
+                self._control(f"RELEASE SAVEPOINT {name}")
             raise
         else:
-            self.control(f"RELEASE SAVEPOINT {name}")
+            if entry in self._lazy:
+                self._lazy.remove(entry)
+            else:
+                # What the block held back is sent later, as part of the enclosing transaction.
+                self._control(f"RELEASE SAVEPOINT {name}")
         finally:
             self._savepoints -= 1
 

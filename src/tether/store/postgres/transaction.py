@@ -17,9 +17,11 @@ worker fired (deleted) or a task another worker leased just before is not taken 
 Reads (``Store.read``) take no locks.
 
 Most statements are sent without waiting for their results (see
-:mod:`tether.store.postgres.statements`), and what a transition read or wrote of an
-execution it holds is answered again from memory (see :mod:`tether.store.postgres.held`):
-a transition waits for the server only where it needs an answer it cannot know.
+:mod:`tether.store.postgres.statements`), writes to the rows of executions it holds are
+held back and sent together as one statement (see :mod:`tether.store.postgres.pending`),
+and what a transition read or wrote of an execution it holds is answered again from memory
+(see :mod:`tether.store.postgres.held`): a transition waits for the server only where it
+needs an answer it cannot know.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from collections.abc import Iterable, Sequence
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ActivityTaskRow, ApiKeyRow, ExecutionRow, TimerRow, Transaction
+from tether.store.base import ActivityRow, ApiKeyRow, ExecutionRow, TimerRow, Transaction
 from tether.store.postgres.held import (
     ACTIVITY_COLUMNS,
     API_KEY_COLUMNS,
@@ -45,10 +47,12 @@ from tether.store.postgres.messages import PostgresMessages
 from tether.store.postgres.outbox import PostgresOutbox
 from tether.store.postgres.published import PostgresPublished
 from tether.store.postgres.schedules import PostgresSchedules
+from tether.store.postgres.tasks import PostgresTasks
 
 _EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
 _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
+_ACTIVITY_COLUMN_NAMES = ACTIVITY_COLUMNS.split(", ")
 
 
 class PostgresTransaction(
@@ -59,6 +63,7 @@ class PostgresTransaction(
     PostgresPublished,
     PostgresOutbox,
     PostgresSchedules,
+    PostgresTasks,
     Transaction,
 ):
     """Transaction methods over one connection; used only on the store's thread."""
@@ -75,12 +80,9 @@ class PostgresTransaction(
             if held:
                 self.known.learn_execution(row)
             return execution_row(row)
-        row = self._one(f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,))
-        if row is None:
-            return None
-        self._locked.add(execution_id)
-        self.known.learn_execution(row)
-        return execution_row(row)
+        # Locked, and what the transition may ask of it next read behind the lock, in one round trip.
+        row, _ = self._lock_and_read(execution_id)
+        return None if row is None else execution_row(row)
 
     def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
         inserted = self._one(
@@ -96,6 +98,7 @@ class PostgresTransaction(
         if self.locking:
             self._locked.add(row.id)  # a row this transaction inserted is its own until commit
             self.known.learn_execution(row)
+            self.known.learn_workflow_task(row.id, None)
         return True
 
     def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
@@ -142,7 +145,7 @@ class PostgresTransaction(
 
     def first_event(self, execution_id: str) -> Event | None:  # noqa: D102
         # Held back (this transition started the execution) or stored: read without sending the held part.
-        row = next((r[2:] for r in self._events if r[0] == execution_id and r[1] == 1), None)
+        row = next((r[2:] for r in self._pending.events() if r[0] == execution_id and r[1] == 1), None)
         if row is None:
             row = self._one("SELECT type, at_ms, data FROM events WHERE execution_id = %s AND seq = 1", (execution_id,))
         return None if row is None else Event(1, EventType(row[0]), row[1], json.loads(row[2]))
@@ -178,13 +181,7 @@ class PostgresTransaction(
             return activity_row(row)
         # One round trip: lock the execution (and learn its row), then read the activity as
         # committed once the lock is held.
-        execution, row = self._lock_and_read(
-            execution_id,
-            f"SELECT {ACTIVITY_COLUMNS} FROM activities WHERE execution_id = %s AND activity_id = %s",
-            (execution_id, activity_id),
-        )
-        if execution is None:
-            return None
+        _, row = self._lock_and_read(execution_id, activity_id)
         if row is None:
             return None
         self.known.learn_activity(row)
@@ -192,28 +189,23 @@ class PostgresTransaction(
 
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
         self._lock(row.execution_id)
-        self._send(
-            f"INSERT INTO activities ({ACTIVITY_COLUMNS}) "
-            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-            (
-                row.execution_id, row.activity_id, row.name, row.state, row.attempt, row.args, row.options,
-                row.scheduled_at_ms, row.attempt_started_at_ms, row.last_heartbeat_at_ms, row.heartbeat_details,
-                row.checkpoint, row.last_failure, row.cancel_requested, row.watch_heartbeats,
-                row.result, row.closed_at_ms,
-            ),
+        values = (
+            row.execution_id, row.activity_id, row.name, row.state, row.attempt, row.args, row.options,
+            row.scheduled_at_ms, row.attempt_started_at_ms, row.last_heartbeat_at_ms, row.heartbeat_details,
+            row.checkpoint, row.last_failure, row.cancel_requested, row.watch_heartbeats,
+            row.result, row.closed_at_ms,
         )  # fmt: skip
+        # Held back: sent with the transition's other writes (see tether.store.postgres.pending).
+        self._pending.insert_activity(
+            (row.execution_id, row.activity_id), dict(zip(_ACTIVITY_COLUMN_NAMES, values, strict=True))
+        )
         if self._holds(row.execution_id):
             self.known.learn_activity(row)
 
     def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:  # noqa: D102
         self._lock(execution_id)
-        values = self._update(
-            "activities",
-            "execution_id = %s AND activity_id = %s",
-            (execution_id, activity_id),
-            _ACTIVITY_FIELDS,
-            fields,
-        )
+        values = _checked("activities", _ACTIVITY_FIELDS, fields)
+        self._pending.update_activity((execution_id, activity_id), values)
         self.known.update_activity(execution_id, activity_id, values)
 
     def open_activities(self, execution_id: str) -> list[ActivityRow]:  # noqa: D102
@@ -298,140 +290,6 @@ class PostgresTransaction(
     def next_timer_due_ms(self) -> int | None:  # noqa: D102
         row = self._one("SELECT min(due_at_ms) FROM timers")
         return int(row[0]) if row is not None and row[0] is not None else None
-
-    # workflow tasks
-
-    def enqueue_workflow_task(self, execution_id: str, ready_at_ms: int) -> None:  # noqa: D102
-        self._lock(execution_id)
-        # A task already leased by a worker is marked dirty so that it is offered again
-        # when that worker finishes: the events appended now were not part of its run.
-        self._send(
-            "INSERT INTO workflow_tasks (execution_id, workflow, ready_at_ms, priority) "
-            "SELECT id, workflow, %s, priority FROM executions WHERE id = %s AND status = 'running' "
-            "ON CONFLICT (execution_id) DO UPDATE "
-            "SET dirty = true, ready_at_ms = least(workflow_tasks.ready_at_ms, excluded.ready_at_ms)",
-            (ready_at_ms, execution_id),
-        )
-        self.enqueued_workflows.append(execution_id)
-
-    def claim_workflow_tasks(  # noqa: D102
-        self, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str], limit: int
-    ) -> list[str]:
-        rows = self._all(
-            "UPDATE workflow_tasks w SET leased_until_ms = %s, owner = %s, dirty = false FROM ("
-            "  SELECT t.execution_id, t.ready_at_ms FROM workflow_tasks t JOIN executions e ON e.id = t.execution_id"
-            "  WHERE t.leased_until_ms <= %s AND t.ready_at_ms <= %s AND t.workflow = ANY(%s)"
-            "  ORDER BY t.priority DESC, t.ready_at_ms LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
-            ") c WHERE w.execution_id = c.execution_id RETURNING w.execution_id, c.ready_at_ms, w.priority",
-            (lease_until_ms, owner, now_ms, now_ms, sorted(workflows), limit),
-        )
-        ids = [r[0] for r in sorted(rows, key=lambda r: (-r[2], r[1], r[0]))]
-        self._locked.update(ids)
-        return ids
-
-    def claim_workflow_task(  # noqa: D102
-        self, execution_id: str, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str]
-    ) -> bool:
-        self._lock(execution_id)
-        return bool(
-            self._count(
-                "UPDATE workflow_tasks SET leased_until_ms = %s, owner = %s, dirty = false "
-                "WHERE execution_id = %s AND leased_until_ms <= %s AND ready_at_ms <= %s AND workflow = ANY(%s)",
-                (lease_until_ms, owner, execution_id, now_ms, now_ms, sorted(workflows)),
-            )
-        )
-
-    def claim_activity_task(self, task: ActivityTaskRow) -> bool:  # noqa: D102
-        self._lock(task.execution_id)
-        sql = "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s AND attempt = %s"
-        params = (task.execution_id, task.activity_id, task.attempt)
-        if self.known.queued_here(task.execution_id, task.activity_id, task.attempt):
-            # Queued by this transaction, which holds the execution: nobody else can have taken it.
-            self._send(sql, params)
-            taken = True
-        else:
-            taken = self._count(sql, params) > 0
-        self.known.dequeued(task.execution_id, task.activity_id)
-        return taken
-
-    def finish_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
-        self._lock(execution_id)
-        deleted = self._count(
-            "DELETE FROM workflow_tasks WHERE execution_id = %s AND owner = %s AND NOT dirty", (execution_id, owner)
-        )
-        if deleted:
-            return True
-        requeued = self._count(
-            "UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL, dirty = false "
-            "WHERE execution_id = %s AND owner = %s AND dirty",
-            (execution_id, owner),
-        )
-        if requeued:
-            self.topics.add("workflows")
-        return bool(requeued)
-
-    def holds_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
-        self._lock(execution_id)
-        row = self._one("SELECT owner FROM workflow_tasks WHERE execution_id = %s", (execution_id,))
-        return row is not None and row[0] == owner
-
-    def release_workflow_tasks(self, owner: str) -> None:  # noqa: D102
-        if self.locking:
-            for (execution_id,) in self._all(
-                "SELECT e.id FROM workflow_tasks t JOIN executions e ON e.id = t.execution_id "
-                "WHERE t.owner = %s ORDER BY e.id FOR UPDATE OF e",
-                (owner,),
-            ):
-                self._locked.add(execution_id)
-        self._send("UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL WHERE owner = %s", (owner,))
-        self.topics.add("workflows")
-
-    def next_lease_expiry_ms(self, now_ms: int) -> int | None:  # noqa: D102
-        row = self._one("SELECT min(leased_until_ms) FROM workflow_tasks WHERE leased_until_ms > %s", (now_ms,))
-        return int(row[0]) if row is not None and row[0] is not None else None
-
-    def has_ready_work(self, now_ms: int, workflows: Iterable[str], activities: Iterable[str]) -> bool:  # noqa: D102
-        row = self._one(
-            "SELECT EXISTS (SELECT 1 FROM workflow_tasks WHERE leased_until_ms <= %s AND ready_at_ms <= %s "
-            "AND workflow = ANY(%s)) OR EXISTS (SELECT 1 FROM activity_tasks WHERE name = ANY(%s))",
-            (now_ms, now_ms, sorted(workflows), sorted(activities)),
-        )
-        return bool(row and row[0])
-
-    # activity tasks
-
-    def enqueue_activity_task(self, task: ActivityTaskRow) -> None:  # noqa: D102
-        self._lock(task.execution_id)
-        # A replaced task goes to the back of the queue, as a new row would.
-        self._send(
-            "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name, priority) VALUES (%s,%s,%s,%s,%s) "
-            "ON CONFLICT (execution_id, activity_id) DO UPDATE SET id = nextval('activity_tasks_id_seq'), "
-            "attempt = excluded.attempt, name = excluded.name, priority = excluded.priority",
-            (task.execution_id, task.activity_id, task.attempt, task.name, task.priority),
-        )
-        self.known.queued(task.execution_id, task.activity_id, task.attempt)
-        self.enqueued_activities.append(task)
-
-    def delete_activity_task(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
-        self._lock(execution_id)
-        self._send(
-            "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s", (execution_id, activity_id)
-        )
-        self.known.dequeued(execution_id, activity_id)
-
-    def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]:  # noqa: D102
-        rows = self._all(
-            "DELETE FROM activity_tasks d USING ("
-            "  SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id"
-            "  WHERE t.name = ANY(%s) ORDER BY t.priority DESC, t.id LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
-            ") c WHERE d.id = c.id RETURNING d.id, d.execution_id, d.activity_id, d.attempt, d.name, d.priority",
-            (sorted(activities), limit),
-        )
-        rows.sort(key=lambda r: (-int(r[5]), int(r[0])))
-        self._locked.update(r[1] for r in rows)
-        for row in rows:
-            self.known.dequeued(row[1], row[2])
-        return [ActivityTaskRow(r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     # flow control across workers
 
@@ -558,10 +416,15 @@ class PostgresTransaction(
         self, table: str, where: str, key: tuple[object, ...], allowed: frozenset[str], fields: dict[str, object]
     ) -> dict[str, object]:
         """Send an update of some columns of one row; returns the values set, by column."""
-        unknown = set(fields) - allowed
-        if unknown:
-            raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
+        values = _checked(table, allowed, fields)
         assignments = ", ".join(f"{name} = %s" for name in fields)
-        values = {name: bool(v) if name in _BOOLEAN_FIELDS else v for name, v in fields.items()}
         self._send(f"UPDATE {table} SET {assignments} WHERE {where}", (*values.values(), *key))
         return values
+
+
+def _checked(table: str, allowed: frozenset[str], fields: dict[str, object]) -> dict[str, object]:
+    """The values to set, by column (booleans as booleans), once each column is known to be the table's."""
+    unknown = set(fields) - allowed
+    if unknown:
+        raise UsageError(f"unknown columns for {table}: {sorted(unknown)}")
+    return {name: bool(v) if name in _BOOLEAN_FIELDS else v for name, v in fields.items()}

@@ -1,0 +1,283 @@
+"""Writes a PostgreSQL transaction has made and not sent yet, sent together as one statement.
+
+A transition writes the rows of the executions it holds locked: activities, queued attempts,
+the workflow task, events. Nobody else changes those rows while the lock is held (see
+:mod:`tether.store.postgres.transaction`), so nothing is lost by sending the writes later,
+as long as they are sent before any other statement of the transaction (which might read
+them) and in one go. Writes to one row are merged first (an activity inserted and then
+started is one insert; an attempt queued and then taken is a delete), so that each row is
+written at most once: then all of them can travel as the parts of one statement with
+data-modifying ``WITH`` queries, which all run against the same snapshot and do not see
+each other's changes.
+
+Each write is logged in order; a savepoint marks the log (see :meth:`PendingWrites.mark`),
+so that writes made after it can be dropped, or sent only after the savepoint itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from tether.store.base import ActivityTaskRow
+
+Part = tuple[str, list[Any]]
+"""One statement (or one part of a statement with WITH queries) and its parameters."""
+
+
+class WorkflowTask(NamedTuple):
+    """A workflow_tasks row (all but its execution's id)."""
+
+    workflow: str
+    ready_at_ms: int
+    leased_until_ms: int
+    owner: str | None
+    dirty: bool
+    priority: int
+
+
+WORKFLOW_TASK_COLUMNS = "workflow, ready_at_ms, leased_until_ms, owner, dirty, priority"
+
+
+@dataclass(slots=True)
+class _Activity:
+    insert: bool
+    values: dict[str, object]
+
+
+@dataclass(slots=True)
+class _Attempt:
+    task: ActivityTaskRow | None
+    """The attempt queued (replacing any other of the activity); None: deleted."""
+    attempts: set[int] | None = None
+    """With ``task`` None: the attempts deleted (None: whichever is queued)."""
+    order: int = 0
+    """Where in the log it was queued: attempts are queued (and numbered) in that order."""
+
+
+@dataclass(slots=True)
+class _Task:
+    before: WorkflowTask | None
+    after: WorkflowTask | None
+
+
+class PendingWrites:
+    """The log of writes not sent yet (see the module doc)."""
+
+    def __init__(self) -> None:
+        self._log: list[tuple[str, Any]] = []
+        self._base = 0
+        """How many writes were taken out of the log before its first entry."""
+
+    def __bool__(self) -> bool:
+        return bool(self._log)
+
+    def mark(self) -> int:
+        """A position in the log: the writes made from now on come after it."""
+        return self._base + len(self._log)
+
+    def drop_since(self, mark: int) -> None:
+        """Forget the writes made since ``mark`` (they were rolled back); none of them was sent."""
+        del self._log[max(0, mark - self._base) :]
+
+    def clear(self) -> None:
+        """Forget every write (the transaction is rolled back)."""
+        self._base += len(self._log)
+        self._log = []
+
+    def has_table_writes(self) -> bool:
+        """Whether writes other than events wait (events alone may wait for the transition's end)."""
+        return any(kind != "events" for kind, _ in self._log)
+
+    def events(self) -> list[tuple[str, int, str, int, str]]:
+        """The events appended and not sent yet: (execution, seq, type, at_ms, data)."""
+        return [row for kind, rows in self._log if kind == "events" for row in rows]
+
+    # writes
+
+    def insert_activity(self, key: tuple[str, int], values: dict[str, object]) -> None:
+        """Insert an activity with these columns."""
+        self._log.append(("activity", (key, True, values)))
+
+    def update_activity(self, key: tuple[str, int], values: dict[str, object]) -> None:
+        """Set columns of an activity."""
+        self._log.append(("activity", (key, False, values)))
+
+    def queue_attempt(self, task: ActivityTaskRow) -> None:
+        """Queue an attempt, replacing any other of the same activity (it goes to the back of the queue)."""
+        self._log.append(("attempt", ((task.execution_id, task.activity_id), task, None)))
+
+    def delete_attempt(self, key: tuple[str, int], attempt: int | None) -> None:
+        """Delete the queued attempt of an activity (only if it is ``attempt``, unless None)."""
+        self._log.append(("attempt", (key, None, attempt)))
+
+    def set_workflow_task(self, execution_id: str, before: WorkflowTask | None, after: WorkflowTask | None) -> None:
+        """The execution's workflow task becomes ``after`` (None: no row)."""
+        self._log.append(("task", (execution_id, before, after)))
+
+    def append_events(self, rows: list[tuple[str, int, str, int, str]]) -> None:
+        """Insert events (their executions' ``last_seq`` becomes the last seq of each)."""
+        self._log.append(("events", rows))
+
+    # sending
+
+    def take(self, until: int | None = None) -> list[list[Part]]:
+        """Take the writes out of the log (those before the mark ``until``, if given) as statements.
+
+        Each statement is a list of parts: writes to distinct rows, to send as one statement.
+        """
+        count = len(self._log) if until is None else max(0, until - self._base)
+        log, self._log = self._log[:count], self._log[count:]
+        self._base += count
+        statements: list[list[Part]] = []
+        while log:
+            merged, log = _merge(log)
+            statements.append(merged)
+        return statements
+
+
+def _merge(log: list[tuple[str, Any]]) -> tuple[list[Part], list[tuple[str, Any]]]:
+    """The parts of one statement merging the longest head of ``log`` that merges; and the rest."""
+    activities: dict[tuple[str, int], _Activity] = {}
+    attempts: dict[tuple[str, int], _Attempt] = {}
+    tasks: dict[str, _Task] = {}
+    events: list[tuple[str, int, str, int, str]] = []
+    for index, (kind, entry) in enumerate(log):
+        if kind == "activity":
+            key, insert, values = entry
+            known = activities.get(key)
+            if known is None:
+                activities[key] = _Activity(insert, dict(values))
+            elif insert:
+                return _parts(activities, attempts, tasks, events), log[index:]  # a second insert: its own statement
+            else:
+                known.values.update(values)
+        elif kind == "attempt":
+            key, task, attempt = entry
+            _merge_attempt(attempts, key, task, attempt, index)
+        elif kind == "task":
+            execution_id, before, after = entry
+            known_task = tasks.get(execution_id)
+            if known_task is None:
+                tasks[execution_id] = _Task(before, after)
+            else:
+                known_task.after = after
+        else:
+            events.extend(entry)
+    return _parts(activities, attempts, tasks, events), []
+
+
+def _merge_attempt(
+    attempts: dict[tuple[str, int], _Attempt],
+    key: tuple[str, int],
+    task: ActivityTaskRow | None,
+    attempt: int | None,
+    order: int,
+) -> None:
+    known = attempts.get(key)
+    if task is not None or known is None:
+        attempts[key] = _Attempt(task, None if attempt is None else {attempt}, order)
+    elif known.task is not None:
+        if attempt is None or attempt == known.task.attempt:
+            attempts[key] = _Attempt(None)  # queued here, then taken: whatever was queued before is gone too
+    elif known.attempts is not None:
+        known.attempts = None if attempt is None else known.attempts | {attempt}
+
+
+def _parts(
+    activities: dict[tuple[str, int], _Activity],
+    attempts: dict[tuple[str, int], _Attempt],
+    tasks: dict[str, _Task],
+    events: list[tuple[str, int, str, int, str]],
+) -> list[Part]:
+    parts: list[Part] = []
+    for (execution_id, activity_id), activity in activities.items():
+        names = list(activity.values)
+        if activity.insert:
+            parts.append(
+                (
+                    f"INSERT INTO activities ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})",
+                    list(activity.values.values()),
+                )
+            )
+        else:
+            assignments = ", ".join(f"{name} = %s" for name in names)
+            parts.append(
+                (
+                    f"UPDATE activities SET {assignments} WHERE execution_id = %s AND activity_id = %s",
+                    [*activity.values.values(), execution_id, activity_id],
+                )
+            )
+    queue = sorted((a.order, a.task) for a in attempts.values() if a.task is not None)
+    if queue:
+        # One row each, in the order they were queued: the ids they are given keep it.
+        parts.append(
+            (
+                "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name, priority) "
+                f"VALUES {', '.join(['(%s,%s,%s,%s,%s)'] * len(queue))} "
+                "ON CONFLICT (execution_id, activity_id) DO UPDATE SET "
+                "id = nextval('activity_tasks_id_seq'), attempt = excluded.attempt, name = excluded.name, "
+                "priority = excluded.priority",
+                [v for _, t in queue for v in (t.execution_id, t.activity_id, t.attempt, t.name, t.priority)],
+            )
+        )
+    for (execution_id, activity_id), queued in attempts.items():
+        if queued.task is not None:
+            continue
+        if queued.attempts is None:
+            parts.append(
+                (
+                    "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s",
+                    [execution_id, activity_id],
+                )
+            )
+        else:
+            parts.append(
+                (
+                    "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s AND attempt = ANY(%s)",
+                    [execution_id, activity_id, sorted(queued.attempts)],
+                )
+            )
+    for execution_id, task_change in tasks.items():
+        after = task_change.after
+        if after == task_change.before:
+            continue  # e.g. queued, claimed and finished in one transaction
+        if after is None:
+            parts.append(("DELETE FROM workflow_tasks WHERE execution_id = %s", [execution_id]))
+        else:
+            parts.append(
+                (
+                    f"INSERT INTO workflow_tasks (execution_id, {WORKFLOW_TASK_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s) "
+                    "ON CONFLICT (execution_id) DO UPDATE SET workflow = excluded.workflow, "
+                    "ready_at_ms = excluded.ready_at_ms, leased_until_ms = excluded.leased_until_ms, "
+                    "owner = excluded.owner, dirty = excluded.dirty, priority = excluded.priority",
+                    [execution_id, *after],
+                )
+            )
+    if events:
+        last_seqs = {row[0]: row[1] for row in events}
+        execution_ids, seqs, kinds, times, data = (list(column) for column in zip(*events, strict=True))
+        parts.append(
+            (
+                "UPDATE executions e SET last_seq = n.last_seq "
+                "FROM unnest(%s::text[], %s::bigint[]) AS n(id, last_seq) WHERE e.id = n.id",
+                [list(last_seqs), list(last_seqs.values())],
+            )
+        )
+        parts.append(
+            (
+                "INSERT INTO events (execution_id, seq, type, at_ms, data) "
+                "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::text[])",
+                [execution_ids, seqs, kinds, times, data],
+            )
+        )
+    return parts
+
+
+def statement(parts: list[Part]) -> Part:
+    """One statement doing all the parts (each its own WITH query, but the last)."""
+    if len(parts) == 1:
+        return parts[0]
+    head = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(parts[:-1]))
+    params = [param for _, part_params in parts for param in part_params]
+    return f"WITH {head} {parts[-1][0]}", params

@@ -1,0 +1,121 @@
+"""What a PostgreSQL transition sends: the statements and the round trips of a step of sync activities.
+
+A step completes an activity, queues the workflow task, runs it inline (it schedules the next
+activity) and starts that activity. Its writes to the execution's rows are held back and
+sent as one statement: the step is BEGIN, the lock, the read behind it, the writes, NOTIFY
+and COMMIT, and waits twice (for the lock and its read, and for the commit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tether.model.events import EventType
+from tether.store.base import ActivityTaskRow, Transaction
+from tether.store.postgres.statements import TRAFFIC
+from tether.store.postgres.store import PostgresStore
+
+from .test_store_contract import ACT, WF, Boom, activity, execution, history, insert
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def store(postgres_url: str) -> AsyncIterator[PostgresStore]:
+    opened = await PostgresStore.open(postgres_url)
+    yield opened
+    await opened.close()
+
+
+def counts() -> tuple[int, int]:
+    return TRAFFIC.statements, TRAFFIC.round_trips
+
+
+def start(tx: Transaction, activity_id: int) -> None:
+    tx.insert_activity(activity("e1", activity_id))
+    tx.enqueue_activity_task(ActivityTaskRow("e1", activity_id, 1, ACT))
+    assert tx.finish_workflow_task("e1", "w1")
+    tx.append_events("e1", [(EventType.ACTIVITY_SCHEDULED, "{}")], 5)
+
+
+def take(tx: Transaction, activity_id: int) -> None:
+    assert tx.claim_activity_task(ActivityTaskRow("e1", activity_id, 1, ACT))
+    tx.update_activity("e1", activity_id, state="running", attempt_started_at_ms=5, worker="w1")
+    tx.append_events("e1", [(EventType.ACTIVITY_ATTEMPT_STARTED, "{}")], 5)
+
+
+def step(tx: Transaction) -> None:
+    assert tx.get_activity("e1", 1) is not None
+    tx.update_activity("e1", 1, state="completed", closed_at_ms=5, result="2")
+    tx.append_events("e1", [(EventType.ACTIVITY_COMPLETED, "{}")], 5)
+    tx.enqueue_workflow_task("e1", 5)
+    assert tx.claim_workflow_task("e1", now_ms=5, owner="w1", lease_until_ms=1_000, workflows=[WF])
+    with tx.savepoint():
+        start(tx, 2)
+    take(tx, 2)
+
+
+async def first(store: PostgresStore) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> None:
+        tx.enqueue_workflow_task("e1", 0)
+        assert tx.claim_workflow_task("e1", now_ms=0, owner="w1", lease_until_ms=1_000, workflows=[WF])
+        start(tx, 1)
+        take(tx, 1)
+
+    await store.run(transition)
+
+
+async def test_a_step_of_sync_activities_is_six_statements_and_two_round_trips(store: PostgresStore) -> None:
+    await first(store)
+
+    before = counts()
+    await store.run(step)
+    statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
+
+    assert (statements, round_trips) == (6, 2)
+    done = await store.read(lambda tx: tx.get_activity("e1", 1))
+    running = await store.read(lambda tx: tx.get_activity("e1", 2))
+    assert done == dataclasses.replace(
+        activity("e1", 1), attempt_started_at_ms=5, state="completed", closed_at_ms=5, result="2"
+    )
+    assert running == dataclasses.replace(activity("e1", 2), state="running", attempt_started_at_ms=5)
+    assert await store.read(lambda tx: tx.attempts_of_worker("w1")) == [("e1", 2, 1)]
+    assert await store.run(lambda tx: tx.claim_activity_tasks(activities=[ACT], limit=10)) == []
+    assert await store.read(lambda tx: tx.has_ready_work(10_000, [WF], [ACT])) is False
+    assert [e.seq for e in await history(store, "e1")] == list(range(1, 6))
+
+
+async def test_a_savepoint_whose_writes_were_all_held_back_is_never_sent_and_undoes_them(store: PostgresStore) -> None:
+    await first(store)
+
+    def undone(tx: Transaction) -> None:
+        with tx.savepoint():
+            tx.update_activity("e1", 1, result="undone")
+            tx.insert_activity(activity("e1", 2))
+            tx.enqueue_activity_task(ActivityTaskRow("e1", 2, 1, ACT))
+            tx.append_events("e1", [(EventType.ACTIVITY_SCHEDULED, "{}")], 5)
+            raise Boom
+
+    def transition(tx: Transaction) -> None:
+        assert tx.get_activity("e1", 1) is not None
+        tx.update_activity("e1", 1, state="completed", closed_at_ms=5, result="2")
+        with pytest.raises(Boom):
+            undone(tx)
+
+    before = counts()
+    await store.run(transition)
+    statements = counts()[0] - before[0]
+
+    assert statements == 6  # BEGIN, the lock, the read, the writes kept, NOTIFY, COMMIT: no savepoint
+    done = await store.read(lambda tx: tx.get_activity("e1", 1))
+    assert done == dataclasses.replace(
+        activity("e1", 1), attempt_started_at_ms=5, state="completed", closed_at_ms=5, result="2"
+    )
+    assert await store.read(lambda tx: tx.get_activity("e1", 2)) is None
+    assert await store.run(lambda tx: tx.claim_activity_tasks(activities=[ACT], limit=10)) == []
+    assert [e.seq for e in await history(store, "e1")] == [1, 2]
