@@ -18,7 +18,8 @@ from typing import Any
 
 def insert(conn: sqlite3.Connection, head: str, values: Sequence[Any]) -> None:
     """Run ``head VALUES (...)`` for one row; ``head`` names the table and every column."""
-    nulls = tuple(v is None for v in values)
+    # A list made in one frame, not a generator resumed per value: on every write of a step.
+    nulls = tuple([v is None for v in values])
     conn.execute(_values_sql(head, nulls), [v for v in values if v is not None] if True in nulls else values)
 
 
@@ -26,7 +27,7 @@ def insert_many(conn: sqlite3.Connection, head: str, rows: Iterable[Sequence[Any
     """Run ``head VALUES (...)`` for rows whose order does not matter (grouped by their empty columns)."""
     groups: dict[tuple[bool, ...], list[Sequence[Any]]] = {}
     for values in rows:
-        nulls = tuple(v is None for v in values)
+        nulls = tuple([v is None for v in values])
         groups.setdefault(nulls, []).append([v for v in values if v is not None] if True in nulls else values)
     for nulls, params in groups.items():
         conn.executemany(_values_sql(head, nulls), params)
@@ -34,7 +35,7 @@ def insert_many(conn: sqlite3.Connection, head: str, rows: Iterable[Sequence[Any
 
 def update_sql(table: str, names: Sequence[str], values: Sequence[Any], where: str) -> tuple[str, list[Any]]:
     """The UPDATE setting ``names`` to ``values`` (None as NULL) and its parameters, before the key's."""
-    nulls = tuple(v is None for v in values)
+    nulls = tuple([v is None for v in values])
     return _update_sql(table, tuple(names), nulls, where), [v for v in values if v is not None]
 
 
