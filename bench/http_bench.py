@@ -3,8 +3,9 @@
 Run with ``bin/bench --http`` (``--n``, ``--heartbeats``, ``--clients`` to vary). A ``tether
 server`` process with a worker serves a fresh SQLite file (WAL, synchronous=FULL); this process
 plays the services that hold tokens: each client is a Client with its own connection pool.
-W3 also reports the server process's CPU time per heartbeat (read from /proc), which depends
-less on how busy the machine is than the rates do.
+W2 and W3 also report the server process's CPU time per call (read from /proc), which depends
+less on how busy the machine is than the rates do: per completion while the calls are made (the
+worker resumes workflows meanwhile), and per completed workflow until every resumed one closed.
 """
 
 from __future__ import annotations
@@ -109,11 +110,12 @@ async def w2(clients: list[tether.Client], server: Server, n: int) -> dict[str, 
             await clients[k].complete_activity(token, 1)
             latencies.append(time.perf_counter() - started)
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), server.cpu_seconds()
     await asyncio.gather(*(complete_share(k) for k in range(len(clients))))
-    elapsed = time.perf_counter() - began
-    last = clients[0].get_handle(items[-1][0])
-    await last.result(timeout=60)
+    elapsed, calls_cpu = time.perf_counter() - began, server.cpu_seconds() - cpu
+    for execution_id, _ in items:  # every resumed workflow closed: the whole work the completions caused
+        await clients[0].get_handle(execution_id).result(timeout=60)
+    closed_cpu = server.cpu_seconds() - cpu
 
     single: list[float] = []
     for i in range(100):
@@ -128,6 +130,8 @@ async def w2(clients: list[tether.Client], server: Server, n: int) -> dict[str, 
         "n": n,
         "clients": len(clients),
         "completions_per_s": round(n / elapsed, 1),
+        "server_cpu_us_per_completion": round(calls_cpu / n * 1e6),
+        "server_cpu_us_per_completed_workflow": round(closed_cpu / n * 1e6),
         "complete_call_p50_ms": percentile_ms(latencies, 0.5),
         "complete_call_p99_ms": percentile_ms(latencies, 0.99),
         "w2b_complete_to_result_p50_ms": percentile_ms(single, 0.5),
