@@ -125,24 +125,13 @@ class _SlowClientGuard(_HeaderDeadline, H11Protocol):
 class _FastSlowClientGuard(_HeaderDeadline, HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol on httptools (the C parser), closing connections whose headers are late."""
 
-    _headers_pending = True
-    """From the connection's start, and from each request's first byte until its headers are complete."""
-
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]  # uvicorn narrows to asyncio.Transport
         self._arm()
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._headers_pending = True
-
-    def on_headers_complete(self) -> None:
-        self._headers_pending = False
-        super().on_headers_complete()
-
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self._headers_pending:
+        if self._waiting_for_headers():
             self._arm()
         else:
             self._disarm()
@@ -152,7 +141,10 @@ class _FastSlowClientGuard(_HeaderDeadline, HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _waiting_for_headers(self) -> bool:
-        return self._headers_pending
+        # uvicorn starts a request's scope at its first byte and names its method once its headers are
+        # complete (no scope yet: nothing has arrived on the connection).
+        scope: dict[str, object] | None = self.scope  # type: ignore[assignment]  # None until the first byte
+        return scope is None or "method" not in scope
 
 
 def _protocol() -> type[_HeaderDeadline]:
