@@ -8,8 +8,11 @@ give the same status, headers and body, and the same log lines.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -124,3 +127,57 @@ async def test_a_refusal_is_answered_and_logged_alike_either_way(
 def _logged(caplog: pytest.LogCaptureFixture) -> list[str]:
     # The access log line ends with the duration, which differs from call to call.
     return [r.getMessage().rsplit(" ", 2)[0] if r.name.endswith("access") else r.getMessage() for r in caplog.records]
+
+
+_TRACED = """
+import asyncio
+
+import httpx
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import tether
+from tether.testing import TestEnvironment
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+tokens = asyncio.Queue()
+
+@tether.activity(name="direct.park")
+async def park(n: str) -> int:
+    tokens.put_nowait(tether.context().token)
+    return tether.make_async()
+
+@tether.workflow(name="direct.parked")
+async def parked(n: str) -> int:
+    return await park(n)
+
+async def main() -> None:
+    async with TestEnvironment(workflows=[parked], activities=[park], transport="http") as env:
+        await env.client.start_workflow(parked, "x", id="traced")
+        token = await tokens.get()
+        async with httpx.AsyncClient(base_url=env.server_url) as http:
+            for content_type in ("application/json", "application/json; charset=utf-8"):
+                exporter.clear()
+                body = '{"token": "%s"}' % token
+                sent = await http.post("/v1/activities/heartbeat", content=body, headers={"content-type": content_type})
+                assert sent.status_code == 200, sent.text
+                print(sorted((span.name, dict(span.attributes or {}).get("http.route")) for span in
+                             exporter.get_finished_spans() if not span.name.startswith("tether ")))
+
+asyncio.run(main())
+"""
+
+
+def test_a_call_traced_by_fastapi_itself_gets_the_same_spans_either_way(tmp_path: Path) -> None:
+    script = tmp_path / "traced.py"
+    script.write_text(_TRACED)
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert ran.returncode == 0, ran.stderr
+    plain, general = ran.stdout.splitlines()
+    assert plain == general
+    assert "/v1/activities/heartbeat" in plain  # FastAPI's span names the route

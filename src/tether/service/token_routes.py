@@ -7,7 +7,8 @@ parsed by orjson and validated by the route's model, the route's own function ru
 rendered as FastAPI renders it, with the route named in the scope for the logs. Whatever it does
 not take as plain (another method or content type, a body that is not valid JSON or not valid for
 the model, a deep one) goes on to FastAPI with the body replayed, so that every answer and refusal
-is FastAPI's, unchanged.
+is FastAPI's, unchanged; so does every request while FastAPI's own telemetry records it (an
+OpenTelemetry provider is configured), whose spans name the route and the endpoint.
 """
 
 from __future__ import annotations
@@ -74,7 +75,13 @@ class TokenRoutes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
         served = _ROUTES.get(scope.get("path", "")) if scope["type"] == "http" else None
-        if served is None or scope["method"] != "POST" or scope.get("root_path") or not _is_json(scope):
+        if (
+            served is None
+            or scope["method"] != "POST"
+            or scope.get("root_path")
+            or scope.get("fastapi.telemetry") is not None  # FastAPI's own spans name the route its router selects
+            or not _is_json(scope)
+        ):
             await self.app(scope, receive, send)
             return
         access = auth.access_of(scope)
