@@ -69,7 +69,7 @@ def port_of(sock: socket.socket) -> int:
     return port
 
 
-class _HeaderDeadline:
+class _HeaderDeadline(asyncio.Protocol):
     """A connection's timer for request headers that do not arrive in time (see the guards below).
 
     uvicorn times out idle keep-alive connections but not a request whose headers trickle in
@@ -80,6 +80,14 @@ class _HeaderDeadline:
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
     def _arm(self) -> None:
         if self._header_timer is None:
@@ -102,10 +110,6 @@ class _HeaderDeadline:
 class _SlowClientGuard(_HeaderDeadline, H11Protocol):
     """uvicorn's HTTP/1.1 protocol (h11), closing connections whose request headers do not arrive in time."""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)  # type: ignore[arg-type]  # uvicorn narrows to asyncio.Transport
-        self._arm()
-
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         waiting_for_headers = self.conn.their_state is h11.IDLE and bool(self.conn.trailing_data[0])
@@ -114,10 +118,6 @@ class _SlowClientGuard(_HeaderDeadline, H11Protocol):
         elif self.conn.their_state is not h11.IDLE:
             self._disarm()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
     def _waiting_for_headers(self) -> bool:
         return self.conn.their_state is h11.IDLE
 
@@ -125,20 +125,12 @@ class _SlowClientGuard(_HeaderDeadline, H11Protocol):
 class _FastSlowClientGuard(_HeaderDeadline, HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol on httptools (the C parser), closing connections whose headers are late."""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)  # type: ignore[arg-type]  # uvicorn narrows to asyncio.Transport
-        self._arm()
-
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         if self._waiting_for_headers():
             self._arm()
         else:
             self._disarm()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
 
     def _waiting_for_headers(self) -> bool:
         # uvicorn starts a request's scope at its first byte and names its method once its headers are
@@ -153,7 +145,7 @@ def _protocol() -> type[_HeaderDeadline]:
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """Uvloop's event loop, when installed (``tether[server]`` installs it): what ``tether server`` runs on."""
+    """The event loop of uvloop, when installed (``tether[server]`` installs it): what ``tether server`` runs on."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - a server installed without its extras' optional speed-ups
