@@ -3,10 +3,12 @@
 Run with ``bin/bench --http`` (``--n``, ``--heartbeats``, ``--clients`` to vary). A ``tether
 server`` process with a worker serves a fresh SQLite file (WAL, synchronous=FULL); this process
 plays the services that hold tokens: each client is a Client with its own connection pool.
-W3 also reports the server process's CPU time per heartbeat (read from /proc), and both report
-this process's CPU time per call (the clients': httpx, encoding, decoding), which depend less
-on how busy the machine is than the rates do. W3 serial sends heartbeats one at a time from one
-client: its CPU time per call is the client's own cost, without eight clients' turns in between.
+W2 and W3 also report the server process's CPU time per call (read from /proc), and this
+process's CPU time per call (the clients': httpx, encoding, decoding), which depend less on how
+busy the machine is than the rates do. The server's W2 figure is per completion while the calls
+are made (the worker resumes workflows meanwhile) and per completed workflow until every resumed
+one closed. W3 serial sends heartbeats one at a time from one client: its CPU time per call is
+the client's own cost, without eight clients' turns in between.
 """
 
 from __future__ import annotations
@@ -115,11 +117,13 @@ async def w2(clients: list[tether.Client], server: Server, n: int, rounds: int) 
             await clients[k].complete_activity(token, 1)
             latencies.append(time.perf_counter() - started)
 
-    began, cpu = time.perf_counter(), time.process_time()
+    began, cpu, server_cpu = time.perf_counter(), time.process_time(), server.cpu_seconds()
     await asyncio.gather(*(complete_share(k) for k in range(len(clients))))
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
-    last = clients[0].get_handle(items[-1][0])
-    await last.result(timeout=60)
+    calls_cpu = server.cpu_seconds() - server_cpu
+    for execution_id, _ in items:  # every resumed workflow closed: the whole work the completions caused
+        await clients[0].get_handle(execution_id).result(timeout=60)
+    closed_cpu = server.cpu_seconds() - server_cpu
 
     single: list[float] = []
     for i in range(rounds):
@@ -134,6 +138,8 @@ async def w2(clients: list[tether.Client], server: Server, n: int, rounds: int) 
         "n": n,
         "clients": len(clients),
         "completions_per_s": round(n / elapsed, 1),
+        "server_cpu_us_per_completion": round(calls_cpu / n * 1e6),
+        "server_cpu_us_per_completed_workflow": round(closed_cpu / n * 1e6),
         "complete_call_p50_ms": percentile_ms(latencies, 0.5),
         "complete_call_p99_ms": percentile_ms(latencies, 0.99),
         "client_cpu_us_per_complete": round(cpu / n * 1e6),

@@ -107,10 +107,16 @@ def exit_code_of(error: BaseException) -> int:
     return 1
 
 
-def run(coroutine: Coroutine[Any, Any, T], *, as_json: bool = False) -> T:
-    """Run a command's coroutine; a tether error ends the command with its message and exit code."""
+def run(
+    coroutine: Coroutine[Any, Any, T],
+    *,
+    as_json: bool = False,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+) -> T:
+    """Run a command's coroutine (on a loop of ``loop_factory``'s, if given); a tether error ends the command."""
     try:
-        return asyncio.run(coroutine)
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(coroutine)
     except (errors.TetherError, TimeoutError) as error:
         fail(error, as_json=as_json)
 

@@ -224,7 +224,7 @@ def server(
                 await served.serve_on(sock)
             output.err.print("tether server stopped")
 
-    output.run(go())
+    output.run(go(), loop_factory=service_server.loop_factory())
 
 
 def worker(

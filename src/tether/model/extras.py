@@ -16,7 +16,7 @@ from tether import errors
 POSTGRES = "postgres"
 """The extra of the PostgreSQL store: psycopg."""
 SERVER = "server"
-"""The extra of the HTTP server, its web UI and the ``tether`` command: FastAPI, uvicorn, Jinja2, Typer, Rich."""
+"""The extra of the HTTP server, its web UI and the ``tether`` command: FastAPI, uvicorn, orjson, Jinja2, Typer."""
 ENCRYPTION = "encryption"
 """The extra of the ready AES-GCM payload codec: cryptography."""
 
@@ -30,6 +30,7 @@ SERVER_PACKAGES = (
     "typer",
     "rich",
     "prometheus_client",
+    "orjson",
 )
 """The top-level packages that only the server extra installs."""
 

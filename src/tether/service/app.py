@@ -30,6 +30,7 @@ from tether.service import (
     routes_sfn,
     routes_workflows,
     state,
+    token_routes,
     traces,
 )
 from tether.service.auth import Authentication, Authenticator
@@ -193,6 +194,7 @@ def create_app(
         metrics_route.install(app, metrics, public=metrics_public)
     app.state.codec = codec
     traces.attach(app, tracer_provider)
+    app.add_middleware(token_routes.TokenRoutes)  # innermost: serves plain calls by token past FastAPI's routing
     app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(Authentication)  # runs before the body limits: no body is read for an unknown caller
     app.add_middleware(RefusalLog)  # around authentication, so its refusals are logged too

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Annotated, Protocol
 
@@ -62,6 +63,7 @@ def host_of(request: Request) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
+@functools.lru_cache(maxsize=256)  # asked on every request, mostly of the same few names
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine only."""
     if host == "localhost":

@@ -32,15 +32,18 @@ class BodyLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = errors.PayloadTooLarge(limit=self.max_body_bytes)
-        headers = dict(scope.get("headers", ()))
-        declared = headers.get(b"content-length")
+        declared, chunked = None, False
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                declared = value  # the last one, if repeated
+            elif name == b"transfer-encoding":
+                chunked = True
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await response_of(too_large)(scope, receive, send)
+            await response_of(errors.PayloadTooLarge(limit=self.max_body_bytes))(scope, receive, send)
             return
         received = 0
         # HTTP/1.1: a request with neither header has no body, and nothing to wait for.
-        body_done = declared in (None, b"0") and b"transfer-encoding" not in headers
+        body_done = declared in (None, b"0") and not chunked
         deadline = asyncio.get_running_loop().time() + self.body_timeout
         started = False
 
@@ -58,7 +61,7 @@ class BodyLimits:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _Refusal(too_large)
+                    raise _Refusal(errors.PayloadTooLarge(limit=self.max_body_bytes))
                 body_done = not message.get("more_body", False)
             return message
 

@@ -11,12 +11,17 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import h11
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # pragma: no cover - httptools not installed
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]  # h11 serves then
 
 from tether.errors import UsageError
 from tether.service import auth, state
@@ -64,38 +69,88 @@ def port_of(sock: socket.socket) -> int:
     return port
 
 
-class _SlowClientGuard(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, closing connections whose request headers do not arrive in time.
+class _HeaderDeadline(asyncio.Protocol):
+    """A connection's timer for request headers that do not arrive in time (see the guards below).
 
     uvicorn times out idle keep-alive connections but not a request whose headers trickle in
     (or never start): each such connection would be held for good.
     """
 
     header_timeout = 10.0
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)  # type: ignore[arg-type]  # uvicorn narrows to asyncio.Transport
-        self._header_timer: asyncio.TimerHandle | None = self.loop.call_later(self.header_timeout, self._too_slow)
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _too_slow(self) -> None:
+        self._header_timer = None
+        if self._waiting_for_headers() and not self.transport.is_closing():
+            self.transport.close()
+
+    def _waiting_for_headers(self) -> bool:
+        raise NotImplementedError
+
+
+class _SlowClientGuard(_HeaderDeadline, H11Protocol):
+    """uvicorn's HTTP/1.1 protocol (h11), closing connections whose request headers do not arrive in time."""
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         waiting_for_headers = self.conn.their_state is h11.IDLE and bool(self.conn.trailing_data[0])
-        if waiting_for_headers and self._header_timer is None:
-            self._header_timer = self.loop.call_later(self.header_timeout, self._too_slow)
-        elif not waiting_for_headers and self._header_timer is not None and self.conn.their_state is not h11.IDLE:
-            self._header_timer.cancel()
-            self._header_timer = None
+        if waiting_for_headers:
+            self._arm()
+        elif self.conn.their_state is not h11.IDLE:
+            self._disarm()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-        super().connection_lost(exc)
+    def _waiting_for_headers(self) -> bool:
+        return self.conn.their_state is h11.IDLE
 
-    def _too_slow(self) -> None:
-        self._header_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self.transport.close()
+
+class _FastSlowClientGuard(_HeaderDeadline, HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol on httptools (the C parser), closing connections whose headers are late."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._waiting_for_headers():
+            self._arm()
+        else:
+            self._disarm()
+
+    def _waiting_for_headers(self) -> bool:
+        # uvicorn starts a request's scope at its first byte and names its method once its headers are
+        # complete (no scope yet: nothing has arrived on the connection).
+        scope: dict[str, object] | None = self.scope  # type: ignore[assignment]  # None until the first byte
+        return scope is None or "method" not in scope
+
+
+def _protocol() -> type[_HeaderDeadline]:
+    """The fastest HTTP protocol installed: httptools (``tether[server]`` installs it), else h11."""
+    return _FastSlowClientGuard if HttpToolsProtocol is not None else _SlowClientGuard
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop of uvloop, when installed (``tether[server]`` installs it): what ``tether server`` runs on."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - a server installed without its extras' optional speed-ups
+        return None
+    return uvloop.new_event_loop
 
 
 class Server(uvicorn.Server):
@@ -108,7 +163,7 @@ class Server(uvicorn.Server):
     def __init__(
         self, app: ASGIApp, *, handle_signals: bool = False, graceful_shutdown: int = 5, header_timeout: float = 10.0
     ) -> None:
-        protocol = type("SlowClientGuard", (_SlowClientGuard,), {"header_timeout": header_timeout})
+        protocol = type("SlowClientGuard", (_protocol(),), {"header_timeout": header_timeout})
         config = uvicorn.Config(
             app,
             http=protocol,

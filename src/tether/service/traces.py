@@ -45,8 +45,13 @@ def served(request: Request, operation: str, **attributes: str) -> contextlib.Ab
     )
 
 
-@contextlib.asynccontextmanager
-async def by_token(request: Request, operation: str, token: str, caller: Access) -> AsyncIterator[None]:
+_UNTRACED: contextlib.nullcontext[None] = contextlib.nullcontext()
+"""What a call by token is served in while nothing is traced: nothing to read or record."""
+
+
+def by_token(
+    request: Request, operation: str, token: str, caller: Access
+) -> contextlib.AbstractAsyncContextManager[None]:
     """The server span of a call by token: in the trace of the token's workflow, linked to the caller's span.
 
     A token the call will refuse (or a workflow started outside any trace) gives a span in the
@@ -54,8 +59,14 @@ async def by_token(request: Request, operation: str, token: str, caller: Access)
     """
     tracer = tracer_of(request)
     if not tracer.enabled:
-        yield
-        return
+        return _UNTRACED
+    return _by_token(tracer, request, operation, token, caller)
+
+
+@contextlib.asynccontextmanager
+async def _by_token(
+    tracer: tracing.Tracer, request: Request, operation: str, token: str, caller: Access
+) -> AsyncIterator[None]:
     caller_context = tracing.incoming(request.headers)
     try:
         found = await engine_of(request).trace_context_of_token(token, access=caller)

@@ -1,0 +1,183 @@
+"""Calls by token answer alike on the direct path (plain JSON bodies) and through FastAPI (anything else).
+
+The server takes plain heartbeat, complete and fail requests past FastAPI's routing
+(service/token_routes.py); a body with another content type goes the general way. Both must
+give the same status, headers and body, and the same log lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import tether
+from tests.helpers.workflows import TOKENS
+from tether.testing import TestEnvironment
+
+PLAIN = {"content-type": "application/json"}
+GENERAL = {"content-type": "application/json; charset=utf-8"}  # taken by FastAPI's route
+
+
+@tether.activity(name="direct.watch", heartbeat=timedelta(minutes=5))
+async def watch(n: str) -> int:
+    TOKENS.put(tether.context().execution_id, tether.context().token)
+    return tether.make_async()
+
+
+@tether.workflow(name="direct.watched")
+async def watched(n: str) -> int:
+    return await watch(n)
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[TestEnvironment, httpx.AsyncClient]]:
+    async with TestEnvironment(workflows=[watched], activities=[watch], transport="http") as env:
+        assert env.server_url is not None
+        async with httpx.AsyncClient(base_url=env.server_url) as http:
+            yield env, http
+
+
+async def _token(env: TestEnvironment, execution_id: str) -> str:
+    await env.engine.start_workflow(execution_id, watched.name, '["x"]')
+    token = await TOKENS.get(execution_id)
+    await env.wait_for_idle()
+    return token
+
+
+def _answer(response: httpx.Response) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    headers = [(name, value) for name, value in response.headers.raw if name.lower() != b"date"]
+    return response.status_code, headers, response.content
+
+
+async def _both(http: httpx.AsyncClient, path: str, body: bytes) -> tuple[Any, Any]:
+    plain = await http.post(path, content=body, headers=PLAIN)
+    general = await http.post(path, content=body, headers=GENERAL)
+    return _answer(plain), _answer(general)
+
+
+async def test_a_heartbeat_is_answered_alike_either_way(served: tuple[TestEnvironment, httpx.AsyncClient]) -> None:
+    env, http = served
+    token = await _token(env, "direct-hb")
+    body = b'{"token": "%s", "details": {"i": 1, "note": "\xc3\xa9t\xc3\xa9"}}' % token.encode()
+    plain, general = await _both(http, "/v1/activities/heartbeat", body)
+    assert plain == general
+    assert plain[0] == 200
+    assert b'"next_heartbeat_due":"' in plain[2]
+    assert (await env.engine.describe_activity(token)).heartbeat_details == {"i": 1, "note": "été"}
+
+
+async def test_a_completion_and_a_failure_are_answered_alike_either_way(
+    served: tuple[TestEnvironment, httpx.AsyncClient],
+) -> None:
+    env, http = served
+    completed = await _token(env, "direct-complete")
+    plain, general = await _both(http, "/v1/activities/complete", b'{"token": "%s", "result": 3}' % completed.encode())
+    assert _shape(plain) == _shape(general)
+    assert (plain[2], general[2]) == (b'{"recorded":true}', b'{"recorded":false}')
+    assert await env.client.get_handle("direct-complete").result(timeout=10) == 3
+
+    failed = await _token(env, "direct-fail")
+    body = b'{"token": "%s", "error": "Boom", "message": "no", "non_retryable": true}' % failed.encode()
+    plain, general = await _both(http, "/v1/activities/fail", body)
+    assert _shape(plain) == _shape(general)
+    assert (plain[2], general[2]) == (b'{"recorded":true}', b'{"recorded":false}')
+
+
+def _shape(answer: tuple[int, list[tuple[bytes, bytes]], bytes]) -> tuple[int, list[bytes], int]:
+    status, headers, body = answer  # a repeated close says recorded false, one character longer
+    assert dict(headers)[b"content-length"] == str(len(body)).encode()
+    return status, [name for name, _ in headers], body.count(b":")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/activities/heartbeat", b'{"token": "forged"}'),  # refused by the transition
+        ("/v1/activities/complete", b'{"token": "forged", "result": 1, "extra": 2}'),  # by validation
+        ("/v1/activities/fail", b'{"token": "forged"}'),  # a field missing
+        ("/v1/activities/fail", b'{"token": "forged", "error": "E"'),  # not JSON
+        ("/v1/activities/heartbeat", b'{"token": "forged", "details": NaN}'),  # JSON to Python, not to orjson
+        ("/v1/activities/complete", b""),  # no body
+        ("/v1/activities/complete", b'{"token": "forged", "result": ' + b"[" * 300 + b"]" * 300 + b"}"),  # deep
+    ],
+)
+async def test_a_refusal_is_answered_and_logged_alike_either_way(
+    served: tuple[TestEnvironment, httpx.AsyncClient], caplog: pytest.LogCaptureFixture, path: str, body: bytes
+) -> None:
+    _, http = served
+    caplog.set_level(logging.INFO, logger="tether.service")
+    plain = await http.post(path, content=body, headers=PLAIN)
+    lines = _logged(caplog)
+    caplog.clear()
+    general = await http.post(path, content=body, headers=GENERAL)
+    assert _answer(plain) == _answer(general)
+    assert plain.status_code >= 400
+    assert lines == _logged(caplog)
+    assert any(path in line for line in lines)
+
+
+def _logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    # The access log line ends with the duration, which differs from call to call.
+    return [r.getMessage().rsplit(" ", 2)[0] if r.name.endswith("access") else r.getMessage() for r in caplog.records]
+
+
+_TRACED = """
+import asyncio
+
+import httpx
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import tether
+from tether.testing import TestEnvironment
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+tokens = asyncio.Queue()
+
+@tether.activity(name="direct.park")
+async def park(n: str) -> int:
+    tokens.put_nowait(tether.context().token)
+    return tether.make_async()
+
+@tether.workflow(name="direct.parked")
+async def parked(n: str) -> int:
+    return await park(n)
+
+async def main() -> None:
+    async with TestEnvironment(workflows=[parked], activities=[park], transport="http") as env:
+        await env.client.start_workflow(parked, "x", id="traced")
+        token = await tokens.get()
+        async with httpx.AsyncClient(base_url=env.server_url) as http:
+            for content_type in ("application/json", "application/json; charset=utf-8"):
+                exporter.clear()
+                body = '{"token": "%s"}' % token
+                sent = await http.post("/v1/activities/heartbeat", content=body, headers={"content-type": content_type})
+                assert sent.status_code == 200, sent.text
+                print(sorted((span.name, dict(span.attributes or {}).get("http.route")) for span in
+                             exporter.get_finished_spans() if not span.name.startswith("tether ")))
+
+asyncio.run(main())
+"""
+
+
+def test_a_call_traced_by_fastapi_itself_gets_the_same_spans_either_way(tmp_path: Path) -> None:
+    script = tmp_path / "traced.py"
+    script.write_text(_TRACED)
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert ran.returncode == 0, ran.stderr
+    plain, general = ran.stdout.splitlines()
+    assert plain == general
+    assert "/v1/activities/heartbeat" in plain  # FastAPI's span names the route
