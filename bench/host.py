@@ -1,0 +1,105 @@
+"""What this host gives any engine, for scale beside tether's figures: bare commits and pgbench.
+
+Run with ``bin/bench --host [--db postgresql://...]``. It prints, as JSON:
+
+- ``sqlite_commit_ms``: one durable commit of a one-row INSERT on a fresh SQLite file in the
+  mode tether uses (WAL, ``synchronous=FULL``), median of ``--commits`` in a row: the floor
+  under every SQLite transition, whatever the engine above it does.
+- with ``--db``: ``postgres_commit_ms``, the same one-row INSERT committed on the server
+  (``synchronous_commit`` as the server has it), and ``pgbench_tps`` / ``pgbench_ms``, the
+  TPC-B-like transaction of ``pgbench`` from one client for ``--seconds`` on a scratch
+  database it creates and drops (left out when ``pgbench`` is not on the PATH).
+
+Nothing of tether runs here: these are the machine's and the database's own costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+
+def sqlite_commit_ms(commits: int) -> float:
+    """Median milliseconds of one durable one-row commit on a fresh WAL file."""
+    with tempfile.TemporaryDirectory() as folder:
+        conn = sqlite3.connect(Path(folder) / "host.db", isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        times = []
+        for i in range(commits):
+            began = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO t (v) VALUES (?)", (str(i),))
+            conn.execute("COMMIT")
+            times.append(time.perf_counter() - began)
+        conn.close()
+    return round(statistics.median(times) * 1000, 3)
+
+
+def postgres_commit_ms(url: str, commits: int) -> float:
+    """Median milliseconds of one committed one-row INSERT on the server, one client, no pipeline."""
+    import psycopg  # only for a PostgreSQL run
+
+    table = f"tether_host_commit_{int(time.time())}"  # not a temporary table: those skip the WAL
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (id serial PRIMARY KEY, v text)")
+        try:
+            times = []
+            for i in range(commits):
+                began = time.perf_counter()
+                conn.execute(f"INSERT INTO {table} (v) VALUES (%s)", (str(i),))
+                times.append(time.perf_counter() - began)
+        finally:
+            conn.execute(f"DROP TABLE {table}")
+    return round(statistics.median(times) * 1000, 3)
+
+
+def pgbench(url: str, seconds: int) -> dict[str, Any]:
+    """pgbench's single-client TPS on a scratch database created next to ``url``'s and dropped after."""
+    if shutil.which("pgbench") is None:
+        return {}
+    import psycopg
+
+    scratch = f"tether_host_{int(time.time())}"
+    parts = urlsplit(url)
+    scratch_url = urlunsplit(parts._replace(path=f"/{scratch}"))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {scratch}")
+    try:
+        subprocess.run(["pgbench", "-i", "-q", "-s", "1", scratch_url], check=True, capture_output=True)
+        out = subprocess.run(
+            ["pgbench", "-c", "1", "-T", str(seconds), scratch_url], check=True, capture_output=True, text=True
+        ).stdout
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {scratch}")
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return {"pgbench_tps": round(tps, 1), "pgbench_ms": round(1000 / tps, 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", help="a PostgreSQL URL: also its bare commit and pgbench with one client")
+    parser.add_argument("--commits", type=int, default=500, help="commits timed for each median")
+    parser.add_argument("--seconds", type=int, default=10, help="how long pgbench runs")
+    args = parser.parse_args()
+    figures: dict[str, Any] = {"sqlite_commit_ms": sqlite_commit_ms(args.commits)}
+    if args.db:
+        figures["postgres_commit_ms"] = postgres_commit_ms(args.db, args.commits)
+        figures.update(pgbench(args.db, args.seconds))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
