@@ -200,6 +200,17 @@ async def test_a_child_workflow_inherits_its_parents_priority() -> None:
     assert started.data["priority"] == parent_started.data["priority"] == 9
 
 
+async def test_describe_shows_the_priority_an_execution_and_its_child_were_started_with() -> None:
+    async with TestEnvironment(workflows=[fc_parent, fc_child]) as env:
+        handle = await env.client.start_workflow(fc_parent, "fc-child-2", priority=-3)
+        assert await handle.result() == "child"
+        plain = await env.client.start_workflow(fc_child)
+        assert await plain.result() == "child"
+        assert (await handle.describe()).priority == -3
+        assert (await env.client.describe("fc-child-2")).priority == -3
+        assert (await plain.describe()).priority == 0
+
+
 @pytest.mark.parametrize("priority", [2**31, -(2**31), 1.5, "high"])
 async def test_a_priority_out_of_range_is_refused_before_anything_starts(priority: Any) -> None:
     async with TestEnvironment(workflows=[fc_child]) as env:

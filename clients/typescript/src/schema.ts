@@ -2060,6 +2060,11 @@ export interface components {
             pending_activities: components["schemas"]["ActivityDescription"][];
             /** Previous Run Id */
             previous_run_id?: string | null;
+            /**
+             * Priority
+             * @default 0
+             */
+            priority: number;
             /** Published */
             published?: components["schemas"]["PublishedValue"][];
             /** Result */

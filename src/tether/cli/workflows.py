@@ -134,6 +134,8 @@ def show(
         facts.add_row("error", f"{description.error.get('error')}: {description.error.get('message')}")
     if description.deadline is not None:
         facts.add_row("deadline", output.when(description.deadline))
+    if description.priority:
+        facts.add_row("priority", str(description.priority))
     if description.task_error is not None:
         facts.add_row("task error", str(description.task_error.get("message")))
     if description.patches:
