@@ -43,3 +43,25 @@ def test_workflow_show_says_the_priority_an_execution_was_started_with(tmp_path:
     ordinary = CliRunner().invoke(app, ["workflow", "show", "ordinary", "--url", url])
     assert ordinary.exit_code == 0, ordinary.output
     assert "priority" not in ordinary.stdout
+
+
+def test_workflow_start_gives_the_execution_its_priority(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    started = CliRunner().invoke(
+        app, ["workflow", "start", "cli.prioritised", "--id", "urgent", "--priority", "-4", "--url", url]
+    )
+    assert started.exit_code == 0, started.output
+    described = CliRunner().invoke(app, ["workflow", "show", "urgent", "--url", url, "--json"])
+    assert json.loads(described.stdout)["priority"] == -4
+
+
+def test_workflow_start_refuses_a_priority_out_of_range_and_starts_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    refused = CliRunner().invoke(
+        app, ["workflow", "start", "cli.prioritised", "--id", "too-high", "--priority", str(2**31), "--url", url]
+    )
+    assert refused.exit_code == 2
+    assert "usage_error" in refused.stderr
+    assert "priority must be an int" in refused.stderr
+    listed = CliRunner().invoke(app, ["workflow", "list", "--url", url, "--json"])
+    assert json.loads(listed.stdout) == []

@@ -79,6 +79,8 @@ export interface StartWith {
   args?: unknown[];
   /** Seconds until it times out; null: no deadline; omitted: the workflow's own. */
   timeout?: number | null;
+  /** Orders its ready work before that of lower priority (default 0); an existing execution keeps its own. */
+  priority?: number;
 }
 
 /** A message accepted. */
@@ -237,6 +239,7 @@ export class TetherClient {
         workflow: options.start.workflow,
         args: (options.start.args ?? []).map(json),
         check_known: true,
+        priority: options.start.priority ?? 0,
       };
       if (options.start.timeout !== undefined) {
         start.timeout = options.start.timeout;

@@ -1844,6 +1844,12 @@ export interface components {
              */
             check_known: boolean;
             /**
+             * Priority
+             * @description Orders the execution's ready workflow tasks and activity attempts before those of lower priority (first come first within one); its activities, children and later runs inherit it.
+             * @default 0
+             */
+            priority: number;
+            /**
              * Timeout
              * @description Seconds until the execution times out (see start).
              */

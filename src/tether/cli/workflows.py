@@ -43,6 +43,13 @@ def start(
         str | None, typer.Option("--id", help="The execution id; starting it again returns the same execution.")
     ] = None,
     timeout: Timeout = None,
+    priority: Annotated[
+        int,
+        typer.Option(
+            help="Orders its ready work before that of lower priority (higher first); its activities, "
+            "children and later runs inherit it."
+        ),
+    ] = 0,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
     as_json: output.AsJson = False,
@@ -51,7 +58,7 @@ def start(
 
     async def start(client: Client) -> str:
         values = [_arg(a) for a in args or []]
-        handle = await client.start_workflow(workflow, *values, id=execution_id, timeout=timeout)
+        handle = await client.start_workflow(workflow, *values, id=execution_id, timeout=timeout, priority=priority)
         return handle.id
 
     started = output.call(url, api_key, start, as_json=as_json, create=True)
