@@ -200,6 +200,43 @@ async def test_a_child_workflow_inherits_its_parents_priority() -> None:
     assert started.data["priority"] == parent_started.data["priority"] == 9
 
 
+async def test_describe_shows_the_priority_an_execution_and_its_child_were_started_with() -> None:
+    async with TestEnvironment(workflows=[fc_parent, fc_child]) as env:
+        handle = await env.client.start_workflow(fc_parent, "fc-child-2", priority=-3)
+        assert await handle.result() == "child"
+        plain = await env.client.start_workflow(fc_child)
+        assert await plain.result() == "child"
+        assert (await handle.describe()).priority == -3
+        assert (await env.client.describe("fc-child-2")).priority == -3
+        assert (await plain.describe()).priority == 0
+
+
+@tether.workflow
+async def fc_waits_for_done() -> str:
+    return str(await tether.receive("done"))
+
+
+async def test_send_with_start_starts_the_execution_with_its_priority_and_leaves_an_existing_ones() -> None:
+    async with TestEnvironment(workflows=[fc_waits_for_done]) as env:
+        handle = await env.client.send_with_start(fc_waits_for_done, id="fc-sent", message="go", priority=6)
+        await env.client.send_with_start(fc_waits_for_done, id="fc-sent", message="go", key="again", priority=1)
+        assert (await handle.describe()).priority == 6
+        await env.client.send("fc-sent", "done", "finished")
+        assert await handle.result() == "finished"
+        (started,) = [e for e in await handle.history() if e.type == EventType.WORKFLOW_STARTED]
+    assert started.data["priority"] == 6
+
+
+@pytest.mark.parametrize("priority", [2**31, -(2**31), 1.5, "high", None])
+async def test_send_with_start_refuses_a_priority_out_of_range_before_anything_starts(priority: Any) -> None:
+    async with TestEnvironment(workflows=[fc_child]) as env:
+        with pytest.raises(UsageError, match="priority"):
+            await env.client.send_with_start(fc_child, id="fc-refused", message="go", priority=priority)
+        with pytest.raises(UsageError, match="priority"):
+            await env.client.start_workflow(fc_child, id="fc-refused", priority=priority)
+        assert await env.client.list_workflows() == []
+
+
 @pytest.mark.parametrize("priority", [2**31, -(2**31), 1.5, "high"])
 async def test_a_priority_out_of_range_is_refused_before_anything_starts(priority: Any) -> None:
     async with TestEnvironment(workflows=[fc_child]) as env:

@@ -1,7 +1,8 @@
 /**
  * TetherClient: what a service in TypeScript does with a tether server — closes and heartbeats
- * activities by token, sends messages and requests, reads published values, starts workflows and
- * waits for their results. The semantics are the Python client's (`tether.Client` over HTTP).
+ * activities by token, lists overdue activities, sends messages and requests, reads published
+ * values, starts workflows and waits for their results, and manages schedules. The semantics are
+ * the Python client's (`tether.Client` over HTTP).
  */
 
 import {
@@ -15,6 +16,10 @@ import {
   WorkflowTimedOut,
 } from "./errors.js";
 import { type Call, DEFAULT_RETRY, type Fetch, Http, type RetryOptions } from "./http.js";
+import * as overdue from "./overdue.js";
+import type { OverdueActivity, OverdueOptions } from "./overdue.js";
+import * as schedules from "./schedules.js";
+import type { Schedule, ScheduleOptions } from "./schedules.js";
 import type { components, JsonValue } from "./schema.js";
 
 type Schemas = components["schemas"];
@@ -79,6 +84,8 @@ export interface StartWith {
   args?: unknown[];
   /** Seconds until it times out; null: no deadline; omitted: the workflow's own. */
   timeout?: number | null;
+  /** Orders its ready work before that of lower priority (default 0); an existing execution keeps its own. */
+  priority?: number;
 }
 
 /** A message accepted. */
@@ -213,6 +220,33 @@ export class TetherClient {
     };
   }
 
+  /**
+   * Activities waiting for their token too long, or near a deadline, longest waiting first (the overdue view).
+   *
+   * Overdue: it waited since `make_async()` longer than its own `overdue_after`, or, declaring
+   * none, than `waitingLongerThan` seconds (default a day); or its nearest deadline falls within
+   * `dueWithin` seconds (default an hour). `reasons` says which. Only those of workflows the key
+   * may read or write activities of; a listing longer than a page is read page by page.
+   *
+   * @throws UsageError (a limit, offset or duration out of range), InvalidPayload
+   */
+  async overdueActivities(options: OverdueOptions = {}): Promise<OverdueActivity[]> {
+    const filters = overdue.filters(options);
+    const { limit } = overdue.bounds(options);
+    let { offset } = overdue.bounds(options);
+    const items: OverdueActivity[] = [];
+    for (;;) {
+      const query = { ...filters, limit: Math.min(limit - items.length, overdue.MAX_PAGE), offset };
+      const page = (await this.#call({ method: "GET", path: "/v1/activities/overdue", query })) as
+        Schemas["OverduePage"];
+      items.push(...page.items.map(overdue.overdueOf));
+      if (page.next_offset === null || items.length >= limit) {
+        return items;
+      }
+      offset = page.next_offset;
+    }
+  }
+
   // ── talking to executions ─────────────────────────────────────────────────────────────────
 
   /**
@@ -237,6 +271,7 @@ export class TetherClient {
         workflow: options.start.workflow,
         args: (options.start.args ?? []).map(json),
         check_known: true,
+        priority: options.start.priority ?? 0,
       };
       if (options.start.timeout !== undefined) {
         start.timeout = options.start.timeout;
@@ -395,6 +430,81 @@ export class TetherClient {
       default:
         return (outcome.result ?? null) as T;
     }
+  }
+
+  // ── schedules ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Make schedule `id`: start `workflow` with `args` at every time `options.cron` names in `options.timezone`.
+   *
+   * Each occurrence starts execution `<id>-<UTC time>Z` once. Not sent again once it reached
+   * the server (a second would be refused as existing): a broken connection then throws
+   * ServerUnreachable saying the outcome is unknown; describe the schedule to see.
+   *
+   * @throws ScheduleAlreadyExists, InvalidPayload (cron, time zone, policy), UnknownWorkflow, PermissionDenied
+   */
+  async createSchedule(id: string, workflow: string, args: unknown[], options: ScheduleOptions): Promise<Schedule> {
+    const reply = await this.#call(schedules.createCall(id, workflow, args.map(json), options));
+    return schedules.scheduleOf(reply as Schemas["ScheduleInfo"]);
+  }
+
+  /** Every schedule (of `workflow` only, if given) the key may read, by id, with next fire times. */
+  async listSchedules(options: { workflow?: string } = {}): Promise<Schedule[]> {
+    const query = { workflow: options.workflow };
+    const page = (await this.#call({ method: "GET", path: "/v1/schedules", query })) as Schemas["SchedulePage"];
+    return page.items.map(schedules.scheduleOf);
+  }
+
+  /**
+   * A schedule with its latest fires (`recent`, newest first).
+   *
+   * @throws ScheduleNotFound, PermissionDenied
+   */
+  async describeSchedule(id: string): Promise<Schedule> {
+    return schedules.scheduleOf((await this.#call({ method: "GET", path: schedules.path(id) })) as Schemas["ScheduleInfo"]);
+  }
+
+  /**
+   * Stop a schedule's occurrences until it is unpaused; pausing twice is one pause.
+   *
+   * @throws ScheduleNotFound, PermissionDenied
+   */
+  async pauseSchedule(id: string): Promise<Schedule> {
+    const reply = await this.#call({ method: "POST", path: schedules.path(id, "pause") });
+    return schedules.scheduleOf(reply as Schemas["ScheduleInfo"]);
+  }
+
+  /**
+   * Resume a paused schedule from its first occurrence after now: nothing missed while paused fires.
+   *
+   * @throws ScheduleNotFound, PermissionDenied
+   */
+  async unpauseSchedule(id: string): Promise<Schedule> {
+    const reply = await this.#call({ method: "POST", path: schedules.path(id, "unpause") });
+    return schedules.scheduleOf(reply as Schemas["ScheduleInfo"]);
+  }
+
+  /**
+   * Start the schedule's workflow now, whatever its cron expression, overlap policy or pause; the execution's id.
+   *
+   * Not sent again once it reached the server: a second would start a second execution.
+   *
+   * @throws ScheduleNotFound, PermissionDenied
+   */
+  async triggerSchedule(id: string): Promise<string> {
+    const reply = await this.#call({ method: "POST", path: schedules.path(id, "trigger"), repeatable: false });
+    return (reply as Schemas["ScheduleTriggered"]).execution_id;
+  }
+
+  /**
+   * Delete a schedule: it starts nothing more; the executions it started stay.
+   *
+   * Not sent again once it reached the server (a second would be refused as not found).
+   *
+   * @throws ScheduleNotFound, PermissionDenied
+   */
+  async deleteSchedule(id: string): Promise<void> {
+    await this.#call({ method: "DELETE", path: schedules.path(id), repeatable: false });
   }
 
   #call(call: Call): Promise<unknown> {

@@ -12,5 +12,7 @@ export {
   type TetherClientOptions,
 } from "./client.js";
 export * from "./errors.js";
+export type { OverdueActivity, OverdueOptions } from "./overdue.js";
+export type { CatchUp, Overlap, Schedule, ScheduleFire, ScheduleOptions } from "./schedules.js";
 export { DEFAULT_RETRY, type Fetch, type RetryOptions } from "./http.js";
 export type { components, JsonValue, operations, paths } from "./schema.js";

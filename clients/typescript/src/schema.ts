@@ -1844,6 +1844,12 @@ export interface components {
              */
             check_known: boolean;
             /**
+             * Priority
+             * @description Orders the execution's ready workflow tasks and activity attempts before those of lower priority (first come first within one); its activities, children and later runs inherit it.
+             * @default 0
+             */
+            priority: number;
+            /**
              * Timeout
              * @description Seconds until the execution times out (see start).
              */
@@ -2060,6 +2066,11 @@ export interface components {
             pending_activities: components["schemas"]["ActivityDescription"][];
             /** Previous Run Id */
             previous_run_id?: string | null;
+            /**
+             * Priority
+             * @default 0
+             */
+            priority: number;
             /** Published */
             published?: components["schemas"]["PublishedValue"][];
             /** Result */

@@ -161,6 +161,36 @@ test("a server nobody listens on is ServerUnreachable after the retries", async 
   });
 });
 
+test("schedules: a create, trigger or delete is not sent again after a 502; reads, pauses and unpauses are", async () => {
+  const id = newId("ts-retried");
+  proxy.reset(["502"]); // a second create would be refused as existing
+  await assert.rejects(client().createSchedule(id, "ts.greeter", [], { cron: "0 9 1 1 *", paused: true }), StoreUnavailable);
+  assert.equal(proxy.seen.length, 1);
+  await client().createSchedule(id, "ts.greeter", [], { cron: "0 9 1 1 *", paused: true });
+
+  for (const call of [
+    () => client().pauseSchedule(id),
+    () => client().unpauseSchedule(id),
+    () => client().describeSchedule(id),
+    () => client().listSchedules({ workflow: "ts.greeter" }),
+    () => client().overdueActivities({ workflow: "ts.greeter" }),
+  ]) {
+    proxy.reset(["503", "502"]);
+    await call();
+    assert.deepEqual(proxy.seen.map((s) => s.trouble), ["503", "502", "pass"]);
+  }
+
+  proxy.reset(["502"]); // a second trigger would start a second execution
+  await assert.rejects(client().triggerSchedule(id), StoreUnavailable);
+  assert.equal(proxy.seen.length, 1);
+  assert.deepEqual((await client().describeSchedule(id)).recent, []);
+
+  proxy.reset(["502"]); // a second delete would be refused as not found
+  await assert.rejects(client().deleteSchedule(id), StoreUnavailable);
+  assert.equal(proxy.seen.length, 1);
+  await client().deleteSchedule(id);
+});
+
 test("retries: 0 sends once", async () => {
   proxy.reset(["503"]);
   await assert.rejects(client({ ...quick, retries: 0 }).result("anything", { wait: 0 }), StoreUnavailable);

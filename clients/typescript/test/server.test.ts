@@ -11,11 +11,16 @@ import {
   CancellationNotRequested,
   ExecutionClosed,
   ExecutionNotFound,
+  InvalidPayload,
   InvalidToken,
+  type OverdueActivity,
   RequestRejected,
+  ScheduleAlreadyExists,
+  ScheduleNotFound,
   StaleToken,
   TetherClient,
   TimeoutError,
+  UsageError,
   Unauthenticated,
   UnknownWorkflow,
   WorkflowFailed,
@@ -173,4 +178,105 @@ test("after a retryable failure the old attempt's token is stale; the activity t
 
   assert.equal(await tether.completeActivity(second.activity_token, { order: "T-2", charged: 7 }), true);
   assert.deepEqual(await tether.result(id, { wait: 20 }), { order: "T-2", charged: 7 });
+});
+
+/** Ask again until `check` holds of the answer: the server records an attempt as waiting just after its job is queued. */
+async function eventually<T>(ask: () => Promise<T>, check: (answer: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 20_000; // a hang guard, not a timing
+  for (;;) {
+    const answer = await ask();
+    if (check(answer)) {
+      return answer;
+    }
+    assert.ok(Date.now() < deadline, "the condition did not hold within the hang guard");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test("the overdue view lists activities waiting for their token, by workflow and name, a page at a time", async () => {
+  const orders = [newId("T-late"), newId("T-late")];
+  const ids: string[] = [];
+  const jobs: Job[] = [];
+  for (const order of orders) {
+    ids.push((await tether.startWorkflow("ts.checkout", [order, 3])).id);
+    jobs.push(await nextJob());
+  }
+  const ours = (items: OverdueActivity[]) => items.filter((item) => ids.includes(item.executionId));
+  const listed = await eventually(
+    () => tether.overdueActivities({ waitingLongerThan: 0.001, dueWithin: null, workflow: "ts.checkout" }),
+    (items) => ours(items).length === 2,
+  );
+  for (const item of ours(listed)) {
+    assert.equal(item.name, "ts.charge");
+    assert.equal(item.workflow, "ts.checkout");
+    assert.equal(item.attempt, 1);
+    assert.deepEqual(item.reasons, ["waiting"]);
+    assert.equal(item.overdueAfterMs, 1);
+    assert.equal(item.ownOverdueAfter, false);
+    assert.ok(item.waitedMs >= 1);
+    assert.ok(!Number.isNaN(Date.parse(item.waitingSince)));
+  }
+  const everyOne = listed.length;
+  const oneByOne: OverdueActivity[] = [];
+  for (let offset = 0; offset < everyOne; offset++) {
+    oneByOne.push(...(await tether.overdueActivities({ waitingLongerThan: 0.001, dueWithin: null, workflow: "ts.checkout", limit: 1, offset })));
+  }
+  assert.deepEqual(ours(oneByOne).map((item) => item.executionId).sort(), [...ids].sort());
+  assert.deepEqual(await tether.overdueActivities({ waitingLongerThan: 0.001, name: "ts.nothing" }), []);
+  // The defaults (a day's wait, an hour to a deadline): not overdue yet.
+  assert.deepEqual(ours(await tether.overdueActivities()), []);
+  await assert.rejects(tether.overdueActivities({ limit: 0 }), UsageError);
+  await assert.rejects(tether.overdueActivities({ dueWithin: -1 }), UsageError);
+
+  for (const [i, job] of jobs.entries()) {
+    assert.equal(await tether.completeActivity(job.token, { order: orders[i], charged: 3 }), true);
+  }
+  assert.deepEqual(ours(await tether.overdueActivities({ waitingLongerThan: 0.001, dueWithin: null })), []);
+});
+
+test("schedules: made, listed, described, paused, unpaused, triggered and deleted", async () => {
+  const id = newId("ts-greetings");
+  const made = await tether.createSchedule(id, "ts.greeter", ["Hey"], { cron: "0 9 1 1 *", timezone: "Europe/Berlin", paused: true });
+  assert.equal(made.scheduleId, id);
+  assert.equal(made.workflow, "ts.greeter");
+  assert.deepEqual(made.args, ["Hey"]);
+  assert.deepEqual([made.cron, made.timezone, made.overlap, made.catchUp, made.paused], ["0 9 1 1 *", "Europe/Berlin", "skip", "one", true]);
+  assert.match(made.nextFireAt ?? "", /-01-01T08:00:00/); // 09:00 in Berlin, in winter
+  assert.deepEqual(made.recent, []);
+
+  await assert.rejects(tether.createSchedule(id, "ts.greeter", [], { cron: "0 9 * * *" }), (error: unknown) => {
+    assert.ok(error instanceof ScheduleAlreadyExists);
+    assert.equal(error.status, 409);
+    assert.equal(error.scheduleId, id);
+    return true;
+  });
+  await assert.rejects(tether.createSchedule(newId("ts-bad"), "ts.greeter", [], { cron: "every day" }), (error: unknown) => {
+    assert.ok(error instanceof InvalidPayload);
+    assert.equal(error.status, 422);
+    return true;
+  });
+  assert.ok((await tether.listSchedules({ workflow: "ts.greeter" })).some((s) => s.scheduleId === id));
+  assert.ok(!(await tether.listSchedules({ workflow: "ts.checkout" })).some((s) => s.scheduleId === id));
+
+  assert.equal((await tether.unpauseSchedule(id)).paused, false);
+  assert.equal((await tether.pauseSchedule(id)).paused, true);
+  assert.equal((await tether.pauseSchedule(id)).paused, true); // pausing twice is one pause
+
+  const executionId = await tether.triggerSchedule(id); // paused or not
+  assert.ok(executionId.startsWith(`${id}-`));
+  await tether.send(executionId, "name", "Cy");
+  assert.equal((await tether.published(executionId, "greeting", { wait: 20 })).value, "Hey, Cy!");
+  const described = await tether.describeSchedule(id);
+  assert.equal(described.lastExecutionId, executionId);
+  assert.deepEqual(described.recent.map((fire) => [fire.outcome, fire.executionId, fire.manual]), [["started", executionId, true]]);
+
+  await tether.deleteSchedule(id);
+  await assert.rejects(tether.describeSchedule(id), (error: unknown) => {
+    assert.ok(error instanceof ScheduleNotFound);
+    assert.equal(error.status, 404);
+    assert.equal(error.scheduleId, id);
+    return true;
+  });
+  await assert.rejects(tether.deleteSchedule(id), ScheduleNotFound);
+  await assert.rejects(tether.triggerSchedule(id), ScheduleNotFound);
 });

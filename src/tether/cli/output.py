@@ -16,7 +16,7 @@ from rich.console import Console
 
 from tether import errors
 from tether.client.client import Client
-from tether.model import aes_gcm
+from tether.model import aes_gcm, codecs
 from tether.model.aes_gcm import AesGcmCodec
 
 T = TypeVar("T")
@@ -53,6 +53,16 @@ CodecKeys = Annotated[
         envvar=CODEC_KEYS_VARIABLE,
         help="Payload keys as id=base64url-key,... (the last encrypts): the UI shows payloads decoded, "
         "and a --worker encodes and decodes with them. Without them the UI shows encoded payloads as such.",
+        show_default=False,
+    ),
+]
+ShownCodecKeys = Annotated[
+    str | None,
+    typer.Option(
+        "--codec-keys",
+        envvar=CODEC_KEYS_VARIABLE,
+        help="Payload keys as id=base64url-key,...: encoded payloads are printed decoded. "
+        "Without them they are printed as stored (their envelopes).",
         show_default=False,
     ),
 ]
@@ -150,6 +160,24 @@ def codec_of(spec: str | None) -> AesGcmCodec | None:
         UsageError: the keys are not ``id=base64url-key,...`` of 32-byte keys.
     """
     return None if not spec else aes_gcm.from_spec(spec)
+
+
+def codec_given(spec: str | None, *, as_json: bool = False) -> AesGcmCodec | None:
+    """The codec of ``--codec-keys`` (None when not given); keys that do not parse end the command."""
+    try:
+        return codec_of(spec)
+    except errors.UsageError as error:
+        fail(error, as_json=as_json)
+
+
+def shown(value: Any, codec: AesGcmCodec | None) -> Any:
+    """``value`` to print: as stored without a codec; with one, JSON whose envelopes are decoded.
+
+    An envelope the codec cannot decode is printed as its label and why.
+    """
+    if codec is None:
+        return value
+    return codecs.show(pydantic.TypeAdapter(Any).dump_python(value, mode="json"), codec)
 
 
 def fail(error: BaseException, *, as_json: bool = False) -> NoReturn:

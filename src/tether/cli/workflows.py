@@ -43,6 +43,13 @@ def start(
         str | None, typer.Option("--id", help="The execution id; starting it again returns the same execution.")
     ] = None,
     timeout: Timeout = None,
+    priority: Annotated[
+        int,
+        typer.Option(
+            help="Orders its ready work before that of lower priority (higher first); its activities, "
+            "children and later runs inherit it."
+        ),
+    ] = 0,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
     as_json: output.AsJson = False,
@@ -51,7 +58,7 @@ def start(
 
     async def start(client: Client) -> str:
         values = [_arg(a) for a in args or []]
-        handle = await client.start_workflow(workflow, *values, id=execution_id, timeout=timeout)
+        handle = await client.start_workflow(workflow, *values, id=execution_id, timeout=timeout, priority=priority)
         return handle.id
 
     started = output.call(url, api_key, start, as_json=as_json, create=True)
@@ -98,13 +105,22 @@ def show(
     run: Run = None,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
+    codec_keys: output.ShownCodecKeys = None,
     as_json: output.AsJson = False,
 ) -> None:
-    """Show an execution: status, input, outcome, pending activities, its runs, parent and children."""
+    """Show an execution: status, input, outcome, pending activities, its runs, parent and children.
+
+    Payloads are printed decoded with --codec-keys, else as stored.
+    """
+    codec = output.codec_given(codec_keys, as_json=as_json)
     description = output.call(url, api_key, lambda client: client.describe(execution_id, run=run), as_json=as_json)
     if as_json:
-        output.print_json(description)
+        output.print_json(output.shown(description, codec))
         return
+
+    def payload(value: Any) -> str:
+        return json.dumps(output.shown(value, codec))
+
     facts = Table.grid(padding=(0, 2))
     facts.add_row("id", description.id)
     facts.add_row("workflow", description.workflow)
@@ -115,16 +131,18 @@ def show(
         facts.add_row("parent", description.parent_id)
     if description.children:
         facts.add_row("children", ", ".join(description.children))
-    facts.add_row("input", json.dumps(description.input))
+    facts.add_row("input", payload(description.input))
     facts.add_row("started", output.when(description.started_at))
     if description.closed_at is not None:
         facts.add_row("closed", output.when(description.closed_at))
     if description.status == WorkflowStatus.COMPLETED:
-        facts.add_row("result", json.dumps(description.result))
+        facts.add_row("result", payload(description.result))
     if description.error is not None:
         facts.add_row("error", f"{description.error.get('error')}: {description.error.get('message')}")
     if description.deadline is not None:
         facts.add_row("deadline", output.when(description.deadline))
+    if description.priority:
+        facts.add_row("priority", str(description.priority))
     if description.task_error is not None:
         facts.add_row("task error", str(description.task_error.get("message")))
     if description.patches:
@@ -136,7 +154,7 @@ def show(
             deadlines = ", ".join(f"{kind} {when}" for kind, when in act.deadlines.items())
             table.add_row(
                 str(act.activity_id), act.name, act.state.value, str(act.attempt), output.when(act.last_heartbeat_at),
-                "" if act.heartbeat_details is None else json.dumps(act.heartbeat_details), deadlines,
+                "" if act.heartbeat_details is None else payload(act.heartbeat_details), deadlines,
             )  # fmt: skip
         output.out.print(table)
     if description.messages:
@@ -144,7 +162,7 @@ def show(
         for message in description.messages:
             table.add_row(
                 str(message.message_id), message.kind, message.name, message.state, output.when(message.sent_at),
-                json.dumps(message.payload), "" if message.answer is None else json.dumps(message.answer),
+                payload(message.payload), "" if message.answer is None else payload(message.answer),
             )  # fmt: skip
         output.out.print(table)
 
@@ -155,16 +173,21 @@ def history(
     run: Run = None,
     url: output.Url = output.DEFAULT_URL,
     api_key: output.ApiKey = None,
+    codec_keys: output.ShownCodecKeys = None,
     as_json: output.AsJson = False,
 ) -> None:
-    """Show every event of an execution (of its latest run, or of --run N)."""
+    """Show every event of an execution (of its latest run, or of --run N).
+
+    Payloads are printed decoded with --codec-keys, else as stored.
+    """
+    codec = output.codec_given(codec_keys, as_json=as_json)
     events = output.call(url, api_key, lambda client: client.history(execution_id, run=run), as_json=as_json)
     if as_json:
-        output.print_json(events)
+        output.print_json(output.shown(events, codec))
         return
     table = Table("seq", "at", "type", "data")
     for event in events:
-        table.add_row(str(event.seq), output.when(event.at), event.type, json.dumps(event.data))
+        table.add_row(str(event.seq), output.when(event.at), event.type, json.dumps(output.shown(event.data, codec)))
     output.out.print(table)
 
 

@@ -164,10 +164,11 @@ class EmbeddedTransport:
         known: bool,
         timeout_ms: int | None,
         timeout_known: bool,
+        priority: int = 0,
     ) -> bool:
         started, _ = await self._engine.send_with_start(
             execution_id, workflow, args, message, timeout_ms=timeout_ms, timeout_known=timeout_known,
-            trace=tracing.current(),
+            priority=priority, trace=tracing.current(),
         )  # fmt: skip
         return started
 

@@ -328,11 +328,14 @@ class HttpTransport:
         known: bool,
         timeout_ms: int | None,
         timeout_known: bool,
+        priority: int = 0,
     ) -> bool:
         name, payload, key = message
         start = f'{{"workflow":{json.dumps(workflow)},"args":{args},"check_known":{"false" if known else "true"}}}'
         if timeout_known:
             start = f'{start[:-1]},"timeout":{json.dumps(None if timeout_ms is None else timeout_ms / 1000)}}}'
+        if priority:  # omitted: 0
+            start = f'{start[:-1]},"priority":{priority}}}'
         body = f'{{"name":{json.dumps(name)},"payload":{payload},"key":{json.dumps(key)},"start":{start}}}'
         reply = await self._call(
             "POST", _path("messages", execution_id), body=body.encode(), repeatable=key is not None

@@ -107,6 +107,7 @@ class Transport(Protocol):
         known: bool,
         timeout_ms: int | None,
         timeout_known: bool,
+        priority: int = 0,
     ) -> bool:
         """Start the execution unless it exists and send it ``message`` (name, payload, key); True if it started."""
         ...

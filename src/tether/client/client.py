@@ -202,8 +202,7 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
             ExecutionIdTaken: the id is taken by an execution of another workflow.
             UsageError: ``priority`` is not an int within the stores' range.
         """
-        if type(priority) is not int or priority:  # the default 0 needs no check
-            flow_control.check_priority(priority, what="start_workflow")
+        _check_priority(priority, what="start_workflow")
         execution_id = _execution_id(id)
         name, definition = await self._resolve(workflow)
         timeout_ms = _timeout_ms(timeout)
@@ -226,6 +225,7 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
         payload: JSONValue = None,
         key: str | None = None,
         timeout: timedelta | float | None = None,
+        priority: int = 0,
     ) -> WorkflowHandle[R]: ...
     @overload
     async def send_with_start(
@@ -237,6 +237,7 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
         payload: JSONValue = None,
         key: str | None = None,
         timeout: timedelta | float | None = None,
+        priority: int = 0,
     ) -> WorkflowHandle[Any]: ...
     async def send_with_start(  # type: ignore[misc]  # mypy cannot match *Ts against *args: Any
         self,
@@ -247,17 +248,20 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
         payload: JSONValue = None,
         key: str | None = None,
         timeout: timedelta | float | None = None,
+        priority: int = 0,
     ) -> WorkflowHandle[Any]:
         """Start execution ``id`` of ``workflow`` unless it exists, then send it ``message``: one transaction.
 
         Either both happen or neither does; the message is the first the new execution can
-        receive. ``key`` and the refusals are those of :meth:`send`; ``timeout`` is that of
-        :meth:`start_workflow`.
+        receive. ``key`` and the refusals are those of :meth:`send`; ``timeout`` and ``priority``
+        are those of :meth:`start_workflow` (an existing execution keeps its own).
 
         Raises:
             ExecutionIdTaken: the id belongs to an execution of another workflow; nothing is sent.
             ExecutionClosed: the execution exists and is closed; nothing is sent.
+            UsageError: ``priority`` is not an int within the stores' range; nothing is sent.
         """
+        _check_priority(priority, what="send_with_start")
         execution_id = _execution_id(id, required=True)
         name, definition = await self._resolve(workflow)
         timeout_ms = _timeout_ms(timeout)
@@ -267,7 +271,7 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
         body = payloads.encode(payload, what="payload")
         await self._transport.send_with_start(
             execution_id, name, text, (message, body, key), known=definition is not None, timeout_ms=timeout_ms,
-            timeout_known=definition is not None or timeout_ms is not None,
+            timeout_known=definition is not None or timeout_ms is not None, priority=priority,
         )  # fmt: skip
         return WorkflowHandle(self, execution_id, definition)
 
@@ -423,6 +427,14 @@ def _execution_id(given: object, *, required: bool = False) -> str:
     if (given is None and required) or (given is not None and (not isinstance(given, str) or not given)):
         raise UsageError("id must be a non-empty string")
     return given if isinstance(given, str) else uuid.uuid4().hex
+
+
+def _check_priority(priority: object, *, what: str) -> None:
+    if type(priority) is int and not priority:  # the default 0 needs no check
+        return
+    if priority is None:  # an activity's None takes its workflow's; an execution has no such fallback
+        raise UsageError(f"{what}: priority must be an int between -2**31 and 2**31, not None")
+    flow_control.check_priority(priority, what=what)
 
 
 def _timeout_ms(timeout: timedelta | float | None) -> int | None:

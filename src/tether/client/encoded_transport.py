@@ -179,13 +179,14 @@ class EncodedTransport:
         known: bool,
         timeout_ms: int | None,
         timeout_known: bool,
+        priority: int = 0,
     ) -> bool:
         """Start and send with the arguments and the payload encoded."""
         name, payload, key = message
         return await self.inner.send_with_start(
             execution_id, workflow, codecs.encode_args_text(self.codec, args),
             (name, codecs.encode_text(self.codec, payload), key),
-            known=known, timeout_ms=timeout_ms, timeout_known=timeout_known,
+            known=known, timeout_ms=timeout_ms, timeout_known=timeout_known, priority=priority,
         )  # fmt: skip
 
     async def request(self, execution_id: str, name: str, payload: str, key: str | None, timeout: float | None) -> str:

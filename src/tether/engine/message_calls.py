@@ -60,11 +60,13 @@ class MessageCalls(EngineCore):
         access: Access | None = None,
         timeout_ms: int | None = None,
         timeout_known: bool = False,
+        priority: int = 0,
         trace: tracing.Carrier | None = None,
     ) -> tuple[bool, messages.Sent]:
         """Start an execution unless it exists and send it a message (name, payload, key), in one transaction.
 
-        Returns whether this call started it, and what the send did.
+        Returns whether this call started it, and what the send did; ``priority`` is that of
+        :meth:`start_workflow`, for an execution this call starts.
 
         Raises:
             PermissionDenied: ``access`` may not start or send to this workflow.
@@ -78,7 +80,7 @@ class MessageCalls(EngineCore):
         def body(tx: Transaction) -> tuple[bool, messages.Sent]:
             return messages.start_and_send(
                 tx, execution_id, workflow, args, message, now, access,
-                timeout_ms=timeout_ms, timeout_known=timeout_known, trace=trace,
+                timeout_ms=timeout_ms, timeout_known=timeout_known, priority=priority, trace=trace,
             )  # fmt: skip
 
         return await self._run(body)

@@ -125,11 +125,13 @@ def start_and_send(
     *,
     timeout_ms: int | None = None,
     timeout_known: bool = False,
+    priority: int = 0,
     trace: tracing.Carrier | None = None,
 ) -> tuple[bool, Sent]:
     """Start the execution unless it exists, then send ``message`` (name, payload, key): one transition.
 
-    Returns whether this call started it, and what the send did.
+    Returns whether this call started it, and what the send did. ``priority`` is the started
+    execution's (an existing one keeps its own).
 
     Raises:
         ExecutionIdTaken: the id belongs to an execution of another workflow; nothing is sent.
@@ -138,7 +140,8 @@ def start_and_send(
     if access is not None:
         access.require(Action.START_WORKFLOWS, workflow)
     created = workflows.start(
-        tx, execution_id, workflow, args, now_ms, timeout_ms=timeout_ms, timeout_known=timeout_known, trace=trace
-    )
+        tx, execution_id, workflow, args, now_ms, timeout_ms=timeout_ms, timeout_known=timeout_known,
+        priority=priority, trace=trace,
+    )  # fmt: skip
     name, payload, key = message
     return created, send(tx, execution_id, MESSAGE, name, payload, key, now_ms, access)

@@ -86,6 +86,7 @@ def describe(tx: Transaction, execution_id: str) -> WorkflowDescription:
         deadline=deadline,
         messages=[_message_info(m) for m in tx.messages_of(execution.id, limit=MESSAGES_SHOWN)],
         published=published.described(tx, execution_id),
+        priority=execution.priority,
     )
 
 

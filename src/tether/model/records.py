@@ -159,6 +159,8 @@ class WorkflowDescription:
     """The messages and requests this run holds (the latest 100), oldest first."""
     published: list[PublishedValue] = field(default_factory=list)
     """The values this run published (``tether.publish``) or carried over from its previous run, by name."""
+    priority: int = 0
+    """The priority it was started with (its parent's, for a child): orders its ready work, higher first."""
 
 
 @dataclass(frozen=True, slots=True)

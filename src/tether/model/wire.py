@@ -47,6 +47,17 @@ ExpectedActivity = Annotated[
 ]
 ExecutionId = Annotated[str, Field(min_length=1, max_length=512)]
 WorkflowName = Annotated[str, Field(min_length=1, max_length=512)]
+Priority = Annotated[
+    int,
+    Field(
+        gt=-(2**31),
+        lt=2**31,
+        description=(
+            "Orders the execution's ready workflow tasks and activity attempts before those of lower priority "
+            "(first come first within one); its activities, children and later runs inherit it."
+        ),
+    ),
+]
 
 
 class _Request(BaseModel):
@@ -72,15 +83,7 @@ class StartWorkflow(_Request):
             "(armed from the start by the first workflow task)."
         ),
     )
-    priority: int = Field(
-        default=0,
-        gt=-(2**31),
-        lt=2**31,
-        description=(
-            "Orders the execution's ready workflow tasks and activity attempts before those of lower priority "
-            "(first come first within one); its activities, children and later runs inherit it."
-        ),
-    )
+    priority: Priority = 0
 
 
 class ResumeWorkflow(_Request):
@@ -254,6 +257,7 @@ class StartWith(_Request):
     timeout: float | None = Field(
         default=None, gt=0, le=MAX_TIMEOUT_SECONDS, description="Seconds until the execution times out (see start)."
     )
+    priority: Priority = 0
 
 
 class SendMessage(_Request):

@@ -54,7 +54,7 @@ async def send_message(execution_id: str, body: SendMessage, request: Request, c
         started, sent = await engine.send_with_start(
             execution_id, start.workflow, payloads.encode_args(start.args, what="args"), (body.name, payload, body.key),
             access=caller, timeout_ms=wire.timeout_ms(start.timeout), timeout_known="timeout" in start.model_fields_set,
-            trace=tracing.current(),
+            priority=start.priority, trace=tracing.current(),
         )  # fmt: skip
     return MessageSent(message_id=sent.message_id, stored=sent.stored, started=started)
 
