@@ -41,6 +41,19 @@ async def test_a_key_created_or_revoked_by_another_store_is_seen_by_the_next_rea
         await other.close()
 
 
+async def thread_of_read(store: SQLiteStore) -> int:
+    """The thread a committed read of a store with one active key ran on."""
+    threads: list[int] = []
+
+    def query(reads: ApiKeyReads) -> bool:
+        threads.append(threading.get_ident())
+        return reads.has_active_api_keys()
+
+    assert await store.read_committed(query) is True
+    assert len(threads) == 1
+    return threads[0]
+
+
 @pytest.fixture
 async def sqlite_store(sqlite_url: str) -> AsyncIterator[SQLiteStore]:
     opened = await SQLiteStore.open(sqlite_url)
@@ -52,14 +65,8 @@ async def sqlite_store(sqlite_url: str) -> AsyncIterator[SQLiteStore]:
 
 async def test_sqlite_reads_committed_keys_on_the_calling_thread(sqlite_store: SQLiteStore) -> None:
     await sqlite_store.run(lambda tx: tx.insert_api_key(key("k1")))
-    threads: list[int] = []
 
-    def query(reads: ApiKeyReads) -> bool:
-        threads.append(threading.get_ident())
-        return reads.has_active_api_keys()
-
-    assert await sqlite_store.read_committed(query) is True
-    assert threads == [threading.get_ident()]
+    assert await thread_of_read(sqlite_store) == threading.get_ident()
 
 
 async def test_sqlite_committed_read_does_not_wait_for_another_connection_writing(
@@ -90,3 +97,14 @@ async def test_sqlite_committed_read_after_close_is_refused(sqlite_url: str) -> 
 
     with pytest.raises(StoreUnavailable):
         await opened.read_committed(lambda reads: reads.has_active_api_keys())
+
+
+async def test_sqlite_in_memory_reads_committed_keys_on_the_writers_path() -> None:
+    opened = await SQLiteStore.open("sqlite:///:memory:")
+    try:
+        await opened.run(lambda tx: tx.insert_api_key(key("k1")))
+
+        # A second connection to ":memory:" would be another, empty database.
+        assert await thread_of_read(opened) != threading.get_ident()
+    finally:
+        await opened.close()
