@@ -7,8 +7,8 @@ W2 and W3 also report the server process's CPU time per call (read from /proc), 
 process's CPU time per call (the clients': httpx, encoding, decoding), which depend less on how
 busy the machine is than the rates do. The server's W2 figure is per completion while the calls
 are made (the worker resumes workflows meanwhile) and per completed workflow until every resumed
-one closed. W3 serial sends heartbeats one at a time from one client: its CPU time per call is
-the client's own cost, without eight clients' turns in between.
+one closed. W3 serial sends heartbeats one at a time from one client: its CPU times per call are
+the client's and the server's own costs, without eight clients' turns in between.
 """
 
 from __future__ import annotations
@@ -166,12 +166,12 @@ async def w3(clients: list[tether.Client], server: Server, beats: int, serial_be
     elapsed, cpu, own = time.perf_counter() - began, server.cpu_seconds() - cpu, time.process_time() - own
     sent = per_client * len(clients)
     serial: list[float] = []
-    own_serial = time.process_time()
+    own_serial, server_serial = time.process_time(), server.cpu_seconds()
     for j in range(serial_beats):
         started = time.perf_counter()
         await clients[0].heartbeat_activity(tokens[j % len(tokens)], {"progress": j, "note": "working"})
         serial.append(time.perf_counter() - started)
-    own_serial = time.process_time() - own_serial
+    own_serial, server_serial = time.process_time() - own_serial, server.cpu_seconds() - server_serial
     return {
         "heartbeats": sent,
         "clients": len(clients),
@@ -182,6 +182,7 @@ async def w3(clients: list[tether.Client], server: Server, beats: int, serial_be
         "p99_ms": percentile_ms(latencies, 0.99),
         "serial_heartbeats": serial_beats,
         "serial_client_cpu_us_per_heartbeat": round(own_serial / max(1, serial_beats) * 1e6),
+        "serial_server_cpu_us_per_heartbeat": round(server_serial / max(1, serial_beats) * 1e6),
         "serial_p50_ms": percentile_ms(serial, 0.5),
     }
 

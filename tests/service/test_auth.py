@@ -86,6 +86,43 @@ async def test_revoked_key_is_refused_at_its_next_request(env: TestEnvironment, 
     assert await snapshot(env, "revoked-1") == before
 
 
+async def test_key_revoked_by_another_process_is_refused_at_its_next_request(
+    env: TestEnvironment, http: httpx.AsyncClient
+) -> None:
+    token = await parked(env, fulfil, "o1", "revoked-elsewhere-1")
+    plain = await key(env, "activities:write:orders.*", name="billing-consumer")
+    for _ in range(2):  # the server has read the key since it was created, and found it valid
+        reply = await http.post("/v1/activities/heartbeat", json={"token": token}, headers=bearer(plain))
+        assert reply.status_code == 200
+
+    async with await tether.Client.connect(env.url) as elsewhere:  # its own store, as `tether keys revoke` opens
+        await elsewhere.engine.revoke_api_key("billing-consumer")
+    before = await snapshot(env, "revoked-elsewhere-1")
+    reply = await http.post("/v1/activities/heartbeat", json={"token": token}, headers=bearer(plain))
+
+    assert reply.status_code == 401
+    assert reply.json()["message"] == "the API key was revoked"
+    assert await snapshot(env, "revoked-elsewhere-1") == before
+
+
+async def test_first_key_created_by_another_process_closes_a_server_open_without_keys(
+    env: TestEnvironment, http: httpx.AsyncClient
+) -> None:
+    token = await parked(env, fulfil, "o1", "closed-elsewhere-1")
+    for _ in range(2):  # the server has found no key, twice
+        assert (await http.post("/v1/activities/heartbeat", json={"token": token})).status_code == 200
+
+    async with await tether.Client.connect(env.url) as elsewhere:
+        _, plain = await elsewhere.engine.create_api_key("first", ["*:*:*"])
+    reply = await http.post("/v1/activities/heartbeat", json={"token": token})
+
+    assert reply.status_code == 401
+    assert reply.json()["error"] == "unauthenticated"
+    assert (
+        await http.post("/v1/activities/heartbeat", json={"token": token}, headers=bearer(plain))
+    ).status_code == 200
+
+
 async def test_valid_token_with_a_key_scoped_to_other_workflows_gets_403_and_changes_nothing(
     env: TestEnvironment, http: httpx.AsyncClient
 ) -> None:

@@ -27,7 +27,7 @@ from tether.errors import ActivityAlreadyClosed
 from tether.model.clock import VirtualClock
 from tether.model.events import EventType
 from tether.model.tokens import TokenClaims
-from tether.store.base import Store, Transaction
+from tether.store.base import ApiKeyReads, Store, Transaction
 from tether.store.postgres.store import PostgresStore
 from tether.testing import TestEnvironment
 
@@ -84,6 +84,9 @@ class HeldStore:
 
     async def read(self, query: Callable[[Transaction], T]) -> T:
         return await self._store.read(query)
+
+    async def read_committed(self, query: Callable[[ApiKeyReads], T]) -> T:
+        return await self._store.read_committed(query)
 
     def set_listener(self, on_change: Callable[[set[str]], None]) -> None:
         self._store.set_listener(on_change)

@@ -16,7 +16,7 @@ from tether.errors import ApiKeyNotFound, InvalidPayload, Unauthenticated, Usage
 from tether.model.access import Access, Scope
 from tether.model.clock import from_ms
 from tether.model.records import ApiKeyInfo
-from tether.store.base import ApiKeyRow, Transaction
+from tether.store.base import ApiKeyReads, ApiKeyRow, Transaction
 
 PREFIX = "tether_"
 _NAME_LIMIT = 100
@@ -106,7 +106,7 @@ def split(presented: str) -> tuple[str, str]:
     return key_id, secret
 
 
-def authenticate(tx: Transaction, presented: str | None, *, open_without_keys: bool) -> Access:
+def authenticate(tx: ApiKeyReads, presented: str | None, *, open_without_keys: bool) -> Access:
     """The access an API key grants.
 
     With ``open_without_keys`` and no active key in the store, every caller gets full

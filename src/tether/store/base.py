@@ -224,7 +224,14 @@ class QueueGauges:
         return cls(counts["workflow_tasks"], counts["attempts"], counts["timers"], waiting)
 
 
-class Transaction(Protocol):
+class ApiKeyReads(Protocol):
+    """The reads a request's authentication makes: all that :meth:`Store.read_committed` offers."""
+
+    def get_api_key(self, key_id: str) -> ApiKeyRow | None: ...
+    def has_active_api_keys(self) -> bool: ...
+
+
+class Transaction(ApiKeyReads, Protocol):
     """Narrow reads and writes used by engine transitions; all synchronous."""
 
     def savepoint(self) -> AbstractContextManager[None]:
@@ -628,7 +635,6 @@ class Transaction(Protocol):
 
     # API keys of the server
     def insert_api_key(self, row: ApiKeyRow) -> None: ...
-    def get_api_key(self, key_id: str) -> ApiKeyRow | None: ...
     def list_api_keys(self) -> list[ApiKeyRow]:
         """Every key, revoked ones included, oldest first."""
         ...
@@ -637,7 +643,6 @@ class Transaction(Protocol):
         """Mark a key revoked; False if no such key is active."""
         ...
 
-    def has_active_api_keys(self) -> bool: ...
     def set_api_key_sigv4(self, key_id: str, sealed: str) -> bool:
         """Give an active key its (sealed) SigV4 secret, replacing any; False if no such key is active."""
         ...
@@ -657,6 +662,15 @@ class Store(Protocol):
 
         A read sees every transition submitted before it, even ones not yet committed when
         the read was asked for: the test environment's idle checks depend on that order.
+        """
+        ...
+
+    async def read_committed(self, query: Callable[[ApiKeyReads], T]) -> T:
+        """Run a read of API keys against the last committed state, by this process or any other.
+
+        Unlike :meth:`read`, it need not wait for the transitions submitted before it: it is
+        for rows that commands and other servers write (a key revoked or created elsewhere
+        is seen by the very next call), so a store may answer it on the calling thread.
         """
         ...
 

@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 import psycopg
 
 from tether.errors import StoreUnavailable, UsageError
-from tether.store.base import Transaction
+from tether.store.base import ApiKeyReads, Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
 from tether.store.postgres import schema as postgres_schema
 from tether.store.postgres.listener import CHANNEL, CONNECT_TIMEOUT, TOPICS, ChangeListener, stop_notice
@@ -142,6 +142,9 @@ class PostgresStore:
         return await self._submit(transition, read_only=False)
 
     async def read(self, query: Callable[[Transaction], T]) -> T:  # noqa: D102
+        return await self._submit(query, read_only=True)
+
+    async def read_committed(self, query: Callable[[ApiKeyReads], T]) -> T:  # noqa: D102
         return await self._submit(query, read_only=True)
 
     async def _submit(self, fn: Callable[[Transaction], T], *, read_only: bool) -> T:

@@ -11,7 +11,20 @@ from tether.store.sqlite import pending as sqlite_pending
 _API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms, sigv4_secret"
 
 
-class RegistryQueries:
+class ApiKeyReadQueries:
+    """The API key reads of a request's authentication, on any connection (see ``Store.read_committed``)."""
+
+    _conn: sqlite3.Connection
+
+    def get_api_key(self, key_id: str) -> ApiKeyRow | None:  # noqa: D102
+        row = self._conn.execute(f"SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
+        return ApiKeyRow(*row) if row is not None else None
+
+    def has_active_api_keys(self) -> bool:  # noqa: D102
+        return self._conn.execute("SELECT 1 FROM api_keys WHERE revoked_at_ms IS NULL LIMIT 1").fetchone() is not None
+
+
+class RegistryQueries(ApiKeyReadQueries):
     """The part of :class:`~tether.store.sqlite.transaction.SQLiteTransaction` about workers, names and keys."""
 
     _conn: sqlite3.Connection
@@ -89,10 +102,6 @@ class RegistryQueries:
             (row.key_id, row.name, row.secret_hash, row.scopes, row.created_at_ms, row.revoked_at_ms, row.sigv4_secret),
         )
 
-    def get_api_key(self, key_id: str) -> ApiKeyRow | None:  # noqa: D102
-        row = self._conn.execute(f"SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
-        return ApiKeyRow(*row) if row is not None else None
-
     def list_api_keys(self) -> list[ApiKeyRow]:  # noqa: D102
         rows = self._conn.execute(f"SELECT {_API_KEY_COLUMNS} FROM api_keys ORDER BY created_at_ms, key_id")
         return [ApiKeyRow(*r) for r in rows]
@@ -103,9 +112,6 @@ class RegistryQueries:
             "UPDATE api_keys SET revoked_at_ms = ? WHERE key_id = ? AND revoked_at_ms IS NULL", (at_ms, key_id)
         )
         return cursor.rowcount > 0
-
-    def has_active_api_keys(self) -> bool:  # noqa: D102
-        return self._conn.execute("SELECT 1 FROM api_keys WHERE revoked_at_ms IS NULL LIMIT 1").fetchone() is not None
 
     def set_api_key_sigv4(self, key_id: str, sealed: str) -> bool:  # noqa: D102
         self._write()

@@ -27,9 +27,10 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 from tether.errors import StoreNotFound, StoreUnavailable, UsageError
-from tether.store.base import Transaction
+from tether.store.base import ApiKeyReads, Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
 from tether.store.sqlite import schema as sqlite_schema
+from tether.store.sqlite.committed import CommittedReader
 from tether.store.sqlite.transaction import SQLiteTransaction, TransactionLost
 from tether.store.sqlite.wal import reserve_wal
 
@@ -97,6 +98,7 @@ class SQLiteStore:
         self._tx: SQLiteTransaction | None = None
         self._version = 0
         self._checked_at = 0.0
+        self._committed = CommittedReader(path)
 
     @classmethod
     async def open(cls, url: str, *, create: bool = True) -> SQLiteStore:
@@ -132,6 +134,17 @@ class SQLiteStore:
     async def read(self, query: Callable[[Transaction], T]) -> T:  # noqa: D102
         # Reads queue behind the writes submitted before them (see Store.read), but need
         # no savepoint of their own.
+        return await self._submit(query, read_only=True)
+
+    async def read_committed(self, query: Callable[[ApiKeyReads], T]) -> T:  # noqa: D102
+        # On the calling thread, on a connection of its own (see sqlite.committed); the
+        # writer's path when that connection is missing, closed or would have to wait.
+        reads = None if self._closed else self._committed.reads()
+        if reads is not None:
+            try:
+                return query(reads)
+            except sqlite3.Error as exc:
+                logger.debug("read of committed keys on the writer's path: %s", exc)
         return await self._submit(query, read_only=True)
 
     async def _submit(self, fn: Callable[[Transaction], T], *, read_only: bool) -> T:
@@ -177,6 +190,7 @@ class SQLiteStore:
         if self._closed:
             return
         self._closed = True
+        self._committed.close()
         with self._arrived:
             self._stopping = True
             self._arrived.notify()

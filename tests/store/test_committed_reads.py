@@ -1,0 +1,110 @@
+"""Store.read_committed: the API key reads of authentication see every commit, by any store, at once."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tether.errors import StoreUnavailable
+from tether.store.base import ApiKeyReads, ApiKeyRow, Store
+from tether.store.sqlite.store import SQLiteStore
+
+from .conftest import open_url
+
+
+def key(key_id: str) -> ApiKeyRow:
+    return ApiKeyRow(key_id, "billing", "ab" * 32, '["activities:write:orders.*"]', 1_000, None)
+
+
+def revoked_at(reads: ApiKeyReads, key_id: str) -> int | None:
+    row = reads.get_api_key(key_id)
+    assert row is not None
+    return row.revoked_at_ms
+
+
+async def test_a_key_created_or_revoked_by_another_store_is_seen_by_the_next_read(store: Store) -> None:
+    assert await store.read_committed(lambda reads: reads.has_active_api_keys()) is False
+    other = await open_url(store.url)
+    try:
+        await other.run(lambda tx: tx.insert_api_key(key("k1")))
+        assert await store.read_committed(lambda reads: reads.has_active_api_keys()) is True
+        assert await store.read_committed(lambda reads: revoked_at(reads, "k1")) is None
+
+        await other.run(lambda tx: tx.revoke_api_key("k1", 5_000))
+        assert await store.read_committed(lambda reads: revoked_at(reads, "k1")) == 5_000
+        assert await store.read_committed(lambda reads: reads.has_active_api_keys()) is False
+    finally:
+        await other.close()
+
+
+async def thread_of_read(store: SQLiteStore) -> int:
+    """The thread a committed read of a store with one active key ran on."""
+    threads: list[int] = []
+
+    def query(reads: ApiKeyReads) -> bool:
+        threads.append(threading.get_ident())
+        return reads.has_active_api_keys()
+
+    assert await store.read_committed(query) is True
+    assert len(threads) == 1
+    return threads[0]
+
+
+@pytest.fixture
+async def sqlite_store(sqlite_url: str) -> AsyncIterator[SQLiteStore]:
+    opened = await SQLiteStore.open(sqlite_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_sqlite_reads_committed_keys_on_the_calling_thread(sqlite_store: SQLiteStore) -> None:
+    await sqlite_store.run(lambda tx: tx.insert_api_key(key("k1")))
+
+    assert await thread_of_read(sqlite_store) == threading.get_ident()
+
+
+async def test_sqlite_committed_read_does_not_wait_for_another_connection_writing(
+    sqlite_store: SQLiteStore, sqlite_url: str
+) -> None:
+    await sqlite_store.run(lambda tx: tx.insert_api_key(key("k1")))
+    writer = sqlite3.connect(str(Path(sqlite_url.removeprefix("sqlite:///"))), isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE api_keys SET revoked_at_ms = 5000")
+        # The writer's path would wait for the lock; the committed state is read at once.
+        assert await sqlite_store.read_committed(lambda reads: revoked_at(reads, "k1")) is None
+        writer.execute("COMMIT")
+        assert await sqlite_store.read_committed(lambda reads: revoked_at(reads, "k1")) == 5_000
+    finally:
+        writer.close()
+
+
+async def test_sqlite_committed_reads_offer_nothing_but_the_key_reads(sqlite_store: SQLiteStore) -> None:
+    with pytest.raises(AttributeError):
+        await sqlite_store.read_committed(lambda reads: reads.revoke_api_key("k1", 1))  # type: ignore[attr-defined]  # refused: only reads
+
+
+async def test_sqlite_committed_read_after_close_is_refused(sqlite_url: str) -> None:
+    opened = await SQLiteStore.open(sqlite_url)
+    assert await opened.read_committed(lambda reads: reads.has_active_api_keys()) is False
+    await opened.close()
+
+    with pytest.raises(StoreUnavailable):
+        await opened.read_committed(lambda reads: reads.has_active_api_keys())
+
+
+async def test_sqlite_in_memory_reads_committed_keys_on_the_writers_path() -> None:
+    opened = await SQLiteStore.open("sqlite:///:memory:")
+    try:
+        await opened.run(lambda tx: tx.insert_api_key(key("k1")))
+
+        # A second connection to ":memory:" would be another, empty database.
+        assert await thread_of_read(opened) != threading.get_ident()
+    finally:
+        await opened.close()
