@@ -7,14 +7,23 @@ each test's database opens with its schema already in place; threads copy the ne
 ahead of time, while the tests run. Used databases are dropped by threads of their own,
 several at once: each DROP DATABASE waits for a checkpoint (seconds on a busy server), and
 drops that wait together share one, so copies are never held up behind drops.
+
+A process that dies before its drops are done (killed, or its drops refused while the server
+had no connection to spare) would leave its databases behind, and a few thousand fill a disk.
+So names carry the host and the process that made them, a refused drop is tried again, and
+the first process to use a server on a host drops what dead processes of that host left there.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
+import hashlib
+import os
 import queue
+import re
+import socket
 import threading
+import time
 import uuid
 from urllib.parse import urlparse
 
@@ -26,6 +35,10 @@ from tether.store.postgres import schema as postgres_schema
 from tether.store.postgres import store as postgres
 
 _PREFIX = "tether_test_"
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+_OWNED = re.compile(rf"{_PREFIX}{_HOST}_(\d+)_")
+"""The names this host's test processes give their databases: the pid follows the host's tag."""
+_DROP_TRIES = 4
 _AHEAD = 4
 _THREADS = 3  # concurrent CREATE DATABASEs share their WAL flushes: three take little more than one
 _DROPPERS = 6
@@ -50,7 +63,7 @@ def create_database(server_url: str, *, empty: bool = False) -> str:
         StoreUnavailable: the server cannot be reached or refused.
     """
     if empty:
-        name = f"{_PREFIX}{uuid.uuid4().hex}"
+        name = _new_name()
         _administer(server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return with_database(server_url, name)
     with _pools_lock:
@@ -67,7 +80,7 @@ class _Pool:
     def __init__(self, server_url: str) -> None:
         self._server_url = server_url
         self._dropper = _dropper_for(server_url)  # first, so that at exit it outlives the pool
-        self._template = f"{_PREFIX}template_{uuid.uuid4().hex}"
+        self._template = _new_name()
         self._ready: queue.Queue[str | StoreUnavailable] = queue.Queue()
         self._orders: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: make a copy; False: stop
         try:
@@ -102,7 +115,7 @@ class _Pool:
             self._ready.put(self._failed if self._failed is not None else self._copy())
 
     def _copy(self) -> str | StoreUnavailable:
-        name = f"{_PREFIX}{uuid.uuid4().hex}"
+        name = _new_name()
         statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
         try:
             _administer(self._server_url, statement.format(sql.Identifier(name), sql.Identifier(self._template)))
@@ -169,12 +182,50 @@ def _dropper_for(server_url: str) -> _Dropper:
         if dropper is None:
             dropper = _droppers[server_url] = _Dropper(server_url)
             atexit.register(dropper.close)
+            for name in _left_by_dead_processes(server_url):
+                dropper.drop(name)
     return dropper
 
 
+def _new_name() -> str:
+    """A unique database name that says which host and process made it (63 characters at most)."""
+    return f"{_PREFIX}{_HOST}_{os.getpid()}_{uuid.uuid4().hex[:16]}"
+
+
+def _left_by_dead_processes(server_url: str) -> list[str]:
+    """Test databases on the server that processes of this host made and which no longer run."""
+    try:
+        with psycopg.connect(postgres.check_url(server_url), autocommit=True, connect_timeout=10) as conn:
+            names = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
+    except psycopg.Error:
+        return []  # the tests that need the server say why it cannot be reached
+    left = []
+    for name in names:
+        owner = _OWNED.match(name)
+        if owner is not None and not _running(int(owner.group(1))):
+            left.append(name)
+    return left
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def _drop_quietly(url: str, server_url: str) -> None:
-    with contextlib.suppress(StoreUnavailable):
-        drop_database(url, server_url=server_url)
+    """Drop, trying again a few times: a server with no connection to spare refuses for a while."""
+    for attempt in range(_DROP_TRIES):
+        try:
+            drop_database(url, server_url=server_url)
+            return
+        except StoreUnavailable:
+            if attempt + 1 < _DROP_TRIES:
+                time.sleep(2**attempt)
 
 
 def drop_database(url: str, *, server_url: str, wait: bool = True) -> None:

@@ -1,0 +1,57 @@
+"""Test databases a dead process left behind are dropped by the next process; a live one's are kept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import psycopg
+from psycopg import sql
+
+from tests.conftest import POSTGRES_SERVER
+from tether.store.postgres import admin
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _databases() -> set[str]:
+    with psycopg.connect(POSTGRES_SERVER, autocommit=True) as conn:
+        return {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+
+
+def _create(name: str) -> None:
+    with psycopg.connect(POSTGRES_SERVER, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def test_names_say_which_host_and_process_made_them() -> None:
+    name = admin._new_name()
+    owner = admin._OWNED.match(name)
+    assert owner is not None
+    assert int(owner.group(1)) == os.getpid()
+    assert len(name) <= 63  # PostgreSQL's longest identifier
+
+
+def test_the_databases_of_a_dead_process_of_this_host_are_found_and_a_live_ones_are_not() -> None:
+    dead = f"{admin._PREFIX}{admin._HOST}_{_dead_pid()}_leftover"
+    live = f"{admin._PREFIX}{admin._HOST}_{os.getpid()}_in_use"
+    other_host = f"{admin._PREFIX}00000000_{_dead_pid()}_elsewhere"
+    for name in (dead, live, other_host):
+        _create(name)
+    try:
+        left = admin._left_by_dead_processes(POSTGRES_SERVER)
+        assert dead in left
+        assert live not in left
+        assert other_host not in left
+        for name in left:
+            admin._drop_quietly(admin.with_database(POSTGRES_SERVER, name), POSTGRES_SERVER)
+        assert dead not in _databases()
+        assert live in _databases()
+    finally:
+        for name in (dead, live, other_host):
+            admin.drop_database(admin.with_database(POSTGRES_SERVER, name), server_url=POSTGRES_SERVER)
