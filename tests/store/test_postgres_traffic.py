@@ -8,8 +8,10 @@ and COMMIT, and waits twice (for the lock and its read, and for the commit).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -119,3 +121,70 @@ async def test_a_savepoint_whose_writes_were_all_held_back_is_never_sent_and_und
     assert await store.read(lambda tx: tx.get_activity("e1", 2)) is None
     assert await store.run(lambda tx: tx.claim_activity_tasks(activities=[ACT], limit=10)) == []
     assert [e.seq for e in await history(store, "e1")] == [1, 2]
+
+
+async def in_one_batch(store: PostgresStore, *transitions: Callable[[Transaction], None]) -> list[object]:
+    """Run transitions in one batch: the store's thread is held until all of them are queued."""
+    running, release = threading.Event(), threading.Event()
+
+    def hold(tx: Transaction) -> None:
+        running.set()
+        release.wait()
+
+    held = asyncio.ensure_future(store.read(hold))
+    await asyncio.to_thread(running.wait)
+    queued = [asyncio.ensure_future(store.run(t)) for t in transitions]
+    await asyncio.sleep(0)  # each submission puts its job on the queue
+    release.set()
+    await held
+    return await asyncio.gather(*queued, return_exceptions=True)
+
+
+def complete(tx: Transaction) -> None:
+    assert tx.get_activity("e1", 1) is not None
+    tx.update_activity("e1", 1, state="completed", closed_at_ms=5, result="2")
+    tx.append_events("e1", [(EventType.ACTIVITY_COMPLETED, "{}")], 5)
+
+
+async def test_transitions_sharing_a_batch_send_no_savepoints_unless_they_write_ahead(store: PostgresStore) -> None:
+    await first(store)
+    await insert(store, execution("e2"))
+
+    def other(tx: Transaction) -> None:
+        assert tx.get_execution("e2") is not None
+        tx.append_events("e2", [(EventType.WORKFLOW_CANCEL_REQUESTED, "{}")], 5)
+
+    before = counts()
+    assert await in_one_batch(store, complete, other) == [None, None]
+    statements = counts()[0] - before[0]
+
+    # BEGIN, the first lock and its read, its writes (sent before the next read), the second
+    # lock and its read, its writes, NOTIFY, COMMIT: no SAVEPOINT, no RELEASE
+    assert statements == 9
+    assert [e.seq for e in await history(store, "e1")][-1] == 3
+    assert [e.seq for e in await history(store, "e2")] == [1]
+
+
+async def test_a_refused_transition_that_wrote_ahead_changes_nothing_while_the_others_commit(
+    store: PostgresStore,
+) -> None:
+    await first(store)
+    await insert(store, execution("e2"))
+
+    def refused(tx: Transaction) -> None:
+        assert tx.get_execution("e2") is not None
+        tx.update_execution("e2", status="failed")  # sent at once: only rolling back undoes it
+        tx.append_events("e2", [(EventType.WORKFLOW_CANCEL_REQUESTED, "{}")], 5)
+        raise Boom
+
+    results = await in_one_batch(store, complete, refused)
+
+    assert results[0] is None
+    assert isinstance(results[1], Boom)
+    done = await store.read(lambda tx: tx.get_activity("e1", 1))
+    assert done is not None
+    assert done.state == "completed"
+    e2 = await store.read(lambda tx: tx.get_execution("e2"))
+    assert e2 is not None
+    assert e2.status == "running"
+    assert await history(store, "e2") == []

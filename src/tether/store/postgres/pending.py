@@ -89,6 +89,10 @@ class PendingWrites:
         """Whether writes other than events wait (events alone may wait for the transition's end)."""
         return any(kind != "events" for kind, _ in self._log)
 
+    def has_table_writes_since(self, mark: int) -> bool:
+        """Whether writes other than events were made since ``mark``."""
+        return any(kind != "events" for kind, _ in self._log[max(0, mark - self._base) :])
+
     def events(self) -> list[tuple[str, int, str, int, str]]:
         """The events appended and not sent yet: (execution, seq, type, at_ms, data)."""
         return [row for kind, rows in self._log if kind == "events" for row in rows]

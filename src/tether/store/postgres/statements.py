@@ -123,7 +123,13 @@ class PostgresStatements:
         self._pending = PendingWrites()
         """Writes not sent yet (see :mod:`tether.store.postgres.pending`)."""
         self._lazy: list[tuple[str, int]] = []
-        """Savepoints entered and not sent yet (nothing was sent since), with their marks in ``_pending``."""
+        """Savepoints entered and not sent yet (no write was sent since), with their marks in ``_pending``."""
+        self._shared = False
+        """Whether the running transition shares the transaction (see :meth:`enter_transition`)."""
+        self._exposed = False
+        """Whether a write of the running transition was sent (see :meth:`exposed`)."""
+        self._start = 0
+        """Where the running transition's writes begin in ``_pending``."""
         self._savepoints = 0
         self.locking = True
         """Whether this transition writes (and so locks what it reads); reads do not."""
@@ -161,7 +167,11 @@ class PostgresStatements:
     def reset(self, *, locking: bool) -> None:
         """Forget what the previous transition marked."""
         self.locking = locking
-        self._inherited = self._unsettled
+        # Writes of earlier transitions still held back are sent during this one: if they
+        # fail, the failure may be theirs.
+        self._inherited = self._unsettled or bool(self._pending)
+        self._start = self._pending.mark()
+        self._shared = self._exposed = False
         self._locked = set()
         self._known_at_start = self.known.snapshot()
         if self.deadlines:
@@ -179,12 +189,28 @@ class PostgresStatements:
         self._held |= self._locked
 
     def discard(self) -> None:
-        """The running transition was rolled back: what it locked and learnt is void."""
+        """The running transition was rolled back: what it locked, learnt and held back is void.
+
+        Writes of earlier transitions of the batch still held back are kept.
+        """
         self._locked = set()
         self.known.restore(self._known_at_start)
         self.deadlines = {}
-        self._drop_held_back()
+        self._pending.drop_since(self._start)
         self._lazy = []
+
+    def enter_transition(self) -> None:
+        """The running transition shares the transaction with others of the batch.
+
+        It gets no savepoint: writes it holds back until it ends are dropped if it fails. Once
+        one of its writes went out (see :meth:`exposed`), or if one of its statements fails
+        (the failure says so: ``inherited``), undoing it takes rolling back the whole batch.
+        """
+        self._shared = True
+
+    def exposed(self) -> bool:
+        """Whether a write of the running transition went out: only rolling back the transaction undoes it."""
+        return self._exposed
 
     # statements
 
@@ -235,7 +261,8 @@ class PostgresStatements:
 
     def _failed(self, exc: psycopg.Error) -> StatementFailed:
         """Collect every result still in the pipeline after a failure, so that it can be used again."""
-        inherited = self._inherited
+        # A transition sharing the transaction has no savepoint: the failure aborted all of the batch.
+        inherited = self._inherited or self._shared
         self._unsettled = self._inherited = False
         self._drop_held_back()
         conn = self._conn
@@ -278,11 +305,29 @@ class PostgresStatements:
         self._pending.append_events(events)
 
     def _before_statement(self) -> None:
-        """Before any other statement: the savepoints it runs under, and the writes held back that it might read."""
+        """Before a statement that writes: the savepoints it runs under, and the writes held back that it might read."""
+        self._exposed = True
         if self._lazy:
             self._send_savepoints()
         if self._pending.has_table_writes():
             self._write_pending()
+
+    def _before_read(self) -> None:
+        """Before a read: the writes held back that it might read, and the savepoints those run under.
+
+        A read changes nothing a savepoint would undo (the row locks it takes are kept until
+        the commit), so savepoints not sent yet stay so unless writes made under them must
+        go out first.
+        """
+        if not self._pending.has_table_writes():
+            return
+        if not self._lazy:
+            self._write_pending()
+        elif self._pending.has_table_writes_since(self._lazy[0][1]):
+            self._send_savepoints()
+            self._write_pending()
+        else:
+            self._write_pending(self._lazy[0][1])
 
     def _send_held_back(self) -> None:
         """Send every write held back (and the savepoints they were made under)."""
@@ -300,6 +345,8 @@ class PostgresStatements:
             del self._lazy[0]  # sent: rolling back to it is now the way to undo its block
 
     def _write_pending(self, until: int | None = None) -> None:
+        if min(self._pending.mark(), until or self._pending.mark()) > self._start:
+            self._exposed = True  # some of the running transition's writes go out
         for parts in self._pending.take(until):
             if parts:
                 self._send_now(*statement(parts))
@@ -308,7 +355,10 @@ class PostgresStatements:
         self._pending.clear()
 
     def _one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
-        self._before_statement()
+        if sql.startswith("SELECT"):
+            self._before_read()
+        else:
+            self._before_statement()
         TRAFFIC.statements += 1
         TRAFFIC.round_trips += 1
         try:
@@ -319,7 +369,10 @@ class PostgresStatements:
         return row
 
     def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[Row]:
-        self._before_statement()
+        if sql.startswith("SELECT"):
+            self._before_read()
+        else:
+            self._before_statement()
         TRAFFIC.statements += 1
         TRAFFIC.round_trips += 1
         try:
@@ -365,7 +418,7 @@ class PostgresStatements:
         locks a row and joins another re-checks only the locked row after waiting: the
         joined one would come from before the wait.)
         """
-        self._before_statement()
+        self._before_read()
         TRAFFIC.statements += 2
         TRAFFIC.round_trips += 1
         try:
