@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from tether.model.events import EventType
-from tether.store.base import ActivityTaskRow, Transaction
+from tether.store.base import ActivityTaskRow, TimerRow, Transaction
 from tether.store.postgres.statements import TRAFFIC
 from tether.store.postgres.store import PostgresStore
 
@@ -188,3 +188,29 @@ async def test_a_refused_transition_that_wrote_ahead_changes_nothing_while_the_o
     assert e2 is not None
     assert e2.status == "running"
     assert await history(store, "e2") == []
+
+
+async def test_closing_an_execution_is_one_statement_of_writes_and_reads_its_link_behind_the_lock(
+    store: PostgresStore,
+) -> None:
+    await first(store)
+    await store.run(lambda tx: tx.arm_timer(TimerRow("e1", "sleep", 7, 1, 100)))
+
+    def close(tx: Transaction) -> None:
+        assert tx.get_execution("e1") is not None
+        tx.delete_execution_timers("e1")
+        assert tx.get_link("e1") is None
+        tx.append_events("e1", [(EventType.WORKFLOW_COMPLETED, "{}")], 5)
+        tx.update_execution("e1", status="completed", closed_at_ms=5, result="3")
+
+    before = counts()
+    await store.run(close)
+    statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
+
+    # BEGIN, the lock, the read behind it (the link too), the writes, NOTIFY, COMMIT
+    assert (statements, round_trips) == (6, 2)
+    closed = await store.read(lambda tx: tx.get_execution("e1"))
+    assert closed is not None
+    assert (closed.status, closed.closed_at_ms, closed.result, closed.last_seq) == ("completed", 5, "3", 3)
+    assert await store.read(lambda tx: tx.timers_of("e1")) == []
+    assert [e.seq for e in await history(store, "e1")] == [1, 2, 3]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ExecutionRow
+from tether.store.base import ActivityRow, ExecutionRow, LinkRow
 from tether.store.postgres.pending import WorkflowTask
 
 Row = tuple[Any, ...]
@@ -67,6 +67,7 @@ class Known:
     histories: dict[str, _History]
     queued: dict[tuple[str, int], int]
     workflow_tasks: dict[str, WorkflowTask | None]
+    links: dict[str, LinkRow | None]
 
 
 _EXECUTION_NAMES = [f.name for f in dataclasses.fields(ExecutionRow)]
@@ -103,6 +104,8 @@ class HeldRows:
         """The attempt of each activity (execution, activity) this transaction queued and nobody took since."""
         self._workflow_tasks: dict[str, WorkflowTask | None] = {}
         """The workflow task of held executions (None: none), as this transaction left it."""
+        self._links: dict[str, LinkRow | None] = {}
+        """The link of held executions (None: none), as read behind their lock."""
 
     def clear(self) -> None:
         """A new database transaction: no lock is held, nothing is known."""
@@ -111,12 +114,18 @@ class HeldRows:
         self._histories = {}
         self._queued = {}
         self._workflow_tasks = {}
+        self._links = {}
 
     def snapshot(self) -> Known:
         """What is known now; :meth:`restore` brings it back."""
         histories = {k: _History(h.base_seq, list(h.events)) for k, h in self._histories.items()}
         return Known(
-            dict(self._executions), dict(self._activities), histories, dict(self._queued), dict(self._workflow_tasks)
+            dict(self._executions),
+            dict(self._activities),
+            histories,
+            dict(self._queued),
+            dict(self._workflow_tasks),
+            dict(self._links),
         )
 
     def restore(self, known: Known) -> None:
@@ -126,6 +135,7 @@ class HeldRows:
         self._histories = known.histories
         self._queued = known.queued
         self._workflow_tasks = known.workflow_tasks
+        self._links = known.links
 
     # executions
 
@@ -183,6 +193,7 @@ class HeldRows:
         self._queued = {k: v for k, v in self._queued.items() if k[0] not in execution_ids}
         for execution_id in execution_ids:
             self._workflow_tasks.pop(execution_id, None)
+            self._links.pop(execution_id, None)
 
     # activities
 
@@ -234,3 +245,21 @@ class HeldRows:
     def forget_workflow_tasks(self) -> None:
         """Forget every workflow task known (changed by a statement that did not say which)."""
         self._workflow_tasks = {}
+
+    # links
+
+    def knows_link(self, execution_id: str) -> bool:
+        """Whether the held execution's link (or that it has none) is known."""
+        return execution_id in self._links
+
+    def link(self, execution_id: str) -> LinkRow | None:
+        """The held execution's link (None: none; ask :meth:`knows_link` first)."""
+        return self._links[execution_id]
+
+    def learn_link(self, execution_id: str, link: LinkRow | None) -> None:
+        """Keep the execution's link as read under its lock."""
+        self._links[execution_id] = link
+
+    def forget_link(self, execution_id: str) -> None:
+        """Forget the execution's link (a statement changed it)."""
+        self._links.pop(execution_id, None)
