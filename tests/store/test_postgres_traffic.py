@@ -2,8 +2,9 @@
 
 A step completes an activity, queues the workflow task, runs it inline (it schedules the next
 activity) and starts that activity. Its writes to the execution's rows are held back and
-sent as one statement: the step is BEGIN, the lock, the read behind it, the writes, NOTIFY
-and COMMIT, and waits twice (for the lock and its read, and for the commit).
+sent as one statement, with the notice to other stores (``pg_notify``): the step is BEGIN,
+the lock, the read behind it, the writes, and COMMIT, and waits twice (for the lock and its
+read, and for the commit).
 """
 
 from __future__ import annotations
@@ -72,14 +73,14 @@ async def first(store: PostgresStore) -> None:
     await store.run(transition)
 
 
-async def test_a_step_of_sync_activities_is_six_statements_and_two_round_trips(store: PostgresStore) -> None:
+async def test_a_step_of_sync_activities_is_five_statements_and_two_round_trips(store: PostgresStore) -> None:
     await first(store)
 
     before = counts()
     await store.run(step)
     statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
 
-    assert (statements, round_trips) == (6, 2)
+    assert (statements, round_trips) == (5, 2)
     done = await store.read(lambda tx: tx.get_activity("e1", 1))
     running = await store.read(lambda tx: tx.get_activity("e1", 2))
     assert done == dataclasses.replace(
@@ -113,7 +114,7 @@ async def test_a_savepoint_whose_writes_were_all_held_back_is_never_sent_and_und
     await store.run(transition)
     statements = counts()[0] - before[0]
 
-    assert statements == 6  # BEGIN, the lock, the read, the writes kept, NOTIFY, COMMIT: no savepoint
+    assert statements == 5  # BEGIN, the lock, the read, the writes kept with the notice, COMMIT: no savepoint
     done = await store.read(lambda tx: tx.get_activity("e1", 1))
     assert done == dataclasses.replace(
         activity("e1", 1), attempt_started_at_ms=5, state="completed", closed_at_ms=5, result="2"
@@ -159,8 +160,8 @@ async def test_transitions_sharing_a_batch_send_no_savepoints_unless_they_write_
     statements = counts()[0] - before[0]
 
     # BEGIN, the first lock and its read, its writes (sent before the next read), the second
-    # lock and its read, its writes, NOTIFY, COMMIT: no SAVEPOINT, no RELEASE
-    assert statements == 9
+    # lock and its read, its writes with the notice, COMMIT: no SAVEPOINT, no RELEASE
+    assert statements == 8
     assert [e.seq for e in await history(store, "e1")][-1] == 3
     assert [e.seq for e in await history(store, "e2")] == [1]
 
@@ -207,8 +208,8 @@ async def test_closing_an_execution_is_one_statement_of_writes_and_reads_its_lin
     await store.run(close)
     statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
 
-    # BEGIN, the lock, the read behind it (the link too), the writes, NOTIFY, COMMIT
-    assert (statements, round_trips) == (6, 2)
+    # BEGIN, the lock, the read behind it (the link too), the writes with the notice, COMMIT
+    assert (statements, round_trips) == (5, 2)
     closed = await store.read(lambda tx: tx.get_execution("e1"))
     assert closed is not None
     assert (closed.status, closed.closed_at_ms, closed.result, closed.last_seq) == ("completed", 5, "3", 3)

@@ -231,6 +231,23 @@ class PostgresStatements:
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
 
+    def commit(self, channel: str, notice: str) -> None:
+        """Send what is held back, a notice on ``channel`` (sent by the server at the commit), and COMMIT.
+
+        The notice travels as ``pg_notify`` in the statement of the last writes held back, if
+        any are: one statement fewer than a NOTIFY of its own.
+        """
+        if self._lazy:
+            self._send_savepoints()
+        statements = [parts for parts in self._pending.take() if parts]
+        for parts in statements[:-1]:
+            self._send_now(*statement(parts))
+        if statements:
+            self._send_now(*statement([*statements[-1], ("SELECT pg_notify(%s, %s)", [channel, notice])]))
+        else:
+            self._control(f"NOTIFY {channel}, '{notice}'")
+        self._control("COMMIT")
+
     def forget_plans(self) -> None:
         """Drop the connection's prepared statements, between transactions: they are prepared and planned again."""
         self.control("DEALLOCATE ALL")

@@ -398,8 +398,9 @@ class PostgresStore:
         """
         if wrote:
             touched = sorted(changes & TOPICS) + (["closed"] if changes - TOPICS else [])
-            tx.control(f"NOTIFY {CHANNEL}, '{' '.join([self._id, *touched])}'")
-        tx.control("COMMIT")
+            tx.commit(CHANNEL, " ".join([self._id, *touched]))
+        else:
+            tx.control("COMMIT")
         tx.settle()
 
     def _lost(self) -> bool:
