@@ -21,7 +21,7 @@ from typing import Any
 
 from tether.model.events import Event, EventType
 from tether.store.base import ActivityRow, ExecutionRow, LinkRow
-from tether.store.postgres.pending import WorkflowTask
+from tether.store.postgres.pending import WORKFLOW_TASK_COLUMNS, WorkflowTask
 
 Row = tuple[Any, ...]
 
@@ -36,6 +36,29 @@ ACTIVITY_COLUMNS = (
 )
 TIMER_COLUMNS = "execution_id, kind, ref, attempt, due_at_ms"
 API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms, sigv4_secret"
+LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
+BEHIND_LOCK = (
+    "SELECT d.due_at_ms, w.execution_id, "
+    + ", ".join(f"w.{c}" for c in WORKFLOW_TASK_COLUMNS.split(", "))
+    + ", "
+    + ", ".join(f"l.{c}" for c in LINK_COLUMNS.split(", "))
+    + " FROM (VALUES (1)) AS one"
+    " LEFT JOIN timers d ON d.execution_id = %s AND d.kind = 'workflow' AND d.ref = 0"
+    " LEFT JOIN workflow_tasks w ON w.execution_id = %s"
+    " LEFT JOIN execution_links l ON l.id = %s"
+)
+"""What a transition reads behind an execution's lock: its workflow deadline (a timer of kind
+``workflow``), its workflow task and its link, in one row (NULLs where there is none)."""
+WITH_ACTIVITY = (
+    BEHIND_LOCK.replace(
+        " FROM (VALUES", ", " + ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", ")) + " FROM (VALUES"
+    )
+    + " LEFT JOIN activities a ON a.execution_id = %s AND a.activity_id = %s"
+)
+"""The same and one of its activities (its columns follow)."""
+TASK_AT = 1
+LINK_AT = TASK_AT + 1 + len(WORKFLOW_TASK_COLUMNS.split(", "))
+ACTIVITY_AT = LINK_AT + len(LINK_COLUMNS.split(", "))
 
 
 def execution_row(row: Row) -> ExecutionRow:

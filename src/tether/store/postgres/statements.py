@@ -24,8 +24,18 @@ from psycopg import errors as pg_errors
 
 from tether.errors import StoreUnavailable
 from tether.store.base import ActivityTaskRow, LinkRow
-from tether.store.postgres.held import ACTIVITY_COLUMNS, EXECUTION_COLUMNS, HeldRows, Known, Row
-from tether.store.postgres.pending import WORKFLOW_TASK_COLUMNS, PendingWrites, WorkflowTask, statement
+from tether.store.postgres.held import (
+    ACTIVITY_AT,
+    BEHIND_LOCK,
+    EXECUTION_COLUMNS,
+    LINK_AT,
+    TASK_AT,
+    WITH_ACTIVITY,
+    HeldRows,
+    Known,
+    Row,
+)
+from tether.store.postgres.pending import PendingWrites, WorkflowTask, statement
 
 logger = logging.getLogger(__name__)
 
@@ -35,30 +45,6 @@ _CONFLICTS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_err
 # Syncs after a failure until every result of the pipeline has been collected; each
 # collects what has arrived, and one suffices unless results were still in flight.
 _RECOVERY_SYNCS = 8
-LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
-_BEHIND_LOCK = (
-    "SELECT d.due_at_ms, w.execution_id, "
-    + ", ".join(f"w.{c}" for c in WORKFLOW_TASK_COLUMNS.split(", "))
-    + ", "
-    + ", ".join(f"l.{c}" for c in LINK_COLUMNS.split(", "))
-    + " FROM (VALUES (1)) AS one"
-    " LEFT JOIN timers d ON d.execution_id = %s AND d.kind = 'workflow' AND d.ref = 0"
-    " LEFT JOIN workflow_tasks w ON w.execution_id = %s"
-    " LEFT JOIN execution_links l ON l.id = %s"
-)
-"""What a transition reads behind an execution's lock: its workflow deadline (a timer of kind
-``workflow``), its workflow task and its link, in one row (NULLs where there is none)."""
-_WITH_ACTIVITY = (
-    _BEHIND_LOCK.replace(
-        " FROM (VALUES", ", " + ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", ")) + " FROM (VALUES"
-    )
-    + " LEFT JOIN activities a ON a.execution_id = %s AND a.activity_id = %s"
-)
-"""The same and one of its activities (its columns follow)."""
-_TASK_AT = 1
-_LINK_AT = _TASK_AT + 1 + len(WORKFLOW_TASK_COLUMNS.split(", "))
-_ACTIVITY_AT = _LINK_AT + len(LINK_COLUMNS.split(", "))
-
 __all__ = ["TRAFFIC", "PostgresStatements", "Row", "StatementFailed", "Traffic"]
 
 
@@ -448,9 +434,9 @@ class PostgresStatements:
                 f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,)
             )
             if activity_id is None:
-                self._cur.execute(_BEHIND_LOCK, (execution_id, execution_id, execution_id))
+                self._cur.execute(BEHIND_LOCK, (execution_id, execution_id, execution_id))
             else:
-                self._cur.execute(_WITH_ACTIVITY, (execution_id, execution_id, execution_id, execution_id, activity_id))
+                self._cur.execute(WITH_ACTIVITY, (execution_id, execution_id, execution_id, execution_id, activity_id))
             locked = self._locker.fetchone()
             behind = self._cur.fetchone()
         except psycopg.Error as exc:
@@ -462,15 +448,15 @@ class PostgresStatements:
         self._locked.add(execution_id)
         self.known.learn_execution(locked)
         self.deadlines[execution_id] = None if behind[0] is None else int(behind[0])
-        if behind[_TASK_AT] is None:
+        if behind[TASK_AT] is None:
             self.known.learn_workflow_task(execution_id, None)
         else:
-            self.known.learn_workflow_task(execution_id, WorkflowTask(*behind[_TASK_AT + 1 : _LINK_AT]))
-        link = behind[_LINK_AT:_ACTIVITY_AT]
+            self.known.learn_workflow_task(execution_id, WorkflowTask(*behind[TASK_AT + 1 : LINK_AT]))
+        link = behind[LINK_AT:ACTIVITY_AT]
         self.known.learn_link(execution_id, None if link[0] is None else LinkRow(*link))
-        if activity_id is None or behind[_ACTIVITY_AT] is None:
+        if activity_id is None or behind[ACTIVITY_AT] is None:
             return locked, None
-        return locked, behind[_ACTIVITY_AT:]
+        return locked, behind[ACTIVITY_AT:]
 
     def _holds(self, execution_id: str) -> bool:
         return execution_id in self._locked or execution_id in self._held
