@@ -2,19 +2,22 @@
 
 A step completes an activity, queues the workflow task, runs it inline (it schedules the next
 activity) and starts that activity. Its writes to the execution's rows are held back and
-sent as one statement: the step is BEGIN, the lock, the read behind it, the writes, NOTIFY
-and COMMIT, and waits twice (for the lock and its read, and for the commit).
+sent as one statement, with the notice to other stores (``pg_notify``): the step is BEGIN,
+the lock, the read behind it, the writes, and COMMIT, and waits twice (for the lock and its
+read, and for the commit).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from tether.model.events import EventType
-from tether.store.base import ActivityTaskRow, Transaction
+from tether.store.base import ActivityTaskRow, TimerRow, Transaction
 from tether.store.postgres.statements import TRAFFIC
 from tether.store.postgres.store import PostgresStore
 
@@ -70,14 +73,14 @@ async def first(store: PostgresStore) -> None:
     await store.run(transition)
 
 
-async def test_a_step_of_sync_activities_is_six_statements_and_two_round_trips(store: PostgresStore) -> None:
+async def test_a_step_of_sync_activities_is_five_statements_and_two_round_trips(store: PostgresStore) -> None:
     await first(store)
 
     before = counts()
     await store.run(step)
     statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
 
-    assert (statements, round_trips) == (6, 2)
+    assert (statements, round_trips) == (5, 2)
     done = await store.read(lambda tx: tx.get_activity("e1", 1))
     running = await store.read(lambda tx: tx.get_activity("e1", 2))
     assert done == dataclasses.replace(
@@ -111,7 +114,7 @@ async def test_a_savepoint_whose_writes_were_all_held_back_is_never_sent_and_und
     await store.run(transition)
     statements = counts()[0] - before[0]
 
-    assert statements == 6  # BEGIN, the lock, the read, the writes kept, NOTIFY, COMMIT: no savepoint
+    assert statements == 5  # BEGIN, the lock, the read, the writes kept with the notice, COMMIT: no savepoint
     done = await store.read(lambda tx: tx.get_activity("e1", 1))
     assert done == dataclasses.replace(
         activity("e1", 1), attempt_started_at_ms=5, state="completed", closed_at_ms=5, result="2"
@@ -119,3 +122,96 @@ async def test_a_savepoint_whose_writes_were_all_held_back_is_never_sent_and_und
     assert await store.read(lambda tx: tx.get_activity("e1", 2)) is None
     assert await store.run(lambda tx: tx.claim_activity_tasks(activities=[ACT], limit=10)) == []
     assert [e.seq for e in await history(store, "e1")] == [1, 2]
+
+
+async def in_one_batch(store: PostgresStore, *transitions: Callable[[Transaction], None]) -> list[object]:
+    """Run transitions in one batch: the store's thread is held until all of them are queued."""
+    running, release = threading.Event(), threading.Event()
+
+    def hold(tx: Transaction) -> None:
+        running.set()
+        release.wait()
+
+    held = asyncio.ensure_future(store.read(hold))
+    await asyncio.to_thread(running.wait)
+    queued = [asyncio.ensure_future(store.run(t)) for t in transitions]
+    await asyncio.sleep(0)  # each submission puts its job on the queue
+    release.set()
+    await held
+    return await asyncio.gather(*queued, return_exceptions=True)
+
+
+def complete(tx: Transaction) -> None:
+    assert tx.get_activity("e1", 1) is not None
+    tx.update_activity("e1", 1, state="completed", closed_at_ms=5, result="2")
+    tx.append_events("e1", [(EventType.ACTIVITY_COMPLETED, "{}")], 5)
+
+
+async def test_transitions_sharing_a_batch_send_no_savepoints_unless_they_write_ahead(store: PostgresStore) -> None:
+    await first(store)
+    await insert(store, execution("e2"))
+
+    def other(tx: Transaction) -> None:
+        assert tx.get_execution("e2") is not None
+        tx.append_events("e2", [(EventType.WORKFLOW_CANCEL_REQUESTED, "{}")], 5)
+
+    before = counts()
+    assert await in_one_batch(store, complete, other) == [None, None]
+    statements = counts()[0] - before[0]
+
+    # BEGIN, the first lock and its read, its writes (sent before the next read), the second
+    # lock and its read, its writes with the notice, COMMIT: no SAVEPOINT, no RELEASE
+    assert statements == 8
+    assert [e.seq for e in await history(store, "e1")][-1] == 3
+    assert [e.seq for e in await history(store, "e2")] == [1]
+
+
+async def test_a_refused_transition_that_wrote_ahead_changes_nothing_while_the_others_commit(
+    store: PostgresStore,
+) -> None:
+    await first(store)
+    await insert(store, execution("e2"))
+
+    def refused(tx: Transaction) -> None:
+        assert tx.get_execution("e2") is not None
+        tx.update_execution("e2", status="failed")  # sent at once: only rolling back undoes it
+        tx.append_events("e2", [(EventType.WORKFLOW_CANCEL_REQUESTED, "{}")], 5)
+        raise Boom
+
+    results = await in_one_batch(store, complete, refused)
+
+    assert results[0] is None
+    assert isinstance(results[1], Boom)
+    done = await store.read(lambda tx: tx.get_activity("e1", 1))
+    assert done is not None
+    assert done.state == "completed"
+    e2 = await store.read(lambda tx: tx.get_execution("e2"))
+    assert e2 is not None
+    assert e2.status == "running"
+    assert await history(store, "e2") == []
+
+
+async def test_closing_an_execution_is_one_statement_of_writes_and_reads_its_link_behind_the_lock(
+    store: PostgresStore,
+) -> None:
+    await first(store)
+    await store.run(lambda tx: tx.arm_timer(TimerRow("e1", "sleep", 7, 1, 100)))
+
+    def close(tx: Transaction) -> None:
+        assert tx.get_execution("e1") is not None
+        tx.delete_execution_timers("e1")
+        assert tx.get_link("e1") is None
+        tx.append_events("e1", [(EventType.WORKFLOW_COMPLETED, "{}")], 5)
+        tx.update_execution("e1", status="completed", closed_at_ms=5, result="3")
+
+    before = counts()
+    await store.run(close)
+    statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
+
+    # BEGIN, the lock, the read behind it (the link too), the writes with the notice, COMMIT
+    assert (statements, round_trips) == (5, 2)
+    closed = await store.read(lambda tx: tx.get_execution("e1"))
+    assert closed is not None
+    assert (closed.status, closed.closed_at_ms, closed.result, closed.last_seq) == ("completed", 5, "3", 3)
+    assert await store.read(lambda tx: tx.timers_of("e1")) == []
+    assert [e.seq for e in await history(store, "e1")] == [1, 2, 3]

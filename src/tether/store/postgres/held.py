@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ExecutionRow
-from tether.store.postgres.pending import WorkflowTask
+from tether.store.base import ActivityRow, ExecutionRow, LinkRow
+from tether.store.postgres.pending import WORKFLOW_TASK_COLUMNS, WorkflowTask
 
 Row = tuple[Any, ...]
 
@@ -36,6 +36,29 @@ ACTIVITY_COLUMNS = (
 )
 TIMER_COLUMNS = "execution_id, kind, ref, attempt, due_at_ms"
 API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms, sigv4_secret"
+LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
+BEHIND_LOCK = (
+    "SELECT d.due_at_ms, w.execution_id, "
+    + ", ".join(f"w.{c}" for c in WORKFLOW_TASK_COLUMNS.split(", "))
+    + ", "
+    + ", ".join(f"l.{c}" for c in LINK_COLUMNS.split(", "))
+    + " FROM (VALUES (1)) AS one"
+    " LEFT JOIN timers d ON d.execution_id = %s AND d.kind = 'workflow' AND d.ref = 0"
+    " LEFT JOIN workflow_tasks w ON w.execution_id = %s"
+    " LEFT JOIN execution_links l ON l.id = %s"
+)
+"""What a transition reads behind an execution's lock: its workflow deadline (a timer of kind
+``workflow``), its workflow task and its link, in one row (NULLs where there is none)."""
+WITH_ACTIVITY = (
+    BEHIND_LOCK.replace(
+        " FROM (VALUES", ", " + ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", ")) + " FROM (VALUES"
+    )
+    + " LEFT JOIN activities a ON a.execution_id = %s AND a.activity_id = %s"
+)
+"""The same and one of its activities (its columns follow)."""
+TASK_AT = 1
+LINK_AT = TASK_AT + 1 + len(WORKFLOW_TASK_COLUMNS.split(", "))
+ACTIVITY_AT = LINK_AT + len(LINK_COLUMNS.split(", "))
 
 
 def execution_row(row: Row) -> ExecutionRow:
@@ -67,6 +90,7 @@ class Known:
     histories: dict[str, _History]
     queued: dict[tuple[str, int], int]
     workflow_tasks: dict[str, WorkflowTask | None]
+    links: dict[str, LinkRow | None]
 
 
 _EXECUTION_NAMES = [f.name for f in dataclasses.fields(ExecutionRow)]
@@ -103,6 +127,8 @@ class HeldRows:
         """The attempt of each activity (execution, activity) this transaction queued and nobody took since."""
         self._workflow_tasks: dict[str, WorkflowTask | None] = {}
         """The workflow task of held executions (None: none), as this transaction left it."""
+        self._links: dict[str, LinkRow | None] = {}
+        """The link of held executions (None: none), as read behind their lock."""
 
     def clear(self) -> None:
         """A new database transaction: no lock is held, nothing is known."""
@@ -111,12 +137,18 @@ class HeldRows:
         self._histories = {}
         self._queued = {}
         self._workflow_tasks = {}
+        self._links = {}
 
     def snapshot(self) -> Known:
         """What is known now; :meth:`restore` brings it back."""
         histories = {k: _History(h.base_seq, list(h.events)) for k, h in self._histories.items()}
         return Known(
-            dict(self._executions), dict(self._activities), histories, dict(self._queued), dict(self._workflow_tasks)
+            dict(self._executions),
+            dict(self._activities),
+            histories,
+            dict(self._queued),
+            dict(self._workflow_tasks),
+            dict(self._links),
         )
 
     def restore(self, known: Known) -> None:
@@ -126,6 +158,7 @@ class HeldRows:
         self._histories = known.histories
         self._queued = known.queued
         self._workflow_tasks = known.workflow_tasks
+        self._links = known.links
 
     # executions
 
@@ -183,6 +216,7 @@ class HeldRows:
         self._queued = {k: v for k, v in self._queued.items() if k[0] not in execution_ids}
         for execution_id in execution_ids:
             self._workflow_tasks.pop(execution_id, None)
+            self._links.pop(execution_id, None)
 
     # activities
 
@@ -234,3 +268,21 @@ class HeldRows:
     def forget_workflow_tasks(self) -> None:
         """Forget every workflow task known (changed by a statement that did not say which)."""
         self._workflow_tasks = {}
+
+    # links
+
+    def knows_link(self, execution_id: str) -> bool:
+        """Whether the held execution's link (or that it has none) is known."""
+        return execution_id in self._links
+
+    def link(self, execution_id: str) -> LinkRow | None:
+        """The held execution's link (None: none; ask :meth:`knows_link` first)."""
+        return self._links[execution_id]
+
+    def learn_link(self, execution_id: str, link: LinkRow | None) -> None:
+        """Keep the execution's link as read under its lock."""
+        self._links[execution_id] = link
+
+    def forget_link(self, execution_id: str) -> None:
+        """Forget the execution's link (a statement changed it)."""
+        self._links.pop(execution_id, None)

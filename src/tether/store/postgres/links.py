@@ -7,9 +7,8 @@ attaches an existing execution to a parent), under the lock of the execution it 
 from __future__ import annotations
 
 from tether.store.base import LinkRow
+from tether.store.postgres.held import LINK_COLUMNS as _LINK_COLUMNS
 from tether.store.postgres.statements import PostgresStatements
-
-_LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
 
 
 class PostgresLinks(PostgresStatements):
@@ -23,6 +22,7 @@ class PostgresLinks(PostgresStatements):
             "parent_id = excluded.parent_id, parent_ref = excluded.parent_ref, parent_close = excluded.parent_close",
             (row.id, row.chain_id, row.run, row.parent_id, row.parent_ref, row.parent_close),
         )
+        self.known.forget_link(row.id)
 
     def mark_parent(self, execution_id: str) -> None:  # noqa: D102
         self._send(
@@ -30,8 +30,11 @@ class PostgresLinks(PostgresStatements):
             "ON CONFLICT (id) DO UPDATE SET has_children = true",
             (execution_id,),
         )
+        self.known.forget_link(execution_id)
 
     def get_link(self, execution_id: str) -> LinkRow | None:  # noqa: D102
+        if self.known.knows_link(execution_id):
+            return self.known.link(execution_id)  # read behind the lock, with the execution
         row = self._one(f"SELECT {_LINK_COLUMNS} FROM execution_links WHERE id = %s", (execution_id,))
         return LinkRow(*row) if row is not None else None
 

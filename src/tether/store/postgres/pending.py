@@ -89,6 +89,10 @@ class PendingWrites:
         """Whether writes other than events wait (events alone may wait for the transition's end)."""
         return any(kind != "events" for kind, _ in self._log)
 
+    def has_table_writes_since(self, mark: int) -> bool:
+        """Whether writes other than events were made since ``mark``."""
+        return any(kind != "events" for kind, _ in self._log[max(0, mark - self._base) :])
+
     def events(self) -> list[tuple[str, int, str, int, str]]:
         """The events appended and not sent yet: (execution, seq, type, at_ms, data)."""
         return [row for kind, rows in self._log if kind == "events" for row in rows]
@@ -114,6 +118,14 @@ class PendingWrites:
     def set_workflow_task(self, execution_id: str, before: WorkflowTask | None, after: WorkflowTask | None) -> None:
         """The execution's workflow task becomes ``after`` (None: no row)."""
         self._log.append(("task", (execution_id, before, after)))
+
+    def update_execution(self, execution_id: str, values: dict[str, object]) -> None:
+        """Set columns of an execution."""
+        self._log.append(("execution", (execution_id, values)))
+
+    def delete_timers(self, execution_id: str) -> None:
+        """Delete every timer of an execution."""
+        self._log.append(("timers", execution_id))
 
     def append_events(self, rows: list[tuple[str, int, str, int, str]]) -> None:
         """Insert events (their executions' ``last_seq`` becomes the last seq of each)."""
@@ -142,6 +154,8 @@ def _merge(log: list[tuple[str, Any]]) -> tuple[list[Part], list[tuple[str, Any]
     attempts: dict[tuple[str, int], _Attempt] = {}
     tasks: dict[str, _Task] = {}
     events: list[tuple[str, int, str, int, str]] = []
+    executions: dict[str, dict[str, object]] = {}
+    timers: dict[str, None] = {}
     for index, (kind, entry) in enumerate(log):
         if kind == "activity":
             key, insert, values = entry
@@ -149,7 +163,8 @@ def _merge(log: list[tuple[str, Any]]) -> tuple[list[Part], list[tuple[str, Any]
             if known is None:
                 activities[key] = _Activity(insert, dict(values))
             elif insert:
-                return _parts(activities, attempts, tasks, events), log[index:]  # a second insert: its own statement
+                # A second insert: its own statement.
+                return _parts(activities, attempts, tasks, events, executions, list(timers)), log[index:]
             else:
                 known.values.update(values)
         elif kind == "attempt":
@@ -162,9 +177,23 @@ def _merge(log: list[tuple[str, Any]]) -> tuple[list[Part], list[tuple[str, Any]
                 tasks[execution_id] = _Task(before, after)
             else:
                 known_task.after = after
+        elif kind == "execution":
+            execution_id, values = entry
+            # One update of the row: with the last_seq of events appended before, if any.
+            executions.setdefault(execution_id, _last_seq(events, execution_id)).update(values)
+        elif kind == "timers":
+            timers[entry] = None
         else:
             events.extend(entry)
-    return _parts(activities, attempts, tasks, events), []
+            for row in entry:
+                if row[0] in executions:
+                    executions[row[0]]["last_seq"] = row[1]
+    return _parts(activities, attempts, tasks, events, executions, list(timers)), []
+
+
+def _last_seq(events: list[tuple[str, int, str, int, str]], execution_id: str) -> dict[str, object]:
+    seqs = [row[1] for row in events if row[0] == execution_id]
+    return {"last_seq": seqs[-1]} if seqs else {}
 
 
 def _merge_attempt(
@@ -189,8 +218,15 @@ def _parts(
     attempts: dict[tuple[str, int], _Attempt],
     tasks: dict[str, _Task],
     events: list[tuple[str, int, str, int, str]],
+    executions: dict[str, dict[str, object]],
+    timers: list[str],
 ) -> list[Part]:
     parts: list[Part] = []
+    if timers:
+        parts.append(("DELETE FROM timers WHERE execution_id = ANY(%s)", [timers]))
+    for execution_id, values in executions.items():
+        assignments = ", ".join(f"{name} = %s" for name in values)
+        parts.append((f"UPDATE executions SET {assignments} WHERE id = %s", [*values.values(), execution_id]))
     for (execution_id, activity_id), activity in activities.items():
         names = list(activity.values)
         if activity.insert:
@@ -255,15 +291,17 @@ def _parts(
                 )
             )
     if events:
-        last_seqs = {row[0]: row[1] for row in events}
+        # Executions updated above have their last_seq set there: a row is written once.
+        last_seqs = {row[0]: row[1] for row in events if row[0] not in executions}
         execution_ids, seqs, kinds, times, data = (list(column) for column in zip(*events, strict=True))
-        parts.append(
-            (
-                "UPDATE executions e SET last_seq = n.last_seq "
-                "FROM unnest(%s::text[], %s::bigint[]) AS n(id, last_seq) WHERE e.id = n.id",
-                [list(last_seqs), list(last_seqs.values())],
+        if last_seqs:
+            parts.append(
+                (
+                    "UPDATE executions e SET last_seq = n.last_seq "
+                    "FROM unnest(%s::text[], %s::bigint[]) AS n(id, last_seq) WHERE e.id = n.id",
+                    [list(last_seqs), list(last_seqs.values())],
+                )
             )
-        )
         parts.append(
             (
                 "INSERT INTO events (execution_id, seq, type, at_ms, data) "

@@ -23,9 +23,19 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from tether.errors import StoreUnavailable
-from tether.store.base import ActivityTaskRow
-from tether.store.postgres.held import ACTIVITY_COLUMNS, EXECUTION_COLUMNS, HeldRows, Known, Row
-from tether.store.postgres.pending import WORKFLOW_TASK_COLUMNS, PendingWrites, WorkflowTask, statement
+from tether.store.base import ActivityTaskRow, LinkRow
+from tether.store.postgres.held import (
+    ACTIVITY_AT,
+    BEHIND_LOCK,
+    EXECUTION_COLUMNS,
+    LINK_AT,
+    TASK_AT,
+    WITH_ACTIVITY,
+    HeldRows,
+    Known,
+    Row,
+)
+from tether.store.postgres.pending import PendingWrites, WorkflowTask, statement
 
 logger = logging.getLogger(__name__)
 
@@ -35,25 +45,6 @@ _CONFLICTS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_err
 # Syncs after a failure until every result of the pipeline has been collected; each
 # collects what has arrived, and one suffices unless results were still in flight.
 _RECOVERY_SYNCS = 8
-_BEHIND_LOCK = (
-    "SELECT d.due_at_ms, w.execution_id, "
-    + ", ".join(f"w.{c}" for c in WORKFLOW_TASK_COLUMNS.split(", "))
-    + " FROM (VALUES (1)) AS one"
-    " LEFT JOIN timers d ON d.execution_id = %s AND d.kind = 'workflow' AND d.ref = 0"
-    " LEFT JOIN workflow_tasks w ON w.execution_id = %s"
-)
-"""What a transition reads behind an execution's lock: its workflow deadline (a timer of kind
-``workflow``) and its workflow task, in one row (NULLs where there is none)."""
-_WITH_ACTIVITY = (
-    _BEHIND_LOCK.replace(
-        " FROM (VALUES", ", " + ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", ")) + " FROM (VALUES"
-    )
-    + " LEFT JOIN activities a ON a.execution_id = %s AND a.activity_id = %s"
-)
-"""The same and one of its activities (its columns follow)."""
-_TASK_AT = 1
-_ACTIVITY_AT = _TASK_AT + 1 + len(WORKFLOW_TASK_COLUMNS.split(", "))
-
 __all__ = ["TRAFFIC", "PostgresStatements", "Row", "StatementFailed", "Traffic"]
 
 
@@ -123,7 +114,13 @@ class PostgresStatements:
         self._pending = PendingWrites()
         """Writes not sent yet (see :mod:`tether.store.postgres.pending`)."""
         self._lazy: list[tuple[str, int]] = []
-        """Savepoints entered and not sent yet (nothing was sent since), with their marks in ``_pending``."""
+        """Savepoints entered and not sent yet (no write was sent since), with their marks in ``_pending``."""
+        self._shared = False
+        """Whether the running transition shares the transaction (see :meth:`enter_transition`)."""
+        self._exposed = False
+        """Whether a write of the running transition was sent (see :meth:`exposed`)."""
+        self._start = 0
+        """Where the running transition's writes begin in ``_pending``."""
         self._savepoints = 0
         self.locking = True
         """Whether this transition writes (and so locks what it reads); reads do not."""
@@ -161,7 +158,11 @@ class PostgresStatements:
     def reset(self, *, locking: bool) -> None:
         """Forget what the previous transition marked."""
         self.locking = locking
-        self._inherited = self._unsettled
+        # Writes of earlier transitions still held back are sent during this one: if they
+        # fail, the failure may be theirs.
+        self._inherited = self._unsettled or bool(self._pending)
+        self._start = self._pending.mark()
+        self._shared = self._exposed = False
         self._locked = set()
         self._known_at_start = self.known.snapshot()
         if self.deadlines:
@@ -179,12 +180,28 @@ class PostgresStatements:
         self._held |= self._locked
 
     def discard(self) -> None:
-        """The running transition was rolled back: what it locked and learnt is void."""
+        """The running transition was rolled back: what it locked, learnt and held back is void.
+
+        Writes of earlier transitions of the batch still held back are kept.
+        """
         self._locked = set()
         self.known.restore(self._known_at_start)
         self.deadlines = {}
-        self._drop_held_back()
+        self._pending.drop_since(self._start)
         self._lazy = []
+
+    def enter_transition(self) -> None:
+        """The running transition shares the transaction with others of the batch.
+
+        It gets no savepoint: writes it holds back until it ends are dropped if it fails. Once
+        one of its writes went out (see :meth:`exposed`), or if one of its statements fails
+        (the failure says so: ``inherited``), undoing it takes rolling back the whole batch.
+        """
+        self._shared = True
+
+    def exposed(self) -> bool:
+        """Whether a write of the running transition went out: only rolling back the transaction undoes it."""
+        return self._exposed
 
     # statements
 
@@ -199,6 +216,23 @@ class PostgresStatements:
             self._sender.execute(sql, prepare=False)
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
+
+    def commit(self, channel: str, notice: str) -> None:
+        """Send what is held back, a notice on ``channel`` (sent by the server at the commit), and COMMIT.
+
+        The notice travels as ``pg_notify`` in the statement of the last writes held back, if
+        any are: one statement fewer than a NOTIFY of its own.
+        """
+        if self._lazy:
+            self._send_savepoints()
+        statements = [parts for parts in self._pending.take() if parts]
+        for parts in statements[:-1]:
+            self._send_now(*statement(parts))
+        if statements:
+            self._send_now(*statement([*statements[-1], ("SELECT pg_notify(%s, %s)", [channel, notice])]))
+        else:
+            self._control(f"NOTIFY {channel}, '{notice}'")
+        self._control("COMMIT")
 
     def forget_plans(self) -> None:
         """Drop the connection's prepared statements, between transactions: they are prepared and planned again."""
@@ -235,7 +269,8 @@ class PostgresStatements:
 
     def _failed(self, exc: psycopg.Error) -> StatementFailed:
         """Collect every result still in the pipeline after a failure, so that it can be used again."""
-        inherited = self._inherited
+        # A transition sharing the transaction has no savepoint: the failure aborted all of the batch.
+        inherited = self._inherited or self._shared
         self._unsettled = self._inherited = False
         self._drop_held_back()
         conn = self._conn
@@ -278,11 +313,29 @@ class PostgresStatements:
         self._pending.append_events(events)
 
     def _before_statement(self) -> None:
-        """Before any other statement: the savepoints it runs under, and the writes held back that it might read."""
+        """Before a statement that writes: the savepoints it runs under, and the writes held back that it might read."""
+        self._exposed = True
         if self._lazy:
             self._send_savepoints()
         if self._pending.has_table_writes():
             self._write_pending()
+
+    def _before_read(self) -> None:
+        """Before a read: the writes held back that it might read, and the savepoints those run under.
+
+        A read changes nothing a savepoint would undo (the row locks it takes are kept until
+        the commit), so savepoints not sent yet stay so unless writes made under them must
+        go out first.
+        """
+        if not self._pending.has_table_writes():
+            return
+        if not self._lazy:
+            self._write_pending()
+        elif self._pending.has_table_writes_since(self._lazy[0][1]):
+            self._send_savepoints()
+            self._write_pending()
+        else:
+            self._write_pending(self._lazy[0][1])
 
     def _send_held_back(self) -> None:
         """Send every write held back (and the savepoints they were made under)."""
@@ -300,6 +353,8 @@ class PostgresStatements:
             del self._lazy[0]  # sent: rolling back to it is now the way to undo its block
 
     def _write_pending(self, until: int | None = None) -> None:
+        if min(self._pending.mark(), until or self._pending.mark()) > self._start:
+            self._exposed = True  # some of the running transition's writes go out
         for parts in self._pending.take(until):
             if parts:
                 self._send_now(*statement(parts))
@@ -308,7 +363,10 @@ class PostgresStatements:
         self._pending.clear()
 
     def _one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
-        self._before_statement()
+        if sql.startswith("SELECT"):
+            self._before_read()
+        else:
+            self._before_statement()
         TRAFFIC.statements += 1
         TRAFFIC.round_trips += 1
         try:
@@ -319,7 +377,10 @@ class PostgresStatements:
         return row
 
     def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[Row]:
-        self._before_statement()
+        if sql.startswith("SELECT"):
+            self._before_read()
+        else:
+            self._before_statement()
         TRAFFIC.statements += 1
         TRAFFIC.round_trips += 1
         try:
@@ -365,7 +426,7 @@ class PostgresStatements:
         locks a row and joins another re-checks only the locked row after waiting: the
         joined one would come from before the wait.)
         """
-        self._before_statement()
+        self._before_read()
         TRAFFIC.statements += 2
         TRAFFIC.round_trips += 1
         try:
@@ -373,9 +434,9 @@ class PostgresStatements:
                 f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,)
             )
             if activity_id is None:
-                self._cur.execute(_BEHIND_LOCK, (execution_id, execution_id))
+                self._cur.execute(BEHIND_LOCK, (execution_id, execution_id, execution_id))
             else:
-                self._cur.execute(_WITH_ACTIVITY, (execution_id, execution_id, execution_id, activity_id))
+                self._cur.execute(WITH_ACTIVITY, (execution_id, execution_id, execution_id, execution_id, activity_id))
             locked = self._locker.fetchone()
             behind = self._cur.fetchone()
         except psycopg.Error as exc:
@@ -387,13 +448,15 @@ class PostgresStatements:
         self._locked.add(execution_id)
         self.known.learn_execution(locked)
         self.deadlines[execution_id] = None if behind[0] is None else int(behind[0])
-        if behind[_TASK_AT] is None:
+        if behind[TASK_AT] is None:
             self.known.learn_workflow_task(execution_id, None)
         else:
-            self.known.learn_workflow_task(execution_id, WorkflowTask(*behind[_TASK_AT + 1 : _ACTIVITY_AT]))
-        if activity_id is None or behind[_ACTIVITY_AT] is None:
+            self.known.learn_workflow_task(execution_id, WorkflowTask(*behind[TASK_AT + 1 : LINK_AT]))
+        link = behind[LINK_AT:ACTIVITY_AT]
+        self.known.learn_link(execution_id, None if link[0] is None else LinkRow(*link))
+        if activity_id is None or behind[ACTIVITY_AT] is None:
             return locked, None
-        return locked, behind[_ACTIVITY_AT:]
+        return locked, behind[ACTIVITY_AT:]
 
     def _holds(self, execution_id: str) -> bool:
         return execution_id in self._locked or execution_id in self._held

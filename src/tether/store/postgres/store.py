@@ -2,7 +2,10 @@
 
 Each store (one per process, usually) runs its transitions on one thread holding one
 connection, exactly as the SQLite store does: transitions queue up in order, run in
-batches inside one database transaction with a SAVEPOINT each, and share a commit. Reads
+batches inside one database transaction, and share a commit. A transition of a batch gets no
+SAVEPOINT: one that fails before any of its writes went out (they are mostly held back
+until the commit) is undone by dropping them; otherwise the batch is rolled back and each
+of its transitions runs again in a transaction of its own. Reads
 queue behind the writes submitted before them (see ``Store.read``). Concurrency between
 processes is settled in the database (see :mod:`tether.store.postgres.transaction`):
 transitions on one execution take turns on its row lock and claims skip locked rows. A
@@ -277,15 +280,15 @@ class PostgresStore:
                 # A read shares the transaction without a savepoint: it has nothing to undo.
                 nested = shared and not job.read_only
                 if nested:
-                    tx.control("SAVEPOINT transition")
+                    # No savepoint: most transitions send only reads before the commit, and writes
+                    # held back are dropped if they fail. One that fails after a write went out
+                    # (or whose statement failed) has the batch run again, each alone.
+                    tx.enter_transition()
                 try:
                     result = job.fn(tx)
-                    if nested:
-                        # What it sent is collected with the next read, or at the commit; a failure
-                        # that shows there and may be this transition's is sorted out below.
-                        tx.control("RELEASE SAVEPOINT transition")
                 except BaseException as raised:
                     error: BaseException = raised
+                    exposed = nested and tx.exposed()
                     tx.discard()  # before anything else is sent: what it held back is void
                     if not isinstance(error, StatementFailed):
                         # A statement sent before it raised may have failed: that decides.
@@ -293,14 +296,11 @@ class PostgresStore:
                     run_all(tx.rollback_hooks, "rollback hook")
                     if isinstance(error, StatementFailed) and self._lost():
                         raise error from None
-                    if isinstance(error, StatementFailed) and error.inherited:
+                    if (isinstance(error, StatementFailed) and error.inherited) or exposed:
                         return self._run_alone(tx, batch, undo, changes, hooks)
-                    if nested:
-                        tx.control("ROLLBACK TO SAVEPOINT transition")
-                        tx.control("RELEASE SAVEPOINT transition")
-                    elif shared:
-                        # A read sharing the batch's transaction: a refusal wrote nothing and
-                        # leaves nothing to undo, but a failed statement aborted the transaction.
+                    if shared:
+                        # A refusal that sent no write changed nothing on the server (what it held
+                        # back was dropped); a failed statement aborted the transaction.
                         if isinstance(error, StatementFailed):
                             return self._run_alone(tx, batch, undo, changes, hooks)
                     elif writes:
@@ -401,8 +401,9 @@ class PostgresStore:
         """
         if wrote:
             touched = sorted(changes & TOPICS) + (["closed"] if changes - TOPICS else [])
-            tx.control(f"NOTIFY {CHANNEL}, '{' '.join([self._id, *touched])}'")
-        tx.control("COMMIT")
+            tx.commit(CHANNEL, " ".join([self._id, *touched]))
+        else:
+            tx.control("COMMIT")
         tx.settle()
 
     def _lost(self) -> bool:

@@ -103,7 +103,11 @@ class PostgresTransaction(
 
     def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
         self._lock(execution_id)
-        values = self._update("executions", "id = %s", (execution_id,), _EXECUTION_FIELDS, fields)
+        if self._holds(execution_id):
+            values = _checked("executions", _EXECUTION_FIELDS, fields)
+            self._pending.update_execution(execution_id, values)  # held back, sent with the other writes
+        else:
+            values = self._update("executions", "id = %s", (execution_id,), _EXECUTION_FIELDS, fields)
         self.known.update_execution(execution_id, values)
 
     def append_events(self, execution_id: str, events: Sequence[tuple[EventType, str]], at_ms: int) -> int:  # noqa: D102
@@ -248,7 +252,10 @@ class PostgresTransaction(
 
     def delete_execution_timers(self, execution_id: str) -> None:  # noqa: D102
         self._lock(execution_id)
-        self._send("DELETE FROM timers WHERE execution_id = %s", (execution_id,))
+        if self._holds(execution_id):
+            self._pending.delete_timers(execution_id)  # held back: timers are read or written only after it
+        else:
+            self._send("DELETE FROM timers WHERE execution_id = %s", (execution_id,))
         self.deadlines[execution_id] = None
 
     def workflow_deadline_ms(self, execution_id: str) -> int | None:  # noqa: D102
