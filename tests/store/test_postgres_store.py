@@ -27,6 +27,19 @@ def execution(execution_id: str) -> ExecutionRow:
     return ExecutionRow(execution_id, "wf", "running", "[]", None, None, 1, None, False, None, 0)
 
 
+def cut_connections(url: str) -> None:
+    """End every other connection to the database, as an administrator or a restart would; wait until they end."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid != pg_backend_pid()"
+        )
+
+
+def ids(tx: Transaction) -> list[str]:
+    return [r.id for r in tx.list_executions(status=None, workflow=None, limit=10, offset=0)]
+
+
 def versions(url: str) -> list[int]:
     with psycopg.connect(url, autocommit=True) as conn:
         return [r[0] for r in conn.execute("SELECT version FROM tether.schema_version ORDER BY version")]
@@ -114,22 +127,74 @@ def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-async def test_a_lost_connection_fails_the_transition_and_the_next_one_reconnects(postgres_url: str) -> None:
+async def test_a_write_that_loses_its_connection_fails_changing_nothing_and_the_next_one_reconnects(
+    postgres_url: str,
+) -> None:
+    store = await PostgresStore.open(postgres_url)
+
+    def cut_then_insert(tx: Transaction) -> None:
+        cut_connections(postgres_url)
+        tx.insert_execution(execution("lost"))
+
+    try:
+        await store.run(lambda tx: tx.insert_execution(execution("before")))
+
+        with pytest.raises(StoreUnavailable):
+            await store.run(cut_then_insert)
+        await store.run(lambda tx: tx.insert_execution(execution("after")))
+
+        assert await store.read(ids) == ["after", "before"]
+    finally:
+        await store.close()
+
+
+async def test_a_read_after_the_server_ended_the_idle_connection_gets_an_answer(postgres_url: str) -> None:
     store = await PostgresStore.open(postgres_url)
     try:
         await store.run(lambda tx: tx.insert_execution(execution("before")))
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid != pg_backend_pid()"
-            )
+        cut_connections(postgres_url)
 
-        with pytest.raises(StoreUnavailable):
-            await store.run(lambda tx: tx.insert_execution(execution("lost")))
+        row = await store.read(lambda tx: tx.get_execution("before"))
+
+        assert row == execution("before")
+    finally:
+        await store.close()
+
+
+async def test_a_write_after_the_server_ended_the_idle_connection_runs_on_a_new_one(postgres_url: str) -> None:
+    # Nothing of the write was sent before the store saw the connection was gone.
+    store = await PostgresStore.open(postgres_url)
+    try:
+        cut_connections(postgres_url)
+
         await store.run(lambda tx: tx.insert_execution(execution("after")))
 
-        assert await store.read(lambda tx: [r.id for r in tx.list_executions(
-            status=None, workflow=None, limit=10, offset=0)]) == ["after", "before"]  # fmt: skip
+        assert await store.read(ids) == ["after"]
+    finally:
+        await store.close()
+
+
+async def test_a_read_that_loses_its_connection_runs_again_once_on_a_new_one(postgres_url: str) -> None:
+    store = await PostgresStore.open(postgres_url)
+    cuts: list[int] = []
+
+    def read_cutting(times: int) -> Callable[[Transaction], ExecutionRow | None]:
+        def read(tx: Transaction) -> ExecutionRow | None:
+            if len(cuts) < times:
+                cuts.append(1)
+                cut_connections(postgres_url)
+            return tx.get_execution("before")
+
+        return read
+
+    try:
+        await store.run(lambda tx: tx.insert_execution(execution("before")))
+
+        assert await store.read(read_cutting(1)) == execution("before")
+        cuts.clear()
+        with pytest.raises(StoreUnavailable):
+            await store.read(read_cutting(2))
+        assert len(cuts) == 2
     finally:
         await store.close()
 

@@ -12,6 +12,10 @@ transitions on one execution take turns on its row lock and claims skip locked r
 transition that loses a deadlock to another process is rolled back alone and run again
 in the next batch.
 
+A connection the server ended while it sat idle (a restart, an administrator, a timeout)
+is replaced before the next batch runs on it. A batch that loses its connection fails,
+unless it only reads: it changed nothing and runs again, once, on a new connection.
+
 Every batch that writes sends a NOTIFY with its commit; a second thread LISTENs and reports
 the commits of other stores (see :mod:`tether.store.postgres.listener`).
 """
@@ -22,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import queue
+import select
 import threading
 import uuid
 from collections.abc import Callable
@@ -59,6 +64,8 @@ class _Job:
     conflicts: int = 0
     alone: bool = False
     """Run in a transaction of its own (after a failure that could not be told apart from its neighbours')."""
+    reconnected: bool = False
+    """A read run again on a new connection after it met a lost one."""
 
 
 def check_url(url: str) -> str:
@@ -99,6 +106,8 @@ class PostgresStore:
         self._listen_thread: threading.Thread | None = None
         self._conn: psycopg.Connection[Row] | None = None
         self._tx: PostgresTransaction | None = None
+        self._idle_poll: select.poll | None = None
+        """Watches the connection between batches, when the server has nothing to say unless it ends it."""
         self._stopping = threading.Event()
         self._closed = False
         self._transitions = 0
@@ -173,10 +182,12 @@ class PostgresStore:
     def _open_connection(self) -> PostgresTransaction:
         if self._tx is not None:
             self._tx.close()
-        self._conn = self._tx = None
+        self._conn = self._tx = self._idle_poll = None
         conn = connect(self._conninfo)
         self._conn = conn
         self._tx = PostgresTransaction(conn)
+        self._idle_poll = select.poll()
+        self._idle_poll.register(conn.fileno(), select.POLLIN)
         return self._tx
 
     def _serve(self, ready: asyncio.Future[None]) -> None:
@@ -255,9 +266,23 @@ class PostgresStore:
 
     def _connection(self) -> PostgresTransaction:
         conn, tx = self._conn, self._tx
-        if conn is None or tx is None or conn.closed or conn.broken:
+        if conn is None or tx is None or conn.closed or conn.broken or self._ended_by_server():
             return self._open_connection()
         return tx
+
+    def _ended_by_server(self) -> bool:
+        """Whether the server ended the connection while it sat idle (a restart, an administrator, a timeout).
+
+        Every batch collects all of its results, so between batches the server has nothing to
+        send to a connection that does not LISTEN, except the error it sends before it closes
+        one; a proxy that drops it closes the socket. Either makes the socket readable: the
+        next batch runs on a new connection rather than failing on this one.
+        """
+        poll = self._idle_poll
+        if poll is None or not poll.poll(0):
+            return False
+        logger.info("the server ended the store's idle connection; connecting again")
+        return True
 
     def _run_batch(self, batch: list[_Job], changes: set[str], hooks: list[Callable[[], None]]) -> list[_Job]:
         """Run a batch in one transaction; returns the jobs (a tail of the batch) to run again."""
@@ -367,6 +392,12 @@ class PostgresStore:
             run_all(undo, "rollback hook")
             hooks.clear()
             changes.clear()
+            if self._lost() and all(job.read_only and not job.reconnected for job in batch):
+                # Reads that met a lost connection changed nothing: they run again, once, on a
+                # new one. A write still fails: whether it committed may be unknown.
+                for job in batch:
+                    job.reconnected = True
+                return batch
             self._deliver_error(batch, unavailable("the transaction failed and was rolled back", exc.cause))
         return []
 
