@@ -134,33 +134,24 @@ class EngineCore:
         """
         assert self._threaded is not None
         worker = self._local
-        if not self._observers:
+        noted: list[observation.Fact] | None = [] if self._observers else None
 
-            def plain(tx: Transaction) -> tuple[T | None, dispatch.Pushed | None]:
-                result, pushed = self._transition(tx, transition, worker)
-                return (None if isinstance(result, _Refusal) else result), pushed
+        def body(tx: Transaction) -> tuple[T | None, dispatch.Pushed | None]:
+            if noted:
+                noted.clear()  # a batch run again runs its transitions again
+            result, pushed = self._transition(tx, transition, worker, noted=noted)
+            return (None if isinstance(result, _Refusal) else result), pushed
 
-            self._threaded.run_in_thread(plain, done)
+        if noted is None:
+            self._threaded.run_in_thread(body, done)
             return
 
-        def body(tx: Transaction) -> tuple[T | None, dispatch.Pushed | None, list[observation.Fact]]:
-            noted: list[observation.Fact] = []
-            result, pushed = self._transition(tx, transition, worker, noted=noted)
-            return (None if isinstance(result, _Refusal) else result), pushed, noted
-
-        def finished(
-            outcome: tuple[T | None, dispatch.Pushed | None, list[observation.Fact]] | None,
-            error: BaseException | None,
-        ) -> None:
-            if outcome is None:
-                done(None, error)
-                return
-            result, pushed, noted = outcome
-            if noted:
+        def finished(outcome: tuple[T | None, dispatch.Pushed | None] | None, error: BaseException | None) -> None:
+            if outcome is not None and noted:
                 # Committed: told here, on the thread that committed, rather than by an
                 # after-commit hook, which would wake the event loop for nothing else.
                 self.observe(noted)
-            done((result, pushed), None)
+            done(outcome, error)
 
         self._threaded.run_in_thread(body, finished)
 

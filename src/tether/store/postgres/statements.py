@@ -362,13 +362,17 @@ class PostgresStatements:
     def _drop_held_back(self) -> None:
         self._pending.clear()
 
-    def _one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
+    def _sending(self, sql: str) -> None:
+        """Get ready to send ``sql`` and wait for its result (a read, or a statement answering rows)."""
         if sql.startswith("SELECT"):
             self._before_read()
         else:
             self._before_statement()
         TRAFFIC.statements += 1
         TRAFFIC.round_trips += 1
+
+    def _one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
+        self._sending(sql)
         try:
             row = self._cur.execute(sql, params).fetchone()
         except psycopg.Error as exc:
@@ -377,12 +381,7 @@ class PostgresStatements:
         return row
 
     def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[Row]:
-        if sql.startswith("SELECT"):
-            self._before_read()
-        else:
-            self._before_statement()
-        TRAFFIC.statements += 1
-        TRAFFIC.round_trips += 1
+        self._sending(sql)
         try:
             rows = self._cur.execute(sql, params).fetchall()
         except psycopg.Error as exc:
