@@ -4,9 +4,12 @@ Run with ``bin/bench`` (all workloads) or ``bin/bench --only W1,W2``. Figures ar
 measured on the wall clock with the durable default (WAL, synchronous=FULL) unless
 ``--db`` says otherwise. Tests never time anything; this is where speed is measured.
 
-On PostgreSQL (``--db postgresql://...``) W1 and W4 also report the statements the store
-sent and the round trips it waited for, per workflow (W1) and per step (W4), as the store
-counted them (see :class:`tether.store.postgres.statements.Traffic`).
+W1, W3 and W4 also report where the CPU went, per workflow, heartbeat or step
+(``cpu_us_per_<unit>_<role>``, see :mod:`bench.cpu_split`): the event loop, the store's thread,
+the activity threads, and on a local PostgreSQL server its backends for the benchmark's
+database and its background processes. On PostgreSQL (``--db postgresql://...``) they also
+report the statements the store sent and the round trips it waited for, as the store counted
+them (see :class:`tether.store.postgres.statements.Traffic`).
 """
 
 from __future__ import annotations
@@ -23,32 +26,41 @@ from pathlib import Path
 from typing import Any
 
 import tether
+from bench import cpu_split
 from bench import messages_workload as messages
 from bench.figures import percentile_ms
 
 parked_tokens: asyncio.Queue[str] = asyncio.Queue()
 
-Counter = Callable[[], tuple[int, int]]
-"""Statements sent and round trips waited for so far, by every PostgreSQL store of the process."""
 
+class Meter:
+    """What a workload cost beyond its time: CPU by thread and process role, and on PostgreSQL
+    the statements the store sent and the round trips it waited for (see
+    :class:`tether.store.postgres.statements.Traffic` and :mod:`bench.cpu_split`)."""
 
-def _counter(db: str | None) -> Counter | None:
-    if db is None or not db.startswith(("postgresql:", "postgres:")):
-        return None
-    from tether.store.postgres.statements import TRAFFIC  # psycopg only for PostgreSQL runs
+    def __init__(self, db: str | None) -> None:
+        self._postgres = db is not None and db.startswith(("postgresql:", "postgres:"))
+        self._server = cpu_split.postgres(db) if db is not None and self._postgres else None
 
-    return lambda: (TRAFFIC.statements, TRAFFIC.round_trips)
+    def read(self) -> tuple[cpu_split.Snapshot, tuple[int, int]]:
+        cpu = cpu_split.threads()
+        if self._server is not None:
+            cpu.update(self._server())
+        if not self._postgres:
+            return cpu, (0, 0)
+        from tether.store.postgres.statements import TRAFFIC  # psycopg only for PostgreSQL runs
 
+        return cpu, (TRAFFIC.statements, TRAFFIC.round_trips)
 
-def _traffic(counter: Counter | None, before: tuple[int, int] | None, per: int, unit: str) -> dict[str, float]:
-    """Statements and round trips since ``before``, per ``unit``."""
-    if counter is None or before is None:
-        return {}
-    statements, round_trips = (now - then for now, then in zip(counter(), before, strict=True))
-    return {
-        f"statements_per_{unit}": round(statements / per, 2),
-        f"round_trips_per_{unit}": round(round_trips / per, 2),
-    }
+    def since(self, before: tuple[cpu_split.Snapshot, tuple[int, int]], per: int, unit: str) -> dict[str, float]:
+        """The costs since ``before``, per ``unit``."""
+        cpu, traffic = self.read()
+        figures: dict[str, float] = dict(cpu_split.per(before[0], cpu, per, unit))
+        if self._postgres:
+            statements, round_trips = (now - then for now, then in zip(traffic, before[1], strict=True))
+            figures[f"statements_per_{unit}"] = round(statements / per, 2)
+            figures[f"round_trips_per_{unit}"] = round(round_trips / per, 2)
+        return figures
 
 
 @tether.activity(name="bench.add")
@@ -117,7 +129,7 @@ async def _with_worker(
         await client.close()
 
 
-async def w1(client: tether.Client, n: int, counter: Counter | None = None) -> dict[str, Any]:
+async def w1(client: tether.Client, n: int, meter: Meter) -> dict[str, Any]:
     """N workflows, each calling one sync activity, all started at once."""
     latencies: list[float] = []
 
@@ -127,7 +139,7 @@ async def w1(client: tether.Client, n: int, counter: Counter | None = None) -> d
         await handle.result()
         latencies.append(time.perf_counter() - started)
 
-    before = counter() if counter else None
+    before = meter.read()
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))
     elapsed = time.perf_counter() - began
@@ -136,7 +148,7 @@ async def w1(client: tether.Client, n: int, counter: Counter | None = None) -> d
         "workflows_per_s": round(n / elapsed, 1),
         "p50_ms": percentile_ms(latencies, 0.5),
         "p99_ms": percentile_ms(latencies, 0.99),
-        **_traffic(counter, before, n, "workflow"),
+        **meter.since(before, n, "workflow"),
     }
 
 
@@ -181,7 +193,7 @@ async def w2(client: tether.Client, n: int) -> dict[str, Any]:
     }
 
 
-async def w3(client: tether.Client, n: int, beats: int, concurrency: int) -> dict[str, Any]:
+async def w3(client: tether.Client, n: int, beats: int, concurrency: int, meter: Meter) -> dict[str, Any]:
     """Heartbeats with details, each durable before it is acknowledged."""
     _, tokens = await _park(client, n, "w3")
     per_task = beats // concurrency
@@ -194,9 +206,11 @@ async def w3(client: tether.Client, n: int, beats: int, concurrency: int) -> dic
             await client.heartbeat_activity(token, {"progress": j, "note": "working"})
             latencies.append(time.perf_counter() - started)
 
+    before = meter.read()
     began = time.perf_counter()
     await asyncio.gather(*(beat(k) for k in range(concurrency)))
     elapsed = time.perf_counter() - began
+    costs = meter.since(before, per_task * concurrency, "heartbeat")
     return {
         "parked": n,
         "heartbeats": per_task * concurrency,
@@ -204,17 +218,18 @@ async def w3(client: tether.Client, n: int, beats: int, concurrency: int) -> dic
         "heartbeats_per_s": round(per_task * concurrency / elapsed, 1),
         "p50_ms": percentile_ms(latencies, 0.5),
         "p99_ms": percentile_ms(latencies, 0.99),
+        **costs,
     }
 
 
-async def w4(client: tether.Client, steps: int, counter: Counter | None = None) -> dict[str, Any]:
+async def w4(client: tether.Client, steps: int, meter: Meter) -> dict[str, Any]:
     """One workflow running activities one after another (sync ones; W4a: async ones)."""
-    before = counter() if counter else None
+    before = meter.read()
     began = time.perf_counter()
     handle = await client.start_workflow(sequence, steps)
     await handle.result()
     elapsed = time.perf_counter() - began
-    traffic = _traffic(counter, before, steps, "step")
+    costs = meter.since(before, steps, "step")
     began = time.perf_counter()
     handle = await client.start_workflow(sequence_async, steps)
     await handle.result()
@@ -224,7 +239,7 @@ async def w4(client: tether.Client, steps: int, counter: Counter | None = None) 
         "ms_per_step": round(elapsed * 1000 / steps, 3),
         "activities_per_s": round(steps / elapsed, 1),
         "w4a_async_ms_per_step": round(elapsed_async * 1000 / steps, 3),
-        **traffic,
+        **costs,
     }
 
 
@@ -273,17 +288,17 @@ async def main() -> None:
     args = parser.parse_args()
     only = {w.strip().upper() for w in args.only.split(",")}
     results: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
-    counter = _counter(args.db)
+    meter = Meter(args.db)
     with tempfile.TemporaryDirectory(prefix="tether-bench-") as tmp:
 
         def url(name: str) -> str:
             return args.db or f"sqlite:///{Path(tmp) / name}.db"
 
         runs: list[tuple[str, Callable[[tether.Client], Awaitable[dict[str, Any]]], dict[str, Any]]] = [
-            ("W1", lambda c: w1(c, args.n, counter), {}),
+            ("W1", lambda c: w1(c, args.n, meter), {}),
             ("W2", lambda c: w2(c, args.n), {}),
-            ("W3", lambda c: w3(c, 100, args.heartbeats, 8), {}),
-            ("W4", lambda c: w4(c, args.steps, counter), {}),
+            ("W3", lambda c: w3(c, 100, args.heartbeats, 8, meter), {}),
+            ("W4", lambda c: w4(c, args.steps, meter), {}),
             ("W5", lambda c: w5(c, args.w5), {}),
             ("W6", lambda c: messages.w6(c, args.rounds, args.n), {}),
         ]
