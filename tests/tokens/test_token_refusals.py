@@ -319,3 +319,19 @@ async def test_heartbeat_on_a_closed_activity_is_refused_as_already_closed(endin
         assert refused.value.final_state == final_state
         assert await snapshot(env.client, box.id) == before
         assert of_type(before[1], "ActivityHeartbeat") == []
+
+
+async def test_a_closed_client_refuses_calls_as_the_store_does_and_changes_nothing() -> None:
+    # Over HTTP as embedded: a clear tether error, not the HTTP library's own.
+    async with environment() as env:
+        box = Mailbox()
+        await env.client.start_workflow(tr_run, "o1", id=box.id)
+        ctx = await box.context()
+        await env.wait_for_idle()
+        before = await snapshot(env.client, box.id)
+        closed = await tether.Client.connect(env.server_url or env.url)
+        await closed.close()
+        for name, use in USES.items():
+            with pytest.raises(tether.errors.StoreUnavailable, match="closed"):
+                await use(closed, ctx.token)
+            assert await snapshot(env.client, box.id) == before, f"{name} on a closed client changed something"

@@ -71,16 +71,12 @@ class HttpTransport:
             raise errors.UsageError("the API key holds characters an HTTP header cannot carry; check how it was read")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         try:
-            self._http = httpx.AsyncClient(
-                base_url=self.base_url, headers=headers, timeout=_TIMEOUT,
-                transport=_transport(self.base_url, httpx.Limits(max_connections=64, max_keepalive_connections=32)),
-            )  # fmt: skip
-            self._polls = httpx.AsyncClient(
-                base_url=self.base_url, headers=headers, timeout=_TIMEOUT,
-                transport=_transport(self.base_url, httpx.Limits(max_connections=None, max_keepalive_connections=8)),
-            )  # fmt: skip
-            self._requests = _requests.Requests(self._http)
-            self._poll_requests = _requests.Requests(self._polls)
+            calls = _transport(self.base_url, httpx.Limits(max_connections=64, max_keepalive_connections=32))
+            polls = _transport(self.base_url, httpx.Limits(max_connections=None, max_keepalive_connections=8))
+            self._http = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=_TIMEOUT, transport=calls)
+            self._polls = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=_TIMEOUT, transport=polls)
+            self._requests = _requests.Requests(self._http, calls)
+            self._poll_requests = _requests.Requests(self._polls, polls)
         except httpx.InvalidURL as exc:
             raise errors.UsageError(f"{base_url!r} is not a valid server URL: {exc}") from None
 
@@ -101,11 +97,11 @@ class HttpTransport:
         after a connection that broke once it was sent, its outcome is unknown, and it raises
         ServerUnreachable saying so rather than a second answer that would describe the first.
         """
-        client, requests = (self._http, self._requests) if timeout is None else (self._polls, self._poll_requests)
+        requests = self._requests if timeout is None else self._poll_requests
         limit = None if timeout is None else httpx.Timeout(timeout, connect=_TIMEOUT.connect)
         for attempt, delay in enumerate((*_RETRY_DELAYS, None)):
             try:
-                response = await client.send(requests.build(method, path, body, params, limit))
+                response = await requests.send(requests.build(method, path, body, params, limit))
             except httpx.PoolTimeout as exc:
                 raise errors.StoreUnavailable(
                     f"no connection to {self.base_url} came free within {_READ_SECONDS:g} s: too many calls at once"
