@@ -20,6 +20,8 @@ import httpx
 from tether import errors
 from tether.engine import tracing
 
+_BODIED = frozenset({"POST", "PUT", "PATCH"})
+"""Methods httpx gives a ``Content-Length: 0`` when they carry no body."""
 _REMEMBERED_URLS = 256
 """Paths whose parsed URL is kept (the token calls' few, and executions' most recent)."""
 
@@ -30,8 +32,12 @@ class Requests:
     def __init__(self, client: httpx.AsyncClient, transport: httpx.AsyncBaseTransport) -> None:
         self._client = client
         self._transport = transport
-        self._plain = client.headers.copy()
-        self._json = client.headers.copy()
+        # The Host header httpx would add itself, first as HTTP/1.1 asks: requests are given whole
+        # (with their body's length too), which spares httpx working them out again on every call.
+        host = (b"Host", client.build_request("GET", "/").url.netloc)
+        self._plain = httpx.Headers([host, *client.headers.raw])
+        self._empty = httpx.Headers([host, (b"Content-Length", b"0"), *client.headers.raw])  # a POST without a body
+        self._json = self._plain.copy()
         self._json["Content-Type"] = "application/json"
         self._urls: dict[str, httpx.URL] = {}
         self._usual = {"timeout": client.timeout.as_dict()}
@@ -39,23 +45,25 @@ class Requests:
     def build(
         self, method: str, path: str, body: bytes | None, params: dict[str, Any] | None, timeout: httpx.Timeout | None
     ) -> httpx.Request:
-        """The request ``client.build_request`` would make (to send with ``client.send``).
+        """The request ``client.build_request`` would make, byte for byte on the wire (to send with :meth:`send`).
 
         ``timeout``: None for the client's own.
         """
-        headers = self._json if body is not None else self._plain
+        headers = (self._json if body is not None else self._empty if method in _BODIED else self._plain).copy()
         carrier: dict[str, str] = {}
         tracing.inject(carrier)  # the server's span of this call joins the caller's trace
         if carrier:
-            headers = headers.copy()
             headers.update(carrier)
         if params is not None:  # a query: built as httpx builds it (no call on the token path has one)
             return self._client.build_request(
                 method, path, content=body, params=params, headers=headers,
                 timeout=self._client.timeout if timeout is None else timeout,
             )  # fmt: skip
+        if body is not None:
+            headers["Content-Length"] = str(len(body))  # last, where httpx puts it for content=
         extensions = self._usual if timeout is None else {"timeout": timeout.as_dict()}
-        return httpx.Request(method, self._url(path), headers=headers, content=body, extensions=extensions)
+        stream = httpx.ByteStream(body or b"")
+        return httpx.Request(method, self._url(path), headers=headers, stream=stream, extensions=extensions)
 
     def _url(self, path: str) -> httpx.URL:
         url = self._urls.get(path)
