@@ -1,4 +1,4 @@
-"""An ASGI app served on a real loopback port for the length of a ``with`` block."""
+"""Servers on a real loopback port for the length of a ``with`` block: an ASGI app, or a raw peer."""
 
 from __future__ import annotations
 
@@ -24,3 +24,21 @@ async def served(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     finally:
         server.stop()
         await task
+
+
+class LoopbackServer:
+    """Serves each connection with :meth:`serve` while in its ``async with``, which gives the URL."""
+
+    server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError

@@ -7,13 +7,14 @@ import asyncio
 import httpx
 
 import tether
+from tests.helpers.loopback import LoopbackServer
 from tests.service.conftest import fulfil, parked
 from tether.testing import TestEnvironment
 
 APPROVAL = {"by": "ana", "amount": 3}
 
 
-class Proxy:
+class Proxy(LoopbackServer):
     """A loopback proxy to the test server, counting the connections it was asked for.
 
     With ``one_request_each``, it closes each connection once it forwarded one answer, as a
@@ -27,18 +28,8 @@ class Proxy:
         self.one_request_each = one_request_each
         self.connections = 0
         self.closed = asyncio.Event()
-        self.server: asyncio.Server | None = None
 
-    async def __aenter__(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         try:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 import tether
+from tests.helpers.loopback import LoopbackServer
 
 ANSWER = (
     b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 63\r\n\r\n"
@@ -22,23 +23,13 @@ ANSWER = (
 )
 
 
-class Recorder:
+class Recorder(LoopbackServer):
     """A loopback server that keeps each request it gets (head and body) and refuses it with a 404."""
 
     def __init__(self) -> None:
         self.requests: list[bytes] = []
-        self.server: asyncio.Server | None = None
 
-    async def __aenter__(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while head := await reader.readuntil(b"\r\n\r\n"):
                 lengths = [line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
