@@ -1,16 +1,15 @@
 /** @tether/client: the TypeScript client of a tether server's HTTP API (no runtime dependencies). */
 
-export {
-  type ActivityFailure,
-  type ActivityInfo,
-  type Heartbeat,
-  type MessageSent,
-  type Published,
-  type StartWith,
-  type Started,
-  TetherClient,
-  type TetherClientOptions,
-} from "./client.js";
+export { TetherClient, type TetherClientOptions } from "./client.js";
+export type {
+  ActivityFailure,
+  ActivityInfo,
+  Heartbeat,
+  MessageSent,
+  Published,
+  StartWith,
+  Started,
+} from "./records.js";
 export * from "./errors.js";
 export type { OverdueActivity, OverdueOptions } from "./overdue.js";
 export type { CatchUp, Overlap, Schedule, ScheduleFire, ScheduleOptions } from "./schedules.js";
