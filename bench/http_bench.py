@@ -1,6 +1,7 @@
 """tether HTTP benchmark: W2 and W3 through a tether server, from 8 concurrent clients.
 
-Run with ``bin/bench --http`` (``--n``, ``--heartbeats``, ``--clients`` to vary). A ``tether
+Run with ``bin/bench --http`` (``--n``, ``--heartbeats``, ``--clients`` to vary; ``--only W2b --w2b 500``
+runs only the one-at-a-time completions, more of them). A ``tether
 server`` process with a worker serves a fresh SQLite file (WAL, synchronous=FULL); this process
 plays the services that hold tokens: each client is a Client with its own connection pool.
 W2 and W3 also report the server process's CPU time per call (read from /proc), and this
@@ -106,7 +107,7 @@ async def _park(clients: list[tether.Client], server: Server, n: int, prefix: st
     return await server.wait_for_tokens(n)
 
 
-async def w2(clients: list[tether.Client], server: Server, n: int, rounds: int) -> dict[str, Any]:
+async def w2(clients: list[tether.Client], server: Server, n: int) -> dict[str, Any]:
     tokens = await _park(clients, server, n, "w2")
     items = list(tokens.items())
     latencies: list[float] = []
@@ -124,7 +125,20 @@ async def w2(clients: list[tether.Client], server: Server, n: int, rounds: int) 
     for execution_id, _ in items:  # every resumed workflow closed: the whole work the completions caused
         await clients[0].get_handle(execution_id).result(timeout=60)
     closed_cpu = server.cpu_seconds() - server_cpu
+    return {
+        "n": n,
+        "clients": len(clients),
+        "completions_per_s": round(n / elapsed, 1),
+        "server_cpu_us_per_completion": round(calls_cpu / n * 1e6),
+        "server_cpu_us_per_completed_workflow": round(closed_cpu / n * 1e6),
+        "complete_call_p50_ms": percentile_ms(latencies, 0.5),
+        "complete_call_p99_ms": percentile_ms(latencies, 0.99),
+        "client_cpu_us_per_complete": round(cpu / n * 1e6),
+    }
 
+
+async def w2b(clients: list[tether.Client], server: Server, rounds: int) -> dict[str, Any]:
+    """One completion at a time, each timed from the complete call to the result a long poll awaits."""
     single: list[float] = []
     for i in range(rounds):
         ((execution_id, token),) = (await _park(clients, server, 1, f"w2b-{i}")).items()
@@ -135,14 +149,7 @@ async def w2(clients: list[tether.Client], server: Server, n: int, rounds: int) 
         await waiter
         single.append(time.perf_counter() - started)
     return {
-        "n": n,
-        "clients": len(clients),
-        "completions_per_s": round(n / elapsed, 1),
-        "server_cpu_us_per_completion": round(calls_cpu / n * 1e6),
-        "server_cpu_us_per_completed_workflow": round(closed_cpu / n * 1e6),
-        "complete_call_p50_ms": percentile_ms(latencies, 0.5),
-        "complete_call_p99_ms": percentile_ms(latencies, 0.99),
-        "client_cpu_us_per_complete": round(cpu / n * 1e6),
+        "w2b_rounds": rounds,
         "w2b_complete_to_result_p50_ms": percentile_ms(single, 0.5),
         "w2b_complete_to_result_p95_ms": percentile_ms(single, 0.95),
         "w2b_complete_to_result_p99_ms": percentile_ms(single, 0.99),
@@ -194,16 +201,27 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--serial", type=int, default=2000, help="heartbeats sent one at a time after W3")
     parser.add_argument("--w2b", type=int, default=100, help="completions one at a time, each awaited as a result")
+    parser.add_argument(
+        "--only", default="W2,W2b,W3", help="comma-separated workloads: W2 (8 clients at once), W2b (one at a time), W3"
+    )
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    if not only <= {"W2", "W2b", "W3"}:
+        parser.error(f"--only takes W2, W2b and W3, not {args.only!r}")
     results: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0], "transport": "http"}
     with tempfile.TemporaryDirectory(prefix="tether-bench-http-") as tmp:
         server = Server(Path(tmp))
         clients = [await tether.Client.connect(server.url) for _ in range(args.clients)]
         try:
-            results["W2_http"] = await w2(clients, server, args.n, args.w2b)
-            print(json.dumps({"W2_http": results["W2_http"]}), file=sys.stderr, flush=True)
-            results["W3_http"] = await w3(clients, server, args.heartbeats, args.serial)
-            print(json.dumps({"W3_http": results["W3_http"]}), file=sys.stderr, flush=True)
+            if only & {"W2", "W2b"}:
+                w2_figures = await w2(clients, server, args.n) if "W2" in only else {}
+                if "W2b" in only:
+                    w2_figures.update(await w2b(clients, server, args.w2b))
+                results["W2_http"] = w2_figures
+                print(json.dumps({"W2_http": results["W2_http"]}), file=sys.stderr, flush=True)
+            if "W3" in only:
+                results["W3_http"] = await w3(clients, server, args.heartbeats, args.serial)
+                print(json.dumps({"W3_http": results["W3_http"]}), file=sys.stderr, flush=True)
         finally:
             for client in clients:
                 await client.close()
