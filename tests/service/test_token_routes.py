@@ -8,6 +8,7 @@ give the same status, headers and body, and the same log lines.
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -20,6 +21,8 @@ import pytest
 
 import tether
 from tests.helpers.workflows import TOKENS
+from tether.service import app as service_app
+from tether.service.auth import StoreKeys
 from tether.testing import TestEnvironment
 
 PLAIN = {"content-type": "application/json"}
@@ -124,9 +127,52 @@ async def test_a_refusal_is_answered_and_logged_alike_either_way(
     assert any(path in line for line in lines)
 
 
+async def test_a_call_with_a_key_or_a_refused_key_is_answered_and_logged_alike_either_way(
+    served: tuple[TestEnvironment, httpx.AsyncClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    env, http = served
+    token = await _token(env, "direct-keyed")
+    _, plain_key = await env.engine.create_api_key("billing", ["activities:write:direct.*"])
+    _, other_key = await env.engine.create_api_key("reader", ["workflows:read:*"])
+    body = b'{"token": "%s"}' % token.encode()
+    caplog.set_level(logging.INFO, logger="tether.service")
+    for authorization in (f"Bearer {plain_key}", f"Bearer {other_key}", "Bearer tk_forged_key", "Basic eDp5", None):
+        sent = {} if authorization is None else {"authorization": authorization}
+        plain = await http.post("/v1/activities/heartbeat", content=body, headers={**PLAIN, **sent})
+        lines = _logged(caplog)
+        caplog.clear()
+        general = await http.post("/v1/activities/heartbeat", content=body, headers={**GENERAL, **sent})
+        assert _answer(plain) == _answer(general), authorization
+        assert lines == _logged(caplog), authorization
+        caplog.clear()
+        assert plain.status_code == (
+            200 if authorization == f"Bearer {plain_key}" else 403 if authorization == f"Bearer {other_key}" else 401
+        )
+
+
+async def test_a_body_over_the_limit_is_refused_alike_either_way(
+    served: tuple[TestEnvironment, httpx.AsyncClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    env, _ = served
+    app = service_app.create_app(env.engine, StoreKeys(env.engine, open_without_keys=True), max_body_bytes=64)
+    caplog.set_level(logging.INFO, logger="tether.service")
+    body = b'{"token": "forged", "result": "%s"}' % (b"x" * 100)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        plain = await http.post("/v1/activities/complete", content=body, headers=PLAIN)
+        lines = _logged(caplog)
+        caplog.clear()
+        general = await http.post("/v1/activities/complete", content=body, headers=GENERAL)
+    assert _answer(plain) == _answer(general)
+    assert plain.status_code == 413
+    assert lines == _logged(caplog)
+
+
 def _logged(caplog: pytest.LogCaptureFixture) -> list[str]:
-    # The access log line ends with the duration, which differs from call to call.
-    return [r.getMessage().rsplit(" ", 2)[0] if r.name.endswith("access") else r.getMessage() for r in caplog.records]
+    # The access log line names the duration, which differs from call to call.
+    return [
+        re.sub(r" [0-9.]+ ms", " ms", r.getMessage()) if r.name.endswith("access") else r.getMessage()
+        for r in caplog.records
+    ]
 
 
 _TRACED = """

@@ -45,25 +45,34 @@ class AccessLog:
             await self.app(scope, receive, answered)
         finally:
             observation.caller.reset(reset)
-            self._log(scope, status, time.perf_counter() - began)
+            log(scope, status, time.perf_counter() - began)
 
-    def _log(self, scope: Scope, status: int, seconds: float) -> None:
-        path = str(scope.get("path", ""))
-        level = logging.DEBUG if path.startswith(_QUIET_PREFIXES) else logging.INFO
-        if not logger.isEnabledFor(level):
-            return
-        route = getattr(scope.get("route"), "path_format", None) or path
-        access = auth.access_of(scope)
-        key = None if access is None else access.key_name
-        method = scope.get("method", "")
-        milliseconds = round(seconds * 1000, 1)
-        logger.log(
+
+def log(scope: Scope, status: int, seconds: float) -> None:
+    """Log the line of a request answered with ``status`` in ``seconds`` (0: no answer was sent)."""
+    path = str(scope.get("path", ""))
+    level = logging.DEBUG if path.startswith(_QUIET_PREFIXES) else logging.INFO
+    if not logger.isEnabledFor(level):
+        return
+    route = getattr(scope.get("route"), "path_format", None) or path
+    access = auth.access_of(scope)
+    key = None if access is None else access.key_name
+    method = scope.get("method", "")
+    milliseconds = round(seconds * 1000, 1)
+    # Made and handled as Logger.log would, without looking up the caller's frame (a line per request).
+    logger.handle(
+        logger.makeRecord(
+            logger.name,
             level,
+            __file__,
+            _LINE,
             "%s %s %d %.1f ms%s",
-            method,
-            route,
-            status,
-            milliseconds,
-            f" (key {key!r})" if key else "",
-            extra={"method": method, "route": route, "status": status, "duration_ms": milliseconds, "api_key": key},
+            (method, route, status, milliseconds, f" (key {key!r})" if key else ""),
+            None,
+            "log",
+            {"method": method, "route": route, "status": status, "duration_ms": milliseconds, "api_key": key},
         )
+    )
+
+
+_LINE = log.__code__.co_firstlineno

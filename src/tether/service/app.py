@@ -11,7 +11,9 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from tether import errors as tether_errors
 from tether.engine.engine import Engine
@@ -94,6 +96,15 @@ class _App(FastAPI):
         return self.openapi_schema
 
     _document_text: str | None = None
+    direct_limits: token_routes.Limits | None = None
+    """Set: calls by token are served in front of the middleware (see token_routes), under these limits."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        if self.direct_limits is None:
+            return stack
+        assert isinstance(stack, ServerErrorMiddleware)  # FastAPI's outermost layer: its 500 handler is needed
+        return token_routes.TokenRoutes(stack, self.direct_limits)
 
     def setup(self) -> None:
         super().setup()
@@ -189,12 +200,12 @@ def create_app(
         UsageError: one of ``cors_origins`` is not an origin.
     """
     app = _routed()
+    app.direct_limits = token_routes.Limits(max_body_bytes, body_timeout, cross_origin=bool(cors_origins))
     state.attach(app, engine, authenticator)
     if metrics is not None:
         metrics_route.install(app, metrics, public=metrics_public)
     app.state.codec = codec
     traces.attach(app, tracer_provider)
-    app.add_middleware(token_routes.TokenRoutes)  # innermost: serves plain calls by token past FastAPI's routing
     app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(Authentication)  # runs before the body limits: no body is read for an unknown caller
     app.add_middleware(RefusalLog)  # around authentication, so its refusals are logged too
@@ -209,7 +220,7 @@ def document() -> str:
     return document_text(_routed())
 
 
-def _routed() -> FastAPI:
+def _routed() -> _App:
     """The app with its routes and error handlers: what the OpenAPI document describes, over nothing yet."""
     app = _App(
         title="tether",

@@ -57,7 +57,11 @@ class StoreKeys:
 
 def host_of(request: Request) -> str:
     """The host a request was addressed to, without its port or IPv6 brackets."""
-    header = request.headers.get("host", "")
+    return host_in(request.headers.get("host", ""))
+
+
+def host_in(header: str) -> str:
+    """The host a Host header names, without its port or IPv6 brackets."""
     if header.startswith("["):
         return header[1 : header.find("]")] if "]" in header else header
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
@@ -93,15 +97,26 @@ async def authenticate(request: Request) -> Access:
     Raises:
         Unauthenticated: the key is needed and missing, malformed, unknown or revoked.
     """
-    header = request.headers.get("authorization")
+    headers = request.headers
+    return await authenticate_headers(
+        state.authenticator_of(request), headers.get("authorization"), host_in(headers.get("host", ""))
+    )
+
+
+async def authenticate_headers(authenticator: Authenticator, authorization: str | None, host: str) -> Access:
+    """The access of the key an Authorization header presents (None: no header), for a request to ``host``.
+
+    Raises:
+        Unauthenticated: the key is needed and missing, malformed, unknown or revoked.
+    """
     presented = None
-    if header is not None:
-        scheme, _, value = header.partition(" ")
+    if authorization is not None:
+        scheme, _, value = authorization.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             # A key sent some other way is not taken as no key at all (which an open server would serve).
             raise Unauthenticated("send the API key as 'Authorization: Bearer <key>'")
         presented = value.strip()
-    return await state.authenticator_of(request).authenticate(presented, host=host_of(request))
+    return await authenticator.authenticate(presented, host=host)
 
 
 class Authentication:

@@ -9,6 +9,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tether import errors
 from tether.service.errors import response_of
 
+BODY_DEADLINE = "tether.body_deadline"
+"""The scope's key for the event loop time by which the request's body must have arrived, once it is set."""
+
 
 class _Refusal(BaseException):  # passes the framework's own handlers, which would make a 400 of it
     def __init__(self, error: errors.TetherError) -> None:
@@ -44,7 +47,8 @@ class BodyLimits:
         received = 0
         # HTTP/1.1: a request with neither header has no body, and nothing to wait for.
         body_done = declared in (None, b"0") and not chunked
-        deadline = asyncio.get_running_loop().time() + self.body_timeout
+        # A layer that began reading the body before handing the request on set its deadline: it holds.
+        deadline: float = scope.get(BODY_DEADLINE) or asyncio.get_running_loop().time() + self.body_timeout
         started = False
 
         async def limited_receive() -> Message:

@@ -50,21 +50,23 @@ class RefusalLog:
             await self.app(scope, receive, observe)
         finally:
             if status in _LOGGED_STATUSES:
-                self._log(scope, status, body)
+                log(scope, status, body)
 
-    def _log(self, scope: Scope, status: int, body: bytes) -> None:
-        route = getattr(scope.get("route"), "path_format", None) or scope.get("path", "")
-        code = _code_of(body)
-        key = _key_of(scope)
-        logger.warning(
-            "refused %s %s: %d %s (key %s)",
-            scope.get("method", ""),
-            route,
-            status,
-            code,
-            key,
-            extra={"route": route, "status": status, "error_code": code, "api_key": key},
-        )
+
+def log(scope: Scope, status: int, body: bytes) -> None:
+    """Log the refusal of a request answered with ``status`` (4xx) and the error ``body``."""
+    route = getattr(scope.get("route"), "path_format", None) or scope.get("path", "")
+    code = _code_of(body[:_MOST_BODY_READ])
+    key = _key_of(scope)
+    logger.warning(
+        "refused %s %s: %d %s (key %s)",
+        scope.get("method", ""),
+        route,
+        status,
+        code,
+        key,
+        extra={"route": route, "status": status, "error_code": code, "api_key": key},
+    )
 
 
 def _code_of(body: bytes) -> str:

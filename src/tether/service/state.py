@@ -48,5 +48,10 @@ def engine_of(request: Request) -> Engine:
 
 def authenticator_of(request: Request) -> Authenticator:
     """The authenticator of the app serving ``request``."""
-    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator_of_app(request.app)
+
+
+def authenticator_of_app(app: FastAPI) -> Authenticator:
+    """The authenticator of ``app``."""
+    authenticator: Authenticator = app.state.authenticator
     return authenticator

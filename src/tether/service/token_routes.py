@@ -1,19 +1,27 @@
-"""The calls by token that services make most, served without FastAPI's general request path.
+"""The calls by token that services make most, served in front of the app's middleware and FastAPI.
 
 Heartbeat, complete and fail by token come from other services, often and many at once.
-This ASGI middleware, the innermost of the app's own (inside the access log, the refusal log,
-authentication and the body limits), serves a plain request to one of them itself: the body
-parsed by orjson and validated by the route's model, the route's own function run, its reply
-rendered as FastAPI renders it, with the route named in the scope for the logs. Whatever it does
-not take as plain (another method or content type, a body that is not valid JSON or not valid for
-the model, a deep one) goes on to FastAPI with the body replayed, so that every answer and refusal
-is FastAPI's, unchanged; so does every request while FastAPI's own telemetry records it (an
-OpenTelemetry provider is configured), whose spans name the route and the endpoint.
+This ASGI layer, the outermost of the app's middleware (outside Starlette's error layers, the
+access log, the refusal log, authentication and the body limits), serves a plain request to one
+of them itself and does for it what those layers do: the access-log line, the refusal line of a
+4xx, the API key's check, the body's size and time limits, the 500 of an unexpected failure.
+The body is parsed by orjson and validated by the route's model, the route's own function run,
+its reply rendered as FastAPI renders it, with the route named in the scope for the logs.
+
+Whatever it does not take as plain (another method or content type, a body of unknown length
+or over the limit, a caller whose key is refused, a body that is not valid JSON or not valid
+for the model, a deep one, a call with an Origin while CORS is on) goes on through the whole app,
+with the body read so far replayed and its deadline kept, so that every answer and refusal of
+those is the general path's, unchanged; so does every request while FastAPI's own telemetry
+records it (an OpenTelemetry provider is configured), whose spans name the route and the endpoint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import time
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +29,15 @@ import orjson
 from fastapi import Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tether import errors as tether_errors
+from tether.engine import observation
 from tether.model.access import Access
 from tether.model.records import HeartbeatResponse
 from tether.model.wire import Acknowledged, CompleteActivity, FailActivity, HeartbeatActivity
-from tether.service import auth, errors, routes_activities
+from tether.service import access_log, auth, errors, limits, refusal_log, routes_activities, state
 
 _SHALLOW = 256
 """Bodies with fewer brackets than this are parsed here; deeper ones by FastAPI, whose limits then apply."""
@@ -67,68 +77,214 @@ _ROUTES = dict(
 )
 
 
-class TokenRoutes:
-    """ASGI middleware serving plain heartbeat, complete and fail requests by token directly (see the module)."""
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What the app's own layers are configured with, which the direct path applies alike."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    max_body_bytes: int
+    body_timeout: float
+    cross_origin: bool
+    """CORS is on: a request with an Origin header goes the general way, for the CORS layer's headers."""
+
+
+class TokenRoutes:
+    """ASGI middleware serving plain heartbeat, complete and fail requests by token directly (see the module).
+
+    ``app`` is the app's whole middleware stack, Starlette's error layer outermost: what
+    anything not taken here goes on to, and whose 500 handler answers an unexpected failure here.
+    """
+
+    def __init__(self, app: ServerErrorMiddleware, limits: Limits) -> None:
         self.app = app
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
-        served = _ROUTES.get(scope.get("path", "")) if scope["type"] == "http" else None
+        served = _ROUTES.get(scope["path"]) if scope["type"] == "http" else None
         if (
             served is None
             or scope["method"] != "POST"
             or scope.get("root_path")
             or scope.get("fastapi.telemetry") is not None  # FastAPI's own spans name the route its router selects
-            or not _is_json(scope)
         ):
             await self.app(scope, receive, send)
             return
-        access = auth.access_of(scope)
-        messages: list[Message] = []
-        body = await _read(receive, messages)
-        parsed = None if access is None or body is None else _parsed(body, served.body)
-        if parsed is None:
-            await self.app(scope, _replaying(messages, receive), send)
+        content_type = declared = authorization = host = None
+        other = False
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value if content_type is None else content_type
+            elif name == b"content-length":
+                declared = value  # the last one, if repeated, as the body limits take it
+            elif name == b"authorization":
+                authorization = value if authorization is None else authorization
+            elif name == b"host":
+                host = value if host is None else host
+            elif name == b"transfer-encoding" or (name == b"origin" and self.limits.cross_origin):
+                other = True
+        if (
+            other
+            or content_type != _JSON
+            or declared is None
+            or not declared.isdigit()
+            or int(declared) > self.limits.max_body_bytes
+            or declared == b"0"
+        ):
+            await self.app(scope, receive, send)
             return
-        scope["route"] = served.route  # as FastAPI's router names it: the access and refusal logs read it
-        scope["endpoint"] = served.route.endpoint
-        scope["path_params"] = {}
-        request = Request(scope, receive)
-        try:
-            reply = await served.endpoint(parsed, request, access)  # type: ignore[arg-type]  # access is set
-        except tether_errors.TetherError as exc:
-            await (await errors.handle(request, exc))(scope, receive, send)
-            return
-        content = served.reply.dump_json(reply)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-length", str(len(content)).encode()), (b"content-type", _JSON)],
-            }
+        replayed = await self._serve(
+            scope,
+            receive,
+            send,
+            served,
+            None if authorization is None else authorization.decode("latin-1"),
+            "" if host is None else host.decode("latin-1"),
         )
-        await send({"type": "http.response.body", "body": content})
+        if replayed is not None:
+            await self.app(scope, _replaying(replayed, receive) if replayed else receive, send)
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, served: _TokenRoute, authorization: str | None, host: str
+    ) -> list[Message] | None:
+        """Answer the call, or return the messages received so far for the general path to take it from there."""
+        answer = _Answer()
+        try:
+            return await self._answer(scope, receive, send, served, authorization, host, answer)
+        except Exception as exc:
+            if answer.status:
+                raise
+            # As Starlette's error layer does: the app's 500 handler answers (and logs), and it goes on up.
+            await ServerErrorMiddleware(_raising(exc), self.app.handler, self.app.debug)(scope, receive, send)
+            raise  # pragma: no cover - the error layer raises it again
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        served: _TokenRoute,
+        authorization: str | None,
+        host: str,
+        answer: _Answer,
+    ) -> list[Message] | None:
+        began = time.perf_counter()
+        caller = observation.caller.set(None)
+        try:
+            try:
+                access = await auth.authenticate_headers(
+                    state.authenticator_of_app(scope["app"]), authorization, auth.host_in(host)
+                )
+            except (tether_errors.Unauthenticated, tether_errors.StoreUnavailable):
+                answer.logged = False
+                return []  # the general path refuses it (and logs the refusal)
+            deadline = asyncio.get_running_loop().time() + self.limits.body_timeout
+            messages: list[Message] = []
+            body = await _read(receive, messages, deadline)
+            parsed = None if body is None or len(body) > self.limits.max_body_bytes else _parsed(body, served.body)
+            if parsed is None:
+                answer.logged = False
+                scope[limits.BODY_DEADLINE] = deadline
+                return messages
+            auth.remember(scope, access)
+            if access.key_name is not None:
+                observation.caller.set(access.key_name)  # the engine's transition log names the key
+            scope["route"] = served.route  # as FastAPI's router names it: the access and refusal logs read it
+            scope["endpoint"] = served.route.endpoint
+            scope["path_params"] = {}
+            request = Request(scope, receive)
+            try:
+                reply = await served.endpoint(parsed, request, access)
+            except tether_errors.TetherError as exc:
+                refused = await errors.handle(request, exc)
+                answer.status = refused.status_code
+                try:
+                    await refused(scope, receive, send)
+                finally:
+                    if 400 <= answer.status < 500:
+                        refusal_log.log(scope, answer.status, bytes(refused.body))
+                return None
+            content = served.reply.dump_json(reply)
+            answer.status = 200
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", str(len(content)).encode()), (b"content-type", _JSON)],
+                }
+            )
+            await send({"type": "http.response.body", "body": content})
+            return None
+        finally:
+            observation.caller.reset(caller)
+            if answer.logged:
+                access_log.log(scope, answer.status, time.perf_counter() - began)
 
 
-def _is_json(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return bool(value == _JSON)
-    return False
+class _Answer:
+    """How far a call went: the status sent (0: none yet), and whether it is this path's to log."""
+
+    __slots__ = ("logged", "status")
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.logged = True
 
 
-async def _read(receive: Receive, messages: list[Message]) -> bytes | None:
-    """The whole body, or None if the client left first; every message received is kept in ``messages``."""
+async def _read(receive: Receive, messages: list[Message], deadline: float) -> bytes | None:
+    """The whole body, or None if the client left first or it did not arrive by ``deadline``.
+
+    Every message received is kept in ``messages``.
+    """
     chunks: list[bytes] = []
     while True:
-        message = await receive()
+        try:
+            message = await _received_by(receive, deadline)
+        except TimeoutError:
+            return None
         messages.append(message)
         if message["type"] != "http.request":
             return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+async def _received_by(receive: Receive, deadline: float) -> Message:
+    """What ``receive()`` gives; TimeoutError if that means waiting past ``deadline``.
+
+    A message that has arrived is taken even once the deadline has passed (as the body limits
+    take it), and needs no timer: the call is begun by hand, and timed only if it waits.
+    """
+    pending = receive()
+    if not isinstance(pending, types.CoroutineType):
+        async with asyncio.timeout_at(deadline):
+            return await pending
+    try:
+        waited_on = pending.send(None)
+    except StopIteration as done:
+        message: Message = done.value
+        return message
+    async with asyncio.timeout_at(deadline):
+        return await _resumed(pending, waited_on)
+
+
+@types.coroutine
+def _resumed(begun: Coroutine[Any, Any, Message], waited_on: Any) -> Generator[Any, Any, Message]:
+    """Await the rest of a coroutine begun by hand, now waiting on ``waited_on``."""
+    while True:
+        try:
+            sent = yield waited_on
+        except BaseException as exc:  # a cancellation (the deadline's) reaches the coroutine as it would by await
+            try:
+                waited_on = begun.throw(exc)
+            except StopIteration as done:
+                message: Message = done.value
+                return message
+        else:
+            try:
+                waited_on = begun.send(sent)
+            except StopIteration as done:
+                message = done.value
+                return message
 
 
 def _parsed(body: bytes, model: type[BaseModel]) -> BaseModel | None:
@@ -151,3 +307,10 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+def _raising(exc: Exception) -> ASGIApp:
+    async def fail(scope: Scope, receive: Receive, send: Send) -> None:
+        raise exc
+
+    return fail
