@@ -481,9 +481,14 @@ def heartbeat(tx: Transaction, claims: TokenClaims, details: str | None, now_ms:
         ActivityAlreadyClosed: the activity closed.
         StaleToken: the token's attempt is over.
     """
+    return heartbeat_of(tx, claims, details, now_ms)[0]
+
+
+def heartbeat_of(tx: Transaction, claims: TokenClaims, details: str | None, now_ms: int) -> tuple[bool, ActivityRow]:
+    """:func:`heartbeat`, also returning the activity's row as it was read (its options are unchanged by it)."""
     row, lapsed = load(tx, claims, now_ms)
     require_current(row, claims, lapsed)
-    return record_heartbeat(tx, row, details, now_ms)
+    return record_heartbeat(tx, row, details, now_ms), row
 
 
 def record_heartbeat(tx: Transaction, row: ActivityRow, details: str | None, now_ms: int) -> bool:

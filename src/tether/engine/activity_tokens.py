@@ -110,8 +110,8 @@ def fail(tx: Transaction, claims: Claims, fault: dict[str, Any], now_ms: int) ->
     return True
 
 
-def heartbeat(tx: Transaction, claims: Claims, details: str | None, now_ms: int) -> bool:
-    """Record a heartbeat of the current attempt; returns whether cancellation was requested.
+def heartbeat(tx: Transaction, claims: Claims, details: str | None, now_ms: int) -> tuple[bool, ActivityRow]:
+    """Record a heartbeat of the current attempt; returns whether cancellation was requested, and the row read.
 
     Raises:
         ActivityAlreadyClosed: the activity closed.
@@ -119,10 +119,10 @@ def heartbeat(tx: Transaction, claims: Claims, details: str | None, now_ms: int)
         NoAttemptOpen: an activity token's heartbeat while no attempt is open.
     """
     if not isinstance(claims, ActivityClaims):
-        return activities.heartbeat(tx, claims, details, now_ms)
+        return activities.heartbeat_of(tx, claims, details, now_ms)
     row, lapsed = activities.load(tx, claims, now_ms)
     _require_attempt(row, lapsed)
-    return activities.record_heartbeat(tx, row, details, now_ms)
+    return activities.record_heartbeat(tx, row, details, now_ms), row
 
 
 def report_cancelled(tx: Transaction, claims: Claims, details: str | None, now_ms: int) -> bool:

@@ -79,9 +79,8 @@ class TokenCalls(EngineCore):
         def beat(tx: Transaction) -> HeartbeatResponse:
             claims = self._verify(tx, token, now, access)
             activity_tokens.require_activity(tx, claims, activity)
-            cancel = activity_tokens.heartbeat(tx, claims, details, now)
-            row = tx.get_activity(claims.execution_id, claims.activity_id)
-            every = activities.options_of(row.options).heartbeat_ms if row is not None else None
+            cancel, row = activity_tokens.heartbeat(tx, claims, details, now)
+            every = activities.options_of(row.options).heartbeat_ms
             return HeartbeatResponse(cancel, None if every is None else from_ms(now + every))
 
         return await self._run(beat)

@@ -18,6 +18,7 @@ same transaction as the change, so a valid token with a key scoped elsewhere cha
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -75,14 +76,19 @@ class Scope:
 
     def grants(self, action: Action) -> bool:
         """Whether this scope covers ``action`` (on some workflows)."""
-        resource, verb = action.value.split(":")
+        resource, verb = _PARTS[action]
         return self.resource in ("*", resource) and self.verb in ("*", verb)
 
     def matches(self, workflow: str) -> bool:
         """Whether ``pattern`` matches the workflow name."""
-        return _compiled(self.pattern).fullmatch(workflow) is not None
+        return self.pattern == "*" or _compiled(self.pattern).fullmatch(workflow) is not None
 
 
+_PARTS = {action: (action.value.split(":")[0], action.value.split(":")[1]) for action in Action}
+"""Each action's resource and verb (checked in every transition by token)."""
+
+
+@functools.lru_cache(maxsize=512)  # a server checks the same few patterns in every transition
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
 
@@ -103,7 +109,7 @@ class Access:
     @classmethod
     def everything(cls) -> Access:
         """Full access, for servers that run without API keys and for embedded clients."""
-        return cls((Scope("*", "*", "*"),))
+        return _EVERYTHING if cls is Access else cls((Scope("*", "*", "*"),))
 
     def allows(self, action: Action, workflow: str) -> bool:
         """Whether this caller may do ``action`` to executions of ``workflow``."""
@@ -132,3 +138,7 @@ class Access:
         """The workflow-name patterns this caller may ``action``; None when any workflow is allowed."""
         found = [s.pattern for s in self.scopes if s.grants(action)]
         return None if "*" in found else found
+
+
+_EVERYTHING = Access((Scope("*", "*", "*"),))
+"""Asked for by every request of a server without keys: one (immutable) instance serves them all."""
