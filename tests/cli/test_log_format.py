@@ -101,3 +101,11 @@ def test_a_text_line_has_the_time_as_logging_writes_it() -> None:
         formatter = log_format.TextFormatter()
         formatter.formatTime(made)
         assert formatter.formatTime(made) == logging.Formatter().formatTime(made)
+
+
+def test_a_text_line_is_what_the_logging_format_gives_then_the_fields() -> None:
+    made = logging.LogRecord("tether.service.access", logging.INFO, __file__, 1, "%s %d\nnext", ("POST", 200), None)
+    made.__dict__.update(route="/v1/x", api_key=None)
+    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s").format(made)
+    head, _, rest = plain.partition("\n")
+    assert log_format.TextFormatter().format(made) == f"{head} [route=/v1/x]\n{rest}"
