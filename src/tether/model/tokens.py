@@ -134,6 +134,7 @@ def _split(token: object) -> tuple[str, str]:
     return body, mac
 
 
+@functools.lru_cache(maxsize=1024)  # read twice per call (the key id, then the claims), and a heartbeat's recurs
 def _parse(body: str) -> tuple[int, str, int] | tuple[int, str, int, int]:
     """The listed claims of a body: four for an attempt token, three for an activity token."""
     try:
