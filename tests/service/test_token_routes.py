@@ -116,14 +116,10 @@ async def test_a_refusal_is_answered_and_logged_alike_either_way(
     served: tuple[TestEnvironment, httpx.AsyncClient], caplog: pytest.LogCaptureFixture, path: str, body: bytes
 ) -> None:
     _, http = served
-    caplog.set_level(logging.INFO, logger="tether.service")
-    plain = await http.post(path, content=body, headers=PLAIN)
-    lines = _logged(caplog)
-    caplog.clear()
-    general = await http.post(path, content=body, headers=GENERAL)
+    (plain, lines), (general, general_lines) = await _both_logged(http, path, body, caplog)
     assert _answer(plain) == _answer(general)
     assert plain.status_code >= 400
-    assert lines == _logged(caplog)
+    assert lines == general_lines
     assert any(path in line for line in lines)
 
 
@@ -135,16 +131,13 @@ async def test_a_call_with_a_key_or_a_refused_key_is_answered_and_logged_alike_e
     _, plain_key = await env.engine.create_api_key("billing", ["activities:write:direct.*"])
     _, other_key = await env.engine.create_api_key("reader", ["workflows:read:*"])
     body = b'{"token": "%s"}' % token.encode()
-    caplog.set_level(logging.INFO, logger="tether.service")
     for authorization in (f"Bearer {plain_key}", f"Bearer {other_key}", "Bearer tk_forged_key", "Basic eDp5", None):
         sent = {} if authorization is None else {"authorization": authorization}
-        plain = await http.post("/v1/activities/heartbeat", content=body, headers={**PLAIN, **sent})
-        lines = _logged(caplog)
-        caplog.clear()
-        general = await http.post("/v1/activities/heartbeat", content=body, headers={**GENERAL, **sent})
+        (plain, lines), (general, general_lines) = await _both_logged(
+            http, "/v1/activities/heartbeat", body, caplog, sent
+        )
         assert _answer(plain) == _answer(general), authorization
-        assert lines == _logged(caplog), authorization
-        caplog.clear()
+        assert lines == general_lines, authorization
         assert plain.status_code == (
             200 if authorization == f"Bearer {plain_key}" else 403 if authorization == f"Bearer {other_key}" else 401
         )
@@ -155,16 +148,47 @@ async def test_a_body_over_the_limit_is_refused_alike_either_way(
 ) -> None:
     env, _ = served
     app = service_app.create_app(env.engine, StoreKeys(env.engine, open_without_keys=True), max_body_bytes=64)
-    caplog.set_level(logging.INFO, logger="tether.service")
     body = b'{"token": "forged", "result": "%s"}' % (b"x" * 100)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
-        plain = await http.post("/v1/activities/complete", content=body, headers=PLAIN)
-        lines = _logged(caplog)
-        caplog.clear()
-        general = await http.post("/v1/activities/complete", content=body, headers=GENERAL)
+        (plain, lines), (general, general_lines) = await _both_logged(http, "/v1/activities/complete", body, caplog)
     assert _answer(plain) == _answer(general)
     assert plain.status_code == 413
-    assert lines == _logged(caplog)
+    assert lines == general_lines
+
+
+async def test_an_unexpected_failure_is_answered_and_logged_alike_either_way(
+    served: tuple[TestEnvironment, httpx.AsyncClient], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, http = served
+    token = await _token(env, "direct-broken")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(env.engine, "heartbeat_activity", broken)
+    body = b'{"token": "%s"}' % token.encode()
+    (plain, lines), (general, general_lines) = await _both_logged(http, "/v1/activities/heartbeat", body, caplog)
+    assert _answer(plain) == _answer(general)
+    assert plain.status_code == 500
+    assert lines == general_lines
+    assert "request failed unexpectedly" in lines
+
+
+async def _both_logged(
+    http: httpx.AsyncClient,
+    path: str,
+    body: bytes,
+    caplog: pytest.LogCaptureFixture,
+    sent: dict[str, str] | None = None,
+) -> list[tuple[httpx.Response, list[str]]]:
+    """The answer and the log lines of the same request sent the direct way, then the general way."""
+    caplog.set_level(logging.INFO, logger="tether.service")
+    answers = []
+    for content_type in (PLAIN, GENERAL):
+        caplog.clear()
+        answers.append((await http.post(path, content=body, headers={**content_type, **(sent or {})}), _logged(caplog)))
+    caplog.clear()
+    return answers
 
 
 def _logged(caplog: pytest.LogCaptureFixture) -> list[str]:
