@@ -37,21 +37,31 @@ def test_names_say_which_host_and_process_made_them() -> None:
     assert len(name) <= 63  # PostgreSQL's longest identifier
 
 
-def test_the_databases_of_a_dead_process_of_this_host_are_found_and_a_live_ones_are_not() -> None:
+def test_a_sweep_drops_the_databases_of_a_dead_process_of_this_host_and_keeps_a_live_ones() -> None:
     dead = f"{admin._PREFIX}{admin._HOST}_{_dead_pid()}_leftover"
     live = f"{admin._PREFIX}{admin._HOST}_{os.getpid()}_in_use"
     other_host = f"{admin._PREFIX}00000000_{_dead_pid()}_elsewhere"
     for name in (dead, live, other_host):
         _create(name)
     try:
-        left = admin._left_by_dead_processes(POSTGRES_SERVER)
-        assert dead in left
-        assert live not in left
-        assert other_host not in left
-        for name in left:
-            admin._drop_quietly(admin.with_database(POSTGRES_SERVER, name), POSTGRES_SERVER)
+        dropped = admin._sweep(POSTGRES_SERVER, wait=True)
+        assert dead in dropped
+        assert live not in dropped
+        assert other_host not in dropped
         assert dead not in _databases()
-        assert live in _databases()
+        assert {live, other_host} <= _databases()
     finally:
         for name in (dead, live, other_host):
             admin.drop_database(admin.with_database(POSTGRES_SERVER, name), server_url=POSTGRES_SERVER)
+
+
+def test_a_process_leaves_the_sweep_to_another_of_its_host_that_is_at_it() -> None:
+    dead = f"{admin._PREFIX}{admin._HOST}_{_dead_pid()}_leftover"
+    _create(dead)
+    try:
+        with psycopg.connect(POSTGRES_SERVER, autocommit=True) as sweeping:  # another process, sweeping
+            sweeping.execute("SELECT pg_advisory_lock(%s)", (admin._SWEEP_LOCK,))
+            assert admin._sweep(POSTGRES_SERVER) == []
+            assert dead in _databases()
+    finally:
+        admin.drop_database(admin.with_database(POSTGRES_SERVER, dead), server_url=POSTGRES_SERVER)

@@ -11,7 +11,8 @@ drops that wait together share one, so copies are never held up behind drops.
 A process that dies before its drops are done (killed, or its drops refused while the server
 had no connection to spare) would leave its databases behind, and a few thousand fill a disk.
 So names carry the host and the process that made them, a refused drop is tried again, and
-the first process to use a server on a host drops what dead processes of that host left there.
+a process that uses a server drops what dead processes of its host left there, unless another
+process of the host is already at it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ _PREFIX = "tether_test_"
 _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 _OWNED = re.compile(rf"{_PREFIX}{_HOST}_(\d+)_")
 """The names this host's test processes give their databases: the pid follows the host's tag."""
+_SWEEP_LOCK = int(_HOST, 16)
+"""The advisory lock a process of this host holds while it drops what dead ones left."""
 _DROP_TRIES = 4
 _AHEAD = 4
 _THREADS = 3  # concurrent CREATE DATABASEs share their WAL flushes: three take little more than one
@@ -182,8 +185,7 @@ def _dropper_for(server_url: str) -> _Dropper:
         if dropper is None:
             dropper = _droppers[server_url] = _Dropper(server_url)
             atexit.register(dropper.close)
-            for name in _left_by_dead_processes(server_url):
-                dropper.drop(name)
+            threading.Thread(target=_sweep, args=(server_url,), name="tether-test-sweep", daemon=True).start()
     return dropper
 
 
@@ -192,15 +194,34 @@ def _new_name() -> str:
     return f"{_PREFIX}{_HOST}_{os.getpid()}_{uuid.uuid4().hex[:16]}"
 
 
-def _left_by_dead_processes(server_url: str) -> list[str]:
-    """Test databases on the server that processes of this host made and which no longer run."""
+def _sweep(server_url: str, *, wait: bool = False) -> list[str]:
+    """Drop, one at a time, what dead processes of this host left on the server; the names dropped.
+
+    One process of a host sweeps a server at a time (an advisory lock held by the sweeping
+    session; without ``wait``, a process that finds it taken leaves the sweep to its holder):
+    test processes start by the dozen, and each dropping the same thousands of databases at
+    once filled the server's connections and queued every drop behind the others' checkpoints.
+    The sweep runs on a daemon thread: a process that exits mid-sweep leaves the rest to the next.
+    """
+    dropped = []
     try:
         with psycopg.connect(postgres.check_url(server_url), autocommit=True, connect_timeout=10) as conn:
-            names = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
+            lock = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+            row = conn.execute(sql.SQL("SELECT {}(%s)").format(sql.Identifier(lock)), (_SWEEP_LOCK,)).fetchone()
+            if wait or (row is not None and row[0]):
+                for name in _left_by_dead_processes(conn):
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                    dropped.append(name)
     except psycopg.Error:
-        return []  # the tests that need the server say why it cannot be reached
+        pass  # the tests that need the server say why it cannot be reached; the next process sweeps again
+    return dropped
+
+
+def _left_by_dead_processes(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
+    """Test databases on the server that processes of this host made and which no longer run."""
     left = []
-    for name in names:
+    for (name,) in conn.execute("SELECT datname FROM pg_database").fetchall():
+        assert isinstance(name, str)
         owner = _OWNED.match(name)
         if owner is not None and not _running(int(owner.group(1))):
             left.append(name)
