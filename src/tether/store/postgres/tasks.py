@@ -14,6 +14,18 @@ from tether.store.base import ActivityTaskRow
 from tether.store.postgres.pending import WorkflowTask
 from tether.store.postgres.statements import PostgresStatements
 
+_CLAIM_ACTIVITY_TASKS = (
+    "WITH c AS (DELETE FROM activity_tasks d USING ("
+    "  SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id"
+    "  WHERE t.name = ANY(%s) ORDER BY t.priority DESC, t.id LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
+    ") k WHERE d.id = k.id RETURNING d.id, d.execution_id, d.activity_id, d.attempt, d.name, d.priority), "
+    "s AS (SELECT set_config('tether.claimed', coalesce((SELECT json_agg(json_build_object("
+    "'e', execution_id, 'a', activity_id)) FROM c)::text, '[]'), true) AS v) "
+    "SELECT c.id, c.execution_id, c.activity_id, c.attempt, c.name, c.priority FROM s LEFT JOIN c ON true"
+)
+"""Take queued attempts (their tasks deleted), naming them in ``tether.claimed`` (see ``_claim_and_read``);
+one row of NULLs when it took none."""
+
 
 class PostgresTasks(PostgresStatements):
     """The queries of a PostgreSQL transaction on workflow tasks and queued attempts."""
@@ -174,13 +186,10 @@ class PostgresTasks(PostgresStatements):
         self.known.dequeued(execution_id, activity_id)
 
     def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]:  # noqa: D102
-        rows = self._all(
-            "DELETE FROM activity_tasks d USING ("
-            "  SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id"
-            "  WHERE t.name = ANY(%s) ORDER BY t.priority DESC, t.id LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
-            ") c WHERE d.id = c.id RETURNING d.id, d.execution_id, d.activity_id, d.attempt, d.name, d.priority",
-            (sorted(activities), limit),
-        )
+        # What starting the attempts reads (the activity, the execution, its deadline) comes
+        # back in the same round trip, read behind the claim's locks.
+        rows = self._claim_and_read(_CLAIM_ACTIVITY_TASKS, (sorted(activities), limit))
+        rows = [row for row in rows if row[0] is not None]
         rows.sort(key=lambda r: (-int(r[5]), int(r[0])))
         self._locked.update(r[1] for r in rows)
         for row in rows:
