@@ -306,3 +306,39 @@ async def test_events_expected_are_read_with_the_lock_in_the_same_round_trip(sto
     stored = await history(store, "e1")
     assert [e.seq for e in stored] == [1, 2, 3, 4]
     assert loaded == [stored[1:], stored[2:]]
+
+
+async def test_claiming_workflow_tasks_reads_their_executions_behind_the_locks_in_the_same_round_trip(
+    store: PostgresStore,
+) -> None:
+    await insert(store, execution("e1"), execution("e2"))
+
+    def queue(tx: Transaction) -> None:
+        tx.enqueue_workflow_task("e1", 0)
+        tx.enqueue_workflow_task("e2", 0)
+        tx.arm_timer(TimerRow("e2", "workflow", 0, 1, 500))
+
+    await store.run(queue)
+    seen: list[tuple[str, int | None, bool]] = []
+
+    def run_tasks(tx: Transaction) -> list[str]:
+        ids = tx.claim_workflow_tasks(now_ms=5, owner="w1", lease_until_ms=1_000, workflows=[WF], limit=10)
+        for execution_id in ids:
+            row = tx.get_execution(execution_id)
+            assert row is not None
+            seen.append((row.id, tx.workflow_deadline_ms(execution_id), tx.holds_workflow_task(execution_id, "w1")))
+            assert tx.finish_workflow_task(execution_id, "w1")
+            tx.append_events(execution_id, [(EventType.WORKFLOW_TASK_COMPLETED, "{}")], 5)
+        return ids
+
+    before = counts()
+    ids = await store.run(run_tasks)
+    statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
+
+    # BEGIN, the claim and the read behind its locks, the writes with the notice, COMMIT
+    assert (statements, round_trips) == (5, 2)
+    assert sorted(ids) == ["e1", "e2"]
+    assert sorted(seen) == [("e1", None, True), ("e2", 500, True)]
+    assert await store.read(lambda tx: tx.has_ready_work(10_000, [WF], [ACT])) is False
+    for execution_id in ("e1", "e2"):
+        assert [e.seq for e in await history(store, execution_id)] == [1]

@@ -484,7 +484,7 @@ class PostgresStatements:
         """Run a claim that locks executions and names what it claimed in ``tether.claimed``; read behind its locks.
 
         The claim (a statement locking rows ``FOR UPDATE ... SKIP LOCKED``) records the
-        (execution, activity) pairs it claimed in the transaction's setting ``tether.claimed``;
+        (execution, activity or NULL) pairs it claimed in the transaction's setting ``tether.claimed``;
         the read (:data:`CLAIMED_BEHIND`) is a statement of its own, sent in the same round trip,
         which the server starts once the claim finished and its locks are held: it sees
         everything committed before them (see :meth:`_lock_and_read`). Each claimed
