@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import threading
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from tether.model.events import EventType
-from tether.store.base import ActivityTaskRow, TimerRow, Transaction
+from tether.model.events import Event, EventType
+from tether.store.base import ActivityRow, ActivityTaskRow, TimerRow, Transaction
 from tether.store.postgres.statements import TRAFFIC
 from tether.store.postgres.store import PostgresStore
 
@@ -215,3 +216,129 @@ async def test_closing_an_execution_is_one_statement_of_writes_and_reads_its_lin
     assert (closed.status, closed.closed_at_ms, closed.result, closed.last_seq) == ("completed", 5, "3", 3)
     assert await store.read(lambda tx: tx.timers_of("e1")) == []
     assert [e.seq for e in await history(store, "e1")] == [1, 2, 3]
+
+
+async def test_claiming_attempts_reads_what_starting_them_needs_behind_the_locks_in_the_same_round_trip(
+    store: PostgresStore,
+) -> None:
+    await insert(store, execution("e1"), execution("e2"))
+
+    def schedule(tx: Transaction) -> None:
+        for execution_id in ("e1", "e2"):
+            tx.insert_activity(activity(execution_id, 1))
+            tx.enqueue_activity_task(ActivityTaskRow(execution_id, 1, 1, ACT))
+        tx.arm_timer(TimerRow("e2", "workflow", 0, 1, 500))
+
+    await store.run(schedule)
+    seen: list[tuple[str, int | None, str | None]] = []
+
+    def start_all(tx: Transaction) -> None:
+        for task in tx.claim_activity_tasks(activities=[ACT], limit=10):
+            row = tx.get_activity(task.execution_id, task.activity_id)
+            execution_row = tx.get_execution(task.execution_id)
+            assert row is not None
+            assert execution_row is not None
+            seen.append((execution_row.id, tx.workflow_deadline_ms(task.execution_id), row.state))
+            tx.update_activity(task.execution_id, task.activity_id, state="running", attempt_started_at_ms=5)
+            tx.append_events(task.execution_id, [(EventType.ACTIVITY_ATTEMPT_STARTED, "{}")], 5)
+
+    before = counts()
+    await store.run(start_all)
+    statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
+
+    # BEGIN, the claim and the read behind its locks, the writes with the notice, COMMIT
+    assert (statements, round_trips) == (5, 2)
+    assert sorted(seen) == [("e1", None, "scheduled"), ("e2", 500, "scheduled")]
+    for execution_id in ("e1", "e2"):
+        running = await store.read(functools.partial(_activity_one, execution_id))
+        assert running == dataclasses.replace(activity(execution_id, 1), state="running", attempt_started_at_ms=5)
+        assert [e.seq for e in await history(store, execution_id)] == [1]
+
+
+def _activity_one(execution_id: str, tx: Transaction) -> ActivityRow | None:
+    return tx.get_activity(execution_id, 1)
+
+
+async def test_a_claim_that_takes_nothing_reads_nothing_stale(store: PostgresStore) -> None:
+    await first(store)
+    await store.run(lambda tx: tx.enqueue_activity_task(ActivityTaskRow("e1", 1, 2, ACT)))
+
+    def twice(tx: Transaction) -> list[list[ActivityTaskRow]]:
+        return [tx.claim_activity_tasks(activities=[ACT], limit=10) for _ in range(2)]
+
+    taken, again = await store.run(twice)
+
+    assert taken == [ActivityTaskRow("e1", 1, 2, ACT)]
+    assert again == []
+    assert await store.run(lambda tx: tx.claim_activity_tasks(activities=[ACT], limit=10)) == []
+
+
+async def test_open_activities_not_read_behind_the_lock_are_read_from_the_database(store: PostgresStore) -> None:
+    await first(store)
+    await store.run(lambda tx: tx.insert_activity(activity("e1", 4)))
+
+    def close_one(tx: Transaction) -> list[int]:
+        assert tx.get_activity("e1", 1) is not None
+        tx.update_activity("e1", 1, state="completed", closed_at_ms=5, result="2")
+        return [row.activity_id for row in tx.open_activities("e1")]
+
+    assert await store.run(close_one) == [4]
+
+
+async def test_events_expected_are_read_with_the_lock_in_the_same_round_trip(store: PostgresStore) -> None:
+    await first(store)  # events 1 and 2
+    await store.run(lambda tx: complete(tx))  # event 3, in a transaction of its own
+    loaded: list[list[Event]] = []
+
+    def resume(tx: Transaction) -> None:
+        tx.expect_events("e1", 1)
+        assert tx.get_activity("e1", 1) is not None
+        tx.append_events("e1", [(EventType.WORKFLOW_TASK_COMPLETED, '{"seen":3}')], 5)
+        loaded.append(tx.load_events("e1", 1))
+        loaded.append(tx.load_events("e1", 2))
+
+    before = counts()
+    await store.run(resume)
+    statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
+
+    # BEGIN, the lock, the read behind it (the events too), the writes with the notice, COMMIT
+    assert (statements, round_trips) == (5, 2)
+    stored = await history(store, "e1")
+    assert [e.seq for e in stored] == [1, 2, 3, 4]
+    assert loaded == [stored[1:], stored[2:]]
+
+
+async def test_claiming_workflow_tasks_reads_their_executions_behind_the_locks_in_the_same_round_trip(
+    store: PostgresStore,
+) -> None:
+    await insert(store, execution("e1"), execution("e2"))
+
+    def queue(tx: Transaction) -> None:
+        tx.enqueue_workflow_task("e1", 0)
+        tx.enqueue_workflow_task("e2", 0)
+        tx.arm_timer(TimerRow("e2", "workflow", 0, 1, 500))
+
+    await store.run(queue)
+    seen: list[tuple[str, int | None, bool]] = []
+
+    def run_tasks(tx: Transaction) -> list[str]:
+        ids = tx.claim_workflow_tasks(now_ms=5, owner="w1", lease_until_ms=1_000, workflows=[WF], limit=10)
+        for execution_id in ids:
+            row = tx.get_execution(execution_id)
+            assert row is not None
+            seen.append((row.id, tx.workflow_deadline_ms(execution_id), tx.holds_workflow_task(execution_id, "w1")))
+            assert tx.finish_workflow_task(execution_id, "w1")
+            tx.append_events(execution_id, [(EventType.WORKFLOW_TASK_COMPLETED, "{}")], 5)
+        return ids
+
+    before = counts()
+    ids = await store.run(run_tasks)
+    statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
+
+    # BEGIN, the claim and the read behind its locks, the writes with the notice, COMMIT
+    assert (statements, round_trips) == (5, 2)
+    assert sorted(ids) == ["e1", "e2"]
+    assert sorted(seen) == [("e1", None, True), ("e2", 500, True)]
+    assert await store.read(lambda tx: tx.has_ready_work(10_000, [WF], [ACT])) is False
+    for execution_id in ("e1", "e2"):
+        assert [e.seq for e in await history(store, execution_id)] == [1]

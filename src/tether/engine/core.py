@@ -77,6 +77,15 @@ class EngineCore:
         if self._local is None:
             self._local = worker
 
+    def _seen_by_worker(self, execution_id: str) -> int | None:
+        """The last event of the execution the local worker has seen (None: it caches none of it).
+
+        A transition that will likely run the execution's next workflow task here tells the
+        store (``expect_events``), which may then read the events the worker lacks with the lock.
+        """
+        local = self._local
+        return None if local is None else local.cached_seq.get(execution_id)
+
     def detach_worker(self, owner: str) -> None:
         """Stop pushing work to the worker ``owner``."""
         if self._local is not None and self._local.owner == owner:

@@ -24,8 +24,15 @@ from tether.store.base import ExecutionRow, Transaction
 class TokenCalls(EngineCore):
     """Transitions for whoever holds a token: a service, a person's e-mail link, another language's client."""
 
-    def _verify(self, tx: Transaction, token: str, now: int, access: Access | None = None) -> Claims:
+    def _verify(
+        self, tx: Transaction, token: str, now: int, access: Access | None = None, *, closes: bool = False
+    ) -> Claims:
         claims = self._keys.verify(tx, token, now)
+        seen = self._seen_by_worker(claims.execution_id) if closes else None
+        if seen is not None:
+            tx.expect_events(claims.execution_id, seen)  # its workflow task likely runs here next
+        # The activity before its execution: a store may lock the execution and read both at once.
+        tx.get_activity(claims.execution_id, claims.activity_id)
         permit(tx, claims.execution_id, access, Action.WRITE_ACTIVITIES)
         return claims
 
@@ -51,7 +58,7 @@ class TokenCalls(EngineCore):
         now = self.clock.now_ms()
 
         def complete(tx: Transaction) -> bool:
-            claims = self._verify(tx, token, now, access)
+            claims = self._verify(tx, token, now, access, closes=True)
             activity_tokens.require_activity(tx, claims, activity)
             return activity_tokens.complete(tx, claims, result, now)
 
@@ -64,7 +71,10 @@ class TokenCalls(EngineCore):
         now = self.clock.now_ms()
         fault = failure(error, message, details=details, non_retryable=non_retryable)
         return await self._closing(
-            "fail", self._run(lambda tx: activity_tokens.fail(tx, self._verify(tx, token, now, access), fault, now))
+            "fail",
+            self._run(
+                lambda tx: activity_tokens.fail(tx, self._verify(tx, token, now, access, closes=True), fault, now)
+            ),
         )
 
     async def heartbeat_activity(

@@ -81,7 +81,18 @@ class WorkerCalls(EngineCore):
     async def record_attempt(self, claims: TokenClaims, outcome: AttemptOutcome) -> None:
         """Record how an attempt run by a worker ended."""
         now = self.clock.now_ms()
-        await self._run(lambda tx: activities.record(tx, claims, outcome, now))
+        await self._run(self._recording(claims, outcome, now))
+
+    def _recording(self, claims: TokenClaims, outcome: AttemptOutcome, now: int) -> Callable[[Transaction], None]:
+        """The transition recording an attempt's outcome."""
+        seen = self._seen_by_worker(claims.execution_id)
+
+        def record(tx: Transaction) -> None:
+            if seen is not None:
+                tx.expect_events(claims.execution_id, seen)
+            activities.record(tx, claims, outcome, now)
+
+        return record
 
     def record_attempt_in_thread(
         self,
@@ -103,7 +114,7 @@ class WorkerCalls(EngineCore):
         def recorded(result: tuple[None, dispatch.Pushed | None] | None, error: BaseException | None) -> None:
             done(None if result is None else result[1], error)
 
-        self._run_in_thread(lambda tx: activities.record(tx, claims, outcome, now), recorded)
+        self._run_in_thread(self._recording(claims, outcome, now), recorded)
 
     async def attempt_deadlines(self, claims: TokenClaims) -> AttemptDeadlines:
         """The deadlines of an attempt a worker runs, for it to learn when its attempt is over.

@@ -278,6 +278,13 @@ class Transaction(ApiKeyReads, Protocol):
         ...
 
     def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]: ...
+    def expect_events(self, execution_id: str, after_seq: int) -> None:
+        """A hint: this transition will likely load the execution's events after ``after_seq``.
+
+        A store may read them along with the execution when it locks it (SQLite ignores it).
+        """
+        ...
+
     def first_event(self, execution_id: str) -> Event | None:
         """An execution's first event (its WorkflowStarted), without reading the rest of its history."""
         ...

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tether.model.events import Event, EventType
@@ -37,12 +37,15 @@ ACTIVITY_COLUMNS = (
 TIMER_COLUMNS = "execution_id, kind, ref, attempt, due_at_ms"
 API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms, sigv4_secret"
 LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
-BEHIND_LOCK = (
-    "SELECT d.due_at_ms, w.execution_id, "
+_BEHIND_COLUMNS = (
+    "d.due_at_ms, w.execution_id, "
     + ", ".join(f"w.{c}" for c in WORKFLOW_TASK_COLUMNS.split(", "))
     + ", "
     + ", ".join(f"l.{c}" for c in LINK_COLUMNS.split(", "))
-    + " FROM (VALUES (1)) AS one"
+)
+_ACTIVITY_COLUMNS = ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", "))
+BEHIND_LOCK = (
+    f"SELECT {_BEHIND_COLUMNS} FROM (VALUES (1)) AS one"
     " LEFT JOIN timers d ON d.execution_id = %s AND d.kind = 'workflow' AND d.ref = 0"
     " LEFT JOIN workflow_tasks w ON w.execution_id = %s"
     " LEFT JOIN execution_links l ON l.id = %s"
@@ -50,12 +53,33 @@ BEHIND_LOCK = (
 """What a transition reads behind an execution's lock: its workflow deadline (a timer of kind
 ``workflow``), its workflow task and its link, in one row (NULLs where there is none)."""
 WITH_ACTIVITY = (
-    BEHIND_LOCK.replace(
-        " FROM (VALUES", ", " + ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", ")) + " FROM (VALUES"
-    )
+    BEHIND_LOCK.replace(" FROM (VALUES", f", {_ACTIVITY_COLUMNS} FROM (VALUES")
     + " LEFT JOIN activities a ON a.execution_id = %s AND a.activity_id = %s"
 )
 """The same and one of its activities (its columns follow)."""
+_EVENTS = (
+    ", (SELECT json_agg(json_build_array(h.seq, h.type, h.at_ms, h.data) ORDER BY h.seq)"
+    " FROM events h WHERE h.execution_id = %s AND h.seq > %s) FROM (VALUES"
+)
+BEHIND_LOCK_EVENTS = BEHIND_LOCK.replace(" FROM (VALUES", _EVENTS)
+""":data:`BEHIND_LOCK`, and then the execution's events after a sequence number, as a JSON list of
+[seq, type, at_ms, data] (NULL: none); its parameters come first."""
+WITH_ACTIVITY_EVENTS = WITH_ACTIVITY.replace(" FROM (VALUES", _EVENTS)
+"""The same with :data:`WITH_ACTIVITY`."""
+CLAIMED_BEHIND = (
+    "SELECT " + ", ".join(f"e.{c}" for c in EXECUTION_COLUMNS.split(", ")) + f", {_BEHIND_COLUMNS}, {_ACTIVITY_COLUMNS}"
+    " FROM json_to_recordset(current_setting('tether.claimed')::json) AS c(e text, a bigint)"
+    " CROSS JOIN LATERAL (SELECT * FROM executions WHERE id = c.e OFFSET 0) e"
+    " LEFT JOIN LATERAL (SELECT due_at_ms FROM timers WHERE execution_id = c.e AND kind = 'workflow' AND ref = 0"
+    " OFFSET 0) d ON true"
+    " LEFT JOIN LATERAL (SELECT * FROM workflow_tasks WHERE execution_id = c.e OFFSET 0) w ON true"
+    " LEFT JOIN LATERAL (SELECT * FROM execution_links WHERE id = c.e OFFSET 0) l ON true"
+    " LEFT JOIN LATERAL (SELECT * FROM activities WHERE execution_id = c.e AND activity_id = c.a OFFSET 0) a ON true"
+)
+"""Behind the locks of a claim, for each attempt it claimed (named by the claim in ``tether.claimed``): the
+execution's row, then what :data:`WITH_ACTIVITY` reads of it and of the attempt's activity. Each row is
+looked up by its key (``OFFSET 0`` keeps the planner from joining whole tables: it cannot tell how few
+attempts a claim names)."""
 TASK_AT = 1
 LINK_AT = TASK_AT + 1 + len(WORKFLOW_TASK_COLUMNS.split(", "))
 ACTIVITY_AT = LINK_AT + len(LINK_COLUMNS.split(", "))
@@ -71,14 +95,18 @@ def activity_row(row: Row) -> ActivityRow:
     return ActivityRow(*row)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _History:
-    """The events a held execution gained in this transaction."""
+    """The events a held execution gained in this transaction (replaced, never changed: snapshots share it)."""
 
     base_seq: int
     """The execution's last sequence number when it was first known here: later events are all below."""
-    events: list[tuple[int, str, int, str]] = field(default_factory=list)
+    events: tuple[tuple[int, str, int, str], ...] = ()
     """(seq, type, at_ms, JSON data) of each event appended since."""
+    read_after: int | None = None
+    """The events after this sequence number and up to ``base_seq`` were read behind the lock (None: none)."""
+    read: tuple[tuple[int, str, int, str], ...] = ()
+    """Those events (seq, type, at_ms, JSON data; the data as stored, not parsed)."""
 
 
 @dataclass(slots=True)
@@ -141,7 +169,7 @@ class HeldRows:
 
     def snapshot(self) -> Known:
         """What is known now; :meth:`restore` brings it back."""
-        histories = {k: _History(h.base_seq, list(h.events)) for k, h in self._histories.items()}
+        histories = dict(self._histories)
         return Known(
             dict(self._executions),
             dict(self._activities),
@@ -194,17 +222,28 @@ class HeldRows:
         self._executions[execution_id] = _replaced(values, _EXECUTION_INDEX, {"last_seq": events[-1][0]})
         history = self._histories.get(execution_id)
         if history is not None:
-            history.events.extend(events)
+            self._histories[execution_id] = dataclasses.replace(history, events=(*history.events, *events))
+
+    def learn_events(self, execution_id: str, after_seq: int, events: list[Row]) -> None:
+        """Keep the held execution's stored events after ``after_seq``, as read behind its lock."""
+        history = self._histories.get(execution_id)
+        if history is not None and not history.events:
+            rows = tuple((int(seq), str(kind), int(at_ms), str(data)) for seq, kind, at_ms, data in events)
+            self._histories[execution_id] = dataclasses.replace(history, read_after=after_seq, read=rows)
 
     def events_after(self, execution_id: str, after_seq: int) -> list[Event] | None:
-        """The execution's events after ``after_seq``, if this transaction wrote every one of them."""
+        """The execution's events after ``after_seq``, if this transaction wrote or read every one of them."""
         history = self._histories.get(execution_id)
-        if history is None or after_seq < history.base_seq or execution_id not in self._executions:
+        if history is None or execution_id not in self._executions:
+            return None
+        if after_seq >= history.base_seq:
+            rows = history.events
+        elif history.read_after is not None and after_seq >= history.read_after:
+            rows = (*history.read, *history.events)
+        else:
             return None
         return [
-            Event(seq, EventType(kind), at_ms, json.loads(data))
-            for seq, kind, at_ms, data in history.events
-            if seq > after_seq
+            Event(seq, EventType(kind), at_ms, json.loads(data)) for seq, kind, at_ms, data in rows if seq > after_seq
         ]
 
     def forget(self, execution_ids: set[str]) -> None:

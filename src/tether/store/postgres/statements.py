@@ -27,10 +27,13 @@ from tether.store.base import ActivityTaskRow, LinkRow
 from tether.store.postgres.held import (
     ACTIVITY_AT,
     BEHIND_LOCK,
+    BEHIND_LOCK_EVENTS,
+    CLAIMED_BEHIND,
     EXECUTION_COLUMNS,
     LINK_AT,
     TASK_AT,
     WITH_ACTIVITY,
+    WITH_ACTIVITY_EVENTS,
     HeldRows,
     Known,
     Row,
@@ -45,6 +48,7 @@ _CONFLICTS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_err
 # Syncs after a failure until every result of the pipeline has been collected; each
 # collects what has arrived, and one suffices unless results were still in flight.
 _RECOVERY_SYNCS = 8
+_EXECUTION_WIDTH = len(EXECUTION_COLUMNS.split(", "))
 __all__ = ["TRAFFIC", "PostgresStatements", "Row", "StatementFailed", "Traffic"]
 
 
@@ -133,6 +137,8 @@ class PostgresStatements:
         self._known_at_start: Known = self.known.snapshot()
         self.deadlines: dict[str, int | None] = {}
         """Workflow deadlines of executions the running transition locked, as it left them."""
+        self._expected: dict[str, int] = {}
+        """Executions whose events after a sequence number the running transition will likely load."""
         self.topics: set[str] = set()
         self.closed_ids: set[str] = set()
         self.hooks: list[Callable[[], None]] = []
@@ -164,6 +170,7 @@ class PostgresStatements:
         self._start = self._pending.mark()
         self._shared = self._exposed = False
         self._locked = set()
+        self._expected = {}
         self._known_at_start = self.known.snapshot()
         if self.deadlines:
             # Those of executions the batch holds stay true: nobody else touches their timers.
@@ -423,19 +430,26 @@ class PostgresStatements:
         read is a statement of its own, which the server starts only once the lock is held,
         so it sees everything committed before the lock was granted. (One statement that
         locks a row and joins another re-checks only the locked row after waiting: the
-        joined one would come from before the wait.)
+        joined one would come from before the wait.) The events the transition said it
+        expects (see ``expect_events``) are read the same way, in the same round trip.
         """
         self._before_read()
+        after = self._expected.pop(execution_id, None)
+        params: list[object] = [execution_id, execution_id, execution_id]
+        if activity_id is not None:
+            params += [execution_id, activity_id]
+        if after is None:
+            sql = BEHIND_LOCK if activity_id is None else WITH_ACTIVITY
+        else:
+            sql = BEHIND_LOCK_EVENTS if activity_id is None else WITH_ACTIVITY_EVENTS
+            params = [execution_id, after, *params]
         TRAFFIC.statements += 2
         TRAFFIC.round_trips += 1
         try:
             self._locker.execute(
                 f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,)
             )
-            if activity_id is None:
-                self._cur.execute(BEHIND_LOCK, (execution_id, execution_id, execution_id))
-            else:
-                self._cur.execute(WITH_ACTIVITY, (execution_id, execution_id, execution_id, execution_id, activity_id))
+            self._cur.execute(sql, params)
             locked = self._locker.fetchone()
             behind = self._cur.fetchone()
         except psycopg.Error as exc:
@@ -444,6 +458,18 @@ class PostgresStatements:
         assert behind is not None  # one row, always
         if locked is None:
             return None, None
+        if after is not None:
+            events, behind = behind[-1], behind[:-1]
+            self._learn_behind(execution_id, locked, behind)
+            self.known.learn_events(execution_id, after, events or [])
+        else:
+            self._learn_behind(execution_id, locked, behind)
+        if activity_id is None or behind[ACTIVITY_AT] is None:
+            return locked, None
+        return locked, behind[ACTIVITY_AT:]
+
+    def _learn_behind(self, execution_id: str, locked: Row, behind: Row) -> None:
+        """Keep an execution this transaction locked, and what was read of it behind the lock (see BEHIND_LOCK)."""
         self._locked.add(execution_id)
         self.known.learn_execution(locked)
         self.deadlines[execution_id] = None if behind[0] is None else int(behind[0])
@@ -453,9 +479,39 @@ class PostgresStatements:
             self.known.learn_workflow_task(execution_id, WorkflowTask(*behind[TASK_AT + 1 : LINK_AT]))
         link = behind[LINK_AT:ACTIVITY_AT]
         self.known.learn_link(execution_id, None if link[0] is None else LinkRow(*link))
-        if activity_id is None or behind[ACTIVITY_AT] is None:
-            return locked, None
-        return locked, behind[ACTIVITY_AT:]
+
+    def _claim_and_read(self, claim: str, params: Sequence[Any]) -> list[Row]:
+        """Run a claim that locks executions and names what it claimed in ``tether.claimed``; read behind its locks.
+
+        The claim (a statement locking rows ``FOR UPDATE ... SKIP LOCKED``) records the
+        (execution, activity or NULL) pairs it claimed in the transaction's setting ``tether.claimed``;
+        the read (:data:`CLAIMED_BEHIND`) is a statement of its own, sent in the same round trip,
+        which the server starts once the claim finished and its locks are held: it sees
+        everything committed before them (see :meth:`_lock_and_read`). Each claimed
+        execution not held yet is learnt with its activity. Returns the claim's rows.
+        """
+        self._before_statement()
+        TRAFFIC.statements += 2
+        TRAFFIC.round_trips += 1
+        try:
+            self._locker.execute(claim, params)
+            self._cur.execute(CLAIMED_BEHIND)
+            claimed = self._locker.fetchall()
+            behind = self._cur.fetchall()
+        except psycopg.Error as exc:
+            raise self._failed(exc) from exc
+        self._unsettled = self._inherited = False
+        width = _EXECUTION_WIDTH
+        for row in behind:
+            execution_id = row[0]
+            if execution_id in self._locked or execution_id in self._held:
+                continue  # already known as this transaction left it
+            self._learn_behind(execution_id, row[:width], row[width:])
+        for row in behind:
+            activity = row[width + ACTIVITY_AT :]
+            if activity[0] is not None and self.known.activity(activity[0], activity[1]) is None:
+                self.known.learn_activity(activity)
+        return claimed
 
     def _holds(self, execution_id: str) -> bool:
         return execution_id in self._locked or execution_id in self._held

@@ -14,6 +14,31 @@ from tether.store.base import ActivityTaskRow
 from tether.store.postgres.pending import WorkflowTask
 from tether.store.postgres.statements import PostgresStatements
 
+_CLAIM_ACTIVITY_TASKS = (
+    "WITH c AS (DELETE FROM activity_tasks d USING ("
+    "  SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id"
+    "  WHERE t.name = ANY(%s) ORDER BY t.priority DESC, t.id LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
+    ") k WHERE d.id = k.id RETURNING d.id, d.execution_id, d.activity_id, d.attempt, d.name, d.priority), "
+    "s AS (SELECT set_config('tether.claimed', coalesce((SELECT json_agg(json_build_object("
+    "'e', execution_id, 'a', activity_id)) FROM c)::text, '[]'), true) AS v) "
+    "SELECT c.id, c.execution_id, c.activity_id, c.attempt, c.name, c.priority FROM s LEFT JOIN c ON true"
+)
+"""Take queued attempts (their tasks deleted), naming them in ``tether.claimed`` (see ``_claim_and_read``);
+one row of NULLs when it took none."""
+
+_CLAIM_WORKFLOW_TASKS = (
+    "WITH c AS (UPDATE workflow_tasks w SET leased_until_ms = %s, owner = %s, dirty = false FROM ("
+    "  SELECT t.execution_id, t.ready_at_ms FROM workflow_tasks t JOIN executions e ON e.id = t.execution_id"
+    "  WHERE t.leased_until_ms <= %s AND t.ready_at_ms <= %s AND t.workflow = ANY(%s)"
+    "  ORDER BY t.priority DESC, t.ready_at_ms LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
+    ") k WHERE w.execution_id = k.execution_id RETURNING w.execution_id, k.ready_at_ms, w.priority, w.workflow), "
+    "s AS (SELECT set_config('tether.claimed', coalesce((SELECT json_agg(json_build_object("
+    "'e', execution_id, 'a', NULL)) FROM c)::text, '[]'), true) AS v) "
+    "SELECT c.execution_id, c.ready_at_ms, c.priority, c.workflow FROM s LEFT JOIN c ON true"
+)
+"""Lease ready workflow tasks, naming their executions in ``tether.claimed`` (see ``_claim_and_read``);
+one row of NULLs when it leased none."""
+
 
 class PostgresTasks(PostgresStatements):
     """The queries of a PostgreSQL transaction on workflow tasks and queued attempts."""
@@ -47,14 +72,12 @@ class PostgresTasks(PostgresStatements):
     def claim_workflow_tasks(  # noqa: D102
         self, *, now_ms: int, owner: str, lease_until_ms: int, workflows: Iterable[str], limit: int
     ) -> list[str]:
-        rows = self._all(
-            "UPDATE workflow_tasks w SET leased_until_ms = %s, owner = %s, dirty = false FROM ("
-            "  SELECT t.execution_id, t.ready_at_ms FROM workflow_tasks t JOIN executions e ON e.id = t.execution_id"
-            "  WHERE t.leased_until_ms <= %s AND t.ready_at_ms <= %s AND t.workflow = ANY(%s)"
-            "  ORDER BY t.priority DESC, t.ready_at_ms LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
-            ") c WHERE w.execution_id = c.execution_id RETURNING w.execution_id, c.ready_at_ms, w.priority, w.workflow",
-            (lease_until_ms, owner, now_ms, now_ms, sorted(workflows), limit),
+        # What running the tasks reads of their executions (the row, the deadline, the link)
+        # comes back in the same round trip, read behind the claim's locks.
+        rows = self._claim_and_read(
+            _CLAIM_WORKFLOW_TASKS, (lease_until_ms, owner, now_ms, now_ms, sorted(workflows), limit)
         )
+        rows = [row for row in rows if row[0] is not None]
         ids = [r[0] for r in sorted(rows, key=lambda r: (-r[2], r[1], r[0]))]
         self._locked.update(ids)
         for execution_id, ready_at_ms, priority, workflow in rows:
@@ -174,13 +197,10 @@ class PostgresTasks(PostgresStatements):
         self.known.dequeued(execution_id, activity_id)
 
     def claim_activity_tasks(self, *, activities: Iterable[str], limit: int) -> list[ActivityTaskRow]:  # noqa: D102
-        rows = self._all(
-            "DELETE FROM activity_tasks d USING ("
-            "  SELECT t.id FROM activity_tasks t JOIN executions e ON e.id = t.execution_id"
-            "  WHERE t.name = ANY(%s) ORDER BY t.priority DESC, t.id LIMIT %s FOR UPDATE OF t, e SKIP LOCKED"
-            ") c WHERE d.id = c.id RETURNING d.id, d.execution_id, d.activity_id, d.attempt, d.name, d.priority",
-            (sorted(activities), limit),
-        )
+        # What starting the attempts reads (the activity, the execution, its deadline) comes
+        # back in the same round trip, read behind the claim's locks.
+        rows = self._claim_and_read(_CLAIM_ACTIVITY_TASKS, (sorted(activities), limit))
+        rows = [row for row in rows if row[0] is not None]
         rows.sort(key=lambda r: (-int(r[5]), int(r[0])))
         self._locked.update(r[1] for r in rows)
         for row in rows:

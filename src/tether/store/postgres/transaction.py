@@ -135,6 +135,10 @@ class PostgresTransaction(
         self.known.appended(execution_id, [(seq, kind, at, data) for _, seq, kind, at, data in rows])
         return last
 
+    def expect_events(self, execution_id: str, after_seq: int) -> None:  # noqa: D102
+        if not self._holds(execution_id):
+            self._expected[execution_id] = after_seq  # read behind its lock, in the same round trip
+
     def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]:  # noqa: D102
         self._lock(execution_id)
         known = self.known.events_after(execution_id, after_seq)

@@ -222,6 +222,9 @@ class SQLiteTransaction(
         pending.last_seq[execution_id] = last
         return last
 
+    def expect_events(self, execution_id: str, after_seq: int) -> None:  # noqa: D102
+        pass  # every read is local: nothing to save
+
     def load_events(self, execution_id: str, after_seq: int = 0) -> list[Event]:  # noqa: D102
         # Events this transition appended follow every stored one: read the stored part (if
         # any is asked for) and add the held part, without writing it first.
