@@ -386,3 +386,39 @@ async def test_executions_keep_their_rows_and_history_positions_through_the_upgr
     assert {"executions_by_status", "executions_by_created", "executions_with_task_error"} <= {
         name for _, name, _ in schema(path)
     }
+
+
+async def test_queued_attempts_keep_their_priority_order_through_the_upgrade_that_narrows_the_priority_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.db"
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", [m for m in sqlite_schema.MIGRATIONS if m[0] <= 17])
+    await open_and_close(path)
+    monkeypatch.undo()
+    insert_as_before(path, "e1")
+    priorities = [0, 5, -1, 0, 5, 2]
+    with closing(sqlite3.connect(path)) as conn, conn:  # as the code of migration 17 queued them
+        conn.executemany(
+            "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name, priority) "
+            "VALUES ('e1', ?, 1, 'a', ?)",
+            list(enumerate(priorities, start=1)),
+        )
+
+    store = await SQLiteStore.open(url_of(path))
+    try:
+        first = await store.run(lambda tx: tx.claim_activity_tasks(activities=["a"], limit=3))
+        await store.run(lambda tx: tx.enqueue_activity_task(ActivityTaskRow("e1", 7, 1, "a", 5)))
+        rest = await store.run(lambda tx: tx.claim_activity_tasks(activities=["a"], limit=10))
+    finally:
+        await store.close()
+
+    assert versions(path) == ALL_VERSIONS
+    assert [(t.activity_id, t.priority) for t in [*first, *rest]] == [
+        (2, 5), (5, 5), (6, 2), (7, 5), (1, 0), (4, 0), (3, -1)
+    ]  # fmt: skip
+    indexes = {name: sql for kind, name, sql in schema(path) if kind == "index"}
+    assert "activity_tasks_by_priority" not in indexes
+    assert str(indexes["activity_tasks_prioritized"]).endswith("WHERE priority <> 0")
+    fresh = tmp_path / "fresh.db"
+    await open_and_close(fresh)
+    assert set(schema(path)) == set(schema(fresh))

@@ -841,6 +841,51 @@ async def test_activity_tasks_are_claimed_in_enqueue_order(store: Store) -> None
     assert await claim_activities(store) == queued
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 8, 20])
+async def test_activity_tasks_of_mixed_priorities_are_claimed_highest_first_then_in_enqueue_order(
+    store: Store, limit: int
+) -> None:
+    await insert(store, execution("e1"))
+    priorities = [0, 3, -2, 0, 7, 3, -2, -5, 0, 7, 1, 0]
+    tasks = [ActivityTaskRow("e1", i, 1, ACT, p) for i, p in enumerate(priorities, start=1)]
+    for task in tasks:  # one transition each: the queue's own order, not one batch's
+        await enqueue_activity(store, task)
+    expected = sorted(tasks, key=lambda t: (-t.priority, t.activity_id))
+
+    claimed: list[ActivityTaskRow] = []
+    while batch := await claim_activities(store, limit=limit):
+        assert len(batch) == min(limit, len(tasks) - len(claimed))
+        claimed.extend(batch)
+
+    assert claimed == expected
+
+
+async def test_claim_by_priority_counts_only_the_listed_activities_toward_the_limit(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await enqueue_activity(
+        store,
+        ActivityTaskRow("e1", 1, 1, OTHER_ACT, 9),
+        ActivityTaskRow("e1", 2, 1, ACT, 0),
+        ActivityTaskRow("e1", 3, 1, OTHER_ACT, -1),
+        ActivityTaskRow("e1", 4, 1, ACT, -1),
+        ActivityTaskRow("e1", 5, 1, ACT, 2),
+    )
+
+    assert [t.activity_id for t in await claim_activities(store, [ACT], limit=2)] == [5, 2]
+    assert [t.activity_id for t in await claim_activities(store, [ACT, OTHER_ACT], limit=2)] == [1, 3]
+    assert [t.activity_id for t in await claim_activities(store, [ACT])] == [4]
+
+
+async def test_a_requeued_attempt_goes_behind_the_others_of_its_priority(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await enqueue_activity(store, ActivityTaskRow("e1", 1, 1, ACT, 4), ActivityTaskRow("e1", 2, 1, ACT, 0))
+    await enqueue_activity(store, ActivityTaskRow("e1", 3, 1, ACT, 4), ActivityTaskRow("e1", 4, 1, ACT, 0))
+
+    await enqueue_activity(store, ActivityTaskRow("e1", 1, 2, ACT, 4), ActivityTaskRow("e1", 2, 2, ACT, 0))
+
+    assert [(t.activity_id, t.attempt) for t in await claim_activities(store)] == [(3, 1), (1, 2), (4, 1), (2, 2)]
+
+
 async def test_claim_activity_tasks_filters_by_name_and_respects_the_limit(store: Store) -> None:
     await insert(store, execution("e1"))
     tasks = [ActivityTaskRow("e1", i, 1, ACT if i % 2 else OTHER_ACT) for i in range(1, 6)]

@@ -207,9 +207,7 @@ class QueueQueries:
         self._write()
         self.pending.flush_activity_tasks()
         rows = self._conn.execute(
-            "SELECT id, execution_id, activity_id, attempt, name, priority FROM activity_tasks "
-            "WHERE name IN (SELECT value FROM json_each(?)) ORDER BY priority DESC, id LIMIT ?",
-            (json.dumps(sorted(activities)), limit),
+            _CLAIM_ACTIVITY_TASKS, {"names": json.dumps(sorted(activities)), "limit": limit}
         ).fetchall()
         self._conn.executemany("DELETE FROM activity_tasks WHERE id = ?", [(r[0],) for r in rows])
         return [ActivityTaskRow(r[1], r[2], r[3], r[4], r[5]) for r in rows]
@@ -244,6 +242,27 @@ class QueueQueries:
         # The waiting activities come from the index of those in their async state (migration 5).
         return QueueGauges.from_rows(self._conn.execute(_GAUGES, {"now": now_ms}).fetchall())
 
+
+def _claim_arm(where: str, order: str) -> str:
+    return (
+        "SELECT * FROM (SELECT id, execution_id, activity_id, attempt, name, priority FROM activity_tasks "
+        f"WHERE {where} AND name IN (SELECT value FROM json_each(:names)) ORDER BY {order} LIMIT :limit)"
+    )
+
+
+_CLAIM_ACTIVITY_TASKS = (
+    f"{_claim_arm('priority <> 0 AND priority > 0', 'priority DESC, id')} "
+    f"UNION ALL {_claim_arm('priority = 0', 'id')} "
+    f"UNION ALL {_claim_arm('priority <> 0 AND priority < 0', 'priority DESC, id')} LIMIT :limit"
+)
+"""Queued attempts by priority (highest first), then in the order they were queued (migration 18).
+
+Only attempts of a priority other than 0 are in the priority index, so queueing one of
+priority 0 (nearly all) maintains no index but the queue's own: those come from the table in
+its id order, after the higher priorities found in the index and before the lower ones.
+``priority <> 0`` is written out in the other arms because SQLite uses a partial index only
+when the query repeats its condition.
+"""
 
 _GAUGES = (
     "SELECT 'workflow_tasks', NULL, count(*), NULL FROM workflow_tasks "

@@ -34,6 +34,9 @@ latest fires of each. Tables of their own: it applies whatever came before.
 the recent starts of each activity type, for rate limits across workers.
 17: the overdue view: waiting (async) activities by when their own waiting age limit
 (``overdue_after_ms`` of their options) runs out, an expression index of that sum.
+18: the priority index of queued attempts holds only those of a priority other than 0: queueing
+an attempt of the default priority maintains no index but the queue's own, and the claim reads
+the others (before and after those of priority 0) from the smaller index.
 """
 
 from __future__ import annotations
@@ -355,6 +358,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX activities_overdue ON activities
             (attempt_started_at_ms + json_extract(options, '$.overdue_after_ms'))
             WHERE state = 'async';
+        """,
+    ),
+    (
+        18,
+        """
+        DROP INDEX activity_tasks_by_priority;
+        CREATE INDEX activity_tasks_prioritized ON activity_tasks (priority DESC, id) WHERE priority <> 0;
         """,
     ),
 ]
