@@ -11,6 +11,7 @@ must see it). Nothing here outlives the transition: the commit it joins is the s
 from __future__ import annotations
 
 import functools
+import itertools
 import sqlite3
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -159,7 +160,7 @@ class PendingWrites:
         # One statement for several rows: executemany steps (and releases the GIL) once a row.
         for start in range(0, len(rows), _EVENTS_PER_INSERT):
             chunk = rows[start : start + _EVENTS_PER_INSERT]
-            self._conn.execute(_insert_events_sql(len(chunk)), [value for row in chunk for value in row])
+            self._conn.execute(_insert_events_sql(len(chunk)), [*itertools.chain.from_iterable(chunk)])
         self.events = []
         self.last_seq.clear()
 

@@ -8,6 +8,7 @@ Executions, history, activities and timers are here; the task queues are in
 from __future__ import annotations
 
 import dataclasses
+import operator
 import sqlite3
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -49,6 +50,7 @@ _EXECUTION_WITH_TASK = (
     "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id WHERE x.id = ?"
 )
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
+_INSERT_EXECUTION = f"INSERT INTO executions ({_EXECUTION_COLUMNS})"
 _ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
 
 
@@ -187,16 +189,18 @@ class SQLiteTransaction(
     def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
         self._write()
         self._executions.pop(row.id, None)
-        inserted = bool(self._conn.execute(
-            f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+        inserted = bool(sqlite_nulls.insert(
+            self._conn,
+            _INSERT_EXECUTION,
             (
                 row.id, row.workflow, row.status, row.input, row.result, row.error, row.created_at_ms,
                 row.closed_at_ms, int(row.cancel_requested), row.task_error, row.priority,
             ),
+            " ON CONFLICT (id) DO NOTHING",
         ).rowcount)  # fmt: skip
         if inserted:
             # A new execution has no history and no workflow task yet.
-            self._executions[row.id] = dataclasses.replace(row, last_seq=0)
+            self._executions[row.id] = _copy_execution(row, {"last_seq": 0})
             self._deadlines[row.id] = None  # nor a deadline (a start that has one arms it next)
             self.pending.stored_tasks[row.id] = None
         return inserted
@@ -206,7 +210,7 @@ class SQLiteTransaction(
         cached = self._executions.get(execution_id)
         if cached is not None:
             # A new row, not a change in place: whoever holds the one read earlier keeps it as it was.
-            self._executions[execution_id] = dataclasses.replace(cached, **fields)  # type: ignore[arg-type]  # names checked above
+            self._executions[execution_id] = _copy_execution(cached, fields)
 
     def append_events(self, execution_id: str, events: Sequence[tuple[EventType, str]], at_ms: int) -> int:  # noqa: D102
         pending = self.pending
@@ -452,7 +456,9 @@ class SQLiteTransaction(
     ) -> None:
         _check_fields(table, allowed, fields)
         self._write()
-        values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
+        values = list(fields.values())
+        if bool in set(map(type, values)):  # bound as numbers: the module adapts a bool slowly, as it does None
+            values = [int(v) if type(v) is bool else v for v in values]
         sql, params = sqlite_nulls.update_sql(table, tuple(fields), values, where)
         params.extend(key)
         self._conn.execute(sql, params)
@@ -510,12 +516,21 @@ class _Savepoint:
             tx._savepoints -= 1
 
 
+# A row's fields in order, read by one C call: dataclasses.replace costs several times as
+# much, and an execution or activity row is copied by most transitions.
+_ACTIVITY_VALUES = operator.attrgetter(*(f.name for f in dataclasses.fields(ActivityRow)))
+_EXECUTION_VALUES = operator.attrgetter(*(f.name for f in dataclasses.fields(ExecutionRow)))
+
+
 def _copy_activity(row: ActivityRow, changes: dict[str, object]) -> ActivityRow:
-    copied = ActivityRow(
-        row.execution_id, row.activity_id, row.name, row.state, row.attempt, row.args, row.options,
-        row.scheduled_at_ms, row.attempt_started_at_ms, row.last_heartbeat_at_ms, row.heartbeat_details,
-        row.checkpoint, row.last_failure, row.cancel_requested, row.watch_heartbeats, row.result, row.closed_at_ms,
-    )  # fmt: skip
+    copied = ActivityRow(*_ACTIVITY_VALUES(row))
+    for name, value in changes.items():
+        setattr(copied, name, value)  # the names were checked against the columns
+    return copied
+
+
+def _copy_execution(row: ExecutionRow, changes: dict[str, object]) -> ExecutionRow:
+    copied = ExecutionRow(*_EXECUTION_VALUES(row))
     for name, value in changes.items():
         setattr(copied, name, value)  # the names were checked against the columns
     return copied
