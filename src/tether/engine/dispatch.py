@@ -179,23 +179,13 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
         return None  # a resume undid part of what the instance ran: the worker replays the history anew
     noted = observation.mark() if observation.observers else 0
     tracer = worker.tracer
-    span = tracing.NOTHING
-    if tracer.enabled:  # checked once: an untraced task pays this and no more
-        tracer.look_up(tx, task.execution_id)
-        span = tracer.workflow_task(task.execution_id, task.workflow, events, fresh=False, inline=True)
     try:
-        with span, tx.savepoint():
-            commands = instance.activate(events, now_ms)
-            last = workflows.complete_task(
-                tx,
-                execution_id=task.execution_id,
-                owner=worker.owner,
-                seen_seq=instance.loaded_seq,
-                task_now_ms=instance.now_ms,
-                commands=commands,
-                now_ms=now_ms,
-                claimed=task.execution,
-            )
+        if not tracer.enabled:  # checked once: an untraced task pays this and no more (no span to enter)
+            last = _complete_here(tx, worker, task, instance, events, now_ms)
+        else:
+            tracer.look_up(tx, task.execution_id)
+            with tracer.workflow_task(task.execution_id, task.workflow, events, fresh=False, inline=True):
+                last = _complete_here(tx, worker, task, instance, events, now_ms)
     except Exception:
         observation.drop_since(noted)  # rolled back: the worker runs the task again
         # The instance may be half-advanced: drop it; the worker replays the task from history.
@@ -205,3 +195,25 @@ def _run_here(tx: Transaction, worker: LocalWorker, task: WorkflowTask, now_ms: 
         return None
     instance.committed_seq = last
     return instance
+
+
+def _complete_here(
+    tx: Transaction,
+    worker: LocalWorker,
+    task: WorkflowTask,
+    instance: CachedExecution,
+    events: list[Event],
+    now_ms: int,
+) -> int | None:
+    with tx.savepoint():
+        commands = instance.activate(events, now_ms)
+        return workflows.complete_task(
+            tx,
+            execution_id=task.execution_id,
+            owner=worker.owner,
+            seen_seq=instance.loaded_seq,
+            task_now_ms=instance.now_ms,
+            commands=commands,
+            now_ms=now_ms,
+            claimed=task.execution,
+        )

@@ -57,6 +57,8 @@ _W3C = TraceContextTextMapPropagator() if trace is not None else None
 _UNREADABLE: Any = object()
 _PROVIDER_IN_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 """Whether the global provider is named by the environment (the API loads it on first use)."""
+_GLOBAL_READABLE = trace is not None and hasattr(trace, "_TRACER_PROVIDER")
+"""Whether the API keeps the global provider where :attr:`Tracer.enabled` reads it (None until one is set)."""
 
 
 class SpanHandle:
@@ -120,6 +122,8 @@ class Tracer:
         self._seen: object = None
         self._tracer: Any = None
         self._origins: dict[str, Origin] = {}
+        self._global = provider is None and not _PROVIDER_IN_ENVIRONMENT and _GLOBAL_READABLE
+        """Follows the global provider, whose unset state one attribute read tells."""
 
     def _otel(self) -> Any:
         """The OpenTelemetry tracer to use now, or None when spans would go nowhere."""
@@ -143,11 +147,9 @@ class Tracer:
     @property
     def enabled(self) -> bool:
         """Whether spans are recorded somewhere (a provider is configured)."""
-        if trace is None or (
-            self._provider is None and not _PROVIDER_IN_ENVIRONMENT and getattr(trace, "_TRACER_PROVIDER", 0) is None
-        ):
+        if self._global and trace._TRACER_PROVIDER is None:
             return False  # the common case of no tracing, answered without a call
-        return self._otel() is not None
+        return trace is not None and self._otel() is not None
 
     def span(
         self,
