@@ -42,10 +42,7 @@ class TracedTransport:
         tracer = self._tracer
         name = f"tether {operation}"
 
-        @functools.wraps(call)
-        async def traced(*args: Any, **kwargs: Any) -> Any:
-            if not tracer.enabled:  # no span to make: the call as it is
-                return await call(*args, **kwargs)
+        async def in_span(*args: Any, **kwargs: Any) -> Any:
             attributes: dict[str, str | int | bool] = {"tether.operation": operation}
             if operation in _EXECUTION_FIRST and args:
                 attributes["tether.execution.id"] = str(args[0])
@@ -53,6 +50,12 @@ class TracedTransport:
                     attributes["tether.workflow.name"] = str(args[1])
             with tracer.span(name, attributes, kind="client"):
                 return await call(*args, **kwargs)
+
+        @functools.wraps(call)
+        def traced(*args: Any, **kwargs: Any) -> Awaitable[Any]:
+            if not tracer.enabled:  # no span to make: the call's own awaitable, with no coroutine around it
+                return call(*args, **kwargs)
+            return in_span(*args, **kwargs)
 
         return traced
 

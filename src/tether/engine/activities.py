@@ -323,8 +323,9 @@ def _close(
     **fields: Any,
 ) -> None:
     tx.update_activity(row.execution_id, row.activity_id, state=state, closed_at_ms=now_ms, **fields)
-    options = _options(row)
-    freed_slot(tx, row, options)
+    options = options_of(row.options)
+    if row.state == _RUNNING and options.max_concurrent is not None:
+        tx.wake("activities")  # as freed_slot does: inline, as every activity closes here
     if row.state == _SCHEDULED:
         tx.delete_activity_task(row.execution_id, row.activity_id)
     if row.state == _BACKOFF or _has_deadlines(options):

@@ -140,6 +140,8 @@ _PAYLOADS: dict[EventType, tuple[tuple[str, ...], ...]] = {
     EventType.VALUE_PUBLISHED: (("value",),),
 }
 """Where each kind of event holds user payloads (``*``: each item of a list); other events hold none."""
+_PAYLOAD_MEMBER = {kind: paths[0][0] for kind, paths in _PAYLOADS.items() if len(paths) == 1 and len(paths[0]) == 1}
+"""The member of each kind of event whose one payload is the member's value itself (most of those with any)."""
 
 
 def _holds_envelope(value: Any, path: tuple[str, ...]) -> bool:
@@ -183,11 +185,16 @@ def decode_event(codec: PayloadCodec | None, event: Event) -> Event:
     Raises:
         UndecodablePayload: an envelope, and no codec or one that cannot decode it.
     """
+    data = event.data
+    key = _PAYLOAD_MEMBER.get(event.type)
+    if key is not None:  # one member holds the payload (a result, a value): looked at here, without a call
+        value = data.get(key)
+        if type(value) is not dict or ENVELOPE not in value:
+            return event
     paths = _PAYLOADS.get(event.type)
     if paths is None:
         return event
-    data = event.data
-    if not _holds_any(data, paths):
+    if key is None and not _holds_any(data, paths):
         return event
     for path in paths:
         data = _recode(data, path, lambda value: decode(codec, value))

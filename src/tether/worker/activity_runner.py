@@ -100,35 +100,48 @@ def run_in_thread(
     """
     start = attempt.start
     tracer = tracer or _UNTRACED
-    traced = tracer.enabled  # checked once: the spans of an untraced step cost this and no more
-    if traced and tracer.origin(start.execution_id) is None:
-        with contextlib.suppress(RuntimeError):  # the event loop closed: the worker is gone
-            asyncio.run_coroutine_threadsafe(
-                tracer.look_up_async(start.execution_id, engine.started_data), loop
-            ).result()
-    span_of = tracer.attempt(start.execution_id, start.name, start.activity_id, start.attempt) if traced else None
-    with span_of or tracing.NOTHING as span:
-        ctx: activity_context.ActivityContext | None = None
-        outcome: AttemptOutcome
-        try:
-            start = attempt_payloads.decoded_start(attempt.start, codec)  # its code never sees an envelope
-            ctx = _context(engine, activity, attempt, start, loop, running, public_base, codec)
-            args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
-            context = contextvars.copy_context()
-            context.run(activity_context.set_current, ctx)
-            result = context.run(activity.fn, *args)
-            _wait_for_heartbeats(ctx, loop)
-            outcome = _completed(activity, result)
-        except BaseException as exc:
-            if ctx is not None and isinstance(exc, Exception | activity_context._CompleteAsync):
-                _wait_for_heartbeats(ctx, loop)
-            outcome = _ended(exc)
+    if not tracer.enabled:  # checked once: an untraced step pays this and enters no span
+        outcome = _call_in_thread(engine, activity, attempt, loop, running, public_base, codec)
         recorded = _to_record(attempt, running)
-        if traced:
+    else:
+        if tracer.origin(start.execution_id) is None:
+            with contextlib.suppress(RuntimeError):  # the event loop closed: the worker is gone
+                asyncio.run_coroutine_threadsafe(
+                    tracer.look_up_async(start.execution_id, engine.started_data), loop
+                ).result()
+        with tracer.attempt(start.execution_id, start.name, start.activity_id, start.attempt) as span:
+            outcome = _call_in_thread(engine, activity, attempt, loop, running, public_base, codec)
+            recorded = _to_record(attempt, running)
             _describe(span, outcome, None if recorded else attempt.over)
     if not recorded:
         return None
     return outcome if codec is None else attempt_payloads.encoded_outcome(outcome, codec)
+
+
+def _call_in_thread(
+    engine: Engine,
+    activity: Activity[..., Any],
+    attempt: Running,
+    loop: asyncio.AbstractEventLoop,
+    running: RunningAttempts,
+    public_base: str | None,
+    codec: PayloadCodec | None,
+) -> AttemptOutcome:
+    """Run the attempt's code on this thread; how it ended."""
+    ctx: activity_context.ActivityContext | None = None
+    try:
+        start = attempt_payloads.decoded_start(attempt.start, codec)  # its code never sees an envelope
+        ctx = _context(engine, activity, attempt, start, loop, running, public_base, codec)
+        args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
+        context = contextvars.copy_context()
+        context.run(activity_context.set_current, ctx)
+        result = context.run(activity.fn, *args)
+        _wait_for_heartbeats(ctx, loop)
+        return _completed(activity, result)
+    except BaseException as exc:
+        if ctx is not None and isinstance(exc, Exception | activity_context._CompleteAsync):
+            _wait_for_heartbeats(ctx, loop)
+        return _ended(exc)
 
 
 _UNTRACED = tracing.Tracer(None)

@@ -42,11 +42,13 @@ _EXECUTION_SELECT = (
 )
 _ACTIVITY_COLUMNS = sqlite_pending.ACTIVITY_COLUMNS
 _EVENT_TYPES = {str(t): t for t in EventType}
+# A workflow task's priority is its execution's (set when it starts, never changed): one
+# column less to read with every execution a transition loads.
 _EXECUTION_WITH_TASK = (
     f"SELECT {', '.join(f'x.{c}' for c in _EXECUTION_COLUMNS.split(', '))}, "
     "(SELECT coalesce(max(seq), 0) FROM events WHERE execution_id = x.id), "
     "t.workflow, t.ready_at_ms, t.leased_until_ms, t.owner, t.dirty, "
-    "(SELECT due_at_ms FROM timers WHERE execution_id = x.id AND kind = 'workflow' AND ref = 0), t.priority "
+    "(SELECT due_at_ms FROM timers WHERE execution_id = x.id AND kind = 'workflow' AND ref = 0) "
     "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id WHERE x.id = ?"
 )
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
@@ -179,7 +181,7 @@ class SQLiteTransaction(
             self.pending.stored_tasks[execution_id] = (
                 None
                 if row[12] is None
-                else WorkflowTaskState(row[12], row[13], row[14], row[15], bool(row[16]), row[18])
+                else WorkflowTaskState(row[12], row[13], row[14], row[15], bool(row[16]), row[10])
             )
         last = self.pending.last_seq.get(execution_id)
         if last is not None:
