@@ -140,8 +140,12 @@ _PAYLOADS: dict[EventType, tuple[tuple[str, ...], ...]] = {
     EventType.VALUE_PUBLISHED: (("value",),),
 }
 """Where each kind of event holds user payloads (``*``: each item of a list); other events hold none."""
-_PAYLOAD_MEMBER = {kind: paths[0][0] for kind, paths in _PAYLOADS.items() if len(paths) == 1 and len(paths[0]) == 1}
-"""The member of each kind of event whose one payload is the member's value itself (most of those with any)."""
+_PAYLOAD_MEMBER = {
+    kind: path[0] for kind, (path, *others) in _PAYLOADS.items() if not others and path[1:] in ((), ("*",))
+}
+"""The member of each kind of event whose payload is the member's value, or each of its items (most of those with any).
+
+An envelope is a dict: one of these events holds none when the member is no dict, or a list of no dicts."""
 
 
 def _holds_envelope(value: Any, path: tuple[str, ...]) -> bool:
@@ -187,14 +191,18 @@ def decode_event(codec: PayloadCodec | None, event: Event) -> Event:
     """
     data = event.data
     key = _PAYLOAD_MEMBER.get(event.type)
-    if key is not None:  # one member holds the payload (a result, a value): looked at here, without a call
+    if key is not None:  # looked at here, without a call: most events read have no envelope
         value = data.get(key)
-        if type(value) is not dict or ENVELOPE not in value:
+        if type(value) is list:  # arguments, each a payload (or a plain list, which is no envelope)
+            for item in value:
+                if type(item) is dict and ENVELOPE in item:
+                    break
+            else:
+                return event
+        elif type(value) is not dict or ENVELOPE not in value:
             return event
     paths = _PAYLOADS.get(event.type)
-    if paths is None:
-        return event
-    if key is None and not _holds_any(data, paths):
+    if paths is None or not _holds_any(data, paths):
         return event
     for path in paths:
         data = _recode(data, path, lambda value: decode(codec, value))

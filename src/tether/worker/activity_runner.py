@@ -56,31 +56,43 @@ async def run_attempt(
     start = attempt.start
     claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
     tracer = tracer or _UNTRACED
-    traced = tracer.enabled  # checked once: the spans of an untraced attempt cost this and no more
-    if traced:
-        await tracer.look_up_async(start.execution_id, engine.started_data)
-    span_of = tracer.attempt(start.execution_id, start.name, start.activity_id, start.attempt) if traced else None
-    with span_of or tracing.NOTHING as span:
-        ctx: activity_context.ActivityContext | None = None
-        outcome: AttemptOutcome
-        try:
-            start = attempt_payloads.decoded_start(start, codec)  # its code never sees an envelope
-            ctx = _context(engine, activity, attempt, start, asyncio.get_running_loop(), running, public_base, codec)
-            args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
-            result = await _call(activity, ctx, args, executor)
-            await ctx.wait_for_heartbeats()  # its last details are stored before its outcome
-            outcome = _completed(activity, result)
-        except BaseException as exc:
-            if ctx is not None and isinstance(exc, Exception | activity_context._CompleteAsync):
-                await ctx.wait_for_heartbeats()
-            outcome = _ended(exc)
+    if not tracer.enabled:  # checked once: an untraced attempt pays this and enters no span
+        outcome = await _call_here(engine, activity, attempt, executor, running, public_base, codec)
         recorded = _to_record(attempt, running)
-        if traced:
+    else:
+        await tracer.look_up_async(start.execution_id, engine.started_data)
+        with tracer.attempt(start.execution_id, start.name, start.activity_id, start.attempt) as span:
+            outcome = await _call_here(engine, activity, attempt, executor, running, public_base, codec)
+            recorded = _to_record(attempt, running)
             _describe(span, outcome, None if recorded else attempt.over)
     if recorded:
         if codec is not None:
             outcome = attempt_payloads.encoded_outcome(outcome, codec)
         await _record(functools.partial(engine.record_attempt, claims, outcome), attempt.log)
+
+
+async def _call_here(
+    engine: Engine,
+    activity: Activity[..., Any],
+    attempt: Running,
+    executor: Executor,
+    running: RunningAttempts,
+    public_base: str | None,
+    codec: PayloadCodec | None,
+) -> AttemptOutcome:
+    """Run the attempt's code from the event loop; how it ended."""
+    ctx: activity_context.ActivityContext | None = None
+    try:
+        start = attempt_payloads.decoded_start(attempt.start, codec)  # its code never sees an envelope
+        ctx = _context(engine, activity, attempt, start, asyncio.get_running_loop(), running, public_base, codec)
+        args = payloads.decode_args(start.args, activity.param_types, what=f"arguments of {activity.name}")
+        result = await _call(activity, ctx, args, executor)
+        await ctx.wait_for_heartbeats()  # its last details are stored before its outcome
+        return _completed(activity, result)
+    except BaseException as exc:
+        if ctx is not None and isinstance(exc, Exception | activity_context._CompleteAsync):
+            await ctx.wait_for_heartbeats()
+        return _ended(exc)
 
 
 def run_in_thread(
