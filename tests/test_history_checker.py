@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.helpers.history_checker import check_history, check_outbox, check_published
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ExecutionRow, OutboxRow, PublishedRow
+from tether.store.rows import ActivityRow, ExecutionRow, OutboxRow, PublishedRow
 
 E = EventType
 

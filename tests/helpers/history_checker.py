@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from tether.model import notifications, payloads
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ExecutionRow, OutboxRow, PublishedRow, Store, Transaction
+from tether.store.base import Store, Transaction
+from tether.store.rows import ActivityRow, ExecutionRow, OutboxRow, PublishedRow
 
 _EXECUTION_CLOSES = {
     EventType.WORKFLOW_COMPLETED: "completed",

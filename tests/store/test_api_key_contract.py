@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from tether.store.base import ApiKeyRow, ExecutionRow, Store, Transaction
+from tether.store.base import Store, Transaction
+from tether.store.rows import ApiKeyRow, ExecutionRow
 
 from .conftest import open_url
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tether.errors import StoreUnavailable
-from tether.store.base import ApiKeyReads, ApiKeyRow, Store
+from tether.store.base import ApiKeyReads, Store
+from tether.store.rows import ApiKeyRow
 from tether.store.sqlite.store import SQLiteStore
 
 from .conftest import open_url

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tether.model.events import EventType
-from tether.store.base import ActivityTaskRow, Store, TimerRow, Transaction
+from tether.store.base import Store, Transaction
+from tether.store.rows import ActivityTaskRow, TimerRow
 
 from .test_store_contract import WF, activity, execution, insert
 

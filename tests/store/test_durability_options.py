@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tether.store.base import ExecutionRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow
 from tether.store.sqlite.store import SQLiteStore
 from tether.store.sqlite.transaction import SQLiteTransaction
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tether.store.base import ActivityRow, ExecutionRow, Store, Transaction
+from tether.store.base import Store, Transaction
+from tether.store.rows import ActivityRow, ExecutionRow
 
 
 def execution(execution_id: str, workflow: str = "wf", created_at_ms: int = 1) -> ExecutionRow:

@@ -14,7 +14,7 @@ import pytest
 
 from tether.errors import StoreNotFound, StoreUnavailable, UsageError
 from tether.model.events import EventType
-from tether.store.base import ActivityTaskRow, ExecutionRow
+from tether.store.rows import ActivityTaskRow, ExecutionRow
 from tether.store.sqlite import schema as sqlite_schema
 from tether.store.sqlite.store import SQLiteStore
 

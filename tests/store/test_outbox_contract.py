@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tether.store.base import OutboxRow, SinkRow, Store, Transaction
+from tether.store.base import Store, Transaction
+from tether.store.rows import OutboxRow, SinkRow
 
 from .test_store_contract import execution, insert
 

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from tests.store.test_listing_contract import execution
-from tether.store.base import ActivityRow, Store, TimerRow, Transaction
+from tether.store.base import Store, Transaction
+from tether.store.rows import ActivityRow, TimerRow
 
 NOW = 1_000_000
 

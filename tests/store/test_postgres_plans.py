@@ -14,9 +14,10 @@ import psycopg
 import pytest
 
 from tether.model.events import EventType
-from tether.store.base import ExecutionRow, Transaction
+from tether.store.base import Transaction
 from tether.store.postgres.store import PostgresStore
 from tether.store.postgres.transaction import PostgresTransaction
+from tether.store.rows import ExecutionRow
 
 pytestmark = pytest.mark.postgres
 

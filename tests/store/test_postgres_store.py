@@ -13,9 +13,10 @@ import psycopg
 import pytest
 
 from tether.errors import StoreUnavailable, UsageError
-from tether.store.base import ExecutionRow, Transaction
+from tether.store.base import Transaction
 from tether.store.postgres import schema as postgres_schema
 from tether.store.postgres.store import PostgresStore
+from tether.store.rows import ExecutionRow
 
 pytestmark = pytest.mark.postgres
 

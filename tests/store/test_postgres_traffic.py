@@ -18,9 +18,10 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ActivityTaskRow, TimerRow, Transaction
+from tether.store.base import Transaction
 from tether.store.postgres.statements import TRAFFIC
 from tether.store.postgres.store import PostgresStore
+from tether.store.rows import ActivityRow, ActivityTaskRow, TimerRow
 
 from .test_store_contract import ACT, WF, Boom, activity, execution, history, insert
 

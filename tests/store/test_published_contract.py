@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tether.store.base import PublishedRow, Store, Transaction
+from tether.store.base import Store, Transaction
+from tether.store.rows import PublishedRow
 
 from .test_store_contract import execution, insert
 

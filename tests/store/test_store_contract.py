@@ -12,7 +12,8 @@ import pytest
 from tether.engine import workflows
 from tether.errors import StoreUnavailable, UsageError
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, Store, TimerRow, Transaction
+from tether.store.base import Store, Transaction
+from tether.store.rows import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow
 
 from .conftest import open_url
 

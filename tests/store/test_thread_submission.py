@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from tether.errors import StoreUnavailable
-from tether.store.base import ExecutionRow, Store, ThreadedStore, Transaction
+from tether.store.base import Store, ThreadedStore, Transaction
+from tether.store.rows import ExecutionRow
 
 from .test_store_contract import execution, get
 

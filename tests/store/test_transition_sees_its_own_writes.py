@@ -10,7 +10,8 @@ import pytest
 
 from tether.errors import UsageError
 from tether.model.events import EventType
-from tether.store.base import ActivityTaskRow, Store, Transaction
+from tether.store.base import Store, Transaction
+from tether.store.rows import ActivityTaskRow
 
 from .test_store_contract import ACT, WF, Boom, activity, append, claim, execution, history, holds, insert
 

@@ -12,7 +12,8 @@ from typing import BinaryIO
 
 import pytest
 
-from tether.store.base import ExecutionRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow
 from tether.store.sqlite import wal as sqlite_wal
 from tether.store.sqlite.store import SQLiteStore
 

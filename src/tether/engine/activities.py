@@ -19,7 +19,8 @@ from tether.model.events import EventType, failure
 from tether.model.options import ActivityOptions
 from tether.model.records import ActivityState
 from tether.model.tokens import Claims, TokenClaims
-from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow
 
 Signer = Callable[[Transaction, Claims, int], str]
 _OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)

@@ -38,7 +38,8 @@ from tether.errors import ExecutionNotFound, NoAttemptOpen, Refused, WrongActivi
 from tether.model import payloads
 from tether.model.records import ActivityState
 from tether.model.tokens import ActivityClaims, Claims
-from tether.store.base import ActivityRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ActivityRow
 
 _OPEN_ATTEMPT = frozenset({ActivityState.RUNNING.value, ActivityState.ASYNC.value})
 _CLOSED = frozenset(s.value for s in ActivityState if s.is_closed)

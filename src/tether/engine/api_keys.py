@@ -16,7 +16,8 @@ from tether.errors import ApiKeyNotFound, InvalidPayload, Unauthenticated, Usage
 from tether.model.access import Access, Scope
 from tether.model.clock import from_ms
 from tether.model.records import ApiKeyInfo
-from tether.store.base import ApiKeyReads, ApiKeyRow, Transaction
+from tether.store.base import ApiKeyReads, Transaction
+from tether.store.rows import ApiKeyRow
 
 PREFIX = "tether_"
 _NAME_LIMIT = 100

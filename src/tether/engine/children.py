@@ -16,7 +16,8 @@ from tether.errors import ExecutionIdTaken, InvalidPayload
 from tether.model import payloads
 from tether.model.events import failure
 from tether.model.records import WorkflowStatus
-from tether.store.base import ExecutionRow, LinkRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow, LinkRow
 
 PARENT_CLOSE_POLICIES = ("cancel", "abandon")
 

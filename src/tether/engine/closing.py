@@ -15,7 +15,8 @@ from typing import Any
 from tether.engine import activities, notifier, observation, workflow_deadline
 from tether.model.events import EventType
 from tether.model.records import WorkflowStatus
-from tether.store.base import ExecutionRow, LinkRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow, LinkRow
 
 _RUNNING = WorkflowStatus.RUNNING.value
 

@@ -11,7 +11,8 @@ from typing import TypeVar
 from tether.engine import activities, dispatch, keys, notifier, observation
 from tether.errors import Refused
 from tether.model.clock import Clock
-from tether.store.base import ExecutionRow, Store, ThreadedStore, Transaction
+from tether.store.base import Store, ThreadedStore, Transaction
+from tether.store.rows import ExecutionRow
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from tether.model.options import ActivityOptions
 from tether.model.records import OPEN_ATTEMPT_STATES, ActivityState
-from tether.store.base import ActivityRow
+from tether.store.rows import ActivityRow
 
 TOTAL, ATTEMPT, HEARTBEAT = "total", "attempt", "heartbeat"
 _OPEN_ATTEMPT = frozenset(s.value for s in OPEN_ATTEMPT_STATES)

@@ -27,7 +27,8 @@ from tether.model.records import (
     WorkflowSummary,
 )
 from tether.model.tokens import TokenClaims
-from tether.store.base import ExecutionRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow
 
 
 class Engine(

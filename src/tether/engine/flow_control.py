@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from tether.engine.activities import AttemptStart
 from tether.model.flow_control import FlowLimit
-from tether.store.base import ActivityTaskRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ActivityTaskRow
 
 StartOne = Callable[[ActivityTaskRow], AttemptStart | None]
 

@@ -12,7 +12,8 @@ from tether.engine import activities, runs, workflows
 from tether.errors import ActivityNotFound, ActivityNotInBackoff, ExecutionClosed, ExecutionNotClosed
 from tether.model.events import EventType, failure
 from tether.model.records import ActivityState, WorkflowStatus
-from tether.store.base import ExecutionRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow
 
 _RUNNING = WorkflowStatus.RUNNING.value
 _BACKOFF = ActivityState.BACKOFF.value

@@ -15,7 +15,8 @@ from typing import Any
 from tether.engine import notifier
 from tether.model import payloads
 from tether.model.events import EventType
-from tether.store.base import ExecutionRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow
 
 MESSAGE = "message"
 REQUEST = "request"

@@ -17,7 +17,8 @@ from tether.errors import ExecutionClosed, InvalidPayload, MessageKeyReused
 from tether.model import payloads
 from tether.model.access import Access, Action
 from tether.model.records import WorkflowStatus
-from tether.store.base import MessageRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import MessageRow
 
 NAME_LIMIT = 256
 """The longest message or request name, in characters."""

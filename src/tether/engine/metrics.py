@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 
 from tether.engine import observation
 from tether.engine.core import EngineCore
-from tether.store.base import QueueGauges
+from tether.store.rows import QueueGauges
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The media type of the text exposition format."""

@@ -26,7 +26,8 @@ from tether.model import notifications
 from tether.model.clock import from_ms
 from tether.model.options import ActivityOptions, RetryPolicy
 from tether.model.records import DeliveryInfo, SinkInfo
-from tether.store.base import ActivityRow, OutboxRow, SinkRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ActivityRow, OutboxRow, SinkRow
 
 PENDING, RETRYING, DELIVERED, FAILED, HELD = "pending", "retrying", "delivered", "failed", "held"
 NO_SINK = "no sink is registered for this URL; `tether sinks add URL` registers it and sends what waits"

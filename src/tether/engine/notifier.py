@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from tether.model.clock import Clock
-from tether.store.base import ExecutionRow
+from tether.store.rows import ExecutionRow
 
 MESSAGES = "messages"
 """The topic of what callers outside workflows wait on: answers to requests, published values, closes."""

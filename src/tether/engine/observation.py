@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow
+from tether.store.rows import ActivityRow
 
 _OPEN_ATTEMPT = frozenset({"running", "async"})
 _CLOSES = frozenset(

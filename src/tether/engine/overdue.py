@@ -20,7 +20,7 @@ from tether.model.access import Access, Action
 from tether.model.clock import duration_ms, from_ms
 from tether.model.options import ActivityOptions
 from tether.model.records import OverdueActivity
-from tether.store.base import ActivityRow
+from tether.store.rows import ActivityRow
 
 DEFAULT_WAITING_LONGER_THAN: Final = timedelta(days=1)
 """The waiting age limit of activities that declare none, unless the viewer gives another."""

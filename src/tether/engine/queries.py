@@ -20,7 +20,8 @@ from tether.model.records import (
     WorkflowStatus,
     WorkflowSummary,
 )
-from tether.store.base import ActivityRow, ExecutionRow, MessageRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ActivityRow, ExecutionRow, MessageRow
 
 
 def _json(text: str | None) -> object:

@@ -29,7 +29,8 @@ from tether.model import payloads
 from tether.model.events import Event, EventType
 from tether.model.options import ActivityOptions
 from tether.model.records import ActivityState, WorkflowStatus
-from tether.store.base import ActivityTaskRow, ExecutionRow, TimerRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ActivityTaskRow, ExecutionRow, TimerRow
 
 RESUMABLE = frozenset({WorkflowStatus.FAILED.value, WorkflowStatus.TIMED_OUT.value, WorkflowStatus.TERMINATED.value})
 """Statuses an execution may be resumed from."""

@@ -17,7 +17,8 @@ from tether.model import payloads
 from tether.model.access import Access, Action
 from tether.model.events import Command, EventType
 from tether.model.records import WorkflowStatus
-from tether.store.base import ExecutionRow, LinkRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow, LinkRow
 
 _CONTINUED = WorkflowStatus.CONTINUED.value
 _RUN_SUFFIX = re.compile(r"#run-[0-9]+$")

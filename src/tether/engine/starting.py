@@ -12,7 +12,8 @@ from tether.engine import observation
 from tether.errors import ExecutionIdTaken, InvalidPayload
 from tether.model.events import EventType
 from tether.model.records import WorkflowStatus
-from tether.store.base import ExecutionRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow
 
 NAME_LIMIT = 512
 """The longest execution id or workflow name, in characters."""

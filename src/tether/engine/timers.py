@@ -8,7 +8,8 @@ import logging
 from tether.engine import activities, deadlines, observation, workflow_deadline
 from tether.model.events import EventType
 from tether.model.records import ActivityState
-from tether.store.base import TimerRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import TimerRow
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from tether.model.clock import from_ms
 from tether.model.events import failure
 from tether.model.records import ActivityInfo, HeartbeatResponse, WaitingActivity
 from tether.model.tokens import ActivityClaims, Claims
-from tether.store.base import ExecutionRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow
 
 
 class TokenCalls(EngineCore):

@@ -20,7 +20,8 @@ import json
 from tether.engine import workflows
 from tether.model.events import EventType, failure
 from tether.model.records import WorkflowStatus
-from tether.store.base import ExecutionRow, TimerRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow, TimerRow
 
 KIND = "workflow"
 """The timer kind of a workflow deadline (its ref and attempt are 0)."""

@@ -22,7 +22,8 @@ from tether.errors import UsageError
 from tether.model import payloads
 from tether.model.events import Command, Event, EventType
 from tether.model.records import WorkflowStatus
-from tether.store.base import ExecutionRow, TimerRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ExecutionRow, TimerRow
 
 
 @dataclass(frozen=True, slots=True)

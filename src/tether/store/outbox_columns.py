@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tether.store.base import SinkRow
+from tether.store.rows import SinkRow
 
 OUTBOX_COLUMNS = (
     "delivery_id, execution_id, activity_id, attempt, event, url, payload, state, tries, next_try_at_ms, "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tether.store.base import ActivityRow
+from tether.store.rows import ActivityRow
 
 Overdue = tuple[ActivityRow, str, int | None]
 """An overdue activity's row, its workflow name and its workflow's deadline (ms), as stores list them."""

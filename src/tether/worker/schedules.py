@@ -15,7 +15,7 @@ from typing import Any
 
 from tether.engine import notifier
 from tether.engine.engine import Engine
-from tether.store.base import ExecutionRow
+from tether.store.rows import ExecutionRow
 
 logger = logging.getLogger(__name__)
 

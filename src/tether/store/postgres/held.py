@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ExecutionRow, LinkRow
 from tether.store.postgres.pending import WORKFLOW_TASK_COLUMNS, WorkflowTask
+from tether.store.rows import ActivityRow, ExecutionRow, LinkRow
 
 Row = tuple[Any, ...]
 

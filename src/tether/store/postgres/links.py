@@ -6,9 +6,9 @@ attaches an existing execution to a parent), under the lock of the execution it 
 
 from __future__ import annotations
 
-from tether.store.base import LinkRow
 from tether.store.postgres.held import LINK_COLUMNS as _LINK_COLUMNS
 from tether.store.postgres.statements import PostgresStatements
+from tether.store.rows import LinkRow
 
 
 class PostgresLinks(PostgresStatements):

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tether.store import overdue
-from tether.store.base import ActivityRow, ExecutionRow, QueueGauges
 from tether.store.postgres.held import ACTIVITY_COLUMNS, EXECUTION_COLUMNS, activity_row, execution_row
 from tether.store.postgres.statements import PostgresStatements
+from tether.store.rows import ActivityRow, ExecutionRow, QueueGauges
 
 
 class PostgresListings(PostgresStatements):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tether.store.base import MessageRow
 from tether.store.postgres.statements import PostgresStatements
+from tether.store.rows import MessageRow
 
 _COLUMNS = "message_id, execution_id, chain_id, kind, name, payload, key, state, answer, sent_at_ms, updated_at_ms"
 

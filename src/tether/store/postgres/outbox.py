@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tether.errors import UsageError
-from tether.store.base import OutboxRow, SinkRow
 from tether.store.outbox_columns import OUTBOX_COLUMNS, OUTBOX_FIELDS, SINK_COLUMNS, SINK_FIELDS, sink_row
 from tether.store.postgres.statements import PostgresStatements
+from tether.store.rows import OutboxRow, SinkRow
 
 
 class PostgresOutbox(PostgresStatements):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from tether.store.base import ActivityTaskRow
+from tether.store.rows import ActivityTaskRow
 
 Part = tuple[str, list[Any]]
 """One statement (or one part of a statement with WITH queries) and its parameters."""

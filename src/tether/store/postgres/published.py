@@ -6,8 +6,8 @@ and sent without waiting: the version is counted by the statement itself.
 
 from __future__ import annotations
 
-from tether.store.base import PublishedRow
 from tether.store.postgres.statements import PostgresStatements
+from tether.store.rows import PublishedRow
 
 _COLUMNS = "name, value, version, published_at_ms"
 

@@ -23,7 +23,6 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from tether.errors import StoreUnavailable
-from tether.store.base import ActivityTaskRow, LinkRow
 from tether.store.postgres.held import (
     ACTIVITY_AT,
     BEHIND_LOCK,
@@ -39,6 +38,7 @@ from tether.store.postgres.held import (
     Row,
 )
 from tether.store.postgres.pending import PendingWrites, WorkflowTask, statement
+from tether.store.rows import ActivityTaskRow, LinkRow
 
 logger = logging.getLogger(__name__)
 

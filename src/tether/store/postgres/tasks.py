@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tether.store.base import ActivityTaskRow
 from tether.store.postgres.pending import WorkflowTask
 from tether.store.postgres.statements import PostgresStatements
+from tether.store.rows import ActivityTaskRow
 
 _CLAIM_ACTIVITY_TASKS = (
     "WITH c AS (DELETE FROM activity_tasks d USING ("

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ApiKeyRow, ExecutionRow, TimerRow, Transaction
+from tether.store.base import Transaction
 from tether.store.postgres.held import (
     ACTIVITY_COLUMNS,
     API_KEY_COLUMNS,
@@ -48,6 +48,7 @@ from tether.store.postgres.outbox import PostgresOutbox
 from tether.store.postgres.published import PostgresPublished
 from tether.store.postgres.schedules import PostgresSchedules
 from tether.store.postgres.tasks import PostgresTasks
+from tether.store.rows import ActivityRow, ApiKeyRow, ExecutionRow, TimerRow
 
 _EXECUTION_FIELDS = frozenset(EXECUTION_COLUMNS.split(", "))
 _ACTIVITY_FIELDS = frozenset([*ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from tether.store.base import ExecutionRow
+from tether.store.rows import ExecutionRow
 from tether.store.sqlite import pending as sqlite_pending
 
 _OWNED_TABLES = ("events", "activities", "timers", "workflow_tasks", "activity_tasks", "messages", "published_values")

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from tether.store.base import LinkRow
+from tether.store.rows import LinkRow
 
 _LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
 

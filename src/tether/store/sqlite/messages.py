@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tether.store.base import MessageRow
+from tether.store.rows import MessageRow
 
 _COLUMNS = "message_id, execution_id, chain_id, kind, name, payload, key, state, answer, sent_at_ms, updated_at_ms"
 

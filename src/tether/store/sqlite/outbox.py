@@ -7,8 +7,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from tether.errors import UsageError
-from tether.store.base import OutboxRow, SinkRow
 from tether.store.outbox_columns import OUTBOX_COLUMNS, OUTBOX_FIELDS, SINK_COLUMNS, SINK_FIELDS, sink_row
+from tether.store.rows import OutboxRow, SinkRow
 from tether.store.sqlite import nulls as sqlite_nulls
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tether.store import overdue
-from tether.store.base import ActivityRow
+from tether.store.rows import ActivityRow
 from tether.store.sqlite import pending as sqlite_pending
 from tether.store.sqlite.pending import PendingWrites
 

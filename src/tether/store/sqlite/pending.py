@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from tether.store.base import ActivityRow, ActivityTaskRow
+from tether.store.rows import ActivityRow, ActivityTaskRow
 from tether.store.sqlite import nulls as sqlite_nulls
 
 

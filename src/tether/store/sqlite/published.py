@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from tether.store.base import PublishedRow
+from tether.store.rows import PublishedRow
 
 _COLUMNS = "name, value, version, published_at_ms"
 

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 
-from tether.store.base import ActivityTaskRow, ExecutionRow, QueueGauges
+from tether.store.rows import ActivityTaskRow, ExecutionRow, QueueGauges
 from tether.store.sqlite import pending as sqlite_pending
 from tether.store.sqlite.pending import HeldWorkflowTask, WorkflowTaskState
 

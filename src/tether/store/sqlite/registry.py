@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable
 
-from tether.store.base import ApiKeyRow
+from tether.store.rows import ApiKeyRow
 from tether.store.sqlite import pending as sqlite_pending
 
 _API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms, sigv4_secret"

@@ -18,7 +18,8 @@ import pydantic_core
 
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
-from tether.store.base import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow, Transaction
+from tether.store.base import Transaction
+from tether.store.rows import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow
 from tether.store.sqlite import lifecycle as sqlite_lifecycle
 from tether.store.sqlite import links as sqlite_links
 from tether.store.sqlite import messages as sqlite_messages
