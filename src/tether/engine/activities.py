@@ -10,10 +10,10 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, assert_never
+from typing import Any, Literal
 
 from tether.engine import deadlines, notifications, observation, workflow_deadline
-from tether.errors import ActivityAlreadyClosed, CancellationNotRequested, ExecutionNotFound, Refused, StaleToken
+from tether.errors import ActivityAlreadyClosed, ExecutionNotFound, Refused, StaleToken
 from tether.model import payloads
 from tether.model.events import EventType, failure
 from tether.model.options import ActivityOptions
@@ -59,29 +59,8 @@ class AttemptOutcome:
     """URLs the attempt asked to notify that it waits (went async), each with its data as JSON text."""
 
 
-def record(tx: Transaction, claims: TokenClaims, outcome: AttemptOutcome, now_ms: int) -> None:
-    """Record an attempt's outcome as its worker reports it (refused, like any call, once its deadline passed).
-
-    Raises:
-        ActivityAlreadyClosed: it closed otherwise before.
-        StaleToken: the attempt is over.
-    """
-    match outcome.kind:
-        case "completed":
-            assert outcome.text is not None
-            complete(tx, claims, outcome.text, now_ms, check_type=False)
-        case "failed":
-            assert outcome.fault is not None
-            fail(tx, claims, outcome.fault, now_ms)
-        case "went_async":
-            went_async(tx, claims, now_ms, inbox_note=outcome.text, notify=outcome.notify)
-        case "cancelled":
-            report_cancelled(tx, claims, outcome.text, now_ms)
-        case _:
-            assert_never(outcome.kind)
-
-
-def _data(**fields: Any) -> str:
+def event_data(**fields: Any) -> str:
+    """An event's data as the store keeps it: compact JSON."""
     return json.dumps(fields, separators=(",", ":"))
 
 
@@ -312,7 +291,7 @@ def require_current(row: ActivityRow, claims: TokenClaims, lapsed: bool = False)
     raise refusal
 
 
-def _close(
+def close_activity(
     tx: Transaction,
     row: ActivityRow,
     state: str,
@@ -323,6 +302,11 @@ def _close(
     offer_task: bool = True,
     **fields: Any,
 ) -> None:
+    """Close the activity ``row`` in ``state`` with its ``event``: its queued attempt, timers and slot go with it.
+
+    Its workflow is offered a task unless ``offer_task`` is False; its waiting-notice
+    subscribers hear of the close if it was announced.
+    """
     tx.update_activity(row.execution_id, row.activity_id, state=state, closed_at_ms=now_ms, **fields)
     options = options_of(row.options)
     if row.state == _RUNNING and options.max_concurrent is not None:
@@ -361,7 +345,7 @@ def close_completed(tx: Transaction, row: ActivityRow, result: str, now_ms: int)
     data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"result":{result}}}'
     if observation.observers:
         observation.attempt_closed(row, "completed", now_ms)
-    _close(tx, row, _COMPLETED, EventType.ACTIVITY_COMPLETED, data, now_ms, result=result)
+    close_activity(tx, row, _COMPLETED, EventType.ACTIVITY_COMPLETED, data, now_ms, result=result)
 
 
 def same_json(stored: str | None, given: str) -> bool:
@@ -440,14 +424,14 @@ def fail_attempt(tx: Transaction, row: ActivityRow, fault: dict[str, Any], now_m
         tx.delete_timer(row.execution_id, "attempt", row.activity_id)
         tx.delete_timer(row.execution_id, "heartbeat", row.activity_id)
         tx.arm_timer(TimerRow(row.execution_id, "retry", row.activity_id, row.attempt, retry_at))
-        data = _data(activity_id=row.activity_id, attempt=row.attempt, failure=fault, retry_at_ms=retry_at)
+        data = event_data(activity_id=row.activity_id, attempt=row.attempt, failure=fault, retry_at_ms=retry_at)
         tx.append_events(row.execution_id, [(EventType.ACTIVITY_ATTEMPT_FAILED, data)], now_ms)
         return
     timed_out = "kind" in fault
     state = ActivityState.TIMED_OUT if timed_out else ActivityState.FAILED
     event = EventType.ACTIVITY_TIMED_OUT if timed_out else EventType.ACTIVITY_FAILED
-    data = _data(activity_id=row.activity_id, attempt=row.attempt, failure=fault)
-    _close(tx, row, state.value, event, data, now_ms, last_failure=fault_text)
+    data = event_data(activity_id=row.activity_id, attempt=row.attempt, failure=fault)
+    close_activity(tx, row, state.value, event, data, now_ms, last_failure=fault_text)
 
 
 def time_out(tx: Transaction, row: ActivityRow, kind: str, at_ms: int) -> None:
@@ -465,10 +449,10 @@ def time_out(tx: Transaction, row: ActivityRow, kind: str, at_ms: int) -> None:
         "ActivityTimeout", f"activity timed out ({kind})", attempt=row.attempt, kind=kind, details=details or None
     )
     if kind == deadlines.TOTAL:
-        data = _data(activity_id=row.activity_id, attempt=row.attempt, failure=fault)
+        data = event_data(activity_id=row.activity_id, attempt=row.attempt, failure=fault)
         if observation.observers:
             observation.attempt_closed(row, "timed_out_total", at_ms, error="ActivityTimeout")
-        _close(
+        close_activity(
             tx, row, ActivityState.TIMED_OUT.value, EventType.ACTIVITY_TIMED_OUT, data, at_ms,
             last_failure=json.dumps(fault),
         )  # fmt: skip
@@ -536,85 +520,11 @@ def went_async(
         tx.update_activity(
             row.execution_id, row.activity_id, state=ActivityState.ASYNC.value, inbox=True, inbox_note=inbox_note
         )
-    data = _data(activity_id=row.activity_id, attempt=row.attempt)
+    data = event_data(activity_id=row.activity_id, attempt=row.attempt)
     tx.append_events(row.execution_id, [(EventType.ACTIVITY_WENT_ASYNC, data)], now_ms)
     if observation.observers:
         observation.went_async(row)
     notifications.waiting(tx, row, _options(row), notify, inbox_note, now_ms)
-
-
-def report_cancelled(tx: Transaction, claims: TokenClaims, details: str | None, now_ms: int) -> bool:
-    """Close the activity as cancelled, as its workflow asked; False when this same report was recorded before.
-
-    Raises:
-        CancellationNotRequested: nobody asked the activity to stop.
-        ActivityAlreadyClosed: it closed otherwise before (another report with other details included).
-        StaleToken: the token's attempt is over.
-    """
-    row, lapsed = load(tx, claims, now_ms)
-    if row.state == _CANCELLED and row.attempt == claims.attempt and reported(tx, row, details):
-        return False
-    require_current(row, claims, lapsed)
-    return cancel_as_reported(tx, row, details, now_ms)
-
-
-def cancel_as_reported(tx: Transaction, row: ActivityRow, details: str | None, now_ms: int) -> bool:
-    """Close the activity of the open attempt ``row`` as cancelled, as its holder reports.
-
-    Raises:
-        CancellationNotRequested: nobody asked the activity to stop.
-    """
-    if not row.cancel_requested:
-        raise CancellationNotRequested(execution_id=row.execution_id, activity_id=row.activity_id)
-    _cancel(tx, row, details, now_ms)
-    return True
-
-
-def reported(tx: Transaction, row: ActivityRow, details: str | None) -> bool:
-    """Whether the activity's cancellation was reported by its holder with ``details``."""
-    for event in reversed(tx.load_events(row.execution_id)):
-        if event.type == EventType.ACTIVITY_CANCELLED and event.data["activity_id"] == row.activity_id:
-            given = None if details is None else json.loads(details)
-            return "reason" not in event.data and event.data.get("details") == given
-    return False
-
-
-def _cancel(tx: Transaction, row: ActivityRow, details: str | None, now_ms: int) -> None:
-    data = f'{{"activity_id":{row.activity_id},"attempt":{row.attempt},"details":{details or "null"}}}'
-    if observation.observers:
-        observation.attempt_closed(row, "cancelled", now_ms)
-    _close(tx, row, _CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms)
-
-
-def request_cancel(tx: Transaction, execution_id: str, activity_id: int, now_ms: int) -> None:
-    """Ask an activity to stop: closed at once if no attempt runs, else flagged for its holder."""
-    row = tx.get_activity(execution_id, activity_id)
-    if row is None:
-        return
-    row, _ = apply_passed_deadlines(tx, row, now_ms)
-    if row.state in _CLOSED or row.cancel_requested:
-        return
-    if row.state in (_SCHEDULED, _BACKOFF):
-        _cancel(tx, row, None, now_ms)
-    else:
-        tx.update_activity(execution_id, activity_id, cancel_requested=True)
-
-
-def close_with_execution(tx: Transaction, execution_id: str, reason: str, now_ms: int) -> None:
-    """Close every activity the closing execution still holds, as cancelled, ``reason`` saying why.
-
-    Deadlines that passed are applied first (an activity that timed out before stays timed
-    out). Queued attempts and timers go with them; tokens of their attempts are refused from
-    now on as ActivityAlreadyClosed. The workflow is not offered a task for these closes.
-    """
-    for open_row in tx.open_activities(execution_id):
-        row, _ = apply_passed_deadlines(tx, open_row, now_ms)
-        if row.state in _CLOSED:
-            continue
-        data = _data(activity_id=row.activity_id, attempt=row.attempt, details=None, reason=reason)
-        if observation.observers:
-            observation.attempt_closed(row, "cancelled", now_ms)
-        _close(tx, row, _CANCELLED, EventType.ACTIVITY_CANCELLED, data, now_ms, offer_task=False)
 
 
 def freed_slot(tx: Transaction, row: ActivityRow, options: ActivityOptions | None = None) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from tether.engine import activities
+from tether.engine import activities, activity_cancels
 from tether.errors import ExecutionNotFound, NoAttemptOpen, Refused, WrongActivity
 from tether.model import payloads
 from tether.model.records import ActivityState
@@ -136,12 +136,12 @@ def report_cancelled(tx: Transaction, claims: Claims, details: str | None, now_m
         NoAttemptOpen: an activity token's report while no attempt is open.
     """
     if not isinstance(claims, ActivityClaims):
-        return activities.report_cancelled(tx, claims, details, now_ms)
+        return activity_cancels.report_cancelled(tx, claims, details, now_ms)
     row, lapsed = activities.load(tx, claims, now_ms)
-    if row.state == ActivityState.CANCELLED.value and activities.reported(tx, row, details):
+    if row.state == ActivityState.CANCELLED.value and activity_cancels.reported(tx, row, details):
         return False
     _require_attempt(row, lapsed)
-    return activities.cancel_as_reported(tx, row, details, now_ms)
+    return activity_cancels.cancel_as_reported(tx, row, details, now_ms)
 
 
 def _require_open(row: ActivityRow, lapsed: bool) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tether.engine import activities, notifier, observation, workflow_deadline
+from tether.engine import activity_cancels, notifier, observation, workflow_deadline
 from tether.model.events import EventType
 from tether.model.records import WorkflowStatus
 from tether.store.base import Transaction
@@ -36,7 +36,7 @@ def close_execution(
     ``fields`` are further columns of the execution to set (result, error). The closing
     event is the history's last.
     """
-    activities.close_with_execution(tx, execution_id, reason, now_ms)
+    activity_cancels.close_with_execution(tx, execution_id, reason, now_ms)
     tx.delete_execution_timers(execution_id)
     link = tx.get_link(execution_id)
     for child in tx.children_of(execution_id) if link is not None and link.has_children else ():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
-from tether.engine import activities, deadlines, dispatch, flow_control, timers, workflows
+from tether.engine import activities, activity_cancels, deadlines, dispatch, flow_control, timers, workflows
 from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.core import EngineCore
 from tether.engine.workflows import WorkflowTask
@@ -90,7 +90,7 @@ class WorkerCalls(EngineCore):
         def record(tx: Transaction) -> None:
             if seen is not None:
                 tx.expect_events(claims.execution_id, seen)
-            activities.record(tx, claims, outcome, now)
+            _record_outcome(tx, claims, outcome, now)
 
         return record
 
@@ -287,3 +287,25 @@ def _earliest(tx: Transaction, now: int, worker: str) -> int | None:
     candidates = (tx.next_timer_due_ms(), tx.next_lease_expiry_ms(now), tx.next_worker_expiry_ms(now, worker))
     times = [t for t in candidates if t is not None]
     return min(times) if times else None
+
+
+def _record_outcome(tx: Transaction, claims: TokenClaims, outcome: AttemptOutcome, now_ms: int) -> None:
+    """Record an attempt's outcome as its worker reports it (refused, like any call, once its deadline passed).
+
+    Raises:
+        ActivityAlreadyClosed: it closed otherwise before.
+        StaleToken: the attempt is over.
+    """
+    match outcome.kind:
+        case "completed":
+            assert outcome.text is not None
+            activities.complete(tx, claims, outcome.text, now_ms, check_type=False)
+        case "failed":
+            assert outcome.fault is not None
+            activities.fail(tx, claims, outcome.fault, now_ms)
+        case "went_async":
+            activities.went_async(tx, claims, now_ms, inbox_note=outcome.text, notify=outcome.notify)
+        case "cancelled":
+            activity_cancels.report_cancelled(tx, claims, outcome.text, now_ms)
+        case _:
+            assert_never(outcome.kind)

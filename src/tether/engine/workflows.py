@@ -8,6 +8,7 @@ from typing import Any
 
 from tether.engine import (
     activities,
+    activity_cancels,
     children,
     closing,
     message_states,
@@ -241,7 +242,7 @@ def _apply(tx: Transaction, execution: ExecutionRow, command: Command, now_ms: i
         case EventType.TIMER_CANCELLED:
             tx.delete_timer(execution_id, "sleep", data["timer_id"])
         case EventType.ACTIVITY_CANCEL_REQUESTED:
-            activities.request_cancel(tx, execution_id, data["activity_id"], now_ms)
+            activity_cancels.request_cancel(tx, execution_id, data["activity_id"], now_ms)
         case EventType.HEARTBEAT_WATCH_STARTED:
             activities.watch_heartbeats(tx, execution_id, data["activity_id"])
         case EventType.CHILD_WORKFLOW_STARTED:
