@@ -28,7 +28,7 @@ from typing import Any
 import tether
 from bench import cpu_split
 from bench import messages_workload as messages
-from bench.figures import percentile_ms
+from bench.figures import RUN, percentile_ms
 
 parked_tokens: asyncio.Queue[str] = asyncio.Queue()
 
@@ -153,7 +153,7 @@ async def w1(client: tether.Client, n: int, meter: Meter) -> dict[str, Any]:
 
 
 async def _park(client: tether.Client, n: int, prefix: str) -> tuple[list[tether.WorkflowHandle[int]], list[str]]:
-    handles = await asyncio.gather(*(client.start_workflow(one_async, i, id=f"{prefix}-{i}") for i in range(n)))
+    handles = await asyncio.gather(*(client.start_workflow(one_async, i, id=f"{RUN}-{prefix}-{i}") for i in range(n)))
     tokens = [await parked_tokens.get() for _ in range(n)]
     return list(handles), tokens
 
@@ -259,7 +259,7 @@ async def w5(client: tether.Client, n: int) -> dict[str, Any]:
     resume: list[float] = []
     for k in range(20):
         index = (k * 7919) % n
-        handle = client.get_handle(f"w5-{(index // batch) * batch}-{index % batch}")
+        handle = client.get_handle(f"{RUN}-w5-{(index // batch) * batch}-{index % batch}")
         waiter = asyncio.ensure_future(handle.result())
         await asyncio.sleep(0.002)
         started = time.perf_counter()

@@ -32,7 +32,7 @@ import time
 from typing import Any
 
 import tether
-from bench.figures import percentile_ms
+from bench.figures import RUN, percentile_ms
 
 pings: asyncio.Queue[tuple[int, float]] = asyncio.Queue()
 
@@ -88,7 +88,7 @@ def _busy_rounds(history: list[tether.HistoryEvent]) -> set[int]:
 
 async def w6(client: tether.Client, rounds: int, n: int) -> dict[str, Any]:
     """Send → next step, one round at a time; n sends at once to one workflow; request → reply (W6b)."""
-    handle = await client.start_workflow(ping_loop, rounds + 1, id="w6")
+    handle = await client.start_workflow(ping_loop, rounds + 1, id=f"{RUN}-w6")
     to_step: dict[int, float] = {}
     send_call: list[float] = []
     for i in range(-1, rounds):  # round -1 warms up (the workflow's first step, the activity's first run)
@@ -105,7 +105,7 @@ async def w6(client: tether.Client, rounds: int, n: int) -> dict[str, Any]:
     busy = _busy_rounds(await handle.history()) & to_step.keys()
     steps = [seconds for i, seconds in to_step.items() if i not in busy]
 
-    bulk = await client.start_workflow(drain, n, id="w6-bulk")
+    bulk = await client.start_workflow(drain, n, id=f"{RUN}-w6-bulk")
     await client.request("w6-bulk", "ready")
     began = time.perf_counter()
     await asyncio.gather(*(client.send("w6-bulk", "bulk", 1) for _ in range(n)))
@@ -128,7 +128,7 @@ async def w6(client: tether.Client, rounds: int, n: int) -> dict[str, Any]:
 
 async def _w6b(client: tether.Client, rounds: int) -> dict[str, Any]:
     """Request → reply, one at a time."""
-    handle = await client.start_workflow(echo, rounds + 1, id="w6b")
+    handle = await client.start_workflow(echo, rounds + 1, id=f"{RUN}-w6b")
     assert await client.request("w6b", "echo", -1) == -1  # warms up, as in W6
     latencies: list[float] = []
     began = time.perf_counter()
