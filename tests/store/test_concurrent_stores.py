@@ -27,7 +27,7 @@ from tether.errors import ActivityAlreadyClosed
 from tether.model.clock import VirtualClock
 from tether.model.events import EventType
 from tether.model.tokens import TokenClaims
-from tether.store.base import ApiKeyReads, Store, Transaction
+from tether.store.base import ApiKeyReads, Store, Touches, Transaction
 from tether.store.postgres.store import PostgresStore
 from tether.testing import TestEnvironment
 
@@ -68,9 +68,11 @@ class HeldStore:
     def hold_next(self) -> None:
         self._armed = True
 
-    async def run(self, transition: Callable[[Transaction], T]) -> T:
+    async def run(
+        self, transition: Callable[[Transaction], T], *, touches: Callable[[], Touches | None] | None = None
+    ) -> T:
         if not self._armed:
-            return await self._store.run(transition)
+            return await self._store.run(transition, touches=touches)
         self._armed = False
 
         def held(tx: Transaction) -> T:
@@ -80,7 +82,7 @@ class HeldStore:
                 raise AssertionError("the held transition was never released")
             return result
 
-        return await self._store.run(held)
+        return await self._store.run(held, touches=touches)
 
     async def read(self, query: Callable[[Transaction], T]) -> T:
         return await self._store.read(query)

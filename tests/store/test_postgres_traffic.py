@@ -10,6 +10,7 @@ read, and for the commit).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import threading
@@ -126,8 +127,9 @@ async def test_a_savepoint_whose_writes_were_all_held_back_is_never_sent_and_und
     assert [e.seq for e in await history(store, "e1")] == [1, 2]
 
 
-async def in_one_batch(store: PostgresStore, *transitions: Callable[[Transaction], None]) -> list[object]:
-    """Run transitions in one batch: the store's thread is held until all of them are queued."""
+@contextlib.asynccontextmanager
+async def holding(store: PostgresStore) -> AsyncIterator[None]:
+    """Hold the store's thread (in a read of its own) until the block ends: what the block queues is one batch."""
     running, release = threading.Event(), threading.Event()
 
     def hold(tx: Transaction) -> None:
@@ -136,10 +138,18 @@ async def in_one_batch(store: PostgresStore, *transitions: Callable[[Transaction
 
     held = asyncio.ensure_future(store.read(hold))
     await asyncio.to_thread(running.wait)
-    queued = [asyncio.ensure_future(store.run(t)) for t in transitions]
-    await asyncio.sleep(0)  # each submission puts its job on the queue
-    release.set()
-    await held
+    try:
+        yield
+        await asyncio.sleep(0)  # each submission puts its job on the queue
+    finally:
+        release.set()
+        await held
+
+
+async def in_one_batch(store: PostgresStore, *transitions: Callable[[Transaction], None]) -> list[object]:
+    """Run transitions in one batch: the store's thread is held until all of them are queued."""
+    async with holding(store):
+        queued = [asyncio.ensure_future(store.run(t)) for t in transitions]
     return await asyncio.gather(*queued, return_exceptions=True)
 
 

@@ -11,7 +11,7 @@ from typing import TypeVar
 from tether.engine import activities, dispatch, keys, notifier, observation
 from tether.errors import Refused
 from tether.model.clock import Clock
-from tether.store.base import Store, ThreadedStore, Transaction
+from tether.store.base import Store, ThreadedStore, Touches, Transaction
 from tether.store.rows import ExecutionRow
 
 logger = logging.getLogger(__name__)
@@ -93,11 +93,16 @@ class EngineCore:
             self._local = None
 
     async def _run(
-        self, transition: Callable[[Transaction], T], *, ran: dict[str, dispatch.CachedExecution] | None = None
+        self,
+        transition: Callable[[Transaction], T],
+        *,
+        ran: dict[str, dispatch.CachedExecution] | None = None,
+        touches: Callable[[], Touches | None] | None = None,
     ) -> T:
         """Run a writing transition; work it queues goes to the local worker in the same transaction.
 
-        ``ran`` is filled by the transition with the instances whose task it completed.
+        ``ran`` is filled by the transition with the instances whose task it completed;
+        ``touches`` tells the store what it will lock first (see ``Store.run``).
         """
         worker = self._local
 
@@ -111,18 +116,18 @@ class EngineCore:
             return result
 
         if self._observers:
-            outcome = await self._timed(body)
+            outcome = await self._timed(body, touches)
         else:
-            outcome = await self.store.run(body)
+            outcome = await self.store.run(body, touches=touches)
         if isinstance(outcome, _Refusal):
             raise outcome.error
         return outcome
 
-    async def _timed(self, body: Callable[[Transaction], T]) -> T:
+    async def _timed(self, body: Callable[[Transaction], T], touches: Callable[[], Touches | None] | None) -> T:
         """Run a writing transaction, telling observers how long it took and whether the store failed it."""
         began = time.perf_counter()
         try:
-            result = await self.store.run(body)
+            result = await self.store.run(body, touches=touches)
         except Refused:
             self.observe([observation.StoreTransaction(time.perf_counter() - began)])
             raise

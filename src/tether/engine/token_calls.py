@@ -7,7 +7,7 @@ change; :mod:`tether.engine.activity_tokens` decides what the call does.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tether.engine import activities, activity_tokens, observation, queries
@@ -18,7 +18,7 @@ from tether.model.clock import from_ms
 from tether.model.events import failure
 from tether.model.records import ActivityInfo, HeartbeatResponse, WaitingActivity
 from tether.model.tokens import ActivityClaims, Claims
-from tether.store.base import Transaction
+from tether.store.base import Touches, Transaction
 from tether.store.rows import ExecutionRow
 
 
@@ -36,6 +36,22 @@ class TokenCalls(EngineCore):
         tx.get_activity(claims.execution_id, claims.activity_id)
         permit(tx, claims.execution_id, access, Action.WRITE_ACTIVITIES)
         return claims
+
+    def _touches(self, token: str, *, closes: bool = False) -> Callable[[], Touches | None]:
+        """What a call by ``token`` locks first, for the store to take ahead (see ``Store.run``).
+
+        Told only for a token that verifies with a key known here: a forged one locks nothing
+        before its transition refuses it.
+        """
+
+        def touches() -> Touches | None:
+            claims = self._keys.verify_known(token)
+            if claims is None:
+                return None
+            seen = self._seen_by_worker(claims.execution_id) if closes else None
+            return Touches(claims.execution_id, claims.activity_id, seen)
+
+        return touches
 
     async def _closing(self, call: str, closed: Awaitable[bool]) -> bool:
         """Await a close by token, telling observers whether it was recorded, repeated or refused (and why)."""
@@ -63,7 +79,7 @@ class TokenCalls(EngineCore):
             activity_tokens.require_activity(tx, claims, activity)
             return activity_tokens.complete(tx, claims, result, now)
 
-        return await self._closing("complete", self._run(complete))
+        return await self._closing("complete", self._run(complete, touches=self._touches(token, closes=True)))
 
     async def fail_activity(
         self, token: str, *, error: str, message: str, details: Any, non_retryable: bool, access: Access | None = None
@@ -74,7 +90,8 @@ class TokenCalls(EngineCore):
         return await self._closing(
             "fail",
             self._run(
-                lambda tx: activity_tokens.fail(tx, self._verify(tx, token, now, access, closes=True), fault, now)
+                lambda tx: activity_tokens.fail(tx, self._verify(tx, token, now, access, closes=True), fault, now),
+                touches=self._touches(token, closes=True),
             ),
         )
 
@@ -94,7 +111,7 @@ class TokenCalls(EngineCore):
             every = activities.options_of(row.options).heartbeat_ms
             return HeartbeatResponse(cancel, None if every is None else from_ms(now + every))
 
-        return await self._run(beat)
+        return await self._run(beat, touches=self._touches(token))
 
     async def report_activity_cancelled(self, token: str, details: str | None, *, access: Access | None = None) -> bool:
         """Acknowledge a requested cancellation by token; False if this same report was already recorded."""
@@ -102,7 +119,8 @@ class TokenCalls(EngineCore):
         return await self._closing(
             "report_cancelled",
             self._run(
-                lambda tx: activity_tokens.report_cancelled(tx, self._verify(tx, token, now, access), details, now)
+                lambda tx: activity_tokens.report_cancelled(tx, self._verify(tx, token, now, access), details, now),
+                touches=self._touches(token),
             ),
         )
 

@@ -13,7 +13,7 @@ from tether.engine.workflows import WorkflowTask
 from tether.model.events import Command
 from tether.model.flow_control import FlowLimit
 from tether.model.tokens import ActivityClaims, TokenClaims
-from tether.store.base import Transaction
+from tether.store.base import Touches, Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,9 @@ class WorkerCalls(EngineCore):
     async def record_attempt(self, claims: TokenClaims, outcome: AttemptOutcome) -> None:
         """Record how an attempt run by a worker ended."""
         now = self.clock.now_ms()
-        await self._run(self._recording(claims, outcome, now))
+        seen = self._seen_by_worker(claims.execution_id)
+        touches = Touches(claims.execution_id, claims.activity_id, seen)
+        await self._run(self._recording(claims, outcome, now), touches=lambda: touches)
 
     def _recording(self, claims: TokenClaims, outcome: AttemptOutcome, now: int) -> Callable[[Transaction], None]:
         """The transition recording an attempt's outcome."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from tether.model.events import Event, EventType
 from tether.store.feature_protocols import NotificationWrites, ScheduleWrites
@@ -365,13 +365,33 @@ class Transaction(ApiKeyReads, NotificationWrites, ScheduleWrites, Protocol):
         ...
 
 
+class Touches(NamedTuple):
+    """The execution (and activity) a transition will lock and read first.
+
+    Given ahead, a store that waits for its database on every lock may take the locks of
+    a whole batch of transitions, and read what each needs behind them, in one round trip.
+    """
+
+    execution_id: str
+    activity_id: int | None = None
+    events_after: int | None = None
+    """The events after this sequence number will likely be read too (None: none)."""
+
+
 class Store(Protocol):
     """A durable store; chosen by URL."""
 
     url: str
 
-    async def run(self, transition: Callable[[Transaction], T]) -> T:
-        """Run a writing transition in its own (possibly shared) transaction and commit it."""
+    async def run(
+        self, transition: Callable[[Transaction], T], *, touches: Callable[[], Touches | None] | None = None
+    ) -> T:
+        """Run a writing transition in its own (possibly shared) transaction and commit it.
+
+        ``touches`` says, when called on the store's thread before the transition runs, what
+        it will lock first (None: it cannot tell). A store may ignore it; a wrong guess costs
+        only a lock held early, never a different outcome.
+        """
         ...
 
     async def read(self, query: Callable[[Transaction], T]) -> T:

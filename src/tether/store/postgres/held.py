@@ -80,6 +80,17 @@ CLAIMED_BEHIND = (
 execution's row, then what :data:`WITH_ACTIVITY` reads of it and of the attempt's activity. Each row is
 looked up by its key (``OFFSET 0`` keeps the planner from joining whole tables: it cannot tell how few
 attempts a claim names)."""
+LOCK_AHEAD = "SELECT id FROM executions WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+"""Lock executions a batch's transitions will touch, in one order (that of every batch, in every process)."""
+READ_AHEAD = CLAIMED_BEHIND.replace(
+    " FROM json_to_recordset(current_setting('tether.claimed')::json) AS c(e text, a bigint)",
+    ", c.s, (SELECT json_agg(json_build_array(h.seq, h.type, h.at_ms, h.data) ORDER BY h.seq)"
+    " FROM events h WHERE c.s IS NOT NULL AND h.execution_id = c.e AND h.seq > c.s)"
+    " FROM json_to_recordset(%s::json) AS c(e text, a bigint, s bigint)",
+)
+"""Behind the locks of :data:`LOCK_AHEAD`, what :data:`CLAIMED_BEHIND` reads of each (execution, activity or
+NULL) pair its parameter names, then ``s`` and the execution's events after ``s`` as in
+:data:`BEHIND_LOCK_EVENTS` (NULL where ``s`` is NULL or there are none)."""
 TASK_AT = 1
 LINK_AT = TASK_AT + 1 + len(WORKFLOW_TASK_COLUMNS.split(", "))
 ACTIVITY_AT = LINK_AT + len(LINK_COLUMNS.split(", "))

@@ -15,6 +15,7 @@ StoreUnavailable, or runs the transition again when it only lost a race.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -23,6 +24,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from tether.errors import StoreUnavailable
+from tether.store.base import Touches
 from tether.store.postgres.held import (
     ACTIVITY_AT,
     BEHIND_LOCK,
@@ -30,6 +32,8 @@ from tether.store.postgres.held import (
     CLAIMED_BEHIND,
     EXECUTION_COLUMNS,
     LINK_AT,
+    LOCK_AHEAD,
+    READ_AHEAD,
     TASK_AT,
     WITH_ACTIVITY,
     WITH_ACTIVITY_EVENTS,
@@ -137,6 +141,7 @@ class PostgresStatements:
         self._known_at_start: Known = self.known.snapshot()
         self.deadlines: dict[str, int | None] = {}
         """Workflow deadlines of executions the running transition locked, as it left them."""
+        self._deadlines_at_start: dict[str, int | None] = {}
         self._expected: dict[str, int] = {}
         """Executions whose events after a sequence number the running transition will likely load."""
         self.topics: set[str] = set()
@@ -175,6 +180,7 @@ class PostgresStatements:
         if self.deadlines:
             # Those of executions the batch holds stay true: nobody else touches their timers.
             self.deadlines = {key: due for key, due in self.deadlines.items() if key in self._held}
+        self._deadlines_at_start = dict(self.deadlines)
         self.topics = set()
         self.closed_ids = set()
         self.hooks = []
@@ -193,7 +199,7 @@ class PostgresStatements:
         """
         self._locked = set()
         self.known.restore(self._known_at_start)
-        self.deadlines = {}
+        self.deadlines = dict(self._deadlines_at_start)  # those of earlier transitions of the batch stay true
         self._pending.drop_since(self._start)
         self._lazy = []
 
@@ -512,6 +518,46 @@ class PostgresStatements:
             if activity[0] is not None and self.known.activity(activity[0], activity[1]) is None:
                 self.known.learn_activity(activity)
         return claimed
+
+    def lock_ahead(self, touched: Sequence[Touches]) -> None:
+        """Lock the executions of ``touched`` and read what their transitions need behind the locks, in one round trip.
+
+        Called at the start of a batch's transaction, before its first transition: the locks
+        are the batch's (see :meth:`keep_locks`), and what is read is known to all of its
+        transitions. Executions that do not exist are left for their transitions to find so.
+        """
+        pairs: dict[tuple[str, int | None], None] = {}  # in order, once each
+        after: dict[str, int] = {}
+        for execution_id, activity_id, events_after in touched:
+            pairs[execution_id, activity_id] = None
+            if events_after is not None:
+                after[execution_id] = min(events_after, after.get(execution_id, events_after))
+        locks = sorted({execution_id for execution_id, _ in pairs})
+        # The events are read once for an execution, with its first pair.
+        claimed = [{"e": e, "a": a, "s": after.pop(e, None)} for e, a in pairs]
+        self._before_read()
+        TRAFFIC.statements += 2
+        TRAFFIC.round_trips += 1
+        try:
+            self._locker.execute(LOCK_AHEAD, (locks,))
+            self._cur.execute(READ_AHEAD, (json.dumps(claimed),))
+            self._locker.fetchall()
+            behind = self._cur.fetchall()
+        except psycopg.Error as exc:
+            raise self._failed(exc) from exc
+        self._unsettled = self._inherited = False
+        width = _EXECUTION_WIDTH
+        activity_at = width + ACTIVITY_AT
+        for row in behind:
+            execution_id = row[0]
+            if execution_id not in self._locked:
+                self._learn_behind(execution_id, row[:width], row[width:])
+            activity = row[activity_at:-2]
+            if activity[0] is not None:
+                self.known.learn_activity(activity)
+            if row[-2] is not None:
+                self.known.learn_events(execution_id, int(row[-2]), row[-1] or [])
+        self.keep_locks()
 
     def _holds(self, execution_id: str) -> bool:
         return execution_id in self._locked or execution_id in self._held
