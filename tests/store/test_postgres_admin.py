@@ -52,7 +52,7 @@ def test_a_sweep_drops_the_databases_of_a_dead_process_of_this_host_and_keeps_a_
         assert {live, other_host} <= _databases()
     finally:
         for name in (dead, live, other_host):
-            admin.drop_database(admin.with_database(POSTGRES_SERVER, name), server_url=POSTGRES_SERVER)
+            admin.drop_database(admin.with_database(POSTGRES_SERVER, name), server_url=POSTGRES_SERVER, wait=False)
 
 
 def test_a_process_leaves_the_sweep_to_another_of_its_host_that_is_at_it() -> None:
@@ -64,4 +64,4 @@ def test_a_process_leaves_the_sweep_to_another_of_its_host_that_is_at_it() -> No
             assert admin._sweep(POSTGRES_SERVER) == []
             assert dead in _databases()
     finally:
-        admin.drop_database(admin.with_database(POSTGRES_SERVER, dead), server_url=POSTGRES_SERVER)
+        admin.drop_database(admin.with_database(POSTGRES_SERVER, dead), server_url=POSTGRES_SERVER, wait=False)
