@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from tether.errors import StoreUnavailable
 from tether.model.events import Event, EventType
 from tether.store.base import Transaction
 from tether.store.postgres.statements import TRAFFIC
@@ -146,7 +147,7 @@ async def holding(store: PostgresStore) -> AsyncIterator[None]:
         await held
 
 
-async def in_one_batch(store: PostgresStore, *transitions: Callable[[Transaction], None]) -> list[object]:
+async def in_one_batch(store: PostgresStore, *transitions: Callable[[Transaction], object]) -> list[object]:
     """Run transitions in one batch: the store's thread is held until all of them are queued."""
     async with holding(store):
         queued = [asyncio.ensure_future(store.run(t)) for t in transitions]
@@ -353,3 +354,48 @@ async def test_claiming_workflow_tasks_reads_their_executions_behind_the_locks_i
     assert await store.read(lambda tx: tx.has_ready_work(10_000, [WF], [ACT])) is False
     for execution_id in ("e1", "e2"):
         assert [e.seq for e in await history(store, execution_id)] == [1]
+
+
+def starting(execution_id: str, *, new: bool) -> Callable[[Transaction], bool]:
+    def transition(tx: Transaction) -> bool:
+        created = tx.insert_execution(execution(execution_id), new=new)
+        if created:
+            tx.append_events(execution_id, [(EventType.WORKFLOW_STARTED, "{}")], 5)
+            tx.enqueue_workflow_task(execution_id, 5)
+        return created
+
+    return transition
+
+
+async def test_a_start_with_an_id_made_for_it_waits_only_for_its_commit(store: PostgresStore) -> None:
+    before = counts()
+    assert await store.run(starting("fresh", new=True)) is True
+    statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
+    before = counts()
+    assert await store.run(starting("given", new=False)) is True
+    given_round_trips = counts()[1] - before[1]
+
+    # BEGIN, the insert (not waited for), the writes with the notice, COMMIT
+    assert (statements, round_trips) == (4, 1)
+    assert given_round_trips == 2  # an id the caller gave may be taken: the insert says whether
+    assert [e.seq for e in await history(store, "fresh")] == [1]
+    stored = await store.read(lambda tx: tx.get_execution("fresh"))
+    assert stored == dataclasses.replace(execution("fresh"), last_seq=1)
+
+
+async def test_an_id_said_to_be_new_that_is_taken_fails_the_start_and_changes_nothing(store: PostgresStore) -> None:
+    assert await store.run(starting("taken", new=False)) is True
+    kept = await store.read(lambda tx: tx.get_execution("taken"))
+
+    results = await in_one_batch(store, complete_nothing, starting("taken", new=True), starting("other", new=True))
+
+    assert isinstance(results[1], StoreUnavailable)
+    assert results[0] is None
+    assert results[2] is True  # the others of its batch commit
+    assert await store.read(lambda tx: tx.get_execution("taken")) == kept
+    assert [e.seq for e in await history(store, "taken")] == [1]
+    assert [e.seq for e in await history(store, "other")] == [1]
+
+
+def complete_nothing(tx: Transaction) -> None:
+    tx.wake("workflows")

@@ -64,6 +64,7 @@ class EmbeddedTransport:
         timeout_ms: int | None,
         timeout_known: bool,
         priority: int = 0,
+        new_id: bool = False,
     ) -> bool:
         return await self._engine.start_workflow(
             execution_id,
@@ -73,6 +74,7 @@ class EmbeddedTransport:
             timeout_known=timeout_known,
             priority=priority,
             trace=tracing.current(),
+            new_id=new_id,
         )
 
     async def resume(self, execution_id: str, timeout_ms: int | None) -> None:

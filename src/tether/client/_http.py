@@ -142,7 +142,10 @@ class HttpTransport:
         timeout_ms: int | None,
         timeout_known: bool,
         priority: int = 0,
+        new_id: bool = False,
     ) -> bool:
+        # ``new_id`` is not sent: a request sent again after a lost answer carries the same
+        # id, which the server must then find taken by the execution the first one started.
         check = "false" if known else "true"
         body = (
             f'{{"workflow":{json.dumps(workflow)},"args":{args},"id":{json.dumps(execution_id)},"check_known":{check}}}'

@@ -36,11 +36,13 @@ class Transport(Protocol):
         timeout_ms: int | None,
         timeout_known: bool,
         priority: int = 0,
+        new_id: bool = False,
     ) -> bool:
         """Start an execution; ``known`` says the caller holds the workflow's definition (no name check).
 
         ``timeout_known``: the caller knows the execution's timeout, ``timeout_ms`` (None: none).
-        ``priority`` orders its ready work.
+        ``priority`` orders its ready work. ``new_id``: the client made ``execution_id`` just
+        now, at random, for this one call, so it cannot be taken.
         """
         ...
 

@@ -211,7 +211,7 @@ class Client(MessagingCalls, ActivityCalls, ScheduleCalls):
         text = payloads.encode_args(list(args), what="workflow arguments")
         await self._transport.start_workflow(
             execution_id, name, text, known=definition is not None, timeout_ms=timeout_ms,
-            timeout_known=definition is not None or timeout_ms is not None, priority=priority,
+            timeout_known=definition is not None or timeout_ms is not None, priority=priority, new_id=id is None,
         )  # fmt: skip
         return WorkflowHandle(self, execution_id, definition)
 

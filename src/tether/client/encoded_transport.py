@@ -54,11 +54,12 @@ class EncodedTransport:
         timeout_ms: int | None,
         timeout_known: bool,
         priority: int = 0,
+        new_id: bool = False,
     ) -> bool:
         """Start an execution with its arguments encoded one by one."""
         return await self.inner.start_workflow(
             execution_id, workflow, codecs.encode_args_text(self.codec, args), known=known,
-            timeout_ms=timeout_ms, timeout_known=timeout_known, priority=priority,
+            timeout_ms=timeout_ms, timeout_known=timeout_known, priority=priority, new_id=new_id,
         )  # fmt: skip
 
     async def resume(self, execution_id: str, timeout_ms: int | None) -> None:

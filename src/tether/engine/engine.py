@@ -70,6 +70,7 @@ class Engine(
         timeout_known: bool = False,
         priority: int = 0,
         trace: tracing.Carrier | None = None,
+        new_id: bool = False,
     ) -> bool:
         """Start an execution; False if it existed already.
 
@@ -77,6 +78,8 @@ class Engine(
         deadline); otherwise the first workflow task arms the definition's. ``priority`` orders
         its ready workflow tasks and activity attempts among others (higher first). ``trace``:
         the trace context the execution's spans belong to (see :mod:`tether.engine.tracing`).
+        ``new_id``: the caller made ``execution_id`` just now, at random, and gave it to no one
+        else, so it cannot be taken (a store then need not wait to learn whether it is).
 
         Raises:
             PermissionDenied: ``access`` may not start this workflow.
@@ -92,6 +95,7 @@ class Engine(
                     tx, execution_id, workflow, args, now, timeout_ms=timeout_ms, timeout_known=timeout_known,
                     priority=priority,
                     trace=trace,
+                    new_id=new_id,
                 )  # fmt: skip
             except ExecutionIdTaken as taken:
                 if access is None or access.allows(Action.READ_WORKFLOWS, taken.workflow):

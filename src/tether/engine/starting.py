@@ -38,13 +38,22 @@ def check_name(value: str, what: str) -> None:
 
 
 def create(
-    tx: Transaction, execution_id: str, workflow: str, args: str, now_ms: int, *, started: str = "", priority: int = 0
+    tx: Transaction,
+    execution_id: str,
+    workflow: str,
+    args: str,
+    now_ms: int,
+    *,
+    started: str = "",
+    priority: int = 0,
+    new_id: bool = False,
 ) -> bool:
     """Create an execution; False if one with this id exists already (it is left as it is).
 
     ``args`` is the JSON list of arguments; ``started`` more members of the WorkflowStarted
     event's data, as JSON text that begins with a comma. ``priority`` orders its ready work
-    (recorded in that event when not 0).
+    (recorded in that event when not 0). ``new_id``: the id was made just now for this
+    execution, so it cannot be taken (see ``Transaction.insert_execution``).
 
     Raises:
         InvalidPayload: the id or the workflow name is not one tether accepts.
@@ -57,7 +66,8 @@ def create(
             id=execution_id, workflow=workflow, status=WorkflowStatus.RUNNING.value, input=args, result=None,
             error=None, created_at_ms=now_ms, closed_at_ms=None, cancel_requested=False, task_error=None, last_seq=0,
             priority=priority,
-        )
+        ),
+        new=new_id,
     )  # fmt: skip
     if not created:
         existing = tx.get_execution(execution_id)

@@ -55,12 +55,13 @@ def start(
     timeout_known: bool = False,
     priority: int = 0,
     trace: tracing.Carrier | None = None,
+    new_id: bool = False,
 ) -> bool:
     """Create an execution; False if one with this id exists already (it is left as it is).
 
     ``timeout_known`` says the starter knew the workflow's timeout (``timeout_ms``, None for
     none): it is recorded and armed now; else the first workflow task arms the definition's
-    (see ``workflow_deadline``).
+    (see ``workflow_deadline``). ``new_id``: the id was made just now for this execution.
 
     Raises:
         InvalidPayload: the id or the workflow name is not one tether accepts.
@@ -69,7 +70,9 @@ def start(
     runs.check_not_reserved(execution_id)
     started = f',"timeout_ms":{json.dumps(timeout_ms)}' if timeout_known else ""
     started += tracing.started_member(trace)
-    created = starting.create(tx, execution_id, workflow, args, now_ms, started=started, priority=priority)
+    created = starting.create(
+        tx, execution_id, workflow, args, now_ms, started=started, priority=priority, new_id=new_id
+    )
     if created and timeout_known and timeout_ms is not None:
         workflow_deadline.arm(tx, execution_id, now_ms + timeout_ms)
     return created

@@ -72,8 +72,13 @@ class Transaction(ApiKeyReads, NotificationWrites, ScheduleWrites, Protocol):
 
     # executions and history
     def get_execution(self, execution_id: str) -> ExecutionRow | None: ...
-    def insert_execution(self, row: ExecutionRow) -> bool:
-        """Insert a new execution; False (and nothing written) if its id is taken."""
+    def insert_execution(self, row: ExecutionRow, *, new: bool = False) -> bool:
+        """Insert a new execution; False (and nothing written) if its id is taken.
+
+        ``new``: the id was made just now for this execution (a random one, never handed out
+        before), so it cannot be taken: a store need not wait to learn whether it is. If it
+        were taken after all, the transaction fails and changes nothing.
+        """
         ...
 
     def update_execution(self, execution_id: str, **fields: object) -> None: ...

@@ -56,6 +56,10 @@ _BOOLEAN_FIELDS = frozenset({"cancel_requested", "watch_heartbeats", "inbox"})
 _ACTIVITY_COLUMN_NAMES = ACTIVITY_COLUMNS.split(", ")
 
 
+_INSERT_EXECUTION = f"INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+_INSERT_EXECUTION_IF_FREE = f"{_INSERT_EXECUTION} ON CONFLICT (id) DO NOTHING RETURNING 1"
+
+
 class PostgresTransaction(
     PostgresListings,
     PostgresLinks,
@@ -85,16 +89,16 @@ class PostgresTransaction(
         row, _ = self._lock_and_read(execution_id)
         return None if row is None else execution_row(row)
 
-    def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
-        inserted = self._one(
-            f"INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-            "ON CONFLICT (id) DO NOTHING RETURNING 1",
-            (
-                row.id, row.workflow, row.status, row.input, row.result, row.error, row.created_at_ms,
-                row.closed_at_ms, row.cancel_requested, row.task_error, row.last_seq, row.priority,
-            ),
+    def insert_execution(self, row: ExecutionRow, *, new: bool = False) -> bool:  # noqa: D102
+        values = (
+            row.id, row.workflow, row.status, row.input, row.result, row.error, row.created_at_ms,
+            row.closed_at_ms, row.cancel_requested, row.task_error, row.last_seq, row.priority,
         )  # fmt: skip
-        if inserted is None:
+        if new:
+            # Sent without waiting: an id made just now is not taken (if it were, the
+            # statement fails and the transaction with it, changing nothing).
+            self._send(_INSERT_EXECUTION, values)
+        elif self._one(_INSERT_EXECUTION_IF_FREE, values) is None:
             return False
         if self.locking:
             self._locked.add(row.id)  # a row this transaction inserted is its own until commit

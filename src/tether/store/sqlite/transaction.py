@@ -189,7 +189,8 @@ class SQLiteTransaction(
             execution.last_seq = last
         return execution
 
-    def insert_execution(self, row: ExecutionRow) -> bool:  # noqa: D102
+    def insert_execution(self, row: ExecutionRow, *, new: bool = False) -> bool:  # noqa: D102
+        # Learning whether the id is taken costs no round trip here: ``new`` changes nothing.
         self._write()
         self._executions.pop(row.id, None)
         inserted = bool(sqlite_nulls.insert(
