@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 import uuid
@@ -18,17 +17,14 @@ from tether.engine import dispatch, tracing
 from tether.engine import notifications as engine_notifications
 from tether.engine.activities import AttemptOutcome, AttemptStart
 from tether.engine.engine import Engine
-from tether.engine.workflows import WorkflowTask
 from tether.errors import UsageError
 from tether.model import callback_tokens
 from tether.model.clock import duration_ms
 from tether.model.codecs import PayloadCodec
-from tether.model.events import Event, failure
+from tether.model.events import failure
 from tether.model.options import RetryPolicy
 from tether.model.tokens import TokenClaims
-from tether.runtime import execution_marks
 from tether.runtime.definitions import Activity, Workflow
-from tether.runtime.workflow_instance import WorkflowInstance
 from tether.worker import (
     activity_runner,
     back_off,
@@ -37,6 +33,7 @@ from tether.worker import (
     retention,
     schedules,
     thread_attempts,
+    workflow_tasks,
 )
 from tether.worker import notifications as worker_notifications
 from tether.worker.daemon_pool import DaemonThreadPool
@@ -49,8 +46,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _LOOPS = ("workflows", "activities", "timers", "outbox", "schedules")
-_REMEMBERED_FAILURES = 10_000
-"""Executions whose workflow tasks the store failed that a worker keeps counting, the oldest forgotten first."""
 _SPARE_THREADS = 1_000
 """Threads the pool may lend beyond max_concurrent_activities: to attempts whose code still runs when they are over.
 
@@ -164,11 +159,14 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots_lock = threading.Lock()
         self._slots_used = 0
-        self._processing: dict[str, asyncio.Future[None]] = {}
-        self._task_failures: dict[str, int] = {}  # workflow tasks the store failed in a row, by execution
         self._tasks_in_flight: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self._idle_waiters = 0
+        self._workflow_tasks = workflow_tasks.WorkflowTasks(
+            self._engine, self._workflows, identity=self.identity, lease_ms=self._lease_ms, cache=self._cache,
+            history=self._history, codec=self._codec, tracer=self._tracer, park=self._park,
+            unchanged=self._unchanged, changed=self._changed.set,
+        )  # fmt: skip
         self._stopping = False
         self._graceful = False
 
@@ -217,7 +215,7 @@ class Worker:
             )
         )
         self._loops = [
-            self._group.create_task(self._keep_running(self._workflow_loop), name="tether-workflow-tasks"),
+            self._group.create_task(self._keep_running(self._workflow_tasks.run), name="tether-workflow-tasks"),
             self._group.create_task(self._keep_running(self._activity_loop), name="tether-activity-tasks"),
             self._group.create_task(self._keep_running(self._timer_loop), name="tether-timers"),
             self._group.create_task(self._keep_running(self._liveness_loop), name="tether-liveness"),
@@ -331,7 +329,7 @@ class Worker:
         """
         return (
             all(parked is not None and parked() for parked in self._parked.values())
-            and not self._processing
+            and not self._workflow_tasks.is_busy()
             and not self._tasks_in_flight
             and self._running.reporting == 0
             and (not attempts or self._running.running == 0)
@@ -386,32 +384,7 @@ class Worker:
             return lambda: notifier.topic_version(topic) == version
         return lambda: notifier.topic_version(topic) == version and clock.now_ms() < wake_ms
 
-    # workflow tasks
-
-    async def _workflow_loop(self) -> None:
-        notifier = self._engine.notifier
-        names = sorted(self._workflows)
-        if not names:
-            self._park("workflows", lambda: True)
-            return
-        while True:
-            version = notifier.topic_version("workflows")
-            tasks = await self._engine.claim_workflow_tasks(
-                owner=self.identity,
-                workflows_=names,
-                limit=64,
-                lease_ms=self._lease_ms,
-                cached_seq=self._cache.loaded_seq,
-                history_limit=self._history.limit,
-            )
-            if tasks:
-                await asyncio.gather(*(self._process(task) for task in tasks))
-                continue
-            self._park("workflows", self._unchanged("workflows", version))
-            try:
-                await notifier.wait_for_change(version, topic="workflows")
-            finally:
-                self._park("workflows", None)
+    # work the engine pushes
 
     def _accept(self, pushed: dispatch.Pushed) -> None:
         """Take work the engine leased to this worker inside the transition that created it."""
@@ -421,7 +394,7 @@ class Worker:
             self._release_slot(len(pushed.starts))
             return
         for task in pushed.tasks:
-            in_flight = self._group.create_task(self._process(task))
+            in_flight = self._group.create_task(self._workflow_tasks.process(task))
             self._tasks_in_flight.add(in_flight)
             in_flight.add_done_callback(self._task_done)
         for start in pushed.starts:
@@ -451,115 +424,6 @@ class Worker:
     def _watch_deadlines(self, attempt: Running) -> None:
         if self._deadlines is not None:
             self._deadlines.added(attempt)
-
-    async def _process(self, task: WorkflowTask) -> None:
-        execution_id = task.execution_id
-        while (previous := self._processing.get(execution_id)) is not None:
-            await asyncio.shield(previous)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._processing[execution_id] = done
-        try:
-            await self._process_exclusively(task)
-            self._task_failures.pop(execution_id, None)
-        except errors.StoreUnavailable:
-            await self._give_back(execution_id)
-        except Exception:
-            # The lease runs out and the task is offered again; the instance is not cached.
-            logger.exception("workflow task failed in the worker", extra={"execution_id": execution_id})
-        finally:
-            del self._processing[execution_id]
-            done.set_result(None)
-            self._changed.set()
-
-    async def _give_back(self, execution_id: str) -> None:
-        """After the store failed a workflow task: wait, then offer it again rather than hold it for its whole lease.
-
-        The wait doubles with each failure of the same execution, so that a store that
-        stays down is not hammered. If the task cannot be given back either, its lease
-        runs out and it is offered again then.
-        """
-        failures = self._task_failures.pop(execution_id, 0) + 1
-        self._task_failures[execution_id] = failures
-        if len(self._task_failures) > _REMEMBERED_FAILURES:  # executions another worker finished
-            del self._task_failures[next(iter(self._task_failures))]
-        delay = back_off.delay(failures)
-        log = {"execution_id": execution_id, "worker": self.identity}
-        # The traceback once per outage of an execution: a long one repeats the same error.
-        logger.warning(
-            "workflow task could not be recorded; offering it again in %.2fs", delay, exc_info=failures == 1, extra=log
-        )
-        clock = asyncio.get_running_loop()
-        give_up_at = clock.time() + self._lease_ms / 1000
-        while True:
-            await asyncio.sleep(delay)
-            try:
-                await self._engine.release_workflow_task(execution_id, self.identity)
-                return
-            except errors.StoreUnavailable:
-                failures += 1
-                delay = back_off.delay(failures)
-                if clock.time() + delay >= give_up_at:
-                    logger.warning("could not give the workflow task back; its lease will run out", extra=log)
-                    return
-
-    async def _process_exclusively(self, task: WorkflowTask) -> None:
-        refused = self._history.refusal(task.execution_id, task.execution.last_seq)
-        if refused is not None:
-            await self._refuse(task, refused)
-            return
-        instance = self._cache.take(task.execution_id)
-        events = task.events
-        fresh = not dispatch.cached_fits(instance, task) or execution_marks.resumed_in(events)
-        if not fresh:
-            assert instance is not None
-            events = [e for e in events if e.seq > instance.loaded_seq]
-        else:
-            instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow], self._codec)
-            if task.from_seq != 0:
-                events = await self._engine.load_events(task.execution_id)
-        if not self._tracer.enabled:  # checked once: an untraced task pays this and no more
-            await self._run_task(task, instance, events, tracing.NOTHING_HANDLE)
-            return
-        await self._tracer.look_up_async(task.execution_id, self._engine.started_data, events)
-        with self._tracer.workflow_task(task.execution_id, task.workflow, events, fresh=fresh, inline=False) as span:
-            await self._run_task(task, instance, events, span)
-
-    async def _run_task(
-        self, task: WorkflowTask, instance: WorkflowInstance, events: list[Event], span: tracing.SpanHandle
-    ) -> None:
-        log = {"execution_id": task.execution_id}
-        task_now = self._engine.clock.now_ms()
-        try:
-            commands = instance.activate(events, task_now)
-        except Exception as exc:
-            logger.warning("workflow task failed: %s", exc, extra=log)
-            span.fail(exc)
-            await self._engine.fail_workflow_task(
-                execution_id=task.execution_id, owner=self.identity, error=_task_error(exc)
-            )
-            return
-        last = await self._engine.complete_workflow_task(
-            execution_id=task.execution_id,
-            owner=self.identity,
-            seen_seq=instance.loaded_seq,
-            task_now_ms=instance.now_ms,
-            commands=commands,
-            instance=instance,
-            deadline_ms=execution_marks.first_task_deadline(instance.workflow, events),
-        )
-        if last is None:
-            return
-
-    async def _refuse(self, task: WorkflowTask, refused: errors.HistoryTooLarge) -> None:
-        """Fail a workflow task that must not run, without replaying anything."""
-        self._cache.take(task.execution_id)  # it cannot go on: no need to keep it in memory
-        logger.warning("workflow task refused: %s", refused, extra={"execution_id": task.execution_id})
-        error = _task_error(refused)
-        if task.execution.task_error is not None:
-            recorded = json.loads(task.execution.task_error)
-            if recorded.get("error") == error["error"]:
-                error = recorded  # refused again: the same error, so that no event is appended
-        await self._engine.fail_workflow_task(execution_id=task.execution_id, owner=self.identity, error=error)
 
     # activity slots
 
@@ -688,9 +552,3 @@ class Worker:
             if notifier.topic_version("timers") == version:
                 # Woken by the clock, not by a change: a timer fell due or a lease expired.
                 notifier.changed(("workflows",))
-
-
-def _task_error(exc: Exception) -> dict[str, Any]:
-    """What ``describe(id).task_error`` shows of why a workflow task failed."""
-    details = exc.to_details() if isinstance(exc, errors.TetherError) else None
-    return {"error": type(exc).__name__, "message": str(exc), "details": details}
