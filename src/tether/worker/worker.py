@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -26,6 +25,7 @@ from tether.model.options import RetryPolicy
 from tether.model.tokens import TokenClaims
 from tether.runtime.definitions import Activity, Workflow
 from tether.worker import (
+    activity_claims,
     activity_runner,
     back_off,
     deadline_watch,
@@ -135,8 +135,6 @@ class Worker:
         self._workflows = {w.name: w for w in workflows}
         self._activities = {a.name: a for a in activities}
         self._limits = {a.name: limit for a in activities if (limit := a.options.flow_limit) is not None}
-        self._held: frozenset[str] = frozenset()  # limited activities that could start nothing more, as last claimed
-        self._limit_retry_ms: int | None = None  # when a rate limit lets the next start through
         self._max_activities = max_concurrent_activities
         self._lease_ms = duration_ms(workflow_task_lease)
         self.identity = identity or f"worker-{uuid.uuid4().hex[:12]}"
@@ -146,19 +144,20 @@ class Worker:
         self._group: asyncio.TaskGroup | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._attempts: set[asyncio.Task[None]] = set()
-        self._running = RunningAttempts(self._release_slot, self._settled_threadsafe, self._watch_deadlines)
+        self._claims = activity_claims.ActivityClaims(
+            self._engine, list(self._activities), self._limits, identity=self.identity,
+            max_activities=max_concurrent_activities, start=self._start_attempt, park=self._park,
+            unchanged=self._unchanged,
+        )  # fmt: skip
+        self._running = RunningAttempts(self._claims.release_slot, self._settled_threadsafe, self._watch_deadlines)
         self._deadlines: deadline_watch.DeadlineWatch | None = None
         self._retention_ms = None if retention is None else duration_ms(retention)
         # Per loop, while it waits: whether it still has nothing to do (see _park).
         self._parked: dict[str, Callable[[], bool] | None] = dict.fromkeys(_LOOPS, None)
         if self._retention_ms is not None:
             self._parked["retention"] = None
-        self._slot_freed = asyncio.Event()
-        self._slot_wanted = False
         self._threads: thread_attempts.ThreadAttempts | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots_lock = threading.Lock()
-        self._slots_used = 0
         self._tasks_in_flight: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self._idle_waiters = 0
@@ -185,7 +184,7 @@ class Worker:
                 attempts=self._running,
                 keep=self._keep,
                 accept=self._accept,
-                release_slot=self._release_slot,
+                release_slot=self._claims.release_slot,
                 public_base=self._public_base,
                 codec=self._codec,
                 tracer=self._tracer,
@@ -205,8 +204,8 @@ class Worker:
                 activities=frozenset(self._activities),
                 lease_ms=self._lease_ms,
                 cached_seq=self._cache.loaded_seq,
-                reserve_slot=self._reserve_slot,
-                release_slot=self._release_slot,
+                reserve_slot=self._claims.reserve_slot,
+                release_slot=self._claims.release_slot,
                 take_cached=self._cache.take,
                 accept=self._accept,
                 history_limit=self._history.limit,
@@ -216,7 +215,7 @@ class Worker:
         )
         self._loops = [
             self._group.create_task(self._keep_running(self._workflow_tasks.run), name="tether-workflow-tasks"),
-            self._group.create_task(self._keep_running(self._activity_loop), name="tether-activity-tasks"),
+            self._group.create_task(self._keep_running(self._claims.run), name="tether-activity-tasks"),
             self._group.create_task(self._keep_running(self._timer_loop), name="tether-timers"),
             self._group.create_task(self._keep_running(self._liveness_loop), name="tether-liveness"),
             self._group.create_task(self._keep_running(self._deadlines.run), name="tether-attempt-deadlines"),
@@ -338,16 +337,16 @@ class Worker:
 
     def next_deadline_ms(self) -> int | None:
         """The earliest deadline ahead of an attempt this worker runs, as the worker expects it."""
-        dues = [self._limit_retry_ms, None if self._deadlines is None else self._deadlines.next_due_ms()]
+        dues = [self._claims.retry_at_ms, None if self._deadlines is None else self._deadlines.next_due_ms()]
         return min((due for due in dues if due is not None), default=None)
 
     def startable_activities(self) -> list[str]:
         """Names of the activities whose queued attempts this worker would start now (slots and limits allowing)."""
-        return [name for name in sorted(self._activities) if name not in self._held] if self.has_free_slot() else []
+        return self._claims.startable()
 
     def has_free_slot(self) -> bool:
         """Whether another attempt could start now."""
-        return self._slots_used < self._max_activities
+        return self._claims.has_free_slot()
 
     async def wait_for_idle(self, *, attempts: bool = True) -> None:
         """Return once :meth:`is_idle` holds."""
@@ -391,7 +390,7 @@ class Worker:
         for instance in pushed.ran:
             self._keep(instance)
         if self._stopping or self._group is None:
-            self._release_slot(len(pushed.starts))
+            self._claims.release_slot(len(pushed.starts))
             return
         for task in pushed.tasks:
             in_flight = self._group.create_task(self._workflow_tasks.process(task))
@@ -425,76 +424,7 @@ class Worker:
         if self._deadlines is not None:
             self._deadlines.added(attempt)
 
-    # activity slots
-
-    def _reserve_slot(self) -> bool:
-        with self._slots_lock:
-            if self._slots_used >= self._max_activities:
-                return False
-            self._slots_used += 1
-            return True
-
-    def _reserve_slots(self, wanted: int) -> int:
-        with self._slots_lock:
-            granted = max(0, min(wanted, self._max_activities - self._slots_used))
-            self._slots_used += granted
-            return granted
-
-    def _release_slot(self, count: int = 1) -> None:
-        """Give back slots (from any thread) and wake the activity loop if it waits for one."""
-        if count <= 0:
-            return
-        with self._slots_lock:
-            self._slots_used -= count
-            wanted, self._slot_wanted = self._slot_wanted, False  # one wake-up is enough
-        if wanted and self._loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
-                self._loop.call_soon_threadsafe(self._slot_freed.set)
-
     # activity attempts
-
-    async def _activity_loop(self) -> None:
-        notifier = self._engine.notifier
-        names = sorted(self._activities)
-        if not names:
-            self._park("activities", lambda: True)
-            return
-        assert self._group is not None
-        while True:
-            version = notifier.topic_version("activities")
-            free = self._reserve_slots(self._max_activities)
-            if free > 0:
-                starts: list[AttemptStart] = []
-                try:
-                    claimed = await self._engine.claim_attempts(names, free, self.identity, self._limits)
-                    starts = claimed.starts
-                finally:
-                    self._release_slot(free - len(starts))
-                self._held, self._limit_retry_ms = claimed.held, claimed.retry_at_ms
-                for start in starts:
-                    self._start_attempt(start)
-                if starts:
-                    continue
-                # Held back by a limit: a freed slot wakes the topic, a rate limit's window the clock.
-                wake = claimed.retry_at_ms
-                self._park("activities", self._unchanged("activities", version, wake))
-                try:
-                    await notifier.wait_for_change(version, self._engine.clock, wake, topic="activities")
-                finally:
-                    self._park("activities", None)
-            else:
-                self._slot_freed.clear()
-                with self._slots_lock:
-                    self._slot_wanted = True
-                    if self._slots_used < self._max_activities:
-                        self._slot_wanted = False
-                        continue  # a slot came back between the two looks
-                self._park("activities", lambda: not self.has_free_slot())
-                try:
-                    await self._slot_freed.wait()
-                finally:
-                    self._slot_wanted = False
-                    self._park("activities", None)
 
     async def _run_attempt(self, attempt: Running) -> None:
         assert self._executor is not None
