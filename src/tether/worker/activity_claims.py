@@ -13,7 +13,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
-from tether.engine.activities import AttemptStart
+from tether.engine.activity_starts import AttemptStart
 from tether.engine.engine import Engine
 from tether.model.flow_control import FlowLimit
 

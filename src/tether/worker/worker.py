@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tether import errors
 from tether.engine import dispatch, tracing
 from tether.engine import notifications as engine_notifications
-from tether.engine.activities import AttemptOutcome, AttemptStart
+from tether.engine.activities import AttemptOutcome
+from tether.engine.activity_starts import AttemptStart
 from tether.engine.engine import Engine
 from tether.errors import UsageError
 from tether.model import callback_tokens
