@@ -1,14 +1,14 @@
-"""The activity lifecycle: schedule, start an attempt, heartbeat, close, retry, cancel.
+"""The activity lifecycle: schedule, heartbeat, go async, close, retry, time out.
 
 Every function here is a transition body: it runs inside one store transaction, checks
-the current state first and raises before writing anything when it refuses.
+the current state first and raises before writing anything when it refuses. Attempts
+start in :mod:`tether.engine.activity_starts`; cancellation is :mod:`tether.engine.activity_cancels`.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,7 +22,6 @@ from tether.model.tokens import Claims, TokenClaims
 from tether.store.base import Transaction
 from tether.store.rows import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow
 
-Signer = Callable[[Transaction, Claims, int], str]
 _OPEN_ATTEMPT = (ActivityState.RUNNING.value, ActivityState.ASYNC.value)
 _CLOSED = frozenset(s.value for s in ActivityState if s.is_closed)
 # Plain strings of the states every step compares against (an enum's .value is a property call).
@@ -30,20 +29,6 @@ _SCHEDULED, _RUNNING, _ASYNC, _BACKOFF, _COMPLETED, _CANCELLED = (
     ActivityState.SCHEDULED.value, ActivityState.RUNNING.value, ActivityState.ASYNC.value,
     ActivityState.BACKOFF.value, ActivityState.COMPLETED.value, ActivityState.CANCELLED.value,
 )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptStart:
-    """What a worker needs to run one attempt."""
-
-    execution_id: str
-    activity_id: int
-    attempt: int
-    name: str
-    args: str
-    checkpoint: str | None
-    token: str
-    heartbeat_ms: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,68 +97,6 @@ def task_priority(tx: Transaction, execution_id: str, options: ActivityOptions) 
         return options.priority
     execution = tx.get_execution(execution_id)  # read already by the transition that schedules or retries
     return 0 if execution is None else execution.priority
-
-
-def start_attempts(
-    tx: Transaction, names: list[str], limit: int, now_ms: int, sign: Signer, worker: str
-) -> list[AttemptStart]:
-    """Claim queued attempts for a worker and mark them running."""
-    started = []
-    for task in tx.claim_activity_tasks(activities=names, limit=limit):
-        start = start_attempt(tx, task, now_ms, sign, worker)
-        if start is not None:
-            started.append(start)
-    return started
-
-
-def start_attempt(
-    tx: Transaction, task: ActivityTaskRow, now_ms: int, sign: Signer, worker: str
-) -> AttemptStart | None:
-    """Mark a claimed attempt running on ``worker``, arm its deadlines and sign its token.
-
-    The worker renews a lease while it lives; if it stops (killed, cut off), its running
-    attempts are failed as WorkerLost and retried, even without heartbeat or attempt timeouts.
-    """
-    row = tx.get_activity(task.execution_id, task.activity_id)
-    if row is None or workflow_deadline.apply_if_passed(tx, task.execution_id, now_ms):
-        return None  # an execution past its deadline starts nothing: it timed out then
-    row, _ = apply_passed_deadlines(tx, row, now_ms)  # an activity past its total deadline starts no attempt
-    if row.state != _SCHEDULED or row.attempt != task.attempt:
-        return None
-    options = _options(row)
-    if observation.observers:
-        observation.attempt_started(row, now_ms)
-    tx.update_activity(
-        row.execution_id,
-        row.activity_id,
-        state=_RUNNING,
-        attempt_started_at_ms=now_ms,
-        last_heartbeat_at_ms=None,
-        checkpoint=row.heartbeat_details,
-        worker=worker,
-    )
-    if options.attempt_timeout_ms is not None:
-        due = now_ms + options.attempt_timeout_ms
-        tx.arm_timer(TimerRow(row.execution_id, "attempt", row.activity_id, row.attempt, due))
-    if options.heartbeat_ms is not None:
-        due = now_ms + options.heartbeat_ms
-        tx.arm_timer(TimerRow(row.execution_id, "heartbeat", row.activity_id, row.attempt, due))
-    tx.append_events(
-        row.execution_id,
-        [(EventType.ACTIVITY_ATTEMPT_STARTED, f'{{"activity_id":{row.activity_id},"attempt":{row.attempt}}}')],
-        now_ms,
-    )
-    token = sign(tx, TokenClaims(row.execution_id, row.activity_id, row.attempt), now_ms)
-    return AttemptStart(
-        row.execution_id,
-        row.activity_id,
-        row.attempt,
-        row.name,
-        row.args,
-        row.heartbeat_details,
-        token,
-        options.heartbeat_ms,
-    )
 
 
 def load(tx: Transaction, claims: Claims, now_ms: int) -> tuple[ActivityRow, bool]:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tether.engine import activities, observation, tracing, workflows
-from tether.engine.activities import AttemptStart, Signer
+from tether.engine import activity_starts, observation, tracing, workflows
+from tether.engine.activity_starts import AttemptStart, Signer
 from tether.engine.workflows import WorkflowTask
 from tether.model.events import Command, Event, EventType
 from tether.store.base import Transaction
@@ -127,7 +127,7 @@ def push(
                 continue
             try:
                 start = (
-                    activities.start_attempt(tx, queued, now_ms, sign, worker.owner)
+                    activity_starts.start_attempt(tx, queued, now_ms, sign, worker.owner)
                     if tx.claim_activity_task(queued)
                     else None
                 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from tether.engine.activities import AttemptStart
+from tether.engine.activity_starts import AttemptStart
 from tether.model.flow_control import FlowLimit
 from tether.store.base import Transaction
 from tether.store.rows import ActivityTaskRow

@@ -6,8 +6,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, assert_never
 
-from tether.engine import activities, activity_cancels, deadlines, dispatch, flow_control, timers, workflows
-from tether.engine.activities import AttemptOutcome, AttemptStart
+from tether.engine import (
+    activities,
+    activity_cancels,
+    activity_starts,
+    deadlines,
+    dispatch,
+    flow_control,
+    timers,
+    workflows,
+)
+from tether.engine.activities import AttemptOutcome
+from tether.engine.activity_starts import AttemptStart
 from tether.engine.core import EngineCore
 from tether.engine.workflows import WorkflowTask
 from tether.model.events import Command
@@ -34,7 +44,9 @@ class WorkerCalls(EngineCore):
     async def start_attempts(self, names: list[str], limit: int, worker: str) -> list[AttemptStart]:
         """Claim queued attempts of the named activities for ``worker``."""
         now = self.clock.now_ms()
-        return await self._run(lambda tx: activities.start_attempts(tx, names, limit, now, self._keys.sign, worker))
+        return await self._run(
+            lambda tx: activity_starts.start_attempts(tx, names, limit, now, self._keys.sign, worker)
+        )
 
     async def claim_attempts(
         self, names: list[str], limit: int, worker: str, limits: Mapping[str, FlowLimit]
@@ -51,12 +63,12 @@ class WorkerCalls(EngineCore):
 
         def claim(tx: Transaction) -> flow_control.Claimed:
             claimed = flow_control.start_limited(
-                tx, limited, limit, now, lambda task: activities.start_attempt(tx, task, now, sign, worker)
+                tx, limited, limit, now, lambda task: activity_starts.start_attempt(tx, task, now, sign, worker)
             )
             rest = limit - len(claimed.starts)
             if rest <= 0 or not unlimited:
                 return claimed
-            more = activities.start_attempts(tx, unlimited, rest, now, sign, worker)
+            more = activity_starts.start_attempts(tx, unlimited, rest, now, sign, worker)
             return flow_control.Claimed([*claimed.starts, *more], claimed.held, claimed.retry_at_ms)
 
         return await self._run(claim)

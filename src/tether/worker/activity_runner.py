@@ -15,7 +15,8 @@ from typing import Any
 
 from tether import errors
 from tether.engine import tracing
-from tether.engine.activities import AttemptOutcome, AttemptStart
+from tether.engine.activities import AttemptOutcome
+from tether.engine.activity_starts import AttemptStart
 from tether.engine.engine import Engine
 from tether.model import callback_tokens, payloads
 from tether.model.callback_tokens import CallbackAction, CallbackClaims

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tether.engine.activities import AttemptOutcome, AttemptStart
+from tether.engine.activities import AttemptOutcome
+from tether.engine.activity_starts import AttemptStart
 from tether.model import codecs
 from tether.model.codecs import PayloadCodec
 

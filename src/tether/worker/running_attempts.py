@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tether import errors
-from tether.engine.activities import AttemptStart
+from tether.engine.activity_starts import AttemptStart
 from tether.model.clock import Clock
 from tether.model.options import ActivityOptions
 from tether.runtime.activity_context import ActivityContext

@@ -18,7 +18,7 @@ from typing import Any
 
 from tether import errors
 from tether.engine import dispatch, tracing
-from tether.engine.activities import AttemptStart
+from tether.engine.activity_starts import AttemptStart
 from tether.engine.engine import Engine
 from tether.model.codecs import PayloadCodec
 from tether.model.tokens import TokenClaims

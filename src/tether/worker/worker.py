@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import threading
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -16,20 +14,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tether import errors
 from tether.engine import dispatch, tracing
 from tether.engine import notifications as engine_notifications
-from tether.engine.activities import AttemptOutcome, AttemptStart
+from tether.engine.activities import AttemptOutcome
+from tether.engine.activity_starts import AttemptStart
 from tether.engine.engine import Engine
-from tether.engine.workflows import WorkflowTask
 from tether.errors import UsageError
 from tether.model import callback_tokens
 from tether.model.clock import duration_ms
 from tether.model.codecs import PayloadCodec
-from tether.model.events import Event, failure
+from tether.model.events import failure
 from tether.model.options import RetryPolicy
 from tether.model.tokens import TokenClaims
-from tether.runtime import execution_marks
 from tether.runtime.definitions import Activity, Workflow
-from tether.runtime.workflow_instance import WorkflowInstance
 from tether.worker import (
+    activity_claims,
     activity_runner,
     back_off,
     deadline_watch,
@@ -37,6 +34,7 @@ from tether.worker import (
     retention,
     schedules,
     thread_attempts,
+    workflow_tasks,
 )
 from tether.worker import notifications as worker_notifications
 from tether.worker.daemon_pool import DaemonThreadPool
@@ -49,8 +47,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _LOOPS = ("workflows", "activities", "timers", "outbox", "schedules")
-_REMEMBERED_FAILURES = 10_000
-"""Executions whose workflow tasks the store failed that a worker keeps counting, the oldest forgotten first."""
 _SPARE_THREADS = 1_000
 """Threads the pool may lend beyond max_concurrent_activities: to attempts whose code still runs when they are over.
 
@@ -140,8 +136,6 @@ class Worker:
         self._workflows = {w.name: w for w in workflows}
         self._activities = {a.name: a for a in activities}
         self._limits = {a.name: limit for a in activities if (limit := a.options.flow_limit) is not None}
-        self._held: frozenset[str] = frozenset()  # limited activities that could start nothing more, as last claimed
-        self._limit_retry_ms: int | None = None  # when a rate limit lets the next start through
         self._max_activities = max_concurrent_activities
         self._lease_ms = duration_ms(workflow_task_lease)
         self.identity = identity or f"worker-{uuid.uuid4().hex[:12]}"
@@ -151,24 +145,28 @@ class Worker:
         self._group: asyncio.TaskGroup | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._attempts: set[asyncio.Task[None]] = set()
-        self._running = RunningAttempts(self._release_slot, self._settled_threadsafe, self._watch_deadlines)
+        self._claims = activity_claims.ActivityClaims(
+            self._engine, list(self._activities), self._limits, identity=self.identity,
+            max_activities=max_concurrent_activities, start=self._start_attempt, park=self._park,
+            unchanged=self._unchanged,
+        )  # fmt: skip
+        self._running = RunningAttempts(self._claims.release_slot, self._settled_threadsafe, self._watch_deadlines)
         self._deadlines: deadline_watch.DeadlineWatch | None = None
         self._retention_ms = None if retention is None else duration_ms(retention)
         # Per loop, while it waits: whether it still has nothing to do (see _park).
         self._parked: dict[str, Callable[[], bool] | None] = dict.fromkeys(_LOOPS, None)
         if self._retention_ms is not None:
             self._parked["retention"] = None
-        self._slot_freed = asyncio.Event()
-        self._slot_wanted = False
         self._threads: thread_attempts.ThreadAttempts | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots_lock = threading.Lock()
-        self._slots_used = 0
-        self._processing: dict[str, asyncio.Future[None]] = {}
-        self._task_failures: dict[str, int] = {}  # workflow tasks the store failed in a row, by execution
         self._tasks_in_flight: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self._idle_waiters = 0
+        self._workflow_tasks = workflow_tasks.WorkflowTasks(
+            self._engine, self._workflows, identity=self.identity, lease_ms=self._lease_ms, cache=self._cache,
+            history=self._history, codec=self._codec, tracer=self._tracer, park=self._park,
+            unchanged=self._unchanged, changed=self._changed.set,
+        )  # fmt: skip
         self._stopping = False
         self._graceful = False
 
@@ -187,7 +185,7 @@ class Worker:
                 attempts=self._running,
                 keep=self._keep,
                 accept=self._accept,
-                release_slot=self._release_slot,
+                release_slot=self._claims.release_slot,
                 public_base=self._public_base,
                 codec=self._codec,
                 tracer=self._tracer,
@@ -207,8 +205,8 @@ class Worker:
                 activities=frozenset(self._activities),
                 lease_ms=self._lease_ms,
                 cached_seq=self._cache.loaded_seq,
-                reserve_slot=self._reserve_slot,
-                release_slot=self._release_slot,
+                reserve_slot=self._claims.reserve_slot,
+                release_slot=self._claims.release_slot,
                 take_cached=self._cache.take,
                 accept=self._accept,
                 history_limit=self._history.limit,
@@ -217,8 +215,8 @@ class Worker:
             )
         )
         self._loops = [
-            self._group.create_task(self._keep_running(self._workflow_loop), name="tether-workflow-tasks"),
-            self._group.create_task(self._keep_running(self._activity_loop), name="tether-activity-tasks"),
+            self._group.create_task(self._keep_running(self._workflow_tasks.run), name="tether-workflow-tasks"),
+            self._group.create_task(self._keep_running(self._claims.run), name="tether-activity-tasks"),
             self._group.create_task(self._keep_running(self._timer_loop), name="tether-timers"),
             self._group.create_task(self._keep_running(self._liveness_loop), name="tether-liveness"),
             self._group.create_task(self._keep_running(self._deadlines.run), name="tether-attempt-deadlines"),
@@ -331,7 +329,7 @@ class Worker:
         """
         return (
             all(parked is not None and parked() for parked in self._parked.values())
-            and not self._processing
+            and not self._workflow_tasks.is_busy()
             and not self._tasks_in_flight
             and self._running.reporting == 0
             and (not attempts or self._running.running == 0)
@@ -340,16 +338,16 @@ class Worker:
 
     def next_deadline_ms(self) -> int | None:
         """The earliest deadline ahead of an attempt this worker runs, as the worker expects it."""
-        dues = [self._limit_retry_ms, None if self._deadlines is None else self._deadlines.next_due_ms()]
+        dues = [self._claims.retry_at_ms, None if self._deadlines is None else self._deadlines.next_due_ms()]
         return min((due for due in dues if due is not None), default=None)
 
     def startable_activities(self) -> list[str]:
         """Names of the activities whose queued attempts this worker would start now (slots and limits allowing)."""
-        return [name for name in sorted(self._activities) if name not in self._held] if self.has_free_slot() else []
+        return self._claims.startable()
 
     def has_free_slot(self) -> bool:
         """Whether another attempt could start now."""
-        return self._slots_used < self._max_activities
+        return self._claims.has_free_slot()
 
     async def wait_for_idle(self, *, attempts: bool = True) -> None:
         """Return once :meth:`is_idle` holds."""
@@ -386,42 +384,17 @@ class Worker:
             return lambda: notifier.topic_version(topic) == version
         return lambda: notifier.topic_version(topic) == version and clock.now_ms() < wake_ms
 
-    # workflow tasks
-
-    async def _workflow_loop(self) -> None:
-        notifier = self._engine.notifier
-        names = sorted(self._workflows)
-        if not names:
-            self._park("workflows", lambda: True)
-            return
-        while True:
-            version = notifier.topic_version("workflows")
-            tasks = await self._engine.claim_workflow_tasks(
-                owner=self.identity,
-                workflows_=names,
-                limit=64,
-                lease_ms=self._lease_ms,
-                cached_seq=self._cache.loaded_seq,
-                history_limit=self._history.limit,
-            )
-            if tasks:
-                await asyncio.gather(*(self._process(task) for task in tasks))
-                continue
-            self._park("workflows", self._unchanged("workflows", version))
-            try:
-                await notifier.wait_for_change(version, topic="workflows")
-            finally:
-                self._park("workflows", None)
+    # work the engine pushes
 
     def _accept(self, pushed: dispatch.Pushed) -> None:
         """Take work the engine leased to this worker inside the transition that created it."""
         for instance in pushed.ran:
             self._keep(instance)
         if self._stopping or self._group is None:
-            self._release_slot(len(pushed.starts))
+            self._claims.release_slot(len(pushed.starts))
             return
         for task in pushed.tasks:
-            in_flight = self._group.create_task(self._process(task))
+            in_flight = self._group.create_task(self._workflow_tasks.process(task))
             self._tasks_in_flight.add(in_flight)
             in_flight.add_done_callback(self._task_done)
         for start in pushed.starts:
@@ -452,185 +425,7 @@ class Worker:
         if self._deadlines is not None:
             self._deadlines.added(attempt)
 
-    async def _process(self, task: WorkflowTask) -> None:
-        execution_id = task.execution_id
-        while (previous := self._processing.get(execution_id)) is not None:
-            await asyncio.shield(previous)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._processing[execution_id] = done
-        try:
-            await self._process_exclusively(task)
-            self._task_failures.pop(execution_id, None)
-        except errors.StoreUnavailable:
-            await self._give_back(execution_id)
-        except Exception:
-            # The lease runs out and the task is offered again; the instance is not cached.
-            logger.exception("workflow task failed in the worker", extra={"execution_id": execution_id})
-        finally:
-            del self._processing[execution_id]
-            done.set_result(None)
-            self._changed.set()
-
-    async def _give_back(self, execution_id: str) -> None:
-        """After the store failed a workflow task: wait, then offer it again rather than hold it for its whole lease.
-
-        The wait doubles with each failure of the same execution, so that a store that
-        stays down is not hammered. If the task cannot be given back either, its lease
-        runs out and it is offered again then.
-        """
-        failures = self._task_failures.pop(execution_id, 0) + 1
-        self._task_failures[execution_id] = failures
-        if len(self._task_failures) > _REMEMBERED_FAILURES:  # executions another worker finished
-            del self._task_failures[next(iter(self._task_failures))]
-        delay = back_off.delay(failures)
-        log = {"execution_id": execution_id, "worker": self.identity}
-        # The traceback once per outage of an execution: a long one repeats the same error.
-        logger.warning(
-            "workflow task could not be recorded; offering it again in %.2fs", delay, exc_info=failures == 1, extra=log
-        )
-        clock = asyncio.get_running_loop()
-        give_up_at = clock.time() + self._lease_ms / 1000
-        while True:
-            await asyncio.sleep(delay)
-            try:
-                await self._engine.release_workflow_task(execution_id, self.identity)
-                return
-            except errors.StoreUnavailable:
-                failures += 1
-                delay = back_off.delay(failures)
-                if clock.time() + delay >= give_up_at:
-                    logger.warning("could not give the workflow task back; its lease will run out", extra=log)
-                    return
-
-    async def _process_exclusively(self, task: WorkflowTask) -> None:
-        refused = self._history.refusal(task.execution_id, task.execution.last_seq)
-        if refused is not None:
-            await self._refuse(task, refused)
-            return
-        instance = self._cache.take(task.execution_id)
-        events = task.events
-        fresh = not dispatch.cached_fits(instance, task) or execution_marks.resumed_in(events)
-        if not fresh:
-            assert instance is not None
-            events = [e for e in events if e.seq > instance.loaded_seq]
-        else:
-            instance = WorkflowInstance(task.execution_id, self._workflows[task.workflow], self._codec)
-            if task.from_seq != 0:
-                events = await self._engine.load_events(task.execution_id)
-        if not self._tracer.enabled:  # checked once: an untraced task pays this and no more
-            await self._run_task(task, instance, events, tracing.NOTHING_HANDLE)
-            return
-        await self._tracer.look_up_async(task.execution_id, self._engine.started_data, events)
-        with self._tracer.workflow_task(task.execution_id, task.workflow, events, fresh=fresh, inline=False) as span:
-            await self._run_task(task, instance, events, span)
-
-    async def _run_task(
-        self, task: WorkflowTask, instance: WorkflowInstance, events: list[Event], span: tracing.SpanHandle
-    ) -> None:
-        log = {"execution_id": task.execution_id}
-        task_now = self._engine.clock.now_ms()
-        try:
-            commands = instance.activate(events, task_now)
-        except Exception as exc:
-            logger.warning("workflow task failed: %s", exc, extra=log)
-            span.fail(exc)
-            await self._engine.fail_workflow_task(
-                execution_id=task.execution_id, owner=self.identity, error=_task_error(exc)
-            )
-            return
-        last = await self._engine.complete_workflow_task(
-            execution_id=task.execution_id,
-            owner=self.identity,
-            seen_seq=instance.loaded_seq,
-            task_now_ms=instance.now_ms,
-            commands=commands,
-            instance=instance,
-            deadline_ms=execution_marks.first_task_deadline(instance.workflow, events),
-        )
-        if last is None:
-            return
-
-    async def _refuse(self, task: WorkflowTask, refused: errors.HistoryTooLarge) -> None:
-        """Fail a workflow task that must not run, without replaying anything."""
-        self._cache.take(task.execution_id)  # it cannot go on: no need to keep it in memory
-        logger.warning("workflow task refused: %s", refused, extra={"execution_id": task.execution_id})
-        error = _task_error(refused)
-        if task.execution.task_error is not None:
-            recorded = json.loads(task.execution.task_error)
-            if recorded.get("error") == error["error"]:
-                error = recorded  # refused again: the same error, so that no event is appended
-        await self._engine.fail_workflow_task(execution_id=task.execution_id, owner=self.identity, error=error)
-
-    # activity slots
-
-    def _reserve_slot(self) -> bool:
-        with self._slots_lock:
-            if self._slots_used >= self._max_activities:
-                return False
-            self._slots_used += 1
-            return True
-
-    def _reserve_slots(self, wanted: int) -> int:
-        with self._slots_lock:
-            granted = max(0, min(wanted, self._max_activities - self._slots_used))
-            self._slots_used += granted
-            return granted
-
-    def _release_slot(self, count: int = 1) -> None:
-        """Give back slots (from any thread) and wake the activity loop if it waits for one."""
-        if count <= 0:
-            return
-        with self._slots_lock:
-            self._slots_used -= count
-            wanted, self._slot_wanted = self._slot_wanted, False  # one wake-up is enough
-        if wanted and self._loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
-                self._loop.call_soon_threadsafe(self._slot_freed.set)
-
     # activity attempts
-
-    async def _activity_loop(self) -> None:
-        notifier = self._engine.notifier
-        names = sorted(self._activities)
-        if not names:
-            self._park("activities", lambda: True)
-            return
-        assert self._group is not None
-        while True:
-            version = notifier.topic_version("activities")
-            free = self._reserve_slots(self._max_activities)
-            if free > 0:
-                starts: list[AttemptStart] = []
-                try:
-                    claimed = await self._engine.claim_attempts(names, free, self.identity, self._limits)
-                    starts = claimed.starts
-                finally:
-                    self._release_slot(free - len(starts))
-                self._held, self._limit_retry_ms = claimed.held, claimed.retry_at_ms
-                for start in starts:
-                    self._start_attempt(start)
-                if starts:
-                    continue
-                # Held back by a limit: a freed slot wakes the topic, a rate limit's window the clock.
-                wake = claimed.retry_at_ms
-                self._park("activities", self._unchanged("activities", version, wake))
-                try:
-                    await notifier.wait_for_change(version, self._engine.clock, wake, topic="activities")
-                finally:
-                    self._park("activities", None)
-            else:
-                self._slot_freed.clear()
-                with self._slots_lock:
-                    self._slot_wanted = True
-                    if self._slots_used < self._max_activities:
-                        self._slot_wanted = False
-                        continue  # a slot came back between the two looks
-                self._park("activities", lambda: not self.has_free_slot())
-                try:
-                    await self._slot_freed.wait()
-                finally:
-                    self._slot_wanted = False
-                    self._park("activities", None)
 
     async def _run_attempt(self, attempt: Running) -> None:
         assert self._executor is not None
@@ -688,9 +483,3 @@ class Worker:
             if notifier.topic_version("timers") == version:
                 # Woken by the clock, not by a change: a timer fell due or a lease expired.
                 notifier.changed(("workflows",))
-
-
-def _task_error(exc: Exception) -> dict[str, Any]:
-    """What ``describe(id).task_error`` shows of why a workflow task failed."""
-    details = exc.to_details() if isinstance(exc, errors.TetherError) else None
-    return {"error": type(exc).__name__, "message": str(exc), "details": details}

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
 
 from tether.store import overdue
-from tether.store.rows import ActivityRow
 from tether.store.sqlite import pending as sqlite_pending
+from tether.store.sqlite import rows as sqlite_rows
 from tether.store.sqlite.pending import PendingWrites
 
 _OWN_LIMIT = "json_extract(a.options, '$.overdue_after_ms')"
@@ -83,12 +82,4 @@ class OverdueQueries:
             params.update({f"pattern{i}": pattern for i, pattern in enumerate(workflow_patterns)})
         self.pending.flush_activities()
         sql = overdue.statement(_PAGE, _PART, _PARTS, filters, default_cut_ms=default_cut_ms, horizon_ms=horizon_ms)
-        return [(_row(r), r[-2], r[-1]) for r in self._conn.execute(sql, params).fetchall()]
-
-
-def _row(r: Sequence[Any]) -> ActivityRow:
-    """The activity row of a result row (its two flags are integers in SQLite)."""
-    return ActivityRow(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], bool(r[13]), bool(r[14]),
-        r[15], r[16],
-    )  # fmt: skip
+        return [(sqlite_rows.activity_row(r), r[-2], r[-1]) for r in self._conn.execute(sql, params).fetchall()]

@@ -2,7 +2,8 @@
 
 Executions, history, activities and timers are here; the task queues are in
 :mod:`sqlite_queues`, workers, names and keys in :mod:`sqlite_registry`, published values in
-:mod:`sqlite_published`, notifications out in :mod:`sqlite_outbox`.
+:mod:`sqlite_published`, notifications out in :mod:`sqlite_outbox`, listings in
+:mod:`sqlite_listings`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tether.store.base import Transaction
 from tether.store.rows import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow
 from tether.store.sqlite import lifecycle as sqlite_lifecycle
 from tether.store.sqlite import links as sqlite_links
+from tether.store.sqlite import listings as sqlite_listings
 from tether.store.sqlite import messages as sqlite_messages
 from tether.store.sqlite import nulls as sqlite_nulls
 from tether.store.sqlite import outbox as sqlite_outbox
@@ -30,17 +32,11 @@ from tether.store.sqlite import pending as sqlite_pending
 from tether.store.sqlite import published as sqlite_published
 from tether.store.sqlite import queues as sqlite_queues
 from tether.store.sqlite import registry as sqlite_registry
+from tether.store.sqlite import rows as sqlite_rows
 from tether.store.sqlite import schedules as sqlite_schedules
 from tether.store.sqlite.pending import HeldActivity, WorkflowTaskState
 
-_EXECUTION_COLUMNS = (
-    "id, workflow, status, input, result, error, created_at_ms, closed_at_ms, cancel_requested, task_error, priority"
-)
-# An execution's last sequence number is its history's (migration 4): kept nowhere else, it
-# costs no write per transition.
-_EXECUTION_SELECT = (
-    f"{_EXECUTION_COLUMNS}, (SELECT coalesce(max(seq), 0) FROM events WHERE execution_id = executions.id)"
-)
+_EXECUTION_COLUMNS = sqlite_rows.EXECUTION_COLUMNS
 _ACTIVITY_COLUMNS = sqlite_pending.ACTIVITY_COLUMNS
 _EVENT_TYPES = {str(t): t for t in EventType}
 # A workflow task's priority is its execution's (set when it starts, never changed): one
@@ -57,19 +53,6 @@ _INSERT_EXECUTION = f"INSERT INTO executions ({_EXECUTION_COLUMNS})"
 _ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
 
 
-def _execution(row: Sequence[Any]) -> ExecutionRow:
-    return ExecutionRow(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]), row[9], row[11], row[10]
-    )
-
-
-def _activity(row: Sequence[Any]) -> ActivityRow:
-    return ActivityRow(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10],
-        row[11], row[12], bool(row[13]), bool(row[14]), row[15], row[16],
-    )  # fmt: skip
-
-
 class TransactionLost(BaseException):  # a signal through user and engine handlers
     """SQLite rolled back the whole transaction by itself; the batch must be failed."""
 
@@ -78,6 +61,7 @@ class SQLiteTransaction(
     sqlite_queues.QueueQueries,
     sqlite_registry.RegistryQueries,
     sqlite_links.LinkQueries,
+    sqlite_listings.ListingQueries,
     sqlite_messages.MessageQueries,
     sqlite_lifecycle.LifecycleQueries,
     sqlite_published.PublishedQueries,
@@ -177,7 +161,7 @@ class SQLiteTransaction(
             row = self._conn.execute(_EXECUTION_WITH_TASK, (execution_id,)).fetchone()
             if not row:
                 return None
-            execution = self._executions[execution_id] = _execution(row)
+            execution = self._executions[execution_id] = sqlite_rows.execution_row(row)
             self._deadlines[execution_id] = row[17]
             self.pending.stored_tasks[execution_id] = (
                 None
@@ -263,91 +247,6 @@ class SQLiteTransaction(
         ).fetchall()
         return [Event(seq, kind, at_ms, pydantic_core.from_json(data)) for seq, at_ms, data in rows]
 
-    def list_executions(  # noqa: D102
-        self,
-        *,
-        status: str | None,
-        workflow: str | None,
-        limit: int,
-        offset: int,
-        workflow_patterns: Sequence[str] | None = None,
-        id_prefix: str | None = None,
-    ) -> list[ExecutionRow]:
-        clauses: list[str] = []
-        params: list[object] = []
-        if status is not None:
-            clauses.append("status = ?")
-            params.append(status)
-        if workflow is not None:
-            clauses.append("workflow = ?")
-            params.append(workflow)
-        if workflow_patterns is not None:
-            # Scope patterns hold no GLOB metacharacter but '*' (model.access checks their characters).
-            clauses.append(f"({' OR '.join(['workflow GLOB ?'] * len(workflow_patterns)) or '0'})")
-            params.extend(workflow_patterns)
-        if id_prefix:
-            # A range on the primary key rather than LIKE: no wildcard to escape, and it uses the index.
-            clauses.append("id >= ? AND id < ?")
-            params.extend([id_prefix, id_prefix + "\U0010ffff"])
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        self.pending.flush_events()
-        rows = self._conn.execute(
-            f"SELECT {_EXECUTION_SELECT} FROM executions {where} ORDER BY created_at_ms DESC, id LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        ).fetchall()
-        return [_execution(r) for r in rows]
-
-    def inbox_note(self, execution_id: str, activity_id: int) -> str | None:  # noqa: D102
-        held = self.pending.activities.get((execution_id, activity_id))
-        if held is not None:
-            return held.inbox_note
-        row = self._conn.execute(
-            "SELECT inbox_note FROM activities WHERE execution_id = ? AND activity_id = ?", (execution_id, activity_id)
-        ).fetchone()
-        return row[0] if row is not None else None
-
-    def waiting_activities(  # noqa: D102
-        self,
-        *,
-        inbox_only: bool,
-        limit: int,
-        offset: int,
-        workflow_patterns: Sequence[str] | None = None,
-        workflow: str | None = None,
-        name: str | None = None,
-    ) -> list[tuple[ActivityRow, str, str | None]]:
-        clauses = ["a.state = 'async'"]
-        params: list[object] = []
-        if inbox_only:
-            clauses.append("a.inbox = 1")
-        for column, value in (("e.workflow", workflow), ("a.name", name)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if workflow_patterns is not None:
-            clauses.append(f"({' OR '.join(['e.workflow GLOB ?'] * len(workflow_patterns)) or '0'})")
-            params.extend(workflow_patterns)
-        columns = ", ".join(f"a.{c}" for c in _ACTIVITY_COLUMNS.split(", "))
-        self.pending.flush_activities()
-        rows = self._conn.execute(
-            f"SELECT {columns}, e.workflow, a.inbox_note FROM activities a JOIN executions e ON e.id = a.execution_id "
-            f"WHERE {' AND '.join(clauses)} "
-            "ORDER BY a.attempt_started_at_ms, a.execution_id, a.activity_id LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        ).fetchall()
-        return [(_activity(r[:-2]), r[-2], r[-1]) for r in rows]
-
-    def closed_among(self, execution_ids: Sequence[str]) -> list[str]:  # noqa: D102
-        closed: list[str] = []
-        for start in range(0, len(execution_ids), 500):  # SQLite bounds the parameters of a statement
-            chunk = execution_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                f"SELECT id FROM executions WHERE status != 'running' AND id IN ({marks})", chunk
-            ).fetchall()
-            closed.extend(r[0] for r in rows)
-        return closed
-
     def executions_with_failed_task(self) -> list[str]:  # noqa: D102
         rows = self._conn.execute(
             "SELECT id FROM executions WHERE task_error IS NOT NULL AND status = 'running'"
@@ -364,7 +263,7 @@ class SQLiteTransaction(
             f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE execution_id = ? AND activity_id = ?",
             (execution_id, activity_id),
         ).fetchone()
-        return _activity(row) if row else None
+        return sqlite_rows.activity_row(row) if row else None
 
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
         self.pending.activities[(row.execution_id, row.activity_id)] = HeldActivity(row)
@@ -393,7 +292,7 @@ class SQLiteTransaction(
             "ORDER BY activity_id",
             (execution_id,),
         ).fetchall()
-        return [_activity(r) for r in rows]
+        return [sqlite_rows.activity_row(r) for r in rows]
 
     # timers
 
