@@ -32,8 +32,8 @@ import psycopg
 from psycopg import sql
 
 from tether.errors import StoreUnavailable
+from tether.store.postgres import connection as postgres
 from tether.store.postgres import schema as postgres_schema
-from tether.store.postgres import store as postgres
 
 _PREFIX = "tether_test_"
 _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tether.store.postgres.statements import PostgresStatements
+from tether.store.postgres.locks import PostgresLocks
 
 _OWNED_TABLES = ("events", "activities", "timers", "workflow_tasks", "activity_tasks", "messages", "published_values")
 
@@ -16,7 +16,7 @@ _NOT_A_CHAIN_HEAD = (
 """Tables whose rows belong to one execution (by ``execution_id``); the inbox notes are activities' columns."""
 
 
-class PostgresLifecycle(PostgresStatements):
+class PostgresLifecycle(PostgresLocks):
     """The queries of a PostgreSQL transaction that delete executions."""
 
     def delete_executions(self, execution_ids: Sequence[str]) -> None:  # noqa: D102

@@ -7,11 +7,11 @@ attaches an existing execution to a parent), under the lock of the execution it 
 from __future__ import annotations
 
 from tether.store.postgres.held import LINK_COLUMNS as _LINK_COLUMNS
-from tether.store.postgres.statements import PostgresStatements
+from tether.store.postgres.locks import PostgresLocks
 from tether.store.rows import LinkRow
 
 
-class PostgresLinks(PostgresStatements):
+class PostgresLinks(PostgresLocks):
     """The link queries of a PostgreSQL transaction."""
 
     def insert_link(self, row: LinkRow) -> None:  # noqa: D102

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 
 from tether.store import overdue
 from tether.store.postgres.held import ACTIVITY_COLUMNS, EXECUTION_COLUMNS, activity_row, execution_row
-from tether.store.postgres.statements import PostgresStatements
+from tether.store.postgres.locks import PostgresLocks
 from tether.store.rows import ActivityRow, ExecutionRow, QueueGauges
 
 
-class PostgresListings(PostgresStatements):
+class PostgresListings(PostgresLocks):
     """The listing queries of a PostgreSQL transaction."""
 
     def list_executions(  # noqa: D102

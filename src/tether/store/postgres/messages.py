@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tether.store.postgres.statements import PostgresStatements
+from tether.store.postgres.locks import PostgresLocks
 from tether.store.rows import MessageRow
 
 _COLUMNS = "message_id, execution_id, chain_id, kind, name, payload, key, state, answer, sent_at_ms, updated_at_ms"
 
 
-class PostgresMessages(PostgresStatements):
+class PostgresMessages(PostgresLocks):
     """The message queries of a PostgreSQL transaction."""
 
     def insert_message(self, row: MessageRow) -> int | None:  # noqa: D102

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 from tether.errors import UsageError
 from tether.store.outbox_columns import OUTBOX_COLUMNS, OUTBOX_FIELDS, SINK_COLUMNS, SINK_FIELDS, sink_row
-from tether.store.postgres.statements import PostgresStatements
+from tether.store.postgres.locks import PostgresLocks
 from tether.store.rows import OutboxRow, SinkRow
 
 
-class PostgresOutbox(PostgresStatements):
+class PostgresOutbox(PostgresLocks):
     """The notification queries of a PostgreSQL transaction."""
 
     def insert_outbox(self, rows: Sequence[OutboxRow]) -> None:  # noqa: D102

@@ -6,13 +6,13 @@ and sent without waiting: the version is counted by the statement itself.
 
 from __future__ import annotations
 
-from tether.store.postgres.statements import PostgresStatements
+from tether.store.postgres.locks import PostgresLocks
 from tether.store.rows import PublishedRow
 
 _COLUMNS = "name, value, version, published_at_ms"
 
 
-class PostgresPublished(PostgresStatements):
+class PostgresPublished(PostgresLocks):
     """The published-value queries of a PostgreSQL transaction."""
 
     def publish_value(self, execution_id: str, name: str, value: str, at_ms: int) -> None:  # noqa: D102

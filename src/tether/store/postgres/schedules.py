@@ -9,7 +9,7 @@ over a locked row finds it no longer due once the other commits.
 from __future__ import annotations
 
 from tether.errors import UsageError
-from tether.store.postgres.statements import PostgresStatements
+from tether.store.postgres.locks import PostgresLocks
 from tether.store.schedule_columns import (
     FIRE_COLUMNS,
     KEPT_FIRES,
@@ -24,7 +24,7 @@ from tether.store.schedule_columns import (
 _TOPIC = "schedules"
 
 
-class PostgresSchedules(PostgresStatements):
+class PostgresSchedules(PostgresLocks):
     """The schedule queries of a PostgreSQL transaction."""
 
     def insert_schedule(self, row: ScheduleRow) -> bool:  # noqa: D102

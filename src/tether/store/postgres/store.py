@@ -36,14 +36,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 import psycopg
 
-from tether.errors import StoreUnavailable, UsageError
+from tether.errors import StoreUnavailable
 from tether.store.base import ApiKeyReads, Touches, Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
 from tether.store.postgres import schema as postgres_schema
+from tether.store.postgres.connection import check_url, connect, without_password
 from tether.store.postgres.listener import CHANNEL, CONNECT_TIMEOUT, TOPICS, ChangeListener, stop_notice
 from tether.store.postgres.statements import Row, StatementFailed, unavailable
 from tether.store.postgres.transaction import PostgresTransaction
@@ -71,27 +71,6 @@ class _Job:
     """Run in a transaction of its own (after a failure that could not be told apart from its neighbours')."""
     reconnected: bool = False
     """A read run again on a new connection after it met a lost one."""
-
-
-def check_url(url: str) -> str:
-    """Check a ``postgresql://`` URL and return it as psycopg takes it."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("postgresql", "postgres"):
-        raise UsageError(f"not a postgresql URL: {url!r}")
-    if not parsed.path.strip("/"):
-        raise UsageError(f"the postgresql URL {url!r} names no database; use postgresql://user@host:5432/dbname")
-    return url
-
-
-def connect(conninfo: str) -> psycopg.Connection[Row]:
-    """An autocommit connection whose unqualified names are tether's tables.
-
-    Raises:
-        psycopg.Error: the server cannot be reached or refused.
-    """
-    conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-    conn.execute(f"SET search_path TO {postgres_schema.SCHEMA}")
-    return conn
 
 
 class PostgresStore:
@@ -213,7 +192,7 @@ class PostgresStore:
                 conn.close()
             self._open_connection()
         except psycopg.Error as exc:
-            error = StoreUnavailable(f"cannot open {_safe(self.url)}: {exc}")
+            error = StoreUnavailable(f"cannot open {without_password(self.url)}: {exc}")
             error.__cause__ = exc
             self._loop.call_soon_threadsafe(fail, ready, error)
             return
@@ -499,14 +478,6 @@ class PostgresStore:
         with contextlib.suppress(StatementFailed):
             tx.control(f"NOTIFY {CHANNEL}, '{stop_notice(self._id)}'")
             tx.settle()
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    parsed = urlparse(url)
-    if parsed.password is None:
-        return url
-    return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@")).geturl()
 
 
 def _translate(exc: BaseException) -> BaseException:

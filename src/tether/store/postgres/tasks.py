@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tether.store.postgres.locks import PostgresLocks
 from tether.store.postgres.pending import WorkflowTask
-from tether.store.postgres.statements import PostgresStatements
 from tether.store.rows import ActivityTaskRow
 
 _CLAIM_ACTIVITY_TASKS = (
@@ -40,7 +40,7 @@ _CLAIM_WORKFLOW_TASKS = (
 one row of NULLs when it leased none."""
 
 
-class PostgresTasks(PostgresStatements):
+class PostgresTasks(PostgresLocks):
     """The queries of a PostgreSQL transaction on workflow tasks and queued attempts."""
 
     # workflow tasks
