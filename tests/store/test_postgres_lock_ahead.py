@@ -31,7 +31,7 @@ from tether.store.postgres.store import PostgresStore
 from . import test_concurrent_activity_tokens
 from .test_concurrent_stores import LOCK_WAIT_DEADLINE_S, wait_for_lock_waits
 from .test_postgres_traffic import holding
-from .test_store_contract import activity, execution, insert
+from .test_store_contract import Boom, activity, execution, insert
 
 pytestmark = pytest.mark.postgres
 
@@ -132,6 +132,23 @@ async def test_touches_of_missing_rows_and_repeated_executions_are_read_as_their
     )
 
     assert results == ["scheduled", "absent", "absent", "scheduled"]
+
+
+async def test_a_refused_transition_after_others_of_its_batch_costs_no_round_trip(store: PostgresStore) -> None:
+    def refused(tx: Transaction) -> str:
+        assert tx.get_activity("e3", 1) is not None
+        raise Boom
+
+    before = counts()
+    results = await in_one_batch(
+        store, (beat("e1"), Touches("e1", 1)), (beat("e2"), Touches("e2", 1)), (refused, Touches("e3", 1))
+    )
+    round_trips = counts()[1] - before[1]
+
+    assert results[:2] == ["scheduled", "scheduled"]
+    assert isinstance(results[2], Boom)
+    assert round_trips - _HOLD == 2  # the locks with the reads, then the commit of the two heartbeats
+    assert await details(store) == ['"e1"', '"e2"', None]
 
 
 async def test_events_a_transition_expects_are_read_ahead_with_its_lock(store: PostgresStore) -> None:

@@ -250,8 +250,12 @@ class PostgresStatements:
         self._unsettled = self._inherited = False
 
     def settle_sent(self) -> None:
-        """Settle, if this transition sent statements whose results were not collected yet."""
-        if self._unsettled or self._pending:
+        """Settle, if statements were sent whose results were not collected yet.
+
+        Writes still held back were never sent, so none of them can have failed: they wait
+        for the next statement that goes out, and a refusal in a batch costs no round trip.
+        """
+        if self._unsettled:
             self.settle()
 
     def sent_failure(self) -> StatementFailed | None:
