@@ -27,7 +27,7 @@ from tether.errors import ActivityAlreadyClosed
 from tether.model.clock import VirtualClock
 from tether.model.events import EventType
 from tether.model.tokens import TokenClaims
-from tether.store.base import ApiKeyReads, Store, Touches, Transaction
+from tether.store.base import ApiKeyReads, Store, TouchesAhead, Transaction
 from tether.store.postgres.store import PostgresStore
 from tether.testing import TestEnvironment
 
@@ -68,9 +68,7 @@ class HeldStore:
     def hold_next(self) -> None:
         self._armed = True
 
-    async def run(
-        self, transition: Callable[[Transaction], T], *, touches: Callable[[], Touches | None] | None = None
-    ) -> T:
+    async def run(self, transition: Callable[[Transaction], T], *, touches: TouchesAhead | None = None) -> T:
         if not self._armed:
             return await self._store.run(transition, touches=touches)
         self._armed = False

@@ -11,7 +11,7 @@ from typing import TypeVar
 from tether.engine import activities, dispatch, keys, notifier, observation
 from tether.errors import Refused
 from tether.model.clock import Clock
-from tether.store.base import Store, ThreadedStore, Touches, Transaction
+from tether.store.base import Store, ThreadedStore, TouchesAhead, Transaction
 from tether.store.rows import ExecutionRow
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class EngineCore:
         transition: Callable[[Transaction], T],
         *,
         ran: dict[str, dispatch.CachedExecution] | None = None,
-        touches: Callable[[], Touches | None] | None = None,
+        touches: TouchesAhead | None = None,
     ) -> T:
         """Run a writing transition; work it queues goes to the local worker in the same transaction.
 
@@ -123,7 +123,7 @@ class EngineCore:
             raise outcome.error
         return outcome
 
-    async def _timed(self, body: Callable[[Transaction], T], touches: Callable[[], Touches | None] | None) -> T:
+    async def _timed(self, body: Callable[[Transaction], T], touches: TouchesAhead | None) -> T:
         """Run a writing transaction, telling observers how long it took and whether the store failed it."""
         began = time.perf_counter()
         try:

@@ -7,7 +7,7 @@ change; :mod:`tether.engine.activity_tokens` decides what the call does.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from tether.engine import activities, activity_tokens, observation, queries
@@ -18,7 +18,7 @@ from tether.model.clock import from_ms
 from tether.model.events import failure
 from tether.model.records import ActivityInfo, HeartbeatResponse, WaitingActivity
 from tether.model.tokens import ActivityClaims, Claims
-from tether.store.base import Touches, Transaction
+from tether.store.base import Touches, TouchesAhead, Transaction
 from tether.store.rows import ExecutionRow
 
 
@@ -37,7 +37,7 @@ class TokenCalls(EngineCore):
         permit(tx, claims.execution_id, access, Action.WRITE_ACTIVITIES)
         return claims
 
-    def _touches(self, token: str, *, closes: bool = False) -> Callable[[], Touches | None]:
+    def _touches(self, token: str, *, closes: bool = False) -> TouchesAhead:
         """What a call by ``token`` locks first, for the store to take ahead (see ``Store.run``).
 
         Told only for a token that verifies with a key known here: a forged one locks nothing

@@ -95,11 +95,12 @@ class WorkerCalls(EngineCore):
         now = self.clock.now_ms()
         seen = self._seen_by_worker(claims.execution_id)
         touches = Touches(claims.execution_id, claims.activity_id, seen)
-        await self._run(self._recording(claims, outcome, now), touches=lambda: touches)
+        await self._run(self._recording(claims, outcome, now, seen), touches=lambda: touches)
 
-    def _recording(self, claims: TokenClaims, outcome: AttemptOutcome, now: int) -> Callable[[Transaction], None]:
-        """The transition recording an attempt's outcome."""
-        seen = self._seen_by_worker(claims.execution_id)
+    def _recording(
+        self, claims: TokenClaims, outcome: AttemptOutcome, now: int, seen: int | None
+    ) -> Callable[[Transaction], None]:
+        """The transition recording an attempt's outcome; ``seen``: the last event of it the local worker has."""
 
         def record(tx: Transaction) -> None:
             if seen is not None:
@@ -128,7 +129,7 @@ class WorkerCalls(EngineCore):
         def recorded(result: tuple[None, dispatch.Pushed | None] | None, error: BaseException | None) -> None:
             done(None if result is None else result[1], error)
 
-        self._run_in_thread(self._recording(claims, outcome, now), recorded)
+        self._run_in_thread(self._recording(claims, outcome, now, self._seen_by_worker(claims.execution_id)), recorded)
 
     async def attempt_deadlines(self, claims: TokenClaims) -> AttemptDeadlines:
         """The deadlines of an attempt a worker runs, for it to learn when its attempt is over.

@@ -383,14 +383,16 @@ class Touches(NamedTuple):
     """The events after this sequence number will likely be read too (None: none)."""
 
 
+TouchesAhead = Callable[[], Touches | None]
+"""Says, when called on the store's thread before a transition runs, what it will lock first (None: it cannot tell)."""
+
+
 class Store(Protocol):
     """A durable store; chosen by URL."""
 
     url: str
 
-    async def run(
-        self, transition: Callable[[Transaction], T], *, touches: Callable[[], Touches | None] | None = None
-    ) -> T:
+    async def run(self, transition: Callable[[Transaction], T], *, touches: TouchesAhead | None = None) -> T:
         """Run a writing transition in its own (possibly shared) transaction and commit it.
 
         ``touches`` says, when called on the store's thread before the transition runs, what

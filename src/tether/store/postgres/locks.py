@@ -35,6 +35,7 @@ from tether.store.postgres.statements import TRAFFIC, PostgresStatements
 from tether.store.rows import LinkRow
 
 _EXECUTION_WIDTH = len(EXECUTION_COLUMNS.split(", "))
+_LOCK_ONE = f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE"
 
 
 class PostgresLocks(PostgresStatements):
@@ -74,21 +75,10 @@ class PostgresLocks(PostgresStatements):
         else:
             sql = BEHIND_LOCK_EVENTS if activity_id is None else WITH_ACTIVITY_EVENTS
             params = [execution_id, after, *params]
-        TRAFFIC.statements += 2
-        TRAFFIC.round_trips += 1
-        try:
-            self._locker.execute(
-                f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE", (execution_id,)
-            )
-            self._cur.execute(sql, params)
-            locked = self._locker.fetchone()
-            behind = self._cur.fetchone()
-        except psycopg.Error as exc:
-            raise self._failed(exc) from exc
-        self._unsettled = self._inherited = False
-        assert behind is not None  # one row, always
-        if locked is None:
+        rows, (behind,) = self._lock_then_read(_LOCK_ONE, (execution_id,), sql, params)  # one row behind, always
+        if not rows:
             return None, None
+        locked = rows[0]
         if after is not None:
             events, behind = behind[-1], behind[:-1]
             self._learn_behind(execution_id, locked, behind)
@@ -98,6 +88,26 @@ class PostgresLocks(PostgresStatements):
         if activity_id is None or behind[ACTIVITY_AT] is None:
             return locked, None
         return locked, behind[ACTIVITY_AT:]
+
+    def _lock_then_read(
+        self, lock: str, lock_params: Sequence[Any], read: str, read_params: Sequence[Any] | None
+    ) -> tuple[list[Row], list[Row]]:
+        """Send a statement that takes locks and a read behind them, and wait once for both; the rows of each.
+
+        The read is a statement of its own, which the server starts once the locks are held
+        (see :meth:`_lock_and_read`).
+        """
+        TRAFFIC.statements += 2
+        TRAFFIC.round_trips += 1
+        try:
+            self._locker.execute(lock, lock_params)
+            self._cur.execute(read, read_params)
+            locked = self._locker.fetchall()
+            behind = self._cur.fetchall()
+        except psycopg.Error as exc:
+            raise self._failed(exc) from exc
+        self._unsettled = self._inherited = False
+        return locked, behind
 
     def _learn_behind(self, execution_id: str, locked: Row, behind: Row) -> None:
         """Keep an execution this transaction locked, and what was read of it behind the lock (see BEHIND_LOCK)."""
@@ -122,16 +132,7 @@ class PostgresLocks(PostgresStatements):
         execution not held yet is learnt with its activity. Returns the claim's rows.
         """
         self._before_statement()
-        TRAFFIC.statements += 2
-        TRAFFIC.round_trips += 1
-        try:
-            self._locker.execute(claim, params)
-            self._cur.execute(CLAIMED_BEHIND)
-            claimed = self._locker.fetchall()
-            behind = self._cur.fetchall()
-        except psycopg.Error as exc:
-            raise self._failed(exc) from exc
-        self._unsettled = self._inherited = False
+        claimed, behind = self._lock_then_read(claim, params, CLAIMED_BEHIND, None)
         width = _EXECUTION_WIDTH
         for row in behind:
             execution_id = row[0]
@@ -161,16 +162,7 @@ class PostgresLocks(PostgresStatements):
         # The events are read once for an execution, with its first pair.
         claimed = [{"e": e, "a": a, "s": after.pop(e, None)} for e, a in pairs]
         self._before_read()
-        TRAFFIC.statements += 2
-        TRAFFIC.round_trips += 1
-        try:
-            self._locker.execute(LOCK_AHEAD, (locks,))
-            self._cur.execute(READ_AHEAD, (json.dumps(claimed),))
-            self._locker.fetchall()
-            behind = self._cur.fetchall()
-        except psycopg.Error as exc:
-            raise self._failed(exc) from exc
-        self._unsettled = self._inherited = False
+        _, behind = self._lock_then_read(LOCK_AHEAD, (locks,), READ_AHEAD, (json.dumps(claimed),))
         width = _EXECUTION_WIDTH
         activity_at = width + ACTIVITY_AT
         for row in behind:

@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from tether.errors import StoreUnavailable
-from tether.store.base import ApiKeyReads, Touches, Transaction
+from tether.store.base import ApiKeyReads, Touches, TouchesAhead, Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
 from tether.store.postgres import schema as postgres_schema
 from tether.store.postgres.connection import check_url, connect, without_password
@@ -65,7 +65,7 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     outcome: tuple[bool, Any] = field(default=(False, None))
     read_only: bool = False
-    touches: Callable[[], Touches | None] | None = None
+    touches: TouchesAhead | None = None
     conflicts: int = 0
     alone: bool = False
     """Run in a transaction of its own (after a failure that could not be told apart from its neighbours')."""
@@ -135,7 +135,7 @@ class PostgresStore:
             self._listener(changes)
 
     async def run(  # noqa: D102
-        self, transition: Callable[[Transaction], T], *, touches: Callable[[], Touches | None] | None = None
+        self, transition: Callable[[Transaction], T], *, touches: TouchesAhead | None = None
     ) -> T:
         return await self._submit(transition, read_only=False, touches=touches)
 
@@ -150,7 +150,7 @@ class PostgresStore:
         fn: Callable[[Transaction], T],
         *,
         read_only: bool,
-        touches: Callable[[], Touches | None] | None = None,
+        touches: TouchesAhead | None = None,
     ) -> T:
         if self._closed:
             raise StoreUnavailable("the store is closed")
@@ -405,7 +405,7 @@ class PostgresStore:
         """
         touched: list[Touches] = []
         for job in batch:
-            if job.touches is None or job.read_only:
+            if job.touches is None:  # reads say nothing: they take no locks
                 continue
             try:
                 touches = job.touches()

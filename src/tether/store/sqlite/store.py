@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 from tether.errors import StoreNotFound, StoreUnavailable, UsageError
-from tether.store.base import ApiKeyReads, Touches, Transaction
+from tether.store.base import ApiKeyReads, TouchesAhead, Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
 from tether.store.sqlite import schema as sqlite_schema
 from tether.store.sqlite.committed import CommittedReader
@@ -129,7 +129,7 @@ class SQLiteStore:
         self._listener = on_change
 
     async def run(  # noqa: D102
-        self, transition: Callable[[Transaction], T], *, touches: Callable[[], Touches | None] | None = None
+        self, transition: Callable[[Transaction], T], *, touches: TouchesAhead | None = None
     ) -> T:
         # Locks cost no round trip here: what a transition touches needs no taking ahead.
         return await self._submit(transition, read_only=False)
