@@ -37,7 +37,7 @@ pytestmark = pytest.mark.postgres
 
 _IDS = ("e1", "e2", "e3")
 
-Touching = tuple[Callable[[Transaction], str], Touches | None]
+Touching = tuple[Callable[[Transaction], object], Touches | None]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import TypeVar
 from tether.engine import activities, dispatch, keys, notifier, observation
 from tether.errors import Refused
 from tether.model.clock import Clock
-from tether.store.base import Store, ThreadedStore, TouchesAhead, Transaction
+from tether.store.base import Store, ThreadedStore, Touches, TouchesAhead, Transaction
 from tether.store.rows import ExecutionRow
 
 logger = logging.getLogger(__name__)
@@ -86,6 +86,23 @@ class EngineCore:
         """
         local = self._local
         return None if local is None else local.cached_seq.get(execution_id)
+
+    def _closing_touches(self, execution_id: str, activity_id: int) -> Touches:
+        """What a transition recording an activity's close touches first, for the store to read ahead.
+
+        Its execution and activity; the events the local worker lacks, as its workflow task
+        likely runs here next; and, if the worker's instance awaits nothing but this activity,
+        the open activities, which its workflow reads if it closes.
+        """
+        local = self._local
+        if local is None:
+            return Touches(execution_id, activity_id)
+        return Touches(
+            execution_id,
+            activity_id,
+            local.cached_seq.get(execution_id),
+            reads_open_activities=local.awaits_only(execution_id, activity_id),
+        )
 
     def detach_worker(self, owner: str) -> None:
         """Stop pushing work to the worker ``owner``."""

@@ -64,6 +64,9 @@ class LocalWorker:
     """Activities with limits across workers: their attempts are claimed behind their limiter, never pushed."""
     tracer: tracing.Tracer = field(default_factory=tracing.Tracer)
     """Makes the spans of the workflow tasks that run here."""
+    awaits_only: Callable[[str, int], bool] = lambda execution_id, activity_id: False
+    """Whether the worker's cached instance of an execution awaits that activity and nothing else
+    (read on any thread; a hint: its workflow may close once the activity's result is in)."""
 
 
 @dataclass(frozen=True, slots=True)

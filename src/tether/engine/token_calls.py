@@ -48,8 +48,9 @@ class TokenCalls(EngineCore):
             claims = self._keys.verify_known(token)
             if claims is None:
                 return None
-            seen = self._seen_by_worker(claims.execution_id) if closes else None
-            return Touches(claims.execution_id, claims.activity_id, seen)
+            if closes:
+                return self._closing_touches(claims.execution_id, claims.activity_id)
+            return Touches(claims.execution_id, claims.activity_id)
 
         return touches
 

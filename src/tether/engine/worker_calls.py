@@ -93,9 +93,8 @@ class WorkerCalls(EngineCore):
     async def record_attempt(self, claims: TokenClaims, outcome: AttemptOutcome) -> None:
         """Record how an attempt run by a worker ended."""
         now = self.clock.now_ms()
-        seen = self._seen_by_worker(claims.execution_id)
-        touches = Touches(claims.execution_id, claims.activity_id, seen)
-        await self._run(self._recording(claims, outcome, now, seen), touches=lambda: touches)
+        touches = self._closing_touches(claims.execution_id, claims.activity_id)
+        await self._run(self._recording(claims, outcome, now, touches.events_after), touches=lambda: touches)
 
     def _recording(
         self, claims: TokenClaims, outcome: AttemptOutcome, now: int, seen: int | None
@@ -224,7 +223,10 @@ class WorkerCalls(EngineCore):
                 tx.after_commit(lambda: worker.accept(dispatch.Pushed([], [], [instance])))
             return last
 
-        return await self._run(body, ran=ran)
+        # A task whose commands close the workflow reads its open activities (to cancel them):
+        # a store may read those with the lock the task takes first.
+        touches = Touches(execution_id, reads_open_activities=workflows.closes(commands))
+        return await self._run(body, ran=ran, touches=lambda: touches)
 
     async def fail_workflow_task(self, *, execution_id: str, owner: str, error: dict[str, Any]) -> None:
         """Record a failed workflow task."""

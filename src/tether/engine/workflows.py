@@ -232,6 +232,11 @@ _CLOSING = frozenset(
 )
 
 
+def closes(commands: list[Command]) -> bool:
+    """Whether a workflow task's commands close its execution (if nothing stops them from taking effect)."""
+    return any(command.type in _CLOSING for command in commands)
+
+
 def _apply(tx: Transaction, execution: ExecutionRow, command: Command, now_ms: int) -> None:
     execution_id = execution.id
     data, parts = command.data, command.parts or {}

@@ -152,6 +152,11 @@ class WorkflowInstance:
 
     # feeding history
 
+    def awaits_only(self, activity_id: int) -> bool:
+        """Whether the workflow awaits that activity and no other activity, timer or child (read from any thread)."""
+        pending = self._activities
+        return not self._timers and not self._children and len(pending) == 1 and activity_id in pending
+
     def activate(self, events: list[Event], now_ms: int) -> list[Command]:
         """Read ``events`` (history after :attr:`loaded_seq`), then run the new part; return its commands.
 

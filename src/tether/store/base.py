@@ -381,6 +381,8 @@ class Touches(NamedTuple):
     activity_id: int | None = None
     events_after: int | None = None
     """The events after this sequence number will likely be read too (None: none)."""
+    reads_open_activities: bool = False
+    """The transition will likely read the execution's open activities (it closes the execution)."""
 
 
 TouchesAhead = Callable[[], Touches | None]

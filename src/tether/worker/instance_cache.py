@@ -43,6 +43,14 @@ class InstanceCache:
                 evicted, _ = self._instances.popitem(last=False)
                 self.loaded_seq.pop(evicted, None)
 
+    def awaits_only(self, execution_id: str, activity_id: int) -> bool:
+        """Whether the cached instance of ``execution_id`` awaits that activity and nothing else (a hint).
+
+        Read without the lock, from any thread: an instance being run elsewhere is not here.
+        """
+        instance = self._instances.get(execution_id)
+        return instance is not None and instance.awaits_only(activity_id)
+
     def close(self) -> None:
         """Drop every instance and keep no more (the worker is stopping)."""
         with self._lock:

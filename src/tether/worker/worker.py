@@ -208,6 +208,7 @@ class Worker:
                 reserve_slot=self._claims.reserve_slot,
                 release_slot=self._claims.release_slot,
                 take_cached=self._cache.take,
+                awaits_only=self._cache.awaits_only,
                 accept=self._accept,
                 history_limit=self._history.limit,
                 limited=frozenset(self._limits),

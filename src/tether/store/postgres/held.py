@@ -86,11 +86,15 @@ READ_AHEAD = CLAIMED_BEHIND.replace(
     " FROM json_to_recordset(current_setting('tether.claimed')::json) AS c(e text, a bigint)",
     ", c.s, (SELECT json_agg(json_build_array(h.seq, h.type, h.at_ms, h.data) ORDER BY h.seq)"
     " FROM events h WHERE c.s IS NOT NULL AND h.execution_id = c.e AND h.seq > c.s)"
-    " FROM json_to_recordset(%s::json) AS c(e text, a bigint, s bigint)",
+    ", c.o, (SELECT json_agg(json_build_array("
+    + ", ".join(f"o.{c}" for c in ACTIVITY_COLUMNS.split(", "))
+    + ") ORDER BY o.activity_id) FROM activities o WHERE c.o AND o.execution_id = c.e AND o.closed_at_ms IS NULL)"
+    " FROM json_to_recordset(%s::json) AS c(e text, a bigint, s bigint, o boolean)",
 )
 """Behind the locks of :data:`LOCK_AHEAD`, what :data:`CLAIMED_BEHIND` reads of each (execution, activity or
 NULL) pair its parameter names, then ``s`` and the execution's events after ``s`` as in
-:data:`BEHIND_LOCK_EVENTS` (NULL where ``s`` is NULL or there are none)."""
+:data:`BEHIND_LOCK_EVENTS` (NULL where ``s`` is NULL or there are none), then ``o`` and, where ``o`` is
+true, the execution's open activities as a JSON list of their columns' values (NULL: none)."""
 TASK_AT = 1
 LINK_AT = TASK_AT + 1 + len(WORKFLOW_TASK_COLUMNS.split(", "))
 ACTIVITY_AT = LINK_AT + len(LINK_COLUMNS.split(", "))
@@ -130,6 +134,7 @@ class Known:
     queued: dict[tuple[str, int], int]
     workflow_tasks: dict[str, WorkflowTask | None]
     links: dict[str, LinkRow | None]
+    all_open: frozenset[str]
 
 
 _EXECUTION_NAMES = [f.name for f in dataclasses.fields(ExecutionRow)]
@@ -139,6 +144,8 @@ _execution_values = operator.attrgetter(*_EXECUTION_NAMES)
 _ACTIVITY_NAMES = [f.name for f in dataclasses.fields(ActivityRow)]
 _ACTIVITY_INDEX = {name: i for i, name in enumerate(_ACTIVITY_NAMES)}
 _activity_values = operator.attrgetter(*_ACTIVITY_NAMES)
+_CLOSED_AT = _ACTIVITY_INDEX["closed_at_ms"]
+_ACTIVITY_ID = operator.itemgetter(_ACTIVITY_INDEX["activity_id"])
 
 
 def _replaced(values: Row, index: dict[str, int], fields: dict[str, object]) -> Row:
@@ -168,6 +175,8 @@ class HeldRows:
         """The workflow task of held executions (None: none), as this transaction left it."""
         self._links: dict[str, LinkRow | None] = {}
         """The link of held executions (None: none), as read behind their lock."""
+        self._all_open: frozenset[str] = frozenset()
+        """Held executions each of whose open activities is known (read behind the lock, or written since)."""
 
     def clear(self) -> None:
         """A new database transaction: no lock is held, nothing is known."""
@@ -177,6 +186,7 @@ class HeldRows:
         self._queued = {}
         self._workflow_tasks = {}
         self._links = {}
+        self._all_open = frozenset()
 
     def snapshot(self) -> Known:
         """What is known now; :meth:`restore` brings it back."""
@@ -188,6 +198,7 @@ class HeldRows:
             dict(self._queued),
             dict(self._workflow_tasks),
             dict(self._links),
+            self._all_open,
         )
 
     def restore(self, known: Known) -> None:
@@ -198,6 +209,7 @@ class HeldRows:
         self._queued = known.queued
         self._workflow_tasks = known.workflow_tasks
         self._links = known.links
+        self._all_open = known.all_open
 
     # executions
 
@@ -267,6 +279,7 @@ class HeldRows:
         for execution_id in execution_ids:
             self._workflow_tasks.pop(execution_id, None)
             self._links.pop(execution_id, None)
+        self._all_open -= execution_ids
 
     # activities
 
@@ -286,6 +299,30 @@ class HeldRows:
         values = self._activities.get(key)
         if values is not None:
             self._activities[key] = _replaced(values, _ACTIVITY_INDEX, fields)
+        elif execution_id in self._all_open:
+            # An activity not known was closed when read: one updated may open again, unseen here.
+            self._all_open -= {execution_id}
+
+    def learn_open_activities(self, execution_id: str, rows: list[Row]) -> None:
+        """Keep the held execution's open activities as read behind its lock: all of them, as of then.
+
+        Rows known already are as this transaction left them, and stay.
+        """
+        for values in rows:
+            if (values[0], values[1]) not in self._activities:
+                self._activities[(values[0], values[1])] = tuple(values)
+        self._all_open |= {execution_id}
+
+    def open_activities(self, execution_id: str) -> list[ActivityRow] | None:
+        """The held execution's open activities in id order, if each is known (see :meth:`learn_open_activities`)."""
+        if execution_id not in self._all_open:
+            return None
+        rows = [
+            values
+            for (owner, _), values in self._activities.items()
+            if owner == execution_id and values[_CLOSED_AT] is None
+        ]
+        return [ActivityRow(*values) for values in sorted(rows, key=_ACTIVITY_ID)]
 
     # queued attempts
 

@@ -154,13 +154,17 @@ class PostgresLocks(PostgresStatements):
         """
         pairs: dict[tuple[str, int | None], None] = {}  # in order, once each
         after: dict[str, int] = {}
-        for execution_id, activity_id, events_after in touched:
-            pairs[execution_id, activity_id] = None
+        open_read: set[str] = set()
+        for touches in touched:
+            execution_id, events_after = touches.execution_id, touches.events_after
+            pairs[execution_id, touches.activity_id] = None
             if events_after is not None:
                 after[execution_id] = min(events_after, after.get(execution_id, events_after))
+            if touches.reads_open_activities:
+                open_read.add(execution_id)
         locks = sorted({execution_id for execution_id, _ in pairs})
-        # The events are read once for an execution, with its first pair.
-        claimed = [{"e": e, "a": a, "s": after.pop(e, None)} for e, a in pairs]
+        # The events and the open activities are read once for an execution, with its first pair.
+        claimed = [{"e": e, "a": a, "s": after.pop(e, None), "o": _once(open_read, e)} for e, a in pairs]
         self._before_read()
         _, behind = self._lock_then_read(LOCK_AHEAD, (locks,), READ_AHEAD, (json.dumps(claimed),))
         width = _EXECUTION_WIDTH
@@ -169,12 +173,22 @@ class PostgresLocks(PostgresStatements):
             execution_id = row[0]
             if execution_id not in self._locked:
                 self._learn_behind(execution_id, row[:width], row[width:])
-            activity = row[activity_at:-2]
+            activity = row[activity_at:-4]
             if activity[0] is not None:
                 self.known.learn_activity(activity)
-            if row[-2] is not None:
-                self.known.learn_events(execution_id, int(row[-2]), row[-1] or [])
+            if row[-4] is not None:
+                self.known.learn_events(execution_id, int(row[-4]), row[-3] or [])
+            if row[-2]:
+                self.known.learn_open_activities(execution_id, row[-1] or [])
         self.keep_locks()
 
     def _holds(self, execution_id: str) -> bool:
         return execution_id in self._locked or execution_id in self._held
+
+
+def _once(executions: set[str], execution_id: str) -> bool:
+    """Whether ``execution_id`` is in ``executions``, taking it out."""
+    if execution_id in executions:
+        executions.discard(execution_id)
+        return True
+    return False

@@ -20,6 +20,8 @@ others find it done. The numbering is this backend's own (SQLite's migrations di
 14: schedules and the latest fires of each, as SQLite's 14; tables of their own, it applies whatever came before.
 15: flow control (priorities, recent starts, and a row per limited activity type that claimers lock), as SQLite's 15.
 17: the overdue view: waiting activities by when their own waiting age limit runs out, as SQLite's 17.
+19: the open activities of each execution (PostgreSQL's own): reading them, as a transition that may close
+   its execution does with its first lock, walks those rather than every activity the execution ever had.
 """
 
 from __future__ import annotations
@@ -300,6 +302,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX activities_overdue ON activities
             ((attempt_started_at_ms + (options::jsonb ->> 'overdue_after_ms')::bigint))
             WHERE state = 'async';
+        """,
+    ),
+    (
+        19,
+        """
+        CREATE INDEX activities_open ON activities (execution_id, activity_id) WHERE closed_at_ms IS NULL;
         """,
     ),
 ]

@@ -143,6 +143,7 @@ class PostgresStatements:
     def begin_batch(self) -> None:
         """A new database transaction starts: no lock is held, nothing is known."""
         self._held = set()
+        self._locked = set()
         self.known.clear()
         self.deadlines = {}
         self._drop_held_back()

@@ -292,8 +292,7 @@ class PostgresStore:
         try:
             if writes:
                 tx.control("BEGIN")
-                if shared:
-                    self._lock_ahead(tx, batch)
+                self._lock_ahead(tx, batch)
             for index, job in enumerate(batch):
                 tx.reset(locking=not job.read_only)
                 # A read shares the transaction without a savepoint: it has nothing to undo.
@@ -414,8 +413,10 @@ class PostgresStore:
                 continue
             if touches is not None:
                 touched.append(touches)
-        if len(touched) < 2:
-            return  # one lock taken ahead saves nothing: its transition reads it in the same round trip
+        if len(touched) < 2 and not any(touches.reads_open_activities for touches in touched):
+            # One lock taken ahead saves nothing (its transition reads behind it in the same round
+            # trip), unless its transition reads the open activities too: those come with it.
+            return
         try:
             tx.lock_ahead(touched)
         except StatementFailed:

@@ -223,6 +223,9 @@ class PostgresTransaction(
 
     def open_activities(self, execution_id: str) -> list[ActivityRow]:  # noqa: D102
         self._lock(execution_id)
+        known = self.known.open_activities(execution_id)
+        if known is not None:
+            return known
         rows = self._all(
             f"SELECT {ACTIVITY_COLUMNS} FROM activities WHERE execution_id = %s AND closed_at_ms IS NULL "
             "ORDER BY activity_id",
