@@ -82,8 +82,8 @@ class HeldStore:
 
         return await self._store.run(held, touches=touches)
 
-    async def read(self, query: Callable[[Transaction], T]) -> T:
-        return await self._store.read(query)
+    async def read(self, query: Callable[[Transaction], T], *, touches: TouchesAhead | None = None) -> T:
+        return await self._store.read(query, touches=touches)
 
     async def read_committed(self, query: Callable[[ApiKeyReads], T]) -> T:
         return await self._store.read_committed(query)

@@ -27,7 +27,7 @@ from tether.model.records import (
     WorkflowSummary,
 )
 from tether.model.tokens import TokenClaims
-from tether.store.base import Transaction
+from tether.store.base import Touches, Transaction
 from tether.store.rows import ExecutionRow
 
 
@@ -140,7 +140,10 @@ class Engine(
             ExecutionNotFound: no execution has this id.
             PermissionDenied: ``access`` may not read this execution.
         """
-        return await self.store.read(lambda tx: runs.permitted(tx, execution_id, access, Action.READ_WORKFLOWS))
+        touches = Touches(execution_id)
+        return await self.store.read(
+            lambda tx: runs.permitted(tx, execution_id, access, Action.READ_WORKFLOWS), touches=lambda: touches
+        )
 
     async def wait_for_close(
         self, execution_id: str, timeout: float | None = None, *, access: Access | None = None

@@ -403,11 +403,13 @@ class Store(Protocol):
         """
         ...
 
-    async def read(self, query: Callable[[Transaction], T]) -> T:
+    async def read(self, query: Callable[[Transaction], T], *, touches: TouchesAhead | None = None) -> T:
         """Run a read-only query.
 
         A read sees every transition submitted before it, even ones not yet committed when
         the read was asked for: the test environment's idle checks depend on that order.
+        ``touches`` names the execution it reads, for a store to read those of a batch's
+        reads together (the state when the batch begins, which is after they were asked for).
         """
         ...
 

@@ -117,6 +117,8 @@ class PostgresStatements:
         self._locked: set[str] = set()
         """Executions locked by the running transition (lost if it rolls back)."""
         self._held: set[str] = set()
+        self._read_rows: dict[str, Row] = {}
+        """Executions the batch's reads said they ask for, as read at its start (see ``read_ahead``)."""
         """Executions locked by transitions of this batch that were kept."""
         self.known = HeldRows()
         """Rows of the executions in ``_locked`` and ``_held``, as this transaction left them."""
@@ -144,6 +146,7 @@ class PostgresStatements:
         """A new database transaction starts: no lock is held, nothing is known."""
         self._held = set()
         self._locked = set()
+        self._read_rows = {}
         self.known.clear()
         self.deadlines = {}
         self._drop_held_back()

@@ -40,8 +40,9 @@ from typing import Any, TypeVar
 import psycopg
 
 from tether.errors import StoreUnavailable
-from tether.store.base import ApiKeyReads, Touches, TouchesAhead, Transaction
+from tether.store.base import ApiKeyReads, TouchesAhead, Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
+from tether.store.postgres import ahead
 from tether.store.postgres import schema as postgres_schema
 from tether.store.postgres.connection import check_url, connect, without_password
 from tether.store.postgres.listener import CHANNEL, CONNECT_TIMEOUT, TOPICS, ChangeListener, stop_notice
@@ -139,8 +140,8 @@ class PostgresStore:
     ) -> T:
         return await self._submit(transition, read_only=False, touches=touches)
 
-    async def read(self, query: Callable[[Transaction], T]) -> T:  # noqa: D102
-        return await self._submit(query, read_only=True)
+    async def read(self, query: Callable[[Transaction], T], *, touches: TouchesAhead | None = None) -> T:  # noqa: D102
+        return await self._submit(query, read_only=True, touches=touches)
 
     async def read_committed(self, query: Callable[[ApiKeyReads], T]) -> T:  # noqa: D102
         return await self._submit(query, read_only=True)
@@ -292,7 +293,7 @@ class PostgresStore:
         try:
             if writes:
                 tx.control("BEGIN")
-                self._lock_ahead(tx, batch)
+            self._ahead(tx, batch, writes)
             for index, job in enumerate(batch):
                 tx.reset(locking=not job.read_only)
                 # A read shares the transaction without a savepoint: it has nothing to undo.
@@ -394,38 +395,30 @@ class PostgresStore:
             self._deliver_error(batch, unavailable("the transaction failed and was rolled back", exc.cause))
         return []
 
-    def _lock_ahead(self, tx: PostgresTransaction, batch: list[_Job]) -> None:
-        """Take the locks the batch's transitions said they take first, and read behind them, in one round trip.
+    def _ahead(self, tx: PostgresTransaction, batch: list[_Job], writes: bool) -> None:
+        """Read the executions the batch's reads said they ask for, and take the locks its writes said they take first.
 
-        Each transition would otherwise wait for the server on its own lock, one after
-        another. What is read is known to the whole batch, as if an earlier transition of it
-        had locked it. If taking them fails (a deadlock with another process), the
-        transaction starts again and each transition takes its own locks.
+        Each would otherwise wait for the server on its own, one after another: here the
+        reads take one round trip, and the locks, with what is read behind them, another. What
+        is read behind the locks is known to the whole batch, as if an earlier transition of
+        it had locked it. If either fails (a lock timeout, a deadlock with another process),
+        the transaction starts again and each transition reads and locks as it goes.
         """
-        touched: list[Touches] = []
-        for job in batch:
-            if job.touches is None:  # reads say nothing: they take no locks
-                continue
-            try:
-                touches = job.touches()
-            except Exception:  # a guess that failed is no guess: the transition locks as it goes
-                logger.debug("could not tell what a transition touches", exc_info=True)
-                continue
-            if touches is not None:
-                touched.append(touches)
-        if len(touched) < 2 and not any(touches.reads_open_activities for touches in touched):
-            # One lock taken ahead saves nothing (its transition reads behind it in the same round
-            # trip), unless its transition reads the open activities too: those come with it.
-            return
+        locks, reads = ahead.said((job.read_only, job.touches) for job in batch)
         try:
-            tx.lock_ahead(touched)
+            if ahead.worth_reading(reads):
+                tx.read_ahead(reads)
+            if writes and ahead.worth_locking(locks):
+                tx.lock_ahead(locks)
         except StatementFailed:
             if self._lost():
                 raise
-            tx.control("ROLLBACK")
+            if writes:
+                tx.control("ROLLBACK")
             tx.settle()
             tx.begin_batch()
-            tx.control("BEGIN")
+            if writes:
+                tx.control("BEGIN")
 
     def _run_alone(
         self,

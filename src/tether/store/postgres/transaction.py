@@ -78,6 +78,10 @@ class PostgresTransaction(
         if known is not None:
             return known
         held = self._holds(execution_id)
+        if not self.locking and not held:
+            ahead = self._read_rows.get(execution_id)
+            if ahead is not None:
+                return execution_row(ahead)
         if not self.locking or held:
             row = self._one(f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s", (execution_id,))
             if row is None:
@@ -88,6 +92,19 @@ class PostgresTransaction(
         # Locked, and what the transition may ask of it next read behind the lock, in one round trip.
         row, _ = self._lock_and_read(execution_id)
         return None if row is None else execution_row(row)
+
+    def read_ahead(self, execution_ids: list[str]) -> None:
+        """Read executions that reads of this batch will ask for, in one round trip.
+
+        A read answered from these reads the execution as it was when the batch began, which
+        is after the read was asked for. An execution the batch holds is answered as the batch
+        left it instead, and one not found here is looked for again: an earlier transition of
+        the batch may have started it.
+        """
+        rows = self._all(
+            f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ANY(%s)", (sorted(set(execution_ids)),)
+        )
+        self._read_rows = {row[0]: row for row in rows}
 
     def insert_execution(self, row: ExecutionRow, *, new: bool = False) -> bool:  # noqa: D102
         values = (

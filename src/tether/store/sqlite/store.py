@@ -134,7 +134,7 @@ class SQLiteStore:
         # Locks cost no round trip here: what a transition touches needs no taking ahead.
         return await self._submit(transition, read_only=False)
 
-    async def read(self, query: Callable[[Transaction], T]) -> T:  # noqa: D102
+    async def read(self, query: Callable[[Transaction], T], *, touches: TouchesAhead | None = None) -> T:  # noqa: D102
         # Reads queue behind the writes submitted before them (see Store.read), but need
         # no savepoint of their own.
         return await self._submit(query, read_only=True)
