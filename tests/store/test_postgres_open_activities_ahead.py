@@ -190,3 +190,28 @@ async def test_a_workflow_task_that_closes_its_workflow_reads_the_activities_it_
         assert (left.state, left.closed_at_ms) == ("cancelled", clock.now_ms())  # the close cancelled it
     finally:
         await opened.close()
+
+
+@pytest.mark.parametrize("others", [0, 1], ids=["alone", "with-another"])
+async def test_open_activities_come_with_the_activity_and_the_events_said_ahead(
+    store: PostgresStore, others: int
+) -> None:
+    await store.run(lambda tx: tx.append_events("e1", [(EventType.ACTIVITY_SCHEDULED, "{}")] * 2, 5))
+
+    def record(tx: Transaction) -> tuple[str | None, list[int], list[int]]:
+        tx.expect_events("e1", 1)  # as a worker's report of an attempt says, besides its touches
+        row = tx.get_activity("e1", 3)
+        tx.update_activity("e1", 3, state="completed", closed_at_ms=10, result="3")
+        return None if row is None else row.state, [e.seq for e in tx.load_events("e1", 1)], open_ids(tx)
+
+    def beat_e2(tx: Transaction) -> str:
+        tx.update_activity("e2", 1, heartbeat_details='"e2"')
+        return "beat"
+
+    said = Touches("e1", 3, events_after=1, reads_open_activities=True)
+    before = counts()
+    results = await in_one_batch(store, (record, said), *[(beat_e2, Touches("e2", 1))] * others)
+    round_trips = counts()[1] - before[1] - _HOLD
+
+    assert results == [("scheduled", [2], [1]), *["beat"] * others]
+    assert round_trips == 2  # the lock with the activity, the events and the open activities; the commit

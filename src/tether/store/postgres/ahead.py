@@ -43,10 +43,10 @@ def said(jobs: Iterable[tuple[bool, TouchesAhead | None]]) -> tuple[list[Touches
 def worth_locking(locks: list[Touches]) -> bool:
     """Whether taking these locks ahead saves round trips.
 
-    One lock taken ahead saves nothing (its transition reads behind it in the same round
-    trip), unless its transition reads the open activities too: those come with it.
+    One lock taken ahead saves nothing: its transition reads behind it in the same round trip
+    (and the open activities with it, if it said it reads them).
     """
-    return len(locks) >= 2 or any(touches.reads_open_activities for touches in locks)
+    return len(locks) >= 2
 
 
 def worth_reading(reads: list[str]) -> bool:

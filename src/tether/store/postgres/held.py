@@ -66,6 +66,21 @@ BEHIND_LOCK_EVENTS = BEHIND_LOCK.replace(" FROM (VALUES", _EVENTS)
 [seq, type, at_ms, data] (NULL: none); its parameters come first."""
 WITH_ACTIVITY_EVENTS = WITH_ACTIVITY.replace(" FROM (VALUES", _EVENTS)
 """The same with :data:`WITH_ACTIVITY`."""
+_OPEN_ACTIVITIES = (
+    "(SELECT json_agg(json_build_array("
+    + ", ".join(f"o.{c}" for c in ACTIVITY_COLUMNS.split(", "))
+    + ") ORDER BY o.activity_id) FROM activities o WHERE {} AND o.execution_id = {} AND o.closed_at_ms IS NULL)"
+)
+
+
+def with_open_activities(behind: str) -> str:
+    """A read behind a lock (:data:`BEHIND_LOCK` and the like), then the execution's open activities.
+
+    As a JSON list of their columns' values (NULL: none); the execution's id is its first parameter.
+    """
+    return behind.replace(" FROM (VALUES", ", " + _OPEN_ACTIVITIES.format("true", "%s") + " FROM (VALUES", 1)
+
+
 CLAIMED_BEHIND = (
     "SELECT " + ", ".join(f"e.{c}" for c in EXECUTION_COLUMNS.split(", ")) + f", {_BEHIND_COLUMNS}, {_ACTIVITY_COLUMNS}"
     " FROM json_to_recordset(current_setting('tether.claimed')::json) AS c(e text, a bigint)"
@@ -86,10 +101,9 @@ READ_AHEAD = CLAIMED_BEHIND.replace(
     " FROM json_to_recordset(current_setting('tether.claimed')::json) AS c(e text, a bigint)",
     ", c.s, (SELECT json_agg(json_build_array(h.seq, h.type, h.at_ms, h.data) ORDER BY h.seq)"
     " FROM events h WHERE c.s IS NOT NULL AND h.execution_id = c.e AND h.seq > c.s)"
-    ", c.o, (SELECT json_agg(json_build_array("
-    + ", ".join(f"o.{c}" for c in ACTIVITY_COLUMNS.split(", "))
-    + ") ORDER BY o.activity_id) FROM activities o WHERE c.o AND o.execution_id = c.e AND o.closed_at_ms IS NULL)"
-    " FROM json_to_recordset(%s::json) AS c(e text, a bigint, s bigint, o boolean)",
+    ", c.o, "
+    + _OPEN_ACTIVITIES.format("c.o", "c.e")
+    + " FROM json_to_recordset(%s::json) AS c(e text, a bigint, s bigint, o boolean)",
 )
 """Behind the locks of :data:`LOCK_AHEAD`, what :data:`CLAIMED_BEHIND` reads of each (execution, activity or
 NULL) pair its parameter names, then ``s`` and the execution's events after ``s`` as in

@@ -9,6 +9,7 @@ claim took, or all the executions a batch's transitions said they touch.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,7 @@ from tether.store.postgres.held import (
     WITH_ACTIVITY,
     WITH_ACTIVITY_EVENTS,
     Row,
+    with_open_activities,
 )
 from tether.store.postgres.pending import WorkflowTask
 from tether.store.postgres.statements import TRAFFIC, PostgresStatements
@@ -36,6 +38,7 @@ from tether.store.rows import LinkRow
 
 _EXECUTION_WIDTH = len(EXECUTION_COLUMNS.split(", "))
 _LOCK_ONE = f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = %s FOR UPDATE"
+_with_open_activities = functools.cache(with_open_activities)
 
 
 class PostgresLocks(PostgresStatements):
@@ -74,17 +77,27 @@ class PostgresLocks(PostgresStatements):
             sql = BEHIND_LOCK if activity_id is None else WITH_ACTIVITY
         else:
             sql = BEHIND_LOCK_EVENTS if activity_id is None else WITH_ACTIVITY_EVENTS
+        reads_open = execution_id in self.open_expected
+        if reads_open:
+            self.open_expected.discard(execution_id)
+            sql = _with_open_activities(sql)
+            params = [execution_id, *params]
+        if after is not None:
             params = [execution_id, after, *params]
         rows, (behind,) = self._lock_then_read(_LOCK_ONE, (execution_id,), sql, params)  # one row behind, always
         if not rows:
             return None, None
         locked = rows[0]
+        if reads_open:
+            open_rows, behind = behind[-1], behind[:-1]
         if after is not None:
             events, behind = behind[-1], behind[:-1]
             self._learn_behind(execution_id, locked, behind)
             self.known.learn_events(execution_id, after, events or [])
         else:
             self._learn_behind(execution_id, locked, behind)
+        if reads_open:
+            self.known.learn_open_activities(execution_id, open_rows or [])
         if activity_id is None or behind[ACTIVITY_AT] is None:
             return locked, None
         return locked, behind[ACTIVITY_AT:]

@@ -410,6 +410,8 @@ class PostgresStore:
                 tx.read_ahead(reads)
             if writes and ahead.worth_locking(locks):
                 tx.lock_ahead(locks)
+            elif writes:
+                tx.open_expected = {t.execution_id for t in locks if t.reads_open_activities}
         except StatementFailed:
             if self._lost():
                 raise
