@@ -140,9 +140,9 @@ class Engine(
             ExecutionNotFound: no execution has this id.
             PermissionDenied: ``access`` may not read this execution.
         """
-        touches = Touches(execution_id)
         return await self.store.read(
-            lambda tx: runs.permitted(tx, execution_id, access, Action.READ_WORKFLOWS), touches=lambda: touches
+            lambda tx: runs.permitted(tx, execution_id, access, Action.READ_WORKFLOWS),
+            touches=lambda: Touches(execution_id),
         )
 
     async def wait_for_close(

@@ -225,8 +225,9 @@ class WorkerCalls(EngineCore):
 
         # A task whose commands close the workflow reads its open activities (to cancel them):
         # a store may read those with the lock the task takes first.
-        touches = Touches(execution_id, reads_open_activities=workflows.closes(commands))
-        return await self._run(body, ran=ran, touches=lambda: touches)
+        return await self._run(
+            body, ran=ran, touches=lambda: Touches(execution_id, reads_open_activities=workflows.closes(commands))
+        )
 
     async def fail_workflow_task(self, *, execution_id: str, owner: str, error: dict[str, Any]) -> None:
         """Record a failed workflow task."""
