@@ -19,6 +19,8 @@ from tether.store.postgres.store import PostgresStore
 from tether.store.postgres.transaction import PostgresTransaction
 from tether.store.rows import ExecutionRow
 
+from .test_store_contract import activity
+
 pytestmark = pytest.mark.postgres
 
 SMALL = 5
@@ -80,3 +82,58 @@ async def test_steps_stop_scanning_a_table_that_grew_after_their_statements_were
         await store.close()
 
     assert max(read) <= 10, f"rows of executions read by each step: {read}"
+
+
+def activity_step(execution_id: str) -> Callable[[Transaction], int]:
+    """An attempt's start on one execution (its activity updated, its queued attempt taken); rows of activities read."""
+
+    def transition(tx: Transaction) -> int:
+        assert isinstance(tx, PostgresTransaction)
+        before = tx._one(ACTIVITY_ROWS_READ)
+        assert tx.get_activity(execution_id, 1) is not None
+        tx.update_activity(execution_id, 1, state="running", attempt_started_at_ms=2)
+        tx.settle()
+        after = tx._one(ACTIVITY_ROWS_READ)
+        return (int(after[0]) if after else 0) - (int(before[0]) if before else 0)
+
+    return transition
+
+
+ACTIVITY_ROWS_READ = ROWS_READ.replace("'executions'", "'activities'")
+
+
+def starting(execution_id: str) -> Callable[[Transaction], None]:
+    return lambda tx: tx.insert_activity(activity(execution_id, 1))
+
+
+async def test_updates_of_activities_stop_scanning_a_table_that_grew_after_they_were_planned(
+    empty_postgres_url: str,
+) -> None:
+    store = await PostgresStore.open(empty_postgres_url)
+    try:
+        for i in range(SMALL):
+            await store.run(inserting(execution(f"small-{i}")))
+            await store.run(starting(f"small-{i}"))
+        for n in range(40):  # prepared and planned for a table of five rows
+            await store.run(activity_step(f"small-{n % SMALL}"))
+        with psycopg.connect(empty_postgres_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO tether.executions "
+                "(id, workflow, status, input, created_at_ms, cancel_requested, last_seq) "
+                "SELECT 'grown-' || g, 'wf', 'running', '[]', 1, false, 0 FROM generate_series(1, %s) g",
+                (GROWN,),
+            )
+            conn.execute(
+                "INSERT INTO tether.activities "
+                "(execution_id, activity_id, name, state, attempt, args, options, scheduled_at_ms) "
+                "SELECT 'grown-' || g, 1, 'act', 'scheduled', 1, '[]', '{}', 1 FROM generate_series(1, %s) g",
+                (GROWN,),
+            )
+        for n in range(400):
+            await store.run(activity_step(f"small-{n % SMALL}"))
+
+        read = [await store.run(activity_step(f"grown-{n + 1}")) for n in range(20)]
+    finally:
+        await store.close()
+
+    assert max(read) <= 10, f"rows of activities read by each step: {read}"

@@ -16,6 +16,7 @@ so that writes made after it can be dropped, or sent only after the savepoint it
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -221,95 +222,126 @@ def _parts(
     executions: dict[str, dict[str, object]],
     timers: list[str],
 ) -> list[Part]:
+    """The statements of the writes, one per table and kind of write, each row of it in one JSON parameter.
+
+    A statement's text then depends on which tables are written and which columns, not on how
+    many rows: the statement of a batch's writes repeats, so psycopg keeps it parsed and the
+    server prepared, and no array is dumped parameter by parameter.
+    """
     parts: list[Part] = []
     if timers:
         parts.append(("DELETE FROM timers WHERE execution_id = ANY(%s)", [timers]))
-    for execution_id, values in executions.items():
-        assignments = ", ".join(f"{name} = %s" for name in values)
-        parts.append((f"UPDATE executions SET {assignments} WHERE id = %s", [*values.values(), execution_id]))
-    for (execution_id, activity_id), activity in activities.items():
-        names = list(activity.values)
-        if activity.insert:
-            parts.append(
-                (
-                    f"INSERT INTO activities ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})",
-                    list(activity.values.values()),
-                )
-            )
-        else:
-            assignments = ", ".join(f"{name} = %s" for name in names)
-            parts.append(
-                (
-                    f"UPDATE activities SET {assignments} WHERE execution_id = %s AND activity_id = %s",
-                    [*activity.values.values(), execution_id, activity_id],
-                )
-            )
+    for names, rows in _by_columns([((e,), values) for e, values in executions.items()], ("id",)).items():
+        parts.append(_update("executions", ("id",), names, rows))
+    inserts = [((), a.values) for a in activities.values() if a.insert]  # the values hold the key
+    for names, rows in _by_columns(inserts, ()).items():
+        columns = ", ".join(names)
+        parts.append(
+            (f"INSERT INTO activities ({columns}) SELECT {columns} FROM {_ROWS.format('activities')}", [_json(rows)])
+        )
+    updates = [(key, a.values) for key, a in activities.items() if not a.insert]
+    for names, rows in _by_columns(updates, ("execution_id", "activity_id")).items():
+        parts.append(_update("activities", ("execution_id", "activity_id"), names, rows))
     queue = sorted((a.order, a.task) for a in attempts.values() if a.task is not None)
     if queue:
-        # One row each, in the order they were queued: the ids they are given keep it.
-        parts.append(
-            (
-                "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name, priority) "
-                f"VALUES {', '.join(['(%s,%s,%s,%s,%s)'] * len(queue))} "
-                "ON CONFLICT (execution_id, activity_id) DO UPDATE SET "
-                "id = nextval('activity_tasks_id_seq'), attempt = excluded.attempt, name = excluded.name, "
-                "priority = excluded.priority",
-                [v for _, t in queue for v in (t.execution_id, t.activity_id, t.attempt, t.name, t.priority)],
-            )
-        )
-    for (execution_id, activity_id), queued in attempts.items():
-        if queued.task is not None:
-            continue
-        if queued.attempts is None:
-            parts.append(
-                (
-                    "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s",
-                    [execution_id, activity_id],
-                )
-            )
-        else:
-            parts.append(
-                (
-                    "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s AND attempt = ANY(%s)",
-                    [execution_id, activity_id, sorted(queued.attempts)],
-                )
-            )
-    for execution_id, task_change in tasks.items():
-        after = task_change.after
-        if after == task_change.before:
-            continue  # e.g. queued, claimed and finished in one transaction
-        if after is None:
-            parts.append(("DELETE FROM workflow_tasks WHERE execution_id = %s", [execution_id]))
-        else:
-            parts.append(
-                (
-                    f"INSERT INTO workflow_tasks (execution_id, {WORKFLOW_TASK_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s) "
-                    "ON CONFLICT (execution_id) DO UPDATE SET workflow = excluded.workflow, "
-                    "ready_at_ms = excluded.ready_at_ms, leased_until_ms = excluded.leased_until_ms, "
-                    "owner = excluded.owner, dirty = excluded.dirty, priority = excluded.priority",
-                    [execution_id, *after],
-                )
-            )
+        # In the order they were queued: the ids they are given keep it.
+        rows = [
+            {"execution_id": t.execution_id, "activity_id": t.activity_id, "attempt": t.attempt, "name": t.name}
+            | {"priority": t.priority}
+            for _, t in queue
+        ]
+        parts.append((_QUEUE, [_json(rows)]))
+    whole = [
+        {"execution_id": e, "activity_id": a} for (e, a), q in attempts.items() if q.task is None and q.attempts is None
+    ]
+    if whole:
+        parts.append((_DEQUEUE, _keyed(whole, _ATTEMPT_KEY)))
+    some = [
+        {"execution_id": e, "activity_id": a, "attempt": attempt}
+        for (e, a), q in attempts.items()
+        if q.task is None and q.attempts is not None
+        for attempt in sorted(q.attempts)
+    ]
+    if some:
+        parts.append((_DEQUEUE + " AND t.attempt = v.attempt", _keyed(some, _ATTEMPT_KEY)))
+    changed = {e: change.after for e, change in tasks.items() if change.after != change.before}
+    gone = [e for e, after in changed.items() if after is None]
+    if gone:
+        parts.append(("DELETE FROM workflow_tasks WHERE execution_id = ANY(%s)", [gone]))
+    kept = [{"execution_id": e, **after._asdict()} for e, after in changed.items() if after is not None]
+    if kept:
+        parts.append((_TASKS, [_json(kept)]))
     if events:
         # Executions updated above have their last_seq set there: a row is written once.
         last_seqs = {row[0]: row[1] for row in events if row[0] not in executions}
-        execution_ids, seqs, kinds, times, data = (list(column) for column in zip(*events, strict=True))
         if last_seqs:
             parts.append(
-                (
-                    "UPDATE executions e SET last_seq = n.last_seq "
-                    "FROM unnest(%s::text[], %s::bigint[]) AS n(id, last_seq) WHERE e.id = n.id",
-                    [list(last_seqs), list(last_seqs.values())],
-                )
+                _update("executions", ("id",), ("last_seq",), [{"id": e, "last_seq": q} for e, q in last_seqs.items()])
             )
-        parts.append(
-            (
-                "INSERT INTO events (execution_id, seq, type, at_ms, data) "
-                "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::text[])",
-                [execution_ids, seqs, kinds, times, data],
-            )
-        )
+        rows = [{"execution_id": e, "seq": q, "type": t, "at_ms": at, "data": d} for e, q, t, at, d in events]
+        parts.append((_EVENTS, [_json(rows)]))
     return parts
+
+
+_ROWS = "json_populate_recordset(NULL::{0}, %s::json) AS v"
+"""The rows of a JSON parameter (a list of objects by column name), as rows of ``{0}``: absent columns are NULL."""
+_EVENTS = (
+    "INSERT INTO events (execution_id, seq, type, at_ms, data) "
+    f"SELECT v.execution_id, v.seq, v.type, v.at_ms, v.data FROM {_ROWS.format('events')}"
+)
+_QUEUE = (
+    "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name, priority) "
+    "SELECT v.execution_id, v.activity_id, v.attempt, v.name, v.priority "
+    "FROM json_populate_recordset(NULL::activity_tasks, %s::json) WITH ORDINALITY AS v ORDER BY v.ordinality "
+    "ON CONFLICT (execution_id, activity_id) DO UPDATE SET "
+    "id = nextval('activity_tasks_id_seq'), attempt = excluded.attempt, name = excluded.name, "
+    "priority = excluded.priority"
+)
+_ATTEMPT_KEY = ("execution_id", "activity_id")
+_TASKS = (
+    f"INSERT INTO workflow_tasks (execution_id, {WORKFLOW_TASK_COLUMNS}) "
+    f"SELECT v.execution_id, {', '.join(f'v.{c}' for c in WORKFLOW_TASK_COLUMNS.split(', '))} "
+    f"FROM {_ROWS.format('workflow_tasks')} "
+    "ON CONFLICT (execution_id) DO UPDATE SET workflow = excluded.workflow, "
+    "ready_at_ms = excluded.ready_at_ms, leased_until_ms = excluded.leased_until_ms, "
+    "owner = excluded.owner, dirty = excluded.dirty, priority = excluded.priority"
+)
+
+
+def _by_columns(
+    writes: list[tuple[tuple[Any, ...], dict[str, object]]], key: tuple[str, ...]
+) -> dict[tuple[str, ...], list[dict[str, object]]]:
+    """Rows to write (the values of ``key`` and those set), grouped by the columns each sets (in name order)."""
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for ids, values in writes:
+        names = tuple(sorted(values))
+        groups.setdefault(names, []).append({**dict(zip(key, ids, strict=True)), **values})
+    return groups
+
+
+def _update(table: str, key: tuple[str, ...], names: tuple[str, ...], rows: list[dict[str, object]]) -> Part:
+    """An update of ``table`` setting ``names`` in each row (found by its ``key`` columns) to the row's values."""
+    assignments = ", ".join(f"{name} = v.{name}" for name in names)
+    return f"UPDATE {table} t SET {assignments} FROM {_ROWS.format(table)} WHERE {_by_key(key)}", _keyed(rows, key)
+
+
+def _by_key(key: tuple[str, ...]) -> str:
+    """Rows of ``t`` joined to the JSON rows ``v`` by ``key``, found by their index.
+
+    The planner cannot tell how many rows a JSON parameter holds (it guesses 100): joined by the
+    key alone, it may scan the whole table. The key's values, also given as arrays, let it look
+    each row up by the index of the key.
+    """
+    return " AND ".join(f"t.{column} = v.{column} AND t.{column} = ANY(%s)" for column in key)
+
+
+def _keyed(rows: list[dict[str, object]], key: tuple[str, ...]) -> list[Any]:
+    """The parameters of a statement on ``rows`` matched by :func:`_by_key`: the rows, then each key column's values."""
+    return [_json(rows), *(sorted({row[column] for row in rows}) for column in key)]  # type: ignore[type-var]
+
+
+def _json(rows: list[dict[str, object]]) -> str:
+    return json.dumps(rows, separators=(",", ":"))
 
 
 def statement(parts: list[Part]) -> Part:
@@ -319,3 +351,6 @@ def statement(parts: list[Part]) -> Part:
     head = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(parts[:-1]))
     params = [param for _, part_params in parts for param in part_params]
     return f"WITH {head} {parts[-1][0]}", params
+
+
+_DEQUEUE = f"DELETE FROM activity_tasks t USING {_ROWS.format('activity_tasks')} WHERE {_by_key(_ATTEMPT_KEY)}"
