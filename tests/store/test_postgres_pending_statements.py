@@ -1,8 +1,10 @@
-"""A PostgreSQL batch's writes travel as one statement whose text does not depend on how many rows it writes.
+"""A PostgreSQL batch's writes of many rows travel as one statement whose text does not depend on how many.
 
-Each table's rows go as one JSON parameter, so the statement of a batch of ten workflows'
-steps is the statement of a batch of one: psycopg keeps its text parsed, and the server keeps
-it prepared. What the statement does to the database is what the rest of the suite tests.
+Each table's rows go as one JSON parameter, so the statement of a batch of forty workflows'
+steps is the statement of a batch of twenty: psycopg keeps its text parsed, and the server
+keeps it prepared. A batch of a few rows writes each row in a part of its own, which costs the
+server less for each row. What the statements do to the database is what the rest of the suite
+tests.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 
 from tether.model.events import EventType
+from tether.store.postgres.pending import MANY_ROWS as MANY
 from tether.store.postgres.pending import PendingWrites, WorkflowTask, statement
 from tether.store.rows import ActivityTaskRow
 
@@ -34,25 +37,35 @@ def steps(count: int) -> tuple[str, list[object]]:
     return sql, list(params)
 
 
-def test_the_statement_of_a_batch_of_writes_is_the_same_text_for_one_row_or_many() -> None:
-    one_sql, one_params = steps(1)
-    many_sql, many_params = steps(7)
+def test_the_statement_of_a_batch_of_many_writes_is_the_same_text_however_many() -> None:
+    some_sql, some_params = steps(MANY)
+    more_sql, more_params = steps(MANY * 3)
 
-    assert one_sql == many_sql
-    assert len(one_params) == len(many_params)
-    rows = [json.loads(param) for param in many_params if isinstance(param, str) and param.startswith("[")]
-    assert sorted(len(table_rows) for table_rows in rows) == [7] * len(rows)  # each table's rows, in one parameter
+    assert some_sql == more_sql
+    assert len(some_params) == len(more_params)
+    rows = [json.loads(param) for param in more_params if isinstance(param, str) and param.startswith("[")]
+    assert rows
+    assert {len(table_rows) for table_rows in rows} == {MANY * 3}  # each table's rows, in one parameter
+
+
+def test_a_batch_of_a_few_writes_writes_each_row_in_a_part_of_its_own() -> None:
+    one_sql, _ = steps(1)
+    two_sql, _ = steps(2)
+
+    assert "json_populate_recordset" not in one_sql
+    assert two_sql.count("UPDATE activities") == 2 * one_sql.count("UPDATE activities") == 2
 
 
 def test_rows_that_set_other_columns_go_in_a_part_of_their_own() -> None:
     pending = PendingWrites()
-    pending.update_execution("e1", {"status": "completed", "closed_at_ms": 5})
-    pending.update_execution("e2", {"cancel_requested": True})
-    pending.update_execution("e3", {"closed_at_ms": 6, "status": "failed"})
+    for i in range(MANY):
+        pending.update_execution(
+            f"e{i}", {"status": "completed", "closed_at_ms": i} if i % 2 else {"cancel_requested": True}
+        )
     (parts,) = pending.take()
 
     assert len(parts) == 2
     assert [json.loads(params[0]) for _, params in parts] == [
-        [{"id": "e1", "closed_at_ms": 5, "status": "completed"}, {"id": "e3", "closed_at_ms": 6, "status": "failed"}],
-        [{"id": "e2", "cancel_requested": True}],
+        [{"id": f"e{i}", "cancel_requested": True} for i in range(0, MANY, 2)],
+        [{"id": f"e{i}", "closed_at_ms": i, "status": "completed"} for i in range(1, MANY, 2)],
     ]

@@ -222,11 +222,136 @@ def _parts(
     executions: dict[str, dict[str, object]],
     timers: list[str],
 ) -> list[Part]:
+    """The statements of the writes: a part per row for a few rows, a part per table for many (see ``MANY_ROWS``)."""
+    rows = len(activities) + len(attempts) + len(tasks) + len(executions)
+    parts = _json_parts if rows >= MANY_ROWS else _row_parts
+    return parts(activities, attempts, tasks, events, executions, timers)
+
+
+MANY_ROWS = 16
+"""Rows from which a batch's writes go a statement per table rather than per row.
+
+A part per row costs the server least for each row (no JSON to read, each row found by its key
+directly), and the few texts a few rows make are kept parsed and prepared like any other; the
+texts of many rows are not, and their parameters are dumped one by one. Measured: heartbeats in
+batches of eight, and a chain's single steps, are cheaper a part per row; 500 workflows started
+at once, in batches of dozens, far cheaper a part per table.
+"""
+
+
+def _row_parts(
+    activities: dict[tuple[str, int], _Activity],
+    attempts: dict[tuple[str, int], _Attempt],
+    tasks: dict[str, _Task],
+    events: list[tuple[str, int, str, int, str]],
+    executions: dict[str, dict[str, object]],
+    timers: list[str],
+) -> list[Part]:
+    """The statements of the writes, one per row written (and the events' columns as arrays)."""
+    parts: list[Part] = []
+    if timers:
+        parts.append(("DELETE FROM timers WHERE execution_id = ANY(%s)", [timers]))
+    for execution_id, values in executions.items():
+        assignments = ", ".join(f"{name} = %s" for name in values)
+        parts.append((f"UPDATE executions SET {assignments} WHERE id = %s", [*values.values(), execution_id]))
+    for (execution_id, activity_id), activity in activities.items():
+        names = list(activity.values)
+        if activity.insert:
+            parts.append(
+                (
+                    f"INSERT INTO activities ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})",
+                    list(activity.values.values()),
+                )
+            )
+        else:
+            assignments = ", ".join(f"{name} = %s" for name in names)
+            parts.append(
+                (
+                    f"UPDATE activities SET {assignments} WHERE execution_id = %s AND activity_id = %s",
+                    [*activity.values.values(), execution_id, activity_id],
+                )
+            )
+    queue = sorted((a.order, a.task) for a in attempts.values() if a.task is not None)
+    if queue:
+        # One row each, in the order they were queued: the ids they are given keep it.
+        parts.append(
+            (
+                "INSERT INTO activity_tasks (execution_id, activity_id, attempt, name, priority) "
+                f"VALUES {', '.join(['(%s,%s,%s,%s,%s)'] * len(queue))} "
+                "ON CONFLICT (execution_id, activity_id) DO UPDATE SET "
+                "id = nextval('activity_tasks_id_seq'), attempt = excluded.attempt, name = excluded.name, "
+                "priority = excluded.priority",
+                [v for _, t in queue for v in (t.execution_id, t.activity_id, t.attempt, t.name, t.priority)],
+            )
+        )
+    for (execution_id, activity_id), queued in attempts.items():
+        if queued.task is not None:
+            continue
+        if queued.attempts is None:
+            parts.append(
+                (
+                    "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s",
+                    [execution_id, activity_id],
+                )
+            )
+        else:
+            parts.append(
+                (
+                    "DELETE FROM activity_tasks WHERE execution_id = %s AND activity_id = %s AND attempt = ANY(%s)",
+                    [execution_id, activity_id, sorted(queued.attempts)],
+                )
+            )
+    for execution_id, task_change in tasks.items():
+        after = task_change.after
+        if after == task_change.before:
+            continue  # e.g. queued, claimed and finished in one transaction
+        if after is None:
+            parts.append(("DELETE FROM workflow_tasks WHERE execution_id = %s", [execution_id]))
+        else:
+            parts.append(
+                (
+                    f"INSERT INTO workflow_tasks (execution_id, {WORKFLOW_TASK_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s) "
+                    "ON CONFLICT (execution_id) DO UPDATE SET workflow = excluded.workflow, "
+                    "ready_at_ms = excluded.ready_at_ms, leased_until_ms = excluded.leased_until_ms, "
+                    "owner = excluded.owner, dirty = excluded.dirty, priority = excluded.priority",
+                    [execution_id, *after],
+                )
+            )
+    if events:
+        # Executions updated above have their last_seq set there: a row is written once.
+        last_seqs = {row[0]: row[1] for row in events if row[0] not in executions}
+        execution_ids, seqs, kinds, times, data = (list(column) for column in zip(*events, strict=True))
+        if last_seqs:
+            parts.append(
+                (
+                    "UPDATE executions e SET last_seq = n.last_seq "
+                    "FROM unnest(%s::text[], %s::bigint[]) AS n(id, last_seq) WHERE e.id = n.id",
+                    [list(last_seqs), list(last_seqs.values())],
+                )
+            )
+        parts.append(
+            (
+                "INSERT INTO events (execution_id, seq, type, at_ms, data) "
+                "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::text[])",
+                [execution_ids, seqs, kinds, times, data],
+            )
+        )
+    return parts
+
+
+def _json_parts(
+    activities: dict[tuple[str, int], _Activity],
+    attempts: dict[tuple[str, int], _Attempt],
+    tasks: dict[str, _Task],
+    events: list[tuple[str, int, str, int, str]],
+    executions: dict[str, dict[str, object]],
+    timers: list[str],
+) -> list[Part]:
     """The statements of the writes, one per table and kind of write, each row of it in one JSON parameter.
 
     A statement's text then depends on which tables are written and which columns, not on how
-    many rows: the statement of a batch's writes repeats, so psycopg keeps it parsed and the
-    server prepared, and no array is dumped parameter by parameter.
+    many rows: the statement of a large batch's writes repeats, so psycopg keeps it parsed and
+    the server prepared, and no array is dumped parameter by parameter.
     """
     parts: list[Part] = []
     if timers:
