@@ -62,6 +62,17 @@ class _Task:
     after: WorkflowTask | None
 
 
+class _Merged(NamedTuple):
+    """The writes of one statement, each row's merged (see ``_merge``)."""
+
+    activities: dict[tuple[str, int], _Activity]
+    attempts: dict[tuple[str, int], _Attempt]
+    tasks: dict[str, _Task]
+    events: list[tuple[str, int, str, int, str]]
+    executions: dict[str, dict[str, object]]
+    timers: list[str]
+
+
 class PendingWrites:
     """The log of writes not sent yet (see the module doc)."""
 
@@ -165,7 +176,7 @@ def _merge(log: list[tuple[str, Any]]) -> tuple[list[Part], list[tuple[str, Any]
                 activities[key] = _Activity(insert, dict(values))
             elif insert:
                 # A second insert: its own statement.
-                return _parts(activities, attempts, tasks, events, executions, list(timers)), log[index:]
+                return _parts(_Merged(activities, attempts, tasks, events, executions, list(timers))), log[index:]
             else:
                 known.values.update(values)
         elif kind == "attempt":
@@ -189,7 +200,7 @@ def _merge(log: list[tuple[str, Any]]) -> tuple[list[Part], list[tuple[str, Any]
             for row in entry:
                 if row[0] in executions:
                     executions[row[0]]["last_seq"] = row[1]
-    return _parts(activities, attempts, tasks, events, executions, list(timers)), []
+    return _parts(_Merged(activities, attempts, tasks, events, executions, list(timers))), []
 
 
 def _last_seq(events: list[tuple[str, int, str, int, str]], execution_id: str) -> dict[str, object]:
@@ -214,18 +225,10 @@ def _merge_attempt(
         known.attempts = None if attempt is None else known.attempts | {attempt}
 
 
-def _parts(
-    activities: dict[tuple[str, int], _Activity],
-    attempts: dict[tuple[str, int], _Attempt],
-    tasks: dict[str, _Task],
-    events: list[tuple[str, int, str, int, str]],
-    executions: dict[str, dict[str, object]],
-    timers: list[str],
-) -> list[Part]:
+def _parts(writes: _Merged) -> list[Part]:
     """The statements of the writes: a part per row for a few rows, a part per table for many (see ``MANY_ROWS``)."""
-    rows = len(activities) + len(attempts) + len(tasks) + len(executions)
-    parts = _json_parts if rows >= MANY_ROWS else _row_parts
-    return parts(activities, attempts, tasks, events, executions, timers)
+    rows = len(writes.activities) + len(writes.attempts) + len(writes.tasks) + len(writes.executions)
+    return _json_parts(writes) if rows >= MANY_ROWS else _row_parts(writes)
 
 
 MANY_ROWS = 16
@@ -239,15 +242,9 @@ at once, in batches of dozens, far cheaper a part per table.
 """
 
 
-def _row_parts(
-    activities: dict[tuple[str, int], _Activity],
-    attempts: dict[tuple[str, int], _Attempt],
-    tasks: dict[str, _Task],
-    events: list[tuple[str, int, str, int, str]],
-    executions: dict[str, dict[str, object]],
-    timers: list[str],
-) -> list[Part]:
+def _row_parts(writes: _Merged) -> list[Part]:
     """The statements of the writes, one per row written (and the events' columns as arrays)."""
+    activities, attempts, tasks, events, executions, timers = writes
     parts: list[Part] = []
     if timers:
         parts.append(("DELETE FROM timers WHERE execution_id = ANY(%s)", [timers]))
@@ -339,20 +336,14 @@ def _row_parts(
     return parts
 
 
-def _json_parts(
-    activities: dict[tuple[str, int], _Activity],
-    attempts: dict[tuple[str, int], _Attempt],
-    tasks: dict[str, _Task],
-    events: list[tuple[str, int, str, int, str]],
-    executions: dict[str, dict[str, object]],
-    timers: list[str],
-) -> list[Part]:
+def _json_parts(writes: _Merged) -> list[Part]:
     """The statements of the writes, one per table and kind of write, each row of it in one JSON parameter.
 
     A statement's text then depends on which tables are written and which columns, not on how
     many rows: the statement of a large batch's writes repeats, so psycopg keeps it parsed and
     the server prepared, and no array is dumped parameter by parameter.
     """
+    activities, attempts, tasks, events, executions, timers = writes
     parts: list[Part] = []
     if timers:
         parts.append(("DELETE FROM timers WHERE execution_id = ANY(%s)", [timers]))
