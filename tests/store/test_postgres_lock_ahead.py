@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 import psycopg
@@ -169,20 +170,36 @@ async def test_events_a_transition_expects_are_read_ahead_with_its_lock(store: P
     assert round_trips - _HOLD == 2  # the locks with the reads and the events, then the commit
 
 
+async def behind_a_lock(
+    url: str, execution_id: str, changes: Sequence[str], batch: Coroutine[Any, Any, list[object]]
+) -> list[object]:
+    """Run ``batch`` while another connection holds ``execution_id``'s lock and makes ``changes``.
+
+    They commit once the batch waits for that lock (holding any it took before it).
+    """
+    other = connect(url)
+    try:
+        other.execute("BEGIN")
+        other.execute("SELECT id FROM executions WHERE id = %s FOR UPDATE", (execution_id,))
+        for change in changes:
+            other.execute(change)
+        queued = asyncio.ensure_future(batch)
+        await wait_for_lock_waits(url, 1)
+        other.execute("COMMIT")
+        return await queued
+    finally:
+        other.close()
+
+
 async def test_what_is_read_ahead_is_what_was_committed_once_the_lock_was_held(
     store: PostgresStore, postgres_url: str
 ) -> None:
-    other = connect(postgres_url)
-    try:
-        other.execute("BEGIN")
-        other.execute("SELECT id FROM executions WHERE id = 'e2' FOR UPDATE")
-        other.execute("UPDATE activities SET state = 'completed', closed_at_ms = 9 WHERE execution_id = 'e2'")
-        batch = asyncio.ensure_future(in_one_batch(store, *((beat(e), Touches(e, 1)) for e in _IDS)))
-        await wait_for_lock_waits(postgres_url, 1)  # the batch waits for e2's lock, holding e1's
-        other.execute("COMMIT")
-        results = await batch
-    finally:
-        other.close()
+    results = await behind_a_lock(
+        postgres_url,
+        "e2",
+        ["UPDATE activities SET state = 'completed', closed_at_ms = 9 WHERE execution_id = 'e2'"],
+        in_one_batch(store, *((beat(e), Touches(e, 1)) for e in _IDS)),
+    )
 
     assert results == ["scheduled", "completed", "scheduled"]
 

@@ -10,7 +10,6 @@ transitions wrote since, and never what a refused transition wrote.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -21,12 +20,10 @@ from tether.model.clock import VirtualClock
 from tether.model.events import Command, EventType
 from tether.model.options import ActivityOptions
 from tether.store.base import Touches, Transaction
-from tether.store.postgres.connection import connect
 from tether.store.postgres.store import PostgresStore
 
 from .test_concurrent_runs_and_children import claim, finish
-from .test_concurrent_stores import wait_for_lock_waits
-from .test_postgres_lock_ahead import _HOLD, counts, in_one_batch
+from .test_postgres_lock_ahead import _HOLD, behind_a_lock, counts, in_one_batch
 from .test_store_contract import Boom, activity, execution, insert
 
 pytestmark = pytest.mark.postgres
@@ -138,25 +135,16 @@ async def test_a_deleted_execution_is_not_told_the_open_activities_read_before(s
 async def test_open_activities_read_ahead_are_those_committed_once_the_lock_was_held(
     store: PostgresStore, postgres_url: str
 ) -> None:
-    other = connect(postgres_url)
-    try:
-        other.execute("BEGIN")
-        other.execute("SELECT id FROM executions WHERE id = 'e1' FOR UPDATE")
-        other.execute(
-            "UPDATE activities SET state = 'completed', closed_at_ms = 9 WHERE execution_id = 'e1' AND activity_id = 1"
-        )
-        other.execute(
+    results = await behind_a_lock(
+        postgres_url,
+        "e1",
+        [
+            "UPDATE activities SET state = 'completed', closed_at_ms = 9 WHERE execution_id = 'e1' AND activity_id = 1",
             "INSERT INTO activities (execution_id, activity_id, name, state, attempt, args, options, scheduled_at_ms) "
-            "VALUES ('e1', 7, 'act', 'scheduled', 1, '[]', '{}', 5)"
-        )
-        batch = asyncio.ensure_future(
-            in_one_batch(store, (then_open(nothing), _OPEN_AHEAD), (then_open(nothing), Touches("e2", 1)))
-        )
-        await wait_for_lock_waits(postgres_url, 1)  # the batch waits for e1's lock
-        other.execute("COMMIT")
-        results = await batch
-    finally:
-        other.close()
+            "VALUES ('e1', 7, 'act', 'scheduled', 1, '[]', '{}', 5)",
+        ],
+        in_one_batch(store, (then_open(nothing), _OPEN_AHEAD), (then_open(nothing), Touches("e2", 1))),
+    )
 
     assert results == [[3, 7], [3, 7]]
 

@@ -32,7 +32,8 @@ async def awo_two() -> list[int]:
 @tether.workflow(name="awo.raced")
 async def awo_raced() -> int:
     step = asyncio.ensure_future(awo_step(1))
-    done, _ = await asyncio.wait([step, asyncio.ensure_future(asyncio.sleep(60))], return_when=asyncio.FIRST_COMPLETED)
+    timer = asyncio.ensure_future(asyncio.sleep(60))  # inside a workflow: a durable timer, never waited here
+    done, _ = await asyncio.wait([step, timer], return_when=asyncio.FIRST_COMPLETED)
     return 1 if step in done else 0
 
 

@@ -77,9 +77,9 @@ class PostgresLocks(PostgresStatements):
             sql = BEHIND_LOCK if activity_id is None else WITH_ACTIVITY
         else:
             sql = BEHIND_LOCK_EVENTS if activity_id is None else WITH_ACTIVITY_EVENTS
-        reads_open = execution_id in self.open_expected
+        reads_open = execution_id in self._open_expected
         if reads_open:
-            self.open_expected.discard(execution_id)
+            self._open_expected.discard(execution_id)
             sql = _with_open_activities(sql)
             params = [execution_id, *params]
         if after is not None:
@@ -157,6 +157,13 @@ class PostgresLocks(PostgresStatements):
             if activity[0] is not None and self.known.activity(activity[0], activity[1]) is None:
                 self.known.learn_activity(activity)
         return claimed
+
+    def expect_open_activities(self, touched: Sequence[Touches]) -> None:
+        """Read the open activities of the executions whose transitions said they read them with the lock each takes.
+
+        For transitions whose locks are not taken ahead (see :meth:`lock_ahead`, which reads them itself).
+        """
+        self._open_expected = {touches.execution_id for touches in touched if touches.reads_open_activities}
 
     def lock_ahead(self, touched: Sequence[Touches]) -> None:
         """Lock the executions of ``touched`` and read what their transitions need behind the locks, in one round trip.

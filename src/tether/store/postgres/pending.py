@@ -362,8 +362,13 @@ def _json_parts(writes: _Merged) -> list[Part]:
     if queue:
         # In the order they were queued: the ids they are given keep it.
         rows = [
-            {"execution_id": t.execution_id, "activity_id": t.activity_id, "attempt": t.attempt, "name": t.name}
-            | {"priority": t.priority}
+            {
+                "execution_id": t.execution_id,
+                "activity_id": t.activity_id,
+                "attempt": t.attempt,
+                "name": t.name,
+                "priority": t.priority,
+            }
             for _, t in queue
         ]
         parts.append((_QUEUE, [_json(rows)]))

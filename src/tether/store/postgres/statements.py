@@ -117,11 +117,11 @@ class PostgresStatements:
         self._locked: set[str] = set()
         """Executions locked by the running transition (lost if it rolls back)."""
         self._held: set[str] = set()
-        self._read_rows: dict[str, Row] = {}
-        self.open_expected: set[str] = set()
-        """Executions whose open activities are read with their lock (a transition of the batch said it reads them)."""
-        """Executions the batch's reads said they ask for, as read at its start (see ``read_ahead``)."""
         """Executions locked by transitions of this batch that were kept."""
+        self._read_rows: dict[str, Row] = {}
+        """Executions the batch's reads said they ask for, as read at its start (see ``read_ahead``)."""
+        self._open_expected: set[str] = set()
+        """Executions whose open activities are read with their lock (a transition of the batch said it reads them)."""
         self.known = HeldRows()
         """Rows of the executions in ``_locked`` and ``_held``, as this transaction left them."""
         self._known_at_start: Known = self.known.snapshot()
@@ -149,7 +149,7 @@ class PostgresStatements:
         self._held = set()
         self._locked = set()
         self._read_rows = {}
-        self.open_expected = set()
+        self._open_expected = set()
         self.known.clear()
         self.deadlines = {}
         self._drop_held_back()

@@ -411,7 +411,7 @@ class PostgresStore:
             if writes and ahead.worth_locking(locks):
                 tx.lock_ahead(locks)
             elif writes:
-                tx.open_expected = {t.execution_id for t in locks if t.reads_open_activities}
+                tx.expect_open_activities(locks)
         except StatementFailed:
             if self._lost():
                 raise
