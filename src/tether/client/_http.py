@@ -15,12 +15,11 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-import httpcore
 import httpx
 import pydantic
 
 from tether import errors
-from tether.client import _requests, _sockets
+from tether.client import _connections, _requests
 from tether.engine.engine import Engine
 from tether.model import schedule_wire, wire
 from tether.model.records import (
@@ -46,7 +45,8 @@ _PUBLISHED = pydantic.TypeAdapter(Published)
 _SCHEDULE = pydantic.TypeAdapter(ScheduleInfo)
 _MAX_PUBLISHED_WAIT_MS = int(wire.MAX_PUBLISHED_WAIT_SECONDS * 1000)
 _READ_SECONDS = 30.0
-_TIMEOUT = httpx.Timeout(_READ_SECONDS, connect=5.0)
+_CONNECT_SECONDS = 5.0
+_TIMEOUT = httpx.Timeout(_READ_SECONDS, connect=_CONNECT_SECONDS)
 _RETRIED_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ConnectTimeout, httpx.ReadTimeout)
 """Failures of the connection or of the server's side of it; every call is safe to send again after them."""
 _RETRIED_STATUSES = frozenset({502, 503, 504})
@@ -77,6 +77,7 @@ class HttpTransport:
             self._polls = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=_TIMEOUT, transport=polls)
             self._requests = _requests.Requests(self._http, calls)
             self._poll_requests = _requests.Requests(self._polls, polls)
+            self._connections = _connections_of(self._http.base_url)
         except httpx.InvalidURL as exc:
             raise errors.UsageError(f"{base_url!r} is not a valid server URL: {exc}") from None
 
@@ -97,11 +98,10 @@ class HttpTransport:
         after a connection that broke once it was sent, its outcome is unknown, and it raises
         ServerUnreachable saying so rather than a second answer that would describe the first.
         """
-        requests = self._requests if timeout is None else self._poll_requests
-        limit = None if timeout is None else httpx.Timeout(timeout, connect=_TIMEOUT.connect)
+        response: httpx.Response | _connections.Answer
         for attempt, delay in enumerate((*_RETRY_DELAYS, None)):
             try:
-                response = await requests.send(requests.build(method, path, body, params, limit))
+                response = await self._send(method, path, body, params, timeout)
             except httpx.PoolTimeout as exc:
                 raise errors.StoreUnavailable(
                     f"no connection to {self.base_url} came free within {_READ_SECONDS:g} s: too many calls at once"
@@ -131,6 +131,19 @@ class HttpTransport:
         if response.status_code >= 400:
             raise _error_of(response)
         return response.json() if response.content else None
+
+    async def _send(
+        self, method: str, path: str, body: bytes | None, params: dict[str, Any] | None, timeout: float | None
+    ) -> httpx.Response | _connections.Answer:
+        """One request's whole answer: on the transport's own connections to http://, else through httpx."""
+        requests = self._requests if timeout is None else self._poll_requests
+        if self._connections is not None:
+            pool = self._connections[0 if timeout is None else 1]
+            return await pool.send(
+                requests.wire(method, path, body, params), _READ_SECONDS if timeout is None else timeout
+            )
+        limit = None if timeout is None else httpx.Timeout(timeout, connect=_CONNECT_SECONDS)
+        return await requests.send(requests.build(method, path, body, params, limit))
 
     async def start_workflow(
         self,
@@ -404,19 +417,29 @@ class HttpTransport:
     async def close(self) -> None:
         await self._http.aclose()
         await self._polls.aclose()
+        for pool in self._connections or ():
+            await pool.close()
 
 
 def _transport(base_url: str, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """The connection pool of one of the transport's clients: on plain sockets for http://, httpcore's own for https://."""
+    """The httpx connection pool of one of the transport's clients (calls to http:// go by _connections instead)."""
     if base_url.startswith("https://"):
         return httpx.AsyncHTTPTransport(limits=limits)
-    # Plain HTTP needs no certificates; loading the CA bundle costs ~20 ms per client.
-    transport = httpx.AsyncHTTPTransport(limits=limits, verify=False)
-    transport._pool = httpcore.AsyncConnectionPool(
-        max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry, network_backend=_sockets.SocketBackend(),
-    )  # fmt: skip
-    return transport
+    return httpx.AsyncHTTPTransport(limits=limits, verify=False)  # http needs no certificates: loading them is ~20 ms
+
+
+def _connections_of(url: httpx.URL) -> tuple[_connections.Pool, _connections.Pool] | None:
+    """For an http:// server, the connections of calls and of long polls (see HttpTransport); else None."""
+    if url.scheme != "http":
+        return None
+    host, port = url.host, url.port or 80
+    calls = _connections.Pool(
+        host, port, max_connections=64, max_idle=32, connect_seconds=_CONNECT_SECONDS, wait_seconds=_READ_SECONDS
+    )
+    polls = _connections.Pool(
+        host, port, max_connections=None, max_idle=8, connect_seconds=_CONNECT_SECONDS, wait_seconds=_READ_SECONDS
+    )
+    return calls, polls
 
 
 def _schedule_path(schedule_id: str, action: str = "") -> str:
@@ -447,7 +470,7 @@ def _by_token(token: str, **json_texts: str | None) -> bytes:
     return f'{{"token":{json.dumps(token)}{fields}}}'.encode()
 
 
-def _error_of(response: httpx.Response) -> errors.TetherError:
+def _error_of(response: httpx.Response | _connections.Answer) -> errors.TetherError:
     try:
         body = wire.ErrorBody.model_validate_json(response.content)
     except pydantic.ValidationError:

@@ -41,6 +41,11 @@ class Requests:
         self._json["Content-Type"] = "application/json"
         self._urls: dict[str, httpx.URL] = {}
         self._usual = {"timeout": client.timeout.as_dict()}
+        # The same headers as written on the wire by the connections of http:// servers (see _connections).
+        self._blocks = {
+            kind: b"".join(b"%s: %s\r\n" % pair for pair in headers.raw)
+            for kind, headers in (("json", self._json), ("empty", self._empty), ("plain", self._plain))
+        }
 
     def build(
         self, method: str, path: str, body: bytes | None, params: dict[str, Any] | None, timeout: httpx.Timeout | None
@@ -64,6 +69,22 @@ class Requests:
         extensions = self._usual if timeout is None else {"timeout": timeout.as_dict()}
         stream = httpx.ByteStream(body or b"")
         return httpx.Request(method, self._url(path), headers=headers, stream=stream, extensions=extensions)
+
+    def wire(self, method: str, path: str, body: bytes | None, params: dict[str, Any] | None) -> bytes:
+        """The bytes of the request :meth:`build` would make, as httpx's HTTP/1.1 connection writes them."""
+        block = self._blocks["json" if body is not None else "empty" if method in _BODIED else "plain"]
+        url = self._url(path) if params is None else self._client.build_request(method, path, params=params).url
+        parts = [method.encode("ascii"), b" ", url.raw_path, b" HTTP/1.1\r\n", block]
+        carrier: dict[str, str] = {}
+        tracing.inject(carrier)
+        for name, value in carrier.items():
+            parts.append(b"%s: %s\r\n" % (name.encode("latin-1"), value.encode("latin-1")))
+        if body is not None:
+            parts.append(b"Content-Length: %d\r\n\r\n" % len(body))
+            parts.append(body)
+        else:
+            parts.append(b"\r\n")
+        return b"".join(parts)
 
     def _url(self, path: str) -> httpx.URL:
         url = self._urls.get(path)
