@@ -22,6 +22,7 @@ import pytest
 import tether
 from tests.helpers.workflows import TOKENS
 from tether.service import app as service_app
+from tether.service import server as service_server
 from tether.service.auth import StoreKeys
 from tether.testing import TestEnvironment
 
@@ -75,6 +76,31 @@ async def test_a_heartbeat_is_answered_alike_either_way(served: tuple[TestEnviro
     assert plain[0] == 200
     assert b'"next_heartbeat_due":"' in plain[2]
     assert (await env.engine.describe_activity(token)).heartbeat_details == {"i": 1, "note": "été"}
+
+
+async def test_a_plain_call_is_answered_from_the_connection_in_one_write(
+    served: tuple[TestEnvironment, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, http = served
+    token = await _token(env, "direct-whole")
+    written: list[int] = []
+    whole = service_server._Direct.whole
+
+    async def counted(
+        self: service_server._Direct, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        written.append(status)
+        await whole(self, status, headers, body)
+
+    monkeypatch.setattr(service_server._Direct, "whole", counted)
+    body = b'{"token": "%s"}' % token.encode()
+    await http.post(
+        "/v1/activities/heartbeat", content=body, headers=PLAIN
+    )  # the app's first request: the layers built
+    written.clear()
+    plain, general = await _both(http, "/v1/activities/heartbeat", body)
+    assert plain == general
+    assert written == [200]  # the plain one; the general one went through FastAPI
 
 
 async def test_a_completion_and_a_failure_are_answered_alike_either_way(

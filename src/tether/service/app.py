@@ -104,7 +104,7 @@ class _App(FastAPI):
         if self.direct_limits is None:
             return stack
         assert isinstance(stack, ServerErrorMiddleware)  # FastAPI's outermost layer: its 500 handler is needed
-        return token_routes.TokenRoutes(stack, self.direct_limits)
+        return token_routes.TokenRoutes(stack, self.direct_limits, self)
 
     def setup(self) -> None:
         super().setup()

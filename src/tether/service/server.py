@@ -15,16 +15,16 @@ from collections.abc import Callable, Iterator
 
 import h11
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 except ImportError:  # pragma: no cover - httptools not installed
     HttpToolsProtocol = None  # type: ignore[assignment,misc]  # h11 serves then
 
 from tether.errors import UsageError
-from tether.service import auth, state
+from tether.service import auth, state, token_routes
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,18 @@ class _SlowClientGuard(_HeaderDeadline, H11Protocol):
 
 
 class _FastSlowClientGuard(_HeaderDeadline, HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol on httptools (the C parser), closing connections whose headers are late."""
+    """uvicorn's HTTP/1.1 protocol on httptools (the C parser), closing connections whose headers are late.
+
+    Calls by token are handed to the app's token routes as they arrive (see token_routes), past
+    the layers around the app, and their answers written whole.
+    """
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGIApp) -> None:  # type: ignore[override]
+        # The app's middleware, once built (by Starlette, on the app's first request): its token routes outermost.
+        calls = getattr(self.config.app, "middleware_stack", None)
+        if isinstance(calls, token_routes.TokenRoutes) and app is self.app and calls.takes(cycle.scope):
+            app = _Direct(calls, cycle, app)  # (not uvicorn's 503 app, when too busy)
+        super()._start_asgi_task(cycle, app)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -137,6 +148,49 @@ class _FastSlowClientGuard(_HeaderDeadline, HttpToolsProtocol):
         # complete (no scope yet: nothing has arrived on the connection).
         scope: dict[str, object] | None = self.scope  # type: ignore[assignment]  # None until the first byte
         return scope is None or "method" not in scope
+
+
+class _Direct:
+    """One request by token, as the ASGI app its cycle runs: the token routes serve it, the whole app if not."""
+
+    __slots__ = ("calls", "cycle", "general")
+
+    def __init__(self, calls: token_routes.TokenRoutes, cycle: RequestResponseCycle, general: ASGIApp) -> None:
+        self.calls = calls
+        self.cycle = cycle
+        self.general = general
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.calls.serve(scope, receive, send, self.general, self.whole)
+
+    async def whole(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """What the cycle's ``send`` does for a start and the last body, as one write.
+
+        ``headers``: lowercase names, valid values (the token routes' own).
+        """
+        cycle = self.cycle
+        if cycle.access_log or cycle.response_started:  # uvicorn's own access line: its send writes it
+            await cycle.send({"type": "http.response.start", "status": status, "headers": headers})
+            await cycle.send({"type": "http.response.body", "body": body})
+            return
+        if cycle.flow.write_paused and not cycle.disconnected:
+            await cycle.flow.drain()
+        if cycle.disconnected:
+            return
+        cycle.response_started = True
+        cycle.waiting_for_100_continue = False
+        content = [STATUS_LINE[status]]
+        for name, value in (*cycle.default_headers, *headers):
+            content += (name, b": ", value, b"\r\n")
+        if not cycle.keep_alive:
+            content.append(b"connection: close\r\n")
+        content += (b"\r\n", body)
+        cycle.transport.write(b"".join(content))
+        cycle.response_complete = True
+        cycle.message_event.set()
+        if not cycle.keep_alive:
+            cycle.transport.close()
+        cycle.on_response()
 
 
 def _protocol() -> type[_HeaderDeadline]:

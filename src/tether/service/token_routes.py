@@ -8,6 +8,13 @@ of them itself and does for it what those layers do: the access-log line, the re
 The body is parsed by orjson and validated by the route's model, the route's own function run,
 its reply rendered as FastAPI renders it, with the route named in the scope for the logs.
 
+The same layer also answers such a request straight from the connection (``serve``, called by
+the server's HTTP protocol as the request arrives), before uvicorn's proxy-header layer, FastAPI
+and Starlette have run, and writes the whole answer at once rather than as two ASGI messages:
+none of those layers changes anything these calls read (the client's address and scheme are
+not read by them), and what they would do is done here (the app named in the scope, FastAPI's
+root path and its own telemetry sending the request the general way).
+
 Whatever it does not take as plain (another method or content type, a body of unknown length
 or over the limit, a caller whose key is refused, a body that is not valid JSON or not valid
 for the model, a deep one, a call with an Origin while CORS is on) goes on through the whole app,
@@ -21,12 +28,12 @@ from __future__ import annotations
 import asyncio
 import time
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.middleware.errors import ServerErrorMiddleware
@@ -45,6 +52,12 @@ _SHALLOW = 256
 _JSON = b"application/json"
 
 Endpoint = Callable[[Any, Request, Access], Awaitable[Any]]
+
+Whole = Callable[[int, list[tuple[bytes, bytes]], bytes], Awaitable[None]]
+"""Sends a whole answer (status, headers, body) in one write: the connection's own, in place of two ASGI sends."""
+
+_DECLINED = "tether.token_routes.declined"
+"""Set in the scope of a request this layer passed on: met again on its way through the app, it goes straight on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,19 +107,47 @@ class TokenRoutes:
     anything not taken here goes on to, and whose 500 handler answers an unexpected failure here.
     """
 
-    def __init__(self, app: ServerErrorMiddleware, limits: Limits) -> None:
+    def __init__(self, app: ServerErrorMiddleware, limits: Limits, routed: FastAPI | None = None) -> None:
         self.app = app
         self.limits = limits
+        self.routed = routed
+        """The app whose middleware this is: what the scope names as its app on the way straight from the connection."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
-        served = _ROUTES.get(scope["path"]) if scope["type"] == "http" else None
         if (
-            served is None
-            or scope["method"] != "POST"
+            scope["type"] != "http"
+            or scope.get(_DECLINED)
             or scope.get("root_path")
             or scope.get("fastapi.telemetry") is not None  # FastAPI's own spans name the route its router selects
         ):
             await self.app(scope, receive, send)
+            return
+        await self._take(scope, receive, send, self.app, None)
+
+    @staticmethod
+    def takes(scope: Mapping[str, Any]) -> bool:
+        """Whether a request whose head just arrived may be a call by token (its headers are checked next)."""
+        return scope["method"] == "POST" and scope["path"] in _ROUTES
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, general: ASGIApp, whole: Whole) -> None:
+        """Answer a request by token straight from the connection, before any of the app's layers ran.
+
+        ``general`` is the whole app, which takes what is not answered here; ``whole`` writes a
+        whole answer at once.
+        """
+        routed = self.routed
+        if routed is None or routed.root_path or scope.get("root_path") or _traced_by_fastapi(routed):
+            await general(scope, receive, send)
+            return
+        scope["app"] = routed  # as Starlette names it: the app's state (engine, keys) is found through it
+        await self._take(scope, receive, send, general, whole)
+
+    async def _take(self, scope: Scope, receive: Receive, send: Send, general: ASGIApp, whole: Whole | None) -> None:
+        """Answer a plain call by token here, or pass it on to ``general`` (marked as passed on)."""
+        served = _ROUTES.get(scope["path"])
+        if served is None or scope["method"] != "POST":
+            scope[_DECLINED] = True
+            await general(scope, receive, send)
             return
         content_type = declared = authorization = host = None
         other = False
@@ -129,7 +170,8 @@ class TokenRoutes:
             or int(declared) > self.limits.max_body_bytes
             or declared == b"0"
         ):
-            await self.app(scope, receive, send)
+            scope[_DECLINED] = True
+            await general(scope, receive, send)
             return
         replayed = await self._serve(
             scope,
@@ -138,17 +180,26 @@ class TokenRoutes:
             served,
             None if authorization is None else authorization.decode("latin-1"),
             "" if host is None else host.decode("latin-1"),
+            whole,
         )
         if replayed is not None:
-            await self.app(scope, _replaying(replayed, receive) if replayed else receive, send)
+            scope[_DECLINED] = True
+            await general(scope, _replaying(replayed, receive) if replayed else receive, send)
 
     async def _serve(
-        self, scope: Scope, receive: Receive, send: Send, served: _TokenRoute, authorization: str | None, host: str
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        served: _TokenRoute,
+        authorization: str | None,
+        host: str,
+        whole: Whole | None,
     ) -> list[Message] | None:
         """Answer the call, or return the messages received so far for the general path to take it from there."""
         answer = _Answer()
         try:
-            return await self._answer(scope, receive, send, served, authorization, host, answer)
+            return await self._answer(scope, receive, send, served, authorization, host, answer, whole)
         except Exception as exc:
             if answer.status:
                 raise
@@ -165,6 +216,7 @@ class TokenRoutes:
         authorization: str | None,
         host: str,
         answer: _Answer,
+        whole: Whole | None,
     ) -> list[Message] | None:
         began = time.perf_counter()
         caller = observation.caller.set(None)
@@ -204,14 +256,12 @@ class TokenRoutes:
                 return None
             content = served.reply.dump_json(reply)
             answer.status = 200
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-length", str(len(content)).encode()), (b"content-type", _JSON)],
-                }
-            )
-            await send({"type": "http.response.body", "body": content})
+            headers = [(b"content-length", str(len(content)).encode()), (b"content-type", _JSON)]
+            if whole is not None:
+                await whole(200, headers, content)
+            else:
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": content})
             return None
         finally:
             observation.caller.reset(caller)
@@ -307,6 +357,15 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+def _traced_by_fastapi(app: FastAPI) -> bool:
+    """Whether FastAPI's own telemetry records requests (an OpenTelemetry provider is configured).
+
+    Such a request goes through FastAPI, whose spans name the route its router selects.
+    """
+    telemetry = getattr(app, "_native_telemetry", None)  # FastAPI releases before their telemetry have none
+    return telemetry is not None and bool(telemetry.enabled())
 
 
 def _raising(exc: Exception) -> ASGIApp:
