@@ -12,8 +12,22 @@ from tether.errors import UsageError
 from tether.model.events import EventType
 from tether.store.base import Store, Transaction
 from tether.store.rows import ActivityTaskRow
+from tether.store.sqlite.store import SQLiteStore
+from tether.store.sqlite.transaction import SQLiteTransaction
 
-from .test_store_contract import ACT, WF, Boom, activity, append, claim, execution, history, holds, insert
+from .test_store_contract import (
+    ACT,
+    WF,
+    Boom,
+    activity,
+    append,
+    claim,
+    execution,
+    history,
+    holds,
+    insert,
+    insert_activity,
+)
 
 
 async def test_task_queued_claimed_and_finished_in_one_transition_leaves_no_task(store: Store) -> None:
@@ -279,3 +293,79 @@ async def test_task_finished_and_queued_again_in_one_transition_is_offered_afres
     assert await store.run(transition) is True
     assert await holds(store, "e1", "w1") is False
     assert await claim(store, now_ms=20, owner="w2") == ["e1"]
+
+
+async def test_an_activity_read_again_in_a_transition_shows_what_the_transition_changed(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await insert_activity(store, activity("e1", 1))
+
+    def transition(tx: Transaction) -> list[str | None]:
+        seen = []
+        for change in ("started", "completed"):
+            row = tx.get_activity("e1", 1)
+            seen.append(None if row is None else row.state)
+            tx.update_activity("e1", 1, state=change)
+        row = tx.get_activity("e1", 1)
+        seen.append(None if row is None else row.state)
+        return seen
+
+    assert await store.run(transition) == ["scheduled", "started", "completed"]
+    assert (await store.read(lambda tx: tx.get_activity("e1", 1))).state == "completed"  # type: ignore[union-attr]
+
+
+async def test_an_activity_changed_in_a_savepoint_that_fails_reads_as_before_it(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await insert_activity(store, activity("e1", 1))
+
+    def started_then_failing(tx: Transaction) -> str | None:
+        with tx.savepoint():
+            tx.update_activity("e1", 1, state="started")
+            inside = tx.get_activity("e1", 1)
+            raise Boom(None if inside is None else inside.state)
+
+    def transition(tx: Transaction) -> list[str | None]:
+        first = tx.get_activity("e1", 1)
+        try:
+            started_then_failing(tx)
+        except Boom as failed:
+            inside = failed.args[0]
+        after = tx.get_activity("e1", 1)
+        return [None if row is None else row.state for row in (first, after)] + [inside]
+
+    assert await store.run(transition) == ["scheduled", "scheduled", "started"]
+
+
+async def test_an_activity_read_before_its_execution_is_deleted_is_gone_after(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await insert_activity(store, activity("e1", 1))
+
+    def transition(tx: Transaction) -> list[bool]:
+        before = tx.get_activity("e1", 1) is not None
+        tx.delete_executions(["e1"])
+        return [before, tx.get_activity("e1", 1) is not None]
+
+    assert await store.run(transition) == [True, False]
+
+
+async def test_sqlite_reads_an_activity_once_per_transition_until_it_changes(sqlite_url: str) -> None:
+    store = await SQLiteStore.open(sqlite_url)
+    try:
+        await insert(store, execution("e1"))
+        await insert_activity(store, activity("e1", 1))
+        selects: list[str] = []
+
+        def transition(tx: Transaction) -> None:
+            assert isinstance(tx, SQLiteTransaction)
+            tx._conn.set_trace_callback(lambda sql: selects.append(sql) if "FROM activities" in sql else None)
+            try:
+                tx.get_activity("e1", 1)
+                tx.get_activity("e1", 1)  # as a call by token does: once with the token, once acting on it
+                tx.update_activity("e1", 1, state="started")
+                tx.get_activity("e1", 1)
+            finally:
+                tx._conn.set_trace_callback(None)
+
+        await store.run(transition)
+        assert len(selects) == 2  # the second read was answered from the first; the one after the change was not
+    finally:
+        await store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from tether.store.rows import ExecutionRow
+from tether.store.rows import ActivityRow, ExecutionRow
 from tether.store.sqlite import pending as sqlite_pending
 
 _OWNED_TABLES = ("events", "activities", "timers", "workflow_tasks", "activity_tasks", "messages", "published_values")
@@ -26,6 +26,7 @@ class LifecycleQueries:
     _conn: sqlite3.Connection
     pending: sqlite_pending.PendingWrites
     _executions: dict[str, ExecutionRow]
+    _activities: dict[tuple[str, int], ActivityRow]
     _write: Callable[[], None]
 
     def delete_executions(self, execution_ids: Sequence[str]) -> None:  # noqa: D102
@@ -33,6 +34,7 @@ class LifecycleQueries:
         # executions is written after their delete.
         self.pending.flush()
         self._write()
+        self._activities.clear()
         ids = list(dict.fromkeys(execution_ids))
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]

@@ -86,6 +86,9 @@ class SQLiteTransaction(
         """Execution rows this transition read (their last_seq kept current with held events)."""
         self._deadlines: dict[str, int | None] = {}
         """Workflow deadlines of the executions this transition read, read with them and kept current."""
+        self._activities: dict[tuple[str, int], ActivityRow] = {}
+        """Activity rows this transition read from the table, until it changes them (a call by token reads its
+        activity as it checks the token, then again as it acts on it)."""
         self._savepoints = 0
         self.topics: set[str] = set()
         self.closed_ids: set[str] = set()
@@ -102,6 +105,8 @@ class SQLiteTransaction(
             self._executions.clear()
         if self._deadlines:
             self._deadlines.clear()
+        if self._activities:
+            self._activities.clear()
         if self.topics:
             self.topics = set()
         if self.closed_ids:
@@ -256,14 +261,20 @@ class SQLiteTransaction(
     # activities
 
     def get_activity(self, execution_id: str, activity_id: int) -> ActivityRow | None:  # noqa: D102
-        held = self.pending.activities.get((execution_id, activity_id))
+        key = (execution_id, activity_id)
+        held = self.pending.activities.get(key)
         if held is not None:
             return held.row  # held rows are replaced on change, never changed in place
+        read = self._activities.get(key)
+        if read is not None:
+            return read
         row = self._conn.execute(
-            f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE execution_id = ? AND activity_id = ?",
-            (execution_id, activity_id),
+            f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE execution_id = ? AND activity_id = ?", key
         ).fetchone()
-        return sqlite_rows.activity_row(row) if row else None
+        if not row:
+            return None
+        read = self._activities[key] = sqlite_rows.activity_row(row)
+        return read
 
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
         self.pending.activities[(row.execution_id, row.activity_id)] = HeldActivity(row)
@@ -271,6 +282,7 @@ class SQLiteTransaction(
     def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:  # noqa: D102
         held = self.pending.activities.get((execution_id, activity_id))
         if held is None:
+            self._activities.pop((execution_id, activity_id), None)  # read again as it now is
             self._update(
                 "activities", "execution_id = ? AND activity_id = ?", (execution_id, activity_id), _ACTIVITY_FIELDS,
                 fields,
@@ -413,6 +425,7 @@ class _Savepoint:
             tx.pending.restore(self._held)
             tx._executions.clear()
             tx._deadlines.clear()
+            tx._activities.clear()
         finally:
             if name in tx._unopened:
                 tx._unopened.remove(name)
