@@ -977,6 +977,38 @@ async def test_failing_transition_is_rolled_back_alone_while_its_batch_commits(s
     assert histories == {f"e{i}": 0 if i % 3 == 0 else 1 for i in range(12)}
 
 
+async def test_a_transition_that_fails_after_it_wrote_is_undone_alone_while_its_batch_commits(store: Store) -> None:
+    await insert(store, execution("e0"), execution("e1"), execution("e2"))
+    committed: list[str] = []
+    undone: list[str] = []
+
+    def close(execution_id: str, fail: bool) -> Callable[[Transaction], str]:
+        def transition(tx: Transaction) -> str:
+            tx.after_commit(lambda: committed.append(execution_id))
+            tx.on_rollback(lambda: undone.append(execution_id))
+            tx.update_execution(execution_id, status="completed")
+            if fail:
+                raise Boom(execution_id)
+            return execution_id
+
+        return transition
+
+    def read_e0(tx: Transaction) -> str | None:
+        row = tx.get_execution("e0")
+        return None if row is None else row.status
+
+    outcomes = await run_in_one_batch(store, [close("e0", False), close("e1", True), close("e2", False), read_e0])
+
+    assert outcomes[0] == "e0"
+    assert isinstance(outcomes[1], Boom)
+    assert outcomes[2] == "e2"
+    assert outcomes[3] == "completed"  # what the read saw was committed
+    statuses = {e: row.status for e in ("e0", "e1", "e2") if (row := await get(store, e)) is not None}
+    assert statuses == {"e0": "completed", "e1": "running", "e2": "completed"}
+    assert sorted(committed) == ["e0", "e2"]  # each once, whether the batch ran again or not
+    assert "e1" in undone
+
+
 async def test_a_read_that_raises_within_a_batch_of_writes_leaves_them_committed(store: Store) -> None:
     entered, gate = threading.Event(), threading.Event()
 

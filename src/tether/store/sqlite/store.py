@@ -347,8 +347,10 @@ class SQLiteStore:
             self._deliver_error(batch, error)
             return
         undo: list[Callable[[], None]] = []
-        # A transition that raises is rolled back alone: to its own savepoint, or the whole
-        # transaction when it is the batch's only job (which saves two statements).
+        # The transitions of a batch share its transaction without savepoints: most write only
+        # as they end (their writes are held back until then), so one that raises has nothing
+        # to undo. One that raises after it wrote cannot be undone alone: the batch is rolled
+        # back and its jobs run again, each alone in a transaction of its own.
         alone = len(batch) == 1
         for job in batch:
             tx.reset()
@@ -365,8 +367,7 @@ class SQLiteStore:
                 except Exception as exc:
                     job.outcome = (False, exc)
                 continue
-            if not alone:
-                conn.execute("SAVEPOINT transition")
+            written = conn.total_changes
             try:
                 result = job.fn(tx)
                 tx.flush()
@@ -382,9 +383,9 @@ class SQLiteStore:
                     return
                 if alone:
                     conn.execute("ROLLBACK")
-                else:
-                    conn.execute("ROLLBACK TO transition")
-                    conn.execute("RELEASE transition")
+                elif conn.total_changes != written:
+                    self._run_each_alone(conn, tx, batch, hooks, undo, changes)
+                    return
                 if isinstance(exc, sqlite3.Error):
                     error = StoreUnavailable(f"the store failed: {exc}")
                     error.__cause__ = exc
@@ -392,8 +393,6 @@ class SQLiteStore:
                 else:
                     job.outcome = (False, exc)
             else:
-                if not alone:
-                    conn.execute("RELEASE transition")
                 job.outcome = (True, result)
                 # Work queued and not pushed to the local worker wakes the polling loops.
                 if tx.enqueued_workflows:
@@ -412,6 +411,28 @@ class SQLiteStore:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             self._lose_batch(batch, exc, hooks, undo, changes)
+
+    def _run_each_alone(
+        self,
+        conn: sqlite3.Connection,
+        tx: SQLiteTransaction,
+        batch: list[_Job],
+        hooks: list[Callable[[], None]],
+        undo: list[Callable[[], None]],
+        changes: set[str],
+    ) -> None:
+        """Roll the batch back (a transition failed after it wrote) and run its jobs again, each alone."""
+        conn.execute("ROLLBACK")
+        run_all(undo, "rollback hook")  # what the jobs before it did is undone: they run again
+        hooks.clear()
+        changes.clear()
+        for job in batch:
+            # Lists of its own: a job lost alone clears only what it added.
+            own_hooks: list[Callable[[], None]] = []
+            own_changes: set[str] = set()
+            self._run_batch(conn, tx, [job], own_changes, own_hooks)
+            hooks.extend(own_hooks)
+            changes.update(own_changes)
 
     def _lose_batch(
         self,
