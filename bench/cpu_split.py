@@ -52,6 +52,21 @@ def threads() -> Snapshot:
     return found
 
 
+def process(pid: int) -> Snapshot:
+    """Another process's CPU seconds: its main thread (``loop``: a tether server's event loop) and the others.
+
+    A server's other threads are its store's thread above all (the transitions and their commits).
+    """
+    found: Snapshot = {"loop": 0.0, "other_threads": 0.0}
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        found["loop" if task.name == str(pid) else "other_threads"] += _cpu_seconds(task / "stat")
+    return found
+
+
 def postgres(url: str) -> Callable[[], Snapshot]:
     """A reader of the CPU seconds of a local PostgreSQL server's processes, by role.
 

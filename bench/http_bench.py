@@ -4,12 +4,14 @@ Run with ``bin/bench --http`` (``--n``, ``--heartbeats``, ``--clients`` to vary;
 runs only the one-at-a-time completions, more of them). A ``tether
 server`` process with a worker serves a fresh SQLite file (WAL, synchronous=FULL); this process
 plays the services that hold tokens: each client is a Client with its own connection pool.
-W2 and W3 also report the server process's CPU time per call (read from /proc), and this
-process's CPU time per call (the clients': httpx, encoding, decoding), which depend less on how
-busy the machine is than the rates do. The server's W2 figure is per completion while the calls
-are made (the worker resumes workflows meanwhile) and per completed workflow until every resumed
-one closed. W3 serial sends heartbeats one at a time from one client: its CPU times per call are
-the client's and the server's own costs, without eight clients' turns in between.
+W2 and W3 also report the server process's CPU time per call (read from /proc), split into its
+event loop's thread (``server_cpu_us_per_<call>_loop``) and its other threads, its store's thread
+above all (``..._other_threads``), and this process's CPU time per call (the clients': their
+connections, encoding, decoding), which depend less on how busy the machine is than the rates
+do. The server's W2 figure is per completion while the calls are made (the worker resumes
+workflows meanwhile) and per completed workflow until every resumed one closed. W3 serial sends
+heartbeats one at a time from one client: its CPU times per call are the client's and the
+server's own costs, without eight clients' turns in between.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import tether
+from bench import cpu_split
 from bench.figures import percentile_ms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +81,10 @@ class Server:
             lines.seek(self._read)
             return lines.read()
 
+    def threads(self) -> cpu_split.Snapshot:
+        """The server's CPU seconds so far: its event loop's thread, and the others (its store's thread)."""
+        return cpu_split.process(self.process.pid)
+
     def cpu_seconds(self) -> float:
         """The CPU time (user and system) the server process has used so far (Linux: from /proc)."""
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -118,10 +125,11 @@ async def w2(clients: list[tether.Client], server: Server, n: int) -> dict[str, 
             await clients[k].complete_activity(token, 1)
             latencies.append(time.perf_counter() - started)
 
-    began, cpu, server_cpu = time.perf_counter(), time.process_time(), server.cpu_seconds()
+    began, cpu, server_cpu, split = time.perf_counter(), time.process_time(), server.cpu_seconds(), server.threads()
     await asyncio.gather(*(complete_share(k) for k in range(len(clients))))
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     calls_cpu = server.cpu_seconds() - server_cpu
+    split_per = cpu_split.per(split, server.threads(), n, "completion")
     for execution_id, _ in items:  # every resumed workflow closed: the whole work the completions caused
         await clients[0].get_handle(execution_id).result(timeout=60)
     closed_cpu = server.cpu_seconds() - server_cpu
@@ -130,6 +138,7 @@ async def w2(clients: list[tether.Client], server: Server, n: int) -> dict[str, 
         "clients": len(clients),
         "completions_per_s": round(n / elapsed, 1),
         "server_cpu_us_per_completion": round(calls_cpu / n * 1e6),
+        **{f"server_{name}": value for name, value in split_per.items()},
         "server_cpu_us_per_completed_workflow": round(closed_cpu / n * 1e6),
         "complete_call_p50_ms": percentile_ms(latencies, 0.5),
         "complete_call_p99_ms": percentile_ms(latencies, 0.99),
@@ -168,10 +177,11 @@ async def w3(clients: list[tether.Client], server: Server, beats: int, serial_be
             await clients[k].heartbeat_activity(token, {"progress": j, "note": "working"})
             latencies.append(time.perf_counter() - started)
 
-    began, cpu, own = time.perf_counter(), server.cpu_seconds(), time.process_time()
+    began, cpu, own, split = time.perf_counter(), server.cpu_seconds(), time.process_time(), server.threads()
     await asyncio.gather(*(beat(k) for k in range(len(clients))))
     elapsed, cpu, own = time.perf_counter() - began, server.cpu_seconds() - cpu, time.process_time() - own
     sent = per_client * len(clients)
+    split_per = cpu_split.per(split, server.threads(), sent, "heartbeat")
     serial: list[float] = []
     own_serial, server_serial = time.process_time(), server.cpu_seconds()
     for j in range(serial_beats):
@@ -184,6 +194,7 @@ async def w3(clients: list[tether.Client], server: Server, beats: int, serial_be
         "clients": len(clients),
         "heartbeats_per_s": round(sent / elapsed, 1),
         "server_cpu_us_per_heartbeat": round(cpu / sent * 1e6),
+        **{f"server_{name}": value for name, value in split_per.items()},
         "client_cpu_us_per_heartbeat": round(own / sent * 1e6),
         "p50_ms": percentile_ms(latencies, 0.5),
         "p99_ms": percentile_ms(latencies, 0.99),
