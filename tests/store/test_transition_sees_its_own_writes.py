@@ -6,12 +6,14 @@ runs and finishes in the same transition, and a scheduled activity is started ri
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from tether.errors import UsageError
 from tether.model.events import EventType
 from tether.store.base import Store, Transaction
-from tether.store.rows import ActivityTaskRow
+from tether.store.rows import ActivityTaskRow, TimerRow
 from tether.store.sqlite.store import SQLiteStore
 from tether.store.sqlite.transaction import SQLiteTransaction
 
@@ -367,5 +369,66 @@ async def test_sqlite_reads_an_activity_once_per_transition_until_it_changes(sql
 
         await store.run(transition)
         assert len(selects) == 2  # the second read was answered from the first; the one after the change was not
+    finally:
+        await store.close()
+
+
+async def test_a_close_deletes_the_timers_stored_before_and_armed_in_its_transition(store: Store) -> None:
+    await insert(store, execution("stored"), execution("armed"), execution("none"))
+    await store.run(lambda tx: tx.arm_timer(TimerRow("stored", "sleep", 1, 0, 5_000)))
+
+    def transition(tx: Transaction) -> None:
+        for execution_id in ("stored", "armed", "none"):
+            tx.get_execution(execution_id)
+        tx.arm_timer(TimerRow("armed", "heartbeat", 1, 1, 6_000))
+        for execution_id in ("stored", "armed", "none"):
+            tx.delete_execution_timers(execution_id)
+
+    await store.run(transition)
+
+    def left(tx: Transaction) -> list[TimerRow]:
+        return [t for e in ("stored", "armed", "none") for t in tx.timers_of(e)]
+
+    assert await store.read(left) == []
+
+
+async def test_timers_a_failed_savepoint_kept_are_deleted_by_a_later_close(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await store.run(lambda tx: tx.arm_timer(TimerRow("e1", "sleep", 1, 0, 5_000)))
+
+    def deleting_then_failing(tx: Transaction) -> None:
+        with tx.savepoint():
+            tx.delete_execution_timers("e1")
+            raise Boom
+
+    def transition(tx: Transaction) -> int:
+        tx.get_execution("e1")
+        with contextlib.suppress(Boom):
+            deleting_then_failing(tx)
+        kept = len(tx.timers_of("e1"))
+        tx.delete_execution_timers("e1")
+        return kept
+
+    assert await store.run(transition) == 1  # the savepoint's delete was undone
+    assert await store.read(lambda tx: tx.timers_of("e1")) == []
+
+
+async def test_sqlite_deletes_no_timers_of_an_execution_read_without_any(sqlite_url: str) -> None:
+    store = await SQLiteStore.open(sqlite_url)
+    try:
+        await insert(store, execution("e1"))
+        deletes: list[str] = []
+
+        def transition(tx: Transaction) -> None:
+            assert isinstance(tx, SQLiteTransaction)
+            tx._conn.set_trace_callback(lambda sql: deletes.append(sql) if sql.startswith("DELETE") else None)
+            try:
+                tx.get_execution("e1")
+                tx.delete_execution_timers("e1")  # as a workflow's close does
+            finally:
+                tx._conn.set_trace_callback(None)
+
+        await store.run(transition)
+        assert deletes == []
     finally:
         await store.close()

@@ -27,6 +27,7 @@ class LifecycleQueries:
     pending: sqlite_pending.PendingWrites
     _executions: dict[str, ExecutionRow]
     _activities: dict[tuple[str, int], ActivityRow]
+    _timed: dict[str, bool]
     _write: Callable[[], None]
 
     def delete_executions(self, execution_ids: Sequence[str]) -> None:  # noqa: D102
@@ -35,6 +36,7 @@ class LifecycleQueries:
         self.pending.flush()
         self._write()
         self._activities.clear()
+        self._timed.clear()
         ids = list(dict.fromkeys(execution_ids))
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]

@@ -45,7 +45,8 @@ _EXECUTION_WITH_TASK = (
     f"SELECT {', '.join(f'x.{c}' for c in _EXECUTION_COLUMNS.split(', '))}, "
     "(SELECT coalesce(max(seq), 0) FROM events WHERE execution_id = x.id), "
     "t.workflow, t.ready_at_ms, t.leased_until_ms, t.owner, t.dirty, "
-    "(SELECT due_at_ms FROM timers WHERE execution_id = x.id AND kind = 'workflow' AND ref = 0) "
+    "(SELECT due_at_ms FROM timers WHERE execution_id = x.id AND kind = 'workflow' AND ref = 0), "
+    "EXISTS (SELECT 1 FROM timers WHERE execution_id = x.id) "
     "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id WHERE x.id = ?"
 )
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
@@ -86,6 +87,9 @@ class SQLiteTransaction(
         """Execution rows this transition read (their last_seq kept current with held events)."""
         self._deadlines: dict[str, int | None] = {}
         """Workflow deadlines of the executions this transition read, read with them and kept current."""
+        self._timed: dict[str, bool] = {}
+        """Whether the executions this transition read have timers, read with them: a close with none
+        deletes none (True once one is armed; dropped where a rollback leaves it unknown)."""
         self._activities: dict[tuple[str, int], ActivityRow] = {}
         """Activity rows this transition read from the table, until it changes them (a call by token reads its
         activity as it checks the token, then again as it acts on it)."""
@@ -107,6 +111,8 @@ class SQLiteTransaction(
             self._deadlines.clear()
         if self._activities:
             self._activities.clear()
+        if self._timed:
+            self._timed.clear()
         if self.topics:
             self.topics = set()
         if self.closed_ids:
@@ -168,6 +174,7 @@ class SQLiteTransaction(
                 return None
             execution = self._executions[execution_id] = sqlite_rows.execution_row(row)
             self._deadlines[execution_id] = row[17]
+            self._timed[execution_id] = bool(row[18])
             self.pending.stored_tasks[execution_id] = (
                 None
                 if row[12] is None
@@ -195,6 +202,7 @@ class SQLiteTransaction(
             # A new execution has no history and no workflow task yet.
             self._executions[row.id] = _copy_execution(row, {"last_seq": 0})
             self._deadlines[row.id] = None  # nor a deadline (a start that has one arms it next)
+            self._timed[row.id] = False
             self.pending.stored_tasks[row.id] = None
         return inserted
 
@@ -316,6 +324,7 @@ class SQLiteTransaction(
         )
         if timer.kind == "workflow":
             self._deadlines[timer.execution_id] = timer.due_at_ms
+        self._timed[timer.execution_id] = True
         # The timer loop sleeps until the earliest due time it knew; it must look again.
         self.topics.add("timers")
 
@@ -334,8 +343,10 @@ class SQLiteTransaction(
         )
 
     def delete_execution_timers(self, execution_id: str) -> None:  # noqa: D102
-        self._write()
-        self._conn.execute("DELETE FROM timers WHERE execution_id = ?", (execution_id,))
+        if self._timed.get(execution_id) is not False:  # none, as read with the execution: nothing to delete
+            self._write()
+            self._conn.execute("DELETE FROM timers WHERE execution_id = ?", (execution_id,))
+            self._timed[execution_id] = False
         self._deadlines[execution_id] = None
 
     def workflow_deadline_ms(self, execution_id: str) -> int | None:  # noqa: D102
@@ -426,6 +437,7 @@ class _Savepoint:
             tx._executions.clear()
             tx._deadlines.clear()
             tx._activities.clear()
+            tx._timed.clear()
         finally:
             if name in tx._unopened:
                 tx._unopened.remove(name)
