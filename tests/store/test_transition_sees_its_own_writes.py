@@ -13,7 +13,7 @@ import pytest
 from tether.errors import UsageError
 from tether.model.events import EventType
 from tether.store.base import Store, Transaction
-from tether.store.rows import ActivityTaskRow, TimerRow
+from tether.store.rows import ActivityTaskRow, LinkRow, TimerRow
 from tether.store.sqlite.store import SQLiteStore
 from tether.store.sqlite.transaction import SQLiteTransaction
 
@@ -430,5 +430,67 @@ async def test_sqlite_deletes_no_timers_of_an_execution_read_without_any(sqlite_
 
         await store.run(transition)
         assert deletes == []
+    finally:
+        await store.close()
+
+
+async def test_a_link_read_again_in_a_transition_shows_what_the_transition_changed(store: Store) -> None:
+    await insert(store, execution("parent"), execution("child"))
+
+    def transition(tx: Transaction) -> list[LinkRow | None]:
+        tx.get_execution("parent")
+        tx.get_execution("child")
+        seen = [tx.get_link("parent"), tx.get_link("child")]
+        tx.mark_parent("parent")
+        tx.insert_link(LinkRow("child", None, 1, "parent", 3, "cancel"))
+        return [*seen, tx.get_link("parent"), tx.get_link("child")]
+
+    before_parent, before_child, parent, child = await store.run(transition)
+    assert before_parent is None
+    assert before_child is None
+    assert parent is not None
+    assert parent.has_children
+    assert child == LinkRow("child", None, 1, "parent", 3, "cancel")
+
+
+async def test_a_link_written_in_a_savepoint_that_fails_reads_as_before_it(store: Store) -> None:
+    await insert(store, execution("child"))
+
+    def linking_then_failing(tx: Transaction) -> LinkRow | None:
+        with tx.savepoint():
+            tx.insert_link(LinkRow("child", None, 1, "parent", 3, "cancel"))
+            tx.get_execution("child")  # read after the link was written: with it
+            raise Boom(tx.get_link("child"))
+
+    def transition(tx: Transaction) -> list[LinkRow | None]:
+        try:
+            linking_then_failing(tx)
+        except Boom as failed:
+            inside = failed.args[0]
+        return [inside, tx.get_link("child")]
+
+    inside, after = await store.run(transition)
+    assert inside == LinkRow("child", None, 1, "parent", 3, "cancel")
+    assert after is None
+
+
+async def test_sqlite_reads_an_executions_link_with_it(sqlite_url: str) -> None:
+    store = await SQLiteStore.open(sqlite_url)
+    try:
+        await insert(store, execution("child"))
+        await store.run(lambda tx: tx.insert_link(LinkRow("child", None, 1, "parent", 3, "cancel")))
+        reads: list[str] = []
+
+        def transition(tx: Transaction) -> LinkRow | None:
+            assert isinstance(tx, SQLiteTransaction)
+            tx._conn.set_trace_callback(lambda sql: reads.append(sql) if sql.startswith("SELECT") else None)
+            try:
+                tx.get_execution("child")
+                return tx.get_link("child")  # as a workflow's close does
+            finally:
+                tx._conn.set_trace_callback(None)
+
+        assert await store.run(transition) == LinkRow("child", None, 1, "parent", 3, "cancel")
+        assert len(reads) == 1
     finally:
         await store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from tether.store.rows import ActivityRow, ExecutionRow
+from tether.store.rows import ActivityRow, ExecutionRow, LinkRow
 from tether.store.sqlite import pending as sqlite_pending
 
 _OWNED_TABLES = ("events", "activities", "timers", "workflow_tasks", "activity_tasks", "messages", "published_values")
@@ -28,6 +28,7 @@ class LifecycleQueries:
     _executions: dict[str, ExecutionRow]
     _activities: dict[tuple[str, int], ActivityRow]
     _timed: dict[str, bool]
+    _links: dict[str, LinkRow | None]
     _write: Callable[[], None]
 
     def delete_executions(self, execution_ids: Sequence[str]) -> None:  # noqa: D102
@@ -37,6 +38,7 @@ class LifecycleQueries:
         self._write()
         self._activities.clear()
         self._timed.clear()
+        self._links.clear()
         ids = list(dict.fromkeys(execution_ids))
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]

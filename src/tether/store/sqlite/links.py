@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tether.store.rows import LinkRow
 
-_LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
+LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
 
 
 class LinkQueries:
@@ -16,9 +16,12 @@ class LinkQueries:
 
     _conn: sqlite3.Connection
     _write: Callable[[], None]
+    _links: dict[str, LinkRow | None]
+    """Links read with their executions in this transition (see SQLiteTransaction)."""
 
     def insert_link(self, row: LinkRow) -> None:  # noqa: D102
         self._write()
+        self._links.pop(row.id, None)
         self._conn.execute(
             "INSERT INTO execution_links (id, chain_id, run, parent_id, parent_ref, parent_close) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET chain_id = excluded.chain_id, "
@@ -29,6 +32,7 @@ class LinkQueries:
 
     def mark_parent(self, execution_id: str) -> None:  # noqa: D102
         self._write()
+        self._links.pop(execution_id, None)
         self._conn.execute(
             "INSERT INTO execution_links (id, run, has_children) VALUES (?, 1, 1) "
             "ON CONFLICT (id) DO UPDATE SET has_children = 1",
@@ -36,10 +40,10 @@ class LinkQueries:
         )
 
     def get_link(self, execution_id: str) -> LinkRow | None:  # noqa: D102
-        row = self._conn.execute(
-            f"SELECT {_LINK_COLUMNS} FROM execution_links WHERE id = ?", (execution_id,)
-        ).fetchone()
-        return _link(row) if row is not None else None
+        if execution_id in self._links:
+            return self._links[execution_id]
+        row = self._conn.execute(f"SELECT {LINK_COLUMNS} FROM execution_links WHERE id = ?", (execution_id,)).fetchone()
+        return link(row) if row is not None else None
 
     def latest_run_id(self, chain_id: str) -> str | None:  # noqa: D102
         row = self._conn.execute(
@@ -49,10 +53,11 @@ class LinkQueries:
 
     def children_of(self, parent_id: str) -> list[LinkRow]:  # noqa: D102
         rows = self._conn.execute(
-            f"SELECT {_LINK_COLUMNS} FROM execution_links WHERE parent_id = ? ORDER BY parent_ref", (parent_id,)
+            f"SELECT {LINK_COLUMNS} FROM execution_links WHERE parent_id = ? ORDER BY parent_ref", (parent_id,)
         ).fetchall()
-        return [_link(row) for row in rows]
+        return [link(row) for row in rows]
 
 
-def _link(row: tuple[Any, ...]) -> LinkRow:
+def link(row: Sequence[Any]) -> LinkRow:
+    """A link from its columns as LINK_COLUMNS names them."""
     return LinkRow(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))

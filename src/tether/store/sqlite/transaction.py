@@ -20,7 +20,7 @@ import pydantic_core
 from tether.errors import UsageError
 from tether.model.events import Event, EventType
 from tether.store.base import Transaction
-from tether.store.rows import ActivityRow, ActivityTaskRow, ExecutionRow, TimerRow
+from tether.store.rows import ActivityRow, ActivityTaskRow, ExecutionRow, LinkRow, TimerRow
 from tether.store.sqlite import lifecycle as sqlite_lifecycle
 from tether.store.sqlite import links as sqlite_links
 from tether.store.sqlite import listings as sqlite_listings
@@ -46,8 +46,10 @@ _EXECUTION_WITH_TASK = (
     "(SELECT coalesce(max(seq), 0) FROM events WHERE execution_id = x.id), "
     "t.workflow, t.ready_at_ms, t.leased_until_ms, t.owner, t.dirty, "
     "(SELECT due_at_ms FROM timers WHERE execution_id = x.id AND kind = 'workflow' AND ref = 0), "
-    "EXISTS (SELECT 1 FROM timers WHERE execution_id = x.id) "
-    "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id WHERE x.id = ?"
+    "EXISTS (SELECT 1 FROM timers WHERE execution_id = x.id), "
+    f"{', '.join(f'l.{c}' for c in sqlite_links.LINK_COLUMNS.split(', '))} "
+    "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id "
+    "LEFT JOIN execution_links l ON l.id = x.id WHERE x.id = ?"
 )
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
 _INSERT_EXECUTION = f"INSERT INTO executions ({_EXECUTION_COLUMNS})"
@@ -87,6 +89,8 @@ class SQLiteTransaction(
         """Execution rows this transition read (their last_seq kept current with held events)."""
         self._deadlines: dict[str, int | None] = {}
         """Workflow deadlines of the executions this transition read, read with them and kept current."""
+        self._links: dict[str, LinkRow | None] = {}
+        """The links of the executions this transition read (None: it has none), read with them, until changed."""
         self._timed: dict[str, bool] = {}
         """Whether the executions this transition read have timers, read with them: a close with none
         deletes none (True once one is armed; dropped where a rollback leaves it unknown)."""
@@ -113,6 +117,8 @@ class SQLiteTransaction(
             self._activities.clear()
         if self._timed:
             self._timed.clear()
+        if self._links:
+            self._links.clear()
         if self.topics:
             self.topics = set()
         if self.closed_ids:
@@ -175,6 +181,7 @@ class SQLiteTransaction(
             execution = self._executions[execution_id] = sqlite_rows.execution_row(row)
             self._deadlines[execution_id] = row[17]
             self._timed[execution_id] = bool(row[18])
+            self._links[execution_id] = None if row[19] is None else sqlite_links.link(row[19:])
             self.pending.stored_tasks[execution_id] = (
                 None
                 if row[12] is None
@@ -438,6 +445,7 @@ class _Savepoint:
             tx._deadlines.clear()
             tx._activities.clear()
             tx._timed.clear()
+            tx._links.clear()
         finally:
             if name in tx._unopened:
                 tx._unopened.remove(name)
