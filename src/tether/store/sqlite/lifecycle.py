@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from tether.store.rows import ActivityRow, ExecutionRow, LinkRow
 from tether.store.sqlite import pending as sqlite_pending
 
 _OWNED_TABLES = ("events", "activities", "timers", "workflow_tasks", "activity_tasks", "messages", "published_values")
@@ -25,20 +24,15 @@ class LifecycleQueries:
 
     _conn: sqlite3.Connection
     pending: sqlite_pending.PendingWrites
-    _executions: dict[str, ExecutionRow]
-    _activities: dict[tuple[str, int], ActivityRow]
-    _timed: dict[str, bool]
-    _links: dict[str, LinkRow | None]
     _write: Callable[[], None]
+    _forget_reads: Callable[[], None]
 
     def delete_executions(self, execution_ids: Sequence[str]) -> None:  # noqa: D102
         # Whatever this transition holds back is written first, so that nothing of these
         # executions is written after their delete.
         self.pending.flush()
         self._write()
-        self._activities.clear()
-        self._timed.clear()
-        self._links.clear()
+        self._forget_reads()  # rows of these executions, and whatever was read with them
         ids = list(dict.fromkeys(execution_ids))
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -51,8 +45,6 @@ class LifecycleQueries:
             )
             self._conn.execute(f"DELETE FROM execution_links WHERE id IN ({marks})", chunk)
             self._conn.execute(f"DELETE FROM executions WHERE id IN ({marks})", chunk)
-        for execution_id in ids:
-            self._executions.pop(execution_id, None)
 
     def expired_executions(self, closed_before_ms: int, limit: int) -> list[str]:  # noqa: D102
         rows = self._conn.execute(

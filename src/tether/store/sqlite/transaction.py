@@ -109,16 +109,7 @@ class SQLiteTransaction(
         """Forget what the previous transition marked, read and held back."""
         # Each is cleared only if used: most transitions touch few of them.
         self.pending.clear()
-        if self._executions:
-            self._executions.clear()
-        if self._deadlines:
-            self._deadlines.clear()
-        if self._activities:
-            self._activities.clear()
-        if self._timed:
-            self._timed.clear()
-        if self._links:
-            self._links.clear()
+        self._forget_reads()
         if self.topics:
             self.topics = set()
         if self.closed_ids:
@@ -131,6 +122,19 @@ class SQLiteTransaction(
             self.enqueued_workflows = []
         if self.enqueued_activities:
             self.enqueued_activities = []
+
+    def _forget_reads(self) -> None:
+        """Forget the rows read and what was read with them: read again, they are read as they now are."""
+        if self._executions:
+            self._executions.clear()
+        if self._deadlines:
+            self._deadlines.clear()
+        if self._activities:
+            self._activities.clear()
+        if self._timed:
+            self._timed.clear()
+        if self._links:
+            self._links.clear()
 
     def flush(self) -> None:
         """Write everything the transition held back; the end of every writing transition."""
@@ -441,11 +445,7 @@ class _Savepoint:
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
             tx.pending.restore(self._held)
-            tx._executions.clear()
-            tx._deadlines.clear()
-            tx._activities.clear()
-            tx._timed.clear()
-            tx._links.clear()
+            tx._forget_reads()
         finally:
             if name in tx._unopened:
                 tx._unopened.remove(name)
