@@ -7,13 +7,15 @@ runs and finishes in the same transition, and a scheduled activity is started ri
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import pytest
 
 from tether.errors import UsageError
+from tether.model import notifications
 from tether.model.events import EventType
-from tether.store.base import Store, Transaction
-from tether.store.rows import ActivityTaskRow, LinkRow, TimerRow
+from tether.store.base import Store, Touches, Transaction
+from tether.store.rows import ActivityTaskRow, LinkRow, OutboxRow, TimerRow
 from tether.store.sqlite.store import SQLiteStore
 from tether.store.sqlite.transaction import SQLiteTransaction
 
@@ -492,5 +494,228 @@ async def test_sqlite_reads_an_executions_link_with_it(sqlite_url: str) -> None:
 
         assert await store.run(transition) == LinkRow("child", None, 1, "parent", 3, "cancel")
         assert len(reads) == 1
+    finally:
+        await store.close()
+
+
+def closed_in_a_failing_savepoint(tx: Transaction, *, then_arm_a_timer: bool = False) -> None:
+    """As a workflow step run inline does: close the execution read before it, then fail."""
+
+    def body() -> None:
+        with tx.savepoint():
+            tx.update_execution("e1", status="completed", closed_at_ms=5_000, result='"done"')
+            tx.update_execution("e1", task_error="a second change of the same row")
+            if then_arm_a_timer:
+                tx.arm_timer(TimerRow("e1", "sleep", 1, 0, 9_000))
+            raise Boom
+
+    with pytest.raises(Boom):
+        body()
+
+
+def status_of(tx: Transaction) -> tuple[str, str | None, int | None, str | None]:
+    row = tx.get_execution("e1")
+    assert row is not None
+    return row.status, row.result, row.closed_at_ms, row.task_error
+
+
+@pytest.mark.parametrize("then_arm_a_timer", [False, True], ids=["updates only", "then a write"])
+async def test_an_execution_read_then_closed_in_a_savepoint_that_fails_reads_as_before_it(
+    store: Store, then_arm_a_timer: bool
+) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> tuple[object, ...]:
+        tx.get_execution("e1")
+        closed_in_a_failing_savepoint(tx, then_arm_a_timer=then_arm_a_timer)
+        return status_of(tx)
+
+    assert await store.run(transition) == ("running", None, None, None)
+    assert await store.read(status_of) == ("running", None, None, None)
+    assert await store.read(lambda tx: tx.next_timer_due_ms()) is None
+
+
+async def test_an_execution_closed_in_a_nested_savepoint_is_reopened_when_the_enclosing_one_fails(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> tuple[object, ...]:
+        tx.get_execution("e1")
+
+        def body() -> None:
+            with tx.savepoint():
+                with tx.savepoint():
+                    tx.update_execution("e1", status="completed", closed_at_ms=5_000)
+                raise Boom
+
+        with pytest.raises(Boom):
+            body()
+        return status_of(tx)
+
+    assert await store.run(transition) == ("running", None, None, None)
+    assert await store.read(status_of) == ("running", None, None, None)
+
+
+async def test_an_execution_closed_in_a_savepoint_that_held_is_kept_when_a_later_one_fails(store: Store) -> None:
+    await insert(store, execution("e1"))
+
+    def transition(tx: Transaction) -> None:
+        tx.get_execution("e1")
+        with tx.savepoint():
+            tx.update_execution("e1", status="completed", closed_at_ms=5_000, result='"done"')
+
+        def body() -> None:
+            with tx.savepoint():
+                tx.update_execution("e1", task_error="undone")
+                raise Boom
+
+        with pytest.raises(Boom):
+            body()
+
+    await store.run(transition)
+    assert await store.read(status_of) == ("completed", '"done"', 5_000, None)
+
+
+async def test_sqlite_a_savepoint_that_only_updates_executions_it_read_is_never_sent(sqlite_url: str) -> None:
+    store = await SQLiteStore.open(sqlite_url)
+    try:
+        await insert(store, execution("e1"))
+        sent: list[str] = []
+
+        def transition(tx: Transaction) -> None:
+            assert isinstance(tx, SQLiteTransaction)
+            tx._conn.set_trace_callback(sent.append)
+            try:
+                tx.get_execution("e1")
+                closed_in_a_failing_savepoint(tx)
+                tx.get_execution("e1")  # read again, as the rollback left it
+                with tx.savepoint():
+                    tx.update_execution("e1", status="completed", closed_at_ms=6_000)
+            finally:
+                tx._conn.set_trace_callback(None)
+
+        await store.run(transition)
+        assert [s for s in sent if s.split()[0] in ("SAVEPOINT", "RELEASE", "ROLLBACK")] == []
+        assert [s.split()[0] for s in sent].count("UPDATE") == 5  # two, undone by two, then the one kept
+        assert await store.read(status_of) == ("completed", None, 6_000, None)
+    finally:
+        await store.close()
+
+
+def waiting_notice(url: str) -> OutboxRow:
+    return OutboxRow(
+        delivery_id=f"d-{url}", execution_id="e1", activity_id=1, attempt=1, event=notifications.WAITING, url=url,
+        payload="{}", state="pending", tries=0, next_try_at_ms=0, last_error=None, created_at_ms=1, updated_at_ms=None,
+    )  # fmt: skip
+
+
+async def test_an_activity_announced_as_waiting_after_it_was_read_has_its_urls(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await insert_activity(store, activity("e1", 1))
+
+    def transition(tx: Transaction) -> list[list[str]]:
+        tx.get_activity("e1", 1)  # read before any announcement
+        before = tx.outbox_urls("e1", 1, notifications.WAITING)
+        tx.insert_outbox([waiting_notice("http://a")])
+        return [before, tx.outbox_urls("e1", 1, notifications.WAITING)]
+
+    assert await store.run(transition) == [[], ["http://a"]]
+    later = await store.run(lambda tx: [tx.get_activity("e1", 1), tx.outbox_urls("e1", 1, notifications.WAITING)][1])
+    assert later == ["http://a"]
+
+
+async def test_sqlite_reads_whether_an_activity_was_announced_with_it(sqlite_url: str) -> None:
+    store = await SQLiteStore.open(sqlite_url)
+    try:
+        await insert(store, execution("e1"))
+        await insert_activity(store, activity("e1", 1), activity("e1", 2))
+        await store.run(lambda tx: tx.insert_outbox([dataclasses.replace(waiting_notice("http://b"), activity_id=2)]))
+        reads: list[str] = []
+
+        def transition(tx: Transaction) -> list[list[str]]:
+            assert isinstance(tx, SQLiteTransaction)
+            tx._conn.set_trace_callback(lambda sql: reads.append(sql) if "FROM outbox" in sql else None)
+            try:
+                tx.get_activity("e1", 1)
+                tx.get_activity("e1", 2)
+                return [tx.outbox_urls("e1", 1, notifications.WAITING), tx.outbox_urls("e1", 2, notifications.WAITING)]
+            finally:
+                tx._conn.set_trace_callback(None)
+
+        assert await store.run(transition) == [[], ["http://b"]]
+        assert [sql for sql in reads if sql.startswith("SELECT DISTINCT url")] == [  # only for the one announced
+            "SELECT DISTINCT url FROM outbox WHERE execution_id = 'e1' AND activity_id = 2 "
+            "AND event = 'activity.waiting' ORDER BY url"
+        ]
+    finally:
+        await store.close()
+
+
+def closing_touches() -> Touches:
+    """What a completion of activity 1 says ahead when its workflow awaits nothing else."""
+    return Touches("e1", 1, reads_open_activities=True)
+
+
+async def with_three_activities(store: Store) -> None:
+    await insert(store, execution("e1"))
+    await insert_activity(store, activity("e1", 1), activity("e1", 2), activity("e1", 3, closed_at_ms=1_500))
+
+
+async def test_open_activities_said_ahead_show_what_the_transition_closed_changed_and_reopened(store: Store) -> None:
+    await with_three_activities(store)
+
+    def transition(tx: Transaction) -> list[list[tuple[int, str]]]:
+        seen = []
+        row = tx.get_activity("e1", 1)
+        assert row is not None
+        assert row.state == "scheduled"
+        seen.append([(a.activity_id, a.state) for a in tx.open_activities("e1")])
+        tx.update_activity("e1", 1, state="completed", closed_at_ms=5_000, result="1")
+        tx.update_activity("e1", 2, state="running", attempt=2, worker="w1")
+        seen.append([(a.activity_id, a.state) for a in tx.open_activities("e1")])
+        tx.update_activity("e1", 3, state="scheduled", closed_at_ms=None)
+        seen.append([(a.activity_id, a.state) for a in tx.open_activities("e1")])
+        return seen
+
+    assert await store.run(transition, touches=closing_touches) == [
+        [(1, "scheduled"), (2, "scheduled")],
+        [(2, "running")],
+        [(2, "running"), (3, "scheduled")],
+    ]
+    after = await store.read(lambda tx: [(a.activity_id, a.attempt) for a in tx.open_activities("e1")])
+    assert after == [(2, 2), (3, 1)]
+
+
+async def test_open_activities_said_ahead_include_one_the_transition_created(store: Store) -> None:
+    await with_three_activities(store)
+
+    def transition(tx: Transaction) -> list[list[int]]:
+        tx.get_activity("e1", 1)
+        tx.insert_activity(activity("e1", 4))
+        first = [a.activity_id for a in tx.open_activities("e1")]
+        return [first, [a.activity_id for a in tx.open_activities("e1")]]  # the second, once it was written
+
+    assert await store.run(transition, touches=closing_touches) == [[1, 2, 4], [1, 2, 4]]
+
+
+async def test_sqlite_reads_the_open_activities_said_ahead_with_the_activity(sqlite_url: str) -> None:
+    store = await SQLiteStore.open(sqlite_url)
+    try:
+        await with_three_activities(store)
+        reads: list[str] = []
+
+        def transition(tx: Transaction) -> list[int]:
+            assert isinstance(tx, SQLiteTransaction)
+            tx._conn.set_trace_callback(lambda sql: reads.append(sql) if "FROM activities" in sql else None)
+            try:
+                tx.get_activity("e1", 1)
+                tx.update_activity("e1", 1, state="completed", closed_at_ms=5_000)
+                return [a.activity_id for a in tx.open_activities("e1")]
+            finally:
+                tx._conn.set_trace_callback(None)
+
+        assert await store.run(transition, touches=closing_touches) == [2]
+        assert len(reads) == 1
+        assert await store.run(transition) == [2]  # nothing said ahead: two reads
+        assert len(reads) == 3
     finally:
         await store.close()

@@ -10,6 +10,7 @@ worker cannot take (other workflow names, no free slot) stays queued for polling
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +68,9 @@ class LocalWorker:
     awaits_only: Callable[[str, int], bool] = lambda execution_id, activity_id: False
     """Whether the worker's cached instance of an execution awaits that activity and nothing else
     (read on any thread; a hint: its workflow may close once the activity's result is in)."""
+    advance_cached: Callable[[str, int, int], None] = lambda execution_id, seen, to: None
+    """Move the cached instance of an execution from having seen ``seen`` to ``to``, if it is there
+    and stands at ``seen``; thread-safe (see ``_skip_records``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +102,14 @@ def push(
     ran: list[CachedExecution] = []
     # Instances that ran here and got no new input events since (see _skip_own_events).
     unchanged: dict[str, CachedExecution] = dict(ran_before) if ran_before else {}
+    tasked: set[str] = set()
     for _ in range(_MAX_ROUNDS):
         queued_workflows, queued_attempts = tx.take_enqueued()
         if not queued_workflows and not queued_attempts:
             _skip_own_events(tx, unchanged)
+            _skip_records(tx, worker, tasked, unchanged)
             break
+        tasked.update(queued_workflows)
         for execution_id in dict.fromkeys(queued_workflows):
             unchanged.pop(execution_id, None)
             task = workflows.claim_task(
@@ -161,6 +168,32 @@ def _skip_own_events(tx: Transaction, unchanged: dict[str, CachedExecution]) -> 
         execution = tx.get_execution(execution_id)
         if execution is not None and execution.last_seq > instance.loaded_seq:
             instance.loaded_seq = execution.last_seq
+
+
+def _skip_records(tx: Transaction, worker: LocalWorker, tasked: set[str], ran: dict[str, CachedExecution]) -> None:
+    """Move cached instances past the events this transition appended without queueing their workflow a task.
+
+    Those are records the workflow does not read (an attempt started, went async, failed
+    and will be retried): every input event comes with a queued task. An instance that had
+    seen everything before them then needs no read of them when its next task runs here,
+    often inside the transition that records an activity's completion. Undone if this
+    transition does not commit (the instance would stand past the stored history, and be
+    replayed from the start).
+    """
+    appended = tx.appended_from()
+    if not appended:
+        return
+    cached_seq = worker.cached_seq
+    for execution_id, first in appended.items():
+        seen = first - 1
+        if cached_seq.get(execution_id) != seen or execution_id in tasked or execution_id in ran:
+            continue
+        execution = tx.get_execution(execution_id)
+        if execution is None or execution.last_seq <= seen:
+            continue
+        to = execution.last_seq
+        worker.advance_cached(execution_id, seen, to)
+        tx.on_rollback(functools.partial(worker.advance_cached, execution_id, to, seen))
 
 
 def cached_fits(instance: CachedExecution | None, task: WorkflowTask) -> bool:

@@ -70,6 +70,10 @@ class Transaction(ApiKeyReads, NotificationWrites, ScheduleWrites, Protocol):
         """Workflow tasks and activity tasks this transition queued so far (and forget them)."""
         ...
 
+    def appended_from(self) -> dict[str, int]:
+        """The executions this transition appended events to, each with the first sequence number it appended."""
+        ...
+
     # executions and history
     def get_execution(self, execution_id: str) -> ExecutionRow | None: ...
     def insert_execution(self, row: ExecutionRow, *, new: bool = False) -> bool:

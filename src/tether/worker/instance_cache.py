@@ -43,6 +43,17 @@ class InstanceCache:
                 evicted, _ = self._instances.popitem(last=False)
                 self.loaded_seq.pop(evicted, None)
 
+    def advance(self, execution_id: str, seen: int, to: int) -> None:
+        """Move the cached instance of ``execution_id`` from having seen ``seen`` to ``to``, if it stands there.
+
+        The events between are records its workflow does not read (see ``dispatch.LocalWorker.advance_cached``).
+        """
+        with self._lock:
+            instance = self._instances.get(execution_id)
+            if instance is not None and instance.loaded_seq == seen:
+                instance.loaded_seq = to
+                self.loaded_seq[execution_id] = to
+
     def awaits_only(self, execution_id: str, activity_id: int) -> bool:
         """Whether the cached instance of ``execution_id`` awaits that activity and nothing else (a hint).
 

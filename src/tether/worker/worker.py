@@ -209,6 +209,7 @@ class Worker:
                 release_slot=self._claims.release_slot,
                 take_cached=self._cache.take,
                 awaits_only=self._cache.awaits_only,
+                advance_cached=self._cache.advance,
                 accept=self._accept,
                 history_limit=self._history.limit,
                 limited=frozenset(self._limits),

@@ -135,6 +135,8 @@ class PostgresStatements:
         self.hooks: list[Callable[[], None]] = []
         self.rollback_hooks: list[Callable[[], None]] = []
         self.enqueued_workflows: list[str] = []
+        self.first_appended: dict[str, int] = {}
+        """The first sequence number the running transition appended to each execution."""
         self.enqueued_activities: list[ActivityTaskRow] = []
 
     def close(self) -> None:
@@ -176,6 +178,8 @@ class PostgresStatements:
         self.rollback_hooks = []
         self.enqueued_workflows = []
         self.enqueued_activities = []
+        if self.first_appended:
+            self.first_appended = {}
 
     def keep_locks(self) -> None:
         """The running transition was kept: its locks last until the batch commits."""
@@ -463,5 +467,8 @@ class PostgresStatements:
         workflows, activities = self.enqueued_workflows, self.enqueued_activities
         self.enqueued_workflows, self.enqueued_activities = [], []
         return workflows, activities
+
+    def appended_from(self) -> dict[str, int]:  # noqa: D102
+        return self.first_appended
 
     # executions and history

@@ -145,6 +145,7 @@ class PostgresTransaction(
             if row is None:
                 raise UsageError(f"no execution {execution_id!r} to append events to")
             last = int(row[0])
+            self.first_appended.setdefault(execution_id, last - len(events) + 1)
             rows = [(execution_id, last - len(events) + 1 + i, str(k), at_ms, d) for i, (k, d) in enumerate(events)]
             for event in rows:
                 self._send("INSERT INTO events (execution_id, seq, type, at_ms, data) VALUES (%s,%s,%s,%s,%s)", event)
@@ -152,6 +153,7 @@ class PostgresTransaction(
         # The row is locked and known: the numbers follow from it, and the events (with the
         # new last_seq) go out later, together with those of the rest of the transition.
         last = known + len(events)
+        self.first_appended.setdefault(execution_id, known + 1)
         rows = [(execution_id, known + 1 + i, str(kind), at_ms, data) for i, (kind, data) in enumerate(events)]
         self._hold_back_events(rows)
         self.known.appended(execution_id, [(seq, kind, at, data) for _, seq, kind, at, data in rows])

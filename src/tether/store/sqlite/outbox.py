@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from tether.errors import UsageError
+from tether.model import notifications
 from tether.store.outbox_columns import OUTBOX_COLUMNS, OUTBOX_FIELDS, SINK_COLUMNS, SINK_FIELDS, sink_row
 from tether.store.rows import OutboxRow, SinkRow
 from tether.store.sqlite import nulls as sqlite_nulls
@@ -18,6 +19,7 @@ class OutboxQueries:
     _conn: sqlite3.Connection
     _write: Callable[[], None]
     topics: set[str]
+    told_waiting: dict[tuple[str, int], bool]
 
     def insert_outbox(self, rows: Sequence[OutboxRow]) -> None:  # noqa: D102
         self._write()
@@ -32,9 +34,15 @@ class OutboxQueries:
                 for r in rows
             ],
         )  # fmt: skip
+        told = self.told_waiting
+        for r in rows:
+            if r.event == notifications.WAITING:
+                told[(r.execution_id, r.activity_id)] = True
         self.topics.add("outbox")
 
     def outbox_urls(self, execution_id: str, activity_id: int, event: str) -> list[str]:  # noqa: D102
+        if event == notifications.WAITING and self.told_waiting.get((execution_id, activity_id)) is False:
+            return []  # read with the activity: none
         rows = self._conn.execute(
             "SELECT DISTINCT url FROM outbox WHERE execution_id = ? AND activity_id = ? AND event = ? ORDER BY url",
             (execution_id, activity_id, event),

@@ -72,6 +72,8 @@ class PendingWrites:
         """Appended history rows: execution, seq, type, at_ms, data."""
         self.last_seq: dict[str, int] = {}
         """The last sequence number of each execution this transition appended to."""
+        self.first_seq: dict[str, int] = {}
+        """The first sequence number this transition appended to each execution (kept past a flush)."""
         self.activities: dict[tuple[str, int], HeldActivity] = {}
         self.stored_tasks: dict[str, WorkflowTaskState | None] = {}
         """Workflow task rows as stored, read along with their executions; forgotten once any is written."""
@@ -86,6 +88,8 @@ class PendingWrites:
             self.events = []
         if self.last_seq:
             self.last_seq.clear()
+        if self.first_seq:
+            self.first_seq.clear()
         if self.activities:
             self.activities.clear()
         if self.stored_tasks:

@@ -18,6 +18,7 @@ from typing import Any
 import pydantic_core
 
 from tether.errors import UsageError
+from tether.model import notifications
 from tether.model.events import Event, EventType
 from tether.store.base import Transaction
 from tether.store.rows import ActivityRow, ActivityTaskRow, ExecutionRow, LinkRow, TimerRow
@@ -51,9 +52,26 @@ _EXECUTION_WITH_TASK = (
     "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id "
     "LEFT JOIN execution_links l ON l.id = x.id WHERE x.id = ?"
 )
+# Whether the activity's waiting was announced (its close is announced to the same URLs),
+# read with it: a call by token that closes it reads no outbox when none was.
+_ACTIVITY_WITH_NOTICES = (
+    f"SELECT {_ACTIVITY_COLUMNS}, EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = a.execution_id "
+    f"AND o.activity_id = a.activity_id AND o.event = '{notifications.WAITING}') "
+    "FROM activities a WHERE a.execution_id = ? AND a.activity_id = ?"
+)
+# The same for an activity and, with it, the open activities of its execution: a transition
+# that likely closes the execution (see Touches.reads_open_activities) reads them then.
+_ACTIVITY_AND_OPEN_ONES = (
+    f"SELECT {_ACTIVITY_COLUMNS}, EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = a.execution_id "
+    f"AND o.activity_id = a.activity_id AND o.event = '{notifications.WAITING}') "
+    "FROM activities a WHERE a.execution_id = ? AND (a.activity_id = ? OR a.closed_at_ms IS NULL) "
+    "ORDER BY a.activity_id"
+)
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
 _INSERT_EXECUTION = f"INSERT INTO executions ({_EXECUTION_COLUMNS})"
-_ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), "worker", "inbox", "inbox_note"])
+_ACTIVITY_EXTRAS = frozenset(["worker", "inbox", "inbox_note"])
+"""Columns of activities that are not fields of ActivityRow."""
+_ACTIVITY_FIELDS = frozenset([*_ACTIVITY_COLUMNS.split(", "), *_ACTIVITY_EXTRAS])
 
 
 class TransactionLost(BaseException):  # a signal through user and engine handlers
@@ -85,6 +103,10 @@ class SQLiteTransaction(
         self.pending = sqlite_pending.PendingWrites(conn, self._write)
         self._unopened: list[str] = []
         """Savepoints entered but not yet opened in SQL, outermost first."""
+        self._undo: list[tuple[str, dict[str, object], int]] = []
+        """Updates of executions made inside savepoints not yet opened, as the statement that undoes
+        each (execution, its fields' earlier values) and the rows it changed: such a savepoint's
+        body that fails after them runs these instead of a rollback to a savepoint never sent."""
         self._executions: dict[str, ExecutionRow] = {}
         """Execution rows this transition read (their last_seq kept current with held events)."""
         self._deadlines: dict[str, int | None] = {}
@@ -97,6 +119,14 @@ class SQLiteTransaction(
         self._activities: dict[tuple[str, int], ActivityRow] = {}
         """Activity rows this transition read from the table, until it changes them (a call by token reads its
         activity as it checks the token, then again as it acts on it)."""
+        self._open_expected: str | None = None
+        """The execution whose open activities this transition will likely read (it said so ahead)."""
+        self._open: dict[str, dict[int, ActivityRow]] = {}
+        """The open activities of executions, read with one of their activities and kept current
+        by this transition's updates; dropped once it creates one."""
+        self.told_waiting: dict[tuple[str, int], bool] = {}
+        """Whether the activities this transition read were announced as waiting, read with them
+        (True once this transition announces one)."""
         self._savepoints = 0
         self.topics: set[str] = set()
         self.closed_ids: set[str] = set()
@@ -110,6 +140,8 @@ class SQLiteTransaction(
         # Each is cleared only if used: most transitions touch few of them.
         self.pending.clear()
         self._forget_reads()
+        if self._undo:
+            self._undo = []
         if self.topics:
             self.topics = set()
         if self.closed_ids:
@@ -123,6 +155,17 @@ class SQLiteTransaction(
         if self.enqueued_activities:
             self.enqueued_activities = []
 
+    def _undoable_since(self, mark: int) -> int:
+        """The rows changed by the updates made since ``mark`` in savepoints not opened."""
+        return sum(rows for _, _, rows in self._undo[mark:])
+
+    def _undo_since(self, mark: int) -> None:
+        """Undo the updates made since ``mark`` in savepoints not opened, latest first."""
+        undo = self._undo
+        for execution_id, earlier, _ in reversed(undo[mark:]):
+            self._send_update("executions", "id = ?", (execution_id,), earlier)
+        del undo[mark:]
+
     def _forget_reads(self) -> None:
         """Forget the rows read and what was read with them: read again, they are read as they now are."""
         if self._executions:
@@ -135,6 +178,11 @@ class SQLiteTransaction(
             self._timed.clear()
         if self._links:
             self._links.clear()
+        if self.told_waiting:
+            self.told_waiting.clear()
+        if self._open:
+            self._open.clear()
+        self._open_expected = None
 
     def flush(self) -> None:
         """Write everything the transition held back; the end of every writing transition."""
@@ -218,8 +266,17 @@ class SQLiteTransaction(
         return inserted
 
     def update_execution(self, execution_id: str, **fields: object) -> None:  # noqa: D102
-        self._update("executions", "id = ?", (execution_id,), _EXECUTION_FIELDS, fields)
         cached = self._executions.get(execution_id)
+        if self._unopened and cached is not None:
+            # Inside a savepoint nothing else wrote in yet (a workflow step run inline, closing
+            # its workflow): what the row was is known, so the update can be undone without one.
+            _check_fields("executions", _EXECUTION_FIELDS, fields)
+            earlier = {name: getattr(cached, name) for name in fields}
+            changes = self._conn.total_changes
+            self._send_update("executions", "id = ?", (execution_id,), fields)
+            self._undo.append((execution_id, earlier, self._conn.total_changes - changes))
+        else:
+            self._update("executions", "id = ?", (execution_id,), _EXECUTION_FIELDS, fields)
         if cached is not None:
             # A new row, not a change in place: whoever holds the one read earlier keeps it as it was.
             self._executions[execution_id] = _copy_execution(cached, fields)
@@ -232,11 +289,15 @@ class SQLiteTransaction(
             if execution is None:
                 raise UsageError(f"no execution {execution_id!r} to append events to")
             last = execution.last_seq
+            pending.first_seq.setdefault(execution_id, last + 1)
         for kind, data in events:
             last += 1
             pending.events.append((execution_id, last, str(kind), at_ms, data))
         pending.last_seq[execution_id] = last
         return last
+
+    def appended_from(self) -> dict[str, int]:  # noqa: D102
+        return self.pending.first_seq
 
     def expect_events(self, execution_id: str, after_seq: int) -> None:  # noqa: D102
         pass  # every read is local: nothing to save
@@ -287,15 +348,36 @@ class SQLiteTransaction(
         read = self._activities.get(key)
         if read is not None:
             return read
-        row = self._conn.execute(
-            f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE execution_id = ? AND activity_id = ?", key
-        ).fetchone()
+        if execution_id == self._open_expected and execution_id not in self._open:
+            return self._read_with_open_ones(execution_id, activity_id)
+        row = self._conn.execute(_ACTIVITY_WITH_NOTICES, key).fetchone()
         if not row:
             return None
         read = self._activities[key] = sqlite_rows.activity_row(row)
+        self.told_waiting[key] = bool(row[17])
         return read
 
+    def expect_open_activities(self, execution_id: str) -> None:
+        """This transition will likely read the open activities of ``execution_id``: read them with its activity."""
+        self._open_expected = execution_id
+
+    def _read_with_open_ones(self, execution_id: str, activity_id: int) -> ActivityRow | None:
+        asked: ActivityRow | None = None
+        open_ones: dict[int, ActivityRow] = {}
+        told = self.told_waiting
+        for row in self._conn.execute(_ACTIVITY_AND_OPEN_ONES, (execution_id, activity_id)).fetchall():
+            read = sqlite_rows.activity_row(row)
+            told[(execution_id, read.activity_id)] = bool(row[17])
+            if read.closed_at_ms is None:
+                open_ones[read.activity_id] = read
+            if read.activity_id == activity_id:
+                asked = self._activities[(execution_id, activity_id)] = read
+        self._open[execution_id] = open_ones
+        return asked
+
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
+        if self._open:
+            self._open.pop(row.execution_id, None)
         self.pending.activities[(row.execution_id, row.activity_id)] = HeldActivity(row)
 
     def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:  # noqa: D102
@@ -306,6 +388,8 @@ class SQLiteTransaction(
                 "activities", "execution_id = ? AND activity_id = ?", (execution_id, activity_id), _ACTIVITY_FIELDS,
                 fields,
             )  # fmt: skip
+            if self._open:
+                self._keep_open_current(execution_id, activity_id, fields)
             return
         _check_fields("activities", _ACTIVITY_FIELDS, fields)
         worker = fields.pop("worker", held.worker)
@@ -316,7 +400,26 @@ class SQLiteTransaction(
             row, worker if worker is None else str(worker), inbox, note if note is None else str(note)
         )
 
+    def _keep_open_current(self, execution_id: str, activity_id: int, fields: dict[str, object]) -> None:
+        open_ones = self._open.get(execution_id)
+        if open_ones is None:
+            return
+        row = open_ones.get(activity_id)
+        if row is None:
+            if "closed_at_ms" in fields:
+                del self._open[execution_id]  # a closed one reopened: read them again
+            return
+        changed = {name: value for name, value in fields.items() if name not in _ACTIVITY_EXTRAS}
+        row = _copy_activity(row, changed)
+        if row.closed_at_ms is None:
+            open_ones[activity_id] = row
+        else:
+            del open_ones[activity_id]
+
     def open_activities(self, execution_id: str) -> list[ActivityRow]:  # noqa: D102
+        open_ones = self._open.get(execution_id)
+        if open_ones is not None and not self.pending.activities:
+            return [open_ones[key] for key in sorted(open_ones)]  # read with an activity, as this transition left them
         self.pending.flush_activities()
         rows = self._conn.execute(
             f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE execution_id = ? AND closed_at_ms IS NULL "
@@ -393,6 +496,9 @@ class SQLiteTransaction(
     ) -> None:
         _check_fields(table, allowed, fields)
         self._write()
+        self._send_update(table, where, key, fields)
+
+    def _send_update(self, table: str, where: str, key: tuple[object, ...], fields: dict[str, object]) -> None:
         values = list(fields.values())
         if bool in set(map(type, values)):  # bound as numbers: the module adapts a bool slowly, as it does None
             values = [int(v) if type(v) is bool else v for v in values]
@@ -413,7 +519,7 @@ class _Savepoint:
     (see ``SQLiteTransaction._write``): a body whose writes are all held back needs none.
     """
 
-    __slots__ = ("_changes", "_held", "_name", "_tx")
+    __slots__ = ("_changes", "_held", "_name", "_tx", "_undo_mark")
 
     def __init__(self, tx: SQLiteTransaction) -> None:
         self._tx = tx
@@ -425,6 +531,7 @@ class _Savepoint:
         tx._unopened.append(name)
         self._held = tx.pending.snapshot()
         self._changes = tx._conn.total_changes
+        self._undo_mark = len(tx._undo)
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         tx, name, conn = self._tx, self._name, self._tx._conn
@@ -438,12 +545,14 @@ class _Savepoint:
                 # nothing may run on, or it would commit statement by statement.
                 raise TransactionLost(str(exc)) from exc
             if name in tx._unopened:
-                if conn.total_changes != self._changes:
+                if conn.total_changes != self._changes + tx._undoable_since(self._undo_mark):
                     # A write went past _write: it cannot be undone alone, so nothing may commit.
                     raise TransactionLost(f"a write inside savepoint {name} was not covered by it") from exc
+                tx._undo_since(self._undo_mark)
             else:
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
+                tx._undo_since(self._undo_mark)  # made before it was opened
             tx.pending.restore(self._held)
             tx._forget_reads()
         finally:
