@@ -719,3 +719,35 @@ async def test_sqlite_reads_the_open_activities_said_ahead_with_the_activity(sql
         assert len(reads) == 3
     finally:
         await store.close()
+
+
+async def test_sqlite_reads_open_activities_through_their_index_not_all_of_an_executions(sqlite_url: str) -> None:
+    store = await SQLiteStore.open(sqlite_url)
+    try:
+        await insert(store, execution("e1"))
+        await insert_activity(
+            store, *(activity("e1", i, closed_at_ms=1_500) for i in range(1, 200)), activity("e1", 200)
+        )
+        steps: list[str] = []
+
+        def transition(tx: Transaction) -> list[list[int]]:
+            assert isinstance(tx, SQLiteTransaction)
+            tx._conn.set_trace_callback(steps.append)
+            try:
+                tx.get_activity("e1", 1)  # said ahead: with the open ones
+                with_it = [a.activity_id for a in tx.open_activities("e1")]
+                tx.insert_activity(activity("e1", 201))  # now read on their own
+                return [with_it, [a.activity_id for a in tx.open_activities("e1")]]
+            finally:
+                tx._conn.set_trace_callback(None)
+
+        assert await store.run(transition, touches=closing_touches) == [[200], [200, 201]]
+        reads = [sql for sql in steps if "FROM activities" in sql]
+        assert len(reads) == 2
+        conn = store._conn
+        assert conn is not None
+        for sql in reads:
+            plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "USING INDEX activities_open" in plan, plan
+    finally:
+        await store.close()

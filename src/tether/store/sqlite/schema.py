@@ -367,4 +367,10 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX activity_tasks_prioritized ON activity_tasks (priority DESC, id) WHERE priority <> 0;
         """,
     ),
+    (
+        19,
+        """
+        CREATE INDEX activities_open ON activities (execution_id, activity_id) WHERE closed_at_ms IS NULL;
+        """,
+    ),
 ]
