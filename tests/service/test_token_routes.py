@@ -7,6 +7,7 @@ give the same status, headers and body, and the same log lines.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import subprocess
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -41,16 +43,27 @@ async def watched(n: str) -> int:
     return await watch(n)
 
 
+@tether.activity(name="direct.park")
+async def park(n: str) -> Any:  # no deadline: waiting for a result lets a test environment's clock run on
+    TOKENS.put(tether.context().execution_id, tether.context().token)
+    return tether.make_async()
+
+
+@tether.workflow(name="direct.parked")
+async def parked(n: str) -> Any:
+    return await park(n)
+
+
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[TestEnvironment, httpx.AsyncClient]]:
-    async with TestEnvironment(workflows=[watched], activities=[watch], transport="http") as env:
+    async with TestEnvironment(workflows=[watched, parked], activities=[watch, park], transport="http") as env:
         assert env.server_url is not None
         async with httpx.AsyncClient(base_url=env.server_url) as http:
             yield env, http
 
 
-async def _token(env: TestEnvironment, execution_id: str) -> str:
-    await env.engine.start_workflow(execution_id, watched.name, '["x"]')
+async def _token(env: TestEnvironment, execution_id: str, workflow: str = watched.name) -> str:
+    await env.engine.start_workflow(execution_id, workflow, '["x"]')
     token = await TOKENS.get(execution_id)
     await env.wait_for_idle()
     return token
@@ -78,11 +91,8 @@ async def test_a_heartbeat_is_answered_alike_either_way(served: tuple[TestEnviro
     assert (await env.engine.describe_activity(token)).heartbeat_details == {"i": 1, "note": "été"}
 
 
-async def test_a_plain_call_is_answered_from_the_connection_in_one_write(
-    served: tuple[TestEnvironment, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    env, http = served
-    token = await _token(env, "direct-whole")
+def whole_writes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The statuses of the answers written whole, in one write, from here on."""
     written: list[int] = []
     whole = service_server._Direct.whole
 
@@ -93,6 +103,15 @@ async def test_a_plain_call_is_answered_from_the_connection_in_one_write(
         await whole(self, status, headers, body)
 
     monkeypatch.setattr(service_server._Direct, "whole", counted)
+    return written
+
+
+async def test_a_plain_call_is_answered_from_the_connection_in_one_write(
+    served: tuple[TestEnvironment, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, http = served
+    token = await _token(env, "direct-whole")
+    written = whole_writes(monkeypatch)
     body = b'{"token": "%s"}' % token.encode()
     await http.post(
         "/v1/activities/heartbeat", content=body, headers=PLAIN
@@ -277,3 +296,126 @@ def test_a_call_traced_by_fastapi_itself_gets_the_same_spans_either_way(tmp_path
     plain, general = ran.stdout.splitlines()
     assert plain == general
     assert "/v1/activities/heartbeat" in plain  # FastAPI's span names the route
+
+
+async def _results_logged(
+    http: httpx.AsyncClient,
+    execution_id: str,
+    query: str,
+    caplog: pytest.LogCaptureFixture,
+    sent: dict[str, str] | None = None,
+) -> list[tuple[httpx.Response, list[str]]]:
+    """The answer and log lines of a request for a result, the direct way, then the general way.
+
+    FastAPI ignores a query parameter it does not know; the direct path takes only ``wait``.
+    """
+    caplog.set_level(logging.INFO, logger="tether.service")
+    answers = []
+    for extra in ("", "&general=1" if query else "general=1"):
+        caplog.clear()
+        path = f"/v1/results/{quote(execution_id, safe='')}?{query}{extra}"
+        answers.append((await http.get(path, headers=sent or {}), _logged(caplog)))
+    caplog.clear()
+    return answers
+
+
+@pytest.mark.parametrize("query", ["wait=0", "", "wait=0.25", "wait=0.000000000001"])
+async def test_a_result_is_answered_and_logged_alike_either_way(
+    served: tuple[TestEnvironment, httpx.AsyncClient], caplog: pytest.LogCaptureFixture, query: str
+) -> None:
+    env, http = served
+    for execution_id in ("direct-result", "direct/ré sult?"):
+        token = await _token(env, execution_id, parked.name)
+        (plain, lines), (general, general_lines) = await _results_logged(http, execution_id, query, caplog)
+        assert _answer(plain) == _answer(general)
+        assert lines == general_lines == ["GET /v1/results/{execution_id} 200 ms"]
+        assert plain.json()["status"] == "running"
+        await env.client.complete_activity(token, {"été": [1, 2.5, None], "deep": {"x": "\u2603"}})
+        await env.client.get_handle(execution_id).result(timeout=10)
+        (plain, lines), (general, general_lines) = await _results_logged(http, execution_id, query, caplog)
+        assert _answer(plain) == _answer(general)
+        assert lines == general_lines
+        assert plain.json() == {
+            "id": execution_id,
+            "workflow": "direct.parked",
+            "status": "completed",
+            "result": {"été": [1, 2.5, None], "deep": {"x": "\u2603"}},
+            "error": None,
+        }
+
+
+@pytest.mark.parametrize("query", ["wait=61", "wait=-1", "wait=abc", "wait=1e-3", "wait=1&wait=2"])
+async def test_a_result_asked_for_oddly_or_of_nothing_known_is_refused_alike_either_way(
+    served: tuple[TestEnvironment, httpx.AsyncClient], caplog: pytest.LogCaptureFixture, query: str
+) -> None:
+    env, http = served
+    await _token(env, "direct-odd", parked.name)
+    for execution_id, wait in (("direct-odd", query), ("direct-unknown", "wait=0")):
+        (plain, lines), (general, general_lines) = await _results_logged(http, execution_id, wait, caplog)
+        assert _answer(plain) == _answer(general)
+        assert lines == general_lines
+        if execution_id == "direct-unknown":
+            assert plain.status_code == 404
+        elif query == "wait=1e-3":
+            assert plain.status_code == 200  # FastAPI takes it as a number: the general way answers it
+        elif query != "wait=1&wait=2":
+            assert plain.status_code == 422
+
+
+async def test_a_result_with_a_key_or_a_refused_key_is_answered_and_logged_alike_either_way(
+    served: tuple[TestEnvironment, httpx.AsyncClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    env, http = served
+    await _token(env, "direct-keyed-result", parked.name)
+    _, reader = await env.engine.create_api_key("reader", ["workflows:read:direct.*"])
+    _, other = await env.engine.create_api_key("other", ["workflows:read:elsewhere.*"])
+    for authorization in (f"Bearer {reader}", f"Bearer {other}", "Bearer tk_forged_key", "Basic eDp5", None):
+        sent = {} if authorization is None else {"authorization": authorization}
+        (plain, lines), (general, general_lines) = await _results_logged(
+            http, "direct-keyed-result", "wait=0", caplog, sent
+        )
+        assert _answer(plain) == _answer(general), authorization
+        assert lines == general_lines, authorization
+        assert plain.status_code == (
+            200 if authorization == f"Bearer {reader}" else 403 if authorization == f"Bearer {other}" else 401
+        ), authorization
+
+
+async def test_a_waiting_result_is_answered_from_the_connection_in_one_write_when_its_workflow_closes(
+    served: tuple[TestEnvironment, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, http = served
+    token = await _token(env, "direct-waited", parked.name)
+    written = whole_writes(monkeypatch)
+    await http.get("/v1/results/direct-waited")  # the app's first request: the layers built
+    written.clear()
+    waiting = asyncio.ensure_future(http.get("/v1/results/direct-waited?wait=30"))
+    await env.wait_for_idle()
+    assert not waiting.done()
+    await env.client.complete_activity(token, 7)
+
+    answered = await asyncio.wait_for(waiting, 10)
+    assert answered.json()["status"] == "completed"
+    assert answered.json()["result"] == 7
+    assert written == [200, 200]  # the completion by token, then the result it ended the wait for
+
+
+async def test_a_caller_that_hangs_up_on_a_waiting_result_stops_waiting(
+    served: tuple[TestEnvironment, httpx.AsyncClient],
+) -> None:
+    env, _ = served
+    await _token(env, "direct-gone", parked.name)
+    assert env.server_url is not None
+    async with httpx.AsyncClient(base_url=env.server_url) as impatient:
+        waiting = asyncio.ensure_future(impatient.get("/v1/results/direct-gone?wait=30"))
+        for _ in range(200):
+            if env.engine.notifier.awaited_executions():
+                break
+            await asyncio.sleep(0.01)
+        assert env.engine.notifier.awaited_executions() == ["direct-gone"]
+        waiting.cancel()
+    for _ in range(200):  # the server notices the hang-up as its event loop runs on
+        if not env.engine.notifier.awaited_executions():
+            break
+        await asyncio.sleep(0.01)
+    assert env.engine.notifier.awaited_executions() == []

@@ -26,14 +26,16 @@ records it (an OpenTelemetry provider is configured), whose spans name the route
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import time
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.middleware.errors import ServerErrorMiddleware
@@ -43,8 +45,15 @@ from tether import errors as tether_errors
 from tether.engine import observation
 from tether.model.access import Access
 from tether.model.records import HeartbeatResponse
-from tether.model.wire import Acknowledged, CompleteActivity, FailActivity, HeartbeatActivity
-from tether.service import access_log, auth, errors, limits, refusal_log, routes_activities, state
+from tether.model.wire import (
+    MAX_RESULT_WAIT_SECONDS,
+    Acknowledged,
+    CompleteActivity,
+    FailActivity,
+    HeartbeatActivity,
+    Outcome,
+)
+from tether.service import access_log, auth, errors, limits, refusal_log, routes_activities, routes_workflows, state
 
 _SHALLOW = 256
 """Bodies with fewer brackets than this are parsed here; deeper ones by FastAPI, whose limits then apply."""
@@ -90,6 +99,17 @@ _ROUTES = dict(
 )
 
 
+_RESULTS = "/v1/results/"
+"""The result of an execution (``GET``, with ``?wait=`` seconds): what a caller of a completion often waits on next."""
+
+(_RESULT_ROUTE,) = (
+    r for r in routes_workflows.router.routes if isinstance(r, APIRoute) and r.endpoint is routes_workflows.result
+)
+_OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
+_PLAIN_WAIT = re.compile(rb"wait=([0-9]{1,6}(?:\.[0-9]{1,20})?)")
+"""A query taken here: the wait alone, as a plain decimal; any other goes the general way (validated there)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """What the app's own layers are configured with, which the direct path applies alike."""
@@ -126,8 +146,11 @@ class TokenRoutes:
 
     @staticmethod
     def takes(scope: Mapping[str, Any]) -> bool:
-        """Whether a request whose head just arrived may be a call by token (its headers are checked next)."""
-        return scope["method"] == "POST" and scope["path"] in _ROUTES
+        """Whether a request whose head just arrived may be a call by token or for a result (headers checked next)."""
+        method = scope["method"]
+        return (method == "POST" and scope["path"] in _ROUTES) or (
+            method == "GET" and scope["path"].startswith(_RESULTS)
+        )
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, general: ASGIApp, whole: Whole) -> None:
         """Answer a request by token straight from the connection, before any of the app's layers ran.
@@ -146,6 +169,9 @@ class TokenRoutes:
         """Answer a plain call by token here, or pass it on to ``general`` (marked as passed on)."""
         served = _ROUTES.get(scope["path"])
         if served is None or scope["method"] != "POST":
+            if scope["method"] == "GET" and scope["path"].startswith(_RESULTS):
+                await self._take_result(scope, receive, send, general, whole)
+                return
             scope[_DECLINED] = True
             await general(scope, receive, send)
             return
@@ -186,6 +212,90 @@ class TokenRoutes:
             scope[_DECLINED] = True
             await general(scope, _replaying(replayed, receive) if replayed else receive, send)
 
+    async def _take_result(
+        self, scope: Scope, receive: Receive, send: Send, general: ASGIApp, whole: Whole | None
+    ) -> None:
+        """Answer a plain request for a result here, or pass it on to ``general`` (marked as passed on)."""
+        execution_id = scope["path"][len(_RESULTS) :]
+        query: bytes = scope["query_string"]
+        waited = _PLAIN_WAIT.fullmatch(query) if query else None
+        wait = 0.0 if not query else float(waited[1]) if waited is not None else -1.0
+        authorization = host = None
+        other = not execution_id or not 0 <= wait <= MAX_RESULT_WAIT_SECONDS
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value if authorization is None else authorization
+            elif name == b"host":
+                host = value if host is None else host
+            elif (
+                name == b"transfer-encoding"
+                or (name == b"content-length" and value != b"0")
+                or (name == b"origin" and self.limits.cross_origin)
+            ):
+                other = True  # a body, or CORS headers to add: the general way
+        if other:
+            scope[_DECLINED] = True
+            await general(scope, receive, send)
+            return
+        answer = _Answer()
+        async with self._failing_as_500(scope, receive, send, answer):
+            taken = await self._answer_result(
+                scope,
+                receive,
+                send,
+                execution_id,
+                wait,
+                None if authorization is None else authorization.decode("latin-1"),
+                "" if host is None else host.decode("latin-1"),
+                answer,
+                whole,
+            )
+        if not taken:
+            scope[_DECLINED] = True
+            await general(scope, receive, send)
+
+    async def _answer_result(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        execution_id: str,
+        wait: float,
+        authorization: str | None,
+        host: str,
+        answer: _Answer,
+        whole: Whole | None,
+    ) -> bool:
+        """Answer the request for a result; False if the general path is to (its key was refused)."""
+        began = time.perf_counter()
+        try:
+            try:
+                access = await auth.authenticate_headers(
+                    state.authenticator_of_app(scope["app"]), authorization, auth.host_in(host)
+                )
+            except (tether_errors.Unauthenticated, tether_errors.StoreUnavailable):
+                answer.logged = False
+                return False  # the general path refuses it (and logs the refusal)
+            auth.remember(scope, access)
+            scope["route"] = _RESULT_ROUTE  # as FastAPI's router names it: the access and refusal logs read it
+            scope["endpoint"] = routes_workflows.result
+            scope["path_params"] = {"execution_id": execution_id}
+            request = Request(scope, receive)
+            try:
+                reply = await routes_workflows.result(execution_id, request, access, wait)
+            except tether_errors.TetherError as exc:
+                await _refuse(request, exc, send, answer)
+                return True
+            if isinstance(reply, Response):  # the caller hung up: an answer nobody reads
+                answer.status = reply.status_code
+                await reply(scope, receive, send)
+                return True
+            await _reply(_OUTCOME.dump_json(reply), send, whole, answer)
+            return True
+        finally:
+            if answer.logged:
+                access_log.log(scope, answer.status, time.perf_counter() - began)
+
     async def _serve(
         self,
         scope: Scope,
@@ -198,12 +308,19 @@ class TokenRoutes:
     ) -> list[Message] | None:
         """Answer the call, or return the messages received so far for the general path to take it from there."""
         answer = _Answer()
-        try:
+        async with self._failing_as_500(scope, receive, send, answer):
             return await self._answer(scope, receive, send, served, authorization, host, answer, whole)
+        raise AssertionError("unreachable: a failure is raised again")  # pragma: no cover
+
+    @contextlib.asynccontextmanager
+    async def _failing_as_500(self, scope: Scope, receive: Receive, send: Send, answer: _Answer) -> AsyncIterator[None]:
+        """An unexpected failure before any answer is answered as Starlette's error layer does, then goes on up."""
+        try:
+            yield
         except Exception as exc:
             if answer.status:
                 raise
-            # As Starlette's error layer does: the app's 500 handler answers (and logs), and it goes on up.
+            # The app's 500 handler answers (and logs), and it goes on up.
             await ServerErrorMiddleware(_raising(exc), self.app.handler, self.app.debug)(scope, receive, send)
             raise  # pragma: no cover - the error layer raises it again
 
@@ -246,27 +363,36 @@ class TokenRoutes:
             try:
                 reply = await served.endpoint(parsed, request, access)
             except tether_errors.TetherError as exc:
-                refused = await errors.handle(request, exc)
-                answer.status = refused.status_code
-                try:
-                    await refused(scope, receive, send)
-                finally:
-                    if 400 <= answer.status < 500:
-                        refusal_log.log(scope, answer.status, bytes(refused.body))
+                await _refuse(request, exc, send, answer)
                 return None
-            content = served.reply.dump_json(reply)
-            answer.status = 200
-            headers = [(b"content-length", str(len(content)).encode()), (b"content-type", _JSON)]
-            if whole is not None:
-                await whole(200, headers, content)
-            else:
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": content})
+            await _reply(served.reply.dump_json(reply), send, whole, answer)
             return None
         finally:
             observation.caller.reset(caller)
             if answer.logged:
                 access_log.log(scope, answer.status, time.perf_counter() - began)
+
+
+async def _refuse(request: Request, exc: tether_errors.TetherError, send: Send, answer: _Answer) -> None:
+    """Answer a refusal as the app's error handler does, and log it as the refusal log does."""
+    refused = await errors.handle(request, exc)
+    answer.status = refused.status_code
+    try:
+        await refused(request.scope, request.receive, send)
+    finally:
+        if 400 <= answer.status < 500:
+            refusal_log.log(request.scope, answer.status, bytes(refused.body))
+
+
+async def _reply(content: bytes, send: Send, whole: Whole | None, answer: _Answer) -> None:
+    """Send a 200 with a JSON body, in one write where the connection offers it."""
+    answer.status = 200
+    headers = [(b"content-length", str(len(content)).encode()), (b"content-type", _JSON)]
+    if whole is not None:
+        await whole(200, headers, content)
+    else:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
 
 
 class _Answer:
