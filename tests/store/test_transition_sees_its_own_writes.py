@@ -696,6 +696,15 @@ async def test_open_activities_said_ahead_include_one_the_transition_created(sto
 
     assert await store.run(transition, touches=closing_touches) == [[1, 2, 4], [1, 2, 4]]
 
+    def created_first(tx: Transaction) -> list[int]:
+        tx.insert_activity(activity("e1", 5))
+        tx.get_activity("e1", 1)  # read with the open ones stored, before the new one is written
+        tx.open_activities("e2")  # writes what is held back
+        return [a.activity_id for a in tx.open_activities("e1")]
+
+    await insert(store, execution("e2"))
+    assert await store.run(created_first, touches=closing_touches) == [1, 2, 4, 5]
+
 
 async def test_sqlite_reads_the_open_activities_said_ahead_with_the_activity(sqlite_url: str) -> None:
     store = await SQLiteStore.open(sqlite_url)

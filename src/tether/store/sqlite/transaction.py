@@ -376,7 +376,8 @@ class SQLiteTransaction(
                 open_ones[read.activity_id] = read
             if read.activity_id == activity_id:
                 asked = self._activities[(execution_id, activity_id)] = read
-        self._open[execution_id] = open_ones
+        if not any(held == execution_id for held, _ in self.pending.activities):
+            self._open[execution_id] = open_ones  # else one it created is not in the table yet
         return asked
 
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
