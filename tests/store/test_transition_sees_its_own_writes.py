@@ -760,3 +760,36 @@ async def test_sqlite_reads_open_activities_through_their_index_not_all_of_an_ex
             assert "USING INDEX activities_open" in plan, plan
     finally:
         await store.close()
+
+
+async def test_sqlite_reads_an_activitys_execution_with_it(sqlite_url: str) -> None:
+    store = await SQLiteStore.open(sqlite_url)
+    try:
+        await insert(store, execution("e1"))
+        await insert_activity(store, activity("e1", 1))
+        await append(store, "e1", [(EventType.WORKFLOW_STARTED, "{}")])
+        await store.run(lambda tx: tx.arm_timer(TimerRow("e1", "workflow", 0, 0, 9_000)))
+        await store.run(lambda tx: tx.insert_link(LinkRow("e1", None, 1, "parent", 3, "cancel")))
+        await store.run(lambda tx: tx.enqueue_workflow_task("e1", 10))
+        reads: list[str] = []
+
+        def transition(tx: Transaction) -> tuple[object, ...]:
+            assert isinstance(tx, SQLiteTransaction)
+            tx._conn.set_trace_callback(lambda sql: reads.append(sql) if sql.startswith("SELECT") else None)
+            try:
+                tx.get_activity("e1", 1)  # as a call by token does, then its execution
+                row = tx.get_execution("e1")
+                assert row is not None
+                return (
+                    row.status,
+                    row.last_seq,
+                    tx.get_link("e1"),
+                    tx.claim_workflow_task("e1", now_ms=10, owner="w1", lease_until_ms=1_000, workflows=[WF]),
+                )
+            finally:
+                tx._conn.set_trace_callback(None)
+
+        assert await store.run(transition) == ("running", 1, LinkRow("e1", None, 1, "parent", 3, "cancel"), True)
+        assert len(reads) == 1
+    finally:
+        await store.close()

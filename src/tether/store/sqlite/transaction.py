@@ -42,15 +42,19 @@ _ACTIVITY_COLUMNS = sqlite_pending.ACTIVITY_COLUMNS
 _EVENT_TYPES = {str(t): t for t in EventType}
 # A workflow task's priority is its execution's (set when it starts, never changed): one
 # column less to read with every execution a transition loads.
-_EXECUTION_WITH_TASK = (
-    f"SELECT {', '.join(f'x.{c}' for c in _EXECUTION_COLUMNS.split(', '))}, "
+_EXECUTION_WITH_TASK_COLUMNS = (
+    f"{', '.join(f'x.{c}' for c in _EXECUTION_COLUMNS.split(', '))}, "
     "(SELECT coalesce(max(seq), 0) FROM events WHERE execution_id = x.id), "
     "t.workflow, t.ready_at_ms, t.leased_until_ms, t.owner, t.dirty, "
     "(SELECT due_at_ms FROM timers WHERE execution_id = x.id AND kind = 'workflow' AND ref = 0), "
     "EXISTS (SELECT 1 FROM timers WHERE execution_id = x.id), "
-    f"{', '.join(f'l.{c}' for c in sqlite_links.LINK_COLUMNS.split(', '))} "
-    "FROM executions x LEFT JOIN workflow_tasks t ON t.execution_id = x.id "
-    "LEFT JOIN execution_links l ON l.id = x.id WHERE x.id = ?"
+    f"{', '.join(f'l.{c}' for c in sqlite_links.LINK_COLUMNS.split(', '))}"
+)
+_EXECUTION_WITH_TASK_JOINS = (
+    "LEFT JOIN workflow_tasks t ON t.execution_id = x.id LEFT JOIN execution_links l ON l.id = x.id"
+)
+_EXECUTION_WITH_TASK = (
+    f"SELECT {_EXECUTION_WITH_TASK_COLUMNS} FROM executions x {_EXECUTION_WITH_TASK_JOINS} WHERE x.id = ?"
 )
 # Whether the activity's waiting was announced (its close is announced to the same URLs),
 # read with it: a call by token that closes it reads no outbox when none was.
@@ -69,6 +73,17 @@ _ACTIVITY_AND_OPEN_ONES = (
     "FROM activities a INDEXED BY activities_open WHERE a.execution_id = ? AND a.closed_at_ms IS NULL "
     "AND a.activity_id <> ?"
 )
+# An activity with its execution as get_execution reads it, in one statement: a call by token
+# reads both (the execution's status and deadline are checked before the activity is touched).
+_ACTIVITY_WITH_EXECUTION = (
+    f"SELECT {', '.join(f'a.{c}' for c in _ACTIVITY_COLUMNS.split(', '))}, "
+    "EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = a.execution_id "
+    f"AND o.activity_id = a.activity_id AND o.event = '{notifications.WAITING}'), {_EXECUTION_WITH_TASK_COLUMNS} "
+    f"FROM activities a JOIN executions x ON x.id = a.execution_id {_EXECUTION_WITH_TASK_JOINS} "
+    "WHERE a.execution_id = ? AND a.activity_id = ?"
+)
+_ACTIVITY_WIDTH = len(_ACTIVITY_COLUMNS.split(", ")) + 1
+"""Where the execution's columns begin in a row of _ACTIVITY_WITH_EXECUTION."""
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
 _INSERT_EXECUTION = f"INSERT INTO executions ({_EXECUTION_COLUMNS})"
 _ACTIVITY_EXTRAS = frozenset(["worker", "inbox", "inbox_note"])
@@ -232,18 +247,21 @@ class SQLiteTransaction(
             row = self._conn.execute(_EXECUTION_WITH_TASK, (execution_id,)).fetchone()
             if not row:
                 return None
-            execution = self._executions[execution_id] = sqlite_rows.execution_row(row)
-            self._deadlines[execution_id] = row[17]
-            self._timed[execution_id] = bool(row[18])
-            self._links[execution_id] = None if row[19] is None else sqlite_links.link(row[19:])
-            self.pending.stored_tasks[execution_id] = (
-                None
-                if row[12] is None
-                else WorkflowTaskState(row[12], row[13], row[14], row[15], bool(row[16]), row[10])
-            )
+            execution = self._learn_execution(execution_id, row)
         last = self.pending.last_seq.get(execution_id)
         if last is not None:
             execution.last_seq = last
+        return execution
+
+    def _learn_execution(self, execution_id: str, row: Sequence[Any]) -> ExecutionRow:
+        """Keep an execution read with what comes along (a row of _EXECUTION_WITH_TASK's columns)."""
+        execution = self._executions[execution_id] = sqlite_rows.execution_row(row)
+        self._deadlines[execution_id] = row[17]
+        self._timed[execution_id] = bool(row[18])
+        self._links[execution_id] = None if row[19] is None else sqlite_links.link(row[19:])
+        self.pending.stored_tasks[execution_id] = (
+            None if row[12] is None else WorkflowTaskState(row[12], row[13], row[14], row[15], bool(row[16]), row[10])
+        )
         return execution
 
     def insert_execution(self, row: ExecutionRow, *, new: bool = False) -> bool:  # noqa: D102
@@ -352,11 +370,14 @@ class SQLiteTransaction(
             return read
         if execution_id == self._open_expected and execution_id not in self._open:
             return self._read_with_open_ones(execution_id, activity_id)
-        row = self._conn.execute(_ACTIVITY_WITH_NOTICES, key).fetchone()
+        unread = execution_id not in self._executions
+        row = self._conn.execute(_ACTIVITY_WITH_EXECUTION if unread else _ACTIVITY_WITH_NOTICES, key).fetchone()
         if not row:
             return None
         read = self._activities[key] = sqlite_rows.activity_row(row)
         self.told_waiting[key] = bool(row[17])
+        if unread:
+            self._learn_execution(execution_id, row[_ACTIVITY_WIDTH:])
         return read
 
     def expect_open_activities(self, execution_id: str) -> None:
