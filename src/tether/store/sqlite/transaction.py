@@ -84,6 +84,17 @@ _ACTIVITY_WITH_EXECUTION = (
 )
 _ACTIVITY_WIDTH = len(_ACTIVITY_COLUMNS.split(", ")) + 1
 """Where the execution's columns begin in a row of _ACTIVITY_WITH_EXECUTION."""
+_EXECUTION_WIDTH = len(_EXECUTION_COLUMNS.split(", ")) + 8 + len(sqlite_links.LINK_COLUMNS.split(", "))
+"""Columns of _EXECUTION_WITH_TASK_COLUMNS: the execution's, last_seq, its task's five, deadline, timers, link."""
+# Both at once: the activity with its execution, then the other open activities (no execution).
+_ACTIVITY_WITH_EXECUTION_AND_OPEN_ONES = (
+    f"{_ACTIVITY_WITH_EXECUTION} UNION ALL "
+    f"SELECT {_ACTIVITY_COLUMNS}, EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = a.execution_id "
+    f"AND o.activity_id = a.activity_id AND o.event = '{notifications.WAITING}'), "
+    f"{', '.join(['NULL'] * _EXECUTION_WIDTH)} "
+    "FROM activities a INDEXED BY activities_open WHERE a.execution_id = ? AND a.closed_at_ms IS NULL "
+    "AND a.activity_id <> ?"
+)
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
 _INSERT_EXECUTION = f"INSERT INTO executions ({_EXECUTION_COLUMNS})"
 _ACTIVITY_EXTRAS = frozenset(["worker", "inbox", "inbox_note"])
@@ -388,15 +399,17 @@ class SQLiteTransaction(
         asked: ActivityRow | None = None
         open_ones: dict[int, ActivityRow] = {}
         told = self.told_waiting
-        for row in self._conn.execute(
-            _ACTIVITY_AND_OPEN_ONES, (execution_id, activity_id, execution_id, activity_id)
-        ).fetchall():
+        unread = execution_id not in self._executions
+        query = _ACTIVITY_WITH_EXECUTION_AND_OPEN_ONES if unread else _ACTIVITY_AND_OPEN_ONES
+        for row in self._conn.execute(query, (execution_id, activity_id, execution_id, activity_id)).fetchall():
             read = sqlite_rows.activity_row(row)
             told[(execution_id, read.activity_id)] = bool(row[17])
             if read.closed_at_ms is None:
                 open_ones[read.activity_id] = read
             if read.activity_id == activity_id:
                 asked = self._activities[(execution_id, activity_id)] = read
+                if unread:
+                    self._learn_execution(execution_id, row[_ACTIVITY_WIDTH:])
         if not any(held == execution_id for held, _ in self.pending.activities):
             self._open[execution_id] = open_ones  # else one it created is not in the table yet
         return asked
