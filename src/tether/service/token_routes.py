@@ -199,15 +199,7 @@ class TokenRoutes:
             scope[_DECLINED] = True
             await general(scope, receive, send)
             return
-        replayed = await self._serve(
-            scope,
-            receive,
-            send,
-            served,
-            None if authorization is None else authorization.decode("latin-1"),
-            "" if host is None else host.decode("latin-1"),
-            whole,
-        )
+        replayed = await self._serve(scope, receive, send, served, _latin1(authorization), _latin1(host) or "", whole)
         if replayed is not None:
             scope[_DECLINED] = True
             await general(scope, _replaying(replayed, receive) if replayed else receive, send)
@@ -240,15 +232,7 @@ class TokenRoutes:
         answer = _Answer()
         async with self._failing_as_500(scope, receive, send, answer):
             taken = await self._answer_result(
-                scope,
-                receive,
-                send,
-                execution_id,
-                wait,
-                None if authorization is None else authorization.decode("latin-1"),
-                "" if host is None else host.decode("latin-1"),
-                answer,
-                whole,
+                scope, receive, send, execution_id, wait, _latin1(authorization), _latin1(host) or "", answer, whole
             )
         if not taken:
             scope[_DECLINED] = True
@@ -471,6 +455,11 @@ def _parsed(body: bytes, model: type[BaseModel]) -> BaseModel | None:
         return model.model_validate(orjson.loads(body))
     except (orjson.JSONDecodeError, ValidationError):
         return None
+
+
+def _latin1(value: bytes | None) -> str | None:
+    """A header's value as text, as Starlette decodes headers."""
+    return None if value is None else value.decode("latin-1")
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:

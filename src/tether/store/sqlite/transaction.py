@@ -58,42 +58,43 @@ _EXECUTION_WITH_TASK = (
 )
 # Whether the activity's waiting was announced (its close is announced to the same URLs),
 # read with it: a call by token that closes it reads no outbox when none was.
-_ACTIVITY_WITH_NOTICES = (
-    f"SELECT {_ACTIVITY_COLUMNS}, EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = a.execution_id "
-    f"AND o.activity_id = a.activity_id AND o.event = '{notifications.WAITING}') "
-    "FROM activities a WHERE a.execution_id = ? AND a.activity_id = ?"
+_TOLD_WAITING = (
+    "EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = a.execution_id "
+    f"AND o.activity_id = a.activity_id AND o.event = '{notifications.WAITING}')"
 )
-# The same for an activity and, with it, the open activities of its execution: a transition
-# that likely closes the execution (see Touches.reads_open_activities) reads them then. Named
-# index: without statistics the planner would walk all the execution's activities by its key.
-_ACTIVITY_AND_OPEN_ONES = (
-    f"{_ACTIVITY_WITH_NOTICES} UNION ALL "
-    f"SELECT {_ACTIVITY_COLUMNS}, EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = a.execution_id "
-    f"AND o.activity_id = a.activity_id AND o.event = '{notifications.WAITING}') "
-    "FROM activities a INDEXED BY activities_open WHERE a.execution_id = ? AND a.closed_at_ms IS NULL "
-    "AND a.activity_id <> ?"
+_ACTIVITY_WITH_NOTICES = (
+    f"SELECT {_ACTIVITY_COLUMNS}, {_TOLD_WAITING} FROM activities a WHERE a.execution_id = ? AND a.activity_id = ?"
 )
 # An activity with its execution as get_execution reads it, in one statement: a call by token
 # reads both (the execution's status and deadline are checked before the activity is touched).
 _ACTIVITY_WITH_EXECUTION = (
-    f"SELECT {', '.join(f'a.{c}' for c in _ACTIVITY_COLUMNS.split(', '))}, "
-    "EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = a.execution_id "
-    f"AND o.activity_id = a.activity_id AND o.event = '{notifications.WAITING}'), {_EXECUTION_WITH_TASK_COLUMNS} "
-    f"FROM activities a JOIN executions x ON x.id = a.execution_id {_EXECUTION_WITH_TASK_JOINS} "
-    "WHERE a.execution_id = ? AND a.activity_id = ?"
+    f"SELECT {', '.join(f'a.{c}' for c in _ACTIVITY_COLUMNS.split(', '))}, {_TOLD_WAITING}, "
+    f"{_EXECUTION_WITH_TASK_COLUMNS} FROM activities a JOIN executions x ON x.id = a.execution_id "
+    f"{_EXECUTION_WITH_TASK_JOINS} WHERE a.execution_id = ? AND a.activity_id = ?"
 )
 _ACTIVITY_WIDTH = len(_ACTIVITY_COLUMNS.split(", ")) + 1
 """Where the execution's columns begin in a row of _ACTIVITY_WITH_EXECUTION."""
 _EXECUTION_WIDTH = len(_EXECUTION_COLUMNS.split(", ")) + 8 + len(sqlite_links.LINK_COLUMNS.split(", "))
 """Columns of _EXECUTION_WITH_TASK_COLUMNS: the execution's, last_seq, its task's five, deadline, timers, link."""
-# Both at once: the activity with its execution, then the other open activities (no execution).
-_ACTIVITY_WITH_EXECUTION_AND_OPEN_ONES = (
-    f"{_ACTIVITY_WITH_EXECUTION} UNION ALL "
-    f"SELECT {_ACTIVITY_COLUMNS}, EXISTS (SELECT 1 FROM outbox o WHERE o.execution_id = a.execution_id "
-    f"AND o.activity_id = a.activity_id AND o.event = '{notifications.WAITING}'), "
-    f"{', '.join(['NULL'] * _EXECUTION_WIDTH)} "
-    "FROM activities a INDEXED BY activities_open WHERE a.execution_id = ? AND a.closed_at_ms IS NULL "
-    "AND a.activity_id <> ?"
+
+
+def _and_open_ones(asked: str, padding: str = "") -> str:
+    """``asked`` (a read of one activity) and the other open activities of its execution, in one statement.
+
+    For a transition that likely closes the execution (see Touches.reads_open_activities).
+    Named index: without statistics the planner would walk all the execution's activities by
+    its key. ``padding`` stands for the columns ``asked`` has past the activity's.
+    """
+    return (
+        f"{asked} UNION ALL SELECT {_ACTIVITY_COLUMNS}, {_TOLD_WAITING}{padding} "
+        "FROM activities a INDEXED BY activities_open WHERE a.execution_id = ? AND a.closed_at_ms IS NULL "
+        "AND a.activity_id <> ?"
+    )
+
+
+_ACTIVITY_AND_OPEN_ONES = _and_open_ones(_ACTIVITY_WITH_NOTICES)
+_ACTIVITY_WITH_EXECUTION_AND_OPEN_ONES = _and_open_ones(
+    _ACTIVITY_WITH_EXECUTION, "".join([", NULL"] * _EXECUTION_WIDTH)
 )
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
 _INSERT_EXECUTION = f"INSERT INTO executions ({_EXECUTION_COLUMNS})"
