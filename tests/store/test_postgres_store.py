@@ -200,23 +200,33 @@ async def test_a_read_that_loses_its_connection_runs_again_once_on_a_new_one(pos
         await store.close()
 
 
+def queue_a_task(execution_id: str) -> Callable[[Transaction], None]:
+    """A transition that starts an execution and queues its workflow task: work for any process."""
+
+    def transition(tx: Transaction) -> None:
+        tx.insert_execution(execution(execution_id))
+        tx.enqueue_workflow_task(execution_id, 0)
+
+    return transition
+
+
+async def next_report(calls: asyncio.Queue[set[str]]) -> set[str]:
+    """The listener's next report of another store's commit, past the fallbacks of poll intervals without notices."""
+    reported = await asyncio.wait_for(calls.get(), WAIT_S)
+    while reported == {"*", "external"}:
+        reported = await asyncio.wait_for(calls.get(), WAIT_S)
+    return reported
+
+
 async def test_another_stores_commit_wakes_only_the_loops_it_gave_work_to(postgres_url: str) -> None:
     store = await PostgresStore.open(postgres_url)
     other = await PostgresStore.open(postgres_url)
     calls: asyncio.Queue[set[str]] = asyncio.Queue()
     store.set_listener(calls.put_nowait)
     try:
+        await other.run(queue_a_task("queued"))
 
-        def queue_a_task(tx: Transaction) -> None:
-            tx.insert_execution(execution("queued"))
-            tx.enqueue_workflow_task("queued", 0)
-
-        await other.run(queue_a_task)
-
-        reported = await asyncio.wait_for(calls.get(), WAIT_S)
-        while reported == {"*", "external"}:  # a poll interval's fallback may come first
-            reported = await asyncio.wait_for(calls.get(), WAIT_S)
-        assert reported == {"external", "workflows"}
+        assert await next_report(calls) == {"external", "workflows"}
     finally:
         await other.close()
         await store.close()
@@ -238,9 +248,9 @@ async def test_listener_reports_other_stores_again_after_its_connection_was_cut(
         while not calls.empty():
             calls.get_nowait()
 
-        await other.run(lambda tx: tx.insert_execution(execution("from-elsewhere")))
+        await other.run(queue_a_task("from-elsewhere"))
 
-        assert await asyncio.wait_for(calls.get(), WAIT_S) == {"external"}
+        assert await next_report(calls) == {"external", "workflows"}
     finally:
         await other.close()
         await store.close()

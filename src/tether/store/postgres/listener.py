@@ -1,6 +1,7 @@
 """The thread that LISTENs for other processes' commits to a PostgreSQL store and reports them.
 
-Every batch that writes sends a NOTIFY naming its store and the loops it gave work to.
+A batch that writes sends a NOTIFY naming its store and the loops it gave work to (and
+``closed`` if executions closed); one that names neither sends none.
 This thread reports the commits of other stores to the event loop as ``"external"`` with
 those loops' topics, coalesced into one wake-up while the loop has not yet taken the last
 one. It also reports one (waking every loop) every poll interval without notices, and

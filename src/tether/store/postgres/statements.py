@@ -223,8 +223,8 @@ class PostgresStatements:
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
 
-    def commit(self, channel: str, notice: str) -> None:
-        """Send what is held back, a notice on ``channel`` (sent by the server at the commit), and COMMIT.
+    def commit(self, channel: str, notice: str | None) -> None:
+        """Send what is held back, a notice on ``channel`` (sent by the server at the commit) if any, and COMMIT.
 
         The notice travels as ``pg_notify`` in the statement of the last writes held back, if
         any are: one statement fewer than a NOTIFY of its own.
@@ -232,12 +232,16 @@ class PostgresStatements:
         if self._lazy:
             self._send_savepoints()
         statements = [parts for parts in self._pending.take() if parts]
-        for parts in statements[:-1]:
-            self._send_now(*statement(parts))
-        if statements:
-            self._send_now(*statement([*statements[-1], ("SELECT pg_notify(%s, %s)", [channel, notice])]))
+        if notice is None:
+            for parts in statements:
+                self._send_now(*statement(parts))
         else:
-            self._control(f"NOTIFY {channel}, '{notice}'")
+            for parts in statements[:-1]:
+                self._send_now(*statement(parts))
+            if statements:
+                self._send_now(*statement([*statements[-1], ("SELECT pg_notify(%s, %s)", [channel, notice])]))
+            else:
+                self._control(f"NOTIFY {channel}, '{notice}'")
         self._control("COMMIT")
 
     def forget_plans(self) -> None:

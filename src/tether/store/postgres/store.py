@@ -20,8 +20,8 @@ A connection the server ended while it sat idle (a restart, an administrator, a 
 is replaced before the next batch runs on it. A batch that loses its connection fails,
 unless it only reads: it changed nothing and runs again, once, on a new connection.
 
-Every batch that writes sends a NOTIFY with its commit; a second thread LISTENs and reports
-the commits of other stores (see :mod:`tether.store.postgres.listener`).
+A batch that gives other processes work, or closes executions, sends a NOTIFY with its
+commit; a second thread LISTENs and reports the commits of other stores (see :mod:`tether.store.postgres.listener`).
 """
 
 from __future__ import annotations
@@ -445,15 +445,18 @@ class PostgresStore:
         return batch
 
     def _finish(self, tx: PostgresTransaction, wrote: bool, changes: set[str]) -> None:
-        """Commit the open transaction; a writing one tells other stores with a NOTIFY.
+        """Commit the open transaction; one that gave other processes something to do tells them with a NOTIFY.
 
         The notice names the loops the commit gives work to (and ``closed`` when executions
         closed), so that other processes wake those only: a step of one workflow no longer
-        sends every idle worker scanning every queue.
+        sends every idle worker scanning every queue. A commit that names neither (a
+        heartbeat, a step whose next activity this process took itself) sends none: its
+        receivers would only look for closed executions, and every listening process, and
+        its backend on the server, would wake for nothing.
         """
         if wrote:
             touched = sorted(changes & TOPICS) + (["closed"] if changes - TOPICS else [])
-            tx.commit(CHANNEL, " ".join([self._id, *touched]))
+            tx.commit(CHANNEL, " ".join([self._id, *touched]) if touched else None)
         else:
             tx.control("COMMIT")
         tx.settle()
