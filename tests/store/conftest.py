@@ -29,3 +29,13 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def postgres_store(postgres_url: str) -> AsyncIterator[PostgresStore]:
+    """A fresh PostgreSQL store, for what only that store does; closed after the test."""
+    opened = await PostgresStore.open(postgres_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -101,8 +101,8 @@ async def test_a_batch_takes_its_transitions_locks_ahead_in_one_round_trip(store
 
     assert results == ["scheduled"] * 3
     assert await details(store) == ['"e1"', '"e2"', '"e3"']
-    # BEGIN, the locks and the reads behind them (one round trip), the writes with the notice, COMMIT
-    assert (statements, round_trips - _HOLD) == (5, 2)
+    # The locks and the reads behind them (one round trip), the writes with the notice
+    assert (statements, round_trips - _HOLD) == (3, 2)
 
 
 async def test_without_touches_each_transition_waits_for_its_own_lock(store: PostgresStore) -> None:

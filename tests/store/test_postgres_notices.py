@@ -6,7 +6,7 @@ show before the notice of the commit made after it: no waiting for something not
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -21,13 +21,6 @@ from .test_store_contract import activity, closing, enqueue, execution, insert, 
 pytestmark = pytest.mark.postgres
 
 WAIT_S = 30.0
-
-
-@pytest.fixture
-async def store(postgres_url: str) -> AsyncIterator[PostgresStore]:
-    opened = await PostgresStore.open(postgres_url)
-    yield opened
-    await opened.close()
 
 
 @pytest.fixture
@@ -63,25 +56,25 @@ def heartbeat(tx: Transaction) -> None:
     ],
 )
 async def test_a_commit_that_gives_no_work_and_closes_nothing_sends_no_notice(
-    store: PostgresStore,
+    postgres_store: PostgresStore,
     listening: psycopg.Connection[tuple[object, ...]],
     quiet: Callable[[Transaction], None],
 ) -> None:
-    await insert(store, execution("e1"))  # neither gives work: no notice either
-    await insert_activity(store, activity("e1", 1))
+    await insert(postgres_store, execution("e1"))  # neither gives work: no notice either
+    await insert_activity(postgres_store, activity("e1", 1))
 
-    await store.run(quiet)
-    await enqueue(store, "e1")
+    await postgres_store.run(quiet)
+    await enqueue(postgres_store, "e1")
 
     assert notices(listening, 1) == [["workflows"]]
-    assert (await store.read(lambda tx: tx.get_activity("e1", 1))) is not None
+    assert (await postgres_store.read(lambda tx: tx.get_activity("e1", 1))) is not None
 
 
 async def test_a_commit_that_closes_an_execution_or_gives_work_still_tells_other_processes(
-    store: PostgresStore, listening: psycopg.Connection[tuple[object, ...]]
+    postgres_store: PostgresStore, listening: psycopg.Connection[tuple[object, ...]]
 ) -> None:
-    await insert(store, execution("e1"))
-    await store.run(closing("e1", notify=False))
-    await enqueue(store, "e1")
+    await insert(postgres_store, execution("e1"))
+    await postgres_store.run(closing("e1", notify=False))
+    await enqueue(postgres_store, "e1")
 
     assert notices(listening, 2) == [["closed"], ["workflows"]]

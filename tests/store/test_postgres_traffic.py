@@ -2,9 +2,10 @@
 
 A step completes an activity, queues the workflow task, runs it inline (it schedules the next
 activity) and starts that activity. Its writes to the execution's rows are held back and
-sent as one statement, with the notice to other stores (``pg_notify``): the step is BEGIN,
-the lock, the read behind it, the writes, and COMMIT, and waits twice (for the lock and its
-read, and for the commit).
+sent as one statement, with the notice to other stores (``pg_notify``) if it has one. The
+step is the lock, the read behind it and the writes, in an implicit transaction (no BEGIN, no
+COMMIT: the pipeline's Sync commits it), and waits twice (for the lock and its read, and for
+the commit).
 """
 
 from __future__ import annotations
@@ -77,14 +78,14 @@ async def first(store: PostgresStore) -> None:
     await store.run(transition)
 
 
-async def test_a_step_of_sync_activities_is_five_statements_and_two_round_trips(store: PostgresStore) -> None:
+async def test_a_step_of_sync_activities_is_three_statements_and_two_round_trips(store: PostgresStore) -> None:
     await first(store)
 
     before = counts()
     await store.run(step)
     statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
 
-    assert (statements, round_trips) == (5, 2)
+    assert (statements, round_trips) == (3, 2)
     done = await store.read(lambda tx: tx.get_activity("e1", 1))
     running = await store.read(lambda tx: tx.get_activity("e1", 2))
     assert done == dataclasses.replace(
@@ -118,7 +119,7 @@ async def test_a_savepoint_whose_writes_were_all_held_back_is_never_sent_and_und
     await store.run(transition)
     statements = counts()[0] - before[0]
 
-    assert statements == 5  # BEGIN, the lock, the read, the writes kept with the notice, COMMIT: no savepoint
+    assert statements == 3  # the lock, the read, the writes kept: no savepoint, no BEGIN or COMMIT
     done = await store.read(lambda tx: tx.get_activity("e1", 1))
     assert done == dataclasses.replace(
         activity("e1", 1), attempt_started_at_ms=5, state="completed", closed_at_ms=5, result="2"
@@ -172,9 +173,9 @@ async def test_transitions_sharing_a_batch_send_no_savepoints_unless_they_write_
     assert await in_one_batch(store, complete, other) == [None, None]
     statements = counts()[0] - before[0]
 
-    # BEGIN, the first lock and its read, its writes (sent before the next read), the second
-    # lock and its read, its writes with the notice, COMMIT: no SAVEPOINT, no RELEASE
-    assert statements == 8
+    # The first lock and its read, its writes (sent before the next read), the second lock
+    # and its read, its writes: no SAVEPOINT, no RELEASE, no BEGIN or COMMIT
+    assert statements == 6
     assert [e.seq for e in await history(store, "e1")][-1] == 3
     assert [e.seq for e in await history(store, "e2")] == [1]
 
@@ -221,8 +222,8 @@ async def test_closing_an_execution_is_one_statement_of_writes_and_reads_its_lin
     await store.run(close)
     statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
 
-    # BEGIN, the lock, the read behind it (the link too), the writes with the notice, COMMIT
-    assert (statements, round_trips) == (5, 2)
+    # The lock, the read behind it (the link too), the writes with the notice
+    assert (statements, round_trips) == (3, 2)
     closed = await store.read(lambda tx: tx.get_execution("e1"))
     assert closed is not None
     assert (closed.status, closed.closed_at_ms, closed.result, closed.last_seq) == ("completed", 5, "3", 3)
@@ -258,8 +259,8 @@ async def test_claiming_attempts_reads_what_starting_them_needs_behind_the_locks
     await store.run(start_all)
     statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
 
-    # BEGIN, the claim and the read behind its locks, the writes with the notice, COMMIT
-    assert (statements, round_trips) == (5, 2)
+    # The claim and the read behind its locks, the writes with the notice
+    assert (statements, round_trips) == (3, 2)
     assert sorted(seen) == [("e1", None, "scheduled"), ("e2", 500, "scheduled")]
     for execution_id in ("e1", "e2"):
         running = await store.read(functools.partial(_activity_one, execution_id))
@@ -313,8 +314,8 @@ async def test_events_expected_are_read_with_the_lock_in_the_same_round_trip(sto
     await store.run(resume)
     statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
 
-    # BEGIN, the lock, the read behind it (the events too), the writes with the notice, COMMIT
-    assert (statements, round_trips) == (5, 2)
+    # The lock, the read behind it (the events too), the writes with the notice
+    assert (statements, round_trips) == (3, 2)
     stored = await history(store, "e1")
     assert [e.seq for e in stored] == [1, 2, 3, 4]
     assert loaded == [stored[1:], stored[2:]]
@@ -347,8 +348,8 @@ async def test_claiming_workflow_tasks_reads_their_executions_behind_the_locks_i
     ids = await store.run(run_tasks)
     statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
 
-    # BEGIN, the claim and the read behind its locks, the writes with the notice, COMMIT
-    assert (statements, round_trips) == (5, 2)
+    # The claim and the read behind its locks, the writes with the notice
+    assert (statements, round_trips) == (3, 2)
     assert sorted(ids) == ["e1", "e2"]
     assert sorted(seen) == [("e1", None, True), ("e2", 500, True)]
     assert await store.read(lambda tx: tx.has_ready_work(10_000, [WF], [ACT])) is False
@@ -375,8 +376,8 @@ async def test_a_start_with_an_id_made_for_it_waits_only_for_its_commit(store: P
     assert await store.run(starting("given", new=False)) is True
     given_round_trips = counts()[1] - before[1]
 
-    # BEGIN, the insert (not waited for), the writes with the notice, COMMIT
-    assert (statements, round_trips) == (4, 1)
+    # The insert (not waited for), the writes with the notice
+    assert (statements, round_trips) == (2, 1)
     assert given_round_trips == 2  # an id the caller gave may be taken: the insert says whether
     assert [e.seq for e in await history(store, "fresh")] == [1]
     stored = await store.read(lambda tx: tx.get_execution("fresh"))

@@ -112,6 +112,10 @@ class PostgresStatements:
         self._start = 0
         """Where the running transition's writes begin in ``_pending``."""
         self._savepoints = 0
+        self._begin_held = False
+        """Whether the open transaction's BEGIN is held back (see :meth:`begin`)."""
+        self._in_block = False
+        """Whether BEGIN went out and neither COMMIT nor ROLLBACK since: the server holds a transaction block."""
         self.locking = True
         """Whether this transition writes (and so locks what it reads); reads do not."""
         self._locked: set[str] = set()
@@ -211,6 +215,39 @@ class PostgresStatements:
 
     # statements
 
+    def begin(self) -> None:
+        """Open a transaction that writes; its BEGIN is held back until something needs it.
+
+        The statements a pipeline sends up to its next Sync run as one implicit transaction:
+        it keeps its locks until that Sync, which commits it. A batch that sends everything
+        before its commit's Sync (a step of a workflow, a heartbeat) thus needs neither BEGIN
+        nor COMMIT. Whatever must not end it early sends BEGIN first (see :meth:`_open_block`):
+        a Sync before the commit, a savepoint, a rollback. Sent after statements of the
+        implicit transaction, BEGIN makes them part of the block it opens.
+        """
+        self._begin_held = True
+        self._in_block = False
+
+    def _open_block(self) -> None:
+        """Send the BEGIN held back, if it is: what follows (a Sync, a savepoint) must not end the transaction."""
+        if self._begin_held:
+            self._begin_held = False
+            self._control("BEGIN")
+            self._in_block = True
+
+    def rollback(self) -> None:
+        """Roll back the open transaction, if the server still holds one; writes held back are dropped.
+
+        One whose BEGIN is held back gets it first (its statements may have written). After
+        a failed statement without BEGIN, the Sync that collected the failure rolled it back.
+        """
+        self._drop_held_back()  # never sent: nothing to undo, and no later Sync may commit them
+        self._lazy = []
+        self._open_block()
+        if self._in_block:
+            self._in_block = False
+            self._control("ROLLBACK")
+
     def control(self, sql: str) -> None:
         """Send a statement of the store's own (BEGIN, SAVEPOINT, COMMIT, NOTIFY), without waiting."""
         self._send_held_back()
@@ -242,7 +279,14 @@ class PostgresStatements:
                 self._send_now(*statement([*statements[-1], ("SELECT pg_notify(%s, %s)", [channel, notice])]))
             else:
                 self._control(f"NOTIFY {channel}, '{notice}'")
-        self._control("COMMIT")
+        self._commit_block()
+
+    def _commit_block(self) -> None:
+        """End the transaction: COMMIT if BEGIN went out; otherwise the next Sync commits it."""
+        self._begin_held = False
+        if self._in_block:
+            self._in_block = False
+            self._control("COMMIT")
 
     def forget_plans(self) -> None:
         """Drop the connection's prepared statements, between transactions: they are prepared and planned again."""
@@ -257,6 +301,7 @@ class PostgresStatements:
                 transaction is in error until rolled back).
         """
         self._send_held_back()
+        self._open_block()  # a Sync before the commit would commit the implicit transaction
         TRAFFIC.round_trips += 1
         try:
             self._pipeline.sync()
@@ -286,6 +331,8 @@ class PostgresStatements:
         # A transition sharing the transaction has no savepoint: the failure aborted all of the batch.
         inherited = self._inherited or self._shared
         self._unsettled = self._inherited = False
+        # Without BEGIN, the Sync below ends the failed implicit transaction: nothing is left to roll back.
+        self._begin_held = False
         self._drop_held_back()
         conn = self._conn
         for _ in range(_RECOVERY_SYNCS):
@@ -363,6 +410,7 @@ class PostgresStatements:
         while self._lazy:
             name, mark = self._lazy[0]
             self._write_pending(mark)
+            self._open_block()  # savepoints exist in transaction blocks only
             self._control(f"SAVEPOINT {name}")
             del self._lazy[0]  # sent: rolling back to it is now the way to undo its block
 
@@ -406,6 +454,7 @@ class PostgresStatements:
     def _count(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run a statement and return how many rows it changed."""
         self._before_statement()
+        self._open_block()  # its Sync must not end the transaction
         TRAFFIC.statements += 1
         TRAFFIC.round_trips += 1
         try:

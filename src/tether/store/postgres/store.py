@@ -292,7 +292,7 @@ class PostgresStore:
         tx.begin_batch()
         try:
             if writes:
-                tx.control("BEGIN")
+                tx.begin()
             self._ahead(tx, batch, writes)
             for index, job in enumerate(batch):
                 tx.reset(locking=not job.read_only)
@@ -323,7 +323,7 @@ class PostgresStore:
                         if isinstance(error, StatementFailed):
                             return self._run_alone(tx, batch, undo, changes, hooks)
                     elif writes:
-                        tx.control("ROLLBACK")
+                        tx.rollback()
                     if (
                         isinstance(error, StatementFailed)
                         and error.is_conflict
@@ -367,7 +367,7 @@ class PostgresStore:
                         raise
                     # A statement the lone transition sent failed only now, so nothing
                     # committed: it runs again in the next batch, as if it had failed itself.
-                    tx.control("ROLLBACK")
+                    tx.rollback()
                     tx.settle()
                     run_all(undo, "rollback hook")
                     hooks.clear()
@@ -381,7 +381,7 @@ class PostgresStore:
             # the batch committed (or whether it did is unknown).
             if not self._lost():
                 with contextlib.suppress(StatementFailed):
-                    tx.control("ROLLBACK")
+                    tx.rollback()
                     tx.settle()
             run_all(undo, "rollback hook")
             hooks.clear()
@@ -416,11 +416,11 @@ class PostgresStore:
             if self._lost():
                 raise
             if writes:
-                tx.control("ROLLBACK")
+                tx.rollback()
             tx.settle()
             tx.begin_batch()
             if writes:
-                tx.control("BEGIN")
+                tx.begin()
 
     def _run_alone(
         self,
@@ -435,7 +435,7 @@ class PostgresStore:
         A statement sent ahead failed, and it may have been sent by any transition whose
         results were not collected yet: run alone, each one's failure is its own.
         """
-        tx.control("ROLLBACK")
+        tx.rollback()
         tx.settle()
         run_all(undo, "rollback hook")
         hooks.clear()
@@ -458,7 +458,7 @@ class PostgresStore:
             touched = sorted(changes & TOPICS) + (["closed"] if changes - TOPICS else [])
             tx.commit(CHANNEL, " ".join([self._id, *touched]) if touched else None)
         else:
-            tx.control("COMMIT")
+            tx.commit(CHANNEL, None)
         tx.settle()
 
     def _lost(self) -> bool:
