@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import secrets
 import threading
+from dataclasses import dataclass
 
 from tether.errors import InvalidToken, UsageError
 from tether.model import tokens
 from tether.model.tokens import Claims
 from tether.store.base import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A token's claims, and the key that verified them before its transaction (see ``SigningKeys.verify_known``)."""
+
+    token: str
+    claims: Claims
+    secret: bytes
 
 
 class SigningKeys:
@@ -69,20 +79,30 @@ class SigningKeys:
         key_id = max(keys)
         return tokens.sign(claims, key_id, keys[key_id])
 
-    def verify(self, tx: Transaction, token: str, now_ms: int) -> Claims:
+    def verify(self, tx: Transaction, token: str, now_ms: int, ahead: Verified | None = None) -> Claims:
         """Check a token before anything else is read.
+
+        ``ahead``: the same token as :meth:`verify_known` found it. If the key of its id is
+        still the one that verified it, the claims are those: the signature is not computed
+        again.
 
         Raises:
             InvalidToken: forged, altered, truncated or signed by an unknown key.
         """
-        return tokens.verify(token, self.keys_with(tx, tokens.key_id_of(token), now_ms))
+        key_id = tokens.key_id_of(token)
+        keys = self.keys_with(tx, key_id, now_ms)
+        if ahead is not None and ahead.token == token and keys[key_id] == ahead.secret:
+            return ahead.claims
+        return tokens.verify(token, keys)
 
-    def verify_known(self, token: str) -> Claims | None:
+    def verify_known(self, token: str) -> Verified | None:
         """What a token names, if it verifies with a key this process knows (None otherwise), without a transaction."""
+        keys = self._keys
         try:
-            return tokens.verify(token, self._keys)
+            claims = tokens.verify(token, keys)
         except InvalidToken:
             return None
+        return Verified(token, claims, keys[tokens.key_id_of(token)])
 
     def keys_with(self, tx: Transaction, key_id: int, now_ms: int) -> dict[int, bytes]:
         """The keys, once they hold ``key_id`` (reloaded once for a key another process made).

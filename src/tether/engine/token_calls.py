@@ -12,13 +12,14 @@ from typing import Any
 
 from tether.engine import activities, activity_tokens, observation, queries
 from tether.engine.core import EngineCore
+from tether.engine.keys import Verified
 from tether.errors import ExecutionNotFound, Refused
 from tether.model.access import Access, Action
 from tether.model.clock import from_ms
 from tether.model.events import failure
 from tether.model.records import ActivityInfo, HeartbeatResponse, WaitingActivity
 from tether.model.tokens import ActivityClaims, Claims
-from tether.store.base import Touches, TouchesAhead, Transaction
+from tether.store.base import Touches, Transaction
 from tether.store.rows import ExecutionRow
 
 
@@ -26,9 +27,16 @@ class TokenCalls(EngineCore):
     """Transitions for whoever holds a token: a service, a person's e-mail link, another language's client."""
 
     def _verify(
-        self, tx: Transaction, token: str, now: int, access: Access | None = None, *, closes: bool = False
+        self,
+        tx: Transaction,
+        token: str,
+        now: int,
+        access: Access | None = None,
+        *,
+        closes: bool = False,
+        ahead: _Ahead | None = None,
     ) -> Claims:
-        claims = self._keys.verify(tx, token, now)
+        claims = self._keys.verify(tx, token, now, None if ahead is None else ahead.verified)
         seen = self._seen_by_worker(claims.execution_id) if closes else None
         if seen is not None:
             tx.expect_events(claims.execution_id, seen)  # its workflow task likely runs here next
@@ -37,22 +45,9 @@ class TokenCalls(EngineCore):
         permit(tx, claims.execution_id, access, Action.WRITE_ACTIVITIES)
         return claims
 
-    def _touches(self, token: str, *, closes: bool = False) -> TouchesAhead:
-        """What a call by ``token`` locks first, for the store to take ahead (see ``Store.run``).
-
-        Told only for a token that verifies with a key known here: a forged one locks nothing
-        before its transition refuses it.
-        """
-
-        def touches() -> Touches | None:
-            claims = self._keys.verify_known(token)
-            if claims is None:
-                return None
-            if closes:
-                return self._closing_touches(claims.execution_id, claims.activity_id)
-            return Touches(claims.execution_id, claims.activity_id)
-
-        return touches
+    def _touches(self, token: str, *, closes: bool = False) -> _Ahead:
+        """What a call by ``token`` locks first, for the store to take ahead (see ``Store.run``)."""
+        return _Ahead(self, token, closes)
 
     async def _closing(self, call: str, closed: Awaitable[bool]) -> bool:
         """Await a close by token, telling observers whether it was recorded, repeated or refused (and why)."""
@@ -75,12 +70,14 @@ class TokenCalls(EngineCore):
         """
         now = self.clock.now_ms()
 
+        ahead = self._touches(token, closes=True)
+
         def complete(tx: Transaction) -> bool:
-            claims = self._verify(tx, token, now, access, closes=True)
+            claims = self._verify(tx, token, now, access, closes=True, ahead=ahead)
             activity_tokens.require_activity(tx, claims, activity)
             return activity_tokens.complete(tx, claims, result, now)
 
-        return await self._closing("complete", self._run(complete, touches=self._touches(token, closes=True)))
+        return await self._closing("complete", self._run(complete, touches=ahead))
 
     async def fail_activity(
         self, token: str, *, error: str, message: str, details: Any, non_retryable: bool, access: Access | None = None
@@ -88,11 +85,14 @@ class TokenCalls(EngineCore):
         """Fail the attempt a token names (the current one, for an activity token); False if already so failed."""
         now = self.clock.now_ms()
         fault = failure(error, message, details=details, non_retryable=non_retryable)
+        ahead = self._touches(token, closes=True)
         return await self._closing(
             "fail",
             self._run(
-                lambda tx: activity_tokens.fail(tx, self._verify(tx, token, now, access, closes=True), fault, now),
-                touches=self._touches(token, closes=True),
+                lambda tx: activity_tokens.fail(
+                    tx, self._verify(tx, token, now, access, closes=True, ahead=ahead), fault, now
+                ),
+                touches=ahead,
             ),
         )
 
@@ -105,23 +105,28 @@ class TokenCalls(EngineCore):
         """
         now = self.clock.now_ms()
 
+        ahead = self._touches(token)
+
         def beat(tx: Transaction) -> HeartbeatResponse:
-            claims = self._verify(tx, token, now, access)
+            claims = self._verify(tx, token, now, access, ahead=ahead)
             activity_tokens.require_activity(tx, claims, activity)
             cancel, row = activity_tokens.heartbeat(tx, claims, details, now)
             every = activities.options_of(row.options).heartbeat_ms
             return HeartbeatResponse(cancel, None if every is None else from_ms(now + every))
 
-        return await self._run(beat, touches=self._touches(token))
+        return await self._run(beat, touches=ahead)
 
     async def report_activity_cancelled(self, token: str, details: str | None, *, access: Access | None = None) -> bool:
         """Acknowledge a requested cancellation by token; False if this same report was already recorded."""
         now = self.clock.now_ms()
+        ahead = self._touches(token)
         return await self._closing(
             "report_cancelled",
             self._run(
-                lambda tx: activity_tokens.report_cancelled(tx, self._verify(tx, token, now, access), details, now),
-                touches=self._touches(token),
+                lambda tx: activity_tokens.report_cancelled(
+                    tx, self._verify(tx, token, now, access, ahead=ahead), details, now
+                ),
+                touches=ahead,
             ),
         )
 
@@ -202,3 +207,29 @@ def permit(tx: Transaction, execution_id: str, access: Access | None, action: Ac
     if access is not None:
         access.require(action, row.workflow)
     return row
+
+
+class _Ahead:
+    """What a call by token locks first (a ``TouchesAhead``), and the token as it verified then.
+
+    Told only for a token that verifies with a key known here: a forged one locks nothing
+    before its transition refuses it. The transition verifies the token again in its own
+    transaction, but need not compute the same signature with the same key twice.
+    """
+
+    __slots__ = ("_calls", "_closes", "_token", "verified")
+
+    def __init__(self, calls: TokenCalls, token: str, closes: bool) -> None:
+        self._calls = calls
+        self._token = token
+        self._closes = closes
+        self.verified: Verified | None = None
+
+    def __call__(self) -> Touches | None:
+        verified = self.verified = self._calls._keys.verify_known(self._token)
+        if verified is None:
+            return None
+        claims = verified.claims
+        if self._closes:
+            return self._calls._closing_touches(claims.execution_id, claims.activity_id)
+        return Touches(claims.execution_id, claims.activity_id)
