@@ -212,6 +212,39 @@ def _validator(schema_text: str) -> jsonschema.protocols.Validator:
     return cls(schema, format_checker=_FORMATS)
 
 
+# Values a schema that says only ``{"type": ...}`` surely accepts (others go to the validator,
+# which also accepts 1.0 as an integer, and words the refusals).
+_SURELY_OF_TYPE: dict[str, Callable[[object], bool]] = {
+    "integer": lambda value: type(value) is int,
+    "string": lambda value: type(value) is str,
+    "number": lambda value: type(value) is int or type(value) is float,
+    "boolean": lambda value: type(value) is bool,
+    "null": lambda value: value is None,
+}
+_CHECKS_BY_IDENTITY: dict[
+    int, tuple[dict[str, Any], jsonschema.protocols.Validator, Callable[[object], bool] | None]
+] = {}
+
+
+def _checks(schema: dict[str, Any]) -> tuple[jsonschema.protocols.Validator, Callable[[object], bool] | None]:
+    """The validator of a schema, and a quick check of what it surely accepts, if it has one.
+
+    Kept by the schema dictionary's identity (parsed activity options keep theirs), which
+    saves serialising it to find its validator on every call; the entry holds the dictionary,
+    so that its id is not reused while it is kept.
+    """
+    found = _CHECKS_BY_IDENTITY.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1], found[2]
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    kind = schema.get("type") if len(schema) == 1 else None
+    surely = _SURELY_OF_TYPE.get(kind) if isinstance(kind, str) else None
+    if len(_CHECKS_BY_IDENTITY) >= 1024:
+        _CHECKS_BY_IDENTITY.clear()
+    _CHECKS_BY_IDENTITY[id(schema)] = (schema, validator, surely)
+    return validator, surely
+
+
 def check_schema(value_text: str, schema: dict[str, Any] | None, *, what: str = "result") -> None:
     """Check JSON text against a stored schema; an encoded payload passes (its codec holder checks it).
 
@@ -223,7 +256,9 @@ def check_schema(value_text: str, schema: dict[str, Any] | None, *, what: str = 
     value = json.loads(value_text)
     if is_encoded(value):
         return  # ciphertext: the worker that decodes it checks it against the declared type
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator, surely = _checks(schema)
+    if surely is not None and surely(value):
+        return
     problems = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     if problems:
         errors = [
