@@ -21,7 +21,7 @@ from tether.errors import UsageError
 from tether.model import notifications
 from tether.model.events import Event, EventType
 from tether.store.base import Transaction
-from tether.store.rows import ActivityRow, ActivityTaskRow, ExecutionRow, LinkRow, TimerRow
+from tether.store.rows import ActivityRow, ActivityTaskRow, ExecutionRow, LinkRow
 from tether.store.sqlite import lifecycle as sqlite_lifecycle
 from tether.store.sqlite import links as sqlite_links
 from tether.store.sqlite import listings as sqlite_listings
@@ -35,6 +35,7 @@ from tether.store.sqlite import queues as sqlite_queues
 from tether.store.sqlite import registry as sqlite_registry
 from tether.store.sqlite import rows as sqlite_rows
 from tether.store.sqlite import schedules as sqlite_schedules
+from tether.store.sqlite import timers as sqlite_timers
 from tether.store.sqlite.pending import HeldActivity, WorkflowTaskState
 
 _EXECUTION_COLUMNS = sqlite_rows.EXECUTION_COLUMNS
@@ -118,6 +119,7 @@ class SQLiteTransaction(
     sqlite_outbox.OutboxQueries,
     sqlite_overdue.OverdueQueries,
     sqlite_schedules.ScheduleQueries,
+    sqlite_timers.TimerQueries,
     Transaction,
 ):
     """Transaction methods over the writer connection; used by one thread at a time, the batch's.
@@ -467,67 +469,6 @@ class SQLiteTransaction(
             (execution_id,),
         ).fetchall()
         return [sqlite_rows.activity_row(r) for r in rows]
-
-    # timers
-
-    def arm_timer(self, timer: TimerRow) -> None:  # noqa: D102
-        self._write()
-        self._conn.execute(
-            "INSERT OR REPLACE INTO timers (execution_id, kind, ref, attempt, due_at_ms) VALUES (?,?,?,?,?)",
-            (timer.execution_id, timer.kind, timer.ref, timer.attempt, timer.due_at_ms),
-        )
-        if timer.kind == "workflow":
-            self._deadlines[timer.execution_id] = timer.due_at_ms
-        self._timed[timer.execution_id] = True
-        # The timer loop sleeps until the earliest due time it knew; it must look again.
-        self.topics.add("timers")
-
-    def delete_timer(self, execution_id: str, kind: str, ref: int) -> None:  # noqa: D102
-        self._write()
-        self._conn.execute(
-            "DELETE FROM timers WHERE execution_id = ? AND kind = ? AND ref = ?", (execution_id, kind, ref)
-        )
-        if kind == "workflow":
-            self._deadlines[execution_id] = None
-
-    def delete_activity_timers(self, execution_id: str, activity_id: int) -> None:  # noqa: D102
-        self._write()
-        self._conn.execute(
-            "DELETE FROM timers WHERE execution_id = ? AND ref = ? AND kind != 'sleep'", (execution_id, activity_id)
-        )
-
-    def delete_execution_timers(self, execution_id: str) -> None:  # noqa: D102
-        if self._timed.get(execution_id) is not False:  # none, as read with the execution: nothing to delete
-            self._write()
-            self._conn.execute("DELETE FROM timers WHERE execution_id = ?", (execution_id,))
-            self._timed[execution_id] = False
-        self._deadlines[execution_id] = None
-
-    def workflow_deadline_ms(self, execution_id: str) -> int | None:  # noqa: D102
-        if execution_id in self._deadlines:
-            return self._deadlines[execution_id]
-        row = self._conn.execute(
-            "SELECT due_at_ms FROM timers WHERE execution_id = ? AND kind = 'workflow' AND ref = 0", (execution_id,)
-        ).fetchone()
-        return None if row is None else int(row[0])
-
-    def timers_of(self, execution_id: str) -> list[TimerRow]:  # noqa: D102
-        rows = self._conn.execute(
-            "SELECT execution_id, kind, ref, attempt, due_at_ms FROM timers WHERE execution_id = ?", (execution_id,)
-        ).fetchall()
-        return [TimerRow(*r) for r in rows]
-
-    def due_timers(self, now_ms: int, limit: int) -> list[TimerRow]:  # noqa: D102
-        rows = self._conn.execute(
-            "SELECT execution_id, kind, ref, attempt, due_at_ms FROM timers WHERE due_at_ms <= ? "
-            "ORDER BY due_at_ms LIMIT ?",
-            (now_ms, limit),
-        ).fetchall()
-        return [TimerRow(*r) for r in rows]
-
-    def next_timer_due_ms(self) -> int | None:  # noqa: D102
-        (due,) = self._conn.execute("SELECT min(due_at_ms) FROM timers").fetchone()
-        return int(due) if due is not None else None
 
     # helpers
 
