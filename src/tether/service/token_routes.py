@@ -253,13 +253,9 @@ class TokenRoutes:
         """Answer the request for a result; False if the general path is to (its key was refused)."""
         began = time.perf_counter()
         try:
-            try:
-                access = await auth.authenticate_headers(
-                    state.authenticator_of_app(scope["app"]), authorization, auth.host_in(host)
-                )
-            except (tether_errors.Unauthenticated, tether_errors.StoreUnavailable):
-                answer.logged = False
-                return False  # the general path refuses it (and logs the refusal)
+            access = await _authenticated(scope, authorization, host, answer)
+            if access is None:
+                return False
             auth.remember(scope, access)
             scope["route"] = _RESULT_ROUTE  # as FastAPI's router names it: the access and refusal logs read it
             scope["endpoint"] = routes_workflows.result
@@ -322,13 +318,9 @@ class TokenRoutes:
         began = time.perf_counter()
         caller = observation.caller.set(None)
         try:
-            try:
-                access = await auth.authenticate_headers(
-                    state.authenticator_of_app(scope["app"]), authorization, auth.host_in(host)
-                )
-            except (tether_errors.Unauthenticated, tether_errors.StoreUnavailable):
-                answer.logged = False
-                return []  # the general path refuses it (and logs the refusal)
+            access = await _authenticated(scope, authorization, host, answer)
+            if access is None:
+                return []
             deadline = asyncio.get_running_loop().time() + self.limits.body_timeout
             messages: list[Message] = []
             body = await _read(receive, messages, deadline)
@@ -355,6 +347,17 @@ class TokenRoutes:
             observation.caller.reset(caller)
             if answer.logged:
                 access_log.log(scope, answer.status, time.perf_counter() - began)
+
+
+async def _authenticated(scope: Scope, authorization: str | None, host: str, answer: _Answer) -> Access | None:
+    """The caller's access, or None for the general path to refuse the request (and log the refusal)."""
+    try:
+        return await auth.authenticate_headers(
+            state.authenticator_of_app(scope["app"]), authorization, auth.host_in(host)
+        )
+    except (tether_errors.Unauthenticated, tether_errors.StoreUnavailable):
+        answer.logged = False
+        return None
 
 
 async def _refuse(request: Request, exc: tether_errors.TetherError, send: Send, answer: _Answer) -> None:
