@@ -9,7 +9,7 @@ W1, W3 and W4 also report where the CPU went, per workflow, heartbeat or step
 the activity threads, and on a local PostgreSQL server its backends for the benchmark's
 database and its background processes. On PostgreSQL (``--db postgresql://...``) they also
 report the statements the store sent and the round trips it waited for, as the store counted
-them (see :class:`tether.store.postgres.statements.Traffic`).
+them (see :class:`tether.store.postgres.traffic.Traffic`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ parked_tokens: asyncio.Queue[str] = asyncio.Queue()
 class Meter:
     """What a workload cost beyond its time: CPU by thread and process role, and on PostgreSQL
     the statements the store sent and the round trips it waited for (see
-    :class:`tether.store.postgres.statements.Traffic` and :mod:`bench.cpu_split`)."""
+    :class:`tether.store.postgres.traffic.Traffic` and :mod:`bench.cpu_split`)."""
 
     def __init__(self, db: str | None) -> None:
         self._postgres = db is not None and db.startswith(("postgresql:", "postgres:"))
@@ -48,7 +48,7 @@ class Meter:
             cpu.update(self._server())
         if not self._postgres:
             return cpu, (0, 0)
-        from tether.store.postgres.statements import TRAFFIC  # psycopg only for PostgreSQL runs
+        from tether.store.postgres.traffic import TRAFFIC  # psycopg only for PostgreSQL runs
 
         return cpu, (TRAFFIC.statements, TRAFFIC.round_trips)
 

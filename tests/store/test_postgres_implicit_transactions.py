@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from tether.store.base import Transaction
-from tether.store.postgres.statements import TRAFFIC
 from tether.store.postgres.store import PostgresStore
+from tether.store.postgres.traffic import TRAFFIC
 
 from .test_store_contract import Boom, execution, get, insert
 

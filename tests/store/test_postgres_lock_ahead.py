@@ -26,8 +26,8 @@ from tether.model.clock import VirtualClock
 from tether.model.events import EventType
 from tether.store.base import Touches, Transaction
 from tether.store.postgres.connection import connect
-from tether.store.postgres.statements import TRAFFIC
 from tether.store.postgres.store import PostgresStore
+from tether.store.postgres.traffic import TRAFFIC
 
 from . import test_concurrent_activity_tokens
 from .test_concurrent_stores import LOCK_WAIT_DEADLINE_S, wait_for_lock_waits

@@ -22,8 +22,8 @@ import pytest
 from tether.errors import StoreUnavailable
 from tether.model.events import Event, EventType
 from tether.store.base import Transaction
-from tether.store.postgres.statements import TRAFFIC
 from tether.store.postgres.store import PostgresStore
+from tether.store.postgres.traffic import TRAFFIC
 from tether.store.rows import ActivityRow, ActivityTaskRow, TimerRow
 
 from .test_store_contract import ACT, WF, Boom, activity, execution, history, insert

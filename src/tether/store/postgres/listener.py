@@ -20,7 +20,8 @@ from collections.abc import Callable
 import psycopg
 
 from tether.store.batches import fail, resolve
-from tether.store.postgres.statements import Row, unavailable
+from tether.store.postgres.failures import unavailable
+from tether.store.postgres.held import Row
 
 logger = logging.getLogger(__name__)
 

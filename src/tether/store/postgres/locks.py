@@ -33,7 +33,8 @@ from tether.store.postgres.held import (
     with_open_activities,
 )
 from tether.store.postgres.pending import WorkflowTask
-from tether.store.postgres.statements import TRAFFIC, PostgresStatements
+from tether.store.postgres.statements import PostgresStatements
+from tether.store.postgres.traffic import TRAFFIC
 from tether.store.rows import LinkRow
 
 _EXECUTION_WIDTH = len(EXECUTION_COLUMNS.split(", "))

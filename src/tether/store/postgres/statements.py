@@ -8,8 +8,9 @@ sent it returned: the failure is reported by the next read or by :meth:`Postgres
 which the store calls at the end of every transition that shares its transaction, so
 that a failure is always charged to the transition that caused it.
 
-Every driver error becomes :class:`StatementFailed` where it arises; the store turns it into
-StoreUnavailable, or runs the transition again when it only lost a race.
+Every driver error becomes a :class:`~tether.store.postgres.failures.StatementFailed` where it
+arises; the store turns it into StoreUnavailable, or runs the transition again when it only lost
+a race.
 """
 
 from __future__ import annotations
@@ -20,68 +21,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
-from psycopg import errors as pg_errors
 
-from tether.errors import StoreUnavailable
+from tether.store.postgres.failures import StatementFailed
 from tether.store.postgres.held import HeldRows, Known, Row
 from tether.store.postgres.pending import PendingWrites, statement
+from tether.store.postgres.traffic import TRAFFIC
 from tether.store.rows import ActivityTaskRow
 
 logger = logging.getLogger(__name__)
 
-# Errors after which the same transition, run again, may well succeed.
-_CONFLICTS = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
-
 # Syncs after a failure until every result of the pipeline has been collected; each
 # collects what has arrived, and one suffices unless results were still in flight.
 _RECOVERY_SYNCS = 8
-__all__ = ["TRAFFIC", "PostgresStatements", "Row", "StatementFailed", "Traffic"]
-
-
-class Traffic:
-    """What the PostgreSQL stores of this process sent the server, counted as they send it.
-
-    ``statements`` counts each statement sent (BEGIN, SAVEPOINT, NOTIFY and COMMIT too),
-    ``round_trips`` each time the store waited for the server to answer. ``bin/bench``
-    reads them before and after a workload; counting costs an addition per statement.
-    """
-
-    __slots__ = ("round_trips", "statements")
-
-    def __init__(self) -> None:
-        self.statements = 0
-        self.round_trips = 0
-
-
-TRAFFIC = Traffic()
-"""The counts of every PostgreSQL store of this process."""
-
-
-def unavailable(what: str, exc: BaseException) -> StoreUnavailable:
-    """A StoreUnavailable saying ``what`` failed, caused by ``exc``."""
-    error = StoreUnavailable(f"{what}: {exc}")
-    error.__cause__ = exc
-    return error
-
-
-class StatementFailed(BaseException):  # a signal through user and engine handlers
-    """A statement failed in the database; the whole transition is rolled back.
-
-    A BaseException so that no ``except Exception`` in the engine (a timer that keeps
-    failing is dropped, a workflow task that fails inline is run by the worker) mistakes a
-    lost lock race or a broken connection for a failure of its own.
-    """
-
-    def __init__(self, cause: psycopg.Error, *, inherited: bool = False) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
-        self.inherited = inherited
-        """Whether the failed statement may be one an earlier transition of the batch sent."""
-
-    @property
-    def is_conflict(self) -> bool:
-        """Whether the transition lost a race (a deadlock) and may simply run again."""
-        return isinstance(self.cause, _CONFLICTS)
+__all__ = ["PostgresStatements", "Row"]
 
 
 class PostgresStatements:
@@ -249,7 +201,7 @@ class PostgresStatements:
             self._control("ROLLBACK")
 
     def control(self, sql: str) -> None:
-        """Send a statement of the store's own (BEGIN, SAVEPOINT, COMMIT, NOTIFY), without waiting."""
+        """Send a statement of the store's own (a NOTIFY, DEALLOCATE), after the writes held back, without waiting."""
         self._send_held_back()
         self._control(sql)
 

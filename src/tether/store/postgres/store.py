@@ -45,8 +45,9 @@ from tether.store.batches import fail, finish_batch, resolve, run_all
 from tether.store.postgres import ahead
 from tether.store.postgres import schema as postgres_schema
 from tether.store.postgres.connection import check_url, connect, without_password
+from tether.store.postgres.failures import StatementFailed, unavailable
+from tether.store.postgres.held import Row
 from tether.store.postgres.listener import CHANNEL, CONNECT_TIMEOUT, TOPICS, ChangeListener, stop_notice
-from tether.store.postgres.statements import Row, StatementFailed, unavailable
 from tether.store.postgres.transaction import PostgresTransaction
 
 logger = logging.getLogger(__name__)
@@ -454,11 +455,8 @@ class PostgresStore:
         receivers would only look for closed executions, and every listening process, and
         its backend on the server, would wake for nothing.
         """
-        if wrote:
-            touched = sorted(changes & TOPICS) + (["closed"] if changes - TOPICS else [])
-            tx.commit(CHANNEL, " ".join([self._id, *touched]) if touched else None)
-        else:
-            tx.commit(CHANNEL, None)
+        touched = sorted(changes & TOPICS) + (["closed"] if changes - TOPICS else [])
+        tx.commit(CHANNEL, " ".join([self._id, *touched]) if wrote and touched else None)
         tx.settle()
 
     def _lost(self) -> bool:
