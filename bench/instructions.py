@@ -1,4 +1,4 @@
-"""CPU cost per W4 step and per W1 workflow, counted in instructions by callgrind rather than timed.
+"""CPU cost per W4 step, per W1 workflow and per W2 completion, counted in instructions by callgrind rather than timed.
 
 Run with ``bin/bench --instructions`` (valgrind must be installed). It runs the W4
 sequence (sync activities, one after another) under ``valgrind --tool=callgrind`` for 50
@@ -6,8 +6,13 @@ and for 250 steps on a fresh SQLite file with ``synchronous=OFF`` and prints the
 difference divided by 200: start-up, imports and the fsync drop out, and the count
 hardly depends on how busy the machine is, as wall time on a shared machine does. W1 is
 counted the same way, from 100 and 500 workflows started at once (one sync activity
-each). Which thread runs a batch, and how many transitions share a commit, depend on
-thread timing, so either count varies by up to 3% from run to run: compare several.
+each). W2 parks 500 workflows on an async activity in both runs and completes 100 or all
+500 of them by token, one after another (so each commits alone, and the count does not move
+with how calls share commits), then awaits their results together: the count is what a
+completion by token that closes its workflow costs in process (the transition by token,
+the workflow's step run inside it, the commit), without HTTP. Which thread runs a batch,
+and how many transitions share a commit, depend on thread timing, so a W4 or W1 count
+varies by up to 3% from run to run, W2 by about 1%: compare several.
 
 ``--observed`` counts each workload twice: as before, and with the observers ``tether
 server`` attaches (its metrics and its transition log, logging at INFO): what telemetry
@@ -30,7 +35,7 @@ import tempfile
 from pathlib import Path
 
 import tether
-from bench.bench import add, one_sync, sequence
+from bench.bench import _park, add, one_async, one_sync, park, sequence
 from tether.cli import log_format
 from tether.engine import transition_log
 from tether.engine.core import EngineCore
@@ -46,6 +51,19 @@ def _observe(engine: EngineCore) -> None:
     engine_metrics.Metrics(engine)
 
 
+_PARKED = 500
+"""W2's workflows parked in both runs: only the completions differ."""
+
+
+async def _complete_parked(client: tether.Client, completed: int) -> None:
+    """W2: park ``_PARKED`` workflows, then complete ``completed`` of them by token, one at a time."""
+    handles, tokens = await _park(client, _PARKED, "instructions")
+    for token in tokens[:completed]:
+        await client.complete_activity(token, 1)
+    results = await asyncio.gather(*(handle.result() for handle in handles[:completed]))
+    assert results == [1] * completed
+
+
 async def _run(workload: str, size: int, observed: bool) -> None:
     sqlite_store._EXTERNAL_POLL_SECONDS = 3600.0  # see the module docstring
     with tempfile.TemporaryDirectory() as directory:
@@ -53,8 +71,10 @@ async def _run(workload: str, size: int, observed: bool) -> None:
         try:
             if observed:
                 _observe(client.engine)
-            async with tether.Worker(client, workflows=[sequence, one_sync], activities=[add]):
-                if workload == "W4":
+            async with tether.Worker(client, workflows=[sequence, one_sync, one_async], activities=[add, park]):
+                if workload == "W2":
+                    await _complete_parked(client, size)
+                elif workload == "W4":
                     handle = await client.start_workflow(sequence, size)
                     assert await handle.result() == size * (size + 1) // 2
                 else:
@@ -82,14 +102,16 @@ def _collected(process: subprocess.Popen[str]) -> int:
     return int(found.group(1))
 
 
-_SIZES = {"W4": (50, 250), "W1": (100, 500)}
-"""The two runs whose difference is counted: steps for W4, workflows for W1."""
+_SIZES = {"W4": (50, 250), "W1": (100, 500), "W2": (100, _PARKED)}
+"""The two runs whose difference is counted: steps for W4, workflows for W1, completions for W2."""
+
+_UNITS = {"W4": "instructions_per_step", "W1": "instructions_per_workflow", "W2": "instructions_per_completion"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--only", default="W4,W1", help="comma-separated workloads: W4, W1")
+    parser.add_argument("--only", default="W4,W1,W2", help="comma-separated workloads: W4, W1, W2")
     parser.add_argument(
         "--observed", action="store_true", help="also count with the server's metrics and transition log attached"
     )
@@ -98,7 +120,7 @@ def main() -> None:
         asyncio.run(_run(args.run[0], int(args.run[1]), args.observed))
         return
     for workload in args.only.split(","):
-        unit = "instructions_per_step" if workload == "W4" else "instructions_per_workflow"
+        unit = _UNITS[workload]
         plain = _per_unit(workload, observed=False)
         if not args.observed:
             print(json.dumps({"workload": workload, unit: round(plain)}))
