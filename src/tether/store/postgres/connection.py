@@ -23,13 +23,21 @@ def check_url(url: str) -> str:
 
 
 def connect(conninfo: str) -> psycopg.Connection[Row]:
-    """An autocommit connection whose unqualified names are tether's tables.
+    """An autocommit connection whose unqualified names are tether's tables, and which compiles no query.
+
+    The server's just-in-time compilation is turned off for the session: tether's statements
+    are lookups by key that run in well under a millisecond, but the planner's estimate of some
+    (a batch's reads, its JSON list of ids guessed at 100 rows) grows with the tables, and past
+    ``jit_above_cost`` the server spends hundreds of milliseconds compiling each one. A database
+    holding some 50,000 waiting executions made every transaction wait that long.
 
     Raises:
         psycopg.Error: the server cannot be reached or refused.
     """
     conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-    conn.execute(f"SET search_path TO {postgres_schema.SCHEMA}")
+    conn.execute(
+        "SELECT set_config('search_path', %s, false), set_config('jit', 'off', false)", (postgres_schema.SCHEMA,)
+    )
     return conn
 
 
