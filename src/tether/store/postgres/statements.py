@@ -221,16 +221,12 @@ class PostgresStatements:
         if self._lazy:
             self._send_savepoints()
         statements = [parts for parts in self._pending.take() if parts]
-        if notice is None:
-            for parts in statements:
-                self._send_now(*statement(parts))
-        else:
-            for parts in statements[:-1]:
-                self._send_now(*statement(parts))
-            if statements:
-                self._send_now(*statement([*statements[-1], ("SELECT pg_notify(%s, %s)", [channel, notice])]))
-            else:
-                self._control(f"NOTIFY {channel}, '{notice}'")
+        if notice is not None and statements:
+            statements[-1] = [*statements[-1], ("SELECT pg_notify(%s, %s)", [channel, notice])]
+        for parts in statements:
+            self._send_now(*statement(parts))
+        if notice is not None and not statements:
+            self._control(f"NOTIFY {channel}, '{notice}'")
         self._commit_block()
 
     def _commit_block(self) -> None:
