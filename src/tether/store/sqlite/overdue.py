@@ -21,8 +21,12 @@ _PART = (
     f"WHERE a.state = 'async' AND {{criterion}}{{filters}} ORDER BY {_ORDER} LIMIT :first)"
 )
 _PARTS = overdue.Parts(
-    # Its own limit passed: a range on the expression index.
-    own=("activities a", f"a.attempt_started_at_ms + {_OWN_LIMIT} <= :now AND {_HAS_OWN}"),
+    # Its own limit passed: a range on the expression index, named, since without statistics the
+    # planner would rather walk activities_waiting in the page's order and test every row.
+    own=(
+        "activities a INDEXED BY activities_overdue",
+        f"a.attempt_started_at_ms + {_OWN_LIMIT} <= :now AND {_HAS_OWN}",
+    ),
     # No limit of its own, and waiting since the default's cut: a range on activities_waiting.
     default=("activities a", f"a.attempt_started_at_ms <= :cut AND (NOT {_HAS_OWN} OR {_OWN_LIMIT} IS NULL)"),
     # A deadline within the horizon: a range on timers_by_due first (CROSS JOIN keeps that order),
@@ -67,6 +71,8 @@ class OverdueQueries:
         workflow: str | None = None,
         name: str | None = None,
     ) -> list[overdue.Overdue]:
+        if workflow_patterns is not None and not workflow_patterns:
+            return []  # no workflow's activities may be listed (and a constant false leaves the index unusable)
         filters = ""
         params: dict[str, object] = {
             "now": now_ms, "cut": default_cut_ms, "horizon": horizon_ms, "first": offset + limit, "limit": limit,
@@ -78,7 +84,7 @@ class OverdueQueries:
                 params[key] = value
         if workflow_patterns is not None:
             globs = [f"e.workflow GLOB :pattern{i}" for i in range(len(workflow_patterns))]
-            filters += f" AND ({' OR '.join(globs) or '0'})"
+            filters += f" AND ({' OR '.join(globs)})"
             params.update({f"pattern{i}": pattern for i, pattern in enumerate(workflow_patterns)})
         self.pending.flush_activities()
         sql = overdue.statement(_PAGE, _PART, _PARTS, filters, default_cut_ms=default_cut_ms, horizon_ms=horizon_ms)
