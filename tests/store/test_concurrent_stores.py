@@ -85,6 +85,9 @@ class HeldStore:
     async def read(self, query: Callable[[Transaction], T], *, touches: TouchesAhead | None = None) -> T:
         return await self._store.read(query, touches=touches)
 
+    async def read_aside(self, query: Callable[[Transaction], T]) -> T:
+        return await self._store.read_aside(query)
+
     async def read_committed(self, query: Callable[[ApiKeyReads], T]) -> T:
         return await self._store.read_committed(query)
 

@@ -222,9 +222,12 @@ class Engine(
         access: Access | None = None,
         id_prefix: str | None = None,
     ) -> list[WorkflowSummary]:
-        """A page of executions, newest first; only those of workflows ``access`` may read."""
+        """A page of executions, newest first; only those of workflows ``access`` may read.
+
+        Read beside the transitions (a deep page costs the store a scan): it shows what had committed.
+        """
         patterns = access.patterns(Action.READ_WORKFLOWS) if access is not None else None
-        rows = await self.store.read(
+        rows = await self.store.read_aside(
             lambda tx: tx.list_executions(
                 status=status, workflow=workflow, limit=limit, offset=offset, workflow_patterns=patterns,
                 id_prefix=id_prefix,

@@ -138,10 +138,10 @@ class Metrics:
         return found
 
     async def exposition(self) -> bytes:
-        """Every metric in the Prometheus text format, the store's gauges read now (one query)."""
+        """Every metric in the Prometheus text format, the store's gauges read now (one query, read aside)."""
         engine = self._engine
         now = engine.clock.now_ms()
-        gauges = await engine.store.read(lambda tx: tx.queue_gauges(now))
+        gauges = await engine.store.read_aside(lambda tx: tx.queue_gauges(now))
         # No await from here on: a concurrent scrape cannot swap the gauges under this one.
         self._gauges.latest = (gauges, now)
         return generate_latest(self.registry)

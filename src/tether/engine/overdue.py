@@ -49,7 +49,8 @@ class OverdueCalls(EngineCore):
         ``waiting_longer_than`` when they declare none (None: only their own counts), and those
         whose nearest deadline falls within ``due_within`` of now (None: deadlines do not count).
         Only those of workflows ``access`` may read (workflows:read) or write activities of
-        (activities:write), as the waiting listing. Time is the engine's clock.
+        (activities:write), as the waiting listing. Time is the engine's clock. Read beside the
+        transitions (see ``Store.read_aside``): it shows what had committed.
         """
         patterns = None
         if access is not None:
@@ -58,7 +59,7 @@ class OverdueCalls(EngineCore):
         now = self.clock.now_ms()
         default_ms = duration_ms(waiting_longer_than) if waiting_longer_than is not None else None
         horizon_ms = duration_ms(due_within) if due_within is not None else None
-        rows = await self.store.read(
+        rows = await self.store.read_aside(
             lambda tx: tx.overdue_activities(
                 now_ms=now, default_cut_ms=now - default_ms if default_ms is not None else None,
                 horizon_ms=now + horizon_ms if horizon_ms is not None else None, limit=limit, offset=offset,

@@ -417,6 +417,17 @@ class Store(Protocol):
         """
         ...
 
+    async def read_aside(self, query: Callable[[Transaction], T]) -> T:
+        """Run a read of committed state beside the transitions: for listings and gauges, which may take long.
+
+        Unlike :meth:`read`, it neither waits for the transitions submitted before it nor holds
+        up any: a count of a million waiting activities or a deep page of executions delays no
+        transition. It sees what had committed when it began, by this process or any other, as
+        one snapshot; it must not write. A store that cannot read beside its transitions runs
+        it as :meth:`read`.
+        """
+        ...
+
     async def read_committed(self, query: Callable[[ApiKeyReads], T]) -> T:
         """Run a read of API keys against the last committed state, by this process or any other.
 

@@ -44,6 +44,7 @@ from tether.store.base import ApiKeyReads, TouchesAhead, Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
 from tether.store.postgres import ahead
 from tether.store.postgres import schema as postgres_schema
+from tether.store.postgres.aside import AsideReader
 from tether.store.postgres.connection import check_url, connect, without_password
 from tether.store.postgres.failures import StatementFailed, unavailable
 from tether.store.postgres.held import Row
@@ -84,6 +85,7 @@ class PostgresStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self._conninfo = check_url(url)
+        self._aside = AsideReader(self._conninfo)
         self._id = uuid.uuid4().hex
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._listener: Callable[[set[str]], None] | None = None
@@ -144,6 +146,9 @@ class PostgresStore:
     async def read(self, query: Callable[[Transaction], T], *, touches: TouchesAhead | None = None) -> T:  # noqa: D102
         return await self._submit(query, read_only=True, touches=touches)
 
+    async def read_aside(self, query: Callable[[Transaction], T]) -> T:  # noqa: D102
+        return await self._aside.read(query)
+
     async def read_committed(self, query: Callable[[ApiKeyReads], T]) -> T:  # noqa: D102
         return await self._submit(query, read_only=True)
 
@@ -165,6 +170,7 @@ class PostgresStore:
         if self._closed:
             return
         self._closed = True
+        await self._aside.close()
         self._stopping.set()
         self._queue.put(None)
         for thread in (self._thread, self._listen_thread):

@@ -17,6 +17,7 @@ import sqlite3
 from pathlib import Path
 
 from tether.store.base import ApiKeyReads
+from tether.store.sqlite.readers import NotBeside, open_reader
 from tether.store.sqlite.registry import ApiKeyReadQueries
 
 logger = logging.getLogger(__name__)
@@ -51,24 +52,13 @@ class CommittedReader:
         return self._reads
 
     def _open(self) -> None:
-        target = f"{self._path.absolute().as_uri()}?mode=rw"  # never creates a file
         try:
-            conn = sqlite3.connect(target, uri=True, isolation_level=None, timeout=0)
-        except sqlite3.Error as exc:
-            logger.debug("no reader beside the writer of %s: %s", self._path, exc)
-            return
-        try:
-            conn.execute("PRAGMA query_only=ON")
-            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
-        except sqlite3.Error as exc:  # busy, say: tried again at the next read
-            logger.debug("no reader beside the writer of %s yet: %s", self._path, exc)
-            conn.close()
-            return
-        if str(mode).lower() != "wal":  # readers would wait for the writer: not on the event loop
-            conn.close()
+            conn = open_reader(self._path, busy_timeout=0)  # never waits: not on the event loop
+        except NotBeside:
             self._usable = False
             return
-        self._conn, self._reads = conn, _Reads(conn)
+        if conn is not None:
+            self._conn, self._reads = conn, _Reads(conn)
 
     def close(self) -> None:
         """Close the connection (on the thread that opened it); later reads take the writer's path."""

@@ -31,6 +31,7 @@ from tether.errors import StoreNotFound, StoreUnavailable, UsageError
 from tether.store.base import ApiKeyReads, TouchesAhead, Transaction
 from tether.store.batches import fail, finish_batch, resolve, run_all
 from tether.store.sqlite import schema as sqlite_schema
+from tether.store.sqlite.aside import AsideReader, NoReaderHere
 from tether.store.sqlite.committed import CommittedReader
 from tether.store.sqlite.transaction import SQLiteTransaction, TransactionLost
 from tether.store.sqlite.wal import reserve_wal
@@ -112,6 +113,7 @@ class SQLiteStore:
         self._version = 0
         self._checked_at = 0.0
         self._committed = CommittedReader(path)
+        self._aside = AsideReader(path)
 
     @classmethod
     async def open(cls, url: str, *, create: bool = True) -> SQLiteStore:
@@ -166,6 +168,16 @@ class SQLiteStore:
                 logger.debug("read of committed keys on the writer's path: %s", exc)
         return await self._submit(query, read_only=True)
 
+    async def read_aside(self, query: Callable[[Transaction], T]) -> T:  # noqa: D102
+        # On a thread and connection of its own (see sqlite.aside); the writer's path when
+        # the database cannot be read beside the writer.
+        if not self._closed:
+            try:
+                return await self._aside.read(query)
+            except NoReaderHere:
+                pass
+        return await self._submit(query, read_only=True)
+
     async def _submit(self, fn: Callable[[Transaction], T], *, read_only: bool) -> T:
         if self._closed:
             raise StoreUnavailable("the store is closed")
@@ -210,6 +222,7 @@ class SQLiteStore:
             return
         self._closed = True
         self._committed.close()
+        await self._aside.close()
         with self._arrived:
             self._stopping = True
             self._arrived.notify()
