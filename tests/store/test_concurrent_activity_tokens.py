@@ -101,16 +101,16 @@ async def test_activity_token_waiting_on_a_heartbeat_timeout_acts_on_what_the_ti
 
     fired, _ = await timeout
     assert fired == 1
-    history = await racers.history(execution_id)
+    (outcome,) = await asyncio.gather(by_token, return_exceptions=True)
+    history = await racers.history(execution_id)  # read once the call by token has ended
     if call == "heartbeat":
-        with pytest.raises(NoAttemptOpen) as refused:
-            await by_token
-        assert (refused.value.state, refused.value.next_attempt) == ("backoff", 2)
+        assert isinstance(outcome, NoAttemptOpen)
+        assert (outcome.state, outcome.next_attempt) == ("backoff", 2)
         assert history[-1] == EventType.ACTIVITY_ATTEMPT_FAILED
         pending = (await racers.second.describe(execution_id)).pending_activities
         assert (pending[0].state, pending[0].heartbeat_details) == (tether.ActivityState.BACKOFF, None)
     else:
-        assert await by_token is True
+        assert outcome is True
         assert history[-2:] == [EventType.ACTIVITY_ATTEMPT_FAILED, EventType.ACTIVITY_COMPLETED]
         timers = await racers.second.store.read(lambda tx: tx.timers_of(execution_id))
         assert timers == []  # the retry went with the close

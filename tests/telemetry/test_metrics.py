@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from datetime import timedelta
 
 import pytest
@@ -12,7 +10,6 @@ import tether
 from tests.helpers.activity_tests import Mailbox, post_context, result_of
 from tests.telemetry.scraping import metrics_server, scrape, value
 from tether.errors import ActivityAlreadyClosed, ActivityFailed, WorkflowFailed
-from tether.store.base import Transaction
 from tether.testing import TestEnvironment
 
 
@@ -157,40 +154,3 @@ async def test_queue_depths_show_work_no_worker_takes() -> None:
     assert ("tether_timers_due", ()) in empty
     assert value(queued, "tether_workflow_tasks_ready") == 1
     assert value(queued, "tether_activity_attempts_ready") == 1
-
-
-async def test_a_scrape_and_the_listings_are_answered_while_a_transition_holds_the_store() -> None:
-    # Public: on PostgreSQL a scrape's API key is read in the order of the transitions.
-    async with environment() as env, metrics_server(env, public=True) as http:
-        approve = Mailbox()
-        await env.client.start_workflow(m_flow, "approve", id=approve.id)
-        await approve.context()
-        await env.wait_for_idle()
-        holding, release = threading.Event(), threading.Event()
-
-        def held(tx: Transaction) -> None:
-            holding.set()
-            if not release.wait(10):
-                raise AssertionError("never released")
-
-        transition = asyncio.ensure_future(env.engine.store.run(held))
-        try:
-            assert await asyncio.to_thread(holding.wait, 10)
-            # A count of every waiting activity, a page of executions: none waits for the transition.
-            samples = await asyncio.wait_for(scrape(http), 10)
-            listed = await asyncio.wait_for(
-                env.engine.list_workflows(status=None, workflow=None, limit=5, offset=0), 10
-            )
-            overdue = await asyncio.wait_for(
-                env.engine.overdue_activities(
-                    waiting_longer_than=timedelta(0), due_within=None, workflow=None, name=None, limit=5, offset=0
-                ),
-                10,
-            )
-        finally:
-            release.set()
-            await transition
-
-    assert value(samples, "tether_activities_waiting_for_token", activity="m.approve") == 1
-    assert [summary.id for summary in listed] == [approve.id]
-    assert [item.execution_id for item in overdue] == [approve.id]

@@ -1,0 +1,73 @@
+"""What operators read (the metrics' gauges, listings, a history) is answered while a transition holds the store.
+
+At scale these reads take tens of milliseconds (a count of every waiting activity, a deep page,
+a history of 20,000 events); read in the order of the transitions, each would hold up every
+transition behind it. The transition is held open on the store's own thread by an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+
+import tether
+from tests.helpers.activity_tests import Mailbox, post_context
+from tests.telemetry.scraping import metrics_server, scrape, value
+from tether.store.base import Transaction
+from tether.testing import TestEnvironment
+
+WAIT_S = 10.0
+"""How long a held read or transition may wait before the test fails (a deadlock, not a timing)."""
+
+
+@tether.activity(name="beside.approve")
+async def approve() -> str:
+    post_context()
+    return tether.make_async()
+
+
+@tether.workflow(name="beside.flow")
+async def flow() -> str:
+    return await approve()
+
+
+async def test_the_gauges_listings_and_a_history_are_answered_while_a_transition_holds_the_store() -> None:
+    # Public metrics: on PostgreSQL a scrape's API key is read in the order of the transitions.
+    async with TestEnvironment(workflows=[flow], activities=[approve]) as env, metrics_server(env, public=True) as http:
+        waiting = Mailbox()
+        await env.client.start_workflow(flow, id=waiting.id)
+        await waiting.context()
+        await env.wait_for_idle()
+        holding, release = threading.Event(), threading.Event()
+
+        def held(tx: Transaction) -> None:
+            holding.set()
+            if not release.wait(WAIT_S):
+                raise AssertionError("never released")
+
+        transition = asyncio.ensure_future(env.engine.store.run(held))
+        try:
+            assert await asyncio.to_thread(holding.wait, WAIT_S)
+            engine = env.engine
+            samples = await asyncio.wait_for(scrape(http), WAIT_S)
+            listed = await asyncio.wait_for(
+                engine.list_workflows(status=None, workflow=None, limit=5, offset=0), WAIT_S
+            )
+            overdue = await asyncio.wait_for(
+                engine.overdue_activities(
+                    waiting_longer_than=timedelta(0), due_within=None, workflow=None, name=None, limit=5, offset=0
+                ),
+                WAIT_S,
+            )
+            history = await asyncio.wait_for(engine.history(waiting.id), WAIT_S)
+            described = await asyncio.wait_for(engine.describe(waiting.id), WAIT_S)
+        finally:
+            release.set()
+            await transition
+
+    assert value(samples, "tether_activities_waiting_for_token", activity="beside.approve") == 1
+    assert [summary.id for summary in listed] == [waiting.id]
+    assert [item.execution_id for item in overdue] == [waiting.id]
+    assert [event.type for event in history][-1] == "ActivityWentAsync"
+    assert described.status == "running"
