@@ -14,6 +14,7 @@ from datetime import timedelta
 import tether
 from tests.helpers.activity_tests import Mailbox, post_context
 from tests.telemetry.scraping import metrics_server, scrape, value
+from tether.engine.engine import Engine
 from tether.store.base import Transaction
 from tether.testing import TestEnvironment
 
@@ -62,12 +63,52 @@ async def test_the_gauges_listings_and_a_history_are_answered_while_a_transition
             )
             history = await asyncio.wait_for(engine.history(waiting.id), WAIT_S)
             described = await asyncio.wait_for(engine.describe(waiting.id), WAIT_S)
+            inbox = await asyncio.wait_for(engine.list_waiting_activities(inbox_only=False, limit=5, offset=0), WAIT_S)
+            with_tokens = await asyncio.wait_for(
+                engine.waiting_activities(workflow=None, name=None, inbox_only=False, limit=5, offset=0), WAIT_S
+            )
         finally:
             release.set()
             await transition
+        (listed_token,) = [item.activity_token for item in with_tokens]
+        assert listed_token is not None
+        await env.client.complete_activity(listed_token, "approved")  # signed aside, with the keys in memory
+        result = await env.client.get_handle(waiting.id).result()
 
     assert value(samples, "tether_activities_waiting_for_token", activity="beside.approve") == 1
     assert [summary.id for summary in listed] == [waiting.id]
     assert [item.execution_id for item in overdue] == [waiting.id]
     assert [event.type for event in history][-1] == "ActivityWentAsync"
     assert described.status == "running"
+    assert [item.execution_id for item in inbox] == [waiting.id]
+    assert result == "approved"
+
+
+async def test_a_process_that_knows_no_signing_key_yet_lists_tokens_then_lists_beside_the_transitions() -> None:
+    async with TestEnvironment(workflows=[flow], activities=[approve]) as env:
+        waiting = Mailbox()
+        await env.client.start_workflow(flow, id=waiting.id)
+        await waiting.context()
+        await env.wait_for_idle()
+        fresh = Engine(env.engine.store, env.clock)  # another process's engine: no key loaded
+
+        (first,) = await fresh.waiting_activities(workflow=None, name=None, inbox_only=False, limit=5, offset=0)
+        holding, release = threading.Event(), threading.Event()
+
+        def held(tx: Transaction) -> None:
+            holding.set()
+            if not release.wait(WAIT_S):
+                raise AssertionError("never released")
+
+        transition = asyncio.ensure_future(env.engine.store.run(held))
+        try:
+            assert await asyncio.to_thread(holding.wait, WAIT_S)
+            (again,) = await asyncio.wait_for(
+                fresh.waiting_activities(workflow=None, name=None, inbox_only=False, limit=5, offset=0), WAIT_S
+            )
+        finally:
+            release.set()
+            await transition
+
+    assert first.activity_token is not None
+    assert first.activity_token == again.activity_token

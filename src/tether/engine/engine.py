@@ -241,9 +241,12 @@ class Engine(
     async def list_waiting_activities(
         self, *, inbox_only: bool, limit: int, offset: int, access: Access | None = None
     ) -> list[WaitingActivity]:
-        """Activities waiting in their async state, longest first; only of workflows ``access`` may write to."""
+        """Activities waiting in their async state, longest first; only of workflows ``access`` may write to.
+
+        Read beside the transitions (a deep page costs the store a scan): it shows what had committed.
+        """
         patterns = access.patterns(Action.WRITE_ACTIVITIES) if access is not None else None
-        rows = await self.store.read(
+        rows = await self.store.read_aside(
             lambda tx: tx.waiting_activities(
                 inbox_only=inbox_only, limit=limit, offset=offset, workflow_patterns=patterns
             )

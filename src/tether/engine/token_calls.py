@@ -170,7 +170,8 @@ class TokenCalls(EngineCore):
 
         Listed: those of the workflows ``access`` may read (workflows:read) or whose activities it
         may write (activities:write); the activity token only comes with activities:write.
-        ``workflow`` and ``name`` keep those of one workflow, or of one activity name.
+        ``workflow`` and ``name`` keep those of one workflow, or of one activity name. Read beside
+        the transitions once this process knows its signing keys: it shows what had committed.
         """
         patterns = None
         if access is not None:
@@ -191,7 +192,11 @@ class TokenCalls(EngineCore):
                 items.append(queries.waiting(row, of, note, token))
             return items
 
-        return await self.store.read(listed)
+        if self._keys.newest_loaded() is None:
+            # Signing may create the first key: the writer's path, once; later pages are read aside
+            # (a deep one takes tens of milliseconds) and signed with the keys in memory.
+            return await self.store.read(listed)
+        return await self.store.read_aside(listed)
 
 
 def permit(tx: Transaction, execution_id: str, access: Access | None, action: Action) -> ExecutionRow:
