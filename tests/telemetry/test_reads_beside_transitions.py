@@ -9,17 +9,38 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import tether
 from tests.helpers.activity_tests import Mailbox, post_context
 from tests.telemetry.scraping import metrics_server, scrape, value
 from tether.engine.engine import Engine
-from tether.store.base import Transaction
+from tether.store.base import Store, Transaction
 from tether.testing import TestEnvironment
 
 WAIT_S = 10.0
 """How long a held read or transition may wait before the test fails (a deadlock, not a timing)."""
+
+
+@asynccontextmanager
+async def holding(store: Store) -> AsyncIterator[None]:
+    """A transition held open on the store's own thread for the body's duration, then let commit."""
+    held, release = threading.Event(), threading.Event()
+
+    def transition(tx: Transaction) -> None:
+        held.set()
+        if not release.wait(WAIT_S):
+            raise AssertionError("never released")
+
+    running = asyncio.ensure_future(store.run(transition))
+    try:
+        assert await asyncio.to_thread(held.wait, WAIT_S)
+        yield
+    finally:
+        release.set()
+        await running
 
 
 @tether.activity(name="beside.approve")
@@ -40,16 +61,7 @@ async def test_the_gauges_listings_and_a_history_are_answered_while_a_transition
         await env.client.start_workflow(flow, id=waiting.id)
         await waiting.context()
         await env.wait_for_idle()
-        holding, release = threading.Event(), threading.Event()
-
-        def held(tx: Transaction) -> None:
-            holding.set()
-            if not release.wait(WAIT_S):
-                raise AssertionError("never released")
-
-        transition = asyncio.ensure_future(env.engine.store.run(held))
-        try:
-            assert await asyncio.to_thread(holding.wait, WAIT_S)
+        async with holding(env.engine.store):
             engine = env.engine
             samples = await asyncio.wait_for(scrape(http), WAIT_S)
             listed = await asyncio.wait_for(
@@ -67,9 +79,6 @@ async def test_the_gauges_listings_and_a_history_are_answered_while_a_transition
             with_tokens = await asyncio.wait_for(
                 engine.waiting_activities(workflow=None, name=None, inbox_only=False, limit=5, offset=0), WAIT_S
             )
-        finally:
-            release.set()
-            await transition
         (listed_token,) = [item.activity_token for item in with_tokens]
         assert listed_token is not None
         await env.client.complete_activity(listed_token, "approved")  # signed aside, with the keys in memory
@@ -93,22 +102,10 @@ async def test_a_process_that_knows_no_signing_key_yet_lists_tokens_then_lists_b
         fresh = Engine(env.engine.store, env.clock)  # another process's engine: no key loaded
 
         (first,) = await fresh.waiting_activities(workflow=None, name=None, inbox_only=False, limit=5, offset=0)
-        holding, release = threading.Event(), threading.Event()
-
-        def held(tx: Transaction) -> None:
-            holding.set()
-            if not release.wait(WAIT_S):
-                raise AssertionError("never released")
-
-        transition = asyncio.ensure_future(env.engine.store.run(held))
-        try:
-            assert await asyncio.to_thread(holding.wait, WAIT_S)
+        async with holding(env.engine.store):
             (again,) = await asyncio.wait_for(
                 fresh.waiting_activities(workflow=None, name=None, inbox_only=False, limit=5, offset=0), WAIT_S
             )
-        finally:
-            release.set()
-            await transition
 
     assert first.activity_token is not None
     assert first.activity_token == again.activity_token
