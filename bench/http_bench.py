@@ -2,7 +2,8 @@
 
 Run with ``bin/bench --http`` (``--n``, ``--heartbeats``, ``--clients`` to vary; ``--only W2b --w2b 500``
 runs only the one-at-a-time completions, more of them). A ``tether
-server`` process with a worker serves a fresh SQLite file (WAL, synchronous=FULL); this process
+server`` process with a worker serves a fresh SQLite file (WAL, synchronous=FULL), or the database
+``--db`` names (a fresh one: the workflows' ids repeat from run to run); this process
 plays the services that hold tokens: each client is a Client with its own connection pool.
 W2 and W3 also report the server process's CPU time per call (read from /proc), split into its
 event loop's thread (``server_cpu_us_per_<call>_loop``) and its other threads, its store's thread
@@ -40,13 +41,13 @@ ROOT = Path(__file__).resolve().parent.parent
 class Server:
     """A ``tether server --worker bench.http_workload`` process on a free loopback port."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, db: str | None = None) -> None:
         self.tokens = folder / "tokens.txt"
         self.tokens.touch()
         env = {**os.environ, "BENCH_TOKENS": str(self.tokens), "PYTHONPATH": str(ROOT)}
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from tether.cli import main; main()", "server", "--port", "0",
-             "--db", f"sqlite:///{folder / 'bench.db'}", "--worker", "bench.http_workload"],
+             "--db", db or f"sqlite:///{folder / 'bench.db'}", "--worker", "bench.http_workload"],
             stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
         )  # fmt: skip
         assert self.process.stderr is not None
@@ -213,6 +214,10 @@ async def main() -> None:
     parser.add_argument("--serial", type=int, default=2000, help="heartbeats sent one at a time after W3")
     parser.add_argument("--w2b", type=int, default=100, help="completions one at a time, each awaited as a result")
     parser.add_argument(
+        "--db",
+        help="the server's store (default: a fresh SQLite file); a postgresql:// database must be fresh: ids repeat",
+    )
+    parser.add_argument(
         "--only", default="W2,W2b,W3", help="comma-separated workloads: W2 (8 clients at once), W2b (one at a time), W3"
     )
     args = parser.parse_args()
@@ -221,7 +226,7 @@ async def main() -> None:
         parser.error(f"--only takes W2, W2b and W3, not {args.only!r}")
     results: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0], "transport": "http"}
     with tempfile.TemporaryDirectory(prefix="tether-bench-http-") as tmp:
-        server = Server(Path(tmp))
+        server = Server(Path(tmp), args.db)
         clients = [await tether.Client.connect(server.url) for _ in range(args.clients)]
         try:
             if only & {"W2", "W2b"}:
@@ -237,7 +242,8 @@ async def main() -> None:
             for client in clients:
                 await client.close()
             server.stop()
-    results["db"] = "sqlite (temporary file, WAL, synchronous=FULL), served by one tether server process"
+    store = args.db or "sqlite (temporary file, WAL, synchronous=FULL)"
+    results["db"] = f"{store}, served by one tether server process"
     print(json.dumps(results, indent=2))
 
 

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import pytest
 
+from tests.store.test_committed_reads import key
 from tests.store.test_listing_contract import execution
 from tether.errors import StoreUnavailable
 from tether.store.base import Store, Transaction
@@ -138,3 +139,18 @@ async def test_sqlite_in_memory_reads_aside_on_the_writers_path() -> None:
         assert threads == [opened._thread.ident if opened._thread is not None else None]
     finally:
         await opened.close()
+
+
+async def test_a_read_of_api_keys_is_not_held_up_by_a_transition_under_way(store: Store) -> None:
+    holding, release = threading.Event(), threading.Event()
+    transition = asyncio.ensure_future(store.run(held(lambda tx: tx.insert_api_key(key("k1")), holding, release)))
+    try:
+        assert await asyncio.to_thread(holding.wait, WAIT_S)
+        # A request's key: not read after a transition that may be waiting for another process's lock.
+        seen = await asyncio.wait_for(store.read_committed(lambda reads: reads.has_active_api_keys()), WAIT_S)
+    finally:
+        release.set()
+        await transition
+
+    assert seen is False  # the key of the transition under way is not committed yet
+    assert await store.read_committed(lambda reads: reads.has_active_api_keys()) is True

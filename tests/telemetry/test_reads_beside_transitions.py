@@ -55,8 +55,7 @@ async def flow() -> str:
 
 
 async def test_the_gauges_listings_and_a_history_are_answered_while_a_transition_holds_the_store() -> None:
-    # Public metrics: on PostgreSQL a scrape's API key is read in the order of the transitions.
-    async with TestEnvironment(workflows=[flow], activities=[approve]) as env, metrics_server(env, public=True) as http:
+    async with TestEnvironment(workflows=[flow], activities=[approve]) as env, metrics_server(env) as http:
         waiting = Mailbox()
         await env.client.start_workflow(flow, id=waiting.id)
         await waiting.context()

@@ -1,10 +1,12 @@
-"""Reads beside the transitions: listings and gauges, on a connection and a thread of their own.
+"""Reads beside the transitions: listings, gauges and API keys, on a connection and a thread of their own.
 
 The store's transitions and ordinary reads share one connection, in batches, in the order
 submitted, so a read that takes long holds up every transition behind it: counting 50,000
 activities waiting for their token takes some 30 ms. Such reads need no order with the
 transitions in flight (their callers saw nothing of those yet), so they run here, each in a
-read-only transaction of its own whose one snapshot is what had committed when it began.
+read-only transaction of its own whose one snapshot is what had committed when it began. A
+request's API key is read here too: behind a transition that waits for a row lock another
+process holds, every authenticated request of the server would wait as well.
 
 Their statements are planned for the values they are given each time (none is prepared): a
 listing runs seldom, and a plan kept from when the tables were small could scan them whole.

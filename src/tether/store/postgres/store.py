@@ -6,7 +6,9 @@ batches inside one database transaction, and share a commit. A transition of a b
 SAVEPOINT: one that fails before any of its writes went out (they are mostly held back
 until the commit) is undone by dropping them; otherwise the batch is rolled back and each
 of its transitions runs again in a transaction of its own. Reads
-queue behind the writes submitted before them (see ``Store.read``). Concurrency between
+queue behind the writes submitted before them (see ``Store.read``), except the listings and
+API key reads, which a third connection answers beside them (see
+:mod:`tether.store.postgres.aside`). Concurrency between
 processes is settled in the database (see :mod:`tether.store.postgres.transaction`):
 transitions on one execution take turns on its row lock and claims skip locked rows. A
 transition that loses a deadlock to another process is rolled back alone and run again
@@ -150,7 +152,9 @@ class PostgresStore:
         return await self._aside.read(query)
 
     async def read_committed(self, query: Callable[[ApiKeyReads], T]) -> T:  # noqa: D102
-        return await self._submit(query, read_only=True)
+        # Beside the transitions: a request's key is not read after a transition that waits
+        # for a lock another process holds (measured neither slower nor faster under load).
+        return await self._aside.read(query)
 
     async def _submit(
         self,
