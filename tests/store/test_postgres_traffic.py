@@ -20,11 +20,13 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from tether.errors import StoreUnavailable
+from tether.model import notifications
 from tether.model.events import Event, EventType
-from tether.store.base import Transaction
+from tether.store.base import Touches, Transaction
 from tether.store.postgres.store import PostgresStore
 from tether.store.postgres.traffic import TRAFFIC
-from tether.store.rows import ActivityRow, ActivityTaskRow, TimerRow
+from tether.store.postgres.transaction import PostgresTransaction
+from tether.store.rows import ActivityRow, ActivityTaskRow, OutboxRow, TimerRow
 
 from .test_store_contract import ACT, WF, Boom, activity, execution, history, insert
 
@@ -400,3 +402,61 @@ async def test_an_id_said_to_be_new_that_is_taken_fails_the_start_and_changes_no
 
 def complete_nothing(tx: Transaction) -> None:
     tx.wake("workflows")
+
+
+def waiting_notice(execution_id: str, url: str) -> OutboxRow:
+    return OutboxRow(
+        delivery_id=f"d-{execution_id}-{url}", execution_id=execution_id, activity_id=1, attempt=1,
+        event=notifications.WAITING, url=url, payload="{}", state="pending", tries=0, next_try_at_ms=1,
+        last_error=None, created_at_ms=1, updated_at_ms=None,
+    )  # fmt: skip
+
+
+def close_reading_notices(execution_id: str) -> Callable[[Transaction], tuple[list[str], int]]:
+    """A call by token's reads in a batch: the activity behind the batch's locks, then the URLs told it was waiting.
+
+    With the statements that second read sent.
+    """
+
+    def transition(tx: Transaction) -> tuple[list[str], int]:
+        assert isinstance(tx, PostgresTransaction)
+        tx.lock_ahead([Touches(execution_id, 1)])  # as a batch of calls by token takes its locks
+        assert tx.get_activity(execution_id, 1) is not None
+        before = TRAFFIC.statements
+        urls = tx.outbox_urls(execution_id, 1, notifications.WAITING)
+        return urls, TRAFFIC.statements - before
+
+    return transition
+
+
+async def test_a_batch_closing_an_activity_reads_no_outbox_unless_its_waiting_was_announced(
+    store: PostgresStore,
+) -> None:
+    for execution_id in ("quiet", "told", "told-now"):
+        await insert(store, execution(execution_id))
+        await store.run(functools.partial(lambda e, tx: tx.insert_activity(activity(e, 1)), execution_id))
+    await store.run(
+        lambda tx: tx.insert_outbox([waiting_notice("told", "http://b"), waiting_notice("told", "http://a")])
+    )
+
+    quiet = await store.run(close_reading_notices("quiet"))
+    told = await store.run(close_reading_notices("told"))
+
+    def announce_then_close(tx: Transaction) -> tuple[list[str], int]:
+        assert isinstance(tx, PostgresTransaction)
+        tx.lock_ahead([Touches("told-now", 1)])
+        tx.insert_outbox([waiting_notice("told-now", "http://c")])  # announced by the same transaction
+        return tx.outbox_urls("told-now", 1, notifications.WAITING), 0
+
+    def alone(tx: Transaction) -> tuple[list[str], int]:
+        assert tx.get_activity("quiet", 1) is not None  # locked and read on its own, without the notices
+        before = TRAFFIC.statements
+        return tx.outbox_urls("quiet", 1, notifications.WAITING), TRAFFIC.statements - before
+
+    told_now = await store.run(announce_then_close)
+    quiet_alone = await store.run(alone)
+
+    assert quiet == ([], 0)  # whether it was announced came with the activity, behind the locks
+    assert quiet_alone == ([], 1)
+    assert told == (["http://a", "http://b"], 1)
+    assert told_now[0] == ["http://c"]

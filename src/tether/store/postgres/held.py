@@ -19,6 +19,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
+from tether.model import notifications
 from tether.model.events import Event, EventType
 from tether.store.postgres.pending import WORKFLOW_TASK_COLUMNS, WorkflowTask
 from tether.store.rows import ActivityRow, ExecutionRow, LinkRow
@@ -44,6 +45,13 @@ _BEHIND_COLUMNS = (
     + ", ".join(f"l.{c}" for c in LINK_COLUMNS.split(", "))
 )
 _ACTIVITY_COLUMNS = ", ".join(f"a.{c}" for c in ACTIVITY_COLUMNS.split(", "))
+_TOLD_WAITING = (
+    "EXISTS (SELECT 1 FROM outbox ob WHERE ob.execution_id = a.execution_id AND ob.activity_id = a.activity_id "
+    f"AND ob.event = '{notifications.WAITING}')"
+)
+"""Whether the activity's waiting was announced (its close is announced to the same URLs), read with it:
+a call by token that closes it then reads no outbox when none was (false where there is no activity)."""
+_TOLD_AND_ACTIVITY = f"{_TOLD_WAITING}, {_ACTIVITY_COLUMNS}"
 BEHIND_LOCK = (
     f"SELECT {_BEHIND_COLUMNS} FROM (VALUES (1)) AS one"
     " LEFT JOIN timers d ON d.execution_id = %s AND d.kind = 'workflow' AND d.ref = 0"
@@ -53,10 +61,11 @@ BEHIND_LOCK = (
 """What a transition reads behind an execution's lock: its workflow deadline (a timer of kind
 ``workflow``), its workflow task and its link, in one row (NULLs where there is none)."""
 WITH_ACTIVITY = (
-    BEHIND_LOCK.replace(" FROM (VALUES", f", {_ACTIVITY_COLUMNS} FROM (VALUES")
+    BEHIND_LOCK.replace(" FROM (VALUES", f", NULL, {_ACTIVITY_COLUMNS} FROM (VALUES")
     + " LEFT JOIN activities a ON a.execution_id = %s AND a.activity_id = %s"
 )
-"""The same and one of its activities (its columns follow)."""
+"""The same and one of its activities (its columns follow a NULL: whether its waiting was announced is not read
+here, see :data:`READ_AHEAD`)."""
 _EVENTS = (
     ", (SELECT json_agg(json_build_array(h.seq, h.type, h.at_ms, h.data) ORDER BY h.seq)"
     " FROM events h WHERE h.execution_id = %s AND h.seq > %s) FROM (VALUES"
@@ -97,7 +106,7 @@ looked up by its key (``OFFSET 0`` keeps the planner from joining whole tables: 
 attempts a claim names)."""
 LOCK_AHEAD = "SELECT id FROM executions WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
 """Lock executions a batch's transitions will touch, in one order (that of every batch, in every process)."""
-READ_AHEAD = CLAIMED_BEHIND.replace(
+READ_AHEAD = CLAIMED_BEHIND.replace(f", {_ACTIVITY_COLUMNS}", f", {_TOLD_AND_ACTIVITY}", 1).replace(
     " FROM json_to_recordset(current_setting('tether.claimed')::json) AS c(e text, a bigint)",
     ", c.s, (SELECT json_agg(json_build_array(h.seq, h.type, h.at_ms, h.data) ORDER BY h.seq)"
     " FROM events h WHERE c.s IS NOT NULL AND h.execution_id = c.e AND h.seq > c.s)"
@@ -111,7 +120,9 @@ NULL) pair its parameter names, then ``s`` and the execution's events after ``s`
 true, the execution's open activities as a JSON list of their columns' values (NULL: none)."""
 TASK_AT = 1
 LINK_AT = TASK_AT + 1 + len(WORKFLOW_TASK_COLUMNS.split(", "))
-ACTIVITY_AT = LINK_AT + len(LINK_COLUMNS.split(", "))
+TOLD_AT = LINK_AT + len(LINK_COLUMNS.split(", "))
+"""Where a read with an activity says whether its waiting was announced; the activity's columns follow."""
+ACTIVITY_AT = TOLD_AT + 1
 
 
 def execution_row(row: Row) -> ExecutionRow:
@@ -149,6 +160,7 @@ class Known:
     workflow_tasks: dict[str, WorkflowTask | None]
     links: dict[str, LinkRow | None]
     all_open: frozenset[str]
+    told_waiting: dict[tuple[str, int], bool]
 
 
 _EXECUTION_NAMES = [f.name for f in dataclasses.fields(ExecutionRow)]
@@ -191,6 +203,8 @@ class HeldRows:
         """The link of held executions (None: none), as read behind their lock."""
         self._all_open: frozenset[str] = frozenset()
         """Held executions each of whose open activities is known (read behind the lock, or written since)."""
+        self._told_waiting: dict[tuple[str, int], bool] = {}
+        """Whether activities read behind their lock were announced as waiting (True once this transaction does)."""
 
     def clear(self) -> None:
         """A new database transaction: no lock is held, nothing is known."""
@@ -201,6 +215,7 @@ class HeldRows:
         self._workflow_tasks = {}
         self._links = {}
         self._all_open = frozenset()
+        self._told_waiting = {}
 
     def snapshot(self) -> Known:
         """What is known now; :meth:`restore` brings it back."""
@@ -213,6 +228,7 @@ class HeldRows:
             dict(self._workflow_tasks),
             dict(self._links),
             self._all_open,
+            dict(self._told_waiting),
         )
 
     def restore(self, known: Known) -> None:
@@ -224,6 +240,15 @@ class HeldRows:
         self._workflow_tasks = known.workflow_tasks
         self._links = known.links
         self._all_open = known.all_open
+        self._told_waiting = known.told_waiting
+
+    def told_waiting(self, execution_id: str, activity_id: int) -> bool | None:
+        """Whether the activity's waiting was announced, if known (read with its lock, or announced since)."""
+        return self._told_waiting.get((execution_id, activity_id))
+
+    def learn_told_waiting(self, execution_id: str, activity_id: int, told: bool) -> None:
+        """Keep whether the activity's waiting was announced (read with it, or announced by this transaction)."""
+        self._told_waiting[execution_id, activity_id] = told
 
     # executions
 

@@ -27,6 +27,7 @@ from tether.store.postgres.held import (
     LOCK_AHEAD,
     READ_AHEAD,
     TASK_AT,
+    TOLD_AT,
     WITH_ACTIVITY,
     WITH_ACTIVITY_EVENTS,
     Row,
@@ -132,7 +133,7 @@ class PostgresLocks(PostgresStatements):
             self.known.learn_workflow_task(execution_id, None)
         else:
             self.known.learn_workflow_task(execution_id, WorkflowTask(*behind[TASK_AT + 1 : LINK_AT]))
-        link = behind[LINK_AT:ACTIVITY_AT]
+        link = behind[LINK_AT:TOLD_AT]
         self.known.learn_link(execution_id, None if link[0] is None else LinkRow(*link))
 
     def _claim_and_read(self, claim: str, params: Sequence[Any]) -> list[Row]:
@@ -154,7 +155,7 @@ class PostgresLocks(PostgresStatements):
                 continue  # already known as this transaction left it
             self._learn_behind(execution_id, row[:width], row[width:])
         for row in behind:
-            activity = row[width + ACTIVITY_AT :]
+            activity = row[width + TOLD_AT :]  # a claim's read says nothing of notices: the activity follows the link
             if activity[0] is not None and self.known.activity(activity[0], activity[1]) is None:
                 self.known.learn_activity(activity)
         return claimed
@@ -197,6 +198,7 @@ class PostgresLocks(PostgresStatements):
             activity = row[activity_at:-4]
             if activity[0] is not None:
                 self.known.learn_activity(activity)
+                self.known.learn_told_waiting(activity[0], activity[1], bool(row[activity_at - 1]))
             if row[-4] is not None:
                 self.known.learn_events(execution_id, int(row[-4]), row[-3] or [])
             if row[-2]:

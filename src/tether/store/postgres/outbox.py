@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tether.errors import UsageError
+from tether.model import notifications
 from tether.store.outbox_columns import OUTBOX_COLUMNS, OUTBOX_FIELDS, SINK_COLUMNS, SINK_FIELDS, sink_row
 from tether.store.postgres.locks import PostgresLocks
 from tether.store.rows import OutboxRow, SinkRow
@@ -29,9 +30,13 @@ class PostgresOutbox(PostgresLocks):
                     r.leased_until_ms,
                 ),
             )  # fmt: skip
+            if r.event == notifications.WAITING:
+                self.known.learn_told_waiting(r.execution_id, r.activity_id, True)
         self.topics.add("outbox")
 
     def outbox_urls(self, execution_id: str, activity_id: int, event: str) -> list[str]:  # noqa: D102
+        if event == notifications.WAITING and self.known.told_waiting(execution_id, activity_id) is False:
+            return []  # read with the activity behind its lock: none
         rows = self._all(
             "SELECT url FROM outbox WHERE execution_id = %s AND activity_id = %s AND event = %s "
             'GROUP BY url ORDER BY url COLLATE "C"',
