@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +25,6 @@ from tether.errors import StoreUnavailable
 from tether.store.base import Transaction
 from tether.store.sqlite.readers import NotBeside, open_reader
 from tether.store.sqlite.transaction import SQLiteTransaction
-
-logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -45,8 +42,8 @@ class AsideReader:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tether-sqlite-aside")
-        self._conn: sqlite3.Connection | None = None
-        self._tx: SQLiteTransaction | None = None
+        self._opened: tuple[sqlite3.Connection, SQLiteTransaction] | None = None
+        """The reader's connection and the transaction object over it, once opened."""
         self._usable = str(path) != ":memory:"
         """False once closed, or when the database cannot be read beside its writer."""
 
@@ -64,10 +61,11 @@ class AsideReader:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, query)
 
     def _run(self, query: Callable[[Transaction], T]) -> T:
-        tx = self._transaction()
-        conn = self._conn
-        if tx is None or conn is None:
+        if self._opened is None and self._usable:
+            self._open()
+        if self._opened is None:
             raise NoReaderHere
+        conn, tx = self._opened
         tx.reset()
         try:
             conn.execute("BEGIN")  # one snapshot for every statement of the read
@@ -78,11 +76,6 @@ class AsideReader:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")  # it wrote nothing: ending it releases the snapshot
 
-    def _transaction(self) -> SQLiteTransaction | None:
-        if self._tx is None and self._usable:
-            self._open()
-        return self._tx
-
     def _open(self) -> None:
         try:
             conn = open_reader(self._path, busy_timeout=_BUSY_TIMEOUT_S)
@@ -90,7 +83,7 @@ class AsideReader:
             self._usable = False
             return
         if conn is not None:
-            self._conn, self._tx = conn, SQLiteTransaction(conn)
+            self._opened = conn, SQLiteTransaction(conn)
 
     async def close(self) -> None:
         """Close the connection once the reads under way end; later reads go to the writer."""
@@ -99,7 +92,7 @@ class AsideReader:
         self._executor.shutdown(wait=False)
 
     def _close(self) -> None:
-        conn, self._conn, self._tx = self._conn, None, None
-        if conn is not None:
+        opened, self._opened = self._opened, None
+        if opened is not None:
             with contextlib.suppress(sqlite3.Error):
-                conn.close()
+                opened[0].close()

@@ -12,15 +12,12 @@ or a database not in WAL mode) it fails at once and the caller takes the writer'
 from __future__ import annotations
 
 import contextlib
-import logging
 import sqlite3
 from pathlib import Path
 
 from tether.store.base import ApiKeyReads
 from tether.store.sqlite.readers import NotBeside, open_reader
 from tether.store.sqlite.registry import ApiKeyReadQueries
-
-logger = logging.getLogger(__name__)
 
 
 class _Reads(ApiKeyReadQueries):

@@ -170,13 +170,11 @@ class SQLiteStore:
 
     async def read_aside(self, query: Callable[[Transaction], T]) -> T:  # noqa: D102
         # On a thread and connection of its own (see sqlite.aside); the writer's path when
-        # the database cannot be read beside the writer.
-        if not self._closed:
-            try:
-                return await self._aside.read(query)
-            except NoReaderHere:
-                pass
-        return await self._submit(query, read_only=True)
+        # the database cannot be read beside the writer (or the store is closed: refused there).
+        try:
+            return await self._aside.read(query)
+        except NoReaderHere:
+            return await self._submit(query, read_only=True)
 
     async def _submit(self, fn: Callable[[Transaction], T], *, read_only: bool) -> T:
         if self._closed:
