@@ -7,10 +7,13 @@ import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tether.errors import StoreUnavailable
 from tether.store.base import ApiKeyReads, Store
+from tether.store.postgres.store import PostgresStore
+from tether.store.postgres.traffic import TRAFFIC
 from tether.store.rows import ApiKeyRow
 from tether.store.sqlite.store import SQLiteStore
 
@@ -107,5 +110,36 @@ async def test_sqlite_in_memory_reads_committed_keys_on_the_writers_path() -> No
 
         # A second connection to ":memory:" would be another, empty database.
         assert await thread_of_read(opened) != threading.get_ident()
+    finally:
+        await opened.close()
+
+
+SESSIONS_IN_TRANSACTION = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+)
+"""Other sessions of the database inside a transaction (each holding a snapshot back from vacuum)."""
+
+
+@pytest.mark.postgres
+async def test_postgres_committed_read_is_one_round_trip_and_writes_nothing(postgres_url: str) -> None:
+    opened = await PostgresStore.open(postgres_url)
+    try:
+        await opened.run(lambda tx: tx.insert_api_key(key("k1")))
+        assert await opened.read_committed(lambda reads: reads.has_active_api_keys()) is True  # connected
+
+        before = TRAFFIC.round_trips
+        revoked = await opened.read_committed(lambda reads: revoked_at(reads, "k1"))
+        round_trips = TRAFFIC.round_trips - before
+        with psycopg.connect(postgres_url, autocommit=True) as other:
+            (left_open,) = other.execute(SESSIONS_IN_TRANSACTION).fetchone() or (None,)
+        with pytest.raises(StoreUnavailable):  # the reader's connection refuses a write, even outside a block
+            await opened.read_committed(lambda reads: reads.revoke_api_key("k1", 7))  # type: ignore[attr-defined]  # a write slipped in
+
+        assert (revoked, round_trips) == (None, 1)  # the read and its Sync: no BEGIN, no ROLLBACK
+        assert left_open == 0  # the Sync ended the read's transaction: no snapshot is held
+        assert await opened.read(lambda tx: revoked_at(tx, "k1")) is None
+        assert await opened.read_committed(lambda reads: revoked_at(reads, "k1")) is None  # usable after the refusal
+        assert await opened.read_aside(lambda tx: tx.has_active_api_keys()) is True  # and for reads in a block
     finally:
         await opened.close()

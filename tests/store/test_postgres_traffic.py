@@ -19,8 +19,10 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from tether.engine.engine import Engine
 from tether.errors import StoreUnavailable
 from tether.model import notifications
+from tether.model.clock import VirtualClock
 from tether.model.events import Event, EventType
 from tether.store.base import Touches, Transaction
 from tether.store.postgres.store import PostgresStore
@@ -28,6 +30,7 @@ from tether.store.postgres.traffic import TRAFFIC
 from tether.store.postgres.transaction import PostgresTransaction
 from tether.store.rows import ActivityRow, ActivityTaskRow, OutboxRow, TimerRow
 
+from . import test_concurrent_activity_tokens
 from .test_store_contract import ACT, WF, Boom, activity, execution, history, insert
 
 pytestmark = pytest.mark.postgres
@@ -460,3 +463,73 @@ async def test_a_batch_closing_an_activity_reads_no_outbox_unless_its_waiting_wa
     assert quiet_alone == ([], 1)
     assert told == (["http://a", "http://b"], 1)
     assert told_now[0] == ["http://c"]
+
+
+def close_alone(execution_id: str) -> Callable[[Transaction], tuple[list[str], int]]:
+    """A call by token's reads when its lock is taken alone: the activity with its lock, then the URLs told it waited.
+
+    With the statements that second read sent.
+    """
+
+    def transition(tx: Transaction) -> tuple[list[str], int]:
+        assert tx.get_activity(execution_id, 1) is not None
+        before = TRAFFIC.statements
+        return tx.outbox_urls(execution_id, 1, notifications.WAITING), TRAFFIC.statements - before
+
+    return transition
+
+
+async def test_a_lone_close_that_said_it_asks_reads_whether_the_waiting_was_announced_with_its_lock(
+    store: PostgresStore,
+) -> None:
+    for execution_id in ("quiet", "told"):
+        await insert(store, execution(execution_id))
+        await store.run(functools.partial(lambda e, tx: tx.insert_activity(activity(e, 1)), execution_id))
+    await store.run(
+        lambda tx: tx.insert_outbox([waiting_notice("told", "http://b"), waiting_notice("told", "http://a")])
+    )
+
+    def asking(execution_id: str) -> Callable[[], Touches]:
+        return lambda: Touches(execution_id, 1, reads_waiting_notice=True)
+
+    before = counts()
+    quiet = await store.run(close_alone("quiet"), touches=asking("quiet"))
+    statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
+    told = await store.run(close_alone("told"), touches=asking("told"))
+    unsaid = await store.run(close_alone("quiet"), touches=lambda: Touches("quiet", 1))
+    other_activity = await store.run(
+        close_alone("quiet"), touches=lambda: Touches("quiet", 2, reads_waiting_notice=True)
+    )
+
+    assert quiet == ([], 0)  # read with the activity behind its lock: no statement of its own
+    assert (statements, round_trips) == (
+        2,
+        2,
+    )  # the lock and the read behind it, then the Sync that ends the transaction
+    assert told == (["http://a", "http://b"], 1)  # announced: the URLs are read
+    assert unsaid == ([], 1)  # not said ahead: asked of the database, as before
+    assert other_activity == ([], 1)  # said of another activity than the one read
+
+
+async def test_a_lone_completion_by_token_is_two_round_trips(postgres_url: str) -> None:
+    parked = [await test_concurrent_activity_tokens.parked(postgres_url) for _ in range(2)]
+    clock = VirtualClock(max(p[3].now() for p in parked))
+    opened = await PostgresStore.open(postgres_url)
+    engine = Engine(opened, clock)
+    try:
+        await engine.heartbeat_activity(parked[0][1], '"first"')  # the signing keys are known from now on
+        (execution_id, token, _, _) = parked[1]
+
+        before = counts()
+        assert await engine.complete_activity(token, '"approved"') is True
+        statements, round_trips = (now - then for now, then in zip(counts(), before, strict=True))
+
+        # The lock and the read behind it (the activity, and that its waiting was not announced: no outbox read);
+        # then the activity's update, its timers' delete and the execution's writes, committed by their Sync.
+        assert (statements, round_trips) == (5, 2)
+        row = await opened.read(lambda tx: tx.get_activity(execution_id, 1))
+        assert row is not None
+        assert (row.state, row.result) == ("completed", '"approved"')
+        assert [event.type for event in await history(opened, execution_id)][-1] == EventType.ACTIVITY_COMPLETED
+    finally:
+        await opened.close()

@@ -87,21 +87,24 @@ class EngineCore:
         local = self._local
         return None if local is None else local.cached_seq.get(execution_id)
 
-    def _closing_touches(self, execution_id: str, activity_id: int) -> Touches:
+    def _closing_touches(self, execution_id: str, activity_id: int, *, announced: bool) -> Touches:
         """What a transition recording an activity's close touches first, for the store to read ahead.
 
-        Its execution and activity; the events the local worker lacks, as its workflow task
-        likely runs here next; and, if the worker's instance awaits nothing but this activity,
-        the open activities, which its workflow reads if it closes.
+        Its execution and activity; whether the activity's waiting was announced, if it may
+        have been (``announced``: it went async or was retried), as its close is then announced
+        to the same URLs; the events the local worker lacks, as its workflow task likely runs
+        here next; and, if the worker's instance awaits nothing but this activity, the open
+        activities, which its workflow reads if it closes.
         """
         local = self._local
         if local is None:
-            return Touches(execution_id, activity_id)
+            return Touches(execution_id, activity_id, reads_waiting_notice=announced)
         return Touches(
             execution_id,
             activity_id,
             local.cached_seq.get(execution_id),
             reads_open_activities=local.awaits_only(execution_id, activity_id),
+            reads_waiting_notice=announced,
         )
 
     def detach_worker(self, owner: str) -> None:

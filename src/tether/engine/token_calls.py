@@ -236,5 +236,5 @@ class _Ahead:
             return None
         claims = verified.claims
         if self._closes:
-            return self._calls._closing_touches(claims.execution_id, claims.activity_id)
+            return self._calls._closing_touches(claims.execution_id, claims.activity_id, announced=True)
         return Touches(claims.execution_id, claims.activity_id)

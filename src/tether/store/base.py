@@ -387,6 +387,9 @@ class Touches(NamedTuple):
     """The events after this sequence number will likely be read too (None: none)."""
     reads_open_activities: bool = False
     """The transition will likely read the execution's open activities (it closes the execution)."""
+    reads_waiting_notice: bool = False
+    """The transition will likely close the activity after it went async, and so ask whether its
+    waiting was announced (``outbox_urls`` of its waiting notices)."""
 
 
 TouchesAhead = Callable[[], Touches | None]
@@ -433,7 +436,9 @@ class Store(Protocol):
 
         Unlike :meth:`read`, it need not wait for the transitions submitted before it: it is
         for rows that commands and other servers write (a key revoked or created elsewhere
-        is seen by the very next call), so a store may answer it on the calling thread.
+        is seen by the very next call), so a store may answer it on the calling thread. Each
+        statement of it reads the state committed when that statement began (a request's
+        authentication reads one).
         """
         ...
 

@@ -10,6 +10,7 @@ process holds, every authenticated request of the server would wait as well.
 
 Their statements are planned for the values they are given each time (none is prepared): a
 listing runs seldom, and a plan kept from when the tables were small could scan them whole.
+A request's key is one statement, read without a transaction block of its own: one round trip.
 """
 
 from __future__ import annotations
@@ -55,11 +56,24 @@ class AsideReader:
             raise StoreUnavailable("the store is closed")
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, query)
 
-    def _run(self, query: Callable[[Transaction], T]) -> T:
+    async def read_committed(self, query: Callable[[Transaction], T]) -> T:
+        """Run ``query``, a read of one statement (a request's API key), on the reader's thread in one round trip.
+
+        No transaction block: the statement's own (implicit, read-only) transaction reads what
+        had committed when it began, and the Sync that brings its rows back ends it.
+
+        Raises:
+            StoreUnavailable: the store is closed, or the database cannot be reached or failed the read.
+        """
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, query, False)
+
+    def _run(self, query: Callable[[Transaction], T], snapshot: bool = True) -> T:
         for last in (False, True):
             tx = self._transaction()
             try:
-                return self._read(tx, query)
+                return self._read(tx, query) if snapshot else self._read_alone(tx, query)
             except StatementFailed as exc:
                 if not self._lost():
                     raise unavailable("the store failed", exc.cause) from None
@@ -89,6 +103,23 @@ class AsideReader:
         tx.settle()
         return result
 
+    def _read_alone(self, tx: PostgresTransaction, query: Callable[[Transaction], T]) -> T:
+        tx.begin_batch()
+        tx.reset(locking=False)
+        tx.reads_end_transactions = True
+        try:
+            result = query(tx)
+        except BaseException as raised:
+            tx.discard()
+            failure = tx.sent_failure()  # its Sync rolled back the failed statement's transaction
+            if failure is not None:
+                raise failure from None
+            raise raised
+        finally:
+            tx.reads_end_transactions = False
+        tx.settle_sent()
+        return result
+
     def _transaction(self) -> PostgresTransaction:
         if self._closed:
             raise StoreUnavailable("the store is closed")
@@ -99,6 +130,11 @@ class AsideReader:
             except psycopg.Error as exc:
                 raise unavailable("cannot reach the database", exc) from None
             conn.prepare_threshold = None
+            try:  # a statement run outside a transaction block is read-only too
+                conn.execute("SET default_transaction_read_only = on")
+            except psycopg.Error as exc:
+                conn.close()
+                raise unavailable("cannot reach the database", exc) from None
             self._conn, self._tx = conn, PostgresTransaction(conn)
         return self._tx
 

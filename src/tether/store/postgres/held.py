@@ -65,7 +65,11 @@ WITH_ACTIVITY = (
     + " LEFT JOIN activities a ON a.execution_id = %s AND a.activity_id = %s"
 )
 """The same and one of its activities (its columns follow a NULL: whether its waiting was announced is not read
-here, see :data:`READ_AHEAD`)."""
+here, see :data:`WITH_NOTICED_ACTIVITY`)."""
+WITH_NOTICED_ACTIVITY = WITH_ACTIVITY.replace(", NULL, a.", f", {_TOLD_WAITING}, a.", 1)
+""":data:`WITH_ACTIVITY`, saying in place of the NULL whether the activity's waiting was announced: for a
+transition that said it will likely ask (it closes an activity that went async). Not read for every
+activity: a step of sync activities never asks."""
 _EVENTS = (
     ", (SELECT json_agg(json_build_array(h.seq, h.type, h.at_ms, h.data) ORDER BY h.seq)"
     " FROM events h WHERE h.execution_id = %s AND h.seq > %s) FROM (VALUES"
@@ -75,6 +79,8 @@ BEHIND_LOCK_EVENTS = BEHIND_LOCK.replace(" FROM (VALUES", _EVENTS)
 [seq, type, at_ms, data] (NULL: none); its parameters come first."""
 WITH_ACTIVITY_EVENTS = WITH_ACTIVITY.replace(" FROM (VALUES", _EVENTS)
 """The same with :data:`WITH_ACTIVITY`."""
+WITH_NOTICED_ACTIVITY_EVENTS = WITH_NOTICED_ACTIVITY.replace(" FROM (VALUES", _EVENTS)
+"""The same with :data:`WITH_NOTICED_ACTIVITY`."""
 _OPEN_ACTIVITIES = (
     "(SELECT json_agg(json_build_array("
     + ", ".join(f"o.{c}" for c in ACTIVITY_COLUMNS.split(", "))

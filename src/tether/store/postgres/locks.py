@@ -30,6 +30,8 @@ from tether.store.postgres.held import (
     TOLD_AT,
     WITH_ACTIVITY,
     WITH_ACTIVITY_EVENTS,
+    WITH_NOTICED_ACTIVITY,
+    WITH_NOTICED_ACTIVITY_EVENTS,
     Row,
     with_open_activities,
 )
@@ -68,17 +70,23 @@ class PostgresLocks(PostgresStatements):
         so it sees everything committed before the lock was granted. (One statement that
         locks a row and joins another re-checks only the locked row after waiting: the
         joined one would come from before the wait.) The events the transition said it
-        expects (see ``expect_events``) are read the same way, in the same round trip.
+        expects (see ``expect_events``) are read the same way, in the same round trip, and so
+        are the execution's open activities and whether the activity's waiting was announced
+        when its transition said it reads them (see :meth:`expect_reads`).
         """
         self._before_read()
         after = self._expected.pop(execution_id, None)
         params: list[object] = [execution_id, execution_id, execution_id]
         if activity_id is not None:
             params += [execution_id, activity_id]
-        if after is None:
-            sql = BEHIND_LOCK if activity_id is None else WITH_ACTIVITY
+        noticed = activity_id is not None and (execution_id, activity_id) in self._notice_expected
+        if activity_id is None:
+            sql = BEHIND_LOCK if after is None else BEHIND_LOCK_EVENTS
+        elif noticed:
+            self._notice_expected.discard((execution_id, activity_id))
+            sql = WITH_NOTICED_ACTIVITY if after is None else WITH_NOTICED_ACTIVITY_EVENTS
         else:
-            sql = BEHIND_LOCK_EVENTS if activity_id is None else WITH_ACTIVITY_EVENTS
+            sql = WITH_ACTIVITY if after is None else WITH_ACTIVITY_EVENTS
         reads_open = execution_id in self._open_expected
         if reads_open:
             self._open_expected.discard(execution_id)
@@ -102,6 +110,8 @@ class PostgresLocks(PostgresStatements):
             self.known.learn_open_activities(execution_id, open_rows or [])
         if activity_id is None or behind[ACTIVITY_AT] is None:
             return locked, None
+        if noticed:
+            self.known.learn_told_waiting(execution_id, activity_id, bool(behind[TOLD_AT]))
         return locked, behind[ACTIVITY_AT:]
 
     def _lock_then_read(
@@ -160,12 +170,18 @@ class PostgresLocks(PostgresStatements):
                 self.known.learn_activity(activity)
         return claimed
 
-    def expect_open_activities(self, touched: Sequence[Touches]) -> None:
-        """Read the open activities of the executions whose transitions said they read them with the lock each takes.
+    def expect_reads(self, touched: Sequence[Touches]) -> None:
+        """Read with the lock each takes what the transitions of ``touched`` said they will likely read of it.
 
-        For transitions whose locks are not taken ahead (see :meth:`lock_ahead`, which reads them itself).
+        The open activities of executions, and whether activities' waiting was announced. For
+        transitions whose locks are not taken ahead (see :meth:`lock_ahead`, which reads both itself).
         """
         self._open_expected = {touches.execution_id for touches in touched if touches.reads_open_activities}
+        self._notice_expected = {
+            (touches.execution_id, touches.activity_id)
+            for touches in touched
+            if touches.reads_waiting_notice and touches.activity_id is not None
+        }
 
     def lock_ahead(self, touched: Sequence[Touches]) -> None:
         """Lock the executions of ``touched`` and read what their transitions need behind the locks, in one round trip.

@@ -45,6 +45,9 @@ class PostgresStatements:
         self._pipeline = self._stack.enter_context(conn.pipeline())
         self._cur = conn.cursor()
         """Runs the statements whose results are read."""
+        self.reads_end_transactions = False
+        """Whether a read's Sync goes out with it, ending the implicit transaction of its statement (no block is
+        open: a read beside the transitions of one statement), rather than a flush that leaves it open."""
         self._locker = conn.cursor()
         """Runs a lock whose result is read after the statements sent behind it (see :meth:`_lock_and_read`)."""
         self._sender = conn.cursor()
@@ -78,6 +81,8 @@ class PostgresStatements:
         """Executions the batch's reads said they ask for, as read at its start (see ``read_ahead``)."""
         self._open_expected: set[str] = set()
         """Executions whose open activities are read with their lock (a transition of the batch said it reads them)."""
+        self._notice_expected: set[tuple[str, int]] = set()
+        """Activities read with their execution's lock together with whether their waiting was announced."""
         self.known = HeldRows()
         """Rows of the executions in ``_locked`` and ``_held``, as this transaction left them."""
         self._known_at_start: Known = self.known.snapshot()
@@ -108,6 +113,7 @@ class PostgresStatements:
         self._locked = set()
         self._read_rows = {}
         self._open_expected = set()
+        self._notice_expected = set()
         self.known.clear()
         self.deadlines = {}
         self._drop_held_back()
@@ -384,7 +390,10 @@ class PostgresStatements:
     def _one(self, sql: str, params: Sequence[Any] | None = None) -> Row | None:
         self._sending(sql)
         try:
-            row = self._cur.execute(sql, params).fetchone()
+            cur = self._cur.execute(sql, params)
+            if self.reads_end_transactions:
+                self._pipeline.sync()
+            row = cur.fetchone()
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
         self._unsettled = self._inherited = False  # reading a result collects all those before it
@@ -393,7 +402,10 @@ class PostgresStatements:
     def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[Row]:
         self._sending(sql)
         try:
-            rows = self._cur.execute(sql, params).fetchall()
+            cur = self._cur.execute(sql, params)
+            if self.reads_end_transactions:
+                self._pipeline.sync()
+            rows = cur.fetchall()
         except psycopg.Error as exc:
             raise self._failed(exc) from exc
         self._unsettled = self._inherited = False

@@ -154,7 +154,7 @@ class PostgresStore:
     async def read_committed(self, query: Callable[[ApiKeyReads], T]) -> T:  # noqa: D102
         # Beside the transitions: a request's key is not read after a transition that waits
         # for a lock another process holds (measured neither slower nor faster under load).
-        return await self._aside.read(query)
+        return await self._aside.read_committed(query)
 
     async def _submit(
         self,
@@ -422,7 +422,7 @@ class PostgresStore:
             if writes and ahead.worth_locking(locks):
                 tx.lock_ahead(locks)
             elif writes:
-                tx.expect_open_activities(locks)
+                tx.expect_reads(locks)
         except StatementFailed:
             if self._lost():
                 raise
