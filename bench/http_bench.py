@@ -44,7 +44,8 @@ class Server:
     def __init__(self, folder: Path, db: str | None = None) -> None:
         self.tokens = folder / "tokens.txt"
         self.tokens.touch()
-        env = {**os.environ, "BENCH_TOKENS": str(self.tokens), "PYTHONPATH": str(ROOT)}
+        # This checkout's own code, even where the environment's install of tether points at another checkout.
+        env = {**os.environ, "BENCH_TOKENS": str(self.tokens), "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from tether.cli import main; main()", "server", "--port", "0",
              "--db", db or f"sqlite:///{folder / 'bench.db'}", "--worker", "bench.http_workload"],

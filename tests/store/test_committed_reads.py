@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from tether.store.rows import ApiKeyRow
 from tether.store.sqlite.store import SQLiteStore
 
 from .conftest import open_url
+from .test_concurrent_stores import wait_for_lock_waits
 
 
 def key(key_id: str) -> ApiKeyRow:
@@ -121,25 +123,98 @@ SESSIONS_IN_TRANSACTION = (
 """Other sessions of the database inside a transaction (each holding a snapshot back from vacuum)."""
 
 
-@pytest.mark.postgres
-async def test_postgres_committed_read_is_one_round_trip_and_writes_nothing(postgres_url: str) -> None:
+def sessions_in_transaction(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as other:
+        (count,) = other.execute(SESSIONS_IN_TRANSACTION).fetchone() or (None,)
+    assert isinstance(count, int)
+    return count
+
+
+@pytest.fixture
+async def postgres_store(postgres_url: str) -> AsyncIterator[PostgresStore]:
     opened = await PostgresStore.open(postgres_url)
-    try:
-        await opened.run(lambda tx: tx.insert_api_key(key("k1")))
-        assert await opened.read_committed(lambda reads: reads.has_active_api_keys()) is True  # connected
+    await opened.run(lambda tx: tx.insert_api_key(key("k1")))
+    yield opened
+    await opened.close()
 
-        before = TRAFFIC.round_trips
-        revoked = await opened.read_committed(lambda reads: revoked_at(reads, "k1"))
-        round_trips = TRAFFIC.round_trips - before
-        with psycopg.connect(postgres_url, autocommit=True) as other:
-            (left_open,) = other.execute(SESSIONS_IN_TRANSACTION).fetchone() or (None,)
-        with pytest.raises(StoreUnavailable):  # the reader's connection refuses a write, even outside a block
-            await opened.read_committed(lambda reads: reads.revoke_api_key("k1", 7))  # type: ignore[attr-defined]  # a write slipped in
 
-        assert (revoked, round_trips) == (None, 1)  # the read and its Sync: no BEGIN, no ROLLBACK
-        assert left_open == 0  # the Sync ended the read's transaction: no snapshot is held
-        assert await opened.read(lambda tx: revoked_at(tx, "k1")) is None
-        assert await opened.read_committed(lambda reads: revoked_at(reads, "k1")) is None  # usable after the refusal
-        assert await opened.read_aside(lambda tx: tx.has_active_api_keys()) is True  # and for reads in a block
-    finally:
-        await opened.close()
+@pytest.mark.postgres
+async def test_postgres_committed_read_is_one_round_trip_on_the_calling_thread(
+    postgres_store: PostgresStore, postgres_url: str
+) -> None:
+    assert await postgres_store.read_committed(lambda reads: reads.has_active_api_keys()) is True  # connected
+
+    before = TRAFFIC.round_trips
+    revoked = await postgres_store.read_committed(lambda reads: (threading.get_ident(), revoked_at(reads, "k1")))
+    round_trips = TRAFFIC.round_trips - before
+    left_open = sessions_in_transaction(postgres_url)
+
+    assert revoked == (threading.get_ident(), None)  # read on the loop that asked: no thread's hand-off
+    assert round_trips == 1
+    assert left_open == 0  # autocommit: no snapshot is held between requests
+    with pytest.raises(AttributeError):
+        await postgres_store.read_committed(lambda reads: reads.revoke_api_key("k1", 1))  # type: ignore[attr-defined]  # refused: only reads
+
+
+@pytest.mark.postgres
+async def test_postgres_committed_read_from_another_loop_reads_beside_in_one_round_trip_and_writes_nothing(
+    postgres_store: PostgresStore, postgres_url: str
+) -> None:
+    assert await postgres_store.read_committed(lambda reads: reads.has_active_api_keys()) is True  # this loop's
+
+    def on_another_loop() -> tuple[int, int | None, int, int, str]:
+        async def reads() -> tuple[int, int | None, int, int, str]:
+            before = TRAFFIC.round_trips
+            thread, revoked = await postgres_store.read_committed(
+                lambda reads: (threading.get_ident(), revoked_at(reads, "k1"))
+            )
+            round_trips = TRAFFIC.round_trips - before
+            left_open = sessions_in_transaction(postgres_url)
+            with pytest.raises(StoreUnavailable) as refused:  # the reader's session refuses a write outside a block
+                await postgres_store.read_committed(lambda reads: reads.revoke_api_key("k1", 7))  # type: ignore[attr-defined]  # a write slipped in
+            return thread, revoked, round_trips, left_open, str(refused.value)
+
+        return asyncio.run(reads())
+
+    thread, revoked, round_trips, left_open, refusal = await asyncio.to_thread(on_another_loop)
+
+    assert thread != threading.get_ident()
+    assert (revoked, round_trips) == (None, 1)  # the read and its Sync: no BEGIN, no ROLLBACK
+    assert left_open == 0  # the Sync ended the read's transaction: no snapshot is held
+    assert "read-only transaction" in refusal
+    assert await postgres_store.read(lambda tx: revoked_at(tx, "k1")) is None
+    assert await postgres_store.read_aside(lambda tx: tx.has_active_api_keys()) is True  # a read in a block after it
+
+
+@pytest.mark.postgres
+async def test_postgres_committed_reads_go_on_after_their_connection_is_lost(
+    postgres_store: PostgresStore, postgres_url: str
+) -> None:
+    assert await postgres_store.read_committed(lambda reads: reads.has_active_api_keys()) is True
+    with psycopg.connect(postgres_url, autocommit=True) as other:
+        terminated = other.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND query LIKE 'SELECT 1 FROM api_keys%'"
+        ).fetchall()
+        other.execute("UPDATE tether.api_keys SET revoked_at_ms = 5 WHERE key_id = 'k1'")
+
+    assert terminated == [(True,)]
+    assert await postgres_store.read_committed(lambda reads: revoked_at(reads, "k1")) == 5  # on a new connection
+
+
+@pytest.mark.postgres
+async def test_a_committed_read_whose_caller_left_leaves_the_connection_usable(
+    postgres_store: PostgresStore, postgres_url: str
+) -> None:
+    assert await postgres_store.read_committed(lambda reads: reads.has_active_api_keys()) is True
+    with psycopg.connect(postgres_url) as holder:
+        holder.execute("LOCK TABLE tether.api_keys IN ACCESS EXCLUSIVE MODE")  # the read waits for it
+        waiting = asyncio.ensure_future(postgres_store.read_committed(lambda reads: revoked_at(reads, "k1")))
+        await wait_for_lock_waits(postgres_url, 1)
+        waiting.cancel()  # the request's caller hung up
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        holder.execute("UPDATE tether.api_keys SET revoked_at_ms = 9 WHERE key_id = 'k1'")
+        holder.commit()
+
+    assert await postgres_store.read_committed(lambda reads: revoked_at(reads, "k1")) == 9

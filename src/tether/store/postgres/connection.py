@@ -41,6 +41,25 @@ def connect(conninfo: str) -> psycopg.Connection[Row]:
     return conn
 
 
+async def connect_async(conninfo: str) -> psycopg.AsyncConnection[Row]:
+    """An asynchronous autocommit connection set up as :func:`connect`'s, whose transactions are read-only.
+
+    Raises:
+        psycopg.Error: the server cannot be reached or refused.
+    """
+    conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+    try:
+        await conn.execute(
+            "SELECT set_config('search_path', %s, false), set_config('jit', 'off', false),"
+            " set_config('default_transaction_read_only', 'on', false)",
+            (postgres_schema.SCHEMA,),
+        )
+    except psycopg.Error:
+        await conn.close()
+        raise
+    return conn
+
+
 def without_password(url: str) -> str:
     """The URL without its password, for messages."""
     parsed = urlparse(url)
