@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -218,3 +219,55 @@ async def test_a_committed_read_whose_caller_left_leaves_the_connection_usable(
         holder.commit()
 
     assert await postgres_store.read_committed(lambda reads: revoked_at(reads, "k1")) == 9
+
+
+@pytest.mark.postgres
+async def test_a_committed_read_under_way_when_the_store_closes_is_refused(postgres_url: str) -> None:
+    opened = await PostgresStore.open(postgres_url)
+    await opened.run(lambda tx: tx.insert_api_key(key("k1")))
+    assert await opened.read_committed(lambda reads: reads.has_active_api_keys()) is True
+    with psycopg.connect(postgres_url) as holder:
+        holder.execute("LOCK TABLE tether.api_keys IN ACCESS EXCLUSIVE MODE")  # the read waits for it
+        waiting = asyncio.ensure_future(opened.read_committed(lambda reads: revoked_at(reads, "k1")))
+        await wait_for_lock_waits(postgres_url, 1)
+        await asyncio.wait_for(opened.close(), 30)
+
+        with pytest.raises(StoreUnavailable):
+            await asyncio.wait_for(waiting, 30)
+        holder.rollback()
+
+
+@pytest.mark.postgres
+async def test_a_committed_read_whose_caller_left_and_then_failed_is_not_reported_as_unretrieved(
+    postgres_url: str,
+) -> None:
+    reported: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda loop, context: reported.append(context))
+    try:
+        await _read_left_then_failed(postgres_url)
+    finally:
+        loop.set_exception_handler(handler)
+
+    assert [context.get("message") for context in reported] == []
+
+
+async def _read_left_then_failed(postgres_url: str) -> None:
+    """A key read whose caller hangs up while it waits for a lock, and which then fails as its store closes."""
+    opened = await PostgresStore.open(postgres_url)
+    await opened.run(lambda tx: tx.insert_api_key(key("k1")))
+    assert await opened.read_committed(lambda reads: reads.has_active_api_keys()) is True
+    with psycopg.connect(postgres_url) as holder:
+        holder.execute("LOCK TABLE tether.api_keys IN ACCESS EXCLUSIVE MODE")
+        waiting = asyncio.ensure_future(opened.read_committed(lambda reads: revoked_at(reads, "k1")))
+        await wait_for_lock_waits(postgres_url, 1)
+        waiting.cancel()  # the caller hung up; the statement goes on, shielded
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await asyncio.wait_for(opened.close(), 30)  # and then fails: the store closed under it
+        holder.rollback()
+    statement = asyncio.all_tasks() - {asyncio.current_task()}  # the read's statement, left to finish
+    await asyncio.wait(statement, timeout=30)
+    del statement, waiting
+    gc.collect()

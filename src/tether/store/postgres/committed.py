@@ -104,7 +104,9 @@ class CommittedReader:
             except _Unanswered as unanswered:
                 question = unanswered.question
             # Shielded: a request whose caller hung up does not leave the shared connection mid-statement.
-            answers.known[question] = await asyncio.shield(self._ask(question))
+            asked = asyncio.ensure_future(self._ask(question))
+            asked.add_done_callback(_retrieved)
+            answers.known[question] = await asyncio.shield(asked)
 
     async def _ask(self, question: Question) -> list[Row]:
         """The rows of one statement, on a new connection once if the one kept was lost."""
@@ -157,3 +159,9 @@ class CommittedReader:
                 await conn.close()
         else:  # another loop cannot await it: its socket is closed at once
             conn.pgconn.finish()
+
+
+def _retrieved(asked: asyncio.Future[Any]) -> None:
+    """Take a read's failure as seen: its caller may have left (a failure it would have had is no one's to log)."""
+    if not asked.cancelled():
+        asked.exception()
