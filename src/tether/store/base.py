@@ -388,8 +388,8 @@ class Touches(NamedTuple):
     reads_open_activities: bool = False
     """The transition will likely read the execution's open activities (it closes the execution)."""
     reads_waiting_notice: bool = False
-    """The transition will likely close the activity after it went async, and so ask whether its
-    waiting was announced (``outbox_urls`` of its waiting notices)."""
+    """The transition will likely close the activity after it went async or was retried, and so ask
+    whether its waiting was announced (``outbox_urls`` of its waiting notices)."""
 
 
 TouchesAhead = Callable[[], Touches | None]

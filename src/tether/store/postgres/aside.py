@@ -10,7 +10,9 @@ process holds, every authenticated request of the server would wait as well.
 
 Their statements are planned for the values they are given each time (none is prepared): a
 listing runs seldom, and a plan kept from when the tables were small could scan them whole.
-A request's key is one statement, read without a transaction block of its own: one round trip.
+A request's key read here (from another event loop than the key reader's, see
+:mod:`tether.store.postgres.committed`) is one statement, without a transaction block of its own:
+one round trip.
 """
 
 from __future__ import annotations
