@@ -75,7 +75,7 @@ class AsideReader:
         for last in (False, True):
             tx = self._transaction()
             try:
-                return self._read(tx, query) if snapshot else self._read_alone(tx, query)
+                return self._read(tx, query, snapshot)
             except StatementFailed as exc:
                 if not self._lost():
                     raise unavailable("the store failed", exc.cause) from None
@@ -85,41 +85,33 @@ class AsideReader:
                 # A read that met a lost connection changed nothing: it runs again, once, on a new one.
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _read(self, tx: PostgresTransaction, query: Callable[[Transaction], T]) -> T:
+    def _read(self, tx: PostgresTransaction, query: Callable[[Transaction], T], snapshot: bool) -> T:
+        """Run ``query`` in a transaction block of one snapshot, or (not ``snapshot``) each statement in its own."""
         tx.begin_batch()
         tx.reset(locking=False)
-        tx.control(_BEGIN)
+        if snapshot:
+            tx.control(_BEGIN)
+        else:
+            tx.reads_end_transactions = True
         try:
             result = query(tx)
         except BaseException as raised:
             tx.discard()
-            failure = tx.sent_failure()
-            if not self._lost():
+            failure = tx.sent_failure()  # without a block, its Sync rolled back the failed statement's transaction
+            if snapshot and not self._lost():
                 with contextlib.suppress(StatementFailed):
                     tx.control("ROLLBACK")
                     tx.settle()
             if failure is not None:
                 raise failure from None
             raise raised
-        tx.control("ROLLBACK")  # it wrote nothing: ending it releases the snapshot
-        tx.settle()
-        return result
-
-    def _read_alone(self, tx: PostgresTransaction, query: Callable[[Transaction], T]) -> T:
-        tx.begin_batch()
-        tx.reset(locking=False)
-        tx.reads_end_transactions = True
-        try:
-            result = query(tx)
-        except BaseException as raised:
-            tx.discard()
-            failure = tx.sent_failure()  # its Sync rolled back the failed statement's transaction
-            if failure is not None:
-                raise failure from None
-            raise raised
         finally:
             tx.reads_end_transactions = False
-        tx.settle_sent()
+        if snapshot:
+            tx.control("ROLLBACK")  # it wrote nothing: ending it releases the snapshot
+            tx.settle()
+        else:
+            tx.settle_sent()
         return result
 
     def _transaction(self) -> PostgresTransaction:
@@ -127,16 +119,11 @@ class AsideReader:
             raise StoreUnavailable("the store is closed")
         if self._tx is None or self._lost():
             self._drop()
-            try:
-                conn = connect(self._conninfo)
+            try:  # a statement run outside a transaction block is read-only too
+                conn = connect(self._conninfo, read_only=True)
             except psycopg.Error as exc:
                 raise unavailable("cannot reach the database", exc) from None
             conn.prepare_threshold = None
-            try:  # a statement run outside a transaction block is read-only too
-                conn.execute("SET default_transaction_read_only = on")
-            except psycopg.Error as exc:
-                conn.close()
-                raise unavailable("cannot reach the database", exc) from None
             self._conn, self._tx = conn, PostgresTransaction(conn)
         return self._tx
 

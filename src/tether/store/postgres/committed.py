@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import psycopg
@@ -30,14 +30,11 @@ from tether.errors import StoreUnavailable
 from tether.store.base import ApiKeyReads
 from tether.store.postgres.connection import connect_async
 from tether.store.postgres.failures import unavailable
-from tether.store.postgres.held import API_KEY_COLUMNS, Row
+from tether.store.postgres.held import ANY_ACTIVE_API_KEY, API_KEY_BY_ID, Row
 from tether.store.postgres.traffic import TRAFFIC
 from tether.store.rows import ApiKeyRow
 
 T = TypeVar("T")
-
-_KEY = f"SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_id = %s"
-_ANY_ACTIVE = "SELECT 1 FROM api_keys WHERE revoked_at_ms IS NULL LIMIT 1"
 
 Question = tuple[str, tuple[Any, ...]]
 """A statement and its parameters: what a read asks the database."""
@@ -58,7 +55,7 @@ class _Answers:
     """The API key reads, and nothing else, answered from what was read so far."""
 
     def __init__(self) -> None:
-        self.known: dict[Hashable, list[Row]] = {}
+        self.known: dict[Question, list[Row]] = {}
 
     def _rows(self, question: Question) -> list[Row]:
         rows = self.known.get(question)
@@ -67,11 +64,11 @@ class _Answers:
         return rows
 
     def get_api_key(self, key_id: str) -> ApiKeyRow | None:
-        rows = self._rows((_KEY, (key_id,)))
+        rows = self._rows((API_KEY_BY_ID, (key_id,)))
         return ApiKeyRow(*rows[0]) if rows else None
 
     def has_active_api_keys(self) -> bool:
-        return bool(self._rows((_ANY_ACTIVE, ())))
+        return bool(self._rows((ANY_ACTIVE_API_KEY, ())))
 
 
 class CommittedReader:

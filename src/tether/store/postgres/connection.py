@@ -22,8 +22,17 @@ def check_url(url: str) -> str:
     return url
 
 
-def connect(conninfo: str) -> psycopg.Connection[Row]:
+def _settings(read_only: bool) -> str:
+    """The session's settings, in one statement: tether's schema first, no JIT, and read-only transactions if asked."""
+    read_only_too = ", set_config('default_transaction_read_only', 'on', false)" if read_only else ""
+    return f"SELECT set_config('search_path', %s, false), set_config('jit', 'off', false){read_only_too}"
+
+
+def connect(conninfo: str, *, read_only: bool = False) -> psycopg.Connection[Row]:
     """An autocommit connection whose unqualified names are tether's tables, and which compiles no query.
+
+    ``read_only``: every transaction of the session is read-only, those of statements run
+    outside a transaction block too.
 
     The server's just-in-time compilation is turned off for the session: tether's statements
     are lookups by key that run in well under a millisecond, but the planner's estimate of some
@@ -35,9 +44,11 @@ def connect(conninfo: str) -> psycopg.Connection[Row]:
         psycopg.Error: the server cannot be reached or refused.
     """
     conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-    conn.execute(
-        "SELECT set_config('search_path', %s, false), set_config('jit', 'off', false)", (postgres_schema.SCHEMA,)
-    )
+    try:
+        conn.execute(_settings(read_only), (postgres_schema.SCHEMA,))
+    except psycopg.Error:
+        conn.close()
+        raise
     return conn
 
 
@@ -49,11 +60,7 @@ async def connect_async(conninfo: str) -> psycopg.AsyncConnection[Row]:
     """
     conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
     try:
-        await conn.execute(
-            "SELECT set_config('search_path', %s, false), set_config('jit', 'off', false),"
-            " set_config('default_transaction_read_only', 'on', false)",
-            (postgres_schema.SCHEMA,),
-        )
+        await conn.execute(_settings(read_only=True), (postgres_schema.SCHEMA,))
     except psycopg.Error:
         await conn.close()
         raise

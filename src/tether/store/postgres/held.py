@@ -37,6 +37,8 @@ ACTIVITY_COLUMNS = (
 )
 TIMER_COLUMNS = "execution_id, kind, ref, attempt, due_at_ms"
 API_KEY_COLUMNS = "key_id, name, secret_hash, scopes, created_at_ms, revoked_at_ms, sigv4_secret"
+API_KEY_BY_ID = f"SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_id = %s"
+ANY_ACTIVE_API_KEY = "SELECT 1 FROM api_keys WHERE revoked_at_ms IS NULL LIMIT 1"
 LINK_COLUMNS = "id, chain_id, run, parent_id, parent_ref, parent_close, has_children"
 _BEHIND_COLUMNS = (
     "d.due_at_ms, w.execution_id, "

@@ -6,9 +6,10 @@ batches inside one database transaction, and share a commit. A transition of a b
 SAVEPOINT: one that fails before any of its writes went out (they are mostly held back
 until the commit) is undone by dropping them; otherwise the batch is rolled back and each
 of its transitions runs again in a transaction of its own. Reads
-queue behind the writes submitted before them (see ``Store.read``), except the listings and
-API key reads, which a third connection answers beside them (see
-:mod:`tether.store.postgres.aside`). Concurrency between
+queue behind the writes submitted before them (see ``Store.read``), except the listings,
+which a third connection answers beside them (see :mod:`tether.store.postgres.aside`), and
+a request's API key reads, which a fourth answers on the event loop (see
+:mod:`tether.store.postgres.committed`). Concurrency between
 processes is settled in the database (see :mod:`tether.store.postgres.transaction`):
 transitions on one execution take turns on its row lock and claims skip locked rows. A
 transition that loses a deadlock to another process is rolled back alone and run again

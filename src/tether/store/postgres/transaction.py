@@ -34,6 +34,8 @@ from tether.model.events import Event, EventType
 from tether.store.base import Transaction
 from tether.store.postgres.held import (
     ACTIVITY_COLUMNS,
+    ANY_ACTIVE_API_KEY,
+    API_KEY_BY_ID,
     API_KEY_COLUMNS,
     EXECUTION_COLUMNS,
     TIMER_COLUMNS,
@@ -422,7 +424,7 @@ class PostgresTransaction(
         )
 
     def get_api_key(self, key_id: str) -> ApiKeyRow | None:  # noqa: D102
-        row = self._one(f"SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_id = %s", (key_id,))
+        row = self._one(API_KEY_BY_ID, (key_id,))
         return ApiKeyRow(*row) if row is not None else None
 
     def list_api_keys(self) -> list[ApiKeyRow]:  # noqa: D102
@@ -438,7 +440,7 @@ class PostgresTransaction(
         )
 
     def has_active_api_keys(self) -> bool:  # noqa: D102
-        return self._one("SELECT 1 FROM api_keys WHERE revoked_at_ms IS NULL LIMIT 1") is not None
+        return self._one(ANY_ACTIVE_API_KEY) is not None
 
     def set_api_key_sigv4(self, key_id: str, sealed: str) -> bool:  # noqa: D102
         return (
