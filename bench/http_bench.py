@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,17 +38,21 @@ from bench.figures import percentile_ms
 
 ROOT = Path(__file__).resolve().parent.parent
 
+_SERVE = (sys.executable, "-c", "from tether.cli import main; main()")
+"""The command that runs ``tether`` with this interpreter (the server's arguments follow it)."""
+
 
 class Server:
     """A ``tether server --worker bench.http_workload`` process on a free loopback port."""
 
-    def __init__(self, folder: Path, db: str | None = None) -> None:
+    def __init__(self, folder: Path, db: str | None = None, launch: Sequence[str] = _SERVE) -> None:
+        """``launch``: the command before the server's arguments (another runs it under a profiler, say)."""
         self.tokens = folder / "tokens.txt"
         self.tokens.touch()
         # This checkout's own code, even where the environment's install of tether points at another checkout.
         env = {**os.environ, "BENCH_TOKENS": str(self.tokens), "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from tether.cli import main; main()", "server", "--port", "0",
+            [*launch, "server", "--port", "0",
              "--db", db or f"sqlite:///{folder / 'bench.db'}", "--worker", "bench.http_workload"],
             stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
         )  # fmt: skip

@@ -14,6 +14,9 @@ the workflow's step run inside it, the commit), without HTTP. Which thread runs 
 and how many transitions share a commit, depend on thread timing, so a W4 or W1 count
 varies by up to 3% from run to run, W2 by about 1%: compare several.
 
+``--only W2_http,W3_http`` counts what a completion and a heartbeat by token over HTTP cost a
+``tether server`` process, one call at a time (see ``bench.http_instructions``).
+
 ``--observed`` counts each workload twice: as before, and with the observers ``tether
 server`` attaches (its metrics and its transition log, logging at INFO): what telemetry
 costs a step is the difference.
@@ -35,6 +38,7 @@ import tempfile
 from pathlib import Path
 
 import tether
+from bench import http_instructions
 from bench.bench import _park, add, one_async, one_sync, park, sequence
 from tether.cli import log_format
 from tether.engine import transition_log
@@ -111,7 +115,11 @@ _UNITS = {"W4": "instructions_per_step", "W1": "instructions_per_workflow", "W2"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--only", default="W4,W1,W2", help="comma-separated workloads: W4, W1, W2")
+    parser.add_argument(
+        "--only",
+        default="W4,W1,W2",
+        help="comma-separated workloads: W4, W1, W2 in process; W2_http, W3_http a server's per call over HTTP",
+    )
     parser.add_argument(
         "--observed", action="store_true", help="also count with the server's metrics and transition log attached"
     )
@@ -119,7 +127,19 @@ def main() -> None:
     if args.run is not None:
         asyncio.run(_run(args.run[0], int(args.run[1]), args.observed))
         return
-    for workload in args.only.split(","):
+    workloads = args.only.split(",")
+    unknown = set(workloads) - {*_UNITS, *http_instructions.UNITS}
+    if unknown:
+        parser.error(f"--only takes W4, W1, W2, W2_http and W3_http, not {', '.join(sorted(unknown))}")
+    over_http = [w for w in workloads if w in http_instructions.UNITS]
+    if over_http:
+        if args.observed:
+            parser.error("--observed counts W4, W1 and W2: a server over HTTP always has its telemetry")
+        for workload, per_call in http_instructions.count(over_http).items():
+            print(json.dumps({"workload": workload, http_instructions.UNITS[workload]: round(per_call)}))
+    for workload in workloads:
+        if workload in http_instructions.UNITS:
+            continue
         unit = _UNITS[workload]
         plain = _per_unit(workload, observed=False)
         if not args.observed:
