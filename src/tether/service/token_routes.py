@@ -26,11 +26,10 @@ records it (an OpenTelemetry provider is configured), whose spans name the route
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,10 +229,13 @@ class TokenRoutes:
             await general(scope, receive, send)
             return
         answer = _Answer()
-        async with self._failing_as_500(scope, receive, send, answer):
+        try:
             taken = await self._answer_result(
                 scope, receive, send, execution_id, wait, _latin1(authorization), _latin1(host) or "", answer, whole
             )
+        except Exception as exc:
+            await self._fail_as_500(exc, scope, receive, send, answer)
+            raise
         if not taken:
             scope[_DECLINED] = True
             await general(scope, receive, send)
@@ -288,21 +290,21 @@ class TokenRoutes:
     ) -> list[Message] | None:
         """Answer the call, or return the messages received so far for the general path to take it from there."""
         answer = _Answer()
-        async with self._failing_as_500(scope, receive, send, answer):
-            return await self._answer(scope, receive, send, served, authorization, host, answer, whole)
-        raise AssertionError("unreachable: a failure is raised again")  # pragma: no cover
-
-    @contextlib.asynccontextmanager
-    async def _failing_as_500(self, scope: Scope, receive: Receive, send: Send, answer: _Answer) -> AsyncIterator[None]:
-        """An unexpected failure before any answer is answered as Starlette's error layer does, then goes on up."""
         try:
-            yield
+            return await self._answer(scope, receive, send, served, authorization, host, answer, whole)
         except Exception as exc:
-            if answer.status:
-                raise
-            # The app's 500 handler answers (and logs), and it goes on up.
-            await ServerErrorMiddleware(_raising(exc), self.app.handler, self.app.debug)(scope, receive, send)
-            raise  # pragma: no cover - the error layer raises it again
+            await self._fail_as_500(exc, scope, receive, send, answer)
+            raise
+
+    async def _fail_as_500(self, exc: Exception, scope: Scope, receive: Receive, send: Send, answer: _Answer) -> None:
+        """Answer an unexpected failure before any answer as Starlette's error layer does; the caller raises it on.
+
+        (A plain ``try`` in each caller rather than a context manager: one is entered per call.)
+        """
+        if answer.status:
+            return
+        # The app's 500 handler answers (and logs), and raises it again.
+        await ServerErrorMiddleware(_raising(exc), self.app.handler, self.app.debug)(scope, receive, send)
 
     async def _answer(
         self,
