@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
+import time
+from collections.abc import Iterator
+
+import pytest
 
 from tether.cli import log_format
+from tether.model.access import Access
+from tether.service import access_log, auth
 
 
 def record(message: str, **extra: object) -> logging.LogRecord:
@@ -109,3 +116,125 @@ def test_a_text_line_is_what_the_logging_format_gives_then_the_fields() -> None:
     plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s").format(made)
     head, _, rest = plain.partition("\n")
     assert log_format.TextFormatter().format(made) == f"{head} [route=/v1/x]\n{rest}"
+
+
+class _Route:
+    path_format = "/v1/activities/complete"
+
+
+def _request(key: str | None) -> dict[str, object]:
+    scope: dict[str, object] = {"type": "http", "method": "POST", "path": "/v1/activities/complete", "route": _Route()}
+    if key is not None:
+        auth.remember(scope, Access((), key_id="k-1", key_name=key))
+    return scope
+
+
+@contextlib.contextmanager
+def _configured(log_format_: log_format.Format) -> Iterator[io.StringIO]:
+    """The process's logging as ``tether server`` sets it up, on a stream of the test's."""
+    root = logging.getLogger()
+    kept, stream = root.handlers[:], io.StringIO()
+    root.handlers[:] = [logging.StreamHandler(stream)]
+    try:
+        log_format.configure(log_format_, log_format.Level.INFO)
+        access_log.direct = log_format.direct_lines()  # as tether server sets it
+        yield stream
+    finally:
+        root.handlers[:] = kept
+        logging.getLogger("tether").setLevel(logging.NOTSET)
+        access_log.direct = None
+
+
+@pytest.mark.parametrize("log_format_", list(log_format.Format))
+@pytest.mark.parametrize("key", [None, "billing"])
+async def test_an_access_line_written_directly_is_the_line_its_record_gives(
+    log_format_: log_format.Format, key: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(time, "time", lambda: 1_765_000_000.2379)  # the record's time and the direct line's
+    with _configured(log_format_) as stream:
+        writer = access_log.direct
+        assert isinstance(writer, log_format.DirectLines)
+        access_log.log(_request(key), 200, 0.00123)
+        await asyncio.sleep(0)
+        direct = stream.getvalue()
+        stream.truncate(0), stream.seek(0)
+        made: list[logging.LogRecord] = []
+
+        def seen(record: logging.LogRecord) -> bool:
+            made.append(record)
+            return True
+
+        monkeypatch.setattr(logging.getLogger().handlers[0], "filters", [seen])
+        access_log.log(_request(key), 200, 0.00123)  # the handler's filter: the record's way
+        await asyncio.sleep(0)
+    assert [r.created for r in made] == [1_765_000_000.2379]
+    assert direct == stream.getvalue()
+    assert direct.count("\n") == 1
+    assert "POST /v1/activities/complete 200 1.2 ms" in direct
+    assert ("billing" in direct) == (key is not None)
+
+
+def _refusing(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set up one way in which something besides tether's handler would see an access line's record."""
+    access = logging.getLogger(access_log.logger.name)
+    if case == "another handler":
+        monkeypatch.setattr(logging.getLogger(), "handlers", [*logging.getLogger().handlers, logging.NullHandler()])
+    elif case == "a handler on the way":
+        monkeypatch.setattr(logging.getLogger("tether"), "handlers", [logging.NullHandler()])
+    elif case == "a filter on the logger":
+        monkeypatch.setattr(access, "filters", [lambda r: True])
+    elif case == "a filter on the handler":
+        monkeypatch.setattr(logging.getLogger().handlers[0], "filters", [lambda r: True])
+    elif case == "a record factory":
+        monkeypatch.setattr(logging, "_logRecordFactory", lambda *a, **k: logging.LogRecord(*a, **k))
+    elif case == "not propagated":
+        monkeypatch.setattr(logging.getLogger("tether"), "propagate", False)
+    elif case == "a format of another's":
+        monkeypatch.setattr(logging.getLogger().handlers[0], "formatter", logging.Formatter("%(message)s"))
+    elif case == "a date format":
+        monkeypatch.setattr(logging.getLogger().handlers[0].formatter, "datefmt", "%H:%M")
+    elif case == "a disabled logger":
+        monkeypatch.setattr(access, "disabled", True)
+    else:
+        raise AssertionError(case)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "another handler",
+        "a handler on the way",
+        "a filter on the logger",
+        "a filter on the handler",
+        "a record factory",
+        "not propagated",
+        "a format of another's",
+        "a date format",
+        "a disabled logger",
+    ],
+)
+def test_an_access_line_is_made_a_record_when_anything_else_would_see_it(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _configured(log_format.Format.TEXT) as stream:
+        writer = access_log.direct
+        assert writer is not None
+        assert writer(access_log.logger, logging.INFO, "POST /v1/x 200 1.0 ms", {"route": "/v1/x"})
+        written = stream.getvalue()  # no event loop here: written at once
+        assert written.endswith(" INFO tether.service.access: POST /v1/x 200 1.0 ms [route=/v1/x]\n")
+        _refusing(case, monkeypatch)
+        assert not writer(access_log.logger, logging.INFO, "POST /v1/x 200 1.0 ms", {"route": "/v1/x"})
+        assert stream.getvalue() == written
+
+
+def test_only_tethers_own_handler_takes_lines_directly() -> None:
+    root = logging.getLogger()
+    kept = root.handlers[:]
+    root.handlers[:] = [logging.StreamHandler(io.StringIO()), logging.StreamHandler(io.StringIO())]
+    try:
+        log_format.configure(log_format.Format.TEXT, log_format.Level.INFO)
+        assert log_format.direct_lines() is None  # two handlers: each record goes to both, the way logging hands it
+    finally:
+        root.handlers[:] = kept
+        logging.getLogger("tether").setLevel(logging.NOTSET)
+        access_log.direct = None

@@ -50,15 +50,31 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per record, its ``extra`` fields as members."""
 
     def format(self, record: logging.LogRecord) -> str:  # noqa: D102
+        exception = self.formatException(record.exc_info) if record.exc_info else None
+        return self._line(
+            record.created, record.levelname, record.name, record.getMessage(), _fields(record), exception
+        )
+
+    def line(self, created: float, level: int, name: str, message: str, fields: dict[str, Any]) -> str | None:
+        """The line of a record without traceback made at ``created`` (see :class:`DirectLines`); None if customised."""
+        if type(self) is not JsonFormatter:
+            return None
+        shown = {k: v for k, v in fields.items() if v is not None}
+        return self._line(created, logging.getLevelName(level), name, message, shown, None)
+
+    @staticmethod
+    def _line(
+        created: float, levelname: str, name: str, message: str, fields: dict[str, Any], exception: str | None
+    ) -> str:
         out: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            **_fields(record),
+            "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+            "level": levelname,
+            "logger": name,
+            "message": message,
+            **fields,
         }
-        if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
+        if exception is not None:
+            out["exception"] = exception
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
@@ -66,33 +82,58 @@ class TextFormatter(logging.Formatter):
     """The time, level, logger and message, then the ``extra`` fields as ``name=value``."""
 
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        super().__init__(_TEXT)
         self._second: tuple[int, str] = (-1, "")
         """The last second whose time was written, as written: a server logs many lines a second."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: D102, N802
         if datefmt is not None or self.converter is not time.localtime:
             return super().formatTime(record, datefmt)
+        return self._time(record.created, record.msecs)
+
+    def _time(self, created: float, msecs: float) -> str:
+        """``formatTime``'s text with the default format and local time."""
         second, text = self._second
-        if second != int(record.created):
-            second = int(record.created)
+        if second != int(created):
+            second = int(created)
             text = time.strftime(self.default_time_format, self.converter(second))
             self._second = (second, text)
-        return self.default_msec_format % (text, record.msecs) if self.default_msec_format else text
+        return self.default_msec_format % (text, msecs) if self.default_msec_format else text
 
     def format(self, record: logging.LogRecord) -> str:  # noqa: D102
-        if record.exc_info or record.exc_text or record.stack_info or type(self._style) is not logging.PercentStyle:
+        if record.exc_info or record.exc_text or record.stack_info or not self._plain():
             line = super().format(record)
         else:  # what Formatter.format does with this format and no traceback, in fewer steps (a line per request)
             record.message = record.getMessage()
             record.asctime = self.formatTime(record, self.datefmt)
             line = "%s %s %s: %s" % (record.asctime, record.levelname, record.name, record.message)  # noqa: UP031
-        fields = _fields(record)
-        if not fields:
-            return line
-        head, newline, rest = line.partition("\n")  # after the message, before a traceback
-        shown = " ".join(f"{k}={v}" for k, v in fields.items())
-        return f"{head} [{shown}]{newline}{rest}"
+        return _with_fields(line, _fields(record))
+
+    def line(self, created: float, level: int, name: str, message: str, fields: dict[str, Any]) -> str | None:
+        """The line of a record without traceback made at ``created`` (see :class:`DirectLines`); None if customised."""
+        if type(self) is not TextFormatter or not self._plain() or self.datefmt is not None:
+            return None
+        if self.converter is not time.localtime:
+            return None
+        asctime = self._time(created, int((created - int(created)) * 1000) + 0.0)  # as LogRecord reckons msecs
+        line = "%s %s %s: %s" % (asctime, logging.getLevelName(level), name, message)  # noqa: UP031
+        return _with_fields(line, {k: v for k, v in fields.items() if v is not None})
+
+    def _plain(self) -> bool:
+        """Whether the format is still the one set here (as a percent-style format)."""
+        return type(self._style) is logging.PercentStyle and self._fmt == _TEXT
+
+
+_TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _with_fields(line: str, fields: dict[str, Any]) -> str:
+    """A text line with the record's ``extra`` fields after its message, before any traceback."""
+    if not fields:
+        return line
+    head, newline, rest = line.partition("\n")
+    shown = " ".join([f"{k}={v}" for k, v in fields.items()])
+    return f"{head} [{shown}]{newline}{rest}"
 
 
 class TurnBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]  # a text stream, as StreamHandler's
@@ -114,19 +155,23 @@ class TurnBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]  # a
 
     def emit(self, record: logging.LogRecord) -> None:  # noqa: D102  # called holding the handler's lock
         try:
-            self._kept.append(self.format(record) + self.terminator)
-            if record.levelno < logging.WARNING:
-                loop = _running_loop()
-                if loop is not None:
-                    if self._flush_on is not loop:
-                        self._flush_on = loop
-                        loop.call_soon(self.flush)
-                    return
-            self._write()
+            self.keep(self.format(record), record.levelno)
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
+
+    def keep(self, line: str, level: int) -> None:
+        """Keep a formatted line for the loop's turn, or write it now (see the class); hold the handler's lock."""
+        self._kept.append(line + self.terminator)
+        if level < logging.WARNING:
+            loop = _running_loop()
+            if loop is not None:
+                if self._flush_on is not loop:
+                    self._flush_on = loop
+                    loop.call_soon(self.flush)
+                return
+        self._write()
 
     def flush(self) -> None:  # noqa: D102
         with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
@@ -143,6 +188,51 @@ class TurnBufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]  # a
             self.stream.write(kept)
         if hasattr(self.stream, "flush"):
             self.stream.flush()
+
+
+class DirectLines:
+    """Writes a line of tether's own straight to the handler that would write it, without a ``LogRecord``.
+
+    A server logs a line per request: making a record and passing it through logging's layers
+    to the handler costs about as much as the hand-off of a heartbeat to the store. When
+    nothing but that handler would see the record (the default record factory, no filter on
+    the logger, no handler on the way to the root but this one, a format set here), the line
+    written here is the one the handler would have written from the record. Otherwise the call
+    returns False and its caller makes the record, as always.
+    """
+
+    def __init__(self, handler: TurnBufferedHandler) -> None:
+        self._handler = handler
+        self._root = logging.getLogger()
+
+    def __call__(self, logger: logging.Logger, level: int, message: str, fields: dict[str, Any]) -> bool:
+        """Write the line of a record ``logger`` would make of ``message`` with ``fields`` as its ``extra``.
+
+        The caller has checked that ``logger`` is enabled for ``level``.
+        """
+        handler = self._handler
+        if logging.getLogRecordFactory() is not logging.LogRecord or logger.disabled or logger.filters:
+            return False
+        root, on_the_way = self._root, logger
+        while on_the_way is not root:
+            if on_the_way.handlers or not on_the_way.propagate or on_the_way.parent is None:
+                return False
+            on_the_way = on_the_way.parent
+        handlers = root.handlers
+        if len(handlers) != 1 or handlers[0] is not handler or handler.filters or level < handler.level:
+            return False
+        formatter = handler.formatter
+        if not isinstance(formatter, (TextFormatter, JsonFormatter)):
+            return False
+        line = formatter.line(time.time(), level, logger.name, message, fields)
+        if line is None:
+            return False
+        with handler.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+            try:
+                handler.keep(line, level)
+            except Exception:
+                handler.handleError(logging.makeLogRecord({"name": logger.name, "msg": message, "levelno": level}))
+        return True
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -171,3 +261,10 @@ def configure(log_format: Format, level: Level) -> None:
     for handler in root.handlers:
         handler.setFormatter(formatter)
     logging.getLogger("tether").setLevel(level.value.upper())
+
+
+def direct_lines() -> DirectLines | None:
+    """Lines written straight to the root's handler when it is its only one and :func:`configure` set it."""
+    handlers = logging.getLogger().handlers
+    only = handlers[0] if len(handlers) == 1 else None
+    return DirectLines(only) if isinstance(only, TurnBufferedHandler) else None

@@ -183,10 +183,11 @@ def server(
     # Imported here: the web framework and the routes take longer to import than any other command needs.
     with extras.required(extras.SERVER, *extras.SERVER_PACKAGES):
         from tether.engine import metrics as engine_metrics
+        from tether.service import access_log, cors
         from tether.service import app as service_app
-        from tether.service import cors
         from tether.service import server as service_server
         from tether.service.auth import StoreKeys, is_loopback
+    access_log.direct = log_format.direct_lines()  # a line per request, without a record while nothing else reads it
 
     async def go() -> None:
         if public_url is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,20 +61,20 @@ def log(scope: Scope, status: int, seconds: float) -> None:
     key = None if access is None else access.key_name
     method = scope.get("method", "")
     milliseconds = round(seconds * 1000, 1)
+    args = (method, route, status, milliseconds, f" (key {key!r})" if key else "")
+    fields = {"method": method, "route": route, "status": status, "duration_ms": milliseconds, "api_key": key}
+    writer = direct
+    if writer is not None and writer(logger, level, _MESSAGE % args, fields):
+        return
     # Made and handled as Logger.log would, without looking up the caller's frame (a line per request).
-    logger.handle(
-        logger.makeRecord(
-            logger.name,
-            level,
-            __file__,
-            _LINE,
-            "%s %s %d %.1f ms%s",
-            (method, route, status, milliseconds, f" (key {key!r})" if key else ""),
-            None,
-            "log",
-            {"method": method, "route": route, "status": status, "duration_ms": milliseconds, "api_key": key},
-        )
-    )
+    logger.handle(logger.makeRecord(logger.name, level, __file__, _LINE, _MESSAGE, args, None, "log", fields))
 
 
 _LINE = log.__code__.co_firstlineno
+_MESSAGE = "%s %s %d %.1f ms%s"
+
+DirectLine = Callable[[logging.Logger, int, str, dict[str, Any]], bool]
+"""Writes the line of the record a logger would make of a message and its fields; False if it cannot."""
+
+direct: DirectLine | None = None
+"""Set by the process's log set-up when lines can be written without a record (``cli.log_format.DirectLines``)."""
