@@ -8,6 +8,8 @@ wait for a connection rather than open more; an idle connection is dropped after
 from __future__ import annotations
 
 import asyncio
+import gzip
+import zlib
 from collections.abc import Callable
 
 import pytest
@@ -182,3 +184,43 @@ async def test_a_closed_client_refuses_calls() -> None:
         with pytest.raises(tether.errors.StoreUnavailable, match="closed"):
             await client.heartbeat_activity("a-token", {"n": 2})
     assert server.requests == 1
+
+
+def _encoded(coding: str, body: bytes = BEAT) -> bytes:
+    if coding == "deflate, bare":
+        squeezer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        return squeezer.compress(body) + squeezer.flush()
+    if coding == "gzip, identity":
+        return gzip.compress(body)
+    return gzip.compress(body) if coding == "gzip" else zlib.compress(body)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "deflate, bare", "gzip, identity"])
+async def test_an_answer_compressed_on_the_way_is_read_as_sent(coding: str) -> None:
+    # What a proxy that compresses JSON answers (nginx's gzip on, say) sends on: the client's
+    # requests say they accept gzip and deflate, as httpx's do on https://.
+    named = coding.replace(", bare", "").encode()
+    body = _encoded(coding)
+    compressed = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: %s\r\ncontent-length: %d\r\n\r\n%s"
+        % (named, len(body), body)
+    )
+    server = Scripted(lambda n: compressed)
+    async with server as url, await tether.Client.connect(url) as client:
+        first = await client.heartbeat_activity("a-token", {"page": 1})
+        second = await client.heartbeat_activity("a-token", {"page": 2})
+    assert first.cancel_requested
+    assert second.cancel_requested
+    assert server.connections == 1
+
+
+async def test_an_answer_that_is_not_the_coding_it_names_is_refused_clearly() -> None:
+    broken = b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: %d\r\n\r\n%s" % (len(BEAT), BEAT)
+    server = Scripted(lambda n: broken if n == 0 else whole())
+    async with server as url, await tether.Client.connect(url) as client:
+        with pytest.raises(
+            tether.errors.ServerUnreachable, match=r"could not be read .*gzip.*may or may not have taken effect"
+        ):
+            await client.complete_activity("a-token", 1)
+        assert (await client.heartbeat_activity("a-token", {"page": 2})).cancel_requested  # on a new connection
+    assert server.connections == 2

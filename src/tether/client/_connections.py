@@ -20,6 +20,7 @@ import collections
 import contextlib
 import json
 import select
+import zlib
 from typing import Any
 
 import httptools
@@ -63,6 +64,7 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self._status = 0
         self._body: list[bytes] = []
+        self._codings: list[bytes] = []
         self._framed = False
         self._keep_alive = False
         self._poll = select.poll()
@@ -103,11 +105,15 @@ class _Connection(asyncio.Protocol):
             self.close()
         self._status = 0
         self._body = []
+        self._codings = []
         self._framed = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() in (b"content-length", b"transfer-encoding"):
+        name = name.lower()
+        if name in (b"content-length", b"transfer-encoding"):
             self._framed = True
+        elif name == b"content-encoding":
+            self._codings += (coding.strip().lower() for coding in value.split(b","))
 
     def on_headers_complete(self) -> None:
         self._status = self.parser.get_status_code()
@@ -152,9 +158,18 @@ class _Connection(asyncio.Protocol):
             self.transport.abort()
 
     def _answer(self) -> None:
+        body = b"".join(self._body)
+        if self._codings:
+            try:
+                body = _decoded(body, self._codings)
+            except zlib.error:
+                self.reusable = False
+                named = b", ".join(self._codings).decode("latin-1")
+                self._fail(httpx.DecodingError(f"the answer's body is not the {named} its headers name"))
+                return
         waiter, self.waiter = self.waiter, None
         if waiter is not None and not waiter.done():
-            waiter.set_result(Answer(self._status, b"".join(self._body)))
+            waiter.set_result(Answer(self._status, body))
 
     def _fail(self, error: Exception) -> None:
         self.closed = True
@@ -163,6 +178,26 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(error)
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+
+
+def _decoded(body: bytes, codings: list[bytes]) -> bytes:
+    """A body under the content codings its answer names, last applied first undone.
+
+    Requests accept gzip and deflate (httpx's default ``Accept-Encoding``, as for ``https://``),
+    which a proxy in between may use; a coding not asked for is left as it is, as httpx leaves it.
+
+    Raises:
+        zlib.error: the body is not what its codings say.
+    """
+    for coding in reversed(codings):
+        if coding in (b"gzip", b"x-gzip"):
+            body = zlib.decompress(body, zlib.MAX_WBITS | 16)
+        elif coding == b"deflate":  # zlib's wrapping as the standard says, or bare deflate as some servers send
+            try:
+                body = zlib.decompress(body)
+            except zlib.error:
+                body = zlib.decompress(body, -zlib.MAX_WBITS)
+    return body
 
 
 def _time_out(waiter: asyncio.Future[Answer]) -> None:

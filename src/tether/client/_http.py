@@ -121,6 +121,12 @@ class HttpTransport:
                         url=self.base_url,
                     ) from exc
                 logger.debug("retrying %s %s after %s (attempt %d)", method, path, type(exc).__name__, attempt + 1)
+            except httpx.DecodingError as exc:  # a proxy's compression gone wrong, say: sending again would not help
+                raise errors.ServerUnreachable(
+                    f"the answer of the tether server at {self.base_url} to {method} {path} could not be read "
+                    f"({exc}): the call may or may not have taken effect",
+                    url=self.base_url,
+                ) from exc
             except httpx.HTTPError as exc:
                 raise errors.UsageError(f"the request could not be sent ({type(exc).__name__})") from None
             else:
