@@ -46,6 +46,10 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and v is not None}
 
 
+_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
+"""What ``json.dumps(..., default=str, ensure_ascii=False)`` does, without making an encoder per line."""
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record, its ``extra`` fields as members."""
 
@@ -75,7 +79,7 @@ class JsonFormatter(logging.Formatter):
         }
         if exception is not None:
             out["exception"] = exception
-        return json.dumps(out, default=str, ensure_ascii=False)
+        return _JSON.encode(out)
 
 
 class TextFormatter(logging.Formatter):
