@@ -2,7 +2,8 @@
 
 Run with ``bin/bench --instructions --only W2_http,W3_http`` (valgrind must be installed). A
 ``tether server --worker bench.http_workload`` process runs under ``valgrind --tool=callgrind``
-on a fresh SQLite file with ``synchronous=OFF``; this process parks workflows through it, then
+on a fresh SQLite file with ``synchronous=OFF`` (or on the fresh PostgreSQL database ``--db``
+names: the count is then the server process's alone, not PostgreSQL's); this process parks workflows through it, then
 sends calls one at a time from one client: 100, then 300. The server's counters are zeroed
 before each run of calls and dumped after it (``callgrind_control``), and the difference
 divided by 200 is what one call costs the server, start-up, parking and the fixed cost of a
@@ -49,12 +50,15 @@ def serve() -> None:
     main()
 
 
-def count(workloads: list[str]) -> dict[str, float]:
-    """Instructions per call for each of ``workloads`` (W2_http, W3_http), from one server under callgrind."""
-    return asyncio.run(_count(workloads))
+def count(workloads: list[str], db: str | None = None) -> dict[str, float]:
+    """Instructions per call for each of ``workloads`` (W2_http, W3_http), from one server under callgrind.
+
+    ``db``: a fresh PostgreSQL database for the server (ids repeat from run to run); a SQLite file if None.
+    """
+    return asyncio.run(_count(workloads, db))
 
 
-async def _count(workloads: list[str]) -> dict[str, float]:
+async def _count(workloads: list[str], db: str | None) -> dict[str, float]:
     small, large = SIZES
     found: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="tether-bench-instructions-") as tmp:
@@ -64,7 +68,7 @@ async def _count(workloads: list[str]) -> dict[str, float]:
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={dumps}", "--dump-instr=no",
             sys.executable, "-m", "bench.http_instructions", "--serve",
         )  # fmt: skip
-        server = Server(folder, f"sqlite:///{folder / 'bench.db'}?synchronous=OFF", launch)
+        server = Server(folder, db or f"sqlite:///{folder / 'bench.db'}?synchronous=OFF", launch)
         client = await tether.Client.connect(server.url)
         try:
             for workload in workloads:

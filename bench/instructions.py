@@ -123,6 +123,9 @@ def main() -> None:
     parser.add_argument(
         "--observed", action="store_true", help="also count with the server's metrics and transition log attached"
     )
+    parser.add_argument(
+        "--db", help="W2_http and W3_http only: a fresh postgresql:// database for the server (default: SQLite)"
+    )
     args = parser.parse_args()
     if args.run is not None:
         asyncio.run(_run(args.run[0], int(args.run[1]), args.observed))
@@ -132,10 +135,12 @@ def main() -> None:
     if unknown:
         parser.error(f"--only takes W4, W1, W2, W2_http and W3_http, not {', '.join(sorted(unknown))}")
     over_http = [w for w in workloads if w in http_instructions.UNITS]
+    if args.db is not None and len(over_http) < len(workloads):
+        parser.error("--db counts W2_http and W3_http: W4, W1 and W2 run on SQLite")
     if over_http:
         if args.observed:
             parser.error("--observed counts W4, W1 and W2: a server over HTTP always has its telemetry")
-        for workload, per_call in http_instructions.count(over_http).items():
+        for workload, per_call in http_instructions.count(over_http, args.db).items():
             print(json.dumps({"workload": workload, http_instructions.UNITS[workload]: round(per_call)}))
     for workload in workloads:
         if workload in http_instructions.UNITS:
