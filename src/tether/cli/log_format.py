@@ -59,12 +59,9 @@ class JsonFormatter(logging.Formatter):
             record.created, record.levelname, record.name, record.getMessage(), _fields(record), exception
         )
 
-    def line(self, created: float, level: int, name: str, message: str, fields: dict[str, Any]) -> str | None:
-        """The line of a record without traceback made at ``created`` (see :class:`DirectLines`); None if customised."""
-        if type(self) is not JsonFormatter:
-            return None
-        shown = {k: v for k, v in fields.items() if v is not None}
-        return self._line(created, logging.getLevelName(level), name, message, shown, None)
+    def line(self, created: float, level: int, name: str, message: str, fields: dict[str, Any]) -> str:
+        """A record's line, made at ``created``, no traceback, ``fields`` those with a value (see DirectLines)."""
+        return self._line(created, logging.getLevelName(level), name, message, fields, None)
 
     @staticmethod
     def _line(
@@ -114,14 +111,15 @@ class TextFormatter(logging.Formatter):
         return _with_fields(line, _fields(record))
 
     def line(self, created: float, level: int, name: str, message: str, fields: dict[str, Any]) -> str | None:
-        """The line of a record without traceback made at ``created`` (see :class:`DirectLines`); None if customised."""
-        if type(self) is not TextFormatter or not self._plain() or self.datefmt is not None:
-            return None
-        if self.converter is not time.localtime:
+        """A record's line, made at ``created``, no traceback, ``fields`` those with a value (see DirectLines).
+
+        None if its format or its time was changed after it was set up.
+        """
+        if not self._plain() or self.datefmt is not None or self.converter is not time.localtime:
             return None
         asctime = self._time(created, int((created - int(created)) * 1000) + 0.0)  # as LogRecord reckons msecs
         line = "%s %s %s: %s" % (asctime, logging.getLevelName(level), name, message)  # noqa: UP031
-        return _with_fields(line, {k: v for k, v in fields.items() if v is not None})
+        return _with_fields(line, fields)
 
     def _plain(self) -> bool:
         """Whether the format is still the one set here (as a percent-style format)."""
@@ -226,9 +224,11 @@ class DirectLines:
         if len(handlers) != 1 or handlers[0] is not handler or handler.filters or level < handler.level:
             return False
         formatter = handler.formatter
-        if not isinstance(formatter, (TextFormatter, JsonFormatter)):
+        # These two exactly: a subclass may format records otherwise.
+        if not isinstance(formatter, (TextFormatter, JsonFormatter)) or type(formatter) not in _OWN_FORMATS:
             return False
-        line = formatter.line(time.time(), level, logger.name, message, fields)
+        shown = {k: v for k, v in fields.items() if v is not None}  # as a record's are (see _fields)
+        line = formatter.line(time.time(), level, logger.name, message, shown)
         if line is None:
             return False
         with handler.lock:  # type: ignore[union-attr]  # created by Handler.__init__
@@ -237,6 +237,9 @@ class DirectLines:
             except Exception:
                 handler.handleError(logging.makeLogRecord({"name": logger.name, "msg": message, "levelno": level}))
         return True
+
+
+_OWN_FORMATS = (TextFormatter, JsonFormatter)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -162,8 +162,7 @@ class _Connection(asyncio.Protocol):
         if self._codings:
             try:
                 body = _decoded(body, self._codings)
-            except zlib.error:
-                self.reusable = False
+            except zlib.error:  # _fail closes the connection: never given back for another call
                 named = b", ".join(self._codings).decode("latin-1")
                 self._fail(httpx.DecodingError(f"the answer's body is not the {named} its headers name"))
                 return
