@@ -32,6 +32,34 @@ async def test_time_skips_to_the_timer_while_a_result_is_awaited() -> None:
         assert finished == (started + timedelta(days=3)).isoformat()
 
 
+@tether.workflow(name="te.quick")
+async def te_quick() -> str:
+    return "done"
+
+
+async def test_awaiting_the_result_of_a_closed_execution_skips_no_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with TestEnvironment(workflows=[te_sleeper, te_quick]) as env:
+        await env.client.start_workflow(te_sleeper, 3)  # a timer due in three days, for time to skip to
+        quick = await env.client.start_workflow(te_quick)
+        assert await quick.result() == "done"
+        before = env.clock.now()
+        engine = env.engine
+        read = engine.get_execution
+        counted: list[int] = []
+
+        async def reading(*args: object, **kwargs: object) -> object:
+            # Time skips only while a caller is counted as waiting: one reading a closed run is not.
+            counted.append(engine.notifier.result_waiters)
+            return await read(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(engine, "get_execution", reading)
+        for _ in range(5):
+            assert await env.client.get_handle(quick.id).result() == "done"
+
+        assert counted == [0] * 5
+        assert env.clock.now() == before
+
+
 async def test_an_exception_in_the_body_propagates_unwrapped_and_releases_the_store() -> None:
     before = _store_threads()
 

@@ -96,18 +96,18 @@ class MessageCalls(EngineCore):
             ExecutionNotFound: the request is gone (its execution was deleted).
         """
         deadline = None if timeout is None else self.clock.now_ms() + max(0, round(timeout * 1000))
-        self.notifier.result_waiter_entered()
-        try:
-            while True:
-                version = self.notifier.topic_version(notifier.MESSAGES)
-                answer = await self.store.read(lambda tx: _answer(tx, execution_id, message_id))
-                if answer.state == message_states.REPLIED:
-                    return answer
-                if deadline is not None and self.clock.now_ms() >= deadline:
-                    return answer
+        while True:
+            version = self.notifier.topic_version(notifier.MESSAGES)
+            answer = await self.store.read(lambda tx: _answer(tx, execution_id, message_id))
+            if answer.state == message_states.REPLIED:
+                return answer
+            if deadline is not None and self.clock.now_ms() >= deadline:
+                return answer
+            self.notifier.result_waiter_entered()  # waiting now, not while reading (see Engine._wait_for_run)
+            try:
                 await self.notifier.wait_for_change(version, self.clock, deadline, topic=notifier.MESSAGES)
-        finally:
-            self.notifier.result_waiter_left()
+            finally:
+                self.notifier.result_waiter_left()
 
 
 def _answer(tx: Transaction, execution_id: str, message_id: int) -> Answer:

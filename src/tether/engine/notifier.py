@@ -35,7 +35,8 @@ class Notifier:
         self._waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
         self._close_waiters: defaultdict[str, set[asyncio.Future[ExecutionRow | None]]] = defaultdict(set)
         self.result_waiters = 0
-        """How many callers wait for an execution's result now (test environments skip time only then)."""
+        """How many callers are blocked on an open execution's result or a request's answer now (test environments
+        skip time only then; a caller still reading is not counted)."""
         self._result_waiters_changed = asyncio.Event()
 
     def topic_version(self, topic: str | None) -> int:
