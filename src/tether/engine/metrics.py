@@ -5,17 +5,26 @@ prometheus_client is not loaded otherwise. Each :class:`Metrics` has its own reg
 several engines in one process (tests, an embedded server) never share counters. Counters
 count what this process's engine did; the gauges read the store, so every process that
 serves them shows the same queues.
+
+The counters and histograms are kept as plain numbers under one lock and handed to
+prometheus_client as metric families at each scrape (a custom collector), exposed exactly as
+its own ``Counter`` and ``Histogram`` would expose them: a token call observes several facts,
+and prometheus_client's metric objects take a lock and several Python calls for each count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar
+import bisect
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import metrics as prometheus_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
+from prometheus_client.utils import INF, floatToGoString
 
 from tether.engine import observation
 from tether.engine.core import EngineCore
@@ -28,8 +37,8 @@ _WAITS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 """Seconds: queueing and resume latencies, from a millisecond to an hour."""
 _RUNS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400)
 """Seconds: attempts, which may wait days for their token."""
-
-_Labelled = TypeVar("_Labelled", bound=MetricWrapperBase)
+_DEFAULT = Histogram.DEFAULT_BUCKETS[:-1]
+"""prometheus_client's default buckets, its infinite one left to :class:`_Histogram` (store transactions)."""
 
 
 class Metrics:
@@ -37,63 +46,81 @@ class Metrics:
 
     def __init__(self, engine: EngineCore) -> None:
         self._engine = engine
-        self.registry = CollectorRegistry()
-        r = self.registry
-        self.started = Counter("tether_executions_started", "Executions started.", ["workflow"], registry=r)
-        self.closed = Counter(
-            "tether_executions_closed", "Runs closed, by final status.", ["workflow", "status"], registry=r
-        )
-        self.attempts_started = Counter(
-            "tether_activity_attempts_started", "Activity attempts started.", ["activity"], registry=r
-        )
-        self.attempts = Counter(
+        self._lock = threading.Lock()  # facts come from the store's thread and the event loop's
+        self.started = _Counter("tether_executions_started", "Executions started.", ["workflow"])
+        self.closed = _Counter("tether_executions_closed", "Runs closed, by final status.", ["workflow", "status"])
+        self.attempts_started = _Counter("tether_activity_attempts_started", "Activity attempts started.", ["activity"])
+        self.attempts = _Counter(
             "tether_activity_attempts",
             "Activity attempts ended, by outcome: completed, failed, cancelled, timed_out_<kind>.",
             ["activity", "outcome"],
-            registry=r,
         )
-        self.went_async = Counter(
-            "tether_activity_attempts_went_async", "Attempts that returned make_async().", ["activity"], registry=r
+        self.went_async = _Counter(
+            "tether_activity_attempts_went_async", "Attempts that returned make_async().", ["activity"]
         )
-        self.heartbeats = Counter("tether_activity_heartbeats", "Heartbeats recorded.", ["activity"], registry=r)
-        self.token_closes = Counter(
+        self.heartbeats = _Counter("tether_activity_heartbeats", "Heartbeats recorded.", ["activity"])
+        self.token_closes = _Counter(
             "tether_token_closes",
             "Closes by token (complete, fail, report_cancelled): recorded, repeat, or refused with an error code.",
             ["call", "outcome", "code"],
-            registry=r,
         )
-        self.schedule_to_start = Histogram(
+        self.schedule_to_start = _Histogram(
             "tether_activity_schedule_to_start_seconds",
             "How long a first attempt stood queued before a worker started it.",
             ["activity"],
-            buckets=_WAITS,
-            registry=r,
+            _WAITS,
         )
-        self.attempt_seconds = Histogram(
+        self.attempt_seconds = _Histogram(
             "tether_activity_attempt_seconds",
             "How long attempts took from start to end (waiting for a token included).",
             ["activity"],
-            buckets=_RUNS,
-            registry=r,
+            _RUNS,
         )
-        self.resume = Histogram(
+        self.resume = _Histogram(
             "tether_workflow_resume_latency_seconds",
             "From an activity's close to the workflow task that hands it to the workflow.",
-            buckets=_WAITS,
-            registry=r,
+            [],
+            _WAITS,
         )
-        self.transactions = Histogram(
-            "tether_store_transaction_seconds", "Writing store transactions, queueing included.", registry=r
+        self.transactions = _Histogram(
+            "tether_store_transaction_seconds", "Writing store transactions, queueing included.", [], _DEFAULT
         )
-        self.transaction_failures = Counter(
-            "tether_store_transaction_failures",
-            "Writing transactions the store failed, by error.",
-            ["error"],
-            registry=r,
+        self.transaction_failures = _Counter(
+            "tether_store_transaction_failures", "Writing transactions the store failed, by error.", ["error"]
         )
-        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
+        self._handlers: dict[type[Any], Callable[[Any], None]] = {
+            observation.StoreTransaction: self._transaction,
+            observation.AttemptStarted: self._attempt_started,
+            observation.AttemptClosed: self._attempt_closed,
+            observation.Resumed: self._resumed,
+            observation.ExecutionStarted: self._execution_started,
+            observation.ExecutionClosed: self._execution_closed,
+            observation.WentAsync: self._went_async,
+            observation.Heartbeat: self._heartbeat,
+            observation.TokenClose: self._token_close,
+        }
+        self.registry = CollectorRegistry()
+        self.registry.register(
+            _Counted(
+                self._lock,
+                (
+                    self.started,
+                    self.closed,
+                    self.attempts_started,
+                    self.attempts,
+                    self.went_async,
+                    self.heartbeats,
+                    self.token_closes,
+                    self.schedule_to_start,
+                    self.attempt_seconds,
+                    self.resume,
+                    self.transactions,
+                    self.transaction_failures,
+                ),
+            )
+        )
         self._gauges = _StoreGauges()
-        r.register(self._gauges)
+        self.registry.register(self._gauges)
         engine.add_observer(self)
 
     def close(self) -> None:
@@ -101,41 +128,45 @@ class Metrics:
         self._engine.remove_observer(self)
 
     def observe(self, facts: Sequence[observation.Fact], caller: str | None) -> None:  # noqa: D102
-        child = self._child
-        for fact in facts:
-            match fact:  # the most frequent facts first: each case is a type check
-                case observation.StoreTransaction(seconds=seconds, error=error):
-                    self.transactions.observe(seconds)
-                    if error is not None:
-                        child(self.transaction_failures, error).inc()
-                case observation.AttemptStarted(activity=activity, waited_ms=waited):
-                    child(self.attempts_started, activity).inc()
-                    if waited is not None:
-                        child(self.schedule_to_start, activity).observe(waited / 1000)
-                case observation.AttemptClosed(activity=activity, outcome=outcome, ran_ms=ran):
-                    child(self.attempts, activity, outcome).inc()
-                    if ran is not None:
-                        child(self.attempt_seconds, activity).observe(ran / 1000)
-                case observation.Resumed(latency_ms=latency):
-                    self.resume.observe(latency / 1000)
-                case observation.ExecutionStarted(workflow=workflow):
-                    child(self.started, workflow).inc()
-                case observation.ExecutionClosed(workflow=workflow, status=status):
-                    child(self.closed, workflow, status).inc()
-                case observation.WentAsync(activity=activity):
-                    child(self.went_async, activity).inc()
-                case observation.Heartbeat(activity=activity):
-                    child(self.heartbeats, activity).inc()
-                case observation.TokenClose(call=call, outcome=outcome, code=code):
-                    child(self.token_closes, call, outcome, code or "").inc()
+        handlers = self._handlers
+        with self._lock:
+            for fact in facts:
+                handler = handlers.get(type(fact))
+                if handler is not None:
+                    handler(fact)
 
-    def _child(self, metric: _Labelled, *values: str) -> _Labelled:
-        """``metric.labels(*values)``, kept: labels() validates and locks on every call."""
-        key = (metric, values)
-        found = self._children.get(key)
-        if found is None:
-            found = self._children[key] = metric.labels(*values)
-        return found
+    def _transaction(self, fact: observation.StoreTransaction) -> None:
+        self.transactions.observe((), fact.seconds)
+        if fact.error is not None:
+            self.transaction_failures.inc((fact.error,))
+
+    def _attempt_started(self, fact: observation.AttemptStarted) -> None:
+        self.attempts_started.inc((fact.activity,))
+        if fact.waited_ms is not None:
+            self.schedule_to_start.observe((fact.activity,), fact.waited_ms / 1000)
+
+    def _attempt_closed(self, fact: observation.AttemptClosed) -> None:
+        self.attempts.inc((fact.activity, fact.outcome))
+        if fact.ran_ms is not None:
+            self.attempt_seconds.observe((fact.activity,), fact.ran_ms / 1000)
+
+    def _resumed(self, fact: observation.Resumed) -> None:
+        self.resume.observe((), fact.latency_ms / 1000)
+
+    def _execution_started(self, fact: observation.ExecutionStarted) -> None:
+        self.started.inc((fact.workflow,))
+
+    def _execution_closed(self, fact: observation.ExecutionClosed) -> None:
+        self.closed.inc((fact.workflow, fact.status))
+
+    def _went_async(self, fact: observation.WentAsync) -> None:
+        self.went_async.inc((fact.activity,))
+
+    def _heartbeat(self, fact: observation.Heartbeat) -> None:
+        self.heartbeats.inc((fact.activity,))
+
+    def _token_close(self, fact: observation.TokenClose) -> None:
+        self.token_closes.inc((fact.call, fact.outcome, fact.code or ""))
 
     async def exposition(self) -> bytes:
         """Every metric in the Prometheus text format, the store's gauges read now (one query, read aside)."""
@@ -145,6 +176,110 @@ class Metrics:
         # No await from here on: a concurrent scrape cannot swap the gauges under this one.
         self._gauges.latest = (gauges, now)
         return generate_latest(self.registry)
+
+
+class _Counter:
+    """A counter by label values, exposed as prometheus_client's ``Counter`` exposes one.
+
+    Changed only under the owning :class:`Metrics`' lock.
+    """
+
+    __slots__ = ("documentation", "labels", "name", "series")
+
+    def __init__(self, name: str, documentation: str, labels: Sequence[str]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labels = tuple(labels)
+        self.series: dict[tuple[str, ...], list[float]] = {}
+        """Label values → [count, created]: created is when the series was first counted (epoch seconds)."""
+
+    def inc(self, values: tuple[str, ...]) -> None:
+        found = self.series.get(values)
+        if found is None:
+            self.series[values] = [1.0, time.time()]
+        else:
+            found[0] += 1.0
+
+    def metric(self, created: bool) -> Metric:
+        """The family as prometheus_client's ``Counter.collect`` builds it."""
+        metric = Metric(self.name, self.documentation, "counter")
+        for values, (count, since) in self.series.items():
+            labels = dict(zip(self.labels, values, strict=True))
+            metric.add_sample(self.name + "_total", labels, count)
+            if created:
+                metric.add_sample(self.name + "_created", dict(labels), since)
+        return metric
+
+
+class _Observed:
+    """One series of a histogram: a count per bucket (not cumulative), their sum, when it began."""
+
+    __slots__ = ("buckets", "created", "sum")
+
+    def __init__(self, size: int) -> None:
+        self.buckets = [0.0] * size
+        self.sum = 0.0
+        self.created = time.time()
+
+
+class _Histogram:
+    """A histogram by label values, exposed as prometheus_client's ``Histogram`` exposes one.
+
+    Without labels its one series exists, all zero, from the start (as prometheus_client's
+    does). Changed only under the owning :class:`Metrics`' lock.
+    """
+
+    __slots__ = ("bounds", "documentation", "labels", "name", "series", "spelled")
+
+    def __init__(self, name: str, documentation: str, labels: Sequence[str], bounds: Sequence[float]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labels = tuple(labels)
+        self.bounds = (*(float(bound) for bound in bounds), INF)
+        self.spelled = tuple(floatToGoString(bound) for bound in self.bounds)  # type: ignore[no-untyped-call]
+        self.series: dict[tuple[str, ...], _Observed] = {}
+        if not self.labels:
+            self.series[()] = _Observed(len(self.bounds))
+
+    def observe(self, values: tuple[str, ...], amount: float) -> None:
+        found = self.series.get(values)
+        if found is None:
+            found = self.series[values] = _Observed(len(self.bounds))
+        found.sum += amount
+        found.buckets[bisect.bisect_left(self.bounds, amount)] += 1.0  # the first bound >= amount
+
+    def metric(self, created: bool) -> Metric:
+        """The family as prometheus_client's ``Histogram.collect`` builds it."""
+        metric = Metric(self.name, self.documentation, "histogram")
+        name = self.name
+        for values, observed in self.series.items():
+            labels = list(zip(self.labels, values, strict=True))
+            total = 0.0
+            for bound, count in zip(self.spelled, observed.buckets, strict=True):
+                total += count
+                metric.add_sample(name + "_bucket", dict([*labels, ("le", bound)]), total)
+            metric.add_sample(name + "_count", dict(labels), total)
+            metric.add_sample(name + "_sum", dict(labels), observed.sum)
+            if created:
+                metric.add_sample(name + "_created", dict(labels), observed.created)
+        return metric
+
+
+class _Counted(Collector):
+    """The counters and histograms of one :class:`Metrics`, read under its lock at each scrape."""
+
+    def __init__(self, lock: threading.Lock, families: Sequence[_Counter | _Histogram]) -> None:
+        self._lock = lock
+        self._families = families
+
+    def describe(self) -> Iterator[Metric]:
+        # The names, for the registry to refuse a clash (a counter's _total and _created, a histogram's series).
+        return iter([family.metric(True) for family in self._families])
+
+    def collect(self) -> Iterator[Metric]:
+        created: bool = prometheus_metrics._use_created  # prometheus_client's own setting (an environment variable)
+        with self._lock:
+            return iter([family.metric(created) for family in self._families])
 
 
 class _StoreGauges(Collector):
