@@ -256,3 +256,53 @@ def test_every_signed_activity_token_verifies_to_its_claims_and_differs_from_eve
     assert tokens.verify(token, {key: SECRET}) == claims
     assert token != tokens.sign(tokens.TokenClaims(execution_id, activity_id, 1), key, SECRET)
     assert tokens.key_id_of(token) == key
+
+
+_ODD = st.one_of(
+    st.floats(),  # NaN and the infinities among them
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+    # Execution ids are stored as UTF-8, so none holds a lone surrogate (whose escape only json reads).
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=12),
+)
+_ID = st.integers(min_value=-(2**63), max_value=2**63 - 1)  # what the stores keep; tokens name nothing larger
+
+
+@pytest.mark.single_backend
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(  # each slot mostly what a token holds there, so that a good share verify
+            st.one_of(st.just(1), st.just(1), st.just(1), _ID, _ODD),
+            st.one_of(st.text(max_size=12), st.text(max_size=12), _ODD),
+            st.one_of(_ID, _ID, _ODD),
+        ),
+        min_size=1,
+        max_size=1,
+    ),
+    st.lists(st.one_of(_ID, _ID, _ODD), max_size=2),
+    st.sampled_from(["", " ", "\n"]),
+)
+def test_a_signed_body_reads_the_same_with_either_json_reader(
+    named: list[tuple[object, object, object]], more: list[object], space: str
+) -> None:
+    """A token's body is read by orjson where the server's extra is installed, by json otherwise: the same verdicts."""
+    import json
+
+    import orjson
+
+    items = [*named[0], *more]
+    body = tokens.b64(json.dumps(items, separators=("," + space, ":")).encode())
+    token = f"{body}.{tokens.b64(tokens.mac(SECRET, body.encode()))}"
+    verdicts = []
+    for reader in (json.loads, orjson.loads):
+        tokens._parse.cache_clear()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(tokens, "_loads", reader)
+            try:
+                verdicts.append(tokens.verify(token, {1: SECRET}))
+            except InvalidToken:
+                verdicts.append("refused")
+    tokens._parse.cache_clear()
+    assert verdicts[0] == verdicts[1]
