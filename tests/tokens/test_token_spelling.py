@@ -295,7 +295,7 @@ def test_a_signed_body_reads_the_same_with_either_json_reader(
     items = [*named[0], *more]
     body = tokens.b64(json.dumps(items, separators=("," + space, ":")).encode())
     token = f"{body}.{tokens.b64(tokens.mac(SECRET, body.encode()))}"
-    verdicts = []
+    verdicts: list[object] = []
     for reader in (json.loads, orjson.loads):
         tokens._parse.cache_clear()
         with pytest.MonkeyPatch.context() as patch:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import functools
 import inspect
@@ -129,10 +128,13 @@ def decode(text: str | None, annotation: Any = Any, *, what: str = "value") -> A
     if text is None:
         return None
     if annotation is Any or annotation is inspect.Parameter.empty:
-        return json.loads(text)
+        return parse(text)
     if annotation in _SCALARS:  # a tuple: annotations need not be hashable
-        with contextlib.suppress(ValueError):
+        try:
             value = pydantic_core.from_json(text)
+        except ValueError:
+            pass  # the adapter's error, below, says what is wrong
+        else:
             if type(value) is annotation:
                 return value
     try:
@@ -253,7 +255,7 @@ def check_schema(value_text: str, schema: dict[str, Any] | None, *, what: str = 
     """
     if schema is None:
         return
-    value = json.loads(value_text)
+    value = parse(value_text)
     if is_encoded(value):
         return  # ciphertext: the worker that decodes it checks it against the declared type
     validator, surely = _checks(schema)

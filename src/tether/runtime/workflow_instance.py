@@ -307,7 +307,7 @@ class WorkflowInstance:
         except Exception as exc:
             self._fail(exc)
         else:
-            self.emit(EventType.WORKFLOW_COMPLETED, result=json.loads(text))
+            self.emit(EventType.WORKFLOW_COMPLETED, result=payloads.parse(text))
             self.finished = True
 
     def _continue_as_new(self, request: ContinueAsNew) -> None:
@@ -319,7 +319,7 @@ class WorkflowInstance:
         except errors.TetherError as exc:
             self._fail(exc)
             return
-        self.emit(EventType.WORKFLOW_CONTINUED_AS_NEW, args=json.loads(text))
+        self.emit(EventType.WORKFLOW_CONTINUED_AS_NEW, args=payloads.parse(text))
         self.finished = True
 
     def _fail(self, exc: BaseException) -> None:
@@ -387,7 +387,7 @@ class WorkflowInstance:
         given = child_id if child_id is not None else f"{self.execution_id}-child-{ref}"
         self.emit(
             EventType.CHILD_WORKFLOW_STARTED, child_ref=ref, name=workflow.name, id=given,
-            args=json.loads(text), parent_close=parent_close,
+            args=payloads.parse(text), parent_close=parent_close,
         )  # fmt: skip
         handle: ChildWorkflowHandle[Any] = ChildWorkflowHandle(self, workflow, ref, given, parent_close)
         self._children[ref] = handle

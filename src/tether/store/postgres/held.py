@@ -14,12 +14,11 @@ A savepoint or a transition that is rolled back restores what was known before i
 from __future__ import annotations
 
 import dataclasses
-import json
 import operator
 from dataclasses import dataclass
 from typing import Any
 
-from tether.model import notifications
+from tether.model import notifications, payloads
 from tether.model.events import Event, EventType
 from tether.store.postgres.pending import WORKFLOW_TASK_COLUMNS, WorkflowTask
 from tether.store.rows import ActivityRow, ExecutionRow, LinkRow
@@ -313,7 +312,9 @@ class HeldRows:
         else:
             return None
         return [
-            Event(seq, EventType(kind), at_ms, json.loads(data)) for seq, kind, at_ms, data in rows if seq > after_seq
+            Event(seq, EventType(kind), at_ms, payloads.parse(data))
+            for seq, kind, at_ms, data in rows
+            if seq > after_seq
         ]
 
     def forget(self, execution_ids: set[str]) -> None:

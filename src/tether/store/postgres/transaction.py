@@ -26,10 +26,10 @@ needs an answer it cannot know.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 
 from tether.errors import UsageError
+from tether.model import payloads
 from tether.model.events import Event, EventType
 from tether.store.base import Transaction
 from tether.store.postgres.held import (
@@ -175,14 +175,14 @@ class PostgresTransaction(
             "SELECT seq, type, at_ms, data FROM events WHERE execution_id = %s AND seq > %s ORDER BY seq",
             (execution_id, after_seq),
         )
-        return [Event(seq, EventType(kind), at_ms, json.loads(data)) for seq, kind, at_ms, data in rows]
+        return [Event(seq, EventType(kind), at_ms, payloads.parse(data)) for seq, kind, at_ms, data in rows]
 
     def first_event(self, execution_id: str) -> Event | None:  # noqa: D102
         # Held back (this transition started the execution) or stored: read without sending the held part.
         row = next((r[2:] for r in self._pending.events() if r[0] == execution_id and r[1] == 1), None)
         if row is None:
             row = self._one("SELECT type, at_ms, data FROM events WHERE execution_id = %s AND seq = 1", (execution_id,))
-        return None if row is None else Event(1, EventType(row[0]), row[1], json.loads(row[2]))
+        return None if row is None else Event(1, EventType(row[0]), row[1], payloads.parse(row[2]))
 
     def events_of_type(self, execution_id: str, kind: EventType) -> list[Event]:  # noqa: D102
         self._send_held_back()
@@ -190,7 +190,7 @@ class PostgresTransaction(
             "SELECT seq, at_ms, data FROM events WHERE execution_id = %s AND type = %s ORDER BY seq",
             (execution_id, str(kind)),
         )
-        return [Event(seq, kind, at_ms, json.loads(data)) for seq, at_ms, data in rows]
+        return [Event(seq, kind, at_ms, payloads.parse(data)) for seq, at_ms, data in rows]
 
     def executions_with_failed_task(self) -> list[str]:  # noqa: D102
         rows = self._all("SELECT id FROM executions WHERE task_error IS NOT NULL AND status = 'running'")
