@@ -279,7 +279,8 @@ def _close(tx: Transaction, execution_id: str, command: Command, now_ms: int) ->
     status, reason = _CLOSED_BY[command.type]
     fields: dict[str, Any] = {}
     if command.type == EventType.WORKFLOW_COMPLETED:
-        fields["result"] = json.dumps(command.data["result"], separators=(",", ":"))
+        parts = command.parts  # the result's text as the workflow's code encoded it, unless a codec encoded it since
+        fields["result"] = parts["result"] if parts is not None else payloads.json_text(command.data["result"])
     elif command.type == EventType.WORKFLOW_FAILED:
         fields["error"] = json.dumps(command.data["failure"])
     return close(tx, execution_id, status, (command.type, _text(command)), reason=reason, now_ms=now_ms, **fields)

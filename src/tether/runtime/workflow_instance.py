@@ -307,7 +307,11 @@ class WorkflowInstance:
         except Exception as exc:
             self._fail(exc)
         else:
-            self.emit(EventType.WORKFLOW_COMPLETED, result=payloads.parse(text))
+            # The event's text written from the result's, which the close stores as it is.
+            written = f'{{"result":{text}}}'
+            self._add(
+                Command(EventType.WORKFLOW_COMPLETED, {"result": payloads.parse(text)}, written, {"result": text})
+            )
             self.finished = True
 
     def _continue_as_new(self, request: ContinueAsNew) -> None:
