@@ -50,10 +50,17 @@ def test_the_statement_of_a_batch_of_many_writes_is_the_same_text_however_many()
 
 def test_a_batch_of_a_few_writes_writes_each_row_in_a_part_of_its_own() -> None:
     one_sql, _ = steps(1)
-    two_sql, _ = steps(2)
+    two_sql, two_params = steps(2)
 
-    assert "json_populate_recordset" not in one_sql
+    assert "json_populate_recordset(NULL::activities" not in one_sql
     assert two_sql.count("UPDATE activities") == 2 * one_sql.count("UPDATE activities") == 2
+    # The events alone go as one JSON parameter: their own JSON would cost more escaped in an array.
+    assert one_sql.count("json_populate_recordset") == two_sql.count("json_populate_recordset") == 1
+    (events,) = [json.loads(param) for param in two_params if isinstance(param, str) and param.startswith("[")]
+    assert events == [
+        {"execution_id": f"e{i}", "seq": 3, "type": EventType.ACTIVITY_COMPLETED.value, "at_ms": 5, "data": "{}"}
+        for i in range(2)
+    ]
 
 
 def test_rows_that_set_other_columns_go_in_a_part_of_their_own() -> None:

@@ -10,12 +10,12 @@ claim took, or all the executions a batch's transitions said they touch.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 
+from tether.model import payloads
 from tether.store.base import Touches
 from tether.store.postgres.held import (
     ACTIVITY_AT,
@@ -204,7 +204,7 @@ class PostgresLocks(PostgresStatements):
         # The events and the open activities are read once for an execution, with its first pair.
         claimed = [{"e": e, "a": a, "s": after.pop(e, None), "o": _once(open_read, e)} for e, a in pairs]
         self._before_read()
-        _, behind = self._lock_then_read(LOCK_AHEAD, (locks,), READ_AHEAD, (json.dumps(claimed),))
+        _, behind = self._lock_then_read(LOCK_AHEAD, (locks,), READ_AHEAD, (payloads.json_text(claimed),))
         width = _EXECUTION_WIDTH
         activity_at = width + ACTIVITY_AT
         for row in behind:
