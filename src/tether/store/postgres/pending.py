@@ -245,13 +245,14 @@ at once, in batches of dozens, far cheaper a part per table.
 def _row_parts(writes: _Merged) -> list[Part]:
     """The statements of the writes, one per row written, and the events in one JSON parameter.
 
-    (Events as arrays of their columns cost psycopg a Python dump of each item, and in text
-    an escape of each quote of their JSON: a W4 step was a fifth more instructions.)
+    No array parameters: psycopg dumps a list in Python, item by item, at many times a scalar's
+    cost (and in text escapes each quote of the events' JSON). Events as arrays of their columns
+    made a W4 step a fifth more instructions.
     """
     activities, attempts, tasks, events, executions, timers = writes
     parts: list[Part] = []
-    if timers:
-        parts.append(("DELETE FROM timers WHERE execution_id = ANY(%s)", [timers]))
+    for execution_id in timers:
+        parts.append(("DELETE FROM timers WHERE execution_id = %s", [execution_id]))
     for execution_id, values in executions.items():
         assignments = ", ".join(f"{name} = %s" for name in values)
         parts.append((f"UPDATE executions SET {assignments} WHERE id = %s", [*values.values(), execution_id]))
@@ -321,14 +322,8 @@ def _row_parts(writes: _Merged) -> list[Part]:
     if events:
         # Executions updated above have their last_seq set there: a row is written once.
         last_seqs = {row[0]: row[1] for row in events if row[0] not in executions}
-        if last_seqs:
-            parts.append(
-                (
-                    "UPDATE executions e SET last_seq = n.last_seq "
-                    "FROM unnest(%s::text[], %s::bigint[]) AS n(id, last_seq) WHERE e.id = n.id",
-                    [list(last_seqs), list(last_seqs.values())],
-                )
-            )
+        for execution_id, last_seq in last_seqs.items():  # a part each: no array for psycopg to dump in Python
+            parts.append(("UPDATE executions SET last_seq = %s WHERE id = %s", [last_seq, execution_id]))
         rows = [{"execution_id": e, "seq": q, "type": t, "at_ms": at, "data": d} for e, q, t, at, d in events]
         parts.append((_EVENTS, [_json(rows)]))
     return parts
