@@ -59,6 +59,28 @@ def test_a_sweep_drops_the_databases_of_a_dead_process_of_this_host_and_keeps_a_
         admin.drop_database(admin.with_database(POSTGRES_SERVER, other_host), server_url=POSTGRES_SERVER)
 
 
+def test_a_database_the_sweep_cannot_drop_leaves_the_others_swept() -> None:
+    # A drop the server refuses (here: a template database cannot be dropped; in a test run, the
+    # same database dropped by another session at once) once ended the sweep: what came after it stayed.
+    pid = _dead_pid()
+    stuck = f"{admin._PREFIX}{admin._HOST}_{pid}_a_stuck"  # swept first: in the order of their names
+    dead = f"{admin._PREFIX}{admin._HOST}_{pid}_b_after"
+    _create(stuck)
+    _create(dead)
+    with psycopg.connect(POSTGRES_SERVER, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE true").format(sql.Identifier(stuck)))
+    try:
+        dropped = admin._sweep(POSTGRES_SERVER, wait=True)
+        assert stuck not in dropped
+        assert stuck in _databases()
+        assert dead not in _databases()
+    finally:
+        with psycopg.connect(POSTGRES_SERVER, autocommit=True) as conn:
+            conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(stuck)))
+        for name in (stuck, dead):
+            admin.drop_database(admin.with_database(POSTGRES_SERVER, name), server_url=POSTGRES_SERVER)
+
+
 def test_a_process_leaves_the_sweep_to_another_of_its_host_that_is_at_it() -> None:
     dead = f"{admin._PREFIX}{admin._HOST}_{_dead_pid()}_leftover"
     _create(dead)

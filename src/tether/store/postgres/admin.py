@@ -210,7 +210,12 @@ def _sweep(server_url: str, *, wait: bool = False) -> list[str]:
             row = conn.execute(sql.SQL("SELECT {}(%s)").format(sql.Identifier(lock)), (_SWEEP_LOCK,)).fetchone()
             if wait or (row is not None and row[0]):
                 for name in _left_by_dead_processes(conn):
-                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                    try:
+                        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                    except psycopg.Error:
+                        if conn.broken or conn.closed:
+                            raise
+                        continue  # another session dropping it too, say: the rest are still swept
                     dropped.append(name)
     except psycopg.Error:
         pass  # the tests that need the server say why it cannot be reached; the next process sweeps again
@@ -220,7 +225,7 @@ def _sweep(server_url: str, *, wait: bool = False) -> list[str]:
 def _left_by_dead_processes(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
     """Test databases on the server that processes of this host made and which no longer run."""
     left = []
-    for (name,) in conn.execute("SELECT datname FROM pg_database").fetchall():
+    for (name,) in conn.execute("SELECT datname FROM pg_database ORDER BY datname").fetchall():
         assert isinstance(name, str)
         owner = _OWNED.match(name)
         if owner is not None and not _running(int(owner.group(1))):
