@@ -215,8 +215,9 @@ def _sweep(server_url: str, *, wait: bool = False) -> list[str]:
                     except psycopg.Error:
                         if conn.broken or conn.closed:
                             raise
-                        continue  # another session dropping it too, say: the rest are still swept
-                    dropped.append(name)
+                        # Refused (another session dropping it too, say): the rest are still swept.
+                    else:
+                        dropped.append(name)
     except psycopg.Error:
         pass  # the tests that need the server say why it cannot be reached; the next process sweeps again
     return dropped
