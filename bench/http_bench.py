@@ -153,19 +153,25 @@ async def w2(clients: list[tether.Client], server: Server, n: int) -> dict[str, 
     }
 
 
-async def w2b(clients: list[tether.Client], server: Server, rounds: int) -> dict[str, Any]:
-    """One completion at a time, each timed from the complete call to the result a long poll awaits."""
+async def w2b(clients: list[tether.Client], server: Server, rounds: int, pause: float = 0.005) -> dict[str, Any]:
+    """One completion at a time, each timed from the complete call to the result a long poll awaits.
+
+    ``pause``: seconds between asking for the result and completing, so that the long poll is in
+    place; the machine is idle meanwhile (``bin/bench --host`` times a bare HTTP round trip after
+    the same pause: a pause costs time on a host whose idle cores are slow to wake).
+    """
     single: list[float] = []
     for i in range(rounds):
         ((execution_id, token),) = (await _park(clients, server, 1, f"w2b-{i}")).items()
         waiter = asyncio.ensure_future(clients[1].get_handle(execution_id).result(timeout=60))
-        await asyncio.sleep(0.005)  # the long poll is in place before the completion
+        await asyncio.sleep(pause)
         started = time.perf_counter()
         await clients[0].complete_activity(token, 1)
         await waiter
         single.append(time.perf_counter() - started)
     return {
         "w2b_rounds": rounds,
+        "w2b_pause_ms": round(pause * 1000, 3),
         "w2b_complete_to_result_p50_ms": percentile_ms(single, 0.5),
         "w2b_complete_to_result_p95_ms": percentile_ms(single, 0.95),
         "w2b_complete_to_result_p99_ms": percentile_ms(single, 0.99),
@@ -220,6 +226,9 @@ async def main() -> None:
     parser.add_argument("--serial", type=int, default=2000, help="heartbeats sent one at a time after W3")
     parser.add_argument("--w2b", type=int, default=100, help="completions one at a time, each awaited as a result")
     parser.add_argument(
+        "--w2b-pause", type=float, default=5.0, help="W2b: milliseconds between asking for a result and completing"
+    )
+    parser.add_argument(
         "--db",
         help="the server's store (default: a fresh SQLite file); a postgresql:// database must be fresh: ids repeat",
     )
@@ -238,7 +247,7 @@ async def main() -> None:
             if only & {"W2", "W2b"}:
                 w2_figures = await w2(clients, server, args.n) if "W2" in only else {}
                 if "W2b" in only:
-                    w2_figures.update(await w2b(clients, server, args.w2b))
+                    w2_figures.update(await w2b(clients, server, args.w2b, args.w2b_pause / 1000))
                 results["W2_http"] = w2_figures
                 print(json.dumps({"W2_http": results["W2_http"]}), file=sys.stderr, flush=True)
             if "W3" in only:
