@@ -351,3 +351,52 @@ async def test_a_read_whose_statement_fails_within_a_batch_of_writes_fails_alone
         assert [r.id for r in rows if r is not None] == ["before", "after"]
     finally:
         await store.close()
+
+
+async def test_a_thread_transition_whose_batch_runs_again_alone_is_called_back_once(postgres_url: str) -> None:
+    """A statement of the batch fails: each transition runs again alone, the thread's one included, and is told once."""
+    store = await PostgresStore.open(postgres_url)
+    entered, gate = threading.Event(), threading.Event()
+    calls: list[tuple[object, BaseException | None, threading.Thread]] = []
+    called = threading.Event()
+
+    def hold(tx: Transaction) -> None:
+        entered.set()
+        gate.wait(WAIT_S)
+
+    def bad_write(tx: Transaction) -> object:
+        tx.insert_execution(execution("bad"))
+        return tx.list_executions(status=None, workflow=None, limit=-1, offset=0)  # PostgreSQL refuses LIMIT -1
+
+    def insert_e1(tx: Transaction) -> str:
+        tx.insert_execution(execution("e1"))
+        return "e1"
+
+    def done(result: object, error: BaseException | None) -> None:
+        calls.append((result, error, threading.current_thread()))
+        called.set()
+
+    try:
+        holder = asyncio.ensure_future(store.run(hold))
+        assert await asyncio.to_thread(entered.wait, WAIT_S)
+        failing = asyncio.ensure_future(store.run(bad_write))
+        await asyncio.sleep(0)  # queued before the thread's transition
+
+        def submit() -> threading.Thread:
+            store.run_in_thread(insert_e1, done)
+            return threading.current_thread()
+
+        submitted_on = await asyncio.to_thread(submit)
+        gate.set()
+        await holder
+        with pytest.raises(StoreUnavailable):
+            await failing
+        assert await asyncio.to_thread(called.wait, WAIT_S)
+        rows = await store.read(lambda tx: [tx.get_execution(e) for e in ("bad", "e1")])
+        assert [r.id for r in rows if r is not None] == ["e1"]
+        await store.close()  # its thread has ended: a second call back would have come
+        assert [(result, error) for result, error, _ in calls] == [("e1", None)]
+        assert calls[0][2] is not submitted_on  # queued behind a batch: the store's thread ran it
+    finally:
+        gate.set()
+        await store.close()

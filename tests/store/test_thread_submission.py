@@ -24,12 +24,14 @@ class Callback:
 
     def __init__(self) -> None:
         self.called = threading.Event()
+        self.calls = 0
         self.result: object = None
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
 
     def __call__(self, result: object, error: BaseException | None) -> None:
         self.result, self.error, self.thread = result, error, threading.current_thread()
+        self.calls += 1
         self.called.set()
 
 
@@ -135,3 +137,26 @@ async def test_thread_transition_after_close_raises_store_unavailable_without_ca
     with pytest.raises(StoreUnavailable):
         await asyncio.to_thread(submitter.run_in_thread, lambda tx: None, done)
     assert not done.called.is_set()
+
+
+async def test_thread_transitions_queued_when_the_store_closes_still_commit(store: Store) -> None:
+    submitter = threaded(store)
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold(tx: Transaction) -> None:
+        entered.set()
+        gate.wait(5)
+
+    holder = asyncio.ensure_future(store.run(hold))
+    assert await asyncio.to_thread(entered.wait, 5)
+    callbacks = [Callback(), Callback()]
+    for i, done in enumerate(callbacks):
+        await asyncio.to_thread(submitter.run_in_thread, inserting(execution(f"e{i}")), done)
+    closing = asyncio.ensure_future(store.close())
+    await asyncio.sleep(0)  # one loop pass: the close has begun, and takes nothing more
+    with pytest.raises(StoreUnavailable):
+        await asyncio.to_thread(submitter.run_in_thread, inserting(execution("late")), Callback())
+    gate.set()
+    await holder
+    await closing
+    assert [(done.calls, done.result, done.error) for done in callbacks] == [(1, "e0", None), (1, "e1", None)]
