@@ -51,7 +51,7 @@ import psycopg
 
 from tether.errors import StoreUnavailable
 from tether.store.base import ApiKeyReads, TouchesAhead, Transaction
-from tether.store.batches import fail, finish_batch, resolve, run_all
+from tether.store.batches import fail, hand_over, resolve, run_all
 from tether.store.postgres import ahead
 from tether.store.postgres import schema as postgres_schema
 from tether.store.postgres.aside import AsideReader
@@ -303,7 +303,8 @@ class PostgresStore:
                 self._jobs.extendleft(reversed(retry))
         done = batch[: len(batch) - len(retry)]
         self._replan_as_tables_grow(len(done))
-        self._finish_jobs(done, hooks, changes)
+        assert self._loop is not None
+        hand_over(self._loop, done, hooks, self._listener, changes)
 
     def _take_batch(self) -> list[_Job]:
         """The next batch off the queue (the caller holds the mutex): one job to run alone, or those up to the next."""
@@ -316,23 +317,6 @@ class PostgresStore:
         while jobs and len(batch) < _BATCH_LIMIT and not jobs[0].alone:
             batch.append(jobs.popleft())
         return batch
-
-    def _finish_jobs(self, done: list[_Job], hooks: list[Callable[[], None]], changes: set[str]) -> None:
-        """Call back the jobs from threads here, and wake the event loop once for the rest of the batch."""
-        assert self._loop is not None
-        waiting = [job for job in done if job.future is not None]
-        for job in done:
-            job.finished = True
-            if job.done is not None:
-                ok, value = job.outcome
-                try:
-                    job.done(value, None) if ok else job.done(None, value)
-                except Exception:
-                    logger.exception("completion callback failed")
-        if waiting or hooks or changes:
-            # One wake-up of the event loop per batch: hooks, then results, then listeners.
-            listener = self._listener if changes else None
-            self._loop.call_soon_threadsafe(finish_batch, hooks, waiting, listener, changes)
 
     def _replan_as_tables_grow(self, transitions: int) -> None:
         """Drop the connection's prepared statements each time its count of transitions doubles.
