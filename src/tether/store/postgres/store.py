@@ -1,8 +1,8 @@
 """The PostgreSQL store: many workers and servers, on many machines, on one database.
 
-Each store (one per process, usually) runs its transitions on one thread holding one
-connection, exactly as the SQLite store does: transitions queue up in order, run in
-batches inside one database transaction, and share a commit. A transition of a batch gets no
+Each store (one per process, usually) runs its transitions on one connection, one batch at a
+time, exactly as the SQLite store does: transitions queue up in order, run in batches inside
+one database transaction, and share a commit. A transition of a batch gets no
 SAVEPOINT: one that fails before any of its writes went out (they are mostly held back
 until the commit) is undone by dropping them; otherwise the batch is rolled back and each
 of its transitions runs again in a transaction of its own. Reads
