@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -106,8 +107,8 @@ _REQUEST = (
 _PAUSES_MS = (0, 5, 20)
 
 
-def http_round_trip_ms(calls: int) -> dict[str, float]:
-    """Median milliseconds of a bare HTTP round trip on loopback, by idle pause before each call."""
+def http_round_trip_ms(calls: int, pauses_ms: Sequence[float] = _PAUSES_MS) -> dict[str, float]:
+    """Median milliseconds of a bare HTTP round trip on loopback, by idle pause (ms) before each call."""
     # A free port (uvicorn's --fd would take a TCP socket for a Unix one: no TCP_NODELAY, 40 ms answers).
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
@@ -123,7 +124,7 @@ def http_round_trip_ms(calls: int) -> dict[str, float]:
             for _ in range(100):  # warm up: imports, first allocations
                 _round_trip(conn)
             medians: dict[str, float] = {}
-            for pause_ms in _PAUSES_MS:
+            for pause_ms in pauses_ms:
                 times = []
                 for _ in range(calls):
                     if pause_ms:
@@ -131,7 +132,7 @@ def http_round_trip_ms(calls: int) -> dict[str, float]:
                     began = time.perf_counter()
                     _round_trip(conn)
                     times.append(time.perf_counter() - began)
-                medians[str(pause_ms)] = round(statistics.median(times) * 1000, 3)
+                medians[f"{pause_ms:g}"] = round(statistics.median(times) * 1000, 3)
             return medians
     finally:
         server.terminate()

@@ -5,6 +5,8 @@ runs only the one-at-a-time completions, more of them). A ``tether
 server`` process with a worker serves a fresh SQLite file (WAL, synchronous=FULL), or the database
 ``--db`` names (a fresh one: the workflows' ids repeat from run to run); this process
 plays the services that hold tokens: each client is a Client with its own connection pool.
+W2b also reports a bare HTTP round trip on this host (``w2b_bare_http_round_trip_ms``, see
+:mod:`bench.host`), back to back and after the same pause as W2b's, timed in the same minutes.
 W2 and W3 also report the server process's CPU time per call (read from /proc), split into its
 event loop's thread (``server_cpu_us_per_<call>_loop``) and its other threads, its store's thread
 above all (``..._other_threads``), and this process's CPU time per call (the clients': their
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import tether
-from bench import cpu_split
+from bench import cpu_split, host
 from bench.figures import percentile_ms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,6 +250,9 @@ async def main() -> None:
                 w2_figures = await w2(clients, server, args.n) if "W2" in only else {}
                 if "W2b" in only:
                     w2_figures.update(await w2b(clients, server, args.w2b, args.w2b_pause / 1000))
+                    # The host's own cost of the same pause, in the same minutes: a bare HTTP round trip.
+                    bare = await asyncio.to_thread(host.http_round_trip_ms, 200, (0, args.w2b_pause))
+                    w2_figures["w2b_bare_http_round_trip_ms"] = bare
                 results["W2_http"] = w2_figures
                 print(json.dumps({"W2_http": results["W2_http"]}), file=sys.stderr, flush=True)
             if "W3" in only:
