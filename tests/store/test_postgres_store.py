@@ -15,6 +15,7 @@ import pytest
 from tether.errors import StoreUnavailable, UsageError
 from tether.store.base import Transaction
 from tether.store.postgres import schema as postgres_schema
+from tether.store.postgres import store as store_module
 from tether.store.postgres.store import PostgresStore
 from tether.store.rows import ExecutionRow
 
@@ -454,3 +455,26 @@ async def wait_for_lock_wait(url: str) -> None:
                 return
             await asyncio.sleep(0.01)
     raise AssertionError("no connection waited for a lock")
+
+
+async def test_statements_planned_afresh_as_tables_grow_keep_working(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each time the store's transitions double, its statements are planned again; every one still runs after."""
+    monkeypatch.setattr(store_module, "_FIRST_REPLAN", 1)  # planned afresh after 1, 2, 4, 8, ... transitions
+    store = await PostgresStore.open(postgres_url)
+    try:
+
+        def insert(i: int) -> Callable[[Transaction], bool]:
+            return lambda tx: tx.insert_execution(execution(f"e{i}"))
+
+        def update(i: int) -> Callable[[Transaction], None]:
+            return lambda tx: tx.update_execution(f"e{i}", task_error=f"step {i}")
+
+        for i in range(40):  # statements are prepared after five runs: some are by the replans at 8, 16 and 32
+            await store.run(insert(i))
+            await store.run(update(i))
+        rows = await store.read(lambda tx: [tx.get_execution(f"e{i}") for i in range(40)])
+        assert [r.task_error for r in rows if r is not None] == [f"step {i}" for i in range(40)]
+    finally:
+        await store.close()

@@ -207,7 +207,7 @@ class PostgresStatements:
             self._control("ROLLBACK")
 
     def control(self, sql: str) -> None:
-        """Send a statement of the store's own (a NOTIFY, DEALLOCATE), after the writes held back, without waiting."""
+        """Send a statement of the store's own (a NOTIFY), after the writes held back, without waiting."""
         self._send_held_back()
         self._control(sql)
 
@@ -241,11 +241,6 @@ class PostgresStatements:
         if self._in_block:
             self._in_block = False
             self._control("COMMIT")
-
-    def forget_plans(self) -> None:
-        """Drop the connection's prepared statements, between transactions: they are prepared and planned again."""
-        self.control("DEALLOCATE ALL")
-        self.settle()
 
     def settle(self) -> None:
         """Wait for the results of every statement sent so far.

@@ -319,23 +319,28 @@ class PostgresStore:
         return batch
 
     def _replan_as_tables_grow(self, transitions: int) -> None:
-        """Drop the connection's prepared statements each time its count of transitions doubles.
+        """Plan the statements afresh, on a new connection, each time the count of transitions doubles.
 
         PostgreSQL keeps a prepared statement's generic plan until the statistics of its
         tables change. A plan made while tether's tables were nearly empty (a fresh database)
         may scan a whole table, and keeps doing so as the table grows to millions of rows,
         for as long as nothing analyses it (never, with autovacuum off). Statements prepared
         again are planned for the tables as they are now; the doubling bounds the work to a
-        few dozen statements, a logarithmic number of times.
+        few dozen statements and a connection, a logarithmic number of times.
+
+        A new connection rather than ``DEALLOCATE ALL`` on this one: psycopg clears its own
+        list of prepared statements only when it meets that text for the first time since it
+        last cleared it, and would go on using statements the server had dropped.
         """
         self._transitions += transitions
         if self._transitions < self._replan_at or self._tx is None:
             return
         self._replan_at = self._transitions * 2
         try:
-            self._tx.forget_plans()
-        except StatementFailed:
-            logger.warning("could not drop the connection's prepared statements", exc_info=True)
+            self._open_connection()
+        except psycopg.Error:
+            # None is left open: the next batch connects (or fails, as it would have anyway).
+            logger.warning("could not connect again to plan the statements afresh", exc_info=True)
 
     def _connection(self) -> PostgresTransaction:
         conn, tx = self._conn, self._tx
