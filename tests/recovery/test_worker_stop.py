@@ -188,10 +188,7 @@ async def test_stopping_a_worker_at_random_moments_always_returns_and_the_next_w
         async with TestEnvironment(url=store_url, start=clock.now(), workflows=WORKFLOWS, activities=ACTIVITIES) as env:
             for key, token in PARKED.items():
                 await review(env.client, key, token, approve=True)
-            results = {
-                execution_id: await asyncio.wait_for(env.client.get_handle(execution_id).result(), RESULT_GUARD_S)
-                for execution_id in expected
-            }
+            results = {execution_id: await result_of(env.client, execution_id) for execution_id in expected}
             histories = {execution_id: await env.client.history(execution_id) for execution_id in expected}
     finally:
         RELEASED.set()
@@ -201,6 +198,16 @@ async def test_stopping_a_worker_at_random_moments_always_returns_and_the_next_w
         scheduled = [e.data["activity_id"] for e in events_of(history, EventType.ACTIVITY_SCHEDULED)]
         closed = [e.data["activity_id"] for e in history if e.type in ("ActivityCompleted", "ActivityFailed")]
         assert sorted(closed) == sorted(scheduled), f"{execution_id}: every activity closed exactly once"
+
+
+async def result_of(client: tether.Client, execution_id: str) -> Any:
+    """The execution's result; if it does not come, a failure that says where the execution stands."""
+    try:
+        return await asyncio.wait_for(client.get_handle(execution_id).result(), RESULT_GUARD_S)
+    except TimeoutError:
+        history = [(e.type, e.data) for e in await client.history(execution_id)]
+        described = await client.describe(execution_id)
+        raise AssertionError(f"(seed {SEED}) {execution_id} never closed: {described!r}; history {history}") from None
 
 
 @pytest.mark.acceptance
