@@ -41,6 +41,19 @@ def threaded(store: Store) -> ThreadedStore:
     return store
 
 
+async def held_busy(store: Store) -> tuple[asyncio.Future[None], threading.Event]:
+    """A transition that holds the store's batch until ``gate`` is set (the future is its run)."""
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold(tx: Transaction) -> None:
+        entered.set()
+        gate.wait(5)
+
+    holder = asyncio.ensure_future(store.run(hold))
+    assert await asyncio.to_thread(entered.wait, 5)
+    return holder, gate
+
+
 def inserting(row: ExecutionRow) -> Callable[[Transaction], str]:
     def transition(tx: Transaction) -> str:
         tx.insert_execution(row)
@@ -141,14 +154,7 @@ async def test_thread_transition_after_close_raises_store_unavailable_without_ca
 
 async def test_thread_transitions_queued_when_the_store_closes_still_commit(store: Store) -> None:
     submitter = threaded(store)
-    entered, gate = threading.Event(), threading.Event()
-
-    def hold(tx: Transaction) -> None:
-        entered.set()
-        gate.wait(5)
-
-    holder = asyncio.ensure_future(store.run(hold))
-    assert await asyncio.to_thread(entered.wait, 5)
+    holder, gate = await held_busy(store)
     callbacks = [Callback(), Callback()]
     for i, done in enumerate(callbacks):
         await asyncio.to_thread(submitter.run_in_thread, inserting(execution(f"e{i}")), done)

@@ -161,8 +161,6 @@ class EngineCore:
         self,
         transition: Callable[[Transaction], T],
         done: Callable[[tuple[T | None, dispatch.Pushed | None] | None, BaseException | None], None],
-        *,
-        touches: TouchesAhead | None = None,
     ) -> None:
         """Like :meth:`_run`, from a worker thread: ``done`` gets the result and the work pushed to the local worker.
 
@@ -180,7 +178,7 @@ class EngineCore:
             return (None if isinstance(result, _Refusal) else result), pushed
 
         if noted is None:
-            self._threaded.run_in_thread(body, done, touches=touches)
+            self._threaded.run_in_thread(body, done)
             return
 
         def finished(outcome: tuple[T | None, dispatch.Pushed | None] | None, error: BaseException | None) -> None:
@@ -190,7 +188,7 @@ class EngineCore:
                 self.observe(noted)
             done(outcome, error)
 
-        self._threaded.run_in_thread(body, finished, touches=touches)
+        self._threaded.run_in_thread(body, finished)
 
     def _transition(
         self,

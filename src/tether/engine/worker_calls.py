@@ -128,10 +128,7 @@ class WorkerCalls(EngineCore):
         def recorded(result: tuple[None, dispatch.Pushed | None] | None, error: BaseException | None) -> None:
             done(None if result is None else result[1], error)
 
-        touches = self._closing_touches(claims.execution_id, claims.activity_id, announced=claims.attempt > 1)
-        self._run_in_thread(
-            self._recording(claims, outcome, now, touches.events_after), recorded, touches=lambda: touches
-        )
+        self._run_in_thread(self._recording(claims, outcome, now, self._seen_by_worker(claims.execution_id)), recorded)
 
     async def attempt_deadlines(self, claims: TokenClaims) -> AttemptDeadlines:
         """The deadlines of an attempt a worker runs, for it to learn when its attempt is over.

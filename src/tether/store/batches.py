@@ -27,42 +27,6 @@ class SettledJob(Protocol):
         """What the transition returned or raised."""
 
 
-class FinishedJob(SettledJob, Protocol):
-    """A job of a batch that ran: from the event loop (a future), or from another thread (a callback)."""
-
-    @property
-    def done(self) -> Callable[[Any, BaseException | None], None] | None:
-        """For a job from another thread: called with the outcome on the thread that ran the batch."""
-
-    finished: bool
-    """Set once the job's outcome is handed over (a thread that submitted it reads it after its batch)."""
-
-
-def hand_over(
-    loop: asyncio.AbstractEventLoop,
-    batch: Sequence[FinishedJob],
-    hooks: list[Callable[[], None]],
-    listener: Callable[[set[str]], None] | None,
-    changes: set[str],
-) -> None:
-    """After a batch's commit, on the thread that ran it: hand each job's outcome to its caller.
-
-    Jobs from threads are called back here; the event loop is woken once for the rest: hooks,
-    then results, then ``listener`` if anything changed.
-    """
-    waiting = [job for job in batch if job.future is not None]
-    for job in batch:
-        job.finished = True
-        if job.done is not None:
-            ok, value = job.outcome
-            try:
-                job.done(value, None) if ok else job.done(None, value)
-            except Exception:
-                logger.exception("completion callback failed")
-    if waiting or hooks or changes:
-        loop.call_soon_threadsafe(finish_batch, hooks, waiting, listener if changes else None, changes)
-
-
 def run_all(callbacks: list[Callable[[], None]], what: str) -> None:
     """Call every callback even if some raise; a failing one is logged as ``what``."""
     for callback in callbacks:

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlparse
 
 from tether.errors import StoreNotFound, StoreUnavailable, UsageError
 from tether.store.base import ApiKeyReads, TouchesAhead, Transaction
-from tether.store.batches import fail, hand_over, resolve, run_all
+from tether.store.batches import fail, finish_batch, resolve, run_all
 from tether.store.sqlite import schema as sqlite_schema
 from tether.store.sqlite.aside import AsideReader, NoReaderHere
 from tether.store.sqlite.committed import CommittedReader
@@ -186,11 +186,7 @@ class SQLiteStore:
         return await future  # type: ignore[no-any-return]  # the job's future carries T
 
     def run_in_thread(
-        self,
-        transition: Callable[[Transaction], T],
-        done: Callable[[T | None, BaseException | None], None],
-        *,
-        touches: TouchesAhead | None = None,
+        self, transition: Callable[[Transaction], T], done: Callable[[T | None, BaseException | None], None]
     ) -> None:
         """Run a writing transition submitted from a thread other than the event loop's.
 
@@ -201,9 +197,6 @@ class SQLiteStore:
         Raises:
             StoreUnavailable: the store is closed (``done`` is not called).
         """
-        # ``touches`` goes unused: locks cost no round trip here, and reading a closing workflow's
-        # open activities ahead (as ``run`` may) made a W4 step 3% dearer, for nothing a lone
-        # transition on this thread gains from it.
         job = _Job(transition, None, done=done)
         with self._mutex:
             if self._closed or self._stopping:
@@ -351,7 +344,19 @@ class SQLiteStore:
 
     def _finish(self, batch: list[_Job], hooks: list[Callable[[], None]], changes: set[str]) -> None:
         assert self._loop is not None
-        hand_over(self._loop, batch, hooks, self._listener, changes)
+        waiting = [job for job in batch if job.future is not None]
+        for job in batch:
+            job.finished = True
+            if job.done is not None:
+                ok, value = job.outcome
+                try:
+                    job.done(value, None) if ok else job.done(None, value)
+                except Exception:
+                    logger.exception("completion callback failed")
+        if waiting or hooks or changes:
+            # One wake-up of the event loop per batch: hooks, then results, then listeners.
+            listener = self._listener if changes else None
+            self._loop.call_soon_threadsafe(finish_batch, hooks, waiting, listener, changes)
 
     def _run_batch(
         self,
