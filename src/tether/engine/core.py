@@ -78,14 +78,13 @@ class EngineCore:
         if self._local is None:
             self._local = worker
 
-    def _seen_by_worker(self, execution_id: str) -> int | None:
-        """The last event of the execution the local worker has seen (None: it caches none of it).
+    def _seen_by_worker(self, execution_id: str, worker: dispatch.LocalWorker | None) -> int | None:
+        """The last event of the execution ``worker`` has seen (None: it caches none of it, or there is none).
 
         A transition that will likely run the execution's next workflow task here tells the
         store (``expect_events``), which may then read the events the worker lacks with the lock.
         """
-        local = self._local
-        return None if local is None else local.cached_seq.get(execution_id)
+        return None if worker is None else worker.cached_seq.get(execution_id)
 
     def _closing_touches(self, execution_id: str, activity_id: int, *, announced: bool) -> Touches:
         """What a transition recording an activity's close touches first, for the store to read ahead.
@@ -107,9 +106,9 @@ class EngineCore:
             reads_waiting_notice=announced,
         )
 
-    def detach_worker(self, owner: str) -> None:
-        """Stop pushing work to the worker ``owner``."""
-        if self._local is not None and self._local.owner == owner:
+    def detach_worker(self, worker: dispatch.LocalWorker) -> None:
+        """Stop pushing work to ``worker`` (not to a successor attached under the same name)."""
+        if self._local is worker:
             self._local = None
 
     async def _run(
@@ -161,14 +160,17 @@ class EngineCore:
         self,
         transition: Callable[[Transaction], T],
         done: Callable[[tuple[T | None, dispatch.Pushed | None] | None, BaseException | None], None],
+        worker: dispatch.LocalWorker,
     ) -> None:
-        """Like :meth:`_run`, from a worker thread: ``done`` gets the result and the work pushed to the local worker.
+        """Like :meth:`_run`, from a thread of ``worker``: ``done`` gets the result and the work pushed to it.
 
+        The work goes to the worker whose thread submitted the transition, as ``done`` hands
+        it to that worker, attached or not: another worker of this process may run other
+        workflows (its cache, its leases), or be this one's successor under the same name.
         A refusal that follows applied deadlines comes as the result None: the work the
         deadlines created is still handed over.
         """
         assert self._threaded is not None
-        worker = self._local
         noted: list[observation.Fact] | None = [] if self._observers else None
 
         def body(tx: Transaction) -> tuple[T | None, dispatch.Pushed | None]:

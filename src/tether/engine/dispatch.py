@@ -71,6 +71,8 @@ class LocalWorker:
     advance_cached: Callable[[str, int, int], None] = lambda execution_id, seen, to: None
     """Move the cached instance of an execution from having seen ``seen`` to ``to``, if it is there
     and stands at ``seen``; thread-safe (see ``_skip_records``)."""
+    takes_work: Callable[[], bool] = lambda: True
+    """Whether the worker still takes work (False once it stops); read inside each transition, on any thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,12 @@ def push(
 
     ``ran_before`` names instances whose task the transition itself completed: like those
     that run here, they skip their own events unless an input event came after them.
+
+    Nothing is leased to a worker that has begun to stop (it would drop the work, leased
+    until the lease ran out): the work stays queued, and the polling loops are woken for it.
     """
+    if not worker.takes_work():
+        return None
     tasks: list[WorkflowTask] = []
     starts: list[AttemptStart] = []
     ran: list[CachedExecution] = []

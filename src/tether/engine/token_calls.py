@@ -37,7 +37,7 @@ class TokenCalls(EngineCore):
         ahead: _Ahead | None = None,
     ) -> Claims:
         claims = self._keys.verify(tx, token, now, None if ahead is None else ahead.verified)
-        seen = self._seen_by_worker(claims.execution_id) if closes else None
+        seen = self._seen_by_worker(claims.execution_id, self._local) if closes else None
         if seen is not None:
             tx.expect_events(claims.execution_id, seen)  # its workflow task likely runs here next
         # The activity before its execution: a store may lock the execution and read both at once.

@@ -113,12 +113,13 @@ class WorkerCalls(EngineCore):
         claims: TokenClaims,
         outcome: AttemptOutcome,
         done: Callable[[dispatch.Pushed | None, BaseException | None], None],
+        worker: dispatch.LocalWorker,
     ) -> None:
-        """Record how an attempt ended, from the worker thread that ran it (only when :attr:`runs_in_thread`).
+        """Record how an attempt ended, from the thread of ``worker`` that ran it (only when :attr:`runs_in_thread`).
 
         ``done`` is called once it committed (or failed), with the work the transition
-        pushed to the local worker (the workflow's next activity, say): on the calling
-        thread if it ran the store's batch itself, else on the store's thread.
+        pushed to ``worker`` (the workflow's next activity, say): on the calling thread if it
+        ran the store's batch itself, else on the store's thread.
 
         Raises:
             StoreUnavailable: the store is closed.
@@ -128,7 +129,8 @@ class WorkerCalls(EngineCore):
         def recorded(result: tuple[None, dispatch.Pushed | None] | None, error: BaseException | None) -> None:
             done(None if result is None else result[1], error)
 
-        self._run_in_thread(self._recording(claims, outcome, now, self._seen_by_worker(claims.execution_id)), recorded)
+        seen = self._seen_by_worker(claims.execution_id, worker)
+        self._run_in_thread(self._recording(claims, outcome, now, seen), recorded, worker)
 
     async def attempt_deadlines(self, claims: TokenClaims) -> AttemptDeadlines:
         """The deadlines of an attempt a worker runs, for it to learn when its attempt is over.

@@ -34,6 +34,8 @@ class ThreadAttempts:
 
     Args:
         attempts: the worker's running attempts, which these join while they run.
+        local: the worker as the engine pushes work to it: what an outcome recorded here
+            pushes goes to this worker, whichever the engine pushes its other work to.
         keep: caches an instance that ran a workflow task (thread-safe).
         accept: takes, on the event loop, the rest of what an outcome pushed to the worker.
         release_slot: gives back the slot of an attempt that will not run (thread-safe).
@@ -50,6 +52,7 @@ class ThreadAttempts:
         loop: asyncio.AbstractEventLoop,
         *,
         attempts: RunningAttempts,
+        local: dispatch.LocalWorker,
         keep: Callable[[dispatch.CachedExecution], None],
         accept: Callable[[dispatch.Pushed], None],
         release_slot: Callable[[], None],
@@ -63,6 +66,7 @@ class ThreadAttempts:
         self._executor = executor
         self._loop = loop
         self._attempts = attempts
+        self._local = local
         self._keep = keep
         self._accept = accept
         self._release_slot = release_slot
@@ -149,7 +153,7 @@ class ThreadAttempts:
 
         claims = TokenClaims(start.execution_id, start.activity_id, start.attempt)
         try:
-            self._engine.record_attempt_in_thread(claims, outcome, recorded)
+            self._engine.record_attempt_in_thread(claims, outcome, recorded, self._local)
         except errors.StoreUnavailable as exc:
             recorded(None, exc)
         return following[0] if following else None

@@ -169,6 +169,24 @@ class Worker:
         )  # fmt: skip
         self._stopping = False
         self._graceful = False
+        self._local = dispatch.LocalWorker(
+            owner=self.identity,
+            workflows=frozenset(self._workflows),
+            activities=frozenset(self._activities),
+            lease_ms=self._lease_ms,
+            cached_seq=self._cache.loaded_seq,
+            reserve_slot=self._claims.reserve_slot,
+            release_slot=self._claims.release_slot,
+            take_cached=self._cache.take,
+            awaits_only=self._cache.awaits_only,
+            advance_cached=self._cache.advance,
+            accept=self._accept,
+            history_limit=self._history.limit,
+            limited=frozenset(self._limits),
+            tracer=self._tracer,
+            takes_work=lambda: not self._stopping,
+        )
+        """What the engine pushes this worker's work through (the first worker attached gets the process's)."""
 
     # lifecycle
 
@@ -183,6 +201,7 @@ class Worker:
                 self._executor,
                 self._loop,
                 attempts=self._running,
+                local=self._local,
                 keep=self._keep,
                 accept=self._accept,
                 release_slot=self._claims.release_slot,
@@ -198,24 +217,7 @@ class Worker:
         await self._warn_of_unregistered_urls()
         self._group = asyncio.TaskGroup()
         await self._group.__aenter__()
-        self._engine.attach_worker(
-            dispatch.LocalWorker(
-                owner=self.identity,
-                workflows=frozenset(self._workflows),
-                activities=frozenset(self._activities),
-                lease_ms=self._lease_ms,
-                cached_seq=self._cache.loaded_seq,
-                reserve_slot=self._claims.reserve_slot,
-                release_slot=self._claims.release_slot,
-                take_cached=self._cache.take,
-                awaits_only=self._cache.awaits_only,
-                advance_cached=self._cache.advance,
-                accept=self._accept,
-                history_limit=self._history.limit,
-                limited=frozenset(self._limits),
-                tracer=self._tracer,
-            )
-        )
+        self._engine.attach_worker(self._local)
         self._loops = [
             self._group.create_task(self._keep_running(self._workflow_tasks.run), name="tether-workflow-tasks"),
             self._group.create_task(self._keep_running(self._claims.run), name="tether-activity-tasks"),
@@ -269,7 +271,7 @@ class Worker:
         self._stopping = True
         self._graceful = graceful
         self._cache.close()  # instances that run from now on are not kept
-        self._engine.detach_worker(self.identity)
+        self._engine.detach_worker(self._local)
         doomed = [*self._loops, *self._attempts]
         if not graceful:
             doomed.extend(self._tasks_in_flight)  # a killed process finishes nothing
