@@ -31,15 +31,15 @@ async def claim(engine: Engine, workflow: str, execution_id: str) -> WorkflowTas
     found = [task for task in tasks if task.execution_id == execution_id]
     for task in tasks:
         if task.execution_id != execution_id:
-            await engine.release_workflow_task(task.execution_id, "w")
+            await engine.release_workflow_task(task.execution_id, "w", task.leased_until_ms)
     assert found, f"no task of {execution_id} was ready"
     return found[0]
 
 
 async def finish(engine: Engine, task: WorkflowTask, *commands: Command, clock: VirtualClock) -> int | None:
     return await engine.complete_workflow_task(
-        execution_id=task.execution_id, owner="w", seen_seq=task.events[-1].seq, task_now_ms=clock.now_ms(),
-        commands=list(commands),
+        execution_id=task.execution_id, owner="w", leased_until_ms=task.leased_until_ms,
+        seen_seq=task.events[-1].seq, task_now_ms=clock.now_ms(), commands=list(commands),
     )  # fmt: skip
 
 

@@ -50,7 +50,7 @@ def counts() -> tuple[int, int]:
 def start(tx: Transaction, activity_id: int) -> None:
     tx.insert_activity(activity("e1", activity_id))
     tx.enqueue_activity_task(ActivityTaskRow("e1", activity_id, 1, ACT))
-    assert tx.finish_workflow_task("e1", "w1")
+    assert tx.finish_workflow_task("e1", "w1", 1_000)
     tx.append_events("e1", [(EventType.ACTIVITY_SCHEDULED, "{}")], 5)
 
 
@@ -344,8 +344,10 @@ async def test_claiming_workflow_tasks_reads_their_executions_behind_the_locks_i
         for execution_id in ids:
             row = tx.get_execution(execution_id)
             assert row is not None
-            seen.append((row.id, tx.workflow_deadline_ms(execution_id), tx.holds_workflow_task(execution_id, "w1")))
-            assert tx.finish_workflow_task(execution_id, "w1")
+            seen.append(
+                (row.id, tx.workflow_deadline_ms(execution_id), tx.holds_workflow_task(execution_id, "w1", 1_000))
+            )
+            assert tx.finish_workflow_task(execution_id, "w1", 1_000)
             tx.append_events(execution_id, [(EventType.WORKFLOW_TASK_COMPLETED, "{}")], 5)
         return ids
 

@@ -150,12 +150,12 @@ async def enqueue(store: Store, execution_id: str, ready_at_ms: int = 0) -> None
     await store.run(lambda tx: tx.enqueue_workflow_task(execution_id, ready_at_ms))
 
 
-async def finish(store: Store, execution_id: str, owner: str) -> bool:
-    return await store.run(lambda tx: tx.finish_workflow_task(execution_id, owner))
+async def finish(store: Store, execution_id: str, owner: str, leased_until_ms: int) -> bool:
+    return await store.run(lambda tx: tx.finish_workflow_task(execution_id, owner, leased_until_ms))
 
 
-async def holds(store: Store, execution_id: str, owner: str) -> bool:
-    return await store.read(lambda tx: tx.holds_workflow_task(execution_id, owner))
+async def holds(store: Store, execution_id: str, owner: str, leased_until_ms: int) -> bool:
+    return await store.read(lambda tx: tx.holds_workflow_task(execution_id, owner, leased_until_ms))
 
 
 async def claim_activities(store: Store, names: Sequence[str] = (ACT,), limit: int = 10) -> list[ActivityTaskRow]:
@@ -701,7 +701,7 @@ async def test_leased_workflow_task_is_not_claimed_again_before_the_lease_expire
     await claim(store, now_ms=100, owner="w1", lease_ms=1_000)
 
     assert await claim(store, now_ms=1_099, owner="w2") == []
-    assert await holds(store, "e1", "w1") is True
+    assert await holds(store, "e1", "w1", 1_100) is True
 
 
 async def test_expired_lease_lets_another_owner_claim_the_task(store: Store) -> None:
@@ -712,9 +712,27 @@ async def test_expired_lease_lets_another_owner_claim_the_task(store: Store) -> 
 
     assert expiry == 1_100
     assert await claim(store, now_ms=expiry, owner="w2") == ["e1"]
-    assert await holds(store, "e1", "w2") is True
-    assert await holds(store, "e1", "w1") is False
-    assert await finish(store, "e1", "w1") is False, "the first owner lost its lease"
+    assert await holds(store, "e1", "w2", 2_100) is True
+    assert await holds(store, "e1", "w1", 1_100) is False
+    assert await finish(store, "e1", "w1", 1_100) is False, "the first owner lost its lease"
+
+
+async def test_a_task_claimed_again_by_its_owner_after_the_lease_ran_out_is_held_by_the_new_lease_only(
+    store: Store,
+) -> None:
+    # A run that outlasted its lease must not end the task its owner's later claim holds.
+    await insert(store, execution("e1"))
+    await enqueue(store, "e1")
+    await claim(store, now_ms=100, owner="w1", lease_ms=1_000)
+    await enqueue(store, "e1", 500)
+    assert await claim(store, now_ms=1_100, owner="w1") == ["e1"]
+
+    assert await holds(store, "e1", "w1", 1_100) is False
+    assert await finish(store, "e1", "w1", 1_100) is False, "the first lease is over"
+    assert await holds(store, "e1", "w1", 2_100) is True
+    assert await claim(store, now_ms=2_099, owner="w2") == [], "still leased"
+    assert await finish(store, "e1", "w1", 2_100) is True
+    assert await claim(store, now_ms=10_000, owner="w2") == []
 
 
 async def test_finish_deletes_the_task_of_its_holder(store: Store) -> None:
@@ -722,9 +740,9 @@ async def test_finish_deletes_the_task_of_its_holder(store: Store) -> None:
     await enqueue(store, "e1")
     await claim(store, now_ms=10, owner="w1")
 
-    assert await finish(store, "e1", "w1") is True
+    assert await finish(store, "e1", "w1", 1_010) is True
 
-    assert await holds(store, "e1", "w1") is False
+    assert await holds(store, "e1", "w1", 1_010) is False
     assert await claim(store, now_ms=10_000, owner="w2") == []
     assert await store.read(lambda tx: tx.has_ready_work(10_000, [WF], [ACT])) is False
 
@@ -735,7 +753,7 @@ async def test_task_enqueued_twice_before_its_claim_is_gone_after_one_finish(sto
     await enqueue(store, "e1")
     await claim(store, now_ms=10, owner="w1")
 
-    await finish(store, "e1", "w1")
+    assert await finish(store, "e1", "w1", 1_010) is True
 
     assert await claim(store, now_ms=10_000, owner="w2") == []
 
@@ -746,9 +764,9 @@ async def test_finish_offers_the_task_again_when_it_was_enqueued_during_the_leas
     await claim(store, now_ms=10, owner="w1", lease_ms=1_000)
     await enqueue(store, "e1", 20)
 
-    assert await finish(store, "e1", "w1") is True
+    assert await finish(store, "e1", "w1", 1_010) is True
 
-    assert await holds(store, "e1", "w1") is False
+    assert await holds(store, "e1", "w1", 1_010) is False
     assert await store.read(lambda tx: tx.has_ready_work(30, [WF], [ACT])) is True
     assert await claim(store, now_ms=30, owner="w2") == ["e1"], "offered again before the old lease would expire"
 
@@ -758,10 +776,11 @@ async def test_finish_by_a_non_holder_returns_false_and_keeps_the_lease(store: S
     await enqueue(store, "e1")
     await claim(store, now_ms=10, owner="w1", lease_ms=1_000)
 
-    assert await finish(store, "e1", "w2") is False
-    assert await finish(store, "nope", "w1") is False
+    assert await finish(store, "e1", "w2", 1_010) is False
+    assert await finish(store, "nope", "w1", 1_010) is False
+    assert await finish(store, "e1", "w1", 1_009) is False, "not the lease it holds"
 
-    assert await holds(store, "e1", "w1") is True
+    assert await holds(store, "e1", "w1", 1_010) is True
     assert await claim(store, now_ms=20, owner="w2") == []
 
 
@@ -769,7 +788,7 @@ async def test_holds_workflow_task_is_false_for_a_task_that_is_only_queued(store
     await insert(store, execution("e1"))
     await enqueue(store, "e1")
 
-    assert await holds(store, "e1", "w1") is False
+    assert await holds(store, "e1", "w1", 0) is False
 
 
 async def test_release_workflow_tasks_frees_only_that_owners_leases(store: Store) -> None:
@@ -781,8 +800,8 @@ async def test_release_workflow_tasks_frees_only_that_owners_leases(store: Store
 
     await store.run(lambda tx: tx.release_workflow_tasks("w1"))
 
-    assert await holds(store, "e1", "w1") is False
-    assert await holds(store, "e2", "w2") is True
+    assert await holds(store, "e1", "w1", 1_010) is False
+    assert await holds(store, "e2", "w2", 1_010) is True
     assert await claim(store, now_ms=20, owner="w3") == ["e1"]
 
 
@@ -792,13 +811,13 @@ async def test_a_released_task_is_offered_again_at_once_and_only_its_holder_can_
     await claim(store, now_ms=10, owner="w1", lease_ms=1_000)
 
     def release(owner: str) -> Callable[[Transaction], bool]:
-        return lambda tx: workflows.release_task(tx, execution_id="e1", owner=owner, now_ms=20)
+        return lambda tx: workflows.release_task(tx, execution_id="e1", owner=owner, leased_until_ms=1_010, now_ms=20)
 
     assert await store.run(release("w2")) is False
-    assert await holds(store, "e1", "w1") is True
+    assert await holds(store, "e1", "w1", 1_010) is True
     assert await store.run(release("w1")) is True
 
-    assert await holds(store, "e1", "w1") is False
+    assert await holds(store, "e1", "w1", 1_010) is False
     assert await claim(store, now_ms=20, owner="w2") == ["e1"], "offered again before the old lease would expire"
     assert await store.run(release("w1")) is False
 
@@ -1187,7 +1206,7 @@ async def test_offering_work_to_workers_wakes_the_loop_of_its_topic(store: Store
         case "armed timer":
             await store.run(lambda tx: tx.arm_timer(TimerRow("e1", "sleep", 1, 0, 50)))
         case _:
-            assert await finish(store, "e1", "w1") is True
+            assert await finish(store, "e1", "w1", 1_010) is True
 
     assert await next_call(calls) == {topic}
 

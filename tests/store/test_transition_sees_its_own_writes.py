@@ -40,8 +40,8 @@ async def test_task_queued_claimed_and_finished_in_one_transition_leaves_no_task
     def transition(tx: Transaction) -> tuple[bool, bool, bool]:
         tx.enqueue_workflow_task("e1", 10)
         claimed = tx.claim_workflow_task("e1", now_ms=10, owner="w1", lease_until_ms=1_000, workflows=[WF])
-        held = tx.holds_workflow_task("e1", "w1")
-        return claimed, held, tx.finish_workflow_task("e1", "w1")
+        held = tx.holds_workflow_task("e1", "w1", 1_000)
+        return claimed, held, tx.finish_workflow_task("e1", "w1", 1_000)
 
     assert await store.run(transition) == (True, True, True)
     assert await store.read(lambda tx: tx.has_ready_work(10_000, [WF], [ACT])) is False
@@ -56,7 +56,7 @@ async def test_task_queued_and_claimed_in_one_transition_stays_leased_after_it(s
         return tx.claim_workflow_task("e1", now_ms=10, owner="w1", lease_until_ms=1_000, workflows=[WF])
 
     assert await store.run(transition) is True
-    assert await holds(store, "e1", "w1") is True
+    assert await holds(store, "e1", "w1", 1_000) is True
     assert await claim(store, now_ms=999, owner="w2") == []
     assert await store.read(lambda tx: tx.next_lease_expiry_ms(10)) == 1_000
 
@@ -82,8 +82,8 @@ async def test_task_queued_while_another_owner_holds_it_cannot_be_claimed_and_is
         return tx.claim_workflow_task("e1", now_ms=20, owner="w2", lease_until_ms=2_000, workflows=[WF])
 
     assert await store.run(transition) is False
-    assert await holds(store, "e1", "w1") is True
-    assert await store.run(lambda tx: tx.finish_workflow_task("e1", "w1")) is True
+    assert await holds(store, "e1", "w1", 1_010) is True
+    assert await store.run(lambda tx: tx.finish_workflow_task("e1", "w1", 1_010)) is True
     assert await claim(store, now_ms=30, owner="w2") == ["e1"], "queued again during the lease"
 
 
@@ -205,7 +205,7 @@ async def test_savepoint_that_fails_undoes_the_writes_of_its_body_and_keeps_thos
     ]
     claimed = await store.run(lambda tx: tx.claim_activity_tasks(activities=[ACT], limit=10))
     assert claimed == [ActivityTaskRow("e1", 1, 1, ACT)]
-    assert await holds(store, "e1", "w1") is False
+    assert await holds(store, "e1", "w1", 1_000) is False, "the claim in the savepoint is undone"
     assert await claim(store, now_ms=0) == ["e1"]
     assert await store.read(lambda tx: tx.get_activity("e1", 1)) is None
 
@@ -290,12 +290,12 @@ async def test_task_finished_and_queued_again_in_one_transition_is_offered_afres
 
     def transition(tx: Transaction) -> bool:
         tx.get_execution("e1")
-        finished = tx.finish_workflow_task("e1", "w1")
+        finished = tx.finish_workflow_task("e1", "w1", 1_010)
         tx.enqueue_workflow_task("e1", 20)
         return finished
 
     assert await store.run(transition) is True
-    assert await holds(store, "e1", "w1") is False
+    assert await holds(store, "e1", "w1", 1_010) is False
     assert await claim(store, now_ms=20, owner="w2") == ["e1"]
 
 

@@ -194,8 +194,8 @@ async def test_a_cancellation_the_continuing_task_did_not_see_applies_to_the_nex
         await engine.cancel_workflow(execution_id)
         continued = Command(EventType.WORKFLOW_CONTINUED_AS_NEW, {"args": [1]})
         assert await engine.complete_workflow_task(
-            execution_id=execution_id, owner="w", seen_seq=task.events[-1].seq, task_now_ms=clock.now_ms(),
-            commands=[continued],
+            execution_id=execution_id, owner="w", leased_until_ms=task.leased_until_ms, seen_seq=task.events[-1].seq,
+            task_now_ms=clock.now_ms(), commands=[continued],
         ) is not None  # fmt: skip
 
         first = await engine.history(execution_id, run=1)
@@ -213,7 +213,8 @@ async def test_a_cancellation_the_continuing_task_did_not_see_applies_to_the_nex
         assert task.execution_id == f"{execution_id}#run-2"
         assert [e.type for e in task.events] == [EventType.WORKFLOW_STARTED, EventType.WORKFLOW_CANCEL_REQUESTED]
         assert await engine.complete_workflow_task(
-            execution_id=task.execution_id, owner="w", seen_seq=task.events[-1].seq, task_now_ms=clock.now_ms(),
+            execution_id=task.execution_id, owner="w", leased_until_ms=task.leased_until_ms,
+            seen_seq=task.events[-1].seq, task_now_ms=clock.now_ms(),
             commands=[Command(EventType.WORKFLOW_CONTINUED_AS_NEW, {"args": [2]})],
         ) is not None  # fmt: skip
         third = await engine.describe(execution_id)

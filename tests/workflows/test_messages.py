@@ -351,8 +351,8 @@ async def test_a_message_that_comes_while_the_closing_step_runs_is_seen_before_t
         assert [c.type for c in commands] == [EventType.WORKFLOW_COMPLETED]
         await client.send(execution_id, "m", "just in time")
         closed = await engine.complete_workflow_task(
-            execution_id=execution_id, owner="w", seen_seq=instance.loaded_seq,
-            task_now_ms=instance.now_ms, commands=commands,
+            execution_id=execution_id, owner="w", leased_until_ms=task.leased_until_ms,
+            seen_seq=instance.loaded_seq, task_now_ms=instance.now_ms, commands=commands,
         )  # fmt: skip
         assert closed is None
         assert (await client.describe(execution_id)).status == tether.WorkflowStatus.RUNNING

@@ -200,14 +200,16 @@ async def test_a_worker_holding_the_workflow_task_records_nothing_after_terminat
 
         if outcome == "completed":
             recorded = await env.engine.complete_workflow_task(
-                execution_id=execution_id, owner="slow-worker", seen_seq=task.events[-1].seq,
-                task_now_ms=env.clock.now_ms(), commands=[Command(EventType.WORKFLOW_COMPLETED, {"result": 1})],
+                execution_id=execution_id, owner="slow-worker", leased_until_ms=task.leased_until_ms,
+                seen_seq=task.events[-1].seq, task_now_ms=env.clock.now_ms(),
+                commands=[Command(EventType.WORKFLOW_COMPLETED, {"result": 1})],
             )  # fmt: skip
             assert recorded is None
         else:
             await env.engine.fail_workflow_task(
-                execution_id=execution_id, owner="slow-worker", error={"error": "Boom", "message": "", "details": None}
-            )
+                execution_id=execution_id, owner="slow-worker", leased_until_ms=task.leased_until_ms,
+                error={"error": "Boom", "message": "", "details": None},
+            )  # fmt: skip
 
         assert await env.client.history(execution_id) == history
         description = await env.client.describe(execution_id)

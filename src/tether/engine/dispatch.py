@@ -254,6 +254,7 @@ def _complete_here(
             tx,
             execution_id=task.execution_id,
             owner=worker.owner,
+            leased_until_ms=task.leased_until_ms,
             seen_seq=instance.loaded_seq,
             task_now_ms=instance.now_ms,
             commands=commands,

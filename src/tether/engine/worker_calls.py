@@ -188,6 +188,7 @@ class WorkerCalls(EngineCore):
         *,
         execution_id: str,
         owner: str,
+        leased_until_ms: int,
         seen_seq: int,
         task_now_ms: int,
         commands: list[Command],
@@ -195,6 +196,10 @@ class WorkerCalls(EngineCore):
         deadline_ms: int | None = None,
     ) -> int | None:
         """Commit a workflow task's commands; None if the lease was lost.
+
+        ``owner`` and ``leased_until_ms`` name the claim the task ran under (its
+        ``WorkflowTask.leased_until_ms``): a run that outlasted it is refused once the task
+        was claimed again.
 
         ``deadline_ms``: a workflow deadline to arm with them (see ``workflows.complete_task``).
 
@@ -215,8 +220,8 @@ class WorkerCalls(EngineCore):
             # Nothing appended since the instance ran: what this transition appends is its own.
             caught_up = execution is not None and execution.last_seq == seen_seq
             last = workflows.complete_task(
-                tx, execution_id=execution_id, owner=owner, seen_seq=seen_seq, task_now_ms=task_now_ms,
-                commands=commands, now_ms=now, deadline_ms=deadline_ms,
+                tx, execution_id=execution_id, owner=owner, leased_until_ms=leased_until_ms, seen_seq=seen_seq,
+                task_now_ms=task_now_ms, commands=commands, now_ms=now, deadline_ms=deadline_ms,
             )  # fmt: skip
             if last is not None and instance is not None and worker is not None:
                 instance.committed_seq = last
@@ -231,18 +236,24 @@ class WorkerCalls(EngineCore):
             body, ran=ran, touches=lambda: Touches(execution_id, reads_open_activities=workflows.closes(commands))
         )
 
-    async def fail_workflow_task(self, *, execution_id: str, owner: str, error: dict[str, Any]) -> None:
-        """Record a failed workflow task."""
+    async def fail_workflow_task(
+        self, *, execution_id: str, owner: str, leased_until_ms: int, error: dict[str, Any]
+    ) -> None:
+        """Record a failed workflow task (run under ``owner``'s lease until ``leased_until_ms``)."""
         now = self.clock.now_ms()
         await self._run(
-            lambda tx: workflows.fail_task(tx, execution_id=execution_id, owner=owner, error=error, now_ms=now)
+            lambda tx: workflows.fail_task(
+                tx, execution_id=execution_id, owner=owner, leased_until_ms=leased_until_ms, error=error, now_ms=now
+            )
         )
 
-    async def release_workflow_task(self, execution_id: str, owner: str) -> bool:
-        """Offer a task ``owner`` leased to workers again now; False if the lease was gone."""
+    async def release_workflow_task(self, execution_id: str, owner: str, leased_until_ms: int) -> bool:
+        """Offer a task ``owner`` leased until ``leased_until_ms`` to workers again now; False if the lease was gone."""
         now = self.clock.now_ms()
         return await self._run(
-            lambda tx: workflows.release_task(tx, execution_id=execution_id, owner=owner, now_ms=now)
+            lambda tx: workflows.release_task(
+                tx, execution_id=execution_id, owner=owner, leased_until_ms=leased_until_ms, now_ms=now
+            )
         )
 
     async def release_workflow_tasks(self, owner: str) -> None:

@@ -39,6 +39,9 @@ class WorkflowTask:
     """The sequence number after which ``events`` start."""
     execution: ExecutionRow
     """The execution as read when the task was leased."""
+    leased_until_ms: int
+    """When the lease ends: with the owner, it names this claim of the task, which a claim after
+    the lease ran out (even by a worker of the same name) does not share."""
     discard_cached: bool = False
     """The worker's cached instance read further than this history goes: another history, of an
     execution deleted since whose id was started again. It must not be used."""
@@ -90,10 +93,9 @@ def claim_tasks(
     history_limit: int | None = None,
 ) -> list[WorkflowTask]:
     """Lease ready workflow tasks and load the events each worker still needs (see :func:`_load_task`)."""
-    ids = tx.claim_workflow_tasks(
-        now_ms=now_ms, owner=owner, lease_until_ms=now_ms + lease_ms, workflows=workflows, limit=limit
-    )
-    tasks = [_load_task(tx, execution_id, owner, cached_seq, history_limit, now_ms) for execution_id in ids]
+    until = now_ms + lease_ms
+    ids = tx.claim_workflow_tasks(now_ms=now_ms, owner=owner, lease_until_ms=until, workflows=workflows, limit=limit)
+    tasks = [_load_task(tx, execution_id, owner, until, cached_seq, history_limit, now_ms) for execution_id in ids]
     return [task for task in tasks if task is not None]
 
 
@@ -109,17 +111,17 @@ def claim_task(
     history_limit: int | None = None,
 ) -> WorkflowTask | None:
     """Lease one execution's ready workflow task, if it is free, with the events the worker needs."""
-    if not tx.claim_workflow_task(
-        execution_id, now_ms=now_ms, owner=owner, lease_until_ms=now_ms + lease_ms, workflows=workflows
-    ):
+    until = now_ms + lease_ms
+    if not tx.claim_workflow_task(execution_id, now_ms=now_ms, owner=owner, lease_until_ms=until, workflows=workflows):
         return None
-    return _load_task(tx, execution_id, owner, cached_seq, history_limit, now_ms)
+    return _load_task(tx, execution_id, owner, until, cached_seq, history_limit, now_ms)
 
 
 def _load_task(
     tx: Transaction,
     execution_id: str,
     owner: str,
+    leased_until_ms: int,
     cached_seq: dict[str, int],
     history_limit: int | None,
     now_ms: int,
@@ -131,10 +133,10 @@ def _load_task(
     """
     execution = tx.get_execution(execution_id)
     if execution is None or execution.status != _RUNNING:
-        tx.finish_workflow_task(execution_id, owner)
+        tx.finish_workflow_task(execution_id, owner, leased_until_ms)
         return None
     if history_limit is not None and execution.last_seq > history_limit:
-        return WorkflowTask(execution_id, execution.workflow, [], execution.last_seq, execution)
+        return WorkflowTask(execution_id, execution.workflow, [], execution.last_seq, execution, leased_until_ms)
     from_seq = cached_seq.get(execution_id, 0)
     ahead = from_seq > execution.last_seq
     if ahead:
@@ -142,7 +144,9 @@ def _load_task(
     events = tx.load_events(execution_id, from_seq)
     if observation.observers:
         observation.resumed(execution_id, events, now_ms)
-    return WorkflowTask(execution_id, execution.workflow, events, from_seq, execution, discard_cached=ahead)
+    return WorkflowTask(
+        execution_id, execution.workflow, events, from_seq, execution, leased_until_ms, discard_cached=ahead
+    )
 
 
 def complete_task(
@@ -150,6 +154,7 @@ def complete_task(
     *,
     execution_id: str,
     owner: str,
+    leased_until_ms: int,
     seen_seq: int,
     task_now_ms: int,
     commands: list[Command],
@@ -159,8 +164,10 @@ def complete_task(
 ) -> int | None:
     """Record a workflow task's commands and carry them out; None if it is not recorded.
 
-    It is not when the lease was lost, the deadline passed, or the task would close the
-    execution but a message came after what it had seen (the task then runs again).
+    It is not when the lease was lost (``owner``'s claim until ``leased_until_ms``: a run that
+    outlasted its lease is refused once the task was claimed again, even by a worker of the
+    same name), the deadline passed, or the task would close the execution but a message came
+    after what it had seen (the task then runs again).
 
     ``claimed`` is the execution as read when the task was leased in this same
     transaction: the lease and the row need no second look. ``deadline_ms`` is a workflow
@@ -169,15 +176,15 @@ def complete_task(
     """
     # The execution first: a store may read the task's lease along with it.
     execution = claimed or tx.get_execution(execution_id)
-    if claimed is None and not tx.holds_workflow_task(execution_id, owner):
+    if claimed is None and not tx.holds_workflow_task(execution_id, owner, leased_until_ms):
         return None
     if execution is None or execution.status != _RUNNING:
-        tx.finish_workflow_task(execution_id, owner)
+        tx.finish_workflow_task(execution_id, owner, leased_until_ms)
         return None
     if deadline_ms is not None:
         workflow_deadline.arm(tx, execution_id, deadline_ms)
     if workflow_deadline.apply_if_passed(tx, execution_id, now_ms, execution):
-        tx.finish_workflow_task(execution_id, owner)
+        tx.finish_workflow_task(execution_id, owner, leased_until_ms)
         return None
     closing_command: Command | None = None
     for index, command in enumerate(commands):
@@ -187,7 +194,7 @@ def complete_task(
             break
     if closing_command is not None and _messages_came(tx, execution, closing_command, seen_seq):
         # The workflow must see them before it may close: the task runs again, from its history.
-        tx.finish_workflow_task(execution_id, owner)
+        tx.finish_workflow_task(execution_id, owner, leased_until_ms)
         return None
     count = len(commands) + (closing_command is not None)
     marker = f'{{"seen":{int(seen_seq)},"now_ms":{int(task_now_ms)},"commands":{count}}}'
@@ -203,7 +210,7 @@ def complete_task(
             last_seq = runs.continue_as_new(tx, execution, closing_command, seen_seq, now_ms)
         else:
             last_seq = _close(tx, execution_id, closing_command, now_ms)
-    tx.finish_workflow_task(execution_id, owner)
+    tx.finish_workflow_task(execution_id, owner, leased_until_ms)
     return last_seq
 
 
@@ -291,9 +298,11 @@ close = closing.close_execution
 terminate, its deadline, continue-as-new) goes through it (see :mod:`tether.engine.closing`)."""
 
 
-def fail_task(tx: Transaction, *, execution_id: str, owner: str, error: dict[str, Any], now_ms: int) -> None:
+def fail_task(
+    tx: Transaction, *, execution_id: str, owner: str, leased_until_ms: int, error: dict[str, Any], now_ms: int
+) -> None:
     """Record why a workflow task failed; it runs again when new events arrive or a worker restarts."""
-    if not tx.holds_workflow_task(execution_id, owner):
+    if not tx.holds_workflow_task(execution_id, owner, leased_until_ms):
         return
     execution = tx.get_execution(execution_id)
     text = json.dumps(error)
@@ -301,16 +310,16 @@ def fail_task(tx: Transaction, *, execution_id: str, owner: str, error: dict[str
     if execution is not None and execution.status == _RUNNING and execution.task_error != text:
         tx.update_execution(execution_id, task_error=text)
         tx.append_events(execution_id, [(EventType.WORKFLOW_TASK_FAILED, text)], now_ms)
-    tx.finish_workflow_task(execution_id, owner)
+    tx.finish_workflow_task(execution_id, owner, leased_until_ms)
 
 
-def release_task(tx: Transaction, *, execution_id: str, owner: str, now_ms: int) -> bool:
+def release_task(tx: Transaction, *, execution_id: str, owner: str, leased_until_ms: int, now_ms: int) -> bool:
     """Give back a task's lease so that it is offered again now; False if ``owner`` no longer held it.
 
     A worker whose task the store failed gives it back instead of holding it to the end of
     its lease. Finishing and offering again is safe whatever the failed commit did.
     """
-    if not tx.finish_workflow_task(execution_id, owner):
+    if not tx.finish_workflow_task(execution_id, owner, leased_until_ms):
         return False
     tx.enqueue_workflow_task(execution_id, now_ms)
     return True

@@ -297,11 +297,18 @@ class Transaction(ApiKeyReads, NotificationWrites, ScheduleWrites, Protocol):
         """Take one queued attempt off the queue; False if it is no longer there."""
         ...
 
-    def finish_workflow_task(self, execution_id: str, owner: str) -> bool:
-        """Drop or re-queue the task; False if ``owner`` no longer holds its lease."""
+    def finish_workflow_task(self, execution_id: str, owner: str, leased_until_ms: int) -> bool:
+        """Drop or re-queue the task; False if the lease ``owner`` took until ``leased_until_ms`` is gone.
+
+        A lease is the owner's claim that ends at that time: a task that ran out its lease
+        and was claimed again, even by a worker of the same name, has another.
+        """
         ...
 
-    def holds_workflow_task(self, execution_id: str, owner: str) -> bool: ...
+    def holds_workflow_task(self, execution_id: str, owner: str, leased_until_ms: int) -> bool:
+        """Whether ``owner``'s lease until ``leased_until_ms`` still holds the task (see ``finish_workflow_task``)."""
+        ...
+
     def release_workflow_tasks(self, owner: str) -> None: ...
     def next_lease_expiry_ms(self, now_ms: int) -> int | None: ...
     def has_ready_work(self, now_ms: int, workflows: Iterable[str], activities: Iterable[str]) -> bool:

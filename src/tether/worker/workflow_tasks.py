@@ -111,7 +111,7 @@ class WorkflowTasks:
             await self._process_exclusively(task)
             self._task_failures.pop(execution_id, None)
         except errors.StoreUnavailable:
-            await self._give_back(execution_id)
+            await self._give_back(task)
         except Exception:
             # The lease runs out and the task is offered again; the instance is not cached.
             logger.exception("workflow task failed in the worker", extra={"execution_id": execution_id})
@@ -120,13 +120,14 @@ class WorkflowTasks:
             done.set_result(None)
             self._changed()
 
-    async def _give_back(self, execution_id: str) -> None:
+    async def _give_back(self, task: WorkflowTask) -> None:
         """After the store failed a workflow task: wait, then offer it again rather than hold it for its whole lease.
 
         The wait doubles with each failure of the same execution, so that a store that
         stays down is not hammered. If the task cannot be given back either, its lease
         runs out and it is offered again then.
         """
+        execution_id = task.execution_id
         failures = self._task_failures.pop(execution_id, 0) + 1
         self._task_failures[execution_id] = failures
         if len(self._task_failures) > _REMEMBERED_FAILURES:  # executions another worker finished
@@ -142,7 +143,7 @@ class WorkflowTasks:
         while True:
             await asyncio.sleep(delay)
             try:
-                await self._engine.release_workflow_task(execution_id, self._identity)
+                await self._engine.release_workflow_task(execution_id, self._identity, task.leased_until_ms)
                 return
             except errors.StoreUnavailable:
                 failures += 1
@@ -184,12 +185,16 @@ class WorkflowTasks:
             logger.warning("workflow task failed: %s", exc, extra=log)
             span.fail(exc)
             await self._engine.fail_workflow_task(
-                execution_id=task.execution_id, owner=self._identity, error=_task_error(exc)
+                execution_id=task.execution_id,
+                owner=self._identity,
+                leased_until_ms=task.leased_until_ms,
+                error=_task_error(exc),
             )
             return
         last = await self._engine.complete_workflow_task(
             execution_id=task.execution_id,
             owner=self._identity,
+            leased_until_ms=task.leased_until_ms,
             seen_seq=instance.loaded_seq,
             task_now_ms=instance.now_ms,
             commands=commands,
@@ -208,7 +213,9 @@ class WorkflowTasks:
             recorded = json.loads(task.execution.task_error)
             if recorded.get("error") == error["error"]:
                 error = recorded  # refused again: the same error, so that no event is appended
-        await self._engine.fail_workflow_task(execution_id=task.execution_id, owner=self._identity, error=error)
+        await self._engine.fail_workflow_task(
+            execution_id=task.execution_id, owner=self._identity, leased_until_ms=task.leased_until_ms, error=error
+        )
 
 
 def _task_error(exc: Exception) -> dict[str, Any]:

@@ -124,11 +124,11 @@ class PostgresTasks(PostgresLocks):
         self.known.dequeued(task.execution_id, task.activity_id)
         return taken
 
-    def finish_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
+    def finish_workflow_task(self, execution_id: str, owner: str, leased_until_ms: int) -> bool:  # noqa: D102
         self._lock(execution_id)
         if self._knows_workflow_task(execution_id):
             task = self.known.workflow_task(execution_id)
-            if task is None or task.owner != owner:
+            if task is None or task.owner != owner or task.leased_until_ms != leased_until_ms:
                 return False
             if task.dirty:
                 self._set_workflow_task(execution_id, task, task._replace(leased_until_ms=0, owner=None, dirty=False))
@@ -136,27 +136,29 @@ class PostgresTasks(PostgresLocks):
             else:
                 self._set_workflow_task(execution_id, task, None)
             return True
+        lease = (execution_id, owner, leased_until_ms)
         deleted = self._count(
-            "DELETE FROM workflow_tasks WHERE execution_id = %s AND owner = %s AND NOT dirty", (execution_id, owner)
+            "DELETE FROM workflow_tasks WHERE execution_id = %s AND owner = %s AND leased_until_ms = %s AND NOT dirty",
+            lease,
         )
         if deleted:
             return True
         requeued = self._count(
             "UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL, dirty = false "
-            "WHERE execution_id = %s AND owner = %s AND dirty",
-            (execution_id, owner),
+            "WHERE execution_id = %s AND owner = %s AND leased_until_ms = %s AND dirty",
+            lease,
         )
         if requeued:
             self.topics.add("workflows")
         return bool(requeued)
 
-    def holds_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
+    def holds_workflow_task(self, execution_id: str, owner: str, leased_until_ms: int) -> bool:  # noqa: D102
         self._lock(execution_id)
         if self._knows_workflow_task(execution_id):
             task = self.known.workflow_task(execution_id)
-            return task is not None and task.owner == owner
-        row = self._one("SELECT owner FROM workflow_tasks WHERE execution_id = %s", (execution_id,))
-        return row is not None and row[0] == owner
+            return task is not None and task.owner == owner and task.leased_until_ms == leased_until_ms
+        row = self._one("SELECT owner, leased_until_ms FROM workflow_tasks WHERE execution_id = %s", (execution_id,))
+        return row is not None and row[0] == owner and row[1] == leased_until_ms
 
     def release_workflow_tasks(self, owner: str) -> None:  # noqa: D102
         if self.locking:

@@ -123,11 +123,11 @@ class QueueQueries:
         )
         return cursor.rowcount > 0
 
-    def finish_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
+    def finish_workflow_task(self, execution_id: str, owner: str, leased_until_ms: int) -> bool:  # noqa: D102
         held = self.pending.workflow_tasks.get(execution_id)
         if held is not None:
             state = held.state
-            if state is None or state.owner != owner:
+            if state is None or state.owner != owner or state.leased_until_ms != leased_until_ms:
                 return False
             if state.dirty:
                 offered = WorkflowTaskState(state.workflow, state.ready_at_ms, 0, None, False, state.priority)
@@ -138,29 +138,34 @@ class QueueQueries:
             return True
         self._write()
         self.pending.stored_tasks.clear()
+        lease = (execution_id, owner, leased_until_ms)
         deleted = self._conn.execute(
-            "DELETE FROM workflow_tasks WHERE execution_id = ? AND owner = ? AND dirty = 0", (execution_id, owner)
+            "DELETE FROM workflow_tasks WHERE execution_id = ? AND owner = ? AND leased_until_ms = ? AND dirty = 0",
+            lease,
         ).rowcount
         if deleted:
             return True
         requeued = self._conn.execute(
             "UPDATE workflow_tasks SET leased_until_ms = 0, owner = NULL, dirty = 0 "
-            "WHERE execution_id = ? AND owner = ? AND dirty = 1",
-            (execution_id, owner),
+            "WHERE execution_id = ? AND owner = ? AND leased_until_ms = ? AND dirty = 1",
+            lease,
         ).rowcount
         if requeued:
             self.topics.add("workflows")
         return bool(requeued)
 
-    def holds_workflow_task(self, execution_id: str, owner: str) -> bool:  # noqa: D102
+    def holds_workflow_task(self, execution_id: str, owner: str, leased_until_ms: int) -> bool:  # noqa: D102
         held = self.pending.workflow_tasks.get(execution_id)
         if held is not None:
-            return held.state is not None and held.state.owner == owner
+            state = held.state
+            return state is not None and state.owner == owner and state.leased_until_ms == leased_until_ms
         if execution_id in self.pending.stored_tasks:  # read along with the execution
             stored = self.pending.stored_tasks[execution_id]
-            return stored is not None and stored.owner == owner
-        row = self._conn.execute("SELECT owner FROM workflow_tasks WHERE execution_id = ?", (execution_id,)).fetchone()
-        return row is not None and row[0] == owner
+            return stored is not None and stored.owner == owner and stored.leased_until_ms == leased_until_ms
+        row = self._conn.execute(
+            "SELECT owner, leased_until_ms FROM workflow_tasks WHERE execution_id = ?", (execution_id,)
+        ).fetchone()
+        return row is not None and row[0] == owner and row[1] == leased_until_ms
 
     def release_workflow_tasks(self, owner: str) -> None:  # noqa: D102
         self._write()
