@@ -88,12 +88,13 @@ def _busy_rounds(history: list[tether.HistoryEvent]) -> set[int]:
 
 async def w6(client: tether.Client, rounds: int, n: int) -> dict[str, Any]:
     """Send → next step, one round at a time; n sends at once to one workflow; request → reply (W6b)."""
-    handle = await client.start_workflow(ping_loop, rounds + 1, id=f"{RUN}-w6")
+    ping_id = f"{RUN}-w6"
+    handle = await client.start_workflow(ping_loop, rounds + 1, id=ping_id)
     to_step: dict[int, float] = {}
     send_call: list[float] = []
     for i in range(-1, rounds):  # round -1 warms up (the workflow's first step, the activity's first run)
         started = time.perf_counter()
-        await client.send("w6", "ping", i)
+        await client.send(ping_id, "ping", i)
         called = time.perf_counter()
         got, ran = await pings.get()
         assert got == i, (got, i)
@@ -105,10 +106,11 @@ async def w6(client: tether.Client, rounds: int, n: int) -> dict[str, Any]:
     busy = _busy_rounds(await handle.history()) & to_step.keys()
     steps = [seconds for i, seconds in to_step.items() if i not in busy]
 
-    bulk = await client.start_workflow(drain, n, id=f"{RUN}-w6-bulk")
-    await client.request("w6-bulk", "ready")
+    bulk_id = f"{RUN}-w6-bulk"
+    bulk = await client.start_workflow(drain, n, id=bulk_id)
+    await client.request(bulk_id, "ready")
     began = time.perf_counter()
-    await asyncio.gather(*(client.send("w6-bulk", "bulk", 1) for _ in range(n)))
+    await asyncio.gather(*(client.send(bulk_id, "bulk", 1) for _ in range(n)))
     sent = time.perf_counter() - began
     assert await bulk.result() == n
     received = time.perf_counter() - began
@@ -128,13 +130,14 @@ async def w6(client: tether.Client, rounds: int, n: int) -> dict[str, Any]:
 
 async def _w6b(client: tether.Client, rounds: int) -> dict[str, Any]:
     """Request → reply, one at a time."""
-    handle = await client.start_workflow(echo, rounds + 1, id=f"{RUN}-w6b")
-    assert await client.request("w6b", "echo", -1) == -1  # warms up, as in W6
+    echo_id = f"{RUN}-w6b"
+    handle = await client.start_workflow(echo, rounds + 1, id=echo_id)
+    assert await client.request(echo_id, "echo", -1) == -1  # warms up, as in W6
     latencies: list[float] = []
     began = time.perf_counter()
     for i in range(rounds):
         started = time.perf_counter()
-        assert await client.request("w6b", "echo", i) == i
+        assert await client.request(echo_id, "echo", i) == i
         latencies.append(time.perf_counter() - started)
     elapsed = time.perf_counter() - began
     assert await handle.result() == rounds + 1
