@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import signal
 import threading
@@ -23,8 +24,8 @@ from tests.recovery.worker_process import effects, wk_hung
 from tether.model.events import EventType
 from tether.testing import TestEnvironment, VirtualClock
 
-SEED = 20261201
-"""The stop moments are drawn from this seed, so a failing run can be replayed."""
+SEED = int(os.environ.get("TETHER_STOP_SEED", "20261201"))
+"""The stop moments are drawn from this seed, so a failing run can be replayed (``TETHER_STOP_SEED`` sets another)."""
 ROUNDS = 100
 STOP_GUARD_S = 30.0
 """How long one stop may take before the test calls it a hang (a hang guard, not a timing)."""
@@ -205,7 +206,7 @@ async def result_of(client: tether.Client, execution_id: str) -> Any:
     try:
         return await asyncio.wait_for(client.get_handle(execution_id).result(), RESULT_GUARD_S)
     except TimeoutError:
-        history = [(e.type, e.data) for e in await client.history(execution_id)]
+        history = [(e.seq, e.type, e.data) for e in await client.history(execution_id)]
         described = await client.describe(execution_id)
         raise AssertionError(f"(seed {SEED}) {execution_id} never closed: {described!r}; history {history}") from None
 

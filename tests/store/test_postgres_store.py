@@ -354,6 +354,109 @@ async def test_a_read_whose_statement_fails_within_a_batch_of_writes_fails_alone
         await store.close()
 
 
+async def test_a_thread_transition_whose_batch_runs_again_alone_is_called_back_once(postgres_url: str) -> None:
+    """A statement of the batch fails: each transition runs again alone, the thread's one included, and is told once."""
+    store = await PostgresStore.open(postgres_url)
+    entered, gate = threading.Event(), threading.Event()
+    calls: list[tuple[object, BaseException | None, threading.Thread]] = []
+    called = threading.Event()
+
+    def hold(tx: Transaction) -> None:
+        entered.set()
+        gate.wait(WAIT_S)
+
+    def bad_write(tx: Transaction) -> object:
+        tx.insert_execution(execution("bad"))
+        return tx.list_executions(status=None, workflow=None, limit=-1, offset=0)  # PostgreSQL refuses LIMIT -1
+
+    def insert_e1(tx: Transaction) -> str:
+        tx.insert_execution(execution("e1"))
+        return "e1"
+
+    def done(result: object, error: BaseException | None) -> None:
+        calls.append((result, error, threading.current_thread()))
+        called.set()
+
+    try:
+        holder = asyncio.ensure_future(store.run(hold))
+        assert await asyncio.to_thread(entered.wait, WAIT_S)
+        failing = asyncio.ensure_future(store.run(bad_write))
+        await asyncio.sleep(0)  # queued before the thread's transition
+
+        def submit() -> threading.Thread:
+            store.run_in_thread(insert_e1, done)
+            return threading.current_thread()
+
+        submitted_on = await asyncio.to_thread(submit)
+        gate.set()
+        await holder
+        with pytest.raises(StoreUnavailable):
+            await failing
+        assert await asyncio.to_thread(called.wait, WAIT_S)
+        rows = await store.read(lambda tx: [tx.get_execution(e) for e in ("bad", "e1")])
+        assert [r.id for r in rows if r is not None] == ["e1"]
+        await store.close()  # its thread has ended: a second call back would have come
+        assert [(result, error) for result, error, _ in calls] == [("e1", None)]
+        assert calls[0][2] is not submitted_on  # queued behind a batch: the store's thread ran it
+    finally:
+        gate.set()
+        await store.close()
+
+
+async def test_a_thread_transition_waits_for_a_row_another_connection_holds_and_reads_it_after(
+    postgres_url: str,
+) -> None:
+    """Run on a worker's thread, a transition still takes the row's lock before it reads what it acts on."""
+    store = await PostgresStore.open(postgres_url)
+    other = psycopg.connect(postgres_url)
+    seen: list[str | None] = []
+    called = threading.Event()
+    outcome: list[tuple[object, BaseException | None]] = []
+
+    def append_mark(tx: Transaction) -> str | None:
+        row = tx.get_execution("e1")
+        assert row is not None
+        seen.append(row.task_error)
+        tx.update_execution("e1", task_error=f"{row.task_error}+thread")
+        return row.task_error
+
+    def done(result: object, error: BaseException | None) -> None:
+        outcome.append((result, error))
+        called.set()
+
+    try:
+        await store.run(lambda tx: tx.insert_execution(execution("e1")))
+        other.execute(f"UPDATE {postgres_schema.SCHEMA}.executions SET task_error = 'other' WHERE id = 'e1'")
+        # The store is idle: the submitting thread runs the batch itself, and waits there for the row.
+        submitted = asyncio.ensure_future(asyncio.to_thread(store.run_in_thread, append_mark, done))
+        await wait_for_lock_wait(postgres_url)
+        assert not called.is_set()
+        other.commit()
+        await submitted
+        assert called.is_set()
+        assert outcome == [("other", None)]
+        assert seen == ["other"]
+        row = await store.read(lambda tx: tx.get_execution("e1"))
+        assert row is not None
+        assert row.task_error == "other+thread"
+    finally:
+        other.close()
+        await store.close()
+
+
+async def wait_for_lock_wait(url: str) -> None:
+    """Return once a connection to the database waits for a lock (polled, bounded)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for _ in range(int(WAIT_S / 0.01)):
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if row is not None and row[0] > 0:
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("no connection waited for a lock")
+
+
 async def test_statements_planned_afresh_as_tables_grow_keep_working(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

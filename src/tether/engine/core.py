@@ -86,7 +86,9 @@ class EngineCore:
         """
         return None if worker is None else worker.cached_seq.get(execution_id)
 
-    def _closing_touches(self, execution_id: str, activity_id: int, *, announced: bool) -> Touches:
+    def _closing_touches(
+        self, execution_id: str, activity_id: int, *, announced: bool, worker: dispatch.LocalWorker | None = None
+    ) -> Touches:
         """What a transition recording an activity's close touches first, for the store to read ahead.
 
         Its execution and activity; whether the activity's waiting was announced, if it may
@@ -95,7 +97,7 @@ class EngineCore:
         here next; and, if the worker's instance awaits nothing but this activity, the open
         activities, which its workflow reads if it closes.
         """
-        local = self._local
+        local = worker or self._local
         if local is None:
             return Touches(execution_id, activity_id, reads_waiting_notice=announced)
         return Touches(
@@ -161,6 +163,8 @@ class EngineCore:
         transition: Callable[[Transaction], T],
         done: Callable[[tuple[T | None, dispatch.Pushed | None] | None, BaseException | None], None],
         worker: dispatch.LocalWorker,
+        *,
+        touches: TouchesAhead | None = None,
     ) -> None:
         """Like :meth:`_run`, from a thread of ``worker``: ``done`` gets the result and the work pushed to it.
 
@@ -180,7 +184,7 @@ class EngineCore:
             return (None if isinstance(result, _Refusal) else result), pushed
 
         if noted is None:
-            self._threaded.run_in_thread(body, done)
+            self._threaded.run_in_thread(body, done, touches=touches)
             return
 
         def finished(outcome: tuple[T | None, dispatch.Pushed | None] | None, error: BaseException | None) -> None:
@@ -190,7 +194,7 @@ class EngineCore:
                 self.observe(noted)
             done(outcome, error)
 
-        self._threaded.run_in_thread(body, finished)
+        self._threaded.run_in_thread(body, finished, touches=touches)
 
     def _transition(
         self,

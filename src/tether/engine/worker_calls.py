@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, assert_never
@@ -129,8 +130,13 @@ class WorkerCalls(EngineCore):
         def recorded(result: tuple[None, dispatch.Pushed | None] | None, error: BaseException | None) -> None:
             done(None if result is None else result[1], error)
 
-        seen = self._seen_by_worker(claims.execution_id, worker)
-        self._run_in_thread(self._recording(claims, outcome, now, seen), recorded, worker)
+        execution_id, activity_id, announced = claims.execution_id, claims.activity_id, claims.attempt > 1
+        # Made only if the store reads ahead (PostgreSQL), when it puts the batch together.
+        touches = functools.partial(
+            self._closing_touches, execution_id, activity_id, announced=announced, worker=worker
+        )
+        seen = self._seen_by_worker(execution_id, worker)
+        self._run_in_thread(self._recording(claims, outcome, now, seen), recorded, worker, touches=touches)
 
     async def attempt_deadlines(self, claims: TokenClaims) -> AttemptDeadlines:
         """The deadlines of an attempt a worker runs, for it to learn when its attempt is over.

@@ -475,9 +475,13 @@ class ThreadedStore(Protocol):
     """
 
     def run_in_thread(
-        self, transition: Callable[[Transaction], T], done: Callable[[T | None, BaseException | None], None]
+        self,
+        transition: Callable[[Transaction], T],
+        done: Callable[[T | None, BaseException | None], None],
+        *,
+        touches: TouchesAhead | None = None,
     ) -> None:
-        """Run a writing transition as :meth:`Store.run` does, submitted from another thread.
+        """Run a writing transition as :meth:`Store.run` does (``touches`` likewise), submitted from another thread.
 
         ``done(result, None)`` or ``done(None, error)`` is called once the transition has
         committed or failed, on whichever thread ran it (possibly the caller's, before this

@@ -1,8 +1,8 @@
 """The PostgreSQL store: many workers and servers, on many machines, on one database.
 
-Each store (one per process, usually) runs its transitions on one thread holding one
-connection, exactly as the SQLite store does: transitions queue up in order, run in
-batches inside one database transaction, and share a commit. A transition of a batch gets no
+Each store (one per process, usually) runs its transitions on one connection, one batch at a
+time, exactly as the SQLite store does: transitions queue up in order, run in batches inside
+one database transaction, and share a commit. A transition of a batch gets no
 SAVEPOINT: one that fails before any of its writes went out (they are mostly held back
 until the commit) is undone by dropping them; otherwise the batch is rolled back and each
 of its transitions runs again in a transaction of its own. Reads
@@ -25,14 +25,21 @@ unless it only reads: it changed nothing and runs again, once, on a new connecti
 
 A batch that gives other processes work, or closes executions, sends a NOTIFY with its
 commit; a second thread LISTENs and reports the commits of other stores (see :mod:`tether.store.postgres.listener`).
+
+Batches run on the connection's thread, or on a thread that submitted a transition with
+:meth:`PostgresStore.run_in_thread` and found no batch running: that thread runs the batch
+itself (a worker thread that just ran a sync activity records its outcome, and runs the
+workflow's next activity, without the event loop or the connection's thread in between). Only
+the holder of the writing lock takes jobs off the queue and uses the connection, so batches
+keep the order of submission.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-import queue
 import select
 import threading
 import uuid
@@ -44,7 +51,7 @@ import psycopg
 
 from tether.errors import StoreUnavailable
 from tether.store.base import ApiKeyReads, TouchesAhead, Transaction
-from tether.store.batches import fail, finish_batch, resolve, run_all
+from tether.store.batches import ThreadSubmission, fail, hand_over, resolve, run_all
 from tether.store.postgres import ahead
 from tether.store.postgres import schema as postgres_schema
 from tether.store.postgres.aside import AsideReader
@@ -68,8 +75,8 @@ _FIRST_REPLAN = 256
 @dataclass(slots=True)
 class _Job:
     fn: Callable[[PostgresTransaction], Any]
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any] | None
+    """Settled on the event loop; None for a job submitted from another thread."""
     outcome: tuple[bool, Any] = field(default=(False, None))
     read_only: bool = False
     touches: TouchesAhead | None = None
@@ -78,9 +85,12 @@ class _Job:
     """Run in a transaction of its own (after a failure that could not be told apart from its neighbours')."""
     reconnected: bool = False
     """A read run again on a new connection after it met a lost one."""
+    done: Callable[[Any, BaseException | None], None] | None = None
+    """For a job from another thread: called with the outcome on the thread that ran the batch."""
+    finished: bool = False
 
 
-class PostgresStore:
+class PostgresStore(ThreadSubmission):
     """A store on a PostgreSQL database, shared safely by any number of processes.
 
     Open with :meth:`open`; the schema is created or migrated on open.
@@ -92,7 +102,14 @@ class PostgresStore:
         self._aside = AsideReader(self._conninfo)
         self._committed = CommittedReader(self._conninfo)
         self._id = uuid.uuid4().hex
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: collections.deque[_Job] = collections.deque()
+        """Jobs in the order they were submitted; those a batch must run again go back to its front."""
+        self._mutex = threading.Lock()
+        """Guards ``_jobs`` and ``_stopping``."""
+        self._arrived = threading.Condition(self._mutex)
+        """The connection's thread waits on it for jobs."""
+        self._writing = threading.Lock()
+        """Held by the thread running a batch; only its holder takes jobs off the queue and uses the connection."""
         self._listener: Callable[[set[str]], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -101,7 +118,10 @@ class PostgresStore:
         self._tx: PostgresTransaction | None = None
         self._idle_poll: select.poll | None = None
         """Watches the connection between batches, when the server has nothing to say unless it ends it."""
-        self._stopping = threading.Event()
+        self._stopping = False
+        """Set by close: the connection's thread runs what is queued, then ends."""
+        self._stop_listening = threading.Event()
+        """Set when the store closes: the listener's thread ends."""
         self._closed = False
         self._transitions = 0
         self._replan_at = _FIRST_REPLAN
@@ -125,7 +145,7 @@ class PostgresStore:
         self._thread.start()
         await ready
         listening: asyncio.Future[None] = self._loop.create_future()
-        listener = ChangeListener(self._conninfo, self._id, self._loop, self._stopping, self._report_external)
+        listener = ChangeListener(self._conninfo, self._id, self._loop, self._stop_listening, self._report_external)
         self._listen_thread = threading.Thread(
             target=listener.run, args=(listening,), name="tether-postgres-listen", daemon=True
         )
@@ -168,10 +188,20 @@ class PostgresStore:
     ) -> T:
         if self._closed:
             raise StoreUnavailable("the store is closed")
-        loop = asyncio.get_running_loop()
-        job = _Job(fn, loop.create_future(), loop, read_only=read_only, touches=touches)
-        self._queue.put(job)
+        job = _Job(fn, asyncio.get_running_loop().create_future(), read_only=read_only, touches=touches)
+        with self._arrived:
+            self._jobs.append(job)
+            self._arrived.notify()
+        assert job.future is not None
         return await job.future  # type: ignore[no-any-return]  # the job's future carries T
+
+    def _thread_job(
+        self,
+        transition: Callable[[Transaction], Any],
+        done: Callable[[Any, BaseException | None], None],
+        touches: TouchesAhead | None,
+    ) -> _Job:
+        return _Job(transition, None, touches=touches, done=done)
 
     async def close(self) -> None:  # noqa: D102
         if self._closed:
@@ -179,8 +209,10 @@ class PostgresStore:
         self._closed = True
         await self._committed.close()
         await self._aside.close()
-        self._stopping.set()
-        self._queue.put(None)
+        self._stop_listening.set()
+        with self._arrived:
+            self._stopping = True
+            self._arrived.notify()
         for thread in (self._thread, self._listen_thread):
             if thread is not None:
                 await asyncio.to_thread(thread.join)
@@ -213,45 +245,52 @@ class PostgresStore:
             self._loop.call_soon_threadsafe(fail, ready, error)
             return
         self._loop.call_soon_threadsafe(resolve, ready, None)
-        again: list[_Job] = []
         try:
-            stop = False
-            while not stop:
-                if again and again[0].alone:
-                    batch, again = again[:1], again[1:]
-                else:
-                    batch, again = again, []
-                    if not batch:
-                        first = self._queue.get()
-                        if first is None:
-                            break
-                        batch = [first]
-                while len(batch) < _BATCH_LIMIT and not batch[0].alone:
-                    try:
-                        job = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if job is None:
-                        stop = True
-                        break
-                    batch.append(job)
-                changes: set[str] = set()
-                hooks: list[Callable[[], None]] = []
-                retry = self._run_batch(batch, changes, hooks)
-                again = retry + again
-                done = batch[: len(batch) - len(retry)]
-                self._replan_as_tables_grow(len(done))
-                if done or changes:
-                    # One wake-up of the event loop per batch: hooks, then results, then listeners.
-                    listener = self._listener if changes else None
-                    self._loop.call_soon_threadsafe(finish_batch, hooks, done, listener, changes)
-                if stop and again:
-                    stop = False  # finish what lost a race before stopping
-                    self._queue.put(None)
+            while True:
+                with self._arrived:
+                    while not self._jobs and not self._stopping:
+                        self._arrived.wait()
+                    stop = self._stopping
+                with self._writing:
+                    self._write_batch()
+                    if stop:
+                        with self._mutex:
+                            if not self._jobs:  # what lost a race runs again before the thread ends
+                                break
         finally:
-            self._wake_listener_to_stop()
-            if self._tx is not None:
-                self._tx.close()
+            with self._writing:
+                self._wake_listener_to_stop()
+                if self._tx is not None:
+                    self._tx.close()
+
+    def _write_batch(self) -> None:
+        """Run the jobs at the front of the queue as one batch; the caller holds the writing lock."""
+        with self._mutex:
+            batch = self._take_batch()
+        if not batch:
+            return
+        changes: set[str] = set()
+        hooks: list[Callable[[], None]] = []
+        retry = self._run_batch(batch, changes, hooks)
+        if retry:
+            with self._mutex:
+                self._jobs.extendleft(reversed(retry))
+        done = batch[: len(batch) - len(retry)]
+        self._replan_as_tables_grow(len(done))
+        assert self._loop is not None
+        hand_over(self._loop, done, hooks, self._listener, changes)
+
+    def _take_batch(self) -> list[_Job]:
+        """The next batch off the queue (the caller holds the mutex): one job to run alone, or those up to the next."""
+        jobs = self._jobs
+        if not jobs:
+            return []
+        batch = [jobs.popleft()]
+        if batch[0].alone:
+            return batch
+        while jobs and len(batch) < _BATCH_LIMIT and not jobs[0].alone:
+            batch.append(jobs.popleft())
+        return batch
 
     def _replan_as_tables_grow(self, transitions: int) -> None:
         """Plan the statements afresh, on a new connection, each time the count of transitions doubles.
