@@ -19,6 +19,8 @@ from tether.store.postgres import store as store_module
 from tether.store.postgres.store import PostgresStore
 from tether.store.rows import ExecutionRow
 
+from .test_thread_submission import held_busy
+
 pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,20 +131,26 @@ def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def cutting_then_inserting(postgres_url: str) -> Callable[[Transaction], None]:
+    """A write that cuts every connection to the database, then inserts (its statements meet a dead connection)."""
+
+    def transition(tx: Transaction) -> None:
+        cut_connections(postgres_url)
+        tx.insert_execution(execution("lost"))
+
+    return transition
+
+
 async def test_a_write_that_loses_its_connection_fails_changing_nothing_and_the_next_one_reconnects(
     postgres_url: str,
 ) -> None:
     store = await PostgresStore.open(postgres_url)
 
-    def cut_then_insert(tx: Transaction) -> None:
-        cut_connections(postgres_url)
-        tx.insert_execution(execution("lost"))
-
     try:
         await store.run(lambda tx: tx.insert_execution(execution("before")))
 
         with pytest.raises(StoreUnavailable):
-            await store.run(cut_then_insert)
+            await store.run(cutting_then_inserting(postgres_url))
         await store.run(lambda tx: tx.insert_execution(execution("after")))
 
         assert await store.read(ids) == ["after", "before"]
@@ -476,5 +484,30 @@ async def test_statements_planned_afresh_as_tables_grow_keep_working(
             await store.run(update(i))
         rows = await store.read(lambda tx: [tx.get_execution(f"e{i}") for i in range(40)])
         assert [r.task_error for r in rows if r is not None] == [f"step {i}" for i in range(40)]
+    finally:
+        await store.close()
+
+
+async def test_a_read_batched_with_a_write_that_loses_its_connection_runs_again_and_the_write_fails(
+    postgres_url: str,
+) -> None:
+    # A worker's write and a caller's read may share a batch: the read changed nothing, and is
+    # answered on a new connection; whether the write committed may be unknown, so it fails.
+    store = await PostgresStore.open(postgres_url)
+
+    try:
+        await store.run(lambda tx: tx.insert_execution(execution("before")))
+        holder, gate = await held_busy(store)
+        writing = asyncio.ensure_future(store.run(cutting_then_inserting(postgres_url)))
+        reading = asyncio.ensure_future(store.read(lambda tx: tx.get_execution("before")))
+        for _ in range(5):
+            await asyncio.sleep(0)  # turns of the event loop: both queue behind the held batch
+        gate.set()
+        await holder
+
+        with pytest.raises(StoreUnavailable):
+            await writing
+        assert await reading == execution("before")
+        assert await store.read(ids) == ["before"]
     finally:
         await store.close()

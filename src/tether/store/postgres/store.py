@@ -275,7 +275,10 @@ class PostgresStore(ThreadSubmission):
         if retry:
             with self._mutex:
                 self._jobs.extendleft(reversed(retry))
-        done = batch[: len(batch) - len(retry)]
+            again = {id(job) for job in retry}
+            done = [job for job in batch if id(job) not in again]
+        else:
+            done = batch
         self._replan_as_tables_grow(len(done))
         assert self._loop is not None
         hand_over(self._loop, done, hooks, self._listener, changes)
@@ -337,7 +340,7 @@ class PostgresStore(ThreadSubmission):
         return True
 
     def _run_batch(self, batch: list[_Job], changes: set[str], hooks: list[Callable[[], None]]) -> list[_Job]:
-        """Run a batch in one transaction; returns the jobs (a tail of the batch) to run again."""
+        """Run a batch in one transaction; returns the jobs to run again (in the batch's order)."""
         try:
             tx = self._connection()
         except psycopg.Error as exc:
@@ -445,13 +448,16 @@ class PostgresStore(ThreadSubmission):
             run_all(undo, "rollback hook")
             hooks.clear()
             changes.clear()
-            if self._lost() and all(job.read_only and not job.reconnected for job in batch):
-                # Reads that met a lost connection changed nothing: they run again, once, on a
-                # new one. A write still fails: whether it committed may be unknown.
-                for job in batch:
-                    job.reconnected = True
-                return batch
-            self._deliver_error(batch, unavailable("the transaction failed and was rolled back", exc.cause))
+            error = unavailable("the transaction failed and was rolled back", exc.cause)
+            again = [job for job in batch if job.read_only and not job.reconnected] if self._lost() else []
+            # Reads that met a lost connection changed nothing: they run again, once, on a new
+            # one, even beside writes of their batch. A write still fails: whether it committed
+            # may be unknown.
+            for job in again:
+                job.reconnected = True
+            rerun = {id(job) for job in again}
+            self._deliver_error([job for job in batch if id(job) not in rerun], error)
+            return again
         return []
 
     def _ahead(self, tx: PostgresTransaction, batch: list[_Job], writes: bool) -> None:
