@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import tether
-from tests.store.test_thread_submission import held_busy
+from tests.store.test_store_contract import held_busy
 from tether.testing import VirtualClock
 
 GUARD_S = 30.0

@@ -19,7 +19,7 @@ from tether.store.postgres import store as store_module
 from tether.store.postgres.store import PostgresStore
 from tether.store.rows import ExecutionRow
 
-from .test_thread_submission import held_busy
+from .test_store_contract import held_busy
 
 pytestmark = pytest.mark.postgres
 

@@ -182,11 +182,8 @@ async def next_call(calls: asyncio.Queue[set[str]]) -> set[str]:
     return await asyncio.wait_for(calls.get(), 5)
 
 
-async def run_in_one_batch(store: Store, transitions: Sequence[Callable[[Transaction], object]]) -> list[object]:
-    """Run transitions concurrently so that the store commits them together.
-
-    A first transition holds the store busy until every other one is queued behind it.
-    """
+async def held_busy(store: Store) -> tuple[asyncio.Future[None], threading.Event]:
+    """A transition that holds the store's batch until ``gate`` is set (the future is its run)."""
     entered, gate = threading.Event(), threading.Event()
 
     def hold(tx: Transaction) -> None:
@@ -195,6 +192,15 @@ async def run_in_one_batch(store: Store, transitions: Sequence[Callable[[Transac
 
     holder = asyncio.ensure_future(store.run(hold))
     assert await asyncio.to_thread(entered.wait, 5)
+    return holder, gate
+
+
+async def run_in_one_batch(store: Store, transitions: Sequence[Callable[[Transaction], object]]) -> list[object]:
+    """Run transitions concurrently so that the store commits them together.
+
+    A first transition holds the store busy until every other one is queued behind it.
+    """
+    holder, gate = await held_busy(store)
     tasks = [asyncio.ensure_future(store.run(t)) for t in transitions]
     await asyncio.sleep(0)  # one loop pass: every task queues its transition
     gate.set()

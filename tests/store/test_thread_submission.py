@@ -12,7 +12,7 @@ from tether.errors import StoreUnavailable
 from tether.store.base import Store, ThreadedStore, Transaction
 from tether.store.rows import ExecutionRow
 
-from .test_store_contract import execution, get
+from .test_store_contract import execution, get, held_busy
 
 
 class Boom(Exception):
@@ -39,19 +39,6 @@ def threaded(store: Store) -> ThreadedStore:
     if not isinstance(store, ThreadedStore):
         pytest.skip("this store takes transitions from the event loop only")
     return store
-
-
-async def held_busy(store: Store) -> tuple[asyncio.Future[None], threading.Event]:
-    """A transition that holds the store's batch until ``gate`` is set (the future is its run)."""
-    entered, gate = threading.Event(), threading.Event()
-
-    def hold(tx: Transaction) -> None:
-        entered.set()
-        gate.wait(5)
-
-    holder = asyncio.ensure_future(store.run(hold))
-    assert await asyncio.to_thread(entered.wait, 5)
-    return holder, gate
 
 
 def inserting(row: ExecutionRow) -> Callable[[Transaction], str]:

@@ -87,7 +87,7 @@ class EngineCore:
         return None if worker is None else worker.cached_seq.get(execution_id)
 
     def _closing_touches(
-        self, execution_id: str, activity_id: int, *, announced: bool, worker: dispatch.LocalWorker | None = None
+        self, execution_id: str, activity_id: int, *, announced: bool, worker: dispatch.LocalWorker | None
     ) -> Touches:
         """What a transition recording an activity's close touches first, for the store to read ahead.
 
@@ -97,14 +97,13 @@ class EngineCore:
         here next; and, if the worker's instance awaits nothing but this activity, the open
         activities, which its workflow reads if it closes.
         """
-        local = worker or self._local
-        if local is None:
+        if worker is None:
             return Touches(execution_id, activity_id, reads_waiting_notice=announced)
         return Touches(
             execution_id,
             activity_id,
-            local.cached_seq.get(execution_id),
-            reads_open_activities=local.awaits_only(execution_id, activity_id),
+            worker.cached_seq.get(execution_id),
+            reads_open_activities=worker.awaits_only(execution_id, activity_id),
             reads_waiting_notice=announced,
         )
 

@@ -236,5 +236,7 @@ class _Ahead:
             return None
         claims = verified.claims
         if self._closes:
-            return self._calls._closing_touches(claims.execution_id, claims.activity_id, announced=True)
+            return self._calls._closing_touches(
+                claims.execution_id, claims.activity_id, announced=True, worker=self._calls._local
+            )
         return Touches(claims.execution_id, claims.activity_id)

@@ -94,7 +94,9 @@ class WorkerCalls(EngineCore):
     async def record_attempt(self, claims: TokenClaims, outcome: AttemptOutcome) -> None:
         """Record how an attempt run by a worker ended."""
         now = self.clock.now_ms()
-        touches = self._closing_touches(claims.execution_id, claims.activity_id, announced=claims.attempt > 1)
+        touches = self._closing_touches(
+            claims.execution_id, claims.activity_id, announced=claims.attempt > 1, worker=self._local
+        )
         await self._run(self._recording(claims, outcome, now, touches.events_after), touches=lambda: touches)
 
     def _recording(

@@ -448,15 +448,13 @@ class PostgresStore(ThreadSubmission):
             run_all(undo, "rollback hook")
             hooks.clear()
             changes.clear()
-            error = unavailable("the transaction failed and was rolled back", exc.cause)
-            again = [job for job in batch if job.read_only and not job.reconnected] if self._lost() else []
+            self._deliver_error(batch, unavailable("the transaction failed and was rolled back", exc.cause))
             # Reads that met a lost connection changed nothing: they run again, once, on a new
-            # one, even beside writes of their batch. A write still fails: whether it committed
-            # may be unknown.
+            # one (their outcome is then their new run's), even beside writes of their batch. A
+            # write still fails: whether it committed may be unknown.
+            again = [job for job in batch if job.read_only and not job.reconnected] if self._lost() else []
             for job in again:
                 job.reconnected = True
-            rerun = {id(job) for job in again}
-            self._deliver_error([job for job in batch if id(job) not in rerun], error)
             return again
         return []
 
