@@ -75,28 +75,6 @@ _ACTIVITY_WITH_EXECUTION = (
 )
 _ACTIVITY_WIDTH = len(_ACTIVITY_COLUMNS.split(", ")) + 1
 """Where the execution's columns begin in a row of _ACTIVITY_WITH_EXECUTION."""
-_EXECUTION_WIDTH = len(_EXECUTION_COLUMNS.split(", ")) + 8 + len(sqlite_links.LINK_COLUMNS.split(", "))
-"""Columns of _EXECUTION_WITH_TASK_COLUMNS: the execution's, last_seq, its task's five, deadline, timers, link."""
-
-
-def _and_open_ones(asked: str, padding: str = "") -> str:
-    """``asked`` (a read of one activity) and the other open activities of its execution, in one statement.
-
-    For a transition that likely closes the execution (see Touches.reads_open_activities).
-    Named index: without statistics the planner would walk all the execution's activities by
-    its key. ``padding`` stands for the columns ``asked`` has past the activity's.
-    """
-    return (
-        f"{asked} UNION ALL SELECT {_ACTIVITY_COLUMNS}, {_TOLD_WAITING}{padding} "
-        "FROM activities a INDEXED BY activities_open WHERE a.execution_id = ? AND a.closed_at_ms IS NULL "
-        "AND a.activity_id <> ?"
-    )
-
-
-_ACTIVITY_AND_OPEN_ONES = _and_open_ones(_ACTIVITY_WITH_NOTICES)
-_ACTIVITY_WITH_EXECUTION_AND_OPEN_ONES = _and_open_ones(
-    _ACTIVITY_WITH_EXECUTION, "".join([", NULL"] * _EXECUTION_WIDTH)
-)
 _EXECUTION_FIELDS = frozenset(_EXECUTION_COLUMNS.split(", "))
 _INSERT_EXECUTION = f"INSERT INTO executions ({_EXECUTION_COLUMNS})"
 _ACTIVITY_EXTRAS = frozenset(["worker", "inbox", "inbox_note"])
@@ -150,11 +128,6 @@ class SQLiteTransaction(
         self._activities: dict[tuple[str, int], ActivityRow] = {}
         """Activity rows this transition read from the table, until it changes them (a call by token reads its
         activity as it checks the token, then again as it acts on it)."""
-        self._open_expected: str | None = None
-        """The execution whose open activities this transition will likely read (it said so ahead)."""
-        self._open: dict[str, dict[int, ActivityRow]] = {}
-        """The open activities of executions, read with one of their activities and kept current
-        by this transition's updates; dropped once it creates one."""
         self.told_waiting: dict[tuple[str, int], bool] = {}
         """Whether the activities this transition read were announced as waiting, read with them
         (True once this transition announces one)."""
@@ -211,9 +184,6 @@ class SQLiteTransaction(
             self._links.clear()
         if self.told_waiting:
             self.told_waiting.clear()
-        if self._open:
-            self._open.clear()
-        self._open_expected = None
 
     def flush(self) -> None:
         """Write everything the transition held back; the end of every writing transition."""
@@ -382,8 +352,6 @@ class SQLiteTransaction(
         read = self._activities.get(key)
         if read is not None:
             return read
-        if execution_id == self._open_expected and execution_id not in self._open:
-            return self._read_with_open_ones(execution_id, activity_id)
         unread = execution_id not in self._executions
         row = self._conn.execute(_ACTIVITY_WITH_EXECUTION if unread else _ACTIVITY_WITH_NOTICES, key).fetchone()
         if not row:
@@ -394,32 +362,7 @@ class SQLiteTransaction(
             self._learn_execution(execution_id, row[_ACTIVITY_WIDTH:])
         return read
 
-    def expect_open_activities(self, execution_id: str) -> None:
-        """This transition will likely read the open activities of ``execution_id``: read them with its activity."""
-        self._open_expected = execution_id
-
-    def _read_with_open_ones(self, execution_id: str, activity_id: int) -> ActivityRow | None:
-        asked: ActivityRow | None = None
-        open_ones: dict[int, ActivityRow] = {}
-        told = self.told_waiting
-        unread = execution_id not in self._executions
-        query = _ACTIVITY_WITH_EXECUTION_AND_OPEN_ONES if unread else _ACTIVITY_AND_OPEN_ONES
-        for row in self._conn.execute(query, (execution_id, activity_id, execution_id, activity_id)).fetchall():
-            read = sqlite_rows.activity_row(row)
-            told[(execution_id, read.activity_id)] = bool(row[17])
-            if read.closed_at_ms is None:
-                open_ones[read.activity_id] = read
-            if read.activity_id == activity_id:
-                asked = self._activities[(execution_id, activity_id)] = read
-                if unread:
-                    self._learn_execution(execution_id, row[_ACTIVITY_WIDTH:])
-        if not any(held == execution_id for held, _ in self.pending.activities):
-            self._open[execution_id] = open_ones  # else one it created is not in the table yet
-        return asked
-
     def insert_activity(self, row: ActivityRow) -> None:  # noqa: D102
-        if self._open:
-            self._open.pop(row.execution_id, None)
         self.pending.activities[(row.execution_id, row.activity_id)] = HeldActivity(row)
 
     def update_activity(self, execution_id: str, activity_id: int, **fields: object) -> None:  # noqa: D102
@@ -430,8 +373,6 @@ class SQLiteTransaction(
                 "activities", "execution_id = ? AND activity_id = ?", (execution_id, activity_id), _ACTIVITY_FIELDS,
                 fields,
             )  # fmt: skip
-            if self._open:
-                self._keep_open_current(execution_id, activity_id, fields)
             return
         _check_fields("activities", _ACTIVITY_FIELDS, fields)
         worker = fields.pop("worker", held.worker)
@@ -442,26 +383,7 @@ class SQLiteTransaction(
             row, worker if worker is None else str(worker), inbox, note if note is None else str(note)
         )
 
-    def _keep_open_current(self, execution_id: str, activity_id: int, fields: dict[str, object]) -> None:
-        open_ones = self._open.get(execution_id)
-        if open_ones is None:
-            return
-        row = open_ones.get(activity_id)
-        if row is None:
-            if "closed_at_ms" in fields:
-                del self._open[execution_id]  # a closed one reopened: read them again
-            return
-        changed = {name: value for name, value in fields.items() if name not in _ACTIVITY_EXTRAS}
-        row = _copy_activity(row, changed)
-        if row.closed_at_ms is None:
-            open_ones[activity_id] = row
-        else:
-            del open_ones[activity_id]
-
     def open_activities(self, execution_id: str) -> list[ActivityRow]:  # noqa: D102
-        open_ones = self._open.get(execution_id)
-        if open_ones is not None and not self.pending.activities:
-            return [open_ones[key] for key in sorted(open_ones)]  # read with an activity, as this transition left them
         self.pending.flush_activities()
         rows = self._conn.execute(
             f"SELECT {_ACTIVITY_COLUMNS} FROM activities INDEXED BY activities_open "
