@@ -24,7 +24,7 @@ from tether.engine.workflows import WorkflowTask
 from tether.model.events import Command
 from tether.model.flow_control import FlowLimit
 from tether.model.tokens import ActivityClaims, TokenClaims
-from tether.store.base import Touches, Transaction
+from tether.store.base import Touches, TouchesAhead, Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +94,22 @@ class WorkerCalls(EngineCore):
     async def record_attempt(self, claims: TokenClaims, outcome: AttemptOutcome) -> None:
         """Record how an attempt run by a worker ended."""
         now = self.clock.now_ms()
-        touches = self._closing_touches(
-            claims.execution_id, claims.activity_id, announced=claims.attempt > 1, worker=self._local
+        seen, touches = self._recording_ahead(claims, self._local)
+        await self._run(self._recording(claims, outcome, now, seen), touches=touches)
+
+    def _recording_ahead(
+        self, claims: TokenClaims, worker: dispatch.LocalWorker | None
+    ) -> tuple[int | None, TouchesAhead]:
+        """The last event of the attempt's execution ``worker`` has seen, and what recording the attempt touches.
+
+        The touches are made only if the store asks for them as it puts its batch together
+        (PostgreSQL reads ahead; SQLite never asks).
+        """
+        execution_id = claims.execution_id
+        touches = functools.partial(
+            self._closing_touches, execution_id, claims.activity_id, announced=claims.attempt > 1, worker=worker
         )
-        await self._run(self._recording(claims, outcome, now, touches.events_after), touches=lambda: touches)
+        return self._seen_by_worker(execution_id, worker), touches
 
     def _recording(
         self, claims: TokenClaims, outcome: AttemptOutcome, now: int, seen: int | None
@@ -132,12 +144,7 @@ class WorkerCalls(EngineCore):
         def recorded(result: tuple[None, dispatch.Pushed | None] | None, error: BaseException | None) -> None:
             done(None if result is None else result[1], error)
 
-        execution_id, activity_id, announced = claims.execution_id, claims.activity_id, claims.attempt > 1
-        # Made only if the store reads ahead (PostgreSQL), when it puts the batch together.
-        touches = functools.partial(
-            self._closing_touches, execution_id, activity_id, announced=announced, worker=worker
-        )
-        seen = self._seen_by_worker(execution_id, worker)
+        seen, touches = self._recording_ahead(claims, worker)
         self._run_in_thread(self._recording(claims, outcome, now, seen), recorded, worker, touches=touches)
 
     async def attempt_deadlines(self, claims: TokenClaims) -> AttemptDeadlines:
